@@ -1,0 +1,65 @@
+#include "netlist/diagnostics.h"
+
+#include <fmt/format.h>
+
+namespace memspice::netlist {
+
+void Diagnostics::AddSource(const std::string& file, std::string_view text) {
+  std::vector<std::string>& lines = sources_[file];
+  lines.clear();
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string line(text.substr(start, end - start));
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    start = end + 1;
+  }
+}
+
+void Diagnostics::Error(const SourceLoc& loc, std::string message, std::string hint) {
+  items_.push_back({Severity::kError, loc, std::move(message), std::move(hint)});
+  ++num_errors_;
+}
+
+void Diagnostics::Warning(const SourceLoc& loc, std::string message, std::string hint) {
+  items_.push_back({Severity::kWarning, loc, std::move(message), std::move(hint)});
+}
+
+const std::string* Diagnostics::SourceLine(const std::string& file, int line) const {
+  auto it = sources_.find(file);
+  if (it == sources_.end() || line < 1 || line > static_cast<int>(it->second.size())) return nullptr;
+  return &it->second[line - 1];
+}
+
+std::string Diagnostics::FormatOne(const Diagnostic& d, const std::string* source_line) {
+  const char* kind = d.severity == Severity::kError ? "error" : "warning";
+  std::string out;
+  if (d.loc.line > 0) {
+    out = fmt::format("{}:{}:{}: {}: {}\n", d.loc.file, d.loc.line, d.loc.col, kind, d.message);
+  } else if (!d.loc.file.empty()) {
+    out = fmt::format("{}: {}: {}\n", d.loc.file, kind, d.message);
+  } else {
+    out = fmt::format("{}: {}\n", kind, d.message);
+  }
+  if (source_line != nullptr && d.loc.line > 0) {
+    out += fmt::format("  {}\n", *source_line);
+    // Keep tabs so the caret lines up under the same column in a terminal.
+    std::string pad;
+    for (int i = 0; i + 1 < d.loc.col && i < static_cast<int>(source_line->size()); ++i) {
+      pad += (*source_line)[i] == '\t' ? '\t' : ' ';
+    }
+    out += fmt::format("  {}^\n", pad);
+  }
+  if (!d.hint.empty()) out += fmt::format("  note: {}\n", d.hint);
+  return out;
+}
+
+std::string Diagnostics::Format() const {
+  std::string out;
+  for (const Diagnostic& d : items_) out += FormatOne(d, SourceLine(d.loc.file, d.loc.line));
+  return out;
+}
+
+}  // namespace memspice::netlist

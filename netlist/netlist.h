@@ -1,0 +1,105 @@
+// The flattened netlist: what the parser hands to the circuit builder.
+//
+// All names are lower case. Subcircuits are expanded: an element `R1` inside instance `X1` is
+// named "x1.r1"; its internal node `n2` is "x1.n2" (as ngspice names them); ground is "0" (the
+// aliases "gnd" and "0" map to "0"). Parameters and .func calls are evaluated: numeric values are
+// doubles; only behavioural expressions keep a resolved Expression whose remaining free symbols
+// are probes, `time` and `temper`.
+#ifndef MEMSPICE_NETLIST_NETLIST_H_
+#define MEMSPICE_NETLIST_NETLIST_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netlist/diagnostics.h"
+#include "netlist/expression.h"
+
+namespace memspice::netlist {
+
+// Time dependence of an independent source, arguments exactly as in the deck with defaults
+// filled per ngspice (PULSE: v1 v2 td tr tf pw per; SIN: vo va freq td theta phase;
+// EXP: v1 v2 td1 tau1 td2 tau2; PWL: t1 v1 t2 v2 ...). Defaults that depend on the analysis
+// (tr/tf/pw/per = tstep/tstop) are left as NaN for the device to fill from AnalysisContext.
+struct Waveform {
+  enum class Kind { kDc, kPulse, kSin, kExp, kPwl };
+  Kind kind = Kind::kDc;
+  std::vector<double> args;
+};
+
+struct Element {
+  std::string name;                  // lower case, hierarchical ("x1.r1")
+  char letter = 0;                   // 'r','c','l','v','i','e','f','g','h','b','d','y'
+  std::string type;                  // Y devices: keyword after Y ("mss", "alpha") or model type
+  std::vector<std::string> nodes;    // flattened node names; ground is "0"
+  std::string control;               // F/H: controlling voltage source (flattened)
+  std::optional<double> value;       // R/C/L value, E/F/G/H gain, V/I DC value
+  Expr expr;                         // behavioural: B V=/I=, R={..V()..}, E/G VALUE={...}
+  bool expr_is_current = false;      // B source: true for I=, false for V=
+  Waveform waveform;                 // V/I transient function (kDc if none)
+  double ac_mag = 0.0;               // V/I `AC mag` (accepted, not analysed)
+  std::string model;                 // D/Y: model name (lower case)
+  std::map<std::string, double> params;  // instance parameters, lower case (ic, x0, area, m, ...)
+  std::vector<double> list;          // free numeric list (e.g. alpha source event times/weights)
+  SourceLoc loc;
+};
+
+struct Model {
+  std::string name;                      // lower case
+  std::string type;                      // lower case: "d", "mss", "r", "c", ...
+  std::map<std::string, double> params;  // lower case
+  std::map<std::string, std::string> text_params;  // non-numeric (e.g. convention=knowm)
+  SourceLoc loc;
+};
+
+struct DcSweep {
+  std::string source;  // element name of a V or I source (or "temp")
+  double start = 0, stop = 0, step = 0;
+};
+
+struct Analysis {
+  enum class Kind { kOp, kDc, kTran };
+  Kind kind = Kind::kOp;
+  std::vector<DcSweep> sweeps;  // .dc: first is the inner (fastest) sweep, as in ngspice
+  double tstep = 0, tstop = 0, tstart = 0, tmax = 0;  // .tran; tmax 0 = not given
+  bool uic = false;
+  SourceLoc loc;
+};
+
+struct NodeValue {
+  std::string node;  // flattened
+  double value = 0;
+  SourceLoc loc;
+};
+
+struct Netlist {
+  std::string title;
+  std::vector<Element> elements;
+  std::map<std::string, Model> models;
+  std::vector<NodeValue> ics;       // .ic V(node)=value
+  std::vector<NodeValue> nodesets;  // .nodeset V(node)=value
+  std::map<std::string, double> options;  // .options numeric values (reltol, abstol, ...)
+  std::string method;                     // .options method=trap|gear|be|...; empty = default
+  double temp = 27.0;                     // .temp, degrees Celsius
+  std::vector<Analysis> analyses;         // in deck order
+  std::vector<std::string> outputs;       // .print/.plot/.save selections, e.g. "v(out)", "i(v1)"
+  std::map<std::string, double> params;   // top-level .param values after overrides
+  std::vector<std::string> files;         // main file then included files, for reporting
+};
+
+struct ParseOptions {
+  std::map<std::string, double> overrides;  // --set NAME=VALUE: replaces top-level .param values
+  std::vector<std::string> include_paths;   // searched after the including file's directory
+};
+
+// Parses and flattens a deck. On error returns nullopt; diag holds every error of the pass.
+std::optional<Netlist> ParseFile(const std::string& path, const ParseOptions& options,
+                                 Diagnostics& diag);
+// Same for in-memory text; `name` is used in locations and to resolve relative .include paths.
+std::optional<Netlist> ParseString(std::string_view text, const std::string& name,
+                                   const ParseOptions& options, Diagnostics& diag);
+
+}  // namespace memspice::netlist
+
+#endif  // MEMSPICE_NETLIST_NETLIST_H_

@@ -1,0 +1,56 @@
+// Circuit: the devices of a netlist with their unknowns and the sparsity pattern of G and C,
+// built once. Evaluation fills f, q and the G/C values (CSC order) at a given x.
+#ifndef MEMSPICE_SOLVER_CIRCUIT_H_
+#define MEMSPICE_SOLVER_CIRCUIT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "devices/device.h"
+#include "netlist/netlist.h"
+
+namespace memspice::solver {
+
+struct UnknownInfo {
+  std::string name;  // "v(out)", "i(v1)", "x(m1)"
+  devices::UnknownKind kind;
+};
+
+class Circuit {
+ public:
+  // Creates the devices of a flattened netlist, assigns unknowns and builds the pattern.
+  // Reports errors (unknown models, missing controlling sources, floating nodes, voltage-source
+  // loops) to diag and returns nullptr if any.
+  static std::unique_ptr<Circuit> Build(const netlist::Netlist& netlist,
+                                        netlist::Diagnostics& diag);
+
+  int size() const { return static_cast<int>(unknowns_.size()); }
+  const std::vector<UnknownInfo>& unknowns() const { return unknowns_; }
+  // Index of an unknown by output name ("v(out)"), or of a node by name ("out"); -1 if absent.
+  int FindUnknown(const std::string& name) const;
+  int FindNode(const std::string& node) const;
+  std::vector<std::unique_ptr<devices::Device>>& devices() { return devices_; }
+  devices::Device* FindDevice(const std::string& name);
+
+  // CSC pattern of the n x n matrix shared by G and C.
+  const std::vector<int>& col_ptr() const { return col_ptr_; }
+  const std::vector<int>& row_idx() const { return row_idx_; }
+  int nnz() const { return static_cast<int>(row_idx_.size()); }
+  bool all_linear() const { return all_linear_; }
+
+  // Implementation detail used by the builder.
+  struct Impl;
+
+ private:
+  Circuit() = default;
+  friend struct Impl;
+  std::vector<UnknownInfo> unknowns_;
+  std::vector<std::unique_ptr<devices::Device>> devices_;
+  std::vector<int> col_ptr_, row_idx_;
+  bool all_linear_ = false;
+};
+
+}  // namespace memspice::solver
+
+#endif  // MEMSPICE_SOLVER_CIRCUIT_H_

@@ -1,0 +1,66 @@
+// Running analyses on a built circuit: operating point, DC sweep, transient.
+#ifndef MEMSPICE_SOLVER_SIMULATOR_H_
+#define MEMSPICE_SOLVER_SIMULATOR_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "netlist/netlist.h"
+#include "solver/circuit.h"
+#include "solver/status.h"
+#include "solver/waveform.h"
+
+namespace memspice::solver {
+
+enum class Method { kForwardEuler, kBackwardEuler, kTrapezoidal, kGear2, kRk4 };
+
+// Parses "fe", "be", "trap", "gear2" (also ngspice's "gear" and "euler"), "rk4". nullopt if unknown.
+std::optional<Method> ParseMethod(const std::string& name);
+const char* MethodName(Method m);
+
+struct SimOptions {
+  std::optional<Method> method;     // unset: .options method, else trapezoidal
+  double fixed_step = 0.0;          // > 0: fixed step of this size (no step control)
+  double reltol = 1e-3;
+  double abstol = 1e-12;
+  double vntol = 1e-6;
+  double chgtol = 1e-14;
+  double gmin = 1e-12;
+  double trtol = 7.0;
+  int itl1 = 100;                   // DC Newton iteration limit
+  int itl4 = 10;                    // transient Newton iteration limit per step
+  double maxstep = 0.0;             // 0: tmax from .tran, else (tstop - tstart) / 50 as ngspice
+  bool progress = false;            // print a progress line to stderr for long runs
+
+  // Fills fields from a netlist's .options (explicit values in `netlist.options`).
+  void ApplyNetlistOptions(const netlist::Netlist& netlist);
+};
+
+// Reported once per accepted transient step (and once for the initial point, step 0). The solver
+// never depends on what the observer does with it; recording a tape is optional.
+struct StepInfo {
+  int step = 0;         // 0 for the initial point
+  double time = 0.0;
+  double h = 0.0;       // step that led here (0 at the initial point)
+  Method method = Method::kTrapezoidal;
+  const double* x = nullptr;  // unknowns after the step, size circuit.size()
+};
+
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  virtual void OnStep(const StepInfo& info) = 0;
+};
+
+// Runs one analysis of the netlist on the circuit and appends the results to `out`.
+// Outputs are every node voltage, every branch current and every named state unless the deck
+// selects outputs with .print/.plot/.save.
+Status RunAnalysis(Circuit& circuit, const netlist::Netlist& netlist,
+                   const netlist::Analysis& analysis, const SimOptions& options,
+                   StepObserver* observer, WaveformTable* out);
+
+}  // namespace memspice::solver
+
+#endif  // MEMSPICE_SOLVER_SIMULATOR_H_

@@ -1,0 +1,25 @@
+#include "solver/waveform.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace memspice::solver {
+
+int WaveformTable::Find(const std::string& name) const {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  for (size_t j = 0; j < names.size(); ++j) {
+    if (names[j] == lower) return static_cast<int>(j);
+  }
+  return -1;
+}
+
+std::vector<double> WaveformTable::Column(int j) const {
+  std::vector<double> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(row[j]);
+  return out;
+}
+
+}  // namespace memspice::solver
