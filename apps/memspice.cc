@@ -1,7 +1,19 @@
-// memspice command-line interface (subcommands are added as the libraries land).
-#include <cstdio>
+// memspice: SPICE-level circuit simulation for memristive neuromorphic hardware.
+#include <CLI/CLI.hpp>
+
+#include "apps/cli_common.h"
 
 int main(int argc, char** argv) {
-  std::puts("memspice 0.1.0");
-  return 0;
+  CLI::App app{"memspice: SPICE-level simulation, gradients and training for memristive circuits"};
+  app.set_version_flag("--version", "memspice 0.1.0");
+  app.require_subcommand(1);
+  int exit_code = memspice::apps::kExitOk;
+  memspice::apps::RegisterSim(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : memspice::apps::kExitInputError;
+  }
+  return exit_code;
 }

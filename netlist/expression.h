@@ -28,7 +28,8 @@ struct Probe {
   bool operator==(const Probe& o) const { return kind == o.kind && a == o.a && b == o.b; }
 };
 
-class ExprNode;  // opaque tree node, defined in expression.cc
+class ExprNode;  // opaque tree node, defined in expression_internal.h
+struct Program;  // compiled postfix form of a resolved tree, defined in expression_internal.h
 
 // A user function from `.func name(args) {body}`.
 struct FuncDef {
@@ -86,6 +87,9 @@ class Expression {
   SourceLoc loc_;
   std::vector<Probe> probes_;
   bool uses_time_ = false;
+  bool uses_temper_ = false;
+  // Set when the tree has no unresolved names (parameters, user functions); Evaluate runs it.
+  std::shared_ptr<const Program> program_;
 };
 
 using Expr = std::shared_ptr<const Expression>;

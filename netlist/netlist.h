@@ -91,6 +91,9 @@ struct Netlist {
 struct ParseOptions {
   std::map<std::string, double> overrides;  // --set NAME=VALUE: replaces top-level .param values
   std::vector<std::string> include_paths;   // searched after the including file's directory
+  // Upper bound on flattened elements (guards against exponential subcircuit expansion);
+  // 0 means no limit.
+  size_t max_elements = 0;
 };
 
 // Parses and flattens a deck. On error returns nullopt; diag holds every error of the pass.

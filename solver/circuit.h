@@ -3,6 +3,7 @@
 #ifndef MEMSPICE_SOLVER_CIRCUIT_H_
 #define MEMSPICE_SOLVER_CIRCUIT_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,12 @@ class Circuit {
   static std::unique_ptr<Circuit> Build(const netlist::Netlist& netlist,
                                         netlist::Diagnostics& diag);
 
+  // Same from devices created by the caller (tests, generators), one per netlist element or
+  // fewer; the netlist's elements are used for the topology checks only.
+  static std::unique_ptr<Circuit> BuildFromDevices(
+      std::vector<std::unique_ptr<devices::Device>> devices, const netlist::Netlist& netlist,
+      netlist::Diagnostics& diag);
+
   int size() const { return static_cast<int>(unknowns_.size()); }
   const std::vector<UnknownInfo>& unknowns() const { return unknowns_; }
   // Index of an unknown by output name ("v(out)"), or of a node by name ("out"); -1 if absent.
@@ -39,6 +46,18 @@ class Circuit {
   int nnz() const { return static_cast<int>(row_idx_.size()); }
   bool all_linear() const { return all_linear_; }
 
+  // Position in the CSC value arrays of each BindContext::Entry() handle, in handle order.
+  const std::vector<int>& entry_positions() const { return entry_pos_; }
+  // Position of the diagonal entry (i, i) in the CSC value arrays, for every unknown i.
+  const std::vector<int>& diag_positions() const { return diag_pos_; }
+  // Node unknowns whose only DC path to ground is through capacitors (or none through a
+  // conducting element); DC analyses add gmin from them to ground.
+  const std::vector<int>& dc_gmin_nodes() const { return dc_gmin_nodes_; }
+  // Branch-current unknown of a voltage-defined element by flattened name, -1 if none.
+  int FindBranch(const std::string& element) const;
+  // "node 'out'" for node voltages, "unknown 'i(v1)'" otherwise: for messages.
+  std::string DescribeUnknown(int index) const;
+
   // Implementation detail used by the builder.
   struct Impl;
 
@@ -49,6 +68,10 @@ class Circuit {
   std::vector<std::unique_ptr<devices::Device>> devices_;
   std::vector<int> col_ptr_, row_idx_;
   bool all_linear_ = false;
+  std::vector<int> entry_pos_, diag_pos_, dc_gmin_nodes_;
+  std::map<std::string, int> index_by_name_;  // output names and bare node names
+  std::map<std::string, int> node_by_name_;
+  std::map<std::string, int> branch_by_element_;
 };
 
 }  // namespace memspice::solver

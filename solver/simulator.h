@@ -34,8 +34,12 @@ struct SimOptions {
   double maxstep = 0.0;             // 0: tmax from .tran, else (tstop - tstart) / 50 as ngspice
   bool progress = false;            // print a progress line to stderr for long runs
 
-  // Fills fields from a netlist's .options (explicit values in `netlist.options`).
-  void ApplyNetlistOptions(const netlist::Netlist& netlist);
+  // Fills fields from a netlist's .options (explicit values in `netlist.options`) and its
+  // `method`; fields not given keep their values. Returns an error naming the option and its
+  // value if one is invalid (the field is then left unchanged).
+  Status ApplyNetlistOptions(const netlist::Netlist& netlist);
+  // Checks ranges (reltol in (0, 1), positive tolerances and limits); names the bad field.
+  Status Validate() const;
 };
 
 // Reported once per accepted transient step (and once for the initial point, step 0). The solver

@@ -1,0 +1,76 @@
+#include "apps/cli_common.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "netlist/expression.h"
+
+namespace memspice::apps {
+
+std::vector<std::string> LibraryPaths(const std::vector<std::string>& extra) {
+  std::vector<std::string> paths = extra;
+  if (const char* env = std::getenv("MEMSPICE_LIB")) {
+    std::string s(env);
+    size_t start = 0;
+    while (start <= s.size()) {
+      size_t end = s.find(':', start);
+      if (end == std::string::npos) end = s.size();
+      if (end > start) paths.push_back(s.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  paths.push_back(std::string(MEMSPICE_SOURCE_DIR) + "/circuits/lib");
+  return paths;
+}
+
+std::optional<std::map<std::string, double>> ParseOverrides(const std::vector<std::string>& sets) {
+  std::map<std::string, double> out;
+  bool ok = true;
+  for (const std::string& s : sets) {
+    size_t eq = s.find('=');
+    std::optional<double> value;
+    if (eq != std::string::npos && eq > 0) value = netlist::ParseSpiceNumber(s.substr(eq + 1));
+    if (!value) {
+      std::cerr << fmt::format("error: --set '{}': expected NAME=VALUE with a number, e.g. --set rload=2k\n", s);
+      ok = false;
+      continue;
+    }
+    std::string name = s.substr(0, eq);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out[name] = *value;
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<netlist::Netlist> LoadDeck(const std::string& path, const std::vector<std::string>& sets,
+                                         const std::vector<std::string>& include_dirs) {
+  auto overrides = ParseOverrides(sets);
+  if (!overrides) return std::nullopt;
+  if (!std::filesystem::exists(path)) {
+    std::cerr << fmt::format("error: cannot open deck '{}': no such file\n", path);
+    return std::nullopt;
+  }
+  netlist::ParseOptions options;
+  options.overrides = *overrides;
+  options.include_paths = LibraryPaths(include_dirs);
+  netlist::Diagnostics diag;
+  std::optional<netlist::Netlist> nl = netlist::ParseFile(path, options, diag);
+  std::cerr << diag.Format();
+  if (!nl || diag.has_errors()) {
+    std::cerr << fmt::format("{} error{} in '{}'\n", diag.num_errors(), diag.num_errors() == 1 ? "" : "s",
+                             path);
+    return std::nullopt;
+  }
+  return nl;
+}
+
+void PrintStatus(const solver::Status& status) {
+  std::cerr << "error: " << status.message() << "\n";
+  if (!status.hint().empty()) std::cerr << "  note: " << status.hint() << "\n";
+}
+
+}  // namespace memspice::apps

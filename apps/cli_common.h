@@ -1,0 +1,48 @@
+// Shared pieces of the memspice subcommands: loading a deck with diagnostics, library paths.
+#ifndef MEMSPICE_APPS_CLI_COMMON_H_
+#define MEMSPICE_APPS_CLI_COMMON_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netlist/netlist.h"
+#include "solver/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace memspice::apps {
+
+// Exit codes shared by all subcommands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInputError = 1;      // bad deck, bad option
+inline constexpr int kExitSimulationError = 2;  // non-convergence, instability, I/O
+inline constexpr int kExitOverTolerance = 3;   // compare: signals differ more than allowed
+
+// Directories searched by .include/.lib after the deck's own: $MEMSPICE_LIB (colon separated), the
+// installed/source circuits/lib, and any -I given on the command line.
+std::vector<std::string> LibraryPaths(const std::vector<std::string>& extra);
+
+// Parses NAME=VALUE pairs from --set; reports malformed ones and returns nullopt.
+std::optional<std::map<std::string, double>> ParseOverrides(const std::vector<std::string>& sets);
+
+// Parses a deck, printing diagnostics (errors and warnings) to stderr. nullopt on errors.
+std::optional<netlist::Netlist> LoadDeck(const std::string& path, const std::vector<std::string>& sets,
+                                         const std::vector<std::string>& include_dirs);
+
+// Prints a solver Status as "error: message" plus "note: hint".
+void PrintStatus(const solver::Status& status);
+
+// Subcommand registration; each returns through `*exit_code` when run.
+void RegisterSim(CLI::App& app, int* exit_code);
+void RegisterCompare(CLI::App& app, int* exit_code);
+void RegisterGen(CLI::App& app, int* exit_code);
+void RegisterExportNgspice(CLI::App& app, int* exit_code);
+void RegisterPlot(CLI::App& app, int* exit_code);
+
+}  // namespace memspice::apps
+
+#endif  // MEMSPICE_APPS_CLI_COMMON_H_

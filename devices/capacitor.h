@@ -1,0 +1,46 @@
+// Capacitor C: `C1 a b value [ic=v0] [m=1]`.
+//
+//   q[a] += C (Va - Vb),  q[b] -= C (Va - Vb),  f = 0
+//
+// Open in DC. `ic=` is the initial voltage Va - Vb used with `.tran ... uic`.
+#ifndef MEMSPICE_DEVICES_CAPACITOR_H_
+#define MEMSPICE_DEVICES_CAPACITOR_H_
+
+#include <memory>
+#include <optional>
+
+#include "devices/device.h"
+
+namespace memspice::devices {
+
+class Capacitor : public Device {
+ public:
+  Capacitor(const netlist::Element& element, double capacitance, std::optional<double> ic);
+
+  void Setup(SetupContext& ctx) override;
+  void Bind(BindContext& ctx) override;
+  void Evaluate(EvalContext& ctx) override;
+  bool IsLinear() const override { return true; }
+  // With ic= given, sets x[a] = x[b] + ic (or x[b] = -ic when a is ground).
+  void InitialState(double* x) const override;
+
+  double capacitance() const { return capacitance_; }
+  const std::optional<double>& ic() const { return ic_; }
+  int node_a() const { return a_; }
+  int node_b() const { return b_; }
+
+ private:
+  std::string node_a_, node_b_;
+  int a_ = kGround, b_ = kGround;
+  double capacitance_;
+  std::optional<double> ic_;
+  int h_aa_ = -1, h_ab_ = -1, h_ba_ = -1, h_bb_ = -1;
+};
+
+std::unique_ptr<Device> CreateCapacitor(const netlist::Element& element,
+                                        const netlist::Netlist& netlist,
+                                        netlist::Diagnostics& diag);
+
+}  // namespace memspice::devices
+
+#endif  // MEMSPICE_DEVICES_CAPACITOR_H_

@@ -1,0 +1,71 @@
+#include "devices/cccs.h"
+
+#include <fmt/format.h>
+
+#include "devices/device_util.h"
+
+namespace memspice::devices {
+
+int ControlBranch(BindContext& ctx, const Device& device, const std::string& control) {
+  int branch = ctx.Branch(control);
+  if (branch < 0) {
+    ctx.diag().Error(device.loc(),
+                     fmt::format("controlling source '{}' of '{}' not found or has no branch "
+                                 "current",
+                                 control, device.name()),
+                     "the controlling element must be a V source (or E, H, L, B with V=); add "
+                     "a 0 V source in series to sense a current");
+    return kGround;
+  }
+  return branch;
+}
+
+Cccs::Cccs(const netlist::Element& element, double gain)
+    : Device(element.name, element.loc),
+      node_a_(element.nodes[0]),
+      node_b_(element.nodes[1]),
+      control_(element.control),
+      gain_(gain) {}
+
+void Cccs::Setup(SetupContext& ctx) {
+  a_ = ctx.Node(node_a_);
+  b_ = ctx.Node(node_b_);
+}
+
+void Cccs::Bind(BindContext& ctx) {
+  ctrl_ = ControlBranch(ctx, *this, control_);
+  h_a_ctrl_ = ctx.Entry(a_, ctrl_);
+  h_b_ctrl_ = ctx.Entry(b_, ctrl_);
+}
+
+void Cccs::Evaluate(EvalContext& ctx) {
+  const double i = gain_ * ctx.x[ctrl_];
+  ctx.f[a_] += i;
+  ctx.f[b_] -= i;
+  ctx.G[h_a_ctrl_] += gain_;
+  ctx.G[h_b_ctrl_] -= gain_;
+}
+
+std::unique_ptr<Device> CreateCccs(const netlist::Element& element,
+                                   const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
+  bool ok = CheckNodeCount(element, 2, diag);
+  ok = CheckParamNames(element, element.params, {"gain", "m"}, diag) && ok;
+  if (element.control.empty()) {
+    diag.Error(element.loc, fmt::format("'{}' names no controlling voltage source", element.name),
+               "write e.g. F1 out 0 vsense 2");
+    ok = false;
+  }
+  if (!ok) return nullptr;
+  std::optional<double> gain = element.value;
+  if (!gain && element.params.count("gain")) gain = element.params.at("gain");
+  if (!gain) {
+    diag.Error(element.loc, fmt::format("'{}' has no gain", element.name),
+               "write e.g. F1 out 0 vsense 2");
+    return nullptr;
+  }
+  const double m = ParamOr(element.params, "m", 1.0);
+  if (!CheckFinite(element, "gain", *gain * m, diag)) return nullptr;
+  return std::make_unique<Cccs>(element, *gain * m);
+}
+
+}  // namespace memspice::devices

@@ -1,0 +1,42 @@
+// Current-controlled current source F: `F1 a b vctrl gain [m=1]`; the current gain * i(vctrl)
+// flows from a through the source to b. vctrl is any element with a branch current (V, E, H,
+// L, B with V=).
+//
+//   f[a] += gain i(vctrl),  f[b] -= gain i(vctrl)
+#ifndef MEMSPICE_DEVICES_CCCS_H_
+#define MEMSPICE_DEVICES_CCCS_H_
+
+#include <memory>
+
+#include "devices/device.h"
+
+namespace memspice::devices {
+
+class Cccs : public Device {
+ public:
+  Cccs(const netlist::Element& element, double gain);
+
+  void Setup(SetupContext& ctx) override;
+  void Bind(BindContext& ctx) override;
+  void Evaluate(EvalContext& ctx) override;
+  bool IsLinear() const override { return true; }
+
+  double gain() const { return gain_; }
+  const std::string& control() const { return control_; }
+
+ private:
+  std::string node_a_, node_b_, control_;
+  int a_ = kGround, b_ = kGround, ctrl_ = kGround;
+  double gain_;
+  int h_a_ctrl_ = -1, h_b_ctrl_ = -1;
+};
+
+std::unique_ptr<Device> CreateCccs(const netlist::Element& element,
+                                   const netlist::Netlist& netlist, netlist::Diagnostics& diag);
+
+// Shared by F and H: the branch of the controlling element, or an error naming both.
+int ControlBranch(BindContext& ctx, const Device& device, const std::string& control);
+
+}  // namespace memspice::devices
+
+#endif  // MEMSPICE_DEVICES_CCCS_H_

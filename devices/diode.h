@@ -1,0 +1,98 @@
+// Junction diode D (SPICE level 1): `D1 a k model [area] [off] [area=..] [m=..]` with
+// `.model name D (is n rs cjo vj m fc tt bv ibv nbv)`.
+//
+// Junction voltage vd = V(a') - V(k), where a' is an internal node "v(d1#int)" when RS > 0 (RS
+// then sits between a and a'), else a itself. With vte = n k T / q at the netlist temperature:
+//
+//   id = IS (exp(vd/vte) - 1)                  vd >= -3 vte
+//      = -IS (1 + (3 vte / (e vd))^3)           -BV' <= vd < -3 vte
+//      = -IS exp(-(BV' + vd) / vte_bv)          vd < -BV'   (breakdown, vte_bv = nbv k T / q)
+//   i  = id + gmin vd                           gmin = EvalContext::gmin, in parallel
+//   qj = TT id + CJO VJ (1 - (1 - vd/VJ)^(1-M)) / (1 - M)          vd < FC VJ
+//      = TT id + CJO (F1 + (F3 (vd - FC VJ) + M/(2 VJ) (vd^2 - (FC VJ)^2)) / F2)   otherwise
+//        F1 = VJ (1 - (1-FC)^(1-M)) / (1-M),  F2 = (1-FC)^(1+M),  F3 = 1 - FC (1+M)
+//   f[a'] += i,  f[k] -= i,  q[a'] += qj,  q[k] -= qj,  RS: f[a] += (Va - Va')/RS, f[a'] -= ...
+//
+// BV' solves IS (exp((BV - BV')/vte_bv) - 1 + BV'/Vt) = IBV (SPICE3), so the reverse current at
+// vd = -BV is IBV. IS, CJO, IBV scale with area * m, RS with 1/(area * m).
+//
+// Newton robustness: vd is limited against the previous iteration's value (pnjlim-style, state
+// held by the device), and the device then reports the linearisation at the limited voltage vl,
+//   i = i(vl) + g(vl) (vd - vl),  qj = qj(vl) + c(vl) (vd - vl),
+// so G stays the exact derivative of what is reported and the fixed point is the true solution.
+// Exponentials are continued linearly beyond exp(kMaxExpArg) so nothing overflows.
+// References: Nagel, SPICE2 (1975); Antognetti & Massobrio, Semiconductor Device Modeling with
+// SPICE, ch. 1.
+#ifndef MEMSPICE_DEVICES_DIODE_H_
+#define MEMSPICE_DEVICES_DIODE_H_
+
+#include <limits>
+#include <memory>
+
+#include "devices/device.h"
+
+namespace memspice::devices {
+
+struct DiodeModel {
+  double is = 1e-14;
+  double n = 1.0;
+  double rs = 0.0;
+  double cjo = 0.0;
+  double vj = 1.0;
+  double m = 0.5;
+  double fc = 0.5;
+  double tt = 0.0;
+  double bv = std::numeric_limits<double>::infinity();
+  double ibv = 1e-3;
+  double nbv = std::numeric_limits<double>::quiet_NaN();  // NaN: same as n
+};
+
+// Junction quantities at one voltage (no gmin, no limiting).
+struct JunctionEval {
+  double id = 0, gd = 0;  // current and di/dvd
+  double q = 0, c = 0;    // charge and dq/dvd
+};
+
+class Diode : public Device {
+ public:
+  static constexpr double kMaxExpArg = 200.0;
+
+  // `model` holds the per-instance values (already scaled by area * m).
+  Diode(const netlist::Element& element, const DiodeModel& model, bool off, double temp_celsius);
+
+  void Setup(SetupContext& ctx) override;
+  void Bind(BindContext& ctx) override;
+  void Evaluate(EvalContext& ctx) override;
+  void SetAnalysis(const AnalysisInfo& info) override;
+
+  // The junction equations, exposed for tests.
+  JunctionEval Junction(double vd) const;
+  // pnjlim-style limiting of a new junction voltage against the previous one.
+  double Limit(double vnew, double vold) const;
+
+  double vt() const { return vt_; }
+  double vcrit() const { return vcrit_; }
+  double breakdown_voltage() const { return xbv_; }  // BV' (infinite without BV)
+  int internal_node() const { return ai_; }
+  const DiodeModel& model() const { return model_; }
+
+ private:
+  void Precompute(double temp_celsius);
+
+  std::string node_a_, node_k_;
+  int a_ = kGround, ai_ = kGround, k_ = kGround;
+  DiodeModel model_;
+  bool off_;
+  double vt_ = 0, vte_ = 0, vte_bv_ = 0, vcrit_ = 0, xbv_ = 0, gs_ = 0;
+  double f1_ = 0, f2_ = 0, f3_ = 0;
+  double vold_ = 0.0;  // junction voltage of the previous evaluation (limiting state)
+  int h_aa_ = -1, h_aai_ = -1, h_aia_ = -1;  // series resistance
+  int h_pp_ = -1, h_pk_ = -1, h_kp_ = -1, h_kk_ = -1;  // junction (p = a' or a)
+};
+
+std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
+                                    const netlist::Netlist& netlist, netlist::Diagnostics& diag);
+
+}  // namespace memspice::devices
+
+#endif  // MEMSPICE_DEVICES_DIODE_H_

@@ -1,0 +1,44 @@
+// Inductor L: `L1 a b value [ic=i0] [m=1]`, with branch current unknown "i(l1)" flowing from a
+// through the inductor to b.
+//
+//   f[a] += i,  f[b] -= i,  branch: f = Va - Vb,  q = -L i    (Va - Vb = L di/dt)
+//
+// A short in DC. `ic=` is the initial current, written by InitialState (used with uic).
+#ifndef MEMSPICE_DEVICES_INDUCTOR_H_
+#define MEMSPICE_DEVICES_INDUCTOR_H_
+
+#include <memory>
+#include <optional>
+
+#include "devices/device.h"
+
+namespace memspice::devices {
+
+class Inductor : public Device {
+ public:
+  Inductor(const netlist::Element& element, double inductance, std::optional<double> ic);
+
+  void Setup(SetupContext& ctx) override;
+  void Bind(BindContext& ctx) override;
+  void Evaluate(EvalContext& ctx) override;
+  bool IsLinear() const override { return true; }
+  void InitialState(double* x) const override;
+
+  double inductance() const { return inductance_; }
+  const std::optional<double>& ic() const { return ic_; }
+  int branch() const { return br_; }
+
+ private:
+  std::string node_a_, node_b_;
+  int a_ = kGround, b_ = kGround, br_ = kGround;
+  double inductance_;
+  std::optional<double> ic_;
+  int h_a_br_ = -1, h_b_br_ = -1, h_br_a_ = -1, h_br_b_ = -1, h_br_br_ = -1;
+};
+
+std::unique_ptr<Device> CreateInductor(const netlist::Element& element,
+                                       const netlist::Netlist& netlist, netlist::Diagnostics& diag);
+
+}  // namespace memspice::devices
+
+#endif  // MEMSPICE_DEVICES_INDUCTOR_H_

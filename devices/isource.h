@@ -1,0 +1,46 @@
+// Independent current source I: `I1 a b [DC] value [AC mag] [PULSE(...)|SIN(...)|EXP(...)|PWL(...)]`.
+// The current flows from a through the source to b (SPICE convention), so it leaves node a:
+//
+//   f[a] += value(t) * source_scale,  f[b] -= value(t) * source_scale
+#ifndef MEMSPICE_DEVICES_ISOURCE_H_
+#define MEMSPICE_DEVICES_ISOURCE_H_
+
+#include <memory>
+
+#include "devices/device.h"
+#include "devices/waveform.h"
+
+namespace memspice::devices {
+
+class CurrentSource : public Device {
+ public:
+  CurrentSource(const netlist::Element& element, SourceValue value);
+
+  void Setup(SetupContext& ctx) override;
+  void Bind(BindContext& ctx) override {}
+  void Evaluate(EvalContext& ctx) override;
+  bool IsLinear() const override { return true; }
+  void SetAnalysis(const AnalysisInfo& info) override { value_.SetAnalysis(info); }
+  void Breakpoints(double tstop, std::vector<double>* out) const override {
+    value_.Breakpoints(tstop, out);
+  }
+  bool SetDcValue(double value) override {
+    value_.SetDcValue(value);
+    return true;
+  }
+
+  const SourceValue& value() const { return value_; }
+
+ private:
+  std::string node_a_, node_b_;
+  int a_ = kGround, b_ = kGround;
+  SourceValue value_;
+};
+
+std::unique_ptr<Device> CreateCurrentSource(const netlist::Element& element,
+                                            const netlist::Netlist& netlist,
+                                            netlist::Diagnostics& diag);
+
+}  // namespace memspice::devices
+
+#endif  // MEMSPICE_DEVICES_ISOURCE_H_

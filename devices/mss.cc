@@ -1,0 +1,208 @@
+#include "devices/mss.h"
+
+#include <cmath>
+#include <cstdio>
+#include <utility>
+
+namespace memspice::devices {
+namespace {
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
+// Writes a numeric parameter by name; false if the name is not an MSS parameter.
+bool SetParam(const std::string& name, double value, mss::MssParams* p) {
+  double* slot = nullptr;
+  if (name == "ron") slot = &p->ron;
+  else if (name == "roff") slot = &p->roff;
+  else if (name == "von") slot = &p->von;
+  else if (name == "voff") slot = &p->voff;
+  else if (name == "tau") slot = &p->tau;
+  else if (name == "vt") slot = &p->vt;
+  else if (name == "k") slot = &p->k;
+  else if (name == "phi") slot = &p->phi;
+  else if (name == "af") slot = &p->af;
+  else if (name == "bf") slot = &p->bf;
+  else if (name == "ar") slot = &p->ar;
+  else if (name == "br") slot = &p->br;
+  if (slot == nullptr) return false;
+  *slot = value;
+  return true;
+}
+
+constexpr const char* kParamList =
+    "ron, roff, von, voff, tau, vt, k, phi, af, bf, ar, br, x0 (model also: convention=knowm)";
+
+}  // namespace
+
+bool ResolveMssParams(const netlist::Element& element, const netlist::Netlist& netlist,
+                      netlist::Diagnostics& diag, mss::MssParams* params, double* x0) {
+  const int errors_before = diag.num_errors();
+  *params = mss::MssParams();
+  *x0 = 0.0;
+  const std::string label = "memristor '" + element.name + "'";
+  if (element.nodes.size() != 2) {
+    diag.Error(element.loc,
+               label + " needs 2 nodes, got " + std::to_string(element.nodes.size()),
+               "syntax: YMSS name p n model [x0=value] [param=value ...]");
+  }
+  if (element.model.empty()) {
+    diag.Error(element.loc, label + " has no model name",
+               "syntax: YMSS name p n model [x0=value]; define the model with "
+               ".model name mss (ron=1k roff=100k ...) or .include mss.lib");
+    return false;
+  }
+  auto it = netlist.models.find(element.model);
+  if (it == netlist.models.end()) {
+    diag.Error(element.loc, "unknown model '" + element.model + "' for " + label,
+               "define it with .model " + element.model +
+                   " mss (...) or .include mss.lib (models mss_neuron, mss_synapse)");
+    return false;
+  }
+  const netlist::Model& model = it->second;
+  if (model.type != "mss") {
+    diag.Error(element.loc,
+               "model '" + model.name + "' of " + label + " has type '" + model.type +
+                   "', expected 'mss'",
+               "a memristor needs a model card `.model " + model.name + " mss (...)`");
+    return false;
+  }
+  // Model card first, then instance overrides.
+  for (const auto& [name, value] : model.params) {
+    if (name == "x0") {
+      *x0 = value;
+    } else if (name == "level") {
+      // Accepted for compatibility with decks that tag the model level; only one level exists.
+    } else if (!SetParam(name, value, params)) {
+      diag.Error(element.loc,
+                 "unknown parameter '" + name + "' in model '" + model.name + "' (used by " +
+                     label + ")",
+                 std::string("MSS parameters are ") + kParamList);
+    }
+  }
+  for (const auto& [name, value] : model.text_params) {
+    if (name == "convention") {
+      if (value == "knowm") {
+        params->knowm = true;
+      } else if (value == "memspice" || value == "memprop" || value == "standard") {
+        params->knowm = false;
+      } else {
+        diag.Error(element.loc,
+                   "model '" + model.name + "': convention = '" + value + "' is not known",
+                   "use convention=knowm (P_off = 1 - sigma((u + voff)/(k vt))) or omit it");
+      }
+    } else {
+      diag.Error(element.loc,
+                 "unknown parameter '" + name + "' = '" + value + "' in model '" + model.name +
+                     "'",
+                 std::string("MSS parameters are ") + kParamList);
+    }
+  }
+  for (const auto& [name, value] : element.params) {
+    if (name == "x0") {
+      *x0 = value;
+    } else if (!SetParam(name, value, params)) {
+      diag.Error(element.loc, "unknown parameter '" + name + "' for " + label,
+                 std::string("MSS parameters are ") + kParamList);
+    }
+  }
+  const std::string bad = mss::ValidateMssParams(*params);
+  if (!bad.empty()) {
+    diag.Error(element.loc, label + " (model '" + model.name + "'): " + bad,
+               "Table III defaults: ron=1k roff=100k von=0.11 voff=0.005 tau=1m vt=25m k=0.6");
+  }
+  if (!std::isfinite(*x0) || *x0 < 0.0 || *x0 > 1.0) {
+    diag.Error(element.loc, label + ": x0 = " + Num(*x0) + " must be in [0, 1]",
+               "x0 is the initial fraction of switches that are ON");
+  }
+  return diag.num_errors() == errors_before;
+}
+
+MssDevice::MssDevice(std::string name, netlist::SourceLoc loc, std::string node_p,
+                     std::string node_n, const mss::MssParams& params, double x0)
+    : Device(std::move(name), std::move(loc)),
+      node_p_name_(std::move(node_p)),
+      node_n_name_(std::move(node_n)),
+      params_(params),
+      x0_(x0) {}
+
+void MssDevice::Setup(SetupContext& ctx) {
+  p_ = ctx.Node(node_p_name_);
+  n_ = ctx.Node(node_n_name_);
+  s_ = ctx.AddUnknown("x(" + name() + ")", UnknownKind::kState);
+}
+
+void MssDevice::Bind(BindContext& ctx) {
+  h_pp_ = ctx.Entry(p_, p_);
+  h_pn_ = ctx.Entry(p_, n_);
+  h_np_ = ctx.Entry(n_, p_);
+  h_nn_ = ctx.Entry(n_, n_);
+  h_ps_ = ctx.Entry(p_, s_);
+  h_ns_ = ctx.Entry(n_, s_);
+  h_sp_ = ctx.Entry(s_, p_);
+  h_sn_ = ctx.Entry(s_, n_);
+  h_ss_ = ctx.Entry(s_, s_);
+}
+
+void MssDevice::Evaluate(EvalContext& ctx) {
+  const double u = ctx.x[p_] - ctx.x[n_];
+  const double xs = ctx.x[s_];
+  const mss::MssEval<double> e = mss::Evaluate(params_, xs, u);
+  double i = e.i;
+  double gu = e.di_du;
+  // The diode branch of the generalized form can be nearly open at u ~ 0; keep gmin across it.
+  if (params_.phi != 1.0) {
+    i += ctx.gmin * u;
+    gu += ctx.gmin;
+  }
+  ctx.f[p_] += i;
+  ctx.f[n_] -= i;
+  ctx.G[h_pp_] += gu;
+  ctx.G[h_pn_] -= gu;
+  ctx.G[h_np_] -= gu;
+  ctx.G[h_nn_] += gu;
+  ctx.G[h_ps_] += e.di_dx;
+  ctx.G[h_ns_] -= e.di_dx;
+  // q = x in both modes so that an integrator starting from the DC point sees a consistent q.
+  ctx.q[s_] += xs;
+  ctx.C[h_ss_] += 1.0;
+  if (ctx.dc) {
+    ctx.f[s_] += xs - x0_;
+    ctx.G[h_ss_] += 1.0;
+  } else {
+    ctx.f[s_] -= e.rate;
+    ctx.G[h_sp_] -= e.drate_du;
+    ctx.G[h_sn_] += e.drate_du;
+    ctx.G[h_ss_] -= e.drate_dx;
+  }
+}
+
+void MssDevice::InitialState(double* x) const { x[s_] = x0_; }
+
+std::string MssDevice::CheckState(const double* x) const {
+  const double xs = x[s_];
+  const std::string hint =
+      "; the integration is unstable or too coarse: use a smaller step or an implicit method "
+      "(be, trap, gear2)";
+  if (!std::isfinite(xs)) {
+    return "state x(" + name() + ") = " + Num(xs) + " is not finite" + hint;
+  }
+  if (xs < -kStateTolerance || xs > 1.0 + kStateTolerance) {
+    return "state x(" + name() + ") = " + Num(xs) + " left [0, 1]" + hint;
+  }
+  return {};
+}
+
+std::unique_ptr<Device> CreateMss(const netlist::Element& element, const netlist::Netlist& netlist,
+                                  netlist::Diagnostics& diag) {
+  mss::MssParams params;
+  double x0 = 0.0;
+  if (!ResolveMssParams(element, netlist, diag, &params, &x0)) return nullptr;
+  return std::make_unique<MssDevice>(element.name, element.loc, element.nodes[0],
+                                     element.nodes[1], params, x0);
+}
+
+}  // namespace memspice::devices

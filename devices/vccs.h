@@ -1,0 +1,37 @@
+// Voltage-controlled current source G: `G1 a b c d gm [m=1]`; the current flows from a through
+// the source to b. `G1 a b VALUE={expr}` (or cur=) is a behavioural current source (bsource.h).
+//
+//   f[a] += gm (Vc - Vd),  f[b] -= gm (Vc - Vd)
+#ifndef MEMSPICE_DEVICES_VCCS_H_
+#define MEMSPICE_DEVICES_VCCS_H_
+
+#include <memory>
+
+#include "devices/device.h"
+
+namespace memspice::devices {
+
+class Vccs : public Device {
+ public:
+  Vccs(const netlist::Element& element, double gm);
+
+  void Setup(SetupContext& ctx) override;
+  void Bind(BindContext& ctx) override;
+  void Evaluate(EvalContext& ctx) override;
+  bool IsLinear() const override { return true; }
+
+  double gm() const { return gm_; }
+
+ private:
+  std::string nodes_[4];
+  int a_ = kGround, b_ = kGround, c_ = kGround, d_ = kGround;
+  double gm_;
+  int h_ac_ = -1, h_ad_ = -1, h_bc_ = -1, h_bd_ = -1;
+};
+
+std::unique_ptr<Device> CreateVccs(const netlist::Element& element,
+                                   const netlist::Netlist& netlist, netlist::Diagnostics& diag);
+
+}  // namespace memspice::devices
+
+#endif  // MEMSPICE_DEVICES_VCCS_H_

@@ -1,0 +1,48 @@
+#include "devices/vsource.h"
+
+#include "devices/device_util.h"
+
+namespace memspice::devices {
+
+VoltageSource::VoltageSource(const netlist::Element& element, SourceValue value)
+    : Device(element.name, element.loc),
+      node_a_(element.nodes[0]),
+      node_b_(element.nodes[1]),
+      value_(std::move(value)) {}
+
+void VoltageSource::Setup(SetupContext& ctx) {
+  a_ = ctx.Node(node_a_);
+  b_ = ctx.Node(node_b_);
+  br_ = ctx.AddUnknown("i(" + name() + ")", UnknownKind::kBranch);
+}
+
+void VoltageSource::Bind(BindContext& ctx) {
+  h_a_br_ = ctx.Entry(a_, br_);
+  h_b_br_ = ctx.Entry(b_, br_);
+  h_br_a_ = ctx.Entry(br_, a_);
+  h_br_b_ = ctx.Entry(br_, b_);
+}
+
+void VoltageSource::Evaluate(EvalContext& ctx) {
+  const double i = ctx.x[br_];
+  ctx.f[a_] += i;
+  ctx.f[b_] -= i;
+  ctx.f[br_] += ctx.x[a_] - ctx.x[b_] - value_.Value(ctx);
+  ctx.G[h_a_br_] += 1.0;
+  ctx.G[h_b_br_] -= 1.0;
+  ctx.G[h_br_a_] += 1.0;
+  ctx.G[h_br_b_] -= 1.0;
+}
+
+std::unique_ptr<Device> CreateVoltageSource(const netlist::Element& element,
+                                            const netlist::Netlist& netlist,
+                                            netlist::Diagnostics& diag) {
+  bool ok = CheckNodeCount(element, 2, diag);
+  ok = CheckParamNames(element, element.params, {}, diag) && ok;
+  SourceValue value;
+  ok = value.Init(element, diag) && ok;
+  if (!ok) return nullptr;
+  return std::make_unique<VoltageSource>(element, std::move(value));
+}
+
+}  // namespace memspice::devices

@@ -1,0 +1,395 @@
+#include "netlist/deck.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace memspice::netlist {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kMaxIncludeDepth = 16;
+constexpr std::uintmax_t kMaxFileBytes = 256u << 20;
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'; }
+
+std::vector<std::string_view> SplitLines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.push_back(line);
+    if (end == text.size()) break;
+    start = end + 1;
+  }
+  return lines;
+}
+
+// Cuts `;` comments (anywhere) and `$` comments (at the start or after whitespace).
+std::string_view StripInlineComment(std::string_view line) {
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == ';') return line.substr(0, i);
+    if (line[i] == '$' && (i == 0 || IsSpace(line[i - 1]))) return line.substr(0, i);
+  }
+  return line;
+}
+
+std::string FirstWord(std::string_view text) {
+  size_t b = 0;
+  while (b < text.size() && IsSpace(text[b])) ++b;
+  size_t e = b;
+  while (e < text.size() && !IsSpace(text[e]) && text[e] != '(' && text[e] != '=' &&
+         text[e] != '{' && text[e] != '\'') {
+    ++e;
+  }
+  return ToLower(text.substr(b, e - b));
+}
+
+class Reader {
+ public:
+  Reader(const ParseOptions& options, Diagnostics& diag, Deck* deck)
+      : options_(options), diag_(diag), deck_(deck) {}
+
+  // Reads one file's text. `section` non-empty: take only `.lib section` ... `.endl`.
+  // Returns false if `section` was requested and not found.
+  bool Read(std::string_view text, const std::string& name, bool is_main, int depth,
+            const std::string& section) {
+    auto file = std::make_shared<const std::string>(name);
+    diag_.AddSource(name, text);
+    deck_->files.push_back(name);
+    deck_->sources.emplace_back(name, std::string(text));
+    std::vector<Card> cards = BuildCards(text, file, is_main);
+
+    bool seeking = !section.empty();
+    bool found = false;
+    int skip_lib_depth = 0;  // inside a `.lib name` block we are not reading
+    for (size_t ci = 0; ci < cards.size(); ++ci) {
+      Card& card = cards[ci];
+      const std::string& kw = card.keyword;
+      if (in_control_) {
+        if (kw == ".endc") in_control_ = false;
+        continue;
+      }
+      if (seeking) {
+        if (kw == ".lib" && Tokenize(card, diag_) && card.tokens.size() == 2 &&
+            card.tokens[1].text == section) {
+          seeking = false;
+          found = true;
+        }
+        continue;
+      }
+      if (skip_lib_depth > 0) {
+        if (kw == ".endl") --skip_lib_depth;
+        continue;
+      }
+      if (kw == ".control") {
+        in_control_ = true;
+        if (!control_warned_) {
+          control_warned_ = true;
+          diag_.Warning(card.loc(), ".control block ignored",
+                        "memspice runs the analyses given by dot cards; use the CLI for output");
+        }
+        continue;
+      }
+      if (kw == ".endc") continue;
+      if (kw == ".end") {
+        if (is_main) ended_ = true;
+        break;
+      }
+      if (kw == ".endl") {
+        if (!section.empty()) break;  // end of the requested section
+        continue;
+      }
+      if (kw == ".include" || kw == ".inc") {
+        Include(card, depth);
+        if (ended_) break;
+        continue;
+      }
+      if (kw == ".lib") {
+        if (!Tokenize(card, diag_)) continue;
+        if (card.tokens.size() == 2) {
+          ++skip_lib_depth;  // a section definition read only when asked for by name
+          continue;
+        }
+        LibInclude(card, depth);
+        if (ended_) break;
+        continue;
+      }
+      if (!Tokenize(card, diag_) || card.tokens.empty()) continue;
+      deck_->cards.push_back(std::move(card));
+    }
+    if (is_main && in_control_) {
+      in_control_ = false;  // an unterminated .control simply runs to the end
+    }
+    return section.empty() || found;
+  }
+
+ private:
+  std::vector<Card> BuildCards(std::string_view text, const std::shared_ptr<const std::string>& file,
+                               bool is_main) {
+    std::vector<Card> cards;
+    std::vector<std::string_view> lines = SplitLines(text);
+    for (size_t li = 0; li < lines.size(); ++li) {
+      const int lineno = static_cast<int>(li) + 1;
+      std::string_view line = lines[li];
+      if (is_main && li == 0) {
+        size_t b = 0, e = line.size();
+        while (b < e && IsSpace(line[b])) ++b;
+        while (e > b && IsSpace(line[e - 1])) --e;
+        deck_->title = std::string(line.substr(b, e - b));
+        continue;
+      }
+      size_t first = 0;
+      while (first < line.size() && IsSpace(line[first])) ++first;
+      if (first == line.size() || line[first] == '*') continue;
+      // A .control block may hold arbitrary text; keep its lines whole (no comment stripping).
+      line = StripInlineComment(line);
+      size_t last = line.size();
+      while (last > first && IsSpace(line[last - 1])) --last;
+      if (last <= first) continue;
+      if (line[first] == '+') {
+        if (cards.empty()) {
+          diag_.Error({*file, lineno, static_cast<int>(first) + 1},
+                      "continuation line '+' without a preceding card");
+          continue;
+        }
+        Card& c = cards.back();
+        c.segments.push_back({c.text.size(), lineno, static_cast<int>(first) + 1});
+        c.text += ' ';
+        c.text.append(line.substr(first + 1, last - first - 1));
+        continue;
+      }
+      Card c;
+      c.file = file;
+      c.segments.push_back({0, lineno, 1});
+      c.text = std::string(line.substr(0, last));
+      cards.push_back(std::move(c));
+    }
+    for (Card& c : cards) c.keyword = FirstWord(c.text);
+    return cards;
+  }
+
+  // Text after the keyword, trimmed, quotes removed; for file names.
+  static std::string ArgText(const Card& card, size_t* offset) {
+    size_t i = 0;
+    while (i < card.text.size() && IsSpace(card.text[i])) ++i;
+    while (i < card.text.size() && !IsSpace(card.text[i])) ++i;
+    while (i < card.text.size() && IsSpace(card.text[i])) ++i;
+    size_t e = card.text.size();
+    while (e > i && IsSpace(card.text[e - 1])) --e;
+    *offset = i;
+    std::string s = card.text.substr(i, e - i);
+    if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front()) {
+      s = s.substr(1, s.size() - 2);
+      ++*offset;
+    }
+    return s;
+  }
+
+  std::optional<std::string> FindFile(const std::string& name, const std::string& from,
+                                      std::string* searched) {
+    std::error_code ec;
+    std::vector<fs::path> candidates;
+    fs::path p(name);
+    if (p.is_absolute()) {
+      candidates.push_back(p);
+    } else {
+      fs::path dir = fs::path(from).parent_path();
+      candidates.push_back(dir.empty() ? p : dir / p);
+      for (const std::string& inc : options_.include_paths) candidates.push_back(fs::path(inc) / p);
+    }
+    for (const fs::path& c : candidates) {
+      if (!searched->empty()) *searched += ", ";
+      *searched += c.string();
+      if (fs::is_regular_file(c, ec)) return c.string();
+    }
+    return std::nullopt;
+  }
+
+  // Reads a file (regular files only, bounded size); nullopt if it cannot be read.
+  static std::optional<std::string> Slurp(const std::string& path) {
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) return std::nullopt;
+    if (fs::file_size(path, ec) > kMaxFileBytes || ec) return std::nullopt;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  bool OpenNested(const Card& card, size_t name_offset, const std::string& name, int depth,
+                  std::string* path, std::string* text) {
+    if (name.empty()) {
+      diag_.Error(card.loc(), fmt::format("{} needs a file name", card.keyword));
+      return false;
+    }
+    if (depth + 1 > kMaxIncludeDepth) {
+      diag_.Error(card.LocAt(name_offset),
+                  fmt::format("includes nested more than {} deep", kMaxIncludeDepth),
+                  "does the file include itself?");
+      return false;
+    }
+    std::string searched;
+    std::optional<std::string> found = FindFile(name, *card.file, &searched);
+    std::optional<std::string> body;
+    if (found) body = Slurp(*found);
+    if (!body) {
+      diag_.Error(card.LocAt(name_offset), fmt::format("cannot open file '{}'", name),
+                  fmt::format("searched: {}", searched));
+      return false;
+    }
+    *path = *found;
+    *text = std::move(*body);
+    return true;
+  }
+
+  void Include(const Card& card, int depth) {
+    size_t off = 0;
+    std::string name = ArgText(card, &off);
+    std::string path, text;
+    if (!OpenNested(card, off, name, depth, &path, &text)) return;
+    Read(text, path, false, depth + 1, "");
+  }
+
+  void LibInclude(const Card& card, int depth) {
+    // .lib file section (file name may be quoted, hence the raw token).
+    if (card.tokens.size() != 3) {
+      diag_.Error(card.loc(), "expected '.lib file section' or '.lib section'",
+                  "a library section ends with .endl");
+      return;
+    }
+    const Token& file_tok = card.tokens[1];
+    const Token& sec_tok = card.tokens[2];
+    std::string name = file_tok.raw;
+    if (name.size() >= 2 && (name.front() == '"') && name.back() == '"') {
+      name = name.substr(1, name.size() - 2);
+    }
+    if (file_tok.kind == Token::Kind::kExpr) name = file_tok.raw;
+    std::string path, text;
+    if (!OpenNested(card, file_tok.pos, name, depth, &path, &text)) return;
+    if (!Read(text, path, false, depth + 1, sec_tok.text)) {
+      diag_.Error(sec_tok.loc, fmt::format("unknown .lib section '{}' in '{}'", sec_tok.text, name),
+                  "the file has no '.lib " + sec_tok.text + "' ... '.endl' block");
+    }
+  }
+
+  const ParseOptions& options_;
+  Diagnostics& diag_;
+  Deck* deck_;
+  bool in_control_ = false;
+  bool control_warned_ = false;
+  bool ended_ = false;
+};
+
+}  // namespace
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+SourceLoc Card::LocAt(size_t offset) const {
+  SourceLoc loc;
+  if (file) loc.file = *file;
+  if (segments.empty()) return loc;
+  auto it = std::upper_bound(segments.begin(), segments.end(), offset,
+                             [](size_t off, const Segment& s) { return off < s.offset; });
+  const Segment& s = it == segments.begin() ? segments.front() : *(it - 1);
+  loc.line = s.line;
+  loc.col = s.col + static_cast<int>(offset - std::min(offset, s.offset));
+  return loc;
+}
+
+bool Tokenize(Card& card, Diagnostics& diag) {
+  card.tokens.clear();
+  const std::string& t = card.text;
+  size_t i = 0;
+  const size_t n = t.size();
+  auto push = [&](Token::Kind kind, size_t pos, size_t end, std::string raw, size_t loc_pos) {
+    Token tok;
+    tok.kind = kind;
+    tok.text = ToLower(raw);
+    tok.raw = std::move(raw);
+    tok.pos = pos;
+    tok.end = end;
+    tok.loc = card.LocAt(loc_pos);
+    card.tokens.push_back(std::move(tok));
+  };
+  while (i < n) {
+    char c = t[i];
+    if (IsSpace(c)) {
+      ++i;
+      continue;
+    }
+    if (c == '=' || c == '(' || c == ')' || c == ',') {
+      Token::Kind k = c == '=' ? Token::Kind::kEq
+                      : c == '(' ? Token::Kind::kLParen
+                      : c == ')' ? Token::Kind::kRParen
+                                 : Token::Kind::kComma;
+      push(k, i, i + 1, std::string(1, c), i);
+      ++i;
+      continue;
+    }
+    if (c == '{') {
+      int depth = 0;
+      size_t j = i;
+      for (; j < n; ++j) {
+        if (t[j] == '{') ++depth;
+        if (t[j] == '}' && --depth == 0) break;
+      }
+      if (j >= n) {
+        diag.Error(card.LocAt(i), "unterminated '{' expression", "add the closing '}'");
+        return false;
+      }
+      push(Token::Kind::kExpr, i + 1, j + 1, t.substr(i + 1, j - i - 1), i);
+      i = j + 1;
+      continue;
+    }
+    if (c == '\'') {
+      size_t j = t.find('\'', i + 1);
+      if (j == std::string::npos) {
+        diag.Error(card.LocAt(i), "unterminated ' expression", "add the closing quote");
+        return false;
+      }
+      push(Token::Kind::kExpr, i + 1, j + 1, t.substr(i + 1, j - i - 1), i);
+      i = j + 1;
+      continue;
+    }
+    if (c == '"') {
+      size_t j = t.find('"', i + 1);
+      if (j == std::string::npos) j = n - 1;
+      push(Token::Kind::kWord, i, j + 1, t.substr(i + 1, j > i ? j - i - 1 : 0), i);
+      i = j + 1;
+      continue;
+    }
+    size_t j = i;
+    while (j < n && !IsSpace(t[j]) && t[j] != '=' && t[j] != '(' && t[j] != ')' && t[j] != ',' &&
+           t[j] != '{' && t[j] != '\'' && t[j] != '"') {
+      ++j;
+    }
+    push(Token::Kind::kWord, i, j, t.substr(i, j - i), i);
+    i = j;
+  }
+  return true;
+}
+
+bool ReadDeck(std::string_view text, const std::string& name, const ParseOptions& options,
+              Diagnostics& diag, Deck* deck) {
+  int before = diag.num_errors();
+  Reader reader(options, diag, deck);
+  reader.Read(text, name, true, 0, "");
+  return diag.num_errors() == before;
+}
+
+}  // namespace memspice::netlist

@@ -1,0 +1,554 @@
+// Element cards: R C L V I E F G H B D Y (X is expanded in flatten.cc).
+#include <cctype>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "netlist/flatten.h"
+
+namespace memspice::netlist {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+bool IsValueToken(const Token& t) {
+  return t.Is(Token::Kind::kExpr) || (t.Is(Token::Kind::kWord) && ParseSpiceNumber(t.text));
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+bool IsSourceKeyword(const std::string& w) {
+  return w == "dc" || w == "ac" || w == "pulse" || w == "sin" || w == "exp" || w == "pwl" ||
+         w == "sffm" || w == "am" || w == "trnoise" || w == "trrandom" || w == "distof1" ||
+         w == "distof2";
+}
+
+}  // namespace
+
+bool Flattener::SplitArgs(const Card& card, size_t start, Args* args) {
+  const std::vector<Token>& t = card.tokens;
+  size_t i = start;
+  while (i < t.size()) {
+    const Token& tok = t[i];
+    if (tok.Is(Token::Kind::kWord) && i + 1 < t.size() && t[i + 1].Is(Token::Kind::kEq)) {
+      KeyValue kv;
+      kv.key = &tok;
+      i += 2;
+      if (i >= t.size()) {
+        diag_.Error(t[i - 1].loc, fmt::format("missing value after '{}='", tok.raw));
+        return false;
+      }
+      if (t[i].Is(Token::Kind::kLParen)) {
+        kv.is_list = true;
+        ++i;
+        while (i < t.size() && !t[i].Is(Token::Kind::kRParen)) {
+          if (!t[i].Is(Token::Kind::kComma)) kv.list.push_back(&t[i]);
+          ++i;
+        }
+        if (i >= t.size()) {
+          diag_.Error(t[i - 1].loc, fmt::format("missing ')' in list of '{}'", tok.raw));
+          return false;
+        }
+        ++i;
+      } else if (t[i].Is(Token::Kind::kWord) || t[i].Is(Token::Kind::kExpr)) {
+        kv.value = &t[i];
+        ++i;
+      } else {
+        diag_.Error(t[i].loc, fmt::format("expected a value after '{}=' but found '{}'", tok.raw,
+                                          t[i].raw));
+        return false;
+      }
+      args->kv.push_back(std::move(kv));
+      continue;
+    }
+    if (tok.Is(Token::Kind::kWord) || tok.Is(Token::Kind::kExpr)) {
+      args->pos.push_back(&tok);
+      ++i;
+      continue;
+    }
+    diag_.Error(tok.loc, fmt::format("unexpected '{}' in '{}'", tok.raw, t[0].raw));
+    return false;
+  }
+  return true;
+}
+
+bool Flattener::Nodes(Frame* f, const Card& card, const Args& args, size_t count,
+                      const std::string& what, Element* e) {
+  if (args.pos.size() < count) {
+    diag_.Error(EndLoc(card),
+                fmt::format("{} '{}' needs {} nodes, got {}", what, card.tokens[0].raw, count,
+                            args.pos.size()));
+    return false;
+  }
+  for (size_t k = 0; k < count; ++k) {
+    const Token& t = *args.pos[k];
+    if (!t.Is(Token::Kind::kWord)) {
+      diag_.Error(t.loc, fmt::format("expected a node name but found '{}'", t.raw));
+      return false;
+    }
+    e->nodes.push_back(MapNode(f, t.text));
+  }
+  return true;
+}
+
+bool Flattener::KvParams(Frame* f, const Card& card, const std::vector<KeyValue>& kv, Element* e,
+                         const std::set<std::string>& skip) {
+  bool ok = true;
+  for (const KeyValue& p : kv) {
+    const std::string& key = p.key->text;
+    if (skip.count(key) != 0) continue;
+    if (p.is_list) {
+      if (!e->list.empty()) {
+        diag_.Error(p.key->loc, fmt::format("only one list parameter is supported ('{}')", key));
+        ok = false;
+        continue;
+      }
+      for (const Token* t : p.list) {
+        std::optional<double> v = Value(f, card, *t, "list item of " + key);
+        if (!v) {
+          ok = false;
+          break;
+        }
+        e->list.push_back(*v);
+      }
+      continue;
+    }
+    std::optional<double> v = Value(f, card, *p.value, "parameter " + key);
+    if (!v) {
+      ok = false;
+      continue;
+    }
+    e->params[key] = *v;
+  }
+  return ok;
+}
+
+void Flattener::ParseElement(Frame* f, const Card& card) {
+  const Token& t0 = card.tokens[0];
+  if (!t0.Is(Token::Kind::kWord) || t0.text.empty() ||
+      !std::isalpha(static_cast<unsigned char>(t0.text[0]))) {
+    diag_.Error(t0.loc, fmt::format("expected an element or a dot card but found '{}'", t0.raw));
+    return;
+  }
+  Element e;
+  e.letter = t0.text[0];
+  e.name = f->prefix + t0.text;
+  e.loc = t0.loc;
+  switch (e.letter) {
+    case 'r':
+      return TwoTerminal(f, card, std::move(e), "resistor", "r");
+    case 'c':
+      return TwoTerminal(f, card, std::move(e), "capacitor", "c");
+    case 'l':
+      return TwoTerminal(f, card, std::move(e), "inductor", "l");
+    case 'v':
+    case 'i':
+      return Source(f, card, std::move(e));
+    case 'e':
+    case 'g':
+      return Controlled(f, card, std::move(e));
+    case 'f':
+    case 'h':
+      return CurrentControlled(f, card, std::move(e));
+    case 'b':
+      return Behavioural(f, card, std::move(e));
+    case 'd':
+      return Diode(f, card, std::move(e));
+    case 'y':
+      return YDevice(f, card);
+    default:
+      break;
+  }
+  diag_.Error(t0.loc,
+              fmt::format("unsupported element type '{}' in '{}'",
+                          static_cast<char>(std::toupper(static_cast<unsigned char>(t0.raw[0]))),
+                          t0.raw),
+              "memspice supports R, C, L, V, I, E, F, G, H, B, D, X and Y (Xyce-style) elements");
+}
+
+void Flattener::TwoTerminal(Frame* f, const Card& card, Element e, const char* kind,
+                            const char* value_key) {
+  Args a;
+  if (!SplitArgs(card, 1, &a)) return;
+  if (!Nodes(f, card, a, 2, kind, &e)) return;
+  const Token* value_tok = a.pos.size() >= 3 ? a.pos[2] : nullptr;
+  if (a.pos.size() > 3) {
+    diag_.Error(a.pos[3]->loc, fmt::format("unexpected '{}' after the value of {} '{}'",
+                                           a.pos[3]->raw, kind, card.tokens[0].raw));
+    return;
+  }
+  for (const KeyValue& kv : a.kv) {
+    if (kv.key->text != value_key) continue;
+    if (value_tok != nullptr || kv.is_list) {
+      diag_.Error(kv.key->loc, fmt::format("{} '{}' has two values", kind, card.tokens[0].raw));
+      return;
+    }
+    value_tok = kv.value;
+  }
+  if (value_tok == nullptr) {
+    diag_.Error(EndLoc(card), fmt::format("missing value for {} '{}'", kind, card.tokens[0].raw),
+                fmt::format("e.g. {} {} {} 1k", card.tokens[0].raw, card.tokens[1].raw,
+                            card.tokens[2].raw));
+    return;
+  }
+  if (e.letter == 'r' && value_tok->Is(Token::Kind::kExpr)) {
+    Expr x = TokenExpr(f, card, *value_tok);
+    if (!x) return;
+    if (x->probes().empty() && !x->uses_time()) {
+      e.value = x->Evaluate(nullptr, 0.0, out_->temp, nullptr);
+    } else {
+      e.expr = x;  // behavioural resistor
+    }
+  } else {
+    std::optional<double> v = Value(f, card, *value_tok, std::string(kind) + " value");
+    if (!v) return;
+    e.value = *v;
+  }
+  if (!KvParams(f, card, a.kv, &e, {value_key})) return;
+  AddElement(std::move(e), card.tokens[0].loc);
+}
+
+void Flattener::Source(Frame* f, const Card& card, Element e) {
+  const std::vector<Token>& t = card.tokens;
+  const std::string& raw_name = t[0].raw;
+  Args node_args;
+  for (size_t k = 1; k < t.size() && k < 3; ++k) node_args.pos.push_back(&t[k]);
+  if (!Nodes(f, card, node_args, 2, "source", &e)) return;
+  bool have_wave = false;
+  size_t i = 3;
+  auto value_at = [&](size_t k, const std::string& what) -> std::optional<double> {
+    if (k >= t.size() || !IsValueToken(t[k])) {
+      diag_.Error(k < t.size() ? t[k].loc : EndLoc(card),
+                  fmt::format("missing {} in source '{}'", what, raw_name));
+      return std::nullopt;
+    }
+    return Value(f, card, t[k], what);
+  };
+  while (i < t.size()) {
+    const Token& tok = t[i];
+    if (tok.IsWord("dc")) {
+      std::optional<double> v = value_at(i + 1, "DC value");
+      if (!v) return;
+      e.value = *v;
+      i += 2;
+      continue;
+    }
+    if (tok.IsWord("ac")) {
+      std::optional<double> v = value_at(i + 1, "AC magnitude");
+      if (!v) return;
+      e.ac_mag = *v;
+      i += 2;
+      if (i < t.size() && IsValueToken(t[i])) {
+        std::optional<double> ph = Value(f, card, t[i], "AC phase");
+        if (!ph) return;
+        e.params["acphase"] = *ph;
+        ++i;
+      }
+      continue;
+    }
+    if (tok.IsWord("pulse") || tok.IsWord("sin") || tok.IsWord("exp") || tok.IsWord("pwl")) {
+      if (have_wave) {
+        diag_.Error(tok.loc, fmt::format("source '{}' has two time functions", raw_name));
+        return;
+      }
+      have_wave = true;
+      const std::string kind = tok.text;
+      std::vector<const Token*> items;
+      ++i;
+      if (i < t.size() && t[i].Is(Token::Kind::kLParen)) {
+        ++i;
+        while (i < t.size() && !t[i].Is(Token::Kind::kRParen)) {
+          if (t[i].Is(Token::Kind::kEq)) {
+            diag_.Error(t[i].loc, fmt::format("{} options with '=' are not supported", kind));
+            return;
+          }
+          if (!t[i].Is(Token::Kind::kComma)) items.push_back(&t[i]);
+          ++i;
+        }
+        if (i >= t.size()) {
+          diag_.Error(tok.loc, fmt::format("missing ')' after {}(", kind));
+          return;
+        }
+        ++i;
+      } else {
+        while (i < t.size() && (IsValueToken(t[i]) || t[i].Is(Token::Kind::kComma))) {
+          if (!t[i].Is(Token::Kind::kComma)) items.push_back(&t[i]);
+          ++i;
+        }
+      }
+      std::vector<double> args;
+      for (const Token* it : items) {
+        std::optional<double> v = Value(f, card, *it, kind + " argument");
+        if (!v) return;
+        args.push_back(*v);
+      }
+      size_t min_args = 2, max_args = kind == "pulse" ? 7 : 6;
+      if (kind == "pwl") max_args = std::numeric_limits<size_t>::max();
+      if (args.size() < min_args || args.size() > max_args) {
+        diag_.Error(tok.loc,
+                    kind == "pwl"
+                        ? fmt::format("PWL needs at least one time-value pair, got {} numbers",
+                                      args.size())
+                        : fmt::format("{} takes {} to {} arguments, got {}", kind, min_args,
+                                      max_args, args.size()));
+        return;
+      }
+      if (kind == "pulse") {
+        e.waveform.kind = Waveform::Kind::kPulse;
+        const double defaults[7] = {0, 0, 0, kNaN, kNaN, kNaN, kNaN};  // tr tf = tstep, pw per = tstop
+        while (args.size() < 7) args.push_back(defaults[args.size()]);
+      } else if (kind == "sin") {
+        e.waveform.kind = Waveform::Kind::kSin;
+        const double defaults[6] = {0, 0, kNaN, 0, 0, 0};  // freq = 1/tstop
+        while (args.size() < 6) args.push_back(defaults[args.size()]);
+      } else if (kind == "exp") {
+        e.waveform.kind = Waveform::Kind::kExp;
+        // tau1 = tstep, td2 = td1 + tstep, tau2 = tstep
+        const double defaults[6] = {0, 0, 0, kNaN, kNaN, kNaN};
+        while (args.size() < 6) args.push_back(defaults[args.size()]);
+      } else {
+        e.waveform.kind = Waveform::Kind::kPwl;
+        if (args.size() % 2 != 0) {
+          diag_.Error(tok.loc, fmt::format("PWL needs time-value pairs, got {} numbers", args.size()));
+          return;
+        }
+        for (size_t k = 2; k < args.size(); k += 2) {
+          if (args[k] < args[k - 2]) {
+            diag_.Error(items[k]->loc, fmt::format("PWL time {} is before the previous time {}",
+                                                   args[k], args[k - 2]));
+            return;
+          }
+        }
+      }
+      e.waveform.args = std::move(args);
+      continue;
+    }
+    if (tok.Is(Token::Kind::kWord) && IsSourceKeyword(tok.text)) {
+      diag_.Error(tok.loc, fmt::format("'{}' sources are not supported", tok.raw),
+                  "supported: DC, AC, PULSE, SIN, EXP, PWL");
+      return;
+    }
+    if (IsValueToken(tok) && !e.value) {
+      std::optional<double> v = Value(f, card, tok, "source value");
+      if (!v) return;
+      e.value = *v;
+      ++i;
+      continue;
+    }
+    if (tok.Is(Token::Kind::kWord) && !IsValueToken(tok) && !e.value && !have_wave &&
+        (i + 1 >= t.size() || !t[i + 1].Is(Token::Kind::kEq))) {
+      Value(f, card, tok, "source value");  // reports "'1x5' is not a number"
+      return;
+    }
+    diag_.Error(tok.loc, fmt::format("unexpected '{}' in source '{}'", tok.raw, raw_name),
+                "expected [DC] value, AC mag [phase], PULSE, SIN, EXP or PWL");
+    return;
+  }
+  if (!e.value && !have_wave) {
+    diag_.Warning(t[0].loc, fmt::format("source '{}' has no value; DC 0 assumed", raw_name));
+    e.value = 0.0;
+  }
+  AddElement(std::move(e), t[0].loc);
+}
+
+void Flattener::Controlled(Frame* f, const Card& card, Element e) {
+  const std::vector<Token>& t = card.tokens;
+  const bool is_e = e.letter == 'e';
+  if (t.size() > 3 && t[3].Is(Token::Kind::kWord) &&
+      (t[3].text == "poly" || t[3].text == "table" || t[3].text == "laplace" ||
+       t[3].text == "freq")) {
+    diag_.Error(t[3].loc, fmt::format("{} sources with {} are not supported",
+                                      is_e ? "E" : "G", t[3].raw),
+                "use VALUE={...} or a B source");
+    return;
+  }
+  if (t.size() > 4 && t[3].Is(Token::Kind::kWord) &&
+      (t[3].text == "value" || t[3].text == (is_e ? "vol" : "cur")) &&
+      t[4].Is(Token::Kind::kEq)) {
+    Args nodes;
+    nodes.pos = {&t[1], &t[2]};
+    if (!Nodes(f, card, nodes, 2, is_e ? "VCVS" : "VCCS", &e)) return;
+    size_t end = 0;
+    NodePtr root = ParseCardExpr(card, t[4].end, diag_, &end);
+    if (!root) return;
+    size_t stop = t[4].end + end;
+    e.expr = ResolveExpr(f, root, Trim(card.text.substr(t[4].end, end)), card.LocAt(t[4].end));
+    if (!e.expr) return;
+    size_t k = 5;
+    while (k < t.size() && t[k].pos < stop) ++k;
+    if (k < t.size()) {
+      diag_.Error(t[k].loc, fmt::format("unexpected '{}' after the expression", t[k].raw));
+      return;
+    }
+    AddElement(std::move(e), t[0].loc);
+    return;
+  }
+  Args a;
+  if (!SplitArgs(card, 1, &a)) return;
+  if (!Nodes(f, card, a, 4, is_e ? "VCVS" : "VCCS", &e)) return;
+  const Token* gain = a.pos.size() >= 5 ? a.pos[4] : nullptr;
+  for (const KeyValue& kv : a.kv) {
+    if (kv.key->text == "gain" && !kv.is_list) gain = kv.value;
+  }
+  if (gain == nullptr) {
+    diag_.Error(EndLoc(card), fmt::format("missing gain for '{}'", t[0].raw),
+                fmt::format("e.g. {} out 0 in 0 2, or {} out 0 VALUE={{...}}", t[0].raw, t[0].raw));
+    return;
+  }
+  if (a.pos.size() > 5) {
+    diag_.Error(a.pos[5]->loc, fmt::format("unexpected '{}' after the gain", a.pos[5]->raw));
+    return;
+  }
+  std::optional<double> v = Value(f, card, *gain, "gain");
+  if (!v) return;
+  e.value = *v;
+  if (!KvParams(f, card, a.kv, &e, {"gain"})) return;
+  AddElement(std::move(e), t[0].loc);
+}
+
+void Flattener::CurrentControlled(Frame* f, const Card& card, Element e) {
+  Args a;
+  if (!SplitArgs(card, 1, &a)) return;
+  const char* kind = e.letter == 'f' ? "CCCS" : "CCVS";
+  if (!Nodes(f, card, a, 2, kind, &e)) return;
+  if (a.pos.size() < 3 || !a.pos[2]->Is(Token::Kind::kWord)) {
+    diag_.Error(a.pos.size() < 3 ? EndLoc(card) : a.pos[2]->loc,
+                fmt::format("{} '{}' needs a controlling voltage source", kind, card.tokens[0].raw),
+                fmt::format("e.g. {} out 0 vsense 2", card.tokens[0].raw));
+    return;
+  }
+  e.control = f->prefix + a.pos[2]->text;
+  if (a.pos.size() < 4) {
+    diag_.Error(EndLoc(card), fmt::format("missing gain for '{}'", card.tokens[0].raw));
+    return;
+  }
+  if (a.pos.size() > 4) {
+    diag_.Error(a.pos[4]->loc, fmt::format("unexpected '{}' after the gain", a.pos[4]->raw));
+    return;
+  }
+  std::optional<double> v = Value(f, card, *a.pos[3], "gain");
+  if (!v) return;
+  e.value = *v;
+  if (!KvParams(f, card, a.kv, &e, {})) return;
+  AddElement(std::move(e), card.tokens[0].loc);
+}
+
+void Flattener::Behavioural(Frame* f, const Card& card, Element e) {
+  const std::vector<Token>& t = card.tokens;
+  Args nodes;
+  for (size_t k = 1; k < t.size() && k < 3; ++k) nodes.pos.push_back(&t[k]);
+  if (!Nodes(f, card, nodes, 2, "B source", &e)) return;
+  if (t.size() < 5 || !(t[3].IsWord("v") || t[3].IsWord("i")) || !t[4].Is(Token::Kind::kEq)) {
+    diag_.Error(t.size() > 3 ? t[3].loc : EndLoc(card),
+                fmt::format("B source '{}' needs V=expression or I=expression", t[0].raw));
+    return;
+  }
+  e.expr_is_current = t[3].text == "i";
+  size_t end = 0;
+  NodePtr root = ParseCardExpr(card, t[4].end, diag_, &end);
+  if (!root) return;
+  size_t stop = t[4].end + end;
+  e.expr = ResolveExpr(f, root, Trim(card.text.substr(t[4].end, end)), card.LocAt(t[4].end));
+  if (!e.expr) return;
+  size_t k = 5;
+  while (k < t.size() && t[k].pos < stop) ++k;
+  if (k < t.size()) {
+    Args a;
+    if (!SplitArgs(card, k, &a)) return;
+    if (!a.pos.empty()) {
+      diag_.Error(a.pos[0]->loc, fmt::format("unexpected '{}' after the expression", a.pos[0]->raw));
+      return;
+    }
+    if (!KvParams(f, card, a.kv, &e, {})) return;
+  }
+  AddElement(std::move(e), t[0].loc);
+}
+
+void Flattener::Diode(Frame* f, const Card& card, Element e) {
+  Args a;
+  if (!SplitArgs(card, 1, &a)) return;
+  if (!Nodes(f, card, a, 2, "diode", &e)) return;
+  if (a.pos.size() < 3 || !a.pos[2]->Is(Token::Kind::kWord)) {
+    diag_.Error(a.pos.size() < 3 ? EndLoc(card) : a.pos[2]->loc,
+                fmt::format("diode '{}' needs a model name", card.tokens[0].raw),
+                fmt::format("e.g. {} a k dmod with .model dmod d(is=1e-14)", card.tokens[0].raw));
+    return;
+  }
+  const Token& mt = *a.pos[2];
+  std::string flat;
+  const ModelDef* m = LookupModel(f, mt.text, &flat);
+  if (m == nullptr) {
+    diag_.Error(mt.loc, fmt::format("unknown model '{}'", mt.text),
+                fmt::format("define it, e.g. .model {} d(is=1e-14 n=1)", mt.text));
+    return;
+  }
+  if (m->type != "d") {
+    diag_.Error(mt.loc, fmt::format("model '{}' has type '{}', a diode needs type 'd'", mt.text,
+                                    m->type));
+    return;
+  }
+  e.model = flat;
+  e.type = "d";
+  for (size_t k = 3; k < a.pos.size(); ++k) {
+    const Token& p = *a.pos[k];
+    if (p.IsWord("off")) {
+      e.params["off"] = 1.0;
+    } else if (k == 3 && IsValueToken(p)) {
+      std::optional<double> v = Value(f, card, p, "area");
+      if (!v) return;
+      e.params["area"] = *v;
+    } else {
+      diag_.Error(p.loc, fmt::format("unexpected '{}' in diode '{}'", p.raw, card.tokens[0].raw),
+                  "expected: Dname anode cathode model [area] [off] [ic=v]");
+      return;
+    }
+  }
+  if (!KvParams(f, card, a.kv, &e, {})) return;
+  AddElement(std::move(e), card.tokens[0].loc);
+}
+
+void Flattener::YDevice(Frame* f, const Card& card) {
+  const std::vector<Token>& t = card.tokens;
+  Element e;
+  e.letter = 'y';
+  e.type = t[0].text.substr(1);
+  e.loc = t[0].loc;
+  if (e.type.empty()) {
+    diag_.Error(t[0].loc, "Y device needs a type after the Y, e.g. YMSS m1 p n model");
+    return;
+  }
+  if (t.size() < 2 || !t[1].Is(Token::Kind::kWord) ||
+      (t.size() > 2 && t[2].Is(Token::Kind::kEq))) {
+    diag_.Error(t.size() < 2 ? EndLoc(card) : t[1].loc,
+                fmt::format("Y device '{}' needs an instance name, e.g. {} m1 p n model", t[0].raw,
+                            t[0].raw));
+    return;
+  }
+  e.name = f->prefix + t[1].text;
+  Args a;
+  if (!SplitArgs(card, 2, &a)) return;
+  for (const Token* p : a.pos) {
+    if (!p->Is(Token::Kind::kWord)) {
+      diag_.Error(p->loc, fmt::format("expected a node or model name but found '{}'", p->raw));
+      return;
+    }
+  }
+  size_t nnodes = a.pos.size();
+  if (nnodes > 0) {
+    std::string flat;
+    if (LookupModel(f, a.pos.back()->text, &flat) != nullptr) {
+      e.model = flat;
+      --nnodes;
+    }
+  }
+  for (size_t k = 0; k < nnodes; ++k) e.nodes.push_back(MapNode(f, a.pos[k]->text));
+  if (!KvParams(f, card, a.kv, &e, {})) return;
+  AddElement(std::move(e), t[1].loc);
+}
+
+}  // namespace memspice::netlist

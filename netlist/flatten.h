@@ -1,0 +1,100 @@
+// Private to the netlist library: expands the SubcktDef tree into a flat Netlist.
+//
+// Parameters are evaluated lazily per frame (any order within a scope, cycles reported);
+// X overrides are evaluated in the caller's frame. Element cards are parsed per instance
+// (elements.cc), top-level dot cards after the elements are known (directives.cc).
+#ifndef MEMSPICE_NETLIST_FLATTEN_H_
+#define MEMSPICE_NETLIST_FLATTEN_H_
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "netlist/parser_internal.h"
+
+namespace memspice::netlist {
+
+class Flattener {
+ public:
+  Flattener(const SubcktDef& top, const std::set<std::string>& globals,
+            const ParseOptions& options, Diagnostics& diag, Netlist* out);
+
+  // Applies --set overrides, evaluates top-level parameters and expands everything.
+  void Run();
+  // Processes the top-level dot cards (after Run, so that sources and nodes are known).
+  void Directives(const std::vector<const Card*>& cards);
+
+ private:
+  // --- frames and parameters (flatten.cc)
+  std::optional<double> LookupParam(Frame* f, const std::string& name);
+  double EvaluateSlot(Frame* f, const std::string& name, Frame::Slot& slot);
+  const FuncDef* LookupFunc(const Frame* f, const std::string& name) const;
+  Scope MakeScope(Frame* f);
+  std::string MapNode(const Frame* f, const std::string& node) const;
+  // Flattened name of a model visible from f, and its definition; nullptr if unknown.
+  const ModelDef* LookupModel(const Frame* f, const std::string& name, std::string* flat) const;
+  const SubcktDef* LookupSubckt(const Frame* f, const std::string& name) const;
+  void Expand(Frame* f);
+  void Instantiate(Frame* f, const Card& card);
+  void AddModel(Frame* f, const ModelDef& m);
+  void AddElement(Element e, const SourceLoc& name_loc);
+
+  // Values of tokens: a number, or a {expr}/'expr' that must be constant.
+  std::optional<double> Value(Frame* f, const Card& card, const Token& tok, const std::string& what);
+  // A resolved expression from a kExpr token or bare text starting at a token.
+  Expr ResolveExpr(Frame* f, NodePtr root, std::string text, const SourceLoc& loc);
+  Expr TokenExpr(Frame* f, const Card& card, const Token& tok);
+  // Location just past the last token (where a missing item would go).
+  static SourceLoc EndLoc(const Card& card);
+
+  // --- elements (elements.cc)
+  void ParseElement(Frame* f, const Card& card);
+  struct KeyValue {
+    const Token* key = nullptr;
+    const Token* value = nullptr;  // null when a list was given
+    std::vector<const Token*> list;
+    bool is_list = false;
+  };
+  struct Args {
+    std::vector<const Token*> pos;
+    std::vector<KeyValue> kv;
+  };
+  bool SplitArgs(const Card& card, size_t start, Args* args);
+  bool Nodes(Frame* f, const Card& card, const Args& args, size_t count, const std::string& what,
+             Element* e);
+  bool KvParams(Frame* f, const Card& card, const std::vector<KeyValue>& kv, Element* e,
+                const std::set<std::string>& value_keys);
+  void TwoTerminal(Frame* f, const Card& card, Element e, const char* kind, const char* value_key);
+  void Source(Frame* f, const Card& card, Element e);
+  void Controlled(Frame* f, const Card& card, Element e);
+  void CurrentControlled(Frame* f, const Card& card, Element e);
+  void Behavioural(Frame* f, const Card& card, Element e);
+  void Diode(Frame* f, const Card& card, Element e);
+  void YDevice(Frame* f, const Card& card);
+
+  // --- dot cards (directives.cc)
+  void Tran(const Card& card);
+  void Dc(const Card& card);
+  void InitialValues(const Card& card, std::vector<NodeValue>* out);
+  void Options(const Card& card);
+  void Outputs(const Card& card);
+
+  const SubcktDef& top_def_;
+  const std::set<std::string>& globals_;
+  const ParseOptions& options_;
+  Diagnostics& diag_;
+  Netlist* out_;
+  std::unique_ptr<Frame> root_;
+  std::vector<std::unique_ptr<Frame>> frames_;
+  std::vector<const SubcktDef*> stack_;                  // defs being expanded (recursion check)
+  std::vector<std::string> eval_stack_;                  // params being evaluated (cycle path)
+  std::unordered_map<std::string, SourceLoc> element_names_;
+  bool too_large_ = false;
+};
+
+}  // namespace memspice::netlist
+
+#endif  // MEMSPICE_NETLIST_FLATTEN_H_

@@ -1,0 +1,324 @@
+// Entry points: read the deck, build the subcircuit definition tree, flatten it.
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "netlist/deck.h"
+#include "netlist/flatten.h"
+#include "netlist/netlist.h"
+#include "netlist/parser_internal.h"
+
+namespace memspice::netlist {
+namespace {
+
+bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// Builds the definition tree from the flat card list.
+class Builder {
+ public:
+  Builder(Diagnostics& diag, SubcktDef* top, std::set<std::string>* globals,
+          std::vector<const Card*>* directives)
+      : diag_(diag), top_(top), globals_(globals), directives_(directives) {}
+
+  void Run(const std::vector<Card>& cards) {
+    std::vector<SubcktDef*> stack = {top_};
+    for (const Card& card : cards) {
+      if (card.tokens.empty()) continue;
+      SubcktDef* cur = stack.back();
+      const std::string& kw = card.keyword;
+      if (kw == ".subckt") {
+        SubcktDef* def = Subckt(card, cur);
+        if (def != nullptr) stack.push_back(def);
+      } else if (kw == ".ends") {
+        if (stack.size() == 1) {
+          diag_.Error(card.loc(), ".ends without .subckt");
+          continue;
+        }
+        if (card.tokens.size() > 1 && card.tokens[1].text != cur->name) {
+          diag_.Error(card.tokens[1].loc,
+                      fmt::format("'.ends {}' closes subcircuit '{}'", card.tokens[1].text,
+                                  cur->name));
+        }
+        stack.pop_back();
+      } else if (kw == ".param" || kw == ".params") {
+        std::vector<ParamDef> defs;
+        if (card.tokens.size() < 2) {
+          diag_.Error(card.loc(), ".param needs name=value");
+          continue;
+        }
+        if (ParseAssignments(card, card.tokens[1].pos, &defs, diag_)) {
+          for (ParamDef& d : defs) cur->params.push_back(std::move(d));
+        }
+      } else if (kw == ".func") {
+        Func(card, cur);
+      } else if (kw == ".model") {
+        Model(card, cur);
+      } else if (kw == ".global") {
+        for (size_t i = 1; i < card.tokens.size(); ++i) {
+          if (card.tokens[i].Is(Token::Kind::kWord)) globals_->insert(card.tokens[i].text);
+        }
+      } else if (!kw.empty() && kw[0] == '.') {
+        if (stack.size() > 1 && kw != ".endl") {
+          diag_.Warning(card.loc(), fmt::format("'{}' inside .subckt '{}' ignored", kw, cur->name));
+          continue;
+        }
+        directives_->push_back(&card);
+      } else {
+        cur->elements.push_back(&card);
+      }
+    }
+    for (size_t i = stack.size(); i-- > 1;) {
+      diag_.Error(stack[i]->loc, fmt::format("missing .ends for subcircuit '{}'", stack[i]->name),
+                  "every .subckt needs a matching .ends");
+    }
+  }
+
+ private:
+  SubcktDef* Subckt(const Card& card, SubcktDef* cur) {
+    const std::vector<Token>& t = card.tokens;
+    if (t.size() < 2 || !t[1].Is(Token::Kind::kWord)) {
+      diag_.Error(card.loc(), ".subckt needs a name and ports");
+      // Still push a dummy so that its .ends pairs up.
+    }
+    auto def = std::make_unique<SubcktDef>();
+    def->name = t.size() >= 2 ? t[1].text : "";
+    def->loc = t.size() >= 2 ? t[1].loc : card.loc();
+    def->parent = cur;
+    def->depth = cur->depth + 1;
+    size_t i = 2;
+    std::set<std::string> seen;
+    while (i < t.size()) {
+      const Token& tok = t[i];
+      if (tok.IsWord("params:")) break;
+      if (i + 1 < t.size() && t[i + 1].Is(Token::Kind::kEq)) break;
+      if (!tok.Is(Token::Kind::kWord)) {
+        diag_.Error(tok.loc, fmt::format("expected a port name but found '{}'", tok.raw));
+        break;
+      }
+      if (!seen.insert(tok.text).second) {
+        diag_.Error(tok.loc, fmt::format("port '{}' listed twice in .subckt '{}'", tok.text,
+                                         def->name));
+      }
+      if (tok.text == "0" || tok.text == "gnd") {
+        diag_.Error(tok.loc, "ground cannot be a subcircuit port");
+      }
+      def->ports.push_back(tok.text);
+      ++i;
+    }
+    if (i < t.size()) {
+      std::vector<ParamDef> defs;
+      if (t[i].Is(Token::Kind::kWord) || t[i].Is(Token::Kind::kEq)) {
+        ParseAssignments(card, t[i].pos, &defs, diag_);
+      }
+      def->defaults = std::move(defs);
+    }
+    if (def->depth > kMaxSubcktDepth) {
+      diag_.Error(def->loc, fmt::format(".subckt definitions nested more than {} deep",
+                                        kMaxSubcktDepth));
+    }
+    SubcktDef* raw = def.get();
+    auto it = cur->subckts.find(def->name);
+    if (it != cur->subckts.end()) {
+      diag_.Error(def->loc, fmt::format("duplicate subcircuit '{}'", def->name),
+                  fmt::format("first defined at {}:{}:{}", it->second->loc.file,
+                              it->second->loc.line, it->second->loc.col));
+      orphans_.push_back(std::move(def));  // parse its body, but keep the first definition
+    } else {
+      cur->subckts[raw->name] = std::move(def);
+    }
+    return raw;
+  }
+
+  void Func(const Card& card, SubcktDef* cur) {
+    const std::vector<Token>& t = card.tokens;
+    if (t.size() < 4 || !t[1].Is(Token::Kind::kWord) || !t[2].Is(Token::Kind::kLParen)) {
+      diag_.Error(t.size() > 1 ? t[1].loc : card.loc(), ".func needs name(args) {expression}",
+                  "e.g. .func sq(x) {x*x}");
+      return;
+    }
+    FuncDef fd;
+    fd.name = t[1].text;
+    fd.loc = t[1].loc;
+    size_t i = 3;
+    while (i < t.size() && !t[i].Is(Token::Kind::kRParen)) {
+      if (t[i].Is(Token::Kind::kWord)) {
+        if (!IsIdentStart(t[i].text[0])) {
+          diag_.Error(t[i].loc, fmt::format("bad argument name '{}'", t[i].raw));
+          return;
+        }
+        fd.args.push_back(t[i].text);
+      } else if (!t[i].Is(Token::Kind::kComma)) {
+        diag_.Error(t[i].loc, fmt::format("unexpected '{}' in .func arguments", t[i].raw));
+        return;
+      }
+      ++i;
+    }
+    if (i >= t.size()) {
+      diag_.Error(t[2].loc, "missing ')' in .func");
+      return;
+    }
+    size_t body = t[i].end;
+    if (i + 1 < t.size() && t[i + 1].Is(Token::Kind::kEq)) body = t[i + 1].end;
+    if (i + 1 >= t.size()) {
+      diag_.Error(Flattener_EndLoc(card), fmt::format(".func '{}' has no body", fd.name));
+      return;
+    }
+    fd.body = ParseCardExpr(card, body, diag_, nullptr);
+    if (!fd.body) return;
+    auto [it, inserted] = cur->funcs.emplace(fd.name, fd);
+    if (!inserted) it->second = fd;  // a later .func replaces an earlier one
+  }
+
+  void Model(const Card& card, SubcktDef* cur) {
+    const std::vector<Token>& t = card.tokens;
+    if (t.size() < 3 || !t[1].Is(Token::Kind::kWord) || !t[2].Is(Token::Kind::kWord)) {
+      diag_.Error(t.size() > 1 ? t[1].loc : card.loc(), ".model needs a name and a type",
+                  "e.g. .model dmod d(is=1e-14)");
+      return;
+    }
+    ModelDef m;
+    m.card = &card;
+    m.name = t[1].text;
+    m.type = t[2].text;
+    m.loc = t[1].loc;
+    auto it = cur->models.find(m.name);
+    if (it != cur->models.end()) {
+      diag_.Error(m.loc, fmt::format("duplicate model '{}'", m.name),
+                  fmt::format("first defined at {}:{}:{}", it->second.loc.file,
+                              it->second.loc.line, it->second.loc.col));
+      return;
+    }
+    cur->models[m.name] = m;
+  }
+
+  static SourceLoc Flattener_EndLoc(const Card& card) {
+    const Token& last = card.tokens.back();
+    SourceLoc l = card.LocAt(last.end > 0 ? last.end - 1 : 0);
+    l.col += 2;
+    return l;
+  }
+
+  Diagnostics& diag_;
+  SubcktDef* top_;
+  std::set<std::string>* globals_;
+  std::vector<const Card*>* directives_;
+  std::vector<std::unique_ptr<SubcktDef>> orphans_;
+};
+
+// Copies diagnostics, dropping exact repeats (a bad card inside a subcircuit is reported
+// once, not once per instance).
+void MergeUnique(const Diagnostics& from, Diagnostics& to) {
+  std::set<std::tuple<int, std::string, int, int, std::string>> seen;
+  for (const Diagnostic& d : from.items()) {
+    auto key = std::make_tuple(static_cast<int>(d.severity), d.loc.file, d.loc.line, d.loc.col,
+                               d.message);
+    if (!seen.insert(key).second) continue;
+    if (d.severity == Severity::kError) {
+      to.Error(d.loc, d.message, d.hint);
+    } else {
+      to.Warning(d.loc, d.message, d.hint);
+    }
+  }
+}
+
+}  // namespace
+
+NodePtr ParseCardExpr(const Card& card, size_t offset, Diagnostics& diag, size_t* end) {
+  std::string_view text(card.text);
+  if (offset > text.size()) offset = text.size();
+  LocFn loc_of = [&card, offset](size_t off) { return card.LocAt(offset + off); };
+  return ParseExprTree(text.substr(offset), loc_of, diag, end);
+}
+
+bool ParseAssignments(const Card& card, size_t offset, std::vector<ParamDef>* out,
+                      Diagnostics& diag) {
+  const std::string& s = card.text;
+  size_t i = offset;
+  while (true) {
+    while (i < s.size() && IsBlank(s[i])) ++i;
+    if (i >= s.size()) return true;
+    if (s.compare(i, 7, "params:") == 0 || s.compare(i, 7, "PARAMS:") == 0 ||
+        ToLower(s.substr(i, 7)) == "params:") {
+      i += 7;
+      continue;
+    }
+    size_t name_start = i;
+    if (!IsIdentStart(s[i])) {
+      diag.Error(card.LocAt(i), fmt::format("expected name=value but found '{}'", s[i]));
+      return false;
+    }
+    while (i < s.size() && IsIdentChar(s[i])) ++i;
+    std::string name = ToLower(s.substr(name_start, i - name_start));
+    while (i < s.size() && IsBlank(s[i])) ++i;
+    if (i >= s.size() || s[i] != '=') {
+      diag.Error(card.LocAt(i < s.size() ? i : s.size()),
+                 fmt::format("expected '=' after parameter name '{}'", name),
+                 "write name=value");
+      return false;
+    }
+    ++i;
+    size_t consumed = 0;
+    NodePtr root = ParseCardExpr(card, i, diag, &consumed);
+    if (!root) return false;
+    ParamDef d;
+    d.name = name;
+    d.expr = root;
+    d.text = s.substr(i, consumed);
+    d.loc = card.LocAt(name_start);
+    out->push_back(std::move(d));
+    i += consumed;
+    if (consumed == 0) return false;
+  }
+}
+
+std::optional<Netlist> ParseString(std::string_view text, const std::string& name,
+                                   const ParseOptions& options, Diagnostics& diag) {
+  Diagnostics local;
+  Deck deck;
+  ReadDeck(text, name, options, local, &deck);
+  Netlist out;
+  out.title = deck.title;
+  for (const std::string& f : deck.files) {
+    if (std::find(out.files.begin(), out.files.end(), f) == out.files.end()) out.files.push_back(f);
+  }
+  SubcktDef top;
+  std::set<std::string> globals;
+  std::vector<const Card*> directives;
+  Builder builder(local, &top, &globals, &directives);
+  builder.Run(deck.cards);
+  // .temp must be known before parameters that read `temper` are evaluated.
+  for (const Card* c : directives) {
+    if (c->keyword == ".temp" && c->tokens.size() == 2) {
+      if (std::optional<double> v = ParseSpiceNumber(c->tokens[1].text)) out.temp = *v;
+    }
+  }
+  Flattener flat(top, globals, options, local, &out);
+  flat.Run();
+  flat.Directives(directives);
+  for (const auto& [file, src] : deck.sources) diag.AddSource(file, src);
+  MergeUnique(local, diag);
+  if (local.has_errors()) return std::nullopt;
+  return out;
+}
+
+std::optional<Netlist> ParseFile(const std::string& path, const ParseOptions& options,
+                                 Diagnostics& diag) {
+  std::error_code ec;
+  std::ifstream in(path, std::ios::binary);
+  if (!in || !std::filesystem::is_regular_file(path, ec)) {
+    diag.Error(SourceLoc{path, 0, 0}, fmt::format("cannot open netlist '{}'", path));
+    return std::nullopt;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ParseString(ss.str(), path, options, diag);
+}
+
+}  // namespace memspice::netlist

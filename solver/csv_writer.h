@@ -1,0 +1,34 @@
+// CSV output of a WaveformTable, and reading it back (training targets, external references).
+//
+// Format: one header line with the scale column first if the table has one, then the signals:
+//   time,v(out),i(v1)
+// then one line per point. Values are written in the shortest form that round-trips exactly.
+// Names containing a comma or a double quote are quoted ("..." with "" for a quote).
+#ifndef MEMSPICE_SOLVER_CSV_WRITER_H_
+#define MEMSPICE_SOLVER_CSV_WRITER_H_
+
+#include <string>
+
+#include "solver/status.h"
+#include "solver/waveform.h"
+
+namespace memspice::solver {
+
+Status WriteCsv(const WaveformTable& table, const std::string& path);
+
+// Same as WriteCsv into a string.
+std::string FormatCsv(const WaveformTable& table);
+
+// Reads a CSV file with a header line. If `first_is_scale` the first column becomes the scale
+// (its header is scale_name), otherwise every column is a signal. Names are lower-cased.
+// Blank lines and lines starting with '#' are skipped. Every data line must have as many
+// fields as the header, each a number; errors name the file, line and column.
+Status ReadCsv(const std::string& path, WaveformTable* table, bool first_is_scale = true);
+
+// Same as ReadCsv from text; `name` is used in messages.
+Status ParseCsv(const std::string& text, const std::string& name, WaveformTable* table,
+                bool first_is_scale = true);
+
+}  // namespace memspice::solver
+
+#endif  // MEMSPICE_SOLVER_CSV_WRITER_H_

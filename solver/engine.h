@@ -1,0 +1,83 @@
+// Internal: the analysis engine shared by the DC and transient drivers.
+#ifndef MEMSPICE_SOLVER_ENGINE_H_
+#define MEMSPICE_SOLVER_ENGINE_H_
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "solver/assembler.h"
+#include "solver/klu_solver.h"
+#include "solver/newton.h"
+#include "solver/simulator.h"
+
+namespace memspice::solver {
+
+// Which columns go to the output and how they are computed from x: x[plus] - x[minus].
+struct OutputSelection {
+  std::vector<std::string> names;
+  std::vector<int> plus, minus;  // -1: none (ground)
+  void Append(const double* x, std::vector<std::vector<double>>* rows) const;
+};
+
+// Every unknown without '#' in its name, or the deck's .print/.plot/.save selection.
+Status SelectOutputs(const Circuit& circuit, const netlist::Netlist& netlist,
+                     OutputSelection* selection);
+
+// Rate-limited progress line on stderr.
+class Progress {
+ public:
+  Progress(bool enabled, std::string label) : enabled_(enabled), label_(std::move(label)) {}
+  ~Progress() { Finish(); }
+  void Update(double fraction);
+  void Finish();
+
+ private:
+  bool enabled_;
+  std::string label_;
+  bool printed_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_{};
+};
+
+class Engine {
+ public:
+  Engine(Circuit& circuit, const netlist::Netlist& netlist, const SimOptions& options);
+
+  // DC operating point at `time`. x holds the initial guess (used if `warm`) and receives the
+  // solution. `ic_clamp`: apply the deck's .ic values as clamps (operating point before a
+  // transient without uic).
+  Status OperatingPoint(double time, bool warm, bool ic_clamp, std::vector<double>* x);
+  Status DcSweep(const netlist::Analysis& analysis, const OutputSelection& sel,
+                 WaveformTable* out);
+  Status Transient(const netlist::Analysis& analysis, const OutputSelection& sel,
+                   StepObserver* observer, WaveformTable* out);
+
+  std::string SingularMessage(int unknown) const;
+  NewtonOptions DcNewtonOptions() const;
+  NewtonOptions TranNewtonOptions() const;
+  void SetAnalysisInfo(const devices::AnalysisInfo& info);
+
+ private:
+  Status BuildClamp(const std::vector<netlist::NodeValue>& values, std::vector<double>* clamp);
+  bool TryDc(double time, double source_scale, double all_gmin, bool init, const double* clamp,
+             int max_iter, double max_step, std::vector<double>* x, NewtonOutcome* out);
+  Status TransientImplicit(const netlist::Analysis& an, Method method, const OutputSelection& sel,
+                           StepObserver* observer, WaveformTable* out, std::vector<double> x);
+  Status TransientExplicit(const netlist::Analysis& an, Method method, const OutputSelection& sel,
+                           StepObserver* observer, WaveformTable* out, std::vector<double> x);
+
+  Circuit& c_;
+  const netlist::Netlist& nl_;
+  SimOptions o_;
+  int n_;
+  Assembler asm_;
+  KluSolver klu_;
+  NewtonSolver newton_;
+  std::vector<double> ones_, zeros_;
+  double temp_;
+};
+
+}  // namespace memspice::solver
+
+#endif  // MEMSPICE_SOLVER_ENGINE_H_

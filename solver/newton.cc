@@ -1,0 +1,155 @@
+#include "solver/newton.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace memspice::solver {
+
+NewtonSolver::NewtonSolver(Assembler& assembler, KluSolver& klu)
+    : asm_(assembler), klu_(klu), n_(assembler.circuit().size()) {
+  j_.assign(assembler.circuit().nnz(), 0.0);
+  r_.assign(n_, 0.0);
+  scale_.assign(n_, 0.0);
+  dx_.assign(n_, 0.0);
+  x_old_.assign(n_, 0.0);
+}
+
+bool NewtonSolver::Factor(const NewtonSystem& s, const double* x, NewtonOutcome* out) {
+  const Circuit& c = asm_.circuit();
+  const auto& cp = c.col_ptr();
+  const auto& ri = c.row_idx();
+  const auto& g = asm_.G();
+  const auto& cc = asm_.C();
+  for (int j = 0; j < n_; ++j) {
+    for (int k = cp[j]; k < cp[j + 1]; ++k) {
+      const int i = ri[k];
+      if (s.clamp != nullptr && !std::isnan(s.clamp[i])) {
+        j_[k] = (i == j) ? 1.0 : 0.0;
+      } else {
+        j_[k] = s.wf[i] * g[k] + s.wq[i] * cc[k];
+      }
+    }
+  }
+  if (!klu_.Factor(j_.data())) {
+    out->singular = true;
+    out->worst = klu_.singular_col();
+    factor_valid_ = false;
+    return false;
+  }
+  factor_valid_ = true;
+  return true;
+}
+
+NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const NewtonSystem& s,
+                                  const NewtonOptions& o) {
+  NewtonOutcome out;
+  const Circuit& c = asm_.circuit();
+  const auto& cp = c.col_ptr();
+  const auto& ri = c.row_idx();
+  const auto& unknowns = c.unknowns();
+  if (request.dc != last_dc_ || request.all_node_gmin != last_all_gmin_ ||
+      request.dc_node_gmin != last_dc_gmin_ || s.matrix_changed) {
+    factor_valid_ = false;
+  }
+  last_dc_ = request.dc;
+  last_all_gmin_ = request.all_node_gmin;
+  last_dc_gmin_ = request.dc_node_gmin;
+
+  EvalRequest req = request;
+  bool dx_converged = false;
+  for (int iter = 0; iter < o.max_iter; ++iter) {
+    out.iterations = iter + 1;
+    const bool reuse = o.linear && factor_valid_;
+    req.matrices = !reuse;
+    req.init_junctions = request.init_junctions && iter == 0;
+    asm_.Evaluate(x, req);
+    const double* f = asm_.f();
+    const double* q = asm_.q();
+    for (int i = 0; i < n_; ++i) {
+      if (s.clamp != nullptr && !std::isnan(s.clamp[i])) {
+        r_[i] = x[i] - s.clamp[i];
+        scale_[i] = std::max(std::abs(x[i]), std::abs(s.clamp[i]));
+        continue;
+      }
+      const double tf = s.wf[i] * f[i], tq = s.wq[i] * q[i], tb = s.b ? s.b[i] : 0.0;
+      r_[i] = tf + tq + tb;
+      scale_[i] = std::max({std::abs(tf), std::abs(tq), std::abs(tb)});
+      if (!std::isfinite(r_[i])) {  // a device produced inf/NaN: report, never solve with it
+        out.worst = i;
+        factor_valid_ = false;
+        return out;
+      }
+    }
+    if (!reuse) {
+      if (!Factor(s, x, &out)) return out;
+      // Residual scale from the size of the individual Jacobian terms.
+      for (int j = 0; j < n_; ++j) {
+        const double xj = std::abs(x[j]);
+        for (int k = cp[j]; k < cp[j + 1]; ++k) {
+          scale_[ri[k]] = std::max(scale_[ri[k]], std::abs(j_[k]) * xj);
+        }
+      }
+    }
+    // Convergence: the last update was small and the residual is small.
+    double worst_ratio = -1.0;
+    bool residual_ok = true;
+    for (int i = 0; i < n_; ++i) {
+      double atol;
+      if (s.clamp != nullptr && !std::isnan(s.clamp[i])) {
+        atol = o.vntol;
+      } else if (s.wf[i] == 0.0) {
+        atol = o.q_atol;
+      } else {
+        atol = unknowns[i].kind == devices::UnknownKind::kBranch ? o.vntol : o.abstol;
+      }
+      const double tol = o.reltol * scale_[i] + atol;
+      const double ratio = std::abs(r_[i]) / tol;
+      if (!(ratio <= 1.0)) residual_ok = false;
+      if (ratio > worst_ratio || std::isnan(ratio)) {
+        worst_ratio = std::isnan(ratio) ? INFINITY : ratio;
+        out.worst = i;
+      }
+    }
+    if (iter > 0 && dx_converged && residual_ok) {
+      out.converged = true;
+      return out;
+    }
+    for (int i = 0; i < n_; ++i) dx_[i] = -r_[i];
+    klu_.Solve(dx_.data());
+    double max_node_dx = 0.0;
+    for (int i = 0; i < n_; ++i) {
+      if (!std::isfinite(dx_[i])) {
+        out.worst = i;
+        out.singular = true;
+        factor_valid_ = false;
+        return out;
+      }
+      if (unknowns[i].kind == devices::UnknownKind::kNode) {
+        max_node_dx = std::max(max_node_dx, std::abs(dx_[i]));
+      }
+    }
+    if (o.max_node_step > 0.0 && max_node_dx > o.max_node_step) {
+      const double s_damp = o.max_node_step / max_node_dx;
+      for (int i = 0; i < n_; ++i) dx_[i] *= s_damp;
+    }
+    dx_converged = true;
+    for (int i = 0; i < n_; ++i) {
+      const double xn = x[i] + dx_[i];
+      const double atol = unknowns[i].kind == devices::UnknownKind::kNode ? o.vntol : o.abstol;
+      if (std::abs(dx_[i]) > o.reltol * std::max(std::abs(xn), std::abs(x[i])) + atol) {
+        dx_converged = false;
+      }
+      x[i] = xn;
+    }
+    if (o.linear) {
+      // Exact for linear f and q: update them instead of evaluating the devices again.
+      CscMultiplyAdd(c, asm_.G().data(), dx_.data(), asm_.mutable_f());
+      CscMultiplyAdd(c, asm_.C().data(), dx_.data(), asm_.mutable_q());
+      out.converged = true;
+      return out;
+    }
+  }
+  return out;
+}
+
+}  // namespace memspice::solver

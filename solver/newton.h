@@ -1,0 +1,72 @@
+// Newton's method on the assembled system
+//
+//     r_i(x) = wf_i f_i(x) + wq_i q_i(x) + b_i            (rows with a finite clamp_i: x_i - clamp_i)
+//     J      = diag(wf) G + diag(wq) C                     (same CSC pattern as G and C)
+//
+// which covers DC (wf = 1, wq = 0), implicit LMS steps (wf = 1, wq = a0, b = history) and the
+// stages of explicit methods (differential rows wf = 0, wq = 1, b = -Q; algebraic rows wf = 1,
+// wq = 0). Nothing throws; the outcome says what happened and where.
+#ifndef MEMSPICE_SOLVER_NEWTON_H_
+#define MEMSPICE_SOLVER_NEWTON_H_
+
+#include <vector>
+
+#include "solver/assembler.h"
+#include "solver/klu_solver.h"
+
+namespace memspice::solver {
+
+struct NewtonSystem {
+  const double* wf = nullptr;     // length n
+  const double* wq = nullptr;     // length n
+  const double* b = nullptr;      // length n or null (zero)
+  const double* clamp = nullptr;  // length n or null; NaN = row not clamped
+  // wf/wq/clamp differ from the previous call: a linear circuit must refactor.
+  bool matrix_changed = true;
+};
+
+struct NewtonOptions {
+  int max_iter = 100;
+  double reltol = 1e-3;
+  double vntol = 1e-6;   // node voltages
+  double abstol = 1e-12; // currents and states; KCL residuals
+  double q_atol = 1e-14; // residual of pure charge rows (wf = 0)
+  double max_node_step = 0.0;  // > 0: damp updates larger than this many volts
+  bool linear = false;   // f, q linear in x: one solve, factorization reused while unchanged
+};
+
+struct NewtonOutcome {
+  bool converged = false;
+  bool singular = false;
+  int iterations = 0;
+  int worst = -1;  // unknown with the largest scaled residual (or singular column)
+};
+
+class NewtonSolver {
+ public:
+  NewtonSolver(Assembler& assembler, KluSolver& klu);
+
+  // Solves from the initial guess in x (length n); on success x holds the solution and the
+  // assembler's f() and q() are evaluated at it.
+  NewtonOutcome Solve(double* x, const EvalRequest& request, const NewtonSystem& system,
+                      const NewtonOptions& options);
+
+  // Forces assembly and factorization at the next Solve (e.g. after a change of analysis).
+  void Invalidate() { factor_valid_ = false; }
+  const std::vector<double>& jacobian() const { return j_; }
+
+ private:
+  bool Factor(const NewtonSystem& s, const double* x, NewtonOutcome* out);
+  Assembler& asm_;
+  KluSolver& klu_;
+  int n_;
+  std::vector<double> j_, r_, scale_, dx_, x_old_;
+  bool factor_valid_ = false;
+  bool last_dc_ = false;
+  double last_all_gmin_ = -1.0;
+  double last_dc_gmin_ = -1.0;
+};
+
+}  // namespace memspice::solver
+
+#endif  // MEMSPICE_SOLVER_NEWTON_H_

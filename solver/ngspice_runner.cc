@@ -1,0 +1,279 @@
+#include "solver/ngspice_runner.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "solver/raw_file.h"
+
+namespace memspice::solver {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream ss;
+  if (f) ss << f.rdbuf();
+  return ss.str();
+}
+
+// ngspice prefixes elements inside subcircuits with their letter: "v.x1.vs" -> "x1.vs".
+std::string StripSubcktLetter(const std::string& element) {
+  if (element.size() > 2 && std::isalpha(static_cast<unsigned char>(element[0])) &&
+      element[1] == '.' && element[2] == 'x') {
+    return element.substr(2);
+  }
+  return element;
+}
+
+// The lines of ngspice's output worth showing when it fails: errors and warnings first.
+std::string ErrorLines(const std::string& out, const std::string& err) {
+  std::vector<std::string> picked;
+  auto scan = [&](const std::string& text, bool all) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::string l = Lower(line);
+      bool blank = l.find_first_not_of(" \t\r") == std::string::npos;
+      if (blank) continue;
+      if (l.find("no resource usage") != std::string::npos) continue;
+      if (l.find("or no active circuit") != std::string::npos) continue;
+      if (all || l.find("error") != std::string::npos || l.find("abort") != std::string::npos ||
+          l.find("too small") != std::string::npos || l.find("singular") != std::string::npos) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        picked.push_back(line);
+      }
+    }
+  };
+  scan(err, true);
+  scan(out, false);
+  if (picked.size() > 25) picked.resize(25);
+  std::string s;
+  for (const auto& l : picked) s += "\n  ngspice: " + l;
+  return s;
+}
+
+}  // namespace
+
+std::string NormalizeNgspiceName(const std::string& name) {
+  std::string n = Lower(name);
+  const std::string branch = "#branch";
+  if (n.size() > branch.size() && n.compare(n.size() - branch.size(), branch.size(), branch) == 0) {
+    std::string element = n.substr(0, n.size() - branch.size());
+    return fmt::format("i({})", StripSubcktLetter(element));
+  }
+  if (n.size() > 3 && n.compare(0, 2, "i(") == 0 && n.back() == ')') {
+    std::string element = n.substr(2, n.size() - 3);
+    return fmt::format("i({})", StripSubcktLetter(element));
+  }
+  return n;
+}
+
+void NormalizeNgspiceNames(WaveformTable* table) {
+  for (auto& n : table->names) n = NormalizeNgspiceName(n);
+}
+
+Status FindNgspice(const std::string& executable, std::string* path) {
+  auto runnable = [](const std::string& p) {
+    return ::access(p.c_str(), X_OK) == 0 && !fs::is_directory(p);
+  };
+  if (executable.find('/') != std::string::npos) {
+    if (runnable(executable)) {
+      *path = executable;
+      return Status::Ok();
+    }
+    return Status::Error(
+        fmt::format("ngspice executable '{}' not found or not executable", executable),
+        "install ngspice (e.g. apt-get install ngspice) or pass its path");
+  }
+  const char* env = std::getenv("PATH");
+  std::string dirs = env ? env : "/usr/local/bin:/usr/bin:/bin";
+  std::istringstream in(dirs);
+  std::string dir;
+  while (std::getline(in, dir, ':')) {
+    std::string p = (fs::path(dir.empty() ? std::string(".") : dir) / executable).string();
+    if (runnable(p)) {
+      *path = p;
+      return Status::Ok();
+    }
+  }
+  return Status::Error(fmt::format("'{}' not found on PATH", executable),
+                       "install ngspice 39 (apt-get install ngspice) or give the executable path");
+}
+
+Status RunNgspice(const std::string& deck_path, const NgspiceOptions& options,
+                  NgspiceResult* result) {
+  *result = NgspiceResult();
+  std::string exe;
+  Status found = FindNgspice(options.executable, &exe);
+  if (!found.ok()) return found;
+  std::error_code ec;
+  fs::path deck = fs::absolute(deck_path, ec);
+  if (ec || !fs::is_regular_file(deck)) {
+    return Status::Error(fmt::format("deck '{}' not found", deck_path));
+  }
+  if (!(options.timeout_seconds > 0)) {
+    return Status::Error(
+        fmt::format("ngspice timeout must be > 0 s, got {}", options.timeout_seconds));
+  }
+
+  std::string tmpl = (fs::temp_directory_path(ec) / "memspice-ngspice-XXXXXX").string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr) {
+    return Status::Error(
+        fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
+  }
+  const std::string work = buf.data();
+  result->work_dir = work;
+  const std::string raw = work + "/out.raw";
+  const std::string out_path = work + "/stdout.txt";
+  const std::string err_path = work + "/stderr.txt";
+  auto cleanup = [&]() {
+    if (!options.keep_files) fs::remove_all(work, ec);
+  };
+
+  // A close-on-exec pipe tells the parent whether exec itself failed.
+  int exec_pipe[2];
+  if (::pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    cleanup();
+    return Status::Error(fmt::format("pipe failed: {}", std::strerror(errno)));
+  }
+  const std::string deck_dir = deck.parent_path().string();
+  const std::string deck_str = deck.string();
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(exec_pipe[0]);
+    ::close(exec_pipe[1]);
+    cleanup();
+    return Status::Error(fmt::format("fork failed: {}", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    ::setpgid(0, 0);  // own process group so a timeout kills ngspice and anything it started
+    int in = ::open("/dev/null", O_RDONLY);
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 ||
+        ::dup2(err, 2) < 0 || ::chdir(deck_dir.c_str()) != 0) {
+      int e = errno;
+      (void)!::write(exec_pipe[1], &e, sizeof e);
+      ::_exit(127);
+    }
+    std::vector<std::string> args = {exe, "-b", "-r", raw, deck_str};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(exe.c_str(), argv.data());
+    int e = errno;
+    (void)!::write(exec_pipe[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  ::close(exec_pipe[1]);
+  int child_errno = 0;
+  ssize_t got = ::read(exec_pipe[0], &child_errno, sizeof child_errno);
+  ::close(exec_pipe[0]);
+
+  int wstatus = 0;
+  bool timed_out = false;
+  while (true) {
+    pid_t w = ::waitpid(pid, &wstatus, WNOHANG);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) break;
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (elapsed > options.timeout_seconds) {
+      timed_out = true;
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &wstatus, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(elapsed < 1.0 ? 2 : 20));
+  }
+  result->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result->stdout_text = ReadWholeFile(out_path);
+  result->stderr_text = ReadWholeFile(err_path);
+
+  if (got == static_cast<ssize_t>(sizeof child_errno)) {
+    cleanup();
+    return Status::Error(
+        fmt::format("cannot start ngspice '{}': {}", exe, std::strerror(child_errno)));
+  }
+  if (timed_out) {
+    cleanup();
+    return Status::Error(
+        fmt::format("ngspice timed out after {:.0f} s on '{}'", options.timeout_seconds, deck_path),
+        "the deck may be too long for ngspice (reduce tstop or raise tmax) or ngspice hangs");
+  }
+  const bool exited_ok = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
+  const bool have_raw = fs::exists(raw) && fs::file_size(raw, ec) > 0;
+  if (!exited_ok || !have_raw) {
+    std::string how = WIFSIGNALED(wstatus)
+                          ? fmt::format("was killed by signal {}", WTERMSIG(wstatus))
+                          : fmt::format("exited with status {}", WEXITSTATUS(wstatus));
+    if (exited_ok) how = "wrote no results";
+    std::string msg = fmt::format("ngspice {} on '{}'{}", how, deck_path,
+                                  ErrorLines(result->stdout_text, result->stderr_text));
+    cleanup();
+    return Status::Error(msg,
+                         "check that the deck is valid ngspice 39 input (run `ngspice -b` on it)");
+  }
+  std::vector<std::string> skipped;
+  Status s = ReadRaw(raw, &result->plots, &skipped);
+  cleanup();
+  if (!s.ok()) return s;
+  for (auto& p : result->plots) NormalizeNgspiceNames(&p);
+  return Status::Ok();
+}
+
+Status RunNgspiceText(const std::string& deck_text, const std::string& directory,
+                      const NgspiceOptions& options, NgspiceResult* result) {
+  std::error_code ec;
+  fs::path dir = directory.empty() ? fs::current_path(ec) : fs::path(directory);
+  std::string tmpl = (dir / ".memspice-ngspice-deck-XXXXXX").string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  int fd = ::mkstemp(buf.data());
+  if (fd < 0) {
+    return Status::Error(fmt::format("cannot create a temporary deck in '{}': {}", dir.string(),
+                                     std::strerror(errno)));
+  }
+  const std::string path = buf.data();
+  size_t off = 0;
+  while (off < deck_text.size()) {
+    ssize_t n = ::write(fd, deck_text.data() + off, deck_text.size() - off);
+    if (n <= 0) {
+      ::close(fd);
+      fs::remove(path, ec);
+      return Status::Error(fmt::format("cannot write temporary deck '{}'", path));
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  Status s = RunNgspice(path, options, result);
+  fs::remove(path, ec);
+  return s;
+}
+
+}  // namespace memspice::solver

@@ -1,0 +1,24 @@
+// Plots of waveforms through gnuplot (PNG via pngcairo, or SVG, chosen by the file extension).
+#ifndef MEMSPICE_SOLVER_PLOT_H_
+#define MEMSPICE_SOLVER_PLOT_H_
+
+#include <string>
+#include <vector>
+
+#include "solver/status.h"
+#include "solver/waveform.h"
+
+namespace memspice::solver {
+
+struct PlotOptions {
+  std::vector<std::string> signals;  // empty: every signal (up to 12)
+  std::string title;                 // empty: the table's title
+  int width = 1000, height = 600;
+};
+
+// Writes `path` (.png or .svg). Needs gnuplot on PATH; a clear Status otherwise.
+Status PlotWaveforms(const WaveformTable& table, const std::string& path, const PlotOptions& options);
+
+}  // namespace memspice::solver
+
+#endif  // MEMSPICE_SOLVER_PLOT_H_

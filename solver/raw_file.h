@@ -1,0 +1,53 @@
+// SPICE3 raw files as ngspice writes and reads them (`ngspice -r`, `write`, `load`).
+//
+// A file holds one or more plots, each a text header followed by data:
+//
+//   Title: <title>
+//   Date: <date>
+//   Plotname: Transient Analysis
+//   Flags: real
+//   No. Variables: 3
+//   No. Points: 101
+//   Variables:
+//   	0	time	time
+//   	1	v(out)	voltage
+//   	2	i(v1)	current
+//   Binary:            (little-endian doubles, point by point, variable by variable)
+//   Values:            (or ascii: " <point>\t<v0>\n\t<v1>\n\t<v2>\n\n" per point)
+//
+// Mapping to WaveformTable: for every plot except "Operating Point" variable 0 is the scale
+// (time, v(v-sweep), ...) and goes to `scale`/`scale_name`; the other variables are the signals.
+// An operating point plot has no scale. Names are kept as written, lower-cased.
+#ifndef MEMSPICE_SOLVER_RAW_FILE_H_
+#define MEMSPICE_SOLVER_RAW_FILE_H_
+
+#include <string>
+#include <vector>
+
+#include "solver/status.h"
+#include "solver/waveform.h"
+
+namespace memspice::solver {
+
+// Writes one plot. binary=true gives "Binary:" (little-endian doubles), else "Values:" ascii
+// with 17 significant digits (round-trips exactly). Variable types: time, voltage for v(...),
+// current for i(...), notype for anything else (states x(...)); ngspice `load` accepts all.
+Status WriteRaw(const WaveformTable& table, const std::string& path, bool binary);
+
+// Writes several plots into one file, one after the other (as ngspice does for .op + .tran).
+Status WriteRaw(const std::vector<WaveformTable>& tables, const std::string& path, bool binary);
+
+// Reads every real plot of a binary or ascii raw file and appends it to `plots`. Complex plots
+// (.ac) are skipped; their plot names are listed in `skipped` if non-null. A truncated file
+// (simulator aborted) keeps the complete points and reports nothing; a malformed header is an
+// error naming the file and the line.
+Status ReadRaw(const std::string& path, std::vector<WaveformTable>* plots,
+               std::vector<std::string>* skipped = nullptr);
+
+// Parses raw-file text already in memory (same rules as ReadRaw); `name` is used in messages.
+Status ParseRaw(const std::string& data, const std::string& name, std::vector<WaveformTable>* plots,
+                std::vector<std::string>* skipped = nullptr);
+
+}  // namespace memspice::solver
+
+#endif  // MEMSPICE_SOLVER_RAW_FILE_H_

@@ -1,0 +1,271 @@
+#include "solver/simulator.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cctype>
+#include <cstdio>
+
+#include "solver/engine.h"
+
+namespace memspice::solver {
+
+std::optional<Method> ParseMethod(const std::string& raw) {
+  std::string name;
+  for (char ch : raw) name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (name == "fe" || name == "forward-euler" || name == "forward_euler") {
+    return Method::kForwardEuler;
+  }
+  if (name == "be" || name == "euler" || name == "backward-euler" || name == "backward_euler") {
+    return Method::kBackwardEuler;
+  }
+  if (name == "trap" || name == "trapezoidal") return Method::kTrapezoidal;
+  if (name == "gear" || name == "gear2" || name == "bdf2") return Method::kGear2;
+  if (name == "rk4") return Method::kRk4;
+  return std::nullopt;
+}
+
+const char* MethodName(Method m) {
+  switch (m) {
+    case Method::kForwardEuler:
+      return "fe";
+    case Method::kBackwardEuler:
+      return "be";
+    case Method::kTrapezoidal:
+      return "trap";
+    case Method::kGear2:
+      return "gear2";
+    case Method::kRk4:
+      return "rk4";
+  }
+  return "?";
+}
+
+Status SimOptions::Validate() const {
+  auto positive = [](const char* name, double v) {
+    if (std::isfinite(v) && v > 0.0) return Status::Ok();
+    return Status::Error(fmt::format("option {} = {} must be > 0", name, v));
+  };
+  if (!(std::isfinite(reltol) && reltol > 0.0 && reltol < 1.0)) {
+    return Status::Error(fmt::format("option reltol = {} must be in (0, 1)", reltol),
+                         "ngspice's default is 1e-3");
+  }
+  for (auto [name, v] : {std::pair{"abstol", abstol}, {"vntol", vntol}, {"chgtol", chgtol},
+                         {"trtol", trtol}}) {
+    Status s = positive(name, v);
+    if (!s.ok()) return s;
+  }
+  if (!(std::isfinite(gmin) && gmin >= 0.0)) {
+    return Status::Error(fmt::format("option gmin = {} must be >= 0", gmin));
+  }
+  if (itl1 < 1) return Status::Error(fmt::format("option itl1 = {} must be >= 1", itl1));
+  if (itl4 < 1) return Status::Error(fmt::format("option itl4 = {} must be >= 1", itl4));
+  if (!(std::isfinite(maxstep) && maxstep >= 0.0)) {
+    return Status::Error(fmt::format("option maxstep = {} must be >= 0", maxstep));
+  }
+  if (!(std::isfinite(fixed_step) && fixed_step >= 0.0)) {
+    return Status::Error(fmt::format("fixed step = {} must be >= 0", fixed_step));
+  }
+  return Status::Ok();
+}
+
+Status SimOptions::ApplyNetlistOptions(const netlist::Netlist& netlist) {
+  SimOptions trial = *this;
+  for (const auto& [key, value] : netlist.options) {
+    if (key == "reltol") trial.reltol = value;
+    else if (key == "abstol") trial.abstol = value;
+    else if (key == "vntol") trial.vntol = value;
+    else if (key == "chgtol") trial.chgtol = value;
+    else if (key == "gmin") trial.gmin = value;
+    else if (key == "trtol") trial.trtol = value;
+    else if (key == "itl1") trial.itl1 = static_cast<int>(value);
+    else if (key == "itl4") trial.itl4 = static_cast<int>(value);
+    else if (key == "maxstep" || key == "tmax") trial.maxstep = value;
+    // Other ngspice options (e.g. "interp", "noacct") do not affect this solver.
+  }
+  if (!netlist.method.empty() && !trial.method) {
+    auto m = ParseMethod(netlist.method);
+    if (!m) {
+      return Status::Error(fmt::format("option method = {} is unknown", netlist.method),
+                           "use trap, gear, euler (be), fe or rk4");
+    }
+    trial.method = m;
+  }
+  Status s = trial.Validate();
+  if (!s.ok()) return s;
+  *this = trial;
+  return Status::Ok();
+}
+
+void OutputSelection::Append(const double* x, std::vector<std::vector<double>>* rows) const {
+  std::vector<double> row(names.size());
+  for (size_t j = 0; j < names.size(); ++j) {
+    row[j] = (plus[j] >= 0 ? x[plus[j]] : 0.0) - (minus[j] >= 0 ? x[minus[j]] : 0.0);
+  }
+  rows->push_back(std::move(row));
+}
+
+Status SelectOutputs(const Circuit& circuit, const netlist::Netlist& netlist,
+                     OutputSelection* sel) {
+  *sel = OutputSelection();
+  if (netlist.outputs.empty()) {
+    for (int i = 0; i < circuit.size(); ++i) {
+      const auto& name = circuit.unknowns()[i].name;
+      if (name.find('#') != std::string::npos) continue;
+      sel->names.push_back(name);
+      sel->plus.push_back(i);
+      sel->minus.push_back(-1);
+    }
+    return Status::Ok();
+  }
+  auto node_index = [&](const std::string& node, int* idx) {
+    if (node == "0" || node == "gnd") {
+      *idx = -1;
+      return true;
+    }
+    *idx = circuit.FindNode(node);
+    return *idx >= 0;
+  };
+  for (const auto& raw : netlist.outputs) {
+    std::string name;
+    for (char ch : raw) {
+      if (ch != ' ') name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    int plus = circuit.FindUnknown(name), minus = -1;
+    bool ok = plus >= 0;
+    if (!ok && name.size() > 3 && name.rfind("v(", 0) == 0 && name.back() == ')') {
+      std::string inside = name.substr(2, name.size() - 3);
+      auto comma = inside.find(',');
+      if (comma == std::string::npos) {
+        ok = node_index(inside, &plus);
+      } else {
+        ok = node_index(inside.substr(0, comma), &plus) &&
+             node_index(inside.substr(comma + 1), &minus);
+      }
+    }
+    if (!ok) {
+      return Status::Error(fmt::format("output '{}' is not a node voltage, branch current or "
+                                       "state of this circuit",
+                                       raw),
+                           "outputs are v(node), v(node1,node2), i(vsource), i(inductor) or "
+                           "x(memristor)");
+    }
+    sel->names.push_back(name);
+    sel->plus.push_back(plus);
+    sel->minus.push_back(minus);
+  }
+  return Status::Ok();
+}
+
+void Progress::Update(double fraction) {
+  if (!enabled_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (printed_ && now - last_ < std::chrono::milliseconds(200)) return;
+  last_ = now;
+  printed_ = true;
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double eta = fraction > 1e-6 ? elapsed * (1.0 - fraction) / fraction : 0.0;
+  std::fprintf(stderr, "\r%s %5.1f%%  elapsed %.1f s  ETA %.1f s   ", label_.c_str(),
+               100.0 * fraction, elapsed, eta);
+  std::fflush(stderr);
+}
+
+void Progress::Finish() {
+  if (enabled_ && printed_) {
+    std::fprintf(stderr, "\n");
+    printed_ = false;
+  }
+}
+
+Engine::Engine(Circuit& circuit, const netlist::Netlist& netlist, const SimOptions& options)
+    : c_(circuit),
+      nl_(netlist),
+      o_(options),
+      n_(circuit.size()),
+      asm_(circuit),
+      newton_(asm_, klu_),
+      temp_(netlist.temp) {
+  klu_.Analyze(n_, circuit.col_ptr(), circuit.row_idx());
+  ones_.assign(n_, 1.0);
+  zeros_.assign(n_, 0.0);
+}
+
+void Engine::SetAnalysisInfo(const devices::AnalysisInfo& info) {
+  for (auto& d : c_.devices()) d->SetAnalysis(info);
+  newton_.Invalidate();
+}
+
+std::string Engine::SingularMessage(int unknown) const {
+  if (unknown < 0 || unknown >= n_) return "singular matrix";
+  const auto& u = c_.unknowns()[unknown];
+  switch (u.kind) {
+    case devices::UnknownKind::kNode:
+      return fmt::format("singular matrix: {} floats or is driven only through capacitors or "
+                         "current sources",
+                         c_.DescribeUnknown(unknown));
+    case devices::UnknownKind::kBranch:
+      return fmt::format("singular matrix: branch current '{}' is undetermined (a loop of voltage "
+                         "sources or inductors, or a source driving nothing)",
+                         u.name);
+    case devices::UnknownKind::kState:
+      return fmt::format("singular matrix: state '{}' is undetermined", u.name);
+  }
+  return "singular matrix";
+}
+
+NewtonOptions Engine::DcNewtonOptions() const {
+  NewtonOptions o;
+  o.max_iter = o_.itl1;
+  o.reltol = o_.reltol;
+  o.vntol = o_.vntol;
+  o.abstol = o_.abstol;
+  o.q_atol = o_.chgtol;
+  o.linear = c_.all_linear();
+  return o;
+}
+
+NewtonOptions Engine::TranNewtonOptions() const {
+  NewtonOptions o = DcNewtonOptions();
+  o.max_iter = o_.itl4;
+  return o;
+}
+
+Status RunAnalysis(Circuit& circuit, const netlist::Netlist& netlist,
+                   const netlist::Analysis& analysis, const SimOptions& options,
+                   StepObserver* observer, WaveformTable* out) {
+  Status s = options.Validate();
+  if (!s.ok()) return s;
+  OutputSelection sel;
+  s = SelectOutputs(circuit, netlist, &sel);
+  if (!s.ok()) return s;
+  out->title = netlist.title;
+  out->names = sel.names;
+  out->rows.clear();
+  out->scale.clear();
+  Engine engine(circuit, netlist, options);
+  switch (analysis.kind) {
+    case netlist::Analysis::Kind::kOp: {
+      out->analysis = "Operating Point";
+      out->scale_name.clear();
+      devices::AnalysisInfo info;
+      info.temp = netlist.temp;
+      engine.SetAnalysisInfo(info);
+      std::vector<double> x(circuit.size(), 0.0);
+      s = engine.OperatingPoint(0.0, false, false, &x);
+      if (!s.ok()) return s;
+      sel.Append(x.data(), &out->rows);
+      return Status::Ok();
+    }
+    case netlist::Analysis::Kind::kDc:
+      out->analysis = "DC transfer characteristic";
+      out->scale_name = analysis.sweeps.empty() ? "sweep" : analysis.sweeps.front().source;
+      return engine.DcSweep(analysis, sel, out);
+    case netlist::Analysis::Kind::kTran:
+      out->analysis = "Transient Analysis";
+      out->scale_name = "time";
+      return engine.Transient(analysis, sel, observer, out);
+  }
+  return Status::Error("unknown analysis kind");
+}
+
+}  // namespace memspice::solver

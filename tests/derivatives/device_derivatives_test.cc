@@ -1,0 +1,141 @@
+// For every device kind in the registry (and the behavioural variants below), G must be the
+// derivative of f and C the derivative of q: compares them with central finite differences at
+// random points, at several times, in transient and DC mode.
+#define BOOST_TEST_MODULE device_derivatives
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "devices/registry.h"
+#include "netlist/netlist.h"
+#include "tests/unit/devices/device_harness.h"
+
+namespace testing = memspice::devices::testing;
+using memspice::devices::AnalysisInfo;
+using memspice::devices::Registry;
+using memspice::devices::RegistryEntry;
+using memspice::netlist::Diagnostics;
+using Options = testing::DenseHarness::Options;
+
+namespace {
+
+// Decks beyond the registry examples: behavioural forms and model corners.
+const char* kExtraDecks[] = {
+    "R1 a b {1k + 500*V(a,b)*V(a,b) + 100*V(c)}",
+    "E1 a b VALUE={V(c,d)*V(c) + 2*V(a)}",
+    "G1 a b VALUE={1m*V(c)*V(c,d) + 1m*V(a,b)}",
+    "B1 a b V={1k*I(vc) + V(c)*V(d) + sin(time*1e6)}\nVC c d 0.2",
+    "B1 a b I={1m*exp(V(a,b)) + 2m*I(vc)}\nVC c d PWL(0 0 1u 1)",
+    "D1 a b dmod\n.model dmod d (is=1e-12 n=1 cjo=2p m=1 tt=0)",
+    "D1 a b dmod 2\n.model dmod d (is=1e-14 cjo=1p vj=0.6 m=0.33 fc=0.2 bv=0.8 ibv=1u)",
+};
+
+struct Check {
+  double max_err = 0.0;
+  std::string where;
+};
+
+// Compares analytic J (G or C) against central differences of the vector `which` (f or q).
+void CompareJacobian(testing::DenseHarness& h, const Eigen::VectorXd& x, const Options& o,
+                     bool charge, const std::string& label) {
+  testing::Evaluation ev = h.Evaluate(x, o);
+  const Eigen::MatrixXd& J = charge ? ev.C : ev.G;
+  const int n = h.size();
+  BOOST_REQUIRE_MESSAGE(ev.f.allFinite() && ev.q.allFinite() && ev.G.allFinite() &&
+                            ev.C.allFinite(),
+                        label << ": non-finite output");
+  for (int j = 0; j < n; ++j) {
+    const bool is_voltage = h.names()[j].rfind("v(", 0) == 0;
+    const double scale = is_voltage ? 1.0 : 1e-3;
+    const double step = 1e-6 * std::max(scale, std::abs(x[j]));
+    Eigen::VectorXd xp = x, xm = x;
+    xp[j] += step;
+    xm[j] -= step;
+    testing::Evaluation ep = h.Evaluate(xp, o), em = h.Evaluate(xm, o);
+    Eigen::VectorXd fd = charge ? (ep.q - em.q) / (2 * step) : (ep.f - em.f) / (2 * step);
+    for (int i = 0; i < n; ++i) {
+      const double row_scale = (charge ? ev.C : ev.G).row(i).cwiseAbs().maxCoeff();
+      const double tol = 1e-6 * std::max(std::abs(J(i, j)), std::abs(fd[i])) +
+                         1e-9 * row_scale + 1e-18;
+      BOOST_TEST(std::abs(J(i, j) - fd[i]) <= tol,
+                 label << (charge ? " C" : " G") << "(" << h.names()[i] << ", " << h.names()[j]
+                       << ") = " << J(i, j) << " but finite difference gives " << fd[i]);
+    }
+  }
+}
+
+void CheckDeck(const std::string& fragment, const std::string& label, unsigned seed) {
+  Diagnostics diag;
+  const std::string text = "* derivative test: " + label + "\n" + fragment + "\n.end\n";
+  auto netlist = memspice::netlist::ParseString(text, label + ".cir", {}, diag);
+  BOOST_REQUIRE_MESSAGE(netlist, label << ": example does not parse:\n" << diag.Format());
+  BOOST_REQUIRE_MESSAGE(!netlist->elements.empty(), label << ": no elements");
+  testing::DenseHarness h;
+  BOOST_REQUIRE_MESSAGE(h.Create(*netlist), label << ":\n" << h.diagnostics().Format());
+  BOOST_REQUIRE_MESSAGE(h.Build(AnalysisInfo{1e-9, 1e-6, 27}),
+                        label << ":\n" << h.diagnostics().Format());
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> volt(-0.9, 0.9), amp(-2e-3, 2e-3), unit(0.05, 0.95);
+  const double times[] = {0.0, 1.3e-9, 4.7e-9, 2.2e-7};
+  for (int trial = 0; trial < 6; ++trial) {
+    Eigen::VectorXd x(h.size());
+    for (int j = 0; j < h.size(); ++j) {
+      const std::string& name = h.names()[j];
+      if (name.rfind("v(", 0) == 0) {
+        x[j] = volt(rng);
+      } else if (name.rfind("i(", 0) == 0) {
+        x[j] = amp(rng);
+      } else {
+        x[j] = unit(rng);  // internal states, e.g. a memristor's x in [0, 1]
+      }
+    }
+    for (bool dc : {false, true}) {
+      Options o;
+      o.dc = dc;
+      o.time = dc ? 0.0 : times[trial % 4];
+      // Devices with junction limiting keep the previous voltage: evaluate until the limiter
+      // has caught up with x, then the small difference steps are not limited.
+      for (int k = 0; k < 200; ++k) h.Evaluate(x, o);
+      std::string where = label + " trial " + std::to_string(trial) + (dc ? " dc" : " tran");
+      CompareJacobian(h, x, o, false, where);
+      if (!dc) CompareJacobian(h, x, o, true, where);
+    }
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_registry_entry_has_a_parsable_example) {
+  BOOST_REQUIRE(!Registry().empty());
+  for (const RegistryEntry& entry : Registry()) {
+    Diagnostics diag;
+    std::string text = std::string("* example\n") + entry.example + "\n.end\n";
+    auto netlist = memspice::netlist::ParseString(text, "example.cir", {}, diag);
+    BOOST_REQUIRE_MESSAGE(netlist, entry.example << "\n" << diag.Format());
+    BOOST_REQUIRE(!netlist->elements.empty());
+    const auto& first = netlist->elements.front();
+    BOOST_TEST(first.letter == entry.letter, entry.example);
+    if (entry.letter == 'y') BOOST_TEST(first.type == entry.type);
+    BOOST_TEST(std::string(entry.description).size() > 0u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(registry_examples_jacobians_match_finite_differences) {
+  unsigned seed = 1;
+  for (const RegistryEntry& entry : Registry()) {
+    std::string label = std::string(1, entry.letter) + (entry.type[0] ? "_" : "") + entry.type;
+    BOOST_TEST_CONTEXT("registry entry " << label) { CheckDeck(entry.example, label, ++seed); }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(behavioural_and_model_variants_match_finite_differences) {
+  unsigned seed = 100;
+  int k = 0;
+  for (const char* deck : kExtraDecks) {
+    std::string label = "extra" + std::to_string(k++);
+    BOOST_TEST_CONTEXT(deck) { CheckDeck(deck, label, ++seed); }
+  }
+}

@@ -1,0 +1,124 @@
+// The solver on parsed decks with the real device library.
+#define BOOST_TEST_MODULE solver_deck
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+
+#include "netlist/netlist.h"
+#include "solver/circuit.h"
+#include "solver/simulator.h"
+
+namespace memspice::solver {
+namespace {
+
+struct DeckRun {
+  netlist::Diagnostics diag;
+  std::optional<netlist::Netlist> nl;
+  std::unique_ptr<Circuit> circuit;
+  std::vector<WaveformTable> tables;
+  Status status;
+};
+
+// Parses, builds and runs every analysis of the deck; stops at the first failure.
+std::unique_ptr<DeckRun> RunDeck(const std::string& text, SimOptions options = SimOptions()) {
+  auto r = std::make_unique<DeckRun>();
+  r->nl = netlist::ParseString(text, "deck.cir", {}, r->diag);
+  if (!r->nl) {
+    r->status = Status::Error("parse failed:\n" + r->diag.Format());
+    return r;
+  }
+  r->circuit = Circuit::Build(*r->nl, r->diag);
+  if (!r->circuit) {
+    r->status = Status::Error("build failed:\n" + r->diag.Format());
+    return r;
+  }
+  Status s = options.ApplyNetlistOptions(*r->nl);
+  if (!s.ok()) {
+    r->status = s;
+    return r;
+  }
+  for (const auto& a : r->nl->analyses) {
+    WaveformTable w;
+    r->status = RunAnalysis(*r->circuit, *r->nl, a, options, nullptr, &w);
+    if (!r->status.ok()) return r;
+    r->tables.push_back(std::move(w));
+  }
+  return r;
+}
+
+double At(const WaveformTable& w, const std::string& name, int k) {
+  const int j = w.Find(name);
+  BOOST_REQUIRE_MESSAGE(j >= 0, "no column " << name);
+  return w.rows[k][j];
+}
+
+BOOST_AUTO_TEST_CASE(rc_pulse_deck) {
+  auto r = RunDeck(R"(rc pulse
+v1 in 0 pulse(0 1 1m 1u 1u 10m 20m)
+r1 in out 1k
+c1 out 0 1u
+.tran 10u 5m
+.end
+)");
+  BOOST_REQUIRE_MESSAGE(r->status.ok(), r->status.message());
+  const auto& w = r->tables[0];
+  BOOST_CHECK_EQUAL(w.analysis, "Transient Analysis");
+  double max_err = 0;
+  for (int k = 0; k < w.num_points(); ++k) {
+    const double t = w.scale[k];
+    // Ramp of 1 us is negligible against tau = 1 ms: compare after the ramp.
+    const double exact = t < 1.001e-3 ? (t <= 1e-3 ? 0.0 : NAN) : 1.0 - std::exp(-(t - 1.0005e-3) / 1e-3);
+    if (std::isnan(exact)) continue;
+    max_err = std::max(max_err, std::abs(At(w, "v(out)", k) - exact));
+  }
+  BOOST_CHECK_LT(max_err, 3e-3);
+}
+
+BOOST_AUTO_TEST_CASE(diode_op_and_sweep) {
+  auto r = RunDeck(R"(diode
+v1 in 0 dc 5
+r1 in a 1k
+d1 a 0 dmod
+.model dmod d (is=1e-14 n=1)
+.op
+.dc v1 0 5 0.5
+.end
+)");
+  BOOST_REQUIRE_MESSAGE(r->status.ok(), r->status.message());
+  const auto& op = r->tables[0];
+  const double va = At(op, "v(a)", 0);
+  BOOST_CHECK(va > 0.6 && va < 0.8);
+  const double vt = 1.380649e-23 * 300.15 / 1.602176634e-19;
+  BOOST_CHECK_CLOSE((5.0 - va) / 1e3, 1e-14 * (std::exp(va / vt) - 1.0), 0.5);
+  const auto& dc = r->tables[1];
+  BOOST_REQUIRE_EQUAL(dc.num_points(), 11);
+  for (int k = 1; k < dc.num_points(); ++k) {
+    BOOST_CHECK_GT(At(dc, "v(a)", k), At(dc, "v(a)", k - 1));  // monotone
+  }
+}
+
+BOOST_AUTO_TEST_CASE(rlc_deck_with_gear_option) {
+  auto r = RunDeck(R"(series rlc
+v1 in 0 pulse(0 1 0 1n 1n 1 2)
+r1 in a 10
+l1 a b 1m
+c1 b 0 1u
+.options method=gear reltol=1e-4
+.tran 1u 1m
+.end
+)");
+  BOOST_REQUIRE_MESSAGE(r->status.ok(), r->status.message());
+  const auto& w = r->tables[0];
+  // Underdamped: alpha = R/2L = 5e3, w0 = 1/sqrt(LC) = 31623; v_c = 1 - e^{-at}(cos wd t + a/wd sin wd t).
+  const double a = 5e3, w0 = 1.0 / std::sqrt(1e-9), wd = std::sqrt(w0 * w0 - a * a);
+  double max_err = 0;
+  for (int k = 0; k < w.num_points(); ++k) {
+    const double t = w.scale[k];
+    const double exact = 1.0 - std::exp(-a * t) * (std::cos(wd * t) + a / wd * std::sin(wd * t));
+    max_err = std::max(max_err, std::abs(At(w, "v(b)", k) - exact));
+  }
+  BOOST_CHECK_LT(max_err, 2e-2);
+}
+
+}  // namespace
+}  // namespace memspice::solver

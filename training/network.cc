@@ -1,0 +1,589 @@
+#include "training/network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "training/dataset.h"
+#include "training/simd_pack.h"
+
+namespace memspice::training {
+
+namespace mss = devices::mss;
+
+Method ParseMethod(const std::string& name) {
+  if (name == "forward-euler" || name == "fe" || name == "euler") return Method::kForwardEuler;
+  if (name == "semi-implicit" || name == "si") return Method::kSemiImplicit;
+  throw TrainingError(
+      fmt::format("option 'method' = '{}' must be forward-euler or semi-implicit", name));
+}
+
+std::string MethodName(Method m) {
+  return m == Method::kForwardEuler ? "forward-euler" : "semi-implicit";
+}
+
+CrossbarForm ParseCrossbarForm(const std::string& name) {
+  if (name == "ideal") return CrossbarForm::kIdeal;
+  if (name == "circuit") return CrossbarForm::kCircuit;
+  throw TrainingError(fmt::format("option 'crossbar' = '{}' must be ideal or circuit", name));
+}
+
+std::string CrossbarFormName(CrossbarForm f) { return f == CrossbarForm::kIdeal ? "ideal" : "circuit"; }
+
+std::string NetworkConfig::Validate() const {
+  auto bad = [](const char* name, auto value, const char* rule) {
+    return fmt::format("option '{}' = {} must be {}", name, value, rule);
+  };
+  if (layer_sizes.size() < 2) return bad("layer_sizes.size()", layer_sizes.size(), ">= 2");
+  for (int s : layer_sizes)
+    if (s < 1) return bad("layer_sizes[i]", s, ">= 1");
+  if (static_cast<int>(layer_scale.size()) != num_layers())
+    return fmt::format("option 'layer_scale' has {} entries, must have one per crossbar ({})", layer_scale.size(),
+                       num_layers());
+  for (double s : layer_scale)
+    if (!std::isfinite(s) || s <= 0) return bad("layer_scale[i]", s, "> 0");
+  if (!layer_neurons.empty() && static_cast<int>(layer_neurons.size()) != num_layers())
+    return fmt::format("option 'layer_neurons' has {} entries, must be empty or {}", layer_neurons.size(),
+                       num_layers());
+  if (!(g_min > 0)) return bad("g_min", g_min, "> 0");
+  if (!(g_max > g_min)) return bad("g_max", g_max, "> g_min");
+  if (!(input_scale > 0)) return bad("input_scale", input_scale, "> 0");
+  if (!(dt > 0) || !std::isfinite(dt)) return bad("dt", dt, "> 0");
+  if (steps < 1) return bad("steps", steps, ">= 1");
+  if (period < 1) return bad("period", period, ">= 1");
+  if (!(tau_a > 0)) return bad("tau_a", tau_a, "> 0");
+  if (!(v_scale > 0)) return bad("v_scale", v_scale, "> 0");
+  for (int l = 0; l < num_layers(); ++l) {
+    const NeuronParams& n = neuron_of(l);
+    if (!(n.c_mem > 0)) return bad("c_mem", n.c_mem, "> 0");
+    for (const mss::MssParams* m : {&n.m1, &n.m2}) {
+      std::string e = mss::ValidateMssParams(*m);
+      if (!e.empty()) return "neuron memristor: " + e;
+      if (method == Method::kSemiImplicit && m->phi != 1.0)
+        return bad("neuron memristor phi", m->phi, "1 for method semi-implicit (linearised update assumes i = G u)");
+    }
+  }
+  return {};
+}
+
+RestState ComputeRestState(const NeuronParams& n) {
+  // Net current out of the membrane with both states at their equilibrium for this v.
+  auto net = [&](double v) {
+    const double x1 = mss::EquilibriumState(n.m1, v - n.v1);
+    const double x2 = mss::EquilibriumState(n.m2, v - n.v2);
+    return mss::Current(n.m1, x1, v - n.v1) + mss::Current(n.m2, x2, v - n.v2);
+  };
+  double lo = -1.0, hi = 1.0;
+  double flo = net(lo), fhi = net(hi);
+  if (!(flo < 0 && fhi > 0))
+    throw TrainingError(fmt::format(
+        "MIF neuron (V1 = {} V, V2 = {} V) has no rest point in [-1, 1] V: net current {} A at -1 V, {} A at 1 V",
+        n.v1, n.v2, flo, fhi));
+  for (int it = 0; it < 200 && hi - lo > 1e-15; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (net(mid) < 0 ? lo : hi) = mid;
+  }
+  const double v = 0.5 * (lo + hi);
+  return {v, mss::EquilibriumState(n.m1, v - n.v1), mss::EquilibriumState(n.m2, v - n.v2)};
+}
+
+Parameters InitParameters(const NetworkConfig& c, uint64_t seed, double init_fraction) {
+  std::mt19937_64 rng(seed);
+  const double span = init_fraction * (c.g_max - c.g_min);
+  auto draw = [&] { return c.g_min + span * (static_cast<double>(rng() >> 11) * 0x1.0p-53); };
+  Parameters p;
+  for (int l = 0; l < c.num_layers(); ++l) {
+    const int in = c.layer_sizes[l], out = c.layer_sizes[l + 1];
+    Eigen::MatrixXd gp(in, out), gm(in, out);
+    for (int j = 0; j < out; ++j)
+      for (int i = 0; i < in; ++i) {
+        gp(i, j) = draw();
+        gm(i, j) = draw();
+      }
+    p.g_plus.push_back(std::move(gp));
+    p.g_minus.push_back(std::move(gm));
+  }
+  return p;
+}
+
+Network::Network(NetworkConfig config) : config_(std::move(config)) {
+  const std::string err = config_.Validate();
+  if (!err.empty()) throw TrainingError(err);
+  for (int l = 0; l < config_.num_layers(); ++l) rest_.push_back(ComputeRestState(config_.neuron_of(l)));
+  // Unit-weight alpha waveform, forward Euler on both stages; the event kicks a before the step.
+  alpha_.resize(config_.steps);
+  double a = 0, i = 0;
+  const double r = config_.dt / config_.tau_a;
+  for (int n = 0; n < config_.steps; ++n) {
+    if (n % config_.period == 0) a += 1.0;
+    alpha_[n] = i;
+    const double a_next = a - r * a;
+    i += r * (a - i);
+    a = a_next;
+  }
+}
+
+namespace {
+
+template <typename S>
+using RowMat = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename S>
+using Vec = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+template <typename S>
+using MapRow = Eigen::Map<RowMat<S>>;
+
+// Per-layer constants in the kernel's scalar type.
+template <typename S>
+struct LayerConst {
+  S h, dt, v1, v2, vr, x1r, x2r, theta;  // theta = 1 semi-implicit, 0 forward Euler
+  S slope1, slope2;                      // phi dG/dx of M1, M2
+  mss::MssParamsT<S> m1, m2;
+};
+
+// Parameters converted once per pass.
+template <typename S>
+struct KernelParams {
+  std::vector<RowMat<S>> w;        // W_l = G+ - G-, in x out
+  std::vector<Vec<S>> w_colsum;    // sum_i W_ij
+  std::vector<Vec<S>> load;        // L_j = s_l sum_i (G+ + G-) (zero in ideal form)
+};
+
+template <typename S>
+struct Workspace {
+  std::vector<RowMat<S>> v, x1, x2;  // (T+1) x N_l
+  std::vector<RowMat<S>> drive;      // T x N_l (layer 0: unused)
+  std::vector<RowMat<S>> direct;     // (T+1) x N_l adjoint sources dL/dv[n]
+  RowMat<S> di;                      // T x N_l, dL/dI[n] of the layer being reversed
+  RowMat<S> amp;                     // ns x N_0 layer-0 drive amplitude
+  Vec<S> lv, lx1, lx2, load, gload;
+};
+
+// Gradient buffers of one chunk (summed in chunk order afterwards).
+template <typename S>
+struct ChunkGrad {
+  std::vector<RowMat<S>> dw;     // dL/dW_l
+  std::vector<Vec<S>> dload;     // dL/dL_j
+};
+
+// One forward step of one neuron (T = S, or a SIMD pack of S): the only place the discrete recurrence is
+// written (the reverse pass differentiates exactly this).
+template <typename S, typename T>
+inline void NeuronStep(const LayerConst<S>& c, const T& v, const T& x1, const T& x2, const T& drive,
+                       const T& load, T* v_next, T* x1_next, T* x2_next) {
+  const T u1 = v - c.v1, u2 = v - c.v2;
+  const T i = mss::Current(c.m1, x1, u1) + mss::Current(c.m2, x2, u2);
+  // di/du = phi G(x) (semi-implicit requires phi = 1, checked in Validate).
+  const T g = c.m1.phi * mss::Conductance(c.m1, x1) + c.m2.phi * mss::Conductance(c.m2, x2);
+  const T d = S(1) + c.theta * c.h * (g + load);
+  *v_next = v + c.h * (drive - load * (v - c.vr) - i) / d;
+  *x1_next = x1 + c.dt * mss::StateRate(c.m1, x1, u1);
+  *x2_next = x2 + c.dt * mss::StateRate(c.m2, x2, u2);
+}
+
+// SIMD packs are lane-safe for the MSS equations only without the diode term (see simd_pack.h).
+template <typename S>
+bool UsePacks(const LayerConst<S>& c) {
+  return c.m1.phi == S(1) && c.m2.phi == S(1);
+}
+
+// Forward pass of one MIF layer over all T steps for N = samples x neurons elements.
+// drive: rows (T x N) or, if null, alpha[n] * amp[e].
+template <typename S>
+void ForwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* rows, const S* alpha, const S* amp,
+                  const S* load, S* v, S* x1, S* x2) {
+  using P = simd::Pack<S, simd::kLanes<S>>;
+  constexpr int kW = simd::kLanes<S>;
+  const int n_vec = UsePacks(c) ? n_el / kW * kW : 0;
+  std::fill(v, v + n_el, c.vr);
+  std::fill(x1, x1 + n_el, c.x1r);
+  std::fill(x2, x2 + n_el, c.x2r);
+  for (int n = 0; n < steps; ++n) {
+    const S* vv = v + static_cast<size_t>(n) * n_el;
+    const S* xa = x1 + static_cast<size_t>(n) * n_el;
+    const S* xb = x2 + static_cast<size_t>(n) * n_el;
+    S* vn = v + static_cast<size_t>(n + 1) * n_el;
+    S* xan = x1 + static_cast<size_t>(n + 1) * n_el;
+    S* xbn = x2 + static_cast<size_t>(n + 1) * n_el;
+    const S* dr = rows ? rows + static_cast<size_t>(n) * n_el : nullptr;
+    const S a = rows ? S(0) : alpha[n];
+    for (int e = 0; e < n_vec; e += kW) {
+      const P drive = dr ? P::Load(dr + e) : P::Load(amp + e) * a;
+      P o1, o2, o3;
+      NeuronStep(c, P::Load(vv + e), P::Load(xa + e), P::Load(xb + e), drive, P::Load(load + e), &o1, &o2, &o3);
+      o1.Store(vn + e);
+      o2.Store(xan + e);
+      o3.Store(xbn + e);
+    }
+    for (int e = n_vec; e < n_el; ++e) {
+      const S drive = dr ? dr[e] : a * amp[e];
+      NeuronStep(c, vv[e], xa[e], xb[e], drive, load[e], vn + e, xan + e, xbn + e);
+    }
+  }
+}
+
+// Adjoint of one NeuronStep (T = S or a pack): given the adjoints of state n+1 in (lv, lx1, lx2), returns the
+// adjoints of state n, dL/dI[n] and dL/dL.
+template <typename S, typename T>
+inline void NeuronAdjoint(const LayerConst<S>& c, const T& v, const T& v_next, const T& x1, const T& x2,
+                          const T& load, const T& direct, T* lv, T* lx1, T* lx2, T* di, T* dload) {
+  const T u1 = v - c.v1, u2 = v - c.v2;
+  const mss::MssEval<T> e1 = mss::Evaluate(c.m1, x1, u1);
+  const mss::MssEval<T> e2 = mss::Evaluate(c.m2, x2, u2);
+  const T g = e1.di_du + e2.di_du;
+  const T hd = c.h / (S(1) + c.theta * c.h * (g + load));
+  const T delta = c.theta * (v_next - v);
+  const T dv_dv = S(1) - hd * (g + load);
+  const T dv_dx1 = -hd * (e1.di_dx + delta * c.slope1);
+  const T dv_dx2 = -hd * (e2.di_dx + delta * c.slope2);
+  const T dv_dl = -hd * ((v - c.vr) + delta);
+  const T a_v = *lv, a_x1 = *lx1, a_x2 = *lx2;
+  *di = a_v * hd;
+  *dload = *dload + a_v * dv_dl;
+  *lv = a_v * dv_dv + c.dt * (a_x1 * e1.drate_du + a_x2 * e2.drate_du) + direct;
+  *lx1 = a_v * dv_dx1 + a_x1 * (S(1) + c.dt * e1.drate_dx);
+  *lx2 = a_v * dv_dx2 + a_x2 * (S(1) + c.dt * e2.drate_dx);
+}
+
+// Reverse pass of one MIF layer: consumes direct[n] = dL/dv[n] (n = 0..T), produces di[n] = dL/dI[n]
+// (n = 0..T-1) and accumulates gload[e] += dL/dL_e.
+template <typename S>
+void BackwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* v, const S* x1, const S* x2,
+                   const S* direct, const S* load, S* di, S* lv, S* lx1, S* lx2, S* gload) {
+  using P = simd::Pack<S, simd::kLanes<S>>;
+  constexpr int kW = simd::kLanes<S>;
+  const int n_vec = UsePacks(c) ? n_el / kW * kW : 0;
+  const S* dT = direct + static_cast<size_t>(steps) * n_el;
+  for (int e = 0; e < n_el; ++e) {
+    lv[e] = dT[e];
+    lx1[e] = lx2[e] = S(0);
+  }
+  for (int n = steps - 1; n >= 0; --n) {
+    const size_t o = static_cast<size_t>(n) * n_el;
+    const S* vv = v + o;
+    const S* vn = v + o + n_el;
+    const S* xa = x1 + o;
+    const S* xb = x2 + o;
+    const S* dd = direct + o;
+    S* dio = di + o;
+    for (int e = 0; e < n_vec; e += kW) {
+      P a_v = P::Load(lv + e), a_x1 = P::Load(lx1 + e), a_x2 = P::Load(lx2 + e), d_i, g_l = P::Load(gload + e);
+      NeuronAdjoint(c, P::Load(vv + e), P::Load(vn + e), P::Load(xa + e), P::Load(xb + e), P::Load(load + e),
+                    P::Load(dd + e), &a_v, &a_x1, &a_x2, &d_i, &g_l);
+      a_v.Store(lv + e);
+      a_x1.Store(lx1 + e);
+      a_x2.Store(lx2 + e);
+      d_i.Store(dio + e);
+      g_l.Store(gload + e);
+    }
+    for (int e = n_vec; e < n_el; ++e)
+      NeuronAdjoint(c, vv[e], vn[e], xa[e], xb[e], load[e], dd[e], lv + e, lx1 + e, lx2 + e, dio + e, gload + e);
+  }
+}
+
+template <typename S>
+LayerConst<S> MakeLayerConst(const NetworkConfig& cfg, const RestState& r, int l) {
+  const NeuronParams& n = cfg.neuron_of(l);
+  LayerConst<S> c;
+  c.h = S(cfg.dt / n.c_mem);
+  c.dt = S(cfg.dt);
+  c.v1 = S(n.v1);
+  c.v2 = S(n.v2);
+  c.vr = S(r.v);
+  c.x1r = S(r.x1);
+  c.x2r = S(r.x2);
+  c.theta = cfg.method == Method::kSemiImplicit ? S(1) : S(0);
+  c.m1 = n.m1.Cast<S>();
+  c.m2 = n.m2.Cast<S>();
+  c.slope1 = S(n.m1.phi * mss::ConductanceSlope(n.m1));
+  c.slope2 = S(n.m2.phi * mss::ConductanceSlope(n.m2));
+  return c;
+}
+
+// Finds the first non-finite or exploding element of a layer's trajectory; returns false if all is well.
+template <typename S>
+bool FindDivergence(int steps, int n_el, const S* v, const S* x1, const S* x2, int* step, int* elem,
+                    std::string* what) {
+  auto bad_last = [&](int n) {
+    const size_t o = static_cast<size_t>(n) * n_el;
+    for (int e = 0; e < n_el; ++e) {
+      const S vv = v[o + e];
+      if (!std::isfinite(vv) || std::abs(vv) > S(10) || !std::isfinite(x1[o + e]) || !std::isfinite(x2[o + e]))
+        return e;
+    }
+    return -1;
+  };
+  if (bad_last(steps) < 0) return false;
+  for (int n = 1; n <= steps; ++n) {
+    const int e = bad_last(n);
+    if (e >= 0) {
+      *step = n;
+      *elem = e;
+      const size_t o = static_cast<size_t>(n) * n_el + e;
+      *what = !std::isfinite(v[o]) ? "membrane potential is not finite"
+              : std::abs(v[o]) > S(10) ? fmt::format("membrane potential exploded to {:.3g} V", double(v[o]))
+                                        : "memristor state is not finite";
+      return true;
+    }
+  }
+  *step = steps;
+  *elem = bad_last(steps);
+  *what = "state is not finite";
+  return true;
+}
+
+}  // namespace
+
+// The chunk processor: forward through all layers, loss, optionally reverse.
+template <typename S>
+static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& rest, const std::vector<S>& alpha,
+                     const KernelParams<S>& kp, const float* images, const int* labels, int first, int ns,
+                     Workspace<S>& ws, ChunkGrad<S>* grad, SampleOutput* out) {
+  const int nl = cfg.num_layers();
+  const int T = cfg.steps;
+  const int F = cfg.layer_sizes[0];
+  ws.v.resize(nl);
+  ws.x1.resize(nl);
+  ws.x2.resize(nl);
+  ws.drive.resize(nl);
+  ws.direct.resize(nl);
+  std::vector<LayerConst<S>> lc;
+  for (int l = 0; l < nl; ++l) lc.push_back(MakeLayerConst<S>(cfg, rest[l], l));
+
+  // Input images of this chunk in the kernel's scalar type.
+  RowMat<S> x(ns, F);
+  for (int s = 0; s < ns; ++s)
+    for (int f = 0; f < F; ++f) x(s, f) = S(images[static_cast<size_t>(first + s) * F + f]);
+
+  for (int l = 0; l < nl; ++l) {
+    const int H = cfg.layer_sizes[l + 1];
+    const int n_el = ns * H;
+    const S sl = S(cfg.layer_scale[l]);
+    ws.v[l].resize(T + 1, n_el);
+    ws.x1[l].resize(T + 1, n_el);
+    ws.x2[l].resize(T + 1, n_el);
+    ws.load.resize(n_el);
+    for (int s = 0; s < ns; ++s) ws.load.segment(s * H, H) = kp.load[l];
+    if (l == 0) {
+      ws.amp.noalias() = (sl * S(cfg.input_scale)) * (x * kp.w[0]);
+      ForwardLayer(lc[l], T, n_el, static_cast<const S*>(nullptr), alpha.data(), ws.amp.data(), ws.load.data(),
+                   ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data());
+    } else {
+      const int Hp = cfg.layer_sizes[l];
+      MapRow<S> y(ws.v[l - 1].data(), static_cast<Eigen::Index>(T) * ns, Hp);  // rows n = 0..T-1
+      ws.drive[l].resize(T, n_el);
+      MapRow<S> dr(ws.drive[l].data(), static_cast<Eigen::Index>(T) * ns, H);
+      dr.noalias() = sl * (y * kp.w[l]);
+      dr.rowwise() -= (sl * lc[l - 1].vr) * kp.w_colsum[l].transpose();
+      ForwardLayer(lc[l], T, n_el, ws.drive[l].data(), alpha.data(), static_cast<const S*>(nullptr),
+                   ws.load.data(), ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data());
+    }
+    int step = 0, elem = 0;
+    std::string what;
+    if (FindDivergence(T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(), &step, &elem, &what)) {
+      const bool fe = cfg.method == Method::kForwardEuler;
+      throw TrainingError(fmt::format(
+          "divergence in MIF layer {} ({}), neuron {}, sample {}, at step {} (t = {:.4g} ms): {}; {}", l + 1,
+          l + 1 == nl ? "output" : "hidden", elem % H, first + elem / H, step, step * cfg.dt * 1e3, what,
+          fe ? "forward Euler is unstable once dt (G1 + G2) / C_mem > 2: use --method semi-implicit or a "
+               "smaller step (--dt), or lower the layer scale"
+             : "lower the layer scale or input scale, or use a smaller step (--dt)"));
+    }
+  }
+
+  // Loss, predictions and the output layer's adjoint sources.
+  const int O = cfg.layer_sizes[nl];
+  const S inv_vs = S(1.0 / cfg.v_scale);
+  const RowMat<S>& vo = ws.v[nl - 1];
+  if (grad) ws.direct[nl - 1].setZero(T + 1, ns * O);
+  std::vector<S> z(O);
+  for (int s = 0; s < ns; ++s) {
+    SampleOutput& so = out[s];
+    so.v_sum.assign(O, 0.0);
+    double loss = 0;
+    const int y = labels ? labels[first + s] : -1;
+    for (int n = 1; n <= T; ++n) {
+      const S* row = vo.data() + static_cast<size_t>(n) * ns * O + s * O;
+      S zmax = row[0] * inv_vs;
+      for (int k = 0; k < O; ++k) {
+        z[k] = row[k] * inv_vs;
+        zmax = std::max(zmax, z[k]);
+        so.v_sum[k] += row[k];
+      }
+      S sum = 0;
+      for (int k = 0; k < O; ++k) {
+        z[k] = std::exp(z[k] - zmax);
+        sum += z[k];
+      }
+      if (y >= 0) {
+        loss += double(std::log(sum) + zmax - row[y] * inv_vs);
+        if (grad) {
+          S* d = ws.direct[nl - 1].data() + static_cast<size_t>(n) * ns * O + s * O;
+          for (int k = 0; k < O; ++k) d[k] = (z[k] / sum - (k == y ? S(1) : S(0))) * inv_vs;
+        }
+      }
+    }
+    so.loss = loss;
+    so.predicted = static_cast<int>(std::max_element(so.v_sum.begin(), so.v_sum.end()) - so.v_sum.begin());
+    // Spiking fraction over the hidden layers.
+    int spiking = 0, hidden = 0;
+    for (int l = 0; l + 1 < nl; ++l) {
+      const int H = cfg.layer_sizes[l + 1];
+      const S thr = lc[l].vr + S(kSpikeThreshold);
+      for (int j = 0; j < H; ++j) {
+        S peak = ws.v[l](0, s * H + j);
+        for (int n = 1; n <= T; ++n) peak = std::max(peak, ws.v[l](n, s * H + j));
+        spiking += peak > thr;
+      }
+      hidden += H;
+    }
+    so.spiking_fraction = hidden ? double(spiking) / hidden : 0.0;
+  }
+  if (!grad) return;
+
+  // Reverse pass, last layer first.
+  for (int l = nl - 1; l >= 0; --l) {
+    const int H = cfg.layer_sizes[l + 1];
+    const int n_el = ns * H;
+    const S sl = S(cfg.layer_scale[l]);
+    ws.load.resize(n_el);
+    for (int s = 0; s < ns; ++s) ws.load.segment(s * H, H) = kp.load[l];
+    ws.di.resize(T, n_el);
+    ws.lv.resize(n_el);
+    ws.lx1.resize(n_el);
+    ws.lx2.resize(n_el);
+    ws.gload.setZero(n_el);
+    BackwardLayer(lc[l], T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(), ws.direct[l].data(),
+                  ws.load.data(), ws.di.data(), ws.lv.data(), ws.lx1.data(), ws.lx2.data(), ws.gload.data());
+    for (int s = 0; s < ns; ++s) grad->dload[l] += ws.gload.segment(s * H, H);
+    MapRow<S> di(ws.di.data(), static_cast<Eigen::Index>(T) * ns, H);
+    if (l == 0) {
+      // dL/dD_e = sum_n alpha[n] dL/dI[n]_e, then dW = s input_scale x^T dL/dD.
+      Eigen::Map<const Vec<S>> a(alpha.data(), T);
+      Vec<S> gd = ws.di.transpose() * a;  // n_el
+      Eigen::Map<RowMat<S>> gdm(gd.data(), ns, H);
+      grad->dw[0].noalias() += (sl * S(cfg.input_scale)) * (x.transpose() * gdm);
+    } else {
+      const int Hp = cfg.layer_sizes[l];
+      MapRow<S> y(ws.v[l - 1].data(), static_cast<Eigen::Index>(T) * ns, Hp);
+      // dW = s (y - v_rest)^T dI.
+      grad->dw[l].noalias() += sl * (y.transpose() * di);
+      grad->dw[l].rowwise() -= (sl * lc[l - 1].vr) * di.colwise().sum();
+      ws.direct[l - 1].resize(T + 1, ns * Hp);
+      ws.direct[l - 1].row(T).setZero();
+      MapRow<S> up(ws.direct[l - 1].data(), static_cast<Eigen::Index>(T) * ns, Hp);
+      up.noalias() = sl * (di * kp.w[l].transpose());
+    }
+  }
+}
+
+template <typename Scalar>
+PassResult Network::Run(const Parameters& p, const float* images, const int* labels, int count, bool want_grad,
+                        int threads, int chunk) const {
+  using S = Scalar;
+  const int nl = config_.num_layers();
+  if (static_cast<int>(p.g_plus.size()) != nl || static_cast<int>(p.g_minus.size()) != nl)
+    throw TrainingError(fmt::format("parameters have {} crossbars, network has {}", p.g_plus.size(), nl));
+  KernelParams<S> kp;
+  for (int l = 0; l < nl; ++l) {
+    const int in = config_.layer_sizes[l], out = config_.layer_sizes[l + 1];
+    if (p.g_plus[l].rows() != in || p.g_plus[l].cols() != out || p.g_minus[l].rows() != in ||
+        p.g_minus[l].cols() != out)
+      throw TrainingError(fmt::format("crossbar {} conductances must be {} x {}", l + 1, in, out));
+    kp.w.push_back((p.g_plus[l] - p.g_minus[l]).cast<S>());
+    kp.w_colsum.push_back(kp.w.back().colwise().sum().transpose());
+    if (config_.form == CrossbarForm::kCircuit)
+      kp.load.push_back(((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * config_.layer_scale[l])
+                            .cast<S>());
+    else
+      kp.load.push_back(Vec<S>::Zero(out));
+  }
+  std::vector<S> alpha(alpha_.begin(), alpha_.end());
+
+  PassResult result;
+  result.samples.resize(count);
+  chunk = std::max(1, chunk);
+  const int n_chunks = (count + chunk - 1) / chunk;
+  std::vector<ChunkGrad<S>> grads(want_grad ? n_chunks : 0);
+  for (auto& g : grads) {
+    for (int l = 0; l < nl; ++l) {
+      g.dw.push_back(RowMat<S>::Zero(config_.layer_sizes[l], config_.layer_sizes[l + 1]));
+      g.dload.push_back(Vec<S>::Zero(config_.layer_sizes[l + 1]));
+    }
+  }
+  const int nt = std::max(1, std::min(threads, n_chunks));
+  std::vector<std::exception_ptr> errors(n_chunks);
+  auto worker = [&](int t) {
+    Workspace<S> ws;
+    for (int c = t; c < n_chunks; c += nt) {
+      const int first = c * chunk;
+      const int ns = std::min(chunk, count - first);
+      try {
+        RunChunk<S>(config_, rest_, alpha, kp, images, labels, first, ns, ws, want_grad ? &grads[c] : nullptr,
+                    result.samples.data() + first);
+      } catch (...) {
+        errors[c] = std::current_exception();
+        return;
+      }
+    }
+  };
+  if (nt == 1) {
+    worker(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < nt; ++t) pool.emplace_back(worker, t);
+    for (auto& th : pool) th.join();
+  }
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+
+  for (const SampleOutput& s : result.samples) result.loss_sum += s.loss;
+  if (want_grad) {
+    for (int l = 0; l < nl; ++l) {
+      Eigen::MatrixXd dw = Eigen::MatrixXd::Zero(config_.layer_sizes[l], config_.layer_sizes[l + 1]);
+      Eigen::VectorXd dload = Eigen::VectorXd::Zero(config_.layer_sizes[l + 1]);
+      for (const auto& g : grads) {  // chunk order: independent of the thread count
+        dw += g.dw[l].template cast<double>();
+        dload += g.dload[l].template cast<double>();
+      }
+      Eigen::RowVectorXd col = (dload * config_.layer_scale[l]).transpose();
+      Eigen::MatrixXd gp = dw, gm = -dw;
+      if (config_.form == CrossbarForm::kCircuit) {
+        gp.rowwise() += col;
+        gm.rowwise() += col;
+      }
+      result.grad.g_plus.push_back(std::move(gp));
+      result.grad.g_minus.push_back(std::move(gm));
+    }
+  }
+  return result;
+}
+
+template PassResult Network::Run<float>(const Parameters&, const float*, const int*, int, bool, int, int) const;
+template PassResult Network::Run<double>(const Parameters&, const float*, const int*, int, bool, int, int) const;
+
+std::vector<double> Network::Trace(const Parameters& p, const float* image, int layer, int neuron) const {
+  if (layer < 0 || layer >= config_.num_layers() || neuron < 0 || neuron >= config_.layer_sizes[layer + 1])
+    throw TrainingError(fmt::format("Trace: layer {} neuron {} out of range", layer, neuron));
+  KernelParams<double> kp;
+  for (int l = 0; l < config_.num_layers(); ++l) {
+    kp.w.push_back(p.g_plus[l] - p.g_minus[l]);
+    kp.w_colsum.push_back(kp.w.back().colwise().sum().transpose());
+    if (config_.form == CrossbarForm::kCircuit)
+      kp.load.push_back((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * config_.layer_scale[l]);
+    else
+      kp.load.push_back(Eigen::VectorXd::Zero(config_.layer_sizes[l + 1]));
+  }
+  Workspace<double> ws;
+  SampleOutput out;
+  RunChunk<double>(config_, rest_, alpha_, kp, image, nullptr, 0, 1, ws, nullptr, &out);
+  std::vector<double> v(config_.steps + 1);
+  for (int n = 0; n <= config_.steps; ++n) v[n] = ws.v[layer](n, neuron);
+  return v;
+}
+
+}  // namespace memspice::training
