@@ -68,9 +68,9 @@ int RunSim(const SimArgs& a) {
   std::cerr << diag.Format();
   if (!circuit) return kExitInputError;
 
-  // Every analysis runs; the last one is the main result written to CSV/plot, and the raw file
-  // gets the main result too.
-  solver::WaveformTable main;
+  // Every analysis runs; the last one is the main result written to CSV and plotted; the raw file
+  // holds one plot per analysis, as ngspice writes it.
+  std::vector<solver::WaveformTable> tables;
   for (const netlist::Analysis& analysis : nl->analyses) {
     solver::WaveformTable table;
     auto start = std::chrono::steady_clock::now();
@@ -85,8 +85,9 @@ int RunSim(const SimArgs& a) {
                                table.names.size(), secs);
     }
     if (analysis.kind == netlist::Analysis::Kind::kOp && !a.quiet) PrintOperatingPoint(table);
-    main = std::move(table);
+    tables.push_back(std::move(table));
   }
+  const solver::WaveformTable& main = tables.back();
   if (!a.csv.empty()) {
     if (solver::Status s = solver::WriteCsv(main, a.csv); !s.ok()) {
       PrintStatus(s);
@@ -95,7 +96,7 @@ int RunSim(const SimArgs& a) {
     if (!a.quiet) std::cout << "waveforms: " << a.csv << "\n";
   }
   if (!a.raw.empty()) {
-    if (solver::Status s = solver::WriteRaw(main, a.raw, !a.ascii); !s.ok()) {
+    if (solver::Status s = solver::WriteRaw(tables, a.raw, !a.ascii); !s.ok()) {
       PrintStatus(s);
       return kExitSimulationError;
     }

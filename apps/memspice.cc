@@ -9,6 +9,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = memspice::apps::kExitOk;
   memspice::apps::RegisterSim(app, &exit_code);
+  memspice::apps::RegisterCompare(app, &exit_code);
+  memspice::apps::RegisterGen(app, &exit_code);
+  memspice::apps::RegisterExportNgspice(app, &exit_code);
+  memspice::apps::RegisterPlot(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,6 +17,8 @@ namespace {
 // 12 significant digits: exact to 1e-12 relative, and readable (1/1e-5 prints as 100000).
 std::string Num(double v) { return fmt::format("{:.12g}", v); }
 
+constexpr long kMaxCrossPoints = 1L << 22;
+
 double Gmin(const CrossbarSpec& s) { return 1.0 / s.roff; }
 double Gmax(const CrossbarSpec& s) { return 1.0 / s.ron; }
 
@@ -164,8 +166,14 @@ solver::Status ValidateCrossbarSpec(const CrossbarSpec& s) {
   // Sizes first: nothing else can be checked against a bad shape.
   if (s.rows < 1) err(fmt::format("rows = {}: must be >= 1", s.rows));
   if (s.cols < 1) err(fmt::format("cols = {}: must be >= 1", s.cols));
-  if (s.rows > 4096 || s.cols > 4096)
+  if (s.rows > 4096 || s.cols > 4096) {
     err(fmt::format("rows x cols = {} x {}: each must be <= 4096", s.rows, s.cols));
+  } else if (s.rows >= 1 && s.cols >= 1 &&
+             static_cast<long>(s.rows) * PhysicalColumns(s) > kMaxCrossPoints) {
+    // The deck text would pass ~0.5 GB; such arrays need a generator that streams.
+    err(fmt::format("rows x cols = {} x {}{}: more than {} cross points", s.rows, s.cols,
+                    s.differential ? " (differential)" : "", kMaxCrossPoints));
+  }
   if (!Finite(s.rline) || s.rline < 0) err(fmt::format("rline = {}: must be >= 0 ohm", s.rline));
   if (!Finite(s.cline) || s.cline < 0) err(fmt::format("cline = {}: must be >= 0 F", s.cline));
   const bool range_ok = Finite(s.ron) && Finite(s.roff) && s.ron > 0 && s.roff > s.ron;

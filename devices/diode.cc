@@ -92,6 +92,16 @@ void Diode::Precompute(double temp_celsius) {
 
 void Diode::SetAnalysis(const AnalysisInfo& info) { Precompute(info.temp); }
 
+void Diode::InitialState(double* x) const {
+  if (!ic_) return;
+  if (a_ != kGround) {
+    x[a_] = x[k_] + *ic_;
+  } else if (k_ != kGround) {
+    x[k_] = -*ic_;
+  }
+  if (ai_ != a_) x[ai_] = x[a_];
+}
+
 void Diode::Setup(SetupContext& ctx) {
   a_ = ctx.Node(node_a_);
   k_ = ctx.Node(node_k_);
@@ -203,7 +213,7 @@ std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
                                     const netlist::Netlist& netlist,
                                     netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckParamNames(element, element.params, {"area", "m", "off"}, diag) && ok;
+  ok = CheckParamNames(element, element.params, {"area", "m", "off", "ic"}, diag) && ok;
   if (!ok) return nullptr;
   auto it = netlist.models.find(element.model);
   if (element.model.empty() || it == netlist.models.end()) {
@@ -301,10 +311,16 @@ std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
   const double scale = area * mult;
   m.is *= scale;
   m.cjo *= scale;
-  m.ibv *= scale;
+  // ngspice 39 scales IBV with m but not with area (checked against it).
+  m.ibv *= mult;
   m.rs /= scale;
   const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
-  return std::make_unique<Diode>(element, m, off, netlist.temp);
+  auto diode = std::make_unique<Diode>(element, m, off, netlist.temp);
+  if (auto ic = element.params.find("ic"); ic != element.params.end()) {
+    if (!CheckFinite(element, "ic", ic->second, diag)) return nullptr;
+    diode->set_ic(ic->second);
+  }
+  return diode;
 }
 
 }  // namespace memspice::devices

@@ -1,4 +1,4 @@
-// Junction diode D (SPICE level 1): `D1 a k model [area] [off] [area=..] [m=..]` with
+// Junction diode D (SPICE level 1): `D1 a k model [area] [off] [area=..] [m=..] [ic=vd0]` with
 // `.model name D (is n rs cjo vj m fc tt bv ibv nbv)`.
 //
 // Junction voltage vd = V(a') - V(k), where a' is an internal node "v(d1#int)" when RS > 0 (RS
@@ -14,7 +14,8 @@
 //   f[a'] += i,  f[k] -= i,  q[a'] += qj,  q[k] -= qj,  RS: f[a] += (Va - Va')/RS, f[a'] -= ...
 //
 // BV' solves IS (exp((BV - BV')/vte_bv) - 1 + BV'/Vt) = IBV (SPICE3), so the reverse current at
-// vd = -BV is IBV. IS, CJO, IBV scale with area * m, RS with 1/(area * m).
+// vd = -BV is IBV. IS, CJO scale with area * m, RS with 1/(area * m), IBV with m only (as
+// ngspice 39).
 //
 // Newton robustness: vd is limited against the previous iteration's value (pnjlim-style, state
 // held by the device), and the device then reports the linearisation at the limited voltage vl,
@@ -28,6 +29,7 @@
 
 #include <limits>
 #include <memory>
+#include <optional>
 
 #include "devices/device.h"
 
@@ -64,6 +66,9 @@ class Diode : public Device {
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
   void SetAnalysis(const AnalysisInfo& info) override;
+  // With ic= given, sets the junction (and anode) voltage to ic relative to the cathode (uic).
+  void InitialState(double* x) const override;
+  void set_ic(double ic) { ic_ = ic; }
 
   // The junction equations, exposed for tests.
   JunctionEval Junction(double vd) const;
@@ -83,6 +88,7 @@ class Diode : public Device {
   int a_ = kGround, ai_ = kGround, k_ = kGround;
   DiodeModel model_;
   bool off_;
+  std::optional<double> ic_;
   double vt_ = 0, vte_ = 0, vte_bv_ = 0, vcrit_ = 0, xbv_ = 0, gs_ = 0;
   double f1_ = 0, f2_ = 0, f3_ = 0;
   double vold_ = 0.0;  // junction voltage of the previous evaluation (limiting state)

@@ -1,13 +1,13 @@
 #include "netlist/deck.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
-
-#include <fmt/format.h>
 
 namespace memspice::netlist {
 namespace {
@@ -134,8 +134,8 @@ class Reader {
   }
 
  private:
-  std::vector<Card> BuildCards(std::string_view text, const std::shared_ptr<const std::string>& file,
-                               bool is_main) {
+  std::vector<Card> BuildCards(std::string_view text,
+                               const std::shared_ptr<const std::string>& file, bool is_main) {
     std::vector<Card> cards;
     std::vector<std::string_view> lines = SplitLines(text);
     for (size_t li = 0; li < lines.size(); ++li) {
@@ -333,7 +333,7 @@ bool Tokenize(Card& card, Diagnostics& diag) {
       continue;
     }
     if (c == '=' || c == '(' || c == ')' || c == ',') {
-      Token::Kind k = c == '=' ? Token::Kind::kEq
+      Token::Kind k = c == '='   ? Token::Kind::kEq
                       : c == '(' ? Token::Kind::kLParen
                       : c == ')' ? Token::Kind::kRParen
                                  : Token::Kind::kComma;

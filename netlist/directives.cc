@@ -1,8 +1,8 @@
 // Top-level dot cards: analyses, initial conditions, options and output selections.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "netlist/flatten.h"
 
@@ -31,7 +31,8 @@ void Flattener::Directives(const std::vector<const Card*>& cards) {
       Options(card);
     } else if (kw == ".temp") {
       if (t.size() != 2) {
-        diag_.Error(t.size() < 2 ? EndLoc(card) : t[2].loc, ".temp takes one temperature (Celsius)");
+        diag_.Error(t.size() < 2 ? EndLoc(card) : t[2].loc,
+                    ".temp takes one temperature (Celsius)");
         continue;
       }
       if (std::optional<double> v = Value(top, card, t[1], "temperature")) out_->temp = *v;
@@ -43,11 +44,11 @@ void Flattener::Directives(const std::vector<const Card*>& cards) {
     } else if (kw == ".global" || kw == ".endl" || kw == ".ends") {
       // handled while reading / building
     } else {
-      static const char* kKnown[] = {".ac",   ".noise", ".tf",    ".sens", ".disto", ".pz",
-                                     ".four", ".meas",  ".measure", ".width", ".csparam",
-                                     ".step", ".data",  ".spiceinit", ".hb"};
-      bool known = std::any_of(std::begin(kKnown), std::end(kKnown),
-                               [&](const char* k) { return kw == k; });
+      static const char* kKnown[] = {".ac",      ".noise", ".tf",   ".sens",      ".disto",
+                                     ".pz",      ".four",  ".meas", ".measure",   ".width",
+                                     ".csparam", ".step",  ".data", ".spiceinit", ".hb"};
+      bool known =
+          std::any_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return kw == k; });
       diag_.Warning(card.loc(),
                     fmt::format("{} card '{}' ignored", known ? "unsupported" : "unknown", kw));
     }
@@ -135,8 +136,8 @@ void Flattener::Dc(const Card& card) {
         if (e.name == s.source) {
           found = e.letter == 'v' || e.letter == 'i';
           if (!found) {
-            diag_.Error(src.loc, fmt::format(".dc sweeps '{}', which is not a V or I source",
-                                             s.source));
+            diag_.Error(src.loc,
+                        fmt::format(".dc sweeps '{}', which is not a V or I source", s.source));
             return;
           }
           break;
@@ -156,10 +157,10 @@ void Flattener::Dc(const Card& card) {
       return;
     }
     if ((*stop - *start) / *step < 0) {
-      diag_.Error(t[i + 3].loc,
-                  fmt::format(".dc step {} moves away from stop {} (start {})", *step, *stop,
-                              *start),
-                  "flip the sign of the step");
+      diag_.Error(
+          t[i + 3].loc,
+          fmt::format(".dc step {} moves away from stop {} (start {})", *step, *stop, *start),
+          "flip the sign of the step");
       return;
     }
     if (std::fabs((*stop - *start) / *step) > 1e8) {
@@ -188,8 +189,8 @@ void Flattener::InitialValues(const Card& card, std::vector<NodeValue>* out) {
     if (!(t[i].IsWord("v") && i + 5 < t.size() && t[i + 1].Is(Token::Kind::kLParen) &&
           t[i + 2].Is(Token::Kind::kWord) && t[i + 3].Is(Token::Kind::kRParen) &&
           t[i + 4].Is(Token::Kind::kEq))) {
-      diag_.Error(t[i].loc, fmt::format("expected V(node)=value in {} but found '{}'",
-                                        card.keyword, t[i].raw));
+      diag_.Error(t[i].loc, fmt::format("expected V(node)=value in {} but found '{}'", card.keyword,
+                                        t[i].raw));
       return;
     }
     std::optional<double> v = Value(top, card, t[i + 5], "initial value");

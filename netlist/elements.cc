@@ -1,9 +1,9 @@
 // Element cards: R C L V I E F G H B D Y (X is expanded in flatten.cc).
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "netlist/flatten.h"
 
@@ -59,8 +59,8 @@ bool Flattener::SplitArgs(const Card& card, size_t start, Args* args) {
         kv.value = &t[i];
         ++i;
       } else {
-        diag_.Error(t[i].loc, fmt::format("expected a value after '{}=' but found '{}'", tok.raw,
-                                          t[i].raw));
+        diag_.Error(t[i].loc,
+                    fmt::format("expected a value after '{}=' but found '{}'", tok.raw, t[i].raw));
         return false;
       }
       args->kv.push_back(std::move(kv));
@@ -80,9 +80,8 @@ bool Flattener::SplitArgs(const Card& card, size_t start, Args* args) {
 bool Flattener::Nodes(Frame* f, const Card& card, const Args& args, size_t count,
                       const std::string& what, Element* e) {
   if (args.pos.size() < count) {
-    diag_.Error(EndLoc(card),
-                fmt::format("{} '{}' needs {} nodes, got {}", what, card.tokens[0].raw, count,
-                            args.pos.size()));
+    diag_.Error(EndLoc(card), fmt::format("{} '{}' needs {} nodes, got {}", what,
+                                          card.tokens[0].raw, count, args.pos.size()));
     return false;
   }
   for (size_t k = 0; k < count; ++k) {
@@ -164,11 +163,11 @@ void Flattener::ParseElement(Frame* f, const Card& card) {
     default:
       break;
   }
-  diag_.Error(t0.loc,
-              fmt::format("unsupported element type '{}' in '{}'",
-                          static_cast<char>(std::toupper(static_cast<unsigned char>(t0.raw[0]))),
-                          t0.raw),
-              "memspice supports R, C, L, V, I, E, F, G, H, B, D, X and Y (Xyce-style) elements");
+  diag_.Error(
+      t0.loc,
+      fmt::format("unsupported element type '{}' in '{}'",
+                  static_cast<char>(std::toupper(static_cast<unsigned char>(t0.raw[0]))), t0.raw),
+      "memspice supports R, C, L, V, I, E, F, G, H, B, D, X and Y (Xyce-style) elements");
 }
 
 void Flattener::TwoTerminal(Frame* f, const Card& card, Element e, const char* kind,
@@ -290,17 +289,18 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
       size_t min_args = 2, max_args = kind == "pulse" ? 7 : 6;
       if (kind == "pwl") max_args = std::numeric_limits<size_t>::max();
       if (args.size() < min_args || args.size() > max_args) {
-        diag_.Error(tok.loc,
-                    kind == "pwl"
-                        ? fmt::format("PWL needs at least one time-value pair, got {} numbers",
-                                      args.size())
-                        : fmt::format("{} takes {} to {} arguments, got {}", kind, min_args,
-                                      max_args, args.size()));
+        diag_.Error(
+            tok.loc,
+            kind == "pwl"
+                ? fmt::format("PWL needs at least one time-value pair, got {} numbers", args.size())
+                : fmt::format("{} takes {} to {} arguments, got {}", kind, min_args, max_args,
+                              args.size()));
         return;
       }
       if (kind == "pulse") {
         e.waveform.kind = Waveform::Kind::kPulse;
-        const double defaults[7] = {0, 0, 0, kNaN, kNaN, kNaN, kNaN};  // tr tf = tstep, pw per = tstop
+        const double defaults[7] = {0,    0,    0,   kNaN,
+                                    kNaN, kNaN, kNaN};  // tr tf = tstep, pw per = tstop
         while (args.size() < 7) args.push_back(defaults[args.size()]);
       } else if (kind == "sin") {
         e.waveform.kind = Waveform::Kind::kSin;
@@ -314,7 +314,8 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
       } else {
         e.waveform.kind = Waveform::Kind::kPwl;
         if (args.size() % 2 != 0) {
-          diag_.Error(tok.loc, fmt::format("PWL needs time-value pairs, got {} numbers", args.size()));
+          diag_.Error(tok.loc,
+                      fmt::format("PWL needs time-value pairs, got {} numbers", args.size()));
           return;
         }
         for (size_t k = 2; k < args.size(); k += 2) {
@@ -362,14 +363,13 @@ void Flattener::Controlled(Frame* f, const Card& card, Element e) {
   if (t.size() > 3 && t[3].Is(Token::Kind::kWord) &&
       (t[3].text == "poly" || t[3].text == "table" || t[3].text == "laplace" ||
        t[3].text == "freq")) {
-    diag_.Error(t[3].loc, fmt::format("{} sources with {} are not supported",
-                                      is_e ? "E" : "G", t[3].raw),
+    diag_.Error(t[3].loc,
+                fmt::format("{} sources with {} are not supported", is_e ? "E" : "G", t[3].raw),
                 "use VALUE={...} or a B source");
     return;
   }
   if (t.size() > 4 && t[3].Is(Token::Kind::kWord) &&
-      (t[3].text == "value" || t[3].text == (is_e ? "vol" : "cur")) &&
-      t[4].Is(Token::Kind::kEq)) {
+      (t[3].text == "value" || t[3].text == (is_e ? "vol" : "cur")) && t[4].Is(Token::Kind::kEq)) {
     Args nodes;
     nodes.pos = {&t[1], &t[2]};
     if (!Nodes(f, card, nodes, 2, is_e ? "VCVS" : "VCCS", &e)) return;
@@ -461,7 +461,8 @@ void Flattener::Behavioural(Frame* f, const Card& card, Element e) {
     Args a;
     if (!SplitArgs(card, k, &a)) return;
     if (!a.pos.empty()) {
-      diag_.Error(a.pos[0]->loc, fmt::format("unexpected '{}' after the expression", a.pos[0]->raw));
+      diag_.Error(a.pos[0]->loc,
+                  fmt::format("unexpected '{}' after the expression", a.pos[0]->raw));
       return;
     }
     if (!KvParams(f, card, a.kv, &e, {})) return;
@@ -488,8 +489,8 @@ void Flattener::Diode(Frame* f, const Card& card, Element e) {
     return;
   }
   if (m->type != "d") {
-    diag_.Error(mt.loc, fmt::format("model '{}' has type '{}', a diode needs type 'd'", mt.text,
-                                    m->type));
+    diag_.Error(mt.loc,
+                fmt::format("model '{}' has type '{}', a diode needs type 'd'", mt.text, m->type));
     return;
   }
   e.model = flat;
@@ -522,8 +523,7 @@ void Flattener::YDevice(Frame* f, const Card& card) {
     diag_.Error(t[0].loc, "Y device needs a type after the Y, e.g. YMSS m1 p n model");
     return;
   }
-  if (t.size() < 2 || !t[1].Is(Token::Kind::kWord) ||
-      (t.size() > 2 && t[2].Is(Token::Kind::kEq))) {
+  if (t.size() < 2 || !t[1].Is(Token::Kind::kWord) || (t.size() > 2 && t[2].Is(Token::Kind::kEq))) {
     diag_.Error(t.size() < 2 ? EndLoc(card) : t[1].loc,
                 fmt::format("Y device '{}' needs an instance name, e.g. {} m1 p n model", t[0].raw,
                             t[0].raw));

@@ -3,12 +3,16 @@
 //
 // Numerical guards (ngspice aborts or yields inf/NaN in these cases; a Newton loop needs finite
 // values, so we clamp and document it in docs/netlist.md):
-//   a/b      |b| < 1e-300 is replaced by +-1e-300 (b == 0 counts as positive)
+//   a/b      |b| < 1e-32 is replaced by +-1e-32 as ngspice does (b == 0 counts as positive)
 //   ln, log10 of x <= 1e-300 evaluate at 1e-300 (derivative 0 below that)
 //   sqrt(x < 0) = 0 (derivative 0); asin/acos clamp their argument to [-1, 1]
 //   exp(x > 700) continues linearly with slope exp(700)
-//   x^y, pow(x,y) with x < 0 and non-integer y = 0 (use pwr() for odd extension)
+//   x^y, pow(x,y) = |x|^y as ngspice B sources (use pwr() for sign(x)|x|^y)
 //   every intermediate value and partial derivative is clamped to [-1e300, 1e300], NaN -> 0.
+#include "netlist/expression.h"
+
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -17,9 +21,6 @@
 #include <optional>
 #include <utility>
 
-#include <fmt/format.h>
-
-#include "netlist/expression.h"
 #include "netlist/expression_internal.h"
 
 namespace memspice::netlist {
@@ -27,6 +28,7 @@ namespace {
 
 constexpr double kHuge = 1e300;
 constexpr double kTiny = 1e-300;
+constexpr double kMinDivisor = 1e-32;
 constexpr double kExpLimit = 700.0;
 
 double Sanitize(double v) {
@@ -92,37 +94,32 @@ int Arity(ExprOp op) {
   }
 }
 
+// x^y as ngspice B sources compute it: |x|^y for any sign of x (so (-2)^3 = 8); pwr() keeps
+// the sign.
 double PowGuarded(double a, double b, double* p) {
-  if (a > 0.0) {
-    double r = std::pow(a, b);
-    p[0] = b * std::pow(a, b - 1.0);
-    p[1] = r * std::log(a);
+  const double ax = std::fabs(a);
+  const double s = a < 0.0 ? -1.0 : 1.0;
+  if (ax > 0.0) {
+    double r = std::pow(ax, b);
+    p[0] = s * b * std::pow(ax, b - 1.0);
+    p[1] = r * std::log(ax);
     return r;
   }
-  if (a == 0.0) {
-    p[1] = 0.0;
-    if (b > 1.0) {
-      p[0] = 0.0;
-      return 0.0;
-    }
-    if (b == 1.0) {
-      p[0] = 1.0;
-      return 0.0;
-    }
-    if (b > 0.0) {
-      p[0] = kHuge;  // right derivative of x^b, 0 < b < 1, is +inf
-      return 0.0;
-    }
+  p[1] = 0.0;
+  if (b > 1.0) {
     p[0] = 0.0;
-    return b == 0.0 ? 1.0 : kHuge;
+    return 0.0;
   }
-  if (b == std::trunc(b)) {
-    p[0] = b * std::pow(a, b - 1.0);
-    p[1] = 0.0;
-    return std::pow(a, b);
+  if (b == 1.0) {
+    p[0] = 1.0;
+    return 0.0;
   }
-  p[0] = p[1] = 0.0;
-  return 0.0;
+  if (b > 0.0) {
+    p[0] = kHuge;  // right derivative of x^b, 0 < b < 1, is +inf
+    return 0.0;
+  }
+  p[0] = 0.0;
+  return b == 0.0 ? 1.0 : kHuge;
 }
 
 // Applies one operation to its argument values; p receives d(result)/d(arg_k).
@@ -146,8 +143,14 @@ double ApplyOp(ExprOp op, Builtin fn, const double* a, int nargs, double* p) {
       p[1] = a[0];
       return a[0] * a[1];
     case ExprOp::kDiv: {
+      // ngspice B sources replace |b| < 1e-32 by +-1e-32 (1/0 = 1e32); the derivative w.r.t. b
+      // is 0 there, consistent with the clamped value.
       double b = a[1];
-      if (std::fabs(b) < kTiny) b = std::signbit(b) ? -kTiny : kTiny;
+      if (std::fabs(b) < kMinDivisor) {
+        b = std::signbit(b) ? -kMinDivisor : kMinDivisor;
+        p[0] = 1.0 / b;
+        return a[0] / b;
+      }
       p[0] = 1.0 / b;
       p[1] = -a[0] / b / b;
       return a[0] / b;
@@ -292,7 +295,7 @@ double ApplyOp(ExprOp op, Builtin fn, const double* a, int nargs, double* p) {
     case Builtin::kInt:
       return std::trunc(x);
     case Builtin::kNint:
-      return std::round(x);
+      return std::nearbyint(x);  // halves to even, as ngspice
     case Builtin::kLimit: {
       double lo = a[1], hi = a[2];
       bool swapped = lo > hi;
@@ -309,7 +312,7 @@ double ApplyOp(ExprOp op, Builtin fn, const double* a, int nargs, double* p) {
       return x;
     }
     case Builtin::kStep:
-      return x > 0.0 ? 1.0 : 0.0;
+      return x > 0.0 ? 1.0 : (x < 0.0 ? 0.0 : 0.5);  // u(0) = 0.5 as ngspice
     case Builtin::kUramp:
       if (x > 0.0) {
         p[0] = 1.0;
@@ -499,23 +502,38 @@ class Parser {
     return Power();
   }
 
+  // Left associative as in ngspice (2^3^2 = 64); the exponent may carry a sign (2^-1).
   NodePtr Power() {
     SkipSpace();
     size_t at = pos_;
     NodePtr base = Primary();
     if (!base) return nullptr;
-    if (Accept("**") || Accept("^")) {
-      NodePtr e = Unary();  // right associative, allows 2^-1
+    while (Accept("**") || Accept("^")) {
+      NodePtr e = SignedPrimary();
       if (!e) return nullptr;
-      return Make(ExprOp::kPow, at, {base, e});
+      base = Make(ExprOp::kPow, at, {base, e});
     }
     return base;
   }
 
+  NodePtr SignedPrimary() {
+    DepthGuard g(this);
+    if (TooDeep()) return nullptr;
+    SkipSpace();
+    size_t at = pos_;
+    if (Accept("-")) {
+      NodePtr a = SignedPrimary();
+      if (!a) return nullptr;
+      return Make(ExprOp::kNeg, at, {a});
+    }
+    if (Accept("+")) return SignedPrimary();
+    return Primary();
+  }
+
   NodePtr Number() {
     size_t start = pos_;
-    while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) ||
-                                s_[pos_] == '.')) {
+    while (pos_ < s_.size() &&
+           (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.')) {
       ++pos_;
     }
     if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
@@ -613,7 +631,8 @@ class Parser {
     }
     char c = s_[pos_];
     if (std::isdigit(static_cast<unsigned char>(c)) ||
-        (c == '.' && pos_ + 1 < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_ + 1])))) {
+        (c == '.' && pos_ + 1 < s_.size() &&
+         std::isdigit(static_cast<unsigned char>(s_[pos_ + 1])))) {
       return Number();
     }
     if (c == '(' || c == '{' || c == '\'') {
@@ -791,9 +810,9 @@ class Resolver {
     const FuncDef* user = scope_.func ? scope_.func(n->name) : nullptr;
     if (user != nullptr) {
       if (args.size() != user->args.size()) {
-        Fail(n->loc, fmt::format("function '{}' takes {} argument{}, got {}", n->name,
-                                 user->args.size(), user->args.size() == 1 ? "" : "s",
-                                 args.size()));
+        Fail(n->loc,
+             fmt::format("function '{}' takes {} argument{}, got {}", n->name, user->args.size(),
+                         user->args.size() == 1 ? "" : "s", args.size()));
         return nullptr;
       }
       if (func_depth >= kMaxFuncDepth || !user->body) {
@@ -837,8 +856,7 @@ class Resolver {
 // ---------------------------------------------------------------------------------------------
 // Compilation
 
-bool Walk(const ExprNode& n, std::vector<Probe>& probes, bool& time, bool& temper,
-          bool& resolved) {
+bool Walk(const ExprNode& n, std::vector<Probe>& probes, bool& time, bool& temper, bool& resolved) {
   switch (n.op) {
     case ExprOp::kProbe:
       if (std::find(probes.begin(), probes.end(), n.probe) == probes.end()) {
@@ -918,15 +936,32 @@ std::optional<double> ParseSpiceNumber(std::string_view text) {
     scale = 25.4e-6;
   } else if (!r.empty()) {
     switch (r[0]) {
-      case 'f': scale = 1e-15; break;
-      case 'p': scale = 1e-12; break;
-      case 'n': scale = 1e-9; break;
-      case 'u': scale = 1e-6; break;
-      case 'm': scale = 1e-3; break;
-      case 'k': scale = 1e3; break;
-      case 'g': scale = 1e9; break;
-      case 't': scale = 1e12; break;
-      default: break;  // unit letters such as V, A, ohm, F are ignored
+      case 'f':
+        scale = 1e-15;
+        break;
+      case 'p':
+        scale = 1e-12;
+        break;
+      case 'n':
+        scale = 1e-9;
+        break;
+      case 'u':
+        scale = 1e-6;
+        break;
+      case 'm':
+        scale = 1e-3;
+        break;
+      case 'k':
+        scale = 1e3;
+        break;
+      case 'g':
+        scale = 1e9;
+        break;
+      case 't':
+        scale = 1e12;
+        break;
+      default:
+        break;  // unit letters such as V, A, ohm, F are ignored
     }
   }
   value *= scale;
@@ -934,8 +969,7 @@ std::optional<double> ParseSpiceNumber(std::string_view text) {
   return value;
 }
 
-NodePtr ParseExprTree(std::string_view text, const LocFn& loc_of, Diagnostics& diag,
-                      size_t* end) {
+NodePtr ParseExprTree(std::string_view text, const LocFn& loc_of, Diagnostics& diag, size_t* end) {
   Parser p(text, loc_of, diag);
   return p.Parse(end);
 }

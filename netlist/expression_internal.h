@@ -43,18 +43,42 @@ enum class ExprOp : uint8_t {
 // Built-in functions; kNone marks a call not (yet) bound to a builtin.
 enum class Builtin : uint8_t {
   kNone,
-  kSin, kCos, kTan, kAsin, kAcos, kAtan, kAtan2, kSinh, kCosh, kTanh,
-  kExp, kLn, kLog10, kSqrt, kAbs, kMin, kMax, kPow, kPwr, kSgn, kFloor, kCeil, kInt, kNint,
-  kLimit, kStep, kUramp,
+  kSin,
+  kCos,
+  kTan,
+  kAsin,
+  kAcos,
+  kAtan,
+  kAtan2,
+  kSinh,
+  kCosh,
+  kTanh,
+  kExp,
+  kLn,
+  kLog10,
+  kSqrt,
+  kAbs,
+  kMin,
+  kMax,
+  kPow,
+  kPwr,
+  kSgn,
+  kFloor,
+  kCeil,
+  kInt,
+  kNint,
+  kLimit,
+  kStep,
+  kUramp,
 };
 
 class ExprNode {
  public:
   ExprOp op = ExprOp::kConst;
   Builtin fn = Builtin::kNone;
-  double value = 0.0;   // kConst
-  std::string name;     // kIdent, kCall
-  Probe probe;          // kProbe
+  double value = 0.0;    // kConst
+  std::string name;      // kIdent, kCall
+  Probe probe;           // kProbe
   int probe_index = -1;  // kProbe after Resolve: index into Expression::probes()
   std::vector<std::shared_ptr<const ExprNode>> args;
   SourceLoc loc;  // first character of the node's token

@@ -1,8 +1,8 @@
 #include "netlist/flatten.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace memspice::netlist {
 
@@ -152,7 +152,8 @@ void Flattener::Instantiate(Frame* f, const Card& card) {
     ++i;
   }
   if (names.empty()) {
-    diag_.Error(EndLoc(card), fmt::format("instance '{}' needs nodes and a subcircuit name", t[0].raw));
+    diag_.Error(EndLoc(card),
+                fmt::format("instance '{}' needs nodes and a subcircuit name", t[0].raw));
     return;
   }
   const Token& sub_tok = *names.back();
@@ -245,7 +246,8 @@ void Flattener::AddModel(Frame* f, const ModelDef& m) {
       return;
     }
     if (i + 1 < t.size() && t[i + 1].Is(Token::Kind::kEq)) {
-      if (i + 2 >= t.size() || !(t[i + 2].Is(Token::Kind::kWord) || t[i + 2].Is(Token::Kind::kExpr))) {
+      if (i + 2 >= t.size() ||
+          !(t[i + 2].Is(Token::Kind::kWord) || t[i + 2].Is(Token::Kind::kExpr))) {
         diag_.Error(t[i + 1].loc, fmt::format("missing value for model parameter '{}'", tok.text));
         return;
       }
@@ -266,9 +268,10 @@ void Flattener::AddModel(Frame* f, const ModelDef& m) {
 void Flattener::AddElement(Element e, const SourceLoc& name_loc) {
   if (options_.max_elements > 0 && out_->elements.size() >= options_.max_elements) {
     if (!too_large_) {
-      diag_.Error(name_loc, fmt::format("circuit has more than {} elements after flattening",
-                                        options_.max_elements),
-                  "raise ParseOptions::max_elements if this is intended");
+      diag_.Error(
+          name_loc,
+          fmt::format("circuit has more than {} elements after flattening", options_.max_elements),
+          "raise ParseOptions::max_elements if this is intended");
     }
     too_large_ = true;
     return;
@@ -294,8 +297,8 @@ std::optional<double> Flattener::Value(Frame* f, const Card& card, const Token& 
       is_param = fr->params.count(tok.text) != 0;
     }
     if (is_param) hint = fmt::format("write {{{}}} to use parameter '{}'", tok.text, tok.text);
-    diag_.Error(tok.loc,
-                fmt::format("'{}' is not a number; expected e.g. 1k, 2.5u, 1e-3", tok.raw), hint);
+    diag_.Error(tok.loc, fmt::format("'{}' is not a number; expected e.g. 1k, 2.5u, 1e-3", tok.raw),
+                hint);
     return std::nullopt;
   }
   if (tok.Is(Token::Kind::kExpr)) {

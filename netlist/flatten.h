@@ -19,8 +19,8 @@ namespace memspice::netlist {
 
 class Flattener {
  public:
-  Flattener(const SubcktDef& top, const std::set<std::string>& globals,
-            const ParseOptions& options, Diagnostics& diag, Netlist* out);
+  Flattener(const SubcktDef& top, const std::set<std::string>& globals, const ParseOptions& options,
+            Diagnostics& diag, Netlist* out);
 
   // Applies --set overrides, evaluates top-level parameters and expands everything.
   void Run();
@@ -43,7 +43,8 @@ class Flattener {
   void AddElement(Element e, const SourceLoc& name_loc);
 
   // Values of tokens: a number, or a {expr}/'expr' that must be constant.
-  std::optional<double> Value(Frame* f, const Card& card, const Token& tok, const std::string& what);
+  std::optional<double> Value(Frame* f, const Card& card, const Token& tok,
+                              const std::string& what);
   // A resolved expression from a kExpr token or bare text starting at a token.
   Expr ResolveExpr(Frame* f, NodePtr root, std::string text, const SourceLoc& loc);
   Expr TokenExpr(Frame* f, const Card& card, const Token& tok);
@@ -89,8 +90,8 @@ class Flattener {
   Netlist* out_;
   std::unique_ptr<Frame> root_;
   std::vector<std::unique_ptr<Frame>> frames_;
-  std::vector<const SubcktDef*> stack_;                  // defs being expanded (recursion check)
-  std::vector<std::string> eval_stack_;                  // params being evaluated (cycle path)
+  std::vector<const SubcktDef*> stack_;  // defs being expanded (recursion check)
+  std::vector<std::string> eval_stack_;  // params being evaluated (cycle path)
   std::unordered_map<std::string, SourceLoc> element_names_;
   bool too_large_ = false;
 };

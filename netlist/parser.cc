@@ -1,12 +1,12 @@
 // Entry points: read the deck, build the subcircuit definition tree, flatten it.
+#include <fmt/format.h>
+
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "netlist/deck.h"
 #include "netlist/flatten.h"
@@ -42,9 +42,8 @@ class Builder {
           continue;
         }
         if (card.tokens.size() > 1 && card.tokens[1].text != cur->name) {
-          diag_.Error(card.tokens[1].loc,
-                      fmt::format("'.ends {}' closes subcircuit '{}'", card.tokens[1].text,
-                                  cur->name));
+          diag_.Error(card.tokens[1].loc, fmt::format("'.ends {}' closes subcircuit '{}'",
+                                                      card.tokens[1].text, cur->name));
         }
         stack.pop_back();
       } else if (kw == ".param" || kw == ".params") {
@@ -103,8 +102,8 @@ class Builder {
         break;
       }
       if (!seen.insert(tok.text).second) {
-        diag_.Error(tok.loc, fmt::format("port '{}' listed twice in .subckt '{}'", tok.text,
-                                         def->name));
+        diag_.Error(tok.loc,
+                    fmt::format("port '{}' listed twice in .subckt '{}'", tok.text, def->name));
       }
       if (tok.text == "0" || tok.text == "gnd") {
         diag_.Error(tok.loc, "ground cannot be a subcircuit port");
@@ -120,8 +119,8 @@ class Builder {
       def->defaults = std::move(defs);
     }
     if (def->depth > kMaxSubcktDepth) {
-      diag_.Error(def->loc, fmt::format(".subckt definitions nested more than {} deep",
-                                        kMaxSubcktDepth));
+      diag_.Error(def->loc,
+                  fmt::format(".subckt definitions nested more than {} deep", kMaxSubcktDepth));
     }
     SubcktDef* raw = def.get();
     auto it = cur->subckts.find(def->name);
@@ -191,8 +190,8 @@ class Builder {
     auto it = cur->models.find(m.name);
     if (it != cur->models.end()) {
       diag_.Error(m.loc, fmt::format("duplicate model '{}'", m.name),
-                  fmt::format("first defined at {}:{}:{}", it->second.loc.file,
-                              it->second.loc.line, it->second.loc.col));
+                  fmt::format("first defined at {}:{}:{}", it->second.loc.file, it->second.loc.line,
+                              it->second.loc.col));
       return;
     }
     cur->models[m.name] = m;
@@ -217,8 +216,8 @@ class Builder {
 void MergeUnique(const Diagnostics& from, Diagnostics& to) {
   std::set<std::tuple<int, std::string, int, int, std::string>> seen;
   for (const Diagnostic& d : from.items()) {
-    auto key = std::make_tuple(static_cast<int>(d.severity), d.loc.file, d.loc.line, d.loc.col,
-                               d.message);
+    auto key =
+        std::make_tuple(static_cast<int>(d.severity), d.loc.file, d.loc.line, d.loc.col, d.message);
     if (!seen.insert(key).second) continue;
     if (d.severity == Severity::kError) {
       to.Error(d.loc, d.message, d.hint);
@@ -259,8 +258,7 @@ bool ParseAssignments(const Card& card, size_t offset, std::vector<ParamDef>* ou
     while (i < s.size() && IsBlank(s[i])) ++i;
     if (i >= s.size() || s[i] != '=') {
       diag.Error(card.LocAt(i < s.size() ? i : s.size()),
-                 fmt::format("expected '=' after parameter name '{}'", name),
-                 "write name=value");
+                 fmt::format("expected '=' after parameter name '{}'", name), "write name=value");
       return false;
     }
     ++i;

@@ -58,7 +58,7 @@ struct Frame {
   };
   const SubcktDef* def = nullptr;
   Frame* parent = nullptr;
-  std::string prefix;  // "" at top, "x1." inside X1, "x1.x2." ...
+  std::string prefix;                        // "" at top, "x1." inside X1, "x1.x2." ...
   std::map<std::string, std::string> ports;  // port name -> caller's flattened node
   std::map<std::string, Slot> params;
 };

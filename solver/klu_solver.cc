@@ -10,17 +10,26 @@ KluSolver::KluSolver() {
 }
 
 KluSolver::~KluSolver() {
-  FreeNumeric();
+  for (auto& e : entries_) FreeEntry(&e);
   if (symbolic_ != nullptr) klu_free_symbolic(&symbolic_, &common_);
 }
 
-void KluSolver::FreeNumeric() {
-  if (numeric_ != nullptr) klu_free_numeric(&numeric_, &common_);
-  numeric_ = nullptr;
+void KluSolver::FreeEntry(Entry* e) {
+  if (e->numeric != nullptr) klu_free_numeric(&e->numeric, &common_);
+  e->numeric = nullptr;
+  e->key = std::numeric_limits<double>::quiet_NaN();
 }
 
+klu_numeric* KluSolver::current() const {
+  return current_ >= 0 ? entries_[current_].numeric : nullptr;
+}
+
+bool KluSolver::has_factorization() const { return current() != nullptr; }
+
 bool KluSolver::Analyze(int n, const std::vector<int>& col_ptr, const std::vector<int>& row_idx) {
-  FreeNumeric();
+  for (auto& e : entries_) FreeEntry(&e);
+  entries_.clear();
+  current_ = -1;
   if (symbolic_ != nullptr) klu_free_symbolic(&symbolic_, &common_);
   n_ = n;
   col_ptr_ = col_ptr;
@@ -30,45 +39,98 @@ bool KluSolver::Analyze(int n, const std::vector<int>& col_ptr, const std::vecto
   return symbolic_ != nullptr;
 }
 
-bool KluSolver::Factor(const double* values) {
+void KluSolver::set_cache_capacity(int capacity) {
+  capacity_ = capacity < 1 ? 1 : static_cast<size_t>(capacity);
+  while (entries_.size() > capacity_) {
+    FreeEntry(&entries_.back());
+    entries_.pop_back();
+  }
+  if (current_ >= static_cast<int>(entries_.size())) current_ = -1;
+}
+
+void KluSolver::ForgetKeys() {
+  for (auto& e : entries_) e.key = std::numeric_limits<double>::quiet_NaN();
+}
+
+bool KluSolver::Select(double key) {
+  if (std::isnan(key)) return false;
+  for (size_t k = 0; k < entries_.size(); ++k) {
+    if (entries_[k].key == key && entries_[k].numeric != nullptr) {
+      current_ = static_cast<int>(k);
+      entries_[k].last_use = ++clock_;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool KluSolver::Factor(const double* values, double key) {
   singular_col_ = -1;
   if (n_ == 0) return true;
   if (symbolic_ == nullptr) return false;
+  // Target: the entry of this key, else the current one (unkeyed use), else a new or the least
+  // recently used entry, whose numeric object is recycled by klu_refactor.
+  int target = -1;
+  if (!std::isnan(key)) {
+    for (size_t k = 0; k < entries_.size(); ++k) {
+      if (entries_[k].key == key) target = static_cast<int>(k);
+    }
+  }
+  if (target < 0 && std::isnan(key) && current_ >= 0) target = current_;
+  if (target < 0 && entries_.size() < capacity_) {
+    entries_.emplace_back();
+    target = static_cast<int>(entries_.size()) - 1;
+  }
+  if (target < 0) {
+    target = 0;
+    for (size_t k = 1; k < entries_.size(); ++k) {
+      if (entries_[k].last_use < entries_[target].last_use) target = static_cast<int>(k);
+    }
+  }
+  Entry& e = entries_[target];
+  e.key = key;
+  e.last_use = ++clock_;
+  current_ = target;
   // klu_refactor takes a non-const pointer but does not modify the values.
   double* ax = const_cast<double*>(values);
-  if (numeric_ != nullptr) {
-    int ok = klu_refactor(col_ptr_.data(), row_idx_.data(), ax, symbolic_, numeric_, &common_);
+  if (e.numeric != nullptr) {
+    int ok = klu_refactor(col_ptr_.data(), row_idx_.data(), ax, symbolic_, e.numeric, &common_);
     if (ok && common_.status == KLU_OK) {
       // A pivot order chosen for other values can turn poor; then pivot afresh.
-      klu_rcond(symbolic_, numeric_, &common_);
-      if (std::isfinite(common_.rcond) && common_.rcond > 1e-3 * fresh_rcond_) {
+      klu_rcond(symbolic_, e.numeric, &common_);
+      if (std::isfinite(common_.rcond) && common_.rcond > 1e-3 * e.fresh_rcond) {
         ++num_refactor_;
         return true;
       }
     }
-    FreeNumeric();
+    klu_free_numeric(&e.numeric, &common_);
+    e.numeric = nullptr;
   }
-  numeric_ = klu_factor(col_ptr_.data(), row_idx_.data(), ax, symbolic_, &common_);
-  if (numeric_ == nullptr || common_.status != KLU_OK) {
-    singular_col_ = (common_.singular_col >= 0 && common_.singular_col < n_) ? common_.singular_col
-                                                                              : -1;
-    FreeNumeric();
+  e.numeric = klu_factor(col_ptr_.data(), row_idx_.data(), ax, symbolic_, &common_);
+  if (e.numeric == nullptr || common_.status != KLU_OK) {
+    singular_col_ = (common_.singular_col >= 0 && common_.singular_col < n_)
+                        ? common_.singular_col
+                        : -1;
+    FreeEntry(&e);
+    current_ = -1;
     return false;
   }
-  klu_rcond(symbolic_, numeric_, &common_);
-  fresh_rcond_ = std::isfinite(common_.rcond) ? common_.rcond : 0.0;
+  klu_rcond(symbolic_, e.numeric, &common_);
+  e.fresh_rcond = std::isfinite(common_.rcond) ? common_.rcond : 0.0;
   ++num_factor_;
   return true;
 }
 
 void KluSolver::Solve(double* b) {
-  if (n_ == 0 || numeric_ == nullptr) return;
-  klu_solve(symbolic_, numeric_, n_, 1, b, &common_);
+  klu_numeric* num = current();
+  if (n_ == 0 || num == nullptr) return;
+  klu_solve(symbolic_, num, n_, 1, b, &common_);
 }
 
 void KluSolver::TSolve(double* b) {
-  if (n_ == 0 || numeric_ == nullptr) return;
-  klu_tsolve(symbolic_, numeric_, n_, 1, b, &common_);
+  klu_numeric* num = current();
+  if (n_ == 0 || num == nullptr) return;
+  klu_tsolve(symbolic_, num, n_, 1, b, &common_);
 }
 
 }  // namespace memspice::solver

@@ -1,10 +1,15 @@
 // Thin RAII wrapper over KLU for the fixed CSC pattern of a circuit: analyse once, factor the
 // first time, refactor (same pivot order) afterwards, solve and transposed solve.
+//
+// Optionally keeps several numeric factorizations keyed by a caller-chosen number (the a0 of a
+// linear circuit's G + a0 C), so that returning to an earlier step size costs no factorization.
 #ifndef MEMSPICE_SOLVER_KLU_SOLVER_H_
 #define MEMSPICE_SOLVER_KLU_SOLVER_H_
 
 #include <klu.h>
 
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace memspice::solver {
@@ -23,13 +28,21 @@ class KluSolver {
   // when a factorization exists and falls back to a fresh pivoting factorization if the
   // refactored pivots became poor. Returns false if the matrix is singular; singular_col() then
   // names the original column (unknown) of the zero pivot, or -1 if unknown.
-  bool Factor(const double* values);
+  // With a key (not NaN) the result is remembered under it (see Select).
+  bool Factor(const double* values,
+              double key = std::numeric_limits<double>::quiet_NaN());
+  // Makes the factorization remembered under `key` current; false if there is none.
+  bool Select(double key);
+  // Forgets all keys (values changed); the numeric objects are recycled by later factorizations.
+  void ForgetKeys();
+  // Number of factorizations kept (>= 1). Default 1.
+  void set_cache_capacity(int capacity);
 
-  // In-place solves with the last successful factorization: A x = b and A^T x = b.
+  // In-place solves with the current factorization: A x = b and A^T x = b.
   void Solve(double* b);
   void TSolve(double* b);
 
-  bool has_factorization() const { return numeric_ != nullptr; }
+  bool has_factorization() const;
   int singular_col() const { return singular_col_; }
   int n() const { return n_; }
   // Counts of numeric work, for performance reports and tests.
@@ -37,14 +50,24 @@ class KluSolver {
   int num_refactor() const { return num_refactor_; }
 
  private:
-  void FreeNumeric();
+  struct Entry {
+    double key = std::numeric_limits<double>::quiet_NaN();
+    klu_numeric* numeric = nullptr;
+    double fresh_rcond = 0.0;  // rcond of the last pivoting factorization into this entry
+    uint64_t last_use = 0;
+  };
+  void FreeEntry(Entry* e);
+  klu_numeric* current() const;
+
   int n_ = 0;
   std::vector<int> col_ptr_, row_idx_;
   klu_common common_;
   klu_symbolic* symbolic_ = nullptr;
-  klu_numeric* numeric_ = nullptr;
+  std::vector<Entry> entries_;
+  int current_ = -1;
+  size_t capacity_ = 1;
+  uint64_t clock_ = 0;
   int singular_col_ = -1;
-  double fresh_rcond_ = 0.0;  // rcond of the last pivoting factorization
   int num_factor_ = 0;
   int num_refactor_ = 0;
 };

@@ -30,7 +30,7 @@ bool NewtonSolver::Factor(const NewtonSystem& s, const double* x, NewtonOutcome*
       }
     }
   }
-  if (!klu_.Factor(j_.data())) {
+  if (!klu_.Factor(j_.data(), s.matrix_key)) {
     out->singular = true;
     out->worst = klu_.singular_col();
     factor_valid_ = false;
@@ -48,8 +48,13 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
   const auto& ri = c.row_idx();
   const auto& unknowns = c.unknowns();
   if (request.dc != last_dc_ || request.all_node_gmin != last_all_gmin_ ||
-      request.dc_node_gmin != last_dc_gmin_ || s.matrix_changed) {
+      request.dc_node_gmin != last_dc_gmin_) {
+    Invalidate();
+  }
+  if (s.matrix_changed) {
     factor_valid_ = false;
+    // A linear circuit may return to a matrix it has factored before (same step size).
+    if (o.linear && matrices_current_ && klu_.Select(s.matrix_key)) factor_valid_ = true;
   }
   last_dc_ = request.dc;
   last_all_gmin_ = request.all_node_gmin;
@@ -63,6 +68,7 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
     req.matrices = !reuse;
     req.init_junctions = request.init_junctions && iter == 0;
     asm_.Evaluate(x, req);
+    if (req.matrices) matrices_current_ = true;
     const double* f = asm_.f();
     const double* q = asm_.q();
     for (int i = 0; i < n_; ++i) {

@@ -9,6 +9,7 @@
 #ifndef MEMSPICE_SOLVER_NEWTON_H_
 #define MEMSPICE_SOLVER_NEWTON_H_
 
+#include <limits>
 #include <vector>
 
 #include "solver/assembler.h"
@@ -23,6 +24,9 @@ struct NewtonSystem {
   const double* clamp = nullptr;  // length n or null; NaN = row not clamped
   // wf/wq/clamp differ from the previous call: a linear circuit must refactor.
   bool matrix_changed = true;
+  // Identifies J among the matrices of this analysis (e.g. a0 of G + a0 C); not NaN lets a linear
+  // circuit reuse a cached factorization of the same J.
+  double matrix_key = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct NewtonOptions {
@@ -52,7 +56,11 @@ class NewtonSolver {
                       const NewtonOptions& options);
 
   // Forces assembly and factorization at the next Solve (e.g. after a change of analysis).
-  void Invalidate() { factor_valid_ = false; }
+  void Invalidate() {
+    factor_valid_ = false;
+    matrices_current_ = false;
+    klu_.ForgetKeys();
+  }
   const std::vector<double>& jacobian() const { return j_; }
 
  private:
@@ -62,6 +70,7 @@ class NewtonSolver {
   int n_;
   std::vector<double> j_, r_, scale_, dx_, x_old_;
   bool factor_valid_ = false;
+  bool matrices_current_ = false;  // G and C values belong to the current analysis settings
   bool last_dc_ = false;
   double last_all_gmin_ = -1.0;
   double last_dc_gmin_ = -1.0;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 #include "solver/engine.h"
@@ -190,6 +192,9 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   sys.wf = ones_.data();
   sys.wq = wq.data();
   sys.b = b.data();
+  // Linear circuits keep the factorizations of recent step sizes (restarts after breakpoints
+  // return to the same h0, 2 h0, ... sequence).
+  if (linear) klu_.set_cache_capacity(8);
   double h = sc.fixed ? sc.fixed_h : sc.h0;
   double hprev = 0.0, last_a0 = kNaN;
   bool restart = true;
@@ -199,6 +204,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     h = sc.Clip(t, sc.fixed ? sc.fixed_h : h, &hit);
     const LmsCoefficients co = ComputeLms(method, h, hprev, restart || hprev <= 0.0);
     sys.matrix_changed = co.a0 != last_a0;
+    sys.matrix_key = co.a0;
     if (sys.matrix_changed) {
       std::fill(wq.begin(), wq.end(), co.a0);
       last_a0 = co.a0;
@@ -342,6 +348,10 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
         h = std::min(2.0 * h, sc.maxstep);
       }
     }
+  }
+  if (std::getenv("MEMSPICE_SOLVER_STATS") != nullptr) {
+    std::fprintf(stderr, "solver: %d steps, %d evaluations, %d factorizations, %d refactorizations\n",
+                 step, asm_.num_evaluations(), klu_.num_factor(), klu_.num_refactor());
   }
   return Status::Ok();
 }

@@ -2,9 +2,8 @@
 // `* expect: LINE:COL: error: MESSAGE` comment is reported at exactly that line and column
 // (MESSAGE is a substring of the reported message).
 #define BOOST_TEST_MODULE netlist_errors
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -40,8 +39,8 @@ std::vector<Expect> ReadExpects(const fs::path& deck) {
 
 std::vector<fs::path> Decks() {
   std::vector<fs::path> decks;
-  for (const auto& entry : fs::directory_iterator(fs::path(MEMSPICE_SOURCE_DIR) / "tests" /
-                                                  "netlist_errors")) {
+  for (const auto& entry :
+       fs::directory_iterator(fs::path(MEMSPICE_SOURCE_DIR) / "tests" / "netlist_errors")) {
     if (entry.path().extension() == ".cir") decks.push_back(entry.path());
   }
   std::sort(decks.begin(), decks.end());
@@ -63,13 +62,12 @@ BOOST_AUTO_TEST_CASE(every_deck_reports_its_expected_diagnostics) {
       BOOST_TEST(diag.has_errors());
       const std::string formatted = diag.Format();
       for (const Expect& e : expects) {
-        bool found = std::any_of(diag.items().begin(), diag.items().end(),
-                                 [&](const nl::Diagnostic& d) {
-                                   return d.severity == nl::Severity::kError &&
-                                          d.loc.line == e.line && d.loc.col == e.col &&
-                                          d.loc.file == deck.string() &&
-                                          d.message.find(e.message) != std::string::npos;
-                                 });
+        bool found =
+            std::any_of(diag.items().begin(), diag.items().end(), [&](const nl::Diagnostic& d) {
+              return d.severity == nl::Severity::kError && d.loc.line == e.line &&
+                     d.loc.col == e.col && d.loc.file == deck.string() &&
+                     d.message.find(e.message) != std::string::npos;
+            });
         BOOST_TEST(found, "expected " << e.line << ":" << e.col << ": error: " << e.message
                                       << "\ngot:\n"
                                       << formatted);

@@ -194,3 +194,29 @@ BOOST_AUTO_TEST_CASE(memspice_matches_ngspice_with_line_resistance_and_capacitan
   BOOST_TEST(line_effect > 1e-3 * peak);
   BOOST_TEST(diff <= 2e-3 * peak, "max |memspice - ngspice| = " << diff << " A, peak " << peak);
 }
+
+BOOST_AUTO_TEST_CASE(mss_crossbar_reads_back_its_weights_through_x0) {
+  // mss_synapse (circuits/lib/mss.lib) does not switch at 0.2 V reads, so the states stay at x0
+  // and G(x0) = x0/ron + (1-x0)/roff must give back the requested conductances: Ohm's law again.
+  mc::CrossbarSpec s;
+  s.rows = 3;
+  s.cols = 2;
+  s.rline = 0;
+  s.steps = 50;
+  s.cell = mc::CellKind::kMss;
+  nl::Diagnostics diag;
+  nl::ParseOptions po;
+  po.include_paths.push_back(std::string(MEMSPICE_SOURCE_DIR) + "/circuits/lib");
+  auto netlist = nl::ParseString(mc::GenerateCrossbarDeck(s), "mss_crossbar.cir", po, diag);
+  BOOST_TEST_REQUIRE(netlist.has_value(), diag.Format());
+  auto circuit = sv::Circuit::Build(*netlist, diag);
+  BOOST_TEST_REQUIRE(circuit != nullptr, diag.Format());
+  BOOST_TEST(circuit->size() == mc::CountCrossbar(s).unknowns);
+  sv::SimOptions options;
+  BOOST_TEST_REQUIRE(options.ApplyNetlistOptions(*netlist).ok());
+  sv::WaveformTable table;
+  sv::Status st =
+      sv::RunAnalysis(*circuit, *netlist, netlist->analyses[0], options, nullptr, &table);
+  BOOST_TEST_REQUIRE(st.ok(), st.message());
+  CheckOhm(s, table, 1e-3);
+}

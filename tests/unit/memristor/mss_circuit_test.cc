@@ -222,9 +222,9 @@ BOOST_AUTO_TEST_CASE(hysteresis_loop_is_pinched_at_the_origin) {
     BOOST_TEST(std::abs(idev[k] - mss::Conductance(p, x[k]) * v[k]) <=
                1e-9 + 1e-6 * std::abs(idev[k]));
   }
-  // Second period, v = +0.2 V rising (t = 5 ms + asin(2/3)/w) vs falling (t = 7.5 ms - that).
-  const double t_up = 5e-3 + std::asin(2.0 / 3.0) / (2 * M_PI * 200);
-  const double t_down = 7.5e-3 - std::asin(2.0 / 3.0) / (2 * M_PI * 200);
+  // Second period, v = +0.1 V (below V_on) rising (t = 5 ms + asin(2/3)/w) vs falling (t = 7.5 ms - that).
+  const double t_up = 5e-3 + std::asin(1.0 / 3.0) / (2 * M_PI * 200);
+  const double t_down = 7.5e-3 - std::asin(1.0 / 3.0) / (2 * M_PI * 200);
   const double g_up = At(t, idev, t_up) / At(t, v, t_up);
   const double g_down = At(t, idev, t_down) / At(t, v, t_down);
   BOOST_REQUIRE(g_up > 0);

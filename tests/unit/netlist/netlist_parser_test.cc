@@ -1,10 +1,12 @@
 #define BOOST_TEST_MODULE netlist_parser
-#include <boost/test/unit_test.hpp>
+#include <unistd.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "netlist/netlist.h"
 
@@ -50,8 +52,8 @@ std::vector<std::string> Nodes(const nl::Element& e) { return e.nodes; }
 // A temporary directory removed at scope exit.
 struct TempDir {
   TempDir() {
-    path = fs::temp_directory_path() /
-           ("memspice_netlist_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    path = fs::temp_directory_path() / ("memspice_netlist_test_" + std::to_string(::getpid()) +
+                                        "_" + std::to_string(counter++));
     fs::create_directories(path);
   }
   ~TempDir() {
@@ -219,11 +221,20 @@ BOOST_AUTO_TEST_CASE(subckt_errors) {
       "X4 1 r\n"
       "R1 1 0 1\n"
       "R1 2 0 1\n");
-  BOOST_TEST(err.find("bad.cir:5:6: error: instance 'X1' connects 1 node but subcircuit 's' has 2 ports") != std::string::npos, err);
+  BOOST_TEST(
+      err.find(
+          "bad.cir:5:6: error: instance 'X1' connects 1 node but subcircuit 's' has 2 ports") !=
+          std::string::npos,
+      err);
   BOOST_TEST(err.find("bad.cir:6:8: error: unknown subcircuit 'nosuch'") != std::string::npos, err);
-  BOOST_TEST(err.find("bad.cir:7:10: error: subcircuit 's' has no parameter 'w'") != std::string::npos, err);
-  BOOST_TEST(err.find("bad.cir:9:6: error: recursive instantiation of subcircuit 'r'") != std::string::npos, err);
-  BOOST_TEST(err.find("bad.cir:13:1: error: duplicate element name 'r1'") != std::string::npos, err);
+  BOOST_TEST(
+      err.find("bad.cir:7:10: error: subcircuit 's' has no parameter 'w'") != std::string::npos,
+      err);
+  BOOST_TEST(err.find("bad.cir:9:6: error: recursive instantiation of subcircuit 'r'") !=
+                 std::string::npos,
+             err);
+  BOOST_TEST(err.find("bad.cir:13:1: error: duplicate element name 'r1'") != std::string::npos,
+             err);
 }
 
 BOOST_AUTO_TEST_CASE(include_and_lib) {
@@ -235,8 +246,7 @@ BOOST_AUTO_TEST_CASE(include_and_lib) {
             ".lib fast\n.param rlib=1\nR7 7 0 1\n.endl fast\n"
             ".lib slow\n.param rlib=2\nR8 8 0 1\n.endl slow\n");
   std::string main = dir.Write(
-      "main.cir",
-      "main deck\n.include sub/models.inc\n.lib 'lib.lib' slow\nD1 1 0 dm\n.end\n");
+      "main.cir", "main deck\n.include sub/models.inc\n.lib 'lib.lib' slow\nD1 1 0 dm\n.end\n");
   nl::ParseOptions opt;
   opt.include_paths.push_back((dir.path / "other").string());
   nl::Diagnostics diag;
@@ -255,8 +265,10 @@ BOOST_AUTO_TEST_CASE(include_and_lib) {
   nl::Diagnostics d2;
   BOOST_TEST(!nl::ParseFile(bad, {}, d2).has_value());
   std::string err = d2.Format();
-  BOOST_TEST(err.find("bad.cir:2:10: error: cannot open file 'nothere.inc'") != std::string::npos, err);
-  BOOST_TEST(err.find("bad.cir:3:20: error: unknown .lib section 'turbo'") != std::string::npos, err);
+  BOOST_TEST(err.find("bad.cir:2:10: error: cannot open file 'nothere.inc'") != std::string::npos,
+             err);
+  BOOST_TEST(err.find("bad.cir:3:20: error: unknown .lib section 'turbo'") != std::string::npos,
+             err);
 }
 
 BOOST_AUTO_TEST_CASE(every_element_kind) {
@@ -411,9 +423,13 @@ BOOST_AUTO_TEST_CASE(analysis_errors_and_collection) {
       "R2 1 0\n");
   BOOST_TEST(err.find("bad.cir:3:10: error: .tran tstop must be > 0") != std::string::npos, err);
   BOOST_TEST(err.find("bad.cir:4:12: error: .dc step must not be 0") != std::string::npos, err);
-  BOOST_TEST(err.find("bad.cir:5:5: error: .dc sweeps unknown source 'vx'") != std::string::npos, err);
-  BOOST_TEST(err.find("bad.cir:6:8: error: '1x5' is not a number; expected e.g. 1k, 2.5u, 1e-3") != std::string::npos, err);
-  BOOST_TEST(err.find("bad.cir:7:8: error: missing value for resistor 'R2'") != std::string::npos, err);
+  BOOST_TEST(err.find("bad.cir:5:5: error: .dc sweeps unknown source 'vx'") != std::string::npos,
+             err);
+  BOOST_TEST(err.find("bad.cir:6:8: error: '1x5' is not a number; expected e.g. 1k, 2.5u, 1e-3") !=
+                 std::string::npos,
+             err);
+  BOOST_TEST(err.find("bad.cir:7:8: error: missing value for resistor 'R2'") != std::string::npos,
+             err);
 }
 
 BOOST_AUTO_TEST_CASE(continuation_keeps_physical_columns) {

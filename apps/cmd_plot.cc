@@ -1,0 +1,56 @@
+// `memspice plot FILE.csv|FILE.raw -o OUT.png`: plot saved waveforms.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "apps/cli_common.h"
+#include "solver/csv_writer.h"
+#include "solver/plot.h"
+#include "solver/raw_file.h"
+
+namespace memspice::apps {
+
+void RegisterPlot(CLI::App& app, int* exit_code) {
+  struct Args {
+    std::string input, out, title;
+    std::vector<std::string> signals;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("plot", "Plot waveforms from a CSV or raw file (gnuplot)");
+  cmd->add_option("input", args->input, "CSV (first column is the scale) or SPICE raw file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("-o,--output", args->out, "Plot file, .png or .svg")->required();
+  cmd->add_option("--signals", args->signals, "Signals to plot (default: all, up to 12)")->delimiter(',');
+  cmd->add_option("--title", args->title, "Plot title");
+  cmd->callback([args, exit_code]() {
+    solver::WaveformTable table;
+    solver::Status s;
+    std::string ext = std::filesystem::path(args->input).extension().string();
+    if (ext == ".raw") {
+      std::vector<solver::WaveformTable> plots;
+      s = solver::ReadRaw(args->input, &plots);
+      if (s.ok() && plots.empty()) s = solver::Status::Error("raw file has no plot: " + args->input);
+      if (s.ok()) table = plots.back();
+    } else {
+      s = solver::ReadCsv(args->input, &table);
+    }
+    if (s.ok()) {
+      solver::PlotOptions po;
+      po.signals = args->signals;
+      po.title = args->title.empty() ? args->input : args->title;
+      s = solver::PlotWaveforms(table, args->out, po);
+    }
+    if (!s.ok()) {
+      PrintStatus(s);
+      *exit_code = kExitInputError;
+      return;
+    }
+    std::cout << "plot: " << args->out << "\n";
+    *exit_code = kExitOk;
+  });
+}
+
+}  // namespace memspice::apps
