@@ -163,7 +163,12 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
     for (char c : text) {
       if (c == '(') ++depth;
       if (c == ')') --depth;
-      if (depth == 0 && (c == '+' || c == '-') && (last == ')' || (last == 0 && cur.empty()))) {
+      // A sign splits terms unless it belongs to a number's exponent (2e-3) or follows an
+      // operator (2*-1).
+      const bool exponent = (last == 'e' || last == 'E') && cur.size() >= 2 &&
+                            std::isdigit(static_cast<unsigned char>(cur[cur.size() - 2]));
+      const bool after_op = last == '*' || last == '/' || last == '^';
+      if (depth == 0 && (c == '+' || c == '-') && !exponent && !after_op) {
         if (!Trim(cur).empty()) pieces.emplace_back(sign, cur);
         sign = c == '-' ? -1.0 : 1.0;
         cur.clear();
@@ -196,6 +201,23 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
       }
       term.coef *= *v;
       s = Trim(s.substr(star + 1));
+    }
+    // Optional * NUMBER suffix.
+    if (!s.empty() && s.back() != ')') {
+      const size_t rstar = s.rfind('*');
+      if (rstar != std::string::npos && s.find(')', rstar) == std::string::npos) {
+        std::string num = Trim(s.substr(rstar + 1));
+        std::optional<double> v = netlist::ParseSpiceNumber(num);
+        if (!v) {
+          auto p = netlist.params.find(Lower(num));
+          if (p != netlist.params.end()) v = p->second;
+        }
+        if (!v || !std::isfinite(*v)) {
+          return Status::Error(fmt::format("objective term '{}': '{}' is not a number", s, num));
+        }
+        term.coef *= *v;
+        s = Trim(s.substr(0, rstar));
+      }
     }
     const size_t open = s.find('(');
     if (open == std::string::npos || s.back() != ')') {

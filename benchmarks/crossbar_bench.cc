@@ -248,7 +248,39 @@ int main(int argc, char** argv) {
     double ng = NAN, ng_wall = NAN, diff = NAN;
     std::string note;
   };
-  std::vector<Row> rows;
+  const bool lib = a.memspice_cli.empty();
+  std::printf(
+      "| size | unknowns | memspice CPU s | ngspice CPU s | speedup (CPU) | memspice wall s | "
+      "ngspice wall s | max diff |%s\n",
+      lib ? " memspice parse / build / simulate CPU s | points |" : "");
+  std::printf("|---|---|---|---|---|---|---|---|%s\n", lib ? "---|---|" : "");
+  std::fflush(stdout);
+  // Rows are printed as they complete, so a long run shows partial results.
+  auto print_row = [&](const Row& r) {
+    std::string ng = "-", ngw = "-", speed = "-", diff = "-";
+    char buf[64];
+    if (r.ng == r.ng) {
+      std::snprintf(buf, sizeof buf, "%.2f", r.ng);
+      ng = buf;
+      std::snprintf(buf, sizeof buf, "%.2f (%d run%s)", r.ng_wall, r.ng_reps,
+                    r.ng_reps > 1 ? "s" : "");
+      ngw = buf;
+      if (r.ms > 0) {
+        std::snprintf(buf, sizeof buf, "%.0fx", r.ng / r.ms);
+        speed = buf;
+      }
+    }
+    if (r.diff >= 0) {
+      std::snprintf(buf, sizeof buf, "%.1e", r.diff);
+      diff = buf;
+    }
+    std::printf("| %dx%d | %d | %.3f | %s | %s | %.3f | %s | %s |", r.size, r.size, r.unknowns,
+                r.ms, ng.c_str(), speed.c_str(), r.ms_wall, ngw.c_str(), diff.c_str());
+    if (lib) std::printf(" %.3f / %.3f / %.3f | %d |", r.ms_parse, r.ms_build, r.ms_sim, r.points);
+    if (!r.note.empty()) std::printf(" %s", r.note.c_str());
+    std::printf("\n");
+    std::fflush(stdout);
+  };
   bool failed = false;
   for (int n : a.sizes) {
     Row row;
@@ -353,38 +385,8 @@ int main(int argc, char** argv) {
                      compared, row.diff);
       }
     }
-    rows.push_back(row);
+    print_row(row);
   }
 
-  const bool lib = a.memspice_cli.empty();
-  std::printf(
-      "| size | unknowns | memspice CPU s | ngspice CPU s | speedup (CPU) | memspice wall s | "
-      "ngspice wall s | max diff |%s\n",
-      lib ? " memspice parse / build / simulate CPU s | points |" : "");
-  std::printf("|---|---|---|---|---|---|---|---|%s\n", lib ? "---|---|" : "");
-  for (const Row& r : rows) {
-    std::string ng = "-", ngw = "-", speed = "-", diff = "-";
-    char buf[64];
-    if (r.ng == r.ng) {
-      std::snprintf(buf, sizeof buf, "%.2f", r.ng);
-      ng = buf;
-      std::snprintf(buf, sizeof buf, "%.2f (%d run%s)", r.ng_wall, r.ng_reps,
-                    r.ng_reps > 1 ? "s" : "");
-      ngw = buf;
-      if (r.ms > 0) {
-        std::snprintf(buf, sizeof buf, "%.0fx", r.ng / r.ms);
-        speed = buf;
-      }
-    }
-    if (r.diff >= 0) {
-      std::snprintf(buf, sizeof buf, "%.1e", r.diff);
-      diff = buf;
-    }
-    std::printf("| %dx%d | %d | %.3f | %s | %s | %.3f | %s | %s |", r.size, r.size, r.unknowns,
-                r.ms, ng.c_str(), speed.c_str(), r.ms_wall, ngw.c_str(), diff.c_str());
-    if (lib) std::printf(" %.3f / %.3f / %.3f | %d |", r.ms_parse, r.ms_build, r.ms_sim, r.points);
-    if (!r.note.empty()) std::printf(" %s", r.note.c_str());
-    std::printf("\n");
-  }
   return failed ? 1 : 0;
 }

@@ -17,7 +17,11 @@ build="${1:-$root/build}"
 if [[ ! -f "$build/build.ninja" && ! -f "$build/Makefile" ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-cmake --build "$build" --target crossbar_bench -j2 >/dev/null
+if ! cmake --build "$build" --target crossbar_bench -j2 >/dev/null; then
+  echo "crossbar_speed.sh: cannot build crossbar_bench in $build" \
+       "(is add_subdirectory(benchmarks) in the top-level CMakeLists.txt?)" >&2
+  exit 2
+fi
 cli_flag=()
 if cmake --build "$build" --target memspice -j2 >/dev/null 2>&1 && [[ -x "$build/apps/memspice" ]] &&
    "$build/apps/memspice" sim --help >/dev/null 2>&1; then

@@ -334,8 +334,8 @@ std::string Operand(const std::string& v) {
   if (v.front() == '\'' && v.back() == '\'') return "({" + v.substr(1, v.size() - 2) + "})";
   // A plain number (engineering suffixes allowed) is written out in full.
   std::optional<double> d = netlist::ParseSpiceNumber(v);
-  bool numeric_start = std::isdigit(static_cast<unsigned char>(v[0])) || v[0] == '.' ||
-                       v[0] == '-' || v[0] == '+';
+  bool numeric_start =
+      std::isdigit(static_cast<unsigned char>(v[0])) || v[0] == '.' || v[0] == '-' || v[0] == '+';
   if (d && numeric_start) return Num(*d);
   return "({" + v + "})";
 }
@@ -369,9 +369,8 @@ bool IsMssParam(const std::string& name) {
 // Parses `.model name type (...)`; returns false if it is not an MSS model.
 bool ParseMssModel(const Statement& st, std::string* name, MssModelCard* card, Diagnostics& diag) {
   std::string rest = Trim(st.joined);
-  rest = Trim(rest.substr(rest.find_first_of(" \t") == std::string::npos
-                              ? rest.size()
-                              : rest.find_first_of(" \t")));
+  rest = Trim(rest.substr(
+      rest.find_first_of(" \t") == std::string::npos ? rest.size() : rest.find_first_of(" \t")));
   size_t e = rest.find_first_of(" \t(");
   if (e == std::string::npos) return false;
   *name = Lower(rest.substr(0, e));
@@ -444,12 +443,25 @@ class Exporter {
     std::vector<Statement> sts = GroupStatements(lines);
     CollectModels(sts);
     bool needs_helpers = false;
+    bool control = false;
     for (const Statement& st : sts) {
-      if (!st.is_title && !st.is_comment && FirstWord(st.joined)[0] == 'y') needs_helpers = true;
+      if (st.is_title || st.is_comment) continue;
+      const std::string w = FirstWord(st.joined);
+      if (w == ".control") control = true;
+      if (w == ".endc") control = false;
+      if (!control && !w.empty() && w[0] == 'y') needs_helpers = true;
     }
     std::string text;
     std::vector<std::string> scope;
+    bool in_control = false;  // .control ... .endc is ngspice script: copied untouched
     for (const Statement& st : sts) {
+      const std::string head = st.is_title || st.is_comment ? "" : FirstWord(st.joined);
+      if (head == ".control") in_control = true;
+      if (in_control) {
+        if (head == ".endc") in_control = false;
+        for (const SrcLine& l : st.lines) text += l.text + "\n";
+        continue;
+      }
       if (st.is_title) {
         text += st.lines[0].text + "\n";
         if (needs_helpers) text += kHelpers;
@@ -473,8 +485,8 @@ class Exporter {
         for (const SrcLine& l : st.lines) text += "* [memspice] " + l.text + "\n";
       } else if (!w.empty() && w[0] == 'y') {
         text += RewriteY(st, scope);
-      } else if (w == ".print" || w == ".plot" || w == ".save" || w == ".probe" ||
-                 w == ".meas" || w == ".measure") {
+      } else if (w == ".print" || w == ".plot" || w == ".save" || w == ".probe" || w == ".meas" ||
+                 w == ".measure") {
         for (const SrcLine& l : st.lines) text += RenameStates(l.text) + "\n";
       } else if (w == ".options" || w == ".option" || w == ".opt") {
         for (const SrcLine& l : st.lines) text += MapMethod(l) + "\n";
@@ -641,8 +653,7 @@ class Exporter {
       }
       for (size_t i = 0; i < items.size(); i += 2) {
         if (!expr.empty()) expr += "\n+ + ";
-        expr += Operand(items[i + 1]) + "*mss_alf(" + t + "-" + Operand(items[i]) + "," + tau +
-                ")";
+        expr += Operand(items[i + 1]) + "*mss_alf(" + t + "-" + Operand(items[i]) + "," + tau + ")";
       }
     } else {
       if (!v.count("w")) {

@@ -87,7 +87,7 @@ void AlphaSource::Breakpoints(double tstop, std::vector<double>* out) const {
   if (periodic_) {
     for (long k = 0; count_ == kUnlimited || k < count_; ++k) {
       const double t = delay_ + static_cast<double>(k) * period_;
-      if (t > tstop) break;
+      if (t > tstop || k >= kMaxBreakpoints) break;
       if (t >= 0.0) out->push_back(t);
     }
     return;
@@ -106,17 +106,22 @@ std::unique_ptr<Device> CreateAlphaSource(const netlist::Element& element,
       "syntax: YALPHA name np nn tau=0.64m w=27u period=1m [delay=0] [count=N]  or  "
       "YALPHA name np nn tau=0.64m events=(t1 w1 t2 w2 ...)";
   if (element.nodes.size() != 2) {
-    diag.Error(element.loc,
-               label + " needs 2 nodes, got " + std::to_string(element.nodes.size()), syntax);
+    diag.Error(element.loc, label + " needs 2 nodes, got " + std::to_string(element.nodes.size()),
+               syntax);
   }
   double tau = 0.64e-3;
   std::optional<double> w, period, delay, count;
   for (const auto& [name, value] : element.params) {
-    if (name == "tau") tau = value;
-    else if (name == "w") w = value;
-    else if (name == "period") period = value;
-    else if (name == "delay") delay = value;
-    else if (name == "count") count = value;
+    if (name == "tau")
+      tau = value;
+    else if (name == "w")
+      w = value;
+    else if (name == "period")
+      period = value;
+    else if (name == "delay")
+      delay = value;
+    else if (name == "count")
+      count = value;
     else
       diag.Error(element.loc, "unknown parameter '" + name + "' for " + label,
                  "alpha source parameters are tau, w, period, delay, count, events");
@@ -178,6 +183,15 @@ std::unique_ptr<Device> CreateAlphaSource(const netlist::Element& element,
     }
   } else if (!std::isfinite(*period) || *period <= 0.0) {
     diag.Error(element.loc, label + ": period = " + Num(*period) + " must be > 0");
+  }
+  // Every evaluation sums the events within the horizon; bound that work.
+  if (period && n != 1 &&
+      AlphaSource::kHorizon * tau / *period > AlphaSource::kMaxOverlappingEvents) {
+    diag.Error(element.loc,
+               label + ": period = " + Num(*period) + " is too small for tau = " + Num(tau) +
+                   " (more than " + Num(AlphaSource::kMaxOverlappingEvents) +
+                   " overlapping events)",
+               "use period >= tau * 6e-5, or a DC-like source for a dense train");
   }
   if (diag.num_errors() != errors_before) return nullptr;
   return std::make_unique<AlphaSource>(element.name, element.loc, element.nodes[0],

@@ -29,6 +29,9 @@ class AlphaSource : public Device {
  public:
   static constexpr double kHorizon = 60.0;  // events older than kHorizon * tau are ignored
   static constexpr long kUnlimited = -1;
+  // Limits that keep one evaluation and the breakpoint list bounded.
+  static constexpr double kMaxOverlappingEvents = 1e6;
+  static constexpr long kMaxBreakpoints = 10000000;
 
   struct Event {
     double time;
@@ -36,11 +39,11 @@ class AlphaSource : public Device {
   };
 
   // Explicit events (sorted by time here).
-  AlphaSource(std::string name, netlist::SourceLoc loc, std::string np, std::string nn,
-              double tau, std::vector<Event> events);
+  AlphaSource(std::string name, netlist::SourceLoc loc, std::string np, std::string nn, double tau,
+              std::vector<Event> events);
   // Periodic train: weight w at delay + k * period, k = 0 .. count-1 (count < 0: unlimited).
-  AlphaSource(std::string name, netlist::SourceLoc loc, std::string np, std::string nn,
-              double tau, double weight, double period, double delay, long count);
+  AlphaSource(std::string name, netlist::SourceLoc loc, std::string np, std::string nn, double tau,
+              double weight, double period, double delay, long count);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override {}

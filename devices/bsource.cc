@@ -73,8 +73,7 @@ std::unique_ptr<Device> CreateBehavioralSource(const netlist::Element& element,
     ok = false;
   }
   if (!ok) return nullptr;
-  auto device =
-      std::make_unique<BehavioralSource>(element, element.expr, element.expr_is_current);
+  auto device = std::make_unique<BehavioralSource>(element, element.expr, element.expr_is_current);
   device->SetAnalysis(AnalysisInfo{0.0, 0.0, netlist.temp});
   return device;
 }

@@ -8,8 +8,7 @@
 
 namespace memspice::devices {
 
-Capacitor::Capacitor(const netlist::Element& element, double capacitance,
-                     std::optional<double> ic)
+Capacitor::Capacitor(const netlist::Element& element, double capacitance, std::optional<double> ic)
     : Device(element.name, element.loc),
       node_a_(element.nodes[0]),
       node_b_(element.nodes[1]),
@@ -72,7 +71,8 @@ std::unique_ptr<Device> CreateCapacitor(const netlist::Element& element,
   const double c = *value * m;
   if (!CheckFinite(element, "capacitance", c, diag)) return nullptr;
   if (!(m > 0.0)) {
-    diag.Error(element.loc, fmt::format("multiplier m of '{}' must be > 0, got {}", element.name, m));
+    diag.Error(element.loc,
+               fmt::format("multiplier m of '{}' must be > 0, got {}", element.name, m));
     return nullptr;
   }
   std::optional<double> ic;

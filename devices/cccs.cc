@@ -46,8 +46,8 @@ void Cccs::Evaluate(EvalContext& ctx) {
   ctx.G[h_b_ctrl_] -= gain_;
 }
 
-std::unique_ptr<Device> CreateCccs(const netlist::Element& element,
-                                   const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
+std::unique_ptr<Device> CreateCccs(const netlist::Element& element, const netlist::Netlist& netlist,
+                                   netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
   ok = CheckParamNames(element, element.params, {"gain", "m"}, diag) && ok;
   if (element.control.empty()) {

@@ -31,8 +31,8 @@ class Cccs : public Device {
   int h_a_ctrl_ = -1, h_b_ctrl_ = -1;
 };
 
-std::unique_ptr<Device> CreateCccs(const netlist::Element& element,
-                                   const netlist::Netlist& netlist, netlist::Diagnostics& diag);
+std::unique_ptr<Device> CreateCccs(const netlist::Element& element, const netlist::Netlist& netlist,
+                                   netlist::Diagnostics& diag);
 
 // Shared by F and H: the branch of the controlling element, or an error naming both.
 int ControlBranch(BindContext& ctx, const Device& device, const std::string& control);

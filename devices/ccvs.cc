@@ -42,8 +42,8 @@ void Ccvs::Evaluate(EvalContext& ctx) {
   ctx.G[h_br_ctrl_] -= r_;
 }
 
-std::unique_ptr<Device> CreateCcvs(const netlist::Element& element,
-                                   const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
+std::unique_ptr<Device> CreateCcvs(const netlist::Element& element, const netlist::Netlist& netlist,
+                                   netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
   ok = CheckParamNames(element, element.params, {"gain"}, diag) && ok;
   if (element.control.empty()) {

@@ -29,8 +29,8 @@ class Ccvs : public Device {
   int h_a_br_ = -1, h_b_br_ = -1, h_br_a_ = -1, h_br_b_ = -1, h_br_ctrl_ = -1;
 };
 
-std::unique_ptr<Device> CreateCcvs(const netlist::Element& element,
-                                   const netlist::Netlist& netlist, netlist::Diagnostics& diag);
+std::unique_ptr<Device> CreateCcvs(const netlist::Element& element, const netlist::Netlist& netlist,
+                                   netlist::Diagnostics& diag);
 
 }  // namespace memspice::devices
 

@@ -12,8 +12,7 @@ double ParamOr(const std::map<std::string, double>& params, const std::string& k
   return it == params.end() ? fallback : it->second;
 }
 
-bool CheckParamNames(const netlist::Element& element,
-                     const std::map<std::string, double>& params,
+bool CheckParamNames(const netlist::Element& element, const std::map<std::string, double>& params,
                      std::initializer_list<const char*> allowed, netlist::Diagnostics& diag) {
   bool ok = true;
   for (const auto& [key, value] : params) {

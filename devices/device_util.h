@@ -19,8 +19,7 @@ double ParamOr(const std::map<std::string, double>& params, const std::string& k
 
 // Reports an error for every key of `params` not in `allowed` ("unknown parameter 'foo' for
 // 'r1'"). Returns false if any was reported.
-bool CheckParamNames(const netlist::Element& element,
-                     const std::map<std::string, double>& params,
+bool CheckParamNames(const netlist::Element& element, const std::map<std::string, double>& params,
                      std::initializer_list<const char*> allowed, netlist::Diagnostics& diag);
 
 // Reports an error unless the element has exactly `count` nodes. Returns false on error.

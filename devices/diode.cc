@@ -11,8 +11,8 @@
 namespace memspice::devices {
 namespace {
 
-constexpr double kBoltzmann = 1.380649e-23;    // J/K
-constexpr double kCharge = 1.602176634e-19;    // C
+constexpr double kBoltzmann = 1.380649e-23;  // J/K
+constexpr double kCharge = 1.602176634e-19;  // C
 constexpr double kKelvin = 273.15;
 
 // exp(arg), continued linearly beyond kMaxExpArg so that no iterate overflows; *deriv gets
@@ -151,8 +151,7 @@ JunctionEval Diode::Junction(double vd) const {
       }
     } else {
       const double v0 = m.fc * m.vj;
-      r.q = m.cjo *
-            (f1_ + (f3_ * (vd - v0) + m.m / (2.0 * m.vj) * (vd * vd - v0 * v0)) / f2_);
+      r.q = m.cjo * (f1_ + (f3_ * (vd - v0) + m.m / (2.0 * m.vj) * (vd * vd - v0 * v0)) / f2_);
       r.c = m.cjo * (f3_ + m.m * vd / m.vj) / f2_;
     }
   }
@@ -210,18 +209,16 @@ void Diode::Evaluate(EvalContext& ctx) {
 }
 
 std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
-                                    const netlist::Netlist& netlist,
-                                    netlist::Diagnostics& diag) {
+                                    const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
   ok = CheckParamNames(element, element.params, {"area", "m", "off", "ic"}, diag) && ok;
   if (!ok) return nullptr;
   auto it = netlist.models.find(element.model);
   if (element.model.empty() || it == netlist.models.end()) {
     diag.Error(element.loc,
-               element.model.empty()
-                   ? fmt::format("diode '{}' names no model", element.name)
-                   : fmt::format("unknown model '{}' for instance '{}'", element.model,
-                                 element.name),
+               element.model.empty() ? fmt::format("diode '{}' names no model", element.name)
+                                     : fmt::format("unknown model '{}' for instance '{}'",
+                                                   element.model, element.name),
                "declare it, e.g. .model dmod D (is=1e-14 n=1)");
     return nullptr;
   }
@@ -238,9 +235,9 @@ std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
     const char* name;
     double* field;
   };
-  const Key keys[] = {{"is", &m.is},   {"n", &m.n},     {"rs", &m.rs},   {"cjo", &m.cjo},
-                      {"cj0", &m.cjo}, {"cj", &m.cjo},  {"vj", &m.vj},   {"pb", &m.vj},
-                      {"m", &m.m},     {"mj", &m.m},    {"fc", &m.fc},   {"tt", &m.tt},
+  const Key keys[] = {{"is", &m.is},   {"n", &m.n},     {"rs", &m.rs},  {"cjo", &m.cjo},
+                      {"cj0", &m.cjo}, {"cj", &m.cjo},  {"vj", &m.vj},  {"pb", &m.vj},
+                      {"m", &m.m},     {"mj", &m.m},    {"fc", &m.fc},  {"tt", &m.tt},
                       {"bv", &m.bv},   {"ibv", &m.ibv}, {"nbv", &m.nbv}};
   // Accepted for compatibility; temperature scaling and noise are not modelled.
   const char* ignored[] = {"tnom", "eg", "xti", "kf", "af"};
@@ -264,8 +261,8 @@ std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
       if (key == k) found = true;
     }
     if (!found) {
-      diag.Warning(card.loc, fmt::format("diode model '{}': parameter '{}' is ignored", card.name,
-                                         key));
+      diag.Warning(card.loc,
+                   fmt::format("diode model '{}': parameter '{}' is ignored", card.name, key));
     }
     if (!std::isfinite(value) && key != "bv") {
       diag.Error(card.loc, fmt::format("diode model '{}': {} is not finite", card.name, key));

@@ -92,7 +92,7 @@ class Diode : public Device {
   double vt_ = 0, vte_ = 0, vte_bv_ = 0, vcrit_ = 0, xbv_ = 0, gs_ = 0;
   double f1_ = 0, f2_ = 0, f3_ = 0;
   double vold_ = 0.0;  // junction voltage of the previous evaluation (limiting state)
-  int h_aa_ = -1, h_aai_ = -1, h_aia_ = -1;  // series resistance
+  int h_aa_ = -1, h_aai_ = -1, h_aia_ = -1;            // series resistance
   int h_pp_ = -1, h_pk_ = -1, h_kp_ = -1, h_kk_ = -1;  // junction (p = a' or a)
 };
 

@@ -68,7 +68,8 @@ std::unique_ptr<Device> CreateInductor(const netlist::Element& element,
   }
   const double m = ParamOr(element.params, "m", 1.0);
   if (!(m > 0.0) || !std::isfinite(m)) {
-    diag.Error(element.loc, fmt::format("multiplier m of '{}' must be > 0, got {}", element.name, m));
+    diag.Error(element.loc,
+               fmt::format("multiplier m of '{}' must be > 0, got {}", element.name, m));
     return nullptr;
   }
   // m inductors in parallel.

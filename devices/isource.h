@@ -1,5 +1,6 @@
-// Independent current source I: `I1 a b [DC] value [AC mag] [PULSE(...)|SIN(...)|EXP(...)|PWL(...)]`.
-// The current flows from a through the source to b (SPICE convention), so it leaves node a:
+// Independent current source I: `I1 a b [DC] value [AC mag]
+// [PULSE(...)|SIN(...)|EXP(...)|PWL(...)]`. The current flows from a through the source to b (SPICE
+// convention), so it leaves node a:
 //
 //   f[a] += value(t) * source_scale,  f[b] -= value(t) * source_scale
 #ifndef MEMSPICE_DEVICES_ISOURCE_H_

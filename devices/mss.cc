@@ -16,18 +16,30 @@ std::string Num(double v) {
 // Writes a numeric parameter by name; false if the name is not an MSS parameter.
 bool SetParam(const std::string& name, double value, mss::MssParams* p) {
   double* slot = nullptr;
-  if (name == "ron") slot = &p->ron;
-  else if (name == "roff") slot = &p->roff;
-  else if (name == "von") slot = &p->von;
-  else if (name == "voff") slot = &p->voff;
-  else if (name == "tau") slot = &p->tau;
-  else if (name == "vt") slot = &p->vt;
-  else if (name == "k") slot = &p->k;
-  else if (name == "phi") slot = &p->phi;
-  else if (name == "af") slot = &p->af;
-  else if (name == "bf") slot = &p->bf;
-  else if (name == "ar") slot = &p->ar;
-  else if (name == "br") slot = &p->br;
+  if (name == "ron")
+    slot = &p->ron;
+  else if (name == "roff")
+    slot = &p->roff;
+  else if (name == "von")
+    slot = &p->von;
+  else if (name == "voff")
+    slot = &p->voff;
+  else if (name == "tau")
+    slot = &p->tau;
+  else if (name == "vt")
+    slot = &p->vt;
+  else if (name == "k")
+    slot = &p->k;
+  else if (name == "phi")
+    slot = &p->phi;
+  else if (name == "af")
+    slot = &p->af;
+  else if (name == "bf")
+    slot = &p->bf;
+  else if (name == "ar")
+    slot = &p->ar;
+  else if (name == "br")
+    slot = &p->br;
   if (slot == nullptr) return false;
   *slot = value;
   return true;
@@ -44,9 +56,16 @@ bool ResolveMssParams(const netlist::Element& element, const netlist::Netlist& n
   *params = mss::MssParams();
   *x0 = 0.0;
   const std::string label = "memristor '" + element.name + "'";
+  // The parser takes the last word as the model only if such a model exists; otherwise an
+  // unknown model name arrives as a third node.
+  if (element.model.empty() && element.nodes.size() == 3) {
+    diag.Error(element.loc, "unknown model '" + element.nodes[2] + "' for " + label,
+               "define it with .model " + element.nodes[2] +
+                   " mss (...) or .include mss.lib (models mss_neuron, mss_synapse)");
+    return false;
+  }
   if (element.nodes.size() != 2) {
-    diag.Error(element.loc,
-               label + " needs 2 nodes, got " + std::to_string(element.nodes.size()),
+    diag.Error(element.loc, label + " needs 2 nodes, got " + std::to_string(element.nodes.size()),
                "syntax: YMSS name p n model [x0=value] [param=value ...]");
   }
   if (element.model.empty()) {
@@ -64,10 +83,10 @@ bool ResolveMssParams(const netlist::Element& element, const netlist::Netlist& n
   }
   const netlist::Model& model = it->second;
   if (model.type != "mss") {
-    diag.Error(element.loc,
-               "model '" + model.name + "' of " + label + " has type '" + model.type +
-                   "', expected 'mss'",
-               "a memristor needs a model card `.model " + model.name + " mss (...)`");
+    diag.Error(
+        element.loc,
+        "model '" + model.name + "' of " + label + " has type '" + model.type + "', expected 'mss'",
+        "a memristor needs a model card `.model " + model.name + " mss (...)`");
     return false;
   }
   // Model card first, then instance overrides.
@@ -77,10 +96,10 @@ bool ResolveMssParams(const netlist::Element& element, const netlist::Netlist& n
     } else if (name == "level") {
       // Accepted for compatibility with decks that tag the model level; only one level exists.
     } else if (!SetParam(name, value, params)) {
-      diag.Error(element.loc,
-                 "unknown parameter '" + name + "' in model '" + model.name + "' (used by " +
-                     label + ")",
-                 std::string("MSS parameters are ") + kParamList);
+      diag.Error(
+          element.loc,
+          "unknown parameter '" + name + "' in model '" + model.name + "' (used by " + label + ")",
+          std::string("MSS parameters are ") + kParamList);
     }
   }
   for (const auto& [name, value] : model.text_params) {
@@ -96,8 +115,7 @@ bool ResolveMssParams(const netlist::Element& element, const netlist::Netlist& n
       }
     } else {
       diag.Error(element.loc,
-                 "unknown parameter '" + name + "' = '" + value + "' in model '" + model.name +
-                     "'",
+                 "unknown parameter '" + name + "' = '" + value + "' in model '" + model.name + "'",
                  std::string("MSS parameters are ") + kParamList);
     }
   }
@@ -201,8 +219,8 @@ std::unique_ptr<Device> CreateMss(const netlist::Element& element, const netlist
   mss::MssParams params;
   double x0 = 0.0;
   if (!ResolveMssParams(element, netlist, diag, &params, &x0)) return nullptr;
-  return std::make_unique<MssDevice>(element.name, element.loc, element.nodes[0],
-                                     element.nodes[1], params, x0);
+  return std::make_unique<MssDevice>(element.name, element.loc, element.nodes[0], element.nodes[1],
+                                     params, x0);
 }
 
 }  // namespace memspice::devices

@@ -32,18 +32,18 @@ namespace memspice::devices::mss {
 // Model parameters. Defaults are MEMprop Table III (the neuron memristor).
 template <typename P>
 struct MssParamsT {
-  P ron = P(1e3);     // ON resistance [Ohm]
-  P roff = P(1e5);    // OFF resistance [Ohm]
-  P von = P(0.110);   // ON switching threshold [V]
-  P voff = P(0.005);  // OFF switching threshold [V] (meaning depends on `knowm`)
-  P tau = P(1e-3);    // state time constant [s]
-  P vt = P(0.025);    // thermal voltage [V]
-  P k = P(0.6);       // volatility constant, 0 < k <= 1 (smaller: more retentive)
-  P phi = P(1.0);     // memristive fraction of the generalized MSS current, 0 <= phi <= 1
-  P af = P(1e-7);     // forward diode prefactor [A] (used only when phi < 1)
-  P bf = P(10.0);     // forward diode exponent [1/V]
-  P ar = P(1e-7);     // reverse diode prefactor [A]
-  P br = P(10.0);     // reverse diode exponent [1/V]
+  P ron = P(1e3);      // ON resistance [Ohm]
+  P roff = P(1e5);     // OFF resistance [Ohm]
+  P von = P(0.110);    // ON switching threshold [V]
+  P voff = P(0.005);   // OFF switching threshold [V] (meaning depends on `knowm`)
+  P tau = P(1e-3);     // state time constant [s]
+  P vt = P(0.025);     // thermal voltage [V]
+  P k = P(0.6);        // volatility constant, 0 < k <= 1 (smaller: more retentive)
+  P phi = P(1.0);      // memristive fraction of the generalized MSS current, 0 <= phi <= 1
+  P af = P(1e-7);      // forward diode prefactor [A] (used only when phi < 1)
+  P bf = P(10.0);      // forward diode exponent [1/V]
+  P ar = P(1e-7);      // reverse diode prefactor [A]
+  P br = P(10.0);      // reverse diode exponent [1/V]
   bool knowm = false;  // true: voff is Knowm's V_off (P_off = 1 - sigma((u + voff)/(k V_T)))
 
   // The same parameters in another scalar type (e.g. Jet, to get parameter derivatives).
@@ -145,8 +145,7 @@ template <typename T, typename P>
 T Current(const MssParamsT<P>& p, const T& x, const T& u) {
   T i = p.phi * Conductance(p, x) * u;
   if (p.phi != 1.0) {
-    i += (P(1.0) - p.phi) *
-         (p.af * LimitedExp(T(p.bf * u)) - p.ar * LimitedExp(T(-(p.br * u))));
+    i += (P(1.0) - p.phi) * (p.af * LimitedExp(T(p.bf * u)) - p.ar * LimitedExp(T(-(p.br * u))));
   }
   return i;
 }

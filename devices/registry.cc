@@ -20,11 +20,9 @@ namespace memspice::devices {
 
 const std::vector<RegistryEntry>& Registry() {
   static const std::vector<RegistryEntry> kRegistry = {
-      {'r', "", CreateResistor, "resistor (linear, or behavioural R={expr})",
-       "R1 a b 1k"},
+      {'r', "", CreateResistor, "resistor (linear, or behavioural R={expr})", "R1 a b 1k"},
       {'c', "", CreateCapacitor, "linear capacitor", "C1 a b 1u ic=0.5"},
-      {'l', "", CreateInductor, "linear inductor with branch current i(l1)",
-       "L1 a b 1m ic=1m"},
+      {'l', "", CreateInductor, "linear inductor with branch current i(l1)", "L1 a b 1m ic=1m"},
       {'v', "", CreateVoltageSource, "independent voltage source (DC/PULSE/SIN/EXP/PWL)",
        "V1 a b DC 0.5 PULSE(0 1 1n 1n 1n 5n 10n)"},
       {'i', "", CreateCurrentSource, "independent current source (DC/PULSE/SIN/EXP/PWL)",
@@ -33,10 +31,8 @@ const std::vector<RegistryEntry>& Registry() {
        "E1 a b c d 2"},
       {'g', "", CreateVccs, "voltage-controlled current source (gm or VALUE={expr})",
        "G1 a b c d 1m"},
-      {'f', "", CreateCccs, "current-controlled current source",
-       "F1 a b vc 2\nVC c d 0.1"},
-      {'h', "", CreateCcvs, "current-controlled voltage source",
-       "H1 a b vc 1k\nVC c d 0.1"},
+      {'f', "", CreateCccs, "current-controlled current source", "F1 a b vc 2\nVC c d 0.1"},
+      {'h', "", CreateCcvs, "current-controlled voltage source", "H1 a b vc 1k\nVC c d 0.1"},
       {'b', "", CreateBehavioralSource, "behavioural source V={expr} or I={expr}",
        "B1 a b I={1m*tanh(V(a,b)) + 1m*V(c)*V(c,d) + 1u*sin(1e6*time)}"},
       {'d', "", CreateDiode, "junction diode (SPICE level 1)",
@@ -51,8 +47,7 @@ const std::vector<RegistryEntry>& Registry() {
 }
 
 std::unique_ptr<Device> CreateDevice(const netlist::Element& element,
-                                     const netlist::Netlist& netlist,
-                                     netlist::Diagnostics& diag) {
+                                     const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
   const char letter = element.letter;
   const bool typed = letter == 'y';
   std::string known_types;

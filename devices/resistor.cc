@@ -81,7 +81,8 @@ std::unique_ptr<Device> CreateResistor(const netlist::Element& element,
   if (!ok) return nullptr;
   const double m = ParamOr(element.params, "m", 1.0);
   if (!(m > 0.0) || !std::isfinite(m)) {
-    diag.Error(element.loc, fmt::format("multiplier m of '{}' must be > 0, got {}", element.name, m));
+    diag.Error(element.loc,
+               fmt::format("multiplier m of '{}' must be > 0, got {}", element.name, m));
     return nullptr;
   }
   netlist::Expr expr = element.expr;

@@ -1,4 +1,5 @@
-// Resistor R: `R1 a b value [m=1] [tc1=0] [tc2=0]` or behavioural `R1 a b {expr of V(), I(), time}`.
+// Resistor R: `R1 a b value [m=1] [tc1=0] [tc2=0]` or behavioural `R1 a b {expr of V(), I(),
+// time}`.
 //
 //   f[a] += i,  f[b] -= i,  i = (Va - Vb) / R
 //

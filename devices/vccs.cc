@@ -38,8 +38,8 @@ void Vccs::Evaluate(EvalContext& ctx) {
   ctx.G[h_bd_] += gm_;
 }
 
-std::unique_ptr<Device> CreateVccs(const netlist::Element& element,
-                                   const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
+std::unique_ptr<Device> CreateVccs(const netlist::Element& element, const netlist::Netlist& netlist,
+                                   netlist::Diagnostics& diag) {
   if (element.expr) {
     if (!CheckNodeCount(element, 2, diag)) return nullptr;
     if (!CheckParamNames(element, element.params, {}, diag)) return nullptr;

@@ -29,8 +29,8 @@ class Vccs : public Device {
   int h_ac_ = -1, h_ad_ = -1, h_bc_ = -1, h_bd_ = -1;
 };
 
-std::unique_ptr<Device> CreateVccs(const netlist::Element& element,
-                                   const netlist::Netlist& netlist, netlist::Diagnostics& diag);
+std::unique_ptr<Device> CreateVccs(const netlist::Element& element, const netlist::Netlist& netlist,
+                                   netlist::Diagnostics& diag);
 
 }  // namespace memspice::devices
 

@@ -43,8 +43,8 @@ void Vcvs::Evaluate(EvalContext& ctx) {
   ctx.G[h_br_d_] += gain_;
 }
 
-std::unique_ptr<Device> CreateVcvs(const netlist::Element& element,
-                                   const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
+std::unique_ptr<Device> CreateVcvs(const netlist::Element& element, const netlist::Netlist& netlist,
+                                   netlist::Diagnostics& diag) {
   if (element.expr) {
     if (!CheckNodeCount(element, 2, diag)) return nullptr;
     if (!CheckParamNames(element, element.params, {}, diag)) return nullptr;

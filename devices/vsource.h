@@ -1,6 +1,7 @@
-// Independent voltage source V: `V1 a b [DC] value [AC mag] [PULSE(...)|SIN(...)|EXP(...)|PWL(...)]`
-// with branch current unknown "i(v1)"; positive current flows into a, through the source, out of
-// b (SPICE convention: a source delivering power has negative current).
+// Independent voltage source V: `V1 a b [DC] value [AC mag]
+// [PULSE(...)|SIN(...)|EXP(...)|PWL(...)]` with branch current unknown "i(v1)"; positive current
+// flows into a, through the source, out of b (SPICE convention: a source delivering power has
+// negative current).
 //
 //   f[a] += i,  f[b] -= i,  branch: f = Va - Vb - value(t) * source_scale
 //

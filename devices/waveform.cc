@@ -15,11 +15,16 @@ double OrZero(double v) { return std::isnan(v) ? 0.0 : v; }
 
 const char* KindName(netlist::Waveform::Kind kind) {
   switch (kind) {
-    case netlist::Waveform::Kind::kDc: return "DC";
-    case netlist::Waveform::Kind::kPulse: return "PULSE";
-    case netlist::Waveform::Kind::kSin: return "SIN";
-    case netlist::Waveform::Kind::kExp: return "EXP";
-    case netlist::Waveform::Kind::kPwl: return "PWL";
+    case netlist::Waveform::Kind::kDc:
+      return "DC";
+    case netlist::Waveform::Kind::kPulse:
+      return "PULSE";
+    case netlist::Waveform::Kind::kSin:
+      return "SIN";
+    case netlist::Waveform::Kind::kExp:
+      return "EXP";
+    case netlist::Waveform::Kind::kPwl:
+      return "PWL";
   }
   return "?";
 }
@@ -66,9 +71,9 @@ bool SourceWaveform::Init(const netlist::Waveform& waveform, const std::string& 
   size_t required = waveform.kind == Kind::kPwl ? a.size() : 2;
   for (size_t i = 0; i < a.size(); ++i) {
     if (i < required ? !std::isfinite(a[i]) : std::isinf(a[i])) {
-      return fail(fmt::format("argument {} of {} in '{}' is not a finite number", i + 1, name,
-                              owner),
-                  fmt::format("expected {}", usage));
+      return fail(
+          fmt::format("argument {} of {} in '{}' is not a finite number", i + 1, name, owner),
+          fmt::format("expected {}", usage));
     }
   }
   auto negative = [&](size_t i) { return a.size() > i && !std::isnan(a[i]) && a[i] < 0.0; };
@@ -158,18 +163,22 @@ void SourceWaveform::Resolve() {
 
 double SourceWaveform::Value(double t) const {
   switch (kind_) {
-    case Kind::kDc: return 0.0;
-    case Kind::kPulse: return Pulse(t);
-    case Kind::kSin: return Sin(t);
-    case Kind::kExp: return Exp(t);
-    case Kind::kPwl: return Pwl(t);
+    case Kind::kDc:
+      return 0.0;
+    case Kind::kPulse:
+      return Pulse(t);
+    case Kind::kSin:
+      return Sin(t);
+    case Kind::kExp:
+      return Exp(t);
+    case Kind::kPwl:
+      return Pwl(t);
   }
   return 0.0;
 }
 
 double SourceWaveform::Pulse(double t) const {
-  const double v1 = p_[0], v2 = p_[1], td = p_[2], tr = p_[3], tf = p_[4], pw = p_[5],
-               per = p_[6];
+  const double v1 = p_[0], v2 = p_[1], td = p_[2], tr = p_[3], tf = p_[4], pw = p_[5], per = p_[6];
   double tau = t - td;
   if (per > 0.0 && tau > per) tau -= per * std::floor(tau / per);
   if (tau <= 0.0 || tau >= tr + pw + tf) return v1;

@@ -6,8 +6,10 @@
 //                                        accepted and ignored (with a warning), as ngspice 39
 //   SIN   vo va freq td theta phase       freq = 1/tstop when missing or zero;
 //                                        t <= td: vo + va sin(phase)
-//                                        t > td:  vo + va sin(2 pi freq (t-td) + phase) e^{-(t-td) theta}
-//   EXP   v1 v2 td1 tau1 td2 tau2         td1, tau1, tau2 = tstep and td2 = td1 + tstep when missing
+//                                        t > td:  vo + va sin(2 pi freq (t-td) + phase) e^{-(t-td)
+//                                        theta}
+//   EXP   v1 v2 td1 tau1 td2 tau2         td1, tau1, tau2 = tstep and td2 = td1 + tstep when
+//   missing
 //                                        or zero, as ngspice
 //   PWL   t1 v1 t2 v2 ...                 linear interpolation; v1 before t1, last value held
 //

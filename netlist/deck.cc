@@ -68,6 +68,7 @@ class Reader {
     deck_->files.push_back(name);
     deck_->sources.emplace_back(name, std::string(text));
     std::vector<Card> cards = BuildCards(text, file, is_main);
+    deck_->cards.reserve(deck_->cards.size() + cards.size());
 
     bool seeking = !section.empty();
     bool found = false;
@@ -138,6 +139,7 @@ class Reader {
                                const std::shared_ptr<const std::string>& file, bool is_main) {
     std::vector<Card> cards;
     std::vector<std::string_view> lines = SplitLines(text);
+    cards.reserve(lines.size());
     for (size_t li = 0; li < lines.size(); ++li) {
       const int lineno = static_cast<int>(li) + 1;
       std::string_view line = lines[li];

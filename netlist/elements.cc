@@ -494,7 +494,7 @@ void Flattener::Diode(Frame* f, const Card& card, Element e) {
     return;
   }
   e.model = flat;
-  e.type = "d";
+  e.type.assign(1, 'd');  // assign(): avoids a GCC 12 -Wrestrict false positive
   for (size_t k = 3; k < a.pos.size(); ++k) {
     const Token& p = *a.pos[k];
     if (p.IsWord("off")) {

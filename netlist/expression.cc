@@ -694,6 +694,19 @@ class Resolver {
 
   NodePtr Run(const NodePtr& n, const Bindings* bind, int func_depth) {
     if (failed_) return nullptr;
+    // .func inlining can multiply the tree (f2(x) = f1(x)+f1(x), ...): bound size and depth.
+    if (++visited_ > kMaxResolvedNodes || depth_ >= kMaxResolvedDepth) {
+      Fail(n->loc, "expression too large after .func expansion",
+           fmt::format("at most {} nodes and {} levels", kMaxResolvedNodes, kMaxResolvedDepth));
+      return nullptr;
+    }
+    ++depth_;
+    NodePtr r = RunNode(n, bind, func_depth);
+    --depth_;
+    return r;
+  }
+
+  NodePtr RunNode(const NodePtr& n, const Bindings* bind, int func_depth) {
     switch (n->op) {
       case ExprOp::kConst:
       case ExprOp::kTime:
@@ -851,6 +864,8 @@ class Resolver {
   const Scope& scope_;
   Diagnostics& diag_;
   bool failed_ = false;
+  long visited_ = 0;
+  int depth_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

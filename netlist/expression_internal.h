@@ -115,6 +115,9 @@ NodePtr ParseExprTree(std::string_view text, const LocFn& loc_of, Diagnostics& d
 // Maximum nesting of parentheses/operators in one expression, and of .func inlining.
 inline constexpr int kMaxExprDepth = 200;
 inline constexpr int kMaxFuncDepth = 64;
+// Bounds on a resolved tree (after .func inlining).
+inline constexpr long kMaxResolvedNodes = 1000000;
+inline constexpr int kMaxResolvedDepth = 2000;
 
 }  // namespace memspice::netlist
 

@@ -30,6 +30,8 @@ void Flattener::Run() {
   for (auto& [name, slot] : root_->params) {
     out_->params[name] = EvaluateSlot(root_.get(), name, slot);
   }
+  out_->elements.reserve(top_def_.elements.size());
+  element_names_.reserve(top_def_.elements.size());
   stack_.push_back(&top_def_);
   Expand(root_.get());
   stack_.pop_back();
@@ -53,6 +55,12 @@ double Flattener::EvaluateSlot(Frame* f, const std::string& name, Frame::Slot& s
     path += name;
     diag_.Error(slot.def->loc, fmt::format("parameter '{}' depends on itself: {}", name, path),
                 "break the cycle by giving one of these parameters a value");
+    return 0.0;
+  }
+  if (eval_stack_.size() >= kMaxParamChain) {
+    diag_.Error(slot.def->loc,
+                fmt::format("parameter '{}' is at the end of a dependency chain longer than {}",
+                            name, kMaxParamChain));
     return 0.0;
   }
   slot.state = State::kBusy;

@@ -118,7 +118,7 @@ class Builder {
       }
       def->defaults = std::move(defs);
     }
-    if (def->depth > kMaxSubcktDepth) {
+    if (def->depth == kMaxSubcktDepth + 1) {  // once, at the first level too deep
       diag_.Error(def->loc,
                   fmt::format(".subckt definitions nested more than {} deep", kMaxSubcktDepth));
     }

@@ -19,6 +19,8 @@
 namespace memspice::netlist {
 
 inline constexpr int kMaxSubcktDepth = 64;
+// Longest chain of parameters that depend on each other (bounds recursion).
+inline constexpr size_t kMaxParamChain = 1000;
 
 struct ParamDef {
   std::string name;

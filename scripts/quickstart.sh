@@ -6,4 +6,4 @@ scripts/install-deps.sh
 scripts/build.sh
 mkdir -p out
 build/apps/memspice sim circuits/examples/mif_neuron.cir --csv out/mif_neuron.csv \
-  --plot out/mif_neuron.png --signals "v(xn1.v)"
+  --plot out/mif_neuron.png --signals "v(v)"

@@ -13,12 +13,12 @@ namespace memspice::solver {
 struct EvalRequest {
   double time = 0.0;
   bool dc = false;
-  double gmin = 1e-12;          // passed to devices (junction gmin)
-  double dc_node_gmin = 0.0;    // added from the circuit's dc_gmin_nodes() to ground when dc
-  double all_node_gmin = 0.0;   // added from every node to ground (gmin stepping)
+  double gmin = 1e-12;         // passed to devices (junction gmin)
+  double dc_node_gmin = 0.0;   // added from the circuit's dc_gmin_nodes() to ground when dc
+  double all_node_gmin = 0.0;  // added from every node to ground (gmin stepping)
   double source_scale = 1.0;
   bool init_junctions = false;
-  bool matrices = true;         // false: G/C values are not needed (linear circuits reuse them)
+  bool matrices = true;  // false: G/C values are not needed (linear circuits reuse them)
 };
 
 class Assembler {

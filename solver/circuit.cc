@@ -1,8 +1,9 @@
 #include "solver/circuit.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <deque>
-#include <fmt/format.h>
 #include <numeric>
 #include <set>
 #include <utility>
@@ -33,9 +34,9 @@ class UnionFind {
 
 // How an element couples its terminals, for the topology checks.
 struct Coupling {
-  std::vector<std::pair<int, int>> any;      // any path (conducting or capacitive)
-  std::vector<std::pair<int, int>> dc;       // DC-conducting path
-  bool voltage_defined = false;              // nodes[0]-nodes[1] fixed by a voltage (V,E,H,L,B V=)
+  std::vector<std::pair<int, int>> any;  // any path (conducting or capacitive)
+  std::vector<std::pair<int, int>> dc;   // DC-conducting path
+  bool voltage_defined = false;          // nodes[0]-nodes[1] fixed by a voltage (V,E,H,L,B V=)
 };
 
 Coupling Classify(const netlist::Element& e, const std::vector<int>& n) {
@@ -227,8 +228,8 @@ struct Circuit::Impl {
       if (!cp.voltage_defined) continue;
       int a = n[0], b = n[1];
       if (a == b) {
-        diag.Error(e.loc, fmt::format("element {} has both terminals on node '{}'", e.name,
-                                      names[a]),
+        diag.Error(e.loc,
+                   fmt::format("element {} has both terminals on node '{}'", e.name, names[a]),
                    "a voltage-defined element needs two different nodes");
         continue;
       }
@@ -256,8 +257,7 @@ struct Circuit::Impl {
         std::vector<std::string> loop;
         for (int m : members) loop.push_back(nl.elements[m].name);
         loop.push_back(e.name);
-        diag.Error(e.loc,
-                   fmt::format("voltage sources {} form a loop", JoinNames(loop)),
+        diag.Error(e.loc, fmt::format("voltage sources {} form a loop", JoinNames(loop)),
                    "voltage-defined elements (V, E, H, L, B V=) in a loop fix the same voltage "
                    "twice; add a small series resistance or remove one of them");
         continue;
@@ -277,10 +277,10 @@ struct Circuit::Impl {
       for (int m = 1; m < num; ++m) {
         if (any.Find(m) == root) members.push_back(names[m]);
       }
-      std::string others =
-          members.size() > 1 ? fmt::format(" (with {} other node{})", members.size() - 1,
-                                           members.size() > 2 ? "s" : "")
-                             : "";
+      std::string others = members.size() > 1
+                               ? fmt::format(" (with {} other node{})", members.size() - 1,
+                                             members.size() > 2 ? "s" : "")
+                               : "";
       diag.Error(first_user[k]->loc,
                  fmt::format("node '{}'{} floats: no element path to ground", names[k], others),
                  fmt::format("connect it to ground, e.g. 'rleak_{0} {0} 0 1g'", names[k]));

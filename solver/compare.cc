@@ -313,6 +313,7 @@ std::string FormatComparison(const TableComparison& c, const CompareOptions& opt
 std::string FormatDeckComparison(const DeckComparison& c, const CompareOptions& options) {
   std::string s;
   for (const auto& a : c.analyses) s += FormatComparison(a, options);
+  if (!c.ngspice_dir.empty()) s += fmt::format("ngspice files kept in {}\n", c.ngspice_dir);
   s += fmt::format("memspice {:.3f} s, ngspice {:.3f} s: {}\n", c.memspice_seconds,
                    c.ngspice_seconds, c.pass ? "PASS" : "FAIL");
   return s;

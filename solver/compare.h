@@ -102,6 +102,8 @@ struct DeckComparison {
   std::vector<WaveformTable> memspice;    // memspice's tables in deck order
   std::vector<WaveformTable> ngspice;     // ngspice's plots as written (names normalised)
   double memspice_seconds = 0.0, ngspice_seconds = 0.0;
+  std::string ngspice_dir;  // ngspice's kept files (raw, stdout, stderr, exported deck) if
+                            // options.ngspice.keep_files, else empty
   bool pass = false;
 };
 

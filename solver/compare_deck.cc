@@ -107,7 +107,13 @@ Status CompareWithNgspice(const std::string& deck_path, const DeckCompareOptions
     s = RunNgspice(deck_path, options.ngspice, &ng);
   }
   report->ngspice_seconds = ng.seconds;
-  if (!s.ok()) return s;
+  if (options.ngspice.keep_files) report->ngspice_dir = ng.work_dir;
+  if (!s.ok()) {
+    if (options.ngspice.keep_files && !ng.work_dir.empty()) {
+      return Status::Error(s.message() + "\n  ngspice files kept in " + ng.work_dir, s.hint());
+    }
+    return s;
+  }
   if (native && options.signal_map) {
     // Give ngspice's stand-in vectors (state capacitors, ...) the memspice names.
     for (auto& plot : ng.plots) {

@@ -19,8 +19,8 @@ Status Engine::BuildClamp(const std::vector<netlist::NodeValue>& values,
     int idx = c_.FindNode(v.node);
     if (idx < 0) {
       return Status::Error(
-          fmt::format("{}:{}: node '{}' in .ic/.nodeset is not a node of the circuit",
-                      v.loc.file, v.loc.line, v.node),
+          fmt::format("{}:{}: node '{}' in .ic/.nodeset is not a node of the circuit", v.loc.file,
+                      v.loc.line, v.node),
           "check the node name (subcircuit nodes are written x1.node)");
     }
     (*clamp)[idx] = v.value;
@@ -145,8 +145,8 @@ Status Engine::DcSweep(const netlist::Analysis& an, const OutputSelection& sel,
     if (sw.source != "temp") {
       s.device = c_.FindDevice(sw.source);
       if (s.device == nullptr) {
-        return Status::Error(fmt::format(".dc source '{}' is not an element of the circuit",
-                                         sw.source));
+        return Status::Error(
+            fmt::format(".dc source '{}' is not an element of the circuit", sw.source));
       }
     }
     if (sw.step == 0.0 && sw.start != sw.stop) {
@@ -218,9 +218,9 @@ Status Engine::DcSweep(const netlist::Analysis& an, const OutputSelection& sel,
     Status s = OperatingPoint(0.0, warm, false, &x);
     if (!s.ok() && warm) s = OperatingPoint(0.0, false, false, &x);
     if (!s.ok()) {
-      result = Status::Error(fmt::format("{} (at {} = {:g})", s.message(), sweeps[0].name,
-                                         sweeps[0].values[idx[0]]),
-                             s.hint());
+      result = Status::Error(
+          fmt::format("{} (at {} = {:g})", s.message(), sweeps[0].name, sweeps[0].values[idx[0]]),
+          s.hint());
       break;
     }
     warm = true;

@@ -48,8 +48,7 @@ class Engine {
   // solution. `ic_clamp`: apply the deck's .ic values as clamps (operating point before a
   // transient without uic).
   Status OperatingPoint(double time, bool warm, bool ic_clamp, std::vector<double>* x);
-  Status DcSweep(const netlist::Analysis& analysis, const OutputSelection& sel,
-                 WaveformTable* out);
+  Status DcSweep(const netlist::Analysis& analysis, const OutputSelection& sel, WaveformTable* out);
   Status Transient(const netlist::Analysis& analysis, const OutputSelection& sel,
                    StepObserver* observer, WaveformTable* out);
 

@@ -108,9 +108,8 @@ bool KluSolver::Factor(const double* values, double key) {
   }
   e.numeric = klu_factor(col_ptr_.data(), row_idx_.data(), ax, symbolic_, &common_);
   if (e.numeric == nullptr || common_.status != KLU_OK) {
-    singular_col_ = (common_.singular_col >= 0 && common_.singular_col < n_)
-                        ? common_.singular_col
-                        : -1;
+    singular_col_ =
+        (common_.singular_col >= 0 && common_.singular_col < n_) ? common_.singular_col : -1;
     FreeEntry(&e);
     current_ = -1;
     return false;

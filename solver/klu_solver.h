@@ -29,8 +29,7 @@ class KluSolver {
   // refactored pivots became poor. Returns false if the matrix is singular; singular_col() then
   // names the original column (unknown) of the zero pivot, or -1 if unknown.
   // With a key (not NaN) the result is remembered under it (see Select).
-  bool Factor(const double* values,
-              double key = std::numeric_limits<double>::quiet_NaN());
+  bool Factor(const double* values, double key = std::numeric_limits<double>::quiet_NaN());
   // Makes the factorization remembered under `key` current; false if there is none.
   bool Select(double key);
   // Forgets all keys (values changed); the numeric objects are recycled by later factorizations.

@@ -14,7 +14,7 @@ NewtonSolver::NewtonSolver(Assembler& assembler, KluSolver& klu)
   x_old_.assign(n_, 0.0);
 }
 
-bool NewtonSolver::Factor(const NewtonSystem& s, const double* x, NewtonOutcome* out) {
+void NewtonSolver::AssembleJacobian(const NewtonSystem& s) {
   const Circuit& c = asm_.circuit();
   const auto& cp = c.col_ptr();
   const auto& ri = c.row_idx();
@@ -30,6 +30,9 @@ bool NewtonSolver::Factor(const NewtonSystem& s, const double* x, NewtonOutcome*
       }
     }
   }
+}
+
+bool NewtonSolver::Factor(const NewtonSystem& s, NewtonOutcome* out) {
   if (!klu_.Factor(j_.data(), s.matrix_key)) {
     out->singular = true;
     out->worst = klu_.singular_col();
@@ -87,7 +90,7 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
       }
     }
     if (!reuse) {
-      if (!Factor(s, x, &out)) return out;
+      AssembleJacobian(s);
       // Residual scale from the size of the individual Jacobian terms.
       for (int j = 0; j < n_; ++j) {
         const double xj = std::abs(x[j]);
@@ -120,6 +123,8 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
       out.converged = true;
       return out;
     }
+    // Factor only now: a converged iterate needs no factorization.
+    if (!reuse && !Factor(s, &out)) return out;
     for (int i = 0; i < n_; ++i) dx_[i] = -r_[i];
     klu_.Solve(dx_.data());
     double max_node_dx = 0.0;

@@ -1,7 +1,7 @@
 // Newton's method on the assembled system
 //
-//     r_i(x) = wf_i f_i(x) + wq_i q_i(x) + b_i            (rows with a finite clamp_i: x_i - clamp_i)
-//     J      = diag(wf) G + diag(wq) C                     (same CSC pattern as G and C)
+//     r_i(x) = wf_i f_i(x) + wq_i q_i(x) + b_i            (rows with a finite clamp_i: x_i -
+//     clamp_i) J      = diag(wf) G + diag(wq) C                     (same CSC pattern as G and C)
 //
 // which covers DC (wf = 1, wq = 0), implicit LMS steps (wf = 1, wq = a0, b = history) and the
 // stages of explicit methods (differential rows wf = 0, wq = 1, b = -Q; algebraic rows wf = 1,
@@ -32,11 +32,11 @@ struct NewtonSystem {
 struct NewtonOptions {
   int max_iter = 100;
   double reltol = 1e-3;
-  double vntol = 1e-6;   // node voltages
-  double abstol = 1e-12; // currents and states; KCL residuals
-  double q_atol = 1e-14; // residual of pure charge rows (wf = 0)
+  double vntol = 1e-6;         // node voltages
+  double abstol = 1e-12;       // currents and states; KCL residuals
+  double q_atol = 1e-14;       // residual of pure charge rows (wf = 0)
   double max_node_step = 0.0;  // > 0: damp updates larger than this many volts
-  bool linear = false;   // f, q linear in x: one solve, factorization reused while unchanged
+  bool linear = false;         // f, q linear in x: one solve, factorization reused while unchanged
 };
 
 struct NewtonOutcome {
@@ -64,7 +64,8 @@ class NewtonSolver {
   const std::vector<double>& jacobian() const { return j_; }
 
  private:
-  bool Factor(const NewtonSystem& s, const double* x, NewtonOutcome* out);
+  void AssembleJacobian(const NewtonSystem& s);
+  bool Factor(const NewtonSystem& s, NewtonOutcome* out);
   Assembler& asm_;
   KluSolver& klu_;
   int n_;

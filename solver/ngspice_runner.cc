@@ -272,6 +272,10 @@ Status RunNgspiceText(const std::string& deck_text, const std::string& directory
   }
   ::close(fd);
   Status s = RunNgspice(path, options, result);
+  if (options.keep_files && fs::is_directory(result->work_dir)) {
+    fs::copy_file(path, fs::path(result->work_dir) / "deck.cir",
+                  fs::copy_options::overwrite_existing, ec);
+  }
   fs::remove(path, ec);
   return s;
 }

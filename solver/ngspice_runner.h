@@ -23,7 +23,8 @@ namespace memspice::solver {
 struct NgspiceOptions {
   std::string executable = "ngspice";  // name looked up on PATH, or a path
   double timeout_seconds = 120.0;      // wall clock; the process group is killed after it
-  bool keep_files = false;             // keep the temporary directory (raw, stdout, stderr)
+  bool keep_files = false;  // keep the temporary directory (raw, stdout, stderr; deck.cir for
+                            // RunNgspiceText)
 };
 
 struct NgspiceResult {

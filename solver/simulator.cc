@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 
 #include "solver/engine.h"
@@ -50,8 +50,8 @@ Status SimOptions::Validate() const {
     return Status::Error(fmt::format("option reltol = {} must be in (0, 1)", reltol),
                          "ngspice's default is 1e-3");
   }
-  for (auto [name, v] : {std::pair{"abstol", abstol}, {"vntol", vntol}, {"chgtol", chgtol},
-                         {"trtol", trtol}}) {
+  for (auto [name, v] :
+       {std::pair{"abstol", abstol}, {"vntol", vntol}, {"chgtol", chgtol}, {"trtol", trtol}}) {
     Status s = positive(name, v);
     if (!s.ok()) return s;
   }
@@ -72,15 +72,24 @@ Status SimOptions::Validate() const {
 Status SimOptions::ApplyNetlistOptions(const netlist::Netlist& netlist) {
   SimOptions trial = *this;
   for (const auto& [key, value] : netlist.options) {
-    if (key == "reltol") trial.reltol = value;
-    else if (key == "abstol") trial.abstol = value;
-    else if (key == "vntol") trial.vntol = value;
-    else if (key == "chgtol") trial.chgtol = value;
-    else if (key == "gmin") trial.gmin = value;
-    else if (key == "trtol") trial.trtol = value;
-    else if (key == "itl1") trial.itl1 = static_cast<int>(value);
-    else if (key == "itl4") trial.itl4 = static_cast<int>(value);
-    else if (key == "maxstep" || key == "tmax") trial.maxstep = value;
+    if (key == "reltol")
+      trial.reltol = value;
+    else if (key == "abstol")
+      trial.abstol = value;
+    else if (key == "vntol")
+      trial.vntol = value;
+    else if (key == "chgtol")
+      trial.chgtol = value;
+    else if (key == "gmin")
+      trial.gmin = value;
+    else if (key == "trtol")
+      trial.trtol = value;
+    else if (key == "itl1")
+      trial.itl1 = static_cast<int>(value);
+    else if (key == "itl4")
+      trial.itl4 = static_cast<int>(value);
+    else if (key == "maxstep" || key == "tmax")
+      trial.maxstep = value;
     // Other ngspice options (e.g. "interp", "noacct") do not affect this solver.
   }
   if (!netlist.method.empty() && !trial.method) {
@@ -200,13 +209,15 @@ std::string Engine::SingularMessage(int unknown) const {
   const auto& u = c_.unknowns()[unknown];
   switch (u.kind) {
     case devices::UnknownKind::kNode:
-      return fmt::format("singular matrix: {} floats or is driven only through capacitors or "
-                         "current sources",
-                         c_.DescribeUnknown(unknown));
+      return fmt::format(
+          "singular matrix: {} floats or is driven only through capacitors or "
+          "current sources",
+          c_.DescribeUnknown(unknown));
     case devices::UnknownKind::kBranch:
-      return fmt::format("singular matrix: branch current '{}' is undetermined (a loop of voltage "
-                         "sources or inductors, or a source driving nothing)",
-                         u.name);
+      return fmt::format(
+          "singular matrix: branch current '{}' is undetermined (a loop of voltage "
+          "sources or inductors, or a source driving nothing)",
+          u.name);
     case devices::UnknownKind::kState:
       return fmt::format("singular matrix: state '{}' is undetermined", u.name);
   }

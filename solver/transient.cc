@@ -141,7 +141,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   Progress progress(o_.progress, "tran");
 
   std::vector<double> xprev = xn, xtry(n_), qn(n_), qprev(n_), qdotn(n_, 0.0), qnew(n_),
-      qdotnew(n_), b(n_), wq(n_);
+                      qdotnew(n_), b(n_), wq(n_);
   std::vector<std::vector<double>> qh(4, std::vector<double>(n_, 0.0));  // q since last restart
   double th[4] = {0, 0, 0, 0};
   int nh = 1;
@@ -219,15 +219,15 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     NewtonOutcome no = newton_.Solve(xtry.data(), req, sys, nopt);
     if (!no.converged) {
       if (no.singular) {
-        return Status::Error(fmt::format("{} at t = {} s (h = {} s)", SingularMessage(no.worst),
-                                         Sec(t + h), Sec(h)),
-                             "check for nodes connected only through capacitors and current "
-                             "sources, and for loops of voltage sources or inductors");
+        return Status::Error(
+            fmt::format("{} at t = {} s (h = {} s)", SingularMessage(no.worst), Sec(t + h), Sec(h)),
+            "check for nodes connected only through capacitors and current "
+            "sources, and for loops of voltage sources or inductors");
       }
       if (sc.fixed) {
         return Status::Error(
-            fmt::format("Newton failed at t = {} s (h = {} s): largest residual at {}",
-                        Sec(t + h), Sec(h), c_.DescribeUnknown(no.worst)),
+            fmt::format("Newton failed at t = {} s (h = {} s): largest residual at {}", Sec(t + h),
+                        Sec(h), c_.DescribeUnknown(no.worst)),
             "use a smaller --fixed-step, adaptive stepping, or raise .options itl4");
       }
       h /= 8.0;
@@ -274,8 +274,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
         const double err = scale * std::abs(dd);
         const double volttol =
             o_.reltol * std::max(std::abs(qdotnew[i]), std::abs(qdotn[i])) + o_.abstol;
-        const double chargetol =
-            o_.reltol * std::max({std::abs(q0), std::abs(q1), o_.chgtol}) / h;
+        const double chargetol = o_.reltol * std::max({std::abs(q0), std::abs(q1), o_.chgtol}) / h;
         const double r = err / (o_.trtol * std::max(volttol, chargetol));
         if (r > ratio) {
           ratio = r;
@@ -300,9 +299,9 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     // Accept.
     for (int i = 0; i < n_; ++i) {
       if (!std::isfinite(xtry[i])) {
-        return Status::Error(fmt::format("{} became non-finite at t = {} s",
-                                         c_.DescribeUnknown(i), Sec(t + h)),
-                             "reduce the step (.options maxstep) or check device parameters");
+        return Status::Error(
+            fmt::format("{} became non-finite at t = {} s", c_.DescribeUnknown(i), Sec(t + h)),
+            "reduce the step (.options maxstep) or check device parameters");
       }
     }
     for (auto& d : c_.devices()) {
@@ -341,8 +340,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       if (hit) {
         h = std::min(hprev, sc.h0);
       } else if (ratio >= 0.0) {
-        const double grow =
-            ratio > 0.0 ? 0.9 * std::pow(ratio, -1.0 / (co.order + 1)) : 1e9;
+        const double grow = ratio > 0.0 ? 0.9 * std::pow(ratio, -1.0 / (co.order + 1)) : 1e9;
         if (grow >= 2.0) h = std::min(2.0 * h, sc.maxstep);
       } else {
         h = std::min(2.0 * h, sc.maxstep);
@@ -350,8 +348,9 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     }
   }
   if (std::getenv("MEMSPICE_SOLVER_STATS") != nullptr) {
-    std::fprintf(stderr, "solver: %d steps, %d evaluations, %d factorizations, %d refactorizations\n",
-                 step, asm_.num_evaluations(), klu_.num_factor(), klu_.num_refactor());
+    std::fprintf(stderr,
+                 "solver: %d steps, %d evaluations, %d factorizations, %d refactorizations\n", step,
+                 asm_.num_evaluations(), klu_.num_factor(), klu_.num_refactor());
   }
   return Status::Ok();
 }
@@ -397,7 +396,6 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
   sys.b = b.data();
   sys.matrix_changed = true;
 
-  std::vector<double> stage_x(n_);
   Status failure = Status::Ok();
   // Solves { q_D(x) = Q, f_A(x, time) = 0 } from the guess in *x; f and q at the result go to
   // f_out/q_out.
@@ -564,8 +562,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
       for (int i = 0; i < n_; ++i) {
         if (!diff[i]) continue;
         const double err = std::abs(q1[i] - qb[i]) / denom;
-        const double tol =
-            o_.reltol * std::max(std::abs(q1[i]), std::abs(qn[i])) + o_.chgtol;
+        const double tol = o_.reltol * std::max(std::abs(q1[i]), std::abs(qn[i])) + o_.chgtol;
         const double r = err / tol;
         if (!(r <= ratio)) {
           ratio = std::isnan(r) ? INFINITY : r;

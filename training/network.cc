@@ -304,6 +304,11 @@ LayerConst<S> MakeLayerConst(const NetworkConfig& cfg, const RestState& r, int l
   return c;
 }
 
+// Loading factor of crossbar l in the circuit form. Layer 1's inputs are ideal voltage drivers
+// (V_i = s_1 input_scale alpha x_i), so its bit lines see the full column conductance; deeper crossbars carry
+// the paper's attenuation s_l on the whole bit-line current, loading term included.
+double LoadScale(const NetworkConfig& c, int l) { return l == 0 ? 1.0 : c.layer_scale[l]; }
+
 // Finds the first non-finite or exploding element of a layer's trajectory; returns false if all is well.
 template <typename S>
 bool FindDivergence(int steps, int n_el, const S* v, const S* x1, const S* x2, int* step, int* elem,
@@ -497,7 +502,7 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
     kp.w.push_back((p.g_plus[l] - p.g_minus[l]).cast<S>());
     kp.w_colsum.push_back(kp.w.back().colwise().sum().transpose());
     if (config_.form == CrossbarForm::kCircuit)
-      kp.load.push_back(((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * config_.layer_scale[l])
+      kp.load.push_back(((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * LoadScale(config_, l))
                             .cast<S>());
     else
       kp.load.push_back(Vec<S>::Zero(out));
@@ -550,7 +555,7 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
         dw += g.dw[l].template cast<double>();
         dload += g.dload[l].template cast<double>();
       }
-      Eigen::RowVectorXd col = (dload * config_.layer_scale[l]).transpose();
+      Eigen::RowVectorXd col = (dload * LoadScale(config_, l)).transpose();
       Eigen::MatrixXd gp = dw, gm = -dw;
       if (config_.form == CrossbarForm::kCircuit) {
         gp.rowwise() += col;
@@ -574,7 +579,7 @@ std::vector<double> Network::Trace(const Parameters& p, const float* image, int 
     kp.w.push_back(p.g_plus[l] - p.g_minus[l]);
     kp.w_colsum.push_back(kp.w.back().colwise().sum().transpose());
     if (config_.form == CrossbarForm::kCircuit)
-      kp.load.push_back((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * config_.layer_scale[l]);
+      kp.load.push_back((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * LoadScale(config_, l));
     else
       kp.load.push_back(Eigen::VectorXd::Zero(config_.layer_sizes[l + 1]));
   }

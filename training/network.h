@@ -8,8 +8,10 @@
 //                         a <- a - dt/tau_a a;  I <- I + dt/tau_a (a - I)          (forward Euler, unit weight)
 //   crossbar drive        layer 1:  I_j[n] = s_1 input_scale alpha[n] sum_i W_ij x_i   (computed as alpha[n] * D_j)
 //                         layer l:  I_j[n] = s_l sum_i W_ij (v_i[n] - v_rest)          (previous layer's state n)
-//                         circuit form adds the loading term  - (v_j[n] - v_rest) L_j,  L_j = s_l sum_i (G+_ij + G-_ij)
-//                         (inverted input lines drive G-, the bit lines are referenced to v_rest)
+//                         circuit form adds the loading term  - (v_j[n] - v_rest) L_j,  L_j = s'_l sum_i (G+_ij + G-_ij)
+//                         (inverted input lines drive G-, the bit lines are referenced to v_rest; s'_1 = 1 because
+//                         layer 1 is driven by ideal voltage sources V_i = s_1 input_scale alpha x_i, s'_l = s_l
+//                         for deeper crossbars). The loading is strong (h L >> 2): use the semi-implicit method.
 //   MIF neuron            i = i_M1(x1, v - V1) + i_M2(x2, v - V2),  g = di/du summed (devices/mss_model.h)
 //                         v[n+1]  = v + h (I - L (v - v_rest) - i) / D,   D = 1 (forward Euler)
 //                                                                    or D = 1 + h (g + L) (semi-implicit)

@@ -82,7 +82,7 @@ Pack<S, W> exp(const Pack<S, W>& x) {
 }
 
 template <typename S>
-inline constexpr int kLanes = std::is_same_v<S, float> ? 8 : 4;
+inline constexpr int kLanes = std::is_same_v<S, float> ? 8 : 4;  // two SSE or one AVX register
 
 }  // namespace memspice::training::simd
 

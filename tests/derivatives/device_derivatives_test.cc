@@ -2,9 +2,8 @@
 // derivative of f and C the derivative of q: compares them with central finite differences at
 // random points, at several times, in transient and DC mode.
 #define BOOST_TEST_MODULE device_derivatives
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <random>
 #include <string>
@@ -44,9 +43,9 @@ void CompareJacobian(testing::DenseHarness& h, const Eigen::VectorXd& x, const O
   testing::Evaluation ev = h.Evaluate(x, o);
   const Eigen::MatrixXd& J = charge ? ev.C : ev.G;
   const int n = h.size();
-  BOOST_REQUIRE_MESSAGE(ev.f.allFinite() && ev.q.allFinite() && ev.G.allFinite() &&
-                            ev.C.allFinite(),
-                        label << ": non-finite output");
+  BOOST_REQUIRE_MESSAGE(
+      ev.f.allFinite() && ev.q.allFinite() && ev.G.allFinite() && ev.C.allFinite(),
+      label << ": non-finite output");
   for (int j = 0; j < n; ++j) {
     const bool is_voltage = h.names()[j].rfind("v(", 0) == 0;
     const double scale = is_voltage ? 1.0 : 1e-3;
@@ -58,8 +57,8 @@ void CompareJacobian(testing::DenseHarness& h, const Eigen::VectorXd& x, const O
     Eigen::VectorXd fd = charge ? (ep.q - em.q) / (2 * step) : (ep.f - em.f) / (2 * step);
     for (int i = 0; i < n; ++i) {
       const double row_scale = (charge ? ev.C : ev.G).row(i).cwiseAbs().maxCoeff();
-      const double tol = 1e-6 * std::max(std::abs(J(i, j)), std::abs(fd[i])) +
-                         1e-9 * row_scale + 1e-18;
+      const double tol =
+          1e-6 * std::max(std::abs(J(i, j)), std::abs(fd[i])) + 1e-9 * row_scale + 1e-18;
       BOOST_TEST(std::abs(J(i, j) - fd[i]) <= tol,
                  label << (charge ? " C" : " G") << "(" << h.names()[i] << ", " << h.names()[j]
                        << ") = " << J(i, j) << " but finite difference gives " << fd[i]);
@@ -75,8 +74,8 @@ void CheckDeck(const std::string& fragment, const std::string& label, unsigned s
   BOOST_REQUIRE_MESSAGE(!netlist->elements.empty(), label << ": no elements");
   testing::DenseHarness h;
   BOOST_REQUIRE_MESSAGE(h.Create(*netlist), label << ":\n" << h.diagnostics().Format());
-  BOOST_REQUIRE_MESSAGE(h.Build(AnalysisInfo{1e-9, 1e-6, 27}),
-                        label << ":\n" << h.diagnostics().Format());
+  BOOST_REQUIRE_MESSAGE(h.Build(AnalysisInfo{1e-9, 1e-6, 27}), label << ":\n"
+                                                                     << h.diagnostics().Format());
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> volt(-0.9, 0.9), amp(-2e-3, 2e-3), unit(0.05, 0.95);
   const double times[] = {0.0, 1.3e-9, 4.7e-9, 2.2e-7};

@@ -5,8 +5,6 @@
 // also satisfy v(n<K>_t) == v(n<K>_g) in both simulators.
 #define BOOST_TEST_MODULE regression
 #include <algorithm>
-#include <boost/test/data/monomorphic.hpp>
-#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <filesystem>
@@ -19,7 +17,6 @@
 #include "solver/ngspice_runner.h"
 
 namespace fs = std::filesystem;
-namespace bdata = boost::unit_test::data;
 using memspice::solver::CompareWithNgspice;
 using memspice::solver::DeckCompareOptions;
 using memspice::solver::DeckComparison;
@@ -76,7 +73,10 @@ BOOST_AUTO_TEST_CASE(deck_collection_is_complete) {
   BOOST_TEST(decks.size() >= 25u, "found " << decks.size() << " decks in " << kDeckDir);
 }
 
-BOOST_DATA_TEST_CASE(memspice_matches_ngspice, bdata::make(Decks()), deck) {
+namespace {
+
+// One test case per deck, named after it (run one with --run_test=decks/<name>).
+void RunDeck(const std::string& deck) {
   if (!HaveNgspice()) {
     BOOST_TEST_MESSAGE("ngspice not on PATH: " << deck << " skipped");
     return;
@@ -109,3 +109,17 @@ BOOST_DATA_TEST_CASE(memspice_matches_ngspice, bdata::make(Decks()), deck) {
     }
   }
 }
+
+struct RegisterDecks {
+  RegisterDecks() {
+    auto* suite = BOOST_TEST_SUITE("decks");
+    for (const auto& deck : Decks()) {
+      std::string name = fs::path(deck).stem().string();
+      suite->add(
+          boost::unit_test::make_test_case([deck] { RunDeck(deck); }, name, __FILE__, __LINE__));
+    }
+    boost::unit_test::framework::master_test_suite().add(suite);
+  }
+} register_decks;
+
+}  // namespace

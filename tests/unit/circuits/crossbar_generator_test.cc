@@ -319,6 +319,16 @@ BOOST_AUTO_TEST_CASE(bad_specs_name_the_field_and_every_problem) {
   BOOST_TEST(mc::ValidateCrossbarSpec(w).message().find("row 1, col 1: value nan is not finite") !=
              std::string::npos);
 
+  mc::CrossbarSpec big;
+  big.rows = 4096;
+  big.cols = 2048;
+  BOOST_TEST(mc::ValidateCrossbarSpec(big).message().find("more than 4194304 cross points") !=
+             std::string::npos);
+  big.cols = 1024;
+  BOOST_TEST(mc::ValidateCrossbarSpec(big).ok());
+  big.differential = true;
+  BOOST_TEST(!mc::ValidateCrossbarSpec(big).ok());
+
   mc::CrossbarSpec m;
   m.cell = mc::CellKind::kMss;
   m.include.clear();

@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE devices_diode
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 #include <numbers>
 
@@ -167,10 +166,8 @@ BOOST_AUTO_TEST_CASE(breakdown_current_at_bv_is_ibv) {
 BOOST_AUTO_TEST_CASE(junction_charge_is_continuous_and_its_derivative_is_c) {
   for (double mj : {0.5, 0.33, 1.0}) {
     testing::DenseHarness h;
-    BOOST_REQUIRE(h.Create(
-        DiodeDeck({{"is", 1e-14}, {"cjo", 2e-12}, {"vj", 0.8}, {"m", mj}, {"fc", 0.5},
-                   {"tt", 5e-9}},
-                  1, 1)));
+    BOOST_REQUIRE(h.Create(DiodeDeck(
+        {{"is", 1e-14}, {"cjo", 2e-12}, {"vj", 0.8}, {"m", mj}, {"fc", 0.5}, {"tt", 5e-9}}, 1, 1)));
     Diode* d = FindDiode(h);
     const double v0 = 0.5 * 0.8;
     JunctionEval lo = d->Junction(v0 - 1e-10), hi = d->Junction(v0 + 1e-10);

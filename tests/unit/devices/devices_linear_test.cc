@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE devices_linear
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 
 #include "devices/capacitor.h"
@@ -261,14 +260,11 @@ BOOST_AUTO_TEST_CASE(errors_name_the_element_and_location) {
   Element b = Make("b1", {"a", "0"});
   b.expr = Expr("I(vnone)");
   b.expr_is_current = true;
-  std::vector<Case> cases = {{f, "controlling source 'vnone' of 'f1'"},
-                             {r_nov, "resistor 'r2' has no value"},
-                             {r_bad, "unknown parameter 'foo' for 'r3'"},
-                             {c3, "'c1' needs 2 nodes, got 1"},
-                             {d, "unknown model 'dx' for instance 'd1'"},
-                             {m, "unsupported element type 'M' in 'm1'"},
-                             {y, "unknown device type 'nosuch' for 'y1'"},
-                             {b, "'b1' reads I(vnone)"}};
+  std::vector<Case> cases = {
+      {f, "controlling source 'vnone' of 'f1'"},    {r_nov, "resistor 'r2' has no value"},
+      {r_bad, "unknown parameter 'foo' for 'r3'"},  {c3, "'c1' needs 2 nodes, got 1"},
+      {d, "unknown model 'dx' for instance 'd1'"},  {m, "unsupported element type 'M' in 'm1'"},
+      {y, "unknown device type 'nosuch' for 'y1'"}, {b, "'b1' reads I(vnone)"}};
   for (const Case& c : cases) {
     testing::DenseHarness h;
     Netlist n = Deck({c.e});

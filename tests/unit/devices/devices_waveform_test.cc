@@ -1,7 +1,6 @@
 #define BOOST_TEST_MODULE devices_waveform
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -35,9 +34,10 @@ std::vector<double> Sorted(const SourceWaveform& w, double tstop) {
   std::vector<double> bp;
   w.Breakpoints(tstop, &bp);
   std::sort(bp.begin(), bp.end());
-  bp.erase(std::unique(bp.begin(), bp.end(), [](double a, double b) {
-             return std::abs(a - b) <= 1e-15 * std::max(1.0, std::abs(a));
-           }),
+  bp.erase(std::unique(bp.begin(), bp.end(),
+                       [](double a, double b) {
+                         return std::abs(a - b) <= 1e-15 * std::max(1.0, std::abs(a));
+                       }),
            bp.end());
   return bp;
 }
@@ -66,8 +66,8 @@ BOOST_AUTO_TEST_CASE(pulse_values_follow_the_trapezoid) {
 BOOST_AUTO_TEST_CASE(pulse_defaults_come_from_the_analysis) {
   // Missing (NaN) and zero tr/tf/pw/per take tstep/tstop, as ngspice.
   SourceWaveform w = Make(Waveform::Kind::kPulse, {0, 1, 0, kNaN, 0, kNaN, kNaN}, 1e-3, 1.0);
-  BOOST_TEST(w.Value(0.5e-3) == 0.5, boost::test_tools::tolerance(1e-12));  // tr = tstep
-  BOOST_TEST(w.Value(0.5) == 1.0);                                           // pw = tstop
+  BOOST_TEST(w.Value(0.5e-3) == 0.5, boost::test_tools::tolerance(1e-12));       // tr = tstep
+  BOOST_TEST(w.Value(0.5) == 1.0);                                               // pw = tstop
   BOOST_TEST(w.Value(1.0 + 0.5e-3) == 0.5, boost::test_tools::tolerance(1e-9));  // tf = tstep
   std::vector<double> bp = Sorted(w, 1.0);
   BOOST_TEST(bp.size() == 3u);  // 0, tr, tr+pw=1.001 is out, per=1 -> 1.0 (next period start)
@@ -110,8 +110,7 @@ BOOST_AUTO_TEST_CASE(pulse_with_negative_delay) {
 
 BOOST_AUTO_TEST_CASE(sin_matches_closed_form) {
   const double vo = 0.5, va = 2, freq = 1e3, td = 1e-4, theta = 300, phase = 30;
-  SourceWaveform w =
-      Make(Waveform::Kind::kSin, {vo, va, freq, td, theta, phase}, 1e-5, 5e-3);
+  SourceWaveform w = Make(Waveform::Kind::kSin, {vo, va, freq, td, theta, phase}, 1e-5, 5e-3);
   const double ph = phase * std::numbers::pi / 180;
   BOOST_TEST(w.Value(0.0) == vo + va * std::sin(ph), boost::test_tools::tolerance(1e-12));
   for (double t : {2e-4, 7.7e-4, 3.1e-3}) {

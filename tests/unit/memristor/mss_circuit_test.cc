@@ -149,8 +149,8 @@ BOOST_AUTO_TEST_CASE(mif_example_reproduces_reference_waveform) {
     if (t.scale[k] > 1e-3) under = std::min(under, v[k]);
   }
   BOOST_TEST_MESSAGE("memspice MIF: v(0.12ms) " << At(t, v, 0.12e-3) * 1e3 << " mV, undershoot "
-                                                << under * 1e3 << " mV, v(10ms) "
-                                                << v.back() * 1e3 << " mV");
+                                                << under * 1e3 << " mV, v(10ms) " << v.back() * 1e3
+                                                << " mV");
   // Reference table (spec models.md): 107.9 mV at 0.12 ms, undershoot 8.8 mV, v(10 ms) 16.2 mV.
   BOOST_TEST(std::abs(At(t, v, 0.12e-3) - 107.9e-3) < 0.3e-3);
   BOOST_TEST(std::abs(under - 8.79e-3) < 0.05e-3);
@@ -210,8 +210,7 @@ BOOST_AUTO_TEST_CASE(hysteresis_loop_is_pinched_at_the_origin) {
   const RunResult r = RunDeck(deck, {});
   BOOST_REQUIRE_MESSAGE(r.status.ok(), r.status.message());
   const sv::WaveformTable& t = r.tables.at(0);
-  const std::vector<double> v = Signal(t, "v(a)"), i = Signal(t, "i(v1)"),
-                            x = Signal(t, "x(m1)");
+  const std::vector<double> v = Signal(t, "v(a)"), i = Signal(t, "i(v1)"), x = Signal(t, "x(m1)");
   const mss::MssParams p;
   std::vector<double> idev(v.size());
   for (size_t k = 0; k < v.size(); ++k) {
@@ -222,7 +221,8 @@ BOOST_AUTO_TEST_CASE(hysteresis_loop_is_pinched_at_the_origin) {
     BOOST_TEST(std::abs(idev[k] - mss::Conductance(p, x[k]) * v[k]) <=
                1e-9 + 1e-6 * std::abs(idev[k]));
   }
-  // Second period, v = +0.1 V (below V_on) rising (t = 5 ms + asin(2/3)/w) vs falling (t = 7.5 ms - that).
+  // Second period, v = +0.1 V (below V_on) rising (t = 5 ms + asin(2/3)/w) vs falling (t = 7.5 ms -
+  // that).
   const double t_up = 5e-3 + std::asin(1.0 / 3.0) / (2 * M_PI * 200);
   const double t_down = 7.5e-3 - std::asin(1.0 / 3.0) / (2 * M_PI * 200);
   const double g_up = At(t, idev, t_up) / At(t, v, t_up);
@@ -277,11 +277,12 @@ BOOST_AUTO_TEST_CASE(native_matches_ngspice_export) {
   for (size_t k = 0; k < times.size(); ++k) {
     text += "meas tran v" + std::to_string(k) + " find v(v) at=" + std::to_string(times[k]) +
             "\nmeas tran x" + std::to_string(k) + " find " +
-            memspice::circuits::NgspiceSignalName("x(xn1.m1)") +
-            " at=" + std::to_string(times[k]) + "\n";
+            memspice::circuits::NgspiceSignalName("x(xn1.m1)") + " at=" + std::to_string(times[k]) +
+            "\n";
   }
   text += ".endc\n.end\n";
-  const fs::path dir = fs::temp_directory_path() / ("memspice_mss_circuit_" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("memspice_mss_circuit_" + std::to_string(getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / "mif_ng.cir") << text;
   const std::string cmd = "cd '" + dir.string() + "' && ngspice -b mif_ng.cir > mif_ng.log 2>&1";
@@ -294,6 +295,8 @@ BOOST_AUTO_TEST_CASE(native_matches_ngspice_export) {
     std::smatch m;
     if (std::regex_search(line, m, kv)) ng[m[1]] = std::stod(m[2]);
   }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
   for (size_t k = 0; k < times.size(); ++k) {
     const std::string vk = "v" + std::to_string(k), xk = "x" + std::to_string(k);
     BOOST_REQUIRE_MESSAGE(ng.count(vk) && ng.count(xk), "ngspice did not print " << vk);

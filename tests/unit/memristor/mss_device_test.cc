@@ -188,8 +188,8 @@ BOOST_AUTO_TEST_CASE(unknowns_and_kcl_and_state_rows) {
     for (int i = 0; i < 3; ++i) {
       const double fd = (rp.f[i] - rm.f[i]) / (2 * hstep);
       const double scale = std::max({std::abs(fd), std::abs(r.G[i][j]), 1e-6});
-      BOOST_TEST(std::abs(fd - r.G[i][j]) <= 1e-5 * scale, "G[" << i << "][" << j << "] "
-                                                                << r.G[i][j] << " vs FD " << fd);
+      BOOST_TEST(std::abs(fd - r.G[i][j]) <= 1e-5 * scale,
+                 "G[" << i << "][" << j << "] " << r.G[i][j] << " vs FD " << fd);
     }
   }
 }
@@ -274,6 +274,9 @@ BOOST_AUTO_TEST_CASE(bad_input_is_reported_at_the_instance) {
   BOOST_TEST(Contains(Errors(missing, good), "unknown model 'nosuch'"));
   missing.model.clear();
   BOOST_TEST(Contains(Errors(missing, good), "no model"));
+  // The parser hands an unknown model name over as a third node.
+  missing.nodes = {"a", "b", "nosuch2"};
+  BOOST_TEST(Contains(Errors(missing, good), "unknown model 'nosuch2'"));
   nl::Element three = MssElement("a", "b");
   three.nodes.push_back("c");
   BOOST_TEST(Contains(Errors(three, good), "2 nodes"));
@@ -344,9 +347,9 @@ BOOST_AUTO_TEST_CASE(alpha_injects_into_the_second_node) {
 BOOST_AUTO_TEST_CASE(alpha_train_equals_its_event_list) {
   const nl::Netlist deck;
   const double tau = 0.5e-3, w = 3e-6, period = 0.8e-3, delay = 0.1e-3;
-  auto train = Build(AlphaElement({{"tau", tau}, {"w", w}, {"period", period}, {"delay", delay},
-                                   {"count", 4}}),
-                     deck);
+  auto train = Build(
+      AlphaElement({{"tau", tau}, {"w", w}, {"period", period}, {"delay", delay}, {"count", 4}}),
+      deck);
   std::vector<double> list;
   for (int k = 0; k < 4; ++k) {
     list.push_back(delay + k * period);
@@ -394,9 +397,10 @@ BOOST_AUTO_TEST_CASE(alpha_bad_input_is_reported) {
   BOOST_TEST(Contains(Errors(AlphaElement({{"w", 1e-6}}, {0, 1e-6}), deck), "both"));
   BOOST_TEST(Contains(Errors(AlphaElement({{"w", 1e-6}}), deck), "period"));
   BOOST_TEST(Contains(Errors(AlphaElement({{"w", 1e-6}, {"period", -1}}), deck), "period = -1"));
+  BOOST_TEST(Contains(Errors(AlphaElement({{"w", 1e-6}, {"period", 1e-3}, {"count", 2.5}}), deck),
+                      "count"));
   BOOST_TEST(
-      Contains(Errors(AlphaElement({{"w", 1e-6}, {"period", 1e-3}, {"count", 2.5}}), deck),
-               "count"));
-  BOOST_TEST(Contains(Errors(AlphaElement({{"w", 1e-6}, {"period", 1e-3}, {"taux", 1}}), deck),
-                      "'taux'"));
+      Contains(Errors(AlphaElement({{"w", 1e-6}, {"period", 1e-3}, {"taux", 1}}), deck), "'taux'"));
+  BOOST_TEST(Contains(Errors(AlphaElement({{"tau", 1}, {"w", 1e-6}, {"period", 1e-9}}), deck),
+                      "too small"));
 }

@@ -37,9 +37,15 @@ fs::path TempDir() {
   return dir;
 }
 
-void Write(const fs::path& p, const std::string& text) {
-  std::ofstream(p) << text;
-}
+// Removes the temporary decks when the module ends (set MEMSPICE_KEEP_TMP to keep them).
+struct RemoveTempDir {
+  ~RemoveTempDir() {
+    std::error_code ec;
+    if (std::getenv("MEMSPICE_KEEP_TMP") == nullptr) fs::remove_all(TempDir(), ec);
+  }
+};
+
+void Write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
 std::string Read(const fs::path& p) {
   std::ifstream in(p);
@@ -95,6 +101,8 @@ bool Contains(const std::string& s, const std::string& part) {
 
 }  // namespace
 
+BOOST_TEST_GLOBAL_FIXTURE(RemoveTempDir);
+
 BOOST_AUTO_TEST_CASE(rewrites_native_lines_and_keeps_the_rest) {
   const std::string deck =
       "title line\n"
@@ -105,6 +113,9 @@ BOOST_AUTO_TEST_CASE(rewrites_native_lines_and_keeps_the_rest) {
       "YALPHA a1 0 a tau=0.64m w=27u period=1m\n"
       ".print tran v(a) x(m1)\n"
       ".options method=be reltol=1e-4\n"
+      ".control\n"
+      "yscript stays\n"
+      ".endc\n"
       ".end\n";
   memspice::netlist::Diagnostics diag;
   std::string out;
@@ -120,6 +131,7 @@ BOOST_AUTO_TEST_CASE(rewrites_native_lines_and_keeps_the_rest) {
   BOOST_TEST(Contains(out, ".print tran v(a) v(m1_x)"));
   BOOST_TEST(Contains(out, ".options method=gear maxord=1 reltol=1e-4"));
   BOOST_TEST(Contains(out, ".global mss_dc"));
+  BOOST_TEST(Contains(out, "\n.control\nyscript stays\n.endc\n"));  // script untouched
   BOOST_TEST(memspice::circuits::NgspiceSignalName("X(xn1.M1)") == "v(xn1.m1_x)");
   BOOST_TEST(memspice::circuits::NgspiceSignalName("v(out)") == "v(out)");
 }
@@ -156,7 +168,8 @@ BOOST_AUTO_TEST_CASE(errors_are_reported_at_their_lines) {
     BOOST_TEST(Contains(d.items()[0].message, "unknown model 'nomodel'"));
   }
   {
-    auto d = errors("t\n.include mss.lib\nYMSS m1 a 0 mss_neuron x0=0.1 bogus=3\nYMSS m2 a\n.end\n");
+    auto d =
+        errors("t\n.include mss.lib\nYMSS m1 a 0 mss_neuron x0=0.1 bogus=3\nYMSS m2 a\n.end\n");
     BOOST_TEST(d.num_errors() == 2);  // both lines reported
     BOOST_TEST(Contains(d.Format(), "'bogus'"));
     BOOST_TEST(Contains(d.Format(), "malformed memristor line"));
@@ -209,11 +222,10 @@ BOOST_AUTO_TEST_CASE(ngspice_state_relaxes_as_closed_form) {
       "V1 a 0 DC 0.09\n"
       "YMSS m1 a 0 mss_neuron x0=0.8\n"
       ".end\n";
-  const auto v = RunExported(
-      "relax", deck,
-      "option reltol=1e-6 abstol=1e-15 vntol=1e-10\ntran 1u 3m 0 1u\n"
-      "meas tran xa find v(m1_x) at=0.5m\nmeas tran xb find v(m1_x) at=2m\n"
-      "meas tran x0 find v(m1_x) at=0");
+  const auto v = RunExported("relax", deck,
+                             "option reltol=1e-6 abstol=1e-15 vntol=1e-10\ntran 1u 3m 0 1u\n"
+                             "meas tran xa find v(m1_x) at=0.5m\nmeas tran xb find v(m1_x) at=2m\n"
+                             "meas tran x0 find v(m1_x) at=0");
   const mss::MssParams p;
   const double u = 0.09, on = mss::ProbabilityOn(p, u), off = mss::ProbabilityOff(p, u);
   const double xe = on / (on + off), rate = (on + off) / p.tau;
@@ -249,15 +261,13 @@ BOOST_AUTO_TEST_CASE(ngspice_alpha_sources_match_the_device) {
   const memspice::devices::AlphaSource a1("a1", {}, "0", "o1", 0.5e-3, 3e-6, 0.8e-3, 0.1e-3, 4);
   const memspice::devices::AlphaSource a2("a2", {}, "0", "o2", 0.64e-3, 1e-6, 0.3e-3, 0.0,
                                           memspice::devices::AlphaSource::kUnlimited);
-  const memspice::devices::AlphaSource a3(
-      "a3", {}, "0", "o3", 0.2e-3, {{0.5e-3, 2e-6}, {0.1e-3, 1e-6}, {1.7e-3, -3e-6}});
+  const memspice::devices::AlphaSource a3("a3", {}, "0", "o3", 0.2e-3,
+                                          {{0.5e-3, 2e-6}, {0.1e-3, 1e-6}, {1.7e-3, -3e-6}});
   for (size_t k = 0; k < times.size(); ++k) {
     const std::string i = std::to_string(k);
     // v = R I (the source pushes its current into o_s); ngspice interpolates between 1 us steps.
-    BOOST_TEST(Get(v, "s1_" + i) == 1e3 * a1.Current(times[k]),
-               boost::test_tools::tolerance(1e-4));
-    BOOST_TEST(Get(v, "s2_" + i) == 1e3 * a2.Current(times[k]),
-               boost::test_tools::tolerance(1e-4));
+    BOOST_TEST(Get(v, "s1_" + i) == 1e3 * a1.Current(times[k]), boost::test_tools::tolerance(1e-4));
+    BOOST_TEST(Get(v, "s2_" + i) == 1e3 * a2.Current(times[k]), boost::test_tools::tolerance(1e-4));
     BOOST_TEST(std::abs(Get(v, "s3_" + i) - 1e3 * a3.Current(times[k])) < 1e-8);
   }
 }
@@ -267,8 +277,8 @@ BOOST_AUTO_TEST_CASE(ngspice_mif_example_gives_reference_numbers) {
     BOOST_WARN_MESSAGE(false, "ngspice not installed; skipping");
     return;
   }
-  const std::string deck = Read(std::string(MEMSPICE_SOURCE_DIR) +
-                                "/circuits/examples/mif_neuron.cir");
+  const std::string deck =
+      Read(std::string(MEMSPICE_SOURCE_DIR) + "/circuits/examples/mif_neuron.cir");
   BOOST_REQUIRE(!deck.empty());
   // Written next to the other temp decks; .include mif.lib resolves through kLib.
   const auto v = RunExported(

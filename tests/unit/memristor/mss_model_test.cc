@@ -1,14 +1,14 @@
 // The templated MSS equations: analytic derivatives against finite differences and against
 // ceres::Jet, overflow safety, and the Knowm convention.
 #define BOOST_TEST_MODULE mss_model
+#include "devices/mss_model.h"
+
 #include <ceres/jet.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <limits>
 #include <vector>
-
-#include "devices/mss_model.h"
 
 namespace mss = memspice::devices::mss;
 using J2 = ceres::Jet<double, 2>;
@@ -44,9 +44,9 @@ double CentralDiff(F f, double at, double h) {
 void CheckClose(double analytic, double numeric, double scale, const char* what, double x,
                 double u) {
   const double tol = 1e-6 * std::max(scale, std::abs(analytic)) + 1e-300;
-  BOOST_TEST(std::abs(analytic - numeric) <= tol,
-             what << " at x=" << x << " u=" << u << ": analytic " << analytic << " vs FD "
-                  << numeric);
+  BOOST_TEST(std::abs(analytic - numeric) <= tol, what << " at x=" << x << " u=" << u
+                                                       << ": analytic " << analytic << " vs FD "
+                                                       << numeric);
 }
 
 }  // namespace
@@ -87,14 +87,10 @@ BOOST_AUTO_TEST_CASE(analytic_derivatives_match_finite_differences) {
       for (double u : kVoltages) {
         const mss::MssEval<double> e = mss::Evaluate(p, x, u);
         const double hu = 1e-7, hx = 1e-6;
-        const double di_du =
-            CentralDiff([&](double v) { return mss::Current(p, x, v); }, u, hu);
-        const double di_dx =
-            CentralDiff([&](double s) { return mss::Current(p, s, u); }, x, hx);
-        const double dr_du =
-            CentralDiff([&](double v) { return mss::StateRate(p, x, v); }, u, hu);
-        const double dr_dx =
-            CentralDiff([&](double s) { return mss::StateRate(p, s, u); }, x, hx);
+        const double di_du = CentralDiff([&](double v) { return mss::Current(p, x, v); }, u, hu);
+        const double di_dx = CentralDiff([&](double s) { return mss::Current(p, s, u); }, x, hx);
+        const double dr_du = CentralDiff([&](double v) { return mss::StateRate(p, x, v); }, u, hu);
+        const double dr_dx = CentralDiff([&](double s) { return mss::StateRate(p, s, u); }, x, hx);
         const double iscale = std::abs(e.i) / std::max(std::abs(u), 1e-3) + 1e-9;
         const double rscale = 1.0 / p.tau;
         CheckClose(e.di_du, di_du, iscale * 1e2, "di/du", x, u);

@@ -447,3 +447,50 @@ BOOST_AUTO_TEST_CASE(element_count_limit) {
       opt);
   BOOST_TEST(err.find("more than 50 elements") != std::string::npos, err);
 }
+
+BOOST_AUTO_TEST_CASE(exponential_func_expansion_is_bounded) {
+  std::string deck = "t\n.func f0(x) {x+1}\n";
+  for (int i = 1; i <= 40; ++i) {
+    deck += ".func f" + std::to_string(i) + "(x) {f" + std::to_string(i - 1) + "(x)*f" +
+            std::to_string(i - 1) + "(x)}\n";
+  }
+  deck += "B1 a 0 V=f40(V(a))\n";
+  std::string err = Errors(deck);
+  BOOST_TEST(err.find("expression too large after .func expansion") != std::string::npos, err);
+}
+
+BOOST_AUTO_TEST_CASE(long_parameter_chains) {
+  // A chain of 300 dependent parameters evaluates; 3000 is reported, not a stack overflow.
+  auto chain = [](int n) {
+    std::string deck = "t\n.param q" + std::to_string(n) + "=1\n";
+    for (int i = n - 1; i >= 0; --i) {
+      deck += ".param q" + std::to_string(i) + "={q" + std::to_string(i + 1) + "+1}\n";
+    }
+    return deck + "R1 a 0 {q0}\n";
+  };
+  nl::Netlist n = Parse(chain(300));
+  BOOST_TEST(*Find(n, "r1").value == 301.0);
+  std::string err = Errors(chain(3000));
+  BOOST_TEST(err.find("dependency chain longer than") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(warnings_do_not_fail_the_parse) {
+  nl::Diagnostics diag;
+  std::optional<nl::Netlist> n = nl::ParseString(
+      "t\nV1 a 0\nR1 a 0 1\n.meas tran x find v(a) at=1\n.control\nset x = {y\n.endc\n"
+      ".control\nrun\n.endc\n.four 1k v(a)\n",
+      "w.cir", {}, diag);
+  BOOST_TEST_REQUIRE(n.has_value(), diag.Format());
+  BOOST_TEST(!diag.has_errors());
+  int control = 0, ignored = 0, novalue = 0;
+  for (const nl::Diagnostic& d : diag.items()) {
+    BOOST_TEST((d.severity == nl::Severity::kWarning));
+    control += d.message.find(".control") != std::string::npos;
+    ignored += d.message.find("ignored") != std::string::npos;
+    novalue += d.message.find("has no value") != std::string::npos;
+  }
+  BOOST_TEST(control == 1);      // one warning for all .control blocks
+  BOOST_TEST(ignored == 3);      // .control, .meas, .four
+  BOOST_TEST(novalue == 1);
+  BOOST_TEST(*Find(*n, "v1").value == 0.0);
+}

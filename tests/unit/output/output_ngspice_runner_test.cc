@@ -137,3 +137,19 @@ BOOST_AUTO_TEST_CASE(timeout_kills_the_process) {
   BOOST_TEST(s.message().find("timed out") != std::string::npos);
   BOOST_TEST(dt < 5.0);
 }
+
+BOOST_AUTO_TEST_CASE(keep_files_leaves_outputs_for_debugging) {
+  if (!HaveNgspice()) return;
+  TempDir dir;
+  NgspiceOptions o;
+  o.keep_files = true;
+  NgspiceResult r;
+  auto s = RunNgspiceText("k\nV1 a 0 1\nR1 a 0 1k\n.op\n.end\n", dir.path.string(), o, &r);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
+  BOOST_TEST(fs::exists(fs::path(r.work_dir) / "out.raw"));
+  BOOST_TEST(fs::exists(fs::path(r.work_dir) / "stdout.txt"));
+  BOOST_TEST(fs::exists(fs::path(r.work_dir) / "deck.cir"));
+  BOOST_TEST(r.stdout_text.find("Circuit: k") != std::string::npos);
+  std::error_code ec;
+  fs::remove_all(r.work_dir, ec);
+}

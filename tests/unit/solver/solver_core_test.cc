@@ -1,7 +1,6 @@
 // Circuit building, topology errors, DC operating point and DC sweeps on test devices.
 #define BOOST_TEST_MODULE solver_core
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 
 #include "solver/klu_solver.h"
@@ -249,6 +248,29 @@ BOOST_AUTO_TEST_CASE(klu_transposed_solve) {
   std::vector<double> singular = {1, 2, 2, 4};
   BOOST_CHECK(!klu.Factor(singular.data()));
   BOOST_CHECK(klu.singular_col() >= 0);
+}
+
+BOOST_AUTO_TEST_CASE(klu_keyed_factorizations) {
+  KluSolver klu;
+  klu.set_cache_capacity(2);
+  std::vector<int> cp = {0, 2, 4}, ri = {0, 1, 0, 1};
+  BOOST_REQUIRE(klu.Analyze(2, cp, ri));
+  std::vector<double> a1 = {4, 2, 1, 3}, a2 = {2, 0, 0, 2}, a3 = {1, 0, 0, 1};
+  BOOST_REQUIRE(klu.Factor(a1.data(), 1.0));
+  BOOST_REQUIRE(klu.Factor(a2.data(), 2.0));
+  BOOST_CHECK_EQUAL(klu.num_factor(), 2);
+  BOOST_REQUIRE(klu.Select(1.0));  // back to a1 without factoring
+  double b[2] = {6, 8};
+  klu.Solve(b);
+  BOOST_CHECK_CLOSE(b[0], 1.0, 1e-10);
+  BOOST_CHECK_CLOSE(b[1], 2.0, 1e-10);
+  BOOST_CHECK(!klu.Select(3.0));
+  BOOST_REQUIRE(klu.Factor(a3.data(), 3.0));  // evicts the least recently used (key 2)
+  BOOST_CHECK(!klu.Select(2.0));
+  BOOST_CHECK(klu.Select(1.0));
+  BOOST_CHECK_EQUAL(klu.num_factor() + klu.num_refactor(), 3);
+  klu.ForgetKeys();
+  BOOST_CHECK(!klu.Select(1.0));
 }
 
 }  // namespace

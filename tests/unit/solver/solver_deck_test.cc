@@ -1,7 +1,6 @@
 // The solver on parsed decks with the real device library.
 #define BOOST_TEST_MODULE solver_deck
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 
 #include "netlist/netlist.h"
@@ -67,7 +66,8 @@ c1 out 0 1u
   for (int k = 0; k < w.num_points(); ++k) {
     const double t = w.scale[k];
     // Ramp of 1 us is negligible against tau = 1 ms: compare after the ramp.
-    const double exact = t < 1.001e-3 ? (t <= 1e-3 ? 0.0 : NAN) : 1.0 - std::exp(-(t - 1.0005e-3) / 1e-3);
+    const double exact =
+        t < 1.001e-3 ? (t <= 1e-3 ? 0.0 : NAN) : 1.0 - std::exp(-(t - 1.0005e-3) / 1e-3);
     if (std::isnan(exact)) continue;
     max_err = std::max(max_err, std::abs(At(w, "v(out)", k) - exact));
   }
@@ -109,7 +109,8 @@ c1 b 0 1u
 )");
   BOOST_REQUIRE_MESSAGE(r->status.ok(), r->status.message());
   const auto& w = r->tables[0];
-  // Underdamped: alpha = R/2L = 5e3, w0 = 1/sqrt(LC) = 31623; v_c = 1 - e^{-at}(cos wd t + a/wd sin wd t).
+  // Underdamped: alpha = R/2L = 5e3, w0 = 1/sqrt(LC) = 31623; v_c = 1 - e^{-at}(cos wd t + a/wd sin
+  // wd t).
   const double a = 5e3, w0 = 1.0 / std::sqrt(1e-9), wd = std::sqrt(w0 * w0 - a * a);
   double max_err = 0;
   for (int k = 0; k < w.num_points(); ++k) {

@@ -143,7 +143,8 @@ class TestV : public TestBranch {
  public:
   TestV(std::string name, std::string a, std::string b, std::function<double(double)> v,
         std::vector<double> bps = {})
-      : TestBranch(std::move(name), std::move(a), std::move(b)), v_(std::move(v)),
+      : TestBranch(std::move(name), std::move(a), std::move(b)),
+        v_(std::move(v)),
         bps_(std::move(bps)) {}
   void Evaluate(EvalContext& c) override {
     StampBase(c);

@@ -2,7 +2,6 @@
 // method, explicit-method DAE errors, breakpoints and step bookkeeping.
 #define BOOST_TEST_MODULE solver_transient
 #include <boost/test/unit_test.hpp>
-
 #include <chrono>
 #include <cmath>
 
@@ -55,10 +54,11 @@ BOOST_AUTO_TEST_CASE(rc_step_adaptive_all_methods) {
       const double tk = run.w.scale[k];
       max_err = std::max(max_err, std::abs(run.w.rows[k][out] - (1.0 - std::exp(-tk / tau))));
     }
-    BOOST_TEST_MESSAGE(MethodName(m) << ": " << run.w.num_points() << " points, max error "
-                                     << max_err);
+    BOOST_TEST_MESSAGE(MethodName(m)
+                       << ": " << run.w.num_points() << " points, max error " << max_err);
     // SPICE tolerances (reltol 1e-3, trtol 7) allow about 1 % for first-order methods.
-    BOOST_CHECK_MESSAGE(max_err < (MethodOrder(m) == 1 ? 2e-2 : 2e-3), MethodName(m) << " max error " << max_err);
+    BOOST_CHECK_MESSAGE(max_err < (MethodOrder(m) == 1 ? 2e-2 : 2e-3),
+                        MethodName(m) << " max error " << max_err);
     BOOST_CHECK_CLOSE(run.w.scale.back(), 5e-3, 1e-9);
   }
 }
@@ -85,8 +85,8 @@ BOOST_AUTO_TEST_CASE(lc_energy_conserved_by_trap) {
   TestCircuit t;
   t.C("c1", "a", "0", c).L("l1", "a", "0", l);
   t.nl.ics = {{"a", 1.0, {}}};
-  Run run = Simulate(t, Tran(period / 100, 10 * period, true),
-                     With(Method::kTrapezoidal, period / 100));
+  Run run =
+      Simulate(t, Tran(period / 100, 10 * period, true), With(Method::kTrapezoidal, period / 100));
   BOOST_REQUIRE_MESSAGE(run.status.ok(), run.status.message());
   const int va = run.w.Find("v(a)"), il = run.w.Find("i(l1)");
   auto energy = [&](int k) {
@@ -129,10 +129,10 @@ BOOST_AUTO_TEST_CASE(convergence_orders) {
                  e3 = FinalError(cs.m, 4 * cs.n0);
     // Least-squares slope of log(error) against log(h) over three step sizes.
     const double slope = (std::log2(e1) - std::log2(e3)) / 2.0;
-    BOOST_TEST_MESSAGE(MethodName(cs.m) << " errors " << e1 << " " << e2 << " " << e3
-                                        << " order " << slope);
-    BOOST_CHECK_MESSAGE(std::abs(slope - cs.order) < 0.2,
-                        MethodName(cs.m) << " measured order " << slope);
+    BOOST_TEST_MESSAGE(MethodName(cs.m)
+                       << " errors " << e1 << " " << e2 << " " << e3 << " order " << slope);
+    BOOST_CHECK_MESSAGE(std::abs(slope - cs.order) < 0.2, MethodName(cs.m)
+                                                              << " measured order " << slope);
   }
 }
 
@@ -227,7 +227,8 @@ BOOST_AUTO_TEST_CASE(fixed_steps_observer_and_tstart) {
   Run run = Simulate(t, a, With(Method::kGear2, 1e-5), &rec);
   BOOST_REQUIRE_MESSAGE(run.status.ok(), run.status.message());
   BOOST_REQUIRE_EQUAL(rec.steps.size(), 12u);  // step 0 + 10 full steps + a clipped last step
-  for (size_t k = 0; k < rec.steps.size(); ++k) BOOST_CHECK_EQUAL(rec.steps[k], static_cast<int>(k));
+  for (size_t k = 0; k < rec.steps.size(); ++k)
+    BOOST_CHECK_EQUAL(rec.steps[k], static_cast<int>(k));
   BOOST_CHECK_EQUAL(rec.hs[0], 0.0);
   BOOST_CHECK(rec.methods[1] == Method::kBackwardEuler);  // Gear2 starts with one BE step
   BOOST_CHECK(rec.methods[2] == Method::kGear2);

@@ -1,0 +1,716 @@
+#include "autodiff/adjoint.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "solver/integrators.h"
+
+namespace memspice::autodiff {
+
+using solver::Method;
+using solver::Status;
+
+namespace {
+std::string Sec(double v) { return fmt::format("{:.6g}", v); }
+}  // namespace
+
+DeterministicKlu::DeterministicKlu() { klu_defaults(&common_); }
+
+DeterministicKlu::~DeterministicKlu() {
+  if (numeric_ != nullptr) klu_free_numeric(&numeric_, &common_);
+  if (symbolic_ != nullptr) klu_free_symbolic(&symbolic_, &common_);
+}
+
+bool DeterministicKlu::Analyze(int n, const std::vector<int>& col_ptr,
+                               const std::vector<int>& row_idx) {
+  n_ = n;
+  col_ptr_ = col_ptr;
+  row_idx_ = row_idx;
+  if (n == 0) return true;
+  symbolic_ = klu_analyze(n, col_ptr_.data(), row_idx_.data(), &common_);
+  return symbolic_ != nullptr;
+}
+
+bool DeterministicKlu::Factor(const double* values) {
+  if (numeric_ != nullptr) klu_free_numeric(&numeric_, &common_);
+  if (n_ == 0) return true;
+  if (symbolic_ == nullptr) return false;
+  numeric_ = klu_factor(col_ptr_.data(), row_idx_.data(), const_cast<double*>(values), symbolic_,
+                        &common_);
+  return numeric_ != nullptr && common_.status == KLU_OK;
+}
+
+void DeterministicKlu::Solve(double* b) {
+  if (n_ > 0 && numeric_ != nullptr) klu_solve(symbolic_, numeric_, n_, 1, b, &common_);
+}
+
+void DeterministicKlu::TSolve(double* b) {
+  ++num_tsolves_;
+  if (n_ > 0 && numeric_ != nullptr) klu_tsolve(symbolic_, numeric_, n_, 1, b, &common_);
+}
+
+DiscreteAdjoint::DiscreteAdjoint(solver::Circuit& circuit, const netlist::Netlist& netlist,
+                                 const netlist::Analysis& analysis,
+                                 const solver::SimOptions& options, Method method, Tape* tape,
+                                 const Objective* objective)
+    : c_(circuit),
+      nl_(netlist),
+      an_(analysis),
+      o_(options),
+      method_(method),
+      explicit_(solver::IsExplicit(method)),
+      tape_(tape),
+      obj_(objective),
+      n_(circuit.size()),
+      asm_(circuit) {
+  klu_.Analyze(n_, c_.col_ptr(), c_.row_idx());
+  ones_.assign(n_, 1.0);
+  zeros_.assign(n_, 0.0);
+  jac_.assign(c_.nnz(), 0.0);
+}
+
+DiscreteAdjoint::~DiscreteAdjoint() = default;
+
+solver::EvalRequest DiscreteAdjoint::Tran(double time) const {
+  solver::EvalRequest r;
+  r.time = time;
+  r.dc = false;
+  r.gmin = o_.gmin;
+  return r;
+}
+
+solver::EvalRequest DiscreteAdjoint::Dc() const {
+  solver::EvalRequest r;
+  r.time = 0.0;
+  r.dc = true;
+  r.gmin = o_.gmin;
+  r.dc_node_gmin = std::max(o_.gmin, 1e-15);
+  return r;
+}
+
+double DiscreteAdjoint::Tau(int k) const {
+  return k == 0 ? 0.0 : tape_->time(k - 1) + tape_->h(k);
+}
+
+void DiscreteAdjoint::TransposeMultiply(const std::vector<double>& a, const double* v,
+                                        double* out) const {
+  const auto& cp = c_.col_ptr();
+  const auto& ri = c_.row_idx();
+  for (int j = 0; j < n_; ++j) {
+    double s = 0.0;
+    for (int k = cp[j]; k < cp[j + 1]; ++k) s += a[k] * v[ri[k]];
+    out[j] += s;
+  }
+}
+
+void DiscreteAdjoint::Multiply(const std::vector<double>& a, const double* v, double* out) const {
+  const auto& cp = c_.col_ptr();
+  const auto& ri = c_.row_idx();
+  for (int j = 0; j < n_; ++j) {
+    for (int k = cp[j]; k < cp[j + 1]; ++k) out[ri[k]] += a[k] * v[j];
+  }
+}
+
+void DiscreteAdjoint::EvalFq(const double* x, double time, std::vector<double>* f,
+                             std::vector<double>* q) {
+  SettledEvaluate(asm_, x, Tran(time));
+  if (f != nullptr) f->assign(asm_.f(), asm_.f() + n_);
+  if (q != nullptr) q->assign(asm_.q(), asm_.q() + n_);
+}
+
+Status DiscreteAdjoint::Solve(std::vector<double>* xv, const solver::EvalRequest& request,
+                              const double* wf, const double* wq, const double* b,
+                              const double* clamp, const char* what) {
+  double* x = xv->data();
+  const auto& cp = c_.col_ptr();
+  const auto& ri = c_.row_idx();
+  std::vector<double> r(n_);
+  double last = std::numeric_limits<double>::infinity();
+  solver::EvalRequest req = request;
+  req.matrices = true;
+  SettledEvaluate(asm_, x, req);
+  for (int iter = 0; iter < 60; ++iter) {
+    if (iter > 0) asm_.Evaluate(x, req);
+    const double* f = asm_.f();
+    const double* q = asm_.q();
+    for (int i = 0; i < n_; ++i) {
+      if (clamp != nullptr && !std::isnan(clamp[i])) {
+        r[i] = x[i] - clamp[i];
+      } else {
+        r[i] = wf[i] * f[i] + wq[i] * q[i] + (b != nullptr ? b[i] : 0.0);
+      }
+      if (!std::isfinite(r[i])) {
+        return Status::Error(fmt::format("replay of the {} at t = {} s: residual of {} is not "
+                                         "finite",
+                                         what, Sec(req.time), c_.DescribeUnknown(i)));
+      }
+    }
+    for (int j = 0; j < n_; ++j) {
+      for (int k = cp[j]; k < cp[j + 1]; ++k) {
+        const int i = ri[k];
+        jac_[k] = (clamp != nullptr && !std::isnan(clamp[i]))
+                      ? (i == j ? 1.0 : 0.0)
+                      : wf[i] * asm_.G()[k] + wq[i] * asm_.C()[k];
+      }
+    }
+    if (!klu_.Factor(jac_.data())) {
+      return Status::Error(fmt::format("replay of the {} at t = {} s: singular matrix", what,
+                                       Sec(req.time)));
+    }
+    klu_.Solve(r.data());
+    double worst = 0.0;
+    const auto& unknowns = c_.unknowns();
+    for (int i = 0; i < n_; ++i) {
+      x[i] -= r[i];
+      const double floor = unknowns[i].kind == devices::UnknownKind::kNode     ? 1e-9
+                           : unknowns[i].kind == devices::UnknownKind::kBranch ? 1e-18
+                                                                               : 1e-12;
+      worst = std::max(worst, std::abs(r[i]) / (std::abs(x[i]) + floor));
+    }
+    // Converged to round-off, or stagnating at it; a linear system is solved by the first
+    // update, the second only confirms it.
+    if (worst <= 1e-14 || (worst <= 1e-6 && worst >= 0.5 * last) ||
+        (c_.all_linear() && iter >= 1)) {
+      return Status::Ok();
+    }
+    last = worst;
+  }
+  if (last <= 1e-7) return Status::Ok();
+  return Status::Error(fmt::format("replay of the {} at t = {} s: Newton did not converge to "
+                                   "round-off (last relative update {:.3g})",
+                                   what, Sec(req.time), last),
+                       "the gradient needs converged steps; use a smaller --fixed-step");
+}
+
+Status DiscreteAdjoint::Initial(std::vector<double>* x_op) {
+  Status s = IcClamp(c_, nl_, &clamp_);
+  if (!s.ok()) return s;
+  has_clamp_ = false;
+  for (double v : clamp_) has_clamp_ |= !std::isnan(v);
+  if (an_.uic) return UicStart(c_, nl_, x_op);
+  if (tape_->state(0) == nullptr) return Status::Error("tape has no initial state");
+  x_op->assign(tape_->state(0), tape_->state(0) + n_);
+  return Solve(x_op, Dc(), ones_.data(), zeros_.data(), nullptr,
+               has_clamp_ ? clamp_.data() : nullptr, "DC operating point");
+}
+
+Status DiscreteAdjoint::Stage(const std::vector<double>& Q, double time, std::vector<double>* y) {
+  std::vector<double> b(n_, 0.0);
+  for (int i = 0; i < n_; ++i) b[i] = diff_[i] ? -Q[i] : 0.0;
+  return Solve(y, Tran(time), wf_stage_.data(), wq_stage_.data(), b.data(), nullptr,
+               explicit_ && method_ == Method::kRk4 ? "RK4 stage" : "forward Euler stage");
+}
+
+Status DiscreteAdjoint::ImplicitStep(int n, const std::vector<double>& xm1,
+                                     const std::vector<double>& xm2,
+                                     const std::vector<double>& qm1,
+                                     const std::vector<double>& qm2,
+                                     const std::vector<double>& qdm1, std::vector<double>* xn,
+                                     std::vector<double>* qn, std::vector<double>* qdn) {
+  const double h = tape_->h(n);
+  const double hp = n >= 2 ? tape_->h(n - 1) : 0.0;
+  const solver::LmsCoefficients co = solver::ComputeLms(tape_->method(n), h, hp, false);
+  std::vector<double> b(n_), wq(n_, co.a0);
+  for (int i = 0; i < n_; ++i) b[i] = co.a1 * qm1[i] + co.a2 * qm2[i] + co.b1 * qdm1[i];
+  *xn = xm1;
+  if (!c_.all_linear() && n >= 2 && hp > 0.0) {
+    const double r = h / hp;
+    for (int i = 0; i < n_; ++i) (*xn)[i] += r * (xm1[i] - xm2[i]);
+  }
+  Status s = Solve(xn, Tran(Tau(n)), ones_.data(), wq.data(), b.data(), nullptr,
+                   solver::MethodName(tape_->method(n)));
+  if (!s.ok()) return s;
+  EvalFq(xn->data(), Tau(n), nullptr, qn);
+  qdn->resize(n_);
+  for (int i = 0; i < n_; ++i) (*qdn)[i] = co.a0 * (*qn)[i] + b[i];
+  return Status::Ok();
+}
+
+Status DiscreteAdjoint::ExplicitStep(int n, const std::vector<double>& x0,
+                                     const std::vector<double>& f0,
+                                     const std::vector<double>& q0, std::vector<double>* x1,
+                                     std::vector<std::vector<double>>* stages) {
+  const double h = tape_->h(n);
+  const double t = tape_->time(n - 1);
+  std::vector<double> Q(n_);
+  *x1 = x0;
+  if (method_ == Method::kForwardEuler) {
+    for (int i = 0; i < n_; ++i) Q[i] = q0[i] - h * f0[i];
+    return Stage(Q, t + h, x1);
+  }
+  std::vector<double> fs(n_), k1(n_), k2(n_), k3(n_), k4(n_);
+  if (stages != nullptr) stages->clear();
+  for (int i = 0; i < n_; ++i) {
+    k1[i] = -f0[i];
+    Q[i] = q0[i] + 0.5 * h * k1[i];
+  }
+  Status s = Stage(Q, t + 0.5 * h, x1);
+  if (!s.ok()) return s;
+  if (stages != nullptr) stages->push_back(*x1);
+  EvalFq(x1->data(), t + 0.5 * h, &fs, nullptr);
+  for (int i = 0; i < n_; ++i) {
+    k2[i] = -fs[i];
+    Q[i] = q0[i] + 0.5 * h * k2[i];
+  }
+  s = Stage(Q, t + 0.5 * h, x1);
+  if (!s.ok()) return s;
+  if (stages != nullptr) stages->push_back(*x1);
+  EvalFq(x1->data(), t + 0.5 * h, &fs, nullptr);
+  for (int i = 0; i < n_; ++i) {
+    k3[i] = -fs[i];
+    Q[i] = q0[i] + h * k3[i];
+  }
+  s = Stage(Q, t + h, x1);
+  if (!s.ok()) return s;
+  if (stages != nullptr) stages->push_back(*x1);
+  EvalFq(x1->data(), t + h, &fs, nullptr);
+  for (int i = 0; i < n_; ++i) {
+    k4[i] = -fs[i];
+    Q[i] = q0[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+  }
+  return Stage(Q, t + h, x1);
+}
+
+Status DiscreteAdjoint::Replay(double* objective) {
+  const int N = tape_->size();
+  if (N < 2) return Status::Error("the transient run has no steps to differentiate");
+  Status s = Initial(&x_op_);
+  if (!s.ok()) return s;
+  const int nt = obj_->num_terms();
+  std::vector<std::vector<double>> values(nt, std::vector<double>(N, 0.0));
+  auto record = [&](int k, const std::vector<double>& x, const std::vector<double>* prev,
+                    const std::vector<double>* qdot) {
+    tape_->SetState(k, x.data(), prev ? prev->data() : nullptr, qdot ? qdot->data() : nullptr);
+    for (int t = 0; t < nt; ++t) values[t][k] = obj_->TermValue(t, x.data(), tape_->time(k));
+  };
+  if (!explicit_) {
+    std::vector<double> xm2 = x_op_, xm1 = x_op_, qm2, qm1, qdm1(n_, 0.0), xn, qn, qdn;
+    EvalFq(xm1.data(), 0.0, nullptr, &qm1);
+    qm2 = qm1;
+    record(0, xm1, &xm1, &qdm1);
+    for (int k = 1; k < N; ++k) {
+      s = ImplicitStep(k, xm1, xm2, qm1, qm2, qdm1, &xn, &qn, &qdn);
+      if (!s.ok()) return s;
+      record(k, xn, &xm1, &qdn);
+      xm2.swap(xm1);
+      xm1.swap(xn);
+      qm2.swap(qm1);
+      qm1.swap(qn);
+      qdm1.swap(qdn);
+    }
+  } else {
+    // Differential rows from C at the operating point, as the solver classifies them.
+    SettledEvaluate(asm_, x_op_.data(), Tran(0.0));
+    diff_.assign(n_, 0);
+    const auto& cp = c_.col_ptr();
+    const auto& ri = c_.row_idx();
+    for (int j = 0; j < n_; ++j) {
+      for (int k = cp[j]; k < cp[j + 1]; ++k) {
+        if (asm_.C()[k] != 0.0) diff_[ri[k]] = 1;
+      }
+    }
+    wf_stage_.assign(n_, 0.0);
+    wq_stage_.assign(n_, 0.0);
+    for (int i = 0; i < n_; ++i) (diff_[i] ? wq_stage_ : wf_stage_)[i] = 1.0;
+    std::vector<double> Q(asm_.q(), asm_.q() + n_), x = x_op_, f, q, x1;
+    s = Stage(Q, 0.0, &x);
+    if (!s.ok()) return s;
+    record(0, x, nullptr, nullptr);
+    EvalFq(x.data(), 0.0, &f, &q);
+    for (int k = 1; k < N; ++k) {
+      s = ExplicitStep(k, x, f, q, &x1, nullptr);
+      if (!s.ok()) return s;
+      x.swap(x1);
+      EvalFq(x.data(), Tau(k), &f, &q);
+      record(k, x, nullptr, nullptr);
+    }
+  }
+  seg_start_ = -1;
+  return obj_->Combine(tape_->times(), values, objective, &dvalues_);
+}
+
+Status DiscreteAdjoint::RecomputeSegment(int start) {
+  const int N = tape_->size();
+  const int K = tape_->keep_every();
+  const int end = std::min(start + K, N);
+  seg_.assign(end - start, std::vector<double>());
+  const double* xc = tape_->state(start);
+  if (xc == nullptr) return Status::Error(fmt::format("tape has no checkpoint at step {}", start));
+  seg_[0].assign(xc, xc + n_);
+  if (!explicit_) {
+    const double* pv = tape_->prev_state(start);
+    const double* qd = tape_->qdot(start);
+    std::vector<double> xm1 = seg_[0], xm2(pv, pv + n_), qdm1(qd, qd + n_), qm1, qm2, xn, qn, qdn;
+    EvalFq(xm1.data(), Tau(start), nullptr, &qm1);
+    EvalFq(xm2.data(), start >= 1 ? Tau(start - 1) : 0.0, nullptr, &qm2);
+    if (start == 0) qm2 = qm1;
+    for (int k = start + 1; k < end; ++k) {
+      Status s = ImplicitStep(k, xm1, xm2, qm1, qm2, qdm1, &xn, &qn, &qdn);
+      if (!s.ok()) return s;
+      seg_[k - start] = xn;
+      xm2.swap(xm1);
+      xm1.swap(xn);
+      qm2.swap(qm1);
+      qm1.swap(qn);
+      qdm1.swap(qdn);
+    }
+  } else {
+    std::vector<double> x = seg_[0], f, q, x1;
+    EvalFq(x.data(), Tau(start), &f, &q);
+    for (int k = start + 1; k < end; ++k) {
+      Status s = ExplicitStep(k, x, f, q, &x1, nullptr);
+      if (!s.ok()) return s;
+      x.swap(x1);
+      EvalFq(x.data(), Tau(k), &f, &q);
+      seg_[k - start] = x;
+    }
+  }
+  seg_start_ = start;
+  return Status::Ok();
+}
+
+const double* DiscreteAdjoint::State(int k) {
+  if (const double* x = tape_->state(k)) return x;
+  const int start = (k / tape_->keep_every()) * tape_->keep_every();
+  if (seg_start_ != start && !RecomputeSegment(start).ok()) return nullptr;
+  return seg_[k - start].data();
+}
+
+void DiscreteAdjoint::ObjectiveGradient(int k, const double* x, std::vector<double>* g) const {
+  g->assign(n_, 0.0);
+  for (int t = 0; t < obj_->num_terms(); ++t) {
+    const double w = dvalues_[t][k];
+    if (w != 0.0) obj_->TermValue(t, x, tape_->time(k), w, g->data());
+  }
+}
+
+Status DiscreteAdjoint::PointAdjoint(const double* y, const solver::EvalRequest& request,
+                                     const double* wf, const double* wq, const double* clamp,
+                                     const double* xbar, const double* fbar, const double* qbar,
+                                     ParamPartials& partials, double* grad,
+                                     std::vector<double>* mu) {
+  solver::EvalRequest req = request;
+  req.matrices = true;
+  SettledEvaluate(asm_, y, req);
+  const std::vector<double> G = asm_.G(), C = asm_.C();
+  mu->assign(n_, 0.0);
+  double* m = mu->data();
+  for (int i = 0; i < n_; ++i) m[i] = xbar != nullptr ? xbar[i] : 0.0;
+  if (fbar != nullptr) TransposeMultiply(G, fbar, m);
+  if (qbar != nullptr) TransposeMultiply(C, qbar, m);
+  const auto& cp = c_.col_ptr();
+  const auto& ri = c_.row_idx();
+  for (int j = 0; j < n_; ++j) {
+    for (int k = cp[j]; k < cp[j + 1]; ++k) {
+      const int i = ri[k];
+      jac_[k] = (clamp != nullptr && !std::isnan(clamp[i])) ? (i == j ? 1.0 : 0.0)
+                                                           : wf[i] * G[k] + wq[i] * C[k];
+    }
+  }
+  if (!klu_.Factor(jac_.data())) {
+    return Status::Error(fmt::format("adjoint at t = {} s: singular matrix", Sec(req.time)));
+  }
+  klu_.TSolve(m);
+  std::vector<double> wfo(n_), wqo(n_);
+  for (int i = 0; i < n_; ++i) {
+    const bool clamped = clamp != nullptr && !std::isnan(clamp[i]);
+    wfo[i] = (fbar != nullptr ? fbar[i] : 0.0) - (clamped ? 0.0 : wf[i] * m[i]);
+    wqo[i] = (qbar != nullptr ? qbar[i] : 0.0) - (clamped ? 0.0 : wq[i] * m[i]);
+    if (!std::isfinite(m[i])) {
+      return Status::Error(fmt::format("adjoint at t = {} s: the multiplier of {} is not finite",
+                                       Sec(req.time), c_.DescribeUnknown(i)));
+    }
+  }
+  partials.Vjp(y, req, wfo.data(), wqo.data(), grad);
+  return Status::Ok();
+}
+
+Status DiscreteAdjoint::InitialAdjoint(const std::vector<double>& xbar, ParamPartials& partials,
+                                       double* grad) {
+  const int P = partials.size();
+  if (an_.uic) {
+    for (int j = 0; j < P; ++j) {
+      const auto& d = partials.uic_derivative(j);
+      double s = 0.0;
+      for (int i = 0; i < n_; ++i) s += xbar[i] * d[i];
+      grad[j] += s;
+    }
+    return Status::Ok();
+  }
+  std::vector<double> mu;
+  Status s = PointAdjoint(x_op_.data(), Dc(), ones_.data(), zeros_.data(),
+                          has_clamp_ ? clamp_.data() : nullptr, xbar.data(), nullptr, nullptr,
+                          partials, grad, &mu);
+  if (!s.ok()) return s;
+  if (has_clamp_) {
+    for (int j = 0; j < P; ++j) {
+      const auto& d = partials.clamp_derivative(j);
+      double acc = 0.0;
+      for (int i = 0; i < n_; ++i) {
+        if (!std::isnan(clamp_[i])) acc += mu[i] * d[i];
+      }
+      grad[j] += acc;
+    }
+  }
+  return Status::Ok();
+}
+
+Status DiscreteAdjoint::Reverse(ParamPartials& partials, std::vector<double>* grad_out) {
+  const int N = tape_->size();
+  grad_out->assign(partials.size(), 0.0);
+  double* grad = grad_out->data();
+  std::vector<double> x, g, mu;
+  if (!explicit_) {
+    // u_k: adjoint of the history vector b of step k; see docs/adjoint.md.
+    std::vector<double> u1(n_, 0.0), u2(n_, 0.0), s(n_), qdbar(n_), ybar(n_), wq(n_);
+    solver::LmsCoefficients c1, c2;  // steps n+1 and n+2
+    auto coeffs = [&](int k) {
+      return solver::ComputeLms(tape_->method(k), tape_->h(k), k >= 2 ? tape_->h(k - 1) : 0.0,
+                                false);
+    };
+    for (int k = N - 1; k >= 0; --k) {
+      const double* xp = State(k);
+      if (xp == nullptr) return Status::Error(fmt::format("cannot recompute step {}", k));
+      x.assign(xp, xp + n_);
+      for (int i = 0; i < n_; ++i) {
+        s[i] = (k + 1 < N ? c1.a1 * u1[i] : 0.0) + (k + 2 < N ? c2.a2 * u2[i] : 0.0);
+        qdbar[i] = k + 1 < N ? c1.b1 * u1[i] : 0.0;
+      }
+      ObjectiveGradient(k, x.data(), &g);
+      if (k == 0) {
+        // x_0 enters the history through q(x_0) only (qdot_0 = 0 is a constant).
+        SettledEvaluate(asm_, x.data(), Tran(0.0));
+        std::vector<double> C = asm_.C();
+        TransposeMultiply(C, s.data(), g.data());
+        partials.Vjp(x.data(), Tran(0.0), nullptr, s.data(), grad);
+        return InitialAdjoint(g, partials, grad);
+      }
+      const solver::LmsCoefficients co = coeffs(k);
+      std::vector<double> qbar(n_);
+      for (int i = 0; i < n_; ++i) {
+        qbar[i] = s[i] + co.a0 * qdbar[i];
+        wq[i] = co.a0;
+      }
+      Status st = PointAdjoint(x.data(), Tran(Tau(k)), ones_.data(), wq.data(), nullptr, g.data(),
+                               nullptr, qbar.data(), partials, grad, &mu);
+      if (!st.ok()) return st;
+      u2.swap(u1);
+      c2 = c1;
+      for (int i = 0; i < n_; ++i) u1[i] = qdbar[i] - mu[i];
+      c1 = co;
+    }
+    return Status::Ok();
+  }
+  // Explicit methods: Qbar is the adjoint of the charge target of the stage that produced x_k.
+  std::vector<double> Qbar_next(n_, 0.0), fbar(n_), qbar(n_), Qbar(n_);
+  std::vector<double> xprev;
+  for (int k = N - 1; k >= 0; --k) {
+    const double* xp = State(k);
+    if (xp == nullptr) return Status::Error(fmt::format("cannot recompute step {}", k));
+    x.assign(xp, xp + n_);
+    std::fill(fbar.begin(), fbar.end(), 0.0);
+    std::fill(qbar.begin(), qbar.end(), 0.0);
+    if (k + 1 < N) {
+      const double h = tape_->h(k + 1);
+      if (method_ == Method::kForwardEuler) {
+        for (int i = 0; i < n_; ++i) {
+          fbar[i] = -h * Qbar_next[i];
+          qbar[i] = Qbar_next[i];
+        }
+      } else {
+        // Reverse the three inner stages of step k+1 (recomputed from x_k).
+        std::vector<double> f0, q0, x1;
+        std::vector<std::vector<double>> st;
+        EvalFq(x.data(), Tau(k), &f0, &q0);
+        Status s = ExplicitStep(k + 1, x, f0, q0, &x1, &st);
+        if (!s.ok()) return s;
+        const double t = tape_->time(k);
+        std::vector<double> k1b(n_), k2b(n_), k3b(n_), k4b(n_), fb(n_);
+        for (int i = 0; i < n_; ++i) {
+          k1b[i] = h / 6.0 * Qbar_next[i];
+          k2b[i] = h / 3.0 * Qbar_next[i];
+          k3b[i] = h / 3.0 * Qbar_next[i];
+          k4b[i] = h / 6.0 * Qbar_next[i];
+          qbar[i] = Qbar_next[i];
+        }
+        const double times[3] = {t + 0.5 * h, t + 0.5 * h, t + h};
+        std::vector<double>* kin[3] = {&k2b, &k3b, &k4b};   // k produced by stage s: k_{s+2}
+        std::vector<double>* kout[3] = {&k1b, &k2b, &k3b};  // k feeding the stage's Q
+        const double qw[3] = {0.5 * h, 0.5 * h, h};
+        for (int sidx = 2; sidx >= 0; --sidx) {
+          for (int i = 0; i < n_; ++i) fb[i] = -(*kin[sidx])[i];
+          s = PointAdjoint(st[sidx].data(), Tran(times[sidx]), wf_stage_.data(),
+                           wq_stage_.data(), nullptr, nullptr, fb.data(), nullptr, partials, grad,
+                           &mu);
+          if (!s.ok()) return s;
+          for (int i = 0; i < n_; ++i) {
+            const double Qb = diff_[i] ? mu[i] : 0.0;
+            qbar[i] += Qb;
+            (*kout[sidx])[i] += qw[sidx] * Qb;
+          }
+        }
+        for (int i = 0; i < n_; ++i) fbar[i] = -k1b[i];
+      }
+    }
+    ObjectiveGradient(k, x.data(), &g);
+    Status s = PointAdjoint(x.data(), Tran(Tau(k)), wf_stage_.data(), wq_stage_.data(), nullptr,
+                            g.data(), fbar.data(), qbar.data(), partials, grad, &mu);
+    if (!s.ok()) return s;
+    for (int i = 0; i < n_; ++i) Qbar_next[i] = diff_[i] ? mu[i] : 0.0;
+  }
+  // x_0 = stage(q(x_op)): the operating point enters through Q = q(x_op).
+  SettledEvaluate(asm_, x_op_.data(), Tran(0.0));
+  std::vector<double> C = asm_.C(), xbar(n_, 0.0);
+  TransposeMultiply(C, Qbar_next.data(), xbar.data());
+  partials.Vjp(x_op_.data(), Tran(0.0), nullptr, Qbar_next.data(), grad);
+  return InitialAdjoint(xbar, partials, grad);
+}
+
+Status DiscreteAdjoint::Tangent(ParamPartials& partials, int j, double* dj) {
+  const int N = tape_->size();
+  std::vector<double> df(n_), dq(n_), rhs(n_), g;
+  *dj = 0.0;
+  // Solves J xdot = rhs with J of the system at y (evaluated with matrices).
+  auto solve = [&](const double* y, const solver::EvalRequest& req, const double* wf,
+                   const double* wq, const double* clamp, std::vector<double>* v,
+                   std::vector<double>* G, std::vector<double>* C) -> Status {
+    solver::EvalRequest r = req;
+    r.matrices = true;
+    SettledEvaluate(asm_, y, r);
+    *G = asm_.G();
+    *C = asm_.C();
+    const auto& cp = c_.col_ptr();
+    const auto& ri = c_.row_idx();
+    for (int jj = 0; jj < n_; ++jj) {
+      for (int k = cp[jj]; k < cp[jj + 1]; ++k) {
+        const int i = ri[k];
+        jac_[k] = (clamp != nullptr && !std::isnan(clamp[i])) ? (i == jj ? 1.0 : 0.0)
+                                                             : wf[i] * (*G)[k] + wq[i] * (*C)[k];
+      }
+    }
+    if (!klu_.Factor(jac_.data())) return Status::Error("tangent: singular matrix");
+    klu_.Solve(v->data());
+    return Status::Ok();
+  };
+  auto add_objective = [&](int k, const double* x, const std::vector<double>& xdot) {
+    ObjectiveGradient(k, x, &g);
+    for (int i = 0; i < n_; ++i) *dj += g[i] * xdot[i];
+  };
+  std::vector<double> G, C;
+  // Initial point.
+  std::vector<double> xdot_op(n_, 0.0);
+  if (an_.uic) {
+    xdot_op = partials.uic_derivative(j);
+  } else {
+    partials.Jvp(j, x_op_.data(), Dc(), df.data(), dq.data());
+    const auto& dc = partials.clamp_derivative(j);
+    for (int i = 0; i < n_; ++i) {
+      xdot_op[i] = (has_clamp_ && !std::isnan(clamp_[i])) ? dc[i] : -df[i];
+    }
+    Status s = solve(x_op_.data(), Dc(), ones_.data(), zeros_.data(),
+                     has_clamp_ ? clamp_.data() : nullptr, &xdot_op, &G, &C);
+    if (!s.ok()) return s;
+  }
+  if (!explicit_) {
+    std::vector<double> x(n_), xdot = xdot_op, qdot_m1(n_), qdot_m2(n_), qddot(n_, 0.0), b(n_),
+        wq(n_), qd(n_);
+    // qdot_k := d q(x_k)/dp.
+    SettledEvaluate(asm_, x_op_.data(), Tran(0.0));
+    C = asm_.C();
+    partials.Jvp(j, x_op_.data(), Tran(0.0), df.data(), qdot_m1.data());
+    Multiply(C, xdot.data(), qdot_m1.data());
+    qdot_m2 = qdot_m1;
+    add_objective(0, x_op_.data(), xdot);
+    for (int k = 1; k < N; ++k) {
+      const double* xp = State(k);
+      if (xp == nullptr) return Status::Error(fmt::format("cannot recompute step {}", k));
+      x.assign(xp, xp + n_);
+      const solver::LmsCoefficients co = solver::ComputeLms(
+          tape_->method(k), tape_->h(k), k >= 2 ? tape_->h(k - 1) : 0.0, false);
+      for (int i = 0; i < n_; ++i) {
+        b[i] = co.a1 * qdot_m1[i] + co.a2 * qdot_m2[i] + co.b1 * qddot[i];
+        wq[i] = co.a0;
+      }
+      partials.Jvp(j, x.data(), Tran(Tau(k)), df.data(), dq.data());
+      for (int i = 0; i < n_; ++i) xdot[i] = -(df[i] + co.a0 * dq[i] + b[i]);
+      Status s = solve(x.data(), Tran(Tau(k)), ones_.data(), wq.data(), nullptr, &xdot, &G, &C);
+      if (!s.ok()) return s;
+      qd = dq;
+      Multiply(C, xdot.data(), qd.data());
+      for (int i = 0; i < n_; ++i) qddot[i] = co.a0 * qd[i] + b[i];
+      qdot_m2.swap(qdot_m1);
+      qdot_m1 = qd;
+      add_objective(k, x.data(), xdot);
+    }
+    return Status::Ok();
+  }
+  // Explicit: stage tangent  J_S ydot = D (Qdot - dq/dp) - A df/dp.
+  auto stage_tangent = [&](const double* y, double time, const std::vector<double>& Qdot,
+                           std::vector<double>* ydot, std::vector<double>* fdot,
+                           std::vector<double>* qdot) -> Status {
+    partials.Jvp(j, y, Tran(time), df.data(), dq.data());
+    ydot->assign(n_, 0.0);
+    for (int i = 0; i < n_; ++i) (*ydot)[i] = diff_[i] ? Qdot[i] - dq[i] : -df[i];
+    Status s = solve(y, Tran(time), wf_stage_.data(), wq_stage_.data(), nullptr, ydot, &G, &C);
+    if (!s.ok()) return s;
+    *fdot = df;
+    *qdot = dq;
+    Multiply(G, ydot->data(), fdot->data());
+    Multiply(C, ydot->data(), qdot->data());
+    return Status::Ok();
+  };
+  std::vector<double> Qdot(n_), xdot, fdot, qdot;
+  SettledEvaluate(asm_, x_op_.data(), Tran(0.0));
+  C = asm_.C();
+  partials.Jvp(j, x_op_.data(), Tran(0.0), df.data(), Qdot.data());
+  Multiply(C, xdot_op.data(), Qdot.data());
+  std::vector<double> x(State(0), State(0) + n_);
+  Status s = stage_tangent(x.data(), 0.0, Qdot, &xdot, &fdot, &qdot);
+  if (!s.ok()) return s;
+  add_objective(0, x.data(), xdot);
+  for (int k = 1; k < N; ++k) {
+    const double h = tape_->h(k);
+    if (method_ == Method::kForwardEuler) {
+      for (int i = 0; i < n_; ++i) Qdot[i] = qdot[i] - h * fdot[i];
+    } else {
+      std::vector<double> f0, q0, x1;
+      std::vector<std::vector<double>> st;
+      EvalFq(x.data(), Tau(k - 1), &f0, &q0);
+      s = ExplicitStep(k, x, f0, q0, &x1, &st);
+      if (!s.ok()) return s;
+      const double t = tape_->time(k - 1);
+      std::vector<double> k1 = fdot, ydot, yf, yq, k2, k3, k4;
+      for (double& v : k1) v = -v;
+      for (int i = 0; i < n_; ++i) Qdot[i] = qdot[i] + 0.5 * h * k1[i];
+      s = stage_tangent(st[0].data(), t + 0.5 * h, Qdot, &ydot, &yf, &yq);
+      if (!s.ok()) return s;
+      k2 = yf;
+      for (double& v : k2) v = -v;
+      for (int i = 0; i < n_; ++i) Qdot[i] = qdot[i] + 0.5 * h * k2[i];
+      s = stage_tangent(st[1].data(), t + 0.5 * h, Qdot, &ydot, &yf, &yq);
+      if (!s.ok()) return s;
+      k3 = yf;
+      for (double& v : k3) v = -v;
+      for (int i = 0; i < n_; ++i) Qdot[i] = qdot[i] + h * k3[i];
+      s = stage_tangent(st[2].data(), t + h, Qdot, &ydot, &yf, &yq);
+      if (!s.ok()) return s;
+      k4 = yf;
+      for (double& v : k4) v = -v;
+      for (int i = 0; i < n_; ++i) {
+        Qdot[i] = qdot[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+      }
+    }
+    const double* xp = State(k);
+    if (xp == nullptr) return Status::Error(fmt::format("cannot recompute step {}", k));
+    x.assign(xp, xp + n_);
+    s = stage_tangent(x.data(), Tau(k), Qdot, &xdot, &fdot, &qdot);
+    if (!s.ok()) return s;
+    add_objective(k, x.data(), xdot);
+  }
+  return Status::Ok();
+}
+
+}  // namespace memspice::autodiff

@@ -1,0 +1,135 @@
+// Discrete adjoint of a transient run: differentiate the scheme actually run.
+//
+// The forward run (solver) fixes the time grid: accepted times, step sizes and the formula of
+// every step are read from the Tape and treated as constants (step-size control is not
+// differentiated; see docs/adjoint.md). Replay() then re-solves exactly the discrete equations
+// the solver solved on that grid -- the DC operating point (or the uic start), every implicit LMS
+// step f(x_n) + a0 q(x_n) + a1 q(x_{n-1}) + a2 q(x_{n-2}) + b1 qdot_{n-1} = 0, every stage
+// { q_D(y) = Q, f_A(y) = 0 } of FE/RK4 -- with Newton converged to round-off and a fresh KLU
+// factorization per iteration, so the replayed trajectory is a deterministic function of the
+// tape. It stores states through the tape (all columns, or checkpoints every k steps with the
+// segments recomputed bit-identically on demand) and the objective's per-point term values.
+//
+// Reverse() runs the adjoint recurrences backwards (transposed KLU solves on the symbolic
+// analysis done once for the circuit's pattern) and accumulates lambda^T dF/dp through
+// ParamPartials; Tangent() propagates one parameter forwards (forward sensitivity) for checks.
+#ifndef MEMSPICE_AUTODIFF_ADJOINT_H_
+#define MEMSPICE_AUTODIFF_ADJOINT_H_
+
+#include <klu.h>
+
+#include <memory>
+#include <vector>
+
+#include "autodiff/objective.h"
+#include "autodiff/params.h"
+#include "autodiff/tape.h"
+#include "netlist/netlist.h"
+#include "solver/assembler.h"
+#include "solver/circuit.h"
+#include "solver/simulator.h"
+#include "solver/status.h"
+
+namespace memspice::autodiff {
+
+// KLU with one symbolic analysis and a fresh numeric factorization per Factor(): results depend
+// only on the matrix values, never on earlier factorizations (needed for bit-identical replays).
+class DeterministicKlu {
+ public:
+  DeterministicKlu();
+  ~DeterministicKlu();
+  DeterministicKlu(const DeterministicKlu&) = delete;
+  DeterministicKlu& operator=(const DeterministicKlu&) = delete;
+  bool Analyze(int n, const std::vector<int>& col_ptr, const std::vector<int>& row_idx);
+  bool Factor(const double* values);
+  void Solve(double* b);
+  void TSolve(double* b);
+  int num_tsolves() const { return num_tsolves_; }
+
+ private:
+  int n_ = 0;
+  std::vector<int> col_ptr_, row_idx_;
+  klu_common common_;
+  klu_symbolic* symbolic_ = nullptr;
+  klu_numeric* numeric_ = nullptr;
+  int num_tsolves_ = 0;
+};
+
+class DiscreteAdjoint {
+ public:
+  // `method` is the base method of the run; `tape` holds the grid recorded by the solver.
+  DiscreteAdjoint(solver::Circuit& circuit, const netlist::Netlist& netlist,
+                  const netlist::Analysis& analysis, const solver::SimOptions& options,
+                  solver::Method method, Tape* tape, const Objective* objective);
+  ~DiscreteAdjoint();
+
+  // Replays the scheme on the tape's grid, stores states, evaluates the objective.
+  solver::Status Replay(double* objective);
+  // dJ/dp for every parameter of `partials` into grad (resized).
+  solver::Status Reverse(ParamPartials& partials, std::vector<double>* grad);
+  // dJ/dp_j by forward sensitivity.
+  solver::Status Tangent(ParamPartials& partials, int j, double* dj);
+
+  // Replayed state of step k (recomputes its checkpoint segment if needed); nullptr on failure.
+  const double* State(int k);
+  int num_steps() const { return tape_->size(); }
+
+ private:
+  struct StageSet;  // RK4 stage states of one step
+  solver::EvalRequest Tran(double time) const;
+  solver::EvalRequest Dc() const;
+  double Tau(int k) const;  // evaluation time of the equations that produce step k
+  // Newton on wf f + wq q + b (clamped rows: x - clamp) from the guess in x, to round-off.
+  solver::Status Solve(std::vector<double>* x, const solver::EvalRequest& req,
+                       const double* wf, const double* wq, const double* b,
+                       const double* clamp, const char* what);
+  solver::Status Initial(std::vector<double>* x_op);
+  solver::Status Stage(const std::vector<double>& Q, double time, std::vector<double>* y);
+  // One implicit step n from the history; outputs x_n, q_n, qdot_n.
+  solver::Status ImplicitStep(int n, const std::vector<double>& xm1,
+                              const std::vector<double>& xm2, const std::vector<double>& qm1,
+                              const std::vector<double>& qm2, const std::vector<double>& qdm1,
+                              std::vector<double>* xn, std::vector<double>* qn,
+                              std::vector<double>* qdn);
+  // One explicit step n from (x, f, q) of step n-1; stages (RK4) optional.
+  solver::Status ExplicitStep(int n, const std::vector<double>& x0, const std::vector<double>& f0,
+                              const std::vector<double>& q0, std::vector<double>* x1,
+                              std::vector<std::vector<double>>* stages);
+  void EvalFq(const double* x, double time, std::vector<double>* f, std::vector<double>* q);
+  solver::Status RecomputeSegment(int start);
+  // Adjoint of one solved system at point y: ybar = xbar + G^T fbar + C^T qbar, mu = J^-T ybar,
+  // accumulates w_f = fbar - wf*mu, w_q = qbar - wq*mu into the gradient; returns mu.
+  solver::Status PointAdjoint(const double* y, const solver::EvalRequest& req, const double* wf,
+                              const double* wq, const double* clamp, const double* xbar,
+                              const double* fbar, const double* qbar, ParamPartials& partials,
+                              double* grad, std::vector<double>* mu);
+  solver::Status InitialAdjoint(const std::vector<double>& xbar, ParamPartials& partials,
+                                double* grad);
+  void ObjectiveGradient(int k, const double* x, std::vector<double>* g) const;
+  void TransposeMultiply(const std::vector<double>& a, const double* v, double* out) const;
+  void Multiply(const std::vector<double>& a, const double* v, double* out) const;
+
+  solver::Circuit& c_;
+  const netlist::Netlist& nl_;
+  const netlist::Analysis& an_;
+  solver::SimOptions o_;
+  solver::Method method_;
+  bool explicit_;
+  Tape* tape_;
+  const Objective* obj_;
+  int n_;
+  solver::Assembler asm_;
+  DeterministicKlu klu_;
+  std::vector<double> ones_, zeros_, clamp_, jac_;
+  bool has_clamp_ = false;
+  std::vector<double> x_op_;
+  std::vector<char> diff_;                        // explicit: differential rows
+  std::vector<double> wf_stage_, wq_stage_;       // explicit stage weights
+  std::vector<std::vector<double>> dvalues_;      // dJ/d(term value) per term and step
+  int seg_start_ = -1;
+  std::vector<std::vector<double>> seg_;          // recomputed columns of one segment
+};
+
+}  // namespace memspice::autodiff
+
+#endif  // MEMSPICE_AUTODIFF_ADJOINT_H_

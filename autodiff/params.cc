@@ -1,0 +1,305 @@
+#include "autodiff/params.h"
+
+#include <fmt/format.h>
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+
+namespace memspice::autodiff {
+
+using solver::Status;
+
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool Match(const std::string& pattern, const std::string& name) {
+  return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
+}
+
+netlist::Element* FindElement(netlist::Netlist& nl, const std::string& name) {
+  for (auto& e : nl.elements) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Status ResolveParams(const netlist::Netlist& nl, const std::vector<std::string>& patterns,
+                     bool have_reparser, std::vector<ParamSpec>* out) {
+  out->clear();
+  std::set<std::string> seen;
+  auto add = [&](ParamSpec p) {
+    if (seen.insert(p.name).second) out->push_back(std::move(p));
+  };
+  for (const std::string& raw : patterns) {
+    const std::string pat = Lower(raw);
+    const size_t before = out->size();
+    bool matched_param = false;
+    const size_t colon = pat.find(':');
+    if (colon == std::string::npos) {
+      for (const auto& [name, value] : nl.params) {
+        if (!Match(pat, name)) continue;
+        matched_param = true;
+        if (!have_reparser) continue;
+        add({ParamSpec::Kind::kParam, name, name, "", value});
+      }
+      for (const auto& e : nl.elements) {
+        if (!e.value || !Match(pat, e.name)) continue;
+        add({ParamSpec::Kind::kElementValue, e.name, e.name, "", *e.value});
+      }
+      if (matched_param && !have_reparser && out->size() == before) {
+        return Status::Error(fmt::format("--wrt '{}': .param derivatives need the deck text to "
+                                         "re-parse it",
+                                         raw));
+      }
+    } else {
+      const std::string a = pat.substr(0, colon), key = pat.substr(colon + 1);
+      if (a == "ic") {
+        std::string node = key;
+        if (node.size() > 3 && node.rfind("v(", 0) == 0 && node.back() == ')') {
+          node = node.substr(2, node.size() - 3);
+        }
+        for (const auto& ic : nl.ics) {
+          if (Match(node, ic.node)) {
+            add({ParamSpec::Kind::kIc, "ic:" + ic.node, ic.node, "", ic.value});
+          }
+        }
+      } else {
+        for (const auto& e : nl.elements) {
+          if (!Match(a, e.name)) continue;
+          std::map<std::string, double> avail = e.params;
+          // MSS instances accept every model parameter as an override.
+          auto m = nl.models.find(e.model);
+          if (m != nl.models.end() && Lower(m->second.type) == "mss") {
+            for (const auto& [k, v] : m->second.params) avail.emplace(k, v);
+          }
+          for (const auto& [k, v] : avail) {
+            if (Match(key, k)) add({ParamSpec::Kind::kInstance, e.name + ":" + k, e.name, k, v});
+          }
+        }
+        for (const auto& [name, model] : nl.models) {
+          if (!Match(a, name)) continue;
+          for (const auto& [k, v] : model.params) {
+            if (Match(key, k)) add({ParamSpec::Kind::kModel, name + ":" + k, name, k, v});
+          }
+        }
+      }
+    }
+    if (out->size() == before) {
+      return Status::Error(
+          fmt::format("--wrt '{}' matches no parameter", raw),
+          "use a .param name, an element (R1 = its value), instance:parameter (m1:x0), "
+          "model:parameter (mssn:tau) or ic:node; model parameters must be written on the "
+          ".model card");
+    }
+  }
+  return Status::Ok();
+}
+
+Status WithParam(const netlist::Netlist& base, const ParamSpec& p, double value,
+                 const Reparser& reparse, netlist::Netlist* out) {
+  if (p.kind == ParamSpec::Kind::kParam) {
+    if (!reparse) return Status::Error(fmt::format("cannot re-parse the deck for .param '{}'", p.name));
+    std::string err;
+    std::optional<netlist::Netlist> nl = reparse({{p.target, value}}, &err);
+    if (!nl) {
+      return Status::Error(fmt::format("re-parsing with {} = {:.17g} failed: {}", p.name, value, err));
+    }
+    if (nl->elements.size() != base.elements.size()) {
+      return Status::Error(fmt::format(".param '{}' changes the circuit's structure; it cannot be "
+                                       "differentiated",
+                                       p.name));
+    }
+    *out = std::move(*nl);
+    return Status::Ok();
+  }
+  *out = base;
+  switch (p.kind) {
+    case ParamSpec::Kind::kElementValue:
+      FindElement(*out, p.target)->value = value;
+      break;
+    case ParamSpec::Kind::kInstance:
+      FindElement(*out, p.target)->params[p.key] = value;
+      break;
+    case ParamSpec::Kind::kModel:
+      out->models[p.target].params[p.key] = value;
+      break;
+    case ParamSpec::Kind::kIc:
+      for (auto& ic : out->ics) {
+        if (ic.node == p.target) ic.value = value;
+      }
+      break;
+    case ParamSpec::Kind::kParam:
+      break;
+  }
+  return Status::Ok();
+}
+
+Status IcClamp(const solver::Circuit& circuit, const netlist::Netlist& nl,
+               std::vector<double>* clamp) {
+  clamp->assign(circuit.size(), std::numeric_limits<double>::quiet_NaN());
+  for (const auto& v : nl.ics) {
+    const int idx = circuit.FindNode(v.node);
+    if (idx < 0) {
+      return Status::Error(fmt::format("{}:{}: node '{}' in .ic is not a node of the circuit",
+                                       v.loc.file, v.loc.line, v.node));
+    }
+    (*clamp)[idx] = v.value;
+  }
+  return Status::Ok();
+}
+
+Status UicStart(solver::Circuit& circuit, const netlist::Netlist& nl, std::vector<double>* x) {
+  const int n = circuit.size();
+  std::vector<double> buf(n + 1, 0.0);
+  for (auto& d : circuit.devices()) d->InitialState(buf.data() + 1);
+  x->assign(buf.begin() + 1, buf.end());
+  std::vector<double> ic;
+  Status s = IcClamp(circuit, nl, &ic);
+  if (!s.ok()) return s;
+  for (int i = 0; i < n; ++i) {
+    if (!std::isnan(ic[i])) (*x)[i] = ic[i];
+  }
+  return Status::Ok();
+}
+
+void SettledEvaluate(solver::Assembler& assembler, const double* x,
+                     const solver::EvalRequest& request) {
+  if (!assembler.circuit().all_linear()) {
+    const int n = assembler.circuit().size();
+    solver::EvalRequest probe = request;
+    probe.matrices = false;
+    probe.init_junctions = false;
+    std::vector<double> last;
+    for (int k = 0; k < 30; ++k) {
+      assembler.Evaluate(x, probe);
+      std::vector<double> now(assembler.f(), assembler.f() + n);
+      now.insert(now.end(), assembler.q(), assembler.q() + n);
+      if (now == last) break;
+      last.swap(now);
+    }
+  }
+  assembler.Evaluate(x, request);
+}
+
+Status ParamPartials::Create(const netlist::Netlist& base, const std::vector<ParamSpec>& specs,
+                             const Reparser& reparse, const devices::AnalysisInfo& info, int n,
+                             std::unique_ptr<ParamPartials>* out) {
+  auto pp = std::unique_ptr<ParamPartials>(new ParamPartials());
+  pp->n_ = n;
+  auto build = [&](const ParamSpec& p, double value, Circ* c, std::string* err) -> bool {
+    Status s = WithParam(base, p, value, reparse, &c->netlist);
+    if (!s.ok()) {
+      *err = s.message();
+      return false;
+    }
+    netlist::Diagnostics diag;
+    c->circuit = solver::Circuit::Build(c->netlist, diag);
+    if (!c->circuit) {
+      *err = diag.items().empty() ? "circuit build failed" : diag.items()[0].message;
+      return false;
+    }
+    if (c->circuit->size() != n) {
+      *err = "the unknowns of the circuit change with this parameter";
+      return false;
+    }
+    for (auto& d : c->circuit->devices()) d->SetAnalysis(info);
+    c->assembler = std::make_unique<solver::Assembler>(*c->circuit);
+    return true;
+  };
+  for (const ParamSpec& p : specs) {
+    Side side;
+    const double mag = std::abs(p.value);
+    side.delta = mag > 0.0 ? 1e-6 * mag : 1e-6;
+    side.touches_f = p.kind != ParamSpec::Kind::kIc;
+    std::string err;
+    double divisor = 2.0 * side.delta;
+    if (!build(p, p.value + side.delta, &side.plus, &err)) {
+      // At the upper edge of the valid range (e.g. phi = 1): one-sided from p itself.
+      divisor = side.delta;
+      if (!build(p, p.value, &side.plus, &err)) {
+        return Status::Error(fmt::format("parameter '{}' at {:.17g}: {}", p.name, p.value, err));
+      }
+    }
+    double lo = p.value - side.delta;
+    if (!build(p, lo, &side.minus, &err)) {
+      if (divisor == side.delta) {
+        return Status::Error(fmt::format("parameter '{}' at {:.17g}: {}", p.name, lo, err));
+      }
+      // At the edge of the valid range (e.g. x0 = 0): one-sided difference from p itself.
+      lo = p.value;
+      divisor = side.delta;
+      if (!build(p, lo, &side.minus, &err)) {
+        return Status::Error(fmt::format("parameter '{}' at {:.17g}: {}", p.name, lo, err));
+      }
+    }
+    side.delta = divisor;  // from here on: the divisor of the difference
+    std::vector<double> cp, cm, up, um;
+    Status s = IcClamp(*side.plus.circuit, side.plus.netlist, &cp);
+    if (s.ok()) s = IcClamp(*side.minus.circuit, side.minus.netlist, &cm);
+    if (s.ok()) s = UicStart(*side.plus.circuit, side.plus.netlist, &up);
+    if (s.ok()) s = UicStart(*side.minus.circuit, side.minus.netlist, &um);
+    if (!s.ok()) return s;
+    side.dclamp.assign(n, 0.0);
+    side.duic.assign(n, 0.0);
+    for (int i = 0; i < n; ++i) {
+      if (!std::isnan(cp[i]) && !std::isnan(cm[i])) side.dclamp[i] = (cp[i] - cm[i]) / divisor;
+      side.duic[i] = (up[i] - um[i]) / divisor;
+    }
+    pp->sides_.push_back(std::move(side));
+  }
+  *out = std::move(pp);
+  return Status::Ok();
+}
+
+void ParamPartials::Vjp(const double* x, const solver::EvalRequest& request, const double* wf,
+                        const double* wq, double* grad) {
+  if (wf == nullptr && wq == nullptr) return;
+  solver::EvalRequest req = request;
+  req.matrices = false;
+  std::vector<double> fp(n_), qp(n_);
+  for (size_t j = 0; j < sides_.size(); ++j) {
+    Side& s = sides_[j];
+    if (!s.touches_f) continue;
+    SettledEvaluate(*s.plus.assembler, x, req);
+    std::copy(s.plus.assembler->f(), s.plus.assembler->f() + n_, fp.begin());
+    std::copy(s.plus.assembler->q(), s.plus.assembler->q() + n_, qp.begin());
+    SettledEvaluate(*s.minus.assembler, x, req);
+    const double* fm = s.minus.assembler->f();
+    const double* qm = s.minus.assembler->q();
+    double acc = 0.0;
+    for (int i = 0; i < n_; ++i) {
+      if (wf != nullptr) acc += wf[i] * (fp[i] - fm[i]);
+      if (wq != nullptr) acc += wq[i] * (qp[i] - qm[i]);
+    }
+    grad[j] += acc / s.delta;
+  }
+}
+
+void ParamPartials::Jvp(int j, const double* x, const solver::EvalRequest& request, double* df,
+                        double* dq) {
+  Side& s = sides_[j];
+  std::fill(df, df + n_, 0.0);
+  std::fill(dq, dq + n_, 0.0);
+  if (!s.touches_f) return;
+  solver::EvalRequest req = request;
+  req.matrices = false;
+  SettledEvaluate(*s.plus.assembler, x, req);
+  std::copy(s.plus.assembler->f(), s.plus.assembler->f() + n_, df);
+  std::copy(s.plus.assembler->q(), s.plus.assembler->q() + n_, dq);
+  SettledEvaluate(*s.minus.assembler, x, req);
+  for (int i = 0; i < n_; ++i) {
+    df[i] = (df[i] - s.minus.assembler->f()[i]) / s.delta;
+    dq[i] = (dq[i] - s.minus.assembler->q()[i]) / s.delta;
+  }
+}
+
+}  // namespace memspice::autodiff

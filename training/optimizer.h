@@ -1,0 +1,52 @@
+// Device-aware optimisers for crossbar conductances. Each conductance G lives in [g_min, g_max] = [1/R_off,
+// 1/R_on]; the optimiser works in the normalised coordinate g = (G - g_min) / (g_max - g_min) in [0, 1], so the
+// learning rate is a fraction of the device's conductance range (lr = 1e-4: 0.01 % of the range per Adam step),
+// and after every update G is clipped back into [g_min, g_max] as a programmed device would saturate.
+#ifndef MEMSPICE_TRAINING_OPTIMIZER_H_
+#define MEMSPICE_TRAINING_OPTIMIZER_H_
+
+#include <string>
+
+#include "training/network.h"
+
+namespace memspice::training {
+
+enum class OptimizerKind { kAdam, kSgd };
+OptimizerKind ParseOptimizer(const std::string& name);  // "adam" or "sgd"
+std::string OptimizerName(OptimizerKind k);
+
+struct OptimizerOptions {
+  OptimizerKind kind = OptimizerKind::kAdam;
+  double lr = 1e-4;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam
+  double momentum = 0.0;                          // SGD
+};
+
+class Optimizer {
+ public:
+  // `shape` gives the crossbar sizes (its values are not used).
+  Optimizer(OptimizerOptions options, double g_min, double g_max, const Parameters& shape);
+
+  // One update with gradient dL/dG (per siemens) of the loss being minimised; clips to [g_min, g_max].
+  void Step(const Parameters& grad, Parameters* p);
+
+  // State for checkpoints: step count and the first/second moments (Adam) or velocity (SGD, in m).
+  long step_count() const { return t_; }
+  const Parameters& m() const { return m_; }
+  const Parameters& v() const { return v_; }
+  void SetState(long t, Parameters m, Parameters v);
+  const OptimizerOptions& options() const { return options_; }
+
+ private:
+  OptimizerOptions options_;
+  double g_min_, g_max_;
+  long t_ = 0;
+  Parameters m_, v_;
+};
+
+// Clips every conductance into [g_min, g_max].
+void ClipConductances(double g_min, double g_max, Parameters* p);
+
+}  // namespace memspice::training
+
+#endif  // MEMSPICE_TRAINING_OPTIMIZER_H_
