@@ -42,6 +42,7 @@ void RegisterCompare(CLI::App& app, int* exit_code);
 void RegisterGen(CLI::App& app, int* exit_code);
 void RegisterExportNgspice(CLI::App& app, int* exit_code);
 void RegisterPlot(CLI::App& app, int* exit_code);
+void RegisterTrain(CLI::App& app, int* exit_code);  // train and eval
 void RegisterGrad(CLI::App& app, int* exit_code);
 
 }  // namespace memspice::apps

@@ -1,4 +1,4 @@
-// `memspice gen crossbar ...`: write generated decks.
+// `memspice gen crossbar|mif-layer|mif-network ...`: write generated decks.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -7,6 +7,7 @@
 
 #include "apps/cli_common.h"
 #include "circuits/crossbar.h"
+#include "circuits/mif_layer.h"
 #include "netlist/expression.h"
 
 namespace memspice::apps {
@@ -56,10 +57,87 @@ int RunCrossbar(CrossbarArgs a) {
   return kExitOk;
 }
 
+// Writes `text` to `path`; prints the error and returns false on failure.
+bool WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) {
+    std::cerr << fmt::format("error: cannot write '{}'\n", path);
+    return false;
+  }
+  return true;
+}
+
+struct MifLayerArgs {
+  circuits::MifLayerSpec spec;
+  std::string out, subckt;
+  bool no_input = false;
+};
+
+int RunMifLayer(MifLayerArgs a) {
+  a.spec.input.enabled = !a.no_input;
+  std::string text;
+  solver::Status s = a.subckt.empty() ? circuits::GenerateMifLayerDeck(a.spec, &text)
+                                      : circuits::GenerateMifLayerSubckt(a.spec, a.subckt, &text);
+  if (!s.ok()) {
+    PrintStatus(s);
+    return kExitInputError;
+  }
+  if (!WriteText(a.out, text)) return kExitSimulationError;
+  std::cout << fmt::format("MIF layer: {} neurons{} -> {}\n", a.spec.neurons,
+                           a.subckt.empty() && a.spec.input.enabled ? " with alpha inputs" : "",
+                           a.out);
+  return kExitOk;
+}
+
+struct MifNetworkArgs {
+  circuits::MifNetworkSpec spec;
+  std::string out, weights;
+  bool no_input = false;
+};
+
+int RunMifNetwork(MifNetworkArgs a) {
+  a.spec.input.enabled = !a.no_input;
+  circuits::CrossbarSpec& cb = a.spec.crossbar;
+  if (!a.weights.empty()) {
+    if (solver::Status s = circuits::ReadWeightsCsv(a.weights, cb.rows, cb.cols, &cb.weights);
+        !s.ok()) {
+      PrintStatus(s);
+      return kExitInputError;
+    }
+  }
+  std::string text;
+  if (solver::Status s = circuits::GenerateMifNetworkDeck(a.spec, &text); !s.ok()) {
+    PrintStatus(s);
+    return kExitInputError;
+  }
+  if (!WriteText(a.out, text)) return kExitSimulationError;
+  std::cout << fmt::format("MIF network {} -> {}x{} MSS crossbar -> {} -> {}\n", cb.rows, cb.rows,
+                           cb.cols, cb.cols, a.out);
+  return kExitOk;
+}
+
+// Options shared by the MIF generators: alpha inputs and the analysis.
+void AddInputAndAnalysis(CLI::App* cmd, circuits::AlphaTrain* in, circuits::DeckAnalysis* an,
+                         bool* no_input) {
+  cmd->add_option("--input-weight", in->weight, "Alpha event weight w, A (peak current w/e)")
+      ->transform(SpiceNumber("--input-weight"));
+  cmd->add_option("--input-tau", in->tau, "Alpha time constant, s")->transform(SpiceNumber("--input-tau"));
+  cmd->add_option("--input-period", in->period, "Alpha train period, s (neuron i delayed by i*period/N)")
+      ->transform(SpiceNumber("--input-period"));
+  cmd->add_flag("--no-input", *no_input, "No alpha sources");
+  cmd->add_option("--tstop", an->tstop, "Transient stop time, s")->transform(SpiceNumber("--tstop"));
+  cmd->add_option("--tstep", an->tstep, "Transient output step, s")->transform(SpiceNumber("--tstep"));
+  cmd->add_option("--max-step", an->max_step, "Transient max step, s (0: none)")
+      ->transform(SpiceNumber("--max-step"));
+  cmd->add_option("--options", an->options, "Text of an .options line");
+  cmd->add_option("--title", an->title, "Title line");
+}
+
 }  // namespace
 
 void RegisterGen(CLI::App& app, int* exit_code) {
-  CLI::App* gen = app.add_subcommand("gen", "Generate decks (crossbar arrays)");
+  CLI::App* gen = app.add_subcommand("gen", "Generate decks (crossbar arrays, MIF layers and networks)");
   gen->require_subcommand(1);
   auto args = std::make_shared<CrossbarArgs>();
   CLI::App* cb = gen->add_subcommand("crossbar", "N x M crossbar with word/bit-line R and C");
@@ -89,6 +167,35 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   cb->add_option("--subckt", args->subckt, "Write only the array as a .subckt of this name");
   cb->add_option("-o,--output", args->out, "Output deck")->required();
   cb->callback([args, exit_code]() { *exit_code = RunCrossbar(*args); });
+
+  auto layer = std::make_shared<MifLayerArgs>();
+  CLI::App* ml = gen->add_subcommand("mif-layer", "Layer of N MIF neurons (XN<i> v<i> MIF) with alpha inputs");
+  ml->add_option("-n,--neurons", layer->spec.neurons, "Number of neurons")->required()->check(CLI::Range(1, 1 << 20));
+  ml->add_option("--cmem", layer->spec.cmem, "Membrane capacitance, F")->transform(SpiceNumber("--cmem"));
+  ml->add_option("--node-prefix", layer->spec.node_prefix, "Membrane node prefix (node <prefix><i>)");
+  ml->add_option("--include", layer->spec.include, "Library defining the MIF subcircuit");
+  AddInputAndAnalysis(ml, &layer->spec.input, &layer->spec.analysis, &layer->no_input);
+  ml->add_option("--subckt", layer->subckt, "Write only the layer as a .subckt of this name");
+  ml->add_option("-o,--output", layer->out, "Output deck")->required();
+  ml->callback([layer, exit_code]() { *exit_code = RunMifLayer(*layer); });
+
+  auto net = std::make_shared<MifNetworkArgs>();
+  CLI::App* mn = gen->add_subcommand(
+      "mif-network", "Input MIF layer -> MSS crossbar (line R/C) -> output MIF layer");
+  mn->add_option("--inputs", net->spec.crossbar.rows, "Input neurons (word lines)")->check(CLI::Range(1, 100000));
+  mn->add_option("--outputs", net->spec.crossbar.cols, "Output neurons (bit lines)")->check(CLI::Range(1, 100000));
+  mn->add_option("--rline", net->spec.crossbar.rline, "Line resistance per segment, ohm (0: ideal lines)")
+      ->transform(SpiceNumber("--rline"));
+  mn->add_option("--cline", net->spec.crossbar.cline, "Line capacitance per node to ground, F")
+      ->transform(SpiceNumber("--cline"));
+  mn->add_option("--weights", net->weights, "CSV of synapse conductances in S (inputs x outputs)");
+  mn->add_option("--seed", net->spec.crossbar.seed, "Seed of random conductances");
+  mn->add_option("--cmem-in", net->spec.cmem_in, "Input membrane capacitance, F")->transform(SpiceNumber("--cmem-in"));
+  mn->add_option("--cmem-out", net->spec.cmem_out, "Output membrane capacitance, F")
+      ->transform(SpiceNumber("--cmem-out"));
+  AddInputAndAnalysis(mn, &net->spec.input, &net->spec.analysis, &net->no_input);
+  mn->add_option("-o,--output", net->out, "Output deck")->required();
+  mn->callback([net, exit_code]() { *exit_code = RunMifNetwork(*net); });
 }
 
 }  // namespace memspice::apps

@@ -1,7 +1,7 @@
 // `memspice grad DECK --objective EXPR --wrt NAME[,NAME...]`: gradients by the discrete adjoint.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -118,20 +118,19 @@ int RunGrad(const GradArgs& a) {
     out << j.dump(2) << "\n";
   }
   if (!a.quiet) {
-    std::cout << fmt::format("objective  {:.12g}   ({} steps, {}, forward {:.3f} s, reverse "
-                             "{:.3f} s, tape {} bytes)\n",
-                             r.objective, r.steps, r.method, r.forward_s, r.reverse_s,
-                             r.tape_bytes);
+    std::cout << fmt::format(
+        "objective  {:.12g}   ({} steps, {}, forward {:.3f} s, reverse "
+        "{:.3f} s, tape {} bytes)\n",
+        r.objective, r.steps, r.method, r.forward_s, r.reverse_s, r.tape_bytes);
     if (a.check || a.tangent) {
       std::cout << fmt::format("{:<24} {:>16} {:>16} {:>10} {:>16} {:>10}\n", "parameter",
                                "adjoint", "central FD", "rel.err", "tangent", "rel.err");
       for (const auto& e : r.entries) {
-        std::cout << fmt::format(
-            "{:<24} {:>16.9g} {:>16} {:>10} {:>16} {:>10}\n", e.name, e.gradient,
-            e.fd ? fmt::format("{:.9g}", *e.fd) : "-",
-            e.fd ? fmt::format("{:.2e}", *e.fd_rel_error) : "-",
-            e.tangent ? fmt::format("{:.9g}", *e.tangent) : "-",
-            e.tangent ? fmt::format("{:.2e}", *e.tangent_rel_error) : "-");
+        std::cout << fmt::format("{:<24} {:>16.9g} {:>16} {:>10} {:>16} {:>10}\n", e.name,
+                                 e.gradient, e.fd ? fmt::format("{:.9g}", *e.fd) : "-",
+                                 e.fd ? fmt::format("{:.2e}", *e.fd_rel_error) : "-",
+                                 e.tangent ? fmt::format("{:.9g}", *e.tangent) : "-",
+                                 e.tangent ? fmt::format("{:.2e}", *e.tangent_rel_error) : "-");
       }
     } else {
       for (const auto& e : r.entries) {
@@ -146,8 +145,8 @@ int RunGrad(const GradArgs& a) {
 
 void RegisterGrad(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<GradArgs>();
-  CLI::App* g = app.add_subcommand(
-      "grad", "Gradient of a transient objective by the discrete adjoint");
+  CLI::App* g =
+      app.add_subcommand("grad", "Gradient of a transient objective by the discrete adjoint");
   g->add_option("deck", args->deck, "Netlist file with a .tran analysis")->required();
   g->add_option("--objective", args->objective,
                 "integral(expr), final(expr), at(expr, T), mean(expr), mse(signal, FILE), "
@@ -162,7 +161,8 @@ void RegisterGrad(CLI::App& app, int* exit_code) {
   g->add_option("--fixed-step", args->fixed_step, "Fixed time step in seconds")
       ->transform([](std::string s) {
         auto v = netlist::ParseSpiceNumber(s);
-        if (!v) throw CLI::ValidationError("--fixed-step", "'" + s + "' is not a number (e.g. 10u)");
+        if (!v)
+          throw CLI::ValidationError("--fixed-step", "'" + s + "' is not a number (e.g. 10u)");
         return fmt::format("{:.17g}", *v);
       });
   g->add_option("--set", args->sets, "Override a .param: NAME=VALUE (repeatable)");

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   memspice::apps::RegisterGen(app, &exit_code);
   memspice::apps::RegisterExportNgspice(app, &exit_code);
   memspice::apps::RegisterPlot(app, &exit_code);
+  memspice::apps::RegisterTrain(app, &exit_code);
   memspice::apps::RegisterGrad(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -91,9 +91,7 @@ solver::EvalRequest DiscreteAdjoint::Dc() const {
   return r;
 }
 
-double DiscreteAdjoint::Tau(int k) const {
-  return k == 0 ? 0.0 : tape_->time(k - 1) + tape_->h(k);
-}
+double DiscreteAdjoint::Tau(int k) const { return k == 0 ? 0.0 : tape_->time(k - 1) + tape_->h(k); }
 
 void DiscreteAdjoint::TransposeMultiply(const std::vector<double>& a, const double* v,
                                         double* out) const {
@@ -143,9 +141,10 @@ Status DiscreteAdjoint::Solve(std::vector<double>* xv, const solver::EvalRequest
         r[i] = wf[i] * f[i] + wq[i] * q[i] + (b != nullptr ? b[i] : 0.0);
       }
       if (!std::isfinite(r[i])) {
-        return Status::Error(fmt::format("replay of the {} at t = {} s: residual of {} is not "
-                                         "finite",
-                                         what, Sec(req.time), c_.DescribeUnknown(i)));
+        return Status::Error(
+            fmt::format("replay of the {} at t = {} s: residual of {} is not "
+                        "finite",
+                        what, Sec(req.time), c_.DescribeUnknown(i)));
       }
     }
     for (int j = 0; j < n_; ++j) {
@@ -157,8 +156,8 @@ Status DiscreteAdjoint::Solve(std::vector<double>* xv, const solver::EvalRequest
       }
     }
     if (!klu_.Factor(jac_.data())) {
-      return Status::Error(fmt::format("replay of the {} at t = {} s: singular matrix", what,
-                                       Sec(req.time)));
+      return Status::Error(
+          fmt::format("replay of the {} at t = {} s: singular matrix", what, Sec(req.time)));
     }
     klu_.Solve(r.data());
     double worst = 0.0;
@@ -205,8 +204,7 @@ Status DiscreteAdjoint::Stage(const std::vector<double>& Q, double time, std::ve
 }
 
 Status DiscreteAdjoint::ImplicitStep(int n, const std::vector<double>& xm1,
-                                     const std::vector<double>& xm2,
-                                     const std::vector<double>& qm1,
+                                     const std::vector<double>& xm2, const std::vector<double>& qm1,
                                      const std::vector<double>& qm2,
                                      const std::vector<double>& qdm1, std::vector<double>* xn,
                                      std::vector<double>* qn, std::vector<double>* qdn) {
@@ -230,8 +228,8 @@ Status DiscreteAdjoint::ImplicitStep(int n, const std::vector<double>& xm1,
 }
 
 Status DiscreteAdjoint::ExplicitStep(int n, const std::vector<double>& x0,
-                                     const std::vector<double>& f0,
-                                     const std::vector<double>& q0, std::vector<double>* x1,
+                                     const std::vector<double>& f0, const std::vector<double>& q0,
+                                     std::vector<double>* x1,
                                      std::vector<std::vector<double>>* stages) {
   const double h = tape_->h(n);
   const double t = tape_->time(n - 1);
@@ -407,7 +405,7 @@ Status DiscreteAdjoint::PointAdjoint(const double* y, const solver::EvalRequest&
     for (int k = cp[j]; k < cp[j + 1]; ++k) {
       const int i = ri[k];
       jac_[k] = (clamp != nullptr && !std::isnan(clamp[i])) ? (i == j ? 1.0 : 0.0)
-                                                           : wf[i] * G[k] + wq[i] * C[k];
+                                                            : wf[i] * G[k] + wq[i] * C[k];
     }
   }
   if (!klu_.Factor(jac_.data())) {
@@ -542,9 +540,8 @@ Status DiscreteAdjoint::Reverse(ParamPartials& partials, std::vector<double>* gr
         const double qw[3] = {0.5 * h, 0.5 * h, h};
         for (int sidx = 2; sidx >= 0; --sidx) {
           for (int i = 0; i < n_; ++i) fb[i] = -(*kin[sidx])[i];
-          s = PointAdjoint(st[sidx].data(), Tran(times[sidx]), wf_stage_.data(),
-                           wq_stage_.data(), nullptr, nullptr, fb.data(), nullptr, partials, grad,
-                           &mu);
+          s = PointAdjoint(st[sidx].data(), Tran(times[sidx]), wf_stage_.data(), wq_stage_.data(),
+                           nullptr, nullptr, fb.data(), nullptr, partials, grad, &mu);
           if (!s.ok()) return s;
           for (int i = 0; i < n_; ++i) {
             const double Qb = diff_[i] ? mu[i] : 0.0;
@@ -588,7 +585,7 @@ Status DiscreteAdjoint::Tangent(ParamPartials& partials, int j, double* dj) {
       for (int k = cp[jj]; k < cp[jj + 1]; ++k) {
         const int i = ri[k];
         jac_[k] = (clamp != nullptr && !std::isnan(clamp[i])) ? (i == jj ? 1.0 : 0.0)
-                                                             : wf[i] * (*G)[k] + wq[i] * (*C)[k];
+                                                              : wf[i] * (*G)[k] + wq[i] * (*C)[k];
       }
     }
     if (!klu_.Factor(jac_.data())) return Status::Error("tangent: singular matrix");
@@ -616,7 +613,7 @@ Status DiscreteAdjoint::Tangent(ParamPartials& partials, int j, double* dj) {
   }
   if (!explicit_) {
     std::vector<double> x(n_), xdot = xdot_op, qdot_m1(n_), qdot_m2(n_), qddot(n_, 0.0), b(n_),
-        wq(n_), qd(n_);
+                               wq(n_), qd(n_);
     // qdot_k := d q(x_k)/dp.
     SettledEvaluate(asm_, x_op_.data(), Tran(0.0));
     C = asm_.C();
@@ -628,8 +625,8 @@ Status DiscreteAdjoint::Tangent(ParamPartials& partials, int j, double* dj) {
       const double* xp = State(k);
       if (xp == nullptr) return Status::Error(fmt::format("cannot recompute step {}", k));
       x.assign(xp, xp + n_);
-      const solver::LmsCoefficients co = solver::ComputeLms(
-          tape_->method(k), tape_->h(k), k >= 2 ? tape_->h(k - 1) : 0.0, false);
+      const solver::LmsCoefficients co =
+          solver::ComputeLms(tape_->method(k), tape_->h(k), k >= 2 ? tape_->h(k - 1) : 0.0, false);
       for (int i = 0; i < n_; ++i) {
         b[i] = co.a1 * qdot_m1[i] + co.a2 * qdot_m2[i] + co.b1 * qddot[i];
         wq[i] = co.a0;

@@ -80,17 +80,15 @@ class DiscreteAdjoint {
   solver::EvalRequest Dc() const;
   double Tau(int k) const;  // evaluation time of the equations that produce step k
   // Newton on wf f + wq q + b (clamped rows: x - clamp) from the guess in x, to round-off.
-  solver::Status Solve(std::vector<double>* x, const solver::EvalRequest& req,
-                       const double* wf, const double* wq, const double* b,
-                       const double* clamp, const char* what);
+  solver::Status Solve(std::vector<double>* x, const solver::EvalRequest& req, const double* wf,
+                       const double* wq, const double* b, const double* clamp, const char* what);
   solver::Status Initial(std::vector<double>* x_op);
   solver::Status Stage(const std::vector<double>& Q, double time, std::vector<double>* y);
   // One implicit step n from the history; outputs x_n, q_n, qdot_n.
-  solver::Status ImplicitStep(int n, const std::vector<double>& xm1,
-                              const std::vector<double>& xm2, const std::vector<double>& qm1,
-                              const std::vector<double>& qm2, const std::vector<double>& qdm1,
-                              std::vector<double>* xn, std::vector<double>* qn,
-                              std::vector<double>* qdn);
+  solver::Status ImplicitStep(int n, const std::vector<double>& xm1, const std::vector<double>& xm2,
+                              const std::vector<double>& qm1, const std::vector<double>& qm2,
+                              const std::vector<double>& qdm1, std::vector<double>* xn,
+                              std::vector<double>* qn, std::vector<double>* qdn);
   // One explicit step n from (x, f, q) of step n-1; stages (RK4) optional.
   solver::Status ExplicitStep(int n, const std::vector<double>& x0, const std::vector<double>& f0,
                               const std::vector<double>& q0, std::vector<double>* x1,
@@ -123,11 +121,11 @@ class DiscreteAdjoint {
   std::vector<double> ones_, zeros_, clamp_, jac_;
   bool has_clamp_ = false;
   std::vector<double> x_op_;
-  std::vector<char> diff_;                        // explicit: differential rows
-  std::vector<double> wf_stage_, wq_stage_;       // explicit stage weights
-  std::vector<std::vector<double>> dvalues_;      // dJ/d(term value) per term and step
+  std::vector<char> diff_;                    // explicit: differential rows
+  std::vector<double> wf_stage_, wq_stage_;   // explicit stage weights
+  std::vector<std::vector<double>> dvalues_;  // dJ/d(term value) per term and step
   int seg_start_ = -1;
-  std::vector<std::vector<double>> seg_;          // recomputed columns of one segment
+  std::vector<std::vector<double>> seg_;  // recomputed columns of one segment
 };
 
 }  // namespace memspice::autodiff

@@ -45,8 +45,8 @@ Status Forward(const netlist::Netlist& nl, const solver::SimOptions& options,
   netlist::Diagnostics diag;
   run->circuit = solver::Circuit::Build(nl, diag);
   if (!run->circuit) {
-    return Status::Error("circuit: " + (diag.items().empty() ? std::string("build failed")
-                                                             : diag.Format()));
+    return Status::Error("circuit: " +
+                         (diag.items().empty() ? std::string("build failed") : diag.Format()));
   }
   Status s = Objective::Parse(objective, nl, *run->circuit, &run->objective);
   if (!s.ok()) return s;
@@ -62,13 +62,12 @@ Status Forward(const netlist::Netlist& nl, const solver::SimOptions& options,
   s = solver::RunAnalysis(*run->circuit, nl, *run->analysis, o, &recorder, &table);
   if (!s.ok()) return s;
   run->adjoint = std::make_unique<DiscreteAdjoint>(*run->circuit, nl, *run->analysis, o,
-                                                   run->method, run->tape.get(),
-                                                   &run->objective);
+                                                   run->method, run->tape.get(), &run->objective);
   s = run->adjoint->Replay(&run->value);
   if (!s.ok()) return s;
   if (!std::isfinite(run->value)) {
-    return Status::Error(fmt::format("the objective '{}' is not finite ({})", objective,
-                                     run->value));
+    return Status::Error(
+        fmt::format("the objective '{}' is not finite ({})", objective, run->value));
   }
   return Status::Ok();
 }
@@ -94,8 +93,8 @@ Status ComputeGradient(const netlist::Netlist& nl, const solver::SimOptions& opt
                        const GradRequest& request, GradResult* result) {
   *result = GradResult();
   if (request.checkpoint_every < 1) {
-    return Status::Error(fmt::format("checkpoint interval {} must be >= 1",
-                                     request.checkpoint_every));
+    return Status::Error(
+        fmt::format("checkpoint interval {} must be >= 1", request.checkpoint_every));
   }
   std::vector<ParamSpec> specs;
   Status s = ResolveParams(nl, request.wrt, static_cast<bool>(request.reparse), &specs);
@@ -158,8 +157,8 @@ Status ComputeGradient(const netlist::Netlist& nl, const solver::SimOptions& opt
   if (request.check_fd) {
     for (size_t j = 0; j < specs.size(); ++j) {
       const ParamSpec& p = specs[j];
-      const double d = p.value != 0.0 ? request.fd_relative_step * std::abs(p.value)
-                                      : request.fd_relative_step;
+      const double d =
+          p.value != 0.0 ? request.fd_relative_step * std::abs(p.value) : request.fd_relative_step;
       double jp = 0.0, jm = 0.0;
       netlist::Netlist np, nm;
       s = WithParam(nl, p, p.value + d, request.reparse, &np);

@@ -20,13 +20,13 @@
 namespace memspice::autodiff {
 
 struct GradRequest {
-  std::string objective;          // see autodiff/objective.h
-  std::vector<std::string> wrt;   // names or globs, see autodiff/params.h
-  Reparser reparse;               // re-parses the deck with .param overrides; needed for .param
-  int checkpoint_every = 1;       // 1: full tape; k > 1: keep every k-th state, recompute
-  bool check_fd = false;          // central finite differences of the whole simulation
-  double fd_relative_step = 1e-5; // FD step: this * |p| (or this if p == 0)
-  bool check_tangent = false;     // forward sensitivity per parameter
+  std::string objective;           // see autodiff/objective.h
+  std::vector<std::string> wrt;    // names or globs, see autodiff/params.h
+  Reparser reparse;                // re-parses the deck with .param overrides; needed for .param
+  int checkpoint_every = 1;        // 1: full tape; k > 1: keep every k-th state, recompute
+  bool check_fd = false;           // central finite differences of the whole simulation
+  double fd_relative_step = 1e-5;  // FD step: this * |p| (or this if p == 0)
+  bool check_tangent = false;      // forward sensitivity per parameter
 };
 
 struct GradEntry {
@@ -42,7 +42,7 @@ struct GradResult {
   double forward_s = 0.0;  // solver run plus replay
   double reverse_s = 0.0;  // adjoint pass
   size_t tape_bytes = 0;
-  int steps = 0;           // accepted steps (without the initial point)
+  int steps = 0;  // accepted steps (without the initial point)
   std::string method;
   std::vector<std::string> warnings;
 };
@@ -56,9 +56,8 @@ solver::Status ComputeGradient(const netlist::Netlist& netlist, const solver::Si
                                const GradRequest& request, GradResult* result);
 
 // The objective alone (forward run and replay), e.g. for finite differences.
-solver::Status EvaluateObjective(const netlist::Netlist& netlist,
-                                 const solver::SimOptions& options, const std::string& objective,
-                                 double* value);
+solver::Status EvaluateObjective(const netlist::Netlist& netlist, const solver::SimOptions& options,
+                                 const std::string& objective, double* value);
 
 }  // namespace memspice::autodiff
 

@@ -122,7 +122,8 @@ Status ReadTarget(const std::string& path, const std::string& signal, std::vecto
     t->push_back(tv);
     y->push_back(yv);
   }
-  if (t->empty()) return Status::Error(fmt::format("objective: target file '{}' has no rows", path));
+  if (t->empty())
+    return Status::Error(fmt::format("objective: target file '{}' has no rows", path));
   return Status::Ok();
 }
 
@@ -152,7 +153,8 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
                         const solver::Circuit& circuit, Objective* out) {
   out->text_ = text;
   out->terms_.clear();
-  if (Trim(text).empty()) return Status::Error("objective is empty", "e.g. --objective 'final(v(out))'");
+  if (Trim(text).empty())
+    return Status::Error("objective is empty", "e.g. --objective 'final(v(out))'");
   // Split into signed terms at top-level + and - that follow a closing parenthesis.
   std::vector<std::pair<double, std::string>> pieces;
   {
@@ -178,7 +180,8 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
       cur += c;
       if (!std::isspace(static_cast<unsigned char>(c))) last = c;
     }
-    if (depth != 0) return Status::Error(fmt::format("objective '{}': unbalanced parentheses", text));
+    if (depth != 0)
+      return Status::Error(fmt::format("objective '{}': unbalanced parentheses", text));
     if (!Trim(cur).empty()) pieces.emplace_back(sign, cur);
   }
   for (auto& [sign, raw] : pieces) {
@@ -229,11 +232,16 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
     const std::string inner = s.substr(open + 1, s.size() - open - 2);
     auto args = SplitTop(inner, ',');
     size_t want = 1;
-    if (kind == "integral") term.kind = Kind::kIntegral;
-    else if (kind == "final") term.kind = Kind::kFinal;
-    else if (kind == "mean") term.kind = Kind::kMean;
-    else if (kind == "at") term.kind = Kind::kAt, want = 2;
-    else if (kind == "mse") term.kind = Kind::kMse, want = 2;
+    if (kind == "integral")
+      term.kind = Kind::kIntegral;
+    else if (kind == "final")
+      term.kind = Kind::kFinal;
+    else if (kind == "mean")
+      term.kind = Kind::kMean;
+    else if (kind == "at")
+      term.kind = Kind::kAt, want = 2;
+    else if (kind == "mse")
+      term.kind = Kind::kMse, want = 2;
     else {
       return Status::Error(
           fmt::format("objective term '{}': unknown kind '{}'", term.text, kind),
@@ -267,9 +275,9 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
       if (p.kind == netlist::Probe::Kind::kCurrent) {
         plus = circuit.FindBranch(p.a);
         if (plus < 0) {
-          return Status::Error(fmt::format("objective term '{}': i({}) is not a branch current",
-                                           term.text, p.a),
-                               "i() reads voltage sources, inductors and other branch elements");
+          return Status::Error(
+              fmt::format("objective term '{}': i({}) is not a branch current", term.text, p.a),
+              "i() reads voltage sources, inductors and other branch elements");
         }
       } else {
         for (int side = 0; side < 2; ++side) {
@@ -288,8 +296,8 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
           } else {
             *idx = circuit.FindNode(node);
             if (*idx < 0) {
-              return Status::Error(fmt::format("objective term '{}': node '{}' is not in the circuit",
-                                               term.text, node));
+              return Status::Error(fmt::format(
+                  "objective term '{}': node '{}' is not in the circuit", term.text, node));
             }
           }
         }
@@ -302,7 +310,8 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
       const std::string ts = Trim(args[1].second);
       std::optional<double> v = netlist::ParseSpiceNumber(ts);
       if (!v || !std::isfinite(*v)) {
-        return Status::Error(fmt::format("objective term '{}': time '{}' is not a number", term.text, ts));
+        return Status::Error(
+            fmt::format("objective term '{}': time '{}' is not a number", term.text, ts));
       }
       term.at_time = *v;
     }
@@ -385,9 +394,10 @@ Status Objective::Combine(const std::vector<double>& times,
         int i = 0;
         double a = 0.0;
         if (!Bracket(times, term.at_time, &i, &a)) {
-          return Status::Error(fmt::format("objective term '{}': time {:g} s is outside the "
-                                           "simulated span [{:g}, {:g}] s",
-                                           term.text, term.at_time, times.front(), times.back()));
+          return Status::Error(
+              fmt::format("objective term '{}': time {:g} s is outside the "
+                          "simulated span [{:g}, {:g}] s",
+                          term.text, term.at_time, times.front(), times.back()));
         }
         j = (1.0 - a) * e[i] + (n > 1 ? a * e[i + 1] : 0.0);
         de[i] += 1.0 - a;
@@ -408,9 +418,10 @@ Status Objective::Combine(const std::vector<double>& times,
           ++used;
         }
         if (used == 0) {
-          return Status::Error(fmt::format("objective term '{}': no target time lies in the "
-                                           "simulated span [{:g}, {:g}] s",
-                                           term.text, times.front(), times.back()));
+          return Status::Error(
+              fmt::format("objective term '{}': no target time lies in the "
+                          "simulated span [{:g}, {:g}] s",
+                          term.text, times.front(), times.back()));
         }
         for (int r = 0; r < used; ++r) {
           j += resid[r] * resid[r] / used;

@@ -56,9 +56,10 @@ Status ResolveParams(const netlist::Netlist& nl, const std::vector<std::string>&
         add({ParamSpec::Kind::kElementValue, e.name, e.name, "", *e.value});
       }
       if (matched_param && !have_reparser && out->size() == before) {
-        return Status::Error(fmt::format("--wrt '{}': .param derivatives need the deck text to "
-                                         "re-parse it",
-                                         raw));
+        return Status::Error(
+            fmt::format("--wrt '{}': .param derivatives need the deck text to "
+                        "re-parse it",
+                        raw));
       }
     } else {
       const std::string a = pat.substr(0, colon), key = pat.substr(colon + 1);
@@ -107,16 +108,19 @@ Status ResolveParams(const netlist::Netlist& nl, const std::vector<std::string>&
 Status WithParam(const netlist::Netlist& base, const ParamSpec& p, double value,
                  const Reparser& reparse, netlist::Netlist* out) {
   if (p.kind == ParamSpec::Kind::kParam) {
-    if (!reparse) return Status::Error(fmt::format("cannot re-parse the deck for .param '{}'", p.name));
+    if (!reparse)
+      return Status::Error(fmt::format("cannot re-parse the deck for .param '{}'", p.name));
     std::string err;
     std::optional<netlist::Netlist> nl = reparse({{p.target, value}}, &err);
     if (!nl) {
-      return Status::Error(fmt::format("re-parsing with {} = {:.17g} failed: {}", p.name, value, err));
+      return Status::Error(
+          fmt::format("re-parsing with {} = {:.17g} failed: {}", p.name, value, err));
     }
     if (nl->elements.size() != base.elements.size()) {
-      return Status::Error(fmt::format(".param '{}' changes the circuit's structure; it cannot be "
-                                       "differentiated",
-                                       p.name));
+      return Status::Error(
+          fmt::format(".param '{}' changes the circuit's structure; it cannot be "
+                      "differentiated",
+                      p.name));
     }
     *out = std::move(*nl);
     return Status::Ok();

@@ -68,13 +68,13 @@ void SettledEvaluate(solver::Assembler& assembler, const double* x,
 class ParamPartials {
  public:
   static solver::Status Create(const netlist::Netlist& base, const std::vector<ParamSpec>& specs,
-                               const Reparser& reparse, const devices::AnalysisInfo& info,
-                               int n, std::unique_ptr<ParamPartials>* out);
+                               const Reparser& reparse, const devices::AnalysisInfo& info, int n,
+                               std::unique_ptr<ParamPartials>* out);
   int size() const { return static_cast<int>(sides_.size()); }
 
   // grad[j] += wf . df/dp_j + wq . dq/dp_j at (x, request). wf or wq may be null (zero).
-  void Vjp(const double* x, const solver::EvalRequest& request, const double* wf,
-           const double* wq, double* grad);
+  void Vjp(const double* x, const solver::EvalRequest& request, const double* wf, const double* wq,
+           double* grad);
   // df/dp_j and dq/dp_j at (x, request) (length n each).
   void Jvp(int j, const double* x, const solver::EvalRequest& request, double* df, double* dq);
   // d(.ic clamp)/dp_j (0 where unclamped) and d(uic start)/dp_j.

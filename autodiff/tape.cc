@@ -35,8 +35,14 @@ void Tape::SetState(int k, const double* x, const double* prev, const double* qd
   if (keep_every_ > 1) {
     double* p = prevs_.data() + slot * n_;
     double* qd = qdots_.data() + slot * n_;
-    if (prev != nullptr) std::copy(prev, prev + n_, p); else std::copy(x, x + n_, p);
-    if (qdot != nullptr) std::copy(qdot, qdot + n_, qd); else std::fill(qd, qd + n_, 0.0);
+    if (prev != nullptr)
+      std::copy(prev, prev + n_, p);
+    else
+      std::copy(x, x + n_, p);
+    if (qdot != nullptr)
+      std::copy(qdot, qdot + n_, qd);
+    else
+      std::fill(qd, qd + n_, 0.0);
   }
   filled_[slot] = 1;
 }

@@ -22,14 +22,15 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/memspice-fuzz.XXXXXX")"
 keep=0
 trap '[[ $keep == 1 ]] || rm -rf "$work"' EXIT
 
-# Seed corpus: every deck and library file, flattened to unique names.
+# Seed corpus: every deck and library file, flattened to unique names; tests/fuzz/seeds holds
+# inputs that once found bugs (regression seeds).
 seed="$work/seed"
 mkdir -p "$seed"
 while IFS= read -r -d '' f; do
   rel="${f#"$repo"/}"
   cp "$f" "$seed/${rel//\//_}"
 done < <(find "$repo/tests/regression/decks" "$repo/tests/netlist_errors" "$repo/circuits/examples" \
-              "$repo/circuits/lib" -type f \( -name '*.cir' -o -name '*.sp' -o -name '*.lib' \
+              "$repo/circuits/lib" "$repo/tests/fuzz/seeds" -type f \( -name '*.cir' -o -name '*.sp' -o -name '*.lib' \
               -o -name '*.inc' \) -print0)
 # Inputs name "fuzz.cir" in the working directory: give their .include/.lib lines files to find.
 run_dir="$work/run"

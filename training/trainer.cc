@@ -1,5 +1,6 @@
 #include "training/trainer.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,11 +9,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 namespace memspice::training {
 
@@ -32,7 +31,8 @@ std::string TrainOptions::Validate() const {
   if (max_test < 0) return bad("max_test", max_test, ">= 0");
   if (checkpoint_every < 0) return bad("checkpoint_every", checkpoint_every, ">= 0");
   if (stop_after_batches < 0) return bad("stop_after_batches", stop_after_batches, ">= 0");
-  if (!(init_fraction > 0 && init_fraction <= 1)) return bad("init_fraction", init_fraction, "in (0, 1]");
+  if (!(init_fraction > 0 && init_fraction <= 1))
+    return bad("init_fraction", init_fraction, "in (0, 1]");
   if (run_dir.empty()) return "option 'run_dir' must name a directory";
   return network.Validate();
 }
@@ -114,15 +114,17 @@ void WriteParams(std::ostream& out, const Parameters& p) {
 }
 
 Parameters ReadParams(std::istream& in, const std::string& path) {
-  auto fail = [&] { return TrainingError(fmt::format("{}: error: truncated or corrupt checkpoint", path)); };
+  auto fail = [&] {
+    return TrainingError(fmt::format("{}: error: truncated or corrupt checkpoint", path));
+  };
   int32_t n = 0;
   if (!in.read(reinterpret_cast<char*>(&n), sizeof n) || n < 0 || n > 64) throw fail();
   Parameters p;
   for (int32_t l = 0; l < n; ++l)
     for (int which = 0; which < 2; ++which) {
       int32_t rc[2];
-      if (!in.read(reinterpret_cast<char*>(rc), sizeof rc) || rc[0] < 0 || rc[1] < 0 || rc[0] > (1 << 24) ||
-          rc[1] > (1 << 24))
+      if (!in.read(reinterpret_cast<char*>(rc), sizeof rc) || rc[0] < 0 || rc[1] < 0 ||
+          rc[0] > (1 << 24) || rc[1] > (1 << 24))
         throw fail();
       Eigen::MatrixXd m(rc[0], rc[1]);
       if (!in.read(reinterpret_cast<char*>(m.data()), sizeof(double) * m.size())) throw fail();
@@ -163,12 +165,15 @@ void WriteMetricsFiles(const std::string& dir, const std::vector<EpochMetrics>& 
   std::ofstream out(csv, std::ios::app);
   if (!out) throw TrainingError(fmt::format("{}: error: cannot write metrics", csv.string()));
   if (fresh)
-    out << "epoch,batches,train_loss,train_accuracy,test_loss,test_accuracy,spiking_fraction,g_mean,g_std,"
+    out << "epoch,batches,train_loss,train_accuracy,test_loss,test_accuracy,spiking_fraction,g_"
+           "mean,g_std,"
            "g_at_min,g_at_max,seconds,samples_per_second\n";
   const EpochMetrics& m = history.back();
-  out << fmt::format("{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g},{:.4g}\n", m.epoch,
-                     m.batches, m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy, m.spiking_fraction,
-                     m.g_mean, m.g_std, m.g_at_min, m.g_at_max, m.seconds, m.samples_per_second);
+  out << fmt::format(
+      "{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g},{:.4g}\n",
+      m.epoch, m.batches, m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy,
+      m.spiking_fraction, m.g_mean, m.g_std, m.g_at_min, m.g_at_max, m.seconds,
+      m.samples_per_second);
   json arr = json::array();
   for (const auto& h : history) arr.push_back(MetricsToJson(h));
   std::ofstream js(fs::path(dir) / "metrics.json");
@@ -215,7 +220,8 @@ Checkpoint LoadCheckpoint(const std::string& path) {
   if (!in) throw TrainingError(fmt::format("{}: error: checkpoint not found", path));
   char magic[8];
   if (!in.read(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0)
-    throw TrainingError(fmt::format("{}: error: not a memspice training checkpoint (bad magic)", path));
+    throw TrainingError(
+        fmt::format("{}: error: not a memspice training checkpoint (bad magic)", path));
   uint64_t len = 0;
   if (!in.read(reinterpret_cast<char*>(&len), sizeof len) || len > (1u << 30))
     throw TrainingError(fmt::format("{}: error: corrupt checkpoint header", path));
@@ -285,12 +291,13 @@ Parameters LoadParametersJson(const std::string& path) {
       for (int which = 0; which < 2; ++which) {
         const auto& src = layer.at(which ? "g_minus" : "g_plus");
         if (static_cast<int>(src.size()) != rows)
-          throw TrainingError(fmt::format("{}: error: layer has {} rows, expected {}", path, src.size(), rows));
+          throw TrainingError(
+              fmt::format("{}: error: layer has {} rows, expected {}", path, src.size(), rows));
         Eigen::MatrixXd m(rows, cols);
         for (int i = 0; i < rows; ++i) {
           if (static_cast<int>(src[i].size()) != cols)
-            throw TrainingError(fmt::format("{}: error: row {} has {} columns, expected {}", path, i,
-                                            src[i].size(), cols));
+            throw TrainingError(fmt::format("{}: error: row {} has {} columns, expected {}", path,
+                                            i, src[i].size(), cols));
           for (int k = 0; k < cols; ++k) m(i, k) = src[i][k];
         }
         (which ? p.g_minus : p.g_plus).push_back(std::move(m));
@@ -302,12 +309,13 @@ Parameters LoadParametersJson(const std::string& path) {
   return p;
 }
 
-EvalResult Evaluate(const Network& net, const Parameters& p, const Dataset& data, int threads, int max_samples,
-                    int chunk) {
+EvalResult Evaluate(const Network& net, const Parameters& p, const Dataset& data, int threads,
+                    int max_samples, int chunk) {
   const NetworkConfig& c = net.config();
   if (data.features() != c.layer_sizes.front())
-    throw TrainingError(fmt::format("dataset '{}' has {} features per sample, network input layer has {}",
-                                    data.name, data.features(), c.layer_sizes.front()));
+    throw TrainingError(
+        fmt::format("dataset '{}' has {} features per sample, network input layer has {}",
+                    data.name, data.features(), c.layer_sizes.front()));
   const int classes = c.layer_sizes.back();
   const int n = max_samples > 0 ? std::min(max_samples, data.size()) : data.size();
   EvalResult r;
@@ -319,7 +327,8 @@ EvalResult Evaluate(const Network& net, const Parameters& p, const Dataset& data
   long correct = 0;
   for (int first = 0; first < n; first += block) {
     const int m = std::min(block, n - first);
-    const PassResult pr = net.Run<float>(p, data.image(first), data.labels.data() + first, m, false, threads, chunk);
+    const PassResult pr =
+        net.Run<float>(p, data.image(first), data.labels.data() + first, m, false, threads, chunk);
     for (int s = 0; s < m; ++s) {
       const int y = data.labels[first + s];
       const int k = pr.samples[s].predicted;
@@ -347,13 +356,15 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
   const Network net(o.network);
   const NetworkConfig& c = net.config();
   if (data.train.features() != c.layer_sizes.front())
-    throw TrainingError(fmt::format("dataset '{}' has {} features per sample, network input layer has {}",
-                                    data.train.name, data.train.features(), c.layer_sizes.front()));
+    throw TrainingError(
+        fmt::format("dataset '{}' has {} features per sample, network input layer has {}",
+                    data.train.name, data.train.features(), c.layer_sizes.front()));
   for (const Dataset* d : {&data.train, &data.test})
     for (int y : d->labels)
       if (y < 0 || y >= c.layer_sizes.back())
-        throw TrainingError(fmt::format("dataset '{}' has label {} but the output layer has {} neurons", d->name,
-                                        y, c.layer_sizes.back()));
+        throw TrainingError(
+            fmt::format("dataset '{}' has label {} but the output layer has {} neurons", d->name, y,
+                        c.layer_sizes.back()));
   fs::create_directories(o.run_dir);
   const std::string ckpt_path = (fs::path(o.run_dir) / "checkpoint.bin").string();
   const std::string config = ConfigJson(o);
@@ -369,9 +380,10 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
   if (o.resume) {
     Checkpoint k = LoadCheckpoint(ckpt_path);
     if (json::parse(k.config_json) != json::parse(config))
-      throw TrainingError(fmt::format(
-          "{}: error: checkpoint was written with different options:\n  checkpoint: {}\n  now:        {}", ckpt_path,
-          k.config_json, config));
+      throw TrainingError(
+          fmt::format("{}: error: checkpoint was written with different options:\n  checkpoint: "
+                      "{}\n  now:        {}",
+                      ckpt_path, k.config_json, config));
     result.params = std::move(k.params);
     opt.SetState(k.optimizer_step, std::move(k.optimizer_m), std::move(k.optimizer_v));
     epoch = k.epoch;
@@ -389,7 +401,8 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
     fs::remove(fs::path(o.run_dir) / "metrics.json");
   }
 
-  const int n_train = o.max_train > 0 ? std::min(o.max_train, data.train.size()) : data.train.size();
+  const int n_train =
+      o.max_train > 0 ? std::min(o.max_train, data.train.size()) : data.train.size();
   int n_batches = (n_train + o.batch_size - 1) / o.batch_size;
   if (o.max_batches > 0) n_batches = std::min(n_batches, o.max_batches);
   const int F = c.layer_sizes.front();
@@ -440,7 +453,8 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
       yb.resize(bs);
       for (int s = 0; s < bs; ++s) {
         const int idx = perm[first + s];
-        std::copy(data.train.image(idx), data.train.image(idx) + F, xb.begin() + static_cast<size_t>(s) * F);
+        std::copy(data.train.image(idx), data.train.image(idx) + F,
+                  xb.begin() + static_cast<size_t>(s) * F);
         yb[s] = data.train.labels[idx];
       }
       PassResult pr;
@@ -461,7 +475,8 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
       if (o.checkpoint_every > 0 && (batch + 1) % o.checkpoint_every == 0 && batch + 1 < n_batches)
         checkpoint(epoch, batch + 1);
       if (o.progress) {
-        const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double el =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const int done = batch + 1 - first_batch;
         const double rate = done * double(o.batch_size) / std::max(el, 1e-9);
         const double eta = (n_batches - batch - 1) * (el / done);
@@ -470,16 +485,19 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
           last_print = el;
           const int width = 24;
           const int filled = static_cast<int>(width * double(batch + 1) / n_batches);
-          std::fprintf(stderr, "%sepoch %d/%d [%s%s] %d/%d  loss %.4g  acc %.2f%%  %.0f samples/s  ETA %s%s",
-                       tty ? "\r" : "", epoch + 1, o.epochs, std::string(filled, '#').c_str(),
-                       std::string(width - filled, '.').c_str(), batch + 1, n_batches,
-                       run_loss / std::max<long>(1, run_count), 100.0 * run_correct / std::max<long>(1, run_count),
-                       rate, FormatDuration(eta).c_str(), tty ? "   " : "\n");
+          std::fprintf(
+              stderr, "%sepoch %d/%d [%s%s] %d/%d  loss %.4g  acc %.2f%%  %.0f samples/s  ETA %s%s",
+              tty ? "\r" : "", epoch + 1, o.epochs, std::string(filled, '#').c_str(),
+              std::string(width - filled, '.').c_str(), batch + 1, n_batches,
+              run_loss / std::max<long>(1, run_count),
+              100.0 * run_correct / std::max<long>(1, run_count), rate, FormatDuration(eta).c_str(),
+              tty ? "   " : "\n");
           std::fflush(stderr);
         }
       }
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.batches = n_batches;
@@ -495,9 +513,10 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
     result.history.push_back(m);
     WriteMetricsFiles(o.run_dir, result.history);
     if (o.progress)
-      std::fprintf(stderr, "%sepoch %d: train loss %.4g acc %.2f%%  test acc %.2f%%  spiking %.3f  (%s)\n",
-                   tty ? "\n" : "", m.epoch, m.train_loss, 100 * m.train_accuracy, 100 * m.test_accuracy,
-                   m.spiking_fraction, FormatDuration(secs).c_str());
+      std::fprintf(stderr,
+                   "%sepoch %d: train loss %.4g acc %.2f%%  test acc %.2f%%  spiking %.3f  (%s)\n",
+                   tty ? "\n" : "", m.epoch, m.train_loss, 100 * m.train_accuracy,
+                   100 * m.test_accuracy, m.spiking_fraction, FormatDuration(secs).c_str());
     batch = 0;
     epoch_seeded = false;
     run_loss = 0;

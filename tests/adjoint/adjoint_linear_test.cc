@@ -76,3 +76,33 @@ BOOST_AUTO_TEST_CASE(rlc_ic_all_methods) {
 
 }  // namespace
 }  // namespace memspice::autodiff::testing
+
+namespace memspice::autodiff::testing {
+namespace {
+
+const char* kUic = R"(rlc with uic
+.include mss.lib
+V1 in 0 DC 0.5
+R1 in a 50
+L1 a out 10u IC=2m
+C1 out 0 100n
+R2 out 0 1k
+YMSS m1 out 0 mss_neuron x0=0.2
+.ic v(out)=0.8
+.tran 0.1u 10u uic
+.end
+)";
+
+BOOST_AUTO_TEST_CASE(uic_start_all_methods) {
+  for (solver::Method m : AllMethods()) {
+    CheckSpec spec;
+    spec.objective = "integral(v(out)) + final(i(l1)) + final(x(m1))";
+    spec.wrt = {"ic:out", "l1:ic", "m1:x0", "r1"};
+    spec.method = m;
+    spec.fixed_step = 0.02e-6;
+    CheckGradient(kUic, spec);
+  }
+}
+
+}  // namespace
+}  // namespace memspice::autodiff::testing

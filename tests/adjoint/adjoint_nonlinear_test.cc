@@ -3,12 +3,11 @@
 // driving MIF neurons. Against central finite differences of the whole simulation (1e-5) and
 // forward sensitivities (1e-9).
 #define BOOST_TEST_MODULE adjoint_nonlinear
-#include <boost/test/unit_test.hpp>
-
 #include <fmt/format.h>
 
-#include "solver/integrators.h"
+#include <boost/test/unit_test.hpp>
 
+#include "solver/integrators.h"
 #include "tests/adjoint/adjoint_test_util.h"
 
 namespace memspice::autodiff::testing {
@@ -76,9 +75,9 @@ BOOST_AUTO_TEST_CASE(mss_all_methods) {
   for (solver::Method m : AllMethods()) {
     CheckSpec spec;
     spec.objective = "final(x(m1)) + integral(i(v1)^2)*1e3";
-    spec.wrt = {"m1:x0", "mss_neuron:tau", "mss_neuron:ron", "mss_neuron:roff",
-                "mss_neuron:von", "mss_neuron:voff", "mss_neuron:vt", "mss_neuron:k",
-                "m1:phi", "r1"};
+    spec.wrt = {
+        "m1:x0",           "mss_neuron:tau", "mss_neuron:ron", "mss_neuron:roff", "mss_neuron:von",
+        "mss_neuron:voff", "mss_neuron:vt",  "mss_neuron:k",   "m1:phi",          "r1"};
     spec.method = m;
     spec.fixed_step = 2e-6;
     CheckGradient(kMss, spec);

@@ -1,10 +1,9 @@
 // Tape and checkpointing: bit-identical gradients with a much smaller tape, adaptive steps,
 // objectives (mse against a CSV), guards and errors.
 #define BOOST_TEST_MODULE adjoint_tape
-#include <boost/test/unit_test.hpp>
-
 #include <fmt/format.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <fstream>
 
@@ -84,13 +83,13 @@ BOOST_AUTO_TEST_CASE(checkpointing_nonlinear_every_method) {
 // same grid must agree.
 BOOST_AUTO_TEST_CASE(adaptive_steps_adjoint_matches_tangent) {
   for (solver::Method m : AllMethods()) {
-    GradResult r = Run(kMss, "integral(x(m1)) + final(v(a))", {"m1:x0", "mss_neuron:tau", "r1"},
-                       m, 0.0, 1, true);
+    GradResult r = Run(kMss, "integral(x(m1)) + final(v(a))", {"m1:x0", "mss_neuron:tau", "r1"}, m,
+                       0.0, 1, true);
     BOOST_CHECK_GT(r.steps, 10);
     for (const auto& e : r.entries) {
-      BOOST_CHECK_MESSAGE(*e.tangent_rel_error < 1e-9,
-                          r.method << " " << e.name << " adjoint " << e.gradient << " tangent "
-                                   << *e.tangent);
+      BOOST_CHECK_MESSAGE(*e.tangent_rel_error < 1e-9, r.method << " " << e.name << " adjoint "
+                                                                << e.gradient << " tangent "
+                                                                << *e.tangent);
     }
   }
 }

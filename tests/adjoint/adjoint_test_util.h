@@ -87,8 +87,8 @@ inline GradResult CheckGradient(const std::string& deck, const CheckSpec& spec) 
 
 inline const std::vector<solver::Method>& AllMethods() {
   static const std::vector<solver::Method> m = {
-      solver::Method::kForwardEuler, solver::Method::kBackwardEuler,
-      solver::Method::kTrapezoidal, solver::Method::kGear2, solver::Method::kRk4};
+      solver::Method::kForwardEuler, solver::Method::kBackwardEuler, solver::Method::kTrapezoidal,
+      solver::Method::kGear2, solver::Method::kRk4};
   return m;
 }
 

@@ -1,8 +1,7 @@
-// Forward kernels of the MEMprop network vs an independent scalar implementation of one MIF neuron written
-// straight from the spec (models.md sections 1-3), and the spec's reference waveform table.
+// Forward kernels of the MEMprop network vs an independent scalar implementation of one MIF neuron
+// written straight from the spec (models.md sections 1-3), and the spec's reference waveform table.
 #define BOOST_TEST_MODULE training_network
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 #include <vector>
 
@@ -23,7 +22,7 @@ std::vector<double> ReferenceNeuron(bool semi_implicit, int steps, double c_mem 
     return ((1 - x) * sig((u - von) / (k * vt)) - x * sig((voff - u) / (k * vt))) / tau;
   };
   double v = 18.3144e-3, x1 = 7.5232e-3, x2 = 8.5863e-5;  // spec rest state
-  double a = std::exp(1.0) * 10e-6, i = 0;                 // the event kicks a at step 0
+  double a = std::exp(1.0) * 10e-6, i = 0;                // the event kicks a at step 0
   std::vector<double> out{v};
   for (int n = 0; n < steps; ++n) {
     const double h = dt / c_mem;
@@ -82,7 +81,8 @@ BOOST_AUTO_TEST_CASE(alpha_pulse_forward_euler_matches_scalar_and_table) {
   BOOST_TEST_MESSAGE("max |kernel - scalar| = " << worst << " V");
   BOOST_CHECK_LT(worst, 1e-6);  // only the rest state differs (spec table is rounded to 5 digits)
 
-  // Spec reference table: FE, dt = 10 us: peak 115.1 mV at 0.12 ms, undershoot 8.7 mV at 4.63 ms, v(10 ms) 16.2.
+  // Spec reference table: FE, dt = 10 us: peak 115.1 mV at 0.12 ms, undershoot 8.7 mV at 4.63 ms,
+  // v(10 ms) 16.2.
   const auto peak = std::max_element(v.begin(), v.end());
   const auto low = std::min_element(v.begin(), v.end());
   BOOST_CHECK_CLOSE(*peak * 1e3, 115.1, 0.1);
@@ -107,7 +107,8 @@ BOOST_AUTO_TEST_CASE(semi_implicit_matches_scalar) {
   BOOST_CHECK_LT(*peak, 0.116);
 }
 
-// The float SIMD kernel (training precision) agrees with the scalar reference on the summed potential.
+// The float SIMD kernel (training precision) agrees with the scalar reference on the summed
+// potential.
 BOOST_AUTO_TEST_CASE(float_kernel_matches_scalar) {
   OneNeuron n(mt::Method::kForwardEuler);
   const mt::Network net(n.config);
@@ -122,7 +123,8 @@ BOOST_AUTO_TEST_CASE(float_kernel_matches_scalar) {
 }
 
 BOOST_AUTO_TEST_CASE(divergence_is_reported_with_remedy) {
-  // Table III's 100 pF with forward Euler at 10 us is unstable at rest (dt (G1 + G2) / C = 2.7 > 2).
+  // Table III's 100 pF with forward Euler at 10 us is unstable at rest (dt (G1 + G2) / C = 2.7 >
+  // 2).
   OneNeuron n(mt::Method::kForwardEuler, 1e-10);
   const mt::Network net(n.config);
   std::vector<float> x(8, 1.0f);

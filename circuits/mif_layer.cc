@@ -1,0 +1,236 @@
+#include "circuits/mif_layer.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cmath>
+#include <vector>
+
+namespace memspice::circuits {
+namespace {
+
+std::string Num(double v) { return fmt::format("{:.12g}", v); }
+
+constexpr int kMaxNeurons = 1 << 20;
+
+bool OneWord(const std::string& s) {
+  return !s.empty() && s.find_first_of(" \t\r\n=(),") == std::string::npos;
+}
+
+// Appends one line per problem of the shared pieces to `errs`.
+void CheckTrain(const AlphaTrain& a, std::vector<std::string>* errs) {
+  if (!a.enabled) return;
+  if (!(std::isfinite(a.weight) && a.weight != 0.0))
+    errs->push_back(fmt::format("input.weight: {} must be finite and non-zero (A)", a.weight));
+  if (!(std::isfinite(a.tau) && a.tau > 0.0))
+    errs->push_back(fmt::format("input.tau: {} must be > 0 (s)", a.tau));
+  if (!(std::isfinite(a.period) && a.period > 0.0))
+    errs->push_back(fmt::format("input.period: {} must be > 0 (s)", a.period));
+}
+
+void CheckAnalysis(const DeckAnalysis& a, std::vector<std::string>* errs) {
+  if (!(std::isfinite(a.tstop) && a.tstop > 0.0))
+    errs->push_back(fmt::format("tstop: {} must be > 0 (s)", a.tstop));
+  if (!(std::isfinite(a.tstep) && a.tstep > 0.0))
+    errs->push_back(fmt::format("tstep: {} must be > 0 (s)", a.tstep));
+  else if (std::isfinite(a.tstop) && a.tstep > a.tstop)
+    errs->push_back(fmt::format("tstep: {} must not exceed tstop = {} (s)", a.tstep, a.tstop));
+  if (!(std::isfinite(a.max_step) && a.max_step >= 0.0))
+    errs->push_back(fmt::format("max_step: {} must be >= 0 (s; 0 = none)", a.max_step));
+  if (a.title.find_first_of("\r\n") != std::string::npos)
+    errs->push_back("title: must be a single line");
+  if (a.options.find_first_of("\r\n") != std::string::npos)
+    errs->push_back("options: must be a single line");
+}
+
+void CheckCmem(const char* field, double c, std::vector<std::string>* errs) {
+  if (!(std::isfinite(c) && c > 0.0))
+    errs->push_back(fmt::format("{}: {} must be > 0 (F)", field, c));
+}
+
+solver::Status Join(const std::vector<std::string>& errs) {
+  if (errs.empty()) return solver::Status::Ok();
+  std::string msg;
+  for (const auto& e : errs) msg += (msg.empty() ? "" : "\n") + e;
+  return solver::Status::Error(msg);
+}
+
+// `YALPHA a<i> 0 <node> ...` of input i of n, its train starting at i * period / n.
+std::string AlphaLine(const AlphaTrain& a, int i, int n, const std::string& node) {
+  return fmt::format("YALPHA a{} 0 {} tau={} w={} period={} delay={}\n", i, node, Num(a.tau),
+                     Num(a.weight), Num(a.period), Num(a.period * i / n));
+}
+
+std::string TranLines(const DeckAnalysis& a) {
+  std::string o;
+  if (!a.options.empty()) o += ".options " + a.options + "\n";
+  o += fmt::format(".tran {} {}", Num(a.tstep), Num(a.tstop));
+  if (a.max_step > 0.0) o += fmt::format(" 0 {}", Num(a.max_step));
+  o += "\n.end\n";
+  return o;
+}
+
+// Signals header lines, wrapped so no line gets very long.
+std::string SignalsHeader(const std::vector<std::string>& signals) {
+  std::string o, line;
+  for (const auto& s : signals) {
+    if (!line.empty() && line.size() + s.size() > 90) {
+      o += "* signals:" + line + "\n";
+      line.clear();
+    }
+    line += " " + s;
+  }
+  if (!line.empty()) o += "* signals:" + line + "\n";
+  return o;
+}
+
+}  // namespace
+
+solver::Status ValidateMifLayerSpec(const MifLayerSpec& s) {
+  std::vector<std::string> errs;
+  if (s.neurons < 1 || s.neurons > kMaxNeurons)
+    errs.push_back(fmt::format("neurons: {} must be in [1, {}]", s.neurons, kMaxNeurons));
+  CheckCmem("cmem", s.cmem, &errs);
+  if (!OneWord(s.node_prefix))
+    errs.push_back(fmt::format("node_prefix: '{}' must be one word", s.node_prefix));
+  if (!OneWord(s.instance_prefix) ||
+      std::tolower(static_cast<unsigned char>(s.instance_prefix[0])) != 'x')
+    errs.push_back(fmt::format("instance_prefix: '{}' must be one word starting with X",
+                               s.instance_prefix));
+  if (!OneWord(s.include))
+    errs.push_back(fmt::format("include: '{}' must be a file name without spaces", s.include));
+  CheckTrain(s.input, &errs);
+  CheckAnalysis(s.analysis, &errs);
+  return Join(errs);
+}
+
+namespace {
+
+std::string LayerBody(const MifLayerSpec& s) {
+  std::string o;
+  for (int i = 0; i < s.neurons; ++i) {
+    o += fmt::format("{}{} {}{} MIF cmem={}\n", s.instance_prefix, i, s.node_prefix, i,
+                     Num(s.cmem));
+  }
+  return o;
+}
+
+}  // namespace
+
+solver::Status GenerateMifLayerDeck(const MifLayerSpec& s, std::string* deck) {
+  if (solver::Status st = ValidateMifLayerSpec(s); !st.ok()) return st;
+  std::string o = s.analysis.title.empty()
+                      ? fmt::format("Layer of {} MIF neurons (C_mem = {} F){}\n", s.neurons,
+                                    Num(s.cmem),
+                                    s.input.enabled ? ", each driven by an alpha current train" : "")
+                      : s.analysis.title + "\n";
+  o += fmt::format("* generated by `memspice gen mif-layer`; neuron i: {}<i> on node {}<i>\n",
+                   s.instance_prefix, s.node_prefix);
+  std::vector<std::string> sig;
+  for (int i = 0; i < s.neurons; ++i) sig.push_back(fmt::format("v({}{})", s.node_prefix, i));
+  o += SignalsHeader(sig);
+  o += ".include " + s.include + "\n";
+  o += LayerBody(s);
+  if (s.input.enabled) {
+    o += fmt::format("* inputs: alpha trains, peak {} A every {} s, staggered by period / {}\n",
+                     Num(s.input.weight / std::exp(1.0)), Num(s.input.period), s.neurons);
+    for (int i = 0; i < s.neurons; ++i) {
+      o += AlphaLine(s.input, i, s.neurons, fmt::format("{}{}", s.node_prefix, i));
+    }
+  }
+  o += TranLines(s.analysis);
+  *deck = std::move(o);
+  return solver::Status::Ok();
+}
+
+solver::Status GenerateMifLayerSubckt(const MifLayerSpec& s, const std::string& name,
+                                      std::string* text) {
+  if (solver::Status st = ValidateMifLayerSpec(s); !st.ok()) return st;
+  if (!OneWord(name))
+    return solver::Status::Error(fmt::format("subcircuit name '{}' must be one word", name));
+  std::string o = ".include " + s.include + "\n";
+  o += fmt::format("* layer of {} MIF neurons: ports {}0..{}{}\n", s.neurons, s.node_prefix,
+                   s.node_prefix, s.neurons - 1);
+  o += ".subckt " + name;
+  for (int i = 0; i < s.neurons; ++i) o += fmt::format(" {}{}", s.node_prefix, i);
+  o += "\n" + LayerBody(s) + ".ends " + name + "\n";
+  *text = std::move(o);
+  return solver::Status::Ok();
+}
+
+CrossbarSpec DefaultNetworkCrossbar() {
+  CrossbarSpec c;
+  c.rows = 4;
+  c.cols = 3;
+  c.rline = 10.0;
+  c.cline = 1e-15;
+  c.cell = CellKind::kMss;
+  c.ron = 100e3;
+  c.roff = 1e6;
+  c.model = "mss_weak";
+  c.model_card =
+      ".model mss_weak mss (ron=100k roff=1meg von=1.0 voff=-1.2 tau=1m vt=25m k=0.1 phi=1)";
+  c.seed = 7;
+  return c;
+}
+
+solver::Status ValidateMifNetworkSpec(const MifNetworkSpec& s) {
+  std::vector<std::string> errs;
+  if (s.crossbar.cell != CellKind::kMss) errs.push_back("crossbar.cell: must be MSS");
+  if (s.crossbar.differential) errs.push_back("crossbar.differential: not supported here");
+  if (solver::Status st = ValidateCrossbarSpec(s.crossbar); !st.ok())
+    errs.push_back("crossbar: " + st.message());
+  CheckCmem("cmem_in", s.cmem_in, &errs);
+  CheckCmem("cmem_out", s.cmem_out, &errs);
+  if (!OneWord(s.include))
+    errs.push_back(fmt::format("include: '{}' must be a file name without spaces", s.include));
+  CheckTrain(s.input, &errs);
+  CheckAnalysis(s.analysis, &errs);
+  return Join(errs);
+}
+
+solver::Status GenerateMifNetworkDeck(const MifNetworkSpec& s, std::string* deck) {
+  if (solver::Status st = ValidateMifNetworkSpec(s); !st.ok()) return st;
+  const int n_in = s.crossbar.rows, n_out = s.crossbar.cols;
+  std::string array;
+  if (solver::Status st = GenerateCrossbarSubckt(s.crossbar, "XBAR", &array); !st.ok()) return st;
+
+  std::string o =
+      s.analysis.title.empty()
+          ? fmt::format("MIF network: {} input neurons -> {}x{} MSS crossbar -> {} output neurons\n",
+                        n_in, n_in, n_out, n_out)
+          : s.analysis.title + "\n";
+  o += "* generated by memspice (circuits::GenerateMifNetworkDeck, docs/devices/mif.md)\n";
+  o += "* input neuron i: XI<i> on in<i>, buffered onto word line win<i>; output neuron k: XO<k>\n";
+  o += fmt::format("* on out<k> = bit-line end k. Lines: {} ohm per segment, {} F per node.\n",
+                   Num(s.crossbar.rline), Num(s.crossbar.cline));
+  std::vector<std::string> sig;
+  for (int i = 0; i < n_in; ++i) sig.push_back(fmt::format("v(in{})", i));
+  for (int k = 0; k < n_out; ++k) sig.push_back(fmt::format("v(out{})", k));
+  sig.push_back("x(xo0.m1)");
+  sig.push_back("x(xo0.m2)");
+  sig.push_back("x(xxbar.m_0_0)");
+  o += SignalsHeader(sig);
+  o += ".include " + s.include + "\n";
+  o += array;
+  o += "* input layer: alpha trains into MIF neurons, ideal buffers drive the word lines\n";
+  for (int i = 0; i < n_in; ++i) {
+    o += fmt::format("XI{} in{} MIF cmem={}\n", i, i, Num(s.cmem_in));
+    if (s.input.enabled) o += AlphaLine(s.input, i, n_in, fmt::format("in{}", i));
+    o += fmt::format("E{} win{} 0 in{} 0 1\n", i, i, i);
+  }
+  o += "* crossbar: word lines win<i>, bit-line ends on the output membranes\n";
+  o += "XXBAR";
+  for (int i = 0; i < n_in; ++i) o += fmt::format(" win{}", i);
+  for (int k = 0; k < n_out; ++k) o += fmt::format(" out{}", k);
+  o += " XBAR\n";
+  o += "* output layer\n";
+  for (int k = 0; k < n_out; ++k) {
+    o += fmt::format("XO{} out{} MIF cmem={}\n", k, k, Num(s.cmem_out));
+  }
+  o += TranLines(s.analysis);
+  *deck = std::move(o);
+  return solver::Status::Ok();
+}
+
+}  // namespace memspice::circuits
