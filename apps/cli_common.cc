@@ -57,6 +57,8 @@ std::optional<netlist::Netlist> LoadDeck(const std::string& path, const std::vec
   netlist::ParseOptions options;
   options.overrides = *overrides;
   options.include_paths = LibraryPaths(include_dirs);
+  // Nested subcircuits can multiply elements exponentially; stop well before memory runs out.
+  options.max_elements = 10'000'000;
   netlist::Diagnostics diag;
   std::optional<netlist::Netlist> nl = netlist::ParseFile(path, options, diag);
   std::cerr << diag.Format();

@@ -36,20 +36,20 @@ struct AlphaTrain {
 
 // Transient analysis and options written at the end of a deck.
 struct DeckAnalysis {
-  double tstop = 10e-3;     // s
-  double tstep = 10e-6;     // s, output step of `.tran`
-  double max_step = 0.0;    // s, `.tran tstep tstop 0 max_step` when > 0
-  std::string options;      // `.options <options>` when not empty
-  std::string title;        // empty: a generated description
+  double tstop = 10e-3;   // s
+  double tstep = 10e-6;   // s, output step of `.tran`
+  double max_step = 0.0;  // s, `.tran tstep tstop 0 max_step` when > 0
+  std::string options;    // `.options <options>` when not empty
+  std::string title;      // empty: a generated description
 };
 
 struct MifLayerSpec {
   int neurons = 4;
-  double cmem = 1e-9;                // F, membrane capacitance (the MIF default)
-  std::string node_prefix = "v";     // membrane node of neuron i: <node_prefix><i>
+  double cmem = 1e-9;                  // F, membrane capacitance (the MIF default)
+  std::string node_prefix = "v";       // membrane node of neuron i: <node_prefix><i>
   std::string instance_prefix = "XN";  // instance name: <instance_prefix><i>, must start with X
-  std::string include = "mif.lib";   // library defining the MIF subcircuit
-  AlphaTrain input;                  // ignored by GenerateMifLayerSubckt
+  std::string include = "mif.lib";     // library defining the MIF subcircuit
+  AlphaTrain input;                    // ignored by GenerateMifLayerSubckt
   DeckAnalysis analysis;
 };
 

@@ -57,10 +57,15 @@ double AlphaSource::Current(double t) const {
   double sum = 0.0;
   if (periodic_) {
     if (t < delay_ || count_ == 0) return 0.0;
-    long last = static_cast<long>(std::floor((t - delay_) / period_));
+    // Event indices in double first: for a tiny period they exceed the range of long, and that
+    // conversion is undefined. Beyond 2^53 event times are not resolvable in double anyway.
+    constexpr double kMaxIndex = 9007199254740992.0;
+    long last = static_cast<long>(std::min(std::floor((t - delay_) / period_), kMaxIndex));
     if (count_ != kUnlimited) last = std::min(last, count_ - 1);
     long first = 0;
-    if (horizon > delay_) first = static_cast<long>(std::ceil((horizon - delay_) / period_));
+    if (horizon > delay_) {
+      first = static_cast<long>(std::min(std::ceil((horizon - delay_) / period_), kMaxIndex));
+    }
     for (long k = std::max(first, 0L); k <= last; ++k) {
       sum += AlphaKernel(t - (delay_ + static_cast<double>(k) * period_), tau_);
     }

@@ -238,8 +238,11 @@ void SourceWaveform::Breakpoints(double tstop, std::vector<double>* out) const {
         for (double c : corners) add(td + c);
         break;
       }
-      // Periods that end before t = 0 (negative td) contribute nothing.
-      long first = td >= 0.0 ? 0 : std::max(0L, static_cast<long>(std::floor(-td / per)) - 1);
+      // Periods that end before t = 0 (negative td) contribute nothing. Counted in double first:
+      // for a tiny period -td / per exceeds the range of long, and that conversion is undefined;
+      // kMaxPulsePeriods bounds the loop either way.
+      const double skip = td >= 0.0 ? 0.0 : std::min(std::floor(-td / per) - 1.0, 1e15);
+      long first = std::max(0L, static_cast<long>(skip));
       for (long k = first; k < first + kMaxPulsePeriods; ++k) {
         double base = td + static_cast<double>(k) * per;
         if (base > tstop) break;

@@ -255,7 +255,7 @@ void Flattener::Outputs(const Card& card) {
       ++i;
       continue;
     }
-    if (k.Is(Token::Kind::kWord) && (k.text == "v" || k.text == "i") && i + 1 < t.size() &&
+    if (k.Is(Token::Kind::kWord) && (k.text == "v" || k.text == "i" || k.text == "x") && i + 1 < t.size() &&
         t[i + 1].Is(Token::Kind::kLParen)) {
       std::vector<std::string> names;
       size_t j = i + 2;
@@ -265,7 +265,7 @@ void Flattener::Outputs(const Card& card) {
       }
       if (j >= t.size() || names.empty() || names.size() > (k.text == "v" ? 2u : 1u)) {
         diag_.Error(k.loc, fmt::format("bad output '{}' in {}", k.raw, card.keyword),
-                    "expected v(node), v(node1,node2) or i(vsource)");
+                    "expected v(node), v(node1,node2), i(vsource) or x(memristor)");
         return;
       }
       std::string s = k.text + "(" + names[0];
@@ -281,7 +281,7 @@ void Flattener::Outputs(const Card& card) {
       continue;
     }
     diag_.Warning(k.loc, fmt::format("output '{}' not supported; ignored", k.raw),
-                  "use v(node), v(node1,node2) or i(vsource)");
+                  "use v(node), v(node1,node2), i(vsource) or x(memristor)");
     ++i;
     if (i < t.size() && t[i].Is(Token::Kind::kLParen)) {
       while (i < t.size() && !t[i].Is(Token::Kind::kRParen)) ++i;

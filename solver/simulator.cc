@@ -84,12 +84,16 @@ Status SimOptions::ApplyNetlistOptions(const netlist::Netlist& netlist) {
       trial.gmin = value;
     else if (key == "trtol")
       trial.trtol = value;
-    else if (key == "itl1")
-      trial.itl1 = static_cast<int>(value);
-    else if (key == "itl4")
-      trial.itl4 = static_cast<int>(value);
-    else if (key == "maxstep" || key == "tmax")
+    else if (key == "itl1" || key == "itl4") {
+      // Range-check before the cast: converting an out-of-range double to int is undefined.
+      if (!(value >= 1.0 && value <= 1e9)) {
+        return Status::Error(fmt::format("option {} = {} must be in [1, 1e9]", key, value),
+                             "an iteration limit is a count, e.g. itl1=100 itl4=10");
+      }
+      (key == "itl1" ? trial.itl1 : trial.itl4) = static_cast<int>(value);
+    } else if (key == "maxstep" || key == "tmax") {
       trial.maxstep = value;
+    }
     // Other ngspice options (e.g. "interp", "noacct") do not affect this solver.
   }
   if (!netlist.method.empty() && !trial.method) {

@@ -85,32 +85,40 @@ class DivergenceGuard {
   // Checks the step x0 -> x1; returns the index of a diverging unknown and a description of the
   // symptom in *why, or -1.
   int Check(const std::vector<double>& x0, const std::vector<double>& x1, std::string* why) {
+    // Several unknowns usually run away together: report a node if one does.
+    int hit = -1;
     for (size_t i = 0; i < x1.size(); ++i) {
+      std::string reason;
       // Memristor states are bounded by their device's CheckState instead.
       const double limit = kind_[i] == devices::UnknownKind::kNode     ? vlimit_
                            : kind_[i] == devices::UnknownKind::kBranch ? ilimit_
                                                                        : INFINITY;
-      if (std::abs(x1[i]) > limit) {
-        *why = fmt::format("{} = {:.4g} {} is beyond the explicit-method bound of {:.4g} {}",
-                           name_[i], x1[i], Unit(i), limit, Unit(i));
-        return static_cast<int>(i);
-      }
       const double d = x1[i] - x0[i];
       const double floor = kind_[i] == devices::UnknownKind::kBranch ? 1e-9 : 1e-6;
-      if (std::abs(d) > floor && d * dx_[i] < 0.0 && std::abs(d) > kGrowthRatio * std::abs(dx_[i])) {
-        if (++count_[i] >= kGrowthSteps) {
-          *why = fmt::format(
-              "{} = {:.4g} {} oscillates with growing amplitude (its change per step flipped "
-              "sign and grew by more than {}x on {} consecutive steps, to {:.3g} {})",
-              name_[i], x1[i], Unit(i), kGrowthRatio, kGrowthSteps, std::abs(d), Unit(i));
-          return static_cast<int>(i);
-        }
+      if (std::abs(d) > floor && d * dx_[i] < 0.0 &&
+          std::abs(d) > kGrowthRatio * std::abs(dx_[i])) {
+        ++count_[i];
       } else {
         count_[i] = 0;
       }
       dx_[i] = d;
+      if (std::abs(x1[i]) > limit) {
+        reason = fmt::format("{} = {:.4g} {} is beyond the explicit-method bound of {:.4g} {}",
+                             name_[i], x1[i], Unit(i), limit, Unit(i));
+      } else if (count_[i] >= kGrowthSteps) {
+        reason = fmt::format(
+            "{} = {:.4g} {} oscillates with growing amplitude (its change per step flipped "
+            "sign and grew by more than {}x on {} consecutive steps, to {:.3g} {})",
+            name_[i], x1[i], Unit(i), kGrowthRatio, kGrowthSteps, std::abs(d), Unit(i));
+      }
+      if (reason.empty()) continue;
+      if (hit < 0 || (kind_[hit] != devices::UnknownKind::kNode &&
+                      kind_[i] == devices::UnknownKind::kNode)) {
+        hit = static_cast<int>(i);
+        *why = reason;
+      }
     }
-    return -1;
+    return hit;
   }
 
  private:

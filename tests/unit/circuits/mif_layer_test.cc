@@ -1,13 +1,14 @@
 // MIF layer and network generators (circuits/mif_layer.h): deck text, validation messages, and
 // that the generated decks parse, build and simulate (neurons fire, output neurons respond).
 #define BOOST_TEST_MODULE mif_layer
+#include "circuits/mif_layer.h"
+
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "circuits/mif_layer.h"
 #include "netlist/netlist.h"
 #include "solver/circuit.h"
 #include "solver/simulator.h"
@@ -67,8 +68,9 @@ BOOST_AUTO_TEST_CASE(layer_deck_has_one_instance_and_input_per_neuron) {
   BOOST_TEST(Count(deck, " MIF cmem=") == 5u);
   BOOST_TEST(Count(deck, "YALPHA a") == 5u);
   // Staggered trains: neuron 1 of 5 starts at period / 5.
-  BOOST_TEST(deck.find("YALPHA a1 0 v1 tau=0.00064 w=2.718281828e-05 period=0.002 delay=0.0004")
-                 != std::string::npos, deck);
+  BOOST_TEST(deck.find("YALPHA a1 0 v1 tau=0.00064 w=2.718281828e-05 period=0.002 delay=0.0004") !=
+                 std::string::npos,
+             deck);
   BOOST_TEST(deck.find("* signals: v(v0) v(v1) v(v2) v(v3) v(v4)") != std::string::npos, deck);
 
   s.input.enabled = false;
@@ -100,8 +102,8 @@ BOOST_AUTO_TEST_CASE(bad_specs_name_every_field) {
   sv::Status st = mc::GenerateMifLayerDeck(s, &deck);
   BOOST_TEST_REQUIRE(!st.ok());
   const std::string& m = st.message();
-  for (const char* field : {"neurons: 0", "cmem: -1e-09", "instance_prefix: 'N'", "input.tau: 0",
-                            "tstop: 0"}) {
+  for (const char* field :
+       {"neurons: 0", "cmem: -1e-09", "instance_prefix: 'N'", "input.tau: 0", "tstop: 0"}) {
     BOOST_TEST(m.find(field) != std::string::npos, "missing '" << field << "' in:\n" << m);
   }
 
@@ -135,7 +137,7 @@ BOOST_AUTO_TEST_CASE(network_deck_simulates_and_outputs_respond) {
   std::string deck;
   sv::Status st = mc::GenerateMifNetworkDeck(n, &deck);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
-  BOOST_TEST(Count(deck, "YMSS m_") == 12u);
+  BOOST_TEST(Count(deck, "ymss m_") == 12u);
   BOOST_TEST(Count(deck, "XXBAR win0 win1 win2 win3 out0 out1 out2 XBAR") == 1u, deck);
   const sv::WaveformTable t = Simulate(deck);
   const int j = t.Find("v(out0)");

@@ -60,7 +60,8 @@ sv::DeckCompareOptions Options() {
   };
   o.signal_map = mc::NgspiceSignalName;
   const mc::CrossbarSpec s = Spec();
-  for (int k = 0; k < s.cols; ++k) o.compare.signals.push_back("i(vsense_" + std::to_string(k) + ")");
+  for (int k = 0; k < s.cols; ++k)
+    o.compare.signals.push_back("i(vsense_" + std::to_string(k) + ")");
   for (int i = 0; i < s.rows; ++i)
     for (int k = 0; k < s.cols; ++k)
       o.compare.signals.push_back("x(m_" + std::to_string(i) + "_" + std::to_string(k) + ")");
