@@ -132,8 +132,8 @@ solver::Status GenerateMifLayerDeck(const MifLayerSpec& s, std::string* deck) {
   o += ".include " + s.include + "\n";
   o += LayerBody(s);
   if (s.input.enabled) {
-    o += fmt::format("* inputs: alpha trains, peak {} A every {} s, staggered by period / {}\n",
-                     Num(s.input.weight / std::exp(1.0)), Num(s.input.period), s.neurons);
+    o += fmt::format("* inputs: alpha trains, peak {:.4g} A every {} s, staggered by period / {}\n",
+                     s.input.weight / std::exp(1.0), Num(s.input.period), s.neurons);
     for (int i = 0; i < s.neurons; ++i) {
       o += AlphaLine(s.input, i, s.neurons, fmt::format("{}{}", s.node_prefix, i));
     }

@@ -112,8 +112,8 @@ class DivergenceGuard {
             name_[i], x1[i], Unit(i), kGrowthRatio, kGrowthSteps, std::abs(d), Unit(i));
       }
       if (reason.empty()) continue;
-      if (hit < 0 || (kind_[hit] != devices::UnknownKind::kNode &&
-                      kind_[i] == devices::UnknownKind::kNode)) {
+      if (hit < 0 ||
+          (kind_[hit] != devices::UnknownKind::kNode && kind_[i] == devices::UnknownKind::kNode)) {
         hit = static_cast<int>(i);
         *why = reason;
       }
@@ -603,8 +603,8 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
   };
   DivergenceGuard guard(c_.unknowns(), xn);
   // The step x0 -> x1 ending at `time`, taken with step h.
-  auto check_growth = [&](const std::vector<double>& x0, const std::vector<double>& x1,
-                          double time, double h) -> Status {
+  auto check_growth = [&](const std::vector<double>& x0, const std::vector<double>& x1, double time,
+                          double h) -> Status {
     std::string why;
     const int i = guard.Check(x0, x1, &why);
     if (i < 0) return Status::Ok();
