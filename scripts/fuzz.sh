@@ -49,7 +49,7 @@ for t in "${targets[@]}"; do
   echo "== $t: ${seconds}s, seeds: $(ls "$seed" | wc -l)"
   log="$work/$t.log"
   if (cd "$run_dir" && "$repo/build-fuzz/tests/fuzz/$t" "$corpus" \
-        -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=8192 \
+        -max_total_time="$seconds" -seed=1 -timeout=5 -rss_limit_mb=2048 -max_len=8192 \
         -dict="$repo/tests/fuzz/spice.dict" -artifact_prefix="$work/artifacts/$t-" \
         -print_final_stats=1) >"$log" 2>&1; then
     grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
