@@ -179,6 +179,26 @@ Status Engine::Transient(const netlist::Analysis& an, const OutputSelection& sel
 
 namespace {
 
+// Records an accepted time point: into the output from tstart on (and the initial point when
+// tstart is 0), and to the observer always. Shared by the implicit and explicit drivers.
+void EmitPoint(const netlist::Analysis& an, int step, double time, double h, Method method,
+               const std::vector<double>& x, const OutputSelection& sel, StepObserver* observer,
+               WaveformTable* out) {
+  if (time >= an.tstart - 1e-12 * an.tstop || (step == 0 && an.tstart <= 0.0)) {
+    out->scale.push_back(time);
+    sel.Append(x.data(), &out->rows);
+  }
+  if (observer != nullptr) {
+    StepInfo si;
+    si.step = step;
+    si.time = time;
+    si.h = h;
+    si.method = method;
+    si.x = x.data();
+    observer->OnStep(si);
+  }
+}
+
 StepControl MakeStepControl(const netlist::Analysis& an, const SimOptions& o,
                             std::vector<std::unique_ptr<devices::Device>>& devices) {
   StepControl sc;
@@ -242,19 +262,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   double t = 0.0;
   int step = 0;
   auto emit = [&](double time, double h, Method m, const std::vector<double>& x) {
-    if (time >= an.tstart - 1e-12 * tstop || (step == 0 && an.tstart <= 0.0)) {
-      out->scale.push_back(time);
-      sel.Append(x.data(), &out->rows);
-    }
-    if (observer != nullptr) {
-      StepInfo si;
-      si.step = step;
-      si.time = time;
-      si.h = h;
-      si.method = m;
-      si.x = x.data();
-      observer->OnStep(si);
-    }
+    EmitPoint(an, step, time, h, m, x, sel, observer, out);
   };
   if (an.tstart <= 0.0 || observer != nullptr) {
     // Step 0 always goes to the observer; to the table only if tstart is 0.
@@ -570,19 +578,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
 
   int step = 0;
   auto emit = [&](double time, double h, const std::vector<double>& x) {
-    if (time >= an.tstart - 1e-12 * tstop || (step == 0 && an.tstart <= 0.0)) {
-      out->scale.push_back(time);
-      sel.Append(x.data(), &out->rows);
-    }
-    if (observer != nullptr) {
-      StepInfo si;
-      si.step = step;
-      si.time = time;
-      si.h = h;
-      si.method = method;
-      si.x = x.data();
-      observer->OnStep(si);
-    }
+    EmitPoint(an, step, time, h, method, x, sel, observer, out);
   };
   auto check = [&](const std::vector<double>& x, double time) -> Status {
     const char* hint =
