@@ -15,12 +15,15 @@
 #include "circuits/ngspice_export.h"
 #include "solver/compare.h"
 #include "solver/ngspice_runner.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using memspice::solver::CompareWithNgspice;
 using memspice::solver::DeckCompareOptions;
 using memspice::solver::DeckComparison;
 using memspice::solver::WaveformTable;
+
+using memspice::testing::HaveNgspice;
 
 namespace {
 
@@ -35,11 +38,6 @@ std::vector<std::string> Decks() {
   }
   std::sort(decks.begin(), decks.end());
   return decks;
-}
-
-bool HaveNgspice() {
-  std::string p;
-  return memspice::solver::FindNgspice("ngspice", &p).ok();
 }
 
 // Checks every n<K>_t / n<K>_g pair of every table; returns the number of pairs checked.

@@ -15,19 +15,17 @@
 #include "circuits/ngspice_export.h"
 #include "solver/compare.h"
 #include "solver/ngspice_runner.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 namespace mc = memspice::circuits;
 namespace sv = memspice::solver;
 
+using memspice::testing::HaveNgspice;
+
 namespace {
 
 const std::string kLib = (fs::path(MEMSPICE_SOURCE_DIR) / "circuits" / "lib").string();
-
-bool HaveNgspice() {
-  std::string p;
-  return sv::FindNgspice("ngspice", &p).ok();
-}
 
 mc::CrossbarSpec Spec() {
   mc::CrossbarSpec s;

@@ -20,11 +20,14 @@
 #include "netlist/netlist.h"
 #include "solver/circuit.h"
 #include "solver/simulator.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 namespace mss = memspice::devices::mss;
 namespace nl = memspice::netlist;
 namespace sv = memspice::solver;
+
+using memspice::testing::HaveNgspice;
 
 namespace {
 
@@ -123,8 +126,6 @@ std::vector<double> HandMif(bool rk4, double dt, int steps) {
   }
   return v;
 }
-
-bool HaveNgspice() { return std::system("ngspice --version > /dev/null 2>&1") == 0; }
 
 }  // namespace
 

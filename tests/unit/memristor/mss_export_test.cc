@@ -18,11 +18,14 @@
 #include "circuits/ngspice_export.h"
 #include "devices/alpha_source.h"
 #include "devices/mss_model.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 namespace mss = memspice::devices::mss;
 using memspice::circuits::ExportNgspice;
 using memspice::circuits::ExportNgspiceString;
+
+using memspice::testing::HaveNgspice;
 
 namespace {
 
@@ -53,8 +56,6 @@ std::string Read(const fs::path& p) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-bool HaveNgspice() { return std::system("ngspice --version > /dev/null 2>&1") == 0; }
 
 // Exports `deck` (written to a temp file), appends a .control block and runs ngspice; returns
 // every `name = value` printed (print/meas output), lower case names.

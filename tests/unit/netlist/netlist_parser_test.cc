@@ -9,9 +9,12 @@
 #include <vector>
 
 #include "netlist/netlist.h"
+#include "tests/test_util.h"
 
 namespace nl = memspice::netlist;
 namespace fs = std::filesystem;
+
+using memspice::testing::TempDir;
 
 namespace {
 
@@ -48,27 +51,6 @@ bool Has(const nl::Netlist& n, const std::string& name) {
 }
 
 std::vector<std::string> Nodes(const nl::Element& e) { return e.nodes; }
-
-// A temporary directory removed at scope exit.
-struct TempDir {
-  TempDir() {
-    path = fs::temp_directory_path() / ("memspice_netlist_test_" + std::to_string(::getpid()) +
-                                        "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string Write(const std::string& name, const std::string& text) const {
-    fs::path p = path / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p.string();
-  }
-  fs::path path;
-  static inline int counter = 0;
-};
 
 }  // namespace
 
@@ -248,7 +230,7 @@ BOOST_AUTO_TEST_CASE(include_and_lib) {
   std::string main = dir.Write(
       "main.cir", "main deck\n.include sub/models.inc\n.lib 'lib.lib' slow\nD1 1 0 dm\n.end\n");
   nl::ParseOptions opt;
-  opt.include_paths.push_back((dir.path / "other").string());
+  opt.include_paths.push_back((dir.path() / "other").string());
   nl::Diagnostics diag;
   std::optional<nl::Netlist> n = nl::ParseFile(main, opt, diag);
   BOOST_TEST_REQUIRE(n.has_value(), diag.Format());

@@ -9,31 +9,17 @@
 
 #include "solver/compare.h"
 #include "solver/ngspice_runner.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using memspice::solver::CompareWithNgspice;
 using memspice::solver::DeckCompareOptions;
 using memspice::solver::DeckComparison;
 
+using memspice::testing::TempDir;
+using memspice::testing::HaveNgspice;
+
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("memspice_cmpdeck_test_" + std::to_string(::getpid()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
-
-bool HaveNgspice() {
-  std::string p;
-  return memspice::solver::FindNgspice("ngspice", &p).ok();
-}
 
 const char* kRcDeck =
     "rc\n.param rv=1k\nV1 in 0 PULSE(0 1 1u 1u 1u 20u 50u)\nR1 in out {rv}\nC1 out 0 10n\n"

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "solver/ngspice_runner.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using memspice::solver::NgspiceOptions;
@@ -18,25 +19,10 @@ using memspice::solver::NormalizeNgspiceName;
 using memspice::solver::RunNgspice;
 using memspice::solver::RunNgspiceText;
 
+using memspice::testing::TempDir;
+using memspice::testing::HaveNgspice;
+
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("memspice_ngr_test_" + std::to_string(::getpid()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
-
-bool HaveNgspice() {
-  std::string p;
-  return memspice::solver::FindNgspice("ngspice", &p).ok();
-}
 
 }  // namespace
 
@@ -85,13 +71,13 @@ BOOST_AUTO_TEST_CASE(deck_text_resolves_includes_in_given_directory) {
   std::ofstream(dir / "inc2.lib") << ".param rv=3k\n";
   NgspiceResult r;
   auto s = RunNgspiceText("t\n.include inc2.lib\nV1 a 0 3\nR1 a 0 {rv}\n.op\n.end\n",
-                          dir.path.string(), NgspiceOptions(), &r);
+                          dir.path().string(), NgspiceOptions(), &r);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   BOOST_REQUIRE_EQUAL(r.plots.size(), 1u);
   BOOST_TEST(r.plots[0].rows[0][r.plots[0].Find("i(v1)")] == -1e-3,
              boost::test_tools::tolerance(1e-9));
   int left = 0;
-  for (const auto& e : fs::directory_iterator(dir.path)) left += e.path().filename() != "inc2.lib";
+  for (const auto& e : fs::directory_iterator(dir.path())) left += e.path().filename() != "inc2.lib";
   BOOST_TEST(left == 0);
 }
 
@@ -144,7 +130,7 @@ BOOST_AUTO_TEST_CASE(keep_files_leaves_outputs_for_debugging) {
   NgspiceOptions o;
   o.keep_files = true;
   NgspiceResult r;
-  auto s = RunNgspiceText("k\nV1 a 0 1\nR1 a 0 1k\n.op\n.end\n", dir.path.string(), o, &r);
+  auto s = RunNgspiceText("k\nV1 a 0 1\nR1 a 0 1k\n.op\n.end\n", dir.path().string(), o, &r);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   BOOST_TEST(fs::exists(fs::path(r.work_dir) / "out.raw"));
   BOOST_TEST(fs::exists(fs::path(r.work_dir) / "stdout.txt"));

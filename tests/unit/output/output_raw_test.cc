@@ -12,6 +12,7 @@
 
 #include "solver/ngspice_runner.h"
 #include "solver/raw_file.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using memspice::solver::ParseRaw;
@@ -19,20 +20,10 @@ using memspice::solver::ReadRaw;
 using memspice::solver::WaveformTable;
 using memspice::solver::WriteRaw;
 
-namespace {
+using memspice::testing::TempDir;
+using memspice::testing::HaveNgspice;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("memspice_raw_test_" + std::to_string(::getpid()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
+namespace {
 
 WaveformTable MakeTran() {
   WaveformTable t;
@@ -82,11 +73,6 @@ void CheckEqual(const WaveformTable& a, const WaveformTable& b) {
   for (size_t k = 0; k < a.rows.size(); ++k) {
     BOOST_TEST(a.rows[k] == b.rows[k], boost::test_tools::per_element());
   }
-}
-
-bool HaveNgspice() {
-  std::string p;
-  return memspice::solver::FindNgspice("ngspice", &p).ok();
 }
 
 std::string Slurp(const std::string& path) {
@@ -199,7 +185,7 @@ BOOST_AUTO_TEST_CASE(reads_ngspice_binary_raw) {
                                    "C1 out 0 1u\nR2 in mid 1k\nR3 mid 0 3k\n"
                                    ".options reltol=1e-6\n.op\n.tran 1e-5 3e-3 0 1e-5\n.end\n";
   std::string cmd =
-      "cd " + dir.path.string() + " && ngspice -b -r rc.raw rc.cir > /dev/null 2>&1 < /dev/null";
+      "cd " + dir.path().string() + " && ngspice -b -r rc.raw rc.cir > /dev/null 2>&1 < /dev/null";
   BOOST_REQUIRE(std::system(cmd.c_str()) == 0);
   std::vector<WaveformTable> plots;
   auto s = ReadRaw(dir / "rc.raw", &plots);
@@ -239,7 +225,7 @@ BOOST_AUTO_TEST_CASE(ngspice_loads_memspice_raw) {
     std::ofstream(dir / "load.cir") << "load\n.control\nset filetype=ascii\nload m.raw\n"
                                        "setplot tran1\nwrite back.raw\n.endc\n.end\n";
     std::string cmd =
-        "cd " + dir.path.string() + " && ngspice -b load.cir > ng.out 2>&1 < /dev/null";
+        "cd " + dir.path().string() + " && ngspice -b load.cir > ng.out 2>&1 < /dev/null";
     (void)std::system(cmd.c_str());  // ngspice exits 1 when a deck runs no simulation
     std::vector<WaveformTable> back;
     auto s = ReadRaw(dir / "back.raw", &back);

@@ -1,0 +1,66 @@
+// Helpers shared by the test executables: a scratch directory and the ngspice check.
+#ifndef MEMSPICE_TESTS_TEST_UTIL_H_
+#define MEMSPICE_TESTS_TEST_UTIL_H_
+
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "solver/ngspice_runner.h"
+
+namespace memspice::testing {
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "test") {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("memspice_" + tag + "_" + std::to_string(::getpid()) + "_" +
+             std::to_string(counter++));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string operator/(const std::string& file) const { return (path_ / file).string(); }
+  // Writes `text` to `name` (creating parent folders) and returns the full path.
+  std::string Write(const std::string& name, const std::string& text) const {
+    const std::filesystem::path p = path_ / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// ngspice is a test dependency (scripts/install-deps.sh installs it), so a missing executable
+// fails the calling test. MEMSPICE_SKIP_NGSPICE=1 turns that into a skip for machines without it.
+inline bool HaveNgspice() {
+  std::string path;
+  if (solver::FindNgspice("ngspice", &path).ok()) return true;
+  const char* skip = std::getenv("MEMSPICE_SKIP_NGSPICE");
+  if (skip != nullptr && std::string(skip) == "1") {
+    BOOST_TEST_MESSAGE("ngspice not found: skipped (MEMSPICE_SKIP_NGSPICE=1)");
+  } else {
+    BOOST_ERROR("ngspice not found on PATH; run scripts/install-deps.sh "
+                "(or set MEMSPICE_SKIP_NGSPICE=1 to skip the comparisons)");
+  }
+  return false;
+}
+
+}  // namespace memspice::testing
+
+#endif  // MEMSPICE_TESTS_TEST_UTIL_H_
