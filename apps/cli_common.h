@@ -44,6 +44,7 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code);
 void RegisterPlot(CLI::App& app, int* exit_code);
 void RegisterTrain(CLI::App& app, int* exit_code);  // train and eval
 void RegisterGrad(CLI::App& app, int* exit_code);
+void RegisterFit(CLI::App& app, int* exit_code);
 
 }  // namespace memspice::apps
 

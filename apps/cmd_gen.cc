@@ -1,4 +1,4 @@
-// `memspice gen crossbar|mif-layer|mif-network ...`: write generated decks.
+// `memspice gen crossbar|mif-layer|mif-network|msnn ...`: write generated decks.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -6,9 +6,12 @@
 #include <iostream>
 
 #include "apps/cli_common.h"
+#include "circuits/msnn.h"
+#include "training/compiler.h"
 #include "circuits/crossbar.h"
 #include "circuits/mif_layer.h"
 #include "netlist/expression.h"
+#include "training/network.h"
 
 namespace memspice::apps {
 namespace {
@@ -134,6 +137,66 @@ void AddInputAndAnalysis(CLI::App* cmd, circuits::AlphaTrain* in, circuits::Deck
   cmd->add_option("--title", an->title, "Title line");
 }
 
+struct MsnnArgs {
+  std::vector<int> layers = {784, 100, 10};
+  std::string crossbar = "ideal", method = "semi-implicit", dataset = "fashion-mnist", out;
+  double rline = 0, cline = 0, input_scale = 10e-6, v_scale = 1e-3, dt = 10e-6, tau_a = 0.64e-3;
+  double init_fraction = 1.0;
+  std::vector<double> layer_scale;
+  int steps = 1000, period = 100;
+  uint64_t seed = 1;
+  bool differential = true;
+};
+
+int RunMsnn(const MsnnArgs& a) {
+  circuits::MsnnSpec spec;
+  try {
+    training::NetworkConfig c;
+    c.layer_sizes = a.layers;
+    if (!a.layer_scale.empty()) c.layer_scale = a.layer_scale;
+    c.input_scale = a.input_scale;
+    c.v_scale = a.v_scale;
+    c.dt = a.dt;
+    c.tau_a = a.tau_a;
+    c.steps = a.steps;
+    c.period = a.period;
+    c.form = training::ParseCrossbarForm(a.crossbar);
+    c.method = training::ParseMethod(a.method);
+    if (c.layer_scale.size() != a.layers.size() - 1) {
+      std::cerr << fmt::format("error: --layer-scale has {} values, need one per crossbar ({})\n",
+                               c.layer_scale.size(), a.layers.size() - 1);
+      return kExitInputError;
+    }
+    if (std::string e = c.Validate(); !e.empty()) {
+      std::cerr << "error: " << e << "\n";
+      return kExitInputError;
+    }
+    const training::Parameters p = training::InitParameters(c, a.seed, a.init_fraction);
+    if (solver::Status s = training::MsnnSpecFromNetwork(c, p, a.dataset, &spec);
+        !s.ok()) {
+      PrintStatus(s);
+      return kExitInputError;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitInputError;
+  }
+  spec.rline = a.rline;
+  spec.cline = a.cline;
+  std::string text;
+  if (solver::Status s = circuits::GenerateMsnnDeck(spec, &text); !s.ok()) {
+    PrintStatus(s);
+    return kExitInputError;
+  }
+  if (!WriteText(a.out, text)) return kExitSimulationError;
+  std::string sizes;
+  for (size_t i = 0; i < a.layers.size(); ++i) sizes += (i ? "-" : "") + std::to_string(a.layers[i]);
+  std::cout << fmt::format("MEMprop network {} ({} crossbars, differential pairs{}) -> {}\n", sizes,
+                           a.crossbar, a.rline > 0 || a.cline > 0 ? ", line parasitics" : "",
+                           a.out);
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterGen(CLI::App& app, int* exit_code) {
@@ -196,6 +259,35 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   AddInputAndAnalysis(mn, &net->spec.input, &net->spec.analysis, &net->no_input);
   mn->add_option("-o,--output", net->out, "Output deck")->required();
   mn->callback([net, exit_code]() { *exit_code = RunMifNetwork(*net); });
+
+  auto sn = std::make_shared<MsnnArgs>();
+  CLI::App* ms = gen->add_subcommand(
+      "msnn", "MEMprop spiking network as a netlist: alpha inputs, MSS crossbars, MIF layers, "
+              "training directives");
+  ms->add_option("--layers", sn->layers, "Layer sizes, e.g. 784,100,10")->delimiter(',');
+  ms->add_flag("--differential", sn->differential,
+               "Differential synapse pairs (G+ - G-; always on: the kernels train signed weights)");
+  ms->add_option("--crossbar", sn->crossbar, "ideal (paper Eq. 1-2) or circuit (bit-line loading)")
+      ->check(CLI::IsMember({"ideal", "circuit"}));
+  ms->add_option("--rline", sn->rline, "Line resistance per cell segment, ohm (MNA path only)")
+      ->transform(SpiceNumber("--rline"));
+  ms->add_option("--cline", sn->cline, "Line capacitance per cell node, F (MNA path only)")
+      ->transform(SpiceNumber("--cline"));
+  ms->add_option("--layer-scale", sn->layer_scale, "Crossbar scale factor per layer")->delimiter(',');
+  ms->add_option("--input-scale", sn->input_scale, "Alpha event weight per unit pixel [A]")
+      ->transform(SpiceNumber("--input-scale"));
+  ms->add_option("--v-scale", sn->v_scale, "Softmax temperature [V]")->transform(SpiceNumber("--v-scale"));
+  ms->add_option("--dt", sn->dt, "Time step [s]")->transform(SpiceNumber("--dt"));
+  ms->add_option("--tau-a", sn->tau_a, "Alpha time constant [s]")->transform(SpiceNumber("--tau-a"));
+  ms->add_option("--steps", sn->steps, "Time steps T per sample")->check(CLI::PositiveNumber);
+  ms->add_option("--period", sn->period, "Alpha input period in steps")->check(CLI::PositiveNumber);
+  ms->add_option("--method", sn->method, "fe (exactly the MNA engine's forward Euler) or semi-implicit")
+      ->check(CLI::IsMember({"fe", "forward-euler", "semi-implicit", "si"}));
+  ms->add_option("--dataset", sn->dataset, "Dataset written into the training directives");
+  ms->add_option("--seed", sn->seed, "Seed of the initial conductances");
+  ms->add_option("--init-fraction", sn->init_fraction, "Initial G uniform in [g_min, g_min + f (g_max - g_min)]");
+  ms->add_option("-o,--output", sn->out, "Output deck")->required();
+  ms->callback([sn, exit_code]() { *exit_code = RunMsnn(*sn); });
 }
 
 }  // namespace memspice::apps

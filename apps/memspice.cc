@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   memspice::apps::RegisterPlot(app, &exit_code);
   memspice::apps::RegisterTrain(app, &exit_code);
   memspice::apps::RegisterGrad(app, &exit_code);
+  memspice::apps::RegisterFit(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -21,16 +21,12 @@ DeterministicKlu::DeterministicKlu() { klu_defaults(&common_); }
 
 DeterministicKlu::~DeterministicKlu() {
   if (numeric_ != nullptr) klu_free_numeric(&numeric_, &common_);
-  if (symbolic_ != nullptr) klu_free_symbolic(&symbolic_, &common_);
 }
 
 bool DeterministicKlu::Analyze(int n, const std::vector<int>& col_ptr,
                                const std::vector<int>& row_idx) {
   n_ = n;
-  col_ptr_ = col_ptr;
-  row_idx_ = row_idx;
-  if (n == 0) return true;
-  symbolic_ = klu_analyze(n, col_ptr_.data(), row_idx_.data(), &common_);
+  symbolic_ = solver::KluSymbolic::ForPattern(n, col_ptr, row_idx);
   return symbolic_ != nullptr;
 }
 
@@ -38,18 +34,20 @@ bool DeterministicKlu::Factor(const double* values) {
   if (numeric_ != nullptr) klu_free_numeric(&numeric_, &common_);
   if (n_ == 0) return true;
   if (symbolic_ == nullptr) return false;
-  numeric_ = klu_factor(col_ptr_.data(), row_idx_.data(), const_cast<double*>(values), symbolic_,
-                        &common_);
+  numeric_ = klu_factor(symbolic_->col_ptr(), symbolic_->row_idx(), const_cast<double*>(values),
+                        symbolic_->get(), &common_);
   return numeric_ != nullptr && common_.status == KLU_OK;
 }
 
 void DeterministicKlu::Solve(double* b) {
-  if (n_ > 0 && numeric_ != nullptr) klu_solve(symbolic_, numeric_, n_, 1, b, &common_);
+  if (n_ > 0 && numeric_ != nullptr) klu_solve(symbolic_->get(), numeric_, n_, 1, b, &common_);
 }
 
 void DeterministicKlu::TSolve(double* b) {
   ++num_tsolves_;
-  if (n_ > 0 && numeric_ != nullptr) klu_tsolve(symbolic_, numeric_, n_, 1, b, &common_);
+  if (n_ > 0 && numeric_ != nullptr) {
+    klu_tsolve(symbolic_->get(), numeric_, n_, 1, b, &common_);
+  }
 }
 
 DiscreteAdjoint::DiscreteAdjoint(solver::Circuit& circuit, const netlist::Netlist& netlist,
@@ -428,14 +426,8 @@ Status DiscreteAdjoint::PointAdjoint(const double* y, const solver::EvalRequest&
 
 Status DiscreteAdjoint::InitialAdjoint(const std::vector<double>& xbar, ParamPartials& partials,
                                        double* grad) {
-  const int P = partials.size();
   if (an_.uic) {
-    for (int j = 0; j < P; ++j) {
-      const auto& d = partials.uic_derivative(j);
-      double s = 0.0;
-      for (int i = 0; i < n_; ++i) s += xbar[i] * d[i];
-      grad[j] += s;
-    }
+    partials.UicVjp(xbar.data(), grad);
     return Status::Ok();
   }
   std::vector<double> mu;
@@ -443,16 +435,7 @@ Status DiscreteAdjoint::InitialAdjoint(const std::vector<double>& xbar, ParamPar
                           has_clamp_ ? clamp_.data() : nullptr, xbar.data(), nullptr, nullptr,
                           partials, grad, &mu);
   if (!s.ok()) return s;
-  if (has_clamp_) {
-    for (int j = 0; j < P; ++j) {
-      const auto& d = partials.clamp_derivative(j);
-      double acc = 0.0;
-      for (int i = 0; i < n_; ++i) {
-        if (!std::isnan(clamp_[i])) acc += mu[i] * d[i];
-      }
-      grad[j] += acc;
-    }
-  }
+  if (has_clamp_) partials.ClampVjp(mu.data(), grad);
   return Status::Ok();
 }
 
@@ -566,10 +549,10 @@ Status DiscreteAdjoint::Reverse(ParamPartials& partials, std::vector<double>* gr
   return InitialAdjoint(xbar, partials, grad);
 }
 
-Status DiscreteAdjoint::Tangent(ParamPartials& partials, int j, double* dj) {
+Status DiscreteAdjoint::TangentTrajectory(ParamPartials& partials, int j,
+                                          const TangentVisitor& visit) {
   const int N = tape_->size();
-  std::vector<double> df(n_), dq(n_), rhs(n_), g;
-  *dj = 0.0;
+  std::vector<double> df(n_), dq(n_), rhs(n_);
   // Solves J xdot = rhs with J of the system at y (evaluated with matrices).
   auto solve = [&](const double* y, const solver::EvalRequest& req, const double* wf,
                    const double* wq, const double* clamp, std::vector<double>* v,
@@ -593,8 +576,7 @@ Status DiscreteAdjoint::Tangent(ParamPartials& partials, int j, double* dj) {
     return Status::Ok();
   };
   auto add_objective = [&](int k, const double* x, const std::vector<double>& xdot) {
-    ObjectiveGradient(k, x, &g);
-    for (int i = 0; i < n_; ++i) *dj += g[i] * xdot[i];
+    visit(k, x, xdot);
   };
   std::vector<double> G, C;
   // Initial point.
@@ -708,6 +690,16 @@ Status DiscreteAdjoint::Tangent(ParamPartials& partials, int j, double* dj) {
     add_objective(k, x.data(), xdot);
   }
   return Status::Ok();
+}
+
+Status DiscreteAdjoint::Tangent(ParamPartials& partials, int j, double* dj) {
+  *dj = 0.0;
+  std::vector<double> g;
+  return TangentTrajectory(partials, j,
+                           [&](int k, const double* x, const std::vector<double>& xdot) {
+                             ObjectiveGradient(k, x, &g);
+                             for (int i = 0; i < n_; ++i) *dj += g[i] * xdot[i];
+                           });
 }
 
 }  // namespace memspice::autodiff

@@ -18,6 +18,7 @@
 
 #include <klu.h>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -27,13 +28,15 @@
 #include "netlist/netlist.h"
 #include "solver/assembler.h"
 #include "solver/circuit.h"
+#include "solver/klu_solver.h"
 #include "solver/simulator.h"
 #include "solver/status.h"
 
 namespace memspice::autodiff {
 
-// KLU with one symbolic analysis and a fresh numeric factorization per Factor(): results depend
-// only on the matrix values, never on earlier factorizations (needed for bit-identical replays).
+// KLU with a fresh numeric factorization per Factor(): results depend only on the matrix values,
+// never on earlier factorizations (needed for bit-identical replays). The symbolic analysis is
+// the one the forward run's solver made for the circuit's pattern (solver::KluSymbolic).
 class DeterministicKlu {
  public:
   DeterministicKlu();
@@ -45,12 +48,12 @@ class DeterministicKlu {
   void Solve(double* b);
   void TSolve(double* b);
   int num_tsolves() const { return num_tsolves_; }
+  const std::shared_ptr<solver::KluSymbolic>& symbolic() const { return symbolic_; }
 
  private:
   int n_ = 0;
-  std::vector<int> col_ptr_, row_idx_;
   klu_common common_;
-  klu_symbolic* symbolic_ = nullptr;
+  std::shared_ptr<solver::KluSymbolic> symbolic_;
   klu_numeric* numeric_ = nullptr;
   int num_tsolves_ = 0;
 };
@@ -69,6 +72,11 @@ class DiscreteAdjoint {
   solver::Status Reverse(ParamPartials& partials, std::vector<double>* grad);
   // dJ/dp_j by forward sensitivity.
   solver::Status Tangent(ParamPartials& partials, int j, double* dj);
+  // Forward sensitivity of the whole trajectory to p_j: visit(k, x_k, dx_k/dp_j) for every step
+  // k = 0..N-1 in order (waveform Jacobians for fitting; Tangent() is one use of it).
+  using TangentVisitor =
+      std::function<void(int k, const double* x, const std::vector<double>& xdot)>;
+  solver::Status TangentTrajectory(ParamPartials& partials, int j, const TangentVisitor& visit);
 
   // Replayed state of step k (recomputes its checkpoint segment if needed); nullptr on failure.
   const double* State(int k);

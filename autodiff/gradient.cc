@@ -115,7 +115,8 @@ Status ComputeGradient(const netlist::Netlist& nl, const solver::SimOptions& opt
   info.tstop = run.analysis->tstop;
   info.temp = nl.temp;
   std::unique_ptr<ParamPartials> partials;
-  s = ParamPartials::Create(nl, specs, request.reparse, info, run.circuit->size(), &partials);
+  s = ParamPartials::Create(nl, specs, request.reparse, info, run.circuit->size(), &partials,
+                            run.circuit.get());
   if (!s.ok()) return s;
 
   auto t1 = std::chrono::steady_clock::now();

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <set>
+#include <unordered_map>
 
 namespace memspice::autodiff {
 
@@ -194,9 +195,62 @@ void SettledEvaluate(solver::Assembler& assembler, const double* x,
   assembler.Evaluate(x, request);
 }
 
+namespace {
+
+// Collects a device's partials as a dot product with (wf, wq), or into dense vectors.
+class DotSink : public devices::ParamSink {
+ public:
+  DotSink(const double* wf, const double* wq) : wf_(wf), wq_(wq) {}
+  void Add(int row, double df, double dq) override {
+    if (row < 0) return;
+    if (wf_ != nullptr) acc += wf_[row] * df;
+    if (wq_ != nullptr) acc += wq_[row] * dq;
+  }
+  double acc = 0.0;
+
+ private:
+  const double* wf_;
+  const double* wq_;
+};
+
+class DenseSink : public devices::ParamSink {
+ public:
+  DenseSink(double* df, double* dq) : df_(df), dq_(dq) {}
+  void Add(int row, double df, double dq) override {
+    if (row < 0) return;
+    df_[row] += df;
+    if (dq_ != nullptr) dq_[row] += dq;
+  }
+
+ private:
+  double* df_;
+  double* dq_;
+};
+
+}  // namespace
+
+int ParamPartials::num_exact() const {
+  int k = 0;
+  for (const Param& p : params_) k += p.fd < 0;
+  return k;
+}
+
+devices::EvalContext ParamPartials::Context(const double* x, const solver::EvalRequest& request) {
+  xpad_.resize(n_ + 1);
+  xpad_[0] = 0.0;
+  std::copy(x, x + n_, xpad_.begin() + 1);
+  devices::EvalContext ctx;
+  ctx.x = xpad_.data() + 1;
+  ctx.time = request.time;
+  ctx.dc = request.dc;
+  ctx.gmin = request.gmin;
+  ctx.source_scale = request.source_scale;
+  return ctx;
+}
+
 Status ParamPartials::Create(const netlist::Netlist& base, const std::vector<ParamSpec>& specs,
                              const Reparser& reparse, const devices::AnalysisInfo& info, int n,
-                             std::unique_ptr<ParamPartials>* out) {
+                             std::unique_ptr<ParamPartials>* out, solver::Circuit* circuit) {
   auto pp = std::unique_ptr<ParamPartials>(new ParamPartials());
   pp->n_ = n;
   auto build = [&](const ParamSpec& p, double value, Circ* c, std::string* err) -> bool {
@@ -219,7 +273,90 @@ Status ParamPartials::Create(const netlist::Netlist& base, const std::vector<Par
     c->assembler = std::make_unique<solver::Assembler>(*c->circuit);
     return true;
   };
+  const bool need_devices = std::any_of(specs.begin(), specs.end(), [](const ParamSpec& p) {
+    return p.kind != ParamSpec::Kind::kParam;
+  });
+  if (circuit == nullptr && need_devices) {
+    netlist::Diagnostics diag;
+    pp->own_circuit_ = solver::Circuit::Build(base, diag);
+    if (!pp->own_circuit_) {
+      return Status::Error(diag.items().empty() ? "circuit build failed" : diag.items()[0].message);
+    }
+    for (auto& d : pp->own_circuit_->devices()) d->SetAnalysis(info);
+    circuit = pp->own_circuit_.get();
+  }
+  std::unordered_map<std::string, devices::Device*> by_name;
+  if (circuit != nullptr) {
+    for (auto& d : circuit->devices()) by_name.emplace(d->name(), d.get());
+  }
+  std::vector<double> ic_clamp;
+  if (circuit != nullptr) {
+    Status s = IcClamp(*circuit, base, &ic_clamp);
+    if (!s.ok()) return s;
+  }
+  auto device = [&](const std::string& name) -> devices::Device* {
+    auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
+  };
+  // The exact partials of p, if every device it enters has them.
+  auto exact = [&](const ParamSpec& p, Param* out) -> bool {
+    auto add = [&](devices::Device* d, const std::string& key, bool model_card) {
+      const int h = d == nullptr ? devices::kNoParamPartial : d->ParamHandle(key, model_card);
+      if (h == devices::kNoParamPartial) return false;
+      out->uses.push_back({d, h});
+      return true;
+    };
+    switch (p.kind) {
+      case ParamSpec::Kind::kParam:
+        return false;
+      case ParamSpec::Kind::kIc: {
+        const int idx = circuit != nullptr ? circuit->FindNode(p.target) : -1;
+        if (idx < 0) return false;
+        out->dclamp.push_back({idx, 1.0});
+        out->duic.push_back({idx, 1.0});
+        return true;
+      }
+      case ParamSpec::Kind::kElementValue:
+        return add(device(p.target), "value", false);
+      case ParamSpec::Kind::kInstance:
+        return add(device(p.target), p.key, false);
+      case ParamSpec::Kind::kModel:
+        for (const auto& e : base.elements) {
+          if (e.model != p.target) continue;
+          devices::Device* d = device(e.name);
+          // An instance parameter of the same meaning overrides the card's.
+          if (d != nullptr && e.params.count(p.key) &&
+              d->ParamHandle(p.key, false) == d->ParamHandle(p.key, true)) {
+            continue;
+          }
+          if (!add(d, p.key, true)) return false;
+        }
+        return true;
+    }
+    return false;
+  };
   for (const ParamSpec& p : specs) {
+    Param param;
+    if (exact(p, &param)) {
+      // Initial states: the devices' x0 / ic=, unless a .ic value overrides the row.
+      if (p.kind != ParamSpec::Kind::kIc) {
+        std::vector<std::pair<int, double>> rows;
+        struct RowSink : devices::ParamSink {
+          std::vector<std::pair<int, double>>* rows;
+          void Add(int row, double dx, double) override {
+            if (row >= 0 && dx != 0.0) rows->push_back({row, dx});
+          }
+        } sink;
+        sink.rows = &rows;
+        for (const Use& u : param.uses) u.device->InitialStatePartial(u.handle, sink);
+        for (const auto& [row, dx] : rows) {
+          if (ic_clamp.empty() || std::isnan(ic_clamp[row])) param.duic.push_back({row, dx});
+        }
+      }
+      pp->params_.push_back(std::move(param));
+      continue;
+    }
+    param = Param();  // drop the uses of a model parameter that some instance cannot take
     Side side;
     const double mag = std::abs(p.value);
     side.delta = mag > 0.0 ? 1e-6 * mag : 1e-6;
@@ -252,30 +389,64 @@ Status ParamPartials::Create(const netlist::Netlist& base, const std::vector<Par
     if (s.ok()) s = UicStart(*side.plus.circuit, side.plus.netlist, &up);
     if (s.ok()) s = UicStart(*side.minus.circuit, side.minus.netlist, &um);
     if (!s.ok()) return s;
-    side.dclamp.assign(n, 0.0);
-    side.duic.assign(n, 0.0);
     for (int i = 0; i < n; ++i) {
-      if (!std::isnan(cp[i]) && !std::isnan(cm[i])) side.dclamp[i] = (cp[i] - cm[i]) / divisor;
-      side.duic[i] = (up[i] - um[i]) / divisor;
+      if (!std::isnan(cp[i]) && !std::isnan(cm[i]) && cp[i] != cm[i]) {
+        param.dclamp.push_back({i, (cp[i] - cm[i]) / divisor});
+      }
+      if (up[i] != um[i]) param.duic.push_back({i, (up[i] - um[i]) / divisor});
     }
+    param.fd = static_cast<int>(pp->sides_.size());
     pp->sides_.push_back(std::move(side));
+    pp->params_.push_back(std::move(param));
   }
   *out = std::move(pp);
   return Status::Ok();
 }
 
+std::vector<double> ParamPartials::clamp_derivative(int j) const {
+  std::vector<double> d(n_, 0.0);
+  for (const auto& [i, v] : params_[j].dclamp) d[i] += v;
+  return d;
+}
+
+std::vector<double> ParamPartials::uic_derivative(int j) const {
+  std::vector<double> d(n_, 0.0);
+  for (const auto& [i, v] : params_[j].duic) d[i] += v;
+  return d;
+}
+
+void ParamPartials::ClampVjp(const double* mu, double* grad) const {
+  for (size_t j = 0; j < params_.size(); ++j) {
+    for (const auto& [i, v] : params_[j].dclamp) grad[j] += mu[i] * v;
+  }
+}
+
+void ParamPartials::UicVjp(const double* xbar, double* grad) const {
+  for (size_t j = 0; j < params_.size(); ++j) {
+    for (const auto& [i, v] : params_[j].duic) grad[j] += xbar[i] * v;
+  }
+}
+
 void ParamPartials::Vjp(const double* x, const solver::EvalRequest& request, const double* wf,
                         const double* wq, double* grad) {
   if (wf == nullptr && wq == nullptr) return;
+  const devices::EvalContext ctx = Context(x, request);
   solver::EvalRequest req = request;
   req.matrices = false;
-  std::vector<double> fp(n_), qp(n_);
-  for (size_t j = 0; j < sides_.size(); ++j) {
-    Side& s = sides_[j];
+  std::vector<double> fp, qp;
+  for (size_t j = 0; j < params_.size(); ++j) {
+    const Param& p = params_[j];
+    if (p.fd < 0) {
+      DotSink sink(wf, wq);
+      for (const Use& u : p.uses) u.device->ParamPartial(u.handle, ctx, sink);
+      grad[j] += sink.acc;
+      continue;
+    }
+    Side& s = sides_[p.fd];
     if (!s.touches_f) continue;
     SettledEvaluate(*s.plus.assembler, x, req);
-    std::copy(s.plus.assembler->f(), s.plus.assembler->f() + n_, fp.begin());
-    std::copy(s.plus.assembler->q(), s.plus.assembler->q() + n_, qp.begin());
+    fp.assign(s.plus.assembler->f(), s.plus.assembler->f() + n_);
+    qp.assign(s.plus.assembler->q(), s.plus.assembler->q() + n_);
     SettledEvaluate(*s.minus.assembler, x, req);
     const double* fm = s.minus.assembler->f();
     const double* qm = s.minus.assembler->q();
@@ -290,9 +461,16 @@ void ParamPartials::Vjp(const double* x, const solver::EvalRequest& request, con
 
 void ParamPartials::Jvp(int j, const double* x, const solver::EvalRequest& request, double* df,
                         double* dq) {
-  Side& s = sides_[j];
   std::fill(df, df + n_, 0.0);
   std::fill(dq, dq + n_, 0.0);
+  const Param& p = params_[j];
+  if (p.fd < 0) {
+    const devices::EvalContext ctx = Context(x, request);
+    DenseSink sink(df, dq);
+    for (const Use& u : p.uses) u.device->ParamPartial(u.handle, ctx, sink);
+    return;
+  }
+  Side& s = sides_[p.fd];
   if (!s.touches_f) return;
   solver::EvalRequest req = request;
   req.matrices = false;

@@ -8,11 +8,14 @@
 //   ic:node         the .ic value of a node (also ic:v(node))
 //
 // ParamPartials gives df/dp and dq/dp of the assembled circuit (and of the DC clamps and uic
-// initial state) as vector-Jacobian and Jacobian-vector products. It builds, per parameter, the
-// circuit at p + d and p - d from a modified copy of the netlist (a .param is re-parsed with an
-// override) and takes the central difference of the device equations at the same x; d is
-// 1e-6 * max(|p|, 1e-3 |p| floor) (relative truncation error ~1e-12 for smooth devices). This works
-// for every device without device code; the tangent and the adjoint share these partials.
+// initial state) as vector-Jacobian and Jacobian-vector products. Exact partials come from the
+// devices (Device::ParamPartial, Device::InitialStatePartial): element values, gains, DC source
+// values, every MSS and diode model parameter, x0, ic= and .ic values; a step costs the devices
+// a parameter touches, and initial states cost O(1). Anything else (a .param, which is re-parsed
+// with an override, and parameters a device cannot differentiate) falls back to building the
+// circuit at p + d and p - d and taking the central difference of the device equations at the
+// same x; d is 1e-6 |p| (relative truncation error ~1e-12 for smooth devices), one-sided at the
+// edge of a parameter's valid range. The tangent and the adjoint share these partials.
 #ifndef MEMSPICE_AUTODIFF_PARAMS_H_
 #define MEMSPICE_AUTODIFF_PARAMS_H_
 
@@ -67,21 +70,41 @@ void SettledEvaluate(solver::Assembler& assembler, const double* x,
 
 class ParamPartials {
  public:
+  // `circuit` (the run's, whose devices give the exact partials) may be null: then one copy of
+  // the circuit is built for them.
   static solver::Status Create(const netlist::Netlist& base, const std::vector<ParamSpec>& specs,
                                const Reparser& reparse, const devices::AnalysisInfo& info, int n,
-                               std::unique_ptr<ParamPartials>* out);
-  int size() const { return static_cast<int>(sides_.size()); }
+                               std::unique_ptr<ParamPartials>* out,
+                               solver::Circuit* circuit = nullptr);
+  int size() const { return static_cast<int>(params_.size()); }
+  // Whether parameter j has exact device partials (else finite differences of rebuilt circuits).
+  bool exact(int j) const { return params_[j].fd < 0; }
+  int num_exact() const;
 
   // grad[j] += wf . df/dp_j + wq . dq/dp_j at (x, request). wf or wq may be null (zero).
   void Vjp(const double* x, const solver::EvalRequest& request, const double* wf, const double* wq,
            double* grad);
   // df/dp_j and dq/dp_j at (x, request) (length n each).
   void Jvp(int j, const double* x, const solver::EvalRequest& request, double* df, double* dq);
-  // d(.ic clamp)/dp_j (0 where unclamped) and d(uic start)/dp_j.
-  const std::vector<double>& clamp_derivative(int j) const { return sides_[j].dclamp; }
-  const std::vector<double>& uic_derivative(int j) const { return sides_[j].duic; }
+  // d(.ic clamp)/dp_j (0 where unclamped) and d(uic start)/dp_j, dense (length n).
+  std::vector<double> clamp_derivative(int j) const;
+  std::vector<double> uic_derivative(int j) const;
+  // grad[j] += mu . d(.ic clamp)/dp_j and grad[j] += xbar . d(uic start)/dp_j for every j, at the
+  // cost of the non-zeros.
+  void ClampVjp(const double* mu, double* grad) const;
+  void UicVjp(const double* xbar, double* grad) const;
 
  private:
+  using Sparse = std::vector<std::pair<int, double>>;
+  struct Use {
+    devices::Device* device;
+    int handle;
+  };
+  struct Param {
+    std::vector<Use> uses;  // exact: the devices the parameter enters
+    int fd = -1;            // else: index into sides_
+    Sparse dclamp, duic;
+  };
   struct Circ {
     netlist::Netlist netlist;
     std::unique_ptr<solver::Circuit> circuit;
@@ -91,10 +114,14 @@ class ParamPartials {
     Circ plus, minus;
     double delta = 0.0;
     bool touches_f = true;  // false for .ic values: the device equations do not change
-    std::vector<double> dclamp, duic;
   };
+  devices::EvalContext Context(const double* x, const solver::EvalRequest& request);
+
   int n_ = 0;
+  std::vector<Param> params_;
   std::vector<Side> sides_;
+  std::unique_ptr<solver::Circuit> own_circuit_;
+  std::vector<double> xpad_;  // x with the ground slot at [0]
 };
 
 }  // namespace memspice::autodiff

@@ -47,6 +47,29 @@ void Capacitor::InitialState(double* x) const {
   }
 }
 
+int Capacitor::ParamHandle(const std::string& key, bool model_card) const {
+  if (model_card) return kNoParamPartial;
+  if (key == "value" || key == "c") return 0;
+  if (key == "ic" && ic_) return 1;
+  return kNoParamPartial;
+}
+
+void Capacitor::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  if (handle != 0) return;  // ic= only sets the initial state
+  const double dq = value_scale_ * (ctx.x[a_] - ctx.x[b_]);
+  out.Add(a_, 0.0, dq);
+  out.Add(b_, 0.0, -dq);
+}
+
+void Capacitor::InitialStatePartial(int handle, ParamSink& out) const {
+  if (handle != 1) return;
+  if (a_ != kGround) {
+    out.Add(a_, 1.0, 0.0);
+  } else {
+    out.Add(b_, -1.0, 0.0);
+  }
+}
+
 std::unique_ptr<Device> CreateCapacitor(const netlist::Element& element,
                                         const netlist::Netlist& netlist,
                                         netlist::Diagnostics& diag) {
@@ -80,7 +103,9 @@ std::unique_ptr<Device> CreateCapacitor(const netlist::Element& element,
     if (!CheckFinite(element, "ic", it->second, diag)) return nullptr;
     ic = it->second;
   }
-  return std::make_unique<Capacitor>(element, c, ic);
+  auto capacitor = std::make_unique<Capacitor>(element, c, ic);
+  capacitor->set_value_scale(m);
+  return capacitor;
 }
 
 }  // namespace memspice::devices

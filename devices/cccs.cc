@@ -46,6 +46,12 @@ void Cccs::Evaluate(EvalContext& ctx) {
   ctx.G[h_b_ctrl_] -= gain_;
 }
 
+void Cccs::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  const double d = value_scale_ * ctx.x[ctrl_];
+  out.Add(a_, d, 0.0);
+  out.Add(b_, -d, 0.0);
+}
+
 std::unique_ptr<Device> CreateCccs(const netlist::Element& element, const netlist::Netlist& netlist,
                                    netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
@@ -65,7 +71,9 @@ std::unique_ptr<Device> CreateCccs(const netlist::Element& element, const netlis
   }
   const double m = ParamOr(element.params, "m", 1.0);
   if (!CheckFinite(element, "gain", *gain * m, diag)) return nullptr;
-  return std::make_unique<Cccs>(element, *gain * m);
+  auto device = std::make_unique<Cccs>(element, *gain * m);
+  device->set_value_scale(m);
+  return device;
 }
 
 }  // namespace memspice::devices

@@ -20,6 +20,12 @@ class Cccs : public Device {
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
   bool IsLinear() const override { return true; }
+  // Exact partial with respect to the gain ("value" or "gain"; the device value is gain * m).
+  int ParamHandle(const std::string& key, bool model_card) const override {
+    return !model_card && (key == "value" || key == "gain") ? 0 : kNoParamPartial;
+  }
+  void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
+  void set_value_scale(double m) { value_scale_ = m; }
 
   double gain() const { return gain_; }
   const std::string& control() const { return control_; }
@@ -28,6 +34,7 @@ class Cccs : public Device {
   std::string node_a_, node_b_, control_;
   int a_ = kGround, b_ = kGround, ctrl_ = kGround;
   double gain_;
+  double value_scale_ = 1.0;  // d(device gain)/d(deck gain) = m
   int h_a_ctrl_ = -1, h_b_ctrl_ = -1;
 };
 

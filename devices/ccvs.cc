@@ -42,6 +42,10 @@ void Ccvs::Evaluate(EvalContext& ctx) {
   ctx.G[h_br_ctrl_] -= r_;
 }
 
+void Ccvs::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  out.Add(br_, -ctx.x[ctrl_], 0.0);
+}
+
 std::unique_ptr<Device> CreateCcvs(const netlist::Element& element, const netlist::Netlist& netlist,
                                    netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);

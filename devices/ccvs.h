@@ -18,6 +18,11 @@ class Ccvs : public Device {
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
   bool IsLinear() const override { return true; }
+  // Exact partial with respect to the gain ("value" or "gain").
+  int ParamHandle(const std::string& key, bool model_card) const override {
+    return !model_card && (key == "value" || key == "gain") ? 0 : kNoParamPartial;
+  }
+  void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
 
   double transresistance() const { return r_; }
   const std::string& control() const { return control_; }

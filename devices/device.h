@@ -76,6 +76,18 @@ struct EvalContext {
   double* C = nullptr;
 };
 
+// Receives exact parameter partials of one device, row by row (a row may come more than once: add).
+// Rows are unknown indices; kGround rows may be passed and are to be ignored.
+class ParamSink {
+ public:
+  virtual ~ParamSink() = default;
+  // df_row/dp += df, dq_row/dp += dq.
+  virtual void Add(int row, double df, double dq) = 0;
+};
+
+// ParamHandle() result for a parameter the device cannot differentiate exactly.
+inline constexpr int kNoParamPartial = -1;
+
 class Device {
  public:
   Device(std::string name, netlist::SourceLoc loc) : name_(std::move(name)), loc_(std::move(loc)) {}
@@ -105,6 +117,19 @@ class Device {
   virtual std::string CheckState(const double* x) const { return {}; }
   // DC sweep of an independent source: sets its DC value. Returns false if not a source.
   virtual bool SetDcValue(double value) { return false; }
+
+  // Exact parameter partials (optional; the gradient falls back to finite differences of rebuilt
+  // circuits). `key` names the parameter as written in the deck: "value" for the element's main
+  // value (R, C, L, gain, DC value of a source, diode area), else a parameter of the instance
+  // (`model_card` false: "x0", "ic", "area") or of its .model card (`model_card` true: "tau",
+  // "is"). Returns a handle >= 0 for the two functions below, or kNoParamPartial.
+  virtual int ParamHandle(const std::string& key, bool model_card) const { return kNoParamPartial; }
+  // df/dp and dq/dp at ctx.x in the mode of ctx (time, dc, gmin, source_scale), as Evaluate
+  // would see them once junction limiting has settled (no limiting is applied); ctx's output
+  // arrays are not used.
+  virtual void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {}
+  // d(InitialState)/dp, reported as out.Add(row, dx_row/dp, 0).
+  virtual void InitialStatePartial(int handle, ParamSink& out) const {}
 
  private:
   std::string name_;

@@ -1,10 +1,12 @@
 #include "devices/diode.h"
 
+#include <ceres/jet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <type_traits>
 
 #include "devices/device_util.h"
 
@@ -15,17 +17,131 @@ constexpr double kBoltzmann = 1.380649e-23;  // J/K
 constexpr double kCharge = 1.602176634e-19;  // C
 constexpr double kKelvin = 273.15;
 
+double Val(double v) { return v; }
+template <int N>
+double Val(const ceres::Jet<double, N>& v) {
+  return v.a;
+}
+
+// A term whose coefficient is zero is skipped in double arithmetic; a dual number keeps it, as
+// its derivative with respect to that coefficient need not vanish (d qj/d cjo at cjo = 0).
+template <typename T>
+bool Active(const T& coefficient) {
+  if constexpr (std::is_arithmetic_v<T>) {
+    return coefficient > 0.0;
+  } else {
+    return true;
+  }
+}
+
 // exp(arg), continued linearly beyond kMaxExpArg so that no iterate overflows; *deriv gets
 // d/darg.
-double SafeExp(double arg, double* deriv) {
+template <typename T>
+T SafeExp(const T& arg, T* deriv) {
+  using std::exp;
   if (arg > Diode::kMaxExpArg) {
     const double e = std::exp(Diode::kMaxExpArg);
-    *deriv = e;
-    return e * (1.0 + arg - Diode::kMaxExpArg);
+    *deriv = T(e);
+    return e * (T(1.0) + arg - Diode::kMaxExpArg);
   }
-  const double e = std::exp(arg);
+  const T e = exp(arg);
   *deriv = e;
   return e;
+}
+
+// The model-dependent constants of the junction equations (see diode.h); `m` is area-scaled.
+template <typename T>
+JunctionCoeffs<T> Coefficients(const DiodeModelT<T>& m, double vt) {
+  using std::isfinite;
+  using std::isnan;
+  using std::log;
+  using std::pow;
+  JunctionCoeffs<T> c;
+  c.m = m;
+  c.vte = m.n * vt;
+  c.vte_bv = (isnan(m.nbv) ? m.n : m.nbv) * vt;
+  c.xbv = T(std::numeric_limits<double>::infinity());
+  if (isfinite(m.bv)) {
+    // Effective breakdown voltage BV' with IS (exp((BV - BV')/vte_bv) - 1 + BV'/vt) = IBV; a
+    // fixed-point iteration that contracts because BV'/vt << IBV/IS for sane models (a dual
+    // number's derivative converges with it).
+    if (m.ibv < m.is * m.bv / vt) {
+      c.xbv = m.bv;
+    } else {
+      T x = m.bv - c.vte_bv * log(T(1.0) + m.ibv / m.is);
+      for (int iter = 0; iter < 100; ++iter) {
+        const T next = m.bv - c.vte_bv * log(m.ibv / m.is + T(1.0) - x / vt);
+        const bool done = std::abs(Val(next) - Val(x)) <= 1e-12 * std::max(1.0, std::abs(Val(x)));
+        x = next;
+        if (done) break;
+      }
+      c.xbv = x;
+    }
+  }
+  if (std::abs(1.0 - Val(m.m)) < 1e-12) {
+    c.f1 = -m.vj * log(T(1.0) - m.fc);
+  } else {
+    c.f1 = m.vj * (T(1.0) - pow(T(1.0) - m.fc, T(1.0) - m.m)) / (T(1.0) - m.m);
+  }
+  c.f2 = pow(T(1.0) - m.fc, T(1.0) + m.m);
+  c.f3 = T(1.0) - m.fc * (T(1.0) + m.m);
+  return c;
+}
+
+template <typename T>
+JunctionEvalT<T> JunctionAt(const JunctionCoeffs<T>& jc, const T& vd) {
+  using std::exp;
+  using std::log;
+  const DiodeModelT<T>& m = jc.m;
+  JunctionEvalT<T> r;
+  T de;
+  if (vd >= -3.0 * jc.vte) {
+    const T e = SafeExp(T(vd / jc.vte), &de);
+    r.id = m.is * (e - 1.0);
+    r.gd = m.is * de / jc.vte;
+  } else if (!(vd < -jc.xbv)) {
+    T a = 3.0 * jc.vte / (vd * std::numbers::e);
+    a = a * a * a;
+    r.id = -m.is * (1.0 + a);
+    r.gd = 3.0 * m.is * a / vd;
+  } else {
+    const T e = SafeExp(T(-(jc.xbv + vd) / jc.vte_bv), &de);
+    r.id = -m.is * e;
+    r.gd = m.is * de / jc.vte_bv;
+  }
+  if (Active(m.cjo)) {
+    if (vd < m.fc * m.vj) {
+      const T arg = 1.0 - vd / m.vj;
+      if (std::abs(1.0 - Val(m.m)) < 1e-12) {
+        r.q = -m.vj * m.cjo * log(arg);
+        r.c = m.cjo / arg;
+      } else {
+        const T sarg = exp(-m.m * log(arg));
+        r.q = m.vj * m.cjo * (1.0 - arg * sarg) / (1.0 - m.m);
+        r.c = m.cjo * sarg;
+      }
+    } else {
+      const T v0 = m.fc * m.vj;
+      r.q =
+          m.cjo * (jc.f1 + (jc.f3 * (vd - v0) + m.m / (2.0 * m.vj) * (vd * vd - v0 * v0)) / jc.f2);
+      r.c = m.cjo * (jc.f3 + m.m * vd / m.vj) / jc.f2;
+    }
+  }
+  r.q += m.tt * r.id;
+  r.c += m.tt * r.gd;
+  return r;
+}
+
+// Instance values from the card: IS, CJO scale with area * m, RS with 1/(area * m), IBV with m.
+template <typename T>
+DiodeModelT<T> Scaled(DiodeModelT<T> m, const T& area, const T& mult) {
+  const T scale = area * mult;
+  m.is *= scale;
+  m.cjo *= scale;
+  // ngspice 39 scales IBV with m but not with area (checked against it).
+  m.ibv *= mult;
+  m.rs /= scale;
+  return m;
 }
 
 // Limits a forward junction step to a logarithmic one above vcrit, and a large reverse step to
@@ -58,36 +174,10 @@ Diode::Diode(const netlist::Element& element, const DiodeModel& model, bool off,
 }
 
 void Diode::Precompute(double temp_celsius) {
-  const DiodeModel& m = model_;
   vt_ = kBoltzmann * (temp_celsius + kKelvin) / kCharge;
-  vte_ = m.n * vt_;
-  vte_bv_ = (std::isnan(m.nbv) ? m.n : m.nbv) * vt_;
-  vcrit_ = vte_ * std::log(vte_ / (std::numbers::sqrt2 * m.is));
-  gs_ = m.rs > 0.0 ? 1.0 / m.rs : 0.0;
-  xbv_ = std::numeric_limits<double>::infinity();
-  if (std::isfinite(m.bv)) {
-    // Effective breakdown voltage BV' with IS (exp((BV - BV')/vte_bv) - 1 + BV'/vt) = IBV; a
-    // fixed-point iteration that contracts because BV'/vt << IBV/IS for sane models.
-    if (m.ibv < m.is * m.bv / vt_) {
-      xbv_ = m.bv;
-    } else {
-      double x = m.bv - vte_bv_ * std::log(1.0 + m.ibv / m.is);
-      for (int iter = 0; iter < 100; ++iter) {
-        const double next = m.bv - vte_bv_ * std::log(m.ibv / m.is + 1.0 - x / vt_);
-        const bool done = std::abs(next - x) <= 1e-12 * std::max(1.0, std::abs(x));
-        x = next;
-        if (done) break;
-      }
-      xbv_ = x;
-    }
-  }
-  if (std::abs(1.0 - m.m) < 1e-12) {
-    f1_ = -m.vj * std::log(1.0 - m.fc);
-  } else {
-    f1_ = m.vj * (1.0 - std::pow(1.0 - m.fc, 1.0 - m.m)) / (1.0 - m.m);
-  }
-  f2_ = std::pow(1.0 - m.fc, 1.0 + m.m);
-  f3_ = 1.0 - m.fc * (1.0 + m.m);
+  jc_ = Coefficients(model_, vt_);
+  vcrit_ = jc_.vte * std::log(jc_.vte / (std::numbers::sqrt2 * model_.is));
+  gs_ = model_.rs > 0.0 ? 1.0 / model_.rs : 0.0;
 }
 
 void Diode::SetAnalysis(const AnalysisInfo& info) { Precompute(info.temp); }
@@ -120,53 +210,16 @@ void Diode::Bind(BindContext& ctx) {
   h_kk_ = ctx.Entry(k_, k_);
 }
 
-JunctionEval Diode::Junction(double vd) const {
-  const DiodeModel& m = model_;
-  JunctionEval r;
-  double de;
-  if (vd >= -3.0 * vte_) {
-    const double e = SafeExp(vd / vte_, &de);
-    r.id = m.is * (e - 1.0);
-    r.gd = m.is * de / vte_;
-  } else if (!(vd < -xbv_)) {
-    double a = 3.0 * vte_ / (vd * std::numbers::e);
-    a = a * a * a;
-    r.id = -m.is * (1.0 + a);
-    r.gd = 3.0 * m.is * a / vd;
-  } else {
-    const double e = SafeExp(-(xbv_ + vd) / vte_bv_, &de);
-    r.id = -m.is * e;
-    r.gd = m.is * de / vte_bv_;
-  }
-  if (m.cjo > 0.0) {
-    if (vd < m.fc * m.vj) {
-      const double arg = 1.0 - vd / m.vj;
-      if (std::abs(1.0 - m.m) < 1e-12) {
-        r.q = -m.vj * m.cjo * std::log(arg);
-        r.c = m.cjo / arg;
-      } else {
-        const double sarg = std::exp(-m.m * std::log(arg));
-        r.q = m.vj * m.cjo * (1.0 - arg * sarg) / (1.0 - m.m);
-        r.c = m.cjo * sarg;
-      }
-    } else {
-      const double v0 = m.fc * m.vj;
-      r.q = m.cjo * (f1_ + (f3_ * (vd - v0) + m.m / (2.0 * m.vj) * (vd * vd - v0 * v0)) / f2_);
-      r.c = m.cjo * (f3_ + m.m * vd / m.vj) / f2_;
-    }
-  }
-  r.q += m.tt * r.id;
-  r.c += m.tt * r.gd;
-  return r;
-}
+JunctionEval Diode::Junction(double vd) const { return JunctionAt(jc_, vd); }
 
 double Diode::Limit(double vnew, double vold) const {
-  if (std::isfinite(xbv_) && vnew < std::min(0.0, -xbv_ + 10.0 * vte_bv_)) {
+  const double xbv = jc_.xbv;
+  if (std::isfinite(xbv) && vnew < std::min(0.0, -xbv + 10.0 * jc_.vte_bv)) {
     // Mirror the breakdown knee onto a forward junction and limit that.
-    const double v = PnLimit(-(vnew + xbv_), -(vold + xbv_), vte_bv_, vcrit_);
-    return -(v + xbv_);
+    const double v = PnLimit(-(vnew + xbv), -(vold + xbv), jc_.vte_bv, vcrit_);
+    return -(v + xbv);
   }
-  return PnLimit(vnew, vold, vte_, vcrit_);
+  return PnLimit(vnew, vold, jc_.vte, vcrit_);
 }
 
 void Diode::Evaluate(EvalContext& ctx) {
@@ -208,6 +261,66 @@ void Diode::Evaluate(EvalContext& ctx) {
   }
 }
 
+namespace {
+
+// Card keys (with aliases) in handle order; handles after them: area, then the multiplier m.
+constexpr const char* kCardKeys[] = {"is", "n",  "rs", "cjo", "cj0", "cj",  "vj", "pb",
+                                     "m",  "mj", "fc", "tt",  "bv",  "ibv", "nbv"};
+constexpr int kNumCardKeys = sizeof(kCardKeys) / sizeof(kCardKeys[0]);
+constexpr int kAreaHandle = kNumCardKeys;
+constexpr int kMultHandle = kNumCardKeys + 1;
+
+template <typename T>
+T& CardField(DiodeModelT<T>& m, int handle) {
+  T* fields[kNumCardKeys] = {&m.is, &m.n, &m.rs, &m.cjo, &m.cjo, &m.cjo, &m.vj, &m.vj,
+                             &m.m,  &m.m, &m.fc, &m.tt,  &m.bv,  &m.ibv, &m.nbv};
+  return *fields[handle];
+}
+
+}  // namespace
+
+int Diode::ParamHandle(const std::string& key, bool model_card) const {
+  if (!model_card) {
+    if (key == "value" || key == "area") return kAreaHandle;
+    if (key == "m") return kMultHandle;
+    return kNoParamPartial;
+  }
+  for (int k = 0; k < kNumCardKeys; ++k) {
+    if (key != kCardKeys[k]) continue;
+    // Without RS there is no internal node to differentiate; NBV unset follows N.
+    if (k == 2 && !(card_.rs > 0.0)) return kNoParamPartial;
+    if (k == 14 && std::isnan(card_.nbv)) return kNoParamPartial;
+    return k;
+  }
+  return kNoParamPartial;
+}
+
+void Diode::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  using Dual = ceres::Jet<double, 1>;
+  DiodeModel values = card_;
+  DiodeModelT<Dual> card;
+  for (int k = 0; k < kNumCardKeys; ++k) CardField(card, k) = Dual(CardField(values, k));
+  Dual area(area_), mult(mult_);
+  if (handle == kAreaHandle) {
+    area.v[0] = 1.0;
+  } else if (handle == kMultHandle) {
+    mult.v[0] = 1.0;
+  } else {
+    CardField(card, handle).v[0] = 1.0;
+  }
+  const DiodeModelT<Dual> m = Scaled(card, area, mult);
+  const double* x = ctx.x;
+  if (ai_ != a_) {
+    const double dir = (Dual(1.0) / m.rs).v[0] * (x[a_] - x[ai_]);
+    out.Add(a_, dir, 0.0);
+    out.Add(ai_, -dir, 0.0);
+  }
+  // At a settled point the limited junction voltage is the raw one.
+  const JunctionEvalT<Dual> j = JunctionAt(Coefficients(m, vt_), Dual(x[ai_] - x[k_]));
+  out.Add(ai_, j.id.v[0], j.q.v[0]);
+  out.Add(k_, -j.id.v[0], -j.q.v[0]);
+}
+
 std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
                                     const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
@@ -231,21 +344,13 @@ std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
     return nullptr;
   }
   DiodeModel m;
-  struct Key {
-    const char* name;
-    double* field;
-  };
-  const Key keys[] = {{"is", &m.is},   {"n", &m.n},     {"rs", &m.rs},  {"cjo", &m.cjo},
-                      {"cj0", &m.cjo}, {"cj", &m.cjo},  {"vj", &m.vj},  {"pb", &m.vj},
-                      {"m", &m.m},     {"mj", &m.m},    {"fc", &m.fc},  {"tt", &m.tt},
-                      {"bv", &m.bv},   {"ibv", &m.ibv}, {"nbv", &m.nbv}};
   // Accepted for compatibility; temperature scaling and noise are not modelled.
   const char* ignored[] = {"tnom", "eg", "xti", "kf", "af"};
   for (const auto& [key, value] : card.params) {
     bool found = false;
-    for (const Key& k : keys) {
-      if (key == k.name) {
-        *k.field = value;
+    for (int k = 0; k < kNumCardKeys; ++k) {
+      if (key == kCardKeys[k]) {
+        CardField(m, k) = value;
         found = true;
       }
     }
@@ -305,14 +410,9 @@ std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
                              "{}; only the thermal voltage follows the temperature",
                              card.name, t->second, netlist.temp));
   }
-  const double scale = area * mult;
-  m.is *= scale;
-  m.cjo *= scale;
-  // ngspice 39 scales IBV with m but not with area (checked against it).
-  m.ibv *= mult;
-  m.rs /= scale;
   const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
-  auto diode = std::make_unique<Diode>(element, m, off, netlist.temp);
+  auto diode = std::make_unique<Diode>(element, Scaled(m, area, mult), off, netlist.temp);
+  diode->set_card(m, area, mult);
   if (auto ic = element.params.find("ic"); ic != element.params.end()) {
     if (!CheckFinite(element, "ic", ic->second, diag)) return nullptr;
     diode->set_ic(ic->second);

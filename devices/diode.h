@@ -35,24 +35,37 @@
 
 namespace memspice::devices {
 
-struct DiodeModel {
-  double is = 1e-14;
-  double n = 1.0;
-  double rs = 0.0;
-  double cjo = 0.0;
-  double vj = 1.0;
-  double m = 0.5;
-  double fc = 0.5;
-  double tt = 0.0;
-  double bv = std::numeric_limits<double>::infinity();
-  double ibv = 1e-3;
-  double nbv = std::numeric_limits<double>::quiet_NaN();  // NaN: same as n
+// Model card values. T is double, or a dual number (ceres::Jet) for parameter derivatives.
+template <typename T>
+struct DiodeModelT {
+  T is = T(1e-14);
+  T n = T(1.0);
+  T rs = T(0.0);
+  T cjo = T(0.0);
+  T vj = T(1.0);
+  T m = T(0.5);
+  T fc = T(0.5);
+  T tt = T(0.0);
+  T bv = T(std::numeric_limits<double>::infinity());
+  T ibv = T(1e-3);
+  T nbv = T(std::numeric_limits<double>::quiet_NaN());  // NaN: same as n
 };
+using DiodeModel = DiodeModelT<double>;
 
 // Junction quantities at one voltage (no gmin, no limiting).
-struct JunctionEval {
-  double id = 0, gd = 0;  // current and di/dvd
-  double q = 0, c = 0;    // charge and dq/dvd
+template <typename T>
+struct JunctionEvalT {
+  T id = T(0), gd = T(0);  // current and di/dvd
+  T q = T(0), c = T(0);    // charge and dq/dvd
+};
+using JunctionEval = JunctionEvalT<double>;
+
+// What the junction equations need, derived once from the (area-scaled) model.
+template <typename T>
+struct JunctionCoeffs {
+  DiodeModelT<T> m;
+  T vte, vte_bv, xbv;  // n Vt, nbv Vt, BV'
+  T f1, f2, f3;        // depletion charge beyond FC VJ
 };
 
 class Diode : public Device {
@@ -69,6 +82,17 @@ class Diode : public Device {
   // With ic= given, sets the junction (and anode) voltage to ic relative to the cathode (uic).
   void InitialState(double* x) const override;
   void set_ic(double ic) { ic_ = ic; }
+  // The unscaled card and the instance's area and multiplier (for exact parameter partials).
+  void set_card(const DiodeModel& card, double area, double mult) {
+    card_ = card;
+    area_ = area;
+    mult_ = mult;
+  }
+  // Exact partials: every numeric model parameter (is n rs cjo vj m fc tt bv ibv nbv and their
+  // aliases), the instance's area ("value" or "area") and multiplier ("m"); through the same
+  // templated junction equations with a dual number.
+  int ParamHandle(const std::string& key, bool model_card) const override;
+  void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
 
   // The junction equations, exposed for tests.
   JunctionEval Junction(double vd) const;
@@ -77,7 +101,7 @@ class Diode : public Device {
 
   double vt() const { return vt_; }
   double vcrit() const { return vcrit_; }
-  double breakdown_voltage() const { return xbv_; }  // BV' (infinite without BV)
+  double breakdown_voltage() const { return jc_.xbv; }  // BV' (infinite without BV)
   int internal_node() const { return ai_; }
   const DiodeModel& model() const { return model_; }
 
@@ -89,8 +113,10 @@ class Diode : public Device {
   DiodeModel model_;
   bool off_;
   std::optional<double> ic_;
-  double vt_ = 0, vte_ = 0, vte_bv_ = 0, vcrit_ = 0, xbv_ = 0, gs_ = 0;
-  double f1_ = 0, f2_ = 0, f3_ = 0;
+  DiodeModel card_;
+  double area_ = 1.0, mult_ = 1.0;
+  JunctionCoeffs<double> jc_;
+  double vt_ = 0, vcrit_ = 0, gs_ = 0;
   double vold_ = 0.0;  // junction voltage of the previous evaluation (limiting state)
   int h_aa_ = -1, h_aai_ = -1, h_aia_ = -1;            // series resistance
   int h_pp_ = -1, h_pk_ = -1, h_kp_ = -1, h_kk_ = -1;  // junction (p = a' or a)

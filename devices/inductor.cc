@@ -46,6 +46,22 @@ void Inductor::InitialState(double* x) const {
   if (ic_) x[br_] = *ic_;
 }
 
+int Inductor::ParamHandle(const std::string& key, bool model_card) const {
+  if (model_card) return kNoParamPartial;
+  if (key == "value" || key == "l") return 0;
+  if (key == "ic" && ic_) return 1;
+  return kNoParamPartial;
+}
+
+void Inductor::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  if (handle != 0) return;  // ic= only sets the initial state
+  out.Add(br_, 0.0, -value_scale_ * ctx.x[br_]);
+}
+
+void Inductor::InitialStatePartial(int handle, ParamSink& out) const {
+  if (handle == 1) out.Add(br_, 1.0, 0.0);
+}
+
 std::unique_ptr<Device> CreateInductor(const netlist::Element& element,
                                        const netlist::Netlist& netlist,
                                        netlist::Diagnostics& diag) {
@@ -80,7 +96,9 @@ std::unique_ptr<Device> CreateInductor(const netlist::Element& element,
     if (!CheckFinite(element, "ic", it->second, diag)) return nullptr;
     ic = it->second;
   }
-  return std::make_unique<Inductor>(element, l, ic);
+  auto inductor = std::make_unique<Inductor>(element, l, ic);
+  inductor->set_value_scale(1.0 / m);
+  return inductor;
 }
 
 }  // namespace memspice::devices

@@ -23,6 +23,11 @@ class Inductor : public Device {
   void Evaluate(EvalContext& ctx) override;
   bool IsLinear() const override { return true; }
   void InitialState(double* x) const override;
+  // Exact partials: handle 0 = the value ("value" or "l", scaled by m), 1 = ic= (initial state).
+  int ParamHandle(const std::string& key, bool model_card) const override;
+  void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
+  void InitialStatePartial(int handle, ParamSink& out) const override;
+  void set_value_scale(double d) { value_scale_ = d; }
 
   double inductance() const { return inductance_; }
   const std::optional<double>& ic() const { return ic_; }
@@ -32,6 +37,7 @@ class Inductor : public Device {
   std::string node_a_, node_b_;
   int a_ = kGround, b_ = kGround, br_ = kGround;
   double inductance_;
+  double value_scale_ = 1.0;  // dL/d(deck value) = 1/m
   std::optional<double> ic_;
   int h_a_br_ = -1, h_b_br_ = -1, h_br_a_ = -1, h_br_b_ = -1, h_br_br_ = -1;
 };

@@ -21,6 +21,12 @@ void CurrentSource::Evaluate(EvalContext& ctx) {
   ctx.f[b_] -= i;
 }
 
+void CurrentSource::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  const double d = value_.DcValueDerivative(ctx);
+  out.Add(a_, d, 0.0);
+  out.Add(b_, -d, 0.0);
+}
+
 std::unique_ptr<Device> CreateCurrentSource(const netlist::Element& element,
                                             const netlist::Netlist& netlist,
                                             netlist::Diagnostics& diag) {

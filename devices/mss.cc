@@ -1,5 +1,7 @@
 #include "devices/mss.h"
 
+#include <ceres/jet.h>
+
 #include <cmath>
 #include <cstdio>
 #include <utility>
@@ -13,35 +15,19 @@ std::string Num(double v) {
   return buf;
 }
 
+// Index of a numeric parameter in mss::kMssParamNames, -1 if the name is not one.
+int ParamIndex(const std::string& name) {
+  for (int k = 0; k < mss::kNumMssParams; ++k) {
+    if (name == mss::kMssParamNames[k]) return k;
+  }
+  return -1;
+}
+
 // Writes a numeric parameter by name; false if the name is not an MSS parameter.
 bool SetParam(const std::string& name, double value, mss::MssParams* p) {
-  double* slot = nullptr;
-  if (name == "ron")
-    slot = &p->ron;
-  else if (name == "roff")
-    slot = &p->roff;
-  else if (name == "von")
-    slot = &p->von;
-  else if (name == "voff")
-    slot = &p->voff;
-  else if (name == "tau")
-    slot = &p->tau;
-  else if (name == "vt")
-    slot = &p->vt;
-  else if (name == "k")
-    slot = &p->k;
-  else if (name == "phi")
-    slot = &p->phi;
-  else if (name == "af")
-    slot = &p->af;
-  else if (name == "bf")
-    slot = &p->bf;
-  else if (name == "ar")
-    slot = &p->ar;
-  else if (name == "br")
-    slot = &p->br;
-  if (slot == nullptr) return false;
-  *slot = value;
+  const int k = ParamIndex(name);
+  if (k < 0) return false;
+  mss::MssParam(*p, k) = value;
   return true;
 }
 
@@ -199,6 +185,33 @@ void MssDevice::Evaluate(EvalContext& ctx) {
 }
 
 void MssDevice::InitialState(double* x) const { x[s_] = x0_; }
+
+int MssDevice::ParamHandle(const std::string& key, bool model_card) const {
+  if (key == "x0") return kX0Handle;
+  return ParamIndex(key);  // kNoParamPartial (-1) for other names
+}
+
+void MssDevice::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  if (handle == kX0Handle) {
+    // x0 enters only the DC hold of the state, f = x - x0.
+    if (ctx.dc) out.Add(s_, -1.0, 0.0);
+    return;
+  }
+  // Differentiate the model templates with the one parameter as a dual number.
+  using Dual = ceres::Jet<double, 1>;
+  mss::MssParamsT<Dual> p = params_.Cast<Dual>();
+  mss::MssParam(p, handle).v[0] = 1.0;
+  const Dual u(ctx.x[p_] - ctx.x[n_]);
+  const Dual xs(ctx.x[s_]);
+  const double di = mss::Current(p, xs, u).v[0];
+  out.Add(p_, di, 0.0);
+  out.Add(n_, -di, 0.0);
+  if (!ctx.dc) out.Add(s_, -mss::StateRate(p, xs, u).v[0], 0.0);
+}
+
+void MssDevice::InitialStatePartial(int handle, ParamSink& out) const {
+  if (handle == kX0Handle) out.Add(s_, 1.0, 0.0);
+}
 
 std::string MssDevice::CheckState(const double* x) const {
   const double xs = x[s_];

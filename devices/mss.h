@@ -35,6 +35,11 @@ class MssDevice : public Device {
   void Evaluate(EvalContext& ctx) override;
   void InitialState(double* x) const override;
   std::string CheckState(const double* x) const override;
+  // Exact partials for every numeric model parameter (through the templates of mss_model.h with
+  // a dual number) and x0 (DC hold and initial state only).
+  int ParamHandle(const std::string& key, bool model_card) const override;
+  void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
+  void InitialStatePartial(int handle, ParamSink& out) const override;
 
   const mss::MssParams& params() const { return params_; }
   double x0() const { return x0_; }
@@ -44,6 +49,7 @@ class MssDevice : public Device {
   int state_index() const { return s_; }
 
  private:
+  static constexpr int kX0Handle = mss::kNumMssParams;
   std::string node_p_name_, node_n_name_;
   mss::MssParams params_;
   double x0_;

@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <type_traits>
 
 namespace memspice::devices::mss {
 
@@ -68,6 +69,29 @@ struct MssParamsT {
 };
 
 using MssParams = MssParamsT<double>;
+
+// The numeric parameters by index (kMssParamNames order), for code that addresses them by name.
+inline constexpr int kNumMssParams = 12;
+inline constexpr const char* kMssParamNames[kNumMssParams] = {
+    "ron", "roff", "von", "voff", "tau", "vt", "k", "phi", "af", "bf", "ar", "br"};
+template <typename P>
+P& MssParam(MssParamsT<P>& p, int index) {
+  P* fields[kNumMssParams] = {&p.ron, &p.roff, &p.von, &p.voff, &p.tau, &p.vt,
+                              &p.k,   &p.phi,  &p.af,  &p.bf,   &p.ar,  &p.br};
+  return *fields[index];
+}
+
+// The diode branch of the current is skipped at phi = 1, where its weight (1 - phi) vanishes;
+// with a parameter type that carries derivatives (Jet) it is kept, since d/dphi of
+// (1 - phi) D(u) is -D(u) there too.
+template <typename P>
+bool HasDiodeBranch(const P& phi) {
+  if constexpr (std::is_arithmetic_v<P>) {
+    return phi != 1.0;
+  } else {
+    return true;
+  }
+}
 
 // Returns an empty string if the parameters are usable, else a message naming the first bad
 // parameter, its value and the rule.
@@ -144,7 +168,7 @@ T ProbabilityOff(const MssParamsT<P>& p, const T& u) {
 template <typename T, typename P>
 T Current(const MssParamsT<P>& p, const T& x, const T& u) {
   T i = p.phi * Conductance(p, x) * u;
-  if (p.phi != 1.0) {
+  if (HasDiodeBranch(p.phi)) {
     i += (P(1.0) - p.phi) * (p.af * LimitedExp(T(p.bf * u)) - p.ar * LimitedExp(T(-(p.br * u))));
   }
   return i;
@@ -175,7 +199,7 @@ MssEval<T> Evaluate(const MssParamsT<P>& p, const T& x, const T& u) {
   e.i = p.phi * g * u;
   e.di_du = p.phi * g;
   e.di_dx = p.phi * ConductanceSlope(p) * u;
-  if (p.phi != 1.0) {
+  if (HasDiodeBranch(p.phi)) {
     const T zf = p.bf * u;
     const T zr = -(p.br * u);
     e.i += (P(1.0) - p.phi) * (p.af * LimitedExp(zf) - p.ar * LimitedExp(zr));

@@ -73,6 +73,19 @@ void Resistor::Evaluate(EvalContext& ctx) {
   }
 }
 
+int Resistor::ParamHandle(const std::string& key, bool model_card) const {
+  if (behavioral_.valid() || model_card || (key != "value" && key != "r")) return kNoParamPartial;
+  return 0;
+}
+
+void Resistor::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  // i = v / R:  di/dvalue = -(i / R) dR/dvalue.
+  const double i = (ctx.x[a_] - ctx.x[b_]) / resistance_;
+  const double d = -i / resistance_ * dr_dvalue_;
+  out.Add(a_, d, 0.0);
+  out.Add(b_, -d, 0.0);
+}
+
 std::unique_ptr<Device> CreateResistor(const netlist::Element& element,
                                        const netlist::Netlist& netlist,
                                        netlist::Diagnostics& diag) {
@@ -107,9 +120,10 @@ std::unique_ptr<Device> CreateResistor(const netlist::Element& element,
     return nullptr;
   }
   const double dt = netlist.temp - 27.0;
-  double r = *value / m *
-             (1.0 + ParamOr(element.params, "tc1", 0.0) * dt +
-              ParamOr(element.params, "tc2", 0.0) * dt * dt);
+  const double tc = 1.0 + ParamOr(element.params, "tc1", 0.0) * dt +
+                    ParamOr(element.params, "tc2", 0.0) * dt * dt;
+  double r = *value / m * tc;
+  double dr_dvalue = tc / m;
   if (!CheckFinite(element, "resistance", r, diag)) return nullptr;
   if (std::abs(r) < kMinResistance) {
     diag.Warning(element.loc,
@@ -117,8 +131,11 @@ std::unique_ptr<Device> CreateResistor(const netlist::Element& element,
                              element.name, r, std::signbit(r) ? -kMinResistance : kMinResistance),
                  "use a 0 V source for a short circuit");
     r = std::signbit(r) ? -kMinResistance : kMinResistance;
+    dr_dvalue = 0.0;
   }
-  return std::make_unique<Resistor>(element, r, nullptr);
+  auto resistor = std::make_unique<Resistor>(element, r, nullptr);
+  resistor->set_value_scale(dr_dvalue);
+  return resistor;
 }
 
 }  // namespace memspice::devices

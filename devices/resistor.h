@@ -28,6 +28,11 @@ class Resistor : public Device {
   void Evaluate(EvalContext& ctx) override;
   bool IsLinear() const override { return !behavioral_.valid(); }
   void SetAnalysis(const AnalysisInfo& info) override { behavioral_.set_temperature(info.temp); }
+  // Exact partial with respect to the value ("value" or "r"): R = value * dR/dvalue.
+  int ParamHandle(const std::string& key, bool model_card) const override;
+  void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
+  // dR/d(deck value): 1/m scaled by the temperature coefficients; 0 when R was floored.
+  void set_value_scale(double dr_dvalue) { dr_dvalue_ = dr_dvalue; }
 
   double resistance() const { return resistance_; }
 
@@ -35,6 +40,7 @@ class Resistor : public Device {
   std::string node_a_, node_b_;
   int a_ = kGround, b_ = kGround;
   double resistance_;
+  double dr_dvalue_ = 0.0;
   BehavioralExpr behavioral_;
   int h_aa_ = -1, h_ab_ = -1, h_ba_ = -1, h_bb_ = -1;
   std::vector<int> h_a_col_, h_b_col_;  // behavioural: rows a, b x expression columns

@@ -38,6 +38,12 @@ void Vccs::Evaluate(EvalContext& ctx) {
   ctx.G[h_bd_] += gm_;
 }
 
+void Vccs::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  const double d = value_scale_ * (ctx.x[c_] - ctx.x[d_]);
+  out.Add(a_, d, 0.0);
+  out.Add(b_, -d, 0.0);
+}
+
 std::unique_ptr<Device> CreateVccs(const netlist::Element& element, const netlist::Netlist& netlist,
                                    netlist::Diagnostics& diag) {
   if (element.expr) {
@@ -59,7 +65,9 @@ std::unique_ptr<Device> CreateVccs(const netlist::Element& element, const netlis
   }
   const double m = ParamOr(element.params, "m", 1.0);
   if (!CheckFinite(element, "transconductance", *gm * m, diag)) return nullptr;
-  return std::make_unique<Vccs>(element, *gm * m);
+  auto device = std::make_unique<Vccs>(element, *gm * m);
+  device->set_value_scale(m);
+  return device;
 }
 
 }  // namespace memspice::devices

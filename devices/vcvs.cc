@@ -43,6 +43,10 @@ void Vcvs::Evaluate(EvalContext& ctx) {
   ctx.G[h_br_d_] += gain_;
 }
 
+void Vcvs::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  out.Add(br_, -(ctx.x[c_] - ctx.x[d_]), 0.0);
+}
+
 std::unique_ptr<Device> CreateVcvs(const netlist::Element& element, const netlist::Netlist& netlist,
                                    netlist::Diagnostics& diag) {
   if (element.expr) {

@@ -19,6 +19,11 @@ class Vcvs : public Device {
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
   bool IsLinear() const override { return true; }
+  // Exact partial with respect to the gain ("value" or "gain").
+  int ParamHandle(const std::string& key, bool model_card) const override {
+    return !model_card && (key == "value" || key == "gain") ? 0 : kNoParamPartial;
+  }
+  void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
 
   double gain() const { return gain_; }
 

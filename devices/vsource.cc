@@ -34,6 +34,10 @@ void VoltageSource::Evaluate(EvalContext& ctx) {
   ctx.G[h_br_b_] -= 1.0;
 }
 
+void VoltageSource::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  out.Add(br_, -value_.DcValueDerivative(ctx), 0.0);
+}
+
 std::unique_ptr<Device> CreateVoltageSource(const netlist::Element& element,
                                             const netlist::Netlist& netlist,
                                             netlist::Diagnostics& diag) {

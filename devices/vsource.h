@@ -28,6 +28,11 @@ class VoltageSource : public Device {
   void Breakpoints(double tstop, std::vector<double>* out) const override {
     value_.Breakpoints(tstop, out);
   }
+  // Exact partial with respect to the DC value ("value").
+  int ParamHandle(const std::string& key, bool model_card) const override {
+    return !model_card && key == "value" ? 0 : kNoParamPartial;
+  }
+  void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
   bool SetDcValue(double value) override {
     value_.SetDcValue(value);
     return true;

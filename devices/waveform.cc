@@ -301,4 +301,11 @@ double SourceValue::Value(const EvalContext& ctx) const {
   return v * ctx.source_scale;
 }
 
+double SourceValue::DcValueDerivative(const EvalContext& ctx) const {
+  // A DC sweep's value replaces the deck's: then the deck value has no effect.
+  const bool deck_value = dc_value_ == deck_dc_ && dc_given_ == deck_dc_given_;
+  if (!deck_value) return 0.0;
+  return waveform_.is_dc() || (ctx.dc && !transient_ && dc_given_) ? ctx.source_scale : 0.0;
+}
+
 }  // namespace memspice::devices

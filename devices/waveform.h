@@ -82,6 +82,8 @@ class SourceValue {
   // DC sweep: the source takes this DC value until the next SetAnalysis().
   void SetDcValue(double value);
   double Value(const EvalContext& ctx) const;
+  // d Value / d(deck DC value): source_scale where the DC value applies, else 0.
+  double DcValueDerivative(const EvalContext& ctx) const;
   void Breakpoints(double tstop, std::vector<double>* out) const {
     waveform_.Breakpoints(tstop, out);
   }

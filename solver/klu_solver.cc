@@ -1,8 +1,52 @@
 #include "solver/klu_solver.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <mutex>
 
 namespace memspice::solver {
+namespace {
+
+std::atomic<int> g_num_analyses{0};
+
+}  // namespace
+
+std::shared_ptr<KluSymbolic> KluSymbolic::ForPattern(int n, const std::vector<int>& col_ptr,
+                                                     const std::vector<int>& row_idx) {
+  // Most recently used first. A handful covers a forward run, its replay and adjoint, and the
+  // finite-difference checks, all on one pattern.
+  static std::mutex mutex;
+  static std::vector<std::shared_ptr<KluSymbolic>> recent;
+  constexpr size_t kKeep = 4;
+  std::lock_guard<std::mutex> lock(mutex);
+  for (size_t k = 0; k < recent.size(); ++k) {
+    const auto& s = recent[k];
+    if (s->n_ == n && s->col_ptr_ == col_ptr && s->row_idx_ == row_idx) {
+      std::rotate(recent.begin(), recent.begin() + k, recent.begin() + k + 1);
+      return recent.front();
+    }
+  }
+  std::shared_ptr<KluSymbolic> s(new KluSymbolic());
+  klu_defaults(&s->common_);
+  s->n_ = n;
+  s->col_ptr_ = col_ptr;
+  s->row_idx_ = row_idx;
+  if (n > 0) {
+    s->symbolic_ = klu_analyze(n, s->col_ptr_.data(), s->row_idx_.data(), &s->common_);
+    ++g_num_analyses;
+    if (s->symbolic_ == nullptr) return nullptr;
+  }
+  recent.insert(recent.begin(), s);
+  if (recent.size() > kKeep) recent.pop_back();
+  return s;
+}
+
+KluSymbolic::~KluSymbolic() {
+  if (symbolic_ != nullptr) klu_free_symbolic(&symbolic_, &common_);
+}
+
+int KluSymbolic::num_analyses() { return g_num_analyses.load(); }
 
 KluSolver::KluSolver() {
   klu_defaults(&common_);
@@ -11,7 +55,6 @@ KluSolver::KluSolver() {
 
 KluSolver::~KluSolver() {
   for (auto& e : entries_) FreeEntry(&e);
-  if (symbolic_ != nullptr) klu_free_symbolic(&symbolic_, &common_);
 }
 
 void KluSolver::FreeEntry(Entry* e) {
@@ -30,12 +73,8 @@ bool KluSolver::Analyze(int n, const std::vector<int>& col_ptr, const std::vecto
   for (auto& e : entries_) FreeEntry(&e);
   entries_.clear();
   current_ = -1;
-  if (symbolic_ != nullptr) klu_free_symbolic(&symbolic_, &common_);
   n_ = n;
-  col_ptr_ = col_ptr;
-  row_idx_ = row_idx;
-  if (n == 0) return true;
-  symbolic_ = klu_analyze(n, col_ptr_.data(), row_idx_.data(), &common_);
+  symbolic_ = KluSymbolic::ForPattern(n, col_ptr, row_idx);
   return symbolic_ != nullptr;
 }
 
@@ -68,6 +107,9 @@ bool KluSolver::Factor(const double* values, double key) {
   singular_col_ = -1;
   if (n_ == 0) return true;
   if (symbolic_ == nullptr) return false;
+  klu_symbolic* sym = symbolic_->get();
+  int* cp = symbolic_->col_ptr();
+  int* ri = symbolic_->row_idx();
   // Target: the entry of this key, else the current one (unkeyed use), else a new or the least
   // recently used entry, whose numeric object is recycled by klu_refactor.
   int target = -1;
@@ -94,10 +136,10 @@ bool KluSolver::Factor(const double* values, double key) {
   // klu_refactor takes a non-const pointer but does not modify the values.
   double* ax = const_cast<double*>(values);
   if (e.numeric != nullptr) {
-    int ok = klu_refactor(col_ptr_.data(), row_idx_.data(), ax, symbolic_, e.numeric, &common_);
+    int ok = klu_refactor(cp, ri, ax, sym, e.numeric, &common_);
     if (ok && common_.status == KLU_OK) {
       // A pivot order chosen for other values can turn poor; then pivot afresh.
-      klu_rcond(symbolic_, e.numeric, &common_);
+      klu_rcond(sym, e.numeric, &common_);
       if (std::isfinite(common_.rcond) && common_.rcond > 1e-3 * e.fresh_rcond) {
         ++num_refactor_;
         return true;
@@ -106,7 +148,7 @@ bool KluSolver::Factor(const double* values, double key) {
     klu_free_numeric(&e.numeric, &common_);
     e.numeric = nullptr;
   }
-  e.numeric = klu_factor(col_ptr_.data(), row_idx_.data(), ax, symbolic_, &common_);
+  e.numeric = klu_factor(cp, ri, ax, sym, &common_);
   if (e.numeric == nullptr || common_.status != KLU_OK) {
     singular_col_ =
         (common_.singular_col >= 0 && common_.singular_col < n_) ? common_.singular_col : -1;
@@ -114,7 +156,7 @@ bool KluSolver::Factor(const double* values, double key) {
     current_ = -1;
     return false;
   }
-  klu_rcond(symbolic_, e.numeric, &common_);
+  klu_rcond(sym, e.numeric, &common_);
   e.fresh_rcond = std::isfinite(common_.rcond) ? common_.rcond : 0.0;
   ++num_factor_;
   return true;
@@ -123,13 +165,13 @@ bool KluSolver::Factor(const double* values, double key) {
 void KluSolver::Solve(double* b) {
   klu_numeric* num = current();
   if (n_ == 0 || num == nullptr) return;
-  klu_solve(symbolic_, num, n_, 1, b, &common_);
+  klu_solve(symbolic_->get(), num, n_, 1, b, &common_);
 }
 
 void KluSolver::TSolve(double* b) {
   klu_numeric* num = current();
   if (n_ == 0 || num == nullptr) return;
-  klu_tsolve(symbolic_, num, n_, 1, b, &common_);
+  klu_tsolve(symbolic_->get(), num, n_, 1, b, &common_);
 }
 
 }  // namespace memspice::solver

@@ -1,6 +1,10 @@
 // Thin RAII wrapper over KLU for the fixed CSC pattern of a circuit: analyse once, factor the
 // first time, refactor (same pivot order) afterwards, solve and transposed solve.
 //
+// The symbolic analysis (fill-reducing ordering, block triangular form) depends on the pattern
+// only; KluSymbolic shares it between every solver of one pattern, so the transient engine, the
+// adjoint's replay and its transposed solves analyse a circuit once.
+//
 // Optionally keeps several numeric factorizations keyed by a caller-chosen number (the a0 of a
 // linear circuit's G + a0 C), so that returning to an earlier step size costs no factorization.
 #ifndef MEMSPICE_SOLVER_KLU_SOLVER_H_
@@ -10,9 +14,36 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 namespace memspice::solver {
+
+class KluSymbolic {
+ public:
+  // The analysis of this pattern: the one a solver of the same pattern made recently (the few
+  // most recently used patterns stay alive), else a fresh klu_analyze. nullptr on a KLU error.
+  static std::shared_ptr<KluSymbolic> ForPattern(int n, const std::vector<int>& col_ptr,
+                                                 const std::vector<int>& row_idx);
+  ~KluSymbolic();
+  KluSymbolic(const KluSymbolic&) = delete;
+  KluSymbolic& operator=(const KluSymbolic&) = delete;
+
+  klu_symbolic* get() const { return symbolic_; }
+  int n() const { return n_; }
+  // The pattern, kept alive with the analysis (KLU's numeric calls read it).
+  int* col_ptr() const { return const_cast<int*>(col_ptr_.data()); }
+  int* row_idx() const { return const_cast<int*>(row_idx_.data()); }
+  // Number of klu_analyze calls made in this process (for tests of the sharing).
+  static int num_analyses();
+
+ private:
+  KluSymbolic() = default;
+  int n_ = 0;
+  std::vector<int> col_ptr_, row_idx_;
+  klu_common common_;
+  klu_symbolic* symbolic_ = nullptr;
+};
 
 class KluSolver {
  public:
@@ -21,8 +52,9 @@ class KluSolver {
   KluSolver(const KluSolver&) = delete;
   KluSolver& operator=(const KluSolver&) = delete;
 
-  // Symbolic analysis of the pattern (copied). Returns false on a KLU error.
+  // Symbolic analysis of the pattern (shared, see KluSymbolic). Returns false on a KLU error.
   bool Analyze(int n, const std::vector<int>& col_ptr, const std::vector<int>& row_idx);
+  const std::shared_ptr<KluSymbolic>& symbolic() const { return symbolic_; }
 
   // Numeric factorization of `values` (CSC order of the analysed pattern). Uses klu_refactor
   // when a factorization exists and falls back to a fresh pivoting factorization if the
@@ -59,9 +91,8 @@ class KluSolver {
   klu_numeric* current() const;
 
   int n_ = 0;
-  std::vector<int> col_ptr_, row_idx_;
   klu_common common_;
-  klu_symbolic* symbolic_ = nullptr;
+  std::shared_ptr<KluSymbolic> symbolic_;
   std::vector<Entry> entries_;
   int current_ = -1;
   size_t capacity_ = 1;

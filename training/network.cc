@@ -8,13 +8,16 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <type_traits>
 
 #include "training/dataset.h"
+#include "training/layer_kernels.h"
 #include "training/simd_pack.h"
 
 namespace memspice::training {
 
 namespace mss = devices::mss;
+using kernels::LayerConst;
 
 Method ParseMethod(const std::string& name) {
   if (name == "forward-euler" || name == "fe" || name == "euler") return Method::kForwardEuler;
@@ -35,6 +38,56 @@ CrossbarForm ParseCrossbarForm(const std::string& name) {
 
 std::string CrossbarFormName(CrossbarForm f) {
   return f == CrossbarForm::kIdeal ? "ideal" : "circuit";
+}
+
+KernelIsa ParseKernelIsa(const std::string& name) {
+  if (name == "auto") {
+    for (KernelIsa k : {KernelIsa::kAvx512, KernelIsa::kAvx2})
+      if (KernelIsaSupported(k)) return k;
+    return KernelIsa::kGeneric;
+  }
+  KernelIsa k;
+  if (name == "generic")
+    k = KernelIsa::kGeneric;
+  else if (name == "avx2")
+    k = KernelIsa::kAvx2;
+  else if (name == "avx512")
+    k = KernelIsa::kAvx512;
+  else
+    throw TrainingError(
+        fmt::format("option 'isa' = '{}' must be auto, avx512, avx2 or generic", name));
+  if (!KernelIsaSupported(k))
+    throw TrainingError(fmt::format(
+        "option 'isa' = '{}' is not supported by this {} (use auto or generic)", name,
+#ifdef MEMSPICE_X86_KERNELS
+        "CPU"
+#else
+        "build (not x86-64)"
+#endif
+        ));
+  return k;
+}
+
+std::string KernelIsaName(KernelIsa isa) {
+  switch (isa) {
+    case KernelIsa::kAvx512:
+      return "avx512";
+    case KernelIsa::kAvx2:
+      return "avx2";
+    default:
+      return "generic";
+  }
+}
+
+bool KernelIsaSupported(KernelIsa isa) {
+  if (isa == KernelIsa::kGeneric) return true;
+#ifdef MEMSPICE_X86_KERNELS
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("fma")) return false;
+  if (isa == KernelIsa::kAvx2) return __builtin_cpu_supports("avx2");
+  if (isa == KernelIsa::kAvx512) return __builtin_cpu_supports("avx512f");
+#endif
+  return false;
 }
 
 std::string NetworkConfig::Validate() const {
@@ -60,6 +113,14 @@ std::string NetworkConfig::Validate() const {
   if (period < 1) return bad("period", period, ">= 1");
   if (!(tau_a > 0)) return bad("tau_a", tau_a, "> 0");
   if (!(v_scale > 0)) return bad("v_scale", v_scale, "> 0");
+  try {
+    ParseKernelIsa(isa);
+  } catch (const TrainingError& e) {
+    return e.what();
+  }
+  if (!alpha_waveform.empty() && static_cast<int>(alpha_waveform.size()) != steps)
+    return fmt::format("option 'alpha_waveform' has {} entries, must be empty or steps ({})",
+                       alpha_waveform.size(), steps);
   for (int l = 0; l < num_layers(); ++l) {
     const NeuronParams& n = neuron_of(l);
     if (!(n.c_mem > 0)) return bad("c_mem", n.c_mem, "> 0");
@@ -120,17 +181,21 @@ Network::Network(NetworkConfig config) : config_(std::move(config)) {
   if (!err.empty()) throw TrainingError(err);
   for (int l = 0; l < config_.num_layers(); ++l)
     rest_.push_back(ComputeRestState(config_.neuron_of(l)));
+  isa_ = ParseKernelIsa(config_.isa);
+  pool_ = std::make_shared<WorkspacePool>();
   // Unit-weight alpha waveform, forward Euler on both stages; the event kicks a before the step.
   alpha_.resize(config_.steps);
   double a = 0, i = 0;
   const double r = config_.dt / config_.tau_a;
-  for (int n = 0; n < config_.steps; ++n) {
+  for (int n = 0; n < config_.steps && config_.alpha_waveform.empty(); ++n) {
     if (n % config_.period == 0) a += 1.0;
     alpha_[n] = i;
     const double a_next = a - r * a;
     i += r * (a - i);
     a = a_next;
   }
+  if (!config_.alpha_waveform.empty())
+    alpha_.assign(config_.alpha_waveform.begin(), config_.alpha_waveform.end());
 }
 
 namespace {
@@ -141,14 +206,6 @@ template <typename S>
 using Vec = Eigen::Matrix<S, Eigen::Dynamic, 1>;
 template <typename S>
 using MapRow = Eigen::Map<RowMat<S>>;
-
-// Per-layer constants in the kernel's scalar type.
-template <typename S>
-struct LayerConst {
-  S h, dt, v1, v2, vr, x1r, x2r, theta;  // theta = 1 semi-implicit, 0 forward Euler
-  S slope1, slope2;                      // phi dG/dx of M1, M2
-  mss::MssParamsT<S> m1, m2;
-};
 
 // Parameters converted once per pass.
 template <typename S>
@@ -175,124 +232,39 @@ struct ChunkGrad {
   std::vector<Vec<S>> dload;  // dL/dL_j
 };
 
-// One forward step of one neuron (T = S, or a SIMD pack of S): the only place the discrete
-// recurrence is written (the reverse pass differentiates exactly this).
-template <typename S, typename T>
-inline void NeuronStep(const LayerConst<S>& c, const T& v, const T& x1, const T& x2, const T& drive,
-                       const T& load, T* v_next, T* x1_next, T* x2_next) {
-  const T u1 = v - c.v1, u2 = v - c.v2;
-  const T i = mss::Current(c.m1, x1, u1) + mss::Current(c.m2, x2, u2);
-  // di/du = phi G(x) (semi-implicit requires phi = 1, checked in Validate).
-  const T g = c.m1.phi * mss::Conductance(c.m1, x1) + c.m2.phi * mss::Conductance(c.m2, x2);
-  const T d = S(1) + c.theta * c.h * (g + load);
-  *v_next = v + c.h * (drive - load * (v - c.vr) - i) / d;
-  *x1_next = x1 + c.dt * mss::StateRate(c.m1, x1, u1);
-  *x2_next = x2 + c.dt * mss::StateRate(c.m2, x2, u2);
-}
-
-// SIMD packs are lane-safe for the MSS equations only without the diode term (see simd_pack.h).
+// The float kernels for the instruction set chosen at construction, else the generic packs
+// (Eigen, project flags; double precision and phi != 1 always take this path).
 template <typename S>
-bool UsePacks(const LayerConst<S>& c) {
-  return c.m1.phi == S(1) && c.m2.phi == S(1);
+void ForwardLayer(KernelIsa isa, const LayerConst<S>& c, int steps, int n_el, const S* rows,
+                  const S* alpha, const S* amp, const S* load, S* v, S* x1, S* x2) {
+#ifdef MEMSPICE_X86_KERNELS
+  if constexpr (std::is_same_v<S, float>) {
+    if (kernels::UsePacks(c) && isa == KernelIsa::kAvx512)
+      return kernels::ForwardLayerAvx512(c, steps, n_el, rows, alpha, amp, load, v, x1, x2);
+    if (kernels::UsePacks(c) && isa == KernelIsa::kAvx2)
+      return kernels::ForwardLayerAvx2(c, steps, n_el, rows, alpha, amp, load, v, x1, x2);
+  }
+#endif
+  kernels::ForwardLayer<S, simd::Pack<S, simd::kLanes<S>>, true>(c, steps, n_el, rows, alpha, amp,
+                                                                 load, v, x1, x2);
 }
 
-// Forward pass of one MIF layer over all T steps for N = samples x neurons elements.
-// drive: rows (T x N) or, if null, alpha[n] * amp[e].
 template <typename S>
-void ForwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* rows, const S* alpha,
-                  const S* amp, const S* load, S* v, S* x1, S* x2) {
-  using P = simd::Pack<S, simd::kLanes<S>>;
-  constexpr int kW = simd::kLanes<S>;
-  const int n_vec = UsePacks(c) ? n_el / kW * kW : 0;
-  std::fill(v, v + n_el, c.vr);
-  std::fill(x1, x1 + n_el, c.x1r);
-  std::fill(x2, x2 + n_el, c.x2r);
-  for (int n = 0; n < steps; ++n) {
-    const S* vv = v + static_cast<size_t>(n) * n_el;
-    const S* xa = x1 + static_cast<size_t>(n) * n_el;
-    const S* xb = x2 + static_cast<size_t>(n) * n_el;
-    S* vn = v + static_cast<size_t>(n + 1) * n_el;
-    S* xan = x1 + static_cast<size_t>(n + 1) * n_el;
-    S* xbn = x2 + static_cast<size_t>(n + 1) * n_el;
-    const S* dr = rows ? rows + static_cast<size_t>(n) * n_el : nullptr;
-    const S a = rows ? S(0) : alpha[n];
-    for (int e = 0; e < n_vec; e += kW) {
-      const P drive = dr ? P::Load(dr + e) : P::Load(amp + e) * a;
-      P o1, o2, o3;
-      NeuronStep(c, P::Load(vv + e), P::Load(xa + e), P::Load(xb + e), drive, P::Load(load + e),
-                 &o1, &o2, &o3);
-      o1.Store(vn + e);
-      o2.Store(xan + e);
-      o3.Store(xbn + e);
-    }
-    for (int e = n_vec; e < n_el; ++e) {
-      const S drive = dr ? dr[e] : a * amp[e];
-      NeuronStep(c, vv[e], xa[e], xb[e], drive, load[e], vn + e, xan + e, xbn + e);
-    }
+void BackwardLayer(KernelIsa isa, const LayerConst<S>& c, int steps, int n_el, const S* v,
+                   const S* x1, const S* x2, const S* direct, const S* load, S* di, S* lv, S* lx1,
+                   S* lx2, S* gload) {
+#ifdef MEMSPICE_X86_KERNELS
+  if constexpr (std::is_same_v<S, float>) {
+    if (kernels::UsePacks(c) && isa == KernelIsa::kAvx512)
+      return kernels::BackwardLayerAvx512(c, steps, n_el, v, x1, x2, direct, load, di, lv, lx1, lx2,
+                                          gload);
+    if (kernels::UsePacks(c) && isa == KernelIsa::kAvx2)
+      return kernels::BackwardLayerAvx2(c, steps, n_el, v, x1, x2, direct, load, di, lv, lx1, lx2,
+                                        gload);
   }
-}
-
-// Adjoint of one NeuronStep (T = S or a pack): given the adjoints of state n+1 in (lv, lx1, lx2),
-// returns the adjoints of state n, dL/dI[n] and dL/dL.
-template <typename S, typename T>
-inline void NeuronAdjoint(const LayerConst<S>& c, const T& v, const T& v_next, const T& x1,
-                          const T& x2, const T& load, const T& direct, T* lv, T* lx1, T* lx2, T* di,
-                          T* dload) {
-  const T u1 = v - c.v1, u2 = v - c.v2;
-  const mss::MssEval<T> e1 = mss::Evaluate(c.m1, x1, u1);
-  const mss::MssEval<T> e2 = mss::Evaluate(c.m2, x2, u2);
-  const T g = e1.di_du + e2.di_du;
-  const T hd = c.h / (S(1) + c.theta * c.h * (g + load));
-  const T delta = c.theta * (v_next - v);
-  const T dv_dv = S(1) - hd * (g + load);
-  const T dv_dx1 = -hd * (e1.di_dx + delta * c.slope1);
-  const T dv_dx2 = -hd * (e2.di_dx + delta * c.slope2);
-  const T dv_dl = -hd * ((v - c.vr) + delta);
-  const T a_v = *lv, a_x1 = *lx1, a_x2 = *lx2;
-  *di = a_v * hd;
-  *dload = *dload + a_v * dv_dl;
-  *lv = a_v * dv_dv + c.dt * (a_x1 * e1.drate_du + a_x2 * e2.drate_du) + direct;
-  *lx1 = a_v * dv_dx1 + a_x1 * (S(1) + c.dt * e1.drate_dx);
-  *lx2 = a_v * dv_dx2 + a_x2 * (S(1) + c.dt * e2.drate_dx);
-}
-
-// Reverse pass of one MIF layer: consumes direct[n] = dL/dv[n] (n = 0..T), produces di[n] =
-// dL/dI[n] (n = 0..T-1) and accumulates gload[e] += dL/dL_e.
-template <typename S>
-void BackwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* v, const S* x1,
-                   const S* x2, const S* direct, const S* load, S* di, S* lv, S* lx1, S* lx2,
-                   S* gload) {
-  using P = simd::Pack<S, simd::kLanes<S>>;
-  constexpr int kW = simd::kLanes<S>;
-  const int n_vec = UsePacks(c) ? n_el / kW * kW : 0;
-  const S* dT = direct + static_cast<size_t>(steps) * n_el;
-  for (int e = 0; e < n_el; ++e) {
-    lv[e] = dT[e];
-    lx1[e] = lx2[e] = S(0);
-  }
-  for (int n = steps - 1; n >= 0; --n) {
-    const size_t o = static_cast<size_t>(n) * n_el;
-    const S* vv = v + o;
-    const S* vn = v + o + n_el;
-    const S* xa = x1 + o;
-    const S* xb = x2 + o;
-    const S* dd = direct + o;
-    S* dio = di + o;
-    for (int e = 0; e < n_vec; e += kW) {
-      P a_v = P::Load(lv + e), a_x1 = P::Load(lx1 + e), a_x2 = P::Load(lx2 + e), d_i,
-        g_l = P::Load(gload + e);
-      NeuronAdjoint(c, P::Load(vv + e), P::Load(vn + e), P::Load(xa + e), P::Load(xb + e),
-                    P::Load(load + e), P::Load(dd + e), &a_v, &a_x1, &a_x2, &d_i, &g_l);
-      a_v.Store(lv + e);
-      a_x1.Store(lx1 + e);
-      a_x2.Store(lx2 + e);
-      d_i.Store(dio + e);
-      g_l.Store(gload + e);
-    }
-    for (int e = n_vec; e < n_el; ++e)
-      NeuronAdjoint(c, vv[e], vn[e], xa[e], xb[e], load[e], dd[e], lv + e, lx1 + e, lx2 + e,
-                    dio + e, gload + e);
-  }
+#endif
+  kernels::BackwardLayer<S, simd::Pack<S, simd::kLanes<S>>, true>(c, steps, n_el, v, x1, x2, direct,
+                                                                  load, di, lv, lx1, lx2, gload);
 }
 
 template <typename S>
@@ -356,9 +328,37 @@ bool FindDivergence(int steps, int n_el, const S* v, const S* x1, const S* x2, i
 
 }  // namespace
 
+struct Network::WorkspacePool {
+  std::mutex mutex;
+  std::vector<std::unique_ptr<Workspace<float>>> f;
+  std::vector<std::unique_ptr<Workspace<double>>> d;
+
+  template <typename S>
+  std::unique_ptr<Workspace<S>> Take() {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto& v = Of<S>();
+    if (v.empty()) return std::make_unique<Workspace<S>>();
+    auto w = std::move(v.back());
+    v.pop_back();
+    return w;
+  }
+  template <typename S>
+  void Give(std::unique_ptr<Workspace<S>> w) {
+    std::lock_guard<std::mutex> lock(mutex);
+    Of<S>().push_back(std::move(w));
+  }
+  template <typename S>
+  std::vector<std::unique_ptr<Workspace<S>>>& Of() {
+    if constexpr (std::is_same_v<S, float>)
+      return f;
+    else
+      return d;
+  }
+};
+
 // The chunk processor: forward through all layers, loss, optionally reverse.
 template <typename S>
-static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& rest,
+static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<RestState>& rest,
                      const std::vector<S>& alpha, const KernelParams<S>& kp, const float* images,
                      const int* labels, int first, int ns, Workspace<S>& ws, ChunkGrad<S>* grad,
                      SampleOutput* out) {
@@ -389,7 +389,7 @@ static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& res
     for (int s = 0; s < ns; ++s) ws.load.segment(s * H, H) = kp.load[l];
     if (l == 0) {
       ws.amp.noalias() = (sl * S(cfg.input_scale)) * (x * kp.w[0]);
-      ForwardLayer(lc[l], T, n_el, static_cast<const S*>(nullptr), alpha.data(), ws.amp.data(),
+      ForwardLayer(isa, lc[l], T, n_el, static_cast<const S*>(nullptr), alpha.data(), ws.amp.data(),
                    ws.load.data(), ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data());
     } else {
       const int Hp = cfg.layer_sizes[l];
@@ -398,8 +398,9 @@ static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& res
       MapRow<S> dr(ws.drive[l].data(), static_cast<Eigen::Index>(T) * ns, H);
       dr.noalias() = sl * (y * kp.w[l]);
       dr.rowwise() -= (sl * lc[l - 1].vr) * kp.w_colsum[l].transpose();
-      ForwardLayer(lc[l], T, n_el, ws.drive[l].data(), alpha.data(), static_cast<const S*>(nullptr),
-                   ws.load.data(), ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data());
+      ForwardLayer(isa, lc[l], T, n_el, ws.drive[l].data(), alpha.data(),
+                   static_cast<const S*>(nullptr), ws.load.data(), ws.v[l].data(), ws.x1[l].data(),
+                   ws.x2[l].data());
     }
     int step = 0, elem = 0;
     std::string what;
@@ -458,11 +459,12 @@ static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& res
     for (int l = 0; l + 1 < nl; ++l) {
       const int H = cfg.layer_sizes[l + 1];
       const S thr = lc[l].vr + S(kSpikeThreshold);
-      for (int j = 0; j < H; ++j) {
-        S peak = ws.v[l](0, s * H + j);
-        for (int n = 1; n <= T; ++n) peak = std::max(peak, ws.v[l](n, s * H + j));
-        spiking += peak > thr;
-      }
+      Eigen::Map<const Vec<S>> row0(ws.v[l].data() + s * H, H);
+      Vec<S> peak = row0;  // row by row: contiguous reads
+      for (int n = 1; n <= T; ++n)
+        peak = peak.cwiseMax(
+            Eigen::Map<const Vec<S>>(ws.v[l].data() + static_cast<size_t>(n) * ns * H + s * H, H));
+      spiking += static_cast<int>((peak.array() > thr).count());
       hidden += H;
     }
     so.spiking_fraction = hidden ? double(spiking) / hidden : 0.0;
@@ -481,7 +483,7 @@ static void RunChunk(const NetworkConfig& cfg, const std::vector<RestState>& res
     ws.lx1.resize(n_el);
     ws.lx2.resize(n_el);
     ws.gload.setZero(n_el);
-    BackwardLayer(lc[l], T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(),
+    BackwardLayer(isa, lc[l], T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(),
                   ws.direct[l].data(), ws.load.data(), ws.di.data(), ws.lv.data(), ws.lx1.data(),
                   ws.lx2.data(), ws.gload.data());
     for (int s = 0; s < ns; ++s) grad->dload[l] += ws.gload.segment(s * H, H);
@@ -545,18 +547,20 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
   const int nt = std::max(1, std::min(threads, n_chunks));
   std::vector<std::exception_ptr> errors(n_chunks);
   auto worker = [&](int t) {
-    Workspace<S> ws;
+    std::unique_ptr<Workspace<S>> owned = pool_->Take<S>();
+    Workspace<S>& ws = *owned;
     for (int c = t; c < n_chunks; c += nt) {
       const int first = c * chunk;
       const int ns = std::min(chunk, count - first);
       try {
-        RunChunk<S>(config_, rest_, alpha, kp, images, labels, first, ns, ws,
+        RunChunk<S>(config_, isa_, rest_, alpha, kp, images, labels, first, ns, ws,
                     want_grad ? &grads[c] : nullptr, result.samples.data() + first);
       } catch (...) {
         errors[c] = std::current_exception();
-        return;
+        break;
       }
     }
+    pool_->Give(std::move(owned));
   };
   if (nt == 1) {
     worker(0);
@@ -591,6 +595,20 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
   return result;
 }
 
+size_t Network::TapeBytesPerChunk(int chunk) const {
+  // Mirrors the Workspace arrays RunChunk sizes for a gradient pass (float kernels).
+  const size_t T = config_.steps, ns = std::max(1, chunk);
+  size_t floats = ns * config_.layer_sizes[0], widest = 0;
+  for (int l = 0; l < config_.num_layers(); ++l) {
+    const size_t n_el = ns * config_.layer_sizes[l + 1];
+    floats += 3 * (T + 1) * n_el + (T + 1) * n_el;  // v, x1, x2; direct
+    if (l > 0) floats += T * n_el;                  // drive
+    widest = std::max(widest, n_el);
+  }
+  floats += T * widest;  // dL/dI of the layer being reversed
+  return floats * sizeof(float);
+}
+
 template PassResult Network::Run<float>(const Parameters&, const float*, const int*, int, bool, int,
                                         int) const;
 template PassResult Network::Run<double>(const Parameters&, const float*, const int*, int, bool,
@@ -613,7 +631,7 @@ std::vector<double> Network::Trace(const Parameters& p, const float* image, int 
   }
   Workspace<double> ws;
   SampleOutput out;
-  RunChunk<double>(config_, rest_, alpha_, kp, image, nullptr, 0, 1, ws, nullptr, &out);
+  RunChunk<double>(config_, isa_, rest_, alpha_, kp, image, nullptr, 0, 1, ws, nullptr, &out);
   std::vector<double> v(config_.steps + 1);
   for (int n = 0; n <= config_.steps; ++n) v[n] = ws.v[layer](n, neuron);
   return v;

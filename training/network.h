@@ -36,6 +36,7 @@
 
 #include <Eigen/Core>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,12 +45,21 @@
 namespace memspice::training {
 
 enum class Method { kForwardEuler, kSemiImplicit };
+// Instruction set of the float layer kernels: generic = Eigen packs at the project's flags (also
+// used for double precision and for memristors with phi != 1), avx2 = 8 and avx512 = 16 neurons per
+// pack (separate translation units, chosen at run time; see layer_kernels.h).
+enum class KernelIsa { kGeneric, kAvx2, kAvx512 };
 enum class CrossbarForm { kIdeal, kCircuit };
 
 // "forward-euler"/"fe", "semi-implicit"/"si"; throws TrainingError otherwise.
 Method ParseMethod(const std::string& name);
 std::string MethodName(Method m);
 CrossbarForm ParseCrossbarForm(const std::string& name);
+// "auto" (the best one this CPU supports), "avx512", "avx2" or "generic"; throws TrainingError for
+// other names or an instruction set this build or CPU does not support.
+KernelIsa ParseKernelIsa(const std::string& name);
+std::string KernelIsaName(KernelIsa isa);
+bool KernelIsaSupported(KernelIsa isa);  // by this build and this CPU
 std::string CrossbarFormName(CrossbarForm f);
 
 // One MIF neuron type (spec section 2). Defaults: MEMprop configuration with C_mem = 1 nF (Table
@@ -75,9 +85,15 @@ struct NetworkConfig {
   int steps = 1000;            // T
   int period = 100;            // alpha event every `period` steps
   double tau_a = 0.64e-3;      // [s]
-  double v_scale = 1e-3;       // softmax temperature [V]
+  // Optional unit alpha waveform alpha[n], n = 0..steps-1, replacing the forward-Euler recurrence
+  // (set by training/compiler.h from a netlist's own alpha source, so that the fast path and the
+  // MNA engine see the same input).
+  std::vector<double> alpha_waveform;
+  double v_scale = 1e-3;  // softmax temperature [V]
   Method method = Method::kForwardEuler;
   CrossbarForm form = CrossbarForm::kIdeal;
+  std::string isa = "auto";  // float kernel instruction set (ParseKernelIsa); results differ
+                             // between instruction sets by float rounding only
 
   int num_layers() const { return static_cast<int>(layer_sizes.size()) - 1; }
   const NeuronParams& neuron_of(int layer) const {
@@ -131,6 +147,12 @@ class Network {
 
   const NetworkConfig& config() const { return config_; }
   const std::vector<RestState>& rest() const { return rest_; }
+  KernelIsa isa() const { return isa_; }  // resolved from config().isa
+
+  // Bytes of per-step state (the BPTT tape: v, x1, x2, layer drives and adjoint sources) that one
+  // chunk of `chunk` samples keeps while it is processed with gradients; a pass holds one such
+  // workspace per worker thread.
+  size_t TapeBytesPerChunk(int chunk) const;
 
   // images: row-major [count x layer_sizes[0]] in [0, 1]; labels: [count].
   // Throws TrainingError on divergence (non-finite or exploding state), naming layer, neuron,
@@ -146,6 +168,11 @@ class Network {
  private:
   NetworkConfig config_;
   std::vector<RestState> rest_;
+  KernelIsa isa_ = KernelIsa::kGeneric;
+  // Kernel workspaces (the BPTT tape) kept across Run calls: reallocating tens of MB per batch cost
+  // ~15 % of the training time in page faults. Shared by copies of the Network, mutex-protected.
+  struct WorkspacePool;
+  std::shared_ptr<WorkspacePool> pool_;
   std::vector<double> alpha_;  // unit alpha waveform alpha[n], n = 0..T-1 [A per A of event weight]
 };
 

@@ -20,6 +20,7 @@ namespace memspice::training::simd {
 template <typename S, int W>
 struct Pack {
   using Array = Eigen::Array<S, W, 1>;
+  static constexpr int kLanes = W;
   Array a;
 
   Pack() = default;

@@ -1,6 +1,7 @@
 #include "training/trainer.h"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -79,7 +80,9 @@ json MetricsToJson(const EpochMetrics& m) {
               {"g_at_min", m.g_at_min},
               {"g_at_max", m.g_at_max},
               {"seconds", m.seconds},
-              {"samples_per_second", m.samples_per_second}};
+              {"samples_per_second", m.samples_per_second},
+              {"tape_bytes_per_batch", m.tape_bytes_per_batch},
+              {"peak_rss_bytes", m.peak_rss_bytes}};
 }
 
 EpochMetrics MetricsFromJson(const json& j) {
@@ -97,6 +100,8 @@ EpochMetrics MetricsFromJson(const json& j) {
   m.g_at_max = j.at("g_at_max");
   m.seconds = j.at("seconds");
   m.samples_per_second = j.at("samples_per_second");
+  m.tape_bytes_per_batch = j.value("tape_bytes_per_batch", 0.0);  // absent in older checkpoints
+  m.peak_rss_bytes = j.value("peak_rss_bytes", 0.0);
   return m;
 }
 
@@ -150,6 +155,12 @@ void ConductanceStats(const NetworkConfig& c, const Parameters& p, EpochMetrics*
   m->g_at_max = at_max / n;
 }
 
+double PeakRssBytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return 1024.0 * static_cast<double>(u.ru_maxrss);  // Linux reports kilobytes
+}
+
 std::string FormatDuration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   const long t = static_cast<long>(s + 0.5);
@@ -167,13 +178,14 @@ void WriteMetricsFiles(const std::string& dir, const std::vector<EpochMetrics>& 
   if (fresh)
     out << "epoch,batches,train_loss,train_accuracy,test_loss,test_accuracy,spiking_fraction,g_"
            "mean,g_std,"
-           "g_at_min,g_at_max,seconds,samples_per_second\n";
+           "g_at_min,g_at_max,seconds,samples_per_second,tape_bytes_per_batch,peak_rss_bytes\n";
   const EpochMetrics& m = history.back();
   out << fmt::format(
-      "{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g},{:.4g}\n",
+      "{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g},{:.4g},"
+      "{:.0f},{:.0f}\n",
       m.epoch, m.batches, m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy,
       m.spiking_fraction, m.g_mean, m.g_std, m.g_at_min, m.g_at_max, m.seconds,
-      m.samples_per_second);
+      m.samples_per_second, m.tape_bytes_per_batch, m.peak_rss_bytes);
   json arr = json::array();
   for (const auto& h : history) arr.push_back(MetricsToJson(h));
   std::ofstream js(fs::path(dir) / "metrics.json");
@@ -396,7 +408,8 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
     run_correct = k.partial_correct;
     run_count = k.partial_count;
   } else {
-    result.params = InitParameters(c, o.seed, o.init_fraction);
+    result.params =
+        o.initial.g_plus.empty() ? InitParameters(c, o.seed, o.init_fraction) : o.initial;
     fs::remove(fs::path(o.run_dir) / "metrics.csv");
     fs::remove(fs::path(o.run_dir) / "metrics.json");
   }
@@ -505,18 +518,25 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
     m.train_accuracy = double(run_correct) / std::max<long>(1, run_count);
     m.seconds = secs;
     m.samples_per_second = (batch - first_batch) * double(o.batch_size) / std::max(secs, 1e-9);
+    m.tape_bytes_per_batch =
+        static_cast<double>(net.TapeBytesPerChunk(o.chunk)) *
+        std::min(o.threads, (std::min(o.batch_size, n_train) + o.chunk - 1) / o.chunk);
     const EvalResult ev = Evaluate(net, result.params, data.test, o.threads, o.max_test, o.chunk);
     m.test_loss = ev.loss;
     m.test_accuracy = ev.accuracy;
     m.spiking_fraction = ev.spiking_fraction;
     ConductanceStats(c, result.params, &m);
+    m.peak_rss_bytes = PeakRssBytes();
     result.history.push_back(m);
     WriteMetricsFiles(o.run_dir, result.history);
     if (o.progress)
       std::fprintf(stderr,
-                   "%sepoch %d: train loss %.4g acc %.2f%%  test acc %.2f%%  spiking %.3f  (%s)\n",
+                   "%sepoch %d: train loss %.4g acc %.2f%%  test acc %.2f%%  spiking %.3f  (%s, "
+                   "%s kernels, tape %.0f MiB/batch, peak RSS %.0f MiB)\n",
                    tty ? "\n" : "", m.epoch, m.train_loss, 100 * m.train_accuracy,
-                   100 * m.test_accuracy, m.spiking_fraction, FormatDuration(secs).c_str());
+                   100 * m.test_accuracy, m.spiking_fraction, FormatDuration(secs).c_str(),
+                   KernelIsaName(net.isa()).c_str(), m.tape_bytes_per_batch / 1048576.0,
+                   m.peak_rss_bytes / 1048576.0);
     batch = 0;
     epoch_seeded = false;
     run_loss = 0;

@@ -35,6 +35,7 @@ struct TrainOptions {
       0;  // stop (with a checkpoint) after N batches in this invocation; 0 = never
   uint64_t seed = 1;
   double init_fraction = 1.0;  // initial G+/- uniform in [g_min, g_min + f (g_max - g_min)]
+  Parameters initial;          // if not empty: start from these conductances (e.g. a netlist's x0)
   std::string run_dir;         // required
   bool resume = false;         // continue from run_dir/checkpoint.bin
   bool progress = true;        // progress bar with ETA on stderr
@@ -54,7 +55,9 @@ struct EpochMetrics {
   double g_mean = 0, g_std = 0;       // over all conductances [S]
   double g_at_min = 0, g_at_max = 0;  // fraction of devices clipped at g_min / g_max
   double seconds = 0;
-  double samples_per_second = 0;  // training throughput (forward + reverse)
+  double samples_per_second = 0;    // training throughput (forward + reverse)
+  double tape_bytes_per_batch = 0;  // BPTT tape held while a batch is processed (all threads)
+  double peak_rss_bytes = 0;        // process peak resident set so far (getrusage ru_maxrss)
 };
 
 struct EvalResult {

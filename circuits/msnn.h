@@ -1,0 +1,79 @@
+// Generator of a memristive spiking neural network (MEMprop) as a plain netlist: the deck that
+// `memspice gen msnn` and `memspice export` write and that training/compiler.h recognises.
+//
+// Shape (L crossbars, layer l = 1..L, all indices 0-based, docs/training.md "From netlist to
+// trained netlist"):
+//   *@msnn key=value ...            training directives (comments: any SPICE still runs the deck)
+//   .param px<i>=...                the sample binding: pixel i of the input image, in [0, 1]
+//   YALPHA ain 0 a ... ; RA a 0 1   one shared alpha waveform, v(a) = alpha(t) [V per A]
+//   VR<l> vr<l> 0 DC v_rest         rest-potential reference of MIF layer l
+//   EI<l>P_<i>, EI<l>M_<i>          input lines i<l>p_<i>, i<l>m_<i> (+ drives G+, - drives G-):
+//                                   layer 1: +/- s_1 input_scale px<i> v(a); deeper layers:
+//                                   +/- s_l (v(h<l-1>_<i>) - v_rest) (ideal) or
+//                                   +/- (v(h<l-1>_<i>) - v_rest) around v_rest (circuit)
+//   YMSS w<l>p_<i>_<j> / w<l>m_<i>_<j>   the differential synapse pair, model mss_synapse, x0 set
+//                                   so that G(x0) is the conductance
+//   bit line b<l>_<j>               ideal: VB (0 V, virtual ground) whose current FB mirrors into
+//                                   the membrane; circuit: layer 1 tied to the membrane, deeper
+//                                   layers held at the membrane by a follower, current mirrored
+//                                   with gain s_l (the fast kernels' loading factor)
+//   XN<l>_<j> h<l>_<j> MIF          neurons from mif.lib, starting at their rest state
+//   .save v(h<L>_<k>)               output probes
+// With rline/cline every word and bit line becomes an RC ladder (one segment per cell): the
+// compiler then does not recognise the crossbars and training falls back to the MNA engine.
+#ifndef MEMSPICE_CIRCUITS_MSNN_H_
+#define MEMSPICE_CIRCUITS_MSNN_H_
+
+#include <string>
+#include <vector>
+
+#include "devices/mss_model.h"
+#include "solver/status.h"
+
+namespace memspice::circuits {
+
+// Conductances of one crossbar, row-major `in x out` (G(i, j) at i * out + j) [S].
+struct MsnnCrossbar {
+  std::vector<double> g_plus, g_minus;
+};
+
+struct MsnnSpec {
+  std::vector<int> layers = {784, 100, 10};         // input features, then MIF layer sizes
+  bool circuit = false;                             // crossbar form: false = ideal (paper Eq. 1-2)
+  double rline = 0.0;                               // line resistance per cell segment [Ohm]
+  double cline = 0.0;                               // line capacitance per cell node [F]
+  std::vector<double> layer_scale = {150.0, 0.03};  // s_l per crossbar
+  double input_scale = 10e-6;                       // alpha event weight per unit pixel [A]
+  double tau_a = 0.64e-3;                           // alpha time constant [s]
+  int period = 100;                                 // alpha event every `period` steps
+  double dt = 10e-6;                                // [s]
+  int steps = 1000;
+  double v_scale = 1e-3;  // softmax temperature of the NLL loss [V]
+  std::string dataset = "fashion-mnist";
+  std::string method = "fe";
+  double cmem = 1e-9;  // membrane capacitance of the MIF neurons [F]
+  // Rest state of the MIF neuron (training::ComputeRestState of the same neuron); the neurons
+  // start there and the references VR<l> hold v_rest.
+  double v_rest = 0.0, x1_rest = 0.0, x2_rest = 0.0;
+  devices::mss::MssParams synapse;    // must equal the mss_synapse card of mss.lib (G <-> x0)
+  std::vector<MsnnCrossbar> weights;  // one per crossbar
+  std::vector<double> pixels;         // optional bound sample, one per input feature
+  int label = -1;                     // class of the bound sample (comment only)
+  std::string title;                  // empty: generated
+  MsnnSpec();
+};
+
+// Parameters of the `mss_synapse` card of circuits/lib/mss.lib.
+devices::mss::MssParams SynapseModel();
+
+// x0 whose MSS conductance is g: x0 = (g - 1/roff) / (1/ron - 1/roff). Fails (naming `what` and
+// the range) if g is outside [1/roff, 1/ron].
+solver::Status SynapseStateForConductance(const devices::mss::MssParams& m, double g,
+                                          const std::string& what, double* x0);
+
+// Writes the deck; fails with a message naming the bad field or conductance.
+solver::Status GenerateMsnnDeck(const MsnnSpec& spec, std::string* text);
+
+}  // namespace memspice::circuits
+
+#endif  // MEMSPICE_CIRCUITS_MSNN_H_

@@ -1,0 +1,60 @@
+// Shared by the msnn_* tests: the 16-8-4 test network written as a deck.
+#ifndef MEMSPICE_TESTS_UNIT_TRAINING_MSNN_TEST_UTIL_H_
+#define MEMSPICE_TESTS_UNIT_TRAINING_MSNN_TEST_UTIL_H_
+
+#include <fstream>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "circuits/msnn.h"
+#include "training/compiler.h"
+#include "training/network.h"
+
+namespace msnn_test {
+
+namespace mt = memspice::training;
+
+// The network of training_gradient_test (16-8-4, T = 200, spiking hidden layer), forward Euler.
+inline mt::NetworkConfig TinyConfig(bool circuit) {
+  mt::NetworkConfig c;
+  c.layer_sizes = {16, 8, 4};
+  c.steps = 200;
+  c.period = 50;
+  c.layer_scale = {circuit ? 5e4 : 300.0, 0.25};
+  c.v_scale = 5e-3;
+  c.method = mt::Method::kForwardEuler;
+  c.form = circuit ? mt::CrossbarForm::kCircuit : mt::CrossbarForm::kIdeal;
+  return c;
+}
+
+inline std::vector<std::string> LibPaths() {
+  return {std::string(MEMSPICE_SOURCE_DIR) + "/circuits/lib"};
+}
+
+// Writes the deck of (c, p) to `path` with optional line parasitics.
+inline void WriteDeck(const mt::NetworkConfig& c, const mt::Parameters& p, const std::string& path,
+                      double rline = 0, double cline = 0) {
+  memspice::circuits::MsnnSpec spec;
+  memspice::solver::Status s = mt::MsnnSpecFromNetwork(c, p, "synthetic", &spec);
+  if (!s.ok()) throw std::runtime_error(s.message());
+  spec.rline = rline;
+  spec.cline = cline;
+  std::string text;
+  s = memspice::circuits::GenerateMsnnDeck(spec, &text);
+  if (!s.ok()) throw std::runtime_error(s.message());
+  std::ofstream(path) << text;
+}
+
+inline std::vector<float> Images(int n, int features, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n) * features);
+  for (float& v : x) v = u(rng);
+  return x;
+}
+
+}  // namespace msnn_test
+
+#endif  // MEMSPICE_TESTS_UNIT_TRAINING_MSNN_TEST_UTIL_H_

@@ -1,0 +1,936 @@
+#include "training/compiler.h"
+
+#include <fmt/format.h>
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "devices/alpha_source.h"
+#include "devices/mss.h"
+#include "netlist/expression.h"
+#include "training/dataset.h"
+
+namespace memspice::training {
+
+namespace mss = devices::mss;
+using netlist::Element;
+using netlist::Netlist;
+using netlist::SourceLoc;
+
+namespace {
+std::string Lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+}  // namespace
+
+bool GlobMatch(const std::string& pattern, const std::string& name) {
+  return fnmatch(Lower(pattern).c_str(), name.c_str(), 0) == 0;
+}
+
+bool ParseDirectives(const std::string& text, const std::string& file, MsnnDirectives* out,
+                     netlist::Diagnostics& diag) {
+  diag.AddSource(file, text);
+  const int errors_before = diag.num_errors();
+  std::istringstream in(text);
+  std::string line;
+  int line_no = 0;
+  SourceLoc first{file, 1, 1};
+  bool have_steps = false, have_dt = false;
+  while (std::getline(in, line)) {
+    ++line_no;
+    size_t p = line.find_first_not_of(" \t");
+    if (p == std::string::npos) continue;
+    if (Lower(line.substr(p, 6)) != "*@msnn") continue;
+    if (!out->found) first = {file, line_no, static_cast<int>(p) + 1};
+    out->found = true;
+    p += 6;
+    while (true) {
+      p = line.find_first_not_of(" \t\r", p);
+      if (p == std::string::npos) break;
+      size_t end = line.find_first_of(" \t\r", p);
+      if (end == std::string::npos) end = line.size();
+      const std::string tok = line.substr(p, end - p);
+      const SourceLoc loc{file, line_no, static_cast<int>(p) + 1};
+      const size_t eq = tok.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == tok.size()) {
+        diag.Error(loc, fmt::format("malformed *@msnn directive '{}'", tok),
+                   "write key=value, e.g. steps=200 dt=10u vscale=1m");
+        p = end;
+        continue;
+      }
+      const std::string key = Lower(tok.substr(0, eq));
+      const std::string value = tok.substr(eq + 1);
+      const SourceLoc vloc{file, line_no, static_cast<int>(p + eq) + 2};
+      auto number = [&](double* v, bool positive) {
+        auto x = netlist::ParseSpiceNumber(value);
+        if (!x || !std::isfinite(*x) || (positive && !(*x > 0))) {
+          diag.Error(vloc,
+                     fmt::format("*@msnn {}={}: must be a {}number", key, value,
+                                 positive ? "positive " : ""),
+                     "SPICE suffixes are allowed, e.g. 10u, 1m");
+          return false;
+        }
+        *v = *x;
+        return true;
+      };
+      const std::string lv = Lower(value);
+      if (key == "dataset") {
+        out->dataset = value;
+      } else if (key == "loss") {
+        if (lv != "nll")
+          diag.Error(vloc, fmt::format("*@msnn loss={}: unsupported loss", value),
+                     "loss=nll (softmax cross-entropy summed over time) is the only one");
+      } else if (key == "vscale") {
+        number(&out->v_scale, true);
+      } else if (key == "method") {
+        if (lv != "fe" && lv != "forward-euler" && lv != "semi-implicit" && lv != "si")
+          diag.Error(vloc, fmt::format("*@msnn method={}: unknown method", value),
+                     "method=fe or method=semi-implicit");
+        else
+          out->method = lv;
+      } else if (key == "steps") {
+        double v = 0;
+        have_steps = true;  // present; a bad value is reported once
+        if (number(&v, true)) {
+          if (v != std::floor(v) || v > 1e9)
+            diag.Error(vloc, fmt::format("*@msnn steps={}: must be a whole number", value));
+          out->steps = static_cast<int>(v);
+        }
+      } else if (key == "dt") {
+        have_dt = true;
+        number(&out->dt, true);
+      } else if (key == "input") {
+        out->input_prefix = lv;
+      } else if (key == "input_scale") {
+        number(&out->input_scale, true);
+      } else if (key == "outputs") {
+        out->outputs.clear();
+        std::string s = lv;
+        size_t q = 0;
+        while (q <= s.size()) {
+          size_t c = s.find(',', q);
+          if (c == std::string::npos) c = s.size();
+          std::string n = s.substr(q, c - q);
+          if (n.size() > 3 && n.rfind("v(", 0) == 0 && n.back() == ')')
+            n = n.substr(2, n.size() - 3);
+          if (n.empty())
+            diag.Error(vloc, "*@msnn outputs: empty node name", "outputs=h2_0,h2_1,...");
+          else
+            out->outputs.push_back(n);
+          q = c + 1;
+        }
+      } else if (key == "trainable") {
+        std::string g = lv;
+        const size_t colon = g.find(':');
+        if (colon != std::string::npos) {
+          if (g.substr(colon + 1) != "x0")
+            diag.Error(vloc,
+                       fmt::format("*@msnn trainable={}: only synapse states are trainable", value),
+                       "trainable=GLOB:x0, e.g. trainable=w*:x0");
+          g = g.substr(0, colon);
+        }
+        out->trainable = g.empty() ? "*" : g;
+      } else {
+        diag.Error(loc, fmt::format("unknown *@msnn key '{}'", key),
+                   "keys: dataset loss vscale method steps dt input input_scale outputs trainable");
+      }
+      p = end;
+    }
+  }
+  if (!out->found) {
+    diag.Error(first, "no *@msnn training directives in this deck",
+               "add e.g. '*@msnn steps=200 dt=10u vscale=1m outputs=h2_0,h2_1' (memspice gen msnn "
+               "writes a complete network)");
+  } else {
+    if (!have_steps) diag.Error(first, "*@msnn steps=T is missing", "e.g. *@msnn steps=200");
+    if (!have_dt) diag.Error(first, "*@msnn dt=H is missing", "e.g. *@msnn dt=10u");
+  }
+  return diag.num_errors() == errors_before;
+}
+
+namespace {
+
+// Thrown inside the recogniser; becomes CompiledNetwork::reason.
+struct NotRecognised {
+  std::string why;
+};
+
+std::string Where(const Element& e) {
+  return fmt::format("{} '{}' ({}:{})", e.letter == 'y' ? "device" : "element", e.name, e.loc.file,
+                     e.loc.line);
+}
+
+[[noreturn]] void Fail(const Element& e, const std::string& why) {
+  throw NotRecognised{Where(e) + ": " + why};
+}
+[[noreturn]] void Fail(const std::string& why) { throw NotRecognised{why}; }
+
+bool Close(double a, double b, double rel = 1e-9, double abs = 1e-15) {
+  return std::abs(a - b) <= rel * std::max(std::abs(a), std::abs(b)) + abs;
+}
+
+bool SameMss(const mss::MssParams& a, const mss::MssParams& b) {
+  return a.ron == b.ron && a.roff == b.roff && a.von == b.von && a.voff == b.voff &&
+         a.tau == b.tau && a.vt == b.vt && a.k == b.k && a.phi == b.phi && a.af == b.af &&
+         a.bf == b.bf && a.ar == b.ar && a.br == b.br && a.knowm == b.knowm;
+}
+
+bool SameNeuron(const NeuronParams& a, const NeuronParams& b) {
+  return a.c_mem == b.c_mem && a.v1 == b.v1 && a.v2 == b.v2 && SameMss(a.m1, b.m1) &&
+         SameMss(a.m2, b.m2);
+}
+
+bool IsDcSource(const Element& e) {
+  return e.letter == 'v' && e.waveform.kind == netlist::Waveform::Kind::kDc;
+}
+
+// Terminals through which an element conducts (control nodes of E/G are not connections).
+std::vector<std::string> Terminals(const Element& e) {
+  if (e.letter == 'e' || e.letter == 'g') return {e.nodes[0], e.nodes[1]};
+  return e.nodes;
+}
+
+struct Neuron {
+  std::string node;
+  int cap = -1, m[2] = {-1, -1}, src[2] = {-1, -1};
+  NeuronParams params;
+  int layer = 0;  // 1-based, 0 = not yet known
+  int order = 0;  // appearance order
+  // Input side.
+  int mirror = -1, sense = -1, follower = -1;  // F, VB, EB elements (-1 if absent)
+  double k = 1.0;                              // mirror gain (1 if tied directly)
+  bool ideal = false;
+  std::vector<int> synapses;
+};
+
+struct Line {
+  int e = -1;        // the VCVS
+  std::string ref;   // output reference node ("0" or a DC-held node)
+  int ref_src = -1;  // V source holding ref
+  double ref_v = 0;  // its voltage
+  int source = -1;   // neuron index feeding the line, or -1 for the alpha node
+  double gain = 0;   // default-parse gain
+  int pixel = -1;    // layer-1 lines: pixel index
+  int sign = 0;      // +1: drives G+, -1: drives G-
+};
+
+class Recogniser {
+ public:
+  Recogniser(CompiledNetwork* c, const Netlist* unit) : c_(*c), nl_(c->netlist), unit_(unit) {
+    for (int k = 0; k < static_cast<int>(nl_.elements.size()); ++k) {
+      const Element& e = nl_.elements[k];
+      by_name_[e.name] = k;
+      for (const std::string& n : Terminals(e)) conns_[n].push_back(k);
+    }
+    used_.assign(nl_.elements.size(), false);
+  }
+
+  // Neuron recognition only (also needed by the MNA fallback to tell synapses from neurons).
+  void FindNeurons() {
+    for (int k = 0; k < static_cast<int>(nl_.elements.size()); ++k) {
+      const Element& c = nl_.elements[k];
+      if (c.letter != 'c') continue;
+      std::string v = c.nodes[0] == "0" ? c.nodes[1] : c.nodes[0];
+      if (c.nodes[0] != "0" && c.nodes[1] != "0") continue;
+      if (v == "0") continue;
+      Neuron nr;
+      nr.node = v;
+      nr.cap = k;
+      int found = 0;
+      for (int m : conns_[v]) {
+        const Element& e = nl_.elements[m];
+        if (e.letter != 'y' || e.type != "mss" || e.nodes[0] != v) continue;
+        const std::string& w = e.nodes[1];
+        const auto& cw = conns_[w];
+        if (cw.size() != 2) continue;
+        const int s = cw[0] == m ? cw[1] : cw[0];
+        const Element& vs = nl_.elements[s];
+        if (!IsDcSource(vs) || !vs.value) continue;
+        double volts = 0;
+        if (vs.nodes[0] == w && vs.nodes[1] == "0")
+          volts = *vs.value;
+        else if (vs.nodes[1] == w && vs.nodes[0] == "0")
+          volts = -*vs.value;
+        else
+          continue;
+        if (found == 2) {
+          found = 3;
+          break;
+        }
+        nr.m[found] = m;
+        nr.src[found] = s;
+        (found == 0 ? nr.params.v1 : nr.params.v2) = volts;
+        ++found;
+      }
+      if (found != 2) continue;
+      if (nr.params.v1 > nr.params.v2) {
+        std::swap(nr.m[0], nr.m[1]);
+        std::swap(nr.src[0], nr.src[1]);
+        std::swap(nr.params.v1, nr.params.v2);
+      }
+      nr.params.c_mem = *c.value;
+      nr.order = static_cast<int>(neurons_.size());
+      neuron_of_[v] = static_cast<int>(neurons_.size());
+      for (int m : nr.m) neuron_mss_.insert(m);
+      neurons_.push_back(nr);
+    }
+  }
+
+  const std::set<int>& neuron_mss() const { return neuron_mss_; }
+
+  void Run() {
+    if (!nl_.ics.empty())
+      Fail(
+          fmt::format(".ic at {}:{} sets an initial state; the fast kernels "
+                      "start every neuron at rest",
+                      nl_.ics[0].loc.file, nl_.ics[0].loc.line));
+    if (neurons_.empty()) Fail("no MIF neuron (capacitor + two MSS devices to DC sources) found");
+    FindAlpha();
+    for (Neuron& n : neurons_) NeuronInputs(n);
+    AssignLayers();
+    Build();
+    for (size_t k = 0; k < used_.size(); ++k)
+      if (!used_[k]) Fail(nl_.elements[k], "not part of a recognised layer (e.g. line parasitics)");
+  }
+
+ private:
+  const Element& El(int k) const { return nl_.elements[k]; }
+
+  mss::MssParams Mss(int k, double* x0) {
+    netlist::Diagnostics d;
+    mss::MssParams p;
+    if (!devices::ResolveMssParams(El(k), nl_, d, &p, x0)) Fail(El(k), "bad MSS parameters");
+    return p;
+  }
+
+  void FindAlpha() {
+    int alpha = -1;
+    for (int k = 0; k < static_cast<int>(nl_.elements.size()); ++k) {
+      const Element& e = nl_.elements[k];
+      if (e.letter == 'y' && e.type == "alpha") {
+        if (alpha >= 0) Fail(e, "a second alpha source; the fast kernels share one input waveform");
+        alpha = k;
+      }
+    }
+    if (alpha < 0) Fail("no alpha source (YALPHA) driving the input lines");
+    const Element& a = El(alpha);
+    double sign = 1;
+    if (a.nodes[0] == "0") {
+      alpha_node_ = a.nodes[1];
+    } else if (a.nodes[1] == "0") {
+      alpha_node_ = a.nodes[0];
+      sign = -1;
+    } else {
+      Fail(a, "the alpha source must have one terminal at ground");
+    }
+    double r = 0;
+    for (int k : conns_[alpha_node_]) {
+      if (k == alpha) continue;
+      const Element& e = El(k);
+      if (e.letter == 'r' && e.value && (e.nodes[0] == "0" || e.nodes[1] == "0") && r == 0) {
+        r = *e.value;
+        used_[k] = true;
+      } else {
+        Fail(e, fmt::format("connected to the alpha node '{}', which must only carry one resistor "
+                            "to ground",
+                            alpha_node_));
+      }
+    }
+    if (r == 0) Fail(a, "the alpha node needs one resistor to ground (v(a) = R I_alpha)");
+    used_[alpha] = true;
+    netlist::Diagnostics d;
+    auto dev = devices::CreateAlphaSource(a, nl_, d);
+    auto* src = dynamic_cast<devices::AlphaSource*>(dev.get());
+    if (!src) Fail(a, "cannot build the alpha source: " + d.Format());
+    const MsnnDirectives& dir = c_.directives;
+    c_.config.alpha_waveform.resize(dir.steps);
+    for (int n = 0; n < dir.steps; ++n)
+      c_.config.alpha_waveform[n] = sign * r * src->Current(n * dir.dt);
+    c_.config.tau_a = src->tau();
+  }
+
+  // Rest reference: node held by a DC source to ground; returns its voltage.
+  double RefVoltage(const std::string& node, const Element& user, int* src) {
+    if (node == "0") {
+      *src = -1;
+      return 0;
+    }
+    for (int k : conns_[node]) {
+      const Element& e = El(k);
+      if (IsDcSource(e) && e.value && e.nodes[0] == node && e.nodes[1] == "0") {
+        *src = k;
+        return *e.value;
+      }
+    }
+    Fail(user,
+         fmt::format("reference node '{}' is not held by a DC voltage source to ground", node));
+  }
+
+  Line& LineOf(const std::string& node, const Element& syn) {
+    auto it = lines_.find(node);
+    if (it != lines_.end()) return it->second;
+    Line ln;
+    for (int k : conns_[node]) {
+      const Element& e = El(k);
+      if (e.letter == 'y' && e.type == "mss" && e.nodes[0] == node) continue;  // synapses
+      if (e.letter == 'e' && e.nodes[0] == node && ln.e < 0 && e.value) {
+        ln.e = k;
+        continue;
+      }
+      Fail(e, fmt::format("on input line '{}' (only one VCVS driver and synapses are recognised)",
+                          node));
+    }
+    if (ln.e < 0) Fail(syn, fmt::format("input line '{}' is not driven by a VCVS", node));
+    const Element& e = El(ln.e);
+    used_[ln.e] = true;
+    ln.ref = e.nodes[1];
+    ln.ref_v = RefVoltage(ln.ref, e, &ln.ref_src);
+    if (ln.ref_src >= 0) used_[ln.ref_src] = true;
+    ln.gain = *e.value;
+    if (e.nodes[2] == alpha_node_ && e.nodes[3] == "0") {
+      ln.source = -1;
+    } else {
+      auto n = neuron_of_.find(e.nodes[2]);
+      if (n == neuron_of_.end())
+        Fail(e, "input line controlled neither by the alpha node nor by a neuron membrane");
+      ln.source = n->second;
+      int src = -1;
+      const double vr = RefVoltage(e.nodes[3], e, &src);
+      if (src >= 0) used_[src] = true;
+      if (e.nodes[3] == "0")
+        Fail(e, "deeper input lines must be controlled by v(membrane) - v(rest reference)");
+      ref_of_line_control_[node] = vr;
+    }
+    ln.sign = ln.gain > 0 ? 1 : ln.gain < 0 ? -1 : 0;
+    return lines_[node] = ln;
+  }
+
+  void NeuronInputs(Neuron& n) {
+    used_[n.cap] = true;
+    for (int k : {n.m[0], n.m[1], n.src[0], n.src[1]}) used_[k] = true;
+    double x0[2];
+    n.params.m1 = Mss(n.m[0], &x0[0]);
+    n.params.m2 = Mss(n.m[1], &x0[1]);
+    const RestState r = ComputeRestState(n.params);
+    if (!Close(x0[0], r.x1, 1e-9, 1e-14) || !Close(x0[1], r.x2, 1e-9, 1e-14))
+      Fail(El(n.m[0]), fmt::format("neuron '{}' starts at x = ({:.10g}, {:.10g}), not at its rest "
+                                   "state ({:.10g}, {:.10g}) where the fast kernels start it",
+                                   n.node, x0[0], x0[1], r.x1, r.x2));
+    std::string bit;
+    for (int k : conns_[n.node]) {
+      if (k == n.cap || k == n.m[0] || k == n.m[1]) continue;
+      const Element& e = El(k);
+      if (e.letter == 'f' && n.mirror < 0 && e.value &&
+          ((e.nodes[0] == "0" && e.nodes[1] == n.node) ||
+           (e.nodes[1] == "0" && e.nodes[0] == n.node))) {
+        n.mirror = k;
+        continue;
+      }
+      if (e.letter == 'y' && e.type == "mss" && e.nodes[1] == n.node) {
+        n.synapses.push_back(k);
+        continue;
+      }
+      Fail(e, fmt::format("at membrane node '{}' (expected a CCCS mirror or synapses)", n.node));
+    }
+    if (n.mirror >= 0 && !n.synapses.empty())
+      Fail(El(n.mirror),
+           fmt::format("membrane '{}' has both a mirrored and a direct bit line", n.node));
+    if (n.mirror < 0 && n.synapses.empty())
+      Fail(El(n.cap), fmt::format("neuron '{}' has no input", n.node));
+    if (n.mirror >= 0) {
+      const Element& f = El(n.mirror);
+      used_[n.mirror] = true;
+      const double fs = f.nodes[1] == n.node ? 1.0 : -1.0;
+      auto it = by_name_.find(f.control);
+      if (it == by_name_.end()) Fail(f, "controlling source not found");
+      n.sense = it->second;
+      const Element& vb = El(n.sense);
+      used_[n.sense] = true;
+      if (!IsDcSource(vb) || !vb.value || *vb.value != 0.0)
+        Fail(vb, "the sensed bit-line source must be a 0 V DC source");
+      // The bit-line side carries the synapses; the other end is ground (ideal) or a follower.
+      std::string other;
+      double vs = 1;
+      auto has_syn = [&](const std::string& node) {
+        for (int k : conns_[node])
+          if (El(k).letter == 'y' && El(k).type == "mss" && El(k).nodes[1] == node) return true;
+        return false;
+      };
+      if (vb.nodes[1] == "0" || (vb.nodes[0] != "0" && has_syn(vb.nodes[0]))) {
+        bit = vb.nodes[0];
+        other = vb.nodes[1];
+      } else {
+        bit = vb.nodes[1];
+        other = vb.nodes[0];
+        vs = -1;
+      }
+      n.k = fs * vs * *f.value;
+      if (other == "0") {
+        n.ideal = true;
+      } else {
+        for (int k : conns_[other]) {
+          if (k == n.sense) continue;
+          const Element& e = El(k);
+          if (e.letter == 'e' && e.nodes[0] == other && e.nodes[1] == "0" && e.nodes[2] == n.node &&
+              e.nodes[3] == "0" && e.value && *e.value == 1.0 && n.follower < 0) {
+            n.follower = k;
+            used_[k] = true;
+            continue;
+          }
+          Fail(e, fmt::format("on the bit-line follower node '{}' (expected a unity VCVS of the "
+                              "membrane)",
+                              other));
+        }
+        if (n.follower < 0)
+          Fail(vb, "bit line neither at ground nor at a follower of the membrane");
+      }
+      for (int k : conns_[bit]) {
+        if (k == n.sense) continue;
+        const Element& e = El(k);
+        if (e.letter == 'y' && e.type == "mss" && e.nodes[1] == bit) {
+          n.synapses.push_back(k);
+          continue;
+        }
+        Fail(e, fmt::format("on bit line '{}' (only synapses and the sense source are recognised)",
+                            bit));
+      }
+    }
+    for (int k : n.synapses) {
+      used_[k] = true;
+      LineOf(El(k).nodes[0], El(k));
+    }
+  }
+
+  int LayerOf(int j, std::vector<int>& state) {
+    Neuron& n = neurons_[j];
+    if (n.layer > 0) return n.layer;
+    if (state[j] == 1)
+      Fail(El(n.cap), fmt::format("recurrent connection through neuron '{}'", n.node));
+    state[j] = 1;
+    if (n.synapses.empty()) Fail(El(n.cap), fmt::format("neuron '{}' has no synapses", n.node));
+    int layer = -1;
+    for (int k : n.synapses) {
+      const Line& ln = lines_.at(El(k).nodes[0]);
+      const int l = ln.source < 0 ? 1 : LayerOf(ln.source, state) + 1;
+      if (layer >= 0 && l != layer)
+        Fail(El(k), fmt::format("neuron '{}' takes inputs from two different layers", n.node));
+      layer = l;
+    }
+    state[j] = 2;
+    return n.layer = layer;
+  }
+
+  void AssignLayers() {
+    std::vector<int> state(neurons_.size(), 0);
+    int nl = 0;
+    for (size_t j = 0; j < neurons_.size(); ++j) nl = std::max(nl, LayerOf(j, state));
+    layers_.assign(nl, {});
+    for (size_t j = 0; j < neurons_.size(); ++j) layers_[neurons_[j].layer - 1].push_back(j);
+    for (int l = 0; l < nl; ++l)
+      if (layers_[l].empty()) Fail(fmt::format("MIF layer {} has no neurons", l + 1));
+    // Output order from the directive.
+    const auto& outs = c_.directives.outputs;
+    if (!outs.empty()) {
+      std::vector<int> last;
+      for (const std::string& o : outs) {
+        auto it = neuron_of_.find(o);
+        if (it == neuron_of_.end() || neurons_[it->second].layer != nl)
+          Fail(fmt::format("*@msnn outputs: '{}' is not a membrane of the last MIF layer", o));
+        last.push_back(it->second);
+      }
+      if (last.size() != layers_[nl - 1].size())
+        Fail(fmt::format("*@msnn outputs names {} nodes, the last MIF layer has {} neurons",
+                         last.size(), layers_[nl - 1].size()));
+      layers_[nl - 1] = last;
+    }
+  }
+
+  void Build() {
+    const int nl = static_cast<int>(layers_.size());
+    NetworkConfig& cfg = c_.config;
+    const MsnnDirectives& dir = c_.directives;
+    const int F = static_cast<int>(c_.inputs.size());
+    cfg.layer_sizes = {F};
+    for (auto& ly : layers_) cfg.layer_sizes.push_back(static_cast<int>(ly.size()));
+    cfg.steps = dir.steps;
+    cfg.dt = dir.dt;
+    cfg.v_scale = dir.v_scale;
+    cfg.input_scale = dir.input_scale;
+    cfg.method = ParseMethod(dir.method);
+    cfg.period = 1;  // unused: the alpha waveform comes from the netlist's source
+    cfg.layer_scale.assign(nl, 0.0);
+    cfg.layer_neurons.clear();
+    std::vector<int> index(neurons_.size(), -1);
+    std::vector<RestState> rest;
+    for (int l = 0; l < nl; ++l) {
+      for (size_t j = 0; j < layers_[l].size(); ++j) index[layers_[l][j]] = static_cast<int>(j);
+      const NeuronParams& p0 = neurons_[layers_[l][0]].params;
+      for (int j : layers_[l])
+        if (!SameNeuron(neurons_[j].params, p0))
+          Fail(El(neurons_[j].cap),
+               fmt::format("neuron '{}' differs from the other neurons of MIF layer {}",
+                           neurons_[j].node, l + 1));
+      cfg.layer_neurons.push_back(p0);
+      rest.push_back(ComputeRestState(p0));
+    }
+    // Pixel of each layer-1 line from the unit parse (px<i> = i + 1).
+    std::map<std::string, double> unit_gain;
+    for (const Element& e : unit_->elements)
+      if (e.letter == 'e' && e.value) unit_gain[e.name] = *e.value;
+    double c_unit = 0;
+    for (auto& [node, ln] : lines_)
+      if (ln.source < 0) {
+        const double g = std::abs(unit_gain[El(ln.e).name]);
+        if (g > 0 && (c_unit == 0 || g < c_unit)) c_unit = g;
+      }
+    int form = -1;  // 0 ideal, 1 circuit
+    c_.params.g_plus.clear();
+    c_.params.g_minus.clear();
+    c_.syn_plus.assign(nl, {});
+    c_.syn_minus.assign(nl, {});
+    mss::MssParams syn_model;
+    bool have_model = false;
+    for (int l = 0; l < nl; ++l) {
+      const int in = cfg.layer_sizes[l], out = cfg.layer_sizes[l + 1];
+      Eigen::MatrixXd gp = Eigen::MatrixXd::Constant(in, out, -1), gm = gp;
+      c_.syn_plus[l].assign(static_cast<size_t>(in) * out, "");
+      c_.syn_minus[l].assign(static_cast<size_t>(in) * out, "");
+      double k_layer = 0, gain_layer = 0;
+      for (int j : layers_[l]) {
+        const Neuron& n = neurons_[j];
+        const int f = n.ideal ? 0 : 1;
+        if (form >= 0 && f != form)
+          Fail(El(n.cap), "ideal and circuit crossbars are mixed; the fast kernels use one form");
+        form = f;
+        if (k_layer == 0) k_layer = n.k;
+        if (!Close(n.k, k_layer, 1e-12))
+          Fail(El(n.mirror),
+               fmt::format("mirror gain {} differs from {} in MIF layer {}", n.k, k_layer, l + 1));
+        for (int k : n.synapses) {
+          const Element& se = El(k);
+          Line& ln = lines_.at(se.nodes[0]);
+          const Element& le = El(ln.e);
+          int i = 0;
+          double mag = 0;
+          if (ln.source < 0) {
+            if (l != 0) Fail(se, "alpha-driven line in a deeper layer");
+            if (c_unit == 0) Fail(le, "input lines have zero gain with the pixels set");
+            const double g1 = unit_gain[le.name];
+            const double r = std::abs(g1) / c_unit;
+            i = static_cast<int>(std::lround(r)) - 1;
+            if (c_unit == 0 || !Close(r, i + 1, 1e-9) || i < 0 || i >= F)
+              Fail(le, fmt::format("gain is not <scale>*{}<i> for one pixel i", dir.input_prefix));
+            // Linear without offset: the deck's own pixel value reproduces the default gain.
+            const double px = c_.netlist.params.at(c_.inputs[i]);
+            if (!Close(ln.gain, g1 / (i + 1) * px, 1e-9, 1e-300))
+              Fail(le, fmt::format("gain is not proportional to {}", c_.inputs[i]));
+            ln.sign = g1 > 0 ? 1 : -1;
+            mag = c_unit;
+          } else {
+            if (neurons_[ln.source].layer != l) Fail(se, "skips a layer");
+            i = index[ln.source];
+            mag = std::abs(ln.gain);
+            if (!Close(ref_of_line_control_.at(se.nodes[0]), rest[l - 1].v, 1e-9, 1e-12))
+              Fail(le, fmt::format("controlled relative to {} V, not the rest potential {} V of "
+                                   "MIF layer {}",
+                                   ref_of_line_control_.at(se.nodes[0]), rest[l - 1].v, l));
+          }
+          if (ln.sign == 0) Fail(le, "zero gain");
+          if (gain_layer == 0) gain_layer = mag;
+          if (!Close(mag, gain_layer, 1e-12))
+            Fail(le, fmt::format("gain magnitude {} differs from {} in crossbar {}", mag,
+                                 gain_layer, l + 1));
+          // Reference of the line: ground (ideal) or the receiving layer's rest (circuit).
+          if (form == 0 && ln.ref != "0")
+            Fail(le, "ideal crossbar input lines must be referenced to ground");
+          if (form == 1 && !Close(ln.ref_v, rest[l].v, 1e-9, 1e-12))
+            Fail(le, fmt::format("circuit crossbar input lines must be referenced to the rest "
+                                 "potential {} V, not {} V",
+                                 rest[l].v, ln.ref_v));
+          double x0 = 0;
+          const mss::MssParams m = Mss(k, &x0);
+          if (m.phi != 1.0) Fail(se, "synapse is not linear (phi != 1)");
+          if (!have_model) {
+            syn_model = m;
+            have_model = true;
+          } else if (m.ron != syn_model.ron || m.roff != syn_model.roff) {
+            Fail(se, "synapses have different R_on/R_off (one conductance range per network)");
+          }
+          // Retentive: the state must not drift measurably over a sample.
+          for (double u : {-0.2, 0.0, 0.2})
+            if (std::abs(mss::StateRate(m, x0, u)) * dir.steps * dir.dt > 1e-9)
+              Fail(se, fmt::format("synapse state drifts (dx/dt = {:.3g}/s at u = {} V); the fast "
+                                   "kernels hold conductances constant",
+                                   mss::StateRate(m, x0, u), u));
+          const int jj = index[j];
+          Eigen::MatrixXd& g = ln.sign > 0 ? gp : gm;
+          auto& names = ln.sign > 0 ? c_.syn_plus[l] : c_.syn_minus[l];
+          if (g(i, jj) >= 0)
+            Fail(se, fmt::format("second synapse from input {} ({}) to neuron '{}'", i,
+                                 ln.sign > 0 ? "+" : "-", n.node));
+          g(i, jj) = mss::Conductance(m, x0);
+          names[static_cast<size_t>(i) * out + jj] = se.name;
+        }
+      }
+      for (int i = 0; i < in; ++i)
+        for (int j = 0; j < out; ++j)
+          if (gp(i, j) < 0 || gm(i, j) < 0)
+            Fail(fmt::format("crossbar {} has no {} synapse from input {} to neuron '{}'", l + 1,
+                             gp(i, j) < 0 ? "+" : "-", i, neurons_[layers_[l][j]].node));
+      double s = 0;
+      if (form == 0) {
+        s = l == 0 ? k_layer * gain_layer / dir.input_scale : k_layer * gain_layer;
+      } else if (l == 0) {
+        if (!Close(k_layer, 1.0, 1e-12))
+          Fail(
+              fmt::format("circuit crossbar 1 must deliver its bit-line current unscaled "
+                          "(mirror gain {})",
+                          k_layer));
+        s = gain_layer / dir.input_scale;
+      } else {
+        if (!Close(gain_layer, 1.0, 1e-12))
+          Fail(fmt::format("circuit crossbar {} input lines must be unity buffers (gain {})", l + 1,
+                           gain_layer));
+        s = k_layer;
+      }
+      cfg.layer_scale[l] = s;
+      c_.params.g_plus.push_back(gp);
+      c_.params.g_minus.push_back(gm);
+    }
+    cfg.form = form == 0 ? CrossbarForm::kIdeal : CrossbarForm::kCircuit;
+    cfg.g_min = 1.0 / syn_model.roff;
+    cfg.g_max = 1.0 / syn_model.ron;
+    cfg.neuron = cfg.layer_neurons[0];
+    bool all_same = true;
+    for (const NeuronParams& p : cfg.layer_neurons)
+      all_same = all_same && SameNeuron(p, cfg.neuron);
+    if (all_same) cfg.layer_neurons.clear();
+    c_.outputs.clear();
+    for (int j : layers_[nl - 1]) c_.outputs.push_back(neurons_[j].node);
+    if (std::string e = cfg.Validate(); !e.empty()) Fail("network settings: " + e);
+  }
+
+  CompiledNetwork& c_;
+  const Netlist& nl_;
+  const Netlist* unit_;
+  std::map<std::string, int> by_name_;
+  std::map<std::string, std::vector<int>> conns_;
+  std::vector<bool> used_;
+  std::vector<Neuron> neurons_;
+  std::map<std::string, int> neuron_of_;
+  std::set<int> neuron_mss_;
+  std::string alpha_node_;
+  std::map<std::string, Line> lines_;
+  std::map<std::string, double> ref_of_line_control_;
+  std::vector<std::vector<int>> layers_;
+};
+
+}  // namespace
+
+bool CompileNetwork(const std::string& path, const std::vector<std::string>& include_paths,
+                    CompiledNetwork* out, netlist::Diagnostics& diag) {
+  CompiledNetwork& c = *out;
+  c = CompiledNetwork();
+  c.path = path;
+  c.include_paths = include_paths;
+  std::ifstream in(path);
+  if (!in) {
+    diag.Error({path, 0, 0}, fmt::format("cannot read '{}'", path));
+    return false;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string text = buf.str();
+  if (!ParseDirectives(text, path, &c.directives, diag)) return false;
+  netlist::ParseOptions po;
+  po.include_paths = include_paths;
+  auto nl = netlist::ParseFile(path, po, diag);
+  if (!nl || diag.has_errors()) return false;
+  c.netlist = std::move(*nl);
+  // Sample binding: PREFIX0, PREFIX1, ... must be top-level parameters.
+  for (int i = 0;; ++i) {
+    const std::string name = c.directives.input_prefix + std::to_string(i);
+    if (!c.netlist.params.count(name)) break;
+    c.inputs.push_back(name);
+  }
+  if (c.inputs.empty()) {
+    diag.Error({path, 1, 1},
+               fmt::format("*@msnn input={}: the deck has no .param {}0", c.directives.input_prefix,
+                           c.directives.input_prefix),
+               "bind pixel i of the sample as .param px<i>=0 and use it in the input line gains");
+    return false;
+  }
+  // The same deck with pixel i set to i + 1: tells which line carries which pixel.
+  po.overrides.clear();
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    po.overrides[c.inputs[i]] = static_cast<double>(i + 1);
+  netlist::Diagnostics unit_diag;
+  auto unit = netlist::ParseFile(path, po, unit_diag);
+
+  Recogniser rec(&c, unit ? &*unit : nullptr);
+  rec.FindNeurons();
+  // Trainable synapse states (MNA fallback): MSS devices outside the neurons matching the glob.
+  for (int k = 0; k < static_cast<int>(c.netlist.elements.size()); ++k) {
+    const Element& e = c.netlist.elements[k];
+    if (e.letter != 'y' || e.type != "mss" || rec.neuron_mss().count(k)) continue;
+    if (!GlobMatch(c.directives.trainable, e.name)) continue;
+    netlist::Diagnostics d;
+    mss::MssParams p;
+    double x0 = 0;
+    if (!devices::ResolveMssParams(e, c.netlist, d, &p, &x0)) continue;
+    c.trainable.push_back(e.name);
+    c.trainable_models.push_back(p);
+    c.trainable_g.push_back(mss::Conductance(p, x0));
+  }
+  try {
+    if (!unit) Fail("the deck does not parse with the pixel parameters set");
+    rec.Run();
+    size_t synapses = 0;
+    for (const auto& l : c.syn_plus) synapses += 2 * l.size();
+    if (c.trainable.size() != synapses)
+      Fail(
+          fmt::format("*@msnn trainable={} selects {} of the {} synapses; the fast kernels train "
+                      "all of them",
+                      c.directives.trainable, c.trainable.size(), synapses));
+    c.fast = true;
+  } catch (const NotRecognised& e) {
+    c.fast = false;
+    c.reason = e.why;
+  } catch (const TrainingError& e) {
+    c.fast = false;
+    c.reason = e.what();
+  }
+  if (c.outputs.empty()) c.outputs = c.directives.outputs;
+  if (!c.fast && c.outputs.empty()) {
+    diag.Error({path, 1, 1}, "*@msnn outputs=... is needed: the network was not recognised",
+               "list the output membrane nodes in class order, e.g. outputs=h2_0,h2_1,h2_2");
+    return false;
+  }
+  return true;
+}
+
+solver::Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p,
+                                   const std::string& dataset, circuits::MsnnSpec* spec) {
+  circuits::MsnnSpec s;
+  NeuronParams def;
+  def.c_mem = c.neuron_of(0).c_mem;
+  for (int l = 0; l < c.num_layers(); ++l) {
+    const NeuronParams& n = c.neuron_of(l);
+    auto same = [](const mss::MssParams& a, const mss::MssParams& b) {
+      return a.ron == b.ron && a.roff == b.roff && a.von == b.von && a.voff == b.voff &&
+             a.tau == b.tau && a.vt == b.vt && a.k == b.k && a.phi == b.phi;
+    };
+    if (n.c_mem != def.c_mem || n.v1 != def.v1 || n.v2 != def.v2 || !same(n.m1, def.m1) ||
+        !same(n.m2, def.m2))
+      return solver::Status::Error(fmt::format(
+          "MIF layer {} does not use the mif.lib neuron; the generator writes only that "
+          "one",
+          l + 1));
+  }
+  s.synapse = circuits::SynapseModel();
+  if (std::abs(c.g_min * s.synapse.roff - 1) > 1e-12 ||
+      std::abs(c.g_max * s.synapse.ron - 1) > 1e-12)
+    return solver::Status::Error(fmt::format(
+        "conductance range [{}, {}] S differs from mss_synapse's [1/R_off, 1/R_on] = [{}, {}] S",
+        c.g_min, c.g_max, 1 / s.synapse.roff, 1 / s.synapse.ron));
+  s.layers = c.layer_sizes;
+  s.circuit = c.form == CrossbarForm::kCircuit;
+  s.layer_scale = c.layer_scale;
+  s.input_scale = c.input_scale;
+  s.tau_a = c.tau_a;
+  s.period = c.period;
+  s.dt = c.dt;
+  s.steps = c.steps;
+  s.v_scale = c.v_scale;
+  s.dataset = dataset;
+  s.method = c.method == Method::kForwardEuler ? "fe" : "semi-implicit";
+  s.cmem = c.neuron_of(0).c_mem;
+  const RestState r = ComputeRestState(c.neuron_of(0));
+  s.v_rest = r.v;
+  s.x1_rest = r.x1;
+  s.x2_rest = r.x2;
+  s.weights.clear();
+  for (int l = 0; l < c.num_layers(); ++l) {
+    circuits::MsnnCrossbar cb;
+    const int in = c.layer_sizes[l], out = c.layer_sizes[l + 1];
+    for (int i = 0; i < in; ++i)
+      for (int j = 0; j < out; ++j) {
+        cb.g_plus.push_back(p.g_plus[l](i, j));
+        cb.g_minus.push_back(p.g_minus[l](i, j));
+      }
+    s.weights.push_back(std::move(cb));
+  }
+  *spec = std::move(s);
+  return solver::Status::Ok();
+}
+
+solver::Status RewriteTrainedDeck(const CompiledNetwork& c, const std::map<std::string, double>& g,
+                                  const std::vector<double>& pixels, int label, std::string* text) {
+  std::ifstream in(c.path);
+  if (!in) return solver::Status::Error(fmt::format("cannot read '{}'", c.path));
+  std::map<std::string, const mss::MssParams*> model;
+  for (size_t k = 0; k < c.trainable.size(); ++k) model[c.trainable[k]] = &c.trainable_models[k];
+  std::map<std::string, size_t> pixel_of;
+  for (size_t i = 0; i < c.inputs.size(); ++i) pixel_of[c.inputs[i]] = i;
+  if (!pixels.empty() && pixels.size() != c.inputs.size())
+    return solver::Status::Error(fmt::format("sample has {} features, the deck binds {} pixels",
+                                             pixels.size(), c.inputs.size()));
+  std::set<std::string> done, bound;
+  std::ostringstream out;
+  std::string line;
+  const std::regex x0_re(R"(\s[xX]0\s*=\s*\S+)");
+  const std::regex param_re(R"(^\s*\.param\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*\S+\s*$)",
+                            std::regex::icase);
+  bool first = true;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string t0, t1;
+    ls >> t0 >> t1;
+    if (!first && !t0.empty() && (t0[0] == 'y' || t0[0] == 'Y') && g.count(Lower(t1))) {
+      const std::string name = Lower(t1);
+      const mss::MssParams& m = *model.at(name);
+      double x0 = 0;
+      if (solver::Status s =
+              circuits::SynapseStateForConductance(m, g.at(name), "synapse " + name, &x0);
+          !s.ok())
+        return s;
+      const std::string x0s = fmt::format(" x0={:.17g}", x0);
+      if (std::regex_search(line, x0_re))
+        line = std::regex_replace(line, x0_re, x0s, std::regex_constants::format_first_only);
+      else
+        line += x0s;
+      done.insert(name);
+    }
+    std::smatch pm;
+    if (!first && !pixels.empty() && std::regex_match(line, pm, param_re) &&
+        pixel_of.count(Lower(pm[1].str()))) {
+      const size_t i = pixel_of.at(Lower(pm[1].str()));
+      line = fmt::format(".param {}={:.9g}", c.inputs[i], pixels[i]);
+      bound.insert(c.inputs[i]);
+    }
+    out << line << "\n";
+    if (first && label >= 0) out << fmt::format("* bound sample: label {}\n", label);
+    first = false;
+  }
+  for (const auto& [name, value] : g)
+    if (!done.count(name))
+      return solver::Status::Error(
+          fmt::format("synapse '{}' is not a top-level Y card of {}; export rewrites only those",
+                      name, c.path));
+  if (!pixels.empty() && bound.size() != c.inputs.size())
+    return solver::Status::Error(
+        fmt::format("{}: the pixel parameters must be single '.param NAME=VALUE' lines", c.path));
+  *text = out.str();
+  return solver::Status::Ok();
+}
+
+}  // namespace memspice::training
