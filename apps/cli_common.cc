@@ -34,7 +34,8 @@ std::optional<std::map<std::string, double>> ParseOverrides(const std::vector<st
     std::optional<double> value;
     if (eq != std::string::npos && eq > 0) value = netlist::ParseSpiceNumber(s.substr(eq + 1));
     if (!value) {
-      std::cerr << fmt::format("error: --set '{}': expected NAME=VALUE with a number, e.g. --set rload=2k\n", s);
+      std::cerr << fmt::format(
+          "error: --set '{}': expected NAME=VALUE with a number, e.g. --set rload=2k\n", s);
       ok = false;
       continue;
     }
@@ -46,7 +47,8 @@ std::optional<std::map<std::string, double>> ParseOverrides(const std::vector<st
   return out;
 }
 
-std::optional<netlist::Netlist> LoadDeck(const std::string& path, const std::vector<std::string>& sets,
+std::optional<netlist::Netlist> LoadDeck(const std::string& path,
+                                         const std::vector<std::string>& sets,
                                          const std::vector<std::string>& include_dirs) {
   auto overrides = ParseOverrides(sets);
   if (!overrides) return std::nullopt;
@@ -63,8 +65,8 @@ std::optional<netlist::Netlist> LoadDeck(const std::string& path, const std::vec
   std::optional<netlist::Netlist> nl = netlist::ParseFile(path, options, diag);
   std::cerr << diag.Format();
   if (!nl || diag.has_errors()) {
-    std::cerr << fmt::format("{} error{} in '{}'\n", diag.num_errors(), diag.num_errors() == 1 ? "" : "s",
-                             path);
+    std::cerr << fmt::format("{} error{} in '{}'\n", diag.num_errors(),
+                             diag.num_errors() == 1 ? "" : "s", path);
     return std::nullopt;
   }
   return nl;
@@ -73,6 +75,32 @@ std::optional<netlist::Netlist> LoadDeck(const std::string& path, const std::vec
 void PrintStatus(const solver::Status& status) {
   std::cerr << "error: " << status.message() << "\n";
   if (!status.hint().empty()) std::cerr << "  note: " << status.hint() << "\n";
+}
+
+bool TransientOptions(const netlist::Netlist& netlist, const std::string& method, double fixed_step,
+                      solver::SimOptions* options) {
+  if (solver::Status s = options->ApplyNetlistOptions(netlist); !s.ok()) {
+    PrintStatus(s);
+    return false;
+  }
+  if (!method.empty()) {
+    options->method = solver::ParseMethod(method);
+    if (!options->method) {
+      std::cerr << fmt::format(
+          "error: --method '{}' is not known; expected fe, be, trap, gear2 or rk4\n", method);
+      return false;
+    }
+  }
+  if (fixed_step < 0) {
+    std::cerr << "error: --fixed-step must be > 0 (seconds), e.g. --fixed-step 10u\n";
+    return false;
+  }
+  options->fixed_step = fixed_step;
+  if (solver::Status s = options->Validate(); !s.ok()) {
+    PrintStatus(s);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace memspice::apps

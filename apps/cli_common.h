@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "netlist/netlist.h"
+#include "solver/simulator.h"
 #include "solver/status.h"
 
 namespace CLI {
@@ -18,9 +19,9 @@ namespace memspice::apps {
 
 // Exit codes shared by all subcommands.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitInputError = 1;      // bad deck, bad option
+inline constexpr int kExitInputError = 1;       // bad deck, bad option
 inline constexpr int kExitSimulationError = 2;  // non-convergence, instability, I/O
-inline constexpr int kExitOverTolerance = 3;   // compare: signals differ more than allowed
+inline constexpr int kExitOverTolerance = 3;    // compare: signals differ more than allowed
 
 // Directories searched by .include/.lib after the deck's own: $MEMSPICE_LIB (colon separated), the
 // installed/source circuits/lib, and any -I given on the command line.
@@ -30,11 +31,17 @@ std::vector<std::string> LibraryPaths(const std::vector<std::string>& extra);
 std::optional<std::map<std::string, double>> ParseOverrides(const std::vector<std::string>& sets);
 
 // Parses a deck, printing diagnostics (errors and warnings) to stderr. nullopt on errors.
-std::optional<netlist::Netlist> LoadDeck(const std::string& path, const std::vector<std::string>& sets,
+std::optional<netlist::Netlist> LoadDeck(const std::string& path,
+                                         const std::vector<std::string>& sets,
                                          const std::vector<std::string>& include_dirs);
 
 // Prints a solver Status as "error: message" plus "note: hint".
 void PrintStatus(const solver::Status& status);
+
+// Simulation options of a transient command: the deck's .options, then --method (empty: the
+// deck's) and --fixed-step (0: adaptive). Prints what is wrong and returns false on bad values.
+bool TransientOptions(const netlist::Netlist& netlist, const std::string& method, double fixed_step,
+                      solver::SimOptions* options);
 
 // Subcommand registration; each returns through `*exit_code` when run.
 void RegisterSim(CLI::App& app, int* exit_code);

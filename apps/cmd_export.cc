@@ -1,16 +1,16 @@
 // `memspice export-ngspice DECK -o OUT`: native devices rewritten as behavioural ngspice elements.
 // `memspice export RUN_DIR -o trained.cir`: a trained MEMprop network as a plain netlist.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "apps/cli_common.h"
-#include "training/compiler.h"
 #include "circuits/ngspice_export.h"
+#include "training/compiler.h"
 #include "training/trainer.h"
 
 namespace memspice::apps {
@@ -36,9 +36,10 @@ int RunExport(const ExportArgs& a) {
   std::ifstream in(fs::path(a.run_dir) / "train_args.json");
   json j = json::parse(in, nullptr, false);
   if (!in || j.is_discarded() || !(j.contains("net") || j.contains("deck"))) {
-    std::cerr << fmt::format("error: {}: no valid train_args.json; give a run directory made by "
-                             "'memspice train'\n",
-                             a.run_dir);
+    std::cerr << fmt::format(
+        "error: {}: no valid train_args.json; give a run directory made by "
+        "'memspice train'\n",
+        a.run_dir);
     return kExitInputError;
   }
   try {
@@ -109,7 +110,8 @@ int RunExport(const ExportArgs& a) {
       c.form = training::ParseCrossbarForm(n.at("crossbar"));
       c.input_scale = n.at("input_scale");
       c.v_scale = n.at("v_scale");
-      if (!n.at("layer_scale").empty()) c.layer_scale = n.at("layer_scale").get<std::vector<double>>();
+      if (!n.at("layer_scale").empty())
+        c.layer_scale = n.at("layer_scale").get<std::vector<double>>();
       const training::Parameters p = training::LoadParametersJson(params);
       circuits::MsnnSpec spec;
       if (solver::Status s =
@@ -133,10 +135,9 @@ int RunExport(const ExportArgs& a) {
       std::cerr << fmt::format("error: cannot write '{}'\n", a.out);
       return kExitSimulationError;
     }
-    std::cout << fmt::format("trained network: {}{}\n", a.out,
-                             a.sample >= 0 ? fmt::format(" (test sample {}, label {})", a.sample,
-                                                         label)
-                                           : "");
+    std::cout << fmt::format(
+        "trained network: {}{}\n", a.out,
+        a.sample >= 0 ? fmt::format(" (test sample {}, label {})", a.sample, label) : "");
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitSimulationError;
@@ -153,7 +154,8 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
-      "export-ngspice", "Rewrite a deck with native devices (MSS, alpha) into an ngspice-runnable deck");
+      "export-ngspice",
+      "Rewrite a deck with native devices (MSS, alpha) into an ngspice-runnable deck");
   cmd->add_option("deck", args->deck, "Netlist file")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", args->out, "Output deck")->required();
   cmd->add_option("-I,--include-dir", args->include_dirs, "Extra directory for .include/.lib");

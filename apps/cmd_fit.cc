@@ -113,27 +113,7 @@ int RunFit(const FitArgs& a) {
   std::optional<netlist::Netlist> nl = LoadDeck(a.deck, a.sets, a.include_dirs);
   if (!nl) return kExitInputError;
   solver::SimOptions options;
-  if (solver::Status s = options.ApplyNetlistOptions(*nl); !s.ok()) {
-    PrintStatus(s);
-    return kExitInputError;
-  }
-  if (!a.method.empty()) {
-    options.method = solver::ParseMethod(a.method);
-    if (!options.method) {
-      std::cerr << fmt::format(
-          "error: --method '{}' is not known; expected fe, be, trap, gear2 or rk4\n", a.method);
-      return kExitInputError;
-    }
-  }
-  if (a.fixed_step < 0) {
-    std::cerr << "error: --fixed-step must be > 0 (seconds), e.g. --fixed-step 10u\n";
-    return kExitInputError;
-  }
-  options.fixed_step = a.fixed_step;
-  if (solver::Status s = options.Validate(); !s.ok()) {
-    PrintStatus(s);
-    return kExitInputError;
-  }
+  if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
   autodiff::FitRequest req;
   req.params = a.params;
   req.signals = a.signals;

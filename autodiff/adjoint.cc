@@ -162,8 +162,10 @@ Status DiscreteAdjoint::Solve(std::vector<double>* xv, const solver::EvalRequest
     const auto& unknowns = c_.unknowns();
     for (int i = 0; i < n_; ++i) {
       x[i] -= r[i];
+      // Absolute floors a thousandth of SPICE's vntol (1 uV) and abstol (1 pA): below them an
+      // update is round-off of a quantity that is itself zero (a 0 V sense source's current).
       const double floor = unknowns[i].kind == devices::UnknownKind::kNode     ? 1e-9
-                           : unknowns[i].kind == devices::UnknownKind::kBranch ? 1e-18
+                           : unknowns[i].kind == devices::UnknownKind::kBranch ? 1e-15
                                                                                : 1e-12;
       worst = std::max(worst, std::abs(r[i]) / (std::abs(x[i]) + floor));
     }

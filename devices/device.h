@@ -65,8 +65,8 @@ struct AnalysisInfo {
 struct EvalContext {
   const double* x = nullptr;  // unknowns; x[-1] == 0
   double time = 0.0;
-  bool dc = false;            // operating point / DC sweep: q is ignored; states hold initial values
-  double gmin = 1e-12;        // conductance devices add across nonlinear junctions
+  bool dc = false;      // operating point / DC sweep: q is ignored; states hold initial values
+  double gmin = 1e-12;  // conductance devices add across nonlinear junctions
   double source_scale = 1.0;  // independent sources multiply their value by this (source stepping)
   bool init_junctions = false;  // first Newton iteration from scratch: use device initial guesses
   // Outputs; all have a scratch slot at [-1]. Devices add (+=) into them; the caller zeroes.

@@ -20,9 +20,9 @@ class TempDir {
  public:
   explicit TempDir(const std::string& tag = "test") {
     static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("memspice_" + tag + "_" + std::to_string(::getpid()) + "_" +
-             std::to_string(counter++));
+    path_ =
+        std::filesystem::temp_directory_path() /
+        ("memspice_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {
@@ -55,8 +55,9 @@ inline bool HaveNgspice() {
   if (skip != nullptr && std::string(skip) == "1") {
     BOOST_TEST_MESSAGE("ngspice not found: skipped (MEMSPICE_SKIP_NGSPICE=1)");
   } else {
-    BOOST_ERROR("ngspice not found on PATH; run scripts/install-deps.sh "
-                "(or set MEMSPICE_SKIP_NGSPICE=1 to skip the comparisons)");
+    BOOST_ERROR(
+        "ngspice not found on PATH; run scripts/install-deps.sh "
+        "(or set MEMSPICE_SKIP_NGSPICE=1 to skip the comparisons)");
   }
   return false;
 }

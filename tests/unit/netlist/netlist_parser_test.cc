@@ -471,8 +471,8 @@ BOOST_AUTO_TEST_CASE(warnings_do_not_fail_the_parse) {
     ignored += d.message.find("ignored") != std::string::npos;
     novalue += d.message.find("has no value") != std::string::npos;
   }
-  BOOST_TEST(control == 1);      // one warning for all .control blocks
-  BOOST_TEST(ignored == 3);      // .control, .meas, .four
+  BOOST_TEST(control == 1);  // one warning for all .control blocks
+  BOOST_TEST(ignored == 3);  // .control, .meas, .four
   BOOST_TEST(novalue == 1);
   BOOST_TEST(*Find(*n, "v1").value == 0.0);
 }

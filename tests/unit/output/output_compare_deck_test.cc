@@ -16,8 +16,8 @@ using memspice::solver::CompareWithNgspice;
 using memspice::solver::DeckCompareOptions;
 using memspice::solver::DeckComparison;
 
-using memspice::testing::TempDir;
 using memspice::testing::HaveNgspice;
+using memspice::testing::TempDir;
 
 namespace {
 

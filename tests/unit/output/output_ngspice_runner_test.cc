@@ -19,12 +19,10 @@ using memspice::solver::NormalizeNgspiceName;
 using memspice::solver::RunNgspice;
 using memspice::solver::RunNgspiceText;
 
-using memspice::testing::TempDir;
 using memspice::testing::HaveNgspice;
+using memspice::testing::TempDir;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 BOOST_AUTO_TEST_CASE(names_follow_memspice_convention) {
   BOOST_TEST(NormalizeNgspiceName("V(OUT)") == "v(out)");
@@ -77,7 +75,8 @@ BOOST_AUTO_TEST_CASE(deck_text_resolves_includes_in_given_directory) {
   BOOST_TEST(r.plots[0].rows[0][r.plots[0].Find("i(v1)")] == -1e-3,
              boost::test_tools::tolerance(1e-9));
   int left = 0;
-  for (const auto& e : fs::directory_iterator(dir.path())) left += e.path().filename() != "inc2.lib";
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    left += e.path().filename() != "inc2.lib";
   BOOST_TEST(left == 0);
 }
 

@@ -20,8 +20,8 @@ using memspice::solver::ReadRaw;
 using memspice::solver::WaveformTable;
 using memspice::solver::WriteRaw;
 
-using memspice::testing::TempDir;
 using memspice::testing::HaveNgspice;
+using memspice::testing::TempDir;
 
 namespace {
 
