@@ -180,8 +180,10 @@ void WriteRunPlots(const std::string& run_dir, const training::TrainResult& r,
     curves.rows.push_back({m.train_accuracy, m.test_accuracy, m.train_loss / l0, m.test_loss / t0});
   }
   std::vector<std::pair<std::string, solver::Status>> written;
-  const std::string curves_png = (fs::path(run_dir) / "learning_curves.png").string();
-  written.emplace_back(curves_png, solver::PlotWaveforms(curves, curves_png, {}));
+  if (r.history.size() >= 2) {  // a curve needs two epochs (gnuplot rejects a one-point range)
+    const std::string curves_png = (fs::path(run_dir) / "learning_curves.png").string();
+    written.emplace_back(curves_png, solver::PlotWaveforms(curves, curves_png, {}));
+  }
 
   if (test.size() > 0) {
     const training::Network net(config);
