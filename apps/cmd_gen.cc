@@ -309,8 +309,9 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   ms->add_option("--steps", sn->steps, "Time steps T per sample")->check(CLI::PositiveNumber);
   ms->add_option("--period", sn->period, "Alpha input period in steps")->check(CLI::PositiveNumber);
   ms->add_option("--method", sn->method,
-                 "fe (exactly the MNA engine's forward Euler) or semi-implicit")
-      ->check(CLI::IsMember({"fe", "forward-euler", "semi-implicit", "si"}));
+                 "fe or be (exactly the MNA engine's forward / backward Euler) or semi-implicit")
+      ->check(
+          CLI::IsMember({"fe", "forward-euler", "semi-implicit", "si", "be", "backward-euler"}));
   ms->add_option("--dataset", sn->dataset, "Dataset written into the training directives");
   ms->add_option("--seed", sn->seed, "Seed of the initial conductances");
   ms->add_option("--init-fraction", sn->init_fraction,

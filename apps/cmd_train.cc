@@ -486,8 +486,10 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
   cmd->add_option("--optimizer", a->optimizer, "adam or sgd")
       ->check(CLI::IsMember({"adam", "sgd"}));
   cmd->add_option("--method", a->net.method,
-                  "fe (the paper's) or semi-implicit (default: stable for any drive)")
-      ->check(CLI::IsMember({"fe", "forward-euler", "semi-implicit", "si"}));
+                  "fe (the paper's), semi-implicit (default: stable for any drive) or be "
+                  "(backward Euler, as the MNA engine's)")
+      ->check(
+          CLI::IsMember({"fe", "forward-euler", "semi-implicit", "si", "be", "backward-euler"}));
   cmd->add_option("--crossbar", a->net.crossbar, "ideal or circuit")
       ->check(CLI::IsMember({"ideal", "circuit"}));
   cmd->add_option("--steps", a->net.steps, "Time steps T per sample")->check(CLI::PositiveNumber);

@@ -92,9 +92,10 @@ bool ParseDirectives(const std::string& text, const std::string& file, MsnnDirec
       } else if (key == "vscale") {
         number(&out->v_scale, true);
       } else if (key == "method") {
-        if (lv != "fe" && lv != "forward-euler" && lv != "semi-implicit" && lv != "si")
+        if (lv != "fe" && lv != "forward-euler" && lv != "semi-implicit" && lv != "si" &&
+            lv != "be" && lv != "backward-euler")
           diag.Error(vloc, fmt::format("*@msnn method={}: unknown method", value),
-                     "method=fe or method=semi-implicit");
+                     "method=fe, method=semi-implicit or method=be");
         else
           out->method = lv;
       } else if (key == "steps") {
@@ -352,8 +353,8 @@ class Recogniser {
     auto* src = dynamic_cast<devices::AlphaSource*>(dev.get());
     if (!src) Fail(a, "cannot build the alpha source: " + d.Format());
     const MsnnDirectives& dir = c_.directives;
-    c_.config.alpha_waveform.resize(dir.steps);
-    for (int n = 0; n < dir.steps; ++n)
+    c_.config.alpha_waveform.resize(dir.steps + 1);  // n = 0..T (backward Euler reads alpha[T])
+    for (int n = 0; n <= dir.steps; ++n)
       c_.config.alpha_waveform[n] = sign * r * src->Current(n * dir.dt);
     c_.config.tau_a = src->tau();
   }
@@ -852,7 +853,9 @@ solver::Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p,
   s.steps = c.steps;
   s.v_scale = c.v_scale;
   s.dataset = dataset;
-  s.method = c.method == Method::kForwardEuler ? "fe" : "semi-implicit";
+  s.method = c.method == Method::kForwardEuler    ? "fe"
+             : c.method == Method::kBackwardEuler ? "be"
+                                                  : "semi-implicit";
   s.cmem = c.neuron_of(0).c_mem;
   const RestState r = ComputeRestState(c.neuron_of(0));
   s.v_rest = r.v;

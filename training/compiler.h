@@ -33,7 +33,7 @@
 namespace memspice::training {
 
 // `*@msnn` directives of a deck (keys case-insensitive; values SPICE numbers where numeric):
-//   dataset=NAME  loss=nll  vscale=V  method=fe|semi-implicit  steps=T  dt=H
+//   dataset=NAME  loss=nll  vscale=V  method=fe|semi-implicit|be  steps=T  dt=H
 //   input=PREFIX (pixel i is .param PREFIX<i>)  input_scale=A  outputs=n0,n1,...
 //   trainable=GLOB:x0 (synapse instances whose x0 is trained; default all synapses)
 struct MsnnDirectives {

@@ -23,7 +23,10 @@ namespace memspice::training::kernels {
 template <typename S>
 struct LayerConst {
   S h, dt, v1, v2, vr, x1r, x2r, theta;  // theta = 1 semi-implicit, 0 forward Euler
-  S slope1, slope2;                      // phi dG/dx of M1, M2
+  // Backward Euler: Newton iterations per step (0 = explicit, theta above). The drive passed for
+  // step n is then I[n+1] (the caller shifts it).
+  int newton = 0;
+  S slope1, slope2;  // phi dG/dx of M1, M2
   devices::mss::MssParamsT<S> m1, m2;
 };
 
@@ -33,12 +36,57 @@ bool UsePacks(const LayerConst<S>& c) {
   return c.m1.phi == S(1) && c.m2.phi == S(1);
 }
 
+// Residual F and Jacobian J = dF/d(v', x1', x2') of the backward-Euler step at (vn, x1n, x2n):
+//   F1 = v' - v - h (drive - load (v' - vr) - i(x', v')),  F_k+1 = x_k' - x_k - dt rate_k(x_k', v')
+// J has the arrow pattern [a b1 b2; c1 d1 0; c2 0 d2], solved by elimination (no pivoting needed:
+// d_k = 1 + dt (P_on + P_off) / tau >= 1).
+template <typename T>
+struct BeSystem {
+  T f1, f2, f3, a, b1, b2, c1, c2, d1, d2;
+};
+template <typename S, typename T>
+inline BeSystem<T> BeResidual(const LayerConst<S>& c, const T& v, const T& x1, const T& x2,
+                              const T& drive, const T& load, const T& vn, const T& x1n,
+                              const T& x2n) {
+  namespace mss = devices::mss;
+  const mss::MssEval<T> e1 = mss::Evaluate(c.m1, x1n, T(vn - c.v1));
+  const mss::MssEval<T> e2 = mss::Evaluate(c.m2, x2n, T(vn - c.v2));
+  BeSystem<T> s;
+  s.f1 = vn - v - c.h * (drive - load * (vn - c.vr) - (e1.i + e2.i));
+  s.f2 = x1n - x1 - c.dt * e1.rate;
+  s.f3 = x2n - x2 - c.dt * e2.rate;
+  s.a = S(1) + c.h * (load + e1.di_du + e2.di_du);
+  s.b1 = c.h * e1.di_dx;
+  s.b2 = c.h * e2.di_dx;
+  s.c1 = -c.dt * e1.drate_du;
+  s.c2 = -c.dt * e2.drate_du;
+  s.d1 = S(1) - c.dt * e1.drate_dx;
+  s.d2 = S(1) - c.dt * e2.drate_dx;
+  return s;
+}
+
 // One forward step of one neuron (T = S, or a SIMD pack of S): the only place the discrete
-// recurrence is written (the reverse pass differentiates exactly this).
+// recurrence is written (the reverse pass differentiates exactly this). Backward Euler runs a fixed
+// number of Newton iterations from state n (branch-free, so SIMD lanes stay in step).
 template <typename S, typename T>
 inline void NeuronStep(const LayerConst<S>& c, const T& v, const T& x1, const T& x2, const T& drive,
                        const T& load, T* v_next, T* x1_next, T* x2_next) {
   namespace mss = devices::mss;
+  if (c.newton > 0) {
+    T vn = v, x1n = x1, x2n = x2;
+    for (int it = 0; it < c.newton; ++it) {
+      const BeSystem<T> s = BeResidual(c, v, x1, x2, drive, load, vn, x1n, x2n);
+      const T r1 = s.b1 / s.d1, r2 = s.b2 / s.d2;
+      const T dv = (s.f1 - r1 * s.f2 - r2 * s.f3) / (s.a - r1 * s.c1 - r2 * s.c2);
+      vn = vn - dv;
+      x1n = x1n - (s.f2 - s.c1 * dv) / s.d1;
+      x2n = x2n - (s.f3 - s.c2 * dv) / s.d2;
+    }
+    *v_next = vn;
+    *x1_next = x1n;
+    *x2_next = x2n;
+    return;
+  }
   const T u1 = v - c.v1, u2 = v - c.v2;
   const T i = mss::Current(c.m1, x1, u1) + mss::Current(c.m2, x2, u2);
   // di/du = phi G(x) (semi-implicit requires phi = 1, checked in Validate).
@@ -50,12 +98,28 @@ inline void NeuronStep(const LayerConst<S>& c, const T& v, const T& x1, const T&
 }
 
 // Adjoint of one NeuronStep (T = S or a pack): given the adjoints of state n+1 in (lv, lx1, lx2),
-// returns the adjoints of state n, dL/dI[n] and dL/dL.
+// returns the adjoints of state n, dL/d(drive of step n) and dL/dL.
 template <typename S, typename T>
 inline void NeuronAdjoint(const LayerConst<S>& c, const T& v, const T& v_next, const T& x1,
-                          const T& x2, const T& load, const T& direct, T* lv, T* lx1, T* lx2, T* di,
-                          T* dload) {
+                          const T& x2, const T& x1_next, const T& x2_next, const T& load,
+                          const T& direct, T* lv, T* lx1, T* lx2, T* di, T* dload) {
   namespace mss = devices::mss;
+  if (c.newton > 0) {
+    // Implicit function theorem on F(z', z, drive, load) = 0: mu = J^-T lambda', then
+    // dL/dz = -mu^T dF/dz = mu (dF/dz = -1), dL/d drive = h mu_v, dL/dload = -h (v' - vr) mu_v.
+    // F at the converged z' does not depend on z or drive, so they are passed as zero.
+    const BeSystem<T> s =
+        BeResidual(c, v_next, x1_next, x2_next, T(S(0)), load, v_next, x1_next, x2_next);
+    const T a_v = *lv, a_x1 = *lx1, a_x2 = *lx2;
+    const T q1 = s.c1 / s.d1, q2 = s.c2 / s.d2;
+    const T mu_v = (a_v - q1 * a_x1 - q2 * a_x2) / (s.a - q1 * s.b1 - q2 * s.b2);
+    *di = c.h * mu_v;
+    *dload = *dload - c.h * (v_next - c.vr) * mu_v;
+    *lv = mu_v + direct;
+    *lx1 = (a_x1 - s.b1 * mu_v) / s.d1;
+    *lx2 = (a_x2 - s.b2 * mu_v) / s.d2;
+    return;
+  }
   const T u1 = v - c.v1, u2 = v - c.v2;
   const mss::MssEval<T> e1 = mss::Evaluate(c.m1, x1, u1);
   const mss::MssEval<T> e2 = mss::Evaluate(c.m2, x2, u2);
@@ -168,7 +232,8 @@ void BackwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* v, cons
       P a_v = P::Load(lv + e), a_x1 = P::Load(lx1 + e), a_x2 = P::Load(lx2 + e), d_i,
         g_l = P::Load(gload + e);
       NeuronAdjoint(c, P::Load(vv + e), P::Load(vn + e), P::Load(xa + e), P::Load(xb + e),
-                    P::Load(load + e), P::Load(dd + e), &a_v, &a_x1, &a_x2, &d_i, &g_l);
+                    P::Load(xa + n_el + e), P::Load(xb + n_el + e), P::Load(load + e),
+                    P::Load(dd + e), &a_v, &a_x1, &a_x2, &d_i, &g_l);
       a_v.Store(lv + e);
       a_x1.Store(lx1 + e);
       a_x2.Store(lx2 + e);
@@ -181,6 +246,7 @@ void BackwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* v, cons
         a_x2 = LoadTail<S, P>(lx2 + e, r), d_i, g_l = LoadTail<S, P>(gload + e, r);
       NeuronAdjoint(c, LoadTail<S, P>(vv + e, r), LoadTail<S, P>(vn + e, r),
                     LoadTail<S, P>(xa + e, r), LoadTail<S, P>(xb + e, r),
+                    LoadTail<S, P>(xa + n_el + e, r), LoadTail<S, P>(xb + n_el + e, r),
                     LoadTail<S, P>(load + e, r), LoadTail<S, P>(dd + e, r), &a_v, &a_x1, &a_x2,
                     &d_i, &g_l);
       StoreTail(a_v, lv + e, r);
@@ -192,8 +258,8 @@ void BackwardLayer(const LayerConst<S>& c, int steps, int n_el, const S* v, cons
     if constexpr (kScalar) {
       if (!packs)
         for (int e = 0; e < n_el; ++e)
-          NeuronAdjoint(c, vv[e], vn[e], xa[e], xb[e], load[e], dd[e], lv + e, lx1 + e, lx2 + e,
-                        dio + e, gload + e);
+          NeuronAdjoint(c, vv[e], vn[e], xa[e], xb[e], xa[n_el + e], xb[n_el + e], load[e], dd[e],
+                        lv + e, lx1 + e, lx2 + e, dio + e, gload + e);
     }
   }
 }

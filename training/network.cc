@@ -22,12 +22,22 @@ using kernels::LayerConst;
 Method ParseMethod(const std::string& name) {
   if (name == "forward-euler" || name == "fe" || name == "euler") return Method::kForwardEuler;
   if (name == "semi-implicit" || name == "si") return Method::kSemiImplicit;
+  if (name == "backward-euler" || name == "be") return Method::kBackwardEuler;
   throw TrainingError(
-      fmt::format("option 'method' = '{}' must be forward-euler or semi-implicit", name));
+      fmt::format("option 'method' = '{}' must be forward-euler (fe), semi-implicit (si) or "
+                  "backward-euler (be)",
+                  name));
 }
 
 std::string MethodName(Method m) {
-  return m == Method::kForwardEuler ? "forward-euler" : "semi-implicit";
+  switch (m) {
+    case Method::kForwardEuler:
+      return "forward-euler";
+    case Method::kSemiImplicit:
+      return "semi-implicit";
+    default:
+      return "backward-euler";
+  }
 }
 
 CrossbarForm ParseCrossbarForm(const std::string& name) {
@@ -118,9 +128,14 @@ std::string NetworkConfig::Validate() const {
   } catch (const TrainingError& e) {
     return e.what();
   }
-  if (!alpha_waveform.empty() && static_cast<int>(alpha_waveform.size()) != steps)
-    return fmt::format("option 'alpha_waveform' has {} entries, must be empty or steps ({})",
-                       alpha_waveform.size(), steps);
+  // Backward Euler drives step n with alpha[n+1], so it needs alpha[steps] as well.
+  const int need = steps + 1;
+  const int have = static_cast<int>(alpha_waveform.size());
+  if (!alpha_waveform.empty() && have != need &&
+      (have != steps || method == Method::kBackwardEuler))
+    return fmt::format(
+        "option 'alpha_waveform' has {} entries, must be empty or steps + 1 ({}){}", have, need,
+        method == Method::kBackwardEuler ? "" : fmt::format(" or steps ({})", steps));
   for (int l = 0; l < num_layers(); ++l) {
     const NeuronParams& n = neuron_of(l);
     if (!(n.c_mem > 0)) return bad("c_mem", n.c_mem, "> 0");
@@ -184,18 +199,21 @@ Network::Network(NetworkConfig config) : config_(std::move(config)) {
   isa_ = ParseKernelIsa(config_.isa);
   pool_ = std::make_shared<WorkspacePool>();
   // Unit-weight alpha waveform, forward Euler on both stages; the event kicks a before the step.
-  alpha_.resize(config_.steps);
+  // alpha[T] is used only by backward Euler (drive of the last step).
+  alpha_.resize(config_.steps + 1);
   double a = 0, i = 0;
   const double r = config_.dt / config_.tau_a;
-  for (int n = 0; n < config_.steps && config_.alpha_waveform.empty(); ++n) {
+  for (int n = 0; n <= config_.steps && config_.alpha_waveform.empty(); ++n) {
     if (n % config_.period == 0) a += 1.0;
     alpha_[n] = i;
     const double a_next = a - r * a;
     i += r * (a - i);
     a = a_next;
   }
-  if (!config_.alpha_waveform.empty())
+  if (!config_.alpha_waveform.empty()) {
     alpha_.assign(config_.alpha_waveform.begin(), config_.alpha_waveform.end());
+    alpha_.resize(config_.steps + 1, alpha_.back());  // explicit methods never read alpha[T]
+  }
 }
 
 namespace {
@@ -279,6 +297,9 @@ LayerConst<S> MakeLayerConst(const NetworkConfig& cfg, const RestState& r, int l
   c.x1r = S(r.x1);
   c.x2r = S(r.x2);
   c.theta = cfg.method == Method::kSemiImplicit ? S(1) : S(0);
+  // Newton from state n converges quadratically (the step is nearly linear in v, and dt dx/dt is
+  // small); 4 iterations reach round-off in double at the MEMprop scales (docs/training.md).
+  c.newton = cfg.method == Method::kBackwardEuler ? 4 : 0;
   c.m1 = n.m1.Cast<S>();
   c.m2 = n.m2.Cast<S>();
   c.slope1 = S(n.m1.phi * mss::ConductanceSlope(n.m1));
@@ -372,6 +393,9 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
   ws.direct.resize(nl);
   std::vector<LayerConst<S>> lc;
   for (int l = 0; l < nl; ++l) lc.push_back(MakeLayerConst<S>(cfg, rest[l], l));
+  // Kernel step n is driven by I[n] (explicit methods) or I[n+1] (backward Euler).
+  const int shift = cfg.method == Method::kBackwardEuler ? 1 : 0;
+  const S* alpha_d = alpha.data() + shift;
 
   // Input images of this chunk in the kernel's scalar type.
   RowMat<S> x(ns, F);
@@ -389,18 +413,19 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
     for (int s = 0; s < ns; ++s) ws.load.segment(s * H, H) = kp.load[l];
     if (l == 0) {
       ws.amp.noalias() = (sl * S(cfg.input_scale)) * (x * kp.w[0]);
-      ForwardLayer(isa, lc[l], T, n_el, static_cast<const S*>(nullptr), alpha.data(), ws.amp.data(),
+      ForwardLayer(isa, lc[l], T, n_el, static_cast<const S*>(nullptr), alpha_d, ws.amp.data(),
                    ws.load.data(), ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data());
     } else {
       const int Hp = cfg.layer_sizes[l];
-      MapRow<S> y(ws.v[l - 1].data(), static_cast<Eigen::Index>(T) * ns, Hp);  // rows n = 0..T-1
+      // Rows n + shift, n = 0..T-1.
+      MapRow<S> y(ws.v[l - 1].data() + static_cast<size_t>(shift) * ns * Hp,
+                  static_cast<Eigen::Index>(T) * ns, Hp);
       ws.drive[l].resize(T, n_el);
       MapRow<S> dr(ws.drive[l].data(), static_cast<Eigen::Index>(T) * ns, H);
       dr.noalias() = sl * (y * kp.w[l]);
       dr.rowwise() -= (sl * lc[l - 1].vr) * kp.w_colsum[l].transpose();
-      ForwardLayer(isa, lc[l], T, n_el, ws.drive[l].data(), alpha.data(),
-                   static_cast<const S*>(nullptr), ws.load.data(), ws.v[l].data(), ws.x1[l].data(),
-                   ws.x2[l].data());
+      ForwardLayer(isa, lc[l], T, n_el, ws.drive[l].data(), alpha_d, static_cast<const S*>(nullptr),
+                   ws.load.data(), ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data());
     }
     int step = 0, elem = 0;
     std::string what;
@@ -490,19 +515,22 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
     MapRow<S> di(ws.di.data(), static_cast<Eigen::Index>(T) * ns, H);
     if (l == 0) {
       // dL/dD_e = sum_n alpha[n] dL/dI[n]_e, then dW = s input_scale x^T dL/dD.
-      Eigen::Map<const Vec<S>> a(alpha.data(), T);
+      Eigen::Map<const Vec<S>> a(alpha_d, T);
       Vec<S> gd = ws.di.transpose() * a;  // n_el
       Eigen::Map<RowMat<S>> gdm(gd.data(), ns, H);
       grad->dw[0].noalias() += (sl * S(cfg.input_scale)) * (x.transpose() * gdm);
     } else {
       const int Hp = cfg.layer_sizes[l];
-      MapRow<S> y(ws.v[l - 1].data(), static_cast<Eigen::Index>(T) * ns, Hp);
+      MapRow<S> y(ws.v[l - 1].data() + static_cast<size_t>(shift) * ns * Hp,
+                  static_cast<Eigen::Index>(T) * ns, Hp);
       // dW = s (y - v_rest)^T dI.
       grad->dw[l].noalias() += sl * (y.transpose() * di);
       grad->dw[l].rowwise() -= (sl * lc[l - 1].vr) * di.colwise().sum();
       ws.direct[l - 1].resize(T + 1, ns * Hp);
-      ws.direct[l - 1].row(T).setZero();
-      MapRow<S> up(ws.direct[l - 1].data(), static_cast<Eigen::Index>(T) * ns, Hp);
+      // Row T (explicit) or row 0 (backward Euler) drives nothing.
+      ws.direct[l - 1].row(shift ? 0 : T).setZero();
+      MapRow<S> up(ws.direct[l - 1].data() + static_cast<size_t>(shift) * ns * Hp,
+                   static_cast<Eigen::Index>(T) * ns, Hp);
       up.noalias() = sl * (di * kp.w[l].transpose());
     }
   }

@@ -28,7 +28,12 @@
 //   prediction            argmax_k sum_{n=1..T} v_out[n]_k
 //
 // The semi-implicit update is backward Euler in v linearised at v[n] (exactly the spec's formula
-// for phi = 1): unconditionally stable in v, still explicit and cheap. W = G+ - G- with G+/- in
+// for phi = 1): unconditionally stable in v, still explicit and cheap. Backward Euler (method be)
+// solves the fully implicit step per neuron, v[n+1] = v + h (I[n+1] - L (v[n+1] - v_rest) -
+// i(v[n+1], x[n+1])), x_k[n+1] = x_k + dt dx_k/dt(x_k[n+1], v[n+1] - V_k), by Newton on the 3x3
+// system, with the drive at step n+1 (alpha[n+1], or the previous layer's v[n+1]): exactly the MNA
+// engine's backward Euler on the generated deck. Its reverse pass uses the implicit function
+// theorem (transposed 3x3 Jacobian at step n+1); see docs/training.md. W = G+ - G- with G+/- in
 // [g_min, g_max] = [1/R_off, 1/R_on] of the synapse memristor. Layer 1's current factorises exactly
 // into (W^T x) times one shared alpha waveform, in the forward and the reverse pass.
 #ifndef MEMSPICE_TRAINING_NETWORK_H_
@@ -44,14 +49,15 @@
 
 namespace memspice::training {
 
-enum class Method { kForwardEuler, kSemiImplicit };
+enum class Method { kForwardEuler, kSemiImplicit, kBackwardEuler };
 // Instruction set of the float layer kernels: generic = Eigen packs at the project's flags (also
 // used for double precision and for memristors with phi != 1), avx2 = 8 and avx512 = 16 neurons per
 // pack (separate translation units, chosen at run time; see layer_kernels.h).
 enum class KernelIsa { kGeneric, kAvx2, kAvx512 };
 enum class CrossbarForm { kIdeal, kCircuit };
 
-// "forward-euler"/"fe", "semi-implicit"/"si"; throws TrainingError otherwise.
+// "forward-euler"/"fe", "semi-implicit"/"si", "backward-euler"/"be"; throws TrainingError
+// otherwise.
 Method ParseMethod(const std::string& name);
 std::string MethodName(Method m);
 CrossbarForm ParseCrossbarForm(const std::string& name);
@@ -85,9 +91,10 @@ struct NetworkConfig {
   int steps = 1000;            // T
   int period = 100;            // alpha event every `period` steps
   double tau_a = 0.64e-3;      // [s]
-  // Optional unit alpha waveform alpha[n], n = 0..steps-1, replacing the forward-Euler recurrence
-  // (set by training/compiler.h from a netlist's own alpha source, so that the fast path and the
-  // MNA engine see the same input).
+  // Optional unit alpha waveform alpha[n], n = 0..steps (steps + 1 entries; steps entries are
+  // accepted for the explicit methods, which never use alpha[steps]), replacing the forward-Euler
+  // recurrence (set by training/compiler.h from a netlist's own alpha source, so that the fast path
+  // and the MNA engine see the same input).
   std::vector<double> alpha_waveform;
   double v_scale = 1e-3;  // softmax temperature [V]
   Method method = Method::kForwardEuler;
@@ -173,7 +180,7 @@ class Network {
   // ~15 % of the training time in page faults. Shared by copies of the Network, mutex-protected.
   struct WorkspacePool;
   std::shared_ptr<WorkspacePool> pool_;
-  std::vector<double> alpha_;  // unit alpha waveform alpha[n], n = 0..T-1 [A per A of event weight]
+  std::vector<double> alpha_;  // unit alpha waveform alpha[n], n = 0..T [A per A of event weight]
 };
 
 extern template PassResult Network::Run<float>(const Parameters&, const float*, const int*, int,

@@ -69,10 +69,10 @@ void RoundTrip(bool circuit) {
     BOOST_CHECK_LE((cn.params.g_plus[l] - p.g_plus[l]).cwiseAbs().maxCoeff(), 1e-15);
     BOOST_CHECK_LE((cn.params.g_minus[l] - p.g_minus[l]).cwiseAbs().maxCoeff(), 1e-15);
   }
-  // The input waveform is the deck's closed-form alpha source sampled at t = n dt.
-  BOOST_REQUIRE_EQUAL(k.alpha_waveform.size(), 200u);
+  // The input waveform is the deck's closed-form alpha source sampled at t = n dt, n = 0..T.
+  BOOST_REQUIRE_EQUAL(k.alpha_waveform.size(), 201u);
   const double tau = 0.64e-3, period = 50 * c.dt;
-  for (int n : {0, 1, 30, 64, 120, 199}) {
+  for (int n : {0, 1, 30, 64, 120, 199, 200}) {
     const double t = n * c.dt;
     double a = 0;
     for (double tk = 0; tk <= t + 1e-15; tk += period)
