@@ -70,8 +70,9 @@ Status PlotWaveforms(const WaveformTable& table, const std::string& path, const 
   script += fmt::format("set xlabel {}\n", Quote(has_scale ? table.scale_name : "point"));
   script += "plot ";
   for (size_t c = 0; c < cols.size(); ++c) {
-    script += fmt::format("{}{} using 1:{} with lines lw 1.5 title {}", c ? ", " : "", Quote(data_path),
-                          c + 2, Quote(table.names[cols[c]]));
+    // gnuplot cycles through 8 colours: later curves get dashes so that none look alike.
+    script += fmt::format("{}{} using 1:{} with lines lw 1.5 dt {} title {}", c ? ", " : "",
+                          Quote(data_path), c + 2, c / 8 + 1, Quote(table.names[cols[c]]));
   }
   script += "\n";
   FILE* gp = popen("gnuplot 2>&1", "w");
