@@ -2,6 +2,7 @@
 #ifndef MEMSPICE_APPS_CLI_COMMON_H_
 #define MEMSPICE_APPS_CLI_COMMON_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,6 +35,13 @@ std::optional<std::map<std::string, double>> ParseOverrides(const std::vector<st
 std::optional<netlist::Netlist> LoadDeck(const std::string& path,
                                          const std::vector<std::string>& sets,
                                          const std::vector<std::string>& include_dirs);
+
+// Re-parses DECK with the --set overrides plus `extra` (.param derivatives and fits need a deck per
+// parameter value); on errors returns nullopt with the diagnostics in *error.
+using DeckReparser = std::function<std::optional<netlist::Netlist>(
+    const std::map<std::string, double>& extra, std::string* error)>;
+DeckReparser MakeDeckReparser(const std::string& deck, const std::vector<std::string>& sets,
+                              const std::vector<std::string>& include_dirs);
 
 // Prints a solver Status as "error: message" plus "note: hint".
 void PrintStatus(const solver::Status& status);

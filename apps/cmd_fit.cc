@@ -153,23 +153,7 @@ int RunFit(const FitArgs& a) {
     PrintStatus(s);
     return kExitInputError;
   }
-  auto base = ParseOverrides(a.sets);
-  const std::vector<std::string> paths = LibraryPaths(a.include_dirs);
-  const std::string deck = a.deck;
-  req.reparse = [base, paths, deck](const std::map<std::string, double>& extra,
-                                    std::string* error) -> std::optional<netlist::Netlist> {
-    netlist::ParseOptions po;
-    po.overrides = base.value_or(std::map<std::string, double>{});
-    for (const auto& [k, v] : extra) po.overrides[k] = v;
-    po.include_paths = paths;
-    netlist::Diagnostics diag;
-    auto nl = netlist::ParseFile(deck, po, diag);
-    if (!nl || diag.has_errors()) {
-      *error = diag.Format();
-      return std::nullopt;
-    }
-    return nl;
-  };
+  req.reparse = MakeDeckReparser(a.deck, a.sets, a.include_dirs);
 
   autodiff::FitResult r;
   solver::Status s = autodiff::Fit(*nl, options, req, &r);

@@ -36,23 +36,7 @@ int RunGrad(const GradArgs& a) {
   req.checkpoint_every = a.checkpoint;
   req.check_fd = a.check;
   req.check_tangent = a.tangent;
-  auto base = ParseOverrides(a.sets);
-  const std::vector<std::string> paths = LibraryPaths(a.include_dirs);
-  const std::string deck = a.deck;
-  req.reparse = [base, paths, deck](const std::map<std::string, double>& extra,
-                                    std::string* error) -> std::optional<netlist::Netlist> {
-    netlist::ParseOptions po;
-    po.overrides = base.value_or(std::map<std::string, double>{});
-    for (const auto& [k, v] : extra) po.overrides[k] = v;
-    po.include_paths = paths;
-    netlist::Diagnostics diag;
-    auto nl = netlist::ParseFile(deck, po, diag);
-    if (!nl || diag.has_errors()) {
-      *error = diag.Format();
-      return std::nullopt;
-    }
-    return nl;
-  };
+  req.reparse = MakeDeckReparser(a.deck, a.sets, a.include_dirs);
   autodiff::GradResult r;
   solver::Status s = autodiff::ComputeGradient(*nl, options, req, &r);
   if (!s.ok()) {
