@@ -15,7 +15,9 @@
 namespace mt = memspice::training;
 using msnn_test::Images;
 using msnn_test::LibPaths;
+using msnn_test::NeuronNodes;
 using msnn_test::TinyConfig;
+using msnn_test::WaveformDiff;
 using msnn_test::WriteDeck;
 
 namespace {
@@ -52,15 +54,6 @@ double At(const mt::Parameters& p, const Slot& s) {
   return (s.plus ? p.g_plus : p.g_minus)[s.l](s.i, s.j);
 }
 
-double MaxRelDiff(const std::vector<double>& a, const std::vector<double>& b) {
-  double diff = 0, scale = 0;
-  for (size_t n = 0; n < a.size(); ++n) {
-    diff = std::max(diff, std::abs(a[n] - b[n]));
-    scale = std::max(scale, std::abs(a[n]));
-  }
-  return diff / scale;
-}
-
 void Agree(bool circuit) {
   mt::NetworkConfig c0 = TinyConfig(circuit);
   // The circuit form's loading L_j = sum_i (G+ + G-) makes forward Euler unstable once
@@ -76,29 +69,11 @@ void Agree(bool circuit) {
 
   // Every trainable synapse of both crossbars, both signs (exact partials: one adjoint pass).
   const std::map<std::string, Slot> slots = Slots(cn);
-  mt::CompiledNetwork sub = cn;
-  sub.trainable.clear();
-  sub.trainable_models.clear();
-  sub.trainable_g.clear();
-  for (size_t k = 0; k < cn.trainable.size(); ++k) {
-    sub.trainable.push_back(cn.trainable[k]);
-    sub.trainable_models.push_back(cn.trainable_models[k]);
-    sub.trainable_g.push_back(cn.trainable_g[k]);
-  }
-  const mt::MnaNetwork mna(sub);
-  std::vector<std::string> nodes;
-  for (int j = 0; j < 8; ++j) nodes.push_back("h1_" + std::to_string(j));
-  for (int k = 0; k < 4; ++k) nodes.push_back("h2_" + std::to_string(k));
-  const mt::MnaSampleResult slow = mna.Run({}, x.data(), label, true, nodes);
+  const mt::MnaNetwork mna(cn);
+  const mt::MnaSampleResult slow = mna.Run({}, x.data(), label, true, NeuronNodes());
 
   // Waveforms of every hidden and output neuron.
-  double worst = 0;
-  for (size_t m = 0; m < nodes.size(); ++m) {
-    const int layer = m < 8 ? 0 : 1, neuron = m < 8 ? static_cast<int>(m) : static_cast<int>(m) - 8;
-    const std::vector<double> v = net.Trace(cn.params, x.data(), layer, neuron);
-    BOOST_REQUIRE_EQUAL(v.size(), slow.traces[m].size());
-    worst = std::max(worst, MaxRelDiff(v, slow.traces[m]));
-  }
+  const double worst = WaveformDiff(net, cn.params, x.data(), slow);
   BOOST_TEST_MESSAGE((circuit ? "circuit" : "ideal")
                      << ": waveforms max rel diff " << worst << ", loss fast " << fast.loss_sum
                      << " mna " << slow.loss << ", spiking " << fast.samples[0].spiking_fraction);
@@ -110,14 +85,13 @@ void Agree(bool circuit) {
   // Gradients w.r.t. the subset's conductances.
   const mt::Parameters& g = fast.grad;
   double gscale = 0;
-  for (const std::string& n : sub.trainable)
-    gscale = std::max(gscale, std::abs(At(g, slots.at(n))));
+  for (const std::string& n : cn.trainable) gscale = std::max(gscale, std::abs(At(g, slots.at(n))));
   BOOST_REQUIRE_GT(gscale, 0.0);
   double worst_grad = 0;
   for (size_t k = 0; k < slow.grad.size(); ++k) {
-    const double f = At(g, slots.at(sub.trainable[k]));
+    const double f = At(g, slots.at(cn.trainable[k]));
     const double scale = std::max(std::abs(f), 1e-3 * gscale);
-    BOOST_TEST_INFO(sub.trainable[k] << ": fast " << f << " mna " << slow.grad[k]);
+    BOOST_TEST_INFO(cn.trainable[k] << ": fast " << f << " mna " << slow.grad[k]);
     BOOST_CHECK_LE(std::abs(f - slow.grad[k]), 1e-6 * scale);
     worst_grad = std::max(worst_grad, std::abs(f - slow.grad[k]) / scale);
   }
@@ -127,8 +101,8 @@ void Agree(bool circuit) {
 
   // Fast-path gradients against central differences of the same discrete simulation.
   double worst_fd = 0;
-  for (size_t k = 0; k < sub.trainable.size(); k += 3) {
-    const Slot& s = slots.at(sub.trainable[k]);
+  for (size_t k = 0; k < cn.trainable.size(); k += 3) {
+    const Slot& s = slots.at(cn.trainable[k]);
     mt::Parameters pp = cn.params, pm = cn.params;
     const double h = 1e-4 * (cn.config.g_max - cn.config.g_min);
     At(pp, s) += h;
@@ -137,7 +111,7 @@ void Agree(bool circuit) {
                        net.Run<double>(pm, x.data(), &label, 1, false, 1).loss_sum) /
                       (2 * h);
     const double a = At(g, s);
-    BOOST_TEST_INFO(sub.trainable[k] << ": adjoint " << a << " fd " << fd);
+    BOOST_TEST_INFO(cn.trainable[k] << ": adjoint " << a << " fd " << fd);
     BOOST_CHECK_LE(std::abs(a - fd), 1e-5 * std::max(std::abs(a), 1e-2 * gscale));
     worst_fd = std::max(worst_fd, std::abs(a - fd) / std::max(std::abs(a), 1e-2 * gscale));
   }

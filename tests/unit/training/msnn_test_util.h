@@ -2,6 +2,9 @@
 #ifndef MEMSPICE_TESTS_UNIT_TRAINING_MSNN_TEST_UTIL_H_
 #define MEMSPICE_TESTS_UNIT_TRAINING_MSNN_TEST_UTIL_H_
 
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -10,6 +13,7 @@
 
 #include "circuits/msnn.h"
 #include "training/compiler.h"
+#include "training/mna_network.h"
 #include "training/network.h"
 
 namespace msnn_test {
@@ -53,6 +57,38 @@ inline std::vector<float> Images(int n, int features, uint64_t seed) {
   std::vector<float> x(static_cast<size_t>(n) * features);
   for (float& v : x) v = u(rng);
   return x;
+}
+
+// max |a - b| / max |a| over a waveform.
+inline double MaxRelDiff(const std::vector<double>& a, const std::vector<double>& b) {
+  double diff = 0, scale = 0;
+  for (size_t n = 0; n < a.size(); ++n) {
+    diff = std::max(diff, std::abs(a[n] - b[n]));
+    scale = std::max(scale, std::abs(a[n]));
+  }
+  return diff / scale;
+}
+
+// Membrane nodes of the 16-8-4 test deck: hidden h1_0..7, then outputs h2_0..3.
+inline std::vector<std::string> NeuronNodes() {
+  std::vector<std::string> nodes;
+  for (int j = 0; j < 8; ++j) nodes.push_back("h1_" + std::to_string(j));
+  for (int k = 0; k < 4; ++k) nodes.push_back("h2_" + std::to_string(k));
+  return nodes;
+}
+
+// Worst MaxRelDiff between the fast path's trace of every neuron and the MNA run's traces of
+// NeuronNodes().
+inline double WaveformDiff(const mt::Network& net, const mt::Parameters& p, const float* image,
+                           const mt::MnaSampleResult& slow) {
+  double worst = 0;
+  for (size_t m = 0; m < slow.traces.size(); ++m) {
+    const int layer = m < 8 ? 0 : 1, neuron = m < 8 ? static_cast<int>(m) : static_cast<int>(m) - 8;
+    const std::vector<double> v = net.Trace(p, image, layer, neuron);
+    BOOST_REQUIRE_EQUAL(v.size(), slow.traces[m].size());
+    worst = std::max(worst, MaxRelDiff(v, slow.traces[m]));
+  }
+  return worst;
 }
 
 }  // namespace msnn_test

@@ -71,15 +71,6 @@ void CheckGradient(bool circuit) {
   BOOST_TEST_MESSAGE("adjoint vs finite differences: max rel diff " << worst);
 }
 
-double MaxRelDiff(const std::vector<double>& a, const std::vector<double>& b) {
-  double diff = 0, scale = 0;
-  for (size_t n = 0; n < a.size(); ++n) {
-    diff = std::max(diff, std::abs(a[n] - b[n]));
-    scale = std::max(scale, std::abs(a[n]));
-  }
-  return diff / scale;
-}
-
 void AgreeWithMna(bool circuit) {
   const mt::NetworkConfig c0 = BeConfig(circuit, 200);
   const std::string path = circuit ? "msnn_be_circuit.cir" : "msnn_be_ideal.cir";
@@ -95,18 +86,9 @@ void AgreeWithMna(bool circuit) {
   const mt::PassResult fast = net.Run<double>(cn.params, x.data(), &label, 1, true, 1);
 
   const mt::MnaNetwork mna(cn);
-  std::vector<std::string> nodes;
-  for (int j = 0; j < 8; ++j) nodes.push_back("h1_" + std::to_string(j));
-  for (int k = 0; k < 4; ++k) nodes.push_back("h2_" + std::to_string(k));
-  const mt::MnaSampleResult slow = mna.Run({}, x.data(), label, true, nodes);
+  const mt::MnaSampleResult slow = mna.Run({}, x.data(), label, true, msnn_test::NeuronNodes());
 
-  double worst = 0;
-  for (size_t m = 0; m < nodes.size(); ++m) {
-    const int layer = m < 8 ? 0 : 1, neuron = m < 8 ? static_cast<int>(m) : static_cast<int>(m) - 8;
-    const std::vector<double> v = net.Trace(cn.params, x.data(), layer, neuron);
-    BOOST_REQUIRE_EQUAL(v.size(), slow.traces[m].size());
-    worst = std::max(worst, MaxRelDiff(v, slow.traces[m]));
-  }
+  const double worst = msnn_test::WaveformDiff(net, cn.params, x.data(), slow);
   BOOST_TEST_MESSAGE((circuit ? "circuit" : "ideal")
                      << ": waveforms max rel diff " << worst << ", loss fast " << fast.loss_sum
                      << " mna " << slow.loss << ", spiking " << fast.samples[0].spiking_fraction);
