@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config
       libeigen3-dev libsuitesparse-dev libceres-dev libboost-test-dev libcli11-dev libfmt-dev
-      nlohmann-json3-dev zlib1g-dev ngspice gnuplot-nox clang libclang-rt-14-dev dataset-fashion-mnist)
+      nlohmann-json3-dev zlib1g-dev ccache ngspice gnuplot-nox clang libclang-rt-14-dev dataset-fashion-mnist)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
