@@ -16,6 +16,7 @@
 #include "autodiff/adjoint.h"
 #include "autodiff/objective.h"
 #include "autodiff/tape.h"
+#include "devices/registry.h"
 #include "solver/circuit.h"
 
 namespace memspice::autodiff {
@@ -45,23 +46,30 @@ struct Range {
   bool scale = false;
 };
 
-Range DefaultRange(const ParamSpec& p, const netlist::Netlist& nl) {
-  if (p.kind == ParamSpec::Kind::kElementValue) {
+// The row of the device's parameter table (devices/descriptor.h) that describes p, or nullptr.
+const devices::ParamInfo* DescribeParam(const ParamSpec& p, const netlist::Netlist& nl) {
+  using devices::ParamPlace;
+  if (p.kind == ParamSpec::Kind::kElementValue || p.kind == ParamSpec::Kind::kInstance) {
     const netlist::Element* e = FindElement(nl, p.target);
-    if (e != nullptr && (e->letter == 'r' || e->letter == 'c' || e->letter == 'l')) {
-      return {0.0, kInf, true};
-    }
-    return {};
+    const devices::DeviceDescriptor* d = e == nullptr ? nullptr : devices::FindDescriptor(*e);
+    if (d == nullptr) return nullptr;
+    return p.kind == ParamSpec::Kind::kElementValue
+               ? devices::ValueParam(d->params)
+               : devices::FindParam(d->params, p.key, ParamPlace::kInstance);
   }
-  if (p.kind != ParamSpec::Kind::kInstance && p.kind != ParamSpec::Kind::kModel) return {};
-  static const std::set<std::string> kScale = {"ron", "roff", "tau", "vt",   "is", "n",
-                                               "rs",  "cjo",  "tt",  "area", "ibv"};
-  static const std::set<std::string> kNonNegative = {"af", "bf", "ar", "br", "bv"};
-  if (p.key == "k") return {0.0, 1.0, true};
-  if (p.key == "phi" || p.key == "x0") return {0.0, 1.0, false};
-  if (kScale.count(p.key)) return {0.0, kInf, true};
-  if (kNonNegative.count(p.key)) return {0.0, kInf, true};
-  return {};
+  if (p.kind == ParamSpec::Kind::kModel) {
+    const auto m = nl.models.find(p.target);
+    if (m == nl.models.end()) return nullptr;
+    const devices::DeviceDescriptor* d = devices::FindDescriptorByModelType(m->second.type);
+    return d == nullptr ? nullptr : devices::FindParam(d->params, p.key, ParamPlace::kModelCard);
+  }
+  return nullptr;
+}
+
+Range DefaultRange(const ParamSpec& p, const netlist::Netlist& nl) {
+  const devices::ParamInfo* info = DescribeParam(p, nl);
+  if (info == nullptr) return {};
+  return {info->lo, info->hi, info->log_scale};
 }
 
 const netlist::Analysis* LastTran(const netlist::Netlist& nl) {
@@ -777,35 +785,15 @@ bool LooksNumeric(const std::string& tok) {
                           tok[0] == '.' || tok[0] == '-' || tok[0] == '+');
 }
 
-// Replaces an element's value token (R/C/L value, V/I DC value, E/G/F/H gain).
-bool ReplaceElementValue(std::vector<std::string>* lines, int line, char letter,
-                         const std::string& value) {
+// Replaces an element's value token where its descriptor says the netlist writes it.
+bool ReplaceElementValue(std::vector<std::string>* lines, int line,
+                         const devices::ValueSyntax& syntax, const std::string& value) {
+  if (syntax.token == devices::kNoValueToken) return false;
   std::string& s = (*lines)[line];
   const auto tok = Tokens(s);
   auto text = [&](size_t k) { return Lower(s.substr(tok[k].first, tok[k].second - tok[k].first)); };
-  size_t k = 0;
-  switch (letter) {
-    case 'r':
-    case 'c':
-    case 'l':
-      k = 3;
-      break;
-    case 'v':
-    case 'i':
-      k = 3;
-      if (tok.size() > 4 && text(3) == "dc") k = 4;
-      break;
-    case 'e':
-    case 'g':
-      k = 5;
-      break;
-    case 'f':
-    case 'h':
-      k = 4;
-      break;
-    default:
-      return false;
-  }
+  size_t k = static_cast<size_t>(syntax.token);
+  if (syntax.keyword != nullptr && tok.size() > k + 1 && text(k) == syntax.keyword) ++k;
   if (k >= tok.size() || !LooksNumeric(text(k))) return false;
   s.replace(tok[k].first, tok[k].second - tok[k].first, value);
   return true;
@@ -852,7 +840,8 @@ Status SubstituteParams(const std::string& text, const netlist::Netlist& nl,
         case ParamSpec::Kind::kElementValue: {
           const netlist::Element* e = FindElement(nl, p.target);
           if (e != nullptr && in_main(e->loc) && e->name.find('.') == std::string::npos) {
-            done = ReplaceElementValue(&lines, e->loc.line - 1, e->letter, v);
+            const devices::DeviceDescriptor* d = devices::FindDescriptor(*e);
+            done = d != nullptr && ReplaceElementValue(&lines, e->loc.line - 1, d->value, v);
           }
           break;
         }
@@ -870,8 +859,11 @@ Status SubstituteParams(const std::string& text, const netlist::Netlist& nl,
           if (in_main(m->second.loc)) {
             const int first = m->second.loc.line - 1;
             done = ReplaceKeyValue(&lines, first, CardEnd(lines, first), p.key, v);
-          } else if (m->second.type == "mss") {
-            // The card is in a library: MSS instances take model parameters as overrides.
+          } else if (const devices::DeviceDescriptor* d =
+                         devices::FindDescriptorByModelType(m->second.type);
+                     d != nullptr &&
+                     devices::FindParam(d->params, p.key, devices::ParamPlace::kInstance)) {
+            // The card is in a library: instances may override this model parameter.
             bool all = true, any = false;
             for (const auto& e : nl.elements) {
               if (e.model != p.target) continue;

@@ -9,6 +9,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "devices/registry.h"
+
 namespace memspice::autodiff {
 
 using solver::Status;
@@ -78,10 +80,15 @@ Status ResolveParams(const netlist::Netlist& nl, const std::vector<std::string>&
         for (const auto& e : nl.elements) {
           if (!Match(a, e.name)) continue;
           std::map<std::string, double> avail = e.params;
-          // MSS instances accept every model parameter as an override.
+          // Model parameters the device lets an instance override (its descriptor).
           auto m = nl.models.find(e.model);
-          if (m != nl.models.end() && Lower(m->second.type) == "mss") {
-            for (const auto& [k, v] : m->second.params) avail.emplace(k, v);
+          const devices::DeviceDescriptor* d = devices::FindDescriptor(e);
+          if (m != nl.models.end() && d != nullptr) {
+            for (const auto& [k, v] : m->second.params) {
+              if (devices::FindParam(d->params, k, devices::ParamPlace::kInstance)) {
+                avail.emplace(k, v);
+              }
+            }
           }
           for (const auto& [k, v] : avail) {
             if (Match(key, k)) add({ParamSpec::Kind::kInstance, e.name + ":" + k, e.name, k, v});

@@ -11,8 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "devices/mss_model.h"
-#include "netlist/expression.h"
+#include "devices/registry.h"
 
 namespace memspice::circuits {
 namespace {
@@ -38,6 +37,11 @@ std::string Trim(const std::string& s) {
   if (b == std::string::npos) return "";
   size_t e = s.find_last_not_of(" \t");
   return s.substr(b, e - b + 1);
+}
+
+std::string Upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
 }
 
 // First whitespace-separated word, lower case.
@@ -325,49 +329,24 @@ void SplitParams(const std::vector<std::string>& toks, size_t from,
   }
 }
 
-std::string Num(double v) { return fmt::format("{}", v); }  // shortest exact form
+// Model cards of devices ngspice lacks -----------------------------------------------------------
 
-// A parameter value as an ngspice expression operand.
-std::string Operand(const std::string& v) {
-  if (v.empty()) return "0";
-  if (v.front() == '{' && v.back() == '}') return "(" + v + ")";
-  if (v.front() == '\'' && v.back() == '\'') return "({" + v.substr(1, v.size() - 2) + "})";
-  // A plain number (engineering suffixes allowed) is written out in full.
-  std::optional<double> d = netlist::ParseSpiceNumber(v);
-  bool numeric_start =
-      std::isdigit(static_cast<unsigned char>(v[0])) || v[0] == '.' || v[0] == '-' || v[0] == '+';
-  if (d && numeric_start) return Num(*d);
-  return "({" + v + "})";
-}
-
-// MSS models ---------------------------------------------------------------------------------
-
-struct MssModelCard {
+struct ModelCard {
+  const devices::DeviceDescriptor* device = nullptr;
   std::map<std::string, std::string> params;  // lower-case name -> value text
   SourceLoc loc;
 };
 
-const std::vector<std::string>& MssParamNames() {
-  static const std::vector<std::string> names = {"ron", "roff", "von", "voff", "tau", "vt",
-                                                 "k",   "phi",  "af",  "bf",   "ar",  "br"};
-  return names;
+// A parameter value as the device's writer receives it: text parameters are unquoted and lower
+// case (convention=knowm).
+std::string ValueText(const devices::ParamInfo& info, const std::string& v) {
+  return info.kind == devices::ParamKind::kText ? Lower(Unquote(v)) : v;
 }
 
-std::map<std::string, std::string> MssDefaults() {
-  const devices::mss::MssParams p;
-  return {{"ron", Num(p.ron)}, {"roff", Num(p.roff)}, {"von", Num(p.von)}, {"voff", Num(p.voff)},
-          {"tau", Num(p.tau)}, {"vt", Num(p.vt)},     {"k", Num(p.k)},     {"phi", Num(p.phi)},
-          {"af", Num(p.af)},   {"bf", Num(p.bf)},     {"ar", Num(p.ar)},   {"br", Num(p.br)},
-          {"x0", "0"}};
-}
-
-bool IsMssParam(const std::string& name) {
-  return name == "x0" ||
-         std::find(MssParamNames().begin(), MssParamNames().end(), name) != MssParamNames().end();
-}
-
-// Parses `.model name type (...)`; returns false if it is not an MSS model.
-bool ParseMssModel(const Statement& st, std::string* name, MssModelCard* card, Diagnostics& diag) {
+// Parses `.model name type (...)`; returns false unless the type belongs to a device the export
+// rewrites (ngspice lacks it). Keys are checked against the device's parameter table.
+bool ParseExportedModel(const Statement& st, std::string* name, ModelCard* card,
+                        Diagnostics& diag) {
   std::string rest = Trim(st.joined);
   rest = Trim(rest.substr(
       rest.find_first_of(" \t") == std::string::npos ? rest.size() : rest.find_first_of(" \t")));
@@ -376,8 +355,9 @@ bool ParseMssModel(const Statement& st, std::string* name, MssModelCard* card, D
   *name = Lower(rest.substr(0, e));
   rest = Trim(rest.substr(e));
   size_t te = rest.find_first_of(" \t(");
-  std::string type = Lower(rest.substr(0, te));
-  if (type != "mss") return false;
+  const std::string type = Lower(rest.substr(0, te));
+  card->device = devices::FindDescriptorByModelType(type);
+  if (card->device == nullptr || card->device->ngspice.native) return false;
   rest = te == std::string::npos ? "" : Trim(rest.substr(te));
   if (!rest.empty() && rest.front() == '(' && rest.back() == ')') {
     rest = rest.substr(1, rest.size() - 2);
@@ -388,25 +368,18 @@ bool ParseMssModel(const Statement& st, std::string* name, MssModelCard* card, D
   SplitParams(Tokenize(rest), 0, &positional, &kv, &malformed);
   if (malformed || !positional.empty()) {
     diag.Error(st.loc, "malformed parameter list in .model " + *name,
-               ".model name mss (ron=1k roff=100k ...)");
+               ".model " + *name + " " + type + " (name=value ...)");
   }
   card->loc = st.loc;
+  const auto table = card->device->params;
   for (auto& [k, v] : kv) {
-    if (k == "convention") {
-      std::string lv = Lower(Unquote(v));
-      if (lv != "knowm" && lv != "memspice" && lv != "memprop" && lv != "standard") {
-        diag.Error(st.loc, "model '" + *name + "': convention = '" + v + "' is not known",
-                   "use convention=knowm or omit it");
-      }
-      card->params[k] = lv;
-    } else if (k == "level") {
-      // accepted and ignored, as by the device
-    } else if (!IsMssParam(k)) {
+    const devices::ParamInfo* info = devices::FindParam(table, k, devices::ParamPlace::kModelCard);
+    if (info == nullptr) {
       diag.Error(st.loc, "unknown parameter '" + k + "' in model '" + *name + "'",
-                 "MSS parameters are ron, roff, von, voff, tau, vt, k, phi, af, bf, ar, br, x0, "
-                 "convention");
+                 "parameters of ." + type +
+                     " models: " + devices::ParamNames(table, devices::ParamPlace::kModelCard));
     } else {
-      card->params[k] = v;
+      card->params[k] = ValueText(*info, v);
     }
   }
   return true;
@@ -414,26 +387,26 @@ bool ParseMssModel(const Statement& st, std::string* name, MssModelCard* card, D
 
 // The exporter ---------------------------------------------------------------------------------
 
-constexpr const char* kHelpers =
-    "* [memspice] ---- behavioural helpers for native memspice devices (docs/devices/mss.md) ----\n"
+// Emitted once before the first exported device: the DC flag of devices/ngspice_expr.h.
+constexpr const char* kPreamble =
+    "* [memspice] ---- behavioural helpers for native memspice devices (docs/devices/) ----\n"
     "* [memspice] memristor state x(NAME) is the voltage v(NAME_x) of a 1 F capacitor\n"
     "* [memspice] mss_dc is 1 in DC analyses and 0 in transient after 1 ps (holds x at x0 in DC)\n"
     ".global mss_dc\n"
-    "Vmss_dc mss_dc 0 DC 1 PWL(0 1 1p 0)\n"
-    ".func mss_sg(z) {1/(1+exp(-max(min(z,200),-200)))}\n"
-    ".func mss_g(x,ron,roff) {x/ron+(1-x)/roff}\n"
-    ".func mss_lexp(z) {exp(min(z,80))*(1+max(z-80,0))}\n"
-    ".func mss_dx(x,u,von,voff,tau,kvt) {((1-x)*mss_sg((u-von)/kvt)-x*mss_sg((voff-u)/kvt))/tau}\n"
-    ".func mss_alf(s,tau) {(max(s,0)/tau)*exp(-max(s,0)/tau)}\n"
-    ".func mss_trn(s,p,nmax) {max(min(floor(s/p),nmax),0)}\n"
-    ".func mss_trs(sn,n,tau,p,r) {exp(-sn/tau)/tau*(sn*(1-pow(r,n+1))/(1-r)"
-    "+p*r*(1-(n+1)*pow(r,n)+n*pow(r,n+1))/((1-r)*(1-r)))}\n"
-    ".func mss_train(s,tau,p,nmax) {mss_trs(max(s,0)-p*mss_trn(max(s,0),p,nmax),"
-    "mss_trn(max(s,0),p,nmax),tau,p,exp(-p/tau))}\n"
-    "* [memspice] ---- end of helpers ----\n";
+    "Vmss_dc mss_dc 0 DC 1 PWL(0 1 1p 0)\n";
+constexpr const char* kPreambleEnd = "* [memspice] ---- end of helpers ----\n";
 
-// Time seen by alpha sources: 0 in DC analyses (ngspice lags `time` in DC sweeps).
-constexpr const char* kSourceTime = "(time*(1-V(mss_dc)))";
+// The device of an element line, by its letter (and type for Y: "YMSS m1" is type "mss").
+const devices::DeviceDescriptor* LineDevice(const std::string& first_word) {
+  if (first_word.empty() || !std::isalpha(static_cast<unsigned char>(first_word[0]))) {
+    return nullptr;
+  }
+  const char letter = first_word[0];
+  return devices::FindDescriptor(letter, letter == 'y' ? first_word.substr(1) : "");
+}
+
+// Whether the device is rewritten (ngspice lacks it).
+bool Exported(const devices::DeviceDescriptor* d) { return d != nullptr && !d->ngspice.native; }
 
 class Exporter {
  public:
@@ -442,14 +415,18 @@ class Exporter {
   bool Run(const std::vector<SrcLine>& lines, std::string* out) {
     std::vector<Statement> sts = GroupStatements(lines);
     CollectModels(sts);
-    bool needs_helpers = false;
+    // Exported devices in order of first use; their helpers are written once, after the title.
+    std::vector<const devices::DeviceDescriptor*> used;
     bool control = false;
     for (const Statement& st : sts) {
       if (st.is_title || st.is_comment) continue;
       const std::string w = FirstWord(st.joined);
       if (w == ".control") control = true;
       if (w == ".endc") control = false;
-      if (!control && !w.empty() && w[0] == 'y') needs_helpers = true;
+      const devices::DeviceDescriptor* d = LineDevice(w);
+      if (!control && Exported(d) && std::count(used.begin(), used.end(), d) == 0) {
+        used.push_back(d);
+      }
     }
     std::string text;
     std::vector<std::string> scope;
@@ -464,7 +441,11 @@ class Exporter {
       }
       if (st.is_title) {
         text += st.lines[0].text + "\n";
-        if (needs_helpers) text += kHelpers;
+        if (!used.empty()) {
+          text += kPreamble;
+          for (const devices::DeviceDescriptor* d : used) text += d->ngspice.helpers;
+          text += kPreambleEnd;
+        }
         continue;
       }
       if (st.is_comment) {
@@ -479,12 +460,13 @@ class Exporter {
         scope.pop_back();
       }
       std::string name;
-      MssModelCard card;
+      ModelCard card;
       Diagnostics scratch;
-      if (w == ".model" && ParseMssModel(st, &name, &card, scratch)) {
+      const devices::DeviceDescriptor* device = LineDevice(w);
+      if (w == ".model" && ParseExportedModel(st, &name, &card, scratch)) {
         for (const SrcLine& l : st.lines) text += "* [memspice] " + l.text + "\n";
-      } else if (!w.empty() && w[0] == 'y') {
-        text += RewriteY(st, scope);
+      } else if (Exported(device) || (!w.empty() && w[0] == 'y')) {
+        text += RewriteDevice(st, scope, device);
       } else if (w == ".print" || w == ".plot" || w == ".save" || w == ".probe" || w == ".meas" ||
                  w == ".measure") {
         for (const SrcLine& l : st.lines) text += RenameStates(l.text) + "\n";
@@ -517,14 +499,14 @@ class Exporter {
         scope.pop_back();
       } else if (w == ".model") {
         std::string name;
-        MssModelCard card;
-        if (ParseMssModel(st, &name, &card, diag_)) models_[ScopeKey(scope) + name] = card;
+        ModelCard card;
+        if (ParseExportedModel(st, &name, &card, diag_)) models_[ScopeKey(scope) + name] = card;
       }
     }
   }
 
   // Innermost enclosing subcircuit first, then outwards to the top level.
-  const MssModelCard* FindModel(const std::string& name, std::vector<std::string> scope) const {
+  const ModelCard* FindModel(const std::string& name, std::vector<std::string> scope) const {
     while (true) {
       auto it = models_.find(ScopeKey(scope) + name);
       if (it != models_.end()) return &it->second;
@@ -539,136 +521,56 @@ class Exporter {
     return h;
   }
 
-  static std::string Voltage(const std::string& p, const std::string& n) {
-    const std::string ln = Lower(n);
-    if (ln == "0" || ln == "gnd") return "V(" + p + ")";
-    return "V(" + p + "," + n + ")";
-  }
-
-  std::string RewriteY(const Statement& st, const std::vector<std::string>& scope) {
-    std::vector<std::string> toks = Tokenize(st.joined);
-    const std::string kind = Lower(toks[0]);
-    if (kind == "ymss") return RewriteMss(st, toks, scope);
-    if (kind == "yalpha") return RewriteAlpha(st, toks);
-    diag_.Error(st.loc, "cannot export '" + toks[0] + "' to ngspice",
-                "the ngspice export knows YMSS and YALPHA");
-    return Header(st);
-  }
-
-  std::string RewriteMss(const Statement& st, const std::vector<std::string>& toks,
-                         const std::vector<std::string>& scope) {
-    const char* syntax = "syntax: YMSS name p n model [x0=value] [param=value ...]";
+  // Writes an element line of a device ngspice lacks through the device's NgspiceWriter:
+  // parameter defaults from its table, then its model card, then the instance line.
+  std::string RewriteDevice(const Statement& st, const std::vector<std::string>& scope,
+                            const devices::DeviceDescriptor* d) {
+    const std::vector<std::string> toks = Tokenize(st.joined);
+    if (d == nullptr) {
+      std::string known;
+      for (const devices::DeviceDescriptor& e : devices::Registry()) {
+        if (e.letter == 'y') known += (known.empty() ? "Y" : ", Y") + Upper(e.type);
+      }
+      diag_.Error(st.loc, "cannot export '" + toks[0] + "' to ngspice",
+                  "the ngspice export knows " + known);
+      return Header(st);
+    }
+    devices::NgspiceInstance inst;
+    inst.loc = st.loc;
     std::vector<std::string> pos;
     std::vector<std::pair<std::string, std::string>> kv;
     bool malformed = false;
     SplitParams(toks, 1, &pos, &kv, &malformed);
-    if (malformed || pos.size() != 4) {
-      diag_.Error(st.loc, "malformed memristor line", syntax);
-      return Header(st);
+    if (!malformed && !pos.empty()) {
+      inst.name = Lower(pos[0]);
+      inst.positional.assign(pos.begin() + 1, pos.end());  // else the writer reports the syntax
     }
-    const std::string name = Lower(pos[0]), p = pos[1], n = pos[2], model = Lower(pos[3]);
-    const MssModelCard* card = FindModel(model, scope);
-    if (card == nullptr) {
-      diag_.Error(st.loc, "unknown model '" + model + "' for memristor '" + name + "'",
-                  "define it with .model " + model + " mss (...) or .include mss.lib");
-      return Header(st);
-    }
-    std::map<std::string, std::string> v = MssDefaults();
-    bool knowm = false;
-    for (const auto& [k, val] : card->params) {
-      if (k == "convention") {
-        knowm = val == "knowm";
-      } else {
-        v[k] = val;
+    for (const devices::ParamInfo& info : d->params) {
+      if (info.scope != devices::ParamScope::kValue && !std::isnan(info.default_value)) {
+        inst.values[info.name] = fmt::format("{}", info.default_value);
       }
     }
-    for (const auto& [k, val] : kv) {
-      if (!IsMssParam(k)) {
-        diag_.Error(st.loc, "unknown parameter '" + k + "' for memristor '" + name + "'",
-                    "MSS parameters are ron, roff, von, voff, tau, vt, k, phi, af, bf, ar, br, x0");
+    if (d->model_type != nullptr && !inst.positional.empty()) {
+      const ModelCard* card = FindModel(Lower(inst.positional.back()), scope);
+      if (card != nullptr && card->device == d) {
+        inst.has_model = true;
+        for (const auto& [k, v] : card->params) inst.values[k] = v;
+      }
+    }
+    for (const auto& [k, v] : kv) {
+      const devices::ParamInfo* info =
+          devices::FindParam(d->params, k, devices::ParamPlace::kInstance);
+      if (info == nullptr) {
+        diag_.Error(
+            st.loc, "unknown parameter '" + k + "' for '" + inst.name + "'",
+            "known parameters: " + devices::ParamNames(d->params, devices::ParamPlace::kInstance));
         continue;
       }
-      v[k] = val;
+      inst.values[k] = ValueText(*info, v);
     }
-    std::map<std::string, std::string> o;
-    for (const auto& [k, val] : v) o[k] = Operand(val);
-    const std::string xnode = name + "_x";
-    const std::string u = Voltage(p, n);
-    const std::string x = "V(" + xnode + ")";
-    std::string current = "mss_g(" + x + "," + o["ron"] + "," + o["roff"] + ")*" + u;
-    if (o["phi"] != Num(1.0)) {  // generalized form unless phi is literally 1
-      current = o["phi"] + "*" + current + "+(1-" + o["phi"] + ")*(" + o["af"] + "*mss_lexp(" +
-                o["bf"] + "*" + u + ")-" + o["ar"] + "*mss_lexp(-" + o["br"] + "*" + u + "))";
-    }
-    const std::string voff = knowm ? "(-" + o["voff"] + ")" : o["voff"];
-    std::string s = Header(st);
-    s += "* [memspice] state x(" + name + ") -> v(" + xnode + ")\n";
-    s += "Bmss_" + name + " " + p + " " + n + " I = " + current + "\n";
-    // IC= takes a number or a {expr}, not a parenthesised operand.
-    const std::string& x0 = o["x0"];
-    const std::string ic =
-        x0.size() > 2 && x0[0] == '(' && x0[1] == '{' ? x0.substr(1, x0.size() - 2) : x0;
-    s += "Cmss_" + name + " " + xnode + " 0 1 IC=" + ic + "\n";
-    s += "Bmssx_" + name + " 0 " + xnode + " I = mss_dx(" + x + "," + u + "," + o["von"] + "," +
-         voff + "," + o["tau"] + "," + o["k"] + "*" + o["vt"] + ")\n";
-    s += "+ + V(mss_dc)*1e12*(" + o["x0"] + "-" + x + ")\n";
-    return s;
-  }
-
-  std::string RewriteAlpha(const Statement& st, const std::vector<std::string>& toks) {
-    const char* syntax =
-        "syntax: YALPHA name np nn tau=0.64m w=27u period=1m [delay=0] [count=N]  or  "
-        "YALPHA name np nn tau=0.64m events=(t1 w1 t2 w2 ...)";
-    std::vector<std::string> pos;
-    std::vector<std::pair<std::string, std::string>> kv;
-    bool malformed = false;
-    SplitParams(toks, 1, &pos, &kv, &malformed);
-    if (malformed || pos.size() != 3) {
-      diag_.Error(st.loc, "malformed alpha source line", syntax);
-      return Header(st);
-    }
-    const std::string name = Lower(pos[0]);
-    std::map<std::string, std::string> v;
-    for (const auto& [k, val] : kv) {
-      if (k != "tau" && k != "w" && k != "period" && k != "delay" && k != "count" &&
-          k != "events") {
-        diag_.Error(st.loc, "unknown parameter '" + k + "' for alpha source '" + name + "'",
-                    syntax);
-      }
-      v[k] = val;
-    }
-    const std::string tau = Operand(v.count("tau") ? v["tau"] : "0.64m");
-    const std::string t = kSourceTime;
-    std::string expr;
-    if (v.count("events")) {
-      std::string list = v["events"];
-      if (list.size() >= 2 && list.front() == '(' && list.back() == ')') {
-        list = list.substr(1, list.size() - 2);
-      }
-      std::vector<std::string> items = Tokenize(list);
-      if (items.empty() || items.size() % 2 != 0) {
-        diag_.Error(st.loc, "alpha source '" + name + "': events=(...) needs time/weight pairs",
-                    syntax);
-        return Header(st);
-      }
-      for (size_t i = 0; i < items.size(); i += 2) {
-        if (!expr.empty()) expr += "\n+ + ";
-        expr += Operand(items[i + 1]) + "*mss_alf(" + t + "-" + Operand(items[i]) + "," + tau + ")";
-      }
-    } else {
-      if (!v.count("w")) {
-        diag_.Error(st.loc, "alpha source '" + name + "' needs w= or events=", syntax);
-        return Header(st);
-      }
-      const std::string delay = Operand(v.count("delay") ? v["delay"] : "0");
-      const std::string nmax = v.count("count") ? "(" + Operand(v["count"]) + "-1)" : "1e15";
-      const std::string period = v.count("period") ? Operand(v["period"]) : "1";
-      expr = Operand(v["w"]) + "*(" + t + ">=" + delay + ")*(" + nmax + ">=0)*mss_train(" + t +
-             "-" + delay + "," + tau + "," + period + "," + nmax + ")";
-    }
-    std::string s = Header(st);
-    s += "Balpha_" + name + " " + pos[1] + " " + pos[2] + " I = " + expr + "\n";
-    return s;
+    std::string cards = Header(st);
+    if (!d->ngspice.write(inst, diag_, &cards)) return Header(st);
+    return cards;
   }
 
   // x(NAME) -> v(NAME_x) outside of braces.
@@ -717,7 +619,7 @@ class Exporter {
   }
 
   Diagnostics& diag_;
-  std::map<std::string, MssModelCard> models_;
+  std::map<std::string, ModelCard> models_;
 };
 
 }  // namespace

@@ -3,14 +3,16 @@
 // What changes (everything else is copied verbatim, continuation lines and comments included):
 //   - `.include file` / `.inc file` / `.lib file section` are inlined recursively, resolving a
 //     relative name against the including file's directory, then against `include_paths`.
-//   - `.model NAME mss (...)` cards are commented out (ngspice has no MSS model).
-//   - `YMSS m1 p n model [params]` becomes a behavioural equivalent (docs/devices/mss.md):
-//         Bmss_m1  p n     I = G(V(m1_x)) * V(p,n)            (generalized form if phi != 1)
+//   - Devices ngspice lacks (descriptor field `ngspice`, devices/descriptor.h) are rewritten by
+//     their own writer: their `.model` cards are commented out and each element line becomes
+//     behavioural cards. `YMSS m1 p n model [params]` becomes (devices/mss.h, generated from the
+//     templated equations of devices/mss_model.h):
+//         Bmss_m1  p n     I = i(V(m1_x), V(p,n))
 //         Cmss_m1  m1_x 0  1 IC=x0                            state x on a 1 F capacitor
 //         Bmssx_m1 0 m1_x  I = dx/dt(V(m1_x), V(p,n)) + hold
 //     The state x(m1) is the voltage of node `m1_x` (inside subcircuit instance xn1 ngspice names
 //     it `xn1.m1_x`): x(NAME) <-> v(NAME_x), see NgspiceSignalName().
-//   - `YALPHA a1 np nn ...` becomes `Balpha_a1 np nn I = <closed-form alpha sum>`.
+//     `YALPHA a1 np nn ...` becomes `Balpha_a1 np nn I = <closed-form alpha sum>`.
 //   - `x(NAME)` in .print/.plot/.save/.probe/.meas lines becomes v(NAME_x); `.options method=`
 //     values ngspice lacks are mapped (be -> gear maxord=1, gear2 -> gear maxord=2; fe/rk4 ->
 //     trap with a warning).
@@ -32,9 +34,9 @@
 
 namespace memspice::circuits {
 
-// Rewrites the deck at `deck_path` into ngspice text. Problems (missing include, unknown MSS
-// model or parameter, malformed Y line, include cycle) are reported to `diag` at their source
-// location; returns false if there was any error (out_text is then unspecified).
+// Rewrites the deck at `deck_path` into ngspice text. Problems (missing include, unknown model
+// or parameter of an exported device, malformed Y line, include cycle) are reported to `diag` at
+// their source location; returns false if there was any error (out_text is then unspecified).
 bool ExportNgspice(const std::string& deck_path, const std::vector<std::string>& include_paths,
                    std::string* out_text, netlist::Diagnostics& diag);
 

@@ -4,7 +4,10 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <sstream>
 #include <utility>
+
+#include "devices/ngspice_expr.h"
 
 namespace memspice::devices {
 namespace {
@@ -201,6 +204,71 @@ std::unique_ptr<Device> CreateAlphaSource(const netlist::Element& element,
   if (diag.num_errors() != errors_before) return nullptr;
   return std::make_unique<AlphaSource>(element.name, element.loc, element.nodes[0],
                                        element.nodes[1], tau, *w, period.value_or(1.0), d, n);
+}
+
+namespace {
+
+// The numbers of an events=(t1 w1 t2 w2 ...) list as written (whitespace or comma separated).
+std::vector<std::string> ListItems(std::string list) {
+  if (list.size() >= 2 && list.front() == '(' && list.back() == ')') {
+    list = list.substr(1, list.size() - 2);
+  }
+  for (char& c : list) {
+    if (c == ',') c = ' ';
+  }
+  std::istringstream in(list);
+  std::vector<std::string> items;
+  std::string item;
+  while (in >> item) items.push_back(item);
+  return items;
+}
+
+}  // namespace
+
+bool WriteAlphaNgspice(const NgspiceInstance& inst, netlist::Diagnostics& diag,
+                       std::string* cards) {
+  const char* syntax =
+      "syntax: YALPHA name np nn tau=0.64m w=27u period=1m [delay=0] [count=N]  or  "
+      "YALPHA name np nn tau=0.64m events=(t1 w1 t2 w2 ...)";
+  if (inst.positional.size() != 2) {
+    diag.Error(inst.loc, "malformed alpha source line", syntax);
+    return false;
+  }
+  auto value = [&](const char* key) { return inst.values.find(key); };
+  const std::string tau = spice::Operand(inst.values.at("tau")).text();
+  // Time seen by the source: 0 in DC analyses, as in memspice.
+  const std::string t = std::string("(time*(1-") + spice::kDcFlag + "))";
+  std::string expr;
+  if (auto events = value("events"); events != inst.values.end()) {
+    const std::vector<std::string> items = ListItems(events->second);
+    if (items.empty() || items.size() % 2 != 0) {
+      diag.Error(inst.loc, "alpha source '" + inst.name + "': events=(...) needs time/weight pairs",
+                 syntax);
+      return false;
+    }
+    for (size_t i = 0; i < items.size(); i += 2) {
+      if (!expr.empty()) expr += "\n+ + ";
+      expr += spice::Operand(items[i + 1]).text() + "*mss_alf(" + t + "-" +
+              spice::Operand(items[i]).text() + "," + tau + ")";
+    }
+  } else {
+    auto w = value("w");
+    if (w == inst.values.end()) {
+      diag.Error(inst.loc, "alpha source '" + inst.name + "' needs w= or events=", syntax);
+      return false;
+    }
+    const std::string delay = spice::Operand(inst.values.at("delay")).text();
+    auto count = value("count");
+    const std::string nmax =
+        count != inst.values.end() ? "(" + spice::Operand(count->second).text() + "-1)" : "1e15";
+    auto period = value("period");
+    const std::string p = period != inst.values.end() ? spice::Operand(period->second).text() : "1";
+    expr = spice::Operand(w->second).text() + "*(" + t + ">=" + delay + ")*(" + nmax +
+           ">=0)*mss_train(" + t + "-" + delay + "," + tau + "," + p + "," + nmax + ")";
+  }
+  *cards += "Balpha_" + inst.name + " " + inst.positional[0] + " " + inst.positional[1] +
+            " I = " + expr + "\n";
+  return true;
 }
 
 }  // namespace memspice::devices

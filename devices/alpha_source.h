@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "devices/descriptor.h"
 #include "devices/device.h"
 
 namespace memspice::devices {
@@ -67,6 +68,30 @@ class AlphaSource : public Device {
   double weight_ = 0.0, period_ = 0.0, delay_ = 0.0;
   long count_ = kUnlimited;
 };
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kAlphaSourceParams[] = {
+    {"tau", 0.64e-3, "s", 0.0, kInf, true},  // synaptic time constant (MEMprop)
+    {"w", kNoDefault, "A"},                  // weight of every event of a periodic train
+    {"period", kNoDefault, "s", 0.0, kInf, true},
+    {"delay", 0.0, "s"},                    // time of the first event of the train
+    {"count", kNoDefault, "1", 0.0, kInf},  // number of events; unset: unlimited
+    {"events", kNoDefault, "s A", -kInf, kInf, false, ParamScope::kInstance, ParamKind::kList},
+};
+
+// ngspice export of one instance (NgspiceWriter, descriptor.h): a B source whose current is the
+// closed-form sum of the events, `Balpha_a1 np nn I = ...`, with kAlphaNgspiceHelpers.
+bool WriteAlphaNgspice(const NgspiceInstance& inst, netlist::Diagnostics& diag, std::string* cards);
+
+// The .func helpers of the export: the kernel and the closed-form sum of a periodic train of
+// n + 1 kernels, sum_k (s + k p)/tau exp(-(s + k p)/tau), as a geometric series in r = e^(-p/tau).
+inline constexpr const char* kAlphaNgspiceHelpers =
+    ".func mss_alf(s,tau) {(max(s,0)/tau)*exp(-max(s,0)/tau)}\n"
+    ".func mss_trn(s,p,nmax) {max(min(floor(s/p),nmax),0)}\n"
+    ".func mss_trs(sn,n,tau,p,r) {exp(-sn/tau)/tau*(sn*(1-pow(r,n+1))/(1-r)"
+    "+p*r*(1-(n+1)*pow(r,n)+n*pow(r,n+1))/((1-r)*(1-r)))}\n"
+    ".func mss_train(s,tau,p,nmax) {mss_trs(max(s,0)-p*mss_trn(max(s,0),p,nmax),"
+    "mss_trn(max(s,0),p,nmax),tau,p,exp(-p/tau))}\n";
 
 // Registry factory for `Y<anything> name np nn ...` with type "alpha".
 std::unique_ptr<Device> CreateAlphaSource(const netlist::Element& element,

@@ -66,7 +66,7 @@ std::unique_ptr<Device> CreateBehavioralSource(const netlist::Element& element,
                                                const netlist::Netlist& netlist,
                                                netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckParamNames(element, element.params, {}, diag) && ok;
+  ok = CheckInstanceParams(element, kBehavioralSourceParams, diag) && ok;
   if (!element.expr) {
     diag.Error(element.loc, fmt::format("'{}' has no V= or I= expression", element.name),
                "write e.g. B1 out 0 V={2*V(in)} or B1 a b I={1m*tanh(V(a,b))}");
@@ -76,6 +76,15 @@ std::unique_ptr<Device> CreateBehavioralSource(const netlist::Element& element,
   auto device = std::make_unique<BehavioralSource>(element, element.expr, element.expr_is_current);
   device->SetAnalysis(AnalysisInfo{0.0, 0.0, netlist.temp});
   return device;
+}
+
+void BehavioralSourceTopology(const netlist::Element& element, const std::vector<int>& nodes,
+                              Coupling* out) {
+  if (!element.expr_is_current) {
+    VoltageDefinedTopology(element, nodes, out);
+  } else if (element.expr && !element.expr->probes().empty()) {
+    ConductingTopology(element, nodes, out);
+  }
 }
 
 }  // namespace memspice::devices

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "devices/behavioral.h"
+#include "devices/descriptor.h"
 #include "devices/device.h"
 
 namespace memspice::devices {
@@ -42,6 +43,18 @@ class BehavioralSource : public Device {
   std::vector<int> h_a_col_, h_b_col_;
   std::vector<double> dcol_;
 };
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kBehavioralSourceParams[] = {
+    // The value of a B source is its expression, V={...} or I={...}.
+    {"v", kNoDefault, "V", -kInf, kInf, false, ParamScope::kValue, ParamKind::kText},
+    {"i", kNoDefault, "A", -kInf, kInf, false, ParamScope::kValue, ParamKind::kText},
+};
+
+// Topology class: V= is voltage-defined; I= reading voltages usually behaves as a conductance;
+// an I= of time alone is a current source and couples nothing.
+void BehavioralSourceTopology(const netlist::Element& element, const std::vector<int>& nodes,
+                              Coupling* out);
 
 std::unique_ptr<Device> CreateBehavioralSource(const netlist::Element& element,
                                                const netlist::Netlist& netlist,

@@ -74,7 +74,7 @@ std::unique_ptr<Device> CreateCapacitor(const netlist::Element& element,
                                         const netlist::Netlist& netlist,
                                         netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckParamNames(element, element.params, {"c", "ic", "m"}, diag) && ok;
+  ok = CheckInstanceParams(element, kCapacitorParams, diag) && ok;
   if (!ok) return nullptr;
   std::optional<double> value = element.value;
   if (!value && element.params.count("c")) value = element.params.at("c");

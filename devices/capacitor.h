@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 
+#include "devices/descriptor.h"
 #include "devices/device.h"
 
 namespace memspice::devices {
@@ -41,6 +42,14 @@ class Capacitor : public Device {
   double value_scale_ = 1.0;  // dC/d(deck value) = m
   std::optional<double> ic_;
   int h_aa_ = -1, h_ab_ = -1, h_ba_ = -1, h_bb_ = -1;
+};
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kCapacitorParams[] = {
+    {"value", kNoDefault, "F", 0.0, kInf, true, ParamScope::kValue},
+    {"c", kNoDefault, "F", 0.0, kInf, true},  // the value, written as c=
+    {"ic", kNoDefault, "V"},                  // initial voltage (uic)
+    {"m", 1.0, "1", 0.0, kInf, true},         // parallel multiplier
 };
 
 std::unique_ptr<Device> CreateCapacitor(const netlist::Element& element,

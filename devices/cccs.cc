@@ -55,7 +55,7 @@ void Cccs::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) cons
 std::unique_ptr<Device> CreateCccs(const netlist::Element& element, const netlist::Netlist& netlist,
                                    netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckParamNames(element, element.params, {"gain", "m"}, diag) && ok;
+  ok = CheckInstanceParams(element, kCccsParams, diag) && ok;
   if (element.control.empty()) {
     diag.Error(element.loc, fmt::format("'{}' names no controlling voltage source", element.name),
                "write e.g. F1 out 0 vsense 2");

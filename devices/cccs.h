@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include "devices/descriptor.h"
 #include "devices/device.h"
 
 namespace memspice::devices {
@@ -36,6 +37,13 @@ class Cccs : public Device {
   double gain_;
   double value_scale_ = 1.0;  // d(device gain)/d(deck gain) = m
   int h_a_ctrl_ = -1, h_b_ctrl_ = -1;
+};
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kCccsParams[] = {
+    {"value", kNoDefault, "A/A", -kInf, kInf, false, ParamScope::kValue},  // gain
+    {"gain", kNoDefault, "A/A"},
+    {"m", 1.0, "1", 0.0, kInf, true},  // parallel multiplier
 };
 
 std::unique_ptr<Device> CreateCccs(const netlist::Element& element, const netlist::Netlist& netlist,

@@ -49,7 +49,7 @@ void Ccvs::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) cons
 std::unique_ptr<Device> CreateCcvs(const netlist::Element& element, const netlist::Netlist& netlist,
                                    netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckParamNames(element, element.params, {"gain"}, diag) && ok;
+  ok = CheckInstanceParams(element, kCcvsParams, diag) && ok;
   if (element.control.empty()) {
     diag.Error(element.loc, fmt::format("'{}' names no controlling voltage source", element.name),
                "write e.g. H1 out 0 vsense 1k");

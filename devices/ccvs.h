@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "devices/descriptor.h"
 #include "devices/device.h"
 
 namespace memspice::devices {
@@ -32,6 +33,12 @@ class Ccvs : public Device {
   int a_ = kGround, b_ = kGround, br_ = kGround, ctrl_ = kGround;
   double r_;
   int h_a_br_ = -1, h_b_br_ = -1, h_br_a_ = -1, h_br_b_ = -1, h_br_ctrl_ = -1;
+};
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kCcvsParams[] = {
+    {"value", kNoDefault, "Ohm", -kInf, kInf, false, ParamScope::kValue},  // transresistance
+    {"gain", kNoDefault, "Ohm"},
 };
 
 std::unique_ptr<Device> CreateCcvs(const netlist::Element& element, const netlist::Netlist& netlist,

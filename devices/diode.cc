@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <string_view>
 #include <type_traits>
 
 #include "devices/device_util.h"
@@ -267,6 +268,20 @@ namespace {
 constexpr const char* kCardKeys[] = {"is", "n",  "rs", "cjo", "cj0", "cj",  "vj", "pb",
                                      "m",  "mj", "fc", "tt",  "bv",  "ibv", "nbv"};
 constexpr int kNumCardKeys = sizeof(kCardKeys) / sizeof(kCardKeys[0]);
+
+// Every card key is a model row of the parameter table (descriptor.h).
+constexpr bool CardKeysInTable() {
+  for (const char* key : kCardKeys) {
+    bool found = false;
+    for (const ParamInfo& p : kDiodeParams) {
+      found |= p.scope == ParamScope::kModel && std::string_view(p.name) == key;
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+static_assert(CardKeysInTable(), "a diode card key is missing from kDiodeParams");
+
 constexpr int kAreaHandle = kNumCardKeys;
 constexpr int kMultHandle = kNumCardKeys + 1;
 
@@ -324,7 +339,7 @@ void Diode::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) con
 std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
                                     const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckParamNames(element, element.params, {"area", "m", "off", "ic"}, diag) && ok;
+  ok = CheckInstanceParams(element, kDiodeParams, diag) && ok;
   if (!ok) return nullptr;
   auto it = netlist.models.find(element.model);
   if (element.model.empty() || it == netlist.models.end()) {

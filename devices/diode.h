@@ -31,6 +31,7 @@
 #include <memory>
 #include <optional>
 
+#include "devices/descriptor.h"
 #include "devices/device.h"
 
 namespace memspice::devices {
@@ -120,6 +121,37 @@ class Diode : public Device {
   double vold_ = 0.0;  // junction voltage of the previous evaluation (limiting state)
   int h_aa_ = -1, h_aai_ = -1, h_aia_ = -1;            // series resistance
   int h_pp_ = -1, h_pk_ = -1, h_kp_ = -1, h_kk_ = -1;  // junction (p = a' or a)
+};
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kDiodeParams[] = {
+    {"value", 1.0, "1", 0.0, kInf, true, ParamScope::kValue},  // area, written after the model
+    {"area", 1.0, "1", 0.0, kInf, true},
+    {"m", 1.0, "1", 0.0, kInf, true},  // parallel multiplier
+    {"off", 0.0, "1", 0.0, 1.0},       // 1: start the operating point with the junction off
+    {"ic", kNoDefault, "V"},           // initial junction voltage (uic)
+    {"is", 1e-14, "A", 0.0, kInf, true, ParamScope::kModel},
+    {"n", 1.0, "1", 0.0, kInf, true, ParamScope::kModel},
+    {"rs", 0.0, "Ohm", 0.0, kInf, true, ParamScope::kModel},
+    {"cjo", 0.0, "F", 0.0, kInf, true, ParamScope::kModel},
+    {"cj0", 0.0, "F", 0.0, kInf, true, ParamScope::kModel},  // = cjo
+    {"cj", 0.0, "F", 0.0, kInf, true, ParamScope::kModel},   // = cjo
+    {"vj", 1.0, "V", -kInf, kInf, false, ParamScope::kModel},
+    {"pb", 1.0, "V", -kInf, kInf, false, ParamScope::kModel},  // = vj
+    {"m", 0.5, "1", -kInf, kInf, false, ParamScope::kModel},   // grading coefficient
+    {"mj", 0.5, "1", -kInf, kInf, false, ParamScope::kModel},  // = m
+    {"fc", 0.5, "1", -kInf, kInf, false, ParamScope::kModel},
+    {"tt", 0.0, "s", 0.0, kInf, true, ParamScope::kModel},
+    {"bv", kInf, "V", 0.0, kInf, true, ParamScope::kModel},
+    {"ibv", 1e-3, "A", 0.0, kInf, true, ParamScope::kModel},
+    {"nbv", kNoDefault, "1", -kInf, kInf, false, ParamScope::kModel},  // unset: n
+    {"level", 1.0, "1", 1.0, 1.0, false, ParamScope::kModel},
+    // Accepted for compatibility; temperature scaling and noise are not modelled.
+    {"tnom", 27.0, "C", -kInf, kInf, false, ParamScope::kModel},
+    {"eg", 1.11, "eV", -kInf, kInf, false, ParamScope::kModel},
+    {"xti", 3.0, "1", -kInf, kInf, false, ParamScope::kModel},
+    {"kf", 0.0, "1", -kInf, kInf, false, ParamScope::kModel},
+    {"af", 1.0, "1", 0.0, kInf, true, ParamScope::kModel},
 };
 
 std::unique_ptr<Device> CreateDiode(const netlist::Element& element,

@@ -66,7 +66,7 @@ std::unique_ptr<Device> CreateInductor(const netlist::Element& element,
                                        const netlist::Netlist& netlist,
                                        netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckParamNames(element, element.params, {"l", "ic", "m"}, diag) && ok;
+  ok = CheckInstanceParams(element, kInductorParams, diag) && ok;
   if (!ok) return nullptr;
   std::optional<double> value = element.value;
   if (!value && element.params.count("l")) value = element.params.at("l");

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 
+#include "devices/descriptor.h"
 #include "devices/device.h"
 
 namespace memspice::devices {
@@ -40,6 +41,14 @@ class Inductor : public Device {
   double value_scale_ = 1.0;  // dL/d(deck value) = 1/m
   std::optional<double> ic_;
   int h_a_br_ = -1, h_b_br_ = -1, h_br_a_ = -1, h_br_b_ = -1, h_br_br_ = -1;
+};
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kInductorParams[] = {
+    {"value", kNoDefault, "H", 0.0, kInf, true, ParamScope::kValue},
+    {"l", kNoDefault, "H", 0.0, kInf, true},  // the value, written as l=
+    {"ic", kNoDefault, "A"},                  // initial current (uic)
+    {"m", 1.0, "1", 0.0, kInf, true},         // parallel multiplier
 };
 
 std::unique_ptr<Device> CreateInductor(const netlist::Element& element,

@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include "devices/descriptor.h"
 #include "devices/device.h"
 #include "devices/waveform.h"
 
@@ -41,6 +42,11 @@ class CurrentSource : public Device {
   std::string node_a_, node_b_;
   int a_ = kGround, b_ = kGround;
   SourceValue value_;
+};
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kCurrentSourceParams[] = {
+    {"value", 0.0, "A", -kInf, kInf, false, ParamScope::kValue},  // DC value
 };
 
 std::unique_ptr<Device> CreateCurrentSource(const netlist::Element& element,

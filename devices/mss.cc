@@ -4,7 +4,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string_view>
 #include <utility>
+
+#include "devices/ngspice_expr.h"
 
 namespace memspice::devices {
 namespace {
@@ -31,8 +34,23 @@ bool SetParam(const std::string& name, double value, mss::MssParams* p) {
   return true;
 }
 
-constexpr const char* kParamList =
-    "ron, roff, von, voff, tau, vt, k, phi, af, bf, ar, br, x0 (model also: convention=knowm)";
+// The first rows of the parameter table are the numeric fields of mss::MssParams, in order.
+constexpr bool TableMatchesFields() {
+  for (int k = 0; k < mss::kNumMssParams; ++k) {
+    if (std::string_view(kMssParams[k].name) != mss::kMssParamNames[k]) return false;
+  }
+  return true;
+}
+static_assert(TableMatchesFields(), "kMssParams and mss::kMssParamNames disagree");
+
+std::string ParamList() {
+  return ParamNames(kMssParams, ParamPlace::kModelCard) +
+         " (instances: " + ParamNames(kMssParams, ParamPlace::kInstance) + ")";
+}
+
+// Gain of the DC hold of the exported state, (x0 - x) * kDcHoldGain: pins x to x0 within
+// ~1e-9 of the state's scale while the DC flag is 1.
+constexpr double kDcHoldGain = 1e12;
 
 }  // namespace
 
@@ -85,7 +103,7 @@ bool ResolveMssParams(const netlist::Element& element, const netlist::Netlist& n
       diag.Error(
           element.loc,
           "unknown parameter '" + name + "' in model '" + model.name + "' (used by " + label + ")",
-          std::string("MSS parameters are ") + kParamList);
+          "MSS parameters are " + ParamList());
     }
   }
   for (const auto& [name, value] : model.text_params) {
@@ -102,7 +120,7 @@ bool ResolveMssParams(const netlist::Element& element, const netlist::Netlist& n
     } else {
       diag.Error(element.loc,
                  "unknown parameter '" + name + "' = '" + value + "' in model '" + model.name + "'",
-                 std::string("MSS parameters are ") + kParamList);
+                 "MSS parameters are " + ParamList());
     }
   }
   for (const auto& [name, value] : element.params) {
@@ -110,7 +128,7 @@ bool ResolveMssParams(const netlist::Element& element, const netlist::Netlist& n
       *x0 = value;
     } else if (!SetParam(name, value, params)) {
       diag.Error(element.loc, "unknown parameter '" + name + "' for " + label,
-                 std::string("MSS parameters are ") + kParamList);
+                 "MSS parameters are " + ParamList());
     }
   }
   const std::string bad = mss::ValidateMssParams(*params);
@@ -234,6 +252,53 @@ std::unique_ptr<Device> CreateMss(const netlist::Element& element, const netlist
   if (!ResolveMssParams(element, netlist, diag, &params, &x0)) return nullptr;
   return std::make_unique<MssDevice>(element.name, element.loc, element.nodes[0], element.nodes[1],
                                      params, x0);
+}
+
+bool WriteMssNgspice(const NgspiceInstance& inst, netlist::Diagnostics& diag, std::string* cards) {
+  const char* syntax = "syntax: YMSS name p n model [x0=value] [param=value ...]";
+  if (inst.positional.size() != 3) {
+    diag.Error(inst.loc, "malformed memristor line", syntax);
+    return false;
+  }
+  if (!inst.has_model) {
+    const std::string& model = inst.positional[2];
+    diag.Error(inst.loc, "unknown model '" + model + "' for memristor '" + inst.name + "'",
+               "define it with .model " + model + " mss (...) or .include mss.lib");
+    return false;
+  }
+  mss::MssParamsT<spice::NgExpr> p;
+  for (int k = 0; k < mss::kNumMssParams; ++k) {
+    mss::MssParam(p, k) = spice::Operand(inst.values.at(mss::kMssParamNames[k]));
+  }
+  if (auto c = inst.values.find("convention"); c != inst.values.end()) {
+    if (c->second != "knowm" && c->second != "memspice" && c->second != "memprop" &&
+        c->second != "standard") {
+      diag.Error(inst.loc,
+                 "memristor '" + inst.name + "': convention = '" + c->second + "' is not known",
+                 "use convention=knowm or omit it");
+      return false;
+    }
+    p.knowm = c->second == "knowm";
+  }
+  const std::string& np = inst.positional[0];
+  const std::string& nn = inst.positional[1];
+  const std::string xnode = inst.name + "_x";
+  const spice::NgExpr u = spice::Voltage(np, nn);
+  const spice::NgExpr x = spice::NgExpr::Raw("V(" + xnode + ")");
+  const spice::NgExpr x0 = spice::Operand(inst.values.at("x0"));
+  // IC= takes a number or a {expr}, not a parenthesised operand.
+  const std::string& x0t = x0.text();
+  const std::string ic =
+      x0t.size() > 2 && x0t[0] == '(' && x0t[1] == '{' ? x0t.substr(1, x0t.size() - 2) : x0t;
+  const spice::NgExpr hold =
+      spice::NgExpr::Raw(spice::kDcFlag) * spice::NgExpr(kDcHoldGain) * (x0 - x);
+  std::string& s = *cards;
+  s += "* [memspice] state x(" + inst.name + ") -> v(" + xnode + ")\n";
+  s += "Bmss_" + inst.name + " " + np + " " + nn + " I = " + mss::Current(p, x, u).text() + "\n";
+  s += "Cmss_" + inst.name + " " + xnode + " 0 1 IC=" + ic + "\n";
+  s += "Bmssx_" + inst.name + " 0 " + xnode + " I = " + mss::StateRate(p, x, u).text() + "\n";
+  s += "+ + " + hold.text() + "\n";
+  return true;
 }
 
 }  // namespace memspice::devices

@@ -18,55 +18,114 @@
 
 namespace memspice::devices {
 
-const std::vector<RegistryEntry>& Registry() {
-  static const std::vector<RegistryEntry> kRegistry = {
-      {'r', "", CreateResistor, "resistor (linear, or behavioural R={expr})", "R1 a b 1k"},
-      {'c', "", CreateCapacitor, "linear capacitor", "C1 a b 1u ic=0.5"},
-      {'l', "", CreateInductor, "linear inductor with branch current i(l1)", "L1 a b 1m ic=1m"},
+namespace {
+
+// ngspice has the device: lines and .model cards are copied verbatim.
+constexpr NgspiceExport kNative{true};
+constexpr const char* kStandardDocs = "docs/devices/standard.md";
+// Value token positions: "R1 a b 1k" (3), "F1 a b vc 2" (4), "E1 a b c d 2" (5).
+constexpr ValueSyntax kAfterTwoNodes{3, nullptr};
+constexpr ValueSyntax kAfterControlSource{4, nullptr};
+constexpr ValueSyntax kAfterFourNodes{5, nullptr};
+constexpr ValueSyntax kSourceDc{3, "dc"};
+constexpr ValueSyntax kAfterModel{4, nullptr};  // "D1 a k dmod 2"
+constexpr ValueSyntax kNoValue{kNoValueToken, nullptr};
+
+}  // namespace
+
+const std::vector<DeviceDescriptor>& Registry() {
+  static const std::vector<DeviceDescriptor> kRegistry = {
+      {'r', "", CreateResistor, "resistor (linear, or behavioural R={expr})", "R1 a b 1k", nullptr,
+       kResistorParams, kAfterTwoNodes, ConductingTopology, kNative, kStandardDocs},
+      {'c', "", CreateCapacitor, "linear capacitor", "C1 a b 1u ic=0.5", nullptr, kCapacitorParams,
+       kAfterTwoNodes, CapacitiveTopology, kNative, kStandardDocs},
+      {'l', "", CreateInductor, "linear inductor with branch current i(l1)", "L1 a b 1m ic=1m",
+       nullptr, kInductorParams, kAfterTwoNodes, VoltageDefinedTopology, kNative, kStandardDocs},
       {'v', "", CreateVoltageSource, "independent voltage source (DC/PULSE/SIN/EXP/PWL)",
-       "V1 a b DC 0.5 PULSE(0 1 1n 1n 1n 5n 10n)"},
+       "V1 a b DC 0.5 PULSE(0 1 1n 1n 1n 5n 10n)", nullptr, kVoltageSourceParams, kSourceDc,
+       VoltageDefinedTopology, kNative, kStandardDocs},
       {'i', "", CreateCurrentSource, "independent current source (DC/PULSE/SIN/EXP/PWL)",
-       "I1 a b SIN(0 1m 1meg 0 1e5 30)"},
+       "I1 a b SIN(0 1m 1meg 0 1e5 30)", nullptr, kCurrentSourceParams, kSourceDc, OpenTopology,
+       kNative, kStandardDocs},
       {'e', "", CreateVcvs, "voltage-controlled voltage source (gain or VALUE={expr})",
-       "E1 a b c d 2"},
+       "E1 a b c d 2", nullptr, kVcvsParams, kAfterFourNodes, VoltageDefinedTopology, kNative,
+       kStandardDocs},
       {'g', "", CreateVccs, "voltage-controlled current source (gm or VALUE={expr})",
-       "G1 a b c d 1m"},
-      {'f', "", CreateCccs, "current-controlled current source", "F1 a b vc 2\nVC c d 0.1"},
-      {'h', "", CreateCcvs, "current-controlled voltage source", "H1 a b vc 1k\nVC c d 0.1"},
+       "G1 a b c d 1m", nullptr, kVccsParams, kAfterFourNodes, VccsTopology, kNative,
+       kStandardDocs},
+      {'f', "", CreateCccs, "current-controlled current source", "F1 a b vc 2\nVC c d 0.1", nullptr,
+       kCccsParams, kAfterControlSource, OpenTopology, kNative, kStandardDocs},
+      {'h', "", CreateCcvs, "current-controlled voltage source", "H1 a b vc 1k\nVC c d 0.1",
+       nullptr, kCcvsParams, kAfterControlSource, VoltageDefinedTopology, kNative, kStandardDocs},
       {'b', "", CreateBehavioralSource, "behavioural source V={expr} or I={expr}",
-       "B1 a b I={1m*tanh(V(a,b)) + 1m*V(c)*V(c,d) + 1u*sin(1e6*time)}"},
+       "B1 a b I={1m*tanh(V(a,b)) + 1m*V(c)*V(c,d) + 1u*sin(1e6*time)}", nullptr,
+       kBehavioralSourceParams, kNoValue, BehavioralSourceTopology, kNative, kStandardDocs},
       {'d', "", CreateDiode, "junction diode (SPICE level 1)",
-       "D1 a b dmod\n.model dmod d (is=1e-14 n=1.5 rs=10 cjo=1p vj=0.7 m=0.4 tt=1n bv=5 ibv=1m)"},
-      {'y', "mss", CreateMss, "MSS memristor (generalized metastable switch)",
+       "D1 a b dmod\n.model dmod d (is=1e-14 n=1.5 rs=10 cjo=1p vj=0.7 m=0.4 tt=1n bv=5 ibv=1m)",
+       "d", kDiodeParams, kAfterModel, ConductingTopology, kNative, kStandardDocs},
+      {'y',
+       "mss",
+       CreateMss,
+       "MSS memristor (generalized metastable switch)",
        "YMSS m1 a b mssn x0=0.3\n.model mssn mss (ron=1k roff=100k von=0.11 voff=0.005 tau=1m "
-       "vt=25m k=0.6 phi=1)"},
-      {'y', "alpha", CreateAlphaSource, "alpha-shaped synaptic current source",
-       "YALPHA a1 a b tau=0.64m w=27u period=1u delay=1n"},
+       "vt=25m k=0.6 phi=1)",
+       "mss",
+       kMssParams,
+       kNoValue,
+       StarTopology,
+       {false, WriteMssNgspice},
+       "docs/devices/mss.md"},
+      {'y',
+       "alpha",
+       CreateAlphaSource,
+       "alpha-shaped synaptic current source",
+       "YALPHA a1 a b tau=0.64m w=27u period=1u delay=1n",
+       nullptr,
+       kAlphaSourceParams,
+       kNoValue,
+       OpenTopology,
+       {false, WriteAlphaNgspice, kAlphaNgspiceHelpers},
+       "docs/devices/alpha.md"},
   };
   return kRegistry;
 }
 
+const DeviceDescriptor* FindDescriptor(char letter, const std::string& type) {
+  for (const DeviceDescriptor& d : Registry()) {
+    if (d.letter == letter && (letter != 'y' || type == d.type)) return &d;
+  }
+  return nullptr;
+}
+
+const DeviceDescriptor* FindDescriptor(const netlist::Element& element) {
+  return FindDescriptor(element.letter, element.type);
+}
+
+const DeviceDescriptor* FindDescriptorByModelType(const std::string& model_type) {
+  for (const DeviceDescriptor& d : Registry()) {
+    if (d.model_type != nullptr && model_type == d.model_type) return &d;
+  }
+  return nullptr;
+}
+
 std::unique_ptr<Device> CreateDevice(const netlist::Element& element,
                                      const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
+  if (const DeviceDescriptor* d = FindDescriptor(element)) return d->create(element, netlist, diag);
   const char letter = element.letter;
-  const bool typed = letter == 'y';
-  std::string known_types;
-  for (const RegistryEntry& entry : Registry()) {
-    if (entry.letter != letter) continue;
-    if (!typed || element.type == entry.type) {
-      return entry.create(element, netlist, diag);
+  if (letter == 'y') {
+    std::string known_types;
+    for (const DeviceDescriptor& entry : Registry()) {
+      if (entry.letter != 'y') continue;
+      if (!known_types.empty()) known_types += ", ";
+      known_types += entry.type;
     }
-    if (!known_types.empty()) known_types += ", ";
-    known_types += entry.type;
-  }
-  if (typed) {
     diag.Error(element.loc,
                fmt::format("unknown device type '{}' for '{}'", element.type, element.name),
                known_types.empty() ? std::string("no Y devices are available in this build")
                                    : fmt::format("known Y device types: {}", known_types));
   } else {
     std::string letters;
-    for (const RegistryEntry& entry : Registry()) {
+    for (const DeviceDescriptor& entry : Registry()) {
       if (letters.find(entry.letter) == std::string::npos) letters += entry.letter;
     }
     diag.Error(element.loc,

@@ -1,30 +1,26 @@
-// The explicit device registry: one row per device kind. Static self-registration is avoided on
-// purpose (it is silently dropped from static libraries).
+// The explicit device registry: one descriptor (descriptor.h) per device kind. Static
+// self-registration is avoided on purpose (it is silently dropped from static libraries).
 #ifndef MEMSPICE_DEVICES_REGISTRY_H_
 #define MEMSPICE_DEVICES_REGISTRY_H_
 
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "devices/descriptor.h"
 #include "devices/device.h"
 
 namespace memspice::devices {
 
-using DeviceFactory = std::unique_ptr<Device> (*)(const netlist::Element& element,
-                                                  const netlist::Netlist& netlist,
-                                                  netlist::Diagnostics& diag);
+using RegistryEntry = DeviceDescriptor;
 
-struct RegistryEntry {
-  char letter;              // element letter: 'r', 'c', ..., 'y'
-  const char* type;         // for 'y' and model-based devices: type keyword ("mss", "alpha"); else ""
-  DeviceFactory create;
-  const char* description;
-  // A small deck fragment with one instance (plus .model if needed) whose first element is
-  // the device; the derivative test builds it around nodes "a", "b", "c", "d".
-  const char* example;
-};
+const std::vector<DeviceDescriptor>& Registry();
 
-const std::vector<RegistryEntry>& Registry();
+// The descriptor of an element (by letter, and type for Y devices), or nullptr.
+const DeviceDescriptor* FindDescriptor(const netlist::Element& element);
+const DeviceDescriptor* FindDescriptor(char letter, const std::string& type);
+// The descriptor of the device that takes .model cards of `model_type` ("mss", "d"), or nullptr.
+const DeviceDescriptor* FindDescriptorByModelType(const std::string& model_type);
 
 // Creates the device for an element, or reports an error at the element's location (unknown
 // kind, unknown model, bad parameter) and returns nullptr.

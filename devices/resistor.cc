@@ -90,7 +90,7 @@ std::unique_ptr<Device> CreateResistor(const netlist::Element& element,
                                        const netlist::Netlist& netlist,
                                        netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckParamNames(element, element.params, {"r", "m", "tc1", "tc2"}, diag) && ok;
+  ok = CheckInstanceParams(element, kResistorParams, diag) && ok;
   if (!ok) return nullptr;
   const double m = ParamOr(element.params, "m", 1.0);
   if (!(m > 0.0) || !std::isfinite(m)) {

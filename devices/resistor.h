@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "devices/behavioral.h"
+#include "devices/descriptor.h"
 #include "devices/device.h"
 
 namespace memspice::devices {
@@ -45,6 +46,15 @@ class Resistor : public Device {
   int h_aa_ = -1, h_ab_ = -1, h_ba_ = -1, h_bb_ = -1;
   std::vector<int> h_a_col_, h_b_col_;  // behavioural: rows a, b x expression columns
   std::vector<double> dcol_;
+};
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kResistorParams[] = {
+    {"value", kNoDefault, "Ohm", 0.0, kInf, true, ParamScope::kValue},
+    {"r", kNoDefault, "Ohm", 0.0, kInf, true},  // the value, written as r=
+    {"m", 1.0, "1", 0.0, kInf, true},           // parallel multiplier
+    {"tc1", 0.0, "1/K"},
+    {"tc2", 0.0, "1/K^2"},
 };
 
 std::unique_ptr<Device> CreateResistor(const netlist::Element& element,

@@ -54,7 +54,7 @@ std::unique_ptr<Device> CreateVccs(const netlist::Element& element, const netlis
     return device;
   }
   bool ok = CheckNodeCount(element, 4, diag);
-  ok = CheckParamNames(element, element.params, {"gain", "m"}, diag) && ok;
+  ok = CheckInstanceParams(element, kVccsParams, diag) && ok;
   if (!ok) return nullptr;
   std::optional<double> gm = element.value;
   if (!gm && element.params.count("gain")) gm = element.params.at("gain");
@@ -68,6 +68,12 @@ std::unique_ptr<Device> CreateVccs(const netlist::Element& element, const netlis
   auto device = std::make_unique<Vccs>(element, *gm * m);
   device->set_value_scale(m);
   return device;
+}
+
+void VccsTopology(const netlist::Element& element, const std::vector<int>& n, Coupling* out) {
+  if (n.size() >= 4 && ((n[0] == n[2] && n[1] == n[3]) || (n[0] == n[3] && n[1] == n[2]))) {
+    ConductingTopology(element, n, out);
+  }
 }
 
 }  // namespace memspice::devices

@@ -6,7 +6,9 @@
 #define MEMSPICE_DEVICES_VCCS_H_
 
 #include <memory>
+#include <vector>
 
+#include "devices/descriptor.h"
 #include "devices/device.h"
 
 namespace memspice::devices {
@@ -35,6 +37,17 @@ class Vccs : public Device {
   double value_scale_ = 1.0;  // d(device gain)/d(deck gain) = m
   int h_ac_ = -1, h_ad_ = -1, h_bc_ = -1, h_bd_ = -1;
 };
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kVccsParams[] = {
+    {"value", kNoDefault, "S", -kInf, kInf, false, ParamScope::kValue},  // transconductance
+    {"gain", kNoDefault, "S"},
+    {"m", 1.0, "1", 0.0, kInf, true},  // parallel multiplier
+};
+
+// Topology class: a VCCS controlled by its own terminals is a conductance; otherwise it is a
+// current source and couples nothing.
+void VccsTopology(const netlist::Element& element, const std::vector<int>& nodes, Coupling* out);
 
 std::unique_ptr<Device> CreateVccs(const netlist::Element& element, const netlist::Netlist& netlist,
                                    netlist::Diagnostics& diag);

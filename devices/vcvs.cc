@@ -57,7 +57,7 @@ std::unique_ptr<Device> CreateVcvs(const netlist::Element& element, const netlis
     return device;
   }
   bool ok = CheckNodeCount(element, 4, diag);
-  ok = CheckParamNames(element, element.params, {"gain"}, diag) && ok;
+  ok = CheckInstanceParams(element, kVcvsParams, diag) && ok;
   if (!ok) return nullptr;
   std::optional<double> gain = element.value;
   if (!gain && element.params.count("gain")) gain = element.params.at("gain");

@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "devices/descriptor.h"
 #include "devices/device.h"
 
 namespace memspice::devices {
@@ -32,6 +33,12 @@ class Vcvs : public Device {
   int a_ = kGround, b_ = kGround, c_ = kGround, d_ = kGround, br_ = kGround;
   double gain_;
   int h_a_br_ = -1, h_b_br_ = -1, h_br_a_ = -1, h_br_b_ = -1, h_br_c_ = -1, h_br_d_ = -1;
+};
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kVcvsParams[] = {
+    {"value", kNoDefault, "V/V", -kInf, kInf, false, ParamScope::kValue},  // gain
+    {"gain", kNoDefault, "V/V"},
 };
 
 std::unique_ptr<Device> CreateVcvs(const netlist::Element& element, const netlist::Netlist& netlist,

@@ -42,7 +42,7 @@ std::unique_ptr<Device> CreateVoltageSource(const netlist::Element& element,
                                             const netlist::Netlist& netlist,
                                             netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckParamNames(element, element.params, {}, diag) && ok;
+  ok = CheckInstanceParams(element, kVoltageSourceParams, diag) && ok;
   SourceValue value;
   ok = value.Init(element, diag) && ok;
   if (!ok) return nullptr;

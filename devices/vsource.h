@@ -11,6 +11,7 @@
 
 #include <memory>
 
+#include "devices/descriptor.h"
 #include "devices/device.h"
 #include "devices/waveform.h"
 
@@ -46,6 +47,11 @@ class VoltageSource : public Device {
   int a_ = kGround, b_ = kGround, br_ = kGround;
   SourceValue value_;
   int h_a_br_ = -1, h_b_br_ = -1, h_br_a_ = -1, h_br_b_ = -1;
+};
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kVoltageSourceParams[] = {
+    {"value", 0.0, "V", -kInf, kInf, false, ParamScope::kValue},  // DC value
 };
 
 std::unique_ptr<Device> CreateVoltageSource(const netlist::Element& element,

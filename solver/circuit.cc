@@ -32,67 +32,11 @@ class UnionFind {
   std::vector<int> parent_;
 };
 
-// How an element couples its terminals, for the topology checks.
-struct Coupling {
-  std::vector<std::pair<int, int>> any;  // any path (conducting or capacitive)
-  std::vector<std::pair<int, int>> dc;   // DC-conducting path
-  bool voltage_defined = false;          // nodes[0]-nodes[1] fixed by a voltage (V,E,H,L,B V=)
-};
-
-Coupling Classify(const netlist::Element& e, const std::vector<int>& n) {
-  Coupling c;
-  auto pair01 = [&] { return std::make_pair(n[0], n[1]); };
-  if (n.size() < 2) return c;
-  switch (e.letter) {
-    case 'r':
-    case 'd':
-      c.any.push_back(pair01());
-      c.dc.push_back(pair01());
-      break;
-    case 'c':
-      c.any.push_back(pair01());
-      break;
-    case 'l':
-    case 'v':
-    case 'h':
-      c.any.push_back(pair01());
-      c.dc.push_back(pair01());
-      c.voltage_defined = true;
-      break;
-    case 'e':
-      c.any.push_back(pair01());
-      c.dc.push_back(pair01());
-      c.voltage_defined = true;
-      break;
-    case 'b':
-      if (!e.expr_is_current) {
-        c.any.push_back(pair01());
-        c.dc.push_back(pair01());
-        c.voltage_defined = true;
-      } else if (e.expr && !e.expr->probes().empty()) {
-        // A current that reads voltages usually behaves as a conductance.
-        c.any.push_back(pair01());
-        c.dc.push_back(pair01());
-      }
-      break;
-    case 'g':
-      // A VCCS controlled by its own terminals is a conductance.
-      if (n.size() >= 4 && ((n[0] == n[2] && n[1] == n[3]) || (n[0] == n[3] && n[1] == n[2]))) {
-        c.any.push_back(pair01());
-        c.dc.push_back(pair01());
-      }
-      break;
-    case 'y':
-      if (e.type != "alpha") {
-        for (size_t k = 1; k < n.size(); ++k) {
-          c.any.emplace_back(n[0], n[k]);
-          c.dc.emplace_back(n[0], n[k]);
-        }
-      }
-      break;
-    default:  // i, f: current sources do not couple their terminals
-      break;
-  }
+// How an element couples its terminals, as its descriptor declares (devices/descriptor.h).
+devices::Coupling Classify(const netlist::Element& e, const std::vector<int>& n) {
+  devices::Coupling c;
+  const devices::DeviceDescriptor* d = devices::FindDescriptor(e);
+  if (d != nullptr && n.size() >= 2) d->topology(e, n, &c);
   return c;
 }
 
@@ -222,7 +166,7 @@ struct Circuit::Impl {
     for (size_t ei = 0; ei < nl.elements.size(); ++ei) {
       const auto& e = nl.elements[ei];
       const auto& n = element_nodes[ei];
-      Coupling cp = Classify(e, n);
+      const devices::Coupling cp = Classify(e, n);
       for (auto [a, b] : cp.any) any.Union(a, b);
       for (auto [a, b] : cp.dc) dc.Union(a, b);
       if (!cp.voltage_defined) continue;

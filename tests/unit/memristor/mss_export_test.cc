@@ -125,9 +125,11 @@ BOOST_AUTO_TEST_CASE(rewrites_native_lines_and_keeps_the_rest) {
   BOOST_TEST(Contains(out, "R1 a 0 1k ; a comment\n"));
   BOOST_TEST(Contains(out, "* [memspice] .model mm mss (ron=2k roff=50k\n"));
   BOOST_TEST(Contains(out, "* [memspice] + k=0.5 convention=knowm)\n"));
-  BOOST_TEST(Contains(out, "Bmss_m1 a b I = mss_g(V(m1_x),2000,50000)*V(a,b)"));
+  // The current and state rate are mss::Current and mss::StateRate written as ngspice text.
+  BOOST_TEST(Contains(out, "Bmss_m1 a b I = (((V(m1_x)/2000)+((1-V(m1_x))/50000))*V(a,b))"));
   BOOST_TEST(Contains(out, "Cmss_m1 m1_x 0 1 IC=0.25"));
-  BOOST_TEST(Contains(out, ",(-0.005),0.002,0.5*0.025)"));  // knowm: V_off negated; tau override
+  BOOST_TEST(Contains(out, "(((-0.005)-V(a,b))/(0.5*0.025))"));  // knowm: V_off negated
+  BOOST_TEST(Contains(out, "/0.002)\n"));                        // tau override
   BOOST_TEST(Contains(out, "Balpha_a1 0 a I = "));
   BOOST_TEST(Contains(out, ".print tran v(a) v(m1_x)"));
   BOOST_TEST(Contains(out, ".options method=gear maxord=1 reltol=1e-4"));
