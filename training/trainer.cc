@@ -14,10 +14,107 @@
 #include <random>
 #include <sstream>
 
+#include "training/run_dir.h"
+
 namespace memspice::training {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+TrainOptions TrainPreset(const std::string& name) {
+  TrainOptions o;
+  if (name == "default") return o;
+  if (name != "paper")
+    throw TrainingError(
+        fmt::format("unknown preset '{}' (expected one of: {})", name, kPresetNames));
+  // The MEMprop paper's protocol: forward Euler, T = 1000 steps of 10 us, batch 128, Adam 1e-4,
+  // 50 epochs (its loading factors are not given; the measured layer scales are kept).
+  o.network.layer_sizes = {784, 100, 10};
+  o.network.method = Method::kForwardEuler;
+  o.network.steps = 1000;
+  o.network.dt = 10e-6;
+  o.batch_size = 128;
+  o.optimizer.kind = OptimizerKind::kAdam;
+  o.optimizer.lr = 1e-4;
+  o.epochs = 50;
+  return o;
+}
+
+std::vector<double> DefaultLayerScale(int crossbars) {
+  const std::vector<double> recipe = NetworkConfig().layer_scale;  // first, then deeper crossbars
+  std::vector<double> s(std::max(0, crossbars), recipe.back());
+  if (!s.empty()) s.front() = recipe.front();
+  return s;
+}
+
+namespace {
+
+// Largest drives at which forward Euler was measured to stay stable (docs/training.md, "Defaults
+// and presets"): layer 1 s_1 * input_scale = 150 V/A * 10 uA, deeper crossbars s_l = 0.03.
+constexpr double kFeStableInputDrive = 1.5e-3;  // [V]
+constexpr double kFeStableDeepScale = 0.03;
+// Below this Adam learning rate training was measured to be slow (lr 1e-4: 35 % after 10 epochs
+// where lr 2e-3 reaches 80 % after one).
+constexpr double kSlowAdamLr = 5e-4;
+
+}  // namespace
+
+std::vector<std::string> TrainWarnings(const TrainOptions& o) {
+  std::vector<std::string> w;
+  const NetworkConfig& c = o.network;
+  if (c.method == Method::kForwardEuler) {
+    bool strong = !c.layer_scale.empty() &&
+                  c.layer_scale.front() * c.input_scale > kFeStableInputDrive * (1 + 1e-9);
+    for (size_t l = 1; l < c.layer_scale.size(); ++l)
+      strong = strong || c.layer_scale[l] > kFeStableDeepScale * (1 + 1e-9);
+    if (strong)
+      w.push_back(fmt::format(
+          "forward Euler with layer scales above 150,0.03 (at input scale 10 uA) diverged in "
+          "measurements: the semi-implicit method costs the same and is stable for any drive"));
+    if (c.form == CrossbarForm::kCircuit)
+      w.push_back(
+          "forward Euler with the circuit crossbar form is unstable (the bit-line loading makes "
+          "dt L / C_mem >> 2): use the semi-implicit method");
+  }
+  if (o.optimizer.kind == OptimizerKind::kAdam && o.optimizer.lr < kSlowAdamLr)
+    w.push_back(fmt::format(
+        "Adam with lr {:g} trains slowly (lr 1e-4 reached 35 % after 10 epochs in measurements, "
+        "the default lr 2e-3 reaches 80 % after one)",
+        o.optimizer.lr));
+  return w;
+}
+
+std::string FormatBytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 6) {
+    bytes /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.3g} {}", bytes, units[u]);
+}
+
+std::string MemoryBudgetError(double bytes, const std::string& what) {
+  const double ram =
+      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  if (!(ram > 0) || bytes <= ram) return "";
+  return fmt::format("{} needs about {} of memory, this machine has {} of RAM", what,
+                     FormatBytes(bytes), FormatBytes(ram));
+}
+
+double EstimateTrainingBytes(const TrainOptions& o) {
+  const NetworkConfig& c = o.network;
+  double weights = 0;
+  for (int l = 0; l < c.num_layers(); ++l)
+    weights += static_cast<double>(c.layer_sizes[l]) * c.layer_sizes[l + 1];
+  const double pair = 2 * weights * sizeof(double);  // G+ and G-
+  // Conductances, Adam m and v, the batch gradient, the initial draw, one gradient per chunk.
+  const double chunks = std::ceil(static_cast<double>(o.batch_size) / o.chunk);
+  const double params = pair * (5 + chunks);
+  const double tapes = static_cast<double>(TapeBytes(c, o.chunk)) * o.threads;
+  const double alpha = (static_cast<double>(c.steps) + 1) * sizeof(double);
+  return params + tapes + alpha;
+}
 
 std::string TrainOptions::Validate() const {
   auto bad = [](const char* name, auto value, const char* rule) {
@@ -34,8 +131,15 @@ std::string TrainOptions::Validate() const {
   if (stop_after_batches < 0) return bad("stop_after_batches", stop_after_batches, ">= 0");
   if (!(init_fraction > 0 && init_fraction <= 1))
     return bad("init_fraction", init_fraction, "in (0, 1]");
+  if (!(optimizer.lr > 0) || !std::isfinite(optimizer.lr))
+    return bad("lr", optimizer.lr, "finite and > 0");
   if (run_dir.empty()) return "option 'run_dir' must name a directory";
-  return network.Validate();
+  if (std::string e = network.Validate(); !e.empty()) return e;
+  return MemoryBudgetError(
+      EstimateTrainingBytes(*this),
+      fmt::format("training ({} steps, batch {}, {} threads: BPTT tape of {} per thread)",
+                  network.steps, batch_size, threads,
+                  FormatBytes(static_cast<double>(TapeBytes(network, chunk)))));
 }
 
 std::string ConfigJson(const TrainOptions& o) {
@@ -66,77 +170,6 @@ std::string ConfigJson(const TrainOptions& o) {
 }
 
 namespace {
-
-json MetricsToJson(const EpochMetrics& m) {
-  return json{{"epoch", m.epoch},
-              {"batches", m.batches},
-              {"train_loss", m.train_loss},
-              {"train_accuracy", m.train_accuracy},
-              {"test_loss", m.test_loss},
-              {"test_accuracy", m.test_accuracy},
-              {"spiking_fraction", m.spiking_fraction},
-              {"g_mean", m.g_mean},
-              {"g_std", m.g_std},
-              {"g_at_min", m.g_at_min},
-              {"g_at_max", m.g_at_max},
-              {"seconds", m.seconds},
-              {"samples_per_second", m.samples_per_second},
-              {"tape_bytes_per_batch", m.tape_bytes_per_batch},
-              {"peak_rss_bytes", m.peak_rss_bytes}};
-}
-
-EpochMetrics MetricsFromJson(const json& j) {
-  EpochMetrics m;
-  m.epoch = j.at("epoch");
-  m.batches = j.at("batches");
-  m.train_loss = j.at("train_loss");
-  m.train_accuracy = j.at("train_accuracy");
-  m.test_loss = j.at("test_loss");
-  m.test_accuracy = j.at("test_accuracy");
-  m.spiking_fraction = j.at("spiking_fraction");
-  m.g_mean = j.at("g_mean");
-  m.g_std = j.at("g_std");
-  m.g_at_min = j.at("g_at_min");
-  m.g_at_max = j.at("g_at_max");
-  m.seconds = j.at("seconds");
-  m.samples_per_second = j.at("samples_per_second");
-  m.tape_bytes_per_batch = j.value("tape_bytes_per_batch", 0.0);  // absent in older checkpoints
-  m.peak_rss_bytes = j.value("peak_rss_bytes", 0.0);
-  return m;
-}
-
-constexpr char kMagic[8] = {'M', 'S', 'P', 'C', 'K', 'P', 'T', '1'};
-
-void WriteParams(std::ostream& out, const Parameters& p) {
-  const int32_t n = static_cast<int32_t>(p.g_plus.size());
-  out.write(reinterpret_cast<const char*>(&n), sizeof n);
-  for (int32_t l = 0; l < n; ++l)
-    for (const Eigen::MatrixXd* m : {&p.g_plus[l], &p.g_minus[l]}) {
-      const int32_t rc[2] = {static_cast<int32_t>(m->rows()), static_cast<int32_t>(m->cols())};
-      out.write(reinterpret_cast<const char*>(rc), sizeof rc);
-      out.write(reinterpret_cast<const char*>(m->data()), sizeof(double) * m->size());
-    }
-}
-
-Parameters ReadParams(std::istream& in, const std::string& path) {
-  auto fail = [&] {
-    return TrainingError(fmt::format("{}: error: truncated or corrupt checkpoint", path));
-  };
-  int32_t n = 0;
-  if (!in.read(reinterpret_cast<char*>(&n), sizeof n) || n < 0 || n > 64) throw fail();
-  Parameters p;
-  for (int32_t l = 0; l < n; ++l)
-    for (int which = 0; which < 2; ++which) {
-      int32_t rc[2];
-      if (!in.read(reinterpret_cast<char*>(rc), sizeof rc) || rc[0] < 0 || rc[1] < 0 ||
-          rc[0] > (1 << 24) || rc[1] > (1 << 24))
-        throw fail();
-      Eigen::MatrixXd m(rc[0], rc[1]);
-      if (!in.read(reinterpret_cast<char*>(m.data()), sizeof(double) * m.size())) throw fail();
-      (which ? p.g_minus : p.g_plus).push_back(std::move(m));
-    }
-  return p;
-}
 
 void ConductanceStats(const NetworkConfig& c, const Parameters& p, EpochMetrics* m) {
   double sum = 0, sum2 = 0, at_min = 0, at_max = 0, n = 0;
@@ -169,157 +202,7 @@ std::string FormatDuration(double s) {
   return fmt::format("{}s", t);
 }
 
-void WriteMetricsFiles(const std::string& dir, const std::vector<EpochMetrics>& history) {
-  // metrics.csv is appended one line per epoch; metrics.json is rewritten with the whole history.
-  const fs::path csv = fs::path(dir) / "metrics.csv";
-  const bool fresh = !fs::exists(csv);
-  std::ofstream out(csv, std::ios::app);
-  if (!out) throw TrainingError(fmt::format("{}: error: cannot write metrics", csv.string()));
-  if (fresh)
-    out << "epoch,batches,train_loss,train_accuracy,test_loss,test_accuracy,spiking_fraction,g_"
-           "mean,g_std,"
-           "g_at_min,g_at_max,seconds,samples_per_second,tape_bytes_per_batch,peak_rss_bytes\n";
-  const EpochMetrics& m = history.back();
-  out << fmt::format(
-      "{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g},{:.4g},"
-      "{:.0f},{:.0f}\n",
-      m.epoch, m.batches, m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy,
-      m.spiking_fraction, m.g_mean, m.g_std, m.g_at_min, m.g_at_max, m.seconds,
-      m.samples_per_second, m.tape_bytes_per_batch, m.peak_rss_bytes);
-  json arr = json::array();
-  for (const auto& h : history) arr.push_back(MetricsToJson(h));
-  std::ofstream js(fs::path(dir) / "metrics.json");
-  js << arr.dump(2) << "\n";
-}
-
 }  // namespace
-
-void SaveCheckpoint(const std::string& path, const Checkpoint& c) {
-  json h;
-  h["config"] = json::parse(c.config_json);
-  h["optimizer_step"] = c.optimizer_step;
-  h["epoch"] = c.epoch;
-  h["batch"] = c.batch;
-  h["epoch_seed"] = c.epoch_seed;
-  h["epoch_seed_valid"] = c.epoch_seed_valid;
-  h["rng_state"] = c.rng_state;
-  h["partial_loss"] = c.partial_loss;
-  h["partial_correct"] = c.partial_correct;
-  h["partial_count"] = c.partial_count;
-  json hist = json::array();
-  for (const auto& m : c.history) hist.push_back(MetricsToJson(m));
-  h["history"] = hist;
-  const std::string header = h.dump();
-  // Write then rename, so an interrupted save never leaves a half checkpoint behind.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw TrainingError(fmt::format("{}: error: cannot write checkpoint", tmp));
-    out.write(kMagic, sizeof kMagic);
-    const uint64_t len = header.size();
-    out.write(reinterpret_cast<const char*>(&len), sizeof len);
-    out.write(header.data(), static_cast<std::streamsize>(len));
-    WriteParams(out, c.params);
-    WriteParams(out, c.optimizer_m);
-    WriteParams(out, c.optimizer_v);
-    if (!out) throw TrainingError(fmt::format("{}: error: write failed", tmp));
-  }
-  fs::rename(tmp, path);
-}
-
-Checkpoint LoadCheckpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TrainingError(fmt::format("{}: error: checkpoint not found", path));
-  char magic[8];
-  if (!in.read(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0)
-    throw TrainingError(
-        fmt::format("{}: error: not a memspice training checkpoint (bad magic)", path));
-  uint64_t len = 0;
-  if (!in.read(reinterpret_cast<char*>(&len), sizeof len) || len > (1u << 30))
-    throw TrainingError(fmt::format("{}: error: corrupt checkpoint header", path));
-  std::string header(len, '\0');
-  if (!in.read(header.data(), static_cast<std::streamsize>(len)))
-    throw TrainingError(fmt::format("{}: error: truncated checkpoint header", path));
-  Checkpoint c;
-  try {
-    const json h = json::parse(header);
-    c.config_json = h.at("config").dump();
-    c.optimizer_step = h.at("optimizer_step");
-    c.epoch = h.at("epoch");
-    c.batch = h.at("batch");
-    c.epoch_seed = h.at("epoch_seed");
-    c.epoch_seed_valid = h.at("epoch_seed_valid");
-    c.rng_state = h.at("rng_state");
-    c.partial_loss = h.at("partial_loss");
-    c.partial_correct = h.at("partial_correct");
-    c.partial_count = h.at("partial_count");
-    for (const auto& m : h.at("history")) c.history.push_back(MetricsFromJson(m));
-  } catch (const json::exception& e) {
-    throw TrainingError(fmt::format("{}: error: corrupt checkpoint header: {}", path, e.what()));
-  }
-  c.params = ReadParams(in, path);
-  c.optimizer_m = ReadParams(in, path);
-  c.optimizer_v = ReadParams(in, path);
-  return c;
-}
-
-void SaveParametersJson(const std::string& path, const NetworkConfig& c, const Parameters& p) {
-  json j;
-  j["g_min"] = c.g_min;
-  j["g_max"] = c.g_max;
-  j["layer_sizes"] = c.layer_sizes;
-  j["layer_scale"] = c.layer_scale;
-  j["layers"] = json::array();
-  for (size_t l = 0; l < p.g_plus.size(); ++l) {
-    json layer;
-    layer["in"] = p.g_plus[l].rows();
-    layer["out"] = p.g_plus[l].cols();
-    for (int which = 0; which < 2; ++which) {
-      const Eigen::MatrixXd& m = which ? p.g_minus[l] : p.g_plus[l];
-      json rows = json::array();
-      for (int i = 0; i < m.rows(); ++i) {
-        std::vector<double> r(m.cols());
-        for (int k = 0; k < m.cols(); ++k) r[k] = m(i, k);
-        rows.push_back(r);
-      }
-      layer[which ? "g_minus" : "g_plus"] = rows;
-    }
-    j["layers"].push_back(layer);
-  }
-  std::ofstream out(path);
-  if (!out) throw TrainingError(fmt::format("{}: error: cannot write parameters", path));
-  out << j.dump() << "\n";
-}
-
-Parameters LoadParametersJson(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw TrainingError(fmt::format("{}: error: parameter file not found", path));
-  Parameters p;
-  try {
-    json j;
-    in >> j;
-    for (const auto& layer : j.at("layers")) {
-      const int rows = layer.at("in"), cols = layer.at("out");
-      for (int which = 0; which < 2; ++which) {
-        const auto& src = layer.at(which ? "g_minus" : "g_plus");
-        if (static_cast<int>(src.size()) != rows)
-          throw TrainingError(
-              fmt::format("{}: error: layer has {} rows, expected {}", path, src.size(), rows));
-        Eigen::MatrixXd m(rows, cols);
-        for (int i = 0; i < rows; ++i) {
-          if (static_cast<int>(src[i].size()) != cols)
-            throw TrainingError(fmt::format("{}: error: row {} has {} columns, expected {}", path,
-                                            i, src[i].size(), cols));
-          for (int k = 0; k < cols; ++k) m(i, k) = src[i][k];
-        }
-        (which ? p.g_minus : p.g_plus).push_back(std::move(m));
-      }
-    }
-  } catch (const json::exception& e) {
-    throw TrainingError(fmt::format("{}: error: invalid parameter file: {}", path, e.what()));
-  }
-  return p;
-}
 
 EvalResult Evaluate(const Network& net, const Parameters& p, const Dataset& data, int threads,
                     int max_samples, int chunk) {
@@ -362,11 +245,13 @@ TrainResult RunTraining(const TrainOptions& options) {
   return RunTraining(options, LoadDataset(options.dataset, options.dataset_path));
 }
 
-TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
-  const std::string err = o.Validate();
-  if (!err.empty()) throw TrainingError(err);
-  const Network net(o.network);
-  const NetworkConfig& c = net.config();
+void CheckTrainingData(const TrainOptions& o, const DatasetPair& data) {
+  const NetworkConfig& c = o.network;
+  if (data.train.size() == 0 || data.test.size() == 0)
+    throw TrainingError(
+        fmt::format("dataset '{}' has {} training and {} test images: both must be "
+                    "at least 1",
+                    data.train.name, data.train.size(), data.test.size()));
   if (data.train.features() != c.layer_sizes.front())
     throw TrainingError(
         fmt::format("dataset '{}' has {} features per sample, network input layer has {}",
@@ -377,174 +262,247 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
         throw TrainingError(
             fmt::format("dataset '{}' has label {} but the output layer has {} neurons", d->name, y,
                         c.layer_sizes.back()));
-  fs::create_directories(o.run_dir);
-  const std::string ckpt_path = (fs::path(o.run_dir) / "checkpoint.bin").string();
-  const std::string config = ConfigJson(o);
+  const int n_train =
+      o.max_train > 0 ? std::min(o.max_train, data.train.size()) : data.train.size();
+  if (o.batch_size > n_train)
+    throw TrainingError(fmt::format(
+        "option 'batch_size' = {} is larger than the {} training samples used: use at most {}",
+        o.batch_size, n_train, n_train));
+}
 
-  TrainResult result;
-  Optimizer opt(o.optimizer, c.g_min, c.g_max, InitParameters(c, o.seed, o.init_fraction));
-  std::mt19937_64 rng(o.seed ^ 0x9e3779b97f4a7c15ull);
+namespace {
+
+// The state a checkpoint captures.
+struct RunState {
+  RunState(Parameters p, Optimizer o, uint64_t rng_seed)
+      : params(std::move(p)), opt(std::move(o)), rng(rng_seed) {}
+  Parameters params;
+  Optimizer opt;
+  std::mt19937_64 rng;
   int epoch = 0, batch = 0;
   uint64_t epoch_seed = 0;
   bool epoch_seeded = false;
-  double run_loss = 0;
-  long run_correct = 0, run_count = 0;
-  if (o.resume) {
-    Checkpoint k = LoadCheckpoint(ckpt_path);
-    if (json::parse(k.config_json) != json::parse(config))
-      throw TrainingError(
-          fmt::format("{}: error: checkpoint was written with different options:\n  checkpoint: "
-                      "{}\n  now:        {}",
-                      ckpt_path, k.config_json, config));
-    result.params = std::move(k.params);
-    opt.SetState(k.optimizer_step, std::move(k.optimizer_m), std::move(k.optimizer_v));
-    epoch = k.epoch;
-    batch = k.batch;
-    epoch_seed = k.epoch_seed;
-    epoch_seeded = k.epoch_seed_valid;
-    std::istringstream(k.rng_state) >> rng;
-    result.history = std::move(k.history);
-    run_loss = k.partial_loss;
-    run_correct = k.partial_correct;
-    run_count = k.partial_count;
-  } else {
-    result.params =
-        o.initial.g_plus.empty() ? InitParameters(c, o.seed, o.init_fraction) : o.initial;
-    fs::remove(fs::path(o.run_dir) / "metrics.csv");
-    fs::remove(fs::path(o.run_dir) / "metrics.json");
-  }
+  double loss = 0;  // running sums of the epoch in progress
+  long correct = 0, count = 0;
+  std::vector<EpochMetrics> history;
+};
 
+// The state at (epoch, batch): the next batch to train.
+Checkpoint ToCheckpoint(const RunState& s, const std::string& config, int epoch, int batch) {
+  Checkpoint k;
+  k.config_json = config;
+  k.params = s.params;
+  k.optimizer_step = s.opt.step_count();
+  k.optimizer_m = s.opt.m();
+  k.optimizer_v = s.opt.v();
+  k.epoch = epoch;
+  k.batch = batch;
+  k.epoch_seed = s.epoch_seed;
+  k.epoch_seed_valid = s.epoch_seeded;
+  std::ostringstream rs;
+  rs << s.rng;
+  k.rng_state = rs.str();
+  k.history = s.history;
+  k.partial_loss = s.loss;
+  k.partial_correct = s.correct;
+  k.partial_count = s.count;
+  return k;
+}
+
+// Continues from the run directory's checkpoint; refuses one written with other options or whose
+// position lies past the end of the epoch.
+void Resume(const std::string& path, const std::string& config, int full_batches, RunState* s) {
+  Checkpoint k = LoadCheckpoint(path);
+  if (json::parse(k.config_json) != json::parse(config))
+    throw TrainingError(
+        fmt::format("{}: error: checkpoint was written with different options:\n  checkpoint: "
+                    "{}\n  now:        {}",
+                    path, k.config_json, config));
+  if (k.batch > full_batches)
+    throw TrainingError(
+        fmt::format("{}: error: field 'batch' = {} is past the end of the epoch ({} batches)", path,
+                    k.batch, full_batches));
+  s->params = std::move(k.params);
+  s->opt.SetState(k.optimizer_step, std::move(k.optimizer_m), std::move(k.optimizer_v));
+  s->epoch = k.epoch;
+  s->batch = k.batch;
+  s->epoch_seed = k.epoch_seed;
+  s->epoch_seeded = k.epoch_seed_valid;
+  std::istringstream(k.rng_state) >> s->rng;
+  s->history = std::move(k.history);
+  s->loss = k.partial_loss;
+  s->correct = k.partial_correct;
+  s->count = k.partial_count;
+}
+
+struct Progress {
+  bool enabled, tty;
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  double last_print = -1;
+  long samples = 0;  // trained in this invocation during this epoch
+
+  double Elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  void Print(const TrainOptions& o, const RunState& s, int first_batch, int n_batches) {
+    if (!enabled) return;
+    const double el = Elapsed();
+    const bool last = s.batch + 1 == n_batches;
+    if (!(tty || last || el - last_print >= 30)) return;
+    last_print = el;
+    const int done = s.batch + 1 - first_batch;
+    const double eta = (n_batches - s.batch - 1) * (el / std::max(1, done));
+    const int width = 24;
+    const int filled = static_cast<int>(width * double(s.batch + 1) / n_batches);
+    std::fprintf(
+        stderr, "%sepoch %d/%d [%s%s] %d/%d  loss %.4g  acc %.2f%%  %.0f samples/s  ETA %s%s",
+        tty ? "\r" : "", s.epoch + 1, o.epochs, std::string(filled, '#').c_str(),
+        std::string(width - filled, '.').c_str(), s.batch + 1, n_batches,
+        s.loss / std::max<long>(1, s.count), 100.0 * s.correct / std::max<long>(1, s.count),
+        samples / std::max(el, 1e-9), FormatDuration(eta).c_str(), tty ? "   " : "\n");
+    std::fflush(stderr);
+  }
+};
+
+// One optimisation step on batch s->batch of the epoch's permutation.
+void TrainBatch(const TrainOptions& o, const Network& net, const Dataset& train,
+                const std::vector<int>& perm, RunState* s, Progress* progress) {
+  const int F = net.config().layer_sizes.front();
+  const int first = s->batch * o.batch_size;
+  const int bs = std::min(o.batch_size, static_cast<int>(perm.size()) - first);
+  std::vector<float> xb(static_cast<size_t>(bs) * F);
+  std::vector<int> yb(bs);
+  for (int k = 0; k < bs; ++k) {
+    const int idx = perm[first + k];
+    std::copy(train.image(idx), train.image(idx) + F, xb.begin() + static_cast<size_t>(k) * F);
+    yb[k] = train.labels[idx];
+  }
+  PassResult pr;
+  try {
+    pr = net.Run<float>(s->params, xb.data(), yb.data(), bs, true, o.threads, o.chunk);
+  } catch (const TrainingError& e) {
+    throw TrainingError(
+        fmt::format("epoch {}, batch {}: {}", s->epoch + 1, s->batch + 1, e.what()));
+  }
+  for (int k = 0; k < bs; ++k) s->correct += pr.samples[k].predicted == yb[k];
+  s->loss += pr.loss_sum;
+  s->count += bs;
+  for (size_t l = 0; l < pr.grad.g_plus.size(); ++l) {
+    pr.grad.g_plus[l] /= bs;  // mean loss over the batch
+    pr.grad.g_minus[l] /= bs;
+  }
+  s->opt.Step(pr.grad, &s->params);
+  progress->samples += bs;
+}
+
+// Metrics of the epoch that just ended (evaluates the test set).
+EpochMetrics EndEpoch(const TrainOptions& o, const Network& net, const DatasetPair& data,
+                      const RunState& s, const Progress& progress, int n_train) {
+  const NetworkConfig& c = net.config();
+  const double secs = progress.Elapsed();
+  EpochMetrics m;
+  m.epoch = s.epoch + 1;
+  m.batches = s.batch;  // a resume with a smaller max_batches ends the epoch where it was
+  m.train_loss = s.loss / std::max<long>(1, s.count);
+  m.train_accuracy = double(s.correct) / std::max<long>(1, s.count);
+  m.seconds = secs;
+  m.samples_per_second = progress.samples / std::max(secs, 1e-9);
+  m.tape_bytes_per_batch =
+      static_cast<double>(net.TapeBytesPerChunk(o.chunk)) *
+      std::min(o.threads, (std::min(o.batch_size, n_train) + o.chunk - 1) / o.chunk);
+  const EvalResult ev = Evaluate(net, s.params, data.test, o.threads, o.max_test, o.chunk);
+  m.test_loss = ev.loss;
+  m.test_accuracy = ev.accuracy;
+  m.spiking_fraction = ev.spiking_fraction;
+  ConductanceStats(c, s.params, &m);
+  m.peak_rss_bytes = PeakRssBytes();
+  if (o.progress)
+    std::fprintf(stderr,
+                 "%sepoch %d: train loss %.4g acc %.2f%%  test acc %.2f%%  spiking %.3f  (%s, "
+                 "%s kernels, tape %.0f MiB/batch, peak RSS %.0f MiB)\n",
+                 progress.tty ? "\n" : "", m.epoch, m.train_loss, 100 * m.train_accuracy,
+                 100 * m.test_accuracy, m.spiking_fraction, FormatDuration(secs).c_str(),
+                 KernelIsaName(net.isa()).c_str(), m.tape_bytes_per_batch / 1048576.0,
+                 m.peak_rss_bytes / 1048576.0);
+  return m;
+}
+
+}  // namespace
+
+TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
+  if (const std::string err = o.Validate(); !err.empty()) throw TrainingError(err);
+  CheckTrainingData(o, data);
+  const Network net(o.network);
+  const NetworkConfig& c = net.config();
+  const std::string ckpt_path = RunFile(o.run_dir, kCheckpointFile);
+  const std::string config = ConfigJson(o);
   const int n_train =
       o.max_train > 0 ? std::min(o.max_train, data.train.size()) : data.train.size();
-  int n_batches = (n_train + o.batch_size - 1) / o.batch_size;
-  if (o.max_batches > 0) n_batches = std::min(n_batches, o.max_batches);
-  const int F = c.layer_sizes.front();
-  std::vector<float> xb;
-  std::vector<int> yb;
-  int done_this_run = 0;
-  const bool tty = isatty(STDERR_FILENO);
+  const int full_batches = (n_train + o.batch_size - 1) / o.batch_size;
+  const int n_batches = o.max_batches > 0 ? std::min(full_batches, o.max_batches) : full_batches;
 
-  auto checkpoint = [&](int ep, int next_batch) {
-    Checkpoint k;
-    k.config_json = config;
-    k.params = result.params;
-    k.optimizer_step = opt.step_count();
-    k.optimizer_m = opt.m();
-    k.optimizer_v = opt.v();
-    k.epoch = ep;
-    k.batch = next_batch;
-    k.epoch_seed = epoch_seed;
-    k.epoch_seed_valid = epoch_seeded;
-    std::ostringstream rs;
-    rs << rng;
-    k.rng_state = rs.str();
-    k.history = result.history;
-    k.partial_loss = run_loss;
-    k.partial_correct = run_correct;
-    k.partial_count = run_count;
-    SaveCheckpoint(ckpt_path, k);
-  };
-
-  for (; epoch < o.epochs; ++epoch) {
-    if (!epoch_seeded) {
-      epoch_seed = rng();
-      epoch_seeded = true;
-    }
-    const std::vector<int> perm = Permutation(n_train, epoch_seed);
-    const auto t0 = std::chrono::steady_clock::now();
-    const int first_batch = batch;
-    double last_print = -1;
-    for (; batch < n_batches; ++batch) {
-      if (o.stop_after_batches > 0 && done_this_run >= o.stop_after_batches) {
-        checkpoint(epoch, batch);
-        if (o.progress) std::fputc('\n', stderr);
-        return result;
-      }
-      const int first = batch * o.batch_size;
-      const int bs = std::min(o.batch_size, n_train - first);
-      xb.resize(static_cast<size_t>(bs) * F);
-      yb.resize(bs);
-      for (int s = 0; s < bs; ++s) {
-        const int idx = perm[first + s];
-        std::copy(data.train.image(idx), data.train.image(idx) + F,
-                  xb.begin() + static_cast<size_t>(s) * F);
-        yb[s] = data.train.labels[idx];
-      }
-      PassResult pr;
-      try {
-        pr = net.Run<float>(result.params, xb.data(), yb.data(), bs, true, o.threads, o.chunk);
-      } catch (const TrainingError& e) {
-        throw TrainingError(fmt::format("epoch {}, batch {}: {}", epoch + 1, batch + 1, e.what()));
-      }
-      for (int s = 0; s < bs; ++s) run_correct += pr.samples[s].predicted == yb[s];
-      run_loss += pr.loss_sum;
-      run_count += bs;
-      for (size_t l = 0; l < pr.grad.g_plus.size(); ++l) {
-        pr.grad.g_plus[l] /= bs;  // mean loss over the batch
-        pr.grad.g_minus[l] /= bs;
-      }
-      opt.Step(pr.grad, &result.params);
-      ++done_this_run;
-      if (o.checkpoint_every > 0 && (batch + 1) % o.checkpoint_every == 0 && batch + 1 < n_batches)
-        checkpoint(epoch, batch + 1);
-      if (o.progress) {
-        const double el =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        const int done = batch + 1 - first_batch;
-        const double rate = done * double(o.batch_size) / std::max(el, 1e-9);
-        const double eta = (n_batches - batch - 1) * (el / done);
-        const bool last = batch + 1 == n_batches;
-        if (tty || last || el - last_print >= 30) {
-          last_print = el;
-          const int width = 24;
-          const int filled = static_cast<int>(width * double(batch + 1) / n_batches);
-          std::fprintf(
-              stderr, "%sepoch %d/%d [%s%s] %d/%d  loss %.4g  acc %.2f%%  %.0f samples/s  ETA %s%s",
-              tty ? "\r" : "", epoch + 1, o.epochs, std::string(filled, '#').c_str(),
-              std::string(width - filled, '.').c_str(), batch + 1, n_batches,
-              run_loss / std::max<long>(1, run_count),
-              100.0 * run_correct / std::max<long>(1, run_count), rate, FormatDuration(eta).c_str(),
-              tty ? "   " : "\n");
-          std::fflush(stderr);
-        }
-      }
-    }
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    EpochMetrics m;
-    m.epoch = epoch + 1;
-    m.batches = n_batches;
-    m.train_loss = run_loss / std::max<long>(1, run_count);
-    m.train_accuracy = double(run_correct) / std::max<long>(1, run_count);
-    m.seconds = secs;
-    m.samples_per_second = (batch - first_batch) * double(o.batch_size) / std::max(secs, 1e-9);
-    m.tape_bytes_per_batch =
-        static_cast<double>(net.TapeBytesPerChunk(o.chunk)) *
-        std::min(o.threads, (std::min(o.batch_size, n_train) + o.chunk - 1) / o.chunk);
-    const EvalResult ev = Evaluate(net, result.params, data.test, o.threads, o.max_test, o.chunk);
-    m.test_loss = ev.loss;
-    m.test_accuracy = ev.accuracy;
-    m.spiking_fraction = ev.spiking_fraction;
-    ConductanceStats(c, result.params, &m);
-    m.peak_rss_bytes = PeakRssBytes();
-    result.history.push_back(m);
-    WriteMetricsFiles(o.run_dir, result.history);
-    if (o.progress)
+  const Parameters init = InitParameters(c, o.seed, o.init_fraction);
+  RunState s{o.initial.g_plus.empty() ? init : o.initial,
+             Optimizer(o.optimizer, c.g_min, c.g_max, init), o.seed ^ 0x9e3779b97f4a7c15ull};
+  if (o.resume) {
+    Resume(ckpt_path, config, full_batches, &s);
+    WriteMetricsFiles(o.run_dir, s.history);  // repairs metrics of a run killed mid-commit
+    if (s.batch > n_batches && o.progress)
       std::fprintf(stderr,
-                   "%sepoch %d: train loss %.4g acc %.2f%%  test acc %.2f%%  spiking %.3f  (%s, "
-                   "%s kernels, tape %.0f MiB/batch, peak RSS %.0f MiB)\n",
-                   tty ? "\n" : "", m.epoch, m.train_loss, 100 * m.train_accuracy,
-                   100 * m.test_accuracy, m.spiking_fraction, FormatDuration(secs).c_str(),
-                   KernelIsaName(net.isa()).c_str(), m.tape_bytes_per_batch / 1048576.0,
-                   m.peak_rss_bytes / 1048576.0);
-    batch = 0;
-    epoch_seeded = false;
-    run_loss = 0;
-    run_correct = run_count = 0;
-    checkpoint(epoch + 1, 0);
+                   "note: the checkpoint is at batch %d of epoch %d, past max_batches %d: that "
+                   "epoch ends there\n",
+                   s.batch, s.epoch + 1, n_batches);
+  } else {
+    fs::create_directories(o.run_dir);
+    for (const char* f : {kMetricsCsvFile, kMetricsJsonFile}) fs::remove(RunFile(o.run_dir, f));
   }
-  SaveParametersJson((fs::path(o.run_dir) / "params.json").string(), c, result.params);
+
+  TrainResult result;
+  int done_this_run = 0;
+  auto stop = [&](bool interrupted) {
+    SaveCheckpoint(ckpt_path, ToCheckpoint(s, config, s.epoch, s.batch));
+    if (o.progress) std::fputc('\n', stderr);
+    result.params = s.params;
+    result.history = s.history;
+    result.interrupted = interrupted;
+    result.next_epoch = s.epoch;
+    result.next_batch = s.batch;
+    return result;
+  };
+  for (; s.epoch < o.epochs; ++s.epoch) {
+    if (!s.epoch_seeded) {
+      s.epoch_seed = s.rng();
+      s.epoch_seeded = true;
+    }
+    const std::vector<int> perm = Permutation(n_train, s.epoch_seed);
+    Progress progress{o.progress, isatty(STDERR_FILENO) != 0};
+    const int first_batch = s.batch;
+    for (; s.batch < n_batches; ++s.batch) {
+      if (o.stop != nullptr && o.stop->load()) return stop(true);
+      if (o.stop_after_batches > 0 && done_this_run >= o.stop_after_batches) return stop(false);
+      TrainBatch(o, net, data.train, perm, &s, &progress);
+      ++done_this_run;
+      progress.Print(o, s, first_batch, n_batches);
+      if (o.checkpoint_every > 0 && (s.batch + 1) % o.checkpoint_every == 0 &&
+          s.batch + 1 < n_batches)
+        SaveCheckpoint(ckpt_path, ToCheckpoint(s, config, s.epoch, s.batch + 1));
+    }
+    if (o.stop != nullptr && o.stop->load()) return stop(true);  // evaluation on resume
+    s.history.push_back(EndEpoch(o, net, data, s, progress, n_train));
+    s.batch = 0;
+    s.epoch_seeded = false;
+    s.loss = 0;
+    s.correct = s.count = 0;
+    // The epoch's commit: the checkpoint (which holds the metric history) is replaced atomically
+    // first; the metrics files are derived from it, and rewritten from it on resume.
+    SaveCheckpoint(ckpt_path, ToCheckpoint(s, config, s.epoch + 1, 0));
+    WriteMetricsFiles(o.run_dir, s.history);
+  }
+  SaveParametersJson(RunFile(o.run_dir, kParamsFile), c, s.params);
+  result.params = s.params;
+  result.history = s.history;
   result.finished = true;
+  result.next_epoch = s.epoch;
   return result;
 }
 

