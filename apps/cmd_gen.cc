@@ -171,7 +171,13 @@ training::NetworkConfig MsnnNetwork(const MsnnArgs& a) {
 
 int RunMsnn(const MsnnArgs& a) {
   circuits::MsnnSpec spec;
-  const training::NetworkConfig c = MsnnNetwork(a);
+  training::NetworkConfig c;
+  try {
+    c = MsnnNetwork(a);
+  } catch (const std::exception& e) {  // method or crossbar name
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitInputError;
+  }
   if (c.layer_sizes.size() < 2) {
     std::cerr << fmt::format(
         "error: --layers needs at least two sizes: the input features, then one per MIF layer "
@@ -332,9 +338,7 @@ void RegisterGen(CLI::App& app, int* exit_code) {
       ->check(CLI::PositiveNumber);
   ms->add_option("--method", sn->method,
                  "semi-implicit (default), fe or be (exactly the MNA engine's forward / backward "
-                 "Euler)")
-      ->check(
-          CLI::IsMember({"fe", "forward-euler", "semi-implicit", "si", "be", "backward-euler"}));
+                 "Euler); trap is not available in the fast kernels");
   ms->add_option("--dataset", sn->dataset, "Dataset written into the training directives");
   ms->add_option("--seed", sn->seed, "Seed of the initial conductances");
   ms->add_option("--init-fraction", sn->init_fraction,

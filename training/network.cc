@@ -23,6 +23,13 @@ Method ParseMethod(const std::string& name) {
   if (name == "forward-euler" || name == "fe" || name == "euler") return Method::kForwardEuler;
   if (name == "semi-implicit" || name == "si") return Method::kSemiImplicit;
   if (name == "backward-euler" || name == "be") return Method::kBackwardEuler;
+  if (name == "trap" || name == "trapezoidal" || name == "gear2")
+    throw TrainingError(fmt::format(
+        "method '{}' is not available in the fast kernels: matching the MNA engine's {} rule "
+        "needs its restart after every alpha-event breakpoint inside the per-neuron Newton "
+        "solve and its reverse pass; use backward-euler (the MNA engine's backward Euler, "
+        "matched exactly) or semi-implicit, or train the deck on the MNA engine",
+        name, name == "gear2" ? "gear2" : "trapezoidal"));
   throw TrainingError(
       fmt::format("option 'method' = '{}' must be forward-euler (fe), semi-implicit (si) or "
                   "backward-euler (be)",
