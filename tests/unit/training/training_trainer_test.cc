@@ -257,3 +257,49 @@ BOOST_AUTO_TEST_CASE(bad_options_are_rejected) {
     BOOST_CHECK(std::string(e.what()).find("16 features") != std::string::npos);
   }
 }
+
+BOOST_AUTO_TEST_CASE(defaults_presets_and_warnings) {
+  // One set of defaults: the measured recipe.
+  const mt::TrainOptions d = mt::TrainPreset("default");
+  BOOST_CHECK(d.network.method == mt::Method::kSemiImplicit);
+  BOOST_CHECK_EQUAL(d.network.steps, 200);
+  BOOST_CHECK_EQUAL(d.optimizer.lr, 2e-3);
+  BOOST_CHECK_EQUAL(d.batch_size, 32);
+  BOOST_CHECK(mt::TrainWarnings(d).empty());
+  // The paper's protocol.
+  const mt::TrainOptions p = mt::TrainPreset("paper");
+  BOOST_CHECK(p.network.method == mt::Method::kForwardEuler);
+  BOOST_CHECK_EQUAL(p.network.steps, 1000);
+  BOOST_CHECK_EQUAL(p.network.dt, 10e-6);
+  BOOST_CHECK_EQUAL(p.optimizer.lr, 1e-4);
+  BOOST_CHECK_EQUAL(p.batch_size, 128);
+  BOOST_CHECK_EQUAL(p.epochs, 50);
+  BOOST_CHECK_THROW(mt::TrainPreset("best"), mt::TrainingError);
+  // Layer scales for other depths.
+  BOOST_TEST(mt::DefaultLayerScale(1) == std::vector<double>({150.0}),
+             boost::test_tools::per_element());
+  BOOST_TEST(mt::DefaultLayerScale(3) == std::vector<double>({150.0, 0.03, 0.03}),
+             boost::test_tools::per_element());
+  // Forward Euler with a drive that diverged in measurements, and a slow learning rate, are warned.
+  mt::TrainOptions fe = d;
+  fe.network.method = mt::Method::kForwardEuler;
+  BOOST_CHECK(mt::TrainWarnings(fe).empty());  // 150,0.03 was stable
+  fe.network.layer_scale = {500, 0.1};
+  BOOST_REQUIRE_EQUAL(mt::TrainWarnings(fe).size(), 1u);
+  BOOST_CHECK(mt::TrainWarnings(fe)[0].find("semi-implicit") != std::string::npos);
+  BOOST_CHECK_EQUAL(mt::TrainWarnings(p).size(), 1u);  // lr 1e-4 trains slowly
+}
+
+BOOST_AUTO_TEST_CASE(memory_is_estimated_before_allocating) {
+  mt::TrainOptions o;
+  o.run_dir = "unused";
+  BOOST_CHECK(o.Validate().empty());
+  const double base = mt::EstimateTrainingBytes(o);
+  BOOST_CHECK_GT(base, 1e6);
+  o.network.steps = 2'000'000'000;
+  BOOST_CHECK_GT(mt::EstimateTrainingBytes(o), 1e4 * base);
+  const std::string e = o.Validate();
+  BOOST_CHECK(e.find("needs about") != std::string::npos);
+  BOOST_CHECK(e.find("TiB") != std::string::npos);
+  BOOST_CHECK_THROW(mt::RunTraining(o, ToyData()), mt::TrainingError);
+}
