@@ -303,3 +303,44 @@ BOOST_AUTO_TEST_CASE(memory_is_estimated_before_allocating) {
   BOOST_CHECK(e.find("TiB") != std::string::npos);
   BOOST_CHECK_THROW(mt::RunTraining(o, ToyData()), mt::TrainingError);
 }
+
+// A resume whose max_batches is below the checkpoint's batch ends that epoch where it is and
+// records the batches actually trained, not the new limit or a negative throughput.
+BOOST_AUTO_TEST_CASE(resume_with_fewer_batches_records_what_was_trained) {
+  const mt::DatasetPair data = ToyData();
+  const fs::path dir = TempDir("fewer");
+  mt::TrainOptions o = ToyOptions(dir);
+  o.epochs = 1;
+  o.max_batches = 6;
+  o.stop_after_batches = 4;
+  BOOST_REQUIRE(!mt::RunTraining(o, data).finished);
+  o.resume = true;
+  o.stop_after_batches = 0;
+  o.max_batches = 2;
+  const mt::TrainResult r = mt::RunTraining(o, data);
+  BOOST_REQUIRE(r.finished);
+  BOOST_REQUIRE_EQUAL(r.history.size(), 1u);
+  BOOST_CHECK_EQUAL(r.history[0].batches, 4);
+  BOOST_CHECK_GE(r.history[0].samples_per_second, 0.0);
+  BOOST_CHECK(std::isfinite(r.history[0].samples_per_second));
+  fs::remove_all(dir);
+}
+
+// A batch larger than the training set, and an empty set, are refused before anything is written.
+BOOST_AUTO_TEST_CASE(degenerate_data_is_refused) {
+  const fs::path dir = TempDir("degenerate") / "run";
+  mt::TrainOptions o = ToyOptions(dir);
+  o.batch_size = 97;
+  BOOST_CHECK_THROW(mt::RunTraining(o, ToyData()), mt::TrainingError);
+  o = ToyOptions(dir);
+  mt::DatasetPair empty = ToyData();
+  empty.train.images.clear();
+  empty.train.labels.clear();
+  try {
+    mt::RunTraining(o, empty);
+    BOOST_FAIL("expected an empty-dataset error");
+  } catch (const mt::TrainingError& e) {
+    BOOST_CHECK(std::string(e.what()).find("0 training") != std::string::npos);
+  }
+  BOOST_CHECK(!fs::exists(dir));
+}
