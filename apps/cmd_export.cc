@@ -61,8 +61,27 @@ std::map<std::string, double> DeckConductances(const std::string& run_dir,
   return g;
 }
 
+// True (with a message) if the output would replace one of the run's files or its deck.
+bool OutputClobbersInput(const ExportArgs& a, const training::RunRecord& record) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> inputs = {record.deck};
+  for (const char* f :
+       {training::kTrainArgsFile, training::kCheckpointFile, training::kParamsFile,
+        training::kMetricsCsvFile, training::kMetricsJsonFile, training::kMnaParamsFile})
+    inputs.push_back(training::RunFile(a.run_dir, f));
+  for (const std::string& in : inputs) {
+    std::error_code ec;
+    if (!in.empty() && fs::exists(a.out, ec) && fs::equivalent(a.out, in, ec)) {
+      std::cerr << fmt::format("error: -o {} would overwrite the run's input {}\n", a.out, in);
+      return true;
+    }
+  }
+  return false;
+}
+
 int RunExport(const ExportArgs& a) {
   const training::RunRecord record = training::ReadRunRecord(a.run_dir);
+  if (OutputClobbersInput(a, record)) return kExitInputError;
   std::vector<double> pixels;
   int label = -1;
   if (int rc = LoadSample(a, a.dataset.empty() ? record.dataset : a.dataset, &pixels, &label))

@@ -237,6 +237,11 @@ BOOST_AUTO_TEST_CASE(sigint_writes_a_checkpoint_and_says_how_to_resume) {
   BOOST_CHECK_EQUAL(ex.code, 0);
   BOOST_CHECK(Contains(ex.err, "checkpoint.bin"));
   BOOST_CHECK(Contains(Slurp(tmp / "net.cir"), "*@msnn"));
+  const std::string ckpt = Slurp(dir + "/checkpoint.bin");
+  const Result clobber = Run({"export", dir, "-o", dir + "/checkpoint.bin"}, tmp, "clobber");
+  BOOST_CHECK_EQUAL(clobber.code, 1);
+  BOOST_CHECK(Contains(clobber.err, "would overwrite"));
+  BOOST_CHECK(Slurp(dir + "/checkpoint.bin") == ckpt);
   const Result ev = Run({"eval", dir, "--confusion", tmp / "cm.svg"}, tmp, "eval");
   BOOST_CHECK_EQUAL(ev.code, 0);
   BOOST_CHECK(Contains(ev.out, "32 test samples"));
