@@ -113,10 +113,11 @@ void PrintError(const std::exception& e) {
 // ----- signals: the first SIGINT / SIGTERM stops after the batch in progress, the second exits.
 
 std::atomic<bool> g_stop{false};
+std::atomic<int> g_signals{0};  // signals received (atomic: threads may take them concurrently)
 volatile std::sig_atomic_t g_signal = 0;
 
 extern "C" void OnStopSignal(int sig) {
-  if (g_signal != 0) _exit(128 + sig);  // second signal: at once
+  if (g_signals.fetch_add(1) > 0) _exit(128 + sig);  // second signal: at once
   g_signal = sig;
   g_stop.store(true);
   static const char kMsg[] =
