@@ -39,12 +39,12 @@ namespace memspice::training {
 struct MsnnDirectives {
   std::string dataset = "fashion-mnist";
   std::string loss = "nll";
-  std::string method = "fe";
-  double v_scale = 1e-3;
+  std::string method = "fe";  // without method=: forward Euler
+  double v_scale = NetworkConfig().v_scale;
   int steps = 0;  // required
   double dt = 0;  // required
   std::string input_prefix = "px";
-  double input_scale = 10e-6;
+  double input_scale = NetworkConfig().input_scale;
   std::vector<std::string> outputs;  // membrane nodes in class order; empty: last layer's order
   std::string trainable = "*";       // glob over synapse element names
   bool found = false;                // at least one *@msnn line
