@@ -23,7 +23,9 @@ std::vector<std::string> LibraryPaths(const std::vector<std::string>& extra) {
       start = end + 1;
     }
   }
-  paths.push_back(std::string(MEMSPICE_SOURCE_DIR) + "/circuits/lib");
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) paths.push_back((exe.parent_path() / MEMSPICE_LIB_RELDIR).lexically_normal().string());
   return paths;
 }
 

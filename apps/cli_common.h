@@ -24,8 +24,9 @@ inline constexpr int kExitInputError = 1;       // bad deck, bad option
 inline constexpr int kExitSimulationError = 2;  // non-convergence, instability, I/O
 inline constexpr int kExitOverTolerance = 3;    // compare: signals differ more than allowed
 
-// Directories searched by .include/.lib after the deck's own: $MEMSPICE_LIB (colon separated), the
-// installed/source circuits/lib, and any -I given on the command line.
+// Directories searched by .include/.lib after the deck's own: any -I given on the command line,
+// $MEMSPICE_LIB (colon separated), then the circuit library next to the binary
+// (<bin>/MEMSPICE_LIB_RELDIR: ../share/memspice/lib, installed or in the build tree).
 std::vector<std::string> LibraryPaths(const std::vector<std::string>& extra);
 
 // Parses NAME=VALUE pairs from --set; reports malformed ones and returns nullopt.

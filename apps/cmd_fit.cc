@@ -11,6 +11,7 @@
 
 #include "apps/cli_common.h"
 #include "autodiff/fit.h"
+#include "base/strings.h"
 #include "circuits/ngspice_export.h"
 #include "netlist/expression.h"
 #include "solver/csv_writer.h"
@@ -29,10 +30,7 @@ struct FitArgs {
   bool linear = false, quiet = false;
 };
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+using base::Lower;
 
 // CSV (header, time first) or SPICE raw file (last transient plot; ngspice names normalised,
 // exported memristor states v(m1_x) readable as x(m1)).

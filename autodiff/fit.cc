@@ -16,7 +16,9 @@
 #include "autodiff/adjoint.h"
 #include "autodiff/objective.h"
 #include "autodiff/tape.h"
+#include "base/strings.h"
 #include "devices/registry.h"
+#include "netlist/deck_editor.h"
 #include "solver/circuit.h"
 
 namespace memspice::autodiff {
@@ -27,10 +29,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+using base::Lower;
 
 const netlist::Element* FindElement(const netlist::Netlist& nl, const std::string& name) {
   for (const auto& e : nl.elements) {
@@ -696,107 +695,57 @@ Status Fit(const netlist::Netlist& nl, const solver::SimOptions& options, const 
 
 namespace {
 
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::string line;
-  std::istringstream in(text);
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
-}
-
-bool IsContinuation(const std::string& line) {
-  const size_t i = line.find_first_not_of(" \t");
-  return i != std::string::npos && line[i] == '+';
-}
-
-// Lines [first, last] (0-based) of the card starting at 0-based line `first`.
-int CardEnd(const std::vector<std::string>& lines, int first) {
-  int last = first;
-  while (last + 1 < static_cast<int>(lines.size()) && IsContinuation(lines[last + 1])) ++last;
-  return last;
-}
-
-// End of the value token starting at `b`: a {...} expression, a quoted string, else up to
-// whitespace, ')' or ','.
-size_t TokenEnd(const std::string& s, size_t b) {
-  if (b < s.size() && (s[b] == '{' || s[b] == '\'')) {
-    const char close = s[b] == '{' ? '}' : '\'';
-    int depth = 0;
-    for (size_t i = b; i < s.size(); ++i) {
-      if (s[i] == '{' && close == '}') ++depth;
-      if (s[i] == close && (close == '\'' ? i > b : --depth == 0)) return i + 1;
+// Writes one resolved parameter into the deck; false if the deck text does not hold it (defined
+// in an included file, or inside a subcircuit).
+bool WriteParam(const ParamSpec& p, const netlist::Netlist& nl, const std::string& v,
+                netlist::DeckEditor* deck) {
+  const std::string main = nl.files.empty() ? std::string() : nl.files[0];
+  auto in_main = [&](const netlist::SourceLoc& loc) {
+    return loc.file == main && loc.line >= 1 && loc.line <= deck->num_lines();
+  };
+  auto top_level = [&](const netlist::Element& e) {
+    return in_main(e.loc) && e.name.find('.') == std::string::npos;
+  };
+  switch (p.kind) {
+    case ParamSpec::Kind::kParam:
+      return deck->SetDirectiveKey(".param", p.target, v);
+    case ParamSpec::Kind::kElementValue: {
+      const netlist::Element* e = FindElement(nl, p.target);
+      const devices::DeviceDescriptor* d = e == nullptr ? nullptr : devices::FindDescriptor(*e);
+      return d != nullptr && top_level(*e) && d->value.token != devices::kNoValueToken &&
+             deck->SetToken(e->loc.line, d->value.token, d->value.keyword, v);
     }
-    return s.size();
-  }
-  size_t e = b;
-  while (e < s.size() && !std::isspace(static_cast<unsigned char>(s[e])) && s[e] != ')' &&
-         s[e] != ',') {
-    ++e;
-  }
-  return e;
-}
-
-// Replaces the value of `key = value` (case-insensitive key) on lines [first, last]; false if
-// the key is not there.
-bool ReplaceKeyValue(std::vector<std::string>* lines, int first, int last, const std::string& key,
-                     const std::string& value) {
-  for (int l = first; l <= last; ++l) {
-    std::string& s = (*lines)[l];
-    const std::string low = Lower(s);
-    size_t pos = 0;
-    while ((pos = low.find(key, pos)) != std::string::npos) {
-      const bool start_ok = pos == 0 || std::isspace(static_cast<unsigned char>(low[pos - 1])) ||
-                            low[pos - 1] == '(' || low[pos - 1] == ',';
-      size_t e = pos + key.size();
-      while (e < low.size() && (low[e] == ' ' || low[e] == '\t')) ++e;
-      if (start_ok && e < low.size() && low[e] == '=') {
-        size_t b = e + 1;
-        while (b < s.size() && (s[b] == ' ' || s[b] == '\t')) ++b;
-        s.replace(b, TokenEnd(s, b) - b, value);
-        return true;
+    case ParamSpec::Kind::kInstance: {
+      const netlist::Element* e = FindElement(nl, p.target);
+      if (e == nullptr || !top_level(*e)) return false;
+      deck->SetKey(e->loc.line, p.key, v);
+      return true;
+    }
+    case ParamSpec::Kind::kModel: {
+      const auto m = nl.models.find(p.target);
+      if (m == nl.models.end()) return false;
+      if (in_main(m->second.loc)) return deck->ReplaceKey(m->second.loc.line, p.key, v);
+      // The card is in a library: write the value on every instance, if they may override it.
+      const devices::DeviceDescriptor* d = devices::FindDescriptorByModelType(m->second.type);
+      if (d == nullptr || !devices::FindParam(d->params, p.key, devices::ParamPlace::kInstance)) {
+        return false;
       }
-      pos += key.size();
+      bool all = true, any = false;
+      for (const auto& e : nl.elements) {
+        if (e.model != p.target) continue;
+        if (top_level(e)) {
+          deck->SetKey(e.loc.line, p.key, v);
+          any = true;
+        } else {
+          all = false;
+        }
+      }
+      return any && all;
     }
+    case ParamSpec::Kind::kIc:
+      return deck->SetDirectiveKey(".ic", "v(" + p.target + ")", v);
   }
   return false;
-}
-
-// Whitespace-separated tokens of a line with their start offsets ({...} kept whole).
-std::vector<std::pair<size_t, size_t>> Tokens(const std::string& s) {
-  std::vector<std::pair<size_t, size_t>> t;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    if (i >= s.size()) break;
-    size_t e = i;
-    if (s[i] == '{') {
-      e = TokenEnd(s, i);
-    } else {
-      while (e < s.size() && !std::isspace(static_cast<unsigned char>(s[e]))) ++e;
-    }
-    t.emplace_back(i, e);
-    i = e;
-  }
-  return t;
-}
-
-bool LooksNumeric(const std::string& tok) {
-  return !tok.empty() && (tok[0] == '{' || std::isdigit(static_cast<unsigned char>(tok[0])) ||
-                          tok[0] == '.' || tok[0] == '-' || tok[0] == '+');
-}
-
-// Replaces an element's value token where its descriptor says the netlist writes it.
-bool ReplaceElementValue(std::vector<std::string>* lines, int line,
-                         const devices::ValueSyntax& syntax, const std::string& value) {
-  if (syntax.token == devices::kNoValueToken) return false;
-  std::string& s = (*lines)[line];
-  const auto tok = Tokens(s);
-  auto text = [&](size_t k) { return Lower(s.substr(tok[k].first, tok[k].second - tok[k].first)); };
-  size_t k = static_cast<size_t>(syntax.token);
-  if (syntax.keyword != nullptr && tok.size() > k + 1 && text(k) == syntax.keyword) ++k;
-  if (k >= tok.size() || !LooksNumeric(text(k))) return false;
-  s.replace(tok[k].first, tok[k].second - tok[k].first, value);
-  return true;
 }
 
 }  // namespace
@@ -804,93 +753,18 @@ bool ReplaceElementValue(std::vector<std::string>* lines, int line,
 Status SubstituteParams(const std::string& text, const netlist::Netlist& nl,
                         const std::vector<std::pair<std::string, double>>& values, std::string* out,
                         std::vector<std::string>* unwritten) {
-  std::vector<std::string> lines = SplitLines(text);
+  netlist::DeckEditor deck(text);
   unwritten->clear();
-  const std::string main = nl.files.empty() ? std::string() : nl.files[0];
-  auto in_main = [&](const netlist::SourceLoc& loc) {
-    return loc.file == main && loc.line >= 1 && loc.line <= static_cast<int>(lines.size());
-  };
-  // Sets key=value on an element card, appending it if absent.
-  auto set_on_element = [&](const netlist::Element& e, const std::string& key,
-                            const std::string& v) {
-    const int first = e.loc.line - 1, last = CardEnd(lines, first);
-    if (ReplaceKeyValue(&lines, first, last, key, v)) return;
-    // Appended before an inline comment ('; ...' or ' $ ...'), if any.
-    std::string& l = lines[last];
-    size_t cut = std::min(l.find(';'), l.find(" $ "));
-    if (cut == std::string::npos) cut = l.size();
-    while (cut > 0 && std::isspace(static_cast<unsigned char>(l[cut - 1]))) --cut;
-    l.insert(cut, " " + key + "=" + v);
-  };
   for (const auto& [name, value] : values) {
     std::vector<ParamSpec> specs;
     Status s = ResolveParams(nl, {name}, true, &specs);
     if (!s.ok()) return s;
-    const std::string v = fmt::format("{:.10g}", value);
+    const std::string v = base::FormatNumber(value);
     for (const ParamSpec& p : specs) {
-      bool done = false;
-      switch (p.kind) {
-        case ParamSpec::Kind::kParam:
-          for (int l = 0; l < static_cast<int>(lines.size()) && !done; ++l) {
-            if (Lower(lines[l]).rfind(".param", 0) == 0) {
-              done = ReplaceKeyValue(&lines, l, CardEnd(lines, l), p.target, v);
-            }
-          }
-          break;
-        case ParamSpec::Kind::kElementValue: {
-          const netlist::Element* e = FindElement(nl, p.target);
-          if (e != nullptr && in_main(e->loc) && e->name.find('.') == std::string::npos) {
-            const devices::DeviceDescriptor* d = devices::FindDescriptor(*e);
-            done = d != nullptr && ReplaceElementValue(&lines, e->loc.line - 1, d->value, v);
-          }
-          break;
-        }
-        case ParamSpec::Kind::kInstance: {
-          const netlist::Element* e = FindElement(nl, p.target);
-          if (e != nullptr && in_main(e->loc) && e->name.find('.') == std::string::npos) {
-            set_on_element(*e, p.key, v);
-            done = true;
-          }
-          break;
-        }
-        case ParamSpec::Kind::kModel: {
-          const auto m = nl.models.find(p.target);
-          if (m == nl.models.end()) break;
-          if (in_main(m->second.loc)) {
-            const int first = m->second.loc.line - 1;
-            done = ReplaceKeyValue(&lines, first, CardEnd(lines, first), p.key, v);
-          } else if (const devices::DeviceDescriptor* d =
-                         devices::FindDescriptorByModelType(m->second.type);
-                     d != nullptr &&
-                     devices::FindParam(d->params, p.key, devices::ParamPlace::kInstance)) {
-            // The card is in a library: instances may override this model parameter.
-            bool all = true, any = false;
-            for (const auto& e : nl.elements) {
-              if (e.model != p.target) continue;
-              if (in_main(e.loc) && e.name.find('.') == std::string::npos) {
-                set_on_element(e, p.key, v);
-                any = true;
-              } else {
-                all = false;
-              }
-            }
-            done = any && all;
-          }
-          break;
-        }
-        case ParamSpec::Kind::kIc:
-          for (int l = 0; l < static_cast<int>(lines.size()) && !done; ++l) {
-            if (Lower(lines[l]).rfind(".ic", 0) == 0) {
-              done = ReplaceKeyValue(&lines, l, CardEnd(lines, l), "v(" + p.target + ")", v);
-            }
-          }
-          break;
-      }
-      if (!done) unwritten->push_back(p.name);
+      if (!WriteParam(p, nl, v, &deck)) unwritten->push_back(p.name);
     }
   }
-  out->clear();
-  for (const auto& l : lines) *out += l + "\n";
+  *out = deck.text();
   return Status::Ok();
 }
 

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/strings.h"
+
 namespace memspice::autodiff {
 
 using solver::Status;
@@ -16,17 +18,8 @@ namespace {
 
 constexpr char kStatePrefix[] = "memspice_state_";
 
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+using base::Lower;
+using base::Trim;
 
 bool IsIdent(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '#';

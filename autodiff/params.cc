@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "base/strings.h"
 #include "devices/registry.h"
 
 namespace memspice::autodiff {
@@ -17,10 +18,7 @@ using solver::Status;
 
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+using base::Lower;
 
 bool Match(const std::string& pattern, const std::string& name) {
   return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;

@@ -11,11 +11,13 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/strings.h"
+
 namespace memspice::circuits {
 namespace {
 
 // 12 significant digits: exact to 1e-12 relative, and readable (1/1e-5 prints as 100000).
-std::string Num(double v) { return fmt::format("{:.12g}", v); }
+using base::FormatNumber;
 
 constexpr long kMaxCrossPoints = 1L << 22;
 
@@ -66,7 +68,7 @@ void WriteArray(const CrossbarSpec& s, std::string* out) {
   o.reserve(o.size() + static_cast<size_t>(s.rows) * phys * 120);
   const bool lines = s.rline != 0.0;
   const bool caps = lines && s.cline > 0.0;
-  const std::string rl = Num(s.rline), cl = Num(s.cline);
+  const std::string rl = FormatNumber(s.rline), cl = FormatNumber(s.cline);
 
   if (lines) {
     o += "* word lines: rline segments from the driver node across the columns\n";
@@ -100,10 +102,10 @@ void WriteArray(const CrossbarSpec& s, std::string* out) {
       const double gik = g[static_cast<size_t>(i) * phys + k];
       const std::string w = WordNode(s, i, k), b = BitNode(s, i, k);
       if (s.cell == CellKind::kResistor) {
-        o += fmt::format("r_{}_{} {} {} {}\n", i, Label(s, k), w, b, Num(1.0 / gik));
+        o += fmt::format("r_{}_{} {} {} {}\n", i, Label(s, k), w, b, FormatNumber(1.0 / gik));
       } else {
         o += fmt::format("ymss m_{}_{} {} {} {} x0={}\n", i, Label(s, k), w, b, s.model,
-                         Num(ConductanceToState(gik, s.ron, s.roff)));
+                         FormatNumber(ConductanceToState(gik, s.ron, s.roff)));
       }
     }
   }
@@ -255,15 +257,16 @@ solver::Status GenerateCrossbarDeck(const CrossbarSpec& s, std::string* deck) {
   } else {
     o += fmt::format("* crossbar {}x{}{} {} cells, rline={} cline={} seed={}\n", s.rows, s.cols,
                      s.differential ? " differential" : "",
-                     s.cell == CellKind::kMss ? "mss" : "resistor", Num(s.rline), Num(s.cline),
-                     s.seed);
+                     s.cell == CellKind::kMss ? "mss" : "resistor", FormatNumber(s.rline),
+                     FormatNumber(s.cline), s.seed);
   }
   if (!s.options.empty()) o += ".options " + s.options + "\n";
   WriteModel(s, &o);
   o += "* word-line drivers: SIN(vo va freq td theta phase)\n";
   for (int i = 0; i < s.rows; ++i) {
     o += fmt::format("vin_{} {} 0 dc 0 sin(0 {} {} 0 0 {})\n", i, WordIn(i),
-                     Num(RowAmplitude(s, i)), Num(RowFrequency(s, i)), Num(RowPhase(s, i)));
+                     FormatNumber(RowAmplitude(s, i)), FormatNumber(RowFrequency(s, i)),
+                     FormatNumber(RowPhase(s, i)));
   }
   WriteArray(s, &o);
   o += s.sense == SenseKind::kZeroVolt ? "* sense: 0 V sources, column current = i(vsense_k)\n"
@@ -272,14 +275,15 @@ solver::Status GenerateCrossbarDeck(const CrossbarSpec& s, std::string* deck) {
     if (s.sense == SenseKind::kZeroVolt) {
       o += fmt::format("vsense_{} {} 0 dc 0\n", Label(s, k), BitOut(s, k));
     } else {
-      o += fmt::format("rsense_{} {} 0 {}\n", Label(s, k), BitOut(s, k), Num(s.rsense));
+      o += fmt::format("rsense_{} {} 0 {}\n", Label(s, k), BitOut(s, k), FormatNumber(s.rsense));
     }
   }
   const double tstep = s.tstop / s.steps;
   if (s.max_step_is_tstep) {
-    o += fmt::format(".tran {} {} 0 {}\n", Num(tstep), Num(s.tstop), Num(tstep));
+    o += fmt::format(".tran {} {} 0 {}\n", FormatNumber(tstep), FormatNumber(s.tstop),
+                     FormatNumber(tstep));
   } else {
-    o += fmt::format(".tran {} {}\n", Num(tstep), Num(s.tstop));
+    o += fmt::format(".tran {} {}\n", FormatNumber(tstep), FormatNumber(s.tstop));
   }
   if (s.save_sense) {
     // Several short lines: some readers limit the line length.

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/strings.h"
+
 namespace memspice::circuits {
 
 namespace mss = devices::mss;
@@ -44,7 +46,7 @@ solver::Status SynapseStateForConductance(const mss::MssParams& m, double g,
 namespace {
 
 // Shortest text that reads back as the same double.
-std::string Num(double v) { return fmt::format("{}", v); }
+using base::FormatNumber;
 
 solver::Status Validate(const MsnnSpec& s) {
   auto bad = [](std::string m) { return solver::Status::Error(std::move(m)); };
@@ -85,8 +87,10 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
   const int nl = static_cast<int>(s.layers.size()) - 1;
   const bool parasitic = s.rline > 0 || s.cline > 0;
   std::string layers_text;
-  for (size_t i = 0; i < s.layers.size(); ++i)
-    layers_text += (i ? "-" : "") + std::to_string(s.layers[i]);
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    if (i > 0) layers_text += "-";
+    layers_text += std::to_string(s.layers[i]);
+  }
   std::string o;
   o += s.title.empty() ? fmt::format(
                              "* MEMprop spiking network {}, {} crossbars{} (memspice gen "
@@ -95,10 +99,10 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
                              parasitic ? " with line parasitics" : "")
                        : "* " + s.title + "\n";
   o += "* Training directives (read by memspice train/eval, ignored by other simulators):\n";
-  o += fmt::format("*@msnn dataset={} loss=nll vscale={} method={}\n", s.dataset, Num(s.v_scale),
-                   s.method);
-  o += fmt::format("*@msnn steps={} dt={} input=px input_scale={}\n", s.steps, Num(s.dt),
-                   Num(s.input_scale));
+  o += fmt::format("*@msnn dataset={} loss=nll vscale={} method={}\n", s.dataset,
+                   FormatNumber(s.v_scale), s.method);
+  o += fmt::format("*@msnn steps={} dt={} input=px input_scale={}\n", s.steps, FormatNumber(s.dt),
+                   FormatNumber(s.input_scale));
   std::string outs;
   for (int k = 0; k < s.layers[nl]; ++k) outs += fmt::format("{}h{}_{}", k ? "," : "", nl, k);
   o += fmt::format("*@msnn outputs={}\n", outs);
@@ -108,10 +112,11 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
 
   o += "* Sample binding: pixel intensities in [0, 1]\n";
   for (int i = 0; i < s.layers[0]; ++i)
-    o += fmt::format(".param px{}={}\n", i, s.pixels.empty() ? "0" : Num(s.pixels[i]));
+    o += fmt::format(".param px{}={}\n", i, s.pixels.empty() ? "0" : FormatNumber(s.pixels[i]));
 
   o += "* Shared alpha waveform: v(a) = alpha(t), unit event weight (1 V per A through RA)\n";
-  o += fmt::format("YALPHA ain 0 a tau={} w=1 period={}\n", Num(s.tau_a), Num(s.period * s.dt));
+  o += fmt::format("YALPHA ain 0 a tau={} w=1 period={}\n", FormatNumber(s.tau_a),
+                   FormatNumber(s.period * s.dt));
   o += "RA a 0 1\n";
 
   auto line_node = [&](int l, char sign, int i, int j) {
@@ -124,7 +129,7 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
     o += fmt::format("* ---- layer {}: crossbar {} x {} (differential), {} MIF neurons\n", l, in,
                      out, out);
     // Rest reference: controls the next layer's lines, and references circuit-form lines.
-    if (l < nl || s.circuit) o += fmt::format("VR{} vr{} 0 DC {}\n", l, l, Num(s.v_rest));
+    if (l < nl || s.circuit) o += fmt::format("VR{} vr{} 0 DC {}\n", l, l, FormatNumber(s.v_rest));
     // Input lines: the + line drives G+, the - line G-.
     const std::string ref = s.circuit ? fmt::format("vr{}", l) : "0";
     for (int i = 0; i < in; ++i) {
@@ -133,19 +138,20 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
         const std::string node = fmt::format("i{}{}_{}", l, sign, i);
         if (l == 1) {
           o += fmt::format("EI1{}_{} {} {} a 0 {{{}*px{}}}\n", sign == 'p' ? 'P' : 'M', i, node,
-                           ref, Num(sg * sl * s.input_scale), i);
+                           ref, FormatNumber(sg * sl * s.input_scale), i);
         } else {
           const double g = s.circuit ? sg : sg * sl;
           o += fmt::format("EI{}{}_{} {} {} h{}_{} vr{} {}\n", l, sign == 'p' ? 'P' : 'M', i, node,
-                           ref, l - 1, i, l - 1, Num(g));
+                           ref, l - 1, i, l - 1, FormatNumber(g));
         }
         if (parasitic) {  // word line ladder, one segment per column
           std::string prev = node;
           for (int j = 0; j < out; ++j) {
             const std::string n = line_node(l, sign, i, j);
-            o += fmt::format("RW{}{}_{}_{} {} {} {}\n", l, sign, i, j, prev, n, Num(s.rline));
+            o += fmt::format("RW{}{}_{}_{} {} {} {}\n", l, sign, i, j, prev, n,
+                             FormatNumber(s.rline));
             if (s.cline > 0)
-              o += fmt::format("CW{}{}_{}_{} {} 0 {}\n", l, sign, i, j, n, Num(s.cline));
+              o += fmt::format("CW{}{}_{}_{} {} 0 {}\n", l, sign, i, j, n, FormatNumber(s.cline));
             prev = n;
           }
         }
@@ -169,12 +175,13 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
             return st;
           const std::string bl = parasitic ? fmt::format("bl{}_{}_{}", l, j, row) : sense;
           o += fmt::format("YMSS {} {} {} mss_synapse x0={}\n", name, line_node(l, sign, i, j), bl,
-                           Num(x0));
+                           FormatNumber(x0));
           if (parasitic) {  // bit line ladder towards the sense end
             const std::string next =
                 row + 1 < 2 * in ? fmt::format("bl{}_{}_{}", l, j, row + 1) : sense;
-            o += fmt::format("RB{}_{}_{} {} {} {}\n", l, j, row, bl, next, Num(s.rline));
-            if (s.cline > 0) o += fmt::format("CB{}_{}_{} {} 0 {}\n", l, j, row, bl, Num(s.cline));
+            o += fmt::format("RB{}_{}_{} {} {} {}\n", l, j, row, bl, next, FormatNumber(s.rline));
+            if (s.cline > 0)
+              o += fmt::format("CB{}_{}_{} {} 0 {}\n", l, j, row, bl, FormatNumber(s.cline));
           }
         }
       }
@@ -184,17 +191,17 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
       } else if (!direct) {
         o += fmt::format("EB{}_{} e{}_{} 0 h{}_{} 0 1\n", l, j, l, j, l, j);
         o += fmt::format("VB{}_{} b{}_{} e{}_{} DC 0\n", l, j, l, j, l, j);
-        o += fmt::format("FB{}_{} 0 h{}_{} VB{}_{} {}\n", l, j, l, j, l, j, Num(sl));
+        o += fmt::format("FB{}_{} 0 h{}_{} VB{}_{} {}\n", l, j, l, j, l, j, FormatNumber(sl));
       }
     }
     for (int j = 0; j < out; ++j)
-      o += fmt::format("XN{}_{} h{}_{} MIF cmem={} x1={} x2={}\n", l, j, l, j, Num(s.cmem),
-                       Num(s.x1_rest), Num(s.x2_rest));
+      o += fmt::format("XN{}_{} h{}_{} MIF cmem={} x1={} x2={}\n", l, j, l, j, FormatNumber(s.cmem),
+                       FormatNumber(s.x1_rest), FormatNumber(s.x2_rest));
   }
   o += ".save";
   for (int k = 0; k < s.layers[nl]; ++k) o += fmt::format(" v(h{}_{})", nl, k);
   o += "\n";
-  o += fmt::format(".tran {} {}\n", Num(s.dt), Num(s.dt * s.steps));
+  o += fmt::format(".tran {} {}\n", FormatNumber(s.dt), FormatNumber(s.dt * s.steps));
   o += ".end\n";
   *text = std::move(o);
   return solver::Status::Ok();

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/strings.h"
 #include "devices/registry.h"
 
 namespace memspice::circuits {
@@ -27,22 +28,9 @@ struct SrcLine {
   SourceLoc loc;
 };
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
-
-std::string Upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
-  return s;
-}
+using base::Lower;
+using base::Trim;
+using base::Upper;
 
 // First whitespace-separated word, lower case.
 std::string FirstWord(const std::string& s) {

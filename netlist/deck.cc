@@ -51,7 +51,7 @@ std::string FirstWord(std::string_view text) {
          text[e] != '{' && text[e] != '\'') {
     ++e;
   }
-  return ToLower(text.substr(b, e - b));
+  return base::Lower(text.substr(b, e - b));
 }
 
 class Reader {
@@ -295,12 +295,6 @@ class Reader {
 
 }  // namespace
 
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 SourceLoc Card::LocAt(size_t offset) const {
   SourceLoc loc;
   if (file) loc.file = *file;
@@ -321,7 +315,7 @@ bool Tokenize(Card& card, Diagnostics& diag) {
   auto push = [&](Token::Kind kind, size_t pos, size_t end, std::string raw, size_t loc_pos) {
     Token tok;
     tok.kind = kind;
-    tok.text = ToLower(raw);
+    tok.text = base::Lower(raw);
     tok.raw = std::move(raw);
     tok.pos = pos;
     tok.end = end;

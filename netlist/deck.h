@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/strings.h"
 #include "netlist/diagnostics.h"
 #include "netlist/netlist.h"
 
@@ -63,8 +64,6 @@ bool ReadDeck(std::string_view text, const std::string& name, const ParseOptions
 
 // Tokenizes card.text into card.tokens; reports unterminated braces/quotes.
 bool Tokenize(Card& card, Diagnostics& diag);
-
-std::string ToLower(std::string_view s);
 
 }  // namespace memspice::netlist
 

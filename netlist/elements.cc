@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "base/strings.h"
 #include "netlist/flatten.h"
 
 namespace memspice::netlist {
@@ -16,11 +17,7 @@ bool IsValueToken(const Token& t) {
   return t.Is(Token::Kind::kExpr) || (t.Is(Token::Kind::kWord) && ParseSpiceNumber(t.text));
 }
 
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
+using base::Trim;
 
 bool IsSourceKeyword(const std::string& w) {
   return w == "dc" || w == "ac" || w == "pulse" || w == "sin" || w == "exp" || w == "pwl" ||

@@ -21,6 +21,7 @@
 #include <optional>
 #include <utility>
 
+#include "base/strings.h"
 #include "netlist/expression_internal.h"
 
 namespace memspice::netlist {
@@ -41,11 +42,7 @@ double Sanitize(double v) {
 bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using base::Lower;
 
 struct BuiltinInfo {
   const char* name;

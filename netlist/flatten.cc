@@ -15,7 +15,7 @@ void Flattener::Run() {
   root_->def = &top_def_;
   for (const ParamDef& p : top_def_.params) root_->params[p.name].def = &p;
   for (const auto& [raw_name, value] : options_.overrides) {
-    std::string name = ToLower(raw_name);
+    std::string name = base::Lower(raw_name);
     auto it = root_->params.find(name);
     if (it == root_->params.end()) {
       diag_.Error(SourceLoc{out_->files.empty() ? "" : out_->files[0], 0, 0},

@@ -244,7 +244,7 @@ bool ParseAssignments(const Card& card, size_t offset, std::vector<ParamDef>* ou
     while (i < s.size() && IsBlank(s[i])) ++i;
     if (i >= s.size()) return true;
     if (s.compare(i, 7, "params:") == 0 || s.compare(i, 7, "PARAMS:") == 0 ||
-        ToLower(s.substr(i, 7)) == "params:") {
+        base::Lower(s.substr(i, 7)) == "params:") {
       i += 7;
       continue;
     }
@@ -254,7 +254,7 @@ bool ParseAssignments(const Card& card, size_t offset, std::vector<ParamDef>* ou
       return false;
     }
     while (i < s.size() && IsIdentChar(s[i])) ++i;
-    std::string name = ToLower(s.substr(name_start, i - name_start));
+    std::string name = base::Lower(s.substr(name_start, i - name_start));
     while (i < s.size() && IsBlank(s[i])) ++i;
     if (i >= s.size() || s[i] != '=') {
       diag.Error(card.LocAt(i < s.size() ? i : s.size()),

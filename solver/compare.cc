@@ -9,13 +9,12 @@
 #include <limits>
 #include <sstream>
 
+#include "base/strings.h"
+
 namespace memspice::solver {
 namespace {
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
+using base::Lower;
 
 bool IsCurrent(const std::string& name) { return name.size() > 2 && name.compare(0, 2, "i(") == 0; }
 

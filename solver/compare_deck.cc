@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "base/strings.h"
 #include "solver/circuit.h"
 #include "solver/compare.h"
 #include "solver/simulator.h"
@@ -14,11 +15,7 @@
 namespace memspice::solver {
 namespace {
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
+using base::Lower;
 using AKind = netlist::Analysis::Kind;
 
 std::optional<AKind> PlotKind(const WaveformTable& t) {

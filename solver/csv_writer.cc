@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/strings.h"
+
 namespace memspice::solver {
 namespace {
 
@@ -59,17 +61,8 @@ bool SplitLine(const std::string& line, std::vector<std::string>* fields,
   return true;
 }
 
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
+using base::Lower;
+using base::Trim;
 
 }  // namespace
 

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/strings.h"
 #include "solver/raw_file.h"
 
 namespace memspice::solver {
@@ -25,10 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
+using base::Lower;
 
 std::string ReadWholeFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

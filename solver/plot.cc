@@ -8,13 +8,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/strings.h"
+
 namespace memspice::solver {
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+using base::Lower;
 
 // gnuplot strings are double-quoted; escape what would end them.
 std::string Quote(const std::string& s) {

@@ -9,12 +9,13 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
+#include "base/strings.h"
 #include "devices/alpha_source.h"
 #include "devices/mss.h"
+#include "netlist/deck_editor.h"
 #include "netlist/expression.h"
 #include "training/dataset.h"
 
@@ -26,10 +27,8 @@ using netlist::Netlist;
 using netlist::SourceLoc;
 
 namespace {
-std::string Lower(std::string s) {
-  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
+using base::Lower;
+
 }  // namespace
 
 bool GlobMatch(const std::string& pattern, const std::string& name) {
@@ -878,61 +877,45 @@ solver::Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p,
 
 solver::Status RewriteTrainedDeck(const CompiledNetwork& c, const std::map<std::string, double>& g,
                                   const std::vector<double>& pixels, int label, std::string* text) {
-  std::ifstream in(c.path);
+  std::ifstream in(c.path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
   if (!in) return solver::Status::Error(fmt::format("cannot read '{}'", c.path));
-  std::map<std::string, const mss::MssParams*> model;
-  for (size_t k = 0; k < c.trainable.size(); ++k) model[c.trainable[k]] = &c.trainable_models[k];
-  std::map<std::string, size_t> pixel_of;
-  for (size_t i = 0; i < c.inputs.size(); ++i) pixel_of[c.inputs[i]] = i;
   if (!pixels.empty() && pixels.size() != c.inputs.size())
     return solver::Status::Error(fmt::format("sample has {} features, the deck binds {} pixels",
                                              pixels.size(), c.inputs.size()));
-  std::set<std::string> done, bound;
-  std::ostringstream out;
-  std::string line;
-  const std::regex x0_re(R"(\s[xX]0\s*=\s*\S+)");
-  const std::regex param_re(R"(^\s*\.param\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*\S+\s*$)",
-                            std::regex::icase);
-  bool first = true;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::string t0, t1;
-    ls >> t0 >> t1;
-    if (!first && !t0.empty() && (t0[0] == 'y' || t0[0] == 'Y') && g.count(Lower(t1))) {
-      const std::string name = Lower(t1);
-      const mss::MssParams& m = *model.at(name);
-      double x0 = 0;
-      if (solver::Status s =
-              circuits::SynapseStateForConductance(m, g.at(name), "synapse " + name, &x0);
-          !s.ok())
-        return s;
-      const std::string x0s = fmt::format(" x0={:.17g}", x0);
-      if (std::regex_search(line, x0_re))
-        line = std::regex_replace(line, x0_re, x0s, std::regex_constants::format_first_only);
-      else
-        line += x0s;
-      done.insert(name);
-    }
-    std::smatch pm;
-    if (!first && !pixels.empty() && std::regex_match(line, pm, param_re) &&
-        pixel_of.count(Lower(pm[1].str()))) {
-      const size_t i = pixel_of.at(Lower(pm[1].str()));
-      line = fmt::format(".param {}={:.9g}", c.inputs[i], pixels[i]);
-      bound.insert(c.inputs[i]);
-    }
-    out << line << "\n";
-    if (first && label >= 0) out << fmt::format("* bound sample: label {}\n", label);
-    first = false;
+  std::map<std::string, const mss::MssParams*> model;
+  for (size_t k = 0; k < c.trainable.size(); ++k) model[c.trainable[k]] = &c.trainable_models[k];
+  netlist::DeckEditor deck(ss.str());
+  const std::string main = c.netlist.files.empty() ? c.path : c.netlist.files[0];
+  std::set<std::string> done;
+  for (const netlist::Element& e : c.netlist.elements) {
+    if (!g.count(e.name) || e.loc.file != main || e.name.find('.') != std::string::npos) continue;
+    double x0 = 0;
+    if (solver::Status s = circuits::SynapseStateForConductance(*model.at(e.name), g.at(e.name),
+                                                                "synapse " + e.name, &x0);
+        !s.ok())
+      return s;
+    deck.SetKey(e.loc.line, "x0", base::FormatNumber(x0));
+    done.insert(e.name);
   }
   for (const auto& [name, value] : g)
     if (!done.count(name))
       return solver::Status::Error(
           fmt::format("synapse '{}' is not a top-level Y card of {}; export rewrites only those",
                       name, c.path));
-  if (!pixels.empty() && bound.size() != c.inputs.size())
-    return solver::Status::Error(
-        fmt::format("{}: the pixel parameters must be single '.param NAME=VALUE' lines", c.path));
-  *text = out.str();
+  for (size_t i = 0; i < pixels.size(); ++i) {
+    if (!deck.SetDirectiveKey(".param", c.inputs[i], base::FormatNumber(pixels[i])))
+      return solver::Status::Error(
+          fmt::format("{}: pixel parameter '{}' is not set by a .param card", c.path, c.inputs[i]));
+  }
+  *text = deck.text();
+  if (label >= 0) {
+    // A comment after the title line records the bound sample's label.
+    const size_t eol = text->find('\n');
+    text->insert(eol == std::string::npos ? text->size() : eol + 1,
+                 fmt::format("* bound sample: label {}\n", label));
+  }
   return solver::Status::Ok();
 }
 

@@ -92,8 +92,9 @@ solver::Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p,
 
 // The text of the compiled deck with x0 of every synapse in `g` (conductance by element name;
 // state from the synapse's own model) rewritten and, if pixels is not empty, the sample bound to
-// the pixel parameters. Synapses must be top-level `Y... name ...` cards and the pixels single
-// `.param NAME=VALUE` lines (as gen msnn writes them).
+// the pixel parameters, through the deck editor (netlist/deck_editor.h). Synapses must be
+// top-level `Y... name ...` cards of the deck file and the pixels set on its .param cards (as gen
+// msnn writes them).
 solver::Status RewriteTrainedDeck(const CompiledNetwork& c, const std::map<std::string, double>& g,
                                   const std::vector<double>& pixels, int label, std::string* text);
 

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "autodiff/gradient.h"
+#include "base/strings.h"
 #include "solver/circuit.h"
 #include "solver/simulator.h"
 #include "training/optimizer.h"
@@ -33,7 +34,7 @@ MnaNetwork::MnaNetwork(const CompiledNetwork& compiled) : c_(compiled) {
 
 namespace {
 
-std::string Num(double v) { return fmt::format("{:.17g}", v); }
+using base::FormatNumber;
 
 // NLL of one time point as an expression of the output potentials (stable log-sum-exp).
 std::string NllExpression(const std::vector<std::string>& outs, int label, double vs) {
@@ -41,8 +42,9 @@ std::string NllExpression(const std::vector<std::string>& outs, int label, doubl
   for (size_t k = 1; k < outs.size(); ++k) m = fmt::format("max({},v({}))", m, outs[k]);
   std::string sum;
   for (size_t k = 0; k < outs.size(); ++k)
-    sum += fmt::format("{}exp((v({})-{})/{})", k ? "+" : "", outs[k], m, Num(vs));
-  return fmt::format("ln({})+{}/{}-v({})/{}", sum, m, Num(vs), outs[label], Num(vs));
+    sum += fmt::format("{}exp((v({})-{})/{})", k ? "+" : "", outs[k], m, FormatNumber(vs));
+  return fmt::format("ln({})+{}/{}-v({})/{}", sum, m, FormatNumber(vs), outs[label],
+                     FormatNumber(vs));
 }
 
 }  // namespace
@@ -123,8 +125,8 @@ MnaSampleResult MnaNetwork::Run(const std::vector<double>& g, const float* image
   //   sum = integral / dt + e_T / 2 - e_0 / 2.
   const std::string e = NllExpression(c_.outputs, label, d.v_scale);
   autodiff::GradRequest req;
-  req.objective =
-      fmt::format("{}*integral({}) + 0.5*final({}) - 0.5*at({}, 0)", Num(1.0 / d.dt), e, e, e);
+  req.objective = fmt::format("{}*integral({}) + 0.5*final({}) - 0.5*at({}, 0)",
+                              FormatNumber(1.0 / d.dt), e, e, e);
   for (const std::string& n : c_.trainable) req.wrt.push_back(n + ":x0");
   autodiff::GradResult gr;
   if (solver::Status s = autodiff::ComputeGradient(nl, so, req, &gr); !s.ok())

@@ -15,6 +15,7 @@
 #include "solver/circuit.h"
 #include "solver/ngspice_runner.h"
 #include "solver/simulator.h"
+#include "tests/test_util.h"
 
 namespace mc = memspice::circuits;
 namespace nl = memspice::netlist;
@@ -155,6 +156,7 @@ BOOST_AUTO_TEST_CASE(memspice_ideal_crossbar_obeys_ohms_law) {
 }
 
 BOOST_AUTO_TEST_CASE(ngspice_runs_the_same_deck_and_obeys_ohms_law) {
+  if (!memspice::testing::HaveNgspice()) return;
   mc::CrossbarSpec s;
   s.rows = 3;
   s.cols = 4;
@@ -164,6 +166,7 @@ BOOST_AUTO_TEST_CASE(ngspice_runs_the_same_deck_and_obeys_ohms_law) {
 }
 
 BOOST_AUTO_TEST_CASE(memspice_matches_ngspice_with_line_resistance_and_capacitance) {
+  if (!memspice::testing::HaveNgspice()) return;
   mc::CrossbarSpec s;
   s.rows = 6;
   s.cols = 5;

@@ -1,7 +1,8 @@
 // Runs the decks in tests/unit/devices/decks through memspice (library API, fixed small step)
 // and through ngspice (tight tolerances), and compares every saved signal on ngspice's grid.
 // This pins down the sign conventions, defaults and model equations of the standard devices
-// against the reference simulator. Skipped (with a message) when ngspice is not installed.
+// against the reference simulator. Skipped with MEMSPICE_SKIP_NGSPICE=1 on machines without
+// ngspice.
 #define BOOST_TEST_MODULE devices_ngspice
 #include <unistd.h>
 
@@ -18,13 +19,18 @@
 #include "netlist/netlist.h"
 #include "solver/circuit.h"
 #include "solver/simulator.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 using memspice::netlist::Diagnostics;
 
 namespace {
 
-const char* kNgspice = "/usr/bin/ngspice";
+// The ngspice executable on PATH (HaveNgspice() has checked that there is one).
+std::string NgspicePath() {
+  std::string path;
+  return memspice::solver::FindNgspice("ngspice", &path).ok() ? path : "ngspice";
+}
 
 struct Case {
   const char* deck;
@@ -107,8 +113,8 @@ void RunCase(const Case& c) {
   }
   const fs::path ng_deck = dir / "deck.cir";
   std::ofstream(ng_deck) << text;
-  std::string cmd = std::string(kNgspice) + " -b " + ng_deck.string() + " > " +
-                    (dir / "log.txt").string() + " 2>&1";
+  std::string cmd =
+      NgspicePath() + " -b " + ng_deck.string() + " > " + (dir / "log.txt").string() + " 2>&1";
   // ngspice -b exits with 1 after a .control run ("no simulations run"); judge by its output.
   const int rc = std::system(cmd.c_str());
   BOOST_TEST_MESSAGE("ngspice exit status " << rc);
@@ -139,10 +145,7 @@ void RunCase(const Case& c) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(standard_devices_agree_with_ngspice) {
-  if (!fs::exists(kNgspice)) {
-    BOOST_TEST_MESSAGE("ngspice not installed; skipping");
-    return;
-  }
+  if (!memspice::testing::HaveNgspice()) return;
   const std::vector<Case> cases = {
       {"devices_mixed.cir",
        {"v(a)", "v(b)", "v(n1)", "v(n2)", "v(n4)", "v(n5)", "v(n6)", "v(n7)", "v(n8)", "v(n9)",

@@ -50,8 +50,6 @@ bool Has(const nl::Netlist& n, const std::string& name) {
   return false;
 }
 
-std::vector<std::string> Nodes(const nl::Element& e) { return e.nodes; }
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(title_comments_continuation_case) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "tests/test_util.h"
 #include "tests/unit/training/msnn_test_util.h"
 #include "training/mna_network.h"
 
@@ -59,7 +60,8 @@ void Agree(bool circuit) {
   // The circuit form's loading L_j = sum_i (G+ + G-) makes forward Euler unstable once
   // dt L / C_mem > 2: a shorter step and low conductances keep it stable.
   if (circuit) c0.dt = 1e-6;
-  const std::string path = circuit ? "msnn_agree_circuit.cir" : "msnn_agree_ideal.cir";
+  const memspice::testing::TempDir dir("msnn_agree");
+  const std::string path = dir / (circuit ? "msnn_agree_circuit.cir" : "msnn_agree_ideal.cir");
   WriteDeck(c0, mt::InitParameters(c0, 7, circuit ? 0.05 : 1.0), path);
   mt::CompiledNetwork cn = Compile(path);
   const mt::Network net(cn.config);
@@ -126,8 +128,9 @@ BOOST_AUTO_TEST_CASE(fast_path_equals_mna_circuit) { Agree(true); }
 BOOST_AUTO_TEST_CASE(exported_deck_predicts_like_the_fast_path) {
   mt::NetworkConfig c0 = TinyConfig(false);
   c0.layer_scale[1] = 0.1;  // forward Euler stays stable for every sample below
-  WriteDeck(c0, mt::InitParameters(c0, 7), "msnn_export_src.cir");
-  const mt::CompiledNetwork cn = Compile("msnn_export_src.cir");
+  const memspice::testing::TempDir dir("msnn_export");
+  WriteDeck(c0, mt::InitParameters(c0, 7), dir / "msnn_export_src.cir");
+  const mt::CompiledNetwork cn = Compile(dir / "msnn_export_src.cir");
   const mt::Network net(cn.config);
   // "Trained" conductances: another draw, as a run directory would hold.
   const mt::Parameters trained = mt::InitParameters(cn.config, 11);
@@ -142,7 +145,7 @@ BOOST_AUTO_TEST_CASE(exported_deck_predicts_like_the_fast_path) {
     std::string text;
     memspice::solver::Status st = mt::RewriteTrainedDeck(cn, g, px, labels[s], &text);
     BOOST_REQUIRE_MESSAGE(st.ok(), st.message());
-    const std::string out = "msnn_exported_" + std::to_string(s) + ".cir";
+    const std::string out = dir / ("msnn_exported_" + std::to_string(s) + ".cir");
     std::ofstream(out) << text;
     // The exported deck is the trained network with the sample bound: the solver alone (pixels
     // from the deck, no overrides) predicts the fast path's class.
@@ -162,4 +165,7 @@ BOOST_AUTO_TEST_CASE(exported_deck_predicts_like_the_fast_path) {
     BOOST_CHECK_EQUAL(r.predicted, fast.samples[s].predicted);
     classes.insert(r.predicted);
   }
+  // The samples do not all land in one class: the comparison above tells networks apart.
+  BOOST_TEST_MESSAGE("distinct predicted classes: " << classes.size());
+  BOOST_CHECK_GT(classes.size(), 1u);
 }

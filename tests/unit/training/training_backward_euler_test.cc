@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 
+#include "tests/test_util.h"
 #include "tests/unit/training/msnn_test_util.h"
 #include "training/dataset.h"
 #include "training/layer_kernels.h"
@@ -73,7 +74,8 @@ void CheckGradient(bool circuit) {
 
 void AgreeWithMna(bool circuit) {
   const mt::NetworkConfig c0 = BeConfig(circuit, 200);
-  const std::string path = circuit ? "msnn_be_circuit.cir" : "msnn_be_ideal.cir";
+  const memspice::testing::TempDir dir("msnn_be");
+  const std::string path = dir / (circuit ? "msnn_be_circuit.cir" : "msnn_be_ideal.cir");
   msnn_test::WriteDeck(c0, mt::InitParameters(c0, 7, circuit ? 0.05 : 1.0), path);
   mt::CompiledNetwork cn;
   memspice::netlist::Diagnostics diag;
