@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "base/strings.h"
 #include "netlist/expression.h"
 
 namespace memspice::apps {
@@ -54,8 +55,7 @@ std::optional<std::map<std::string, double>> ParseOverrides(const std::vector<st
       ok = false;
       continue;
     }
-    std::string name = s.substr(0, eq);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string name = base::Lower(s.substr(0, eq));
     out[name] = *value;
   }
   if (!ok) return std::nullopt;

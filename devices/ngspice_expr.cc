@@ -5,6 +5,7 @@
 #include <cctype>
 #include <optional>
 
+#include "base/strings.h"
 #include "devices/mss_model.h"
 #include "netlist/expression.h"
 
@@ -70,8 +71,7 @@ NgExpr Operand(const std::string& v) {
 }
 
 NgExpr Voltage(const std::string& p, const std::string& n) {
-  std::string low = n;
-  for (char& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string low = base::Lower(n);
   if (low == "0" || low == "gnd") return NgExpr::Raw("V(" + p + ")");
   return NgExpr::Raw("V(" + p + "," + n + ")");
 }

@@ -6,13 +6,13 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/strings.h"
 #include "solver/engine.h"
 
 namespace memspice::solver {
 
 std::optional<Method> ParseMethod(const std::string& raw) {
-  std::string name;
-  for (char ch : raw) name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string name = base::Lower(raw);
   if (name == "fe" || name == "forward-euler" || name == "forward_euler") {
     return Method::kForwardEuler;
   }

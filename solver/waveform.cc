@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/strings.h"
+
 namespace memspice::solver {
 
 int WaveformTable::Find(const std::string& name) const {
-  std::string lower = name;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  const std::string lower = base::Lower(name);
   for (size_t j = 0; j < names.size(); ++j) {
     if (names[j] == lower) return static_cast<int>(j);
   }

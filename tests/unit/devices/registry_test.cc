@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "base/strings.h"
 #include "circuits/ngspice_export.h"
 #include "netlist/netlist.h"
 #include "tests/unit/devices/device_harness.h"
@@ -29,11 +30,6 @@ namespace {
 
 std::string Label(const DeviceDescriptor& d) {
   return std::string(1, d.letter) + (d.type[0] != '\0' ? std::string(" ") + d.type : "");
-}
-
-std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::string ReadFile(const std::filesystem::path& p) {
@@ -110,7 +106,8 @@ BOOST_AUTO_TEST_CASE(every_device_has_its_docs_page) {
       BOOST_REQUIRE_MESSAGE(std::filesystem::is_regular_file(page), page << " is missing");
       const std::string text = ReadFile(page);
       const std::string heading =
-          d.letter == 'y' ? "Y" + Upper(d.type) : "## " + Upper(std::string(1, d.letter)) + " ";
+          d.letter == 'y' ? "Y" + memspice::base::Upper(d.type)
+                          : "## " + memspice::base::Upper(std::string(1, d.letter)) + " ";
       BOOST_TEST(text.find(heading) != std::string::npos, page << " does not mention " << heading);
       for (const ParamInfo& p : d.params) {
         if (p.scope == ParamScope::kValue) continue;
