@@ -131,8 +131,9 @@ std::unique_ptr<Device> CreateAlphaSource(const netlist::Element& element,
     else if (name == "count")
       count = value;
     else
-      diag.Error(element.loc, "unknown parameter '" + name + "' for " + label,
-                 "alpha source parameters are tau, w, period, delay, count, events");
+      diag.Error(
+          element.loc, "unknown parameter '" + name + "' for " + label,
+          "alpha source parameters are " + ParamNames(kAlphaSourceParams, ParamPlace::kInstance));
   }
   if (!std::isfinite(tau) || tau <= 0.0) {
     diag.Error(element.loc, label + ": tau = " + Num(tau) + " must be > 0",

@@ -359,26 +359,19 @@ std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
     return nullptr;
   }
   DiodeModel m;
-  // Accepted for compatibility; temperature scaling and noise are not modelled.
-  const char* ignored[] = {"tnom", "eg", "xti", "kf", "af"};
   for (const auto& [key, value] : card.params) {
-    bool found = false;
+    // Keys outside the table are warned about; table keys that are not card fields (tnom, eg,
+    // xti, kf, af) are accepted for compatibility: temperature scaling and noise are not modelled.
+    const bool found = FindParam(kDiodeParams, key, ParamPlace::kModelCard) != nullptr;
     for (int k = 0; k < kNumCardKeys; ++k) {
-      if (key == kCardKeys[k]) {
-        CardField(m, k) = value;
-        found = true;
-      }
+      if (key == kCardKeys[k]) CardField(m, k) = value;
     }
     if (key == "level") {
-      found = true;
       if (value != 1.0) {
         diag.Error(card.loc, fmt::format("diode model '{}': only level=1 is supported, got {}",
                                          card.name, value));
         ok = false;
       }
-    }
-    for (const char* k : ignored) {
-      if (key == k) found = true;
     }
     if (!found) {
       diag.Warning(card.loc,
