@@ -34,7 +34,7 @@ std::function<std::string(std::string)> SpiceNumber(const std::string& option) {
   return [option](std::string s) {
     auto v = netlist::ParseSpiceNumber(s);
     if (!v) throw CLI::ValidationError(option, "'" + s + "' is not a number (e.g. 1k, 10f, 1e-3)");
-    return fmt::format("{:.17g}", *v);
+    return base::FormatNumber(*v);
   };
 }
 
