@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "apps/cli_checks.h"
 #include "apps/cli_common.h"
 #include "circuits/ngspice_export.h"
 #include "training/compiler.h"
@@ -166,7 +167,7 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code) {
       ->check(CLI::ExistingDirectory);
   ec->add_option("-o,--output", ex->out, "Output deck")->required();
   ec->add_option("--sample", ex->sample, "Bind test sample K's pixels to the inputs")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   ec->add_option("--dataset", ex->dataset, "Dataset of --sample (default: the one trained on)");
   ec->callback([ex, exit_code]() {
     try {

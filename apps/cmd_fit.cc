@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "apps/cli_checks.h"
 #include "apps/cli_common.h"
 #include "autodiff/fit.h"
 #include "circuits/ngspice_export.h"
@@ -272,13 +273,7 @@ void RegisterFit(CLI::App& app, int* exit_code) {
   f->add_option("--max-iterations", args->max_iterations, "Ceres iterations (default 100)");
   f->add_flag("--linear", args->linear, "Fit positive parameters linearly instead of in log space");
   f->add_option("--method", args->method, "Integration method: fe, be, trap, gear2, rk4");
-  f->add_option("--fixed-step", args->fixed_step, "Fixed time step in seconds")
-      ->transform([](std::string s) {
-        auto v = netlist::ParseSpiceNumber(s);
-        if (!v)
-          throw CLI::ValidationError("--fixed-step", "'" + s + "' is not a number (e.g. 10u)");
-        return fmt::format("{:.17g}", *v);
-      });
+  AddFixedStepOption(f, &args->fixed_step);
   f->add_option("--set", args->sets, "Override a .param: NAME=VALUE (repeatable)");
   f->add_option("-I,--include-dir", args->include_dirs, "Extra directory for .include/.lib");
   f->add_flag("-q,--quiet", args->quiet, "Print only errors and warnings");

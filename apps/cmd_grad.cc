@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "apps/cli_checks.h"
 #include "apps/cli_common.h"
 #include "autodiff/gradient.h"
 #include "solver/simulator.h"
@@ -122,13 +123,7 @@ void RegisterGrad(CLI::App& app, int* exit_code) {
       ->delimiter(',')
       ->required();
   g->add_option("--method", args->method, "Integration method: fe, be, trap, gear2, rk4");
-  g->add_option("--fixed-step", args->fixed_step, "Fixed time step in seconds")
-      ->transform([](std::string s) {
-        auto v = netlist::ParseSpiceNumber(s);
-        if (!v)
-          throw CLI::ValidationError("--fixed-step", "'" + s + "' is not a number (e.g. 10u)");
-        return fmt::format("{:.17g}", *v);
-      });
+  AddFixedStepOption(g, &args->fixed_step);
   g->add_option("--set", args->sets, "Override a .param: NAME=VALUE (repeatable)");
   g->add_option("-I,--include-dir", args->include_dirs, "Extra directory for .include/.lib");
   g->add_option("--json", args->json, "Write the result as JSON");

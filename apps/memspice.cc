@@ -1,5 +1,6 @@
 // memspice: SPICE-level circuit simulation for memristive neuromorphic hardware.
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "apps/cli_common.h"
 
@@ -7,6 +8,12 @@ int main(int argc, char** argv) {
   CLI::App app{"memspice: SPICE-level simulation, gradients and training for memristive circuits"};
   app.set_version_flag("--version", "memspice 0.1.0");
   app.require_subcommand(1);
+  // One error style for option errors too: "error: what", then where to look (exit code 1).
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("error: ") + e.what() +
+           "\n  note: 'memspice --help' lists the commands, 'memspice COMMAND --help' their "
+           "options\n";
+  });
   int exit_code = memspice::apps::kExitOk;
   memspice::apps::RegisterSim(app, &exit_code);
   memspice::apps::RegisterCompare(app, &exit_code);

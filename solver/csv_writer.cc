@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "solver/atomic_file.h"
+
 namespace memspice::solver {
 namespace {
 
@@ -73,11 +75,12 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
-std::string FormatCsv(const WaveformTable& table) {
-  const bool has_scale = !table.scale_name.empty();
+namespace {
+
+std::string CsvHeader(const WaveformTable& table) {
   std::string out;
   bool first = true;
-  if (has_scale) {
+  if (!table.scale_name.empty()) {
     out += Quote(table.scale_name);
     first = false;
   }
@@ -87,23 +90,27 @@ std::string FormatCsv(const WaveformTable& table) {
     first = false;
   }
   out += '\n';
-  for (size_t k = 0; k < table.rows.size(); ++k) {
-    first = true;
-    if (has_scale) {
-      out += fmt::format("{}", k < table.scale.size() ? table.scale[k] : std::nan(""));
-      first = false;
-    }
-    for (double v : table.rows[k]) {
-      if (!first) out += ',';
-      out += fmt::format("{}", v);
-      first = false;
-    }
-    out += '\n';
-  }
   return out;
 }
 
-Status WriteCsv(const WaveformTable& table, const std::string& path) {
+// One data line, shortest round-trip form of every value.
+void AppendCsvRow(bool has_scale, double scale, const std::vector<double>& values,
+                  std::string& out) {
+  auto it = std::back_inserter(out);
+  bool first = true;
+  if (has_scale) {
+    fmt::format_to(it, "{}", scale);
+    first = false;
+  }
+  for (double v : values) {
+    if (!first) out += ',';
+    fmt::format_to(it, "{}", v);
+    first = false;
+  }
+  out += '\n';
+}
+
+Status CheckShape(const WaveformTable& table) {
   if (!table.scale_name.empty() && table.scale.size() != table.rows.size()) {
     return Status::Error(fmt::format("csv writer: {} scale values but {} rows", table.scale.size(),
                                      table.rows.size()));
@@ -114,18 +121,47 @@ Status WriteCsv(const WaveformTable& table, const std::string& path) {
                                        table.rows[k].size(), table.names.size()));
     }
   }
-  std::ofstream f(path, std::ios::trunc);
-  if (!f) {
-    return Status::Error(
-        fmt::format("cannot open CSV file '{}' for writing: {}", path, std::strerror(errno)),
-        "check that the directory exists and is writable");
-  }
-  const std::string text = FormatCsv(table);
-  f.write(text.data(), static_cast<std::streamsize>(text.size()));
-  f.close();
-  if (!f) return Status::Error(fmt::format("error writing CSV file '{}'", path));
   return Status::Ok();
 }
+
+}  // namespace
+
+std::string FormatCsv(const WaveformTable& table) {
+  const bool has_scale = !table.scale_name.empty();
+  std::string out = CsvHeader(table);
+  for (size_t k = 0; k < table.rows.size(); ++k) {
+    AppendCsvRow(has_scale, k < table.scale.size() ? table.scale[k] : std::nan(""), table.rows[k],
+                 out);
+  }
+  return out;
+}
+
+Status WriteCsv(const WaveformTable& table, const std::string& path) {
+  if (Status s = CheckShape(table); !s.ok()) return s;
+  return WriteFileAtomic(path, FormatCsv(table));
+}
+
+Status CsvSink::Open(const std::string& path) { return file_.Open(path); }
+
+Status CsvSink::Begin(const WaveformTable& table) {
+  if (!file_.is_open()) return Status::Error("internal: CsvSink::Begin before Open");
+  if (begun_) {
+    return Status::Error(fmt::format("internal: CSV file '{}' takes one analysis", file_.path()));
+  }
+  begun_ = true;
+  has_scale_ = !table.scale_name.empty();
+  return file_.Write(CsvHeader(table));
+}
+
+Status CsvSink::Point(double scale, const std::vector<double>& values) {
+  buffer_.clear();
+  AppendCsvRow(has_scale_, scale, values, buffer_);
+  return file_.Write(buffer_);
+}
+
+Status CsvSink::End(const WaveformTable&) { return Status::Ok(); }
+
+Status CsvSink::Commit() { return file_.Commit(); }
 
 Status ParseCsv(const std::string& text, const std::string& name, WaveformTable* table,
                 bool first_is_scale) {

@@ -224,8 +224,10 @@ Status Engine::DcSweep(const netlist::Analysis& an, const OutputSelection& sel,
       break;
     }
     warm = true;
-    out->scale.push_back(sweeps[0].values[idx[0]]);
-    sel.Append(x.data(), &out->rows);
+    if (Status e = sel.Emit(sweeps[0].values[idx[0]], x.data(), out); !e.ok()) {
+      result = e;
+      break;
+    }
     progress.Update(static_cast<double>(point + 1) / total);
     for (size_t l = 0; l < levels; ++l) {
       if (++idx[l] < sweeps[l].values.size()) break;

@@ -17,7 +17,8 @@ namespace memspice::solver {
 struct OutputSelection {
   std::vector<std::string> names;
   std::vector<int> plus, minus;  // -1: none (ground)
-  void Append(const double* x, std::vector<std::vector<double>>* rows) const;
+  // Adds the point at `scale` computed from x to `out` (its rows and/or its sink).
+  Status Emit(double scale, const double* x, WaveformTable* out) const;
 };
 
 // Every unknown without '#' in its name, or the deck's .print/.plot/.save selection.
