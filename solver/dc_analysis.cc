@@ -81,8 +81,9 @@ Status Engine::OperatingPoint(double time, bool warm, bool ic_clamp, std::vector
   if (TryDc(time, 1.0, 0.0, !warm, clamp_ptr, o_.itl1, 0.0, x, &out)) return Status::Ok();
   if (out.singular) {
     return Status::Error(SingularMessage(out.worst),
-                         "every node needs a DC path to ground; check for floating nodes, "
-                         "sources in loops, or missing connections");
+                         "every node needs a DC path to ground through conductances that do not "
+                         "cancel; check for floating nodes, negative resistors, sources in loops, "
+                         "or missing connections");
   }
   NewtonOutcome first = out;
   if (!c_.all_linear()) {

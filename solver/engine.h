@@ -54,6 +54,9 @@ class Engine {
                    StepObserver* observer, WaveformTable* out);
 
   std::string SingularMessage(int unknown) const;
+  // Why the matrix is singular at a node, from its column of G and C (no DC path, no
+  // conductance, conductances that cancel).
+  std::string NodeSingularCause(int node) const;
   NewtonOptions DcNewtonOptions() const;
   NewtonOptions TranNewtonOptions() const;
   void SetAnalysisInfo(const devices::AnalysisInfo& info);

@@ -222,10 +222,7 @@ std::string Engine::SingularMessage(int unknown) const {
   const auto& u = c_.unknowns()[unknown];
   switch (u.kind) {
     case devices::UnknownKind::kNode:
-      return fmt::format(
-          "singular matrix: {} floats or is driven only through capacitors or "
-          "current sources",
-          c_.DescribeUnknown(unknown));
+      return "singular matrix: " + c_.DescribeUnknown(unknown) + " " + NodeSingularCause(unknown);
     case devices::UnknownKind::kBranch:
       return fmt::format(
           "singular matrix: branch current '{}' is undetermined (a loop of voltage "
@@ -235,6 +232,33 @@ std::string Engine::SingularMessage(int unknown) const {
       return fmt::format("singular matrix: state '{}' is undetermined", u.name);
   }
   return "singular matrix";
+}
+
+std::string Engine::NodeSingularCause(int node) const {
+  // The node's column of G and C from the evaluation that failed to factor.
+  const auto& cp = c_.col_ptr();
+  const auto& ri = c_.row_idx();
+  double g_abs = 0.0, c_abs = 0.0, g_diag = 0.0;
+  for (int k = cp[node]; k < cp[node + 1]; ++k) {
+    g_abs += std::abs(asm_.G()[k]);
+    c_abs += std::abs(asm_.C()[k]);
+    if (ri[k] == node) g_diag = asm_.G()[k];
+  }
+  if (g_abs == 0.0 && c_abs > 0.0) {
+    return "has no DC path to ground: it connects only through capacitors or current sources";
+  }
+  if (g_abs == 0.0) {
+    return "has no conductance: nothing conductive connects to it (only current sources), or "
+           "its conductances cancel exactly (a negative resistor against a positive one)";
+  }
+  // Round-off of a genuine sum of conductances is far above this fraction of their size.
+  constexpr double kCancelled = 1e-12;
+  if (std::abs(g_diag) <= kCancelled * g_abs) {
+    return "has conductances that cancel (they sum to zero: a negative resistor or conductance "
+           "against a positive one)";
+  }
+  return "belongs to a group of nodes without a path to ground, or whose conductances cancel "
+         "(a negative resistor or conductance against positive ones)";
 }
 
 NewtonOptions Engine::DcNewtonOptions() const {
