@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -110,6 +111,31 @@ std::string DefaultOutput(const std::string& deck) {
   return (p.parent_path() / (p.stem().string() + "_fit" + ext)).string();
 }
 
+// A fit that did not converge, or converged far from the target, is a failure: it says why (in
+// Ceres' words) and writes no fitted deck, so a previous good one is kept.
+bool FitSucceeded(const autodiff::FitResult& r, bool huber) {
+  // Residuals are scaled by each target signal's range: an RMS above this is not a fit.
+  constexpr double kPoorFitRms = 0.1;
+  const double rms = r.residuals > 0 ? std::sqrt(2.0 * r.final_cost / r.residuals) : 0.0;
+  if (!r.converged) {
+    std::cerr << fmt::format(
+        "error: the fit did not converge: {} (cost {:.6g} -> {:.6g} after {} iterations)\n"
+        "  note: try other --start values, --bounds, --max-iterations, or fewer --params\n",
+        r.termination, r.initial_cost, r.final_cost, r.iterations);
+    return false;
+  }
+  if (!huber && rms > kPoorFitRms) {
+    std::cerr << fmt::format(
+        "error: the fit converged to a poor solution: RMS error {:.3g} of the target's range "
+        "(cost {:.6g}; Ceres: {})\n"
+        "  note: the model may not describe the target; check the --signals columns, --start "
+        "values and --bounds\n",
+        rms, r.final_cost, r.termination);
+    return false;
+  }
+  return true;
+}
+
 int RunFit(const FitArgs& a) {
   std::optional<netlist::Netlist> nl = LoadDeck(a.deck, a.sets, a.include_dirs);
   if (!nl) return kExitInputError;
@@ -163,6 +189,7 @@ int RunFit(const FitArgs& a) {
     return r.input_error ? kExitInputError : kExitSimulationError;
   }
   for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
+  if (!FitSucceeded(r, req.huber)) return kExitSimulationError;
 
   // The fitted deck: the deck's own text with the values substituted.
   const std::string out = a.out.empty() ? DefaultOutput(a.deck) : a.out;

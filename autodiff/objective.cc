@@ -92,14 +92,20 @@ Status ReadTarget(const std::string& path, const std::string& signal, std::vecto
       for (size_t k = 1; k < header.size(); ++k) {
         if (header[k] == Lower(signal)) col = static_cast<int>(k);
       }
-      if (col < 0 && header.size() == 2) col = 1;
+      // A file with one unnamed-signal column (e.g. "time,value") is the target; one whose
+      // column names another signal is not silently compared against this one.
+      const bool names_a_signal =
+          header.size() == 2 && header[1].size() > 3 && header[1][1] == '(' &&
+          (header[1][0] == 'v' || header[1][0] == 'i' || header[1][0] == 'x');
+      if (col < 0 && header.size() == 2 && !names_a_signal) col = 1;
       if (col < 0) {
         std::string names;
         for (size_t k = 1; k < header.size(); ++k) names += (k > 1 ? ", " : "") + header[k];
         return Status::Error(
             fmt::format("objective: target file '{}' has no column '{}' (columns: {})", path,
                         signal, names),
-            "name the target column like the signal, or give a file with two columns");
+            "name the target column like the signal (or give a two-column file whose second "
+            "column is not named after another signal, e.g. time,target)");
       }
       continue;
     }
