@@ -33,7 +33,8 @@ void Diagnostics::Warning(const SourceLoc& loc, std::string message, std::string
 
 const std::string* Diagnostics::SourceLine(const std::string& file, int line) const {
   auto it = sources_.find(file);
-  if (it == sources_.end() || line < 1 || line > static_cast<int>(it->second.size())) return nullptr;
+  if (it == sources_.end() || line < 1 || line > static_cast<int>(it->second.size()))
+    return nullptr;
   return &it->second[line - 1];
 }
 
