@@ -59,7 +59,7 @@ CLI::Option* AddFixedStepOption(CLI::App* cmd, double* fixed_step) {
   return cmd
       ->add_option("--fixed-step", *fixed_step,
                    "Fixed time step in seconds, > 0 (default: adaptive stepping)")
-      ->check(Positive());
+      ->transform(Positive());  // a transform: "10u" becomes 1e-05 before conversion
 }
 
 void AddLimitOptions(CLI::App* cmd, double* max_points, double* max_memory) {
@@ -67,10 +67,10 @@ void AddLimitOptions(CLI::App* cmd, double* max_points, double* max_memory) {
   *max_memory = static_cast<double>(solver::SimOptions::kDefaultMaxMemory);
   cmd->add_option("--max-points", *max_points,
                   "Most time points an analysis may produce (default 1e8; 0: no limit)")
-      ->check(NonNegative());
+      ->transform(NonNegative());
   cmd->add_option("--max-memory", *max_memory,
                   "Most bytes of waveforms kept in memory (default 4G; 0: no limit)")
-      ->check(NonNegative());
+      ->transform(NonNegative());
 }
 
 }  // namespace memspice::apps

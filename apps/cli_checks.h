@@ -9,7 +9,8 @@
 
 namespace memspice::apps {
 
-// A finite number > 0 (SPICE suffixes allowed; the value is rewritten as a plain number).
+// A finite number > 0. Used with ->transform(), SPICE suffixes are accepted and the value is
+// rewritten as a plain number; with ->check() the option's own conversion applies.
 CLI::Validator Positive();
 // A finite number >= 0.
 CLI::Validator NonNegative();
