@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "netlist/expression.h"
+#include "solver/atomic_file.h"
 
 namespace memspice::apps {
 
@@ -130,6 +131,12 @@ bool CheckOutputPaths(const std::vector<std::string>& inputs,
     }
   }
   return true;
+}
+
+bool WriteOutputFile(const std::string& path, const std::string& text) {
+  solver::Status s = solver::WriteFileAtomic(path, text);
+  if (!s.ok()) PrintStatus(s);
+  return s.ok();
 }
 
 void PrintStatus(const solver::Status& status) {

@@ -49,6 +49,10 @@ DeckReparser MakeDeckReparser(const std::string& deck, const std::vector<std::st
 bool CheckOutputPaths(const std::vector<std::string>& inputs,
                       const std::vector<std::pair<std::string, std::string>>& outputs);
 
+// Writes an output file atomically (solver::WriteFileAtomic: a previous file is replaced only by a
+// complete new one); prints the error and returns false on failure.
+bool WriteOutputFile(const std::string& path, const std::string& text);
+
 // Prints a solver Status as "error: message" plus "note: hint".
 void PrintStatus(const solver::Status& status);
 

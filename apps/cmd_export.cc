@@ -141,6 +141,10 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code) {
   cmd->add_option("-o,--output", args->out, "Output deck")->required();
   cmd->add_option("-I,--include-dir", args->include_dirs, "Extra directory for .include/.lib");
   cmd->callback([args, exit_code]() {
+    if (!CheckOutputPaths({args->deck}, {{"--output", args->out}})) {
+      *exit_code = kExitInputError;
+      return;
+    }
     netlist::Diagnostics diag;
     std::string text;
     bool ok = circuits::ExportNgspice(args->deck, LibraryPaths(args->include_dirs), &text, diag);
@@ -149,10 +153,7 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code) {
       *exit_code = kExitInputError;
       return;
     }
-    std::ofstream out(args->out);
-    out << text;
-    if (!out) {
-      std::cerr << fmt::format("error: cannot write '{}'\n", args->out);
+    if (!WriteOutputFile(args->out, text)) {
       *exit_code = kExitSimulationError;
       return;
     }

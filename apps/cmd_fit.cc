@@ -139,6 +139,13 @@ bool FitSucceeded(const autodiff::FitResult& r, bool huber) {
 int RunFit(const FitArgs& a) {
   std::optional<netlist::Netlist> nl = LoadDeck(a.deck, a.sets, a.include_dirs);
   if (!nl) return kExitInputError;
+  std::vector<std::string> inputs = nl->files;
+  inputs.push_back(a.deck);
+  inputs.push_back(a.target);
+  const std::string fitted_deck = a.out.empty() ? DefaultOutput(a.deck) : a.out;
+  if (!CheckOutputPaths(inputs, {{"--output", fitted_deck}, {"--json", a.json}})) {
+    return kExitInputError;
+  }
   solver::SimOptions options;
   if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
   autodiff::FitRequest req;
@@ -192,7 +199,7 @@ int RunFit(const FitArgs& a) {
   if (!FitSucceeded(r, req.huber)) return kExitSimulationError;
 
   // The fitted deck: the deck's own text with the values substituted.
-  const std::string out = a.out.empty() ? DefaultOutput(a.deck) : a.out;
+  const std::string& out = fitted_deck;
   std::ifstream in(a.deck);
   std::stringstream text;
   text << in.rdbuf();
@@ -211,14 +218,7 @@ int RunFit(const FitArgs& a) {
         "to the fitted deck; pass its value with --set or edit the library\n",
         u, a.deck);
   }
-  {
-    std::ofstream o(out);
-    o << fitted_text;
-    if (!o) {
-      std::cerr << fmt::format("error: cannot write '{}'\n", out);
-      return kExitSimulationError;
-    }
-  }
+  if (!WriteOutputFile(out, fitted_text)) return kExitSimulationError;
 
   nlohmann::json j;
   j["final_cost"] = r.final_cost;
@@ -242,12 +242,7 @@ int RunFit(const FitArgs& a) {
     j["params"][p.name] = e;
   }
   if (!a.json.empty()) {
-    std::ofstream o(a.json);
-    o << j.dump(2) << "\n";
-    if (!o) {
-      std::cerr << fmt::format("error: cannot write '{}'\n", a.json);
-      return kExitSimulationError;
-    }
+    if (!WriteOutputFile(a.json, j.dump(2) + "\n")) return kExitSimulationError;
   }
   if (!a.quiet) {
     std::cout << fmt::format("{:<20} {:>14} {:>14} {:>12} {:>9}\n", "parameter", "initial",

@@ -43,28 +43,12 @@ int RunCrossbar(CrossbarArgs a) {
     PrintStatus(s);
     return kExitInputError;
   }
-  std::ofstream out(a.out);
-  out << text;
-  if (!out) {
-    std::cerr << fmt::format("error: cannot write '{}'\n", a.out);
-    return kExitSimulationError;
-  }
+  if (!WriteOutputFile(a.out, text)) return kExitSimulationError;
   circuits::CrossbarCounts counts = circuits::CountCrossbar(spec);
   std::cout << fmt::format("crossbar {}x{}{}: {} cells, {} unknowns -> {}\n", spec.rows, spec.cols,
                            spec.differential ? " (differential)" : "", counts.cells,
                            counts.unknowns, a.out);
   return kExitOk;
-}
-
-// Writes `text` to `path`; prints the error and returns false on failure.
-bool WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) {
-    std::cerr << fmt::format("error: cannot write '{}'\n", path);
-    return false;
-  }
-  return true;
 }
 
 struct MifLayerArgs {
@@ -82,7 +66,7 @@ int RunMifLayer(MifLayerArgs a) {
     PrintStatus(s);
     return kExitInputError;
   }
-  if (!WriteText(a.out, text)) return kExitSimulationError;
+  if (!WriteOutputFile(a.out, text)) return kExitSimulationError;
   std::cout << fmt::format("MIF layer: {} neurons{} -> {}\n", a.spec.neurons,
                            a.subckt.empty() && a.spec.input.enabled ? " with alpha inputs" : "",
                            a.out);
@@ -110,7 +94,7 @@ int RunMifNetwork(MifNetworkArgs a) {
     PrintStatus(s);
     return kExitInputError;
   }
-  if (!WriteText(a.out, text)) return kExitSimulationError;
+  if (!WriteOutputFile(a.out, text)) return kExitSimulationError;
   std::cout << fmt::format("MIF network {} -> {}x{} MSS crossbar -> {} -> {}\n", cb.rows, cb.rows,
                            cb.cols, cb.cols, a.out);
   return kExitOk;
@@ -219,7 +203,7 @@ int RunMsnn(const MsnnArgs& a) {
     PrintStatus(s);
     return kExitInputError;
   }
-  if (!WriteText(a.out, text)) return kExitSimulationError;
+  if (!WriteOutputFile(a.out, text)) return kExitSimulationError;
   std::string sizes;
   for (size_t i = 0; i < c.layer_sizes.size(); ++i)
     sizes += (i ? "-" : "") + std::to_string(c.layer_sizes[i]);

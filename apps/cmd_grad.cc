@@ -25,6 +25,9 @@ struct GradArgs {
 int RunGrad(const GradArgs& a) {
   std::optional<netlist::Netlist> nl = LoadDeck(a.deck, a.sets, a.include_dirs);
   if (!nl) return kExitInputError;
+  std::vector<std::string> inputs = nl->files;
+  inputs.push_back(a.deck);
+  if (!CheckOutputPaths(inputs, {{"--json", a.json}})) return kExitInputError;
   solver::SimOptions options;
   if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
   if (a.checkpoint < 1) {
@@ -75,12 +78,7 @@ int RunGrad(const GradArgs& a) {
     j["check"] = c;
   }
   if (!a.json.empty()) {
-    std::ofstream out(a.json);
-    if (!out) {
-      std::cerr << fmt::format("error: cannot write '{}'\n", a.json);
-      return kExitSimulationError;
-    }
-    out << j.dump(2) << "\n";
+    if (!WriteOutputFile(a.json, j.dump(2) + "\n")) return kExitSimulationError;
   }
   if (!a.quiet) {
     std::cout << fmt::format(

@@ -1,5 +1,6 @@
 // memspice: SPICE-level circuit simulation for memristive neuromorphic hardware.
 #include <CLI/CLI.hpp>
+#include <iostream>
 #include <string>
 
 #include "apps/cli_common.h"
@@ -23,6 +24,19 @@ int main(int argc, char** argv) {
   memspice::apps::RegisterTrain(app, &exit_code);
   memspice::apps::RegisterGrad(app, &exit_code);
   memspice::apps::RegisterFit(app, &exit_code);
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string known;
+    bool found = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      found = found || sub->get_name() == argv[1];
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!found) {
+      std::cerr << "error: unknown command '" << argv[1] << "'\n  note: commands: " << known
+                << "\n";
+      return memspice::apps::kExitInputError;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
