@@ -46,7 +46,8 @@ int RunGrad(const GradArgs& a) {
   if (!s.ok()) {
     PrintStatus(s);
     return s.message().find("--wrt") != std::string::npos ||
-                   s.message().find("objective") != std::string::npos
+                   s.message().find("objective") != std::string::npos ||
+                   s.message().find("no .tran") != std::string::npos
                ? kExitInputError
                : kExitSimulationError;
   }

@@ -110,8 +110,8 @@ Status ReadTarget(const std::string& path, const std::string& signal, std::vecto
       continue;
     }
     if (static_cast<int>(cells.size()) <= col) {
-      return Status::Error(fmt::format("{}:{}: expected {} columns, found {}", path, lineno,
-                                       header.size(), cells.size()));
+      return Status::Error(fmt::format("objective: {}:{}: expected {} columns, found {}", path,
+                                       lineno, header.size(), cells.size()));
     }
     char* end = nullptr;
     const double tv = std::strtod(cells[0].c_str(), &end);
@@ -119,11 +119,12 @@ Status ReadTarget(const std::string& path, const std::string& signal, std::vecto
     const double yv = std::strtod(cells[col].c_str(), &end);
     const bool ok_y = end != cells[col].c_str() && *end == '\0';
     if (!ok_t || !ok_y || !std::isfinite(tv) || !std::isfinite(yv)) {
-      return Status::Error(fmt::format("{}:{}: not a finite number in the time or '{}' column",
-                                       path, lineno, header[col]));
+      return Status::Error(
+          fmt::format("objective: {}:{}: not a finite number in the time or '{}' column", path,
+                      lineno, header[col]));
     }
     if (!t->empty() && tv <= t->back()) {
-      return Status::Error(fmt::format("{}:{}: times must increase", path, lineno));
+      return Status::Error(fmt::format("objective: {}:{}: times must increase", path, lineno));
     }
     t->push_back(tv);
     y->push_back(yv);
