@@ -15,6 +15,7 @@
 #include "autodiff/fit.h"
 #include "circuits/ngspice_export.h"
 #include "netlist/expression.h"
+#include "solver/atomic_file.h"
 #include "solver/csv_writer.h"
 #include "solver/ngspice_runner.h"
 #include "solver/raw_file.h"
@@ -146,6 +147,7 @@ int RunFit(const FitArgs& a) {
   if (!CheckOutputPaths(inputs, {{"--output", fitted_deck}, {"--json", a.json}})) {
     return kExitInputError;
   }
+  solver::RemoveTempFilesOnSignal();  // an interruption leaves earlier outputs as they were
   solver::SimOptions options;
   if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
   autodiff::FitRequest req;
