@@ -129,6 +129,12 @@ bool CheckOutputPaths(const std::vector<std::string>& inputs,
         return false;
       }
     }
+    // Writable now, not only after a long run: create (and remove) a temporary file next to it.
+    solver::AtomicFile probe;
+    if (solver::Status s = probe.Open(path); !s.ok()) {
+      PrintStatus(s);
+      return false;
+    }
   }
   return true;
 }

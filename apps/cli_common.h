@@ -45,7 +45,8 @@ DeckReparser MakeDeckReparser(const std::string& deck, const std::vector<std::st
 
 // Refuses output paths that name an input (the deck, an included file, a target) or the same file
 // as another output: prints an error naming both and returns false. `outputs` pairs an option name
-// ("--csv") with its path; empty paths are skipped.
+// ("--csv") with its path; empty paths are skipped. Also checks that each output can be created
+// (existing folder, write permission), so a long run does not fail at its end.
 bool CheckOutputPaths(const std::vector<std::string>& inputs,
                       const std::vector<std::pair<std::string, std::string>>& outputs);
 

@@ -25,6 +25,7 @@ struct CrossbarArgs {
 };
 
 int RunCrossbar(CrossbarArgs a) {
+  if (!CheckOutputPaths({a.weights}, {{"--output", a.out}})) return kExitInputError;
   circuits::CrossbarSpec& spec = a.spec;
   spec.cell = a.cell == "mss" ? circuits::CellKind::kMss : circuits::CellKind::kResistor;
   spec.sense =
@@ -58,6 +59,7 @@ struct MifLayerArgs {
 };
 
 int RunMifLayer(MifLayerArgs a) {
+  if (!CheckOutputPaths({}, {{"--output", a.out}})) return kExitInputError;
   a.spec.input.enabled = !a.no_input;
   std::string text;
   solver::Status s = a.subckt.empty() ? circuits::GenerateMifLayerDeck(a.spec, &text)
@@ -80,6 +82,7 @@ struct MifNetworkArgs {
 };
 
 int RunMifNetwork(MifNetworkArgs a) {
+  if (!CheckOutputPaths({a.weights}, {{"--output", a.out}})) return kExitInputError;
   a.spec.input.enabled = !a.no_input;
   circuits::CrossbarSpec& cb = a.spec.crossbar;
   if (!a.weights.empty()) {
@@ -155,6 +158,7 @@ training::NetworkConfig MsnnNetwork(const MsnnArgs& a) {
 }
 
 int RunMsnn(const MsnnArgs& a) {
+  if (!CheckOutputPaths({}, {{"--output", a.out}})) return kExitInputError;
   circuits::MsnnSpec spec;
   training::NetworkConfig c;
   try {

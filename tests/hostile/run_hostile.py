@@ -82,8 +82,9 @@ def run_main(cmd, case, work, env):
     when = case.get("signal_when")
 
     def pump(stream, chunks, watch):
-        for line in iter(stream.readline, b""):
-            chunks.append(line)
+        # Chunks, not lines: a progress line ends in '\r' and must be seen as it is printed.
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            chunks.append(chunk)
             if watch and when and re.search(when, b"".join(chunks).decode("utf-8", "replace")):
                 err_seen.set()
         stream.close()
