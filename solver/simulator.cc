@@ -245,11 +245,11 @@ std::string Engine::NodeSingularCause(int node) const {
     if (ri[k] == node) g_diag = asm_.G()[k];
   }
   if (g_abs == 0.0 && c_abs > 0.0) {
-    return "has no DC path to ground: it connects only through capacitors or current sources";
+    return "floats at DC: it connects only through capacitors or current sources";
   }
   if (g_abs == 0.0) {
-    return "has no conductance: nothing conductive connects to it (only current sources), or "
-           "its conductances cancel exactly (a negative resistor against a positive one)";
+    return "floats: nothing conductive connects to it (only current sources), or its "
+           "conductances cancel exactly (a negative resistor against a positive one)";
   }
   // Round-off of a genuine sum of conductances is far above this fraction of their size.
   constexpr double kCancelled = 1e-12;
