@@ -9,6 +9,7 @@
 
 #include "base/strings.h"
 #include "netlist/expression.h"
+#include "solver/atomic_file.h"
 
 namespace memspice::apps {
 
@@ -71,6 +72,11 @@ std::optional<netlist::Netlist> LoadDeck(const std::string& path,
     std::cerr << fmt::format("error: cannot open deck '{}': no such file\n", path);
     return std::nullopt;
   }
+  for (const std::string& dir : include_dirs) {
+    if (!std::filesystem::is_directory(dir)) {
+      std::cerr << fmt::format("warning: -I '{}' is not a folder; it is ignored\n", dir);
+    }
+  }
   netlist::ParseOptions options;
   options.overrides = *overrides;
   options.include_paths = LibraryPaths(include_dirs);
@@ -87,8 +93,65 @@ std::optional<netlist::Netlist> LoadDeck(const std::string& path,
   return nl;
 }
 
+namespace {
+
+// Two paths name the same file: the same existing file (also through links), or the same
+// normalised absolute path for files still to be created.
+bool SameFile(const std::string& a, const std::string& b) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+  const fs::path pa = fs::weakly_canonical(fs::absolute(a, ec), ec);
+  const fs::path pb = fs::weakly_canonical(fs::absolute(b, ec), ec);
+  return pa == pb;
+}
+
+}  // namespace
+
+bool CheckOutputPaths(const std::vector<std::string>& inputs,
+                      const std::vector<std::pair<std::string, std::string>>& outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const auto& [option, path] = outputs[i];
+    if (path.empty()) continue;
+    for (const std::string& in : inputs) {
+      if (!in.empty() && SameFile(path, in)) {
+        std::cerr << fmt::format(
+            "error: {} '{}' is the input file '{}'; writing it would destroy the input\n"
+            "  note: choose another output name\n",
+            option, path, in);
+        return false;
+      }
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (!outputs[j].second.empty() && SameFile(path, outputs[j].second)) {
+        std::cerr << fmt::format(
+            "error: {} '{}' and {} '{}' are the same file; one output would replace the other\n"
+            "  note: give each output its own name\n",
+            outputs[j].first, outputs[j].second, option, path);
+        return false;
+      }
+    }
+    // Writable now, not only after a long run: create (and remove) a temporary file next to it.
+    solver::AtomicFile probe;
+    if (solver::Status s = probe.Open(path); !s.ok()) {
+      PrintStatus(s);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool WriteOutputFile(const std::string& path, const std::string& text) {
+  solver::Status s = solver::WriteFileAtomic(path, text);
+  if (!s.ok()) PrintStatus(s);
+  return s.ok();
+}
+
 void PrintStatus(const solver::Status& status) {
-  std::cerr << "error: " << status.message() << "\n";
+  // Messages that carry formatted diagnostics already start with their own "error: ".
+  std::string_view message = status.message();
+  if (message.rfind("error: ", 0) == 0) message.remove_prefix(7);
+  std::cerr << "error: " << message << "\n";
   if (!status.hint().empty()) std::cerr << "  note: " << status.hint() << "\n";
 }
 

@@ -44,6 +44,17 @@ using DeckReparser = std::function<std::optional<netlist::Netlist>(
 DeckReparser MakeDeckReparser(const std::string& deck, const std::vector<std::string>& sets,
                               const std::vector<std::string>& include_dirs);
 
+// Refuses output paths that name an input (the deck, an included file, a target) or the same file
+// as another output: prints an error naming both and returns false. `outputs` pairs an option name
+// ("--csv") with its path; empty paths are skipped. Also checks that each output can be created
+// (existing folder, write permission), so a long run does not fail at its end.
+bool CheckOutputPaths(const std::vector<std::string>& inputs,
+                      const std::vector<std::pair<std::string, std::string>>& outputs);
+
+// Writes an output file atomically (solver::WriteFileAtomic: a previous file is replaced only by a
+// complete new one); prints the error and returns false on failure.
+bool WriteOutputFile(const std::string& path, const std::string& text);
+
 // Prints a solver Status as "error: message" plus "note: hint".
 void PrintStatus(const solver::Status& status);
 

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "apps/cli_checks.h"
 #include "apps/cli_common.h"
 #include "circuits/ngspice_export.h"
 #include "solver/compare.h"
@@ -61,15 +62,15 @@ void RegisterCompare(CLI::App& app, int* exit_code) {
                                               "else all common)")
       ->delimiter(',');
   cmd->add_option("--rtol", args->rtol, "Max error allowed, relative to each signal's range")
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   cmd->add_option("--rms-rtol", args->rms_rtol, "RMS error allowed, relative to the range")
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   cmd->add_option("--atol", args->atol, "Absolute tolerance for voltages and states")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   cmd->add_option("--atol-current", args->atol_current, "Absolute tolerance for currents")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   cmd->add_option("--timeout", args->timeout, "ngspice wall-clock limit in seconds")
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   cmd->add_flag("--keep", args->keep, "Keep ngspice's temporary files");
   cmd->add_option("--set", args->sets, "Override a .param: NAME=VALUE (repeatable)");
   cmd->add_option("-I,--include-dir", args->include_dirs, "Extra directory for .include/.lib");

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "apps/cli_checks.h"
 #include "apps/cli_common.h"
 #include "circuits/ngspice_export.h"
 #include "training/compiler.h"
@@ -140,6 +141,10 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code) {
   cmd->add_option("-o,--output", args->out, "Output deck")->required();
   cmd->add_option("-I,--include-dir", args->include_dirs, "Extra directory for .include/.lib");
   cmd->callback([args, exit_code]() {
+    if (!CheckOutputPaths({args->deck}, {{"--output", args->out}})) {
+      *exit_code = kExitInputError;
+      return;
+    }
     netlist::Diagnostics diag;
     std::string text;
     bool ok = circuits::ExportNgspice(args->deck, LibraryPaths(args->include_dirs), &text, diag);
@@ -148,10 +153,7 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code) {
       *exit_code = kExitInputError;
       return;
     }
-    std::ofstream out(args->out);
-    out << text;
-    if (!out) {
-      std::cerr << fmt::format("error: cannot write '{}'\n", args->out);
+    if (!WriteOutputFile(args->out, text)) {
       *exit_code = kExitSimulationError;
       return;
     }
@@ -166,7 +168,7 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code) {
       ->check(CLI::ExistingDirectory);
   ec->add_option("-o,--output", ex->out, "Output deck")->required();
   ec->add_option("--sample", ex->sample, "Bind test sample K's pixels to the inputs")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   ec->add_option("--dataset", ex->dataset, "Dataset of --sample (default: the one trained on)");
   ec->callback([ex, exit_code]() {
     try {

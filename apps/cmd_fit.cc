@@ -3,17 +3,20 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "apps/cli_checks.h"
 #include "apps/cli_common.h"
 #include "autodiff/fit.h"
 #include "base/strings.h"
 #include "circuits/ngspice_export.h"
 #include "netlist/expression.h"
+#include "solver/atomic_file.h"
 #include "solver/csv_writer.h"
 #include "solver/ngspice_runner.h"
 #include "solver/raw_file.h"
@@ -107,9 +110,42 @@ std::string DefaultOutput(const std::string& deck) {
   return (p.parent_path() / (p.stem().string() + "_fit" + ext)).string();
 }
 
+// A fit that did not converge, or converged far from the target, is a failure: it says why (in
+// Ceres' words) and writes no fitted deck, so a previous good one is kept.
+bool FitSucceeded(const autodiff::FitResult& r, bool huber) {
+  // Residuals are scaled by each target signal's range: an RMS above this is not a fit.
+  constexpr double kPoorFitRms = 0.1;
+  const double rms = r.residuals > 0 ? std::sqrt(2.0 * r.final_cost / r.residuals) : 0.0;
+  if (!r.converged) {
+    std::cerr << fmt::format(
+        "error: the fit did not converge: {} (cost {:.6g} -> {:.6g} after {} iterations)\n"
+        "  note: try other --start values, --bounds, --max-iterations, or fewer --params\n",
+        r.termination, r.initial_cost, r.final_cost, r.iterations);
+    return false;
+  }
+  if (!huber && rms > kPoorFitRms) {
+    std::cerr << fmt::format(
+        "error: the fit converged to a poor solution: RMS error {:.3g} of the target's range "
+        "(cost {:.6g}; Ceres: {})\n"
+        "  note: the model may not describe the target; check the --signals columns, --start "
+        "values and --bounds\n",
+        rms, r.final_cost, r.termination);
+    return false;
+  }
+  return true;
+}
+
 int RunFit(const FitArgs& a) {
   std::optional<netlist::Netlist> nl = LoadDeck(a.deck, a.sets, a.include_dirs);
   if (!nl) return kExitInputError;
+  std::vector<std::string> inputs = nl->files;
+  inputs.push_back(a.deck);
+  inputs.push_back(a.target);
+  const std::string fitted_deck = a.out.empty() ? DefaultOutput(a.deck) : a.out;
+  if (!CheckOutputPaths(inputs, {{"--output", fitted_deck}, {"--json", a.json}})) {
+    return kExitInputError;
+  }
+  solver::RemoveTempFilesOnSignal();  // an interruption leaves earlier outputs as they were
   solver::SimOptions options;
   if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
   autodiff::FitRequest req;
@@ -160,9 +196,10 @@ int RunFit(const FitArgs& a) {
     return r.input_error ? kExitInputError : kExitSimulationError;
   }
   for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
+  if (!FitSucceeded(r, req.huber)) return kExitSimulationError;
 
   // The fitted deck: the deck's own text with the values substituted.
-  const std::string out = a.out.empty() ? DefaultOutput(a.deck) : a.out;
+  const std::string& out = fitted_deck;
   std::ifstream in(a.deck);
   std::stringstream text;
   text << in.rdbuf();
@@ -181,14 +218,7 @@ int RunFit(const FitArgs& a) {
         "to the fitted deck; pass its value with --set or edit the library\n",
         u, a.deck);
   }
-  {
-    std::ofstream o(out);
-    o << fitted_text;
-    if (!o) {
-      std::cerr << fmt::format("error: cannot write '{}'\n", out);
-      return kExitSimulationError;
-    }
-  }
+  if (!WriteOutputFile(out, fitted_text)) return kExitSimulationError;
 
   nlohmann::json j;
   j["final_cost"] = r.final_cost;
@@ -212,12 +242,7 @@ int RunFit(const FitArgs& a) {
     j["params"][p.name] = e;
   }
   if (!a.json.empty()) {
-    std::ofstream o(a.json);
-    o << j.dump(2) << "\n";
-    if (!o) {
-      std::cerr << fmt::format("error: cannot write '{}'\n", a.json);
-      return kExitSimulationError;
-    }
+    if (!WriteOutputFile(a.json, j.dump(2) + "\n")) return kExitSimulationError;
   }
   if (!a.quiet) {
     std::cout << fmt::format("{:<20} {:>14} {:>14} {:>12} {:>9}\n", "parameter", "initial",
@@ -270,13 +295,7 @@ void RegisterFit(CLI::App& app, int* exit_code) {
   f->add_option("--max-iterations", args->max_iterations, "Ceres iterations (default 100)");
   f->add_flag("--linear", args->linear, "Fit positive parameters linearly instead of in log space");
   f->add_option("--method", args->method, "Integration method: fe, be, trap, gear2, rk4");
-  f->add_option("--fixed-step", args->fixed_step, "Fixed time step in seconds")
-      ->transform([](std::string s) {
-        auto v = netlist::ParseSpiceNumber(s);
-        if (!v)
-          throw CLI::ValidationError("--fixed-step", "'" + s + "' is not a number (e.g. 10u)");
-        return fmt::format("{:.17g}", *v);
-      });
+  AddFixedStepOption(f, &args->fixed_step);
   f->add_option("--set", args->sets, "Override a .param: NAME=VALUE (repeatable)");
   f->add_option("-I,--include-dir", args->include_dirs, "Extra directory for .include/.lib");
   f->add_flag("-q,--quiet", args->quiet, "Print only errors and warnings");

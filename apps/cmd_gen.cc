@@ -6,6 +6,7 @@
 #include <iostream>
 #include <set>
 
+#include "apps/cli_checks.h"
 #include "apps/cli_common.h"
 #include "circuits/crossbar.h"
 #include "circuits/mif_layer.h"
@@ -24,6 +25,7 @@ struct CrossbarArgs {
 };
 
 int RunCrossbar(CrossbarArgs a) {
+  if (!CheckOutputPaths({a.weights}, {{"--output", a.out}})) return kExitInputError;
   circuits::CrossbarSpec& spec = a.spec;
   spec.cell = a.cell == "mss" ? circuits::CellKind::kMss : circuits::CellKind::kResistor;
   spec.sense =
@@ -42,28 +44,12 @@ int RunCrossbar(CrossbarArgs a) {
     PrintStatus(s);
     return kExitInputError;
   }
-  std::ofstream out(a.out);
-  out << text;
-  if (!out) {
-    std::cerr << fmt::format("error: cannot write '{}'\n", a.out);
-    return kExitSimulationError;
-  }
+  if (!WriteOutputFile(a.out, text)) return kExitSimulationError;
   circuits::CrossbarCounts counts = circuits::CountCrossbar(spec);
   std::cout << fmt::format("crossbar {}x{}{}: {} cells, {} unknowns -> {}\n", spec.rows, spec.cols,
                            spec.differential ? " (differential)" : "", counts.cells,
                            counts.unknowns, a.out);
   return kExitOk;
-}
-
-// Writes `text` to `path`; prints the error and returns false on failure.
-bool WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) {
-    std::cerr << fmt::format("error: cannot write '{}'\n", path);
-    return false;
-  }
-  return true;
 }
 
 struct MifLayerArgs {
@@ -73,6 +59,7 @@ struct MifLayerArgs {
 };
 
 int RunMifLayer(MifLayerArgs a) {
+  if (!CheckOutputPaths({}, {{"--output", a.out}})) return kExitInputError;
   a.spec.input.enabled = !a.no_input;
   std::string text;
   solver::Status s = a.subckt.empty() ? circuits::GenerateMifLayerDeck(a.spec, &text)
@@ -81,7 +68,7 @@ int RunMifLayer(MifLayerArgs a) {
     PrintStatus(s);
     return kExitInputError;
   }
-  if (!WriteText(a.out, text)) return kExitSimulationError;
+  if (!WriteOutputFile(a.out, text)) return kExitSimulationError;
   std::cout << fmt::format("MIF layer: {} neurons{} -> {}\n", a.spec.neurons,
                            a.subckt.empty() && a.spec.input.enabled ? " with alpha inputs" : "",
                            a.out);
@@ -95,6 +82,7 @@ struct MifNetworkArgs {
 };
 
 int RunMifNetwork(MifNetworkArgs a) {
+  if (!CheckOutputPaths({a.weights}, {{"--output", a.out}})) return kExitInputError;
   a.spec.input.enabled = !a.no_input;
   circuits::CrossbarSpec& cb = a.spec.crossbar;
   if (!a.weights.empty()) {
@@ -109,7 +97,7 @@ int RunMifNetwork(MifNetworkArgs a) {
     PrintStatus(s);
     return kExitInputError;
   }
-  if (!WriteText(a.out, text)) return kExitSimulationError;
+  if (!WriteOutputFile(a.out, text)) return kExitSimulationError;
   std::cout << fmt::format("MIF network {} -> {}x{} MSS crossbar -> {} -> {}\n", cb.rows, cb.rows,
                            cb.cols, cb.cols, a.out);
   return kExitOk;
@@ -170,6 +158,7 @@ training::NetworkConfig MsnnNetwork(const MsnnArgs& a) {
 }
 
 int RunMsnn(const MsnnArgs& a) {
+  if (!CheckOutputPaths({}, {{"--output", a.out}})) return kExitInputError;
   circuits::MsnnSpec spec;
   training::NetworkConfig c;
   try {
@@ -218,7 +207,7 @@ int RunMsnn(const MsnnArgs& a) {
     PrintStatus(s);
     return kExitInputError;
   }
-  if (!WriteText(a.out, text)) return kExitSimulationError;
+  if (!WriteOutputFile(a.out, text)) return kExitSimulationError;
   std::string sizes;
   for (size_t i = 0; i < c.layer_sizes.size(); ++i)
     sizes += (i ? "-" : "") + std::to_string(c.layer_sizes[i]);
@@ -237,10 +226,10 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   gen->require_subcommand(1);
   auto args = std::make_shared<CrossbarArgs>();
   CLI::App* cb = gen->add_subcommand("crossbar", "N x M crossbar with word/bit-line R and C");
-  cb->add_option("--rows", args->spec.rows, "Word lines")->required()->check(CLI::Range(1, 100000));
+  cb->add_option("--rows", args->spec.rows, "Word lines")->required()->check(IntRange(1, 100000));
   cb->add_option("--cols", args->spec.cols, "Bit lines (weight columns)")
       ->required()
-      ->check(CLI::Range(1, 100000));
+      ->check(IntRange(1, 100000));
   cb->add_option("--rline", args->spec.rline, "Line resistance per segment, ohm (0: ideal lines)")
       ->transform(SpiceNumber("--rline"));
   cb->add_option("--cline", args->spec.cline, "Line capacitance per node to ground, F")
@@ -265,7 +254,7 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   cb->add_option("--tstop", args->spec.tstop, "Transient stop time, s")
       ->transform(SpiceNumber("--tstop"));
   cb->add_option("--steps", args->spec.steps, "Transient steps (max step = tstop/steps)")
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   cb->add_option("--seed", args->spec.seed, "Seed of random conductances");
   cb->add_option("--subckt", args->subckt, "Write only the array as a .subckt of this name");
   cb->add_option("-o,--output", args->out, "Output deck")->required();
@@ -276,7 +265,7 @@ void RegisterGen(CLI::App& app, int* exit_code) {
       gen->add_subcommand("mif-layer", "Layer of N MIF neurons (XN<i> v<i> MIF) with alpha inputs");
   ml->add_option("-n,--neurons", layer->spec.neurons, "Number of neurons")
       ->required()
-      ->check(CLI::Range(1, 1 << 20));
+      ->check(IntRange(1, 1 << 20));
   ml->add_option("--cmem", layer->spec.cmem, "Membrane capacitance, F")
       ->transform(SpiceNumber("--cmem"));
   ml->add_option("--node-prefix", layer->spec.node_prefix,
@@ -291,9 +280,9 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   CLI::App* mn = gen->add_subcommand(
       "mif-network", "Input MIF layer -> MSS crossbar (line R/C) -> output MIF layer");
   mn->add_option("--inputs", net->spec.crossbar.rows, "Input neurons (word lines)")
-      ->check(CLI::Range(1, 100000));
+      ->check(IntRange(1, 100000));
   mn->add_option("--outputs", net->spec.crossbar.cols, "Output neurons (bit lines)")
-      ->check(CLI::Range(1, 100000));
+      ->check(IntRange(1, 100000));
   mn->add_option("--rline", net->spec.crossbar.rline,
                  "Line resistance per segment, ohm (0: ideal lines)")
       ->transform(SpiceNumber("--rline"));
@@ -333,9 +322,9 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   ms->add_option("--dt", sn->net.dt, "Time step [s]")->transform(SpiceNumber("--dt"));
   ms->add_option("--tau-a", sn->net.tau_a, "Alpha time constant [s]")
       ->transform(SpiceNumber("--tau-a"));
-  ms->add_option("--steps", sn->net.steps, "Time steps T per sample")->check(CLI::PositiveNumber);
+  ms->add_option("--steps", sn->net.steps, "Time steps T per sample")->check(Positive());
   ms->add_option("--period", sn->net.period, "Alpha input period in steps")
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   ms->add_option("--method", sn->method,
                  "semi-implicit (default), fe or be (exactly the MNA engine's forward / backward "
                  "Euler); trap is not available in the fast kernels");

@@ -6,8 +6,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "apps/cli_checks.h"
 #include "apps/cli_common.h"
 #include "autodiff/gradient.h"
+#include "solver/atomic_file.h"
 #include "solver/simulator.h"
 
 namespace memspice::apps {
@@ -24,6 +26,10 @@ struct GradArgs {
 int RunGrad(const GradArgs& a) {
   std::optional<netlist::Netlist> nl = LoadDeck(a.deck, a.sets, a.include_dirs);
   if (!nl) return kExitInputError;
+  std::vector<std::string> inputs = nl->files;
+  inputs.push_back(a.deck);
+  if (!CheckOutputPaths(inputs, {{"--json", a.json}})) return kExitInputError;
+  solver::RemoveTempFilesOnSignal();  // an interruption leaves earlier outputs as they were
   solver::SimOptions options;
   if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
   if (a.checkpoint < 1) {
@@ -42,7 +48,8 @@ int RunGrad(const GradArgs& a) {
   if (!s.ok()) {
     PrintStatus(s);
     return s.message().find("--wrt") != std::string::npos ||
-                   s.message().find("objective") != std::string::npos
+                   s.message().find("objective") != std::string::npos ||
+                   s.message().find("no .tran") != std::string::npos
                ? kExitInputError
                : kExitSimulationError;
   }
@@ -74,12 +81,7 @@ int RunGrad(const GradArgs& a) {
     j["check"] = c;
   }
   if (!a.json.empty()) {
-    std::ofstream out(a.json);
-    if (!out) {
-      std::cerr << fmt::format("error: cannot write '{}'\n", a.json);
-      return kExitSimulationError;
-    }
-    out << j.dump(2) << "\n";
+    if (!WriteOutputFile(a.json, j.dump(2) + "\n")) return kExitSimulationError;
   }
   if (!a.quiet) {
     std::cout << fmt::format(
@@ -122,13 +124,7 @@ void RegisterGrad(CLI::App& app, int* exit_code) {
       ->delimiter(',')
       ->required();
   g->add_option("--method", args->method, "Integration method: fe, be, trap, gear2, rk4");
-  g->add_option("--fixed-step", args->fixed_step, "Fixed time step in seconds")
-      ->transform([](std::string s) {
-        auto v = netlist::ParseSpiceNumber(s);
-        if (!v)
-          throw CLI::ValidationError("--fixed-step", "'" + s + "' is not a number (e.g. 10u)");
-        return fmt::format("{:.17g}", *v);
-      });
+  AddFixedStepOption(g, &args->fixed_step);
   g->add_option("--set", args->sets, "Override a .param: NAME=VALUE (repeatable)");
   g->add_option("-I,--include-dir", args->include_dirs, "Extra directory for .include/.lib");
   g->add_option("--json", args->json, "Write the result as JSON");

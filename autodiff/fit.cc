@@ -640,7 +640,9 @@ Status Fit(const netlist::Netlist& nl, const solver::SimOptions& options, const 
   result->initial_cost = summary.initial_cost;
   result->final_cost = summary.final_cost;
   result->residuals = S * M;
-  result->converged = summary.termination_type == ceres::CONVERGENCE;
+  // Ceres reports running out of trust region as CONVERGENCE; it is a failure to converge.
+  result->converged = summary.termination_type == ceres::CONVERGENCE &&
+                      summary.message.rfind("Minimum trust region radius", 0) != 0;
   if (!summary.IsSolutionUsable() || !std::isfinite(summary.final_cost)) {
     const Status& e = ev.last_error();
     return Status::Error(
@@ -653,9 +655,6 @@ Status Fit(const netlist::Netlist& nl, const solver::SimOptions& options, const 
       return Status::Error(fmt::format("the fitted value of '{}' is not finite", specs[i].name));
     }
     result->params[i].fitted = p[i];
-  }
-  if (!result->converged) {
-    result->warnings.push_back("Ceres stopped without convergence: " + summary.message);
   }
 
   // Uncertainty from the Jacobian at the solution.

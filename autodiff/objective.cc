@@ -85,20 +85,26 @@ Status ReadTarget(const std::string& path, const std::string& signal, std::vecto
       for (size_t k = 1; k < header.size(); ++k) {
         if (header[k] == Lower(signal)) col = static_cast<int>(k);
       }
-      if (col < 0 && header.size() == 2) col = 1;
+      // A file with one unnamed-signal column (e.g. "time,value") is the target; one whose
+      // column names another signal is not silently compared against this one.
+      const bool names_a_signal =
+          header.size() == 2 && header[1].size() > 3 && header[1][1] == '(' &&
+          (header[1][0] == 'v' || header[1][0] == 'i' || header[1][0] == 'x');
+      if (col < 0 && header.size() == 2 && !names_a_signal) col = 1;
       if (col < 0) {
         std::string names;
         for (size_t k = 1; k < header.size(); ++k) names += (k > 1 ? ", " : "") + header[k];
         return Status::Error(
             fmt::format("objective: target file '{}' has no column '{}' (columns: {})", path,
                         signal, names),
-            "name the target column like the signal, or give a file with two columns");
+            "name the target column like the signal (or give a two-column file whose second "
+            "column is not named after another signal, e.g. time,target)");
       }
       continue;
     }
     if (static_cast<int>(cells.size()) <= col) {
-      return Status::Error(fmt::format("{}:{}: expected {} columns, found {}", path, lineno,
-                                       header.size(), cells.size()));
+      return Status::Error(fmt::format("objective: {}:{}: expected {} columns, found {}", path,
+                                       lineno, header.size(), cells.size()));
     }
     char* end = nullptr;
     const double tv = std::strtod(cells[0].c_str(), &end);
@@ -106,11 +112,12 @@ Status ReadTarget(const std::string& path, const std::string& signal, std::vecto
     const double yv = std::strtod(cells[col].c_str(), &end);
     const bool ok_y = end != cells[col].c_str() && *end == '\0';
     if (!ok_t || !ok_y || !std::isfinite(tv) || !std::isfinite(yv)) {
-      return Status::Error(fmt::format("{}:{}: not a finite number in the time or '{}' column",
-                                       path, lineno, header[col]));
+      return Status::Error(
+          fmt::format("objective: {}:{}: not a finite number in the time or '{}' column", path,
+                      lineno, header[col]));
     }
     if (!t->empty() && tv <= t->back()) {
-      return Status::Error(fmt::format("{}:{}: times must increase", path, lineno));
+      return Status::Error(fmt::format("objective: {}:{}: times must increase", path, lineno));
     }
     t->push_back(tv);
     y->push_back(yv);

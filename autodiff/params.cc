@@ -37,12 +37,15 @@ Status ResolveParams(const netlist::Netlist& nl, const std::vector<std::string>&
                      bool have_reparser, std::vector<ParamSpec>* out) {
   out->clear();
   std::set<std::string> seen;
+  bool matched = false;  // the current pattern names a parameter (perhaps one listed before)
   auto add = [&](ParamSpec p) {
+    matched = true;
     if (seen.insert(p.name).second) out->push_back(std::move(p));
   };
   for (const std::string& raw : patterns) {
     const std::string pat = Lower(raw);
     const size_t before = out->size();
+    matched = false;
     bool matched_param = false;
     const size_t colon = pat.find(':');
     if (colon == std::string::npos) {
@@ -100,7 +103,7 @@ Status ResolveParams(const netlist::Netlist& nl, const std::vector<std::string>&
         }
       }
     }
-    if (out->size() == before) {
+    if (!matched) {
       return Status::Error(
           fmt::format("--wrt '{}' matches no parameter", raw),
           "use a .param name, an element (R1 = its value), instance:parameter (m1:x0), "

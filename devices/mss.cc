@@ -233,9 +233,8 @@ void MssDevice::InitialStatePartial(int handle, ParamSink& out) const {
 
 std::string MssDevice::CheckState(const double* x) const {
   const double xs = x[s_];
-  const std::string hint =
-      "; the integration is unstable or too coarse: use a smaller step or an implicit method "
-      "(be, trap, gear2)";
+  // The engine's note names the remedy for the method in use.
+  const std::string hint = "; the integration is unstable or too coarse";
   if (!std::isfinite(xs)) {
     return "state x(" + name() + ") = " + Num(xs) + " is not finite" + hint;
   }

@@ -1,5 +1,9 @@
 #include "devices/vsource.h"
 
+#include <fmt/format.h>
+
+#include <cmath>
+
 #include "devices/device_util.h"
 
 namespace memspice::devices {
@@ -27,11 +31,28 @@ void VoltageSource::Evaluate(EvalContext& ctx) {
   const double i = ctx.x[br_];
   ctx.f[a_] += i;
   ctx.f[b_] -= i;
-  ctx.f[br_] += ctx.x[a_] - ctx.x[b_] - value_.Value(ctx);
+  last_value_ = value_.Value(ctx);
+  ctx.f[br_] += ctx.x[a_] - ctx.x[b_] - last_value_;
   ctx.G[h_a_br_] += 1.0;
   ctx.G[h_b_br_] -= 1.0;
   ctx.G[h_br_a_] += 1.0;
   ctx.G[h_br_b_] -= 1.0;
+}
+
+std::string VoltageSource::CheckState(const double* x) const {
+  // A blow-up drives the source's nodes far beyond its value (1e3 V and more on a 1 V source):
+  // 100x the value plus 1 V is never reached by a healthy solve, whatever time the last
+  // evaluation was at (callers may evaluate the circuit at other times between steps).
+  constexpr double kBlowupFactor = 100.0, kFloorVolts = 1.0;
+  const double va = a_ == kGround ? 0.0 : x[a_], vb = b_ == kGround ? 0.0 : x[b_];
+  const double v = va - vb;
+  if (std::abs(v) <= kBlowupFactor * (std::abs(last_value_) + kFloorVolts)) return {};
+  const std::string nodes =
+      b_ == kGround ? fmt::format("v({})", node_a_) : fmt::format("v({},{})", node_a_, node_b_);
+  return fmt::format(
+      "numerical blow-up: {} = {:.4g} V but source {} sets it to {:.4g} V (node voltages grew "
+      "beyond what double precision resolves; is a capacitor, inductor or resistor negative?)",
+      nodes, v, name(), last_value_);
 }
 
 void VoltageSource::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {

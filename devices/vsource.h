@@ -34,6 +34,9 @@ class VoltageSource : public Device {
     return !model_card && key == "value" ? 0 : kNoParamPartial;
   }
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
+  // The source's nodes must hold its value: a difference means the solution blew up numerically
+  // (an unstable circuit, e.g. a negative capacitor, drives the node beyond round-off).
+  std::string CheckState(const double* x) const override;
   bool SetDcValue(double value) override {
     value_.SetDcValue(value);
     return true;
@@ -46,6 +49,7 @@ class VoltageSource : public Device {
   std::string node_a_, node_b_;
   int a_ = kGround, b_ = kGround, br_ = kGround;
   SourceValue value_;
+  double last_value_ = 0.0;  // value(t) of the last evaluation, for CheckState
   int h_a_br_ = -1, h_b_br_ = -1, h_br_a_ = -1, h_br_b_ = -1;
 };
 

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
 namespace memspice::netlist {
 
 void Diagnostics::AddSource(const std::string& file, std::string_view text) {
@@ -29,7 +33,8 @@ void Diagnostics::Warning(const SourceLoc& loc, std::string message, std::string
 
 const std::string* Diagnostics::SourceLine(const std::string& file, int line) const {
   auto it = sources_.find(file);
-  if (it == sources_.end() || line < 1 || line > static_cast<int>(it->second.size())) return nullptr;
+  if (it == sources_.end() || line < 1 || line > static_cast<int>(it->second.size()))
+    return nullptr;
   return &it->second[line - 1];
 }
 
@@ -56,9 +61,40 @@ std::string Diagnostics::FormatOne(const Diagnostic& d, const std::string* sourc
   return out;
 }
 
+namespace {
+
+// Longest source line echoed from disk; the caret of a later column is still placed correctly
+// up to here.
+constexpr size_t kMaxEchoedLine = 300;
+
+// Line `line` of a regular file on disk (diagnostics raised after parsing, e.g. by the circuit
+// builder, carry a location but no registered source). nullopt if unavailable.
+std::optional<std::string> ReadLineFromDisk(const std::string& file, int line) {
+  std::error_code ec;
+  if (line < 1 || !std::filesystem::is_regular_file(file, ec)) return std::nullopt;
+  std::ifstream in(file, std::ios::binary);
+  std::string text;
+  for (int i = 0; i < line; ++i) {
+    if (!std::getline(in, text)) return std::nullopt;
+  }
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  if (text.size() > kMaxEchoedLine) text = text.substr(0, kMaxEchoedLine) + " ...";
+  return text;
+}
+
+}  // namespace
+
 std::string Diagnostics::Format() const {
   std::string out;
-  for (const Diagnostic& d : items_) out += FormatOne(d, SourceLine(d.loc.file, d.loc.line));
+  for (const Diagnostic& d : items_) {
+    const std::string* line = SourceLine(d.loc.file, d.loc.line);
+    std::optional<std::string> from_disk;
+    if (line == nullptr && d.loc.line > 0) {
+      from_disk = ReadLineFromDisk(d.loc.file, d.loc.line);
+      if (from_disk) line = &*from_disk;
+    }
+    out += FormatOne(d, line);
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "solver/csv_writer.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "base/strings.h"
+#include "solver/atomic_file.h"
 
 namespace memspice::solver {
 namespace {
@@ -66,11 +68,12 @@ using base::Trim;
 
 }  // namespace
 
-std::string FormatCsv(const WaveformTable& table) {
-  const bool has_scale = !table.scale_name.empty();
+namespace {
+
+std::string CsvHeader(const WaveformTable& table) {
   std::string out;
   bool first = true;
-  if (has_scale) {
+  if (!table.scale_name.empty()) {
     out += Quote(table.scale_name);
     first = false;
   }
@@ -80,23 +83,34 @@ std::string FormatCsv(const WaveformTable& table) {
     first = false;
   }
   out += '\n';
-  for (size_t k = 0; k < table.rows.size(); ++k) {
-    first = true;
-    if (has_scale) {
-      out += fmt::format("{}", k < table.scale.size() ? table.scale[k] : std::nan(""));
-      first = false;
-    }
-    for (double v : table.rows[k]) {
-      if (!first) out += ',';
-      out += fmt::format("{}", v);
-      first = false;
-    }
-    out += '\n';
-  }
   return out;
 }
 
-Status WriteCsv(const WaveformTable& table, const std::string& path) {
+// Appends v in the shortest form that round-trips exactly (compiled format: no parsing and no
+// growth checks per number; this is the hot loop of CSV output).
+void AppendNumber(double v, std::string& out) {
+  char tmp[32];  // the longest shortest-form double is 24 characters
+  char* end = fmt::format_to(tmp, FMT_COMPILE("{}"), v);
+  out.append(tmp, static_cast<size_t>(end - tmp));
+}
+
+// One data line.
+void AppendCsvRow(bool has_scale, double scale, const std::vector<double>& values,
+                  std::string& out) {
+  bool first = true;
+  if (has_scale) {
+    AppendNumber(scale, out);
+    first = false;
+  }
+  for (double v : values) {
+    if (!first) out += ',';
+    AppendNumber(v, out);
+    first = false;
+  }
+  out += '\n';
+}
+
+Status CheckShape(const WaveformTable& table) {
   if (!table.scale_name.empty() && table.scale.size() != table.rows.size()) {
     return Status::Error(fmt::format("csv writer: {} scale values but {} rows", table.scale.size(),
                                      table.rows.size()));
@@ -107,18 +121,47 @@ Status WriteCsv(const WaveformTable& table, const std::string& path) {
                                        table.rows[k].size(), table.names.size()));
     }
   }
-  std::ofstream f(path, std::ios::trunc);
-  if (!f) {
-    return Status::Error(
-        fmt::format("cannot open CSV file '{}' for writing: {}", path, std::strerror(errno)),
-        "check that the directory exists and is writable");
-  }
-  const std::string text = FormatCsv(table);
-  f.write(text.data(), static_cast<std::streamsize>(text.size()));
-  f.close();
-  if (!f) return Status::Error(fmt::format("error writing CSV file '{}'", path));
   return Status::Ok();
 }
+
+}  // namespace
+
+std::string FormatCsv(const WaveformTable& table) {
+  const bool has_scale = !table.scale_name.empty();
+  std::string out = CsvHeader(table);
+  for (size_t k = 0; k < table.rows.size(); ++k) {
+    AppendCsvRow(has_scale, k < table.scale.size() ? table.scale[k] : std::nan(""), table.rows[k],
+                 out);
+  }
+  return out;
+}
+
+Status WriteCsv(const WaveformTable& table, const std::string& path) {
+  if (Status s = CheckShape(table); !s.ok()) return s;
+  return WriteFileAtomic(path, FormatCsv(table));
+}
+
+Status CsvSink::Open(const std::string& path) { return file_.Open(path); }
+
+Status CsvSink::Begin(const WaveformTable& table) {
+  if (!file_.is_open()) return Status::Error("internal: CsvSink::Begin before Open");
+  if (begun_) {
+    return Status::Error(fmt::format("internal: CSV file '{}' takes one analysis", file_.path()));
+  }
+  begun_ = true;
+  has_scale_ = !table.scale_name.empty();
+  return file_.Write(CsvHeader(table));
+}
+
+Status CsvSink::Point(double scale, const std::vector<double>& values) {
+  buffer_.clear();
+  AppendCsvRow(has_scale_, scale, values, buffer_);
+  return file_.Write(buffer_);
+}
+
+Status CsvSink::End(const WaveformTable&) { return Status::Ok(); }
+
+Status CsvSink::Commit() { return file_.Commit(); }
 
 Status ParseCsv(const std::string& text, const std::string& name, WaveformTable* table,
                 bool first_is_scale) {

@@ -9,12 +9,31 @@
 
 #include <string>
 
+#include "solver/atomic_file.h"
 #include "solver/status.h"
 #include "solver/waveform.h"
 
 namespace memspice::solver {
 
+// Writes the file atomically (temporary file + rename): an error never leaves a partial file.
 Status WriteCsv(const WaveformTable& table, const std::string& path);
+
+// Streams one analysis to a CSV file as the solver accepts its points. The file appears, complete,
+// at Commit(); until then a previous file of that name is untouched.
+class CsvSink : public PointSink {
+ public:
+  // Creates the temporary file: call before the simulation to fail early on an unwritable path.
+  Status Open(const std::string& path);
+  Status Begin(const WaveformTable& table) override;
+  Status Point(double scale, const std::vector<double>& values) override;
+  Status End(const WaveformTable& table) override;
+  Status Commit();
+
+ private:
+  AtomicFile file_;
+  bool has_scale_ = false, begun_ = false;
+  std::string buffer_;
+};
 
 // Same as WriteCsv into a string.
 std::string FormatCsv(const WaveformTable& table);

@@ -81,8 +81,9 @@ Status Engine::OperatingPoint(double time, bool warm, bool ic_clamp, std::vector
   if (TryDc(time, 1.0, 0.0, !warm, clamp_ptr, o_.itl1, 0.0, x, &out)) return Status::Ok();
   if (out.singular) {
     return Status::Error(SingularMessage(out.worst),
-                         "every node needs a DC path to ground; check for floating nodes, "
-                         "sources in loops, or missing connections");
+                         "every node needs a DC path to ground through conductances that do not "
+                         "cancel; check for floating nodes, negative resistors, sources in loops, "
+                         "or missing connections");
   }
   NewtonOutcome first = out;
   if (!c_.all_linear()) {
@@ -224,8 +225,10 @@ Status Engine::DcSweep(const netlist::Analysis& an, const OutputSelection& sel,
       break;
     }
     warm = true;
-    out->scale.push_back(sweeps[0].values[idx[0]]);
-    sel.Append(x.data(), &out->rows);
+    if (Status e = sel.Emit(sweeps[0].values[idx[0]], x.data(), out); !e.ok()) {
+      result = e;
+      break;
+    }
     progress.Update(static_cast<double>(point + 1) / total);
     for (size_t l = 0; l < levels; ++l) {
       if (++idx[l] < sweeps[l].values.size()) break;

@@ -17,7 +17,8 @@ namespace memspice::solver {
 struct OutputSelection {
   std::vector<std::string> names;
   std::vector<int> plus, minus;  // -1: none (ground)
-  void Append(const double* x, std::vector<std::vector<double>>* rows) const;
+  // Adds the point at `scale` computed from x to `out` (its rows and/or its sink).
+  Status Emit(double scale, const double* x, WaveformTable* out) const;
 };
 
 // Every unknown without '#' in its name, or the deck's .print/.plot/.save selection.
@@ -53,6 +54,9 @@ class Engine {
                    StepObserver* observer, WaveformTable* out);
 
   std::string SingularMessage(int unknown) const;
+  // Why the matrix is singular at a node, from its column of G and C (no DC path, no
+  // conductance, conductances that cancel).
+  std::string NodeSingularCause(int node) const;
   NewtonOptions DcNewtonOptions() const;
   NewtonOptions TranNewtonOptions() const;
   void SetAnalysisInfo(const devices::AnalysisInfo& info);

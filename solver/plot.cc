@@ -1,5 +1,7 @@
 #include "solver/plot.h"
 
+#include "solver/atomic_file.h"
+
 #include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,23 +27,34 @@ std::string Quote(const std::string& s) {
   return out + "\"";
 }
 
+Status CheckExtension(const std::string& path, std::string* ext) {
+  *ext = Lower(std::filesystem::path(path).extension().string());
+  if (*ext == ".png" || *ext == ".svg") return Status::Ok();
+  return Status::Error(fmt::format("plot file '{}' must end in .png or .svg", path));
+}
+
 }  // namespace
 
+Status CheckPlotPath(const std::string& path) {
+  std::string ext;
+  if (Status s = CheckExtension(path, &ext); !s.ok()) return s;
+  AtomicFile probe;  // creates and removes a temporary file next to `path`
+  return probe.Open(path);
+}
+
 Status RunGnuplot(const std::string& path, int width, int height, const std::string& script) {
-  const std::string ext = Lower(std::filesystem::path(path).extension().string());
-  std::string terminal;
-  if (ext == ".png") {
-    terminal = fmt::format("pngcairo size {},{} noenhanced", width, height);
-  } else if (ext == ".svg") {
-    terminal = fmt::format("svg size {},{} noenhanced", width, height);
-  } else {
-    return Status::Error(fmt::format("plot file '{}' must end in .png or .svg", path));
-  }
+  std::string ext;
+  if (Status s = CheckExtension(path, &ext); !s.ok()) return s;
+  const std::string terminal = fmt::format("{} size {},{} noenhanced",
+                                           ext == ".png" ? "pngcairo" : "svg", width, height);
+  // gnuplot draws into a temporary file, renamed over `path` when complete.
+  AtomicFile image;
+  if (Status s = image.Open(path); !s.ok()) return s;
   FILE* gp = popen("gnuplot 2>&1", "w");
   if (gp == nullptr)
     return Status::Error("cannot start gnuplot", "install it: apt-get install gnuplot-nox");
-  const std::string text =
-      fmt::format("set terminal {}\nset output {}\n{}", terminal, Quote(path), script);
+  const std::string text = fmt::format("set terminal {}\nset output {}\n{}\nset output\n",
+                                       terminal, Quote(image.temp_path()), script);
   fputs(text.c_str(), gp);
   const int rc = pclose(gp);
   if (rc != 0) {
@@ -49,7 +62,7 @@ Status RunGnuplot(const std::string& path, int width, int height, const std::str
         fmt::format("gnuplot failed (exit {}) writing '{}'", WEXITSTATUS(rc), path),
         "is gnuplot installed? apt-get install gnuplot-nox");
   }
-  return Status::Ok();
+  return image.Commit();
 }
 
 namespace {
@@ -87,9 +100,8 @@ std::string CleanTitle(const std::string& title) {
 
 Status PlotWaveforms(const WaveformTable& table, const std::string& path,
                      const PlotOptions& options) {
-  std::string ext = Lower(std::filesystem::path(path).extension().string());
-  if (ext != ".png" && ext != ".svg")
-    return Status::Error(fmt::format("plot file '{}' must end in .png or .svg", path));
+  std::string ext;
+  if (Status s = CheckExtension(path, &ext); !s.ok()) return s;
   if (table.num_points() == 0)
     return Status::Error("nothing to plot: the analysis produced no points");
   std::vector<int> cols;
@@ -108,16 +120,19 @@ Status PlotWaveforms(const WaveformTable& table, const std::string& path,
     }
   }
   const bool has_scale = !table.scale.empty();
-  std::string data_path = path + ".dat";
-  {
-    std::ofstream data(data_path);
-    if (!data) return Status::Error(fmt::format("cannot write '{}'", data_path));
-    for (int k = 0; k < table.num_points(); ++k) {
-      data << fmt::format("{:.10g}", has_scale ? table.scale[k] : static_cast<double>(k));
-      for (int j : cols) data << fmt::format(" {:.10g}", table.rows[k][j]);
-      data << '\n';
-    }
+  // gnuplot reads the data from a temporary file, removed when `data` goes out of scope.
+  AtomicFile data;
+  if (Status s = data.Open(path + ".dat"); !s.ok()) return s;
+  const std::string data_path = data.temp_path();
+  std::string text;
+  for (int k = 0; k < table.num_points(); ++k) {
+    fmt::format_to(std::back_inserter(text), "{:.10g}",
+                   has_scale ? table.scale[k] : static_cast<double>(k));
+    for (int j : cols) fmt::format_to(std::back_inserter(text), " {:.10g}", table.rows[k][j]);
+    text += '\n';
   }
+  if (Status s = data.Write(text); !s.ok()) return s;
+  if (Status s = data.Flush(); !s.ok()) return s;
   std::string script = "set grid\nset key outside right\n";
   script += fmt::format("set title {}\n",
                         Quote(CleanTitle(options.title.empty() ? table.title : options.title)));
@@ -130,9 +145,7 @@ Status PlotWaveforms(const WaveformTable& table, const std::string& path,
                           Quote(data_path), c + 2, c / 8 + 1, Quote(table.names[cols[c]]));
   }
   script += "\n";
-  const Status status = RunGnuplot(path, options.width, options.height, script);
-  std::filesystem::remove(data_path);
-  return status;
+  return RunGnuplot(path, options.width, options.height, script);
 }
 
 }  // namespace memspice::solver

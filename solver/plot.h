@@ -16,7 +16,10 @@ struct PlotOptions {
   int width = 1000, height = 600;
 };
 
-// Runs a gnuplot script that writes `path`; the terminal line is prepended from the extension
+// Checks before a run that `path` ends in .png or .svg and that its folder is writable.
+Status CheckPlotPath(const std::string& path);
+
+// Runs a gnuplot script that writes `path` atomically (a temporary file renamed when complete); the terminal line is prepended from the extension
 // (.png: pngcairo, .svg: svg). Needs gnuplot on PATH; a clear Status otherwise.
 Status RunGnuplot(const std::string& path, int width, int height, const std::string& script);
 

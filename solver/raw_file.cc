@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "base/strings.h"
+#include "solver/atomic_file.h"
 
 namespace memspice::solver {
 namespace {
@@ -87,7 +88,9 @@ Status Validate(const WaveformTable& t) {
   return Status::Ok();
 }
 
-void AppendPlot(const WaveformTable& t, bool binary, std::string& out) {
+// The header of one plot up to and including "Binary:"/"Values:". The point count is written as
+// `points`, so a streamed plot can reserve a field and fill it in at the end.
+std::string PlotHeader(const WaveformTable& t, bool binary, const std::string& points) {
   const bool has_scale = !t.scale_name.empty();
   const size_t nvar = t.names.size() + (has_scale ? 1 : 0);
   std::time_t now = std::time(nullptr);
@@ -103,12 +106,13 @@ void AppendPlot(const WaveformTable& t, bool binary, std::string& out) {
   // the scale column.
   if (has_scale && IsOperatingPoint(plotname)) plotname = "DC transfer characteristic";
   if (!has_scale && !IsOperatingPoint(plotname)) plotname = "Operating Point";
+  std::string out;
   out += fmt::format("Title: {}\n", t.title.empty() ? "memspice" : t.title);
   out += fmt::format("Date: {}\n", date);
   out += fmt::format("Plotname: {}\n", plotname);
   out += "Flags: real\n";
   out += fmt::format("No. Variables: {}\n", nvar);
-  out += fmt::format("No. Points: {}\n", t.rows.size());
+  out += fmt::format("No. Points: {}\n", points);
   out += "Variables:\n";
   size_t idx = 0;
   if (has_scale) {
@@ -116,29 +120,37 @@ void AppendPlot(const WaveformTable& t, bool binary, std::string& out) {
   }
   for (const auto& n : t.names)
     out += fmt::format("\t{}\t{}\t{}\n", idx++, n, VariableType(n, false));
+  out += binary ? "Binary:\n" : "Values:\n";
+  return out;
+}
+
+// Point k of a plot: the scale (if any) then the signals, little-endian doubles or ascii.
+void AppendPoint(bool binary, bool has_scale, int64_t k, double scale,
+                 const std::vector<double>& values, std::string& out) {
   if (binary) {
-    out += "Binary:\n";
-    out.reserve(out.size() + nvar * t.rows.size() * 8);
-    for (size_t k = 0; k < t.rows.size(); ++k) {
-      if (has_scale) PutDouble(out, t.scale[k]);
-      for (double v : t.rows[k]) PutDouble(out, v);
+    if (has_scale) PutDouble(out, scale);
+    for (double v : values) PutDouble(out, v);
+    return;
+  }
+  auto put = [&](bool first, double v) {
+    if (first) {
+      fmt::format_to(std::back_inserter(out), " {}\t{:.16e}\n", k, v);
+    } else {
+      fmt::format_to(std::back_inserter(out), "\t{:.16e}\n", v);
     }
-  } else {
-    out += "Values:\n";
-    for (size_t k = 0; k < t.rows.size(); ++k) {
-      bool first = true;
-      auto put = [&](double v) {
-        if (first) {
-          out += fmt::format(" {}\t{:.16e}\n", k, v);
-          first = false;
-        } else {
-          out += fmt::format("\t{:.16e}\n", v);
-        }
-      };
-      if (has_scale) put(t.scale[k]);
-      for (double v : t.rows[k]) put(v);
-      out += "\n";
-    }
+  };
+  if (has_scale) put(true, scale);
+  for (size_t j = 0; j < values.size(); ++j) put(j == 0 && !has_scale, values[j]);
+  out += "\n";
+}
+
+void AppendPlot(const WaveformTable& t, bool binary, std::string& out) {
+  const bool has_scale = !t.scale_name.empty();
+  out += PlotHeader(t, binary, std::to_string(t.rows.size()));
+  if (binary) out.reserve(out.size() + (t.names.size() + 1) * t.rows.size() * 8);
+  for (size_t k = 0; k < t.rows.size(); ++k) {
+    AppendPoint(binary, has_scale, static_cast<int64_t>(k), has_scale ? t.scale[k] : 0.0, t.rows[k],
+                out);
   }
 }
 
@@ -202,21 +214,43 @@ Status WriteRaw(const std::vector<WaveformTable>& tables, const std::string& pat
     if (!s.ok()) return s;
     AppendPlot(t, binary, out);
   }
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) {
-    return Status::Error(
-        fmt::format("cannot open raw file '{}' for writing: {}", path, std::strerror(errno)),
-        "check that the directory exists and is writable");
-  }
-  f.write(out.data(), static_cast<std::streamsize>(out.size()));
-  f.close();
-  if (!f) return Status::Error(fmt::format("error writing raw file '{}'", path));
-  return Status::Ok();
+  return WriteFileAtomic(path, out);
 }
 
 Status WriteRaw(const WaveformTable& table, const std::string& path, bool binary) {
   return WriteRaw(std::vector<WaveformTable>{table}, path, binary);
 }
+
+// Width of the point-count field of a streamed plot, filled in when the plot ends.
+constexpr int kPointsField = 20;
+
+Status RawSink::Open(const std::string& path, bool binary) {
+  binary_ = binary;
+  return file_.Open(path);
+}
+
+Status RawSink::Begin(const WaveformTable& table) {
+  if (!file_.is_open()) return Status::Error("internal: RawSink::Begin before Open");
+  has_scale_ = !table.scale_name.empty();
+  points_ = 0;
+  std::string header = PlotHeader(table, binary_, std::string(kPointsField, ' '));
+  const std::string marker = "No. Points: ";
+  points_offset_ = file_.size() + header.find(marker) + marker.size();
+  return file_.Write(header);
+}
+
+Status RawSink::Point(double scale, const std::vector<double>& values) {
+  buffer_.clear();
+  AppendPoint(binary_, has_scale_, points_, scale, values, buffer_);
+  ++points_;
+  return file_.Write(buffer_);
+}
+
+Status RawSink::End(const WaveformTable&) {
+  return file_.WriteAt(points_offset_, fmt::format("{:<{}}", points_, kPointsField));
+}
+
+Status RawSink::Commit() { return file_.Commit(); }
 
 Status ParseRaw(const std::string& data, const std::string& name, std::vector<WaveformTable>* plots,
                 std::vector<std::string>* skipped) {

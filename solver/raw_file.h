@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "solver/atomic_file.h"
 #include "solver/status.h"
 #include "solver/waveform.h"
 
@@ -36,6 +37,26 @@ Status WriteRaw(const WaveformTable& table, const std::string& path, bool binary
 
 // Writes several plots into one file, one after the other (as ngspice does for .op + .tran).
 Status WriteRaw(const std::vector<WaveformTable>& tables, const std::string& path, bool binary);
+
+// Streams plots to a raw file as the solver accepts points: one plot per analysis (Begin ... End),
+// the point count filled in at End. The file appears, complete, at Commit(); until then a previous
+// file of that name is untouched.
+class RawSink : public PointSink {
+ public:
+  // Creates the temporary file: call before the simulation to fail early on an unwritable path.
+  Status Open(const std::string& path, bool binary);
+  Status Begin(const WaveformTable& table) override;
+  Status Point(double scale, const std::vector<double>& values) override;
+  Status End(const WaveformTable& table) override;
+  Status Commit();
+
+ private:
+  AtomicFile file_;
+  bool binary_ = true, has_scale_ = false;
+  int64_t points_ = 0;
+  uint64_t points_offset_ = 0;
+  std::string buffer_;
+};
 
 // Reads every real plot of a binary or ascii raw file and appends it to `plots`. Complex plots
 // (.ac) are skipped; their plot names are listed in `skipped` if non-null. A truncated file

@@ -41,6 +41,13 @@ const char* MethodName(Method m) {
   return "?";
 }
 
+std::string FormatBytes(double bytes) {
+  if (bytes >= 1e9) return fmt::format("{:.3g} GB", bytes / 1e9);
+  if (bytes >= 1e6) return fmt::format("{:.3g} MB", bytes / 1e6);
+  if (bytes >= 1e3) return fmt::format("{:.3g} kB", bytes / 1e3);
+  return fmt::format("{:.0f} bytes", bytes);
+}
+
 Status SimOptions::Validate() const {
   auto positive = [](const char* name, double v) {
     if (std::isfinite(v) && v > 0.0) return Status::Ok();
@@ -63,6 +70,8 @@ Status SimOptions::Validate() const {
   if (!(std::isfinite(maxstep) && maxstep >= 0.0)) {
     return Status::Error(fmt::format("option maxstep = {} must be >= 0", maxstep));
   }
+  if (max_points < 0) return Status::Error(fmt::format("max points = {} must be >= 0", max_points));
+  if (max_memory < 0) return Status::Error(fmt::format("max memory = {} must be >= 0", max_memory));
   if (!(std::isfinite(fixed_step) && fixed_step >= 0.0)) {
     return Status::Error(fmt::format("fixed step = {} must be >= 0", fixed_step));
   }
@@ -110,12 +119,12 @@ Status SimOptions::ApplyNetlistOptions(const netlist::Netlist& netlist) {
   return Status::Ok();
 }
 
-void OutputSelection::Append(const double* x, std::vector<std::vector<double>>* rows) const {
+Status OutputSelection::Emit(double scale, const double* x, WaveformTable* out) const {
   std::vector<double> row(names.size());
   for (size_t j = 0; j < names.size(); ++j) {
     row[j] = (plus[j] >= 0 ? x[plus[j]] : 0.0) - (minus[j] >= 0 ? x[minus[j]] : 0.0);
   }
-  rows->push_back(std::move(row));
+  return out->AddPoint(scale, std::move(row));
 }
 
 Status SelectOutputs(const Circuit& circuit, const netlist::Netlist& netlist,
@@ -213,10 +222,7 @@ std::string Engine::SingularMessage(int unknown) const {
   const auto& u = c_.unknowns()[unknown];
   switch (u.kind) {
     case devices::UnknownKind::kNode:
-      return fmt::format(
-          "singular matrix: {} floats or is driven only through capacitors or "
-          "current sources",
-          c_.DescribeUnknown(unknown));
+      return "singular matrix: " + c_.DescribeUnknown(unknown) + " " + NodeSingularCause(unknown);
     case devices::UnknownKind::kBranch:
       return fmt::format(
           "singular matrix: branch current '{}' is undetermined (a loop of voltage "
@@ -226,6 +232,33 @@ std::string Engine::SingularMessage(int unknown) const {
       return fmt::format("singular matrix: state '{}' is undetermined", u.name);
   }
   return "singular matrix";
+}
+
+std::string Engine::NodeSingularCause(int node) const {
+  // The node's column of G and C from the evaluation that failed to factor.
+  const auto& cp = c_.col_ptr();
+  const auto& ri = c_.row_idx();
+  double g_abs = 0.0, c_abs = 0.0, g_diag = 0.0;
+  for (int k = cp[node]; k < cp[node + 1]; ++k) {
+    g_abs += std::abs(asm_.G()[k]);
+    c_abs += std::abs(asm_.C()[k]);
+    if (ri[k] == node) g_diag = asm_.G()[k];
+  }
+  if (g_abs == 0.0 && c_abs > 0.0) {
+    return "floats at DC: it connects only through capacitors or current sources";
+  }
+  if (g_abs == 0.0) {
+    return "floats: nothing conductive connects to it (only current sources), or its "
+           "conductances cancel exactly (a negative resistor against a positive one)";
+  }
+  // Round-off of a genuine sum of conductances is far above this fraction of their size.
+  constexpr double kCancelled = 1e-12;
+  if (std::abs(g_diag) <= kCancelled * g_abs) {
+    return "has conductances that cancel (they sum to zero: a negative resistor or conductance "
+           "against a positive one)";
+  }
+  return "belongs to a group of nodes without a path to ground, or whose conductances cancel "
+         "(a negative resistor or conductance against positive ones)";
 }
 
 NewtonOptions Engine::DcNewtonOptions() const {
@@ -245,6 +278,32 @@ NewtonOptions Engine::TranNewtonOptions() const {
   return o;
 }
 
+namespace {
+
+Status RunEngine(Circuit& circuit, const netlist::Netlist& netlist,
+                 const netlist::Analysis& analysis, const SimOptions& options,
+                 const OutputSelection& sel, StepObserver* observer, WaveformTable* out) {
+  Engine engine(circuit, netlist, options);
+  switch (analysis.kind) {
+    case netlist::Analysis::Kind::kOp: {
+      devices::AnalysisInfo info;
+      info.temp = netlist.temp;
+      engine.SetAnalysisInfo(info);
+      std::vector<double> x(circuit.size(), 0.0);
+      Status s = engine.OperatingPoint(0.0, false, false, &x);
+      if (!s.ok()) return s;
+      return sel.Emit(0.0, x.data(), out);
+    }
+    case netlist::Analysis::Kind::kDc:
+      return engine.DcSweep(analysis, sel, out);
+    case netlist::Analysis::Kind::kTran:
+      return engine.Transient(analysis, sel, observer, out);
+  }
+  return Status::Error("unknown analysis kind");
+}
+
+}  // namespace
+
 Status RunAnalysis(Circuit& circuit, const netlist::Netlist& netlist,
                    const netlist::Analysis& analysis, const SimOptions& options,
                    StepObserver* observer, WaveformTable* out) {
@@ -257,30 +316,29 @@ Status RunAnalysis(Circuit& circuit, const netlist::Netlist& netlist,
   out->names = sel.names;
   out->rows.clear();
   out->scale.clear();
-  Engine engine(circuit, netlist, options);
+  out->streamed_only = 0;
+  out->max_points = options.max_points;
+  out->max_kept_bytes = options.max_memory;
   switch (analysis.kind) {
-    case netlist::Analysis::Kind::kOp: {
+    case netlist::Analysis::Kind::kOp:
       out->analysis = "Operating Point";
       out->scale_name.clear();
-      devices::AnalysisInfo info;
-      info.temp = netlist.temp;
-      engine.SetAnalysisInfo(info);
-      std::vector<double> x(circuit.size(), 0.0);
-      s = engine.OperatingPoint(0.0, false, false, &x);
-      if (!s.ok()) return s;
-      sel.Append(x.data(), &out->rows);
-      return Status::Ok();
-    }
+      break;
     case netlist::Analysis::Kind::kDc:
       out->analysis = "DC transfer characteristic";
       out->scale_name = analysis.sweeps.empty() ? "sweep" : analysis.sweeps.front().source;
-      return engine.DcSweep(analysis, sel, out);
+      break;
     case netlist::Analysis::Kind::kTran:
       out->analysis = "Transient Analysis";
       out->scale_name = "time";
-      return engine.Transient(analysis, sel, observer, out);
+      break;
   }
-  return Status::Error("unknown analysis kind");
+  if (out->sink != nullptr) {
+    if (s = out->sink->Begin(*out); !s.ok()) return s;
+  }
+  s = RunEngine(circuit, netlist, analysis, options, sel, observer, out);
+  if (s.ok() && out->sink != nullptr) s = out->sink->End(*out);
+  return s;
 }
 
 }  // namespace memspice::solver

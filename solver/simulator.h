@@ -16,23 +16,37 @@ namespace memspice::solver {
 
 enum class Method { kForwardEuler, kBackwardEuler, kTrapezoidal, kGear2, kRk4 };
 
-// Parses "fe", "be", "trap", "gear2" (also ngspice's "gear" and "euler"), "rk4". nullopt if unknown.
+// Parses "fe", "be", "trap", "gear2" (also ngspice's "gear" and "euler"), "rk4". nullopt if
+// unknown.
 std::optional<Method> ParseMethod(const std::string& name);
 const char* MethodName(Method m);
 
+// "1.5 GB", "320 kB": a byte count for messages.
+std::string FormatBytes(double bytes);
+
 struct SimOptions {
-  std::optional<Method> method;     // unset: .options method, else trapezoidal
-  double fixed_step = 0.0;          // > 0: fixed step of this size (no step control)
+  std::optional<Method> method;  // unset: .options method, else trapezoidal
+  double fixed_step = 0.0;       // > 0: fixed step of this size (no step control)
   double reltol = 1e-3;
   double abstol = 1e-12;
   double vntol = 1e-6;
   double chgtol = 1e-14;
   double gmin = 1e-12;
   double trtol = 7.0;
-  int itl1 = 100;                   // DC Newton iteration limit
-  int itl4 = 10;                    // transient Newton iteration limit per step
-  double maxstep = 0.0;             // 0: tmax from .tran, else (tstop - tstart) / 50 as ngspice
-  bool progress = false;            // print a progress line to stderr for long runs
+  int itl1 = 100;         // DC Newton iteration limit
+  int itl4 = 10;          // transient Newton iteration limit per step
+  double maxstep = 0.0;   // 0: tmax from .tran, else (tstop - tstart) / 50 as ngspice
+  bool progress = false;  // print a progress line to stderr for long runs
+  // Most time points (transient) or sweep points an analysis may produce; 0: no limit. A
+  // transient that cannot fit is refused before it starts (see docs/reliability.md).
+  int64_t max_points = kDefaultMaxPoints;
+  // Most bytes of waveforms kept in memory (points not streamed to a sink); 0: no limit.
+  int64_t max_memory = kDefaultMaxMemory;
+
+  // 1e8 points: hours of simulation and gigabytes of output; a missing unit suffix, not a plan.
+  static constexpr int64_t kDefaultMaxPoints = 100'000'000;
+  // 4 GiB of in-memory waveforms.
+  static constexpr int64_t kDefaultMaxMemory = int64_t{4} << 30;
 
   // Fills fields from a netlist's .options (explicit values in `netlist.options`) and its
   // `method`; fields not given keep their values. Returns an error naming the option and its
@@ -45,9 +59,9 @@ struct SimOptions {
 // Reported once per accepted transient step (and once for the initial point, step 0). The solver
 // never depends on what the observer does with it; recording a tape is optional.
 struct StepInfo {
-  int step = 0;         // 0 for the initial point
+  int step = 0;  // 0 for the initial point
   double time = 0.0;
-  double h = 0.0;       // step that led here (0 at the initial point)
+  double h = 0.0;  // step that led here (0 at the initial point)
   Method method = Method::kTrapezoidal;
   const double* x = nullptr;  // unknowns after the step, size circuit.size()
 };

@@ -181,12 +181,18 @@ namespace {
 
 // Records an accepted time point: into the output from tstart on (and the initial point when
 // tstart is 0), and to the observer always. Shared by the implicit and explicit drivers.
-void EmitPoint(const netlist::Analysis& an, int step, double time, double h, Method method,
-               const std::vector<double>& x, const OutputSelection& sel, StepObserver* observer,
-               WaveformTable* out) {
+Status EmitPoint(const netlist::Analysis& an, int step, double time, double h, Method method,
+                 const std::vector<double>& x, const OutputSelection& sel, StepObserver* observer,
+                 WaveformTable* out) {
+  if (out->max_points > 0 && step > out->max_points) {
+    return Status::Error(
+        fmt::format("stopped at t = {} s after {} time points, the limit (--max-points)", Sec(time),
+                    out->max_points),
+        "the step control took more steps than estimated; raise the limit with --max-points N "
+        "or relax .options reltol/trtol");
+  }
   if (time >= an.tstart - 1e-12 * an.tstop || (step == 0 && an.tstart <= 0.0)) {
-    out->scale.push_back(time);
-    sel.Append(x.data(), &out->rows);
+    if (Status s = sel.Emit(time, x.data(), out); !s.ok()) return s;
   }
   if (observer != nullptr) {
     StepInfo si;
@@ -197,6 +203,7 @@ void EmitPoint(const netlist::Analysis& an, int step, double time, double h, Met
     si.x = x.data();
     observer->OnStep(si);
   }
+  return Status::Ok();
 }
 
 StepControl MakeStepControl(const netlist::Analysis& an, const SimOptions& o,
@@ -227,6 +234,27 @@ StepControl MakeStepControl(const netlist::Analysis& an, const SimOptions& o,
   return sc;
 }
 
+// Refuses up front a transient whose time points cannot fit the limit: every step is at most the
+// fixed step or maxstep long, so tstop / step is a lower bound of the count.
+Status CheckPointBudget(const StepControl& sc, const netlist::Analysis& an,
+                        const OutputSelection& sel, int64_t max_points) {
+  if (max_points <= 0) return Status::Ok();
+  const double step = sc.fixed ? sc.fixed_h : sc.maxstep;
+  const double points = an.tstop / step + static_cast<double>(sc.breakpoints.size());
+  if (points <= static_cast<double>(max_points)) return Status::Ok();
+  // In memory and in a binary raw file: the scale and every signal as 8-byte doubles.
+  const double bytes = (an.tstop - an.tstart) / step * 8.0 * (sel.names.size() + 1.0);
+  return Status::Error(
+      fmt::format(".tran to {:g} s with {} step {:g} s needs at least {:.3g} time points "
+                  "(about {} of waveforms), over the limit of {} points",
+                  an.tstop, sc.fixed ? "a fixed" : "a largest", step, points, FormatBytes(bytes),
+                  max_points),
+      sc.fixed ? "use a larger --fixed-step, a shorter stop time, or raise the limit with "
+                 "--max-points N"
+               : "check the .tran step, tmax and .options maxstep (is a unit suffix missing?), "
+                 "or raise the limit with --max-points N");
+}
+
 }  // namespace
 
 Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
@@ -234,11 +262,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
                                  WaveformTable* out, std::vector<double> xn) {
   StepControl sc = MakeStepControl(an, o_, c_.devices());
   const double tstop = an.tstop;
-  if (sc.fixed && tstop / sc.fixed_h > 1e9) {
-    return Status::Error(fmt::format("fixed step {:g} s would take {:.3g} steps to reach {:g} s",
-                                     sc.fixed_h, tstop / sc.fixed_h, tstop),
-                         "use a larger --fixed-step");
-  }
+  if (Status s = CheckPointBudget(sc, an, sel, o_.max_points); !s.ok()) return s;
   const bool linear = c_.all_linear();
   const NewtonOptions nopt = TranNewtonOptions();
   Progress progress(o_.progress, "tran");
@@ -262,13 +286,12 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   double t = 0.0;
   int step = 0;
   auto emit = [&](double time, double h, Method m, const std::vector<double>& x) {
-    EmitPoint(an, step, time, h, m, x, sel, observer, out);
+    return EmitPoint(an, step, time, h, m, x, sel, observer, out);
   };
   if (an.tstart <= 0.0 || observer != nullptr) {
     // Step 0 always goes to the observer; to the table only if tstart is 0.
     if (an.tstart <= 0.0) {
-      out->scale.push_back(0.0);
-      sel.Append(xn.data(), &out->rows);
+      if (Status s = sel.Emit(0.0, xn.data(), out); !s.ok()) return s;
     }
     if (observer != nullptr) {
       StepInfo si;
@@ -425,7 +448,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     }
     qh[0] = qn;
     th[0] = t;
-    emit(t, hprev, co.method, xn);
+    if (Status s = emit(t, hprev, co.method, xn); !s.ok()) return s;
     progress.Update(t / tstop);
     if (!sc.fixed) {
       if (hit) {
@@ -451,11 +474,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
                                  WaveformTable* out, std::vector<double> xn) {
   StepControl sc = MakeStepControl(an, o_, c_.devices());
   const double tstop = an.tstop;
-  if (sc.fixed && tstop / sc.fixed_h > 1e9) {
-    return Status::Error(fmt::format("fixed step {:g} s would take {:.3g} steps to reach {:g} s",
-                                     sc.fixed_h, tstop / sc.fixed_h, tstop),
-                         "use a larger --fixed-step");
-  }
+  if (Status s = CheckPointBudget(sc, an, sel, o_.max_points); !s.ok()) return s;
   const NewtonOptions nopt = TranNewtonOptions();
   Progress progress(o_.progress, "tran");
   const char* mname = MethodName(method);
@@ -578,7 +597,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
 
   int step = 0;
   auto emit = [&](double time, double h, const std::vector<double>& x) {
-    EmitPoint(an, step, time, h, method, x, sel, observer, out);
+    return EmitPoint(an, step, time, h, method, x, sel, observer, out);
   };
   auto check = [&](const std::vector<double>& x, double time) -> Status {
     const char* hint =
@@ -611,7 +630,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
                     "(e.g. {} s) or an implicit method: --method be|trap|gear2",
                     mname, Sec(h / 10.0)));
   };
-  emit(0.0, 0.0, xn);
+  if (Status s = emit(0.0, 0.0, xn); !s.ok()) return s;
 
   double t = 0.0;
   std::vector<double> x1(n_), f1(n_), q1(n_);
@@ -632,7 +651,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
       fn.swap(f1);
       qn.swap(q1);
       ++step;
-      emit(t, h, xn);
+      if (Status e = emit(t, h, xn); !e.ok()) return e;
       progress.Update(t / tstop);
     }
     return Status::Ok();
@@ -683,13 +702,13 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
     if (s.ok()) s = check_growth(xm, x1, t + H, hh);
     if (!s.ok()) return s;
     ++step;
-    emit(t + hh, hh, xm);
+    if (Status e = emit(t + hh, hh, xm); !e.ok()) return e;
     t = hit ? sc.breakpoints[std::min(sc.next, sc.breakpoints.size() - 1)] : t + H;
     xn.swap(x1);
     fn.swap(f1);
     qn.swap(q1);
     ++step;
-    emit(t, hh, xn);
+    if (Status e = emit(t, hh, xn); !e.ok()) return e;
     progress.Update(t / tstop);
     const double grow = ratio > 0.0 ? 0.9 * std::pow(ratio, -1.0 / (p + 1)) : 1e9;
     if (hit) {

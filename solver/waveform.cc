@@ -1,5 +1,7 @@
 #include "solver/waveform.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -20,6 +22,34 @@ std::vector<double> WaveformTable::Column(int j) const {
   out.reserve(rows.size());
   for (const auto& row : rows) out.push_back(row[j]);
   return out;
+}
+
+Status WaveformTable::AddPoint(double scale_value, std::vector<double> values) {
+  if (max_points > 0 && num_points() >= max_points) {
+    return Status::Error(
+        fmt::format("{}: stopped at the limit of {} output points", analysis, max_points),
+        "raise it with --max-points N, or reduce the points: a larger step, a later .tran "
+        "start time or a shorter stop time");
+  }
+  if (sink != nullptr) {
+    if (Status s = sink->Point(scale_value, values); !s.ok()) return s;
+  }
+  if (!keep_rows) {
+    ++streamed_only;
+    return Status::Ok();
+  }
+  // A kept row: its vector header, the values, the allocator's overhead and the scale value.
+  const double row_bytes = sizeof(std::vector<double>) + 8.0 * values.size() + 16.0 + 8.0;
+  if (max_kept_bytes > 0 && (rows.size() + 1.0) * row_bytes > static_cast<double>(max_kept_bytes)) {
+    return Status::Error(
+        fmt::format("{}: the waveforms kept in memory reached the limit of {:.3g} GB at {} points",
+                    analysis, max_kept_bytes / 1e9, rows.size()),
+        "stream them to a file instead (--csv or --raw without --plot), select fewer signals "
+        "with .save, or raise the limit with --max-memory BYTES");
+  }
+  if (!scale_name.empty()) scale.push_back(scale_value);
+  rows.push_back(std::move(values));
+  return Status::Ok();
 }
 
 }  // namespace memspice::solver

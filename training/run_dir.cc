@@ -12,6 +12,8 @@
 #include <random>
 #include <sstream>
 
+#include "solver/atomic_file.h"
+
 namespace memspice::training {
 
 namespace fs = std::filesystem;
@@ -22,26 +24,9 @@ std::string RunFile(const std::string& dir, const char* name) {
 }
 
 void WriteFileAtomic(const std::string& path, const std::string& contents) {
-  // The temporary name carries the process id so that two writers never share it.
-  const std::string tmp = fmt::format("{}.tmp{}", path, ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw TrainingError(fmt::format("{}: error: cannot write file", path));
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw TrainingError(fmt::format("{}: error: write failed (disk full?)", path));
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw TrainingError(fmt::format("{}: error: cannot replace file: {}", path, ec.message()));
-  }
+  // One atomic-write helper for every output (solver/atomic_file.h); training reports by throwing.
+  const solver::Status s = solver::WriteFileAtomic(path, contents);
+  if (!s.ok()) throw TrainingError(s.message());
 }
 
 json NetworkConfigToJson(const NetworkConfig& c) {

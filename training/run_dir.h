@@ -30,8 +30,8 @@ inline constexpr const char* kMnaParamsFile = "mna_params.json";  // runs traine
 // dir/name as a string.
 std::string RunFile(const std::string& dir, const char* name);
 
-// Writes `contents` to a temporary file next to `path` and renames it over `path`. Throws
-// TrainingError naming the file when it cannot be written.
+// solver::WriteFileAtomic (a temporary file next to `path`, renamed over it when complete) that
+// throws TrainingError naming the file when it cannot be written.
 void WriteFileAtomic(const std::string& path, const std::string& contents);
 
 // What a run was started with (train_args.json). A network built from flags is `options.network`;
