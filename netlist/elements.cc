@@ -201,17 +201,21 @@ void Flattener::ParseElement(Frame* f, const Card& card) {
 void Flattener::TwoTerminal(Frame* f, const Card& card, Element e, const char* kind,
                             const char* value_key) {
   const std::vector<Token>& t = card.tokens;
-  // A bare expression as the value, e.g. `R1 a b (time < 1m ? {rload} : 1k)` or `r = (...)`.
+  // An expression without braces after `r =`, e.g. `R1 a b r = (time < 1m ? {rload} : 1k)`.
   size_t first_arg = 1;
   Expr bare;
-  for (size_t k : {size_t{3}, size_t{5}}) {
-    const bool keyed =
-        k == 5 && t.size() > 5 && t[3].IsWord(value_key) && t[4].Is(Token::Kind::kEq);
-    if (t.size() > k && t[k].Is(Token::Kind::kLParen) && (k == 3 || keyed)) {
-      bare = BareExpr(f, card, k, &first_arg);
-      if (!bare) return;
-      break;
-    }
+  if (t.size() > 3 && t[3].Is(Token::Kind::kLParen)) {
+    diag_.Error(t[3].loc, fmt::format("a {} value starting with '(' needs '{} =' before it",
+                                      kind, value_key),
+                fmt::format("ngspice reads '{}' as a model name here; write {} = (...) or {{...}}",
+                            card.text.substr(t[3].pos, t.size() > 4 ? t[4].end - t[3].pos : 1),
+                            value_key));
+    return;
+  }
+  if (t.size() > 5 && t[3].IsWord(value_key) && t[4].Is(Token::Kind::kEq) &&
+      t[5].Is(Token::Kind::kLParen)) {
+    bare = BareExpr(f, card, 5, &first_arg);
+    if (!bare) return;
   }
   Args a;
   if (bare) {

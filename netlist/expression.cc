@@ -954,9 +954,10 @@ class Resolver {
       (k % 2 == 1 ? xs : ys).push_back(args[k]->value);
     }
     for (size_t k = 1; k < npts; ++k) {
-      if (xs[k] < xs[k - 1]) {
+      if (xs[k] <= xs[k - 1]) {
         Fail(args[2 * k + 1]->loc,
-             fmt::format("pwl() abscissa {} is below the previous one {}", xs[k], xs[k - 1]));
+             fmt::format("pwl() abscissas must be ascending: {} follows {}", xs[k], xs[k - 1]),
+             "as in ngspice, each x is larger than the one before");
         return nullptr;
       }
     }
@@ -967,15 +968,8 @@ class Resolver {
       return Node(ExprOp::kAdd, n,
                   {Const(ys[k], n->loc), Node(ExprOp::kMul, n, {Const(slope, n->loc), dx})});
     };
-    size_t last = npts - 2;  // the last segment with a positive width
-    while (last > 0 && xs[last + 1] == xs[last]) --last;
-    if (xs[last + 1] == xs[last]) {
-      Fail(n->loc, "pwl() needs two different abscissas");
-      return nullptr;
-    }
-    NodePtr r = segment(last);
-    for (size_t k = last; k-- > 0;) {
-      if (xs[k + 1] == xs[k]) continue;  // a step: no segment of its own
+    NodePtr r = segment(npts - 2);
+    for (size_t k = npts - 2; k-- > 0;) {
       NodePtr below = Node(ExprOp::kLt, n, {x, Const(xs[k + 1], n->loc)});
       r = Node(ExprOp::kTernary, n, {below, segment(k), r});
     }
