@@ -318,11 +318,12 @@ std::optional<std::string> Flattener::OutputName(const Card& card, size_t* i) {
       return s + ")";
     }
     if (k.text == "x") return "x(" + names[0]->text + ")";
-    return CurrentOutput(*names[0], CanonicalSignalName("i(" + names[0]->text + ")"));
+    return CurrentOutput(*names[0], "i(" + names[0]->raw + ")",
+                         CanonicalSignalName("i(" + names[0]->text + ")"));
   }
   if (k.Is(Token::Kind::kWord) && !call && k.text.find("#branch") != std::string::npos) {
     ++*i;
-    return CurrentOutput(k, CanonicalSignalName(k.text));
+    return CurrentOutput(k, k.raw, CanonicalSignalName(k.text));
   }
   if (k.Is(Token::Kind::kWord) && !call && k.text.find_first_of("@[#") == std::string::npos) {
     ++*i;
@@ -340,12 +341,13 @@ std::optional<std::string> Flattener::OutputName(const Card& card, size_t* i) {
 }
 
 // i(element): the branch current of a V, E, H, L or B V= element.
-std::optional<std::string> Flattener::CurrentOutput(const Token& tok, const std::string& name) {
+std::optional<std::string> Flattener::CurrentOutput(const Token& tok, const std::string& shown,
+                                                    const std::string& name) {
   const std::string element = name.substr(2, name.size() - 3);
   const Element* e = FindElement(element);
   if (e == nullptr) {
     diag_.Error(tok.loc,
-                fmt::format("unknown element '{}' in current output '{}'", element, tok.raw));
+                fmt::format("unknown element '{}' in current output '{}'", element, shown));
     return std::nullopt;
   }
   const bool has_branch = e->letter == 'v' || e->letter == 'e' || e->letter == 'h' ||

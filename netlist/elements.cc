@@ -205,11 +205,11 @@ void Flattener::TwoTerminal(Frame* f, const Card& card, Element e, const char* k
   size_t first_arg = 1;
   Expr bare;
   if (t.size() > 3 && t[3].Is(Token::Kind::kLParen)) {
-    diag_.Error(t[3].loc, fmt::format("a {} value starting with '(' needs '{} =' before it",
-                                      kind, value_key),
-                fmt::format("ngspice reads '{}' as a model name here; write {} = (...) or {{...}}",
-                            card.text.substr(t[3].pos, t.size() > 4 ? t[4].end - t[3].pos : 1),
-                            value_key));
+    diag_.Error(
+        t[3].loc,
+        fmt::format("a {} value starting with '(' needs '{} =' before it", kind, value_key),
+        fmt::format("ngspice reads '{}' as a model name here; write {} = (...) or {{...}}",
+                    card.text.substr(t[3].pos, t.size() > 4 ? t[4].end - t[3].pos : 1), value_key));
     return;
   }
   if (t.size() > 5 && t[3].IsWord(value_key) && t[4].Is(Token::Kind::kEq) &&

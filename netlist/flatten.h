@@ -105,7 +105,8 @@ class Flattener {
   void Options(const Card& card);
   void Outputs(const Card& card);
   std::optional<std::string> OutputName(const Card& card, size_t* i);
-  std::optional<std::string> CurrentOutput(const Token& tok, const std::string& name);
+  std::optional<std::string> CurrentOutput(const Token& tok, const std::string& shown,
+                                           const std::string& name);
   // Nodes of the flattened elements (and "0"); reports an unknown one at `tok`.
   const std::set<std::string>& KnownNodes();
   bool CheckNode(const Token& tok, const std::string& node, const std::string& what);

@@ -292,7 +292,7 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
     const size_t nvar = static_cast<size_t>(h.nvars);
     const size_t width = h.complex ? 2 : 1;
     std::vector<std::vector<double>> values;  // per point, real parts
-    if (nvar == 0) {  // ngspice's operating point of an empty circuit
+    if (nvar == 0) {                          // ngspice's operating point of an empty circuit
       values.resize(static_cast<size_t>(h.npoints));
     } else if (h.binary) {
       const size_t row_bytes = nvar * width * 8;
