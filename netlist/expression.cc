@@ -23,6 +23,7 @@
 
 #include "base/strings.h"
 #include "netlist/expression_internal.h"
+#include "netlist/netlist.h"
 
 namespace memspice::netlist {
 namespace {
@@ -628,7 +629,9 @@ class Parser {
         return nullptr;
       }
       m->probe.kind = Probe::Kind::kCurrent;
-      m->probe.a = names[0];
+      // ngspice's name of an element in a subcircuit, `v.x1.vs`, is memspice's `x1.vs`.
+      const std::string canonical = CanonicalSignalName("i(" + names[0] + ")");
+      m->probe.a = canonical.substr(2, canonical.size() - 3);
     }
     return n;
   }

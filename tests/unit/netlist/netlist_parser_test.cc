@@ -559,6 +559,10 @@ BOOST_AUTO_TEST_CASE(ngspice_signal_names) {
       ".save i(v.xm.vx) v.xm.vx#branch v1#branch a\n.probe alli\n.print pz all\n");
   BOOST_TEST(n.outputs == (std::vector<std::string>{"i(xm.vx)", "i(v1)", "v(a)"}),
              boost::test_tools::per_element());
+  nl::Netlist b = Parse(
+      "t\n.subckt m p\nVx p q 0\nR1 q 0 1k\n.ends\nV1 a 0 1\nXm a m\n"
+      "B1 b 0 V=I(v.xm.vx)*1k\n");
+  BOOST_TEST(Find(b, "b1").expr->probes()[0].a == "xm.vx");
 }
 
 BOOST_AUTO_TEST_CASE(unclosed_lib_and_control_are_errors_at_the_opening_card) {
