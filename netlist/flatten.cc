@@ -3,19 +3,21 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace memspice::netlist {
 
 // Seed of the Monte Carlo functions when the deck sets no `.options seed=`.
 constexpr uint64_t kDefaultSeed = 1;
+// Largest seed: integers up to 2^53 are exact in the double that .options holds.
+constexpr double kMaxSeed = 9007199254740992.0;
 
 Flattener::Flattener(const SubcktDef& top, const std::set<std::string>& globals,
                      const ParseOptions& options, Diagnostics& diag, Netlist* out)
     : top_def_(top), globals_(globals), options_(options), diag_(diag), out_(out) {}
 
 void Flattener::Run() {
-  auto seed = out_->options.find("seed");
-  rng_.seed(seed != out_->options.end() ? static_cast<uint64_t>(seed->second) : kDefaultSeed);
+  rng_.seed(Seed());
   root_ = std::make_unique<Frame>();
   root_->def = &top_def_;
   for (const ParamDef& p : top_def_.params) root_->params[p.name].def = &p;
@@ -40,6 +42,19 @@ void Flattener::Run() {
   stack_.push_back(&top_def_);
   Expand(root_.get());
   stack_.pop_back();
+}
+
+uint64_t Flattener::Seed() {
+  auto it = out_->options.find("seed");
+  if (it == out_->options.end()) return kDefaultSeed;
+  const double v = it->second;
+  if (!(v >= 0.0 && v <= kMaxSeed && v == std::floor(v))) {
+    diag_.Warning(SourceLoc{out_->files.empty() ? "" : out_->files[0], 0, 0},
+                  fmt::format(".options seed={} is not an integer in [0, 2^53]; seed {} used", v,
+                              kDefaultSeed));
+    return kDefaultSeed;
+  }
+  return static_cast<uint64_t>(v);
 }
 
 std::optional<double> Flattener::LookupParam(Frame* f, const std::string& name) {
