@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "base/strings.h"
 #include "netlist/flatten.h"
 
 namespace memspice::netlist {
@@ -24,7 +25,7 @@ std::string StripSubcktLetter(const std::string& element) {
 }  // namespace
 
 std::string CanonicalSignalName(const std::string& name) {
-  std::string n = ToLower(name);
+  std::string n = base::Lower(name);
   const std::string branch = "#branch";
   if (n.size() > branch.size() && n.compare(n.size() - branch.size(), branch.size(), branch) == 0) {
     return "i(" + StripSubcktLetter(n.substr(0, n.size() - branch.size())) + ")";
