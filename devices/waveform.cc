@@ -48,7 +48,7 @@ bool SourceWaveform::Init(const netlist::Waveform& waveform, const std::string& 
       Resolve();
       return true;
     case Kind::kPulse:
-      usage = "PULSE(v1 v2 [td [tr [tf [pw [per [phase]]]]]])";
+      usage = "PULSE(v1 v2 [td [tr [tf [pw [per [np]]]]]])";
       break;
     case Kind::kSin:
       max_args = 6;
@@ -79,14 +79,11 @@ bool SourceWaveform::Init(const netlist::Waveform& waveform, const std::string& 
   auto negative = [&](size_t i) { return a.size() > i && !std::isnan(a[i]) && a[i] < 0.0; };
   switch (waveform.kind) {
     case Kind::kPulse: {
-      static const char* kNames[] = {"v1", "v2", "td", "tr", "tf", "pw", "per", "phase"};
-      if (a.size() > 7 && !std::isnan(a[7]) && a[7] != 0.0) {
-        diag.Warning(loc, fmt::format("PULSE phase of '{}' is ignored, as ngspice 39 does", owner));
-      }
-      for (size_t i = 3; i <= 6; ++i) {
+      static const char* kNames[] = {"v1", "v2", "td", "tr", "tf", "pw", "per", "np"};
+      for (size_t i = 3; i <= 7; ++i) {
         if (negative(i)) {
           return fail(fmt::format("PULSE {} of '{}' is negative ({})", kNames[i], owner, a[i]),
-                      "rise/fall times, pulse width and period must be >= 0");
+                      "rise/fall times, pulse width, period and pulse count must be >= 0");
         }
       }
       break;
@@ -102,6 +99,12 @@ bool SourceWaveform::Init(const netlist::Waveform& waveform, const std::string& 
         return fail(fmt::format("PWL of '{}' has an odd number of values ({})", owner, a.size()),
                     "expected time-value pairs: PWL(t1 v1 t2 v2 ...)");
       }
+      if (!std::isnan(waveform.repeat) &&
+          !(waveform.repeat >= a[0] && waveform.repeat < a[a.size() - 2])) {
+        return fail(fmt::format("PWL repeat time {} of '{}' is not before its last time point",
+                                waveform.repeat, owner),
+                    "r= must lie in [t1, t_last)");
+      }
       for (size_t i = 2; i < a.size(); i += 2) {
         if (a[i] < a[i - 2]) {
           return fail(fmt::format("PWL times of '{}' decrease: t{} = {} < t{} = {}", owner,
@@ -115,6 +118,7 @@ bool SourceWaveform::Init(const netlist::Waveform& waveform, const std::string& 
   }
   kind_ = waveform.kind;
   args_ = a;
+  repeat_ = waveform.repeat;
   Resolve();
   return true;
 }
@@ -140,6 +144,7 @@ void SourceWaveform::Resolve() {
       p_[4] = OrDefault(arg(4), tstep_);
       p_[5] = OrDefault(arg(5), tstop_);
       p_[6] = OrDefault(arg(6), tstop_);
+      p_[7] = OrZero(arg(7));
       break;
     }
     case Kind::kSin:
@@ -179,8 +184,13 @@ double SourceWaveform::Value(double t) const {
 
 double SourceWaveform::Pulse(double t) const {
   const double v1 = p_[0], v2 = p_[1], td = p_[2], tr = p_[3], tf = p_[4], pw = p_[5], per = p_[6];
+  const double np = p_[7];  // number of pulses, 0 = unlimited
   double tau = t - td;
-  if (per > 0.0 && tau > per) tau -= per * std::floor(tau / per);
+  if (per > 0.0 && tau > per) {
+    const double period = std::floor(tau / per);
+    if (np > 0.0 && period >= np) return v1;
+    tau -= per * period;
+  }
   if (tau <= 0.0 || tau >= tr + pw + tf) return v1;
   if (tau >= tr && tau <= tr + pw) return v2;
   if (tau < tr) return v1 + (v2 - v1) * tau / tr;
@@ -206,6 +216,11 @@ double SourceWaveform::Exp(double t) const {
 
 double SourceWaveform::Pwl(double t) const {
   const size_t n = args_.size() / 2;
+  const double t_last = args_[2 * (n - 1)];
+  if (!std::isnan(repeat_) && t > t_last) {  // r=: [repeat, t_last] repeats
+    const double span = t_last - repeat_;
+    t = repeat_ + std::fmod(t - repeat_, span);
+  }
   if (t <= args_[0]) return args_[1];
   if (t >= args_[2 * (n - 1)]) return args_[2 * n - 1];
   // First point with time > t; the segment [k-1, k] contains t.
@@ -243,7 +258,9 @@ void SourceWaveform::Breakpoints(double tstop, std::vector<double>* out) const {
       // kMaxPulsePeriods bounds the loop either way.
       const double skip = td >= 0.0 ? 0.0 : std::min(std::floor(-td / per) - 1.0, 1e15);
       long first = std::max(0L, static_cast<long>(skip));
-      for (long k = first; k < first + kMaxPulsePeriods; ++k) {
+      long last = first + kMaxPulsePeriods;
+      if (p_[7] > 0.0) last = std::min(last, static_cast<long>(std::min(p_[7], 1e15)));
+      for (long k = first; k < last; ++k) {
         double base = td + static_cast<double>(k) * per;
         if (base > tstop) break;
         for (double c : corners) {
@@ -259,9 +276,19 @@ void SourceWaveform::Breakpoints(double tstop, std::vector<double>* out) const {
       add(p_[2]);
       add(p_[4]);
       break;
-    case Kind::kPwl:
+    case Kind::kPwl: {
       for (size_t i = 0; i < args_.size(); i += 2) add(args_[i]);
+      if (std::isnan(repeat_)) break;
+      const double t_last = args_[args_.size() - 2], span = t_last - repeat_;
+      long points = 0;
+      for (double base = t_last; base < tstop && points < kMaxPulsePeriods; base += span) {
+        for (size_t i = 0; i < args_.size(); i += 2) {
+          if (args_[i] > repeat_) add(base + args_[i] - repeat_);
+          ++points;
+        }
+      }
       break;
+    }
   }
 }
 

@@ -1,9 +1,9 @@
 // Time functions of independent sources (V, I) with ngspice semantics.
 //
 //   DC    value
-//   PULSE v1 v2 td tr tf pw per [phase]   tr, tf = tstep and pw, per = tstop when missing (NaN)
-//                                        or zero, as ngspice; repeats every per; phase is
-//                                        accepted and ignored (with a warning), as ngspice 39
+//   PULSE v1 v2 td tr tf pw per [np]      tr, tf = tstep and pw, per = tstop when missing (NaN)
+//                                        or zero, as ngspice; repeats every per, np times if
+//                                        np > 0 (ngspice 39's number of pulses)
 //   SIN   vo va freq td theta phase       freq = 1/tstop when missing or zero;
 //                                        t <= td: vo + va sin(phase)
 //                                        t > td:  vo + va sin(2 pi freq (t-td) + phase) e^{-(t-td)
@@ -11,13 +11,15 @@
 //   EXP   v1 v2 td1 tau1 td2 tau2         td1, tau1, tau2 = tstep and td2 = td1 + tstep when
 //   missing
 //                                        or zero, as ngspice
-//   PWL   t1 v1 t2 v2 ...                 linear interpolation; v1 before t1, last value held
+//   PWL   t1 v1 t2 v2 ...                 linear interpolation; v1 before t1, last value held,
+//                                        or with Waveform::repeat (r=) [r, t_last] repeated
 //
 // Breakpoints are the corners of the function within [0, tstop]; the transient driver steps
 // exactly onto them.
 #ifndef MEMSPICE_DEVICES_WAVEFORM_H_
 #define MEMSPICE_DEVICES_WAVEFORM_H_
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -62,7 +64,8 @@ class SourceWaveform {
   double Pwl(double t) const;
 
   Kind kind_ = Kind::kDc;
-  std::vector<double> args_;  // as given (NaN = default)
+  std::vector<double> args_;      // as given (NaN = default)
+  double repeat_ = std::nan("");  // PWL r= (NaN: hold the last value)
   double tstep_ = 0.0, tstop_ = 0.0;
   // Resolved coefficients (meaning depends on kind_).
   double p_[8] = {0, 0, 0, 0, 0, 0, 0, 0};

@@ -15,7 +15,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kMaxIncludeDepth = 16;
-constexpr std::uintmax_t kMaxFileBytes = 256u << 20;
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'; }
 
@@ -34,13 +33,37 @@ std::vector<std::string_view> SplitLines(std::string_view text) {
   return lines;
 }
 
-// Cuts `;` comments (anywhere) and `$` comments (at the start or after whitespace).
+// Cuts `;` comments (anywhere) and `$` and `//` comments (at the start or after whitespace),
+// as ngspice does.
 std::string_view StripInlineComment(std::string_view line) {
   for (size_t i = 0; i < line.size(); ++i) {
     if (line[i] == ';') return line.substr(0, i);
-    if (line[i] == '$' && (i == 0 || IsSpace(line[i - 1]))) return line.substr(0, i);
+    const bool word_start = i == 0 || IsSpace(line[i - 1]);
+    if (line[i] == '$' && word_start) return line.substr(0, i);
+    if (line[i] == '/' && i + 1 < line.size() && line[i + 1] == '/' && word_start) {
+      return line.substr(0, i);
+    }
   }
   return line;
+}
+
+// Ctrl-Z (DOS end-of-file mark) as the last non-blank byte ends the text there.
+std::string_view StripEofMark(std::string_view text) {
+  constexpr char kCtrlZ = 0x1a;
+  size_t e = text.size();
+  while (e > 0 && IsSpace(text[e - 1])) --e;
+  if (e > 0 && text[e - 1] == kCtrlZ) return text.substr(0, e - 1);
+  return text;
+}
+
+// Offset of the first byte that cannot be in a text deck (a control character other than
+// blanks), or npos. Bytes >= 0x80 are accepted (UTF-8 or Latin-1 letters such as µ).
+size_t FindBinaryByte(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char u = static_cast<unsigned char>(text[i]);
+    if ((u < 0x20 && !IsSpace(text[i])) || u == 0x7f) return i;
+  }
+  return std::string_view::npos;
 }
 
 std::string FirstWord(std::string_view text) {
@@ -64,15 +87,20 @@ class Reader {
   bool Read(std::string_view text, const std::string& name, bool is_main, int depth,
             const std::string& section) {
     auto file = std::make_shared<const std::string>(name);
+    text = StripEofMark(text);
     diag_.AddSource(name, text);
     deck_->files.push_back(name);
     deck_->sources.emplace_back(name, std::string(text));
+    if (!CheckText(text, name)) return true;
     std::vector<Card> cards = BuildCards(text, file, is_main);
     deck_->cards.reserve(deck_->cards.size() + cards.size());
 
     bool seeking = !section.empty();
     bool found = false;
-    int skip_lib_depth = 0;  // inside a `.lib name` block we are not reading
+    int skip_lib_depth = 0;               // inside a `.lib name` block we are not reading
+    const Card* skip_lib_card = nullptr;  // the outermost `.lib name` being skipped
+    const Card* section_card = nullptr;   // the `.lib section` being read
+    bool section_closed = false;
     for (size_t ci = 0; ci < cards.size(); ++ci) {
       Card& card = cards[ci];
       const std::string& kw = card.keyword;
@@ -85,15 +113,18 @@ class Reader {
             card.tokens[1].text == section) {
           seeking = false;
           found = true;
+          section_card = &card;
         }
         continue;
       }
       if (skip_lib_depth > 0) {
+        if (kw == ".lib" && Tokenize(card, diag_) && card.tokens.size() == 2) ++skip_lib_depth;
         if (kw == ".endl") --skip_lib_depth;
         continue;
       }
       if (kw == ".control") {
         in_control_ = true;
+        control_loc_ = card.loc();
         if (!control_warned_) {
           control_warned_ = true;
           diag_.Warning(card.loc(), ".control block ignored",
@@ -107,7 +138,10 @@ class Reader {
         break;
       }
       if (kw == ".endl") {
-        if (!section.empty()) break;  // end of the requested section
+        if (!section.empty()) {
+          section_closed = true;
+          break;  // end of the requested section
+        }
         continue;
       }
       if (kw == ".include" || kw == ".inc") {
@@ -118,8 +152,8 @@ class Reader {
       if (kw == ".lib") {
         if (!Tokenize(card, diag_)) continue;
         if (card.tokens.size() == 2) {
-          ++skip_lib_depth;  // a section definition read only when asked for by name
-          continue;
+          if (skip_lib_depth++ == 0) skip_lib_card = &card;
+          continue;  // a section definition read only when asked for by name
         }
         LibInclude(card, depth);
         if (ended_) break;
@@ -128,13 +162,49 @@ class Reader {
       if (!Tokenize(card, diag_) || card.tokens.empty()) continue;
       deck_->cards.push_back(std::move(card));
     }
+    if (skip_lib_depth > 0) UnclosedLib(*skip_lib_card);
+    if (section_card != nullptr && !section_closed && !ended_) {
+      diag_.Error(section_card->loc(), fmt::format("library section '{}' has no .endl", section),
+                  "the section would run to the end of the file; close it with .endl");
+    }
     if (is_main && in_control_) {
-      in_control_ = false;  // an unterminated .control simply runs to the end
+      in_control_ = false;
+      diag_.Error(control_loc_, ".control without .endc",
+                  "the block would swallow the rest of the deck; close it with .endc");
     }
     return section.empty() || found;
   }
 
  private:
+  // Reports binary input (e.g. a NUL byte that would split a name) at its position.
+  bool CheckText(std::string_view text, const std::string& name) {
+    const size_t at = FindBinaryByte(text);
+    if (at == std::string_view::npos) return true;
+    const size_t line_start = text.rfind('\n', at);
+    const size_t col0 = line_start == std::string_view::npos ? at : at - line_start - 1;
+    const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+    diag_.Error({name, line, static_cast<int>(col0) + 1},
+                fmt::format("binary data in the deck: byte 0x{:02x}{}",
+                            static_cast<unsigned char>(text[at]), text[at] == 0 ? " (NUL)" : ""),
+                "a netlist is a text file; was a binary or corrupted file given?");
+    return false;
+  }
+
+  // A `.lib name` block that reached the end of the file without .endl.
+  void UnclosedLib(const Card& card) {
+    const Token& name = card.tokens[1];
+    std::string searched;
+    if (FindFile(name.raw, *card.file, &searched)) {
+      diag_.Error(name.loc, fmt::format("'.lib {}' names a file but no section", name.raw),
+                  fmt::format("write '.lib {} SECTION' to take one section (as ngspice needs), "
+                              "or '.include {}' for the whole file",
+                              name.raw, name.raw));
+      return;
+    }
+    diag_.Error(card.loc(), fmt::format("library section '{}' has no .endl", name.text),
+                "the section would hide the rest of the file; close it with .endl");
+  }
+
   std::vector<Card> BuildCards(std::string_view text,
                                const std::shared_ptr<const std::string>& file, bool is_main) {
     std::vector<Card> cards;
@@ -221,7 +291,7 @@ class Reader {
   static std::optional<std::string> Slurp(const std::string& path) {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) return std::nullopt;
-    if (fs::file_size(path, ec) > kMaxFileBytes || ec) return std::nullopt;
+    if (fs::file_size(path, ec) > kMaxDeckBytes || ec) return std::nullopt;
     std::ifstream in(path, std::ios::binary);
     if (!in) return std::nullopt;
     std::ostringstream ss;
@@ -289,6 +359,7 @@ class Reader {
   Diagnostics& diag_;
   Deck* deck_;
   bool in_control_ = false;
+  SourceLoc control_loc_;  // the open .control card
   bool control_warned_ = false;
   bool ended_ = false;
 };
@@ -383,6 +454,13 @@ bool Tokenize(Card& card, Diagnostics& diag) {
 bool ReadDeck(std::string_view text, const std::string& name, const ParseOptions& options,
               Diagnostics& diag, Deck* deck) {
   int before = diag.num_errors();
+  for (const std::string& dir : options.include_paths) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      diag.Warning(SourceLoc{name, 0, 0},
+                   fmt::format("include folder '{}' does not exist; ignored", dir));
+    }
+  }
   Reader reader(options, diag, deck);
   reader.Read(text, name, true, 0, "");
   return diag.num_errors() == before;

@@ -7,6 +7,7 @@
 #ifndef MEMSPICE_NETLIST_DECK_H_
 #define MEMSPICE_NETLIST_DECK_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +19,9 @@
 #include "netlist/netlist.h"
 
 namespace memspice::netlist {
+
+// Largest deck or included file read (bounds memory on a wrong or hostile input).
+inline constexpr std::uintmax_t kMaxDeckBytes = std::uintmax_t{256} << 20;
 
 struct Token {
   enum class Kind { kWord, kExpr, kEq, kLParen, kRParen, kComma };

@@ -2,11 +2,38 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 
 namespace memspice::netlist {
+namespace {
+
+// Longest message or hint kept whole; a 2 MB token must not be echoed into an error.
+constexpr size_t kMaxMessageChars = 400;
+// Width of the source-line window echoed under a diagnostic.
+constexpr int kEchoWidth = 160;
+
+// Replaces control characters (binary input, terminal escapes) with '?'; tabs and newlines
+// stay.
+std::string Printable(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t' && c != '\n') || u == 0x7f) c = '?';
+  }
+  return out;
+}
+
+// Printable text cut to kMaxMessageChars with a note of how much was left out.
+std::string Clip(std::string s) {
+  if (s.size() <= kMaxMessageChars) return Printable(s);
+  return fmt::format("{}... ({} more characters)", Printable(s.substr(0, kMaxMessageChars)),
+                     s.size() - kMaxMessageChars);
+}
+
+}  // namespace
 
 void Diagnostics::AddSource(const std::string& file, std::string_view text) {
   std::vector<std::string>& lines = sources_[file];
@@ -23,12 +50,12 @@ void Diagnostics::AddSource(const std::string& file, std::string_view text) {
 }
 
 void Diagnostics::Error(const SourceLoc& loc, std::string message, std::string hint) {
-  items_.push_back({Severity::kError, loc, std::move(message), std::move(hint)});
+  items_.push_back({Severity::kError, loc, Clip(std::move(message)), Clip(std::move(hint))});
   ++num_errors_;
 }
 
 void Diagnostics::Warning(const SourceLoc& loc, std::string message, std::string hint) {
-  items_.push_back({Severity::kWarning, loc, std::move(message), std::move(hint)});
+  items_.push_back({Severity::kWarning, loc, Clip(std::move(message)), Clip(std::move(hint))});
 }
 
 const std::string* Diagnostics::SourceLine(const std::string& file, int line) const {
@@ -49,11 +76,19 @@ std::string Diagnostics::FormatOne(const Diagnostic& d, const std::string* sourc
     out = fmt::format("{}: {}\n", kind, d.message);
   }
   if (source_line != nullptr && d.loc.line > 0) {
-    out += fmt::format("  {}\n", *source_line);
+    // A window of kEchoWidth characters around the column; "..." marks cut ends.
+    const std::string& line = *source_line;
+    const int col = std::max(d.loc.col, 1);
+    const int first =
+        std::max(0, std::min(col - 1 - kEchoWidth / 2, static_cast<int>(line.size()) - kEchoWidth));
+    const std::string lead = first > 0 ? "..." : "";
+    std::string shown = Printable(std::string_view(line).substr(first, kEchoWidth));
+    const bool cut_end = first + kEchoWidth < static_cast<int>(line.size());
+    out += fmt::format("  {}{}{}\n", lead, shown, cut_end ? "..." : "");
     // Keep tabs so the caret lines up under the same column in a terminal.
-    std::string pad;
-    for (int i = 0; i + 1 < d.loc.col && i < static_cast<int>(source_line->size()); ++i) {
-      pad += (*source_line)[i] == '\t' ? '\t' : ' ';
+    std::string pad(lead.size(), ' ');
+    for (int i = first; i + 1 < col && i < static_cast<int>(line.size()); ++i) {
+      pad += line[i] == '\t' ? '\t' : ' ';
     }
     out += fmt::format("  {}^\n", pad);
   }

@@ -2,11 +2,39 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <optional>
+#include <set>
 
+#include "base/strings.h"
 #include "netlist/flatten.h"
 
 namespace memspice::netlist {
+namespace {
+
+// ngspice prefixes elements inside subcircuits with their letter: "v.x1.vs" -> "x1.vs".
+std::string StripSubcktLetter(const std::string& element) {
+  if (element.size() > 2 && std::isalpha(static_cast<unsigned char>(element[0])) &&
+      element[1] == '.' && element[2] == 'x') {
+    return element.substr(2);
+  }
+  return element;
+}
+
+}  // namespace
+
+std::string CanonicalSignalName(const std::string& name) {
+  std::string n = base::Lower(name);
+  const std::string branch = "#branch";
+  if (n.size() > branch.size() && n.compare(n.size() - branch.size(), branch.size(), branch) == 0) {
+    return "i(" + StripSubcktLetter(n.substr(0, n.size() - branch.size())) + ")";
+  }
+  if (n.size() > 3 && n.compare(0, 2, "i(") == 0 && n.back() == ')') {
+    return "i(" + StripSubcktLetter(n.substr(2, n.size() - 3)) + ")";
+  }
+  return n;
+}
 
 void Flattener::Directives(const std::vector<const Card*>& cards) {
   Frame* top = root_.get();
@@ -197,6 +225,7 @@ void Flattener::InitialValues(const Card& card, std::vector<NodeValue>* out) {
     if (!v) return;
     NodeValue nv;
     nv.node = MapNode(top, t[i + 2].text);
+    if (!CheckNode(t[i + 2], nv.node, card.keyword)) return;
     nv.value = *v;
     nv.loc = t[i].loc;
     out->push_back(nv);
@@ -237,55 +266,128 @@ void Flattener::Options(const Card& card) {
   }
 }
 
+const std::set<std::string>& Flattener::KnownNodes() {
+  if (known_nodes_.empty()) {
+    known_nodes_.insert("0");
+    for (const Element& e : out_->elements) known_nodes_.insert(e.nodes.begin(), e.nodes.end());
+  }
+  return known_nodes_;
+}
+
+const Element* Flattener::FindElement(const std::string& name) const {
+  for (const Element& e : out_->elements) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+bool Flattener::CheckNode(const Token& tok, const std::string& node, const std::string& what) {
+  if (KnownNodes().count(node) != 0) return true;
+  diag_.Error(tok.loc, fmt::format("unknown node '{}' in {}", node, what),
+              "nodes are named by the element cards (inside a subcircuit: x1.node)");
+  return false;
+}
+
+// One output name: v(a), v(a,b), i(el), x(el) or a bare node; ngspice's names (`v1#branch`,
+// `i(v.x1.vs)`) are accepted. Vectors memspice does not compute are warned about and skipped.
+std::optional<std::string> Flattener::OutputName(const Card& card, size_t* i) {
+  const std::vector<Token>& t = card.tokens;
+  const Token& k = t[*i];
+  const bool call =
+      k.Is(Token::Kind::kWord) && *i + 1 < t.size() && t[*i + 1].Is(Token::Kind::kLParen);
+  if (call && (k.text == "v" || k.text == "i" || k.text == "x")) {
+    std::vector<const Token*> names;
+    size_t j = *i + 2;
+    for (; j < t.size() && !t[j].Is(Token::Kind::kRParen); ++j) {
+      if (t[j].Is(Token::Kind::kWord)) names.push_back(&t[j]);
+    }
+    if (j >= t.size() || names.empty() || names.size() > (k.text == "v" ? 2u : 1u)) {
+      diag_.Error(k.loc, fmt::format("bad output '{}' in {}", k.raw, card.keyword),
+                  "expected v(node), v(node1,node2), i(vsource) or x(memristor)");
+      *i = t.size();
+      return std::nullopt;
+    }
+    *i = j + 1;
+    if (k.text == "v") {
+      std::string s = "v(" + names[0]->text;
+      bool ok = CheckNode(*names[0], names[0]->text, card.keyword);
+      if (names.size() == 2) {
+        ok = CheckNode(*names[1], names[1]->text, card.keyword) && ok;
+        s += "," + names[1]->text;
+      }
+      if (!ok) return std::nullopt;
+      return s + ")";
+    }
+    if (k.text == "x") return "x(" + names[0]->text + ")";
+    return CurrentOutput(*names[0], "i(" + names[0]->raw + ")",
+                         CanonicalSignalName("i(" + names[0]->text + ")"));
+  }
+  if (k.Is(Token::Kind::kWord) && !call && k.text.find("#branch") != std::string::npos) {
+    ++*i;
+    return CurrentOutput(k, k.raw, CanonicalSignalName(k.text));
+  }
+  if (k.Is(Token::Kind::kWord) && !call && k.text.find_first_of("@[#") == std::string::npos) {
+    ++*i;
+    if (!CheckNode(k, k.text, card.keyword)) return std::nullopt;
+    return "v(" + k.text + ")";  // a bare node name
+  }
+  diag_.Warning(k.loc, fmt::format("output '{}' not supported; ignored", k.raw),
+                "use v(node), v(node1,node2), i(vsource) or x(memristor)");
+  ++*i;
+  if (*i < t.size() && t[*i].Is(Token::Kind::kLParen)) {
+    while (*i < t.size() && !t[*i].Is(Token::Kind::kRParen)) ++*i;
+    ++*i;
+  }
+  return std::nullopt;
+}
+
+// i(element): the branch current of a V, E, H, L or B V= element.
+std::optional<std::string> Flattener::CurrentOutput(const Token& tok, const std::string& shown,
+                                                    const std::string& name) {
+  const std::string element = name.substr(2, name.size() - 3);
+  const Element* e = FindElement(element);
+  if (e == nullptr) {
+    diag_.Error(tok.loc,
+                fmt::format("unknown element '{}' in current output '{}'", element, shown));
+    return std::nullopt;
+  }
+  const bool has_branch = e->letter == 'v' || e->letter == 'e' || e->letter == 'h' ||
+                          e->letter == 'l' || (e->letter == 'b' && !e->expr_is_current);
+  if (!has_branch) {
+    diag_.Warning(tok.loc,
+                  fmt::format("current of '{}' is not an output of memspice; ignored", element),
+                  "currents are those of V, E, H, L and B V= elements; put a 0 V source in "
+                  "series to measure another one");
+    return std::nullopt;
+  }
+  return name;
+}
+
 void Flattener::Outputs(const Card& card) {
   const std::vector<Token>& t = card.tokens;
+  static const char* kAnalyses[] = {"tran", "dc", "op",   "ac",    "noise",
+                                    "pz",   "tf", "sens", "disto", "sp"};
   size_t i = 1;
-  if (i < t.size() && (t[i].IsWord("tran") || t[i].IsWord("dc") || t[i].IsWord("op") ||
-                       t[i].IsWord("ac") || t[i].IsWord("noise"))) {
+  if (i < t.size() && std::any_of(std::begin(kAnalyses), std::end(kAnalyses),
+                                  [&](const char* a) { return t[i].IsWord(a); })) {
     ++i;
   }
-  auto add = [&](std::string s) {
-    if (std::find(out_->outputs.begin(), out_->outputs.end(), s) == out_->outputs.end()) {
-      out_->outputs.push_back(std::move(s));
-    }
-  };
   while (i < t.size()) {
     const Token& k = t[i];
     if (k.IsWord("all")) {
       ++i;
       continue;
     }
-    if (k.Is(Token::Kind::kWord) && (k.text == "v" || k.text == "i" || k.text == "x") && i + 1 < t.size() &&
-        t[i + 1].Is(Token::Kind::kLParen)) {
-      std::vector<std::string> names;
-      size_t j = i + 2;
-      while (j < t.size() && !t[j].Is(Token::Kind::kRParen)) {
-        if (t[j].Is(Token::Kind::kWord)) names.push_back(t[j].text);
-        ++j;
-      }
-      if (j >= t.size() || names.empty() || names.size() > (k.text == "v" ? 2u : 1u)) {
-        diag_.Error(k.loc, fmt::format("bad output '{}' in {}", k.raw, card.keyword),
-                    "expected v(node), v(node1,node2), i(vsource) or x(memristor)");
-        return;
-      }
-      std::string s = k.text + "(" + names[0];
-      if (names.size() == 2) s += "," + names[1];
-      add(s + ")");
-      i = j + 1;
-      continue;
-    }
-    if (k.Is(Token::Kind::kWord) && k.text.find_first_of("@[#") == std::string::npos &&
-        !(i + 1 < t.size() && t[i + 1].Is(Token::Kind::kLParen))) {
-      add("v(" + k.text + ")");  // a bare node name
+    if (k.IsWord("alli") || k.IsWord("allv") || k.IsWord("allp") || k.IsWord("allq")) {
+      diag_.Warning(k.loc, fmt::format("'{}' ignored", k.raw),
+                    "memspice saves what .print/.save name, or every node voltage and branch "
+                    "current when nothing is named");
       ++i;
       continue;
     }
-    diag_.Warning(k.loc, fmt::format("output '{}' not supported; ignored", k.raw),
-                  "use v(node), v(node1,node2), i(vsource) or x(memristor)");
-    ++i;
-    if (i < t.size() && t[i].Is(Token::Kind::kLParen)) {
-      while (i < t.size() && !t[i].Is(Token::Kind::kRParen)) ++i;
-      ++i;
+    std::optional<std::string> s = OutputName(card, &i);
+    if (s && std::find(out_->outputs.begin(), out_->outputs.end(), *s) == out_->outputs.end()) {
+      out_->outputs.push_back(std::move(*s));
     }
   }
 }

@@ -12,6 +12,37 @@ namespace memspice::netlist {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// What ngspice 39 makes of a resistance of exactly 0 (or -0).
+constexpr double kZeroResistance = 1e-3;
+
+Expr ConstantExpr(double v, const SourceLoc& loc) {
+  auto n = std::make_shared<ExprNode>();
+  n->op = ExprOp::kConst;
+  n->value = v;
+  n->loc = loc;
+  return std::make_shared<const Expression>(n, fmt::format("{}", v), loc);
+}
+
+// e * (1 + tc1 (temper - 27) + tc2 (temper - 27)^2): ngspice's temperature factor of B sources
+// and behavioural resistors, kept symbolic so that the value follows the analysis temperature.
+Expr ScaleByTemperature(const Expr& e, double tc1, double tc2) {
+  constexpr double kNominal = 27.0;  // TNOM, Celsius
+  auto node = [&](ExprOp op, std::vector<NodePtr> args, double value = 0.0) {
+    auto n = std::make_shared<ExprNode>();
+    n->op = op;
+    n->value = value;
+    n->loc = e->loc();
+    n->args = std::move(args);
+    return NodePtr(n);
+  };
+  NodePtr dt = node(ExprOp::kSub, {node(ExprOp::kTemper, {}), node(ExprOp::kConst, {}, kNominal)});
+  NodePtr lin = node(ExprOp::kMul, {node(ExprOp::kConst, {}, tc1), dt});
+  NodePtr quad = node(ExprOp::kMul, {node(ExprOp::kConst, {}, tc2), node(ExprOp::kMul, {dt, dt})});
+  NodePtr factor =
+      node(ExprOp::kAdd, {node(ExprOp::kConst, {}, 1.0), node(ExprOp::kAdd, {lin, quad})});
+  return std::make_shared<const Expression>(node(ExprOp::kMul, {e->root(), factor}), e->text(),
+                                            e->loc());
+}
 
 bool IsValueToken(const Token& t) {
   return t.Is(Token::Kind::kExpr) || (t.Is(Token::Kind::kWord) && ParseSpiceNumber(t.text));
@@ -20,9 +51,9 @@ bool IsValueToken(const Token& t) {
 using base::Trim;
 
 bool IsSourceKeyword(const std::string& w) {
-  return w == "dc" || w == "ac" || w == "pulse" || w == "sin" || w == "exp" || w == "pwl" ||
-         w == "sffm" || w == "am" || w == "trnoise" || w == "trrandom" || w == "distof1" ||
-         w == "distof2";
+  return w == "dc" || w == "ac" || w == "pulse" || w == "sin" || w == "sine" || w == "exp" ||
+         w == "pwl" || w == "sffm" || w == "am" || w == "trnoise" || w == "trrandom" ||
+         w == "distof1" || w == "distof2";
 }
 
 }  // namespace
@@ -169,44 +200,116 @@ void Flattener::ParseElement(Frame* f, const Card& card) {
 
 void Flattener::TwoTerminal(Frame* f, const Card& card, Element e, const char* kind,
                             const char* value_key) {
+  const std::vector<Token>& t = card.tokens;
+  // An expression without braces after `r =`, e.g. `R1 a b r = (time < 1m ? {rload} : 1k)`.
+  size_t first_arg = 1;
+  Expr bare;
+  if (t.size() > 3 && t[3].Is(Token::Kind::kLParen)) {
+    diag_.Error(
+        t[3].loc,
+        fmt::format("a {} value starting with '(' needs '{} =' before it", kind, value_key),
+        fmt::format("ngspice reads '{}' as a model name here; write {} = (...) or {{...}}",
+                    card.text.substr(t[3].pos, t.size() > 4 ? t[4].end - t[3].pos : 1), value_key));
+    return;
+  }
+  if (t.size() > 5 && t[3].IsWord(value_key) && t[4].Is(Token::Kind::kEq) &&
+      t[5].Is(Token::Kind::kLParen)) {
+    bare = BareExpr(f, card, 5, &first_arg);
+    if (!bare) return;
+  }
   Args a;
-  if (!SplitArgs(card, 1, &a)) return;
-  if (!Nodes(f, card, a, 2, kind, &e)) return;
-  const Token* value_tok = a.pos.size() >= 3 ? a.pos[2] : nullptr;
-  if (a.pos.size() > 3) {
+  if (bare) {
+    Args nodes;
+    nodes.pos = {&t[1], &t[2]};
+    if (!Nodes(f, card, nodes, 2, kind, &e)) return;
+    if (!SplitArgs(card, first_arg, &a)) return;
+    if (!a.pos.empty()) {
+      diag_.Error(a.pos[0]->loc, fmt::format("unexpected '{}' after the value of {} '{}'",
+                                             a.pos[0]->raw, kind, t[0].raw));
+      return;
+    }
+  } else {
+    if (!SplitArgs(card, 1, &a)) return;
+    if (!Nodes(f, card, a, 2, kind, &e)) return;
+  }
+  const Token* value_tok = !bare && a.pos.size() >= 3 ? a.pos[2] : nullptr;
+  if (!bare && a.pos.size() > 3) {
     diag_.Error(a.pos[3]->loc, fmt::format("unexpected '{}' after the value of {} '{}'",
-                                           a.pos[3]->raw, kind, card.tokens[0].raw));
+                                           a.pos[3]->raw, kind, t[0].raw));
     return;
   }
   for (const KeyValue& kv : a.kv) {
     if (kv.key->text != value_key) continue;
-    if (value_tok != nullptr || kv.is_list) {
-      diag_.Error(kv.key->loc, fmt::format("{} '{}' has two values", kind, card.tokens[0].raw));
+    if (value_tok != nullptr || bare || kv.is_list) {
+      diag_.Error(kv.key->loc, fmt::format("{} '{}' has two values", kind, t[0].raw));
       return;
     }
     value_tok = kv.value;
   }
-  if (value_tok == nullptr) {
-    diag_.Error(EndLoc(card), fmt::format("missing value for {} '{}'", kind, card.tokens[0].raw),
-                fmt::format("e.g. {} {} {} 1k", card.tokens[0].raw, card.tokens[1].raw,
-                            card.tokens[2].raw));
+  if (value_tok == nullptr && !bare) {
+    diag_.Error(EndLoc(card), fmt::format("missing value for {} '{}'", kind, t[0].raw),
+                fmt::format("e.g. {} {} {} 1k", t[0].raw, t[1].raw, t[2].raw));
     return;
   }
-  if (e.letter == 'r' && value_tok->Is(Token::Kind::kExpr)) {
-    Expr x = TokenExpr(f, card, *value_tok);
-    if (!x) return;
-    if (x->probes().empty() && !x->uses_time()) {
-      e.value = x->Evaluate(nullptr, 0.0, out_->temp, nullptr);
-    } else {
-      e.expr = x;  // behavioural resistor
+  Expr x = bare;
+  if (!x && value_tok->Is(Token::Kind::kExpr)) x = TokenExpr(f, card, *value_tok);
+  if (!x && value_tok->Is(Token::Kind::kExpr)) return;
+  if (x && !x->probes().empty() && e.letter != 'r') {
+    diag_.Error(x->loc(), fmt::format("the {} value must not read V() or I()", kind),
+                "only resistors may be behavioural (R={...}); use a B source otherwise");
+    return;
+  }
+  if (x && e.letter == 'r' &&
+      (!x->probes().empty() || x->uses_time() || (sweeps_temp_ && x->uses_temper()))) {
+    e.expr = x;  // behavioural resistor (or one that follows .dc temp)
+  } else if (x) {
+    if (x->uses_time()) {
+      diag_.Error(x->loc(), fmt::format("the {} value must be constant", kind),
+                  "time is allowed in B sources, E/G VALUE= and R={...} only");
+      return;
     }
+    e.value = Constant(x, std::string(kind) + " value");
   } else {
     std::optional<double> v = Value(f, card, *value_tok, std::string(kind) + " value");
     if (!v) return;
     e.value = *v;
   }
   if (!KvParams(f, card, a.kv, &e, {value_key})) return;
-  AddElement(std::move(e), card.tokens[0].loc);
+  if (e.letter == 'r' && sweeps_temp_ && e.value &&
+      (e.params.count("tc1") != 0 || e.params.count("tc2") != 0)) {
+    e.expr = ConstantExpr(*e.value, e.loc);  // so that tc1/tc2 follow .dc temp
+    e.value.reset();
+  }
+  if (e.letter == 'r' && e.expr) FoldTempCoefficients(&e);
+  if (e.letter == 'r' && e.value && *e.value == 0.0) {
+    e.value = kZeroResistance;
+    diag_.Warning(t[0].loc,
+                  fmt::format("resistance of '{}' is 0; set to 1 mOhm as ngspice does", t[0].raw),
+                  "use a 0 V source for a short circuit");
+  }
+  AddElement(std::move(e), t[0].loc);
+}
+
+Expr Flattener::BareExpr(Frame* f, const Card& card, size_t tok, size_t* next_tok) {
+  const std::vector<Token>& t = card.tokens;
+  size_t len = 0;
+  NodePtr root = ParseCardExpr(card, t[tok].pos, diag_, &len);
+  if (!root) return nullptr;
+  const size_t stop = t[tok].pos + len;
+  size_t k = tok;
+  while (k < t.size() && t[k].pos < stop) ++k;
+  *next_tok = k;
+  return ResolveExpr(f, root, Trim(card.text.substr(t[tok].pos, len)), t[tok].loc);
+}
+
+void Flattener::FoldTempCoefficients(Element* e) {
+  auto tc1 = e->params.find("tc1"), tc2 = e->params.find("tc2");
+  if (tc1 == e->params.end() && tc2 == e->params.end()) return;
+  const double c1 = tc1 != e->params.end() ? tc1->second : 0.0;
+  const double c2 = tc2 != e->params.end() ? tc2->second : 0.0;
+  e->params.erase("tc1");
+  e->params.erase("tc2");
+  e->expr = ScaleByTemperature(e->expr, c1, c2);
 }
 
 void Flattener::Source(Frame* f, const Card& card, Element e) {
@@ -217,6 +320,7 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
   if (!Nodes(f, card, node_args, 2, "source", &e)) return;
   bool have_wave = false;
   size_t i = 3;
+  int group_depth = 0;  // `(PULSE ...)`, `(AC 1v)`: ngspice's parenthesised specifications
   auto value_at = [&](size_t k, const std::string& what) -> std::optional<double> {
     if (k >= t.size() || !IsValueToken(t[k])) {
       diag_.Error(k < t.size() ? t[k].loc : EndLoc(card),
@@ -227,11 +331,24 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
   };
   while (i < t.size()) {
     const Token& tok = t[i];
+    if (tok.Is(Token::Kind::kLParen) && i + 1 < t.size() && t[i + 1].Is(Token::Kind::kWord) &&
+        IsSourceKeyword(t[i + 1].text)) {
+      ++group_depth;
+      ++i;
+      continue;
+    }
+    if (tok.Is(Token::Kind::kRParen) && group_depth > 0) {
+      --group_depth;
+      ++i;
+      continue;
+    }
     if (tok.IsWord("dc")) {
-      std::optional<double> v = value_at(i + 1, "DC value");
-      if (!v) return;
-      e.value = *v;
-      i += 2;
+      size_t v = i + 1;
+      if (v < t.size() && t[v].Is(Token::Kind::kEq)) ++v;  // DC=0, dc = -1mA
+      std::optional<double> val = value_at(v, "DC value");
+      if (!val) return;
+      e.value = *val;
+      i = v + 1;
       continue;
     }
     if (tok.IsWord("ac")) {
@@ -247,83 +364,13 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
       }
       continue;
     }
-    if (tok.IsWord("pulse") || tok.IsWord("sin") || tok.IsWord("exp") || tok.IsWord("pwl")) {
+    if (IsTimeFunction(tok)) {
       if (have_wave) {
         diag_.Error(tok.loc, fmt::format("source '{}' has two time functions", raw_name));
         return;
       }
       have_wave = true;
-      const std::string kind = tok.text;
-      std::vector<const Token*> items;
-      ++i;
-      if (i < t.size() && t[i].Is(Token::Kind::kLParen)) {
-        ++i;
-        while (i < t.size() && !t[i].Is(Token::Kind::kRParen)) {
-          if (t[i].Is(Token::Kind::kEq)) {
-            diag_.Error(t[i].loc, fmt::format("{} options with '=' are not supported", kind));
-            return;
-          }
-          if (!t[i].Is(Token::Kind::kComma)) items.push_back(&t[i]);
-          ++i;
-        }
-        if (i >= t.size()) {
-          diag_.Error(tok.loc, fmt::format("missing ')' after {}(", kind));
-          return;
-        }
-        ++i;
-      } else {
-        while (i < t.size() && (IsValueToken(t[i]) || t[i].Is(Token::Kind::kComma))) {
-          if (!t[i].Is(Token::Kind::kComma)) items.push_back(&t[i]);
-          ++i;
-        }
-      }
-      std::vector<double> args;
-      for (const Token* it : items) {
-        std::optional<double> v = Value(f, card, *it, kind + " argument");
-        if (!v) return;
-        args.push_back(*v);
-      }
-      size_t min_args = 2, max_args = kind == "pulse" ? 7 : 6;
-      if (kind == "pwl") max_args = std::numeric_limits<size_t>::max();
-      if (args.size() < min_args || args.size() > max_args) {
-        diag_.Error(
-            tok.loc,
-            kind == "pwl"
-                ? fmt::format("PWL needs at least one time-value pair, got {} numbers", args.size())
-                : fmt::format("{} takes {} to {} arguments, got {}", kind, min_args, max_args,
-                              args.size()));
-        return;
-      }
-      if (kind == "pulse") {
-        e.waveform.kind = Waveform::Kind::kPulse;
-        const double defaults[7] = {0,    0,    0,   kNaN,
-                                    kNaN, kNaN, kNaN};  // tr tf = tstep, pw per = tstop
-        while (args.size() < 7) args.push_back(defaults[args.size()]);
-      } else if (kind == "sin") {
-        e.waveform.kind = Waveform::Kind::kSin;
-        const double defaults[6] = {0, 0, kNaN, 0, 0, 0};  // freq = 1/tstop
-        while (args.size() < 6) args.push_back(defaults[args.size()]);
-      } else if (kind == "exp") {
-        e.waveform.kind = Waveform::Kind::kExp;
-        // tau1 = tstep, td2 = td1 + tstep, tau2 = tstep
-        const double defaults[6] = {0, 0, 0, kNaN, kNaN, kNaN};
-        while (args.size() < 6) args.push_back(defaults[args.size()]);
-      } else {
-        e.waveform.kind = Waveform::Kind::kPwl;
-        if (args.size() % 2 != 0) {
-          diag_.Error(tok.loc,
-                      fmt::format("PWL needs time-value pairs, got {} numbers", args.size()));
-          return;
-        }
-        for (size_t k = 2; k < args.size(); k += 2) {
-          if (args[k] < args[k - 2]) {
-            diag_.Error(items[k]->loc, fmt::format("PWL time {} is before the previous time {}",
-                                                   args[k], args[k - 2]));
-            return;
-          }
-        }
-      }
-      e.waveform.args = std::move(args);
+      if (!TimeFunction(f, card, &i, &e)) return;
       continue;
     }
     if (tok.Is(Token::Kind::kWord) && IsSourceKeyword(tok.text)) {
@@ -347,11 +394,171 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
                 "expected [DC] value, AC mag [phase], PULSE, SIN, EXP or PWL");
     return;
   }
+  if (group_depth > 0) {
+    diag_.Error(EndLoc(card), fmt::format("missing ')' in source '{}'", raw_name));
+    return;
+  }
   if (!e.value && !have_wave) {
     diag_.Warning(t[0].loc, fmt::format("source '{}' has no value; DC 0 assumed", raw_name));
     e.value = 0.0;
   }
   AddElement(std::move(e), t[0].loc);
+}
+
+bool Flattener::IsTimeFunction(const Token& tok) {
+  return tok.IsWord("pulse") || tok.IsWord("sin") || tok.IsWord("sine") || tok.IsWord("exp") ||
+         tok.IsWord("pwl");
+}
+
+// Reads the argument tokens of PULSE/SIN/EXP after the keyword: `(a b c)` or `a b c`.
+bool Flattener::FunctionItems(const Card& card, size_t* i, const std::string& kind,
+                              std::vector<const Token*>* items) {
+  const std::vector<Token>& t = card.tokens;
+  const Token& key = t[*i - 1];
+  if (*i < t.size() && t[*i].Is(Token::Kind::kLParen)) {
+    ++*i;
+    while (*i < t.size() && !t[*i].Is(Token::Kind::kRParen)) {
+      if (t[*i].Is(Token::Kind::kEq)) {
+        diag_.Error(t[*i].loc, fmt::format("{} options with '=' are not supported", kind));
+        return false;
+      }
+      if (!t[*i].Is(Token::Kind::kComma)) items->push_back(&t[*i]);
+      ++*i;
+    }
+    if (*i >= t.size()) {
+      diag_.Error(key.loc, fmt::format("missing ')' after {}(", kind));
+      return false;
+    }
+    ++*i;
+    return true;
+  }
+  while (*i < t.size() && (IsValueToken(t[*i]) || t[*i].Is(Token::Kind::kComma))) {
+    if (!t[*i].Is(Token::Kind::kComma)) items->push_back(&t[*i]);
+    ++*i;
+  }
+  return true;
+}
+
+// Reads PWL points written flat, in one group or in one group per pair (`(0 5) (1n 0)`), and
+// the options r= (repeat from that time) and td= (delay), inside or after the parentheses.
+bool Flattener::PwlItems(const Card& card, size_t* i, std::vector<const Token*>* items,
+                         const Token** repeat, const Token** delay) {
+  const std::vector<Token>& t = card.tokens;
+  const Token& key = t[*i - 1];
+  int depth = 0;
+  while (*i < t.size()) {
+    const Token& x = t[*i];
+    if (x.Is(Token::Kind::kLParen)) {
+      ++depth;
+    } else if (x.Is(Token::Kind::kRParen)) {
+      if (depth == 0) break;  // closes an outer `(PWL ...)` group
+      --depth;
+    } else if (x.Is(Token::Kind::kWord) && (x.text == "r" || x.text == "td") && *i + 2 < t.size() &&
+               t[*i + 1].Is(Token::Kind::kEq)) {
+      *(x.text == "r" ? repeat : delay) = &t[*i + 2];
+      *i += 2;
+    } else if (IsValueToken(x)) {
+      items->push_back(&x);
+    } else if (!x.Is(Token::Kind::kComma)) {
+      if (depth > 0) {
+        diag_.Error(x.loc, fmt::format("unexpected '{}' in PWL", x.raw),
+                    "expected time-value pairs and the options r= and td=");
+        return false;
+      }
+      break;
+    }
+    ++*i;
+  }
+  if (depth > 0) {
+    diag_.Error(key.loc, "missing ')' after PWL(");
+    return false;
+  }
+  return true;
+}
+
+bool Flattener::TimeFunction(Frame* f, const Card& card, size_t* i, Element* e) {
+  const Token& tok = card.tokens[*i];
+  const std::string kind = tok.text == "sine" ? "sin" : tok.text;  // SINE: ngspice's alias
+  std::vector<const Token*> items;
+  const Token *repeat = nullptr, *delay = nullptr;
+  ++*i;
+  if (kind == "pwl" ? !PwlItems(card, i, &items, &repeat, &delay)
+                    : !FunctionItems(card, i, kind, &items)) {
+    return false;
+  }
+  std::vector<double> args;
+  for (const Token* it : items) {
+    std::optional<double> v = Value(f, card, *it, kind + " argument");
+    if (!v) return false;
+    args.push_back(*v);
+  }
+  // PULSE's 8th argument is ngspice's number of pulses (NP).
+  size_t min_args = 2, max_args = kind == "pulse" ? 8 : 6;
+  if (kind == "pwl") max_args = std::numeric_limits<size_t>::max();
+  if (args.size() < min_args || args.size() > max_args) {
+    diag_.Error(tok.loc, kind == "pwl"
+                             ? fmt::format("PWL needs at least one time-value pair, got {} numbers",
+                                           args.size())
+                             : fmt::format("{} takes {} to {} arguments, got {}", kind, min_args,
+                                           max_args, args.size()));
+    return false;
+  }
+  if (kind == "pulse") {
+    e->waveform.kind = Waveform::Kind::kPulse;
+    const double defaults[7] = {0, 0, 0, kNaN, kNaN, kNaN, kNaN};  // tr tf = tstep, pw per = tstop
+    while (args.size() < 7) args.push_back(defaults[args.size()]);
+  } else if (kind == "sin") {
+    e->waveform.kind = Waveform::Kind::kSin;
+    const double defaults[6] = {0, 0, kNaN, 0, 0, 0};  // freq = 1/tstop
+    while (args.size() < 6) args.push_back(defaults[args.size()]);
+  } else if (kind == "exp") {
+    e->waveform.kind = Waveform::Kind::kExp;
+    // tau1 = tstep, td2 = td1 + tstep, tau2 = tstep
+    const double defaults[6] = {0, 0, 0, kNaN, kNaN, kNaN};
+    while (args.size() < 6) args.push_back(defaults[args.size()]);
+  } else {
+    e->waveform.kind = Waveform::Kind::kPwl;
+    if (!PwlPoints(f, card, tok, items, repeat, delay, &args, &e->waveform)) return false;
+  }
+  e->waveform.args = std::move(args);
+  return true;
+}
+
+bool Flattener::PwlPoints(Frame* f, const Card& card, const Token& key,
+                          const std::vector<const Token*>& items, const Token* repeat,
+                          const Token* delay, std::vector<double>* args, Waveform* w) {
+  std::vector<double>& a = *args;
+  if (a.size() % 2 != 0) {
+    diag_.Error(key.loc, fmt::format("PWL needs time-value pairs, got {} numbers", a.size()));
+    return false;
+  }
+  for (size_t k = 2; k < a.size(); k += 2) {
+    if (a[k] < a[k - 2]) {
+      diag_.Error(items[k]->loc,
+                  fmt::format("PWL time {} is before the previous time {}", a[k], a[k - 2]));
+      return false;
+    }
+  }
+  double td = 0.0;
+  if (delay != nullptr) {
+    std::optional<double> v = Value(f, card, *delay, "PWL td");
+    if (!v) return false;
+    td = *v;
+  }
+  if (repeat != nullptr) {
+    std::optional<double> r = Value(f, card, *repeat, "PWL r");
+    if (!r) return false;
+    if (*r < a[0] || *r >= a[a.size() - 2]) {
+      diag_.Error(repeat->loc,
+                  fmt::format("PWL r={} is outside [{}, {}): the repeat starts at a time point "
+                              "before the last one",
+                              *r, a[0], a[a.size() - 2]));
+      return false;
+    }
+    w->repeat = *r + td;
+  }
+  for (size_t k = 0; k < a.size(); k += 2) a[k] += td;
+  return true;
 }
 
 void Flattener::Controlled(Frame* f, const Card& card, Element e) {
@@ -365,18 +572,21 @@ void Flattener::Controlled(Frame* f, const Card& card, Element e) {
                 "use VALUE={...} or a B source");
     return;
   }
+  // VALUE={...}, or VALUE {...} without '=' as ngspice also reads it.
   if (t.size() > 4 && t[3].Is(Token::Kind::kWord) &&
-      (t[3].text == "value" || t[3].text == (is_e ? "vol" : "cur")) && t[4].Is(Token::Kind::kEq)) {
+      (t[3].text == "value" || t[3].text == (is_e ? "vol" : "cur")) &&
+      (t[4].Is(Token::Kind::kEq) || t[4].Is(Token::Kind::kExpr))) {
     Args nodes;
     nodes.pos = {&t[1], &t[2]};
     if (!Nodes(f, card, nodes, 2, is_e ? "VCVS" : "VCCS", &e)) return;
+    const size_t start = t[4].Is(Token::Kind::kEq) ? t[4].end : t[4].pos - 1;
     size_t end = 0;
-    NodePtr root = ParseCardExpr(card, t[4].end, diag_, &end);
+    NodePtr root = ParseCardExpr(card, start, diag_, &end);
     if (!root) return;
-    size_t stop = t[4].end + end;
-    e.expr = ResolveExpr(f, root, Trim(card.text.substr(t[4].end, end)), card.LocAt(t[4].end));
+    size_t stop = start + end;
+    e.expr = ResolveExpr(f, root, Trim(card.text.substr(start, end)), card.LocAt(start));
     if (!e.expr) return;
-    size_t k = 5;
+    size_t k = 4;
     while (k < t.size() && t[k].pos < stop) ++k;
     if (k < t.size()) {
       diag_.Error(t[k].loc, fmt::format("unexpected '{}' after the expression", t[k].raw));
@@ -463,6 +673,7 @@ void Flattener::Behavioural(Frame* f, const Card& card, Element e) {
       return;
     }
     if (!KvParams(f, card, a.kv, &e, {})) return;
+    FoldTempCoefficients(&e);
   }
   AddElement(std::move(e), t[0].loc);
 }

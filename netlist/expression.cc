@@ -23,6 +23,7 @@
 
 #include "base/strings.h"
 #include "netlist/expression_internal.h"
+#include "netlist/netlist.h"
 
 namespace memspice::netlist {
 namespace {
@@ -31,6 +32,8 @@ constexpr double kHuge = 1e300;
 constexpr double kTiny = 1e-300;
 constexpr double kMinDivisor = 1e-32;
 constexpr double kExpLimit = 700.0;
+// Largest pwl() table (it becomes a chain of that many ternaries).
+constexpr size_t kMaxPwlPoints = 500;
 
 double Sanitize(double v) {
   if (std::isnan(v)) return 0.0;
@@ -39,8 +42,12 @@ double Sanitize(double v) {
   return v;
 }
 
-bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+// Bytes >= 0x80 are letters of non-ASCII names (UTF-8 or Latin-1), as ngspice reads them.
+bool IsIdentStart(char c) {
+  const unsigned char u = static_cast<unsigned char>(c);
+  return std::isalpha(u) || c == '_' || u >= 0x80;
+}
+bool IsIdentChar(char c) { return IsIdentStart(c) || std::isdigit(static_cast<unsigned char>(c)); }
 
 using base::Lower;
 
@@ -62,6 +69,7 @@ constexpr BuiltinInfo kBuiltins[] = {
     {"sgn", Builtin::kSgn, 1},     {"sign", Builtin::kSgn, 1},    {"floor", Builtin::kFloor, 1},
     {"ceil", Builtin::kCeil, 1},   {"int", Builtin::kInt, 1},     {"nint", Builtin::kNint, 1},
     {"limit", Builtin::kLimit, 3}, {"u", Builtin::kStep, 1},      {"uramp", Builtin::kUramp, 1},
+    {"asinh", Builtin::kAsinh, 1}, {"acosh", Builtin::kAcosh, 1}, {"atanh", Builtin::kAtanh, 1},
 };
 
 const BuiltinInfo* FindBuiltin(const std::string& name) {
@@ -316,6 +324,17 @@ double ApplyOp(ExprOp op, Builtin fn, const double* a, int nargs, double* p) {
         return x;
       }
       return 0.0;
+    case Builtin::kAsinh:
+      p[0] = 1.0 / std::sqrt(x * x + 1.0);
+      return std::asinh(x);
+    case Builtin::kAcosh:
+      if (x <= 1.0) return 0.0;  // domain x >= 1: clamped like acos, derivative 0 below
+      p[0] = 1.0 / std::sqrt(x * x - 1.0);
+      return std::acosh(x);
+    case Builtin::kAtanh:
+      if (x <= -1.0 || x >= 1.0) return x < 0.0 ? -kHuge : kHuge;  // the poles
+      p[0] = 1.0 / (1.0 - x * x);
+      return std::atanh(x);
     case Builtin::kNone:
       break;
   }
@@ -382,11 +401,18 @@ class Parser {
     return fmt::format("'{}'", s_[at]);
   }
 
+  // A new node; nullptr (reported) when the tree would grow higher than kMaxExprHeight.
   NodePtr Make(ExprOp op, size_t at, std::vector<NodePtr> args = {}) {
     auto n = std::make_shared<ExprNode>();
     n->op = op;
     n->loc = loc_of_(at);
+    for (const NodePtr& a : args) n->height = std::max(n->height, a->height + 1);
     n->args = std::move(args);
+    if (n->height > kMaxExprHeight) {
+      Fail(pos_, fmt::format("expression has more than {} levels of operators", kMaxExprHeight),
+           "split a long chain into several .param values");
+      return nullptr;
+    }
     return n;
   }
 
@@ -471,6 +497,7 @@ class Parser {
       NodePtr rhs = Binary(level + 1);
       if (!rhs) return nullptr;
       lhs = Make(*op, at, {lhs, rhs});
+      if (!lhs) return nullptr;
     }
   }
 
@@ -509,6 +536,7 @@ class Parser {
       NodePtr e = SignedPrimary();
       if (!e) return nullptr;
       base = Make(ExprOp::kPow, at, {base, e});
+      if (!base) return nullptr;
     }
     return base;
   }
@@ -601,7 +629,9 @@ class Parser {
         return nullptr;
       }
       m->probe.kind = Probe::Kind::kCurrent;
-      m->probe.a = names[0];
+      // ngspice's name of an element in a subcircuit, `v.x1.vs`, is memspice's `x1.vs`.
+      const std::string canonical = CanonicalSignalName("i(" + names[0] + ")");
+      m->probe.a = canonical.substr(2, canonical.size() - 3);
     }
     return n;
   }
@@ -661,6 +691,7 @@ class Parser {
           }
         }
         NodePtr n = Make(ExprOp::kCall, at, std::move(args));
+        if (!n) return nullptr;
         std::const_pointer_cast<ExprNode>(n)->name = name;
         return n;
       }
@@ -833,15 +864,7 @@ class Resolver {
       for (size_t k = 0; k < args.size(); ++k) b[user->args[k]] = args[k];
       return Run(user->body, &b, func_depth + 1);
     }
-    if (n->name == "if") {
-      if (args.size() != 3) {
-        Fail(n->loc, fmt::format("function 'if' takes 3 arguments, got {}", args.size()));
-        return nullptr;
-      }
-      auto proto = std::make_shared<ExprNode>(*n);
-      proto->op = ExprOp::kTernary;
-      return Fold(proto, std::move(args));
-    }
+    if (std::optional<NodePtr> r = Composite(n, args)) return *r;
     const BuiltinInfo* b = FindBuiltin(n->name);
     if (b == nullptr) {
       Fail(n->loc, fmt::format("unknown function '{}'", n->name),
@@ -856,6 +879,136 @@ class Resolver {
     auto proto = std::make_shared<ExprNode>(*n);
     proto->fn = b->fn;
     return Fold(proto, std::move(args));
+  }
+
+  bool Arity(const NodePtr& n, size_t got, size_t want) {
+    if (got == want) return true;
+    Fail(n->loc, fmt::format("function '{}' takes {} argument{}, got {}", n->name, want,
+                             want == 1 ? "" : "s", got));
+    return false;
+  }
+
+  NodePtr Node(ExprOp op, const NodePtr& proto, std::vector<NodePtr> args) {
+    auto m = std::make_shared<ExprNode>(*proto);
+    m->op = op;
+    m->fn = Builtin::kNone;
+    return Fold(m, std::move(args));
+  }
+
+  NodePtr Builtin3(Builtin fn, const NodePtr& proto, std::vector<NodePtr> args) {
+    auto m = std::make_shared<ExprNode>(*proto);
+    m->op = ExprOp::kCall;
+    m->fn = fn;
+    return Fold(m, std::move(args));
+  }
+
+  // Functions written in terms of other operations (ngspice's names for them): if and
+  // ternary_fcn, the comparisons with 0, sqr, u2, pwl, the Monte Carlo draws; ddt is refused.
+  // nullopt: not one of these; nullptr: reported error.
+  std::optional<NodePtr> Composite(const NodePtr& n, std::vector<NodePtr>& args) {
+    const std::string& f = n->name;
+    if (f == "if" || f == "ternary_fcn") {
+      if (!Arity(n, args.size(), 3)) return nullptr;
+      return Node(ExprOp::kTernary, n, std::move(args));
+    }
+    static const std::pair<const char*, ExprOp> kZeroTests[] = {
+        {"eq0", ExprOp::kEq}, {"ne0", ExprOp::kNe}, {"gt0", ExprOp::kGt},
+        {"lt0", ExprOp::kLt}, {"ge0", ExprOp::kGe}, {"le0", ExprOp::kLe}};
+    for (const auto& [name, op] : kZeroTests) {
+      if (f != name) continue;
+      if (!Arity(n, args.size(), 1)) return nullptr;
+      return Node(op, n, {args[0], Const(0.0, n->loc)});
+    }
+    if (f == "sqr") {
+      if (!Arity(n, args.size(), 1)) return nullptr;
+      return Node(ExprOp::kMul, n, {args[0], args[0]});
+    }
+    if (f == "u2") {  // 0 below 0, x on [0, 1], 1 above
+      if (!Arity(n, args.size(), 1)) return nullptr;
+      return Builtin3(Builtin::kLimit, n, {args[0], Const(0.0, n->loc), Const(1.0, n->loc)});
+    }
+    if (f == "pwl") return Pwl(n, args);
+    if (f == "agauss" || f == "gauss" || f == "aunif" || f == "unif") return Random(n, args);
+    if (f == "ddt") {
+      Fail(n->loc, "ddt() is not supported",
+           "ngspice differentiates the argument numerically over the time steps; model the "
+           "derivative with a capacitor (e.g. a C fed by a B source) instead");
+      return nullptr;
+    }
+    return std::nullopt;
+  }
+
+  // pwl(x, x1, y1, x2, y2, ...): linear interpolation, continued linearly past both ends as
+  // ngspice's B-source pwl does. Built as a chain of ternaries on x.
+  NodePtr Pwl(const NodePtr& n, const std::vector<NodePtr>& args) {
+    const size_t npts = args.size() >= 1 ? (args.size() - 1) / 2 : 0;
+    if (args.size() % 2 == 0 || npts < 2 || npts > kMaxPwlPoints) {
+      Fail(n->loc, fmt::format("pwl(x, x1, y1, x2, y2, ...) needs 2 to {} points, got {} "
+                               "arguments",
+                               kMaxPwlPoints, args.size()));
+      return nullptr;
+    }
+    std::vector<double> xs, ys;
+    for (size_t k = 1; k < args.size(); ++k) {
+      if (args[k]->op != ExprOp::kConst) {
+        Fail(args[k]->loc, "pwl() points must be constants");
+        return nullptr;
+      }
+      (k % 2 == 1 ? xs : ys).push_back(args[k]->value);
+    }
+    for (size_t k = 1; k < npts; ++k) {
+      if (xs[k] <= xs[k - 1]) {
+        Fail(args[2 * k + 1]->loc,
+             fmt::format("pwl() abscissas must be ascending: {} follows {}", xs[k], xs[k - 1]),
+             "as in ngspice, each x is larger than the one before");
+        return nullptr;
+      }
+    }
+    const NodePtr& x = args[0];
+    auto segment = [&](size_t k) {  // y_k + slope * (x - x_k)
+      const double slope = (ys[k + 1] - ys[k]) / (xs[k + 1] - xs[k]);
+      NodePtr dx = Node(ExprOp::kSub, n, {x, Const(xs[k], n->loc)});
+      return Node(ExprOp::kAdd, n,
+                  {Const(ys[k], n->loc), Node(ExprOp::kMul, n, {Const(slope, n->loc), dx})});
+    };
+    NodePtr r = segment(npts - 2);
+    for (size_t k = npts - 2; k-- > 0;) {
+      NodePtr below = Node(ExprOp::kLt, n, {x, Const(xs[k + 1], n->loc)});
+      r = Node(ExprOp::kTernary, n, {below, segment(k), r});
+    }
+    return r;
+  }
+
+  // agauss(nom, abs_dev, sigma), gauss(nom, rel_dev, sigma): nom + dev / sigma * N(0, 1);
+  // aunif(nom, abs_dev), unif(nom, rel_dev): nom + dev * U(-1, 1). Relative forms scale the
+  // deviation by nom. Drawn once, when the expression is resolved, from the deck's seed.
+  NodePtr Random(const NodePtr& n, const std::vector<NodePtr>& args) {
+    const std::string& f = n->name;
+    const bool gaussian = f == "agauss" || f == "gauss";
+    if (!Arity(n, args.size(), gaussian ? 3 : 2)) return nullptr;
+    for (const NodePtr& a : args) {
+      if (a->op != ExprOp::kConst) {
+        Fail(a->loc, fmt::format("the arguments of {}() must be constants", f),
+             "a random value is drawn once, when the deck is read");
+        return nullptr;
+      }
+    }
+    if (!scope_.random) {
+      Fail(n->loc, fmt::format("{}() is not available here", f));
+      return nullptr;
+    }
+    const double nom = args[0]->value;
+    double dev = args[1]->value;
+    if (f == "gauss" || f == "unif") dev *= nom;
+    if (gaussian) {
+      const double sigma = args[2]->value;
+      if (sigma == 0.0) {
+        Fail(args[2]->loc, fmt::format("{}() sigma must not be 0", f));
+        return nullptr;
+      }
+      dev /= sigma;
+    }
+    return Const(nom + dev * scope_.random(gaussian), n->loc);
   }
 
   const Scope& scope_;
@@ -937,12 +1090,22 @@ std::optional<double> ParseSpiceNumber(std::string_view text) {
   std::string num(text.substr(0, i));
   double value = std::strtod(num.c_str(), nullptr);
   std::string_view rest = text.substr(i);
+  // µ as the micro suffix, as ngspice reads it: UTF-8 micro sign or Greek mu, Latin-1 micro.
+  bool micro = false;
+  for (std::string_view mu : {"\xc2\xb5", "\xce\xbc", "\xb5"}) {
+    if (!micro && rest.substr(0, mu.size()) == mu) {
+      rest.remove_prefix(mu.size());
+      micro = true;
+    }
+  }
   for (char c : rest) {
     if (!std::isalpha(static_cast<unsigned char>(c))) return std::nullopt;
   }
   std::string r = Lower(rest);
   double scale = 1.0;
-  if (r.rfind("meg", 0) == 0) {
+  if (micro) {
+    scale = 1e-6;
+  } else if (r.rfind("meg", 0) == 0) {
     scale = 1e6;
   } else if (r.rfind("mil", 0) == 0) {
     scale = 25.4e-6;

@@ -48,6 +48,9 @@ struct Scope {
   // (subcircuit instances prefix "x1."). Identity when empty.
   std::function<std::string(const std::string&)> map_node;
   std::function<std::string(const std::string&)> map_element;
+  // Monte Carlo draws for agauss/gauss (gaussian: N(0, 1)) and aunif/unif (U(-1, 1)); when
+  // empty these functions are errors.
+  std::function<double(bool gaussian)> random;
 };
 
 class Expression {
@@ -64,6 +67,7 @@ class Expression {
   // True if the resolved expression reads no probe, `time` or `temper`.
   bool IsConstant() const;
   bool uses_time() const;
+  bool uses_temper() const { return uses_temper_; }
   // Probes in a fixed order; Evaluate's probe arrays follow this order.
   const std::vector<Probe>& probes() const { return probes_; }
 

@@ -70,6 +70,9 @@ enum class Builtin : uint8_t {
   kLimit,
   kStep,
   kUramp,
+  kAsinh,
+  kAcosh,
+  kAtanh,
 };
 
 class ExprNode {
@@ -81,7 +84,8 @@ class ExprNode {
   Probe probe;           // kProbe
   int probe_index = -1;  // kProbe after Resolve: index into Expression::probes()
   std::vector<std::shared_ptr<const ExprNode>> args;
-  SourceLoc loc;  // first character of the node's token
+  int height = 1;  // levels below and including this node (bounded by kMaxExprHeight)
+  SourceLoc loc;   // first character of the node's token
 };
 
 using NodePtr = std::shared_ptr<const ExprNode>;
@@ -114,6 +118,9 @@ NodePtr ParseExprTree(std::string_view text, const LocFn& loc_of, Diagnostics& d
 
 // Maximum nesting of parentheses/operators in one expression, and of .func inlining.
 inline constexpr int kMaxExprDepth = 200;
+// Maximum height of a parsed tree: a flat chain `1+1+...` nests one level per operator, and the
+// tree walkers recurse once per level.
+inline constexpr int kMaxExprHeight = 1000;
 inline constexpr int kMaxFuncDepth = 64;
 // Bounds on a resolved tree (after .func inlining).
 inline constexpr long kMaxResolvedNodes = 1000000;

@@ -3,14 +3,21 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace memspice::netlist {
+
+// Seed of the Monte Carlo functions when the deck sets no `.options seed=`.
+constexpr uint64_t kDefaultSeed = 1;
+// Largest seed: integers up to 2^53 are exact in the double that .options holds.
+constexpr double kMaxSeed = 9007199254740992.0;
 
 Flattener::Flattener(const SubcktDef& top, const std::set<std::string>& globals,
                      const ParseOptions& options, Diagnostics& diag, Netlist* out)
     : top_def_(top), globals_(globals), options_(options), diag_(diag), out_(out) {}
 
 void Flattener::Run() {
+  rng_.seed(Seed());
   root_ = std::make_unique<Frame>();
   root_->def = &top_def_;
   for (const ParamDef& p : top_def_.params) root_->params[p.name].def = &p;
@@ -35,6 +42,19 @@ void Flattener::Run() {
   stack_.push_back(&top_def_);
   Expand(root_.get());
   stack_.pop_back();
+}
+
+uint64_t Flattener::Seed() {
+  auto it = out_->options.find("seed");
+  if (it == out_->options.end()) return kDefaultSeed;
+  const double v = it->second;
+  if (!(v >= 0.0 && v <= kMaxSeed && v == std::floor(v))) {
+    diag_.Warning(SourceLoc{out_->files.empty() ? "" : out_->files[0], 0, 0},
+                  fmt::format(".options seed={} is not an integer in [0, 2^53]; seed {} used", v,
+                              kDefaultSeed));
+    return kDefaultSeed;
+  }
+  return static_cast<uint64_t>(v);
 }
 
 std::optional<double> Flattener::LookupParam(Frame* f, const std::string& name) {
@@ -95,6 +115,10 @@ Scope Flattener::MakeScope(Frame* f) {
   s.func = [this, f](const std::string& n) { return LookupFunc(f, n); };
   s.map_node = [this, f](const std::string& n) { return MapNode(f, n); };
   s.map_element = [f](const std::string& n) { return f->prefix + n; };
+  s.random = [this](bool gaussian) {
+    if (gaussian) return std::normal_distribution<double>(0.0, 1.0)(rng_);
+    return std::uniform_real_distribution<double>(-1.0, 1.0)(rng_);
+  };
   return s;
 }
 
@@ -228,8 +252,11 @@ void Flattener::Instantiate(Frame* f, const Card& card) {
     it->second.state = Frame::Slot::State::kDone;
     it->second.value = v;
   }
+  // ngspice's rule: a body .param replaces the default of the same name; an instance value
+  // (def == nullptr after the override above) replaces both.
   for (const ParamDef& p : def->params) {
-    if (child->params.count(p.name) == 0) child->params[p.name].def = &p;
+    Frame::Slot& slot = child->params[p.name];
+    if (slot.def != nullptr || slot.state == Frame::Slot::State::kPending) slot.def = &p;
   }
   stack_.push_back(def);
   Expand(child.get());
@@ -317,10 +344,22 @@ std::optional<double> Flattener::Value(Frame* f, const Card& card, const Token& 
                   "V(), I() and time are allowed in B sources, E/G VALUE= and R={...} only");
       return std::nullopt;
     }
-    return e->Evaluate(nullptr, 0.0, out_->temp, nullptr);
+    return Constant(e, what);
   }
   diag_.Error(tok.loc, fmt::format("expected a value for the {} but found '{}'", what, tok.raw));
   return std::nullopt;
+}
+
+double Flattener::Constant(const Expr& e, const std::string& what) {
+  if (sweeps_temp_ && e->uses_temper()) {
+    diag_.Warning(e->loc(),
+                  fmt::format("the {} reads temper but is evaluated once, at .temp = {} C; "
+                              ".dc temp does not change it",
+                              what, out_->temp),
+                  "ngspice re-evaluates it at each temperature; B sources, E/G VALUE= and "
+                  "resistor values follow the sweep in memspice");
+  }
+  return e->Evaluate(nullptr, 0.0, out_->temp, nullptr);
 }
 
 Expr Flattener::ResolveExpr(Frame* f, NodePtr root, std::string text, const SourceLoc& loc) {

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -24,11 +25,15 @@ class Flattener {
 
   // Applies --set overrides, evaluates top-level parameters and expands everything.
   void Run();
+  // The deck has `.dc temp`: values that read `temper` are kept symbolic where the device can
+  // follow the temperature (resistors), and reported where it cannot.
+  void set_sweeps_temperature(bool on) { sweeps_temp_ = on; }
   // Processes the top-level dot cards (after Run, so that sources and nodes are known).
   void Directives(const std::vector<const Card*>& cards);
 
  private:
   // --- frames and parameters (flatten.cc)
+  uint64_t Seed();  // of the Monte Carlo functions, from `.options seed=`
   std::optional<double> LookupParam(Frame* f, const std::string& name);
   double EvaluateSlot(Frame* f, const std::string& name, Frame::Slot& slot);
   const FuncDef* LookupFunc(const Frame* f, const std::string& name) const;
@@ -45,6 +50,9 @@ class Flattener {
   // Values of tokens: a number, or a {expr}/'expr' that must be constant.
   std::optional<double> Value(Frame* f, const Card& card, const Token& tok,
                               const std::string& what);
+  // Value of a constant expression at the deck temperature; under `.dc temp` a warning says
+  // that a value reading `temper` does not follow the sweep.
+  double Constant(const Expr& e, const std::string& what);
   // A resolved expression from a kExpr token or bare text starting at a token.
   Expr ResolveExpr(Frame* f, NodePtr root, std::string text, const SourceLoc& loc);
   Expr TokenExpr(Frame* f, const Card& card, const Token& tok);
@@ -69,7 +77,22 @@ class Flattener {
   bool KvParams(Frame* f, const Card& card, const std::vector<KeyValue>& kv, Element* e,
                 const std::set<std::string>& value_keys);
   void TwoTerminal(Frame* f, const Card& card, Element e, const char* kind, const char* value_key);
+  // An expression written without braces from token `tok` on (`(a ? b : c)`); *next_tok receives
+  // the first token after it.
+  Expr BareExpr(Frame* f, const Card& card, size_t tok, size_t* next_tok);
+  // Moves tc1/tc2 of a behavioural element into its expression.
+  static void FoldTempCoefficients(Element* e);
   void Source(Frame* f, const Card& card, Element e);
+  // PULSE/SIN(E)/EXP/PWL starting at token *i; advances *i past it.
+  static bool IsTimeFunction(const Token& tok);
+  bool TimeFunction(Frame* f, const Card& card, size_t* i, Element* e);
+  bool FunctionItems(const Card& card, size_t* i, const std::string& kind,
+                     std::vector<const Token*>* items);
+  bool PwlItems(const Card& card, size_t* i, std::vector<const Token*>* items, const Token** repeat,
+                const Token** delay);
+  bool PwlPoints(Frame* f, const Card& card, const Token& key,
+                 const std::vector<const Token*>& items, const Token* repeat, const Token* delay,
+                 std::vector<double>* args, Waveform* w);
   void Controlled(Frame* f, const Card& card, Element e);
   void CurrentControlled(Frame* f, const Card& card, Element e);
   void Behavioural(Frame* f, const Card& card, Element e);
@@ -82,6 +105,13 @@ class Flattener {
   void InitialValues(const Card& card, std::vector<NodeValue>* out);
   void Options(const Card& card);
   void Outputs(const Card& card);
+  std::optional<std::string> OutputName(const Card& card, size_t* i);
+  std::optional<std::string> CurrentOutput(const Token& tok, const std::string& shown,
+                                           const std::string& name);
+  // Nodes of the flattened elements (and "0"); reports an unknown one at `tok`.
+  const std::set<std::string>& KnownNodes();
+  bool CheckNode(const Token& tok, const std::string& node, const std::string& what);
+  const Element* FindElement(const std::string& name) const;
 
   const SubcktDef& top_def_;
   const std::set<std::string>& globals_;
@@ -94,6 +124,9 @@ class Flattener {
   std::vector<std::string> eval_stack_;  // params being evaluated (cycle path)
   std::unordered_map<std::string, SourceLoc> element_names_;
   bool too_large_ = false;
+  bool sweeps_temp_ = false;
+  std::set<std::string> known_nodes_;  // filled on first use, after the elements
+  std::mt19937_64 rng_;                // agauss/gauss/aunif/unif, seeded by `.options seed=`
 };
 
 }  // namespace memspice::netlist

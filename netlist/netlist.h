@@ -8,6 +8,7 @@
 #ifndef MEMSPICE_NETLIST_NETLIST_H_
 #define MEMSPICE_NETLIST_NETLIST_H_
 
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,10 +23,14 @@ namespace memspice::netlist {
 // filled per ngspice (PULSE: v1 v2 td tr tf pw per; SIN: vo va freq td theta phase;
 // EXP: v1 v2 td1 tau1 td2 tau2; PWL: t1 v1 t2 v2 ...). Defaults that depend on the analysis
 // (tr/tf/pw/per = tstep/tstop) are left as NaN for the device to fill from AnalysisContext.
+// PULSE may carry an 8th argument, ngspice's number of pulses (0 = no limit). PWL `td=` is
+// folded into the times; `r=` becomes `repeat`.
 struct Waveform {
   enum class Kind { kDc, kPulse, kSin, kExp, kPwl };
   Kind kind = Kind::kDc;
   std::vector<double> args;
+  // PWL: from the last time point on, the section [repeat, t_last] repeats; NaN = no repeat.
+  double repeat = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct Element {
@@ -95,6 +100,11 @@ struct ParseOptions {
   // 0 means no limit.
   size_t max_elements = 0;
 };
+
+// The memspice name of a signal written the ngspice way: lower case; `v1#branch` and
+// `I(V1)` -> `i(v1)`; an element inside a subcircuit carries ngspice's letter prefix
+// (`v.xmem.vx#branch`, `i(v.xmem.vx)` -> `i(xmem.vx)`). memspice names are fixed points.
+std::string CanonicalSignalName(const std::string& name);
 
 // Parses and flattens a deck. On error returns nullopt; diag holds every error of the pass.
 std::optional<Netlist> ParseFile(const std::string& path, const ParseOptions& options,

@@ -1,6 +1,7 @@
 // Entry points: read the deck, build the subcircuit definition tree, flatten it.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -16,8 +17,12 @@
 namespace memspice::netlist {
 namespace {
 
-bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+// Bytes >= 0x80 are letters of non-ASCII names (UTF-8 or Latin-1), as in ngspice.
+bool IsIdentStart(char c) {
+  const unsigned char u = static_cast<unsigned char>(c);
+  return std::isalpha(u) || c == '_' || u >= 0x80;
+}
+bool IsIdentChar(char c) { return IsIdentStart(c) || std::isdigit(static_cast<unsigned char>(c)); }
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // Builds the definition tree from the flat card list.
@@ -106,7 +111,11 @@ class Builder {
                     fmt::format("port '{}' listed twice in .subckt '{}'", tok.text, def->name));
       }
       if (tok.text == "0" || tok.text == "gnd") {
-        diag_.Error(tok.loc, "ground cannot be a subcircuit port");
+        diag_.Warning(tok.loc,
+                      fmt::format("port '{}' of .subckt '{}' is ground; the node an instance "
+                                  "connects there is left unconnected, as in ngspice",
+                                  tok.raw, def->name),
+                      "rename the port to connect it");
       }
       def->ports.push_back(tok.text);
       ++i;
@@ -189,9 +198,12 @@ class Builder {
     m.loc = t[1].loc;
     auto it = cur->models.find(m.name);
     if (it != cur->models.end()) {
-      diag_.Error(m.loc, fmt::format("duplicate model '{}'", m.name),
-                  fmt::format("first defined at {}:{}:{}", it->second.loc.file, it->second.loc.line,
-                              it->second.loc.col));
+      diag_.Warning(m.loc,
+                    fmt::format("model '{}' defined again; the first definition is used, "
+                                "as in ngspice",
+                                m.name),
+                    fmt::format("first defined at {}:{}:{}", it->second.loc.file,
+                                it->second.loc.line, it->second.loc.col));
       return;
     }
     cur->models[m.name] = m;
@@ -292,12 +304,22 @@ std::optional<Netlist> ParseString(std::string_view text, const std::string& nam
   Builder builder(local, &top, &globals, &directives);
   builder.Run(deck.cards);
   // .temp must be known before parameters that read `temper` are evaluated.
+  // So must the seed of agauss/gauss/aunif/unif.
   for (const Card* c : directives) {
     if (c->keyword == ".temp" && c->tokens.size() == 2) {
       if (std::optional<double> v = ParseSpiceNumber(c->tokens[1].text)) out.temp = *v;
     }
+    const std::vector<Token>& t = c->tokens;
+    if (c->keyword.rfind(".opt", 0) != 0) continue;
+    for (size_t i = 1; i + 2 < t.size(); ++i) {
+      if (!t[i].IsWord("seed") || !t[i + 1].Is(Token::Kind::kEq)) continue;
+      if (std::optional<double> v = ParseSpiceNumber(t[i + 2].text)) out.options["seed"] = *v;
+    }
   }
   Flattener flat(top, globals, options, local, &out);
+  flat.set_sweeps_temperature(std::any_of(directives.begin(), directives.end(), [](const Card* c) {
+    return c->keyword == ".dc" && c->tokens.size() > 1 && c->tokens[1].IsWord("temp");
+  }));
   flat.Run();
   flat.Directives(directives);
   for (const auto& [file, src] : deck.sources) diag.AddSource(file, src);
@@ -308,9 +330,29 @@ std::optional<Netlist> ParseString(std::string_view text, const std::string& nam
 
 std::optional<Netlist> ParseFile(const std::string& path, const ParseOptions& options,
                                  Diagnostics& diag) {
+  namespace fs = std::filesystem;
+  // Check before opening: opening a FIFO blocks until a writer appears.
   std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) {
+    diag.Error(SourceLoc{path, 0, 0}, fmt::format("cannot open netlist '{}': no such file", path));
+    return std::nullopt;
+  }
+  if (!fs::is_regular_file(st)) {
+    diag.Error(SourceLoc{path, 0, 0},
+               fmt::format("netlist '{}' is not a regular file (a {})", path,
+                           fs::is_directory(st) ? "directory" : "FIFO, socket or device"),
+               "give the path of a deck file");
+    return std::nullopt;
+  }
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec || size > kMaxDeckBytes) {
+    diag.Error(SourceLoc{path, 0, 0},
+               fmt::format("netlist '{}' is larger than {} MiB", path, kMaxDeckBytes >> 20));
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in || !std::filesystem::is_regular_file(path, ec)) {
+  if (!in) {
     diag.Error(SourceLoc{path, 0, 0}, fmt::format("cannot open netlist '{}'", path));
     return std::nullopt;
   }

@@ -301,6 +301,9 @@ std::unique_ptr<Circuit> Circuit::BuildFromDevices(
 
 int Circuit::FindUnknown(const std::string& name) const {
   auto it = index_by_name_.find(name);
+  if (it != index_by_name_.end()) return it->second;
+  // An ngspice name (`v.x1.vs#branch`, `i(v.x1.vs)`) finds its memspice counterpart.
+  it = index_by_name_.find(netlist::CanonicalSignalName(name));
   return it == index_by_name_.end() ? -1 : it->second;
 }
 

@@ -165,7 +165,7 @@ Status CompareTables(const WaveformTable& ref, const WaveformTable& test,
     for (const auto& n : test.names) {
       if (ref.Find(n) < 0) out->only_in_test.push_back(n);
     }
-    if (cols.empty()) {
+    if (cols.empty() && !(ref.names.empty() && test.names.empty())) {
       return Status::Error(fmt::format("'{}': no signal in common", ref.analysis),
                            "the reference and the test name their signals differently");
     }

@@ -123,6 +123,19 @@ Status CompareWithNgspice(const std::string& deck_path, const DeckCompareOptions
       }
     }
   }
+  // ngspice writes each non-ASCII byte of a name as '_' ("nœud" -> "n__ud").
+  for (auto& plot : ng.plots) {
+    for (const auto& table : report->memspice) {
+      for (const auto& name : table.names) {
+        std::string theirs = name;
+        for (char& c : theirs) {
+          if (static_cast<unsigned char>(c) >= 0x80) c = '_';
+        }
+        int j = theirs == name ? -1 : plot.Find(theirs);
+        if (j >= 0 && plot.Find(name) < 0) plot.names[j] = name;
+      }
+    }
+  }
   report->ngspice = ng.plots;
 
   CompareOptions copt = options.compare;

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "base/strings.h"
+#include "netlist/netlist.h"
 #include "solver/raw_file.h"
 
 namespace memspice::solver {
@@ -33,15 +34,6 @@ std::string ReadWholeFile(const std::string& path) {
   std::ostringstream ss;
   if (f) ss << f.rdbuf();
   return ss.str();
-}
-
-// ngspice prefixes elements inside subcircuits with their letter: "v.x1.vs" -> "x1.vs".
-std::string StripSubcktLetter(const std::string& element) {
-  if (element.size() > 2 && std::isalpha(static_cast<unsigned char>(element[0])) &&
-      element[1] == '.' && element[2] == 'x') {
-    return element.substr(2);
-  }
-  return element;
 }
 
 // The lines of ngspice's output worth showing when it fails: errors and warnings first.
@@ -74,17 +66,7 @@ std::string ErrorLines(const std::string& out, const std::string& err) {
 }  // namespace
 
 std::string NormalizeNgspiceName(const std::string& name) {
-  std::string n = Lower(name);
-  const std::string branch = "#branch";
-  if (n.size() > branch.size() && n.compare(n.size() - branch.size(), branch.size(), branch) == 0) {
-    std::string element = n.substr(0, n.size() - branch.size());
-    return fmt::format("i({})", StripSubcktLetter(element));
-  }
-  if (n.size() > 3 && n.compare(0, 2, "i(") == 0 && n.back() == ')') {
-    std::string element = n.substr(2, n.size() - 3);
-    return fmt::format("i({})", StripSubcktLetter(element));
-  }
-  return n;
+  return netlist::CanonicalSignalName(name);
 }
 
 void NormalizeNgspiceNames(WaveformTable* table) {

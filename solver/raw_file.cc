@@ -82,10 +82,7 @@ Status Validate(const WaveformTable& t) {
                       t.rows[k].size(), t.names.size()));
     }
   }
-  if (!has_scale && t.names.empty()) {
-    return Status::Error(fmt::format("raw writer: table '{}' has no variables", t.title));
-  }
-  return Status::Ok();
+  return Status::Ok();  // an operating point of an empty circuit has no variables, as in ngspice
 }
 
 // The header of one plot up to and including "Binary:"/"Values:". The point count is written as
@@ -323,11 +320,15 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
       return r.Error(header_line, fmt::format("'No. Variables: {}' but {} variables listed",
                                               h.nvars, h.names.size()));
     }
-    if (h.nvars == 0) return r.Error(header_line, "plot with no variables");
+    if (h.nvars == 0 && !IsOperatingPoint(h.plotname)) {
+      return r.Error(header_line, "plot with no variables");
+    }
     const size_t nvar = static_cast<size_t>(h.nvars);
     const size_t width = h.complex ? 2 : 1;
     std::vector<std::vector<double>> values;  // per point, real parts
-    if (h.binary) {
+    if (nvar == 0) {                          // ngspice's operating point of an empty circuit
+      values.resize(static_cast<size_t>(h.npoints));
+    } else if (h.binary) {
       const size_t row_bytes = nvar * width * 8;
       size_t avail = (data.size() - r.pos) / row_bytes;
       size_t n = std::min(static_cast<size_t>(h.npoints), avail);

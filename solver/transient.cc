@@ -166,6 +166,29 @@ Status Engine::Transient(const netlist::Analysis& an, const OutputSelection& sel
     for (int i = 0; i < n_; ++i) {
       if (!std::isnan(ic[i])) x[i] = ic[i];
     }
+    // The t = 0 row must be consistent: keep the charges (capacitor voltages, inductor
+    // currents, states) and solve the algebraic rows, so that source nodes read their t = 0
+    // values. Where that system is singular (a capacitor across a source) x stays as given.
+    EvalRequest req;
+    req.dc = false;
+    req.gmin = o_.gmin;
+    req.time = 0.0;
+    asm_.Evaluate(x.data(), req);
+    std::vector<double> wf(n_, 1.0), wq(n_, 0.0), b(n_, 0.0);
+    for (int j = 0; j < n_; ++j) {
+      for (int k = c_.col_ptr()[j]; k < c_.col_ptr()[j + 1]; ++k) {
+        const int row = c_.row_idx()[k];
+        if (asm_.C()[k] != 0.0) wf[row] = 0.0, wq[row] = 1.0;
+      }
+    }
+    for (int i = 0; i < n_; ++i) b[i] = -wq[i] * asm_.q()[i];
+    NewtonSystem sys;
+    sys.wf = wf.data();
+    sys.wq = wq.data();
+    sys.b = b.data();
+    std::vector<double> xc = x;
+    if (newton_.Solve(xc.data(), req, sys, DcNewtonOptions()).converged) x = std::move(xc);
+    newton_.Invalidate();
   } else {
     Status s = OperatingPoint(0.0, false, true, &x);
     if (!s.ok()) {

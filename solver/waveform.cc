@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "base/strings.h"
+#include "netlist/netlist.h"
 
 namespace memspice::solver {
 
@@ -13,6 +14,12 @@ int WaveformTable::Find(const std::string& name) const {
   const std::string lower = base::Lower(name);
   for (size_t j = 0; j < names.size(); ++j) {
     if (names[j] == lower) return static_cast<int>(j);
+  }
+  // An ngspice name (`v.x1.vs#branch`, `i(v.x1.vs)`) finds its memspice counterpart.
+  const std::string canonical = netlist::CanonicalSignalName(lower);
+  if (canonical == lower) return -1;
+  for (size_t j = 0; j < names.size(); ++j) {
+    if (names[j] == canonical) return static_cast<int>(j);
   }
   return -1;
 }

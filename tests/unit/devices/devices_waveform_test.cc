@@ -84,16 +84,37 @@ BOOST_AUTO_TEST_CASE(pulse_breakpoints_cover_every_period) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(pulse_phase_is_ignored_like_ngspice_39) {
+BOOST_AUTO_TEST_CASE(pulse_eighth_argument_counts_pulses_like_ngspice_39) {
+  // ngspice 39 reads PULSE(v1 v2 td tr tf pw per np): np pulses, then v1 (0 = no limit).
+  SourceWaveform two = Make(Waveform::Kind::kPulse, {0, 1, 2, 0.5, 0.5, 1, 4, 2}, 0.1, 20);
+  SourceWaveform all = Make(Waveform::Kind::kPulse, {0, 1, 2, 0.5, 0.5, 1, 4, 0}, 0.1, 20);
+  SourceWaveform ref = Make(Waveform::Kind::kPulse, {0, 1, 2, 0.5, 0.5, 1, 4}, 0.1, 20);
+  for (double t = 0.05; t < 20; t += 0.173) {
+    BOOST_TEST(all.Value(t) == ref.Value(t));
+    BOOST_TEST(two.Value(t) == (t < 10 ? ref.Value(t) : 0.0), "t = " << t);
+  }
+  std::vector<double> bp = Sorted(two, 20);
+  BOOST_TEST(bp == (std::vector<double>{2, 2.5, 3.5, 4, 6, 6.5, 7.5, 8}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(pwl_repeat_from_r) {
+  // PWL(0 0 1 1 2 0) r=0: the triangle repeats with period 2.
+  Waveform wf{Waveform::Kind::kPwl, {0, 0, 1, 1, 2, 0}};
+  wf.repeat = 0;
   Diagnostics diag;
   SourceWaveform w;
-  BOOST_REQUIRE(w.Init(Waveform{Waveform::Kind::kPulse, {0, 1, 2, 0.5, 0.5, 1, 4, 90}}, "v1",
-                       SourceLoc{"t.cir", 1, 1}, diag));
-  BOOST_TEST(!diag.has_errors());
-  BOOST_REQUIRE_EQUAL(diag.items().size(), 1u);  // the warning
-  w.SetAnalysis(0.1, 20);
-  SourceWaveform ref = Make(Waveform::Kind::kPulse, {0, 1, 2, 0.5, 0.5, 1, 4}, 0.1, 20);
-  for (double t = 0.05; t < 20; t += 0.173) BOOST_TEST(w.Value(t) == ref.Value(t));
+  BOOST_REQUIRE(w.Init(wf, "v1", SourceLoc{"t.cir", 1, 1}, diag));
+  w.SetAnalysis(0.1, 7);
+  for (double t : {0.25, 2.25, 4.25, 6.25})
+    BOOST_TEST(w.Value(t) == 0.25, boost::test_tools::tolerance(1e-12));
+  for (double t : {1.5, 3.5, 5.5})
+    BOOST_TEST(w.Value(t) == 0.5, boost::test_tools::tolerance(1e-12));
+  std::vector<double> bp = Sorted(w, 7);
+  BOOST_TEST(bp == (std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7}), boost::test_tools::per_element());
+  wf.repeat = 2;  // not before the last time point
+  SourceWaveform bad;
+  BOOST_TEST(!bad.Init(wf, "v1", SourceLoc{"t.cir", 1, 1}, diag));
 }
 
 BOOST_AUTO_TEST_CASE(pulse_with_negative_delay) {

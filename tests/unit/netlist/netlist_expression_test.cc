@@ -202,6 +202,9 @@ BOOST_AUTO_TEST_CASE(derivatives_match_finite_differences) {
       "limit(V(a), 0, 1) + limit(V(b), 0, 10) + uramp(V(a)-0.5)",
       "-V(a,b) + I(v1)*V(a)",
       "if(V(a) < 1, 3*V(b), 2)",
+      "asinh(V(a)) + acosh(V(b) + 1.5) + atanh(0.3*V(a))",
+      "sqr(V(a) - V(b)) + u2(0.5*V(a)) + pwl(V(b), 0,0, 1,2, 3,1)",
+      "ternary_fcn(gt0(V(a) - 1), V(a)*V(b), V(b)) + le0(V(b))",
   };
   const double points[][3] = {{0.7, 1.3, 0.4}, {1.9, 0.6, -0.8}, {0.35, 2.2, 1.5}};
   for (const char* text : exprs) {

@@ -1,4 +1,5 @@
 #define BOOST_TEST_MODULE netlist_parser
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -319,7 +320,7 @@ BOOST_AUTO_TEST_CASE(every_element_kind) {
   const nl::Element& b1 = Find(n, "b1");
   BOOST_TEST(!b1.expr_is_current);
   BOOST_TEST(b1.expr->uses_time());
-  BOOST_TEST(b1.params.count("tc1") == 1u);
+  BOOST_TEST(b1.params.count("tc1") == 0u);  // folded into the expression
   double va = 2.0;
   BOOST_TEST(b1.expr->Evaluate(&va, 2e-6, 27) == 4.0);
   BOOST_TEST(Find(n, "b2").expr_is_current);
@@ -473,4 +474,123 @@ BOOST_AUTO_TEST_CASE(warnings_do_not_fail_the_parse) {
   BOOST_TEST(ignored == 3);  // .control, .meas, .four
   BOOST_TEST(novalue == 1);
   BOOST_TEST(*Find(*n, "v1").value == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(flat_100000_term_expression_is_refused_not_a_crash) {
+  std::string sum = "1";
+  for (int i = 1; i < 100000; ++i) sum += "+1";
+  std::string err = Errors("t\nV1 a 0 1\nR1 a 0 {" + sum + "}\n");
+  BOOST_TEST(err.find("more than 1000 levels of operators") != std::string::npos);
+  // The echoed source line is a window, not the whole 200 kB line.
+  BOOST_TEST(err.size() < 2000u, "diagnostic of " << err.size() << " characters");
+  nl::Netlist n = Parse("t\nV1 a 0 1\nR1 a 0 {" + sum.substr(0, 2 * 900 - 1) + "}\n");
+  BOOST_TEST(*Find(n, "r1").value == 900.0);
+}
+
+BOOST_AUTO_TEST_CASE(huge_token_and_binary_are_not_echoed_whole) {
+  const std::string big(2 << 20, 'x');
+  std::string err = Errors("t\nV1 a 0 1\nR1 a 0 1" + big + "5\n");
+  BOOST_TEST(err.find("more characters") != std::string::npos);
+  BOOST_TEST(err.size() < 4000u, "diagnostic of " << err.size() << " characters");
+  std::string bin = Errors(std::string("t\nR1 a 0 1k\n\x1b[2J\x01\x02garbage\n"));
+  BOOST_TEST(bin.find("binary data in the deck: byte 0x1b") != std::string::npos);
+  BOOST_TEST(bin.find('\x1b') == std::string::npos);  // no terminal escape echoed
+  BOOST_TEST(bin.find("bad.cir:3:1:") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(fifo_and_directory_are_refused_without_blocking) {
+  TempDir dir;
+  const std::string fifo = dir / "deck.fifo";
+  BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  for (const std::string& path : {fifo, dir.path().string()}) {
+    nl::Diagnostics diag;
+    BOOST_TEST(!nl::ParseFile(path, {}, diag).has_value());  // returns: no open() on a FIFO
+    BOOST_TEST(diag.Format().find("is not a regular file") != std::string::npos, diag.Format());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(missing_include_folder_is_warned) {
+  nl::ParseOptions opt;
+  opt.include_paths = {"/nonexistent/memspice/include"};
+  nl::Diagnostics diag;
+  BOOST_TEST_REQUIRE(nl::ParseString("t\nV1 a 0 1\nR1 a 0 1k\n", "w.cir", opt, diag).has_value());
+  BOOST_TEST(diag.Format().find("include folder '/nonexistent/memspice/include' does not exist") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(zero_resistance_is_one_milliohm_as_ngspice) {
+  nl::Diagnostics diag;
+  std::optional<nl::Netlist> n =
+      nl::ParseString("t\nV1 a 0 1\nR1 a 0 0\nR2 a 0 -0\nR3 a 0 -5\n", "r.cir", {}, diag);
+  BOOST_TEST_REQUIRE(n.has_value(), diag.Format());
+  BOOST_TEST(*Find(*n, "r1").value == 1e-3);
+  BOOST_TEST(*Find(*n, "r2").value == 1e-3);  // -0 is 0, not a negative resistor
+  BOOST_TEST(*Find(*n, "r3").value == -5.0);
+  BOOST_TEST(diag.Format().find("set to 1 mOhm as ngspice does") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(monte_carlo_draws_follow_the_seed) {
+  auto draw = [](const std::string& seed) {
+    nl::Netlist n = Parse("t\n" + seed +
+                          ".param a=agauss(1, 0.1, 1) b=unif(10, 0.5)\n"
+                          "V1 x 0 {a}\nV2 y 0 {b}\n");
+    return std::make_pair(*Find(n, "v1").value, *Find(n, "v2").value);
+  };
+  auto [a1, b1] = draw(".options seed=7\n");
+  auto [a2, b2] = draw(".options seed=7\n");
+  auto [a3, b3] = draw(".options seed=8\n");
+  BOOST_TEST(a1 == a2);
+  BOOST_TEST(b1 == b2);
+  BOOST_TEST((a1 != a3 || b1 != b3));
+  BOOST_TEST(b1 >= 5.0);  // unif(10, 0.5): 10 +- 5
+  BOOST_TEST(b1 <= 15.0);
+  BOOST_TEST(
+      Errors("t\nV1 a 0 1\n.param p=agauss(V(a), 0, 1)\nR1 a 0 {p}\n").find("must be constants") !=
+      std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(ngspice_signal_names) {
+  BOOST_TEST(nl::CanonicalSignalName("v.xmem.vx#branch") == "i(xmem.vx)");
+  BOOST_TEST(nl::CanonicalSignalName("I(V.XMEM.VX)") == "i(xmem.vx)");
+  BOOST_TEST(nl::CanonicalSignalName("v1#branch") == "i(v1)");
+  BOOST_TEST(nl::CanonicalSignalName("v(x1.n2)") == "v(x1.n2)");
+  nl::Netlist n = Parse(
+      "t\n.subckt m p\nVx p q 0\nR1 q 0 1k\n.ends\nV1 a 0 1\nXm a m\n"
+      ".save i(v.xm.vx) v.xm.vx#branch v1#branch a\n.probe alli\n.print pz all\n");
+  BOOST_TEST(n.outputs == (std::vector<std::string>{"i(xm.vx)", "i(v1)", "v(a)"}),
+             boost::test_tools::per_element());
+  nl::Netlist b = Parse(
+      "t\n.subckt m p\nVx p q 0\nR1 q 0 1k\n.ends\nV1 a 0 1\nXm a m\n"
+      "B1 b 0 V=I(v.xm.vx)*1k\n");
+  BOOST_TEST(Find(b, "b1").expr->probes()[0].a == "xm.vx");
+}
+
+BOOST_AUTO_TEST_CASE(unclosed_lib_and_control_are_errors_at_the_opening_card) {
+  std::string lib = Errors("t\nV1 a 0 1\n.lib fast\nR1 a 0 1k\n.op\n");
+  BOOST_TEST(lib.find("bad.cir:3:1: error: library section 'fast' has no .endl") !=
+             std::string::npos);
+  std::string ctl = Errors("t\nV1 a 0 1\n.control\nrun\nR1 a 0 1k\n.op\n.end\n");
+  BOOST_TEST(ctl.find("bad.cir:3:1: error: .control without .endc") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(dialect_forms) {
+  nl::Netlist n = Parse(
+      "t\nV1 a 0 DC=0.5\nI1 a 0 dc = -1mA\nV2 b 0 dc=0 sine(0 1 1k)\n"
+      "V3 c 0 0v (PULSE 0 1 0 1n 1n 5n 10n 3)\nV4 d 0 PWL (0 5) (1n 0) r=0 td=2n\n"
+      "E1 e 0 VALUE {2*V(a)}\nR1 a 0 2\xc2\xb5\nR\xc3\xa9 a 0 1k // comment\n\x1a\n");
+  BOOST_TEST(*Find(n, "v1").value == 0.5);
+  BOOST_TEST(*Find(n, "i1").value == -1e-3);
+  BOOST_TEST((Find(n, "v2").waveform.kind == nl::Waveform::Kind::kSin));
+  BOOST_TEST(Find(n, "v3").waveform.args.size() == 8u);
+  BOOST_TEST(Find(n, "v3").waveform.args[7] == 3.0);
+  const nl::Waveform& pwl = Find(n, "v4").waveform;
+  const std::vector<double> shifted = {2e-9, 5, 3e-9, 0};  // td=2n added to the times
+  BOOST_TEST_REQUIRE(pwl.args.size() == shifted.size());
+  for (size_t k = 0; k < shifted.size(); ++k) {
+    BOOST_TEST(pwl.args[k] == shifted[k], boost::test_tools::tolerance(1e-12));
+  }
+  BOOST_TEST(pwl.repeat == 2e-9);
+  BOOST_TEST(Find(n, "e1").expr != nullptr);
+  BOOST_TEST(*Find(n, "r1").value == 2e-6);
+  BOOST_TEST(Has(n, "r\xc3\xa9"));
 }

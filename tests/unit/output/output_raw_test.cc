@@ -109,6 +109,27 @@ BOOST_AUTO_TEST_CASE(header_follows_spice3_layout) {
   BOOST_TEST(text.find("\nValues:\n 0\t") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(empty_operating_point_round_trips) {
+  // An empty circuit: one point of no variables, as ngspice writes it.
+  TempDir dir;
+  WaveformTable op;
+  op.title = "empty";
+  op.analysis = "Operating Point";
+  op.rows = {{}};
+  for (bool binary : {true, false}) {
+    std::string path = dir / (binary ? "b.raw" : "a.raw");
+    auto w = WriteRaw(op, path, binary);
+    BOOST_REQUIRE_MESSAGE(w.ok(), w.message());
+    BOOST_TEST(Slurp(path).find("No. Variables: 0\nNo. Points: 1\n") != std::string::npos);
+    std::vector<WaveformTable> out;
+    auto s = ReadRaw(path, &out);
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
+    BOOST_REQUIRE_EQUAL(out.size(), 1u);
+    BOOST_TEST(out[0].names.empty());
+    BOOST_TEST(out[0].rows.size() == 1u);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(writer_rejects_ragged_table) {
   TempDir dir;
   WaveformTable t = MakeTran();

@@ -63,6 +63,25 @@ BOOST_AUTO_TEST_CASE(rc_step_adaptive_all_methods) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(uic_first_row_is_consistent) {
+  // With uic the t = 0 row holds the source values and the capacitor's initial voltage, and the
+  // algebraic nodes solved from them (not zeros), for every method.
+  for (Method m : {Method::kTrapezoidal, Method::kBackwardEuler, Method::kRk4}) {
+    TestCircuit t;
+    t.Vdc("v1", "in", "0", 2.0).R("r1", "in", "out", 1e3).C("c1", "out", "0", 1e-6);
+    t.R("r2", "in", "mid", 1e3).R("r3", "mid", "0", 1e3);
+    t.nl.ics = {{"out", 0.5, {}}};
+    Run run = Simulate(t, Tran(1e-4, 1e-3, /*uic=*/true), With(m));
+    BOOST_REQUIRE_MESSAGE(run.status.ok(), run.status.message());
+    BOOST_TEST(run.w.scale[0] == 0.0);
+    const auto& row = run.w.rows[0];
+    BOOST_TEST(row[run.w.Find("v(in)")] == 2.0, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(row[run.w.Find("v(out)")] == 0.5, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(row[run.w.Find("v(mid)")] == 1.0, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(row[run.w.Find("i(v1)")] == -2.5e-3, boost::test_tools::tolerance(1e-9));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(rl_step_current) {
   const double r = 10.0, l = 1e-3, tau = l / r;
   TestCircuit t;
