@@ -416,6 +416,18 @@ class Recogniser {
     LineNet net;
     const char* kind = word ? "input" : "bit";
     std::set<int> seen_r;
+    std::map<std::string, int> via;  // resistor through which each node was reached
+    auto path = [&](std::string node, int last) {
+      std::vector<std::string> names = {El(last).name};
+      for (auto it = via.find(node); it != via.end(); it = via.find(node)) {
+        const Element& r = El(it->second);
+        names.insert(names.begin(), r.name);
+        node = r.nodes[0] == node ? r.nodes[1] : r.nodes[0];
+      }
+      std::string s;
+      for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+      return s;
+    };
     std::vector<std::string> todo = {port};
     port_of_[port] = port;
     for (size_t q = 0; q < todo.size(); ++q) {
@@ -441,10 +453,10 @@ class Recogniser {
           std::string what = "a neuron or a source";
           for (int m : conns_[other])
             if (!IsLineElement(m)) what = Where(El(m));
-          Fail(e, fmt::format("joins the {} line of '{}' to node '{}', which carries {}; a line "
-                              "is a resistor network between one driver (or bit-line terminal) "
-                              "and its synapses",
-                              kind, port, other, what));
+          Fail(e, fmt::format("joins the {} line of '{}' to node '{}', which carries {} (path "
+                              "from '{}': {}); a line is a resistor network between one driver "
+                              "(or bit-line terminal) and its synapses",
+                              kind, port, other, what, port, path(node, k)));
         }
         net.resistors.push_back(k);
         used_[k] = true;
@@ -457,6 +469,7 @@ class Recogniser {
           continue;
         }
         port_of_[other] = port;
+        via[other] = k;
         net.nodes.push_back(other);
         todo.push_back(other);
       }

@@ -263,7 +263,8 @@ struct Workspace {
   RowMat<S> di;                      // T x N_l, dL/dI[n] of the layer being reversed
   RowMat<S> amp;                     // ns x N_0 layer-0 drive amplitude
   Vec<S> lv, lx1, lx2, load, gload;
-  RowMat<S> base, prev, direct_c;  // waveform relaxation of coupled layers
+  RowMat<S> base, prev, direct_c;    // waveform relaxation of coupled layers
+  int relaxations = 0;               // most kernel passes one coupled layer needed (this chunk)
 };
 
 // Gradient buffers of one chunk (summed in chunk order afterwards).
@@ -409,7 +410,10 @@ void ForwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl,
       const double diff = (v - ws.prev).cwiseAbs().maxCoeff();
       const double scale = (v.array() - c.vr).abs().maxCoeff();
       change = diff / scale;
-      if (!(diff > kRelaxTolerance<S> * scale)) return;  // also stops on NaN (reported later)
+      if (!(diff > kRelaxTolerance<S> * scale)) {  // also stops on NaN (reported later)
+        ws.relaxations = std::max(ws.relaxations, it + 1);
+        return;
+      }
     }
     ws.prev = v;
     MapRow<S> vc(v.data() + static_cast<size_t>(cshift) * n_el, static_cast<Eigen::Index>(T) * ns,
@@ -440,7 +444,10 @@ void BackwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl
       const double diff = (ws.di - ws.prev).cwiseAbs().maxCoeff();
       const double scale = ws.di.cwiseAbs().maxCoeff();
       change = scale > 0 ? diff / scale : 0;
-      if (!(diff > kRelaxTolerance<S> * scale)) return;
+      if (!(diff > kRelaxTolerance<S> * scale)) {
+        ws.relaxations = std::max(ws.relaxations, it + 1);
+        return;
+      }
     }
     ws.prev = ws.di;
     const Eigen::Index rows = static_cast<Eigen::Index>(T) * ns;
@@ -730,6 +737,7 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
   }
   const int nt = std::max(1, std::min(threads, n_chunks));
   std::vector<std::exception_ptr> errors(n_chunks);
+  std::vector<int> relaxations(n_chunks, 0);
   auto worker = [&](int t) {
     std::unique_ptr<Workspace<S>> owned = pool_->Take<S>();
     Workspace<S>& ws = *owned;
@@ -737,8 +745,10 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
       const int first = c * chunk;
       const int ns = std::min(chunk, count - first);
       try {
+        ws.relaxations = 0;
         RunChunk<S>(config_, isa_, rest_, alpha, kp, images, labels, first, ns, ws,
                     want_grad ? &grads[c] : nullptr, result.samples.data() + first);
+        relaxations[c] = ws.relaxations;
       } catch (...) {
         errors[c] = std::current_exception();
         break;
@@ -757,6 +767,7 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
     if (e) std::rethrow_exception(e);
 
   for (const SampleOutput& s : result.samples) result.loss_sum += s.loss;
+  for (int r : relaxations) result.relaxations = std::max(result.relaxations, r);
   if (want_grad) {
     for (int l = 0; l < nl; ++l) {
       const int in = config_.layer_sizes[l], out = config_.layer_sizes[l + 1];

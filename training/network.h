@@ -152,6 +152,9 @@ struct PassResult {
   std::vector<SampleOutput> samples;
   Parameters grad;  // empty unless requested
   double loss_sum = 0;
+  // Circuit form with line resistance: most kernel passes the waveform relaxation of one coupled
+  // layer needed (0: no coupled layer).
+  int relaxations = 0;
 };
 
 class Network {
