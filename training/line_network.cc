@@ -104,7 +104,11 @@ using Cholesky = Eigen::CholmodSupernodalLLT<SpMat, Eigen::Lower>;
 
 struct LinePortModel::Factor {
   Cholesky llt;
+  bool analysed = false;
 };
+
+LineFactorPool::LineFactorPool() = default;
+LineFactorPool::~LineFactorPool() = default;
 
 namespace {
 
@@ -143,8 +147,16 @@ double LineTimeConstant(const LineTopology& t, double g) {
 }
 
 LinePortModel::LinePortModel(std::shared_ptr<const LineTopology> t, const Eigen::MatrixXd& g_plus,
-                             const Eigen::MatrixXd& g_minus)
-    : t_(std::move(t)), f_(std::make_unique<Factor>()) {
+                             const Eigen::MatrixXd& g_minus, LineFactorPool* pool)
+    : t_(std::move(t)), pool_(pool) {
+  if (pool_) {
+    std::lock_guard<std::mutex> lock(pool_->mutex_);
+    if (!pool_->free_.empty()) {
+      f_ = std::move(pool_->free_.back());
+      pool_->free_.pop_back();
+    }
+  }
+  if (!f_) f_ = std::make_unique<Factor>();
   const LineTopology& tp = *t_;
   gp_.resize(static_cast<Eigen::Index>(tp.in) * tp.out);
   gm_.resize(gp_.size());
@@ -153,7 +165,10 @@ LinePortModel::LinePortModel(std::shared_ptr<const LineTopology> t, const Eigen:
       gp_[i * tp.out + j] = g_plus(i, j);
       gm_[i * tp.out + j] = g_minus(i, j);
     }
-  f_->llt.compute(Assemble(tp, gp_, gm_));
+  const SpMat k = Assemble(tp, gp_, gm_);
+  if (!f_->analysed) f_->llt.analyzePattern(k);
+  f_->analysed = true;
+  f_->llt.factorize(k);
   if (f_->llt.info() != Eigen::Success) {
     const std::string e = tp.Validate();
     throw TrainingError(e.empty() ? "line network is not positive definite" : e);
@@ -180,7 +195,11 @@ LinePortModel::LinePortModel(std::shared_ptr<const LineTopology> t, const Eigen:
   drops_ = CellDrops(phi, unit);
 }
 
-LinePortModel::~LinePortModel() = default;
+LinePortModel::~LinePortModel() {
+  if (!pool_ || !f_ || f_->llt.info() != Eigen::Success) return;
+  std::lock_guard<std::mutex> lock(pool_->mutex_);
+  pool_->free_.push_back(std::move(f_));
+}
 
 Eigen::MatrixXd LinePortModel::Solve(const Eigen::MatrixXd& port_v) const {
   if (t_->nodes == 0) return Eigen::MatrixXd(0, port_v.cols());

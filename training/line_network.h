@@ -27,6 +27,7 @@
 
 #include <Eigen/Core>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -60,12 +61,18 @@ struct LineTopology {
 // (0 without capacitors). Throws TrainingError if the lines are singular (names the node).
 double LineTimeConstant(const LineTopology& t, double g);
 
+class LineFactorPool;
+
 // The factorised line network for one set of cell conductances (in x out each).
 class LinePortModel {
  public:
-  // Throws TrainingError if a line node has no resistive path to a port (names the node).
+  struct Factor;  // sparse Cholesky of K (opaque)
+
+  // Throws TrainingError if a line node has no resistive path to a port (names the node). With a
+  // pool, the symbolic analysis (fill-reducing ordering) of an earlier model of the same topology
+  // is reused and the factor goes back to the pool when this model is destroyed.
   LinePortModel(std::shared_ptr<const LineTopology> t, const Eigen::MatrixXd& g_plus,
-                const Eigen::MatrixXd& g_minus);
+                const Eigen::MatrixXd& g_minus, LineFactorPool* pool = nullptr);
   ~LinePortModel();
 
   const Eigen::MatrixXd& ybw() const { return ybw_; }  // out x 2 in
@@ -79,7 +86,6 @@ class LinePortModel {
                 Eigen::MatrixXd* dg_minus) const;
 
  private:
-  struct Factor;
   // Node voltages for the given port voltages (ports x k), one column per right-hand side.
   Eigen::MatrixXd Solve(const Eigen::MatrixXd& port_v) const;
   // Voltage drop across each cell (word side minus bit side) for node voltages x and port
@@ -89,8 +95,22 @@ class LinePortModel {
   std::shared_ptr<const LineTopology> t_;
   Eigen::VectorXd gp_, gm_;  // cell conductances, row-major in x out
   std::unique_ptr<Factor> f_;
+  LineFactorPool* pool_ = nullptr;
   Eigen::MatrixXd ybw_, ybb_;
   Eigen::MatrixXd drops_;  // CellDrops of the `out` bit-port solutions (2 in out x out)
+};
+
+// Analysed factorisations of one line topology, kept across optimiser steps (the sparsity pattern
+// of K never changes, only its values). Thread-safe.
+class LineFactorPool {
+ public:
+  LineFactorPool();
+  ~LineFactorPool();
+
+ private:
+  friend class LinePortModel;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<LinePortModel::Factor>> free_;
 };
 
 }  // namespace memspice::training

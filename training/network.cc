@@ -216,6 +216,10 @@ Network::Network(NetworkConfig config) : config_(std::move(config)) {
     rest_.push_back(ComputeRestState(config_.neuron_of(l)));
   isa_ = ParseKernelIsa(config_.isa);
   pool_ = std::make_shared<WorkspacePool>();
+  line_pools_ = std::make_shared<std::vector<std::unique_ptr<LineFactorPool>>>();
+  for (int l = 0; l < config_.num_layers(); ++l)
+    line_pools_->push_back(
+        config_.lines.empty() || !config_.lines[l] ? nullptr : std::make_unique<LineFactorPool>());
   // Unit-weight alpha waveform, forward Euler on both stages; the event kicks a before the step.
   // alpha[T] is used only by backward Euler (drive of the last step).
   alpha_.resize(config_.steps + 1);
@@ -263,8 +267,8 @@ struct Workspace {
   RowMat<S> di;                      // T x N_l, dL/dI[n] of the layer being reversed
   RowMat<S> amp;                     // ns x N_0 layer-0 drive amplitude
   Vec<S> lv, lx1, lx2, load, gload;
-  RowMat<S> base, prev, direct_c;    // waveform relaxation of coupled layers
-  int relaxations = 0;               // most kernel passes one coupled layer needed (this chunk)
+  RowMat<S> base, prev, direct_c;  // waveform relaxation of coupled layers
+  int relaxations = 0;             // most kernel passes one coupled layer needed (this chunk)
 };
 
 // Gradient buffers of one chunk (summed in chunk order afterwards).
@@ -464,7 +468,8 @@ void BackwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl
 // Kernel parameters of conductances p: W, or with line parasitics the port model's effective
 // weights, loading and bit-line coupling (one factorisation per crossbar).
 template <typename S>
-KernelParams<S> MakeKernelParams(const NetworkConfig& cfg, const Parameters& p) {
+KernelParams<S> MakeKernelParams(const NetworkConfig& cfg, const Parameters& p,
+                                 const std::vector<std::unique_ptr<LineFactorPool>>& pools) {
   KernelParams<S> kp;
   const bool circuit = cfg.form == CrossbarForm::kCircuit;
   for (int l = 0; l < cfg.num_layers(); ++l) {
@@ -472,7 +477,7 @@ KernelParams<S> MakeKernelParams(const NetworkConfig& cfg, const Parameters& p) 
     const double ls = LoadScale(cfg, l);
     std::shared_ptr<const LineTopology> top = cfg.lines.empty() ? nullptr : cfg.lines[l];
     if (top) {
-      auto m = std::make_unique<LinePortModel>(top, p.g_plus[l], p.g_minus[l]);
+      auto m = std::make_unique<LinePortModel>(top, p.g_plus[l], p.g_minus[l], pools[l].get());
       kp.w.push_back(m->EffectiveWeights().cast<S>());
       Eigen::MatrixXd off = m->ybb();
       off.diagonal().setZero();
@@ -719,7 +724,7 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
         p.g_minus[l].cols() != out)
       throw TrainingError(fmt::format("crossbar {} conductances must be {} x {}", l + 1, in, out));
   }
-  const KernelParams<S> kp = MakeKernelParams<S>(config_, p);
+  const KernelParams<S> kp = MakeKernelParams<S>(config_, p, *line_pools_);
   std::vector<S> alpha(alpha_.begin(), alpha_.end());
 
   PassResult result;
@@ -836,7 +841,7 @@ std::vector<double> Network::Trace(const Parameters& p, const float* image, int 
   if (layer < 0 || layer >= config_.num_layers() || neuron < 0 ||
       neuron >= config_.layer_sizes[layer + 1])
     throw TrainingError(fmt::format("Trace: layer {} neuron {} out of range", layer, neuron));
-  const KernelParams<double> kp = MakeKernelParams<double>(config_, p);
+  const KernelParams<double> kp = MakeKernelParams<double>(config_, p, *line_pools_);
   Workspace<double> ws;
   SampleOutput out;
   RunChunk<double>(config_, isa_, rest_, alpha_, kp, image, nullptr, 0, 1, ws, nullptr, &out);

@@ -191,6 +191,9 @@ class Network {
   struct WorkspacePool;
   std::shared_ptr<WorkspacePool> pool_;
   std::vector<double> alpha_;  // unit alpha waveform alpha[n], n = 0..T [A per A of event weight]
+  // One pool of analysed line-network factorisations per crossbar (null without lines), shared by
+  // copies of the Network.
+  std::shared_ptr<std::vector<std::unique_ptr<LineFactorPool>>> line_pools_;
 };
 
 // Network::TapeBytesPerChunk without building the network (memory estimates before allocating).
