@@ -309,9 +309,9 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   ms->add_option("--layers", sn->net.layer_sizes, "Layer sizes, e.g. 784,100,10")->delimiter(',');
   ms->add_option("--crossbar", sn->crossbar, "ideal (paper Eq. 1-2) or circuit (bit-line loading)")
       ->check(CLI::IsMember({"ideal", "circuit"}));
-  ms->add_option("--rline", sn->rline, "Line resistance per cell segment, ohm (MNA path only)")
+  ms->add_option("--rline", sn->rline, "Line resistance per cell segment, ohm")
       ->transform(SpiceNumber("--rline"));
-  ms->add_option("--cline", sn->cline, "Line capacitance per cell node, F (MNA path only)")
+  ms->add_option("--cline", sn->cline, "Line capacitance per cell node, F")
       ->transform(SpiceNumber("--cline"));
   ms->add_option("--layer-scale", sn->net.layer_scale, "Crossbar scale factor per layer")
       ->delimiter(',');

@@ -98,6 +98,7 @@ void PrintPath(const training::CompiledNetwork& cn, const char* verb = "training
     std::cout << fmt::format(
         "fast path: compiled {} into a {} network, {} crossbars, layer scales {}, {}\n", cn.path,
         sizes, training::CrossbarFormName(c.form), scales, training::MethodName(c.method));
+    for (const std::string& m : cn.crossbar_models) std::cout << "  " << m << "\n";
   } else {
     std::cout << fmt::format("fast path unavailable: {}; {} through the MNA engine (slow, exact)\n",
                              cn.reason, verb);

@@ -19,8 +19,8 @@
 //                                   with gain s_l (the fast kernels' loading factor)
 //   XN<l>_<j> h<l>_<j> MIF          neurons from mif.lib, starting at their rest state
 //   .save v(h<L>_<k>)               output probes
-// With rline/cline every word and bit line becomes an RC ladder (one segment per cell): the
-// compiler then does not recognise the crossbars and training falls back to the MNA engine.
+// With rline/cline every word and bit line becomes an RC ladder (one segment per cell), which the
+// compiler turns into a line network (training/line_network.h).
 #ifndef MEMSPICE_CIRCUITS_MSNN_H_
 #define MEMSPICE_CIRCUITS_MSNN_H_
 

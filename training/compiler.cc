@@ -18,6 +18,7 @@
 #include "netlist/deck_editor.h"
 #include "netlist/expression.h"
 #include "training/dataset.h"
+#include "training/line_network.h"
 
 namespace memspice::training {
 
@@ -174,6 +175,13 @@ std::string Where(const Element& e) {
 }
 [[noreturn]] void Fail(const std::string& why) { throw NotRecognised{why}; }
 
+// Largest tolerated synapse state change over one sample (the fast kernels hold G constant).
+constexpr double kDriftLimit = 1e-9;
+// Membrane swing assumed for the drive bound of deeper crossbars [V] (MIF spikes stay below it).
+constexpr double kMembraneSwing = 0.2;
+// Quasi-static line model: the slowest line time constant must be at most this fraction of dt.
+constexpr double kQuasiStaticRatio = 1e-3;
+
 bool Close(double a, double b, double rel = 1e-9, double abs = 1e-15) {
   return std::abs(a - b) <= rel * std::max(std::abs(a), std::abs(b)) + abs;
 }
@@ -209,7 +217,15 @@ struct Neuron {
   int mirror = -1, sense = -1, follower = -1;  // F, VB, EB elements (-1 if absent)
   double k = 1.0;                              // mirror gain (1 if tied directly)
   bool ideal = false;
+  std::string terminal;  // bit-line terminal: the membrane, the sensed node or the follower side
   std::vector<int> synapses;
+};
+
+// One line with parasitics: the nodes joined to its port (driver output or bit-line terminal) by
+// resistors, and the resistors and capacitors on them.
+struct LineNet {
+  std::vector<std::string> nodes;  // internal nodes, in discovery order
+  std::vector<int> resistors, caps;
 };
 
 struct Line {
@@ -375,6 +391,123 @@ class Recogniser {
          fmt::format("reference node '{}' is not held by a DC voltage source to ground", node));
   }
 
+  // True if element k may sit on an internal line node: a resistor, a capacitor to ground or a
+  // synapse (an MSS device that is not part of a neuron).
+  bool IsLineElement(int k) const {
+    const Element& e = El(k);
+    if (e.letter == 'r') return true;
+    if (e.letter == 'c') return e.nodes[0] == "0" || e.nodes[1] == "0";
+    return e.letter == 'y' && e.type == "mss" && !neuron_mss_.count(k);
+  }
+  bool IsLineNode(const std::string& node) const {
+    if (node == "0") return false;
+    auto it = conns_.find(node);
+    if (it == conns_.end()) return false;
+    for (int k : it->second)
+      if (!IsLineElement(k)) return false;
+    return true;
+  }
+
+  // The line of port node `port` (word: a driver output, else a bit-line terminal): every node
+  // reached through resistors must be a line node. Fails naming the element that is not.
+  const LineNet& Explore(const std::string& port, bool word) {
+    auto done = nets_.find(port);
+    if (done != nets_.end()) return done->second;
+    LineNet net;
+    const char* kind = word ? "input" : "bit";
+    std::set<int> seen_r;
+    std::map<std::string, int> via;  // resistor through which each node was reached
+    auto path = [&](std::string node, int last) {
+      std::vector<std::string> names = {El(last).name};
+      for (auto it = via.find(node); it != via.end(); it = via.find(node)) {
+        const Element& r = El(it->second);
+        names.insert(names.begin(), r.name);
+        node = r.nodes[0] == node ? r.nodes[1] : r.nodes[0];
+      }
+      std::string s;
+      for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+      return s;
+    };
+    std::vector<std::string> todo = {port};
+    port_of_[port] = port;
+    for (size_t q = 0; q < todo.size(); ++q) {
+      const std::string node = todo[q];
+      for (int k : conns_[node]) {
+        const Element& e = El(k);
+        if (node != port && e.letter == 'c') {
+          if (!e.value || !(*e.value >= 0)) Fail(e, "line capacitance must be a value >= 0");
+          net.caps.push_back(k);
+          used_[k] = true;
+          continue;
+        }
+        if (e.letter != 'r' || seen_r.count(k)) continue;
+        seen_r.insert(k);
+        if (!e.value || !(*e.value > 0) || !std::isfinite(*e.value))
+          Fail(e, "line resistance must be a positive value (an ideal line has no resistor)");
+        const std::string& other = e.nodes[0] == node ? e.nodes[1] : e.nodes[0];
+        if (other == "0")
+          Fail(e, fmt::format("resistor from the {} line of '{}' to ground: line leakage is not "
+                              "part of the crossbar model",
+                              kind, port));
+        if (!IsLineNode(other) && other != port) {
+          std::string what = "a neuron or a source";
+          for (int m : conns_[other])
+            if (!IsLineElement(m)) what = Where(El(m));
+          Fail(e, fmt::format("joins the {} line of '{}' to node '{}', which carries {} (path "
+                              "from '{}': {}); a line is a resistor network between one driver "
+                              "(or bit-line terminal) and its synapses",
+                              kind, port, other, what, port, path(node, k)));
+        }
+        net.resistors.push_back(k);
+        used_[k] = true;
+        auto it = port_of_.find(other);
+        if (it != port_of_.end()) {
+          if (it->second != port)
+            Fail(e, fmt::format("joins the line of '{}' to the line of '{}'; each line must "
+                                "reach exactly one driver or bit-line terminal",
+                                port, it->second));
+          continue;
+        }
+        port_of_[other] = port;
+        via[other] = k;
+        net.nodes.push_back(other);
+        todo.push_back(other);
+      }
+    }
+    return nets_[port] = std::move(net);
+  }
+
+  // The driver node of the input line that synapse `syn`'s word-side node belongs to.
+  std::string WordPort(const Element& syn) {
+    const std::string& node = syn.nodes[0];
+    if (auto it = port_of_.find(node); it != port_of_.end()) return it->second;
+    if (!IsLineNode(node)) return node;  // the driver output itself
+    // Search through resistors for the one driver.
+    std::set<std::string> seen = {node};
+    std::vector<std::string> todo = {node};
+    for (size_t q = 0; q < todo.size(); ++q)
+      for (int k : conns_[todo[q]]) {
+        const Element& e = El(k);
+        if (e.letter != 'r') continue;
+        const std::string& other = e.nodes[0] == todo[q] ? e.nodes[1] : e.nodes[0];
+        if (other == "0" || !seen.insert(other).second) continue;
+        if (!IsLineNode(other)) {
+          Explore(other, true);
+          if (auto it = port_of_.find(node); it != port_of_.end()) return it->second;
+        }
+        todo.push_back(other);
+      }
+    Fail(syn, fmt::format("its input-side node '{}' has no resistive path to an input-line "
+                          "driver (a floating line: the line network would be singular); "
+                          "connect the line to its driver",
+                          node));
+  }
+
+  std::string port_of_word(const Element& syn) const {
+    auto it = port_of_.find(syn.nodes[0]);
+    return it == port_of_.end() ? syn.nodes[0] : it->second;
+  }
+
   Line& LineOf(const std::string& node, const Element& syn) {
     auto it = lines_.find(node);
     if (it != lines_.end()) return it->second;
@@ -382,6 +515,7 @@ class Recogniser {
     for (int k : conns_[node]) {
       const Element& e = El(k);
       if (e.letter == 'y' && e.type == "mss" && e.nodes[0] == node) continue;  // synapses
+      if (e.letter == 'r') continue;  // first segment of the word line (LineNet)
       if (e.letter == 'e' && e.nodes[0] == node && ln.e < 0 && e.value) {
         ln.e = k;
         continue;
@@ -439,12 +573,16 @@ class Recogniser {
         n.synapses.push_back(k);
         continue;
       }
+      if (e.letter == 'r') {  // bit-line ladder ending at the membrane
+        n.terminal = n.node;
+        continue;
+      }
       Fail(e, fmt::format("at membrane node '{}' (expected a CCCS mirror or synapses)", n.node));
     }
-    if (n.mirror >= 0 && !n.synapses.empty())
+    if (n.mirror >= 0 && (!n.synapses.empty() || !n.terminal.empty()))
       Fail(El(n.mirror),
            fmt::format("membrane '{}' has both a mirrored and a direct bit line", n.node));
-    if (n.mirror < 0 && n.synapses.empty())
+    if (n.mirror < 0 && n.synapses.empty() && n.terminal.empty())
       Fail(El(n.cap), fmt::format("neuron '{}' has no input", n.node));
     if (n.mirror >= 0) {
       const Element& f = El(n.mirror);
@@ -462,7 +600,9 @@ class Recogniser {
       double vs = 1;
       auto has_syn = [&](const std::string& node) {
         for (int k : conns_[node])
-          if (El(k).letter == 'y' && El(k).type == "mss" && El(k).nodes[1] == node) return true;
+          if ((El(k).letter == 'y' && El(k).type == "mss" && El(k).nodes[1] == node) ||
+              El(k).letter == 'r')
+            return true;
         return false;
       };
       if (vb.nodes[1] == "0" || (vb.nodes[0] != "0" && has_syn(vb.nodes[0]))) {
@@ -500,13 +640,32 @@ class Recogniser {
           n.synapses.push_back(k);
           continue;
         }
+        if (e.letter == 'r') {  // bit-line ladder ending at the sensed node
+          n.terminal = bit;
+          continue;
+        }
         Fail(e, fmt::format("on bit line '{}' (only synapses and the sense source are recognised)",
                             bit));
       }
     }
+    if (!n.terminal.empty()) {  // synapses on the bit line's internal nodes
+      const LineNet& net = Explore(n.terminal, false);
+      for (const std::string& node : net.nodes)
+        for (int k : conns_[node]) {
+          const Element& e = El(k);
+          if (e.letter != 'y') continue;
+          if (e.nodes[1] != node)
+            Fail(e, fmt::format("its bit-line side must be the second terminal (node '{}' is on "
+                                "the bit line of neuron '{}')",
+                                node, n.node));
+          n.synapses.push_back(k);
+        }
+    } else {
+      n.terminal = bit.empty() ? n.node : bit;
+    }
     for (int k : n.synapses) {
       used_[k] = true;
-      LineOf(El(k).nodes[0], El(k));
+      LineOf(WordPort(El(k)), El(k));
     }
   }
 
@@ -519,7 +678,7 @@ class Recogniser {
     if (n.synapses.empty()) Fail(El(n.cap), fmt::format("neuron '{}' has no synapses", n.node));
     int layer = -1;
     for (int k : n.synapses) {
-      const Line& ln = lines_.at(El(k).nodes[0]);
+      const Line& ln = lines_.at(port_of_word(El(k)));
       const int l = ln.source < 0 ? 1 : LayerOf(ln.source, state) + 1;
       if (layer >= 0 && l != layer)
         Fail(El(k), fmt::format("neuron '{}' takes inputs from two different layers", n.node));
@@ -569,6 +728,8 @@ class Recogniser {
     cfg.period = 1;  // unused: the alpha waveform comes from the netlist's source
     cfg.layer_scale.assign(nl, 0.0);
     cfg.layer_neurons.clear();
+    cfg.lines.clear();
+    c_.crossbar_models.clear();
     std::vector<int> index(neurons_.size(), -1);
     std::vector<RestState> rest;
     for (int l = 0; l < nl; ++l) {
@@ -592,6 +753,7 @@ class Recogniser {
         const double g = std::abs(unit_gain[El(ln.e).name]);
         if (g > 0 && (c_unit == 0 || g < c_unit)) c_unit = g;
       }
+    unit_gain_per_pixel_ = c_unit;
     int form = -1;  // 0 ideal, 1 circuit
     c_.params.g_plus.clear();
     c_.params.g_minus.clear();
@@ -605,6 +767,9 @@ class Recogniser {
       c_.syn_plus[l].assign(static_cast<size_t>(in) * out, "");
       c_.syn_minus[l].assign(static_cast<size_t>(in) * out, "");
       double k_layer = 0, gain_layer = 0;
+      std::map<std::string, int> word_port, bit_port;  // port node -> port index
+      std::vector<std::pair<std::string, std::string>> cell_plus(static_cast<size_t>(in) * out),
+          cell_minus(cell_plus.size());  // (word-side, bit-side) node of each cell
       for (int j : layers_[l]) {
         const Neuron& n = neurons_[j];
         const int f = n.ideal ? 0 : 1;
@@ -617,7 +782,8 @@ class Recogniser {
                fmt::format("mirror gain {} differs from {} in MIF layer {}", n.k, k_layer, l + 1));
         for (int k : n.synapses) {
           const Element& se = El(k);
-          Line& ln = lines_.at(se.nodes[0]);
+          const std::string port = port_of_word(se);
+          Line& ln = lines_.at(port);
           const Element& le = El(ln.e);
           int i = 0;
           double mag = 0;
@@ -639,10 +805,10 @@ class Recogniser {
             if (neurons_[ln.source].layer != l) Fail(se, "skips a layer");
             i = index[ln.source];
             mag = std::abs(ln.gain);
-            if (!Close(ref_of_line_control_.at(se.nodes[0]), rest[l - 1].v, 1e-9, 1e-12))
+            if (!Close(ref_of_line_control_.at(port), rest[l - 1].v, 1e-9, 1e-12))
               Fail(le, fmt::format("controlled relative to {} V, not the rest potential {} V of "
                                    "MIF layer {}",
-                                   ref_of_line_control_.at(se.nodes[0]), rest[l - 1].v, l));
+                                   ref_of_line_control_.at(port), rest[l - 1].v, l));
           }
           if (ln.sign == 0) Fail(le, "zero gain");
           if (gain_layer == 0) gain_layer = mag;
@@ -665,13 +831,23 @@ class Recogniser {
           } else if (m.ron != syn_model.ron || m.roff != syn_model.roff) {
             Fail(se, "synapses have different R_on/R_off (one conductance range per network)");
           }
-          // Retentive: the state must not drift measurably over a sample.
-          for (double u : {-0.2, 0.0, 0.2})
-            if (std::abs(mss::StateRate(m, x0, u)) * dir.steps * dir.dt > 1e-9)
-              Fail(se, fmt::format("synapse state drifts (dx/dt = {:.3g}/s at u = {} V); the fast "
-                                   "kernels hold conductances constant",
-                                   mss::StateRate(m, x0, u), u));
+          // Retentive: the state must not drift measurably over a sample at the largest drive
+          // the cell can see. The lines are passive, so IR drop only lowers a cell's voltage
+          // below the difference of its port voltages.
+          const double u_max = CellVoltageBound(l, ln);
+          for (double u : {-u_max, 0.0, u_max})
+            if (std::abs(mss::StateRate(m, x0, u)) * dir.steps * dir.dt > kDriftLimit)
+              Fail(se, fmt::format("a drive of up to {:.3g} V across this synapse would change its "
+                                   "state (dx/dt = {:.3g}/s at u = {:.3g} V); the fast kernels "
+                                   "hold conductances constant within a sample: lower the input "
+                                   "scale or the layer scale, or use a synapse with a higher "
+                                   "switching threshold",
+                                   u_max, mss::StateRate(m, x0, u), u));
           const int jj = index[j];
+          word_port[port] = 2 * i + (ln.sign > 0 ? 0 : 1);
+          bit_port[n.terminal] = 2 * in + jj;
+          const size_t cell = static_cast<size_t>(i) * out + jj;
+          (ln.sign > 0 ? cell_plus : cell_minus)[cell] = {se.nodes[0], se.nodes[1]};
           Eigen::MatrixXd& g = ln.sign > 0 ? gp : gm;
           auto& names = ln.sign > 0 ? c_.syn_plus[l] : c_.syn_minus[l];
           if (g(i, jj) >= 0)
@@ -703,10 +879,15 @@ class Recogniser {
         s = k_layer;
       }
       cfg.layer_scale[l] = s;
+      cfg.lines.push_back(CrossbarLines(l, in, out, word_port, bit_port, cell_plus, cell_minus,
+                                        1.0 / syn_model.roff));
       c_.params.g_plus.push_back(gp);
       c_.params.g_minus.push_back(gm);
     }
     cfg.form = form == 0 ? CrossbarForm::kIdeal : CrossbarForm::kCircuit;
+    bool any_lines = false;
+    for (const auto& t : cfg.lines) any_lines = any_lines || t;
+    if (!any_lines) cfg.lines.clear();
     cfg.g_min = 1.0 / syn_model.roff;
     cfg.g_max = 1.0 / syn_model.ron;
     cfg.neuron = cfg.layer_neurons[0];
@@ -717,6 +898,101 @@ class Recogniser {
     c_.outputs.clear();
     for (int j : layers_[nl - 1]) c_.outputs.push_back(neurons_[j].node);
     if (std::string e = cfg.Validate(); !e.empty()) Fail("network settings: " + e);
+  }
+
+  // Largest voltage a cell of crossbar l on line `ln` can see: the input drive (layer 1: the
+  // line gain at pixel 1 times the alpha peak; deeper layers: the gain times the membrane swing
+  // bound) plus, in the circuit form, the swing of the bit-line terminal.
+  double CellVoltageBound(int l, const Line& ln) const {
+    double alpha_max = 0;
+    for (double a : c_.config.alpha_waveform) alpha_max = std::max(alpha_max, std::abs(a));
+    const bool circuit = !neurons_[layers_[l][0]].ideal;
+    const double word = ln.source < 0 ? std::abs(unit_gain_per_pixel_) * alpha_max
+                                      : std::abs(ln.gain) * kMembraneSwing;
+    return word + (circuit ? kMembraneSwing : 0.0);
+  }
+
+  // Line network of crossbar l, or null if none of its lines has parasitics; appends the model
+  // line to c_.crossbar_models. Fails if the quasi-static model does not hold.
+  std::shared_ptr<const LineTopology> CrossbarLines(
+      int l, int in, int out, const std::map<std::string, int>& word_port,
+      const std::map<std::string, int>& bit_port,
+      const std::vector<std::pair<std::string, std::string>>& cell_plus,
+      const std::vector<std::pair<std::string, std::string>>& cell_minus, double g_min) {
+    auto top = std::make_shared<LineTopology>();
+    top->in = in;
+    top->out = out;
+    std::map<std::string, int> index;
+    std::vector<const LineNet*> nets;
+    for (const auto* ports : {&word_port, &bit_port})
+      for (const auto& [node, p] : *ports)
+        if (auto it = nets_.find(node); it != nets_.end()) {
+          nets.push_back(&it->second);
+          for (const std::string& n : it->second.nodes) {
+            index[n] = top->nodes++;
+            top->node_names.push_back(n);
+          }
+        }
+    if (nets.empty()) {
+      c_.crossbar_models.push_back(fmt::format(
+          "crossbar {} ({} x {}): ideal lines (no line resistance): weights W = G+ - G-", l + 1, in,
+          out));
+      return nullptr;
+    }
+    auto term = [&](const std::string& node) {
+      if (auto it = word_port.find(node); it != word_port.end()) return Port(it->second);
+      if (auto it = bit_port.find(node); it != bit_port.end()) return Port(it->second);
+      auto it = index.find(node);
+      if (it == index.end())
+        Fail(fmt::format("line node '{}' of crossbar {} reaches no port", node, l + 1));
+      return it->second;
+    };
+    double c_total = 0;
+    for (const LineNet* net : nets) {
+      for (int k : net->resistors) {
+        const Element& e = El(k);
+        top->resistors.push_back({term(e.nodes[0]), term(e.nodes[1]), 1.0 / *e.value});
+        top->res_names.push_back(e.name);
+      }
+      for (int k : net->caps) {
+        const Element& e = El(k);
+        if (top->cap.empty()) top->cap.assign(top->nodes, 0.0);
+        const int n = term(e.nodes[0] == "0" ? e.nodes[1] : e.nodes[0]);
+        top->cap[n] += *e.value;
+        c_total += *e.value;
+      }
+    }
+    for (size_t c = 0; c < cell_plus.size(); ++c) {
+      top->plus_word.push_back(term(cell_plus[c].first));
+      top->plus_bit.push_back(term(cell_plus[c].second));
+      top->minus_word.push_back(term(cell_minus[c].first));
+      top->minus_bit.push_back(term(cell_minus[c].second));
+    }
+    if (std::string e = top->Validate(); !e.empty()) Fail(fmt::format("crossbar {}: {}", l + 1, e));
+    const double dt = c_.directives.dt;
+    std::string cap_text = "no line capacitance";
+    if (c_total > 0) {
+      const double tau = LineTimeConstant(*top, g_min);
+      if (tau > kQuasiStaticRatio * dt)
+        Fail(fmt::format(
+            "crossbar {}: the slowest line time constant tau = {:.3g} s (every cell at g_min) is "
+            "{:.3g} dt; the compiled quasi-static line model needs tau <= {:g} dt: lower rline or "
+            "cline, or lengthen dt (the MNA engine integrates the line nodes)",
+            l + 1, tau, tau / dt, kQuasiStaticRatio));
+      cap_text = fmt::format(
+          "quasi-static: line capacitance {:.3g} F in total, slowest time constant tau <= {:.3g} "
+          "s = {:.2g} dt (bound {:g} dt; charge currents neglected, relative error O(tau/dt)){}",
+          c_total, tau, tau / dt, kQuasiStaticRatio,
+          c_.directives.method == "fe" || c_.directives.method == "forward-euler"
+              ? "; the deck's own forward-Euler discretisation of these nodes is unstable "
+                "(tau < dt/2): the compiled path runs their quasi-static limit"
+              : "");
+    }
+    c_.crossbar_models.push_back(fmt::format(
+        "crossbar {} ({} x {}): line network, {} nodes, {} line resistors, factorised once per "
+        "step (port admittance from {} solves); {}",
+        l + 1, in, out, top->nodes, top->resistors.size(), out, cap_text));
+    return top;
   }
 
   CompiledNetwork& c_;
@@ -731,6 +1007,9 @@ class Recogniser {
   std::string alpha_node_;
   std::map<std::string, Line> lines_;
   std::map<std::string, double> ref_of_line_control_;
+  std::map<std::string, std::string> port_of_;  // line node -> its driver or bit-line terminal
+  std::map<std::string, LineNet> nets_;         // lines with parasitics, by port node
+  double unit_gain_per_pixel_ = 0;              // layer-1 line gain per unit pixel [V/V]
   std::vector<std::vector<int>> layers_;
 };
 

@@ -14,7 +14,12 @@
 //   - synapses: linear, retentive MSS devices from an input line to a bit line;
 //   - bit lines: a 0 V source to ground whose current a CCCS mirrors into the membrane (ideal),
 //     the membrane itself (circuit, layer 1), or a 0 V source to a unity follower of the
-//     membrane with a CCCS mirror of gain s_l (circuit, deeper layers).
+//     membrane with a CCCS mirror of gain s_l (circuit, deeper layers);
+//   - line parasitics: between a line driver (or bit-line terminal) and its synapses, a network
+//     of resistors (ladders with one segment per cell, any values, driver and sense resistances
+//     included) with optional capacitors to ground; each line is the set of nodes joined to its
+//     driver or terminal by resistors. The crossbar then becomes a LineTopology
+//     (training/line_network.h), run quasi-statically when its time constant is far below dt.
 // Training directives are `*@msnn key=value ...` comment lines (see ParseDirectives).
 #ifndef MEMSPICE_TRAINING_COMPILER_H_
 #define MEMSPICE_TRAINING_COMPILER_H_
@@ -74,6 +79,9 @@ struct CompiledNetwork {
   Parameters params;
   // Synapse element names per crossbar, row-major in x out (G+ and G-).
   std::vector<std::vector<std::string>> syn_plus, syn_minus;
+  // One line per crossbar: which model it got and why (ideal lines, or the line network with its
+  // size and time-constant bound), for the run log.
+  std::vector<std::string> crossbar_models;
 };
 
 // Parses the deck (errors -> diag, returns false) and compiles it. A deck that parses but is not

@@ -135,6 +135,17 @@ std::string NetworkConfig::Validate() const {
   } catch (const TrainingError& e) {
     return e.what();
   }
+  if (!lines.empty() && static_cast<int>(lines.size()) != num_layers())
+    return fmt::format("option 'lines' has {} entries, must be empty or one per crossbar ({})",
+                       lines.size(), num_layers());
+  for (size_t l = 0; l < lines.size(); ++l) {
+    if (!lines[l]) continue;
+    if (lines[l]->in != layer_sizes[l] || lines[l]->out != layer_sizes[l + 1])
+      return fmt::format("line network of crossbar {} is {} x {}, the crossbar {} x {}", l + 1,
+                         lines[l]->in, lines[l]->out, layer_sizes[l], layer_sizes[l + 1]);
+    if (std::string e = lines[l]->Validate(); !e.empty())
+      return fmt::format("crossbar {}: {}", l + 1, e);
+  }
   // Backward Euler drives step n with alpha[n+1], so it needs alpha[steps] as well.
   const int need = steps + 1;
   const int have = static_cast<int>(alpha_waveform.size());
@@ -205,6 +216,10 @@ Network::Network(NetworkConfig config) : config_(std::move(config)) {
     rest_.push_back(ComputeRestState(config_.neuron_of(l)));
   isa_ = ParseKernelIsa(config_.isa);
   pool_ = std::make_shared<WorkspacePool>();
+  line_pools_ = std::make_shared<std::vector<std::unique_ptr<LineFactorPool>>>();
+  for (int l = 0; l < config_.num_layers(); ++l)
+    line_pools_->push_back(
+        config_.lines.empty() || !config_.lines[l] ? nullptr : std::make_unique<LineFactorPool>());
   // Unit-weight alpha waveform, forward Euler on both stages; the event kicks a before the step.
   // alpha[T] is used only by backward Euler (drive of the last step).
   alpha_.resize(config_.steps + 1);
@@ -238,6 +253,10 @@ struct KernelParams {
   std::vector<RowMat<S>> w;      // W_l = G+ - G-, in x out
   std::vector<Vec<S>> w_colsum;  // sum_i W_ij
   std::vector<Vec<S>> load;      // L_j = s_l sum_i (G+ + G-) (zero in ideal form)
+  // Circuit form with line resistance: C = s'_l (Y_bb - diag Y_bb), out x out (else empty); the
+  // drive of bit line j carries - sum_k C_jk (v_k - v_rest).
+  std::vector<RowMat<S>> coupling;
+  std::vector<std::unique_ptr<LinePortModel>> models;  // per crossbar, null without lines
 };
 
 template <typename S>
@@ -248,13 +267,16 @@ struct Workspace {
   RowMat<S> di;                      // T x N_l, dL/dI[n] of the layer being reversed
   RowMat<S> amp;                     // ns x N_0 layer-0 drive amplitude
   Vec<S> lv, lx1, lx2, load, gload;
+  RowMat<S> base, prev, direct_c;  // waveform relaxation of coupled layers
+  int relaxations = 0;             // most kernel passes one coupled layer needed (this chunk)
 };
 
 // Gradient buffers of one chunk (summed in chunk order afterwards).
 template <typename S>
 struct ChunkGrad {
-  std::vector<RowMat<S>> dw;  // dL/dW_l
-  std::vector<Vec<S>> dload;  // dL/dL_j
+  std::vector<RowMat<S>> dw;     // dL/dW_l
+  std::vector<Vec<S>> dload;     // dL/dL_j
+  std::vector<RowMat<S>> dcoup;  // dL/dC (coupled crossbars only)
 };
 
 // The float kernels for the instruction set chosen at construction, else the generic packs
@@ -354,6 +376,128 @@ bool FindDivergence(int steps, int n_el, const S* v, const S* x1, const S* x2, i
   return true;
 }
 
+// Waveform relaxation of a circuit-form layer whose bit lines are coupled through the line
+// resistance: the layer kernel runs with the coupling term of the previous iterate's trajectory
+// in its drive until the trajectory stops changing. The coupling reads v[n] (forward Euler: the
+// explicit step) or v[n+1] (semi-implicit and backward Euler: implicit, as the loading L_j).
+// Its contraction factor is about the share of a bit line's current that leaks to the other bit
+// lines through the word-line resistance (docs/training.md).
+constexpr int kMaxRelaxations = 200;
+template <typename S>
+constexpr double kRelaxTolerance = std::is_same_v<S, float> ? 1e-6 : 1e-14;
+
+int CouplingShift(Method m) { return m == Method::kForwardEuler ? 0 : 1; }
+
+[[noreturn]] void RelaxationFailed(int l, const char* what, double change) {
+  throw TrainingError(fmt::format(
+      "crossbar {}: the bit lines are coupled through the line resistance and the waveform "
+      "relaxation of the {} pass did not converge in {} iterations (last relative change {:.3g}): "
+      "lower rline (or the conductance range), or train on the MNA engine",
+      l + 1, what, kMaxRelaxations, change));
+}
+
+// ws.base holds the uncoupled drive rows (T x n_el); on return ws.v/x1/x2[l] are the fixed point
+// v = Kernel(base - (v_c - v_rest) C^T) and ws.drive[l] its drive.
+template <typename S>
+void ForwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl, int cshift, int T,
+                    int ns, int H, int l, Workspace<S>& ws) {
+  const int n_el = ns * H;
+  RowMat<S>& v = ws.v[l];
+  RowMat<S>& rows = ws.drive[l];
+  rows = ws.base;
+  double change = 0;
+  for (int it = 0; it < kMaxRelaxations; ++it) {
+    ForwardLayer(isa, c, T, n_el, rows.data(), static_cast<const S*>(nullptr),
+                 static_cast<const S*>(nullptr), ws.load.data(), v.data(), ws.x1[l].data(),
+                 ws.x2[l].data());
+    if (it > 0) {
+      const double diff = (v - ws.prev).cwiseAbs().maxCoeff();
+      const double scale = (v.array() - c.vr).abs().maxCoeff();
+      change = diff / scale;
+      if (!(diff > kRelaxTolerance<S> * scale)) {  // also stops on NaN (reported later)
+        ws.relaxations = std::max(ws.relaxations, it + 1);
+        return;
+      }
+    }
+    ws.prev = v;
+    MapRow<S> vc(v.data() + static_cast<size_t>(cshift) * n_el, static_cast<Eigen::Index>(T) * ns,
+                 H);
+    MapRow<S> r(rows.data(), static_cast<Eigen::Index>(T) * ns, H);
+    MapRow<S> b(ws.base.data(), static_cast<Eigen::Index>(T) * ns, H);
+    r.noalias() = (vc.array() - c.vr).matrix() * cpl.transpose();
+    r = b - r;
+  }
+  RelaxationFailed(l, "forward", change);
+}
+
+// The adjoint of ForwardCoupled: ws.direct[l] holds the adjoint sources; on return ws.di is
+// dL/dI of the fixed point (direct + the coupling's transpose applied to dL/dI) and ws.gload,
+// lv, lx1, lx2 those of its last kernel pass.
+template <typename S>
+void BackwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl, int cshift, int T,
+                     int ns, int H, int l, Workspace<S>& ws) {
+  const int n_el = ns * H;
+  ws.direct_c = ws.direct[l];
+  double change = 0;
+  for (int it = 0; it < kMaxRelaxations; ++it) {
+    ws.gload.setZero(n_el);
+    BackwardLayer(isa, c, T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(),
+                  ws.direct_c.data(), ws.load.data(), ws.di.data(), ws.lv.data(), ws.lx1.data(),
+                  ws.lx2.data(), ws.gload.data());
+    if (it > 0) {
+      const double diff = (ws.di - ws.prev).cwiseAbs().maxCoeff();
+      const double scale = ws.di.cwiseAbs().maxCoeff();
+      change = scale > 0 ? diff / scale : 0;
+      if (!(diff > kRelaxTolerance<S> * scale)) {
+        ws.relaxations = std::max(ws.relaxations, it + 1);
+        return;
+      }
+    }
+    ws.prev = ws.di;
+    const Eigen::Index rows = static_cast<Eigen::Index>(T) * ns;
+    const size_t off = static_cast<size_t>(cshift) * n_el;
+    MapRow<S> dc(ws.direct_c.data() + off, rows, H);
+    MapRow<S> d0(ws.direct[l].data() + off, rows, H);
+    MapRow<S> di(ws.di.data(), rows, H);
+    dc.noalias() = di * cpl;
+    dc = d0 - dc;
+  }
+  RelaxationFailed(l, "reverse", change);
+}
+
+// Kernel parameters of conductances p: W, or with line parasitics the port model's effective
+// weights, loading and bit-line coupling (one factorisation per crossbar).
+template <typename S>
+KernelParams<S> MakeKernelParams(const NetworkConfig& cfg, const Parameters& p,
+                                 const std::vector<std::unique_ptr<LineFactorPool>>& pools) {
+  KernelParams<S> kp;
+  const bool circuit = cfg.form == CrossbarForm::kCircuit;
+  for (int l = 0; l < cfg.num_layers(); ++l) {
+    const int out = cfg.layer_sizes[l + 1];
+    const double ls = LoadScale(cfg, l);
+    std::shared_ptr<const LineTopology> top = cfg.lines.empty() ? nullptr : cfg.lines[l];
+    if (top) {
+      auto m = std::make_unique<LinePortModel>(top, p.g_plus[l], p.g_minus[l], pools[l].get());
+      kp.w.push_back(m->EffectiveWeights().cast<S>());
+      Eigen::MatrixXd off = m->ybb();
+      off.diagonal().setZero();
+      kp.load.push_back(circuit ? (m->ybb().diagonal() * ls).cast<S>().eval() : Vec<S>::Zero(out));
+      kp.coupling.emplace_back();
+      if (circuit && off.cwiseAbs().maxCoeff() > 0) kp.coupling.back() = (off * ls).cast<S>();
+      kp.models.push_back(std::move(m));
+    } else {
+      kp.w.push_back((p.g_plus[l] - p.g_minus[l]).cast<S>());
+      kp.load.push_back(
+          circuit ? ((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * ls).cast<S>().eval()
+                  : Vec<S>::Zero(out));
+      kp.coupling.emplace_back();
+      kp.models.push_back(nullptr);
+    }
+    kp.w_colsum.push_back(kp.w.back().colwise().sum().transpose());
+  }
+  return kp;
+}
+
 }  // namespace
 
 struct Network::WorkspacePool {
@@ -402,6 +546,7 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
   for (int l = 0; l < nl; ++l) lc.push_back(MakeLayerConst<S>(cfg, rest[l], l));
   // Kernel step n is driven by I[n] (explicit methods) or I[n+1] (backward Euler).
   const int shift = cfg.method == Method::kBackwardEuler ? 1 : 0;
+  const int cshift = CouplingShift(cfg.method);
   const S* alpha_d = alpha.data() + shift;
 
   // Input images of this chunk in the kernel's scalar type.
@@ -418,10 +563,18 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
     ws.x2[l].resize(T + 1, n_el);
     ws.load.resize(n_el);
     for (int s = 0; s < ns; ++s) ws.load.segment(s * H, H) = kp.load[l];
+    const bool coupled = kp.coupling[l].size() > 0;
     if (l == 0) {
       ws.amp.noalias() = (sl * S(cfg.input_scale)) * (x * kp.w[0]);
-      ForwardLayer(isa, lc[l], T, n_el, static_cast<const S*>(nullptr), alpha_d, ws.amp.data(),
-                   ws.load.data(), ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data());
+      if (coupled) {
+        ws.base.resize(T, n_el);
+        const Eigen::Map<const Eigen::Matrix<S, 1, Eigen::Dynamic>> amp(ws.amp.data(), n_el);
+        for (int n = 0; n < T; ++n) ws.base.row(n) = alpha_d[n] * amp;
+        ForwardCoupled(isa, lc[l], kp.coupling[l], cshift, T, ns, H, l, ws);
+      } else {
+        ForwardLayer(isa, lc[l], T, n_el, static_cast<const S*>(nullptr), alpha_d, ws.amp.data(),
+                     ws.load.data(), ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data());
+      }
     } else {
       const int Hp = cfg.layer_sizes[l];
       // Rows n + shift, n = 0..T-1.
@@ -431,8 +584,14 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
       MapRow<S> dr(ws.drive[l].data(), static_cast<Eigen::Index>(T) * ns, H);
       dr.noalias() = sl * (y * kp.w[l]);
       dr.rowwise() -= (sl * lc[l - 1].vr) * kp.w_colsum[l].transpose();
-      ForwardLayer(isa, lc[l], T, n_el, ws.drive[l].data(), alpha_d, static_cast<const S*>(nullptr),
-                   ws.load.data(), ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data());
+      if (coupled) {
+        ws.base = ws.drive[l];
+        ForwardCoupled(isa, lc[l], kp.coupling[l], cshift, T, ns, H, l, ws);
+      } else {
+        ForwardLayer(isa, lc[l], T, n_el, ws.drive[l].data(), alpha_d,
+                     static_cast<const S*>(nullptr), ws.load.data(), ws.v[l].data(),
+                     ws.x1[l].data(), ws.x2[l].data());
+      }
     }
     int step = 0, elem = 0;
     std::string what;
@@ -514,11 +673,20 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
     ws.lx1.resize(n_el);
     ws.lx2.resize(n_el);
     ws.gload.setZero(n_el);
-    BackwardLayer(isa, lc[l], T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(),
-                  ws.direct[l].data(), ws.load.data(), ws.di.data(), ws.lv.data(), ws.lx1.data(),
-                  ws.lx2.data(), ws.gload.data());
+    const bool coupled = kp.coupling[l].size() > 0;
+    if (coupled)
+      BackwardCoupled(isa, lc[l], kp.coupling[l], cshift, T, ns, H, l, ws);
+    else
+      BackwardLayer(isa, lc[l], T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(),
+                    ws.direct[l].data(), ws.load.data(), ws.di.data(), ws.lv.data(), ws.lx1.data(),
+                    ws.lx2.data(), ws.gload.data());
     for (int s = 0; s < ns; ++s) grad->dload[l] += ws.gload.segment(s * H, H);
     MapRow<S> di(ws.di.data(), static_cast<Eigen::Index>(T) * ns, H);
+    if (coupled) {  // dL/dC_jk = - sum dL/dI_j (v_k - v_rest) at the coupling's step
+      MapRow<S> vc(ws.v[l].data() + static_cast<size_t>(cshift) * n_el,
+                   static_cast<Eigen::Index>(T) * ns, H);
+      grad->dcoup[l].noalias() -= di.transpose() * (vc.array() - lc[l].vr).matrix();
+    }
     if (l == 0) {
       // dL/dD_e = sum_n alpha[n] dL/dI[n]_e, then dW = s input_scale x^T dL/dD.
       Eigen::Map<const Vec<S>> a(alpha_d, T);
@@ -550,21 +718,13 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
   if (static_cast<int>(p.g_plus.size()) != nl || static_cast<int>(p.g_minus.size()) != nl)
     throw TrainingError(
         fmt::format("parameters have {} crossbars, network has {}", p.g_plus.size(), nl));
-  KernelParams<S> kp;
   for (int l = 0; l < nl; ++l) {
     const int in = config_.layer_sizes[l], out = config_.layer_sizes[l + 1];
     if (p.g_plus[l].rows() != in || p.g_plus[l].cols() != out || p.g_minus[l].rows() != in ||
         p.g_minus[l].cols() != out)
       throw TrainingError(fmt::format("crossbar {} conductances must be {} x {}", l + 1, in, out));
-    kp.w.push_back((p.g_plus[l] - p.g_minus[l]).cast<S>());
-    kp.w_colsum.push_back(kp.w.back().colwise().sum().transpose());
-    if (config_.form == CrossbarForm::kCircuit)
-      kp.load.push_back(
-          ((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * LoadScale(config_, l))
-              .cast<S>());
-    else
-      kp.load.push_back(Vec<S>::Zero(out));
   }
+  const KernelParams<S> kp = MakeKernelParams<S>(config_, p, *line_pools_);
   std::vector<S> alpha(alpha_.begin(), alpha_.end());
 
   PassResult result;
@@ -576,10 +736,13 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
     for (int l = 0; l < nl; ++l) {
       g.dw.push_back(RowMat<S>::Zero(config_.layer_sizes[l], config_.layer_sizes[l + 1]));
       g.dload.push_back(Vec<S>::Zero(config_.layer_sizes[l + 1]));
+      const int h = kp.coupling[l].size() > 0 ? config_.layer_sizes[l + 1] : 0;
+      g.dcoup.push_back(RowMat<S>::Zero(h, h));
     }
   }
   const int nt = std::max(1, std::min(threads, n_chunks));
   std::vector<std::exception_ptr> errors(n_chunks);
+  std::vector<int> relaxations(n_chunks, 0);
   auto worker = [&](int t) {
     std::unique_ptr<Workspace<S>> owned = pool_->Take<S>();
     Workspace<S>& ws = *owned;
@@ -587,8 +750,10 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
       const int first = c * chunk;
       const int ns = std::min(chunk, count - first);
       try {
+        ws.relaxations = 0;
         RunChunk<S>(config_, isa_, rest_, alpha, kp, images, labels, first, ns, ws,
                     want_grad ? &grads[c] : nullptr, result.samples.data() + first);
+        relaxations[c] = ws.relaxations;
       } catch (...) {
         errors[c] = std::current_exception();
         break;
@@ -607,20 +772,41 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
     if (e) std::rethrow_exception(e);
 
   for (const SampleOutput& s : result.samples) result.loss_sum += s.loss;
+  for (int r : relaxations) result.relaxations = std::max(result.relaxations, r);
   if (want_grad) {
     for (int l = 0; l < nl; ++l) {
-      Eigen::MatrixXd dw =
-          Eigen::MatrixXd::Zero(config_.layer_sizes[l], config_.layer_sizes[l + 1]);
-      Eigen::VectorXd dload = Eigen::VectorXd::Zero(config_.layer_sizes[l + 1]);
+      const int in = config_.layer_sizes[l], out = config_.layer_sizes[l + 1];
+      Eigen::MatrixXd dw = Eigen::MatrixXd::Zero(in, out);
+      Eigen::VectorXd dload = Eigen::VectorXd::Zero(out);
+      Eigen::MatrixXd dcoup = Eigen::MatrixXd::Zero(kp.coupling[l].rows(), kp.coupling[l].cols());
       for (const auto& g : grads) {  // chunk order: independent of the thread count
         dw += g.dw[l].template cast<double>();
         dload += g.dload[l].template cast<double>();
+        dcoup += g.dcoup[l].template cast<double>();
       }
-      Eigen::RowVectorXd col = (dload * LoadScale(config_, l)).transpose();
-      Eigen::MatrixXd gp = dw, gm = -dw;
-      if (config_.form == CrossbarForm::kCircuit) {
-        gp.rowwise() += col;
-        gm.rowwise() += col;
+      const double ls = LoadScale(config_, l);
+      const bool circuit = config_.form == CrossbarForm::kCircuit;
+      Eigen::MatrixXd gp, gm;
+      if (kp.models[l]) {
+        // dL/dY of the port model: W_ij = -(Y(j, 2i) - Y(j, 2i + 1)), L_j = s' Y_jj, C = s' Y_off.
+        Eigen::MatrixXd a_bw(out, 2 * in), a_bb = Eigen::MatrixXd::Zero(out, out);
+        for (int i = 0; i < in; ++i) {
+          a_bw.col(2 * i) = -dw.row(i).transpose();
+          a_bw.col(2 * i + 1) = dw.row(i).transpose();
+        }
+        if (circuit) {
+          if (dcoup.size() > 0) a_bb = ls * dcoup;
+          a_bb.diagonal() = ls * dload;
+        }
+        kp.models[l]->Gradient(a_bw, a_bb, &gp, &gm);
+      } else {
+        Eigen::RowVectorXd col = (dload * ls).transpose();
+        gp = dw;
+        gm = -dw;
+        if (circuit) {
+          gp.rowwise() += col;
+          gm.rowwise() += col;
+        }
       }
       result.grad.g_plus.push_back(std::move(gp));
       result.grad.g_minus.push_back(std::move(gm));
@@ -655,16 +841,7 @@ std::vector<double> Network::Trace(const Parameters& p, const float* image, int 
   if (layer < 0 || layer >= config_.num_layers() || neuron < 0 ||
       neuron >= config_.layer_sizes[layer + 1])
     throw TrainingError(fmt::format("Trace: layer {} neuron {} out of range", layer, neuron));
-  KernelParams<double> kp;
-  for (int l = 0; l < config_.num_layers(); ++l) {
-    kp.w.push_back(p.g_plus[l] - p.g_minus[l]);
-    kp.w_colsum.push_back(kp.w.back().colwise().sum().transpose());
-    if (config_.form == CrossbarForm::kCircuit)
-      kp.load.push_back((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() *
-                        LoadScale(config_, l));
-    else
-      kp.load.push_back(Eigen::VectorXd::Zero(config_.layer_sizes[l + 1]));
-  }
+  const KernelParams<double> kp = MakeKernelParams<double>(config_, p, *line_pools_);
   Workspace<double> ws;
   SampleOutput out;
   RunChunk<double>(config_, isa_, rest_, alpha_, kp, image, nullptr, 0, 1, ws, nullptr, &out);

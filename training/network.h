@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "devices/mss_model.h"
+#include "training/line_network.h"
 
 namespace memspice::training {
 
@@ -101,6 +102,12 @@ struct NetworkConfig {
   CrossbarForm form = CrossbarForm::kIdeal;
   std::string isa = "auto";  // float kernel instruction set (ParseKernelIsa); results differ
                              // between instruction sets by float rounding only
+  // Optional line parasitics, one entry per crossbar (null: ideal lines; empty vector: none).
+  // Each Run factors the line network of every such crossbar once and uses its port admittance
+  // (training/line_network.h): the effective weights replace W; in the circuit form the bit-bit
+  // block replaces the loading L_j (diagonal) and couples the bit lines of one layer
+  // (off-diagonal), solved by waveform relaxation around the layer kernels (docs/training.md).
+  std::vector<std::shared_ptr<const LineTopology>> lines;
 
   int num_layers() const { return static_cast<int>(layer_sizes.size()) - 1; }
   const NeuronParams& neuron_of(int layer) const {
@@ -145,6 +152,9 @@ struct PassResult {
   std::vector<SampleOutput> samples;
   Parameters grad;  // empty unless requested
   double loss_sum = 0;
+  // Circuit form with line resistance: most kernel passes the waveform relaxation of one coupled
+  // layer needed (0: no coupled layer).
+  int relaxations = 0;
 };
 
 class Network {
@@ -181,6 +191,9 @@ class Network {
   struct WorkspacePool;
   std::shared_ptr<WorkspacePool> pool_;
   std::vector<double> alpha_;  // unit alpha waveform alpha[n], n = 0..T [A per A of event weight]
+  // One pool of analysed line-network factorisations per crossbar (null without lines), shared by
+  // copies of the Network.
+  std::shared_ptr<std::vector<std::unique_ptr<LineFactorPool>>> line_pools_;
 };
 
 // Network::TapeBytesPerChunk without building the network (memory estimates before allocating).

@@ -86,17 +86,62 @@ void RoundTrip(bool circuit) {
 BOOST_AUTO_TEST_CASE(round_trip_ideal) { RoundTrip(false); }
 BOOST_AUTO_TEST_CASE(round_trip_circuit) { RoundTrip(true); }
 
-BOOST_AUTO_TEST_CASE(line_parasitics_fall_back_to_mna) {
+BOOST_AUTO_TEST_CASE(line_parasitics_compile_to_line_networks) {
   const mt::NetworkConfig c = TinyConfig(false);
   WriteDeck(c, mt::InitParameters(c, 7), "msnn_rc.cir", 10.0, 1e-15);
   const mt::CompiledNetwork cn = Compile("msnn_rc.cir");
+  BOOST_REQUIRE_MESSAGE(cn.fast, cn.reason);
+  BOOST_REQUIRE_EQUAL(cn.config.lines.size(), 2u);
+  // Word lines: 2 x 16 ladders of 8 cells; bit lines: 8 ladders of 32 cells (x2 nodes each).
+  BOOST_CHECK_EQUAL(cn.config.lines[0]->nodes, 2 * 16 * 8 * 2);
+  BOOST_CHECK_EQUAL(cn.config.lines[0]->resistors.size(), 2u * 16 * 8 * 2);
+  BOOST_REQUIRE_EQUAL(cn.crossbar_models.size(), 2u);
+  for (const std::string& m : cn.crossbar_models) {
+    BOOST_TEST_MESSAGE(m);
+    BOOST_CHECK_NE(m.find("quasi-static"), std::string::npos);
+  }
+  BOOST_CHECK_EQUAL(cn.trainable.size(), 2u * (16 * 8 + 8 * 4));
+}
+
+namespace {
+
+// Compiles the 16-8-4 deck with rline 10 after `edit` (from, to) and returns the reason it was
+// not compiled.
+std::string LineReason(const std::string& file, const std::string& from, const std::string& to,
+                       double cline = 0, double scale1 = 300.0) {
+  mt::NetworkConfig c = TinyConfig(false);
+  c.layer_scale[0] = scale1;
+  WriteDeck(c, mt::InitParameters(c, 7), file, 10.0, cline);
+  if (!from.empty()) Edit(file, from, to);
+  const mt::CompiledNetwork cn = Compile(file);
   BOOST_CHECK(!cn.fast);
   BOOST_TEST_MESSAGE("reason: " << cn.reason);
-  BOOST_CHECK_NE(cn.reason.find("msnn_rc.cir:"), std::string::npos);
-  // The MNA fallback still knows the synapses, inputs and outputs.
-  BOOST_CHECK_EQUAL(cn.trainable.size(), 2u * (16 * 8 + 8 * 4));
-  BOOST_CHECK_EQUAL(cn.inputs.size(), 16u);
-  BOOST_CHECK_EQUAL(cn.outputs.size(), 4u);
+  return cn.reason;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(bad_line_networks_fall_back_naming_the_element) {
+  // Leakage from a line node to ground is not a crossbar line.
+  std::string r = LineReason("msnn_leak.cir", ".save", "RLEAK i1p_3_2 0 1meg\n.save");
+  BOOST_CHECK_NE(r.find("'rleak'"), std::string::npos);
+  BOOST_CHECK_NE(r.find("ground"), std::string::npos);
+  // A resistor joining two word lines.
+  r = LineReason("msnn_join.cir", ".save", "RJOIN i1p_3_2 i1p_4_2 100\n.save");
+  BOOST_CHECK_NE(r.find("rjoin"), std::string::npos);
+  BOOST_CHECK_NE(r.find("joins the input line"), std::string::npos);
+  // A word line cut from its driver floats.
+  r = LineReason("msnn_float.cir", "RW1p_5_0 i1p_5 i1p_5_0 10", "* cut");
+  BOOST_CHECK_NE(r.find("floating line"), std::string::npos);
+  BOOST_CHECK_NE(r.find("'w1p_5_"), std::string::npos);
+  // Line capacitance too large for the quasi-static model at this dt.
+  r = LineReason("msnn_slow.cir", "", "", 1e-9);
+  BOOST_CHECK_NE(r.find("time constant"), std::string::npos);
+  BOOST_CHECK_NE(r.find("crossbar 1"), std::string::npos);
+  // A drive that would switch a synapse.
+  r = LineReason("msnn_switch.cir", "", "", 0, 2e6);
+  BOOST_CHECK_NE(r.find("would change its state"), std::string::npos);
+  BOOST_CHECK_NE(r.find("'w1"), std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(unrecognised_device_falls_back_naming_it) {

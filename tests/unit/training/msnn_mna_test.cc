@@ -1,5 +1,6 @@
-// MNA fallback training: a deck with line resistance (not compiled) trains through the solver and
-// the discrete adjoint; the loss of a fixed batch of two samples falls.
+// MNA fallback training: a deck with line resistance (the reference of the compiled line networks)
+// trains through the solver and the discrete adjoint; the loss of a fixed batch of two samples
+// falls.
 #define BOOST_TEST_MODULE msnn_mna
 #include <boost/test/unit_test.hpp>
 
@@ -19,7 +20,6 @@ BOOST_AUTO_TEST_CASE(parasitic_deck_trains_through_mna) {
   memspice::netlist::Diagnostics diag;
   BOOST_REQUIRE_MESSAGE(mt::CompileNetwork("msnn_mna_rc.cir", LibPaths(), &cn, diag),
                         diag.Format());
-  BOOST_REQUIRE(!cn.fast);
   // Train 16 states of the output crossbar: each trainable state costs adjoint partials.
   mt::CompiledNetwork sub = cn;
   sub.trainable.clear();

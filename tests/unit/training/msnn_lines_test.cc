@@ -1,0 +1,285 @@
+// Crossbars with line parasitics on the fast path: the port model of the line network
+// (training/line_network.h) against a dense Schur complement and finite differences; compiled
+// decks with resistive (and capacitive) word and bit lines against the MNA engine and its
+// discrete adjoint (waveforms, loss, every synapse gradient) and against finite differences of
+// the fast path itself; bad line networks rejected with the element named.
+#define BOOST_TEST_MODULE msnn_lines
+#include <fmt/format.h>
+
+#include <Eigen/Dense>
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "tests/test_util.h"
+#include "tests/unit/training/msnn_test_util.h"
+#include "training/line_network.h"
+#include "training/mna_network.h"
+
+namespace mt = memspice::training;
+using msnn_test::Images;
+using msnn_test::LibPaths;
+using msnn_test::MaxRelDiff;
+
+namespace {
+
+// A 3 x 2 crossbar with ladders of different segment values, driver and sense resistors.
+std::shared_ptr<mt::LineTopology> SmallLadders(double rline) {
+  auto t = std::make_shared<mt::LineTopology>();
+  t->in = 3;
+  t->out = 2;
+  // Word line (i, s): nodes w(i, s, j); bit line j: nodes b(j, r), r = 2 i + s.
+  auto w = [&](int i, int s, int j) { return (2 * i + s) * 2 + j; };
+  auto b = [&](int j, int r) { return 12 + j * 6 + r; };
+  t->nodes = 24;
+  for (int r = 0; r < 6; ++r) {
+    t->resistors.push_back({mt::Port(r), w(r / 2, r % 2, 0), 1 / (rline + 3.0 + r)});  // driver
+    t->resistors.push_back({w(r / 2, r % 2, 0), w(r / 2, r % 2, 1), 1 / (rline * (1 + 0.1 * r))});
+  }
+  for (int j = 0; j < 2; ++j) {
+    for (int r = 0; r + 1 < 6; ++r)
+      t->resistors.push_back({b(j, r), b(j, r + 1), 1 / (rline * (1 + 0.2 * j))});
+    t->resistors.push_back({b(j, 5), mt::Port(t->BitPort(j)), 1 / (rline + 7.0)});  // sense
+  }
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 2; ++j) {
+      t->plus_word.push_back(w(i, 0, j));
+      t->plus_bit.push_back(b(j, 2 * i));
+      t->minus_word.push_back(w(i, 1, j));
+      t->minus_bit.push_back(b(j, 2 * i + 1));
+    }
+  t->cap.assign(t->nodes, 1e-15);
+  return t;
+}
+
+// Y by a dense Schur complement of the full Laplacian (ports first).
+Eigen::MatrixXd DenseY(const mt::LineTopology& t, const Eigen::MatrixXd& gp,
+                       const Eigen::MatrixXd& gm) {
+  const int np = t.ports(), n = np + t.nodes;
+  auto idx = [&](int term) { return mt::IsPort(term) ? mt::PortIndex(term) : np + term; };
+  Eigen::MatrixXd k = Eigen::MatrixXd::Zero(n, n);
+  auto add = [&](int a, int b, double g) {
+    a = idx(a), b = idx(b);
+    k(a, a) += g, k(b, b) += g, k(a, b) -= g, k(b, a) -= g;
+  };
+  for (const auto& r : t.resistors) add(r.a, r.b, r.g);
+  for (int i = 0; i < t.in; ++i)
+    for (int j = 0; j < t.out; ++j) {
+      add(t.plus_word[i * t.out + j], t.plus_bit[i * t.out + j], gp(i, j));
+      add(t.minus_word[i * t.out + j], t.minus_bit[i * t.out + j], gm(i, j));
+    }
+  const Eigen::MatrixXd kii = k.bottomRightCorner(t.nodes, t.nodes);
+  return k.topLeftCorner(np, np) -
+         k.topRightCorner(np, t.nodes) * kii.ldlt().solve(k.bottomLeftCorner(t.nodes, np));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(port_model_matches_dense_schur_complement_and_fd) {
+  const auto t = SmallLadders(2.0);
+  BOOST_REQUIRE_EQUAL(t->Validate(), "");
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(1e-5, 1e-3);
+  Eigen::MatrixXd gp(3, 2), gm(3, 2);
+  for (int k = 0; k < 6; ++k) gp(k / 2, k % 2) = u(rng), gm(k / 2, k % 2) = u(rng);
+  const mt::LinePortModel m(t, gp, gm);
+  const Eigen::MatrixXd y = DenseY(*t, gp, gm);
+  const double ybw = (m.ybw() - y.bottomLeftCorner(2, 6)).cwiseAbs().maxCoeff();
+  const double ybb = (m.ybb() - y.bottomRightCorner(2, 2)).cwiseAbs().maxCoeff();
+  BOOST_TEST_MESSAGE("port admittance vs dense: " << ybw << " " << ybb << " S (scale "
+                                                  << y.cwiseAbs().maxCoeff() << ")");
+  BOOST_CHECK_LE(ybw, 1e-15);
+  BOOST_CHECK_LE(ybb, 1e-15);
+  // The lines are passive and lossless to ground: no current for equal port voltages.
+  BOOST_CHECK_LE(y.rowwise().sum().cwiseAbs().maxCoeff(), 1e-15);
+
+  // Gradient of a scalar function of Y against central differences of the dense Y.
+  Eigen::MatrixXd a_bw(2, 6), a_bb(2, 2);
+  for (int k = 0; k < 12; ++k) a_bw(k % 2, k / 2) = std::sin(1.0 + k);
+  a_bb << 0.3, -0.7, 0.2, 1.1;
+  auto f = [&](const Eigen::MatrixXd& p, const Eigen::MatrixXd& q) {
+    const Eigen::MatrixXd yy = DenseY(*t, p, q);
+    return (a_bw.cwiseProduct(yy.bottomLeftCorner(2, 6))).sum() +
+           (a_bb.cwiseProduct(yy.bottomRightCorner(2, 2))).sum();
+  };
+  Eigen::MatrixXd dgp, dgm;
+  m.Gradient(a_bw, a_bb, &dgp, &dgm);
+  double worst = 0;
+  for (int k = 0; k < 12; ++k) {
+    Eigen::MatrixXd p1 = gp, p2 = gp, q1 = gm, q2 = gm;
+    const double h = 1e-7;
+    Eigen::MatrixXd& a = k < 6 ? p1 : q1;
+    Eigen::MatrixXd& b = k < 6 ? p2 : q2;
+    a((k % 6) / 2, k % 2) += h;
+    b((k % 6) / 2, k % 2) -= h;
+    const double fd = (f(p1, q1) - f(p2, q2)) / (2 * h);
+    const double an = (k < 6 ? dgp : dgm)((k % 6) / 2, k % 2);
+    worst = std::max(worst, std::abs(fd - an) / std::max(std::abs(an), 1e-6));
+  }
+  BOOST_TEST_MESSAGE("dL/dG from two sets of port solves vs finite differences: " << worst);
+  BOOST_CHECK_LE(worst, 1e-6);
+
+  // Without line resistance the effective weights are G+ - G-.
+  const double tau = mt::LineTimeConstant(*t, 1e-5);
+  BOOST_TEST_MESSAGE("slowest line time constant " << tau << " s");
+  BOOST_CHECK_GT(tau, 0.0);
+  BOOST_CHECK_LT(tau, 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(floating_line_is_named) {
+  auto t = SmallLadders(1.0);
+  // Cut bit line 1 from its sense resistor and the cells: node b(1, 5) now floats with b(1, *).
+  t->resistors.pop_back();
+  for (auto* v : {&t->plus_bit, &t->minus_bit})
+    for (int& term : *v)
+      if (term >= 18) term = mt::Port(t->BitPort(1));
+  const std::string e = t->Validate();
+  BOOST_TEST_MESSAGE(e);
+  BOOST_CHECK_NE(e.find("no conducting path"), std::string::npos);
+}
+
+namespace {
+
+// Observed: waveforms and gradients differ by 1-3 tau/dt from the MNA engine's integrated lines.
+constexpr double kQuasiStaticFactor = 10;
+
+struct Case {
+  std::vector<int> layers;
+  bool circuit;
+  mt::Method method;
+  double rline, cline;
+  double wave_tol, grad_tol;
+  bool fd = false;  // also check the fast path against finite differences
+};
+
+mt::NetworkConfig CaseConfig(const Case& k) {
+  mt::NetworkConfig c = msnn_test::TinyConfig(k.circuit);
+  c.layer_sizes = k.layers;
+  c.method = k.method;
+  if (k.layers[0] != 16) {  // 64-32-10: scales for a similar drive per neuron
+    c.layer_scale = {k.circuit ? 2e4 : 100.0, 0.1};
+  }
+  // Forward Euler in the circuit form needs dt L / C_mem < 2 (see msnn_agreement_test).
+  if (k.circuit && k.method == mt::Method::kForwardEuler) c.dt = 1e-6;
+  return c;
+}
+
+std::string Name(const Case& k) {
+  std::string s;
+  for (size_t i = 0; i < k.layers.size(); ++i) s += (i ? "-" : "") + std::to_string(k.layers[i]);
+  return fmt::format("{} {} {} rline {} cline {}", s, k.circuit ? "circuit" : "ideal",
+                     mt::MethodName(k.method), k.rline, k.cline);
+}
+
+void Agree(const Case& k) {
+  BOOST_TEST_MESSAGE("case " << Name(k));
+  memspice::testing::TempDir dir("lines");
+  const mt::NetworkConfig c0 = CaseConfig(k);
+  const std::string path = dir / "net.cir";
+  msnn_test::WriteDeck(c0, mt::InitParameters(c0, 7, k.circuit ? 0.05 : 1.0), path, k.rline,
+                       k.cline);
+  mt::CompiledNetwork cn;
+  memspice::netlist::Diagnostics diag;
+  BOOST_REQUIRE_MESSAGE(mt::CompileNetwork(path, LibPaths(), &cn, diag), diag.Format());
+  BOOST_REQUIRE_MESSAGE(cn.fast, cn.reason);
+  for (const std::string& m : cn.crossbar_models) BOOST_TEST_MESSAGE("  " << m);
+  BOOST_REQUIRE_EQUAL(cn.config.lines.size(), 2u);
+  // Line capacitance runs quasi-statically: agreement with the MNA engine's backward Euler on
+  // the line nodes is then bounded by the neglected charge currents, O(tau / dt).
+  double tau = 0;
+  for (const auto& t : cn.config.lines) tau = std::max(tau, mt::LineTimeConstant(*t, 1e-5));
+  const double bound = kQuasiStaticFactor * tau / cn.config.dt;
+  const double wave_tol = std::max(k.wave_tol, bound), grad_tol = std::max(k.grad_tol, bound);
+  if (tau > 0)
+    BOOST_TEST_MESSAGE("  quasi-static bound " << kQuasiStaticFactor << " tau/dt = " << bound);
+  const mt::Network net(cn.config);
+  const std::vector<float> x = Images(1, k.layers[0], 3);
+  const int label = 2;
+  const mt::PassResult fast = net.Run<double>(cn.params, x.data(), &label, 1, true, 1);
+
+  std::vector<std::string> nodes;
+  std::vector<std::pair<int, int>> where;
+  for (int l = 0; l < 2; ++l)
+    for (int j = 0; j < k.layers[l + 1]; ++j) {
+      nodes.push_back(fmt::format("h{}_{}", l + 1, j));
+      where.emplace_back(l, j);
+    }
+  const mt::MnaNetwork mna(cn);
+  const mt::MnaSampleResult slow = mna.Run({}, x.data(), label, true, nodes);
+  double worst = 0;
+  for (size_t m = 0; m < nodes.size(); ++m)
+    worst = std::max(worst, MaxRelDiff(slow.traces[m], net.Trace(cn.params, x.data(),
+                                                                 where[m].first, where[m].second)));
+  const double loss_rel = std::abs(slow.loss - fast.loss_sum) / std::abs(slow.loss);
+  BOOST_TEST_MESSAGE("  waveforms max rel diff " << worst << ", loss rel diff " << loss_rel << " ("
+                                                 << fast.loss_sum << "), spiking "
+                                                 << fast.samples[0].spiking_fraction);
+  BOOST_CHECK_LE(worst, wave_tol);
+  BOOST_CHECK_LE(loss_rel, wave_tol);
+  BOOST_CHECK_EQUAL(slow.predicted, fast.samples[0].predicted);
+
+  // Every synapse gradient against the MNA engine's discrete adjoint.
+  BOOST_REQUIRE_EQUAL(slow.grad.size(), cn.trainable.size());
+  std::map<std::string, double> g;
+  for (int l = 0; l < 2; ++l) {
+    const int out = k.layers[l + 1];
+    for (size_t s = 0; s < cn.syn_plus[l].size(); ++s) {
+      g[cn.syn_plus[l][s]] = fast.grad.g_plus[l](s / out, s % out);
+      g[cn.syn_minus[l][s]] = fast.grad.g_minus[l](s / out, s % out);
+    }
+  }
+  double gscale = 0;
+  for (const auto& [name, v] : g) gscale = std::max(gscale, std::abs(v));
+  BOOST_REQUIRE_GT(gscale, 0.0);
+  double worst_grad = 0;
+  for (size_t s = 0; s < slow.grad.size(); ++s) {
+    const double f = g.at(cn.trainable[s]);
+    const double scale = std::max(std::abs(f), 1e-3 * gscale);
+    worst_grad = std::max(worst_grad, std::abs(f - slow.grad[s]) / scale);
+  }
+  BOOST_TEST_MESSAGE("  gradients: " << slow.grad.size() << " synapses, max rel diff "
+                                     << worst_grad);
+  BOOST_CHECK_LE(worst_grad, grad_tol);
+  if (!k.fd) return;
+
+  // The fast path's gradient against central differences of itself.
+  std::mt19937_64 rng(11);
+  double worst_fd = 0;
+  for (int t = 0; t < 8; ++t) {
+    const int l = t % 2, i = static_cast<int>(rng() % k.layers[l]);
+    const int j = static_cast<int>(rng() % k.layers[l + 1]);
+    const bool plus = t % 4 < 2;
+    const double h = 1e-4 * (cn.config.g_max - cn.config.g_min);
+    auto at = [&](double d) {
+      mt::Parameters q = cn.params;
+      (plus ? q.g_plus : q.g_minus)[l](i, j) += d;
+      return net.Run<double>(q, x.data(), &label, 1, false, 1).loss_sum;
+    };
+    const double fd = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h);
+    const double a = (plus ? fast.grad.g_plus : fast.grad.g_minus)[l](i, j);
+    worst_fd = std::max(worst_fd, std::abs(a - fd) / std::max(std::abs(a), 1e-2 * gscale));
+  }
+  BOOST_TEST_MESSAGE("  fast path vs finite differences: max rel diff " << worst_fd);
+  BOOST_CHECK_LE(worst_fd, 1e-6);
+}
+
+constexpr auto kFe = mt::Method::kForwardEuler;
+constexpr auto kBe = mt::Method::kBackwardEuler;
+const std::vector<int> kSmall = {16, 8, 4}, kMedium = {64, 32, 10};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(ideal_fe_rline_1) { Agree({kSmall, false, kFe, 1, 0, 1e-9, 1e-8, true}); }
+BOOST_AUTO_TEST_CASE(ideal_fe_rline_10) { Agree({kSmall, false, kFe, 10, 0, 1e-9, 1e-8}); }
+BOOST_AUTO_TEST_CASE(ideal_be_rline_10) { Agree({kSmall, false, kBe, 10, 0, 1e-9, 1e-8}); }
+BOOST_AUTO_TEST_CASE(circuit_fe_rline_1) { Agree({kSmall, true, kFe, 1, 0, 1e-9, 1e-8, true}); }
+BOOST_AUTO_TEST_CASE(circuit_be_rline_10) { Agree({kSmall, true, kBe, 10, 0, 1e-9, 1e-8, true}); }
+BOOST_AUTO_TEST_CASE(circuit_be_rline_1_cline_1f) {
+  Agree({kSmall, true, kBe, 1, 1e-15, 1e-9, 1e-8});
+}
+BOOST_AUTO_TEST_CASE(ideal_be_rline_10_cline_1f) {
+  Agree({kSmall, false, kBe, 10, 1e-15, 1e-9, 1e-8});
+}
+BOOST_AUTO_TEST_CASE(medium_circuit_be_rline_10) { Agree({kMedium, true, kBe, 10, 0, 1e-9, 1e-8}); }
