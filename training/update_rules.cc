@@ -1,0 +1,155 @@
+#include "training/update_rules.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cmath>
+
+#include "training/dataset.h"
+
+namespace memspice::training {
+
+namespace {
+constexpr std::array<const char*, 7> kNames = {"ideal",        "pulse", "sign",    "two-pulse",
+                                               "write-verify", "eapu",  "adaptive"};
+}  // namespace
+
+UpdateRule ParseUpdateRule(const std::string& name) {
+  for (size_t k = 0; k < kNames.size(); ++k)
+    if (name == kNames[k]) return static_cast<UpdateRule>(k);
+  throw TrainingError(fmt::format("option 'update' = '{}' is not an update rule; use one of {}",
+                                  name, kUpdateRuleNames));
+}
+
+std::string UpdateRuleName(UpdateRule r) { return kNames[static_cast<size_t>(r)]; }
+
+double EapuRound(double dw, double th, double u) {
+  if (std::abs(dw) >= th) return dw;
+  return u < std::abs(dw) / th ? std::copysign(th, dw) : 0.0;
+}
+
+ConductanceUpdater::ConductanceUpdater(const UpdateOptions& o, double g_min, double g_max,
+                                       const Parameters& shape)
+    : o_(o),
+      devices_(o.device, g_min, g_max, shape),
+      threshold_(o.eapu_threshold < 0 ? o.device.write_sd : o.eapu_threshold) {
+  const double range = g_max - g_min;
+  if (!std::isfinite(o.eapu_threshold))
+    throw TrainingError(
+        fmt::format("option 'eapu_threshold' = {} must be finite", o.eapu_threshold));
+  if (threshold_ > range)
+    throw TrainingError(fmt::format(
+        "EaPU threshold {} S is larger than the device range {} S (g_max - g_min); use a "
+        "threshold below it (the EaPU default is the write-noise SD)",
+        threshold_, range));
+  if (!(o.verify_tolerance > 0) || !std::isfinite(o.verify_tolerance))
+    throw TrainingError(
+        fmt::format("option 'verify_tolerance' = {} must be > 0 [S]", o.verify_tolerance));
+  if (o.verify_iterations < 1)
+    throw TrainingError(
+        fmt::format("option 'verify_iterations' = {} must be >= 1", o.verify_iterations));
+  if (!(o.refresh_floor >= 0 && o.refresh_floor < o.refresh_level && o.refresh_level <= 1))
+    throw TrainingError(fmt::format(
+        "options 'refresh_floor' = {} and 'refresh_level' = {} must satisfy 0 <= floor < level "
+        "<= 1",
+        o.refresh_floor, o.refresh_level));
+}
+
+// One device towards g + dg by the per-device rules.
+double ConductanceUpdater::ProgramDevice(size_t i, double g, double dg, std::mt19937_64* rng) {
+  switch (o_.rule) {
+    case UpdateRule::kPulse:
+      return devices_.Program(i, g, devices_.PulsesTo(i, g, g + dg, false), dg > 0, rng, &stats_);
+    case UpdateRule::kSign:
+      return devices_.Program(i, g, dg != 0 ? 1 : 0, dg > 0, rng, &stats_);
+    case UpdateRule::kTwoPulse:
+      return WriteVerify(i, g, g + dg, 2, rng);
+    case UpdateRule::kWriteVerify:
+      return WriteVerify(i, g, g + dg, o_.verify_iterations, rng);
+    case UpdateRule::kEapu: {
+      const double u = std::uniform_real_distribution<double>()(*rng);
+      const double dn = threshold_ > 0 ? EapuRound(dg, threshold_, u) : dg;
+      return devices_.Program(i, g, devices_.PulsesTo(i, g, g + dn, false), dn > 0, rng, &stats_);
+    }
+    default:
+      throw TrainingError("internal: rule " + UpdateRuleName(o_.rule) + " is not per device");
+  }
+}
+
+// Program-read rounds: the first writes without a read (the controller knows g), the next ones
+// start from a (noisy) read and stop once it is within the tolerance.
+double ConductanceUpdater::WriteVerify(size_t i, double g, double target, int rounds,
+                                       std::mt19937_64* rng) {
+  double read = g;
+  for (int k = 0; k < rounds; ++k) {
+    if (k > 0) read = devices_.Read(g, rng);
+    if (std::abs(read - target) <= (k > 0 ? o_.verify_tolerance : 0.0)) break;
+    const int n = devices_.PulsesTo(i, read, target, false);
+    if (n == 0) break;
+    g = devices_.Program(i, g, n, target > read, rng, &stats_);
+  }
+  return g;
+}
+
+// SET pulses on device i towards target, counted with its own parameters.
+double ConductanceUpdater::SetTo(size_t i, double g, double target, std::mt19937_64* rng) {
+  if (target <= g) return g;
+  return devices_.Program(i, g, devices_.PulsesTo(i, g, target, true), true, rng, &stats_);
+}
+
+void ConductanceUpdater::AdaptivePair(size_t ip, size_t im, double dw, double* gp, double* gm,
+                                      std::mt19937_64* rng) {
+  if (dw == 0) return;
+  const size_t i = dw > 0 ? ip : im;
+  double* g = dw > 0 ? gp : gm;
+  const mss::MssParams& d = devices_.device(i);
+  const double target = *g + std::abs(dw);
+  if (StateOf(d, target) <= o_.refresh_level) {
+    *g = SetTo(i, *g, target, rng);
+    return;
+  }
+  // Refresh: RESET both to the floor, then put the whole new weight on one device.
+  const double w = *gp - *gm + dw;
+  ++stats_.refreshes;
+  for (size_t j : {ip, im}) {
+    double* gj = j == ip ? gp : gm;
+    const double floor =
+        devices_.GMin(j) + o_.refresh_floor * (devices_.GMax(j) - devices_.GMin(j));
+    if (*gj > floor)
+      *gj = devices_.Program(j, *gj, devices_.PulsesTo(j, *gj, floor, true), false, rng, &stats_);
+  }
+  if (w > 0) *gp = SetTo(ip, *gp, *gm + w, rng);
+  if (w < 0) *gm = SetTo(im, *gm, *gp - w, rng);
+}
+
+void ConductanceUpdater::Apply(const Parameters& delta, Parameters* g, std::mt19937_64* rng) {
+  size_t offset = 0;
+  for (size_t l = 0; l < g->g_plus.size(); ++l) {
+    Eigen::MatrixXd& gp = g->g_plus[l];
+    Eigen::MatrixXd& gm = g->g_minus[l];
+    const Eigen::MatrixXd& dp = delta.g_plus[l];
+    const Eigen::MatrixXd& dm = delta.g_minus[l];
+    const size_t n = static_cast<size_t>(gp.size());
+    for (size_t k = 0; k < n; ++k) {
+      const size_t ip = offset + k, im = offset + n + k;
+      double* vp = gp.data() + k;
+      double* vm = gm.data() + k;
+      const long before = stats_.pulses;
+      if (o_.rule == UpdateRule::kAdaptive) {
+        const long refreshes = stats_.refreshes;
+        AdaptivePair(ip, im, dp.data()[k] - dm.data()[k], vp, vm, rng);
+        stats_.updated += stats_.pulses == before ? 0 : stats_.refreshes > refreshes ? 2 : 1;
+      } else {
+        *vp = ProgramDevice(ip, *vp, dp.data()[k], rng);
+        const long mid = stats_.pulses;
+        *vm = ProgramDevice(im, *vm, dm.data()[k], rng);
+        stats_.updated += (mid > before) + (stats_.pulses > mid);
+      }
+    }
+    offset += 2 * n;
+  }
+  stats_.device_steps += static_cast<long>(offset);
+  devices_.Retain(g, &stats_);
+}
+
+}  // namespace memspice::training
