@@ -94,7 +94,7 @@ double StateOf(const mss::MssParams& p, double g) {
 
 DeviceArray::DeviceArray(const ProgrammingOptions& o, double g_min, double g_max,
                          const Parameters& shape)
-    : o_(o), nominal_(NominalSynapse(o, g_min, g_max)) {
+    : o_(o), g_min_(g_min), g_max_(g_max), nominal_(NominalSynapse(o, g_min, g_max)) {
   if (const std::string e = o.Validate(); !e.empty()) throw TrainingError(e);
   if (const std::string e = mss::ValidateMssParams(nominal_); !e.empty())
     throw TrainingError("synapse device: " + e);
@@ -163,7 +163,7 @@ void DeviceArray::Retain(Parameters* g, ProgrammingStats* stats) const {
       double& v = m.data()[k];
       const mss::MssParams& d = devices_[i];
       const double x = ApplyPulseTrain(d, StateOf(d, v), 0.0, o_.retention_time, 1).x;
-      const double after = mss::Conductance(d, x);
+      const double after = std::clamp(mss::Conductance(d, x), GMin(i), GMax(i));
       stats->drift += std::abs(after - v);
       v = after;
     }

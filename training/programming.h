@@ -16,6 +16,7 @@
 #ifndef MEMSPICE_TRAINING_PROGRAMMING_H_
 #define MEMSPICE_TRAINING_PROGRAMMING_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -97,8 +98,10 @@ class DeviceArray {
   Stuck stuck(size_t i) const { return stuck_[i]; }
   const ProgrammingOptions& options() const { return o_; }
   const mss::MssParams& nominal() const { return nominal_; }
-  double GMin(size_t i) const { return 1.0 / devices_[i].roff; }
-  double GMax(size_t i) const { return 1.0 / devices_[i].ron; }
+  // Programmable window of device i: its own range intersected with the network's [g_min,
+  // g_max] (the periphery never programs outside the weight range; checkpoints check it).
+  double GMin(size_t i) const { return std::max(g_min_, 1.0 / devices_[i].roff); }
+  double GMax(size_t i) const { return std::min(g_max_, 1.0 / devices_[i].ron); }
 
   // Sets stuck devices to their stuck conductance and clamps the others into their own range.
   void Condition(Parameters* g) const;
@@ -121,6 +124,7 @@ class DeviceArray {
 
  private:
   ProgrammingOptions o_;
+  double g_min_, g_max_;
   mss::MssParams nominal_;
   std::vector<mss::MssParams> devices_;
   std::vector<Stuck> stuck_;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <type_traits>
 
 #include "training/dataset.h"
 
@@ -23,6 +24,76 @@ UpdateRule ParseUpdateRule(const std::string& name) {
 
 std::string UpdateRuleName(UpdateRule r) { return kNames[static_cast<size_t>(r)]; }
 
+std::string ValidateUpdateOptions(const UpdateOptions& o, double g_min, double g_max) {
+  if (std::string e = o.device.Validate(); !e.empty()) return e;
+  const double range = g_max - g_min;
+  const double th = o.eapu_threshold < 0 ? o.device.write_sd : o.eapu_threshold;
+  if (!std::isfinite(o.eapu_threshold))
+    return fmt::format("option 'eapu_threshold' = {} must be finite", o.eapu_threshold);
+  if (th > range)
+    return fmt::format(
+        "EaPU threshold {} S is larger than the device range {} S (g_max - g_min); use a "
+        "threshold below it (the EaPU default is the write-noise SD)",
+        th, range);
+  if (!(o.verify_tolerance > 0) || !std::isfinite(o.verify_tolerance))
+    return fmt::format("option 'verify_tolerance' = {} must be > 0 [S]", o.verify_tolerance);
+  if (o.verify_iterations < 1)
+    return fmt::format("option 'verify_iterations' = {} must be >= 1", o.verify_iterations);
+  if (!(o.refresh_floor >= 0 && o.refresh_floor < o.refresh_level && o.refresh_level <= 1))
+    return fmt::format(
+        "options 'refresh_floor' = {} and 'refresh_level' = {} must satisfy 0 <= floor < level "
+        "<= 1",
+        o.refresh_floor, o.refresh_level);
+  return {};
+}
+
+namespace {
+// Every numeric option with its JSON name (one list for both directions).
+template <typename U, typename Fn>
+void ForEachUpdateField(U& u, Fn&& fn) {
+  auto& d = u.device;
+  fn("eapu_threshold", u.eapu_threshold);
+  fn("verify_tolerance", u.verify_tolerance);
+  fn("verify_iterations", u.verify_iterations);
+  fn("refresh_level", u.refresh_level);
+  fn("refresh_floor", u.refresh_floor);
+  fn("von", d.von);
+  fn("voff", d.voff);
+  fn("tau", d.tau);
+  fn("set_amplitude", d.set_amplitude);
+  fn("reset_amplitude", d.reset_amplitude);
+  fn("pulse_width", d.pulse_width);
+  fn("max_pulses", d.max_pulses);
+  fn("write_sd", d.write_sd);
+  fn("read_sd", d.read_sd);
+  fn("spread", d.spread);
+  fn("stuck_on", d.stuck_on);
+  fn("stuck_off", d.stuck_off);
+  fn("retention_time", d.retention_time);
+  fn("device_seed", d.device_seed);
+}
+}  // namespace
+
+nlohmann::json UpdateOptionsToJson(const UpdateOptions& o) {
+  nlohmann::json j{{"rule", UpdateRuleName(o.rule)}};
+  ForEachUpdateField(o, [&](const char* key, const auto& v) { j[key] = v; });
+  return j;
+}
+
+UpdateOptions UpdateOptionsFromJson(const nlohmann::json& j, const std::string& where) {
+  UpdateOptions o;
+  if (!j.is_object() || !j.contains("rule") || !j["rule"].is_string())
+    throw TrainingError(fmt::format("{}: error: field 'update' needs a string 'rule'", where));
+  o.rule = ParseUpdateRule(j["rule"].get<std::string>());
+  ForEachUpdateField(o, [&](const char* key, auto& v) {
+    if (!j.contains(key)) return;
+    if (!j[key].is_number())
+      throw TrainingError(fmt::format("{}: error: field 'update.{}' must be a number", where, key));
+    v = j[key].get<std::remove_reference_t<decltype(v)>>();
+  });
+  return o;
+}
+
 double EapuRound(double dw, double th, double u) {
   if (std::abs(dw) >= th) return dw;
   return u < std::abs(dw) / th ? std::copysign(th, dw) : 0.0;
@@ -33,26 +104,8 @@ ConductanceUpdater::ConductanceUpdater(const UpdateOptions& o, double g_min, dou
     : o_(o),
       devices_(o.device, g_min, g_max, shape),
       threshold_(o.eapu_threshold < 0 ? o.device.write_sd : o.eapu_threshold) {
-  const double range = g_max - g_min;
-  if (!std::isfinite(o.eapu_threshold))
-    throw TrainingError(
-        fmt::format("option 'eapu_threshold' = {} must be finite", o.eapu_threshold));
-  if (threshold_ > range)
-    throw TrainingError(fmt::format(
-        "EaPU threshold {} S is larger than the device range {} S (g_max - g_min); use a "
-        "threshold below it (the EaPU default is the write-noise SD)",
-        threshold_, range));
-  if (!(o.verify_tolerance > 0) || !std::isfinite(o.verify_tolerance))
-    throw TrainingError(
-        fmt::format("option 'verify_tolerance' = {} must be > 0 [S]", o.verify_tolerance));
-  if (o.verify_iterations < 1)
-    throw TrainingError(
-        fmt::format("option 'verify_iterations' = {} must be >= 1", o.verify_iterations));
-  if (!(o.refresh_floor >= 0 && o.refresh_floor < o.refresh_level && o.refresh_level <= 1))
-    throw TrainingError(fmt::format(
-        "options 'refresh_floor' = {} and 'refresh_level' = {} must satisfy 0 <= floor < level "
-        "<= 1",
-        o.refresh_floor, o.refresh_level));
+  if (const std::string e = ValidateUpdateOptions(o, g_min, g_max); !e.empty())
+    throw TrainingError(e);
 }
 
 // One device towards g + dg by the per-device rules.

@@ -17,6 +17,7 @@
 #ifndef MEMSPICE_TRAINING_UPDATE_RULES_H_
 #define MEMSPICE_TRAINING_UPDATE_RULES_H_
 
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 
@@ -41,6 +42,14 @@ struct UpdateOptions {
   ProgrammingOptions device;
 };
 
+// Empty if usable with devices of range [g_min, g_max], else the first bad option and its rule.
+std::string ValidateUpdateOptions(const UpdateOptions& o, double g_min, double g_max);
+
+// The rule and device description as JSON (run record, checkpoint configuration) and back;
+// FromJson throws TrainingError naming `where` and a mistyped field; absent fields keep defaults.
+nlohmann::json UpdateOptionsToJson(const UpdateOptions& o);
+UpdateOptions UpdateOptionsFromJson(const nlohmann::json& j, const std::string& where);
+
 // EaPU rounding of one step dw with threshold th > 0, given a uniform draw u in [0, 1).
 double EapuRound(double dw, double th, double u);
 
@@ -57,6 +66,7 @@ class ConductanceUpdater {
 
   const ProgrammingStats& stats() const { return stats_; }
   void ResetStats() { stats_ = {}; }
+  void SetStats(const ProgrammingStats& s) { stats_ = s; }
   const DeviceArray& devices() const { return devices_; }
   double eapu_threshold() const { return threshold_; }
 
