@@ -255,6 +255,11 @@ int TrainMna(const TrainArgs& a, const training::RunRecord& record,
     std::cerr << "error: --resume is only supported on the fast path\n";
     return kExitInputError;
   }
+  if (record.options.update.rule != training::UpdateRule::kIdeal) {
+    std::cerr << "error: --update " << training::UpdateRuleName(record.options.update.rule)
+              << " is only supported on the fast path; the MNA fallback applies ideal updates\n";
+    return kExitInputError;
+  }
   const training::TrainOptions& o = record.options;
   training::MnaNetwork net(cn);
   auto [name, path] = training::DatasetSource(record.dataset, NpmMnistDir());
