@@ -4,7 +4,10 @@
 # devices (0.5 % ON, 0.5 % OFF), plus `ideal` and `eapu` on ideal devices. Not a test and not the
 # issue's full recipe: BATCHES batches of 32 and the first TEST test images only.
 #
-#   benchmarks/device_updates.sh [BUILD_DIR] [BATCHES] [TEST]      (defaults: build 100 1000)
+#   benchmarks/device_updates.sh [BUILD_DIR] [BATCHES] [TEST] [sweep]   (defaults: build 100 1000)
+#
+# With `sweep`: instead, `pulse` and `eapu` under write-noise SD 0, 0.5, 1, 2 and 5 uS (no stuck devices;
+# eapu's threshold is the SD, or 0.5 uS at SD 0).
 #
 # Prints the CPU, load, each command and a table: test accuracy, R_up, N_up, pulses, energy.
 set -euo pipefail
@@ -13,6 +16,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build}"
 batches="${2:-100}"
 test="${3:-1000}"
+mode="${4:-table}"
 cmake --build "$build" --target memspice -j2 >/dev/null
 memspice="$build/apps/memspice"
 run="$(mktemp -d)"
@@ -32,6 +36,15 @@ row() {
   tail -n 1 "$run/$name/metrics.csv" | awk -F, -v n="$name" \
     '{printf "%-34s %7.2f%% %9.4g %9.4g %11.4g %11.4g\n", n, 100*$6, $16, $17, $18, $19}'
 }
+if [[ "$mode" == sweep ]]; then
+  for sd in 0 0.5u 1u 2u 5u; do
+    row "pulse-sd$sd" --update pulse --write-sd "$sd"
+    th="$sd"
+    [[ "$sd" == 0 ]] && th=0.5u
+    row "eapu-sd$sd" --update eapu --write-sd "$sd" --eapu-threshold "$th"
+  done
+  exit 0
+fi
 row ideal --update ideal
 row eapu-ideal-devices-th2uS --update eapu --eapu-threshold 2u
 for rule in pulse sign two-pulse write-verify eapu adaptive; do
