@@ -142,10 +142,14 @@ double DeviceArray::Program(size_t i, double g, int count, bool set, std::mt1993
 }
 
 int DeviceArray::PulsesTo(size_t i, double g, double target, bool own_params) const {
+  // Targets are kept inside the window less a margin: the last states before the equilibrium of a
+  // pulse polarity take ever more pulses (x_eq < 1), so aiming past them would spend max_pulses.
+  const double margin = kTargetMargin * (GMax(i) - GMin(i));
+  const double aim = std::clamp(target, GMin(i) + margin, GMax(i) - margin);
+  if ((aim - g) * (target - g) <= 0) return 0;  // already at the limit in that direction
   const mss::MssParams& d = own_params ? devices_[i] : nominal_;
-  const bool set = target > g;
-  return PulsesForTarget(d, StateOf(d, g), StateOf(d, target),
-                         set ? o_.set_amplitude : o_.reset_amplitude, o_.pulse_width,
+  return PulsesForTarget(d, StateOf(d, g), StateOf(d, aim),
+                         aim > g ? o_.set_amplitude : o_.reset_amplitude, o_.pulse_width,
                          o_.max_pulses);
 }
 

@@ -86,6 +86,9 @@ struct ProgrammingStats {
 
 enum class Stuck : uint8_t { kNo, kOn, kOff };
 
+// Programming targets stay this fraction of a device's window inside its ends.
+inline constexpr double kTargetMargin = 0.01;
+
 // The devices of all crossbars (G+ and G- of every layer, in Parameters order), each with its own
 // drawn parameters and stuck flag.
 class DeviceArray {
@@ -112,8 +115,9 @@ class DeviceArray {
   double Program(size_t i, double g, int count, bool set, std::mt19937_64* rng,
                  ProgrammingStats* stats) const;
 
-  // Pulses to move device i from g towards target, predicted with the nominal device (what the
-  // controller knows) or with the device's own parameters (a characterised array).
+  // Pulses to move device i from g towards target (clamped to its window less kTargetMargin; 0 if
+  // g is already past that in the target's direction), predicted with the nominal device (what
+  // the controller knows) or with the device's own parameters (a characterised array).
   int PulsesTo(size_t i, double g, double target, bool own_params) const;
 
   // A read of conductance g with read noise.

@@ -85,6 +85,18 @@ BOOST_AUTO_TEST_CASE(pulse_count_reaches_the_target) {
   BOOST_TEST(mt::PulsesForTarget(p, 0.4, 1.0, o.set_amplitude, o.pulse_width, 100) == 100);
 }
 
+BOOST_AUTO_TEST_CASE(saturated_devices_get_no_pulses_past_their_window) {
+  mt::UpdateOptions o;
+  const mt::Parameters shape = Filled(1, 1, 5e-4);
+  const mt::DeviceArray d(o.device, kGMin, kGMax, shape);
+  const double top = kGMax - 0.5 * mt::kTargetMargin * (kGMax - kGMin);
+  BOOST_TEST(d.PulsesTo(0, top, kGMax + 1e-4, false) == 0);  // already at the limit
+  BOOST_TEST(d.PulsesTo(0, top, kGMin, false) > 0);          // the other way is fine
+  const int n = d.PulsesTo(0, 5e-4, 2 * kGMax, false);       // aims at the window's edge
+  BOOST_TEST(n > 0);
+  BOOST_TEST(n < o.device.max_pulses);
+}
+
 BOOST_AUTO_TEST_CASE(eapu_rounding_statistics_and_unbiasedness) {
   const double th = 2e-6;
   std::mt19937_64 rng(42);
