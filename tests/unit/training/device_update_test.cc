@@ -87,6 +87,7 @@ BOOST_AUTO_TEST_CASE(pulse_count_reaches_the_target) {
 
 BOOST_AUTO_TEST_CASE(saturated_devices_get_no_pulses_past_their_window) {
   mt::UpdateOptions o;
+  o.device.max_pulses = 5000;  // 0.5 -> 0.99 of the range takes about 2000 default pulses
   const mt::Parameters shape = Filled(1, 1, 5e-4);
   const mt::DeviceArray d(o.device, kGMin, kGMax, shape);
   const double top = kGMax - 0.5 * mt::kTargetMargin * (kGMax - kGMin);
