@@ -28,7 +28,7 @@ using nlohmann::json;
 // Flags as parsed; only those in `given` override the preset (or, on --resume, the run's record).
 struct TrainArgs {
   training::TrainOptions v;  // holds the parsed values of the option flags below
-  std::string method, crossbar, optimizer;
+  std::string method, crossbar, optimizer, update;
   std::string preset = "default";
   std::string dataset = "fashion-mnist";
   std::string run_dir = "runs/memprop";
@@ -63,6 +63,44 @@ void ApplyNetworkFlags(const TrainArgs& a, training::NetworkConfig* c) {
   if (a.Given("--v-scale")) c->v_scale = v.v_scale;
 }
 
+// The device-programming flags (docs/device_updates.md): fn(flag, help, field of UpdateOptions).
+template <typename Fn>
+void ForEachDeviceFlag(Fn&& fn) {
+  fn(
+      "--write-sd", "Cycle-to-cycle write noise SD per programming train [S], e.g. 2u",
+      [](auto& u) -> auto& { return u.device.write_sd; });
+  fn(
+      "--read-sd", "Read noise SD [S] (write-verify reads)",
+      [](auto& u) -> auto& { return u.device.read_sd; });
+  fn(
+      "--spread", "Device-to-device log-normal SD of R_on, R_off, V_on, V_off, tau",
+      [](auto& u) -> auto& { return u.device.spread; });
+  fn(
+      "--stuck-on", "Fraction of devices stuck at G_max",
+      [](auto& u) -> auto& { return u.device.stuck_on; });
+  fn(
+      "--stuck-off", "Fraction of devices stuck at G_min",
+      [](auto& u) -> auto& { return u.device.stuck_off; });
+  fn(
+      "--retention-time", "Time at 0 V between updates [s] (retention drift)",
+      [](auto& u) -> auto& { return u.device.retention_time; });
+  fn(
+      "--pulse-width", "Programming pulse width [s]",
+      [](auto& u) -> auto& { return u.device.pulse_width; });
+  fn(
+      "--set-amplitude", "SET pulse amplitude [V]",
+      [](auto& u) -> auto& { return u.device.set_amplitude; });
+  fn(
+      "--reset-amplitude", "RESET pulse amplitude [V] (negative)",
+      [](auto& u) -> auto& { return u.device.reset_amplitude; });
+  fn(
+      "--eapu-threshold", "EaPU threshold [S] (default: the write-noise SD)",
+      [](auto& u) -> auto& { return u.eapu_threshold; });
+  fn(
+      "--verify-tolerance", "write-verify target band [S]",
+      [](auto& u) -> auto& { return u.verify_tolerance; });
+}
+
 // Copies the given optimisation flags into `o` (the rest stays as the preset or record has it).
 void ApplyTrainFlags(const TrainArgs& a, training::TrainOptions* o) {
   if (a.Given("--optimizer")) o->optimizer.kind = training::ParseOptimizer(a.optimizer);
@@ -73,6 +111,12 @@ void ApplyTrainFlags(const TrainArgs& a, training::TrainOptions* o) {
   if (a.Given("--max-train")) o->max_train = a.v.max_train;
   if (a.Given("--max-test")) o->max_test = a.v.max_test;
   if (a.Given("--seed")) o->seed = a.v.seed;
+  if (a.Given("--update")) o->update.rule = training::ParseUpdateRule(a.update);
+  ForEachDeviceFlag([&](const char* flag, const char*, auto field) {
+    if (a.Given(flag)) field(o->update) = field(a.v.update);
+  });
+  if (a.Given("--max-pulses")) o->update.device.max_pulses = a.v.update.device.max_pulses;
+  if (a.Given("--device-seed")) o->update.device.device_seed = a.v.update.device.device_seed;
   o->threads = a.v.threads;
   o->checkpoint_every = a.v.checkpoint_every;
   o->network.isa = a.v.network.isa;
@@ -210,6 +254,11 @@ int TrainMna(const TrainArgs& a, const training::RunRecord& record,
              const training::CompiledNetwork& cn) {
   if (!a.resume.empty()) {
     std::cerr << "error: --resume is only supported on the fast path\n";
+    return kExitInputError;
+  }
+  if (record.options.update.rule != training::UpdateRule::kIdeal) {
+    std::cerr << "error: --update " << training::UpdateRuleName(record.options.update.rule)
+              << " is only supported on the fast path; the MNA fallback applies ideal updates\n";
     return kExitInputError;
   }
   const training::TrainOptions& o = record.options;
@@ -458,6 +507,16 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
   cmd->add_option("--checkpoint-every", a->v.checkpoint_every, "Also checkpoint every N batches")
       ->check(NonNegative());
   cmd->add_option("--seed", a->v.seed, "Random seed");
+  cmd->add_option(
+      "--update", a->update,
+      fmt::format("Conductance update rule: {} (default ideal)", training::kUpdateRuleNames));
+  ForEachDeviceFlag([&](const char* flag, const char* help, auto field) {
+    cmd->add_option(flag, field(a->v.update), help)->transform(SpiceNumber(flag));
+  });
+  cmd->add_option("--max-pulses", a->v.update.device.max_pulses, "Pulses per programming train cap")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--device-seed", a->v.update.device.device_seed,
+                  "Seed of device-to-device spread and stuck devices");
   cmd->add_option("--out", a->run_dir, "Run directory (metrics, checkpoints, parameters)");
   cmd->add_option("--resume", a->resume,
                   "Continue the run in this directory after an interruption");

@@ -45,31 +45,41 @@ void Optimizer::SetState(long t, Parameters m, Parameters v) {
   v_ = std::move(v);
 }
 
-void Optimizer::Step(const Parameters& grad, Parameters* p) {
+Parameters Optimizer::Delta(const Parameters& grad) {
   ++t_;
   const double range = g_max_ - g_min_;
   const double b1 = options_.beta1, b2 = options_.beta2;
   const double c1 = 1.0 - std::pow(b1, static_cast<double>(t_));
   const double c2 = 1.0 - std::pow(b2, static_cast<double>(t_));
-  for (size_t l = 0; l < p->g_plus.size(); ++l) {
+  Parameters delta = ZerosLike(grad);
+  for (size_t l = 0; l < grad.g_plus.size(); ++l) {
     for (int which = 0; which < 2; ++which) {
       const Eigen::MatrixXd& g = which ? grad.g_minus[l] : grad.g_plus[l];
-      Eigen::MatrixXd& w = which ? p->g_minus[l] : p->g_plus[l];
+      Eigen::MatrixXd& d = which ? delta.g_minus[l] : delta.g_plus[l];
       Eigen::MatrixXd& m = which ? m_.g_minus[l] : m_.g_plus[l];
       Eigen::MatrixXd& v = which ? v_.g_minus[l] : v_.g_plus[l];
       const Eigen::ArrayXXd gn = g.array() * range;  // gradient w.r.t. the normalised conductance
       if (options_.kind == OptimizerKind::kAdam) {
         m.array() = b1 * m.array() + (1 - b1) * gn;
         v.array() = b2 * v.array() + (1 - b2) * gn.square();
-        w.array() -=
-            range * options_.lr * (m.array() / c1) / ((v.array() / c2).sqrt() + options_.eps);
+        d.array() =
+            -(range * options_.lr * (m.array() / c1) / ((v.array() / c2).sqrt() + options_.eps));
       } else {
         m.array() = options_.momentum * m.array() + gn;
-        w.array() -= range * options_.lr * m.array();
+        d.array() = -(range * options_.lr * m.array());
       }
-      w = w.cwiseMax(g_min_).cwiseMin(g_max_);
     }
   }
+  return delta;
+}
+
+void Optimizer::Step(const Parameters& grad, Parameters* p) {
+  const Parameters delta = Delta(grad);
+  for (size_t l = 0; l < p->g_plus.size(); ++l) {
+    p->g_plus[l] += delta.g_plus[l];
+    p->g_minus[l] += delta.g_minus[l];
+  }
+  ClipConductances(g_min_, g_max_, p);
 }
 
 void ClipConductances(double g_min, double g_max, Parameters* p) {

@@ -32,6 +32,10 @@ class Optimizer {
   // g_max].
   void Step(const Parameters& grad, Parameters* p);
 
+  // The same step as a desired conductance change [S] (unclipped), advancing the moments; a
+  // device-aware update rule (training/update_rules.h) then programs it.
+  Parameters Delta(const Parameters& grad);
+
   // State for checkpoints: step count and the first/second moments (Adam) or velocity (SGD, in m).
   long step_count() const { return t_; }
   const Parameters& m() const { return m_; }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -121,6 +122,8 @@ void WriteRunRecord(const std::string& dir, const RunRecord& r) {
     j["deck"] = r.deck;
     j["path"] = r.path;
   }
+  if (r.options.update.rule != UpdateRule::kIdeal)
+    j["update"] = UpdateOptionsToJson(r.options.update);
   WriteFileAtomic(RunFile(dir, kTrainArgsFile), j.dump(2) + "\n");
 }
 
@@ -142,6 +145,7 @@ RunRecord ReadRunRecord(const std::string& dir) {
   Take(j, "path", false, where, &r.path);
   if (j.contains("net")) r.options.network = NetworkConfigFrom(j["net"], where + ": net");
   if (j.contains("train")) TrainSettingsFromJson(j["train"], where + ": train", &r.options);
+  if (j.contains("update")) r.options.update = UpdateOptionsFromJson(j["update"], where);
   return r;
 }
 
@@ -212,7 +216,13 @@ json MetricsToJson(const EpochMetrics& m) {
               {"seconds", m.seconds},
               {"samples_per_second", m.samples_per_second},
               {"tape_bytes_per_batch", m.tape_bytes_per_batch},
-              {"peak_rss_bytes", m.peak_rss_bytes}};
+              {"peak_rss_bytes", m.peak_rss_bytes},
+              {"r_up", m.r_up},
+              {"n_up", m.n_up},
+              {"pulses", m.pulses},
+              {"energy", m.energy},
+              {"drift", m.drift},
+              {"refreshes", m.refreshes}};
 }
 
 EpochMetrics MetricsFromJson(const json& j, const std::string& where) {
@@ -232,6 +242,13 @@ EpochMetrics MetricsFromJson(const json& j, const std::string& where) {
   Take(j, "samples_per_second", true, where, &m.samples_per_second);
   Take(j, "tape_bytes_per_batch", false, where, &m.tape_bytes_per_batch);  // absent before v2
   Take(j, "peak_rss_bytes", false, where, &m.peak_rss_bytes);
+  for (auto [key, field] : {std::pair{"r_up", &m.r_up},
+                            {"n_up", &m.n_up},
+                            {"pulses", &m.pulses},
+                            {"energy", &m.energy},
+                            {"drift", &m.drift},
+                            {"refreshes", &m.refreshes}})
+    Take(j, key, false, where, field);  // absent before device-aware updates
   return m;
 }
 
@@ -329,6 +346,9 @@ void SaveCheckpoint(const std::string& path, const Checkpoint& c) {
   h["partial_loss"] = c.partial_loss;
   h["partial_correct"] = c.partial_correct;
   h["partial_count"] = c.partial_count;
+  const ProgrammingStats& ps = c.partial_programming;
+  h["partial_programming"] = {ps.device_steps, ps.updated, ps.pulses,
+                              ps.energy,       ps.drift,   ps.refreshes};
   json hist = json::array();
   for (const auto& m : c.history) hist.push_back(MetricsToJson(m));
   h["history"] = hist;
@@ -364,6 +384,23 @@ std::string ReadWholeFile(const std::string& path) {
   return bytes;
 }
 
+// The programming counters [device_steps, updated, pulses, energy, drift, refreshes] (optional).
+void ParseProgramming(const json& h, const std::string& where, ProgrammingStats* ps) {
+  if (!h.contains("partial_programming")) return;
+  const json& a = h["partial_programming"];
+  const bool ok =
+      a.is_array() && a.size() == 6 && std::all_of(a.begin(), a.end(), [](const json& v) {
+        return v.is_number() && v.get<double>() >= 0 && std::isfinite(v.get<double>());
+      });
+  if (!ok)
+    throw TrainingError(fmt::format(
+        "{}: error: field 'partial_programming' must be 6 numbers >= 0 [device_steps, updated, "
+        "pulses, energy, drift, refreshes]",
+        where));
+  *ps = {a[0].get<long>(),   a[1].get<long>(),   a[2].get<long>(),
+         a[3].get<double>(), a[4].get<double>(), a[5].get<long>()};
+}
+
 void ParseHeader(const json& h, const std::string& where, Checkpoint* c) {
   if (!h.is_object() || !h.contains("config") || !h["config"].is_object())
     throw TrainingError(fmt::format("{}: error: field 'config' is missing", where));
@@ -377,6 +414,7 @@ void ParseHeader(const json& h, const std::string& where, Checkpoint* c) {
   Take(h, "partial_loss", true, where, &c->partial_loss);
   Take(h, "partial_correct", true, where, &c->partial_correct);
   Take(h, "partial_count", true, where, &c->partial_count);
+  ParseProgramming(h, where, &c->partial_programming);
   if (!h.contains("history") || !h["history"].is_array())
     throw TrainingError(fmt::format("{}: error: field 'history' is missing", where));
   for (const json& m : h["history"])
@@ -549,15 +587,17 @@ Parameters LoadParametersJson(const std::string& path) {
 void WriteMetricsFiles(const std::string& dir, const std::vector<EpochMetrics>& history) {
   std::string csv =
       "epoch,batches,train_loss,train_accuracy,test_loss,test_accuracy,spiking_fraction,g_mean,"
-      "g_std,g_at_min,g_at_max,seconds,samples_per_second,tape_bytes_per_batch,peak_rss_bytes\n";
+      "g_std,g_at_min,g_at_max,seconds,samples_per_second,tape_bytes_per_batch,peak_rss_bytes,"
+      "r_up,n_up,pulses,energy,drift,refreshes\n";
   json arr = json::array();
   for (const EpochMetrics& m : history) {
     csv += fmt::format(
         "{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g},{:.4g},"
-        "{:.0f},{:.0f}\n",
+        "{:.0f},{:.0f},{:.6g},{:.6g},{:.0f},{:.6g},{:.6g},{:.0f}\n",
         m.epoch, m.batches, m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy,
         m.spiking_fraction, m.g_mean, m.g_std, m.g_at_min, m.g_at_max, m.seconds,
-        m.samples_per_second, m.tape_bytes_per_batch, m.peak_rss_bytes);
+        m.samples_per_second, m.tape_bytes_per_batch, m.peak_rss_bytes, m.r_up, m.n_up, m.pulses,
+        m.energy, m.drift, m.refreshes);
     arr.push_back(MetricsToJson(m));
   }
   WriteFileAtomic(RunFile(dir, kMetricsCsvFile), csv);

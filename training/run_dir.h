@@ -73,6 +73,7 @@ struct Checkpoint {
   std::vector<EpochMetrics> history;
   double partial_loss = 0;  // running sums of the epoch in progress
   long partial_correct = 0, partial_count = 0;
+  ProgrammingStats partial_programming;  // programming counters of the epoch in progress
 };
 // Written atomically with a version and a CRC-32. Loading checks the checksum, every field's range
 // (epoch, batch, RNG state, history), the conductances' shapes and device range and refuses

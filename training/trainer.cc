@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -134,6 +135,9 @@ std::string TrainOptions::Validate() const {
   if (!(optimizer.lr > 0) || !std::isfinite(optimizer.lr))
     return bad("lr", optimizer.lr, "finite and > 0");
   if (run_dir.empty()) return "option 'run_dir' must name a directory";
+  if (update.rule != UpdateRule::kIdeal)
+    if (std::string e = ValidateUpdateOptions(update, network.g_min, network.g_max); !e.empty())
+      return e;
   if (std::string e = network.Validate(); !e.empty()) return e;
   return MemoryBudgetError(
       EstimateTrainingBytes(*this),
@@ -166,6 +170,7 @@ std::string ConfigJson(const TrainOptions& o) {
   j["seed"] = o.seed;
   j["max_train"] = o.max_train;
   j["init_fraction"] = o.init_fraction;
+  if (o.update.rule != UpdateRule::kIdeal) j["update"] = UpdateOptionsToJson(o.update);
   return j.dump();
 }
 
@@ -186,6 +191,15 @@ void ConductanceStats(const NetworkConfig& c, const Parameters& p, EpochMetrics*
   m->g_std = std::sqrt(std::max(0.0, sum2 / n - m->g_mean * m->g_mean));
   m->g_at_min = at_min / n;
   m->g_at_max = at_max / n;
+}
+
+void ProgrammingMetrics(const ProgrammingStats& ps, EpochMetrics* m) {
+  m->r_up = ps.r_up();
+  m->n_up = ps.n_up();
+  m->pulses = static_cast<double>(ps.pulses);
+  m->energy = ps.energy;
+  m->drift = ps.drift;
+  m->refreshes = static_cast<double>(ps.refreshes);
 }
 
 double PeakRssBytes() {
@@ -278,7 +292,8 @@ struct RunState {
       : params(std::move(p)), opt(std::move(o)), rng(rng_seed) {}
   Parameters params;
   Optimizer opt;
-  std::mt19937_64 rng;
+  std::mt19937_64 rng;  // epoch seeds and the device noise of the update rules
+  std::optional<ConductanceUpdater> updater;  // non-ideal update rules
   int epoch = 0, batch = 0;
   uint64_t epoch_seed = 0;
   bool epoch_seeded = false;
@@ -306,6 +321,7 @@ Checkpoint ToCheckpoint(const RunState& s, const std::string& config, int epoch,
   k.partial_loss = s.loss;
   k.partial_correct = s.correct;
   k.partial_count = s.count;
+  if (s.updater) k.partial_programming = s.updater->stats();
   return k;
 }
 
@@ -333,6 +349,7 @@ void Resume(const std::string& path, const std::string& config, int full_batches
   s->loss = k.partial_loss;
   s->correct = k.partial_correct;
   s->count = k.partial_count;
+  if (s->updater) s->updater->SetStats(k.partial_programming);
 }
 
 struct Progress {
@@ -391,7 +408,10 @@ void TrainBatch(const TrainOptions& o, const Network& net, const Dataset& train,
     pr.grad.g_plus[l] /= bs;  // mean loss over the batch
     pr.grad.g_minus[l] /= bs;
   }
-  s->opt.Step(pr.grad, &s->params);
+  if (s->updater)
+    s->updater->Apply(s->opt.Delta(pr.grad), &s->params, &s->rng);
+  else
+    s->opt.Step(pr.grad, &s->params);
   progress->samples += bs;
 }
 
@@ -416,6 +436,7 @@ EpochMetrics EndEpoch(const TrainOptions& o, const Network& net, const DatasetPa
   m.spiking_fraction = ev.spiking_fraction;
   ConductanceStats(c, s.params, &m);
   m.peak_rss_bytes = PeakRssBytes();
+  if (s.updater) ProgrammingMetrics(s.updater->stats(), &m);
   if (o.progress)
     std::fprintf(stderr,
                  "%sepoch %d: train loss %.4g acc %.2f%%  test acc %.2f%%  spiking %.3f  (%s, "
@@ -424,6 +445,12 @@ EpochMetrics EndEpoch(const TrainOptions& o, const Network& net, const DatasetPa
                  100 * m.test_accuracy, m.spiking_fraction, FormatDuration(secs).c_str(),
                  KernelIsaName(net.isa()).c_str(), m.tape_bytes_per_batch / 1048576.0,
                  m.peak_rss_bytes / 1048576.0);
+  if (o.progress && s.updater)
+    std::fprintf(stderr,
+                 "  programming (%s): R_up %.3g  N_up %.3g  pulses %.0f  energy %.3g J  drift "
+                 "%.3g S  refreshes %.0f\n",
+                 UpdateRuleName(o.update.rule).c_str(), m.r_up, m.n_up, m.pulses, m.energy, m.drift,
+                 m.refreshes);
   return m;
 }
 
@@ -444,6 +471,10 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
   const Parameters init = InitParameters(c, o.seed, o.init_fraction);
   RunState s{o.initial.g_plus.empty() ? init : o.initial,
              Optimizer(o.optimizer, c.g_min, c.g_max, init), o.seed ^ 0x9e3779b97f4a7c15ull};
+  if (o.update.rule != UpdateRule::kIdeal) {
+    s.updater.emplace(o.update, c.g_min, c.g_max, init);
+    s.updater->Condition(&s.params);  // stuck devices sit at their stuck conductance
+  }
   if (o.resume) {
     Resume(ckpt_path, config, full_batches, &s);
     WriteMetricsFiles(o.run_dir, s.history);  // repairs metrics of a run killed mid-commit
@@ -493,6 +524,7 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
     s.epoch_seeded = false;
     s.loss = 0;
     s.correct = s.count = 0;
+    if (s.updater) s.updater->ResetStats();
     // The epoch's commit: the checkpoint (which holds the metric history) is replaced atomically
     // first; the metrics files are derived from it, and rewritten from it on resume.
     SaveCheckpoint(ckpt_path, ToCheckpoint(s, config, s.epoch + 1, 0));

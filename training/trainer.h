@@ -15,6 +15,7 @@
 #include "training/dataset.h"
 #include "training/network.h"
 #include "training/optimizer.h"
+#include "training/update_rules.h"
 
 namespace memspice::training {
 
@@ -27,6 +28,7 @@ struct TrainOptions {
   std::string dataset_path;               // folder; empty = the dataset's default location
   NetworkConfig network;
   OptimizerOptions optimizer;
+  UpdateOptions update;  // how steps become device programming (default: ideal)
   int epochs = 10;
   int batch_size = 32;
   int threads = 2;
@@ -86,6 +88,10 @@ struct EpochMetrics {
   double samples_per_second = 0;    // training throughput (forward + reverse)
   double tape_bytes_per_batch = 0;  // BPTT tape held while a batch is processed (all threads)
   double peak_rss_bytes = 0;        // process peak resident set so far (getrusage ru_maxrss)
+  // Device programming (zero under the ideal rule): fraction of devices updated per step, pulses
+  // per device per step, total pulses, energy sum V^2 G t [J], retention drift sum |dG| [S],
+  // refreshed pairs.
+  double r_up = 0, n_up = 0, pulses = 0, energy = 0, drift = 0, refreshes = 0;
 };
 
 struct EvalResult {

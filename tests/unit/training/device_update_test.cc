@@ -1,0 +1,262 @@
+// Programming model (pulse response from the MSS state equation, stochastic device terms) and the
+// device-aware update rules, with fixed seeds.
+#define BOOST_TEST_MODULE device_update
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <random>
+
+#include "training/dataset.h"
+#include "training/programming.h"
+#include "training/update_rules.h"
+
+namespace mt = memspice::training;
+namespace mss = memspice::devices::mss;
+
+namespace {
+
+constexpr double kGMin = 1e-5, kGMax = 1e-3;  // the device range: 10 uS to 1 mS
+
+mt::Parameters Filled(int rows, int cols, double g) {
+  mt::Parameters p;
+  p.g_plus.push_back(Eigen::MatrixXd::Constant(rows, cols, g));
+  p.g_minus.push_back(Eigen::MatrixXd::Constant(rows, cols, g));
+  return p;
+}
+
+// x after `width` at constant u by classical RK4 on mss::StateRate (reference for the closed form).
+double Rk4(const mss::MssParams& p, double x, double u, double width, int steps) {
+  const double h = width / steps;
+  for (int s = 0; s < steps; ++s) {
+    const double k1 = mss::StateRate(p, x, u);
+    const double k2 = mss::StateRate(p, x + h / 2 * k1, u);
+    const double k3 = mss::StateRate(p, x + h / 2 * k2, u);
+    const double k4 = mss::StateRate(p, x + h * k3, u);
+    x += h / 6 * (k1 + 2 * k2 + 2 * k3 + k4);
+  }
+  return x;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(pulse_train_integrates_the_mss_state_equation) {
+  const mt::ProgrammingOptions o;
+  const mss::MssParams p = mt::NominalSynapse(o, kGMin, kGMax);
+  for (double v : {o.set_amplitude, o.reset_amplitude, 0.0}) {
+    double x = 0.37;
+    for (int n = 1; n <= 5; ++n) {
+      x = Rk4(p, x, v, o.pulse_width, 200);
+      BOOST_TEST(std::abs(mt::ApplyPulseTrain(p, 0.37, v, o.pulse_width, n).x - x) < 1e-12);
+    }
+  }
+  // Energy: sum of V^2 G t with G at each pulse's start.
+  double x = 0.2, e = 0;
+  for (int k = 0; k < 7; ++k) {
+    e += o.set_amplitude * o.set_amplitude * o.pulse_width * mss::Conductance(p, x);
+    x = mt::ApplyPulseTrain(p, x, o.set_amplitude, o.pulse_width, 1).x;
+  }
+  BOOST_TEST(std::abs(mt::ApplyPulseTrain(p, 0.2, o.set_amplitude, o.pulse_width, 7).energy - e) <
+             1e-12 * e);
+}
+
+BOOST_AUTO_TEST_CASE(response_is_nonlinear_and_asymmetric) {
+  const mt::ProgrammingOptions o;
+  const mss::MssParams p = mt::NominalSynapse(o, kGMin, kGMax);
+  auto step = [&](double x, double v) {
+    return mss::Conductance(p, mt::ApplyPulseTrain(p, x, v, o.pulse_width, 1).x) -
+           mss::Conductance(p, x);
+  };
+  BOOST_TEST(step(0.1, o.set_amplitude) > 2 * step(0.8, o.set_amplitude));  // saturating SET
+  BOOST_TEST(-step(0.9, o.reset_amplitude) >
+             2 * -step(0.2, o.reset_amplitude));  // saturating RESET
+  BOOST_TEST(std::abs(step(0.5, o.set_amplitude) + step(0.5, o.reset_amplitude)) >
+             1e-3 * step(0.5, o.set_amplitude));  // SET and RESET differ at the same state
+}
+
+BOOST_AUTO_TEST_CASE(pulse_count_reaches_the_target) {
+  const mt::ProgrammingOptions o;
+  const mss::MssParams p = mt::NominalSynapse(o, kGMin, kGMax);
+  for (double target : {0.45, 0.6, 0.9}) {
+    const int n = mt::PulsesForTarget(p, 0.4, target, o.set_amplitude, o.pulse_width, 10000);
+    const double x = mt::ApplyPulseTrain(p, 0.4, o.set_amplitude, o.pulse_width, n).x;
+    const double one = mt::ApplyPulseTrain(p, x, o.set_amplitude, o.pulse_width, 1).x - x;
+    BOOST_TEST(std::abs(x - target) <= 0.5 * one + 1e-12);
+  }
+  BOOST_TEST(mt::PulsesForTarget(p, 0.4, 0.3, o.set_amplitude, o.pulse_width, 100) == 0);
+  BOOST_TEST(mt::PulsesForTarget(p, 0.4, 1.0, o.set_amplitude, o.pulse_width, 100) == 100);
+}
+
+BOOST_AUTO_TEST_CASE(saturated_devices_get_no_pulses_past_their_window) {
+  mt::UpdateOptions o;
+  o.device.max_pulses = 5000;  // 0.5 -> 0.99 of the range takes about 2000 default pulses
+  const mt::Parameters shape = Filled(1, 1, 5e-4);
+  const mt::DeviceArray d(o.device, kGMin, kGMax, shape);
+  const double top = kGMax - 0.5 * mt::kTargetMargin * (kGMax - kGMin);
+  BOOST_TEST(d.PulsesTo(0, top, kGMax + 1e-4, false) == 0);  // already at the limit
+  BOOST_TEST(d.PulsesTo(0, top, kGMin, false) > 0);          // the other way is fine
+  const int n = d.PulsesTo(0, 5e-4, 2 * kGMax, false);       // aims at the window's edge
+  BOOST_TEST(n > 0);
+  BOOST_TEST(n < o.device.max_pulses);
+}
+
+BOOST_AUTO_TEST_CASE(eapu_rounding_statistics_and_unbiasedness) {
+  const double th = 2e-6;
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> u;
+  for (double dw : {0.3 * th, -0.05 * th}) {
+    const int n = 200000;
+    double sum = 0;
+    int moved = 0;
+    for (int k = 0; k < n; ++k) {
+      const double r = mt::EapuRound(dw, th, u(rng));
+      BOOST_TEST((r == 0 || r == std::copysign(th, dw)));
+      sum += r;
+      moved += r != 0;
+    }
+    const double p = std::abs(dw) / th, sd = std::sqrt(p * (1 - p) / n);
+    BOOST_TEST(std::abs(double(moved) / n - p) < 4 * sd);  // P(update) = |dW| / dW_th
+    BOOST_TEST(std::abs(sum / n - dw) < 4 * sd * th);      // E[dW_n] = dW
+  }
+  BOOST_TEST(mt::EapuRound(3 * th, th, 0.99) == 3 * th);  // large steps pass unchanged
+  BOOST_TEST(mt::EapuRound(-th, th, 0.99) == -th);
+}
+
+BOOST_AUTO_TEST_CASE(eapu_updates_few_devices) {
+  mt::UpdateOptions o;
+  o.rule = mt::UpdateRule::kEapu;
+  o.device.write_sd = 2e-6;
+  mt::Parameters g = Filled(20, 50, 5e-4);
+  mt::ConductanceUpdater up(o, kGMin, kGMax, g);
+  const mt::Parameters delta = Filled(20, 50, 2e-8);  // 1 % of the threshold
+  std::mt19937_64 rng(7);
+  for (int s = 0; s < 50; ++s) up.Apply(delta, &g, &rng);
+  BOOST_TEST(up.stats().device_steps == 50 * 2000);
+  BOOST_TEST(std::abs(up.stats().r_up() - 0.01) < 4 * std::sqrt(0.01 * 0.99 / 1e5));
+  BOOST_TEST(up.stats().energy > 0);
+}
+
+BOOST_AUTO_TEST_CASE(stuck_devices_never_change) {
+  mt::UpdateOptions o;
+  o.device.write_sd = 2e-6;
+  o.device.spread = 0.1;
+  o.device.stuck_on = 0.1;
+  o.device.stuck_off = 0.1;
+  for (mt::UpdateRule rule :
+       {mt::UpdateRule::kPulse, mt::UpdateRule::kSign, mt::UpdateRule::kWriteVerify,
+        mt::UpdateRule::kEapu, mt::UpdateRule::kAdaptive}) {
+    o.rule = rule;
+    mt::Parameters g = Filled(10, 10, 3e-4);
+    mt::ConductanceUpdater up(o, kGMin, kGMax, g);
+    up.Condition(&g);
+    const mt::Parameters start = g;
+    std::mt19937_64 rng(3);
+    std::normal_distribution<double> n(0, 2e-5);
+    mt::Parameters delta = Filled(10, 10, 0);
+    int stuck = 0;
+    for (int s = 0; s < 20; ++s) {
+      for (auto* m : {&delta.g_plus[0], &delta.g_minus[0]})
+        for (Eigen::Index k = 0; k < m->size(); ++k) m->data()[k] = n(rng);
+      up.Apply(delta, &g, &rng);
+    }
+    for (size_t i = 0; i < 200; ++i) {
+      const double now = i < 100 ? g.g_plus[0].data()[i] : g.g_minus[0].data()[i - 100];
+      const double was = i < 100 ? start.g_plus[0].data()[i] : start.g_minus[0].data()[i - 100];
+      const mt::Stuck s = up.devices().stuck(i);
+      if (s == mt::Stuck::kNo) continue;
+      ++stuck;
+      BOOST_TEST(now == was);
+      BOOST_TEST(now == (s == mt::Stuck::kOn ? up.devices().GMax(i) : up.devices().GMin(i)));
+    }
+    BOOST_TEST(stuck > 20);
+    BOOST_TEST(up.stats().updated > 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(adaptive_rule_sets_only_and_refreshes_saturated_pairs) {
+  mt::UpdateOptions o;
+  o.rule = mt::UpdateRule::kAdaptive;
+  mt::Parameters g = Filled(1, 2, 2e-4);
+  g.g_plus[0](0, 1) = 9.5e-4;  // pair 1: G+ near the top of the range
+  mt::ConductanceUpdater up(o, kGMin, kGMax, g);
+  mt::Parameters delta = Filled(1, 2, 0);
+  delta.g_plus[0](0, 0) = 5e-5;  // pair 0: dw = +50 uS - (-20 uS) = 70 uS
+  delta.g_minus[0](0, 0) = -2e-5;
+  delta.g_plus[0](0, 1) = 4e-5;  // pair 1: dw = +40 uS, G+ would pass 95 %
+  std::mt19937_64 rng(1);
+  const double w1 = g.g_plus[0](0, 1) - g.g_minus[0](0, 1) + 4e-5;
+  up.Apply(delta, &g, &rng);
+  BOOST_TEST(g.g_minus[0](0, 0) == 2e-4);                   // unidirectional: only G+ was SET
+  BOOST_TEST(std::abs(g.g_plus[0](0, 0) - 2.7e-4) < 2e-6);  // within about a pulse step
+  BOOST_TEST(up.stats().refreshes == 1);
+  BOOST_TEST(g.g_plus[0](0, 1) < 9.5e-4);  // refreshed: the pair now sits lower
+  BOOST_TEST(std::abs(g.g_plus[0](0, 1) - g.g_minus[0](0, 1) - w1) < 5e-6);
+}
+
+BOOST_AUTO_TEST_CASE(write_verify_lands_within_tolerance_with_more_pulses) {
+  mt::UpdateOptions o;
+  o.device.write_sd = 2e-6;
+  o.rule = mt::UpdateRule::kWriteVerify;
+  o.verify_iterations = 50;
+  mt::Parameters g = Filled(10, 20, 3e-4);
+  mt::ConductanceUpdater wv(o, kGMin, kGMax, g);
+  o.rule = mt::UpdateRule::kPulse;
+  mt::ConductanceUpdater pu(o, kGMin, kGMax, g);
+  const mt::Parameters delta = Filled(10, 20, 2e-5);
+  mt::Parameters gw = g, gp = g;
+  std::mt19937_64 rng(5);
+  wv.Apply(delta, &gw, &rng);
+  pu.Apply(delta, &gp, &rng);
+  int within = 0;
+  for (Eigen::Index k = 0; k < gw.g_plus[0].size(); ++k)
+    within += std::abs(gw.g_plus[0].data()[k] - 3.2e-4) <= o.verify_tolerance;
+  BOOST_TEST(within == gw.g_plus[0].size());
+  BOOST_TEST(wv.stats().pulses > pu.stats().pulses);
+}
+
+BOOST_AUTO_TEST_CASE(same_seed_same_result) {
+  mt::UpdateOptions o;
+  o.rule = mt::UpdateRule::kEapu;
+  o.device.write_sd = 1e-6;
+  o.device.spread = 0.05;
+  const mt::Parameters delta = Filled(5, 5, 3e-7);
+  mt::Parameters a = Filled(5, 5, 4e-4), b = a;
+  mt::ConductanceUpdater ua(o, kGMin, kGMax, a), ub(o, kGMin, kGMax, b);
+  std::mt19937_64 ra(9), rb(9);
+  for (int s = 0; s < 10; ++s) {
+    ua.Apply(delta, &a, &ra);
+    ub.Apply(delta, &b, &rb);
+  }
+  BOOST_TEST((a.g_plus[0] == b.g_plus[0]));
+  BOOST_TEST((a.g_minus[0] == b.g_minus[0]));
+}
+
+BOOST_AUTO_TEST_CASE(bad_settings_get_clear_errors) {
+  const mt::Parameters shape = Filled(2, 2, 1e-4);
+  auto message = [&](const mt::UpdateOptions& o) -> std::string {
+    try {
+      mt::ConductanceUpdater up(o, kGMin, kGMax, shape);
+    } catch (const mt::TrainingError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  mt::UpdateOptions o;
+  o.device.write_sd = -1e-6;
+  BOOST_TEST(message(o).find("'write_sd' = -1e-06 must be >= 0") != std::string::npos);
+  o = {};
+  o.eapu_threshold = 2e-3;
+  BOOST_TEST(message(o).find("larger than the device range") != std::string::npos);
+  o = {};
+  o.device.stuck_on = 0.7;
+  o.device.stuck_off = 0.5;
+  BOOST_TEST(message(o).find("'stuck_off'") != std::string::npos);
+  o = {};
+  o.device.set_amplitude = 0.2;
+  BOOST_TEST(message(o).find("'set_amplitude' = 0.2 must be > von") != std::string::npos);
+  try {
+    mt::ParseUpdateRule("eapuu");
+    BOOST_FAIL("no error");
+  } catch (const mt::TrainingError& e) {
+    BOOST_TEST(std::string(e.what()).find("'eapuu' is not an update rule; use one of ideal") !=
+               std::string::npos);
+  }
+}
