@@ -34,6 +34,8 @@ class VoltageSource : public Device {
     return !model_card && key == "value" ? 0 : kNoParamPartial;
   }
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
+  // b[branch] += AC phasor (the branch row is Va - Vb - value = 0).
+  void AcStimulus(std::complex<double>* b) const override { b[br_] += value_.ac(); }
   bool SetDcValue(double value) override {
     value_.SetDcValue(value);
     return true;
@@ -52,6 +54,7 @@ class VoltageSource : public Device {
 // Parameter table (descriptor.h).
 inline constexpr ParamInfo kVoltageSourceParams[] = {
     {"value", 0.0, "V", -kInf, kInf, false, ParamScope::kValue},  // DC value
+    {"acphase", 0.0, "deg"},  // phase of `AC mag phase` (the parser writes it)
 };
 
 std::unique_ptr<Device> CreateVoltageSource(const netlist::Element& element,

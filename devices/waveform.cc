@@ -276,6 +276,14 @@ bool SourceValue::Init(const netlist::Element& element, netlist::Diagnostics& di
   }
   dc_value_ = deck_dc_;
   dc_given_ = deck_dc_given_;
+  const auto phase = element.params.find("acphase");
+  const double phase_deg = phase == element.params.end() ? 0.0 : phase->second;
+  if (!std::isfinite(element.ac_mag) || !std::isfinite(phase_deg)) {
+    diag.Error(element.loc,
+               fmt::format("AC magnitude or phase of '{}' is not finite", element.name));
+    return false;
+  }
+  ac_ = std::polar(element.ac_mag, phase_deg * std::numbers::pi / 180.0);
   return waveform_.Init(element.waveform, element.name, element.loc, diag);
 }
 

@@ -67,6 +67,7 @@ using base::Trim;
 }  // namespace
 
 std::string FormatCsv(const WaveformTable& table) {
+  if (table.complex) return FormatCsv(MagnitudePhase(table));
   const bool has_scale = !table.scale_name.empty();
   std::string out;
   bool first = true;
@@ -97,6 +98,10 @@ std::string FormatCsv(const WaveformTable& table) {
 }
 
 Status WriteCsv(const WaveformTable& table, const std::string& path) {
+  if (table.complex && table.imag.size() != table.rows.size()) {
+    return Status::Error(fmt::format("csv writer: {} imaginary rows but {} rows", table.imag.size(),
+                                     table.rows.size()));
+  }
   if (!table.scale_name.empty() && table.scale.size() != table.rows.size()) {
     return Status::Error(fmt::format("csv writer: {} scale values but {} rows", table.scale.size(),
                                      table.rows.size()));

@@ -81,6 +81,12 @@ Status Validate(const WaveformTable& t) {
                       t.rows[k].size(), t.names.size()));
     }
   }
+  if (t.complex && t.imag.size() != t.rows.size()) {
+    return Status::Error(
+        fmt::format("raw writer: complex table '{}' has {} imaginary rows for {} "
+                    "rows",
+                    t.title, t.imag.size(), t.rows.size()));
+  }
   if (!has_scale && t.names.empty()) {
     return Status::Error(fmt::format("raw writer: table '{}' has no variables", t.title));
   }
@@ -106,7 +112,7 @@ void AppendPlot(const WaveformTable& t, bool binary, std::string& out) {
   out += fmt::format("Title: {}\n", t.title.empty() ? "memspice" : t.title);
   out += fmt::format("Date: {}\n", date);
   out += fmt::format("Plotname: {}\n", plotname);
-  out += "Flags: real\n";
+  out += t.complex ? "Flags: complex\n" : "Flags: real\n";
   out += fmt::format("No. Variables: {}\n", nvar);
   out += fmt::format("No. Points: {}\n", t.rows.size());
   out += "Variables:\n";
@@ -121,22 +127,25 @@ void AppendPlot(const WaveformTable& t, bool binary, std::string& out) {
     out.reserve(out.size() + nvar * t.rows.size() * 8);
     for (size_t k = 0; k < t.rows.size(); ++k) {
       if (has_scale) PutDouble(out, t.scale[k]);
-      for (double v : t.rows[k]) PutDouble(out, v);
+      if (has_scale && t.complex) PutDouble(out, 0.0);
+      for (size_t j = 0; j < t.rows[k].size(); ++j) {
+        PutDouble(out, t.rows[k][j]);
+        if (t.complex) PutDouble(out, t.imag[k][j]);
+      }
     }
   } else {
     out += "Values:\n";
     for (size_t k = 0; k < t.rows.size(); ++k) {
       bool first = true;
-      auto put = [&](double v) {
-        if (first) {
-          out += fmt::format(" {}\t{:.16e}\n", k, v);
-          first = false;
-        } else {
-          out += fmt::format("\t{:.16e}\n", v);
-        }
+      auto put = [&](double v, double im) {
+        out += first ? fmt::format(" {}\t", k) : std::string("\t");
+        first = false;
+        out += t.complex ? fmt::format("{:.16e},{:.16e}\n", v, im) : fmt::format("{:.16e}\n", v);
       };
-      if (has_scale) put(t.scale[k]);
-      for (double v : t.rows[k]) put(v);
+      if (has_scale) put(t.scale[k], 0.0);
+      for (size_t j = 0; j < t.rows[k].size(); ++j) {
+        put(t.rows[k][j], t.complex ? t.imag[k][j] : 0.0);
+      }
       out += "\n";
     }
   }
@@ -218,8 +227,8 @@ Status WriteRaw(const WaveformTable& table, const std::string& path, bool binary
   return WriteRaw(std::vector<WaveformTable>{table}, path, binary);
 }
 
-Status ParseRaw(const std::string& data, const std::string& name, std::vector<WaveformTable>* plots,
-                std::vector<std::string>* skipped) {
+Status ParseRaw(const std::string& data, const std::string& name,
+                std::vector<WaveformTable>* plots) {
   Reader r{data, name};
   std::string text;
   int plots_read = 0;
@@ -293,14 +302,19 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
     const size_t nvar = static_cast<size_t>(h.nvars);
     const size_t width = h.complex ? 2 : 1;
     std::vector<std::vector<double>> values;  // per point, real parts
+    std::vector<std::vector<double>> imags;   // per point, imaginary parts (complex plots)
     if (h.binary) {
       const size_t row_bytes = nvar * width * 8;
       size_t avail = (data.size() - r.pos) / row_bytes;
       size_t n = std::min(static_cast<size_t>(h.npoints), avail);
       values.resize(n, std::vector<double>(nvar));
+      if (h.complex) imags.resize(n, std::vector<double>(nvar));
       for (size_t k = 0; k < n; ++k) {
         const char* p = data.data() + r.pos + k * row_bytes;
-        for (size_t j = 0; j < nvar; ++j) values[k][j] = GetDouble(p + j * width * 8);
+        for (size_t j = 0; j < nvar; ++j) {
+          values[k][j] = GetDouble(p + j * width * 8);
+          if (h.complex) imags[k][j] = GetDouble(p + j * width * 8 + 8);
+        }
       }
       r.pos += n * row_bytes;
       if (n < static_cast<size_t>(h.npoints)) r.pos = data.size();  // truncated: partial point
@@ -308,7 +322,7 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
     } else {
       // Ascii: per point an index followed by nvar values, whitespace separated.
       for (long k = 0; k < h.npoints; ++k) {
-        std::vector<double> row(nvar);
+        std::vector<double> row(nvar), row_im(nvar);
         bool complete = true;
         for (size_t j = 0; j <= nvar; ++j) {
           // Next token; stop before a following plot's "Title:".
@@ -338,17 +352,16 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
             return r.Error(r.line, fmt::format("bad number '{}' in point {}", tok, k));
           }
           row[j - 1] = re;
+          row_im[j - 1] = im;
         }
         if (!complete) break;
         values.push_back(std::move(row));
+        if (h.complex) imags.push_back(std::move(row_im));
       }
     }
     ++plots_read;
-    if (h.complex) {
-      if (skipped) skipped->push_back(h.plotname);
-      continue;
-    }
     WaveformTable t;
+    t.complex = h.complex;
     t.title = h.title;
     t.analysis = h.plotname;
     const bool has_scale = !IsOperatingPoint(h.plotname);
@@ -360,6 +373,7 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
       if (has_scale) t.scale.push_back(row[0]);
       t.rows.emplace_back(row.begin() + first, row.end());
     }
+    for (auto& row : imags) t.imag.emplace_back(row.begin() + first, row.end());
     plots->push_back(std::move(t));
   }
   if (plots_read == 0) {
@@ -369,15 +383,14 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
   return Status::Ok();
 }
 
-Status ReadRaw(const std::string& path, std::vector<WaveformTable>* plots,
-               std::vector<std::string>* skipped) {
+Status ReadRaw(const std::string& path, std::vector<WaveformTable>* plots) {
   std::ifstream f(path, std::ios::binary);
   if (!f) {
     return Status::Error(fmt::format("cannot open raw file '{}': {}", path, std::strerror(errno)));
   }
   std::ostringstream ss;
   ss << f.rdbuf();
-  return ParseRaw(ss.str(), path, plots, skipped);
+  return ParseRaw(ss.str(), path, plots);
 }
 
 }  // namespace memspice::solver

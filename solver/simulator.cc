@@ -257,6 +257,8 @@ Status RunAnalysis(Circuit& circuit, const netlist::Netlist& netlist,
   out->names = sel.names;
   out->rows.clear();
   out->scale.clear();
+  out->imag.clear();
+  out->complex = false;
   Engine engine(circuit, netlist, options);
   switch (analysis.kind) {
     case netlist::Analysis::Kind::kOp: {
@@ -279,6 +281,11 @@ Status RunAnalysis(Circuit& circuit, const netlist::Netlist& netlist,
       out->analysis = "Transient Analysis";
       out->scale_name = "time";
       return engine.Transient(analysis, sel, observer, out);
+    case netlist::Analysis::Kind::kAc:
+      out->analysis = "AC Analysis";
+      out->scale_name = "frequency";
+      out->complex = true;
+      return engine.Ac(analysis, sel, out);
   }
   return Status::Error("unknown analysis kind");
 }
