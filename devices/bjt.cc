@@ -19,17 +19,16 @@ constexpr double kKelvin = 273.15;
 constexpr double kVtfFactor = 1.44;
 
 constexpr const char* kFieldNames[] = {
-    "is",  "bf",  "nf",  "vaf", "ikf", "ise", "ne",   "br",  "nr",  "var", "ikr", "isc",
-    "nc",  "rb",  "rbm", "re",  "rc",  "cje", "vje",  "mje", "tf",  "xtf", "vtf", "itf",
-    "cjc", "vjc", "mjc", "xcjc", "tr", "cjs", "vjs",  "mjs", "fc"};
+    "is",  "bf",  "nf",  "vaf", "ikf", "ise",  "ne",  "br",  "nr",  "var", "ikr",
+    "isc", "nc",  "rb",  "rbm", "re",  "rc",   "cje", "vje", "mje", "tf",  "xtf",
+    "vtf", "itf", "cjc", "vjc", "mjc", "xcjc", "tr",  "cjs", "vjs", "mjs", "fc"};
 constexpr int kNumFields = sizeof(kFieldNames) / sizeof(kFieldNames[0]);
 
 template <typename T>
 std::array<T*, kNumFields> Fields(BjtModelT<T>& m) {
-  return {&m.is,  &m.bf,  &m.nf,  &m.vaf, &m.ikf, &m.ise,  &m.ne, &m.br,  &m.nr,
-          &m.var, &m.ikr, &m.isc, &m.nc,  &m.rb,  &m.rbm,  &m.re, &m.rc,  &m.cje,
-          &m.vje, &m.mje, &m.tf,  &m.xtf, &m.vtf, &m.itf,  &m.cjc, &m.vjc, &m.mjc,
-          &m.xcjc, &m.tr, &m.cjs, &m.vjs, &m.mjs, &m.fc};
+  return {&m.is,  &m.bf,  &m.nf,  &m.vaf, &m.ikf, &m.ise,  &m.ne,  &m.br,  &m.nr,  &m.var, &m.ikr,
+          &m.isc, &m.nc,  &m.rb,  &m.rbm, &m.re,  &m.rc,   &m.cje, &m.vje, &m.mje, &m.tf,  &m.xtf,
+          &m.vtf, &m.itf, &m.cjc, &m.vjc, &m.mjc, &m.xcjc, &m.tr,  &m.cjs, &m.vjs, &m.mjs, &m.fc};
 }
 
 int FieldIndex(const std::string& name) {
@@ -203,10 +202,10 @@ void Bjt::Evaluate(EvalContext& ctx) {
     vl[0] = off_ ? 0.0 : p * vcrit;
     vl[1] = 0.0;
   } else {
-    const double vcrit_e = model_.nf * vt_ *
-                           std::log(model_.nf * vt_ / (std::numbers::sqrt2 * model_.is));
-    const double vcrit_c = model_.nr * vt_ *
-                           std::log(model_.nr * vt_ / (std::numbers::sqrt2 * model_.is));
+    const double vcrit_e =
+        model_.nf * vt_ * std::log(model_.nf * vt_ / (std::numbers::sqrt2 * model_.is));
+    const double vcrit_c =
+        model_.nr * vt_ * std::log(model_.nr * vt_ / (std::numbers::sqrt2 * model_.is));
     vl[0] = p * PnLimit(p * v[0], p * vbe_old_, model_.nf * vt_, vcrit_e);
     vl[1] = p * PnLimit(p * v[1], p * vbc_old_, model_.nr * vt_, vcrit_c);
     if (Moved(vl[0], v[0]) || Moved(vl[1], v[1])) ++ctx.limited;
@@ -214,8 +213,8 @@ void Bjt::Evaluate(EvalContext& ctx) {
   vbe_old_ = vl[0];
   vbc_old_ = vl[1];
   using Jet = ceres::Jet<double, 4>;
-  const BjtOut<Jet> o = Equations(Promote<Jet>(model_), Jet(vl[0], 0), Jet(vl[1], 1),
-                                  Jet(vl[2], 2), Jet(vl[3], 3), vt_, ctx.gmin);
+  const BjtOut<Jet> o = Equations(Promote<Jet>(model_), Jet(vl[0], 0), Jet(vl[1], 1), Jet(vl[2], 2),
+                                  Jet(vl[3], 3), vt_, ctx.gmin);
   const int nodes[5] = {b_, bi_, ci_, ei_, s_};
   for (int r = 0; r < 5; ++r) {
     for (const auto* out : {&o.f[r], &o.q[r]}) {
@@ -248,9 +247,8 @@ void Bjt::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const
   for (const char* k : kScaledUp) scaled = scaled || std::string(k) == kFieldNames[handle];
   Fields(m)[handle]->v[0] = scaled ? scale_ : 1.0;
   const double* x = ctx.x;
-  const BjtOut<Dual> o =
-      Equations(m, Dual(x[bi_] - x[ei_]), Dual(x[bi_] - x[ci_]), Dual(x[b_] - x[bi_]),
-                Dual(x[s_] - x[ci_]), vt_, ctx.gmin);
+  const BjtOut<Dual> o = Equations(m, Dual(x[bi_] - x[ei_]), Dual(x[bi_] - x[ci_]),
+                                   Dual(x[b_] - x[bi_]), Dual(x[s_] - x[ci_]), vt_, ctx.gmin);
   const int nodes[5] = {b_, bi_, ci_, ei_, s_};
   for (int r = 0; r < 5; ++r) out.Add(nodes[r], o.f[r].v[0], o.q[r].v[0]);
 }
@@ -273,8 +271,7 @@ bool ReadBjtCard(const netlist::Model& card, double temp, BjtModel* m, netlist::
       *fields[k] = value;
     } else if (key == "level") {
       if (value != 1.0) {
-        error(fmt::format("level={} is not supported", value),
-              "supported: level=1 (Gummel-Poon)");
+        error(fmt::format("level={} is not supported", value), "supported: level=1 (Gummel-Poon)");
       }
     } else if (key == "tnom") {
       if (value != temp) {
@@ -294,8 +291,8 @@ bool ReadBjtCard(const netlist::Model& card, double temp, BjtModel* m, netlist::
             "cje vje mje tf xtf vtf itf cjc vjc mjc xcjc tr cjs vjs mjs fc tnom");
     }
   }
-  for (const char* k : {"is", "bf", "nf", "br", "nr", "ne", "nc", "vaf", "var", "ikf", "ikr",
-                        "vje", "vjc", "vjs", "vtf"}) {
+  for (const char* k : {"is", "bf", "nf", "br", "nr", "ne", "nc", "vaf", "var", "ikf", "ikr", "vje",
+                        "vjc", "vjs", "vtf"}) {
     if (!(*fields[FieldIndex(k)] > 0.0)) {
       error(fmt::format("{} must be > 0, got {}", k, *fields[FieldIndex(k)]));
     }
@@ -308,7 +305,6 @@ bool ReadBjtCard(const netlist::Model& card, double temp, BjtModel* m, netlist::
   }
   if (!(m->xcjc >= 0.0 && m->xcjc <= 1.0)) error("xcjc must be in [0, 1]");
   if (!(m->fc >= 0.0 && m->fc < 1.0)) error("fc must be in [0, 1)");
-  if (m->rbm >= 0.0 && m->rbm > m->rb) error("rbm must not exceed rb");
   return ok;
 }
 
@@ -343,9 +339,8 @@ std::unique_ptr<Device> CreateBjt(const netlist::Element& element, const netlist
   const double area = ParamOr(element.params, "area", 1.0);
   const double mult = ParamOr(element.params, "m", 1.0);
   if (!(area > 0.0 && std::isfinite(area)) || !(mult > 0.0 && std::isfinite(mult))) {
-    diag.Error(element.loc,
-               fmt::format("BJT '{}': area and m must be > 0, got {} and {}", element.name, area,
-                           mult));
+    diag.Error(element.loc, fmt::format("BJT '{}': area and m must be > 0, got {} and {}",
+                                        element.name, area, mult));
     return nullptr;
   }
   const double scale = area * mult;

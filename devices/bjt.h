@@ -11,9 +11,9 @@
 //   q1 = 1 / (1 - vbc/VAF - vbe/VAR),  q2 = ibe/IKF + ibc/IKR,  qb = q1 (1 + sqrt(1 + 4 q2)) / 2
 //   ic = (ibe - ibc)/qb - ibc/BR - ilc,   ib = ibe/BF + ile + ibc/BR + ilc
 //   rbb = RBM + (RB - RBM)/qb  (between b and b')
-//   qbe = TF (1 + XTF (ibe/(ibe + ITF))^2 exp(vbc/(1.44 VTF))) ibe/qb  (vbe > 0)  + Qdep(vbe; CJE VJE MJE)
-//   qbc = TR ibc + Qdep(vbc; XCJC CJC, VJC, MJC),  qbx = Qdep(V(b, c'); (1 - XCJC) CJC, VJC, MJC)
-//   qsc = Qdep(p V(s, c'); CJS, VJS, MJS)
+//   qbe = TF (1 + XTF (ibe/(ibe + ITF))^2 exp(vbc/(1.44 VTF))) ibe/qb  (vbe > 0)  + Qdep(vbe; CJE
+//   VJE MJE) qbc = TR ibc + Qdep(vbc; XCJC CJC, VJC, MJC),  qbx = Qdep(V(b, c'); (1 - XCJC) CJC,
+//   VJC, MJC) qsc = Qdep(p V(s, c'); CJS, VJS, MJS)
 // Qdep is the depletion charge of junction.h with FC. IS, ISE, ISC, IKF, IKR, ITF and the
 // capacitances scale with area * m, the resistances with 1/(area * m). Both junctions are
 // limited as SPICE's pnjlim; the device reports the linearisation at the limited point.

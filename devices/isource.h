@@ -52,7 +52,6 @@ class CurrentSource : public Device {
 // Parameter table (descriptor.h).
 inline constexpr ParamInfo kCurrentSourceParams[] = {
     {"value", 0.0, "A", -kInf, kInf, false, ParamScope::kValue},  // DC value
-    {"acphase", 0.0, "deg"},  // phase of `AC mag phase` (the parser writes it)
 };
 
 std::unique_ptr<Device> CreateCurrentSource(const netlist::Element& element,

@@ -135,12 +135,12 @@ inline constexpr ParamInfo kMosfetParams[] = {
     {"ld", 0.0, "m", 0.0, kInf, false, ParamScope::kModel},
     {"nsub", kNoDefault, "1/cm^3", 0.0, kInf, true, ParamScope::kModel},
     {"tnom", 27.0, "C", -273.15, kInf, false, ParamScope::kModel},
-    {"kf", 0.0, "1", -kInf, kInf, false, ParamScope::kModel},   // noise: no effect
-    {"af", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},   // noise: no effect
+    {"kf", 0.0, "1", -kInf, kInf, false, ParamScope::kModel},        // noise: no effect
+    {"af", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},        // noise: no effect
     {"nss", 0.0, "1/cm^2", -kInf, kInf, false, ParamScope::kModel},  // no effect
     {"nfs", 0.0, "1/cm^2", -kInf, kInf, false, ParamScope::kModel},  // no effect
-    {"tpg", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},  // no effect
-    {"xj", 0.0, "m", -kInf, kInf, false, ParamScope::kModel},   // no effect
+    {"tpg", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},       // no effect
+    {"xj", 0.0, "m", -kInf, kInf, false, ParamScope::kModel},        // no effect
 };
 
 // Drain, source and bulk conduct (channel, junctions); the gate only capacitively.

@@ -4,21 +4,17 @@
 
 #include "devices/alpha_source.h"
 #include "devices/bjt.h"
-#include "devices/bjt.h"
 #include "devices/bsource.h"
 #include "devices/capacitor.h"
 #include "devices/cccs.h"
 #include "devices/ccvs.h"
 #include "devices/coupling.h"
-#include "devices/coupling.h"
 #include "devices/diode.h"
 #include "devices/inductor.h"
 #include "devices/isource.h"
 #include "devices/mosfet.h"
-#include "devices/mosfet.h"
 #include "devices/mss.h"
 #include "devices/resistor.h"
-#include "devices/switch.h"
 #include "devices/switch.h"
 #include "devices/vccs.h"
 #include "devices/vcvs.h"
@@ -72,8 +68,8 @@ const std::vector<DeviceDescriptor>& Registry() {
        "D1 a b dmod\n.model dmod d (is=1e-14 n=1.5 rs=10 cjo=1p vj=0.7 m=0.4 tt=1n bv=5 ibv=1m)",
        "d", kDiodeParams, kAfterModel, ConductingTopology, kNative, kStandardDocs},
       {'k', "", CreateCoupling, "mutual inductance between two inductors",
-       "K1 L1 L2 0.9\nL1 a b 1m\nL2 c d 4m", nullptr, kCouplingParams, kAfterTwoNodes,
-       OpenTopology, kNative, "docs/devices/coupling.md"},
+       "K1 L1 L2 0.9\nL1 a b 1m\nL2 c d 4m", nullptr, kCouplingParams, kAfterTwoNodes, OpenTopology,
+       kNative, "docs/devices/coupling.md"},
       {'m', "", CreateMosfet, "MOSFET level 1 (Shichman-Hodges, Meyer gate charge)",
        "M1 a b c d nch W=10u L=1u AD=20p AS=20p PD=24u PS=24u\n.model nch nmos (level=1 vto=0.7 "
        "kp=110u gamma=0.4 phi=0.65 lambda=0.04 rd=5 rs=5 cj=1e-4 cjsw=5e-10 cgso=3e-10 cgdo=3e-10 "

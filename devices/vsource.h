@@ -54,7 +54,6 @@ class VoltageSource : public Device {
 // Parameter table (descriptor.h).
 inline constexpr ParamInfo kVoltageSourceParams[] = {
     {"value", 0.0, "V", -kInf, kInf, false, ParamScope::kValue},  // DC value
-    {"acphase", 0.0, "deg"},  // phase of `AC mag phase` (the parser writes it)
 };
 
 std::unique_ptr<Device> CreateVoltageSource(const netlist::Element& element,

@@ -276,8 +276,7 @@ bool SourceValue::Init(const netlist::Element& element, netlist::Diagnostics& di
   }
   dc_value_ = deck_dc_;
   dc_given_ = deck_dc_given_;
-  const auto phase = element.params.find("acphase");
-  const double phase_deg = phase == element.params.end() ? 0.0 : phase->second;
+  const double phase_deg = element.ac_phase;
   if (!std::isfinite(element.ac_mag) || !std::isfinite(phase_deg)) {
     diag.Error(element.loc,
                fmt::format("AC magnitude or phase of '{}' is not finite", element.name));

@@ -269,7 +269,7 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
       if (i < t.size() && IsValueToken(t[i])) {
         std::optional<double> ph = Value(f, card, t[i], "AC phase");
         if (!ph) return;
-        e.params["acphase"] = *ph;
+        e.ac_phase = *ph;
         ++i;
       }
       continue;

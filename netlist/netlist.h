@@ -40,7 +40,8 @@ struct Element {
   Expr expr;                         // behavioural: B V=/I=, R={..V()..}, E/G VALUE={...}
   bool expr_is_current = false;      // B source: true for I=, false for V=
   Waveform waveform;                 // V/I transient function (kDc if none)
-  double ac_mag = 0.0;               // V/I `AC mag [phase]`; phase (degrees) in params["acphase"]
+  double ac_mag = 0.0;               // V/I `AC mag [phase]`
+  double ac_phase = 0.0;             // V/I AC phase, degrees
   std::string model;                 // D/Y: model name (lower case)
   std::map<std::string, double> params;  // instance parameters, lower case (ic, x0, area, m, ...)
   std::vector<double> list;          // free numeric list (e.g. alpha source event times/weights)
