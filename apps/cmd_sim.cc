@@ -165,7 +165,7 @@ int RunSim(const SimArgs& a) {
 
 void RegisterSim(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<SimArgs>();
-  CLI::App* sim = app.add_subcommand("sim", "Simulate a SPICE deck (.op, .dc, .tran)");
+  CLI::App* sim = app.add_subcommand("sim", "Simulate a SPICE deck (.op, .dc, .tran, .ac)");
   sim->add_option("deck", args->deck, "Netlist file (ngspice dialect)")->required();
   sim->add_option("--csv", args->csv, "Write the main analysis as CSV");
   sim->add_option("--raw", args->raw, "Write a SPICE raw file (binary unless --ascii)");

@@ -122,7 +122,9 @@ struct DeviceDescriptor {
   // A small deck fragment with one instance (plus .model if needed) whose first element is
   // the device; the derivative test builds it around nodes "a", "b", "c", "d".
   const char* example;
-  const char* model_type;  // type of the .model card the device takes ("d", "mss"), or nullptr
+  // Type of the .model card the device takes ("d", "mss"; several separated by spaces:
+  // "nmos pmos"), or nullptr.
+  const char* model_type;
   std::span<const ParamInfo> params;
   ValueSyntax value;
   TopologyFn topology;

@@ -17,6 +17,7 @@
 #ifndef MEMSPICE_DEVICES_DEVICE_H_
 #define MEMSPICE_DEVICES_DEVICE_H_
 
+#include <complex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +70,9 @@ struct EvalContext {
   double gmin = 1e-12;  // conductance devices add across nonlinear junctions
   double source_scale = 1.0;  // independent sources multiply their value by this (source stepping)
   bool init_junctions = false;  // first Newton iteration from scratch: use device initial guesses
+  // Devices add 1 when Newton limiting moved one of their voltages away from x (SPICE's
+  // "noncon"): the iterate is then not converged, however small the update was.
+  int limited = 0;
   // Outputs; all have a scratch slot at [-1]. Devices add (+=) into them; the caller zeroes.
   double* f = nullptr;
   double* q = nullptr;
@@ -117,6 +121,13 @@ class Device {
   virtual std::string CheckState(const double* x) const { return {}; }
   // DC sweep of an independent source: sets its DC value. Returns false if not a source.
   virtual bool SetDcValue(double value) { return false; }
+  // Small-signal (.ac) excitation: adds -df/du * U to b, where U is the phasor of the device's
+  // `AC mag phase` input, so that the AC solution X solves (G + j w C) X = b. b has a scratch
+  // slot at index -1 (kGround). Only independent sources with an AC value add anything.
+  virtual void AcStimulus(std::complex<double>* b) const {}
+  // .ac analysis: true while the device is linearised for AC, so elements with a separate AC
+  // value (`R1 a b 1k ac=2k`) report it in G and C.
+  virtual void SetAcMode(bool ac) {}
 
   // Exact parameter partials (optional; the gradient falls back to finite differences of rebuilt
   // circuits). `key` names the parameter as written in the deck: "value" for the element's main

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "devices/device_util.h"
+#include "devices/junction.h"
 
 namespace memspice::devices {
 namespace {
@@ -145,23 +146,6 @@ DiodeModelT<T> Scaled(DiodeModelT<T> m, const T& area, const T& mult) {
   return m;
 }
 
-// Limits a forward junction step to a logarithmic one above vcrit, and a large reverse step to
-// roughly doubling the previous reverse voltage.
-double PnLimit(double vnew, double vold, double vt, double vcrit) {
-  if (vnew > vcrit && std::abs(vnew - vold) > 2.0 * vt) {
-    if (vold > 0.0) {
-      const double arg = 1.0 + (vnew - vold) / vt;
-      return arg > 0.0 ? vold + vt * std::log(arg) : vcrit;
-    }
-    return vt * std::log(vnew / vt);
-  }
-  if (vnew < 0.0) {
-    const double lower = vold > 0.0 ? -vold - 1.0 : 2.0 * vold - 1.0;
-    return std::max(vnew, lower);
-  }
-  return vnew;
-}
-
 }  // namespace
 
 Diode::Diode(const netlist::Element& element, const DiodeModel& model, bool off,
@@ -240,6 +224,7 @@ void Diode::Evaluate(EvalContext& ctx) {
     vd = off_ ? 0.0 : vcrit_;
   } else {
     vd = Limit(vraw, vold_);
+    if (Moved(vd, vraw)) ++ctx.limited;
   }
   vold_ = vd;
   const JunctionEval j = Junction(vd);

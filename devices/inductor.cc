@@ -62,17 +62,22 @@ void Inductor::InitialStatePartial(int handle, ParamSink& out) const {
   if (handle == 1) out.Add(br_, 1.0, 0.0);
 }
 
+std::optional<double> DeckInductance(const netlist::Element& element) {
+  std::optional<double> value = element.value;
+  if (!value && element.params.count("l")) value = element.params.at("l");
+  if (!value && element.expr && element.expr->IsConstant()) {
+    value = element.expr->EvaluateConstant();
+  }
+  return value;
+}
+
 std::unique_ptr<Device> CreateInductor(const netlist::Element& element,
                                        const netlist::Netlist& netlist,
                                        netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
   ok = CheckInstanceParams(element, kInductorParams, diag) && ok;
   if (!ok) return nullptr;
-  std::optional<double> value = element.value;
-  if (!value && element.params.count("l")) value = element.params.at("l");
-  if (!value && element.expr && element.expr->IsConstant()) {
-    value = element.expr->EvaluateConstant();
-  }
+  std::optional<double> value = DeckInductance(element);
   if (!value) {
     diag.Error(element.loc,
                element.expr ? fmt::format("inductor '{}' has a non-constant value; only "

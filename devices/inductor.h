@@ -51,6 +51,10 @@ inline constexpr ParamInfo kInductorParams[] = {
     {"m", 1.0, "1", 0.0, kInf, true},         // parallel multiplier
 };
 
+// The inductance an L element's card gives (value, l= or a constant expression) before the
+// multiplier m; nullopt if there is none.
+std::optional<double> DeckInductance(const netlist::Element& element);
+
 std::unique_ptr<Device> CreateInductor(const netlist::Element& element,
                                        const netlist::Netlist& netlist, netlist::Diagnostics& diag);
 

@@ -31,6 +31,11 @@ class CurrentSource : public Device {
     return !model_card && key == "value" ? 0 : kNoParamPartial;
   }
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
+  // The source current leaves a and enters b: b[a] -= I, b[b] += I.
+  void AcStimulus(std::complex<double>* b) const override {
+    b[a_] -= value_.ac();
+    b[b_] += value_.ac();
+  }
   bool SetDcValue(double value) override {
     value_.SetDcValue(value);
     return true;

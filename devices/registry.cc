@@ -3,15 +3,19 @@
 #include <fmt/format.h>
 
 #include "devices/alpha_source.h"
+#include "devices/bjt.h"
 #include "devices/bsource.h"
 #include "devices/capacitor.h"
 #include "devices/cccs.h"
 #include "devices/ccvs.h"
+#include "devices/coupling.h"
 #include "devices/diode.h"
 #include "devices/inductor.h"
 #include "devices/isource.h"
+#include "devices/mosfet.h"
 #include "devices/mss.h"
 #include "devices/resistor.h"
+#include "devices/switch.h"
 #include "devices/vccs.h"
 #include "devices/vcvs.h"
 #include "devices/vsource.h"
@@ -63,6 +67,25 @@ const std::vector<DeviceDescriptor>& Registry() {
       {'d', "", CreateDiode, "junction diode (SPICE level 1)",
        "D1 a b dmod\n.model dmod d (is=1e-14 n=1.5 rs=10 cjo=1p vj=0.7 m=0.4 tt=1n bv=5 ibv=1m)",
        "d", kDiodeParams, kAfterModel, ConductingTopology, kNative, kStandardDocs},
+      {'k', "", CreateCoupling, "mutual inductance between two inductors",
+       "K1 L1 L2 0.9\nL1 a b 1m\nL2 c d 4m", nullptr, kCouplingParams, kAfterTwoNodes, OpenTopology,
+       kNative, "docs/devices/coupling.md"},
+      {'m', "", CreateMosfet, "MOSFET level 1 (Shichman-Hodges, Meyer gate charge)",
+       "M1 a b c d nch W=10u L=1u AD=20p AS=20p PD=24u PS=24u\n.model nch nmos (level=1 vto=0.7 "
+       "kp=110u gamma=0.4 phi=0.65 lambda=0.04 rd=5 rs=5 cj=1e-4 cjsw=5e-10 cgso=3e-10 cgdo=3e-10 "
+       "cgbo=1e-10 tox=20n)",
+       "nmos pmos", kMosfetParams, kNoValue, MosfetTopology, kNative, "docs/devices/mosfet.md"},
+      {'q', "", CreateBjt, "bipolar transistor (Gummel-Poon, level 1)",
+       "Q1 a b c d qmod 2\n.model qmod npn (is=1e-15 bf=120 vaf=60 ikf=20m ise=1e-14 br=3 var=20 "
+       "ikr=5m isc=1e-13 rb=100 rbm=20 re=2 rc=10 cje=1p tf=0.3n xtf=2 vtf=3 itf=10m cjc=0.8p "
+       "xcjc=0.6 tr=5n cjs=0.5p mjs=0.4)",
+       "npn pnp", kBjtParams, kNoValue, BjtTopology, kNative, "docs/devices/bjt.md"},
+      {'s', "", CreateSwitch, "voltage-controlled switch (smooth transition)",
+       "S1 a b c d smod\n.model smod sw (vt=0.5 ron=10 roff=1meg)", "sw", kSwitchParams, kNoValue,
+       ConductingTopology, kNative, "docs/devices/switch.md"},
+      {'w', "", CreateSwitch, "current-controlled switch (smooth transition)",
+       "W1 a b vc wmod\nVC c d 0.1\n.model wmod csw (it=1m ron=1 roff=1meg)", "csw",
+       kCurrentSwitchParams, kNoValue, ConductingTopology, kNative, "docs/devices/switch.md"},
       {'y',
        "mss",
        CreateMss,
@@ -103,7 +126,10 @@ const DeviceDescriptor* FindDescriptor(const netlist::Element& element) {
 
 const DeviceDescriptor* FindDescriptorByModelType(const std::string& model_type) {
   for (const DeviceDescriptor& d : Registry()) {
-    if (d.model_type != nullptr && model_type == d.model_type) return &d;
+    if (d.model_type == nullptr || model_type.empty()) continue;
+    // model_type may list several words ("nmos pmos").
+    const std::string list = std::string(" ") + d.model_type + " ";
+    if (list.find(" " + model_type + " ") != std::string::npos) return &d;
   }
   return nullptr;
 }

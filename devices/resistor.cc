@@ -40,7 +40,7 @@ void Resistor::Bind(BindContext& ctx) {
 void Resistor::Evaluate(EvalContext& ctx) {
   const double v = ctx.x[a_] - ctx.x[b_];
   if (!behavioral_.valid()) {
-    const double g = 1.0 / resistance_;
+    const double g = 1.0 / (ac_mode_ && ac_resistance_ != 0.0 ? ac_resistance_ : resistance_);
     const double i = g * v;
     ctx.f[a_] += i;
     ctx.f[b_] -= i;
@@ -106,10 +106,12 @@ std::unique_ptr<Device> CreateResistor(const netlist::Element& element,
     expr = nullptr;
   }
   if (expr) {
-    if (m != 1.0 || element.params.count("tc1") || element.params.count("tc2")) {
-      diag.Error(element.loc,
-                 fmt::format("behavioural resistor '{}' does not take m, tc1 or tc2", element.name),
-                 "fold them into the expression");
+    if (m != 1.0 || element.params.count("tc1") || element.params.count("tc2") ||
+        element.params.count("ac")) {
+      diag.Error(
+          element.loc,
+          fmt::format("behavioural resistor '{}' does not take m, tc1, tc2 or ac", element.name),
+          "fold them into the expression");
       return nullptr;
     }
     return std::make_unique<Resistor>(element, 0.0, expr);
@@ -135,6 +137,16 @@ std::unique_ptr<Device> CreateResistor(const netlist::Element& element,
   }
   auto resistor = std::make_unique<Resistor>(element, r, nullptr);
   resistor->set_value_scale(dr_dvalue);
+  if (auto ac = element.params.find("ac"); ac != element.params.end()) {
+    const double r_ac = ac->second / m * tc;
+    if (!CheckFinite(element, "AC resistance", r_ac, diag)) return nullptr;
+    if (!(std::abs(r_ac) >= kMinResistance)) {
+      diag.Error(element.loc, fmt::format("AC resistance of '{}' is {} Ohm, below the minimum {}",
+                                          element.name, r_ac, kMinResistance));
+      return nullptr;
+    }
+    resistor->set_ac_resistance(r_ac);
+  }
   return resistor;
 }
 

@@ -1,9 +1,10 @@
-// Resistor R: `R1 a b value [m=1] [tc1=0] [tc2=0]` or behavioural `R1 a b {expr of V(), I(),
-// time}`.
+// Resistor R: `R1 a b value [m=1] [tc1=0] [tc2=0] [ac=value]` or behavioural `R1 a b {expr of V(),
+// I(), time}`.
 //
 //   f[a] += i,  f[b] -= i,  i = (Va - Vb) / R
 //
-// Linear: R = value / m * (1 + tc1 (T - 27) + tc2 (T - 27)^2) at the netlist temperature T.
+// Linear: R = value / m * (1 + tc1 (T - 27) + tc2 (T - 27)^2) at the netlist temperature T;
+// the .ac analysis uses `ac=` in place of value when given (as ngspice).
 // Behavioural: R = expr(probes), with the exact Jacobian including dR/dprobe. |R| is floored at
 // kMinResistance (1 uOhm, the ngspice minimum) so the current never becomes infinite or NaN.
 #ifndef MEMSPICE_DEVICES_RESISTOR_H_
@@ -34,6 +35,9 @@ class Resistor : public Device {
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
   // dR/d(deck value): 1/m scaled by the temperature coefficients; 0 when R was floored.
   void set_value_scale(double dr_dvalue) { dr_dvalue_ = dr_dvalue; }
+  // The resistance the .ac analysis uses (scaled like the value).
+  void set_ac_resistance(double r) { ac_resistance_ = r; }
+  void SetAcMode(bool ac) override { ac_mode_ = ac; }
 
   double resistance() const { return resistance_; }
 
@@ -42,6 +46,8 @@ class Resistor : public Device {
   int a_ = kGround, b_ = kGround;
   double resistance_;
   double dr_dvalue_ = 0.0;
+  double ac_resistance_ = 0.0;  // 0: same as resistance_
+  bool ac_mode_ = false;
   BehavioralExpr behavioral_;
   int h_aa_ = -1, h_ab_ = -1, h_ba_ = -1, h_bb_ = -1;
   std::vector<int> h_a_col_, h_b_col_;  // behavioural: rows a, b x expression columns
@@ -55,6 +61,7 @@ inline constexpr ParamInfo kResistorParams[] = {
     {"m", 1.0, "1", 0.0, kInf, true},           // parallel multiplier
     {"tc1", 0.0, "1/K"},
     {"tc2", 0.0, "1/K^2"},
+    {"ac", kNoDefault, "Ohm", 0.0, kInf, true},  // resistance in the .ac analysis only
 };
 
 std::unique_ptr<Device> CreateResistor(const netlist::Element& element,

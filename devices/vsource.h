@@ -37,6 +37,8 @@ class VoltageSource : public Device {
   // The source's nodes must hold its value: a difference means the solution blew up numerically
   // (an unstable circuit, e.g. a negative capacitor, drives the node beyond round-off).
   std::string CheckState(const double* x) const override;
+  // b[branch] += AC phasor (the branch row is Va - Vb - value = 0).
+  void AcStimulus(std::complex<double>* b) const override { b[br_] += value_.ac(); }
   bool SetDcValue(double value) override {
     value_.SetDcValue(value);
     return true;

@@ -303,6 +303,13 @@ bool SourceValue::Init(const netlist::Element& element, netlist::Diagnostics& di
   }
   dc_value_ = deck_dc_;
   dc_given_ = deck_dc_given_;
+  const double phase_deg = element.ac_phase;
+  if (!std::isfinite(element.ac_mag) || !std::isfinite(phase_deg)) {
+    diag.Error(element.loc,
+               fmt::format("AC magnitude or phase of '{}' is not finite", element.name));
+    return false;
+  }
+  ac_ = std::polar(element.ac_mag, phase_deg * std::numbers::pi / 180.0);
   return waveform_.Init(element.waveform, element.name, element.loc, diag);
 }
 

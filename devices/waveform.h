@@ -20,6 +20,7 @@
 #define MEMSPICE_DEVICES_WAVEFORM_H_
 
 #include <cmath>
+#include <complex>
 #include <string>
 #include <vector>
 
@@ -92,9 +93,12 @@ class SourceValue {
   }
   const SourceWaveform& waveform() const { return waveform_; }
   double dc_value() const { return dc_value_; }
+  // The `AC mag phase` phasor (phase given in degrees), 0 without AC.
+  std::complex<double> ac() const { return ac_; }
 
  private:
   SourceWaveform waveform_;
+  std::complex<double> ac_;
   double deck_dc_ = 0.0;
   bool deck_dc_given_ = false;
   double dc_value_ = 0.0;

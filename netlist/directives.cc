@@ -46,6 +46,8 @@ void Flattener::Directives(const std::vector<const Card*>& cards) {
       Tran(card);
     } else if (kw == ".dc") {
       Dc(card);
+    } else if (kw == ".ac") {
+      Ac(card);
     } else if (kw == ".op") {
       Analysis a;
       a.kind = Analysis::Kind::kOp;
@@ -72,9 +74,9 @@ void Flattener::Directives(const std::vector<const Card*>& cards) {
     } else if (kw == ".global" || kw == ".endl" || kw == ".ends") {
       // handled while reading / building
     } else {
-      static const char* kKnown[] = {".ac",      ".noise", ".tf",   ".sens",      ".disto",
-                                     ".pz",      ".four",  ".meas", ".measure",   ".width",
-                                     ".csparam", ".step",  ".data", ".spiceinit", ".hb"};
+      static const char* kKnown[] = {".noise", ".tf",   ".sens",      ".disto", ".pz",
+                                     ".four",  ".meas", ".measure",   ".width", ".csparam",
+                                     ".step",  ".data", ".spiceinit", ".hb"};
       bool known =
           std::any_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return kw == k; });
       diag_.Warning(card.loc(),
@@ -390,6 +392,57 @@ void Flattener::Outputs(const Card& card) {
       out_->outputs.push_back(std::move(*s));
     }
   }
+}
+
+void Flattener::Ac(const Card& card) {
+  const std::vector<Token>& t = card.tokens;
+  const char* kUsage = "e.g. .ac dec 10 1 1meg (dec|oct|lin points fstart fstop)";
+  if (t.size() != 5) {
+    diag_.Error(t.size() < 5 ? EndLoc(card) : t[5].loc,
+                fmt::format(".ac takes 4 arguments, got {}", t.size() - 1), kUsage);
+    return;
+  }
+  Analysis a;
+  a.kind = Analysis::Kind::kAc;
+  a.loc = card.loc();
+  if (t[1].IsWord("dec")) {
+    a.ac_sweep = Analysis::AcSweep::kDec;
+  } else if (t[1].IsWord("oct")) {
+    a.ac_sweep = Analysis::AcSweep::kOct;
+  } else if (t[1].IsWord("lin")) {
+    a.ac_sweep = Analysis::AcSweep::kLin;
+  } else {
+    diag_.Error(t[1].loc, fmt::format("unknown .ac sweep type '{}'", t[1].raw),
+                "expected dec, oct or lin");
+    return;
+  }
+  Frame* top = root_.get();
+  std::optional<double> n = Value(top, card, t[2], ".ac number of points");
+  std::optional<double> fstart = Value(top, card, t[3], ".ac fstart");
+  std::optional<double> fstop = Value(top, card, t[4], ".ac fstop");
+  if (!n || !fstart || !fstop) return;
+  // A bound that keeps a typo from asking for an endless sweep.
+  constexpr double kMaxPoints = 1e7;
+  if (!(*n >= 1.0 && *n <= kMaxPoints) || *n != std::floor(*n)) {
+    diag_.Error(t[2].loc,
+                fmt::format(".ac number of points must be an integer in [1, 1e7], got {}", *n));
+    return;
+  }
+  const bool log_sweep = a.ac_sweep != Analysis::AcSweep::kLin;
+  if (!std::isfinite(*fstart) || (log_sweep ? *fstart <= 0.0 : *fstart < 0.0)) {
+    diag_.Error(t[3].loc,
+                fmt::format(".ac fstart must be {} 0, got {}", log_sweep ? ">" : ">=", *fstart),
+                log_sweep ? "a dec/oct sweep starts at a positive frequency" : "");
+    return;
+  }
+  if (!std::isfinite(*fstop) || *fstop < *fstart) {
+    diag_.Error(t[4].loc, fmt::format(".ac fstop must be >= fstart ({}), got {}", *fstart, *fstop));
+    return;
+  }
+  a.ac_points = static_cast<int>(*n);
+  a.fstart = *fstart;
+  a.fstop = *fstop;
+  out_->analyses.push_back(a);
 }
 
 }  // namespace memspice::netlist

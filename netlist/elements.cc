@@ -1,6 +1,7 @@
 // Element cards: R C L V I E F G H B D Y (X is expanded in flatten.cc).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -186,6 +187,23 @@ void Flattener::ParseElement(Frame* f, const Card& card) {
       return Behavioural(f, card, std::move(e));
     case 'd':
       return Diode(f, card, std::move(e));
+    case 'm':
+      return ModelElement(f, card, std::move(e), 4, 4, "MOSFET", {"nmos", "pmos"},
+                          "Mname d g s b model [L=..] [W=..] [AD= AS= PD= PS= NRD= NRS= M=] [OFF]");
+    case 'q':
+      return ModelElement(f, card, std::move(e), 3, 4, "BJT", {"npn", "pnp"},
+                          "Qname c b e [substrate] model [area] [OFF] [area=..] [m=..]");
+    case 'j':
+      return ModelElement(f, card, std::move(e), 3, 3, "JFET", {"njf", "pjf"},
+                          "Jname d g s model [area] [OFF]");
+    case 's':
+      return ModelElement(f, card, std::move(e), 4, 4, "switch", {"sw"},
+                          "Sname n+ n- nc+ nc- model [ON|OFF]");
+    case 'w':
+      return ModelElement(f, card, std::move(e), 2, 2, "switch", {"csw"},
+                          "Wname n+ n- vcontrol model [ON|OFF]");
+    case 'k':
+      return Coupling(f, card, std::move(e));
     case 'y':
       return YDevice(f, card);
     default:
@@ -195,7 +213,8 @@ void Flattener::ParseElement(Frame* f, const Card& card) {
       t0.loc,
       fmt::format("unsupported element type '{}' in '{}'",
                   static_cast<char>(std::toupper(static_cast<unsigned char>(t0.raw[0]))), t0.raw),
-      "memspice supports R, C, L, V, I, E, F, G, H, B, D, X and Y (Xyce-style) elements");
+      "memspice supports R, C, L, K, V, I, E, F, G, H, B, D, M, Q, J, S, W, X and Y (Xyce-style) "
+      "elements");
 }
 
 void Flattener::TwoTerminal(Frame* f, const Card& card, Element e, const char* kind,
@@ -352,6 +371,14 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
       continue;
     }
     if (tok.IsWord("ac")) {
+      // `AC` alone means magnitude 1 (ngspice); `ac=mag` is the same as `AC mag`.
+      const bool eq = i + 1 < t.size() && t[i + 1].Is(Token::Kind::kEq);
+      if (eq) ++i;
+      if (!eq && (i + 1 >= t.size() || !IsValueToken(t[i + 1]))) {
+        e.ac_mag = 1.0;
+        ++i;
+        continue;
+      }
       std::optional<double> v = value_at(i + 1, "AC magnitude");
       if (!v) return;
       e.ac_mag = *v;
@@ -359,7 +386,7 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
       if (i < t.size() && IsValueToken(t[i])) {
         std::optional<double> ph = Value(f, card, t[i], "AC phase");
         if (!ph) return;
-        e.params["acphase"] = *ph;
+        e.ac_phase = *ph;
         ++i;
       }
       continue;
@@ -564,9 +591,9 @@ bool Flattener::PwlPoints(Frame* f, const Card& card, const Token& key,
 void Flattener::Controlled(Frame* f, const Card& card, Element e) {
   const std::vector<Token>& t = card.tokens;
   const bool is_e = e.letter == 'e';
+  if (t.size() > 3 && t[3].IsWord("poly")) return Poly(f, card, std::move(e));
   if (t.size() > 3 && t[3].Is(Token::Kind::kWord) &&
-      (t[3].text == "poly" || t[3].text == "table" || t[3].text == "laplace" ||
-       t[3].text == "freq")) {
+      (t[3].text == "table" || t[3].text == "laplace" || t[3].text == "freq")) {
     diag_.Error(t[3].loc,
                 fmt::format("{} sources with {} are not supported", is_e ? "E" : "G", t[3].raw),
                 "use VALUE={...} or a B source");
@@ -619,6 +646,7 @@ void Flattener::Controlled(Frame* f, const Card& card, Element e) {
 }
 
 void Flattener::CurrentControlled(Frame* f, const Card& card, Element e) {
+  if (card.tokens.size() > 3 && card.tokens[3].IsWord("poly")) return Poly(f, card, std::move(e));
   Args a;
   if (!SplitArgs(card, 1, &a)) return;
   const char* kind = e.letter == 'f' ? "CCCS" : "CCVS";
@@ -643,6 +671,85 @@ void Flattener::CurrentControlled(Frame* f, const Card& card, Element e) {
   e.value = *v;
   if (!KvParams(f, card, a.kv, &e, {})) return;
   AddElement(std::move(e), card.tokens[0].loc);
+}
+
+namespace {
+
+// Appends the SPICE POLY terms of degree `degree` (index tuples i <= j <= ..., in lexicographic
+// order) with their coefficients from coeffs[*next]; stops when the coefficients run out.
+void PolyTerms(const std::vector<std::string>& vars, const std::vector<double>& coeffs,
+               size_t degree, size_t first, std::string prefix, size_t* next, std::string* out) {
+  for (size_t i = first; i < vars.size() && *next < coeffs.size(); ++i) {
+    const std::string term = prefix.empty() ? vars[i] : prefix + "*" + vars[i];
+    if (degree == 1) {
+      if (coeffs[*next] != 0.0) *out += fmt::format("+({:.17g})*{}", coeffs[*next], term);
+      ++*next;
+    } else {
+      PolyTerms(vars, coeffs, degree - 1, i, term, next, out);
+    }
+  }
+}
+
+}  // namespace
+
+void Flattener::Poly(Frame* f, const Card& card, Element e) {
+  const std::vector<Token>& t = card.tokens;
+  const bool current_controlled = e.letter == 'f' || e.letter == 'h';
+  const char* usage = current_controlled ? "e.g. F1 out 0 POLY(2) V1 V2 0 1 1 (c0 c1 c2 ...)"
+                                         : "e.g. E1 out 0 POLY(2) a 0 b 0 0 1 1 (c0 c1 c2 ...)";
+  Args nodes;
+  nodes.pos = {&t[1], &t[2]};
+  if (!Nodes(f, card, nodes, 2, "POLY source", &e)) return;
+  std::optional<double> dims;
+  if (t.size() > 6 && t[4].Is(Token::Kind::kLParen) && t[6].Is(Token::Kind::kRParen)) {
+    dims = Value(f, card, t[5], "POLY dimension");
+  }
+  if (!dims || *dims < 1 || *dims > 20 || *dims != std::floor(*dims)) {
+    diag_.Error(t[3].loc, "POLY needs an integer dimension in 1..20: POLY(n)", usage);
+    return;
+  }
+  const size_t n = static_cast<size_t>(*dims);
+  const size_t per = current_controlled ? 1 : 2;
+  std::vector<const Token*> rest;
+  for (size_t k = 7; k < t.size(); ++k) {
+    if (!t[k].Is(Token::Kind::kComma)) rest.push_back(&t[k]);
+  }
+  if (rest.size() < n * per + 1) {
+    diag_.Error(EndLoc(card),
+                fmt::format("POLY({}) needs {} {} and at least one coefficient", n, n * per,
+                            current_controlled ? "controlling sources" : "controlling nodes"),
+                usage);
+    return;
+  }
+  std::vector<std::string> vars;
+  for (size_t k = 0; k < n; ++k) {
+    if (current_controlled) {
+      vars.push_back(fmt::format("i({})", rest[k]->text));
+    } else {
+      vars.push_back(fmt::format("v({},{})", rest[2 * k]->text, rest[2 * k + 1]->text));
+    }
+  }
+  std::vector<double> coeffs;
+  for (size_t k = n * per; k < rest.size(); ++k) {
+    std::optional<double> v = Value(f, card, *rest[k], "POLY coefficient");
+    if (!v) return;
+    coeffs.push_back(*v);
+  }
+  std::string text = fmt::format("{:.17g}", coeffs[0]);
+  size_t next = 1;
+  for (size_t degree = 1; next < coeffs.size(); ++degree) {
+    PolyTerms(vars, coeffs, degree, 0, "", &next, &text);
+  }
+  const SourceLoc loc = t[3].loc;
+  NodePtr root = ParseExprTree(
+      text, [loc](size_t) { return loc; }, diag_);
+  if (!root) return;
+  e.expr = ResolveExpr(f, root, text, loc);
+  if (!e.expr) return;
+  // F and H become the behavioural G and E they are equivalent to.
+  if (e.letter == 'f') e.letter = 'g';
+  if (e.letter == 'h') e.letter = 'e';
+  AddElement(std::move(e), t[0].loc);
 }
 
 void Flattener::Behavioural(Frame* f, const Card& card, Element e) {
@@ -718,6 +825,89 @@ void Flattener::Diode(Frame* f, const Card& card, Element e) {
     }
   }
   if (!KvParams(f, card, a.kv, &e, {})) return;
+  AddElement(std::move(e), card.tokens[0].loc);
+}
+
+void Flattener::ModelElement(Frame* f, const Card& card, Element e, size_t min_nodes,
+                             size_t max_nodes, const char* kind, std::vector<std::string> types,
+                             const char* usage) {
+  Args a;
+  if (!SplitArgs(card, 1, &a)) return;
+  const std::string& raw = card.tokens[0].raw;
+  const size_t controls = e.letter == 'w' ? 1 : 0;  // W names its controlling source
+  // The model is the first word after the minimum node count that names a model.
+  size_t at = 0;
+  const ModelDef* model = nullptr;
+  std::string flat;
+  for (size_t k = min_nodes + controls; k <= max_nodes + controls && k < a.pos.size(); ++k) {
+    if (a.pos[k]->Is(Token::Kind::kWord)) model = LookupModel(f, a.pos[k]->text, &flat);
+    if (model != nullptr) {
+      at = k;
+      break;
+    }
+  }
+  if (model == nullptr) {
+    const bool short_card = a.pos.size() <= min_nodes + controls;
+    diag_.Error(short_card ? EndLoc(card) : a.pos[min_nodes + controls]->loc,
+                short_card ? fmt::format("{} '{}' needs {} nodes and a model", kind, raw, min_nodes)
+                           : fmt::format("unknown model '{}' for {} '{}'",
+                                         a.pos[min_nodes + controls]->raw, kind, raw),
+                fmt::format("expected: {}", usage));
+    return;
+  }
+  if (std::find(types.begin(), types.end(), model->type) == types.end()) {
+    std::string list;
+    for (const auto& t : types) list += (list.empty() ? "" : " or ") + t;
+    diag_.Error(a.pos[at]->loc, fmt::format("model '{}' has type '{}', a {} needs {}",
+                                            a.pos[at]->raw, model->type, kind, list));
+    return;
+  }
+  Args nodes;
+  nodes.pos.assign(a.pos.begin(), a.pos.begin() + (at - controls));
+  if (!Nodes(f, card, nodes, nodes.pos.size(), kind, &e)) return;
+  if (controls != 0) {
+    if (!a.pos[at - 1]->Is(Token::Kind::kWord)) {
+      diag_.Error(a.pos[at - 1]->loc, fmt::format("expected a controlling source name"));
+      return;
+    }
+    e.control = f->prefix + a.pos[at - 1]->text;
+  }
+  e.model = flat;
+  e.type = model->type;
+  for (size_t k = at + 1; k < a.pos.size(); ++k) {
+    const Token& p = *a.pos[k];
+    if (p.IsWord("off") || p.IsWord("on")) {
+      e.params[p.text] = 1.0;
+    } else if (k == at + 1 && IsValueToken(p) && (e.letter == 'q' || e.letter == 'j')) {
+      std::optional<double> v = Value(f, card, p, "area");
+      if (!v) return;
+      e.params["area"] = *v;
+    } else {
+      diag_.Error(p.loc, fmt::format("unexpected '{}' in {} '{}'", p.raw, kind, raw),
+                  fmt::format("expected: {}", usage));
+      return;
+    }
+  }
+  if (!KvParams(f, card, a.kv, &e, {})) return;
+  AddElement(std::move(e), card.tokens[0].loc);
+}
+
+void Flattener::Coupling(Frame* f, const Card& card, Element e) {
+  Args a;
+  if (!SplitArgs(card, 1, &a)) return;
+  const std::string& raw = card.tokens[0].raw;
+  if (a.pos.size() != 3 || !a.pos[0]->Is(Token::Kind::kWord) || !a.pos[1]->Is(Token::Kind::kWord) ||
+      !a.kv.empty()) {
+    diag_.Error(a.pos.size() > 3 ? a.pos[3]->loc : card.tokens[0].loc,
+                fmt::format("coupling '{}' needs two inductors and a coefficient", raw),
+                fmt::format("e.g. {} L1 L2 0.99", raw));
+    return;
+  }
+  e.control = f->prefix + a.pos[0]->text;
+  e.control2 = f->prefix + a.pos[1]->text;
+  std::optional<double> v = Value(f, card, *a.pos[2], "coupling coefficient");
+  if (!v) return;
+  e.value = *v;
   AddElement(std::move(e), card.tokens[0].loc);
 }
 

@@ -97,11 +97,20 @@ class Flattener {
   void CurrentControlled(Frame* f, const Card& card, Element e);
   void Behavioural(Frame* f, const Card& card, Element e);
   void Diode(Frame* f, const Card& card, Element e);
+  // Model-based elements M, Q, J, S, W: nodes (between min_nodes and max_nodes; W also names a
+  // controlling source), a model of one of `types`, then [area] [off|on] and key=value.
+  void ModelElement(Frame* f, const Card& card, Element e, size_t min_nodes, size_t max_nodes,
+                    const char* kind, std::vector<std::string> types, const char* usage);
+  void Coupling(Frame* f, const Card& card, Element e);
+  // E/G/F/H `POLY(n) controls... coefficients...`: becomes the equivalent behavioural element
+  // (E/H: voltage VALUE=, G/F: current VALUE=). Returns after reporting on malformed cards.
+  void Poly(Frame* f, const Card& card, Element e);
   void YDevice(Frame* f, const Card& card);
 
   // --- dot cards (directives.cc)
   void Tran(const Card& card);
   void Dc(const Card& card);
+  void Ac(const Card& card);
   void InitialValues(const Card& card, std::vector<NodeValue>* out);
   void Options(const Card& card);
   void Outputs(const Card& card);

@@ -35,15 +35,18 @@ struct Waveform {
 
 struct Element {
   std::string name;                  // lower case, hierarchical ("x1.r1")
-  char letter = 0;                   // 'r','c','l','v','i','e','f','g','h','b','d','y'
+  char letter = 0;                   // 'r','c','l','v','i','e','f','g','h','b','d','m','q','j',
+                                     // 's','w','k','y'
   std::string type;                  // Y devices: keyword after Y ("mss", "alpha") or model type
   std::vector<std::string> nodes;    // flattened node names; ground is "0"
-  std::string control;               // F/H: controlling voltage source (flattened)
+  std::string control;               // F/H/W: controlling voltage source; K: first inductor
+  std::string control2;              // K: second coupled inductor (flattened)
   std::optional<double> value;       // R/C/L value, E/F/G/H gain, V/I DC value
   Expr expr;                         // behavioural: B V=/I=, R={..V()..}, E/G VALUE={...}
   bool expr_is_current = false;      // B source: true for I=, false for V=
   Waveform waveform;                 // V/I transient function (kDc if none)
-  double ac_mag = 0.0;               // V/I `AC mag` (accepted, not analysed)
+  double ac_mag = 0.0;               // V/I `AC mag [phase]`
+  double ac_phase = 0.0;             // V/I AC phase, degrees
   std::string model;                 // D/Y: model name (lower case)
   std::map<std::string, double> params;  // instance parameters, lower case (ic, x0, area, m, ...)
   std::vector<double> list;          // free numeric list (e.g. alpha source event times/weights)
@@ -64,11 +67,15 @@ struct DcSweep {
 };
 
 struct Analysis {
-  enum class Kind { kOp, kDc, kTran };
+  enum class Kind { kOp, kDc, kTran, kAc };
+  enum class AcSweep { kDec, kOct, kLin };
   Kind kind = Kind::kOp;
   std::vector<DcSweep> sweeps;  // .dc: first is the inner (fastest) sweep, as in ngspice
   double tstep = 0, tstop = 0, tstart = 0, tmax = 0;  // .tran; tmax 0 = not given
   bool uic = false;
+  AcSweep ac_sweep = AcSweep::kDec;  // .ac dec|oct|lin points fstart fstop
+  int ac_points = 0;                 // per decade / per octave / in total
+  double fstart = 0, fstop = 0;
   SourceLoc loc;
 };
 

@@ -35,6 +35,7 @@ void Assembler::Evaluate(const double* x, const EvalRequest& r) {
   ctx.G = g_handles_.data() + 1;
   ctx.C = c_handles_.data() + 1;
   for (auto& d : circuit_.devices()) d->Evaluate(ctx);
+  num_limited_ = ctx.limited;
   // Scratch slots may have been written; x[-1] must stay 0 for the next device anyway.
   double* f = f_.data() + 1;
   const auto& diag = circuit_.diag_positions();

@@ -37,6 +37,8 @@ class Assembler {
   const std::vector<double>& C() const { return c_csc_; }
   Circuit& circuit() { return circuit_; }
   int num_evaluations() const { return num_evaluations_; }
+  // How many device voltages Newton limiting moved in the last Evaluate (EvalContext::limited).
+  int num_limited() const { return num_limited_; }
 
  private:
   Circuit& circuit_;
@@ -45,6 +47,7 @@ class Assembler {
   std::vector<double> g_handles_, c_handles_;
   std::vector<double> g_csc_, c_csc_;
   int num_evaluations_ = 0;
+  int num_limited_ = 0;
 };
 
 // y += A x for a CSC matrix (pattern of `circuit`, values `a`).

@@ -113,8 +113,54 @@ double Interpolate(const WaveformTable& table, int j, double x) {
   return y0 + w * (y1 - y0);
 }
 
+namespace {
+
+// Phase columns (ph(...)) made continuous along the scale: a jump of more than 180 degrees
+// between neighbours is taken as a wrap, so that two tables wrapping at slightly different
+// frequencies compare by their true difference.
+void UnwrapPhases(WaveformTable* t) {
+  for (size_t j = 0; j < t->names.size(); ++j) {
+    if (t->names[j].rfind("ph(", 0) != 0) continue;
+    double shift = 0.0;
+    for (size_t k = 1; k < t->rows.size(); ++k) {
+      const double jump = t->rows[k][j] + shift - t->rows[k - 1][j];
+      shift -= 360.0 * std::round(jump / 360.0);
+      t->rows[k][j] += shift;
+    }
+  }
+}
+
+// Complex (.ac) tables are compared as magnitude in dB and unwrapped phase in degrees; a
+// selected signal `v(out)` stands for both of its columns.
+Status CompareComplex(const WaveformTable& ref, const WaveformTable& test,
+                      const CompareOptions& options, TableComparison* out) {
+  if (!ref.complex || !test.complex) {
+    return Status::Error(
+        fmt::format("cannot compare '{}' (reference) with '{}' (test): only one "
+                    "of them is complex",
+                    ref.analysis, test.analysis));
+  }
+  CompareOptions polar = options;
+  polar.signals.clear();
+  for (const std::string& s : options.signals) {
+    if (ref.Find(s) >= 0 || test.Find(s) >= 0) {
+      polar.signals.push_back("db(" + Lower(s) + ")");
+      polar.signals.push_back("ph(" + Lower(s) + ")");
+    } else {
+      polar.signals.push_back(s);
+    }
+  }
+  WaveformTable r = MagnitudePhase(ref), t = MagnitudePhase(test);
+  UnwrapPhases(&r);
+  UnwrapPhases(&t);
+  return CompareTables(r, t, polar, out);
+}
+
+}  // namespace
+
 Status CompareTables(const WaveformTable& ref, const WaveformTable& test,
                      const CompareOptions& options, TableComparison* out) {
+  if (ref.complex || test.complex) return CompareComplex(ref, test, options, out);
   *out = TableComparison();
   out->analysis = ref.analysis;
   const Kind kr = KindOf(ref), kt = KindOf(test);

@@ -23,6 +23,7 @@ std::optional<AKind> PlotKind(const WaveformTable& t) {
   if (a.rfind("operating", 0) == 0) return AKind::kOp;
   if (a.rfind("transient", 0) == 0) return AKind::kTran;
   if (a.rfind("dc", 0) == 0) return AKind::kDc;
+  if (a.rfind("ac", 0) == 0) return AKind::kAc;
   return std::nullopt;
 }
 
@@ -34,6 +35,8 @@ const char* KindName(AKind k) {
       return ".dc";
     case AKind::kTran:
       return ".tran";
+    case AKind::kAc:
+      return ".ac";
   }
   return "?";
 }

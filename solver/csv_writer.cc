@@ -111,6 +111,10 @@ void AppendCsvRow(bool has_scale, double scale, const std::vector<double>& value
 }
 
 Status CheckShape(const WaveformTable& table) {
+  if (table.complex && table.imag.size() != table.rows.size()) {
+    return Status::Error(fmt::format("csv writer: {} imaginary rows but {} rows", table.imag.size(),
+                                     table.rows.size()));
+  }
   if (!table.scale_name.empty() && table.scale.size() != table.rows.size()) {
     return Status::Error(fmt::format("csv writer: {} scale values but {} rows", table.scale.size(),
                                      table.rows.size()));
@@ -127,6 +131,7 @@ Status CheckShape(const WaveformTable& table) {
 }  // namespace
 
 std::string FormatCsv(const WaveformTable& table) {
+  if (table.complex) return FormatCsv(MagnitudePhase(table));
   const bool has_scale = !table.scale_name.empty();
   std::string out = CsvHeader(table);
   for (size_t k = 0; k < table.rows.size(); ++k) {
@@ -150,7 +155,8 @@ Status CsvSink::Begin(const WaveformTable& table) {
   }
   begun_ = true;
   has_scale_ = !table.scale_name.empty();
-  return file_.Write(CsvHeader(table));
+  // A complex analysis (.ac) fills its table whole and is written at End, as magnitude and phase.
+  return file_.Write(CsvHeader(table.complex ? MagnitudePhase(table) : table));
 }
 
 Status CsvSink::Point(double scale, const std::vector<double>& values) {
@@ -159,7 +165,16 @@ Status CsvSink::Point(double scale, const std::vector<double>& values) {
   return file_.Write(buffer_);
 }
 
-Status CsvSink::End(const WaveformTable&) { return Status::Ok(); }
+Status CsvSink::End(const WaveformTable& table) {
+  if (!table.complex) return Status::Ok();
+  const WaveformTable mp = MagnitudePhase(table);
+  for (size_t k = 0; k < mp.rows.size(); ++k) {
+    buffer_.clear();
+    AppendCsvRow(has_scale_, mp.scale[k], mp.rows[k], buffer_);
+    if (Status s = file_.Write(buffer_); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
 
 Status CsvSink::Commit() { return file_.Commit(); }
 

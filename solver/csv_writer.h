@@ -3,7 +3,8 @@
 // Format: one header line with the scale column first if the table has one, then the signals:
 //   time,v(out),i(v1)
 // then one line per point. Values are written in the shortest form that round-trips exactly.
-// Names containing a comma or a double quote are quoted ("..." with "" for a quote).
+// Names containing a comma or a double quote are quoted ("..." with "" for a quote). A complex
+// (.ac) table is written as its MagnitudePhase(): frequency,db(v(out)),ph(v(out)),...
 #ifndef MEMSPICE_SOLVER_CSV_WRITER_H_
 #define MEMSPICE_SOLVER_CSV_WRITER_H_
 

@@ -50,6 +50,8 @@ class Engine {
   // transient without uic).
   Status OperatingPoint(double time, bool warm, bool ic_clamp, std::vector<double>* x);
   Status DcSweep(const netlist::Analysis& analysis, const OutputSelection& sel, WaveformTable* out);
+  // .ac: operating point, then the complex small-signal solve per frequency (ac_analysis.cc).
+  Status Ac(const netlist::Analysis& analysis, const OutputSelection& sel, WaveformTable* out);
   Status Transient(const netlist::Analysis& analysis, const OutputSelection& sel,
                    StepObserver* observer, WaveformTable* out);
 

@@ -174,4 +174,36 @@ void KluSolver::TSolve(double* b) {
   klu_tsolve(symbolic_->get(), num, n_, 1, b, &common_);
 }
 
+KluComplexSolver::KluComplexSolver(std::shared_ptr<KluSymbolic> symbolic)
+    : symbolic_(std::move(symbolic)) {
+  klu_defaults(&common_);
+  common_.halt_if_singular = 1;
+}
+
+KluComplexSolver::~KluComplexSolver() {
+  if (numeric_ != nullptr) klu_z_free_numeric(&numeric_, &common_);
+}
+
+bool KluComplexSolver::Factor(const double* values) {
+  singular_col_ = -1;
+  const int n = symbolic_ == nullptr ? 0 : symbolic_->n();
+  if (numeric_ != nullptr) klu_z_free_numeric(&numeric_, &common_);
+  if (n == 0) return true;
+  // klu_z_factor takes a non-const pointer but does not modify the values.
+  numeric_ = klu_z_factor(symbolic_->col_ptr(), symbolic_->row_idx(), const_cast<double*>(values),
+                          symbolic_->get(), &common_);
+  if (numeric_ == nullptr || common_.status != KLU_OK) {
+    singular_col_ =
+        (common_.singular_col >= 0 && common_.singular_col < n) ? common_.singular_col : -1;
+    if (numeric_ != nullptr) klu_z_free_numeric(&numeric_, &common_);
+    return false;
+  }
+  return true;
+}
+
+void KluComplexSolver::Solve(double* b) {
+  if (numeric_ == nullptr) return;
+  klu_z_solve(symbolic_->get(), numeric_, symbolic_->n(), 1, b, &common_);
+}
+
 }  // namespace memspice::solver

@@ -102,6 +102,30 @@ class KluSolver {
   int num_refactor_ = 0;
 };
 
+// Complex LU (KLU's klu_z_* routines) on the same analysed pattern, for the .ac analysis:
+// values are interleaved (re, im) per CSC entry, right-hand sides likewise per unknown. Every
+// Factor() pivots afresh: G + j w C changes character over a frequency sweep.
+class KluComplexSolver {
+ public:
+  explicit KluComplexSolver(std::shared_ptr<KluSymbolic> symbolic);
+  ~KluComplexSolver();
+  KluComplexSolver(const KluComplexSolver&) = delete;
+  KluComplexSolver& operator=(const KluComplexSolver&) = delete;
+
+  // Factors `values` (2 * nnz doubles). False if singular; singular_col() then names the
+  // column (unknown) of the zero pivot, or -1.
+  bool Factor(const double* values);
+  // In-place solve A x = b with the current factorization (b: 2 n doubles).
+  void Solve(double* b);
+  int singular_col() const { return singular_col_; }
+
+ private:
+  klu_common common_;
+  std::shared_ptr<KluSymbolic> symbolic_;
+  klu_numeric* numeric_ = nullptr;
+  int singular_col_ = -1;
+};
+
 }  // namespace memspice::solver
 
 #endif  // MEMSPICE_SOLVER_KLU_SOLVER_H_

@@ -119,7 +119,7 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
         out.worst = i;
       }
     }
-    if (iter > 0 && dx_converged && residual_ok) {
+    if (iter > 0 && dx_converged && residual_ok && asm_.num_limited() == 0) {
       out.converged = true;
       return out;
     }

@@ -219,8 +219,7 @@ Status RunNgspice(const std::string& deck_path, const NgspiceOptions& options,
     return Status::Error(msg,
                          "check that the deck is valid ngspice 39 input (run `ngspice -b` on it)");
   }
-  std::vector<std::string> skipped;
-  Status s = ReadRaw(raw, &result->plots, &skipped);
+  Status s = ReadRaw(raw, &result->plots);
   cleanup();
   if (!s.ok()) return s;
   for (auto& p : result->plots) NormalizeNgspiceNames(&p);

@@ -98,18 +98,25 @@ std::string CleanTitle(const std::string& title) {
 
 }  // namespace
 
-Status PlotWaveforms(const WaveformTable& table, const std::string& path,
+Status PlotWaveforms(const WaveformTable& input, const std::string& path,
                      const PlotOptions& options) {
+  const WaveformTable table = MagnitudePhase(input);
   std::string ext;
   if (Status s = CheckExtension(path, &ext); !s.ok()) return s;
   if (table.num_points() == 0)
     return Status::Error("nothing to plot: the analysis produced no points");
+  // A frequency scale (.ac) gives a Bode plot: db(...) columns on top, ph(...) below, log axis.
+  const bool bode = Lower(table.scale_name) == "frequency";
   std::vector<int> cols;
   if (options.signals.empty()) {
     for (int j = 0; j < static_cast<int>(table.names.size()) && j < 12; ++j) cols.push_back(j);
   } else {
     for (const std::string& s : options.signals) {
       int j = table.Find(s);
+      if (j < 0 && bode && table.Find("db(" + s + ")") >= 0) {
+        cols.push_back(table.Find("db(" + s + ")"));
+        j = table.Find("ph(" + s + ")");
+      }
       if (j < 0) {
         std::string known;
         for (const auto& n : table.names) known += (known.empty() ? "" : ", ") + n;
@@ -137,12 +144,29 @@ Status PlotWaveforms(const WaveformTable& table, const std::string& path,
   script += fmt::format("set title {}\n",
                         Quote(CleanTitle(options.title.empty() ? table.title : options.title)));
   script += fmt::format("set xlabel {}\n", Quote(has_scale ? XLabel(table.scale_name) : "point"));
-  script += fmt::format("set ylabel {}\n", Quote(YLabel(table, cols)));
-  script += "plot ";
-  for (size_t c = 0; c < cols.size(); ++c) {
-    // gnuplot cycles through 8 colours: later curves get dashes so that none look alike.
-    script += fmt::format("{}{} using 1:{} with lines lw 1.5 dt {} title {}", c ? ", " : "",
-                          Quote(data_path), c + 2, c / 8 + 1, Quote(table.names[cols[c]]));
+  // One plot command over the columns accepted by `keep` (gnuplot cycles through 8 colours:
+  // later curves get dashes so that none look alike).
+  auto plot_command = [&](auto keep) {
+    std::string cmd = "plot ";
+    int drawn = 0;
+    for (size_t c = 0; c < cols.size(); ++c) {
+      if (!keep(table.names[cols[c]])) continue;
+      cmd += fmt::format("{}{} using 1:{} with lines lw 1.5 dt {} title {}", drawn ? ", " : "",
+                         Quote(data_path), c + 2, drawn / 8 + 1, Quote(table.names[cols[c]]));
+      ++drawn;
+    }
+    return drawn > 0 ? cmd + "\n" : std::string();
+  };
+  if (bode) {
+    auto is_phase = [](const std::string& n) { return n.rfind("ph(", 0) == 0; };
+    script += "set logscale x\nset multiplot layout 2,1\nset ylabel \"magnitude [dB]\"\n";
+    script += plot_command([&](const std::string& n) { return !is_phase(n); });
+    script += "set ylabel \"phase [degrees]\"\nunset title\n";
+    script += plot_command(is_phase);
+    script += "unset multiplot\n";
+  } else {
+    script += fmt::format("set ylabel {}\n", Quote(YLabel(table, cols)));
+    script += plot_command([](const std::string&) { return true; });
   }
   script += "\n";
   return RunGnuplot(path, options.width, options.height, script);

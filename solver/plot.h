@@ -25,7 +25,9 @@ Status RunGnuplot(const std::string& path, int width, int height, const std::str
 
 // Writes `path` (.png or .svg). Needs gnuplot on PATH; a clear Status otherwise. The y axis is
 // labelled with the signals' unit (voltage [V] for v(...), current [A] for i(...)); a title taken
-// from a deck loses its SPICE comment star.
+// from a deck loses its SPICE comment star. A table with a frequency scale (.ac; complex, or its
+// db()/ph() CSV) gives a Bode plot: magnitude in dB above, phase below, logarithmic frequency
+// axis; a signal name `v(out)` selects both of its columns.
 Status PlotWaveforms(const WaveformTable& table, const std::string& path,
                      const PlotOptions& options);
 

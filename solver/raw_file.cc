@@ -82,6 +82,10 @@ Status Validate(const WaveformTable& t) {
                       t.rows[k].size(), t.names.size()));
     }
   }
+  if (t.complex && t.imag.size() != t.rows.size()) {
+    return Status::Error(fmt::format("raw writer: complex table '{}' has {} imaginary rows for {} rows",
+                                     t.title, t.imag.size(), t.rows.size()));
+  }
   return Status::Ok();  // an operating point of an empty circuit has no variables, as in ngspice
 }
 
@@ -107,7 +111,7 @@ std::string PlotHeader(const WaveformTable& t, bool binary, const std::string& p
   out += fmt::format("Title: {}\n", t.title.empty() ? "memspice" : t.title);
   out += fmt::format("Date: {}\n", date);
   out += fmt::format("Plotname: {}\n", plotname);
-  out += "Flags: real\n";
+  out += t.complex ? "Flags: complex\n" : "Flags: real\n";
   out += fmt::format("No. Variables: {}\n", nvar);
   out += fmt::format("No. Points: {}\n", points);
   out += "Variables:\n";
@@ -121,33 +125,43 @@ std::string PlotHeader(const WaveformTable& t, bool binary, const std::string& p
   return out;
 }
 
-// Point k of a plot: the scale (if any) then the signals, little-endian doubles or ascii.
+// Point k of a plot: the scale (if any) then the signals, little-endian doubles or ascii. A complex
+// plot (`imag` non-null) writes each value as (re, im) and the scale with a zero imaginary part.
 void AppendPoint(bool binary, bool has_scale, int64_t k, double scale,
-                 const std::vector<double>& values, std::string& out) {
+                 const std::vector<double>& values, const std::vector<double>* imag,
+                 std::string& out) {
   if (binary) {
     if (has_scale) PutDouble(out, scale);
-    for (double v : values) PutDouble(out, v);
+    if (has_scale && imag != nullptr) PutDouble(out, 0.0);
+    for (size_t j = 0; j < values.size(); ++j) {
+      PutDouble(out, values[j]);
+      if (imag != nullptr) PutDouble(out, (*imag)[j]);
+    }
     return;
   }
-  auto put = [&](bool first, double v) {
-    if (first) {
-      fmt::format_to(std::back_inserter(out), " {}\t{:.16e}\n", k, v);
+  auto put = [&](bool first, double v, double im) {
+    if (first) fmt::format_to(std::back_inserter(out), " {}", k);
+    if (imag != nullptr) {
+      fmt::format_to(std::back_inserter(out), "\t{:.16e},{:.16e}\n", v, im);
     } else {
       fmt::format_to(std::back_inserter(out), "\t{:.16e}\n", v);
     }
   };
-  if (has_scale) put(true, scale);
-  for (size_t j = 0; j < values.size(); ++j) put(j == 0 && !has_scale, values[j]);
+  if (has_scale) put(true, scale, 0.0);
+  for (size_t j = 0; j < values.size(); ++j) {
+    put(j == 0 && !has_scale, values[j], imag != nullptr ? (*imag)[j] : 0.0);
+  }
   out += "\n";
 }
 
 void AppendPlot(const WaveformTable& t, bool binary, std::string& out) {
   const bool has_scale = !t.scale_name.empty();
   out += PlotHeader(t, binary, std::to_string(t.rows.size()));
-  if (binary) out.reserve(out.size() + (t.names.size() + 1) * t.rows.size() * 8);
+  const size_t width = t.complex ? 2 : 1;
+  if (binary) out.reserve(out.size() + (t.names.size() + 1) * width * t.rows.size() * 8);
   for (size_t k = 0; k < t.rows.size(); ++k) {
     AppendPoint(binary, has_scale, static_cast<int64_t>(k), has_scale ? t.scale[k] : 0.0, t.rows[k],
-                out);
+                t.complex ? &t.imag[k] : nullptr, out);
   }
 }
 
@@ -238,19 +252,28 @@ Status RawSink::Begin(const WaveformTable& table) {
 
 Status RawSink::Point(double scale, const std::vector<double>& values) {
   buffer_.clear();
-  AppendPoint(binary_, has_scale_, points_, scale, values, buffer_);
+  AppendPoint(binary_, has_scale_, points_, scale, values, nullptr, buffer_);
   ++points_;
   return file_.Write(buffer_);
 }
 
-Status RawSink::End(const WaveformTable&) {
+Status RawSink::End(const WaveformTable& table) {
+  if (table.complex) {  // complex analyses (.ac) fill the table whole: write it now
+    for (size_t k = 0; k < table.rows.size(); ++k) {
+      buffer_.clear();
+      AppendPoint(binary_, has_scale_, points_, table.scale[k], table.rows[k], &table.imag[k],
+                  buffer_);
+      ++points_;
+      if (Status s = file_.Write(buffer_); !s.ok()) return s;
+    }
+  }
   return file_.WriteAt(points_offset_, fmt::format("{:<{}}", points_, kPointsField));
 }
 
 Status RawSink::Commit() { return file_.Commit(); }
 
-Status ParseRaw(const std::string& data, const std::string& name, std::vector<WaveformTable>* plots,
-                std::vector<std::string>* skipped) {
+Status ParseRaw(const std::string& data, const std::string& name,
+                std::vector<WaveformTable>* plots) {
   Reader r{data, name};
   std::string text;
   int plots_read = 0;
@@ -326,6 +349,7 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
     const size_t nvar = static_cast<size_t>(h.nvars);
     const size_t width = h.complex ? 2 : 1;
     std::vector<std::vector<double>> values;  // per point, real parts
+    std::vector<std::vector<double>> imags;   // per point, imaginary parts (complex plots)
     if (nvar == 0) {                          // ngspice's operating point of an empty circuit
       values.resize(static_cast<size_t>(h.npoints));
     } else if (h.binary) {
@@ -333,9 +357,13 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
       size_t avail = (data.size() - r.pos) / row_bytes;
       size_t n = std::min(static_cast<size_t>(h.npoints), avail);
       values.resize(n, std::vector<double>(nvar));
+      if (h.complex) imags.resize(n, std::vector<double>(nvar));
       for (size_t k = 0; k < n; ++k) {
         const char* p = data.data() + r.pos + k * row_bytes;
-        for (size_t j = 0; j < nvar; ++j) values[k][j] = GetDouble(p + j * width * 8);
+        for (size_t j = 0; j < nvar; ++j) {
+          values[k][j] = GetDouble(p + j * width * 8);
+          if (h.complex) imags[k][j] = GetDouble(p + j * width * 8 + 8);
+        }
       }
       r.pos += n * row_bytes;
       if (n < static_cast<size_t>(h.npoints)) r.pos = data.size();  // truncated: partial point
@@ -343,7 +371,7 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
     } else {
       // Ascii: per point an index followed by nvar values, whitespace separated.
       for (long k = 0; k < h.npoints; ++k) {
-        std::vector<double> row(nvar);
+        std::vector<double> row(nvar), row_im(nvar);
         bool complete = true;
         for (size_t j = 0; j <= nvar; ++j) {
           // Next token; stop before a following plot's "Title:".
@@ -373,17 +401,16 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
             return r.Error(r.line, fmt::format("bad number '{}' in point {}", tok, k));
           }
           row[j - 1] = re;
+          row_im[j - 1] = im;
         }
         if (!complete) break;
         values.push_back(std::move(row));
+        if (h.complex) imags.push_back(std::move(row_im));
       }
     }
     ++plots_read;
-    if (h.complex) {
-      if (skipped) skipped->push_back(h.plotname);
-      continue;
-    }
     WaveformTable t;
+    t.complex = h.complex;
     t.title = h.title;
     t.analysis = h.plotname;
     const bool has_scale = !IsOperatingPoint(h.plotname);
@@ -395,6 +422,7 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
       if (has_scale) t.scale.push_back(row[0]);
       t.rows.emplace_back(row.begin() + first, row.end());
     }
+    for (auto& row : imags) t.imag.emplace_back(row.begin() + first, row.end());
     plots->push_back(std::move(t));
   }
   if (plots_read == 0) {
@@ -404,15 +432,14 @@ Status ParseRaw(const std::string& data, const std::string& name, std::vector<Wa
   return Status::Ok();
 }
 
-Status ReadRaw(const std::string& path, std::vector<WaveformTable>* plots,
-               std::vector<std::string>* skipped) {
+Status ReadRaw(const std::string& path, std::vector<WaveformTable>* plots) {
   std::ifstream f(path, std::ios::binary);
   if (!f) {
     return Status::Error(fmt::format("cannot open raw file '{}': {}", path, std::strerror(errno)));
   }
   std::ostringstream ss;
   ss << f.rdbuf();
-  return ParseRaw(ss.str(), path, plots, skipped);
+  return ParseRaw(ss.str(), path, plots);
 }
 
 }  // namespace memspice::solver

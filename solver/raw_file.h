@@ -31,7 +31,8 @@
 namespace memspice::solver {
 
 // Writes one plot. binary=true gives "Binary:" (little-endian doubles), else "Values:" ascii
-// with 17 significant digits (round-trips exactly). Variable types: time, voltage for v(...),
+// with 17 significant digits (round-trips exactly). A complex table is written with
+// "Flags: complex" and (re, im) pairs for every variable, the scale with im = 0, as ngspice does. Variable types: time, voltage for v(...),
 // current for i(...), notype for anything else (states x(...)); ngspice `load` accepts all.
 Status WriteRaw(const WaveformTable& table, const std::string& path, bool binary);
 
@@ -58,16 +59,16 @@ class RawSink : public PointSink {
   std::string buffer_;
 };
 
-// Reads every real plot of a binary or ascii raw file and appends it to `plots`. Complex plots
-// (.ac) are skipped; their plot names are listed in `skipped` if non-null. A truncated file
+// Reads every plot of a binary or ascii raw file and appends it to `plots`. Complex plots (.ac)
+// become complex tables (real parts in rows, imaginary parts in imag; the scale keeps its real
+// part). A truncated file
 // (simulator aborted) keeps the complete points and reports nothing; a malformed header is an
 // error naming the file and the line.
-Status ReadRaw(const std::string& path, std::vector<WaveformTable>* plots,
-               std::vector<std::string>* skipped = nullptr);
+Status ReadRaw(const std::string& path, std::vector<WaveformTable>* plots);
 
 // Parses raw-file text already in memory (same rules as ReadRaw); `name` is used in messages.
-Status ParseRaw(const std::string& data, const std::string& name, std::vector<WaveformTable>* plots,
-                std::vector<std::string>* skipped = nullptr);
+Status ParseRaw(const std::string& data, const std::string& name,
+                std::vector<WaveformTable>* plots);
 
 }  // namespace memspice::solver
 

@@ -298,6 +298,8 @@ Status RunEngine(Circuit& circuit, const netlist::Netlist& netlist,
       return engine.DcSweep(analysis, sel, out);
     case netlist::Analysis::Kind::kTran:
       return engine.Transient(analysis, sel, observer, out);
+    case netlist::Analysis::Kind::kAc:
+      return engine.Ac(analysis, sel, out);
   }
   return Status::Error("unknown analysis kind");
 }
@@ -319,6 +321,8 @@ Status RunAnalysis(Circuit& circuit, const netlist::Netlist& netlist,
   out->streamed_only = 0;
   out->max_points = options.max_points;
   out->max_kept_bytes = options.max_memory;
+  out->imag.clear();
+  out->complex = false;
   switch (analysis.kind) {
     case netlist::Analysis::Kind::kOp:
       out->analysis = "Operating Point";
@@ -331,6 +335,11 @@ Status RunAnalysis(Circuit& circuit, const netlist::Netlist& netlist,
     case netlist::Analysis::Kind::kTran:
       out->analysis = "Transient Analysis";
       out->scale_name = "time";
+      break;
+    case netlist::Analysis::Kind::kAc:
+      out->analysis = "AC Analysis";
+      out->scale_name = "frequency";
+      out->complex = true;
       break;
   }
   if (out->sink != nullptr) {

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <complex>
+#include <numbers>
 
 #include "base/strings.h"
 #include "netlist/netlist.h"
@@ -57,6 +60,31 @@ Status WaveformTable::AddPoint(double scale_value, std::vector<double> values) {
   if (!scale_name.empty()) scale.push_back(scale_value);
   rows.push_back(std::move(values));
   return Status::Ok();
+}
+
+WaveformTable MagnitudePhase(const WaveformTable& table) {
+  if (!table.complex) return table;
+  WaveformTable out;
+  out.title = table.title;
+  out.analysis = table.analysis;
+  out.scale_name = table.scale_name;
+  out.scale = table.scale;
+  for (const std::string& name : table.names) {
+    out.names.push_back("db(" + name + ")");
+    out.names.push_back("ph(" + name + ")");
+  }
+  out.rows.reserve(table.rows.size());
+  for (size_t k = 0; k < table.rows.size(); ++k) {
+    std::vector<double> row;
+    row.reserve(2 * table.names.size());
+    for (size_t j = 0; j < table.names.size(); ++j) {
+      const std::complex<double> v(table.rows[k][j], table.imag[k][j]);
+      row.push_back(20.0 * std::log10(std::abs(v)));
+      row.push_back(std::arg(v) * 180.0 / std::numbers::pi);
+    }
+    out.rows.push_back(std::move(row));
+  }
+  return out;
 }
 
 }  // namespace memspice::solver

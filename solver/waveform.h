@@ -32,6 +32,10 @@ struct WaveformTable {
   std::vector<std::string> names;         // "v(out)", "i(v1)", "x(m1)", lower case
   std::vector<double> scale;              // one per point (empty for .op)
   std::vector<std::vector<double>> rows;  // rows[k][j]: signal j at point k
+  // Complex tables (.ac): `rows` hold the real parts and `imag` the imaginary parts, same shape;
+  // the scale (frequency) is real. Empty `imag` and complex == false for real tables.
+  bool complex = false;
+  std::vector<std::vector<double>> imag;
 
   // Streaming (set by the caller before the analysis): every point also goes to `sink`; with
   // keep_rows = false it goes only there and rows/scale stay empty. max_points > 0 stops the
@@ -51,6 +55,10 @@ struct WaveformTable {
   // Column j as a vector.
   std::vector<double> Column(int j) const;
 };
+
+// A complex table as a real one with two columns per signal, as ngspice's functions name them:
+// db(s) = 20 log10 |s| and ph(s) = arg(s) in degrees. A real table is returned unchanged.
+WaveformTable MagnitudePhase(const WaveformTable& table);
 
 }  // namespace memspice::solver
 

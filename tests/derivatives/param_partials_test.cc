@@ -49,6 +49,18 @@ const Case kCases[] = {
     {".model mk mss (ron=2k roff=50k von=0.2 voff=0.1 tau=1u vt=26m k=0.8 convention=knowm)\n"
      "YMSS m1 a 0 mk x0=0.6\nR1 a 0 1k",
      {"mk:*", "m1:x0"}},
+    {"M1 a b c d nch W=10u L=2u AD=20p AS=20p\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\nR4 d 0 1k\n"
+     ".model nch nmos (vto=0.5 kp=100u gamma=0.4 phi=0.7 lambda=0.05 cgso=2e-10 cgdo=2e-10 "
+     "tox=20n cj=1e-4)",
+     {"nch:vto", "nch:kp", "nch:gamma", "nch:phi", "nch:lambda", "nch:cgso", "nch:cgdo", "m1:w",
+      "m1:l"}},
+    {"Q1 a b c d qn 2\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\nR4 d 0 1k\n"
+     ".model qn npn (is=1e-15 bf=80 br=2 vaf=40 ikf=10m tf=1n cje=1p cjc=1p rb=50 re=2 rc=5)",
+     {"qn:bf", "qn:br", "qn:is", "qn:vaf", "qn:ikf", "qn:tf", "qn:cje", "qn:cjc"}},
+    {"S1 a b c d sm\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\nR4 d 0 1k\n"
+     ".model sm sw (vt=0.2 ron=10 roff=10k)",
+     {"sm:vt", "sm:ron", "sm:roff"}},
+    {"K1 L1 L2 0.8\nL1 a 0 1m\nL2 b 0 2m\nR1 a 0 1k\nR2 b 0 1k", {"k1"}},
 };
 
 struct Built {

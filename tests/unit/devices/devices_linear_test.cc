@@ -254,7 +254,7 @@ BOOST_AUTO_TEST_CASE(errors_name_the_element_and_location) {
   Element c3 = Make("c1", {"a"}, 1e-6);
   Element d = Make("d1", {"a", "0"});
   d.model = "dx";
-  Element m = Make("m1", {"a", "0", "0", "0"});
+  Element t = Make("t1", {"a", "0", "0", "0"});
   Element y = Make("y1", {"a", "0"});
   y.type = "nosuch";
   Element b = Make("b1", {"a", "0"});
@@ -263,7 +263,7 @@ BOOST_AUTO_TEST_CASE(errors_name_the_element_and_location) {
   std::vector<Case> cases = {
       {f, "controlling source 'vnone' of 'f1'"},    {r_nov, "resistor 'r2' has no value"},
       {r_bad, "unknown parameter 'foo' for 'r3'"},  {c3, "'c1' needs 2 nodes, got 1"},
-      {d, "unknown model 'dx' for instance 'd1'"},  {m, "unsupported element type 'M' in 'm1'"},
+      {d, "unknown model 'dx' for instance 'd1'"},  {t, "unsupported element type 'T' in 't1'"},
       {y, "unknown device type 'nosuch' for 'y1'"}, {b, "'b1' reads I(vnone)"}};
   for (const Case& c : cases) {
     testing::DenseHarness h;

@@ -153,7 +153,7 @@ BOOST_AUTO_TEST_CASE(truncated_binary_keeps_complete_points) {
   BOOST_TEST(out[0].rows[38] == MakeTran().rows[38], boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(complex_plots_are_skipped_and_real_ones_kept) {
+BOOST_AUTO_TEST_CASE(complex_plots_are_read_with_imaginary_parts) {
   std::string text =
       "Title: ac\nDate: x\nPlotname: AC Analysis\nFlags: complex\nNo. Variables: 2\n"
       "No. Points: 2\nVariables:\n\t0\tfrequency\tfrequency grid=3\n\t1\tv(out)\tvoltage\n"
@@ -161,15 +161,31 @@ BOOST_AUTO_TEST_CASE(complex_plots_are_skipped_and_real_ones_kept) {
       "Title: ac\nDate: x\nPlotname: Operating Point\nFlags: real\nNo. Variables: 1\n"
       "No. Points: 1\nVariables:\n\t0\tv(out)\tvoltage\nValues:\n 0\t2.5\n\n";
   std::vector<WaveformTable> out;
-  std::vector<std::string> skipped;
-  auto s = ParseRaw(text, "ac.raw", &out, &skipped);
+  auto s = ParseRaw(text, "ac.raw", &out);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
-  BOOST_REQUIRE_EQUAL(out.size(), 1u);
-  BOOST_TEST(out[0].analysis == "Operating Point");
-  BOOST_TEST(out[0].scale.empty());
-  BOOST_TEST(out[0].rows[0][0] == 2.5);
-  BOOST_REQUIRE_EQUAL(skipped.size(), 1u);
-  BOOST_TEST(skipped[0] == "AC Analysis");
+  BOOST_REQUIRE_EQUAL(out.size(), 2u);
+  BOOST_TEST(out[0].analysis == "AC Analysis");
+  BOOST_TEST(out[0].complex);
+  BOOST_TEST(out[0].scale == std::vector<double>({1.0, 10.0}), boost::test_tools::per_element());
+  BOOST_TEST(out[0].rows[1][0] == 0.1);
+  BOOST_TEST(out[0].imag[1][0] == -0.2);
+  BOOST_TEST(out[1].analysis == "Operating Point");
+  BOOST_TEST(!out[1].complex);
+  BOOST_TEST(out[1].scale.empty());
+  BOOST_TEST(out[1].rows[0][0] == 2.5);
+  // Written back (ascii and binary) and read again: the same numbers.
+  TempDir dir;
+  for (bool binary : {false, true}) {
+    const std::string path = dir / "ac.raw";
+    BOOST_REQUIRE(WriteRaw(out[0], path, binary).ok());
+    std::vector<WaveformTable> back;
+    BOOST_REQUIRE(ReadRaw(path, &back).ok());
+    BOOST_REQUIRE_EQUAL(back.size(), 1u);
+    BOOST_TEST(back[0].complex);
+    BOOST_TEST(back[0].rows == out[0].rows);
+    BOOST_TEST(back[0].imag == out[0].imag);
+    BOOST_TEST(back[0].scale == out[0].scale, boost::test_tools::per_element());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(malformed_files_give_located_errors) {

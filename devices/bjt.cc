@@ -1,0 +1,359 @@
+#include "devices/bjt.h"
+
+#include <ceres/jet.h>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "devices/device_util.h"
+#include "devices/junction.h"
+
+namespace memspice::devices {
+namespace {
+
+constexpr double kBoltzmann = 1.380649e-23;  // J/K
+constexpr double kCharge = 1.602176634e-19;  // C
+constexpr double kKelvin = 273.15;
+// SPICE's VTF factor in the transit-time bias dependence exp(vbc / (1.44 VTF)).
+constexpr double kVtfFactor = 1.44;
+
+constexpr const char* kFieldNames[] = {
+    "is",  "bf",  "nf",  "vaf", "ikf", "ise",  "ne",  "br",  "nr",  "var", "ikr",
+    "isc", "nc",  "rb",  "rbm", "re",  "rc",   "cje", "vje", "mje", "tf",  "xtf",
+    "vtf", "itf", "cjc", "vjc", "mjc", "xcjc", "tr",  "cjs", "vjs", "mjs", "fc"};
+constexpr int kNumFields = sizeof(kFieldNames) / sizeof(kFieldNames[0]);
+
+template <typename T>
+std::array<T*, kNumFields> Fields(BjtModelT<T>& m) {
+  return {&m.is,  &m.bf,  &m.nf,  &m.vaf, &m.ikf, &m.ise,  &m.ne,  &m.br,  &m.nr,  &m.var, &m.ikr,
+          &m.isc, &m.nc,  &m.rb,  &m.rbm, &m.re,  &m.rc,   &m.cje, &m.vje, &m.mje, &m.tf,  &m.xtf,
+          &m.vtf, &m.itf, &m.cjc, &m.vjc, &m.mjc, &m.xcjc, &m.tr,  &m.cjs, &m.vjs, &m.mjs, &m.fc};
+}
+
+int FieldIndex(const std::string& name) {
+  for (int k = 0; k < kNumFields; ++k) {
+    if (name == kFieldNames[k]) return k;
+  }
+  return -1;
+}
+
+// Aliases ngspice accepts for some card parameters.
+std::string CanonicalName(const std::string& key) {
+  if (key == "va") return "vaf";
+  if (key == "vb") return "var";
+  if (key == "ik") return "ikf";
+  if (key == "pe") return "vje";
+  if (key == "me") return "mje";
+  if (key == "pc") return "vjc";
+  if (key == "mc") return "mjc";
+  if (key == "ps") return "vjs";
+  if (key == "ms") return "mjs";
+  if (key == "ccs" || key == "csub") return "cjs";
+  return key;
+}
+
+// Scalings with area * m: currents and capacitances up, resistances down.
+constexpr const char* kScaledUp[] = {"is", "ise", "isc", "ikf", "ikr", "itf", "cje", "cjc", "cjs"};
+constexpr const char* kScaledDown[] = {"rb", "rbm", "re", "rc"};
+
+// Rows/columns (b, b', c', e', s); the equations' variables are vbe, vbc, vbb = V(b, b') and
+// vsc = V(s, c') in real orientation.
+template <typename T>
+struct BjtOut {
+  T f[5];
+  T q[5];
+};
+
+template <typename T>
+T Depletion(const T& v, const T& cj, const T& vj, const T& mj, const T& fc) {
+  if (Value(cj) == 0.0) return T(0.0);
+  return DepletionCharge(v, cj, vj, mj, fc);
+}
+
+template <typename T>
+BjtOut<T> Equations(const BjtModelT<T>& m, const T& vbe_in, const T& vbc_in, const T& vbb,
+                    const T& vsc_in, double vt, double gmin) {
+  using std::exp;
+  using std::sqrt;
+  const double p = m.type;
+  const T vbe = p * vbe_in, vbc = p * vbc_in, vsc = p * vsc_in;
+  const T ibe = JunctionCurrent(vbe, m.is, Value(m.nf) * vt) + gmin * vbe;
+  const T ibc = JunctionCurrent(vbc, m.is, Value(m.nr) * vt) + gmin * vbc;
+  const T ile = Value(m.ise) > 0.0 ? JunctionCurrent(vbe, m.ise, Value(m.ne) * vt) : T(0.0);
+  const T ilc = Value(m.isc) > 0.0 ? JunctionCurrent(vbc, m.isc, Value(m.nc) * vt) : T(0.0);
+  const T q1 = 1.0 / (1.0 - vbc / m.vaf - vbe / m.var);
+  const T q2 = ibe / m.ikf + ibc / m.ikr;
+  const T qb = 0.5 * q1 * (1.0 + sqrt(1.0 + 4.0 * q2));
+  const T ic = (ibe - ibc) / qb - ibc / m.br - ilc;
+  const T ib = ibe / m.bf + ile + ibc / m.br + ilc;
+  const T rbm = Value(m.rbm) < 0.0 ? m.rb : m.rbm;
+  T ibr(0.0);
+  if (Value(m.rb) > 0.0) ibr = vbb / (rbm + (m.rb - rbm) / qb);
+  T qbe = Depletion(vbe, m.cje, m.vje, m.mje, m.fc);
+  if (Value(m.tf) > 0.0 && Value(vbe) > 0.0) {
+    T factor(1.0);
+    if (Value(m.xtf) > 0.0) {
+      T arg = m.xtf * exp(vbc / (kVtfFactor * m.vtf));
+      if (Value(m.itf) > 0.0) {
+        const T frac = ibe / (ibe + m.itf);
+        arg = arg * frac * frac;
+      }
+      factor += arg;
+    }
+    qbe += m.tf * factor * ibe / qb;
+  }
+  const T qbc = m.tr * ibc + Depletion(vbc, T(m.xcjc * m.cjc), m.vjc, m.mjc, m.fc);
+  const T vbcx = vbc + p * vbb;  // V(b, c') in p-space
+  const T qbx = Depletion(vbcx, T((1.0 - m.xcjc) * m.cjc), m.vjc, m.mjc, m.fc);
+  const T qsc = Depletion(vsc, m.cjs, m.vjs, m.mjs, m.fc);
+  BjtOut<T> o;
+  o.f[0] = ibr;
+  o.f[1] = p * ib - ibr;
+  o.f[2] = p * ic;
+  o.f[3] = -p * (ic + ib);
+  o.f[4] = T(0.0);
+  o.q[0] = p * qbx;
+  o.q[1] = p * (qbe + qbc);
+  o.q[2] = -p * (qbc + qbx + qsc);
+  o.q[3] = -p * qbe;
+  o.q[4] = p * qsc;
+  return o;
+}
+
+template <typename T>
+BjtModelT<T> Promote(const BjtModel& m) {
+  BjtModelT<T> out;
+  BjtModel copy = m;
+  auto from = Fields(copy);
+  auto to = Fields(out);
+  for (int k = 0; k < kNumFields; ++k) *to[k] = T(*from[k]);
+  out.type = m.type;
+  return out;
+}
+
+}  // namespace
+
+Bjt::Bjt(const netlist::Element& element, const BjtModel& model, bool off, double temp_celsius)
+    : Device(element.name, element.loc),
+      nc_(element.nodes[0]),
+      nb_(element.nodes[1]),
+      ne_(element.nodes[2]),
+      ns_(element.nodes.size() > 3 ? element.nodes[3] : "0"),
+      model_(model),
+      off_(off) {
+  SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
+}
+
+void Bjt::SetAnalysis(const AnalysisInfo& info) {
+  vt_ = kBoltzmann * (info.temp + kKelvin) / kCharge;
+}
+
+void Bjt::Setup(SetupContext& ctx) {
+  c_ = ctx.Node(nc_);
+  b_ = ctx.Node(nb_);
+  e_ = ctx.Node(ne_);
+  s_ = ctx.Node(ns_);
+  auto internal = [&](double r, int ext, const char* tag) {
+    return r > 0.0 ? ctx.AddUnknown("v(" + name() + "#" + tag + ")", UnknownKind::kNode) : ext;
+  };
+  ci_ = internal(model_.rc, c_, "collector");
+  bi_ = internal(model_.rb, b_, "base");
+  ei_ = internal(model_.re, e_, "emitter");
+}
+
+void Bjt::Bind(BindContext& ctx) {
+  const int nodes[5] = {b_, bi_, ci_, ei_, s_};
+  for (int r = 0; r < 5; ++r) {
+    for (int c = 0; c < 5; ++c) h_[5 * r + c] = ctx.Entry(nodes[r], nodes[c]);
+  }
+  if (ci_ != c_) {
+    h_cc_ = ctx.Entry(c_, c_);
+    h_cci_ = ctx.Entry(c_, ci_);
+    h_cic_ = ctx.Entry(ci_, c_);
+  }
+  if (ei_ != e_) {
+    h_ee_ = ctx.Entry(e_, e_);
+    h_eei_ = ctx.Entry(e_, ei_);
+    h_eie_ = ctx.Entry(ei_, e_);
+  }
+}
+
+void Bjt::Evaluate(EvalContext& ctx) {
+  const double* x = ctx.x;
+  auto series = [&](int ext, int in, double r, int h_ee, int h_ei, int h_ie, int h_ii) {
+    if (in == ext) return;
+    const double g = 1.0 / r;
+    const double i = g * (x[ext] - x[in]);
+    ctx.f[ext] += i;
+    ctx.f[in] -= i;
+    ctx.G[h_ee] += g;
+    ctx.G[h_ei] -= g;
+    ctx.G[h_ie] -= g;
+    ctx.G[h_ii] += g;
+  };
+  series(c_, ci_, model_.rc, h_cc_, h_cci_, h_cic_, h_[5 * 2 + 2]);
+  series(e_, ei_, model_.re, h_ee_, h_eei_, h_eie_, h_[5 * 3 + 3]);
+  const double p = model_.type;
+  const double v[4] = {x[bi_] - x[ei_], x[bi_] - x[ci_], x[b_] - x[bi_], x[s_] - x[ci_]};
+  double vl[4] = {v[0], v[1], v[2], v[3]};
+  if (ctx.init_junctions) {
+    const double vcrit = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is));
+    vl[0] = off_ ? 0.0 : p * vcrit;
+    vl[1] = 0.0;
+  } else {
+    const double vcrit_e =
+        model_.nf * vt_ * std::log(model_.nf * vt_ / (std::numbers::sqrt2 * model_.is));
+    const double vcrit_c =
+        model_.nr * vt_ * std::log(model_.nr * vt_ / (std::numbers::sqrt2 * model_.is));
+    vl[0] = p * PnLimit(p * v[0], p * vbe_old_, model_.nf * vt_, vcrit_e);
+    vl[1] = p * PnLimit(p * v[1], p * vbc_old_, model_.nr * vt_, vcrit_c);
+    if (Moved(vl[0], v[0]) || Moved(vl[1], v[1])) ++ctx.limited;
+  }
+  vbe_old_ = vl[0];
+  vbc_old_ = vl[1];
+  using Jet = ceres::Jet<double, 4>;
+  const BjtOut<Jet> o = Equations(Promote<Jet>(model_), Jet(vl[0], 0), Jet(vl[1], 1), Jet(vl[2], 2),
+                                  Jet(vl[3], 3), vt_, ctx.gmin);
+  const int nodes[5] = {b_, bi_, ci_, ei_, s_};
+  for (int r = 0; r < 5; ++r) {
+    for (const auto* out : {&o.f[r], &o.q[r]}) {
+      const Jet& y = *out;
+      // Columns (b, b', c', e', s) from the variables (vbe, vbc, vbb, vsc).
+      const double d[5] = {y.v[2], y.v[0] + y.v[1] - y.v[2], -y.v[1] - y.v[3], -y.v[0], y.v[3]};
+      double value = y.a;
+      for (int k = 0; k < 4; ++k) value += y.v[k] * (v[k] - vl[k]);
+      const bool is_f = out == &o.f[r];
+      (is_f ? ctx.f : ctx.q)[nodes[r]] += value;
+      for (int c = 0; c < 5; ++c) (is_f ? ctx.G : ctx.C)[h_[5 * r + c]] += d[c];
+    }
+  }
+}
+
+int Bjt::ParamHandle(const std::string& key, bool model_card) const {
+  static const char* kKeys[] = {"bf", "br", "is", "vaf", "ikf", "tf", "cje", "cjc"};
+  if (!model_card) return kNoParamPartial;
+  for (const char* k : kKeys) {
+    if (key == k) return FieldIndex(key);
+  }
+  return kNoParamPartial;
+}
+
+void Bjt::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  using Dual = ceres::Jet<double, 1>;
+  BjtModelT<Dual> m = Promote<Dual>(model_);
+  // The instance holds card values times area * m for the scaled ones.
+  bool scaled = false;
+  for (const char* k : kScaledUp) scaled = scaled || std::string(k) == kFieldNames[handle];
+  Fields(m)[handle]->v[0] = scaled ? scale_ : 1.0;
+  const double* x = ctx.x;
+  const BjtOut<Dual> o = Equations(m, Dual(x[bi_] - x[ei_]), Dual(x[bi_] - x[ci_]),
+                                   Dual(x[b_] - x[bi_]), Dual(x[s_] - x[ci_]), vt_, ctx.gmin);
+  const int nodes[5] = {b_, bi_, ci_, ei_, s_};
+  for (int r = 0; r < 5; ++r) out.Add(nodes[r], o.f[r].v[0], o.q[r].v[0]);
+}
+
+namespace {
+
+bool ReadBjtCard(const netlist::Model& card, double temp, BjtModel* m, netlist::Diagnostics& diag) {
+  bool ok = true;
+  auto error = [&](const std::string& what, const std::string& hint = "") {
+    diag.Error(card.loc, fmt::format("BJT model '{}': {}", card.name, what), hint);
+    ok = false;
+  };
+  m->type = card.type == "pnp" ? -1.0 : 1.0;
+  auto fields = Fields(*m);
+  for (const auto& [raw_key, value] : card.params) {
+    const std::string key = CanonicalName(raw_key);
+    if (!std::isfinite(value)) error(fmt::format("{} is not finite", raw_key));
+    const int k = FieldIndex(key);
+    if (k >= 0) {
+      *fields[k] = value;
+    } else if (key == "level") {
+      if (value != 1.0) {
+        error(fmt::format("level={} is not supported", value), "supported: level=1 (Gummel-Poon)");
+      }
+    } else if (key == "tnom") {
+      if (value != temp) {
+        diag.Warning(card.loc, fmt::format("BJT model '{}': tnom = {} differs from the circuit "
+                                           "temperature {}; parameters are not temperature "
+                                           "scaled",
+                                           card.name, value, temp));
+      }
+    } else if (key == "eg" || key == "xti" || key == "xtb" || key == "kf" || key == "af" ||
+               key == "ptf") {
+      if (key == "ptf" && value != 0.0) error("ptf (excess phase) is not supported");
+    } else if (key == "irb") {
+      error("irb (current-dependent base resistance) is not supported", "use rb and rbm");
+    } else {
+      error(fmt::format("unknown parameter '{}'", raw_key),
+            "Gummel-Poon parameters: is bf nf vaf ikf ise ne br nr var ikr isc nc rb rbm re rc "
+            "cje vje mje tf xtf vtf itf cjc vjc mjc xcjc tr cjs vjs mjs fc tnom");
+    }
+  }
+  for (const char* k : {"is", "bf", "nf", "br", "nr", "ne", "nc", "vaf", "var", "ikf", "ikr", "vje",
+                        "vjc", "vjs", "vtf"}) {
+    if (!(*fields[FieldIndex(k)] > 0.0)) {
+      error(fmt::format("{} must be > 0, got {}", k, *fields[FieldIndex(k)]));
+    }
+  }
+  for (const char* k : {"ise", "isc", "rb", "re", "rc", "cje", "cjc", "cjs", "tf", "tr", "xtf",
+                        "itf", "mje", "mjc", "mjs"}) {
+    if (*fields[FieldIndex(k)] < 0.0) {
+      error(fmt::format("{} must be >= 0, got {}", k, *fields[FieldIndex(k)]));
+    }
+  }
+  if (!(m->xcjc >= 0.0 && m->xcjc <= 1.0)) error("xcjc must be in [0, 1]");
+  if (!(m->fc >= 0.0 && m->fc < 1.0)) error("fc must be in [0, 1)");
+  return ok;
+}
+
+}  // namespace
+
+void BjtTopology(const netlist::Element&, const std::vector<int>& n, Coupling* out) {
+  if (n.size() < 3) return;
+  for (auto [a, b] : {std::pair{0, 1}, {1, 2}, {0, 2}}) {
+    out->any.emplace_back(n[a], n[b]);
+    out->dc.emplace_back(n[a], n[b]);
+  }
+  if (n.size() >= 4) out->any.emplace_back(n[0], n[3]);
+}
+
+std::unique_ptr<Device> CreateBjt(const netlist::Element& element, const netlist::Netlist& netlist,
+                                  netlist::Diagnostics& diag) {
+  bool ok = true;
+  if (element.nodes.size() != 3 && element.nodes.size() != 4) {
+    diag.Error(element.loc, fmt::format("BJT '{}' needs 3 or 4 nodes, got {}", element.name,
+                                        element.nodes.size()));
+    ok = false;
+  }
+  ok = CheckInstanceParams(element, kBjtParams, diag) && ok;
+  if (!ok) return nullptr;
+  auto it = netlist.models.find(element.model);
+  if (it == netlist.models.end()) {
+    diag.Error(element.loc, fmt::format("BJT '{}' names no known model", element.name));
+    return nullptr;
+  }
+  BjtModel m;
+  if (!ReadBjtCard(it->second, netlist.temp, &m, diag)) return nullptr;
+  const double area = ParamOr(element.params, "area", 1.0);
+  const double mult = ParamOr(element.params, "m", 1.0);
+  if (!(area > 0.0 && std::isfinite(area)) || !(mult > 0.0 && std::isfinite(mult))) {
+    diag.Error(element.loc, fmt::format("BJT '{}': area and m must be > 0, got {} and {}",
+                                        element.name, area, mult));
+    return nullptr;
+  }
+  const double scale = area * mult;
+  auto fields = Fields(m);
+  for (const char* k : kScaledUp) *fields[FieldIndex(k)] *= scale;
+  for (const char* k : kScaledDown) {
+    double& v = *fields[FieldIndex(k)];
+    if (v > 0.0) v /= scale;
+  }
+  const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
+  auto bjt = std::make_unique<Bjt>(element, m, off, netlist.temp);
+  bjt->set_scale(scale);
+  return bjt;
+}
+
+}  // namespace memspice::devices

@@ -1,0 +1,117 @@
+// pn-junction pieces shared by the transistors (and the diode's limiting): the ideal junction
+// current, the depletion charge with its linear continuation beyond FC PB, and SPICE's
+// Newton limiting of junction and FET voltages. Templated over double or ceres::Jet.
+//
+//   i(v) = Isat (exp(v / vte) - 1)   (exp continued linearly beyond kMaxJunctionExpArg)
+//   q(v) = CJ0 PB (1 - (1 - v/PB)^(1-M)) / (1 - M)                     v < FC PB
+//        = CJ0 (F1 + (F3 (v - FC PB) + M/(2 PB) (v^2 - (FC PB)^2)) / F2)   otherwise
+//          F1 = PB (1 - (1-FC)^(1-M)) / (1-M),  F2 = (1-FC)^(1+M),  F3 = 1 - FC (1+M)
+// (Antognetti & Massobrio, Semiconductor Device Modeling with SPICE, ch. 1.)
+#ifndef MEMSPICE_DEVICES_JUNCTION_H_
+#define MEMSPICE_DEVICES_JUNCTION_H_
+
+#include <algorithm>
+#include <cmath>
+
+namespace memspice::devices {
+
+inline constexpr double kMaxJunctionExpArg = 200.0;
+
+inline double Value(double v) { return v; }
+template <typename J>
+double Value(const J& v) {
+  return v.a;
+}
+
+// exp(arg), continued linearly beyond kMaxJunctionExpArg so that no iterate overflows.
+template <typename T>
+T LimitedExp(const T& arg) {
+  using std::exp;
+  if (Value(arg) > kMaxJunctionExpArg) {
+    const double e = std::exp(kMaxJunctionExpArg);
+    return e * (T(1.0) + arg - kMaxJunctionExpArg);
+  }
+  return exp(arg);
+}
+
+template <typename T>
+T JunctionCurrent(const T& v, const T& isat, double vte) {
+  return isat * (LimitedExp(T(v / vte)) - 1.0);
+}
+
+template <typename T>
+T DepletionCharge(const T& v, const T& cj0, const T& pb, const T& mj, const T& fc) {
+  using std::log;
+  using std::pow;
+  const bool m_is_one = std::abs(1.0 - Value(mj)) < 1e-12;
+  if (v < fc * pb) {
+    const T arg = 1.0 - v / pb;
+    if (m_is_one) return -pb * cj0 * log(arg);
+    return pb * cj0 * (1.0 - pow(arg, T(1.0) - mj)) / (1.0 - mj);
+  }
+  const T f1 = m_is_one ? T(-pb * log(T(1.0) - fc))
+                        : T(pb * (1.0 - pow(T(1.0) - fc, T(1.0) - mj)) / (1.0 - mj));
+  const T f2 = pow(T(1.0) - fc, T(1.0) + mj);
+  const T f3 = 1.0 - fc * (1.0 + mj);
+  const T v0 = fc * pb;
+  return cj0 * (f1 + (f3 * (v - v0) + mj / (2.0 * pb) * (v * v - v0 * v0)) / f2);
+}
+
+// Limits a forward junction step to a logarithmic one above vcrit, and a large reverse step to
+// roughly doubling the previous reverse voltage (SPICE's pnjlim).
+inline double PnLimit(double vnew, double vold, double vt, double vcrit) {
+  if (vnew > vcrit && std::abs(vnew - vold) > 2.0 * vt) {
+    if (vold > 0.0) {
+      const double arg = 1.0 + (vnew - vold) / vt;
+      return arg > 0.0 ? vold + vt * std::log(arg) : vcrit;
+    }
+    return vt * std::log(vnew / vt);
+  }
+  if (vnew < 0.0) {
+    const double lower = vold > 0.0 ? -vold - 1.0 : 2.0 * vold - 1.0;
+    return std::max(vnew, lower);
+  }
+  return vnew;
+}
+
+// Whether limiting moved a voltage by more than round-off (then Newton must not stop there).
+inline bool Moved(double limited, double raw) {
+  return std::abs(limited - raw) > 1e-12 + 1e-9 * std::abs(raw);
+}
+
+// Limits the change of a FET's gate voltage around the threshold vto (SPICE's fetlim): large
+// steps far above threshold are cut, and crossings of the threshold stop a little past it.
+inline double FetLimit(double vnew, double vold, double vto) {
+  const double vtsthi = std::abs(2.0 * (vold - vto)) + 2.0;
+  const double vtstlo = std::abs(vold - vto) + 1.0;
+  const double vtox = vto + 3.5;
+  const double delv = vnew - vold;
+  if (vold >= vto) {
+    if (vold >= vtox) {
+      if (delv <= 0.0) {
+        if (vnew >= vtox) return -delv > vtstlo ? vold - vtstlo : vnew;
+        return std::max(vnew, vto + 2.0);
+      }
+      return delv >= vtsthi ? vold + vtsthi : vnew;
+    }
+    return delv <= 0.0 ? std::max(vnew, vto - 0.5) : std::min(vnew, vto + 4.0);
+  }
+  if (delv <= 0.0) return -delv > vtsthi ? vold - vtsthi : vnew;
+  const double vtemp = vto + 0.5;
+  if (vnew <= vtemp) return delv > vtstlo ? vold + vtstlo : vnew;
+  return vtemp;
+}
+
+// Limits the change of a FET's drain-source voltage (SPICE's limvds).
+inline double VdsLimit(double vnew, double vold) {
+  if (vold >= 3.5) {
+    if (vnew > vold) return std::min(vnew, 3.0 * vold + 2.0);
+    if (vnew < 3.5) return std::max(vnew, 2.0);
+    return vnew;
+  }
+  return vnew > vold ? std::min(vnew, 4.0) : std::max(vnew, -0.5);
+}
+
+}  // namespace memspice::devices
+
+#endif  // MEMSPICE_DEVICES_JUNCTION_H_

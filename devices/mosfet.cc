@@ -1,0 +1,440 @@
+#include "devices/mosfet.h"
+
+#include <ceres/jet.h>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "devices/device_util.h"
+#include "devices/junction.h"
+
+namespace memspice::devices {
+namespace {
+
+constexpr double kBoltzmann = 1.380649e-23;  // J/K
+constexpr double kCharge = 1.602176634e-19;  // C
+constexpr double kKelvin = 273.15;
+constexpr double kEpsOx = 3.9 * 8.854214871e-12;   // SiO2 permittivity, F/m
+constexpr double kEpsSi = 11.7 * 8.854214871e-12;  // Si permittivity, F/m
+constexpr double kNiSi = 1.45e16;                  // Si intrinsic carrier density at 300 K, 1/m^3
+
+// Numeric fields in a fixed order: card parameters first, then instance parameters.
+constexpr const char* kFieldNames[] = {
+    "vto", "kp",  "gamma", "phi",  "lambda", "is", "js", "pb", "cj", "mj", "cjsw", "mjsw", "fc",
+    "cbd", "cbs", "cgso",  "cgdo", "cgbo",   "ld", "w",  "l",  "ad", "as", "pd",   "ps",   "m"};
+constexpr int kNumFields = sizeof(kFieldNames) / sizeof(kFieldNames[0]);
+constexpr int kFirstInstanceField = 19;  // "w"
+
+template <typename T>
+std::array<T*, kNumFields> Fields(MosModelT<T>& m) {
+  return {&m.vto, &m.kp,   &m.gamma, &m.phi, &m.lambda, &m.is,  &m.js,   &m.pb,   &m.cj,
+          &m.mj,  &m.cjsw, &m.mjsw,  &m.fc,  &m.cbd,    &m.cbs, &m.cgso, &m.cgdo, &m.cgbo,
+          &m.ld,  &m.w,    &m.l,     &m.ad,  &m.as,     &m.pd,  &m.ps,   &m.m};
+}
+
+int FieldIndex(const std::string& name) {
+  for (int k = 0; k < kNumFields; ++k) {
+    if (name == kFieldNames[k]) return k;
+  }
+  return -1;
+}
+
+// Terminal quantities in the order (d, g, s, b); d and s are the internal nodes.
+template <typename T>
+struct MosOut {
+  T f[4];
+  T q[4];
+};
+
+template <typename T>
+T Pick(bool first, const T& a, const T& b) {
+  return first ? a : b;
+}
+
+// Subthreshold-to-saturation gate-channel charge of one side, Qsub(h) of mosfet.h.
+template <typename T>
+T SideCharge(const T& h, const T& phi, const T& cox) {
+  if (h <= -0.5 * phi) return T(0.0);
+  if (h <= 0.0) {
+    const T a = h + 0.5 * phi;
+    return (2.0 / 3.0) * cox * a * a / phi;
+  }
+  return cox * phi / 6.0 + (2.0 / 3.0) * cox * h;
+}
+
+// Gate-channel charge of mosfet.h split into the parts seen by the hi side (*q_hi) and the lo
+// side (*q_lo), and the gate-bulk charge Qgb(hi); all in p-space.
+template <typename T>
+void GateCharges(const T& hi, const T& lo, const T& phi, const T& cox, T* q_hi, T* q_lo, T* qgb) {
+  if (lo <= 0.0) {
+    *q_lo = 0.5 * SideCharge(lo, phi, cox);
+    *q_hi = SideCharge(hi, phi, cox) - *q_lo;
+  } else {
+    const T sum = hi + lo;
+    *q_hi = (2.0 / 3.0) * cox * (hi - lo + lo * lo / sum - 0.5 * lo) +
+            0.5 * (cox * phi / 6.0 + cox * lo);
+    *q_lo = cox * phi / 6.0 + (2.0 / 3.0) * cox * (hi * hi + hi * lo + lo * lo) / sum - *q_hi;
+  }
+  if (hi <= -phi) {
+    *qgb = cox * (hi + 0.5 * phi);
+  } else if (hi <= 0.0) {
+    *qgb = -cox * hi * hi / (2.0 * phi);
+  } else {
+    *qgb = T(0.0);
+  }
+}
+
+template <typename T>
+T JunctionCharge(const T& v, const T& bottom, const T& sidewall, const MosModelT<T>& m) {
+  T q(0.0);
+  if (Value(bottom) != 0.0) q += DepletionCharge(v, bottom, m.pb, m.mj, m.fc);
+  if (Value(sidewall) != 0.0) q += DepletionCharge(v, sidewall, m.pb, m.mjsw, m.fc);
+  return q;
+}
+
+// The device equations at terminal voltages vgs, vds, vbs (real orientation).
+template <typename T>
+MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, const T& vbs_in,
+                    double vt, double gmin) {
+  using std::sqrt;
+  const double p = m.type;
+  const T vgs = p * vgs_in, vds = p * vds_in, vbs = p * vbs_in;
+  const T vbd = vbs - vds, vgd = vgs - vds;
+  const T leff = m.l - 2.0 * m.ld;
+  const T beta = m.kp * m.m * m.w / leff;
+  const bool normal = Value(vds) >= 0.0;
+  const T vg = normal ? vgs : vgd, vd = normal ? vds : T(-vds), vb = normal ? vbs : vbd;
+  const T sqphi = sqrt(m.phi);
+  T sarg;
+  if (vb <= 0.0) {
+    sarg = sqrt(m.phi - vb);
+  } else {
+    sarg = sqphi - vb / (2.0 * sqphi);
+    if (sarg < 0.0) sarg = T(0.0);
+  }
+  const T von = p * m.vto + m.gamma * (sarg - sqphi);
+  const T vgst = vg - von;
+  T id(0.0);
+  if (vgst > 0.0) {
+    const T betap = beta * (1.0 + m.lambda * vd);
+    id = vgst <= vd ? T(0.5 * betap * vgst * vgst) : T(betap * vd * (vgst - 0.5 * vd));
+  }
+  const T ich = normal ? id : T(-id);
+  const T isd = (Value(m.js) > 0.0 && Value(m.ad) > 0.0) ? T(m.js * m.ad * m.m) : T(m.is * m.m);
+  const T iss = (Value(m.js) > 0.0 && Value(m.as) > 0.0) ? T(m.js * m.as * m.m) : T(m.is * m.m);
+  const T ibd = JunctionCurrent(vbd, isd, vt) + gmin * vbd;
+  const T ibs = JunctionCurrent(vbs, iss, vt) + gmin * vbs;
+  // Charges.
+  const T cox = m.cox * m.w * leff * m.m;
+  // The source side of the current mode is the hi side of the gate charge.
+  T q_hi, q_lo, qgb;
+  GateCharges(T(vg - von), T(vg - vd - von), m.phi, cox, &q_hi, &q_lo, &qgb);
+  const T qcs = normal ? q_hi : q_lo, qcd = normal ? q_lo : q_hi;
+  const T qgs_ov = m.cgso * m.w * m.m * vgs, qgd_ov = m.cgdo * m.w * m.m * vgd;
+  const T qgb_ov = m.cgbo * leff * m.m * (vgs - vbs);
+  const T cbd = Value(m.cbd) > 0.0 ? T(m.cbd * m.m) : T(m.cj * m.ad * m.m);
+  const T cbs = Value(m.cbs) > 0.0 ? T(m.cbs * m.m) : T(m.cj * m.as * m.m);
+  const T qbd = JunctionCharge(vbd, cbd, T(m.cjsw * m.pd * m.m), m);
+  const T qbs = JunctionCharge(vbs, cbs, T(m.cjsw * m.ps * m.m), m);
+  MosOut<T> out;
+  out.f[0] = p * (ich - ibd);
+  out.f[1] = T(0.0);
+  out.f[2] = p * (-ich - ibs);
+  out.f[3] = p * (ibd + ibs);
+  out.q[0] = p * (-qcd - qgd_ov - qbd);
+  out.q[1] = p * (qcs + qcd + qgb + qgs_ov + qgd_ov + qgb_ov);
+  out.q[2] = p * (-qcs - qgs_ov - qbs);
+  out.q[3] = p * (-qgb - qgb_ov + qbd + qbs);
+  return out;
+}
+
+template <typename T>
+MosModelT<T> Promote(const MosModel& m) {
+  MosModelT<T> out;
+  MosModel copy = m;
+  auto from = Fields(copy);
+  auto to = Fields(out);
+  for (int k = 0; k < kNumFields; ++k) *to[k] = T(*from[k]);
+  out.type = m.type;
+  out.cox = T(m.cox);
+  return out;
+}
+
+}  // namespace
+
+Mosfet::Mosfet(const netlist::Element& element, const MosModel& model, double rd, double rs,
+               bool off, double temp_celsius)
+    : Device(element.name, element.loc),
+      nd_(element.nodes[0]),
+      ng_(element.nodes[1]),
+      ns_(element.nodes[2]),
+      nb_(element.nodes[3]),
+      model_(model),
+      gd_(rd > 0.0 ? 1.0 / rd : 0.0),
+      gs_(rs > 0.0 ? 1.0 / rs : 0.0),
+      off_(off) {
+  SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
+}
+
+void Mosfet::SetAnalysis(const AnalysisInfo& info) {
+  vt_ = kBoltzmann * (info.temp + kKelvin) / kCharge;
+}
+
+void Mosfet::Setup(SetupContext& ctx) {
+  d_ = ctx.Node(nd_);
+  g_ = ctx.Node(ng_);
+  s_ = ctx.Node(ns_);
+  b_ = ctx.Node(nb_);
+  di_ = gd_ > 0.0 ? ctx.AddUnknown("v(" + name() + "#drain)", UnknownKind::kNode) : d_;
+  si_ = gs_ > 0.0 ? ctx.AddUnknown("v(" + name() + "#source)", UnknownKind::kNode) : s_;
+}
+
+void Mosfet::Bind(BindContext& ctx) {
+  const int nodes[4] = {di_, g_, si_, b_};
+  for (int r = 0; r < 4; ++r) {
+    for (int c = 0; c < 4; ++c) h_[4 * r + c] = ctx.Entry(nodes[r], nodes[c]);
+  }
+  if (di_ != d_) {
+    h_dd_ = ctx.Entry(d_, d_);
+    h_ddi_ = ctx.Entry(d_, di_);
+    h_did_ = ctx.Entry(di_, d_);
+  }
+  if (si_ != s_) {
+    h_ss_ = ctx.Entry(s_, s_);
+    h_ssi_ = ctx.Entry(s_, si_);
+    h_sis_ = ctx.Entry(si_, s_);
+  }
+}
+
+std::array<double, 3> Mosfet::Limited(double vgs, double vds, double vbs) const {
+  const double p = model_.type;
+  const double von = p * model_.vto;
+  double pvgs = FetLimit(p * vgs, p * vgs_old_, von);
+  double pvds = p * vds, pold = p * vds_old_;
+  pvds = pold >= 0.0 ? VdsLimit(pvds, pold) : -VdsLimit(-pvds, -pold);
+  const double vcrit = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is * model_.m));
+  const double pvbs = PnLimit(p * vbs, p * vbs_old_, vt_, vcrit);
+  return {p * pvgs, p * pvds, p * pvbs};
+}
+
+void Mosfet::Evaluate(EvalContext& ctx) {
+  const double* x = ctx.x;
+  auto series = [&](int ext, int in, double g, int h_ee, int h_ei, int h_ie, int h_ii) {
+    if (in == ext) return;
+    const double i = g * (x[ext] - x[in]);
+    ctx.f[ext] += i;
+    ctx.f[in] -= i;
+    ctx.G[h_ee] += g;
+    ctx.G[h_ei] -= g;
+    ctx.G[h_ie] -= g;
+    ctx.G[h_ii] += g;
+  };
+  series(d_, di_, gd_, h_dd_, h_ddi_, h_did_, h_[0]);
+  series(s_, si_, gs_, h_ss_, h_ssi_, h_sis_, h_[10]);
+  const double v[3] = {x[g_] - x[si_], x[di_] - x[si_], x[b_] - x[si_]};
+  std::array<double, 3> vl;
+  if (ctx.init_junctions) {
+    const double p = model_.type;
+    vl = off_ ? std::array<double, 3>{0.0, 0.0, 0.0}
+              : std::array<double, 3>{model_.vto, 0.0, -p * 1.0};
+  } else {
+    vl = Limited(v[0], v[1], v[2]);
+    if (Moved(vl[0], v[0]) || Moved(vl[1], v[1]) || Moved(vl[2], v[2])) ++ctx.limited;
+  }
+  vgs_old_ = vl[0];
+  vds_old_ = vl[1];
+  vbs_old_ = vl[2];
+  using Jet = ceres::Jet<double, 3>;
+  const MosOut<Jet> o =
+      Equations(Promote<Jet>(model_), Jet(vl[0], 0), Jet(vl[1], 1), Jet(vl[2], 2), vt_, ctx.gmin);
+  const int nodes[4] = {di_, g_, si_, b_};
+  // Column derivatives: d/dvd = d/dvds, d/dvg = d/dvgs, d/dvb = d/dvbs, d/dvs = -(sum).
+  for (int r = 0; r < 4; ++r) {
+    const Jet& f = o.f[r];
+    const Jet& q = o.q[r];
+    const double df[4] = {f.v[1], f.v[0], -(f.v[0] + f.v[1] + f.v[2]), f.v[2]};
+    const double dq[4] = {q.v[1], q.v[0], -(q.v[0] + q.v[1] + q.v[2]), q.v[2]};
+    double fr = f.a, qr = q.a;
+    for (int k = 0; k < 3; ++k) {
+      fr += f.v[k] * (v[k] - vl[k]);
+      qr += q.v[k] * (v[k] - vl[k]);
+    }
+    ctx.f[nodes[r]] += fr;
+    ctx.q[nodes[r]] += qr;
+    for (int c = 0; c < 4; ++c) {
+      ctx.G[h_[4 * r + c]] += df[c];
+      ctx.C[h_[4 * r + c]] += dq[c];
+    }
+  }
+}
+
+int Mosfet::ParamHandle(const std::string& key, bool model_card) const {
+  static const char* kCard[] = {"vto", "kp", "gamma", "phi", "lambda", "cgso", "cgdo"};
+  static const char* kInstance[] = {"w", "l"};
+  if (model_card) {
+    for (const char* k : kCard) {
+      if (key == k) return FieldIndex(key);
+    }
+  } else {
+    for (const char* k : kInstance) {
+      if (key == k) return FieldIndex(key);
+    }
+  }
+  return kNoParamPartial;
+}
+
+void Mosfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
+  using Dual = ceres::Jet<double, 1>;
+  MosModelT<Dual> m = Promote<Dual>(model_);
+  Fields(m)[handle]->v[0] = 1.0;
+  const double* x = ctx.x;
+  const MosOut<Dual> o = Equations(m, Dual(x[g_] - x[si_]), Dual(x[di_] - x[si_]),
+                                   Dual(x[b_] - x[si_]), vt_, ctx.gmin);
+  const int nodes[4] = {di_, g_, si_, b_};
+  for (int r = 0; r < 4; ++r) out.Add(nodes[r], o.f[r].v[0], o.q[r].v[0]);
+}
+
+namespace {
+
+// Reads the card into `m` and the series resistances; reports every problem at the card.
+bool ReadCard(const netlist::Model& card, double temp, MosModel* m, double* rd, double* rs,
+              double* rsh, netlist::Diagnostics& diag) {
+  bool ok = true;
+  auto error = [&](const std::string& what, const std::string& hint = "") {
+    diag.Error(card.loc, fmt::format("MOSFET model '{}': {}", card.name, what), hint);
+    ok = false;
+  };
+  m->type = card.type == "pmos" ? -1.0 : 1.0;
+  auto fields = Fields(*m);
+  double tox = 0.0, uo = 600.0, nsub = 0.0;
+  bool have_kp = false, have_vto = false, have_gamma = false, have_phi = false;
+  for (const auto& [key, value] : card.params) {
+    if (!std::isfinite(value)) error(fmt::format("{} is not finite", key));
+    const int k = FieldIndex(key);
+    if (k >= 0 && k < kFirstInstanceField) {
+      *fields[k] = value;
+      have_kp |= key == "kp";
+      have_vto |= key == "vto";
+      have_gamma |= key == "gamma";
+      have_phi |= key == "phi";
+    } else if (key == "vt0") {
+      m->vto = value;
+      have_vto = true;
+    } else if (key == "level") {
+      if (value != 1.0) {
+        error(fmt::format("level={} is not supported", value),
+              "supported: level=1 (Shichman-Hodges with Meyer capacitances)");
+      }
+    } else if (key == "rd") {
+      *rd = value;
+    } else if (key == "rs") {
+      *rs = value;
+    } else if (key == "rsh") {
+      *rsh = value;
+    } else if (key == "tox") {
+      tox = value;
+    } else if (key == "uo" || key == "u0") {
+      uo = value;
+    } else if (key == "nsub") {
+      nsub = value;
+    } else if (key == "tnom") {
+      if (value != temp) {
+        diag.Warning(card.loc, fmt::format("MOSFET model '{}': tnom = {} differs from the "
+                                           "circuit temperature {}; parameters are not "
+                                           "temperature scaled",
+                                           card.name, value, temp));
+      }
+    } else if (key == "kf" || key == "af" || key == "nss" || key == "nfs" || key == "tpg" ||
+               key == "xj") {
+      // Noise and process parameters without effect on level 1's equations here.
+    } else {
+      error(fmt::format("unknown parameter '{}'", key),
+            "level 1 parameters: vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw "
+            "mjsw fc cgso cgdo cgbo tox uo ld nsub tnom kf af");
+    }
+  }
+  if (tox > 0.0) {
+    m->cox = kEpsOx / tox;
+    if (!have_kp) m->kp = uo * 1e-4 * m->cox;  // uo in cm^2/Vs
+    if (nsub > 0.0) {
+      const double vt = kBoltzmann * (temp + kKelvin) / kCharge;
+      const double n = nsub * 1e6;  // 1/cm^3 -> 1/m^3
+      if (!have_phi) m->phi = std::max(0.1, 2.0 * vt * std::log(n / kNiSi));
+      if (!have_gamma) m->gamma = std::sqrt(2.0 * kEpsSi * kCharge * n) / m->cox;
+      if (!have_vto)
+        error("vto must be given with nsub (the process-based threshold is not modelled)");
+    }
+  } else if (tox < 0.0) {
+    error(fmt::format("tox must be > 0, got {}", tox));
+  }
+  if (!(m->kp > 0.0)) error(fmt::format("kp must be > 0, got {}", m->kp));
+  if (!(m->phi > 0.0)) error(fmt::format("phi must be > 0, got {}", m->phi));
+  if (m->gamma < 0.0) error(fmt::format("gamma must be >= 0, got {}", m->gamma));
+  if (m->lambda < 0.0) error(fmt::format("lambda must be >= 0, got {}", m->lambda));
+  if (!(m->pb > 0.0)) error(fmt::format("pb must be > 0, got {}", m->pb));
+  if (!(m->fc >= 0.0 && m->fc < 1.0)) error(fmt::format("fc must be in [0, 1), got {}", m->fc));
+  if (!(m->is > 0.0)) error(fmt::format("is must be > 0, got {}", m->is));
+  for (double v : {m->cj, m->cjsw, m->cbd, m->cbs, m->cgso, m->cgdo, m->cgbo, m->js, m->ld}) {
+    if (v < 0.0) error("capacitances, js and ld must be >= 0");
+  }
+  for (double v : {*rd, *rs, *rsh}) {
+    if (v < 0.0) error("rd, rs and rsh must be >= 0");
+  }
+  return ok;
+}
+
+}  // namespace
+
+void MosfetTopology(const netlist::Element&, const std::vector<int>& n, Coupling* out) {
+  if (n.size() < 4) return;
+  for (auto [a, b] : {std::pair{0, 2}, {0, 3}, {2, 3}}) {
+    out->any.emplace_back(n[a], n[b]);
+    out->dc.emplace_back(n[a], n[b]);
+  }
+  out->any.emplace_back(n[1], n[2]);
+}
+
+std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
+                                     const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
+  bool ok = CheckNodeCount(element, 4, diag);
+  ok =
+      CheckParamNames(element, element.params,
+                      {"l", "w", "ad", "as", "pd", "ps", "nrd", "nrs", "m", "off", "area"}, diag) &&
+      ok;
+  if (!ok) return nullptr;
+  auto it = netlist.models.find(element.model);
+  if (element.model.empty() || it == netlist.models.end()) {
+    diag.Error(element.loc, fmt::format("MOSFET '{}' names no known model", element.name),
+               "e.g. M1 d g s b nch W=10u L=1u with .model nch NMOS (vto=0.7 kp=110u)");
+    return nullptr;
+  }
+  const netlist::Model& card = it->second;
+  MosModel m;
+  double rd = 0.0, rs = 0.0, rsh = 0.0;
+  if (!ReadCard(card, netlist.temp, &m, &rd, &rs, &rsh, diag)) return nullptr;
+  auto fields = Fields(m);
+  for (const auto& [key, value] : element.params) {
+    const int k = FieldIndex(key);
+    if (k >= kFirstInstanceField) *fields[k] = value;
+  }
+  auto require = [&](bool cond, const std::string& what) {
+    if (!cond) {
+      diag.Error(element.loc, fmt::format("MOSFET '{}': {}", element.name, what));
+      ok = false;
+    }
+  };
+  require(m.w > 0.0 && std::isfinite(m.w), fmt::format("W must be > 0, got {}", m.w));
+  require(m.l - 2.0 * m.ld > 0.0 && std::isfinite(m.l),
+          fmt::format("L - 2 LD must be > 0, got L = {} and LD = {}", m.l, m.ld));
+  require(m.m > 0.0 && std::isfinite(m.m), fmt::format("M must be > 0, got {}", m.m));
+  for (double v : {m.ad, m.as, m.pd, m.ps}) require(v >= 0.0, "AD, AS, PD, PS must be >= 0");
+  if (!ok) return nullptr;
+  // Series resistances: RD/RS of the card, else RSH times the number of squares.
+  if (rd == 0.0) rd = rsh * ParamOr(element.params, "nrd", 1.0);
+  if (rs == 0.0) rs = rsh * ParamOr(element.params, "nrs", 1.0);
+  const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
+  return std::make_unique<Mosfet>(element, m, rd / m.m, rs / m.m, off, netlist.temp);
+}
+
+}  // namespace memspice::devices

@@ -1,0 +1,154 @@
+// MOSFET level 1 (Shichman-Hodges, as SPICE2/ngspice level 1) with Meyer gate charge:
+// `M1 d g s b model [L=] [W=] [AD=] [AS=] [PD=] [PS=] [NRD=] [NRS=] [M=] [OFF]` and
+// `.model name NMOS|PMOS (level=1 vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw
+// mjsw fc cgso cgdo cgbo tox uo ld nsub tnom)`.
+//
+// With p = +1 (NMOS) or -1 (PMOS), every voltage below is p times the terminal difference and
+// every current and charge is multiplied by p again. Normal mode has vds >= 0; otherwise drain
+// and source swap roles (the channel equations see vgd, vsd, vbd and the current changes sign).
+//
+//   Leff = L - 2 LD,  beta = KP M W / Leff,  sarg = sqrt(PHI - vbs)  (vbs <= 0; for vbs > 0 the
+//   first-order continuation sqrt(PHI) - vbs / (2 sqrt(PHI)), floored at 0)
+//   von = VTO + GAMMA (sarg - sqrt(PHI)),  vgst = vgs - von
+//   id = 0                                         vgst <= 0           (cut-off)
+//      = beta (1 + LAMBDA vds) vgst^2 / 2          vgst <= vds         (saturation)
+//      = beta (1 + LAMBDA vds) vds (vgst - vds/2)  otherwise           (linear)
+//   Bulk junctions b-d and b-s: i = Isat (exp(v / Vt) - 1) + gmin v  (Isat = JS A or IS), with
+//   depletion charge (CBD/CBS or CJ A + CJSW P, grading MJ/MJSW, PB, FC) as the diode.
+//
+// Gate charge. Meyer's capacitances are the partial derivatives of one gate-channel charge
+// Qgc(x, y), x = vgs - von, y = vgd - von (hi = max(x, y), lo = min(x, y), Cox = COX W Leff M):
+//   Qgc = 0                                               hi <= -PHI/2
+//       = (2/3) Cox (hi + PHI/2)^2 / PHI                  -PHI/2 < hi <= 0
+//       = Cox PHI/6 + (2/3) Cox hi                        hi > 0, lo <= 0
+//       = Cox PHI/6 + (2/3) Cox (hi^2 + hi lo + lo^2) / (hi + lo)   hi, lo > 0
+// and the gate-bulk charge Qgb(hi) = -Cox hi^2 / (2 PHI) for -PHI < hi <= 0, Cox (hi + PHI/2)
+// below, 0 above. The channel's -Qgc is split between the side with the higher gate drive (the
+// source in normal mode) and the other so that each side's own capacitance is Meyer's exactly:
+//   Q_hi = Qsub(hi) - Qsub(lo)/2                                     lo <= 0
+//        = (2/3) Cox (hi - lo + lo^2/(hi + lo) - lo/2) + (Cox PHI/6 + Cox lo)/2   lo > 0
+//   Q_lo = Qgc - Q_hi,   Qsub(h) = Qgc(h, lo <= 0)
+// In cut-off and saturation this is Meyer's model; in the linear region the split adds small
+// transcapacitances that Meyer's non-conservative model lacks. Charge is conserved and
+// continuous through vds = 0 (both sides hold Qgc/2 there). q_g = Qgc + Qgb + overlaps.
+// Overlaps: CGSO W M (g-s), CGDO W M (g-d), CGBO Leff M (g-b), linear.
+//
+// Newton: vgs and vgd are limited as SPICE's fetlim, vds as limvds, the junction voltages as
+// pnjlim; the device reports the linearisation at the limited point (as the diode does).
+// References: Shichman & Hodges, IEEE JSSC 3 (1968); Meyer, RCA Review 32 (1971); Vladimirescu
+// & Liu, The Simulation of MOS Integrated Circuits Using SPICE2 (1980).
+#ifndef MEMSPICE_DEVICES_MOSFET_H_
+#define MEMSPICE_DEVICES_MOSFET_H_
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "devices/descriptor.h"
+#include "devices/device.h"
+
+namespace memspice::devices {
+
+// Card and instance values. T is double or a dual number (parameter partials).
+template <typename T>
+struct MosModelT {
+  double type = 1.0;  // +1 NMOS, -1 PMOS
+  T vto = T(0.0), kp = T(2e-5), gamma = T(0.0), phi = T(0.6), lambda = T(0.0);
+  T is = T(1e-14), js = T(0.0), pb = T(0.8), cj = T(0.0), mj = T(0.5), cjsw = T(0.0);
+  T mjsw = T(0.5), fc = T(0.5), cbd = T(0.0), cbs = T(0.0);
+  T cgso = T(0.0), cgdo = T(0.0), cgbo = T(0.0), cox = T(0.0);  // cox: F/m^2 (from TOX)
+  T ld = T(0.0);
+  // Instance.
+  T w = T(1e-4), l = T(1e-4), ad = T(0.0), as = T(0.0), pd = T(0.0), ps = T(0.0), m = T(1.0);
+};
+using MosModel = MosModelT<double>;
+
+class Mosfet : public Device {
+ public:
+  static constexpr double kMaxExpArg = 200.0;
+
+  // `model` holds card and instance values; rd, rs are the series resistances (0: none).
+  Mosfet(const netlist::Element& element, const MosModel& model, double rd, double rs, bool off,
+         double temp_celsius);
+
+  void Setup(SetupContext& ctx) override;
+  void Bind(BindContext& ctx) override;
+  void Evaluate(EvalContext& ctx) override;
+  void SetAnalysis(const AnalysisInfo& info) override;
+  // Exact partials for w, l (instance) and vto, kp, gamma, phi, lambda, cgso, cgdo (card).
+  int ParamHandle(const std::string& key, bool model_card) const override;
+  void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
+
+ private:
+  std::array<double, 3> Limited(double vgs, double vds, double vbs) const;
+
+  std::string nd_, ng_, ns_, nb_;
+  int d_ = kGround, g_ = kGround, s_ = kGround, b_ = kGround;  // external
+  int di_ = kGround, si_ = kGround;                            // internal (= d_, s_ without RD/RS)
+  MosModel model_;
+  double gd_ = 0.0, gs_ = 0.0;  // series conductances
+  bool off_;
+  double vt_ = 0.0;
+  double vgs_old_ = 0.0, vds_old_ = 0.0, vbs_old_ = 0.0;  // limiting state
+  std::array<int, 16> h_{};                               // [row][col] over (di, g, si, b)
+  int h_dd_ = -1, h_ddi_ = -1, h_did_ = -1, h_ss_ = -1, h_ssi_ = -1, h_sis_ = -1;
+};
+
+// Parameter table (descriptor.h).
+inline constexpr ParamInfo kMosfetParams[] = {
+    {"l", 1e-4, "m", 0.0, kInf, true},
+    {"w", 1e-4, "m", 0.0, kInf, true},
+    {"ad", 0.0, "m^2", 0.0, kInf},
+    {"as", 0.0, "m^2", 0.0, kInf},
+    {"pd", 0.0, "m", 0.0, kInf},
+    {"ps", 0.0, "m", 0.0, kInf},
+    {"nrd", 1.0, "1", 0.0, kInf},
+    {"nrs", 1.0, "1", 0.0, kInf},
+    {"m", 1.0, "1", 0.0, kInf, true},
+    {"off", 0.0, "1", 0.0, 1.0},
+    {"level", 1.0, "1", 1.0, 1.0, false, ParamScope::kModel},
+    {"vto", 0.0, "V", -kInf, kInf, false, ParamScope::kModel},
+    {"vt0", 0.0, "V", -kInf, kInf, false, ParamScope::kModel},  // = vto
+    {"kp", 2e-5, "A/V^2", 0.0, kInf, true, ParamScope::kModel},
+    {"gamma", 0.0, "V^0.5", 0.0, kInf, false, ParamScope::kModel},
+    {"phi", 0.6, "V", 0.0, kInf, true, ParamScope::kModel},
+    {"lambda", 0.0, "1/V", 0.0, kInf, false, ParamScope::kModel},
+    {"rd", 0.0, "Ohm", 0.0, kInf, false, ParamScope::kModel},
+    {"rs", 0.0, "Ohm", 0.0, kInf, false, ParamScope::kModel},
+    {"rsh", 0.0, "Ohm", 0.0, kInf, false, ParamScope::kModel},
+    {"cbd", 0.0, "F", 0.0, kInf, false, ParamScope::kModel},
+    {"cbs", 0.0, "F", 0.0, kInf, false, ParamScope::kModel},
+    {"is", 1e-14, "A", 0.0, kInf, true, ParamScope::kModel},
+    {"js", 0.0, "A/m^2", 0.0, kInf, false, ParamScope::kModel},
+    {"pb", 0.8, "V", 0.0, kInf, true, ParamScope::kModel},
+    {"cj", 0.0, "F/m^2", 0.0, kInf, false, ParamScope::kModel},
+    {"mj", 0.5, "1", 0.0, kInf, false, ParamScope::kModel},
+    {"cjsw", 0.0, "F/m", 0.0, kInf, false, ParamScope::kModel},
+    {"mjsw", 0.5, "1", 0.0, kInf, false, ParamScope::kModel},
+    {"fc", 0.5, "1", 0.0, 1.0, false, ParamScope::kModel},
+    {"cgso", 0.0, "F/m", 0.0, kInf, false, ParamScope::kModel},
+    {"cgdo", 0.0, "F/m", 0.0, kInf, false, ParamScope::kModel},
+    {"cgbo", 0.0, "F/m", 0.0, kInf, false, ParamScope::kModel},
+    {"tox", kNoDefault, "m", 0.0, kInf, true, ParamScope::kModel},
+    {"uo", 600.0, "cm^2/Vs", 0.0, kInf, true, ParamScope::kModel},
+    {"u0", 600.0, "cm^2/Vs", 0.0, kInf, true, ParamScope::kModel},  // = uo
+    {"ld", 0.0, "m", 0.0, kInf, false, ParamScope::kModel},
+    {"nsub", kNoDefault, "1/cm^3", 0.0, kInf, true, ParamScope::kModel},
+    {"tnom", 27.0, "C", -273.15, kInf, false, ParamScope::kModel},
+    {"kf", 0.0, "1", -kInf, kInf, false, ParamScope::kModel},        // noise: no effect
+    {"af", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},        // noise: no effect
+    {"nss", 0.0, "1/cm^2", -kInf, kInf, false, ParamScope::kModel},  // no effect
+    {"nfs", 0.0, "1/cm^2", -kInf, kInf, false, ParamScope::kModel},  // no effect
+    {"tpg", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},       // no effect
+    {"xj", 0.0, "m", -kInf, kInf, false, ParamScope::kModel},        // no effect
+};
+
+// Drain, source and bulk conduct (channel, junctions); the gate only capacitively.
+void MosfetTopology(const netlist::Element& element, const std::vector<int>& n, Coupling* out);
+
+std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
+                                     const netlist::Netlist& netlist, netlist::Diagnostics& diag);
+
+}  // namespace memspice::devices
+
+#endif  // MEMSPICE_DEVICES_MOSFET_H_

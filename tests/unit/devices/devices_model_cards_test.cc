@@ -1,0 +1,79 @@
+// Bad transistor, switch and coupling cards: each is refused with an error at the card (file,
+// line and column) that names the model and the problem; good cards build.
+#define BOOST_TEST_MODULE devices_model_cards
+#include <boost/test/unit_test.hpp>
+#include <string>
+
+#include "netlist/netlist.h"
+#include "solver/circuit.h"
+
+namespace nl = memspice::netlist;
+
+namespace {
+
+// Parses and builds `deck`; returns the formatted diagnostics ("" if it built without errors).
+std::string BuildErrors(const std::string& deck) {
+  nl::Diagnostics diag;
+  std::optional<nl::Netlist> netlist = nl::ParseString(deck, "card.cir", {}, diag);
+  if (!netlist) return diag.Format();
+  auto circuit = memspice::solver::Circuit::Build(*netlist, diag);
+  return circuit ? std::string() : diag.Format();
+}
+
+void ExpectError(const std::string& deck, const std::string& where, const std::string& what) {
+  const std::string errors = BuildErrors(deck);
+  BOOST_TEST_CONTEXT(deck) {
+    BOOST_TEST(errors.find(where + ": error: ") != std::string::npos, errors);
+    BOOST_TEST(errors.find(what) != std::string::npos, errors);
+    BOOST_TEST(errors.find("^") != std::string::npos, "no caret line:\n" << errors);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(good_cards_build) {
+  BOOST_TEST(BuildErrors("t\nV1 a 0 1\nM1 a a 0 0 n W=2u L=1u\n.model n nmos (level=1 vto=0.5 "
+                         "kp=100u tox=10n cj=1e-4)\n") == "");
+  BOOST_TEST(BuildErrors("t\nV1 a 0 1\nQ1 a a 0 q\n.model q pnp (bf=50 va=40 pe=0.7)\n") == "");
+  BOOST_TEST(BuildErrors("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (vt=0.5 ron=1)\n") == "");
+  BOOST_TEST(BuildErrors("t\nV1 a 0 1\nR1 a b 1\nL1 b 0 1m\nL2 c 0 1m\nR2 c 0 1\nK1 L1 L2 1\n") ==
+             "");
+}
+
+BOOST_AUTO_TEST_CASE(mosfet_cards) {
+  const std::string head = "t\nV1 a 0 1\nM1 a a 0 0 n W=2u L=1u\n";
+  ExpectError(head + ".model n nmos (vth0=0.5)\n", "card.cir:4:8", "unknown parameter 'vth0'");
+  ExpectError(head + ".model n nmos (level=8)\n", "card.cir:4:8", "level=8 is not supported");
+  ExpectError(head + ".model n nmos (kp=-1u)\n", "card.cir:4:8", "kp must be > 0");
+  ExpectError(head + ".model n nmos (fc=1.5)\n", "card.cir:4:8", "fc must be in [0, 1)");
+  ExpectError(head + ".model n nmos (tox=10n nsub=1e16)\n", "card.cir:4:8",
+              "vto must be given with nsub");
+  ExpectError("t\nV1 a 0 1\nM1 a a 0 0 n W=0 L=1u\n.model n nmos ()\n", "card.cir:3:1",
+              "W must be > 0");
+  ExpectError("t\nV1 a 0 1\nM1 a a 0 0 n W=1u L=1u foo=2\n.model n nmos ()\n", "card.cir:3:1",
+              "foo");
+}
+
+BOOST_AUTO_TEST_CASE(bjt_cards) {
+  const std::string head = "t\nV1 a 0 1\nQ1 a a 0 q\n";
+  ExpectError(head + ".model q npn (bff=100)\n", "card.cir:4:8", "unknown parameter 'bff'");
+  ExpectError(head + ".model q npn (level=4)\n", "card.cir:4:8", "level=4 is not supported");
+  ExpectError(head + ".model q npn (bf=0)\n", "card.cir:4:8", "bf must be > 0");
+  ExpectError(head + ".model q npn (xcjc=2)\n", "card.cir:4:8", "xcjc must be in [0, 1]");
+  ExpectError(head + ".model q npn (irb=1m)\n", "card.cir:4:8", "irb");
+  ExpectError("t\nV1 a 0 1\nQ1 a a 0 q -1\n.model q npn ()\n", "card.cir:3:1",
+              "area and m must be > 0");
+}
+
+BOOST_AUTO_TEST_CASE(switch_and_coupling_cards) {
+  ExpectError("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (vt=1 vh=0.2)\n", "card.cir:4:8",
+              "hysteresis vh = 0.2 is not supported");
+  ExpectError("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (ron=0)\n", "card.cir:4:8",
+              "ron must be > 0");
+  ExpectError("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (von=1)\n", "card.cir:4:8",
+              "unknown parameter 'von'");
+  ExpectError("t\nV1 a 0 1\nR1 a b 1\nL1 b 0 1m\nK1 L1 R1 0.5\n", "card.cir:5:1",
+              "'k1' couples 'r1', which is not an inductor");
+  ExpectError("t\nV1 a 0 1\nR1 a b 1\nL1 b 0 1m\nL2 a 0 1m\nK1 L1 L2 1.5\n", "card.cir:6:1",
+              "must satisfy 0 < |k| <= 1");
+}
