@@ -1,12 +1,21 @@
 // memspice: SPICE-level circuit simulation for memristive neuromorphic hardware.
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "apps/cli_common.h"
+#include "parallel/collective.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"memspice: SPICE-level simulation, gradients and training for memristive circuits"};
   app.set_version_flag("--version", "memspice 0.1.0");
   app.require_subcommand(1);
+  // Under mpirun the ranks share the work of train and sweep; alone, nothing changes.
+  std::string mpi_error;
+  if (!memspice::parallel::InitWorld(&argc, &argv, &mpi_error)) {
+    std::cerr << "error: " << mpi_error << "\n";
+    memspice::parallel::Finalize();
+    return memspice::apps::kExitInputError;
+  }
   int exit_code = memspice::apps::kExitOk;
   memspice::apps::RegisterSim(app, &exit_code);
   memspice::apps::RegisterCompare(app, &exit_code);
@@ -16,11 +25,13 @@ int main(int argc, char** argv) {
   memspice::apps::RegisterTrain(app, &exit_code);
   memspice::apps::RegisterGrad(app, &exit_code);
   memspice::apps::RegisterFit(app, &exit_code);
+  memspice::apps::RegisterSweep(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : memspice::apps::kExitInputError;
+    exit_code = rc == 0 ? 0 : memspice::apps::kExitInputError;
   }
+  memspice::parallel::Finalize();
   return exit_code;
 }
