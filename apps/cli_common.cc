@@ -8,8 +8,10 @@
 #include <iostream>
 
 #include "base/strings.h"
+#include "netlist/directive_cards.h"
 #include "netlist/expression.h"
 #include "solver/atomic_file.h"
+#include "parallel/collective.h"
 
 namespace memspice::apps {
 
@@ -145,6 +147,41 @@ bool WriteOutputFile(const std::string& path, const std::string& text) {
   solver::Status s = solver::WriteFileAtomic(path, text);
   if (!s.ok()) PrintStatus(s);
   return s.ok();
+std::string AgreeOnError(const std::string& mine) {
+  const parallel::Collective* world = parallel::SharedWorld();
+  return world ? parallel::FirstError(*world, mine) : mine;
+}
+
+bool IsRootRank() {
+  const parallel::Collective* world = parallel::SharedWorld();
+  return !world || world->is_root();
+}
+
+bool LoadMeasurements(const std::string& deck, const std::vector<std::string>& include_dirs,
+                      std::vector<solver::Measurement>* out) {
+  netlist::ParseOptions po;
+  po.include_paths = LibraryPaths(include_dirs);
+  netlist::Diagnostics diag;
+  std::vector<netlist::DirectiveCard> cards;
+  netlist::ReadDirectiveCards(deck, po, {".meas", ".measure"}, diag, &cards);
+  const bool ok = solver::ParseMeasurements(cards, diag, out);
+  std::cerr << diag.Format();
+  return ok;
+}
+
+int PrintMeasurements(const std::vector<solver::Measurement>& measures,
+                      const solver::WaveformTable& table) {
+  int failed = 0;
+  for (const solver::Measurement& m : measures) {
+    double v = 0;
+    if (solver::Status s = solver::EvaluateMeasurement(m, table, &v); s.ok()) {
+      std::cout << fmt::format("{:<20} = {:.9e}\n", m.name, v);
+    } else {
+      ++failed;
+      PrintStatus(s);
+    }
+  }
+  return failed;
 }
 
 void PrintStatus(const solver::Status& status) {

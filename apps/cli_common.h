@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "netlist/netlist.h"
+#include "solver/measure.h"
 #include "solver/simulator.h"
 #include "solver/status.h"
 
@@ -54,6 +55,20 @@ bool CheckOutputPaths(const std::vector<std::string>& inputs,
 // Writes an output file atomically (solver::WriteFileAtomic: a previous file is replaced only by a
 // complete new one); prints the error and returns false on failure.
 bool WriteOutputFile(const std::string& path, const std::string& text);
+// Under mpirun: every rank passes its own error (empty if none) and all get the first one in rank
+// order (parallel::FirstError), so that one rank's bad input stops every rank with the same
+// message. Alone: returns `mine`.
+std::string AgreeOnError(const std::string& mine);
+// False on the MPI ranks other than 0 (they compute but print and write nothing).
+bool IsRootRank();
+
+// The deck's .meas/.measure cards (solver/measure.h); prints diagnostics, false on errors.
+bool LoadMeasurements(const std::string& deck, const std::vector<std::string>& include_dirs,
+                      std::vector<solver::Measurement>* out);
+// Evaluates the measurements on `table` and prints "name = value" lines (ngspice's layout) or
+// "name failed: why" to stderr. Returns the number that failed.
+int PrintMeasurements(const std::vector<solver::Measurement>& measures,
+                      const solver::WaveformTable& table);
 
 // Prints a solver Status as "error: message" plus "note: hint".
 void PrintStatus(const solver::Status& status);
@@ -78,6 +93,7 @@ void RegisterPlot(CLI::App& app, int* exit_code);
 void RegisterTrain(CLI::App& app, int* exit_code);  // train and eval
 void RegisterGrad(CLI::App& app, int* exit_code);
 void RegisterFit(CLI::App& app, int* exit_code);
+void RegisterSweep(CLI::App& app, int* exit_code);
 
 }  // namespace memspice::apps
 

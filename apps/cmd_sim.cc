@@ -92,6 +92,8 @@ int RunSim(const SimArgs& a) {
   WarnUnusedOptions(a);
   std::optional<netlist::Netlist> nl = LoadDeck(a.deck, a.sets, a.include_dirs);
   if (!nl) return kExitInputError;
+  std::vector<solver::Measurement> measures;  // .meas tran: on the last transient analysis
+  if (!LoadMeasurements(a.deck, a.include_dirs, &measures)) return kExitInputError;
   solver::SimOptions options;
   if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
   options.max_points = static_cast<int64_t>(a.max_points);
@@ -157,6 +159,11 @@ int RunSim(const SimArgs& a) {
       return kExitSimulationError;
     }
     if (!a.quiet) std::cout << "plot: " << a.plot << "\n";
+  }
+  for (auto it = tables.rbegin(); !measures.empty() && it != tables.rend(); ++it) {
+    if (it->scale_name != "time") continue;
+    if (PrintMeasurements(measures, *it) > 0) return kExitSimulationError;
+    break;
   }
   return kExitOk;
 }

@@ -13,6 +13,7 @@
 
 #include "apps/cli_checks.h"
 #include "apps/cli_common.h"
+#include "parallel/collective.h"
 #include "training/compiler.h"
 #include "training/mna_network.h"
 #include "training/run_dir.h"
@@ -127,8 +128,9 @@ void ApplyTrainFlags(const TrainArgs& a, training::TrainOptions* o) {
 bool CompileDeck(const std::string& deck, training::CompiledNetwork* cn) {
   netlist::Diagnostics diag;
   const bool ok = training::CompileNetwork(deck, LibraryPaths({}), cn, diag);
-  std::cerr << diag.Format();
-  return ok;
+  const std::string error = AgreeOnError(ok ? "" : diag.Format());  // all MPI ranks stop together
+  if (IsRootRank()) std::cerr << (error.empty() ? diag.Format() : error);
+  return error.empty();
 }
 
 void PrintPath(const training::CompiledNetwork& cn, const char* verb = "training") {
@@ -201,26 +203,42 @@ int TrainFast(const TrainArgs& a, training::RunRecord record) {
   o.dataset_path = path;
   o.run_dir = a.run_dir;
   o.resume = !a.resume.empty();
+  o.world = parallel::SharedWorld();  // MPI ranks share each batch; rank 0 writes
+  const bool root = IsRootRank();
   if (std::string err = o.Validate(); !err.empty()) {
-    std::cerr << "error: " << err << "\n";
+    if (root) std::cerr << "error: " << err << "\n";
     return kExitInputError;
   }
-  for (const std::string& w : training::TrainWarnings(o)) std::cerr << "warning: " << w << "\n";
-  const training::DatasetPair data = training::LoadDataset(o.dataset, o.dataset_path);
-  training::CheckTrainingData(o, data);
-  training::PrepareRunDir(a.run_dir, o.resume      ? training::RunDirMode::kResume
-                                     : a.overwrite ? training::RunDirMode::kOverwrite
-                                                   : training::RunDirMode::kNew);
-  if (!o.resume) training::WriteRunRecord(a.run_dir, record);
+  for (const std::string& w : training::TrainWarnings(o))
+    if (root) std::cerr << "warning: " << w << "\n";
+  training::DatasetPair data;
+  std::string error;  // one rank's failure stops every rank with its message
+  try {
+    data = training::LoadDataset(o.dataset, o.dataset_path);
+    training::CheckTrainingData(o, data);
+    if (root) {
+      training::PrepareRunDir(a.run_dir, o.resume      ? training::RunDirMode::kResume
+                                         : a.overwrite ? training::RunDirMode::kOverwrite
+                                                       : training::RunDirMode::kNew);
+      if (!o.resume) training::WriteRunRecord(a.run_dir, record);
+    }
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (error = AgreeOnError(error); !error.empty()) {
+    if (root) PrintError(training::TrainingError(error));
+    return kExitInputError;
+  }
   o.stop = &g_stop;
   training::TrainResult r;
   try {
     StopSignals signals;
     r = training::RunTraining(o, data);
   } catch (const std::exception& e) {  // divergence, I/O failure during the run
-    PrintError(e);
+    if (root) PrintError(e);
     return kExitSimulationError;
   }
+  if (!root) return r.interrupted ? 128 + static_cast<int>(g_signal) : kExitOk;
   if (!r.history.empty()) {
     const training::EpochMetrics& m = r.history.back();
     std::cout << fmt::format(
@@ -259,6 +277,12 @@ int TrainMna(const TrainArgs& a, const training::RunRecord& record,
   if (record.options.update.rule != training::UpdateRule::kIdeal) {
     std::cerr << "error: --update " << training::UpdateRuleName(record.options.update.rule)
               << " is only supported on the fast path; the MNA fallback applies ideal updates\n";
+    return kExitInputError;
+  }
+  if (parallel::SharedWorld()) {
+    if (IsRootRank())
+      std::cerr << "error: the MNA training path runs in one process; run it "
+                   "without mpirun\n";
     return kExitInputError;
   }
   const training::TrainOptions& o = record.options;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "apps/cli_common.h"
+#include "parallel/collective.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"memspice: SPICE-level simulation, gradients and training for memristive circuits"};
@@ -15,6 +16,13 @@ int main(int argc, char** argv) {
            "\n  note: 'memspice --help' lists the commands, 'memspice COMMAND --help' their "
            "options\n";
   });
+  // Under mpirun the ranks share the work of train and sweep; alone, nothing changes.
+  std::string mpi_error;
+  if (!memspice::parallel::InitWorld(&argc, &argv, &mpi_error)) {
+    std::cerr << "error: " << mpi_error << "\n";
+    memspice::parallel::Finalize();
+    return memspice::apps::kExitInputError;
+  }
   int exit_code = memspice::apps::kExitOk;
   memspice::apps::RegisterSim(app, &exit_code);
   memspice::apps::RegisterCompare(app, &exit_code);
@@ -24,6 +32,7 @@ int main(int argc, char** argv) {
   memspice::apps::RegisterTrain(app, &exit_code);
   memspice::apps::RegisterGrad(app, &exit_code);
   memspice::apps::RegisterFit(app, &exit_code);
+  memspice::apps::RegisterSweep(app, &exit_code);
   if (argc > 1 && argv[1][0] != '-') {
     std::string known;
     bool found = false;
@@ -34,6 +43,7 @@ int main(int argc, char** argv) {
     if (!found) {
       std::cerr << "error: unknown command '" << argv[1] << "'\n  note: commands: " << known
                 << "\n";
+      memspice::parallel::Finalize();
       return memspice::apps::kExitInputError;
     }
   }
@@ -41,7 +51,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? 0 : memspice::apps::kExitInputError;
+    exit_code = rc == 0 ? 0 : memspice::apps::kExitInputError;
   }
+  memspice::parallel::Finalize();
   return exit_code;
 }

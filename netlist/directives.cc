@@ -71,12 +71,13 @@ void Flattener::Directives(const std::vector<const Card*>& cards) {
     } else if (kw == ".title") {
       size_t b = card.text.find_first_not_of(" \t", t[0].end);
       out_->title = b == std::string::npos ? "" : card.text.substr(b);
+    } else if (kw == ".meas" || kw == ".measure" || kw == ".step") {
+      // read again by netlist/directive_cards.h for solver/measure.h and `memspice sweep`
     } else if (kw == ".global" || kw == ".endl" || kw == ".ends") {
       // handled while reading / building
     } else {
-      static const char* kKnown[] = {".noise", ".tf",   ".sens",      ".disto", ".pz",
-                                     ".four",  ".meas", ".measure",   ".width", ".csparam",
-                                     ".step",  ".data", ".spiceinit", ".hb"};
+      static const char* kKnown[] = {".noise", ".tf",      ".sens", ".disto",     ".pz", ".four",
+                                     ".width", ".csparam", ".data", ".spiceinit", ".hb"};
       bool known =
           std::any_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return kw == k; });
       diag_.Warning(card.loc(),

@@ -10,6 +10,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "parallel/collective.h"
 #include "training/dataset.h"
 #include "training/layer_kernels.h"
 #include "training/simd_pack.h"
@@ -710,9 +711,68 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
   }
 }
 
+// Data parallelism: each process ran its block of chunks; the chunk gradients and sample outputs
+// are gathered in chunk order so that every process ends with the single-process result, bit for
+// bit. An error in any process's chunks is raised in all of them, with the same message.
+template <typename S>
+void ShareChunks(const parallel::Collective& world, int chunk, int count, std::pair<int, int> own,
+                 const std::vector<std::exception_ptr>& errors, std::vector<ChunkGrad<S>>* grads,
+                 std::vector<SampleOutput>* samples) {
+  std::string message;
+  for (const auto& e : errors) {
+    if (!e || !message.empty()) continue;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      message = ex.what();
+    }
+  }
+  if (std::string first = parallel::FirstError(world, message); !first.empty()) {
+    throw TrainingError(first);
+  }
+  auto samples_of = [&](int c) { return std::pair{c * chunk, std::min(count, (c + 1) * chunk)}; };
+  std::vector<double> mine;
+  for (int c = own.first; c < own.second; ++c) {
+    if (!grads->empty()) {
+      for (const auto& m : (*grads)[c].dw) mine.insert(mine.end(), m.data(), m.data() + m.size());
+      for (const auto& v : (*grads)[c].dload)
+        mine.insert(mine.end(), v.data(), v.data() + v.size());
+    }
+    for (int s = samples_of(c).first; s < samples_of(c).second; ++s) {
+      const SampleOutput& so = (*samples)[s];
+      mine.insert(mine.end(),
+                  {so.loss, double(so.predicted), so.spiking_fraction, double(so.v_sum.size())});
+      mine.insert(mine.end(), so.v_sum.begin(), so.v_sum.end());
+    }
+  }
+  const std::vector<double> all = world.AllGather(mine);
+  size_t at = 0;
+  auto take = [&](S* out, size_t n) {  // values were S before widening: narrowing is exact
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<S>(all[at + i]);
+    at += n;
+  };
+  const int n_chunks = (count + chunk - 1) / chunk;
+  for (int c = 0; c < n_chunks; ++c) {
+    if (!grads->empty()) {
+      for (auto& m : (*grads)[c].dw) take(m.data(), m.size());
+      for (auto& v : (*grads)[c].dload) take(v.data(), v.size());
+    }
+    for (int s = samples_of(c).first; s < samples_of(c).second; ++s) {
+      SampleOutput& so = (*samples)[s];
+      so.loss = all[at];
+      so.predicted = static_cast<int>(all[at + 1]);
+      so.spiking_fraction = all[at + 2];
+      so.v_sum.assign(all.begin() + at + 4,
+                      all.begin() + at + 4 + static_cast<size_t>(all[at + 3]));
+      at += 4 + so.v_sum.size();
+    }
+  }
+}
+
 template <typename Scalar>
 PassResult Network::Run(const Parameters& p, const float* images, const int* labels, int count,
-                        bool want_grad, int threads, int chunk) const {
+                        bool want_grad, int threads, int chunk,
+                        const parallel::Collective* world) const {
   using S = Scalar;
   const int nl = config_.num_layers();
   if (static_cast<int>(p.g_plus.size()) != nl || static_cast<int>(p.g_minus.size()) != nl)
@@ -740,13 +800,16 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
       g.dcoup.push_back(RowMat<S>::Zero(h, h));
     }
   }
-  const int nt = std::max(1, std::min(threads, n_chunks));
+  // This process's block of chunks (all of them without a collective).
+  const std::pair<int, int> own =
+      world ? parallel::BlockOf(n_chunks, world->rank(), world->size()) : std::pair{0, n_chunks};
+  const int nt = std::max(1, std::min(threads, own.second - own.first));
   std::vector<std::exception_ptr> errors(n_chunks);
   std::vector<int> relaxations(n_chunks, 0);
   auto worker = [&](int t) {
     std::unique_ptr<Workspace<S>> owned = pool_->Take<S>();
     Workspace<S>& ws = *owned;
-    for (int c = t; c < n_chunks; c += nt) {
+    for (int c = own.first + t; c < own.second; c += nt) {
       const int first = c * chunk;
       const int ns = std::min(chunk, count - first);
       try {
@@ -768,6 +831,7 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
     for (int t = 0; t < nt; ++t) pool.emplace_back(worker, t);
     for (auto& th : pool) th.join();
   }
+  if (world) ShareChunks<S>(*world, chunk, count, own, errors, &grads, &result.samples);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
 
@@ -832,9 +896,9 @@ size_t TapeBytes(const NetworkConfig& c, int chunk) {
 }
 
 template PassResult Network::Run<float>(const Parameters&, const float*, const int*, int, bool, int,
-                                        int) const;
+                                        int, const parallel::Collective*) const;
 template PassResult Network::Run<double>(const Parameters&, const float*, const int*, int, bool,
-                                         int, int) const;
+                                         int, int, const parallel::Collective*) const;
 
 std::vector<double> Network::Trace(const Parameters& p, const float* image, int layer,
                                    int neuron) const {

@@ -47,6 +47,7 @@
 
 #include "devices/mss_model.h"
 #include "training/line_network.h"
+#include "parallel/collective.h"
 
 namespace memspice::training {
 
@@ -144,7 +145,8 @@ struct SampleOutput {
 };
 inline constexpr double kSpikeThreshold = 0.050;  // [V] above rest
 
-// Forward (and optionally reverse) pass over a set of samples, multithreaded over the samples.
+// Forward (and optionally reverse) pass over a set of samples, multithreaded over the samples and,
+// with a collective `world` of several processes (MPI ranks), shared among them chunk by chunk.
 // Scalar is float (training, ~1e-6 relative accuracy per step) or double (gradient checks).
 // Gradients are of the loss summed over the samples, w.r.t. G+ and G- (siemens), accumulated in a
 // fixed order so that results do not depend on the thread count.
@@ -176,7 +178,8 @@ class Network {
   // sample (index into the given set), step and time, with a remedy.
   template <typename Scalar>
   PassResult Run(const Parameters& p, const float* images, const int* labels, int count,
-                 bool want_grad, int threads, int chunk = 16) const;
+                 bool want_grad, int threads, int chunk = 16,
+                 const parallel::Collective* world = nullptr) const;
 
   // Single-sample state trajectory of one layer (testing/inspection): returns v[n] for n = 0..T of
   // neuron `neuron` of MIF layer `layer`.
@@ -200,9 +203,9 @@ class Network {
 size_t TapeBytes(const NetworkConfig& config, int chunk);
 
 extern template PassResult Network::Run<float>(const Parameters&, const float*, const int*, int,
-                                               bool, int, int) const;
+                                               bool, int, int, const parallel::Collective*) const;
 extern template PassResult Network::Run<double>(const Parameters&, const float*, const int*, int,
-                                                bool, int, int) const;
+                                                bool, int, int, const parallel::Collective*) const;
 
 }  // namespace memspice::training
 

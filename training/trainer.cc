@@ -138,6 +138,13 @@ std::string TrainOptions::Validate() const {
   if (update.rule != UpdateRule::kIdeal)
     if (std::string e = ValidateUpdateOptions(update, network.g_min, network.g_max); !e.empty())
       return e;
+  if (const int chunks = (batch_size + chunk - 1) / chunk; world && world->size() > chunks) {
+    return fmt::format(
+        "{} processes (MPI ranks) share each batch chunk by chunk, but batch_size {} / chunk {} "
+        "gives only {} chunk{}; run at most {} ranks or use a batch of at least {} samples",
+        world->size(), batch_size, chunk, chunks, chunks == 1 ? "" : "s", chunks,
+        world->size() * chunk);
+  }
   if (std::string e = network.Validate(); !e.empty()) return e;
   return MemoryBudgetError(
       EstimateTrainingBytes(*this),
@@ -219,7 +226,7 @@ std::string FormatDuration(double s) {
 }  // namespace
 
 EvalResult Evaluate(const Network& net, const Parameters& p, const Dataset& data, int threads,
-                    int max_samples, int chunk) {
+                    int max_samples, int chunk, const parallel::Collective* world) {
   const NetworkConfig& c = net.config();
   if (data.features() != c.layer_sizes.front())
     throw TrainingError(
@@ -236,8 +243,8 @@ EvalResult Evaluate(const Network& net, const Parameters& p, const Dataset& data
   long correct = 0;
   for (int first = 0; first < n; first += block) {
     const int m = std::min(block, n - first);
-    const PassResult pr =
-        net.Run<float>(p, data.image(first), data.labels.data() + first, m, false, threads, chunk);
+    const PassResult pr = net.Run<float>(p, data.image(first), data.labels.data() + first, m, false,
+                                         threads, chunk, world);
     for (int s = 0; s < m; ++s) {
       const int y = data.labels[first + s];
       const int k = pr.samples[s].predicted;
@@ -396,7 +403,7 @@ void TrainBatch(const TrainOptions& o, const Network& net, const Dataset& train,
   }
   PassResult pr;
   try {
-    pr = net.Run<float>(s->params, xb.data(), yb.data(), bs, true, o.threads, o.chunk);
+    pr = net.Run<float>(s->params, xb.data(), yb.data(), bs, true, o.threads, o.chunk, o.world);
   } catch (const TrainingError& e) {
     throw TrainingError(
         fmt::format("epoch {}, batch {}: {}", s->epoch + 1, s->batch + 1, e.what()));
@@ -430,7 +437,7 @@ EpochMetrics EndEpoch(const TrainOptions& o, const Network& net, const DatasetPa
   m.tape_bytes_per_batch =
       static_cast<double>(net.TapeBytesPerChunk(o.chunk)) *
       std::min(o.threads, (std::min(o.batch_size, n_train) + o.chunk - 1) / o.chunk);
-  const EvalResult ev = Evaluate(net, s.params, data.test, o.threads, o.max_test, o.chunk);
+  const EvalResult ev = Evaluate(net, s.params, data.test, o.threads, o.max_test, o.chunk, o.world);
   m.test_loss = ev.loss;
   m.test_accuracy = ev.accuracy;
   m.spiking_fraction = ev.spiking_fraction;
@@ -454,9 +461,19 @@ EpochMetrics EndEpoch(const TrainOptions& o, const Network& net, const DatasetPa
   return m;
 }
 
+// With MPI ranks every rank stops at the same batch when any of them was asked to.
+bool StopRequested(const TrainOptions& o) {
+  const bool mine = o.stop != nullptr && o.stop->load();
+  return o.world ? !parallel::FirstError(*o.world, mine ? "stop" : "").empty() : mine;
+}
+
 }  // namespace
 
-TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
+TrainResult RunTraining(const TrainOptions& options, const DatasetPair& data) {
+  // Under MPI only rank 0 prints and writes the run directory; the ranks compute the same state.
+  const bool root = !options.world || options.world->is_root();
+  TrainOptions quiet;
+  const TrainOptions& o = root ? options : (quiet = options, quiet.progress = false, quiet);
   if (const std::string err = o.Validate(); !err.empty()) throw TrainingError(err);
   CheckTrainingData(o, data);
   const Network net(o.network);
@@ -477,7 +494,7 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
   }
   if (o.resume) {
     Resume(ckpt_path, config, full_batches, &s);
-    WriteMetricsFiles(o.run_dir, s.history);  // repairs metrics of a run killed mid-commit
+    if (root) WriteMetricsFiles(o.run_dir, s.history);  // repairs a run killed mid-commit
     if (s.batch > n_batches && o.progress)
       std::fprintf(stderr,
                    "note: the checkpoint is at batch %d of epoch %d, past max_batches %d: that "
@@ -485,13 +502,14 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
                    s.batch, s.epoch + 1, n_batches);
   } else {
     fs::create_directories(o.run_dir);
-    for (const char* f : {kMetricsCsvFile, kMetricsJsonFile}) fs::remove(RunFile(o.run_dir, f));
+    for (const char* f : {kMetricsCsvFile, kMetricsJsonFile})
+      if (root) fs::remove(RunFile(o.run_dir, f));
   }
 
   TrainResult result;
   int done_this_run = 0;
   auto stop = [&](bool interrupted) {
-    SaveCheckpoint(ckpt_path, ToCheckpoint(s, config, s.epoch, s.batch));
+    if (root) SaveCheckpoint(ckpt_path, ToCheckpoint(s, config, s.epoch, s.batch));
     if (o.progress) std::fputc('\n', stderr);
     result.params = s.params;
     result.history = s.history;
@@ -509,16 +527,16 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
     Progress progress{o.progress, isatty(STDERR_FILENO) != 0};
     const int first_batch = s.batch;
     for (; s.batch < n_batches; ++s.batch) {
-      if (o.stop != nullptr && o.stop->load()) return stop(true);
+      if (StopRequested(o)) return stop(true);
       if (o.stop_after_batches > 0 && done_this_run >= o.stop_after_batches) return stop(false);
       TrainBatch(o, net, data.train, perm, &s, &progress);
       ++done_this_run;
       progress.Print(o, s, first_batch, n_batches);
       if (o.checkpoint_every > 0 && (s.batch + 1) % o.checkpoint_every == 0 &&
-          s.batch + 1 < n_batches)
+          s.batch + 1 < n_batches && root)
         SaveCheckpoint(ckpt_path, ToCheckpoint(s, config, s.epoch, s.batch + 1));
     }
-    if (o.stop != nullptr && o.stop->load()) return stop(true);  // evaluation on resume
+    if (StopRequested(o)) return stop(true);  // evaluation on resume
     s.history.push_back(EndEpoch(o, net, data, s, progress, n_train));
     s.batch = 0;
     s.epoch_seeded = false;
@@ -527,10 +545,10 @@ TrainResult RunTraining(const TrainOptions& o, const DatasetPair& data) {
     if (s.updater) s.updater->ResetStats();
     // The epoch's commit: the checkpoint (which holds the metric history) is replaced atomically
     // first; the metrics files are derived from it, and rewritten from it on resume.
-    SaveCheckpoint(ckpt_path, ToCheckpoint(s, config, s.epoch + 1, 0));
-    WriteMetricsFiles(o.run_dir, s.history);
+    if (root) SaveCheckpoint(ckpt_path, ToCheckpoint(s, config, s.epoch + 1, 0));
+    if (root) WriteMetricsFiles(o.run_dir, s.history);
   }
-  SaveParametersJson(RunFile(o.run_dir, kParamsFile), c, s.params);
+  if (root) SaveParametersJson(RunFile(o.run_dir, kParamsFile), c, s.params);
   result.params = s.params;
   result.history = s.history;
   result.finished = true;

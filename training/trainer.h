@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "parallel/collective.h"
 #include "training/dataset.h"
 #include "training/network.h"
 #include "training/optimizer.h"
@@ -48,6 +49,9 @@ struct TrainOptions {
   // Set (e.g. by a signal handler) to stop after the batch in progress: the run writes a
   // checkpoint and returns with TrainResult::interrupted.
   const std::atomic<bool>* stop = nullptr;
+  // Processes sharing every batch chunk by chunk (MPI ranks; results identical to one process with
+  // the same chunk); only rank 0 writes the run directory. Null: this process alone.
+  const parallel::Collective* world = nullptr;
 
   // Empty if usable, else what is wrong (including a memory estimate past this machine's RAM).
   std::string Validate() const;
@@ -104,7 +108,8 @@ struct EvalResult {
 
 // Forward passes only (float kernels). max_samples = 0: the whole set.
 EvalResult Evaluate(const Network& net, const Parameters& p, const Dataset& data, int threads,
-                    int max_samples = 0, int chunk = 16);
+                    int max_samples = 0, int chunk = 16,
+                    const parallel::Collective* world = nullptr);
 
 struct TrainResult {
   Parameters params;                   // trained conductances [S] (G+ / G- per crossbar, in x out)
