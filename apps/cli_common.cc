@@ -147,6 +147,8 @@ bool WriteOutputFile(const std::string& path, const std::string& text) {
   solver::Status s = solver::WriteFileAtomic(path, text);
   if (!s.ok()) PrintStatus(s);
   return s.ok();
+}
+
 std::string AgreeOnError(const std::string& mine) {
   const parallel::Collective* world = parallel::SharedWorld();
   return world ? parallel::FirstError(*world, mine) : mine;

@@ -116,6 +116,7 @@ int RunSim(const SimArgs& a) {
   // Every analysis runs; the last one is the main result written to CSV and plotted; the raw file
   // holds one plot per analysis, as ngspice writes it. Points stream to the files as accepted.
   solver::WaveformTable main;
+  solver::WaveformTable measured;  // the last transient, kept in memory when the deck has .meas
   for (size_t i = 0; i < nl->analyses.size(); ++i) {
     const netlist::Analysis& analysis = nl->analyses[i];
     const bool last = i + 1 == nl->analyses.size();
@@ -125,7 +126,9 @@ int RunSim(const SimArgs& a) {
     FanOutSink fan(sinks);
     solver::WaveformTable table;
     table.sink = &fan;
-    table.keep_rows = analysis.kind == netlist::Analysis::Kind::kOp || (last && !a.plot.empty());
+    const bool is_tran = analysis.kind == netlist::Analysis::Kind::kTran;
+    table.keep_rows = analysis.kind == netlist::Analysis::Kind::kOp ||
+                      (last && !a.plot.empty()) || (is_tran && !measures.empty());
     auto start = std::chrono::steady_clock::now();
     solver::Status s = solver::RunAnalysis(*circuit, *nl, analysis, options, nullptr, &table);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -138,6 +141,7 @@ int RunSim(const SimArgs& a) {
                                table.num_points(), table.names.size(), secs);
     }
     if (analysis.kind == netlist::Analysis::Kind::kOp && !a.quiet) PrintOperatingPoint(table);
+    if (is_tran && !measures.empty()) measured = table;
     if (last) main = std::move(table);
   }
   auto committed = [&](const solver::Status& s, const char* what, const std::string& path) {
@@ -160,10 +164,9 @@ int RunSim(const SimArgs& a) {
     }
     if (!a.quiet) std::cout << "plot: " << a.plot << "\n";
   }
-  for (auto it = tables.rbegin(); !measures.empty() && it != tables.rend(); ++it) {
-    if (it->scale_name != "time") continue;
-    if (PrintMeasurements(measures, *it) > 0) return kExitSimulationError;
-    break;
+  if (!measures.empty() && !measured.rows.empty() &&
+      PrintMeasurements(measures, measured) > 0) {
+    return kExitSimulationError;
   }
   return kExitOk;
 }

@@ -89,8 +89,9 @@ Status Engine::Ac(const netlist::Analysis& an, const OutputSelection& sel, Wavef
       im[i] = rhs[2 * i + 1];
     }
     out->scale.push_back(freqs[k]);
-    sel.Append(re.data(), &out->rows);
-    sel.Append(im.data(), &out->imag);
+    // Complex tables are kept whole (small: one row per frequency) and reach a sink at End.
+    out->rows.push_back(sel.Values(re.data()));
+    out->imag.push_back(sel.Values(im.data()));
     progress.Update(double(k + 1) / freqs.size());
   }
   return Status::Ok();

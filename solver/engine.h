@@ -17,6 +17,8 @@ namespace memspice::solver {
 struct OutputSelection {
   std::vector<std::string> names;
   std::vector<int> plus, minus;  // -1: none (ground)
+  // The selected signals computed from the unknowns x.
+  std::vector<double> Values(const double* x) const;
   // Adds the point at `scale` computed from x to `out` (its rows and/or its sink).
   Status Emit(double scale, const double* x, WaveformTable* out) const;
 };

@@ -119,12 +119,16 @@ Status SimOptions::ApplyNetlistOptions(const netlist::Netlist& netlist) {
   return Status::Ok();
 }
 
-Status OutputSelection::Emit(double scale, const double* x, WaveformTable* out) const {
+std::vector<double> OutputSelection::Values(const double* x) const {
   std::vector<double> row(names.size());
   for (size_t j = 0; j < names.size(); ++j) {
     row[j] = (plus[j] >= 0 ? x[plus[j]] : 0.0) - (minus[j] >= 0 ? x[minus[j]] : 0.0);
   }
-  return out->AddPoint(scale, std::move(row));
+  return row;
+}
+
+Status OutputSelection::Emit(double scale, const double* x, WaveformTable* out) const {
+  return out->AddPoint(scale, Values(x));
 }
 
 Status SelectOutputs(const Circuit& circuit, const netlist::Netlist& netlist,
