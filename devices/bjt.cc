@@ -12,9 +12,6 @@
 namespace memspice::devices {
 namespace {
 
-constexpr double kBoltzmann = 1.380649e-23;  // J/K
-constexpr double kCharge = 1.602176634e-19;  // C
-constexpr double kKelvin = 273.15;
 // SPICE's VTF factor in the transit-time bias dependence exp(vbc / (1.44 VTF)).
 constexpr double kVtfFactor = 1.44;
 
@@ -145,9 +142,7 @@ Bjt::Bjt(const netlist::Element& element, const BjtModel& model, bool off, doubl
   SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
 }
 
-void Bjt::SetAnalysis(const AnalysisInfo& info) {
-  vt_ = kBoltzmann * (info.temp + kKelvin) / kCharge;
-}
+void Bjt::SetAnalysis(const AnalysisInfo& info) { vt_ = ThermalVoltage(info.temp); }
 
 void Bjt::Setup(SetupContext& ctx) {
   c_ = ctx.Node(nc_);

@@ -15,10 +15,6 @@
 namespace memspice::devices {
 namespace {
 
-constexpr double kBoltzmann = 1.380649e-23;  // J/K
-constexpr double kCharge = 1.602176634e-19;  // C
-constexpr double kKelvin = 273.15;
-
 double Val(double v) { return v; }
 template <int N>
 double Val(const ceres::Jet<double, N>& v) {
@@ -159,7 +155,7 @@ Diode::Diode(const netlist::Element& element, const DiodeModel& model, bool off,
 }
 
 void Diode::Precompute(double temp_celsius) {
-  vt_ = kBoltzmann * (temp_celsius + kKelvin) / kCharge;
+  vt_ = ThermalVoltage(temp_celsius);
   jc_ = Coefficients(model_, vt_);
   vcrit_ = jc_.vte * std::log(jc_.vte / (std::numbers::sqrt2 * model_.is));
   gs_ = model_.rs > 0.0 ? 1.0 / model_.rs : 0.0;

@@ -16,6 +16,12 @@
 namespace memspice::devices {
 
 inline constexpr double kMaxJunctionExpArg = 200.0;
+inline constexpr double kBoltzmann = 1.380649e-23;  // J/K
+inline constexpr double kCharge = 1.602176634e-19;  // C
+inline constexpr double kKelvin = 273.15;           // 0 degC in K
+
+// Thermal voltage kT/q at `celsius`.
+inline double ThermalVoltage(double celsius) { return kBoltzmann * (celsius + kKelvin) / kCharge; }
 
 inline double Value(double v) { return v; }
 template <typename J>

@@ -12,9 +12,6 @@
 namespace memspice::devices {
 namespace {
 
-constexpr double kBoltzmann = 1.380649e-23;  // J/K
-constexpr double kCharge = 1.602176634e-19;  // C
-constexpr double kKelvin = 273.15;
 constexpr double kEpsOx = 3.9 * 8.854214871e-12;   // SiO2 permittivity, F/m
 constexpr double kEpsSi = 11.7 * 8.854214871e-12;  // Si permittivity, F/m
 constexpr double kNiSi = 1.45e16;                  // Si intrinsic carrier density at 300 K, 1/m^3
@@ -177,9 +174,7 @@ Mosfet::Mosfet(const netlist::Element& element, const MosModel& model, double rd
   SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
 }
 
-void Mosfet::SetAnalysis(const AnalysisInfo& info) {
-  vt_ = kBoltzmann * (info.temp + kKelvin) / kCharge;
-}
+void Mosfet::SetAnalysis(const AnalysisInfo& info) { vt_ = ThermalVoltage(info.temp); }
 
 void Mosfet::Setup(SetupContext& ctx) {
   d_ = ctx.Node(nd_);
@@ -358,7 +353,7 @@ bool ReadCard(const netlist::Model& card, double temp, MosModel* m, double* rd, 
     m->cox = kEpsOx / tox;
     if (!have_kp) m->kp = uo * 1e-4 * m->cox;  // uo in cm^2/Vs
     if (nsub > 0.0) {
-      const double vt = kBoltzmann * (temp + kKelvin) / kCharge;
+      const double vt = ThermalVoltage(temp);
       const double n = nsub * 1e6;  // 1/cm^3 -> 1/m^3
       if (!have_phi) m->phi = std::max(0.1, 2.0 * vt * std::log(n / kNiSi));
       if (!have_gamma) m->gamma = std::sqrt(2.0 * kEpsSi * kCharge * n) / m->cox;
