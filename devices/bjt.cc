@@ -162,33 +162,14 @@ void Bjt::Bind(BindContext& ctx) {
   for (int r = 0; r < 5; ++r) {
     for (int c = 0; c < 5; ++c) h_[5 * r + c] = ctx.Entry(nodes[r], nodes[c]);
   }
-  if (ci_ != c_) {
-    h_cc_ = ctx.Entry(c_, c_);
-    h_cci_ = ctx.Entry(c_, ci_);
-    h_cic_ = ctx.Entry(ci_, c_);
-  }
-  if (ei_ != e_) {
-    h_ee_ = ctx.Entry(e_, e_);
-    h_eei_ = ctx.Entry(e_, ei_);
-    h_eie_ = ctx.Entry(ei_, e_);
-  }
+  rc_.Bind(ctx, c_, ci_);
+  re_.Bind(ctx, e_, ei_);
 }
 
 void Bjt::Evaluate(EvalContext& ctx) {
   const double* x = ctx.x;
-  auto series = [&](int ext, int in, double r, int h_ee, int h_ei, int h_ie, int h_ii) {
-    if (in == ext) return;
-    const double g = 1.0 / r;
-    const double i = g * (x[ext] - x[in]);
-    ctx.f[ext] += i;
-    ctx.f[in] -= i;
-    ctx.G[h_ee] += g;
-    ctx.G[h_ei] -= g;
-    ctx.G[h_ie] -= g;
-    ctx.G[h_ii] += g;
-  };
-  series(c_, ci_, model_.rc, h_cc_, h_cci_, h_cic_, h_[5 * 2 + 2]);
-  series(e_, ei_, model_.re, h_ee_, h_eei_, h_eie_, h_[5 * 3 + 3]);
+  if (ci_ != c_) rc_.Stamp(ctx, 1.0 / model_.rc, h_[5 * 2 + 2]);
+  if (ei_ != e_) re_.Stamp(ctx, 1.0 / model_.re, h_[5 * 3 + 3]);
   const double p = model_.type;
   const double v[4] = {x[bi_] - x[ei_], x[bi_] - x[ci_], x[b_] - x[bi_], x[s_] - x[ci_]};
   double vl[4] = {v[0], v[1], v[2], v[3]};

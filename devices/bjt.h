@@ -28,6 +28,7 @@
 
 #include "devices/descriptor.h"
 #include "devices/device.h"
+#include "devices/device_util.h"
 
 namespace memspice::devices {
 
@@ -67,8 +68,8 @@ class Bjt : public Device {
   bool off_;
   double vt_ = 0.0;
   double vbe_old_ = 0.0, vbc_old_ = 0.0;
-  std::array<int, 25> h_{};  // [row][col] over (b, b', c', e', s)
-  int h_cc_ = -1, h_cci_ = -1, h_cic_ = -1, h_ee_ = -1, h_eei_ = -1, h_eie_ = -1;
+  std::array<int, 25> h_{};    // [row][col] over (b, b', c', e', s)
+  SeriesConductance rc_, re_;  // collector and emitter series resistances
 };
 
 // Parameter table (descriptor.h); aliases as ngspice (va = vaf, pe = vje, ...). eg, xti, xtb,

@@ -29,6 +29,34 @@ bool CheckNodeCount(const netlist::Element& element, size_t count, netlist::Diag
 bool CheckFinite(const netlist::Element& element, const char* what, double value,
                  netlist::Diagnostics& diag);
 
+// A series resistance between an external terminal and the device's internal node (MOSFET RD/RS,
+// BJT RC/RE). Binds nothing when the resistance is absent (in == ext); the internal node's
+// diagonal entry belongs to the device's own block and is passed to Stamp.
+struct SeriesConductance {
+  int ext = -1, in = -1;
+  int h_ee = -1, h_ei = -1, h_ie = -1;
+
+  void Bind(BindContext& ctx, int ext_node, int in_node) {
+    ext = ext_node;
+    in = in_node;
+    if (in == ext) return;
+    h_ee = ctx.Entry(ext, ext);
+    h_ei = ctx.Entry(ext, in);
+    h_ie = ctx.Entry(in, ext);
+  }
+  // Adds the current g (x[ext] - x[in]) and its conductance stamp.
+  void Stamp(EvalContext& ctx, double g, int h_ii) const {
+    if (in == ext) return;
+    const double i = g * (ctx.x[ext] - ctx.x[in]);
+    ctx.f[ext] += i;
+    ctx.f[in] -= i;
+    ctx.G[h_ee] += g;
+    ctx.G[h_ei] -= g;
+    ctx.G[h_ie] -= g;
+    ctx.G[h_ii] += g;
+  }
+};
+
 }  // namespace memspice::devices
 
 #endif  // MEMSPICE_DEVICES_DEVICE_UTIL_H_

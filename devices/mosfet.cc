@@ -190,16 +190,8 @@ void Mosfet::Bind(BindContext& ctx) {
   for (int r = 0; r < 4; ++r) {
     for (int c = 0; c < 4; ++c) h_[4 * r + c] = ctx.Entry(nodes[r], nodes[c]);
   }
-  if (di_ != d_) {
-    h_dd_ = ctx.Entry(d_, d_);
-    h_ddi_ = ctx.Entry(d_, di_);
-    h_did_ = ctx.Entry(di_, d_);
-  }
-  if (si_ != s_) {
-    h_ss_ = ctx.Entry(s_, s_);
-    h_ssi_ = ctx.Entry(s_, si_);
-    h_sis_ = ctx.Entry(si_, s_);
-  }
+  rd_.Bind(ctx, d_, di_);
+  rs_.Bind(ctx, s_, si_);
 }
 
 std::array<double, 3> Mosfet::Limited(double vgs, double vds, double vbs) const {
@@ -215,18 +207,8 @@ std::array<double, 3> Mosfet::Limited(double vgs, double vds, double vbs) const 
 
 void Mosfet::Evaluate(EvalContext& ctx) {
   const double* x = ctx.x;
-  auto series = [&](int ext, int in, double g, int h_ee, int h_ei, int h_ie, int h_ii) {
-    if (in == ext) return;
-    const double i = g * (x[ext] - x[in]);
-    ctx.f[ext] += i;
-    ctx.f[in] -= i;
-    ctx.G[h_ee] += g;
-    ctx.G[h_ei] -= g;
-    ctx.G[h_ie] -= g;
-    ctx.G[h_ii] += g;
-  };
-  series(d_, di_, gd_, h_dd_, h_ddi_, h_did_, h_[0]);
-  series(s_, si_, gs_, h_ss_, h_ssi_, h_sis_, h_[10]);
+  rd_.Stamp(ctx, gd_, h_[0]);
+  rs_.Stamp(ctx, gs_, h_[10]);
   const double v[3] = {x[g_] - x[si_], x[di_] - x[si_], x[b_] - x[si_]};
   std::array<double, 3> vl;
   if (ctx.init_junctions) {

@@ -46,6 +46,7 @@
 
 #include "devices/descriptor.h"
 #include "devices/device.h"
+#include "devices/device_util.h"
 
 namespace memspice::devices {
 
@@ -91,7 +92,7 @@ class Mosfet : public Device {
   double vt_ = 0.0;
   double vgs_old_ = 0.0, vds_old_ = 0.0, vbs_old_ = 0.0;  // limiting state
   std::array<int, 16> h_{};                               // [row][col] over (di, g, si, b)
-  int h_dd_ = -1, h_ddi_ = -1, h_did_ = -1, h_ss_ = -1, h_ssi_ = -1, h_sis_ = -1;
+  SeriesConductance rd_, rs_;                             // drain and source series resistances
 };
 
 // Parameter table (descriptor.h).
