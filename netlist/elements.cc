@@ -125,7 +125,7 @@ bool Flattener::Nodes(Frame* f, const Card& card, const Args& args, size_t count
 }
 
 bool Flattener::KvParams(Frame* f, const Card& card, const std::vector<KeyValue>& kv, Element* e,
-                         const std::set<std::string>& skip) {
+                         const std::set<std::string>& skip, bool refuse_temper) {
   bool ok = true;
   for (const KeyValue& p : kv) {
     const std::string& key = p.key->text;
@@ -137,7 +137,7 @@ bool Flattener::KvParams(Frame* f, const Card& card, const std::vector<KeyValue>
         continue;
       }
       for (const Token* t : p.list) {
-        std::optional<double> v = Value(f, card, *t, "list item of " + key);
+        std::optional<double> v = Value(f, card, *t, "list item of " + key, RefuseTemper());
         if (!v) {
           ok = false;
           break;
@@ -146,7 +146,9 @@ bool Flattener::KvParams(Frame* f, const Card& card, const std::vector<KeyValue>
       }
       continue;
     }
-    std::optional<double> v = Value(f, card, *p.value, "parameter " + key);
+    std::optional<double> v =
+        Value(f, card, *p.value, "parameter " + key,
+              refuse_temper ? RefuseTemper() : FollowTemper(&e->temper_values, key));
     if (!v) {
       ok = false;
       continue;
@@ -287,13 +289,15 @@ void Flattener::TwoTerminal(Frame* f, const Card& card, Element e, const char* k
                   "time is allowed in B sources, E/G VALUE= and R={...} only");
       return;
     }
-    e.value = Constant(x, std::string(kind) + " value");
+    e.value = Constant(x, std::string(kind) + " value", FollowTemper(&e.temper_values, "value"));
+    if (!e.value) return;
   } else {
     std::optional<double> v = Value(f, card, *value_tok, std::string(kind) + " value");
     if (!v) return;
     e.value = *v;
   }
-  if (!KvParams(f, card, a.kv, &e, {value_key})) return;
+  // tc1/tc2/ac of a resistor may fold into a behavioural expression: they stay constants.
+  if (!KvParams(f, card, a.kv, &e, {value_key}, /*refuse_temper=*/e.letter == 'r')) return;
   if (e.letter == 'r' && sweeps_temp_ && e.value &&
       (e.params.count("tc1") != 0 || e.params.count("tc2") != 0)) {
     e.expr = ConstantExpr(*e.value, e.loc);  // so that tc1/tc2 follow .dc temp
@@ -346,7 +350,7 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
                   fmt::format("missing {} in source '{}'", what, raw_name));
       return std::nullopt;
     }
-    return Value(f, card, t[k], what);
+    return Value(f, card, t[k], what, RefuseTemper());
   };
   while (i < t.size()) {
     const Token& tok = t[i];
@@ -384,7 +388,7 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
       e.ac_mag = *v;
       i += 2;
       if (i < t.size() && IsValueToken(t[i])) {
-        std::optional<double> ph = Value(f, card, t[i], "AC phase");
+        std::optional<double> ph = Value(f, card, t[i], "AC phase", RefuseTemper());
         if (!ph) return;
         e.ac_phase = *ph;
         ++i;
@@ -406,7 +410,7 @@ void Flattener::Source(Frame* f, const Card& card, Element e) {
       return;
     }
     if (IsValueToken(tok) && !e.value) {
-      std::optional<double> v = Value(f, card, tok, "source value");
+      std::optional<double> v = Value(f, card, tok, "source value", RefuseTemper());
       if (!v) return;
       e.value = *v;
       ++i;
@@ -515,7 +519,7 @@ bool Flattener::TimeFunction(Frame* f, const Card& card, size_t* i, Element* e) 
   }
   std::vector<double> args;
   for (const Token* it : items) {
-    std::optional<double> v = Value(f, card, *it, kind + " argument");
+    std::optional<double> v = Value(f, card, *it, kind + " argument", RefuseTemper());
     if (!v) return false;
     args.push_back(*v);
   }
@@ -568,12 +572,12 @@ bool Flattener::PwlPoints(Frame* f, const Card& card, const Token& key,
   }
   double td = 0.0;
   if (delay != nullptr) {
-    std::optional<double> v = Value(f, card, *delay, "PWL td");
+    std::optional<double> v = Value(f, card, *delay, "PWL td", RefuseTemper());
     if (!v) return false;
     td = *v;
   }
   if (repeat != nullptr) {
-    std::optional<double> r = Value(f, card, *repeat, "PWL r");
+    std::optional<double> r = Value(f, card, *repeat, "PWL r", RefuseTemper());
     if (!r) return false;
     if (*r < a[0] || *r >= a[a.size() - 2]) {
       diag_.Error(repeat->loc,
@@ -638,7 +642,7 @@ void Flattener::Controlled(Frame* f, const Card& card, Element e) {
     diag_.Error(a.pos[5]->loc, fmt::format("unexpected '{}' after the gain", a.pos[5]->raw));
     return;
   }
-  std::optional<double> v = Value(f, card, *gain, "gain");
+  std::optional<double> v = Value(f, card, *gain, "gain", RefuseTemper());
   if (!v) return;
   e.value = *v;
   if (!KvParams(f, card, a.kv, &e, {"gain"})) return;
@@ -666,7 +670,7 @@ void Flattener::CurrentControlled(Frame* f, const Card& card, Element e) {
     diag_.Error(a.pos[4]->loc, fmt::format("unexpected '{}' after the gain", a.pos[4]->raw));
     return;
   }
-  std::optional<double> v = Value(f, card, *a.pos[3], "gain");
+  std::optional<double> v = Value(f, card, *a.pos[3], "gain", RefuseTemper());
   if (!v) return;
   e.value = *v;
   if (!KvParams(f, card, a.kv, &e, {})) return;
@@ -702,7 +706,7 @@ void Flattener::Poly(Frame* f, const Card& card, Element e) {
   if (!Nodes(f, card, nodes, 2, "POLY source", &e)) return;
   std::optional<double> dims;
   if (t.size() > 6 && t[4].Is(Token::Kind::kLParen) && t[6].Is(Token::Kind::kRParen)) {
-    dims = Value(f, card, t[5], "POLY dimension");
+    dims = Value(f, card, t[5], "POLY dimension", RefuseTemper());
   }
   if (!dims || *dims < 1 || *dims > 20 || *dims != std::floor(*dims)) {
     diag_.Error(t[3].loc, "POLY needs an integer dimension in 1..20: POLY(n)", usage);
@@ -731,7 +735,7 @@ void Flattener::Poly(Frame* f, const Card& card, Element e) {
   }
   std::vector<double> coeffs;
   for (size_t k = n * per; k < rest.size(); ++k) {
-    std::optional<double> v = Value(f, card, *rest[k], "POLY coefficient");
+    std::optional<double> v = Value(f, card, *rest[k], "POLY coefficient", RefuseTemper());
     if (!v) return;
     coeffs.push_back(*v);
   }
@@ -779,7 +783,7 @@ void Flattener::Behavioural(Frame* f, const Card& card, Element e) {
                   fmt::format("unexpected '{}' after the expression", a.pos[0]->raw));
       return;
     }
-    if (!KvParams(f, card, a.kv, &e, {})) return;
+    if (!KvParams(f, card, a.kv, &e, {}, /*refuse_temper=*/true)) return;
     FoldTempCoefficients(&e);
   }
   AddElement(std::move(e), t[0].loc);
@@ -815,7 +819,7 @@ void Flattener::Diode(Frame* f, const Card& card, Element e) {
     if (p.IsWord("off")) {
       e.params["off"] = 1.0;
     } else if (k == 3 && IsValueToken(p)) {
-      std::optional<double> v = Value(f, card, p, "area");
+      std::optional<double> v = Value(f, card, p, "area", FollowTemper(&e.temper_values, "area"));
       if (!v) return;
       e.params["area"] = *v;
     } else {
@@ -879,7 +883,7 @@ void Flattener::ModelElement(Frame* f, const Card& card, Element e, size_t min_n
     if (p.IsWord("off") || p.IsWord("on")) {
       e.params[p.text] = 1.0;
     } else if (k == at + 1 && IsValueToken(p) && (e.letter == 'q' || e.letter == 'j')) {
-      std::optional<double> v = Value(f, card, p, "area");
+      std::optional<double> v = Value(f, card, p, "area", FollowTemper(&e.temper_values, "area"));
       if (!v) return;
       e.params["area"] = *v;
     } else {
@@ -905,7 +909,7 @@ void Flattener::Coupling(Frame* f, const Card& card, Element e) {
   }
   e.control = f->prefix + a.pos[0]->text;
   e.control2 = f->prefix + a.pos[1]->text;
-  std::optional<double> v = Value(f, card, *a.pos[2], "coupling coefficient");
+  std::optional<double> v = Value(f, card, *a.pos[2], "coupling coefficient", RefuseTemper());
   if (!v) return;
   e.value = *v;
   AddElement(std::move(e), card.tokens[0].loc);

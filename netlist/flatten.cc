@@ -289,7 +289,8 @@ void Flattener::AddModel(Frame* f, const ModelDef& m) {
       const Token& v = t[i + 2];
       if (v.Is(Token::Kind::kWord) && !ParseSpiceNumber(v.text)) {
         model.text_params[tok.text] = v.text;
-      } else if (std::optional<double> d = Value(f, card, v, "model parameter " + tok.text)) {
+      } else if (std::optional<double> d = Value(f, card, v, "model parameter " + tok.text,
+                                                 FollowTemper(&model.temper_values, tok.text))) {
         model.params[tok.text] = *d;
       }
       i += 2;
@@ -323,7 +324,7 @@ void Flattener::AddElement(Element e, const SourceLoc& name_loc) {
 }
 
 std::optional<double> Flattener::Value(Frame* f, const Card& card, const Token& tok,
-                                       const std::string& what) {
+                                       const std::string& what, const TemperRule& rule) {
   if (tok.Is(Token::Kind::kWord)) {
     if (std::optional<double> v = ParseSpiceNumber(tok.text)) return v;
     std::string hint = "a value is a number with an optional suffix f p n u m k meg g t mil";
@@ -344,22 +345,64 @@ std::optional<double> Flattener::Value(Frame* f, const Card& card, const Token& 
                   "V(), I() and time are allowed in B sources, E/G VALUE= and R={...} only");
       return std::nullopt;
     }
-    return Constant(e, what);
+    return Constant(e, what, rule);
   }
   diag_.Error(tok.loc, fmt::format("expected a value for the {} but found '{}'", what, tok.raw));
   return std::nullopt;
 }
 
-double Flattener::Constant(const Expr& e, const std::string& what) {
+std::optional<double> Flattener::Constant(const Expr& e, const std::string& what,
+                                          const TemperRule& rule) {
   if (sweeps_temp_ && e->uses_temper()) {
-    diag_.Warning(e->loc(),
-                  fmt::format("the {} reads temper but is evaluated once, at .temp = {} C; "
-                              ".dc temp does not change it",
-                              what, out_->temp),
-                  "ngspice re-evaluates it at each temperature; B sources, E/G VALUE= and "
-                  "resistor values follow the sweep in memspice");
+    switch (rule.kind) {
+      case TemperRule::Kind::kFollow:
+        (*rule.follow)[rule.key] = e;
+        break;
+      case TemperRule::Kind::kRefuse:
+        diag_.Error(e->loc(),
+                    fmt::format("the {} reads temper, which cannot follow .dc temp here", what),
+                    "ngspice rejects temper in source values, gains and coupling coefficients "
+                    "('Undefined parameter [temper]'); use a B source (B1 n 0 V=...), or temper "
+                    "in an R, C or L value or a device or .model parameter, which follow the "
+                    "sweep");
+        return std::nullopt;
+      case TemperRule::Kind::kOnce:
+        diag_.Warning(e->loc(),
+                      fmt::format("the {} reads temper but is evaluated once, at .temp = {} C; "
+                                  ".dc temp does not change it",
+                                  what, out_->temp),
+                      "element values, instance and .model parameters and B sources follow the "
+                      "sweep");
+        break;
+    }
   }
   return e->Evaluate(nullptr, 0.0, out_->temp, nullptr);
+}
+
+bool HasTemperValues(const Netlist& nl) {
+  return std::any_of(nl.elements.begin(), nl.elements.end(),
+                     [](const Element& e) { return !e.temper_values.empty(); }) ||
+         std::any_of(nl.models.begin(), nl.models.end(),
+                     [](const auto& m) { return !m.second.temper_values.empty(); });
+}
+
+Netlist AtTemperature(const Netlist& nl, double celsius) {
+  Netlist out = nl;
+  out.temp = celsius;
+  auto at = [celsius](const Expr& x) { return x->Evaluate(nullptr, 0.0, celsius, nullptr); };
+  for (Element& e : out.elements) {
+    for (const auto& [key, x] : e.temper_values) {
+      if (key == "value") {
+        e.value = at(x);
+      } else {
+        e.params[key] = at(x);
+      }
+    }
+  }
+  for (auto& [name, m] : out.models) {
+    for (const auto& [key, x] : m.temper_values) m.params[key] = at(x);
+  }
+  return out;
 }
 
 Expr Flattener::ResolveExpr(Frame* f, NodePtr root, std::string text, const SourceLoc& loc) {

@@ -6,6 +6,7 @@
 #ifndef MEMSPICE_NETLIST_FLATTEN_H_
 #define MEMSPICE_NETLIST_FLATTEN_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -18,6 +19,22 @@
 
 namespace memspice::netlist {
 
+// What a value that reads `temper` becomes under `.dc temp` (without it, every such value is
+// evaluated at .temp). kFollow: the expression is kept in *follow under `key` and re-evaluated
+// at each sweep temperature, as ngspice re-evaluates instance and .model parameters. kRefuse:
+// an error, where ngspice rejects `temper` (source values, gains). kOnce: evaluated at .temp
+// with a warning (dot-card arguments).
+struct TemperRule {
+  enum class Kind { kOnce, kFollow, kRefuse };
+  Kind kind = Kind::kOnce;
+  std::map<std::string, Expr>* follow = nullptr;
+  std::string key;
+};
+inline TemperRule FollowTemper(std::map<std::string, Expr>* values, std::string key) {
+  return {TemperRule::Kind::kFollow, values, std::move(key)};
+}
+inline TemperRule RefuseTemper() { return {TemperRule::Kind::kRefuse, nullptr, {}}; }
+
 class Flattener {
  public:
   Flattener(const SubcktDef& top, const std::set<std::string>& globals, const ParseOptions& options,
@@ -25,8 +42,8 @@ class Flattener {
 
   // Applies --set overrides, evaluates top-level parameters and expands everything.
   void Run();
-  // The deck has `.dc temp`: values that read `temper` are kept symbolic where the device can
-  // follow the temperature (resistors), and reported where it cannot.
+  // The deck has `.dc temp`: values that read `temper` follow the sweep where ngspice
+  // re-evaluates them (TemperRule), and are refused or reported elsewhere.
   void set_sweeps_temperature(bool on) { sweeps_temp_ = on; }
   // Processes the top-level dot cards (after Run, so that sources and nodes are known).
   void Directives(const std::vector<const Card*>& cards);
@@ -48,11 +65,12 @@ class Flattener {
   void AddElement(Element e, const SourceLoc& name_loc);
 
   // Values of tokens: a number, or a {expr}/'expr' that must be constant.
-  std::optional<double> Value(Frame* f, const Card& card, const Token& tok,
-                              const std::string& what);
-  // Value of a constant expression at the deck temperature; under `.dc temp` a warning says
-  // that a value reading `temper` does not follow the sweep.
-  double Constant(const Expr& e, const std::string& what);
+  std::optional<double> Value(Frame* f, const Card& card, const Token& tok, const std::string& what,
+                              const TemperRule& rule = {});
+  // Value of a constant expression at the deck temperature; what happens under `.dc temp` to
+  // an expression that reads `temper` is up to `rule`. nullopt after an error.
+  std::optional<double> Constant(const Expr& e, const std::string& what,
+                                 const TemperRule& rule = {});
   // A resolved expression from a kExpr token or bare text starting at a token.
   Expr ResolveExpr(Frame* f, NodePtr root, std::string text, const SourceLoc& loc);
   Expr TokenExpr(Frame* f, const Card& card, const Token& tok);
@@ -74,8 +92,10 @@ class Flattener {
   bool SplitArgs(const Card& card, size_t start, Args* args);
   bool Nodes(Frame* f, const Card& card, const Args& args, size_t count, const std::string& what,
              Element* e);
+  // key=value instance parameters into e->params; under `.dc temp` those written with `temper`
+  // follow the sweep unless `refuse_temper` (then they are an error, as in ngspice).
   bool KvParams(Frame* f, const Card& card, const std::vector<KeyValue>& kv, Element* e,
-                const std::set<std::string>& value_keys);
+                const std::set<std::string>& value_keys, bool refuse_temper = false);
   void TwoTerminal(Frame* f, const Card& card, Element e, const char* kind, const char* value_key);
   // An expression written without braces from token `tok` on (`(a ? b : c)`); *next_tok receives
   // the first token after it.

@@ -34,30 +34,34 @@ struct Waveform {
 };
 
 struct Element {
-  std::string name;                  // lower case, hierarchical ("x1.r1")
-  char letter = 0;                   // 'r','c','l','v','i','e','f','g','h','b','d','m','q','j',
-                                     // 's','w','k','y'
-  std::string type;                  // Y devices: keyword after Y ("mss", "alpha") or model type
-  std::vector<std::string> nodes;    // flattened node names; ground is "0"
-  std::string control;               // F/H/W: controlling voltage source; K: first inductor
-  std::string control2;              // K: second coupled inductor (flattened)
-  std::optional<double> value;       // R/C/L value, E/F/G/H gain, V/I DC value
-  Expr expr;                         // behavioural: B V=/I=, R={..V()..}, E/G VALUE={...}
-  bool expr_is_current = false;      // B source: true for I=, false for V=
-  Waveform waveform;                 // V/I transient function (kDc if none)
-  double ac_mag = 0.0;               // V/I `AC mag [phase]`
-  double ac_phase = 0.0;             // V/I AC phase, degrees
-  std::string model;                 // D/Y: model name (lower case)
+  std::string name;                // lower case, hierarchical ("x1.r1")
+  char letter = 0;                 // 'r','c','l','v','i','e','f','g','h','b','d','m','q','j',
+                                   // 's','w','k','y'
+  std::string type;                // Y devices: keyword after Y ("mss", "alpha") or model type
+  std::vector<std::string> nodes;  // flattened node names; ground is "0"
+  std::string control;             // F/H/W: controlling voltage source; K: first inductor
+  std::string control2;            // K: second coupled inductor (flattened)
+  std::optional<double> value;     // R/C/L value, E/F/G/H gain, V/I DC value
+  Expr expr;                       // behavioural: B V=/I=, R={..V()..}, E/G VALUE={...}
+  bool expr_is_current = false;    // B source: true for I=, false for V=
+  Waveform waveform;               // V/I transient function (kDc if none)
+  double ac_mag = 0.0;             // V/I `AC mag [phase]`
+  double ac_phase = 0.0;           // V/I AC phase, degrees
+  std::string model;               // D/Y: model name (lower case)
   std::map<std::string, double> params;  // instance parameters, lower case (ic, x0, area, m, ...)
-  std::vector<double> list;          // free numeric list (e.g. alpha source event times/weights)
+  std::vector<double> list;  // free numeric list (e.g. alpha source event times/weights)
+  // Under `.dc temp`: values written with `temper` ("value" = the value above, else a key of
+  // params), re-evaluated at each sweep temperature (EvaluateAtTemperature).
+  std::map<std::string, Expr> temper_values;
   SourceLoc loc;
 };
 
 struct Model {
-  std::string name;                      // lower case
-  std::string type;                      // lower case: "d", "mss", "r", "c", ...
-  std::map<std::string, double> params;  // lower case
+  std::string name;                                // lower case
+  std::string type;                                // lower case: "d", "mss", "r", "c", ...
+  std::map<std::string, double> params;            // lower case
   std::map<std::string, std::string> text_params;  // non-numeric (e.g. convention=knowm)
+  std::map<std::string, Expr> temper_values;       // as Element::temper_values, keys of params
   SourceLoc loc;
 };
 
@@ -89,8 +93,8 @@ struct Netlist {
   std::string title;
   std::vector<Element> elements;
   std::map<std::string, Model> models;
-  std::vector<NodeValue> ics;       // .ic V(node)=value
-  std::vector<NodeValue> nodesets;  // .nodeset V(node)=value
+  std::vector<NodeValue> ics;             // .ic V(node)=value
+  std::vector<NodeValue> nodesets;        // .nodeset V(node)=value
   std::map<std::string, double> options;  // .options numeric values (reltol, abstol, ...)
   std::string method;                     // .options method=trap|gear|be|...; empty = default
   double temp = 27.0;                     // .temp, degrees Celsius
@@ -112,6 +116,12 @@ struct ParseOptions {
 // `I(V1)` -> `i(v1)`; an element inside a subcircuit carries ngspice's letter prefix
 // (`v.xmem.vx#branch`, `i(v.xmem.vx)` -> `i(xmem.vx)`). memspice names are fixed points.
 std::string CanonicalSignalName(const std::string& name);
+
+// True if an element or model of nl keeps values that follow `.dc temp` (temper_values).
+bool HasTemperValues(const Netlist& nl);
+// The netlist at another temperature: temp set, every temper_values entry re-evaluated there.
+// Devices built from it see the values ngspice's `.dc temp` gives them at that temperature.
+Netlist AtTemperature(const Netlist& nl, double celsius);
 
 // Parses and flattens a deck. On error returns nullopt; diag holds every error of the pass.
 std::optional<Netlist> ParseFile(const std::string& path, const ParseOptions& options,

@@ -72,14 +72,65 @@ struct Circuit::Impl {
       if (kind == devices::UnknownKind::kBranch && current_ != nullptr) {
         c_.branch_by_element_.emplace(current_->name(), idx);
       }
+      if (slots_ != nullptr) slots_->unknowns.push_back(idx);
       return idx;
     }
     netlist::Diagnostics& diag() override { return diag_; }
     const devices::Device* current_ = nullptr;
+    Slots* slots_ = nullptr;  // of current_
 
    private:
     Circuit& c_;
     netlist::Diagnostics& diag_;
+  };
+
+  // Setup and Bind of a rebuilt device: hands out the unknowns and Entry handles its
+  // predecessor received, in the same order; `matches` turns false on any difference.
+  class Replay : public devices::SetupContext, public devices::BindContext {
+   public:
+    Replay(Circuit& c, const Slots& slots, netlist::Diagnostics& d)
+        : c_(c), slots_(slots), diag_(d) {}
+    int Node(const std::string& name) override {
+      if (name == "0" || name == "gnd") return kGround;
+      const int idx = c_.FindNode(name);
+      if (idx < 0) matches_ = false;
+      return idx < 0 ? kGround : idx;
+    }
+    int AddUnknown(const std::string& output_name, devices::UnknownKind kind) override {
+      if (next_unknown_ >= slots_.unknowns.size()) {
+        matches_ = false;
+        return kGround;
+      }
+      const int idx = slots_.unknowns[next_unknown_++];
+      if (c_.unknowns_[idx].name != output_name || c_.unknowns_[idx].kind != kind) {
+        matches_ = false;
+      }
+      return idx;
+    }
+    int Branch(const std::string& element) override { return c_.FindBranch(element); }
+    int Entry(int row, int col) override {
+      if (row < 0 || col < 0 || row >= c_.size() || col >= c_.size()) return -1;  // as Bind
+      if (next_entry_ >= slots_.num_entries) {
+        matches_ = false;
+        return -1;
+      }
+      const int handle = slots_.first_entry + next_entry_++;
+      if (c_.entries_[handle] != std::make_pair(col, row)) matches_ = false;
+      return handle;
+    }
+    netlist::Diagnostics& diag() override { return diag_; }
+    bool matches() const {
+      return matches_ && next_unknown_ == slots_.unknowns.size() &&
+             next_entry_ == slots_.num_entries;
+    }
+
+   private:
+    Circuit& c_;
+    const Slots& slots_;
+    netlist::Diagnostics& diag_;
+    size_t next_unknown_ = 0;
+    int next_entry_ = 0;
+    bool matches_ = true;
   };
 
   class Bind : public devices::BindContext {
@@ -283,15 +334,22 @@ std::unique_ptr<Circuit> Circuit::BuildFromDevices(
   std::unique_ptr<Circuit> c(new Circuit());
   c->devices_ = std::move(devs);
   const int errors_before = diag.num_errors();
+  c->slots_.resize(c->devices_.size());
   Impl::Setup setup(*c, diag);
-  for (auto& d : c->devices_) {
-    setup.current_ = d.get();
-    d->Setup(setup);
+  for (size_t k = 0; k < c->devices_.size(); ++k) {
+    setup.current_ = c->devices_[k].get();
+    setup.slots_ = &c->slots_[k];
+    c->devices_[k]->Setup(setup);
   }
   Impl::Bind bind(*c, diag);
-  for (auto& d : c->devices_) d->Bind(bind);
+  for (size_t k = 0; k < c->devices_.size(); ++k) {
+    c->slots_[k].first_entry = static_cast<int>(bind.entries.size());
+    c->devices_[k]->Bind(bind);
+    c->slots_[k].num_entries = static_cast<int>(bind.entries.size()) - c->slots_[k].first_entry;
+  }
   for (const auto& [name, idx] : c->node_by_name_) c->index_by_name_.emplace(name, idx);
   Impl::BuildPattern(*c, bind.entries);
+  c->entries_ = std::move(bind.entries);
   c->all_linear_ = std::all_of(c->devices_.begin(), c->devices_.end(),
                                [](const auto& d) { return d->IsLinear(); });
   Impl::CheckTopology(*c, netlist, diag);
@@ -322,6 +380,32 @@ devices::Device* Circuit::FindDevice(const std::string& name) {
     if (d->name() == name) return d.get();
   }
   return nullptr;
+}
+
+bool Circuit::ReplaceDevice(const netlist::Element& element, const netlist::Netlist& netlist,
+                            netlist::Diagnostics& diag) {
+  auto it = std::find_if(devices_.begin(), devices_.end(),
+                         [&](const auto& d) { return d->name() == element.name; });
+  if (it == devices_.end()) {
+    diag.Error(element.loc, fmt::format("element '{}' has no device to rebuild", element.name));
+    return false;
+  }
+  std::unique_ptr<devices::Device> d = devices::CreateDevice(element, netlist, diag);
+  if (d == nullptr) return false;
+  Impl::Replay replay(*this, slots_[it - devices_.begin()], diag);
+  d->Setup(replay);
+  d->Bind(replay);
+  if (!replay.matches()) {
+    diag.Error(element.loc,
+               fmt::format("rebuilt device '{}' asks for other unknowns or matrix entries than "
+                           "the one it replaces",
+                           element.name),
+               "its values may change the device's structure (e.g. a series resistance that "
+               "becomes 0); keep such values independent of temper");
+    return false;
+  }
+  *it = std::move(d);
+  return true;
 }
 
 std::string Circuit::DescribeUnknown(int index) const {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "devices/device.h"
@@ -39,6 +40,13 @@ class Circuit {
   int FindNode(const std::string& node) const;
   std::vector<std::unique_ptr<devices::Device>>& devices() { return devices_; }
   devices::Device* FindDevice(const std::string& name);
+  // Recreates the device of `element` (same name) from its descriptor with new values, e.g. the
+  // netlist at another `.dc temp` temperature, bound to the unknowns and matrix entries of the
+  // device it replaces. Pointers to the old device become invalid. Reports to diag and returns
+  // false if the element is not in the circuit, or if its device fails to build or would need
+  // other unknowns or entries.
+  bool ReplaceDevice(const netlist::Element& element, const netlist::Netlist& netlist,
+                     netlist::Diagnostics& diag);
 
   // CSC pattern of the n x n matrix shared by G and C.
   const std::vector<int>& col_ptr() const { return col_ptr_; }
@@ -69,6 +77,15 @@ class Circuit {
   std::vector<int> col_ptr_, row_idx_;
   bool all_linear_ = false;
   std::vector<int> entry_pos_, diag_pos_, dc_gmin_nodes_;
+  // What each device (in devices_ order) was given at Setup and Bind, for ReplaceDevice: its
+  // unknowns in AddUnknown order and its range of Entry handles.
+  struct Slots {
+    std::vector<int> unknowns;
+    int first_entry = 0;
+    int num_entries = 0;
+  };
+  std::vector<Slots> slots_;
+  std::vector<std::pair<int, int>> entries_;  // (col, row) per Entry handle
   std::map<std::string, int> index_by_name_;  // output names and bare node names
   std::map<std::string, int> node_by_name_;
   std::map<std::string, int> branch_by_element_;

@@ -173,11 +173,12 @@ Status Engine::DcSweep(const netlist::Analysis& an, const OutputSelection& sel,
   }
   auto set_value = [&](Sweep& s, double v) -> Status {
     if (s.device == nullptr) {
-      temp_ = v;
-      devices::AnalysisInfo info;
-      info.temp = v;
-      SetAnalysisInfo(info);
-      return Status::Ok();
+      Status t = SetTemperature(v);
+      // Devices that follow temper were rebuilt: look the swept sources up again.
+      for (Sweep& other : sweeps) {
+        if (other.device != nullptr) other.device = c_.FindDevice(other.name);
+      }
+      return t;
     }
     if (!s.device->SetDcValue(v)) {
       return Status::Error(
@@ -186,9 +187,7 @@ Status Engine::DcSweep(const netlist::Analysis& an, const OutputSelection& sel,
     newton_.Invalidate();
     return Status::Ok();
   };
-  devices::AnalysisInfo info;
-  info.temp = nl_.temp;
-  SetAnalysisInfo(info);
+  if (Status t = SetTemperature(nl_.temp); !t.ok()) return t;
   const size_t levels = sweeps.size();
   std::vector<size_t> idx(levels, 0);
   std::vector<long> last(levels, -1);
@@ -202,20 +201,19 @@ Status Engine::DcSweep(const netlist::Analysis& an, const OutputSelection& sel,
     // Odometer: the first sweep is innermost; set only the values that changed. A temperature
     // change re-runs SetAnalysis, which resets sources to their deck values: set them again.
     bool temp_changed = false;
-    for (size_t l = 0; l < levels; ++l) {
+    for (size_t l = 0; l < levels && result.ok(); ++l) {
       if (sweeps[l].device != nullptr || last[l] == static_cast<long>(idx[l])) continue;
-      Status s = set_value(sweeps[l], sweeps[l].values[idx[l]]);
-      if (!s.ok()) return s;
+      result = set_value(sweeps[l], sweeps[l].values[idx[l]]);
       last[l] = static_cast<long>(idx[l]);
       temp_changed = true;
     }
-    for (size_t l = 0; l < levels; ++l) {
+    for (size_t l = 0; l < levels && result.ok(); ++l) {
       if (sweeps[l].device == nullptr) continue;
       if (!temp_changed && last[l] == static_cast<long>(idx[l])) continue;
-      Status s = set_value(sweeps[l], sweeps[l].values[idx[l]]);
-      if (!s.ok()) return s;
+      result = set_value(sweeps[l], sweeps[l].values[idx[l]]);
       last[l] = static_cast<long>(idx[l]);
     }
+    if (!result.ok()) break;
     Status s = OperatingPoint(0.0, warm, false, &x);
     if (!s.ok() && warm) s = OperatingPoint(0.0, false, false, &x);
     if (!s.ok()) {
@@ -236,12 +234,13 @@ Status Engine::DcSweep(const netlist::Analysis& an, const OutputSelection& sel,
     }
   }
   // Leave the circuit as the deck defines it for later analyses.
+  Status restored = SetTemperature(nl_.temp);
   for (auto& s : sweeps) {
-    if (s.device != nullptr) s.device->SetDcValue(s.restore);
+    if (devices::Device* d = c_.FindDevice(s.name); s.device != nullptr && d != nullptr) {
+      d->SetDcValue(s.restore);
+    }
   }
-  info.temp = nl_.temp;
-  SetAnalysisInfo(info);
-  return result;
+  return result.ok() ? restored : result;
 }
 
 }  // namespace memspice::solver

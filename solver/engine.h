@@ -64,6 +64,10 @@ class Engine {
   NewtonOptions DcNewtonOptions() const;
   NewtonOptions TranNewtonOptions() const;
   void SetAnalysisInfo(const devices::AnalysisInfo& info);
+  // `.dc temp`: rebuilds the devices whose values read `temper` (netlist temper_values) at
+  // `celsius`, then sets the analysis temperature of every device. Pointers to devices may
+  // change.
+  Status SetTemperature(double celsius);
 
  private:
   Status BuildClamp(const std::vector<netlist::NodeValue>& values, std::vector<double>* clamp);
@@ -82,7 +86,8 @@ class Engine {
   KluSolver klu_;
   NewtonSolver newton_;
   std::vector<double> ones_, zeros_;
-  double temp_;
+  double temp_;                // temperature the devices were built at
+  bool follows_temp_ = false;  // the netlist has values that follow `.dc temp`
 };
 
 }  // namespace memspice::solver

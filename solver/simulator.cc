@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -210,7 +211,8 @@ Engine::Engine(Circuit& circuit, const netlist::Netlist& netlist, const SimOptio
       n_(circuit.size()),
       asm_(circuit),
       newton_(asm_, klu_),
-      temp_(netlist.temp) {
+      temp_(netlist.temp),
+      follows_temp_(netlist::HasTemperValues(netlist)) {
   klu_.Analyze(n_, circuit.col_ptr(), circuit.row_idx());
   ones_.assign(n_, 1.0);
   zeros_.assign(n_, 0.0);
@@ -219,6 +221,32 @@ Engine::Engine(Circuit& circuit, const netlist::Netlist& netlist, const SimOptio
 void Engine::SetAnalysisInfo(const devices::AnalysisInfo& info) {
   for (auto& d : c_.devices()) d->SetAnalysis(info);
   newton_.Invalidate();
+}
+
+Status Engine::SetTemperature(double celsius) {
+  if (follows_temp_ && celsius != temp_) {
+    const netlist::Netlist at = netlist::AtTemperature(nl_, celsius);
+    netlist::Diagnostics diag;
+    for (const netlist::Element& e : at.elements) {
+      auto model = at.models.find(e.model);
+      const bool follows = !e.temper_values.empty() ||
+                           (model != at.models.end() && !model->second.temper_values.empty());
+      if (follows && !c_.ReplaceDevice(e, at, diag)) {
+        const auto& items = diag.items();
+        auto error = std::find_if(items.begin(), items.end(), [](const netlist::Diagnostic& d) {
+          return d.severity == netlist::Severity::kError;
+        });
+        if (error == items.end()) return Status::Error("device rebuild failed");
+        return Status::Error(fmt::format("at temperature {:g} C: {}", celsius, error->message),
+                             error->hint);
+      }
+    }
+    temp_ = celsius;
+  }
+  devices::AnalysisInfo info;
+  info.temp = celsius;
+  SetAnalysisInfo(info);
+  return Status::Ok();
 }
 
 std::string Engine::SingularMessage(int unknown) const {

@@ -3,7 +3,9 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 
+#include "devices/junction.h"
 #include "netlist/netlist.h"
+#include "solver/assembler.h"
 #include "solver/circuit.h"
 #include "solver/simulator.h"
 
@@ -119,6 +121,79 @@ c1 b 0 1u
     max_err = std::max(max_err, std::abs(At(w, "v(b)", k) - exact));
   }
   BOOST_CHECK_LT(max_err, 2e-2);
+}
+
+// Value at (row, col) of a CSC matrix with the circuit's pattern.
+double Entry(const Circuit& c, const std::vector<double>& values, int row, int col) {
+  for (int k = c.col_ptr()[col]; k < c.col_ptr()[col + 1]; ++k) {
+    if (c.row_idx()[k] == row) return values[k];
+  }
+  return 0.0;
+}
+
+BOOST_AUTO_TEST_CASE(dc_temp_rebuilds_capacitor_and_inductor_values) {
+  netlist::Diagnostics diag;
+  auto nl = netlist::ParseString(R"(C and L written with temper
+v1 in 0 1
+r1 in a 1k
+c1 a 0 {1p*(1+0.01*temper)}
+l1 a b {1u*(1+0.002*temper)}
+r2 b 0 1k
+.dc temp 0 100 50
+.end
+)",
+                                 "deck.cir", {}, diag);
+  BOOST_REQUIRE_MESSAGE(nl, diag.Format());
+  auto circuit = Circuit::Build(*nl, diag);
+  BOOST_REQUIRE_MESSAGE(circuit, diag.Format());
+  const int a = circuit->FindNode("a"), il = circuit->FindUnknown("i(l1)");
+  BOOST_REQUIRE(a >= 0 && il >= 0);
+  auto capacitances = [&](double* c, double* l) {
+    Assembler assembler(*circuit);
+    std::vector<double> x(circuit->size(), 0.0);
+    assembler.Evaluate(x.data(), EvalRequest{});
+    *c = Entry(*circuit, assembler.C(), a, a);
+    *l = std::abs(Entry(*circuit, assembler.C(), il, il));
+  };
+  double c = 0, l = 0;
+  capacitances(&c, &l);  // built at the deck temperature, 27 C
+  BOOST_CHECK_CLOSE(c, 1e-12 * 1.27, 1e-9);
+  BOOST_CHECK_CLOSE(l, 1e-6 * 1.054, 1e-9);
+  const netlist::Netlist hot = netlist::AtTemperature(*nl, 127.0);
+  for (const auto& e : hot.elements) {
+    if (e.name == "c1" || e.name == "l1") {
+      BOOST_REQUIRE_MESSAGE(circuit->ReplaceDevice(e, hot, diag), diag.Format());
+    }
+  }
+  capacitances(&c, &l);
+  BOOST_CHECK_CLOSE(c, 1e-12 * 2.27, 1e-9);
+  BOOST_CHECK_CLOSE(l, 1e-6 * 1.254, 1e-9);
+  netlist::Element stranger = hot.elements.front();
+  stranger.name = "v9";
+  BOOST_CHECK(!circuit->ReplaceDevice(stranger, hot, diag));
+}
+
+BOOST_AUTO_TEST_CASE(dc_temp_follows_diode_model_and_restores_the_deck_temperature) {
+  auto r = RunDeck(R"(diode model written with temper
+i1 0 d 1m
+d1 d 0 dm
+.model dm d (is={1e-14*(1+0.02*temper)} n=1.5)
+.dc temp -20 120 35
+.op
+.end
+)");
+  BOOST_REQUIRE_MESSAGE(r->status.ok(), r->status.message());
+  // v = n Vt ln(I / Is + 1), with Is and Vt at the sweep temperature.
+  auto expected = [](double celsius) {
+    const double is = 1e-14 * (1 + 0.02 * celsius);
+    return 1.5 * devices::ThermalVoltage(celsius) * std::log(1e-3 / is + 1.0);
+  };
+  const auto& dc = r->tables[0];
+  BOOST_REQUIRE_EQUAL(dc.num_points(), 5);
+  for (int k = 0; k < dc.num_points(); ++k) {
+    BOOST_CHECK_CLOSE(At(dc, "v(d)", k), expected(dc.scale[k]), 1e-3);
+  }
+  BOOST_CHECK_CLOSE(At(r->tables[1], "v(d)", 0), expected(27.0), 1e-3);  // .op after the sweep
 }
 
 }  // namespace
