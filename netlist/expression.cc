@@ -826,6 +826,8 @@ class Resolver {
     if (n->name == "temper") return Leaf(ExprOp::kTemper, n->loc);
     if (scope_.param) {
       std::optional<double> v = scope_.param(n->name);
+      NodePtr tree = v && scope_.param_tree ? scope_.param_tree(n->name) : nullptr;
+      if (tree) return tree;
       if (v) return Const(*v, n->loc);
     }
     if (n->name == "pi") return Const(std::numbers::pi, n->loc);

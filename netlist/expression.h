@@ -43,6 +43,9 @@ struct FuncDef {
 // case-insensitive (callers pass lower case). Returning nullopt/nullptr means "unknown".
 struct Scope {
   std::function<std::optional<double>(const std::string&)> param;
+  // A parameter to inline as a tree rather than as its value (one that reads `temper` under
+  // `.dc temp`), or nullptr.
+  std::function<std::shared_ptr<const ExprNode>(const std::string&)> param_tree;
   std::function<const FuncDef*(const std::string&)> func;
   // Maps a node or element name written inside the expression to its flattened name
   // (subcircuit instances prefix "x1."). Identity when empty.

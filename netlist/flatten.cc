@@ -65,6 +65,14 @@ std::optional<double> Flattener::LookupParam(Frame* f, const std::string& name) 
   return std::nullopt;
 }
 
+std::shared_ptr<const ExprNode> Flattener::LookupParamTree(Frame* f, const std::string& name) {
+  for (Frame* fr = f; fr != nullptr; fr = fr->parent) {
+    auto it = fr->params.find(name);
+    if (it != fr->params.end()) return it->second.temper_tree;
+  }
+  return nullptr;
+}
+
 double Flattener::EvaluateSlot(Frame* f, const std::string& name, Frame::Slot& slot) {
   using State = Frame::Slot::State;
   if (slot.state == State::kDone) return slot.value;
@@ -93,6 +101,7 @@ double Flattener::EvaluateSlot(Frame* f, const std::string& name, Frame::Slot& s
                   "V(), I() and time belong in B sources, E/G VALUE= or R={...}");
     } else {
       value = e->Evaluate(nullptr, 0.0, out_->temp, nullptr);
+      if (sweeps_temp_ && e->uses_temper()) slot.temper_tree = e->root();
     }
   }
   eval_stack_.pop_back();
@@ -112,6 +121,7 @@ const FuncDef* Flattener::LookupFunc(const Frame* f, const std::string& name) co
 Scope Flattener::MakeScope(Frame* f) {
   Scope s;
   s.param = [this, f](const std::string& n) { return LookupParam(f, n); };
+  s.param_tree = [this, f](const std::string& n) { return LookupParamTree(f, n); };
   s.func = [this, f](const std::string& n) { return LookupFunc(f, n); };
   s.map_node = [this, f](const std::string& n) { return MapNode(f, n); };
   s.map_element = [f](const std::string& n) { return f->prefix + n; };
@@ -246,6 +256,14 @@ void Flattener::Instantiate(Frame* f, const Card& card) {
         diag_.Error(a.loc, fmt::format("parameter '{}' must be constant", a.name));
       } else {
         v = e->Evaluate(nullptr, 0.0, out_->temp, nullptr);
+        if (sweeps_temp_ && e->uses_temper()) {
+          diag_.Error(a.loc,
+                      fmt::format("instance value of parameter '{}' reads temper, which cannot "
+                                  "follow .dc temp",
+                                  a.name),
+                      "ngspice rejects temper in X instance values; write it in the params: "
+                      "default or a .param, which follow the sweep");
+        }
       }
     }
     it->second.def = nullptr;

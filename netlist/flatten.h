@@ -52,6 +52,8 @@ class Flattener {
   // --- frames and parameters (flatten.cc)
   uint64_t Seed();  // of the Monte Carlo functions, from `.options seed=`
   std::optional<double> LookupParam(Frame* f, const std::string& name);
+  // The temper_tree (see Frame::Slot) of a parameter LookupParam has evaluated, or nullptr.
+  std::shared_ptr<const ExprNode> LookupParamTree(Frame* f, const std::string& name);
   double EvaluateSlot(Frame* f, const std::string& name, Frame::Slot& slot);
   const FuncDef* LookupFunc(const Frame* f, const std::string& name) const;
   Scope MakeScope(Frame* f);

@@ -20,7 +20,8 @@ namespace memspice::netlist {
 
 inline constexpr int kMaxSubcktDepth = 64;
 // Longest chain of parameters that depend on each other (bounds recursion).
-inline constexpr size_t kMaxParamChain = 200;  // ~10 frames per level: 400 overflowed 8 MB under ASan
+inline constexpr size_t kMaxParamChain =
+    200;  // ~10 frames per level: 400 overflowed 8 MB under ASan
 
 struct ParamDef {
   std::string name;
@@ -57,6 +58,9 @@ struct Frame {
     const ParamDef* def = nullptr;  // null for values fixed by an X override or --set
     enum class State { kPending, kBusy, kDone } state = State::kPending;
     double value = 0.0;
+    // Under `.dc temp`: the resolved value when it reads `temper`, inlined where the parameter
+    // is used so that the use follows the sweep (ngspice re-evaluates such parameters).
+    std::shared_ptr<const ExprNode> temper_tree;
   };
   const SubcktDef* def = nullptr;
   Frame* parent = nullptr;
