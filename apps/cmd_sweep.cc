@@ -538,7 +538,8 @@ void RegisterSweep(CLI::App& app, int* exit_code) {
       "--seed", args->seed, "Seed of the Monte Carlo runs (default: .options seed=, else 1)");
   cmd->add_option("--spread", args->spreads,
                   "Gaussian spread per instance, relative sigma: DEVICE.PARAM=SIGMA, e.g. "
-                  "mss.ron=5% (repeatable)");
+                  "mss.ron=5% (repeatable)")
+      ->allow_extra_args(false);  // one value per --spread: the deck may follow
   cmd->add_option("--threads", args->threads, "Runs simulated at once in each process");
   cmd->add_option("--method", args->method, "Integration method: fe, be, trap, gear2, rk4");
   cmd->add_option("--set", args->sets, "Override a .param: NAME=VALUE (repeatable)");

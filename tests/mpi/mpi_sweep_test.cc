@@ -138,7 +138,7 @@ C1 out 0 {c}
 
 struct McRow {
   int run, mc;
-  double c, r, t_half;
+  double c, c1, r, t_half;  // the .param, C1's value (follows it), R1's value, the measure
 };
 
 std::vector<McRow> ReadMcCsv(const std::string& path, std::string* header) {
@@ -147,9 +147,9 @@ std::vector<McRow> ReadMcCsv(const std::string& path, std::string* header) {
   std::vector<McRow> rows;
   for (std::string line; std::getline(csv, line);) {
     McRow r{};
-    BOOST_REQUIRE_MESSAGE(
-        std::sscanf(line.c_str(), "%d,%d,%lf,%lf,%lf", &r.run, &r.mc, &r.c, &r.r, &r.t_half) == 5,
-        line);
+    BOOST_REQUIRE_MESSAGE(std::sscanf(line.c_str(), "%d,%d,%lf,%lf,%lf,%lf", &r.run, &r.mc, &r.c,
+                                      &r.c1, &r.r, &r.t_half) == 6,
+                          line);
     rows.push_back(r);
   }
   return rows;
@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(monte_carlo_runs_draw_and_measure) {
                             &out) == 0,
                         out);
   const std::vector<McRow> rows = ReadMcCsv(tmp / "m.csv", &header);
-  BOOST_TEST(header == "run,mc,c,r1:value,t_half");
+  BOOST_TEST(header == "run,mc,c,c1:value,r1:value,t_half");
   BOOST_REQUIRE(rows.size() == 9u);  // the nominal run 0, then 8 drawn runs
   BOOST_TEST(rows[0].mc == 0);
   BOOST_TEST(rows[0].r == 1000.0);
@@ -174,6 +174,7 @@ BOOST_AUTO_TEST_CASE(monte_carlo_runs_draw_and_measure) {
   std::set<double> rs;
   for (const McRow& row : rows) {
     BOOST_TEST(row.mc == row.run - 1);
+    BOOST_TEST(row.c1 == row.c);
     rs.insert(row.r);
     const double tau = row.r * row.c;  // each run measures its own drawn circuit
     BOOST_TEST(std::abs(row.t_half - tau * std::log(2.0)) < 2e-3 * tau);
@@ -235,8 +236,8 @@ BOOST_AUTO_TEST_CASE(deck_mc_runs_nest_with_steps_and_yield_to_the_command_line)
   std::vector<std::string> lines;
   for (std::string line; std::getline(csv, line);) lines.push_back(line);
   BOOST_REQUIRE(lines.size() == 9u);  // header + (3 + 1) runs x 2 steps
-  BOOST_TEST(lines[0] == "run,mc,k,c,r1:value,t_half");
-  // Both steps of a run share its draws: same c and r, columns 4 and 5.
+  BOOST_TEST(lines[0] == "run,mc,k,c,c1:value,r1:value,t_half");
+  // Both steps of a run share its draws: the same c, C1 and R1.
   auto draws = [](const std::string& line) {
     size_t at = 0;
     for (int comma = 0; comma < 3; ++comma) at = line.find(',', at) + 1;
