@@ -311,7 +311,10 @@ std::string SetUpMonteCarlo(const SweepArgs& a, const netlist::Netlist& nl, Mont
   }
   if (a.mc_given) {
     if (a.mc < 1 || a.mc > kMaxRuns) {
-      return fmt::format("error: --mc {} must be a number of runs in [1, {}]\n", a.mc, kMaxRuns);
+      return fmt::format(
+          "error: --mc {} must be a number of runs in [1, {}]\nnote: e.g. --mc 200 runs the "
+          "nominal circuit and 200 drawn ones\n",
+          a.mc, kMaxRuns);
     }
     mc->runs = a.mc;
   } else {
