@@ -50,7 +50,7 @@ class Flattener {
 
  private:
   // --- frames and parameters (flatten.cc)
-  uint64_t Seed();  // of the Monte Carlo functions, from `.options seed=`
+  uint64_t Seed();  // of the Monte Carlo functions: ParseOptions::seed, else `.options seed=`
   std::optional<double> LookupParam(Frame* f, const std::string& name);
   // The temper_tree (see Frame::Slot) of a parameter LookupParam has evaluated, or nullptr.
   std::shared_ptr<const ExprNode> LookupParamTree(Frame* f, const std::string& name);
