@@ -10,8 +10,8 @@
 #include "base/strings.h"
 #include "netlist/directive_cards.h"
 #include "netlist/expression.h"
-#include "solver/atomic_file.h"
 #include "parallel/collective.h"
+#include "solver/atomic_file.h"
 
 namespace memspice::apps {
 
@@ -184,6 +184,11 @@ int PrintMeasurements(const std::vector<solver::Measurement>& measures,
     }
   }
   return failed;
+}
+
+int ExitForFailedRun(const solver::Status& status) {
+  PrintStatus(status);
+  return status.refused() ? kExitInputError : kExitSimulationError;
 }
 
 void PrintStatus(const solver::Status& status) {
