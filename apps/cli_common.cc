@@ -186,6 +186,11 @@ int PrintMeasurements(const std::vector<solver::Measurement>& measures,
   return failed;
 }
 
+int ExitForFailedRun(const solver::Status& status) {
+  PrintStatus(status);
+  return status.refused() ? kExitInputError : kExitSimulationError;
+}
+
 void PrintStatus(const solver::Status& status) {
   // Messages that carry formatted diagnostics already start with their own "error: ".
   std::string_view message = status.message();

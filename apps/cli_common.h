@@ -20,11 +20,16 @@ class App;
 
 namespace memspice::apps {
 
-// Exit codes shared by all subcommands.
+// Exit codes shared by all subcommands. One rule: what is refused before the run starts (a bad
+// deck, option or output name, or a request over a limit) is 1; what fails while running is 2.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitInputError = 1;       // bad deck, bad option
-inline constexpr int kExitSimulationError = 2;  // non-convergence, instability, I/O
+inline constexpr int kExitInputError = 1;       // bad deck, bad option, request over a limit
+inline constexpr int kExitSimulationError = 2;  // non-convergence, instability, I/O, limit reached
 inline constexpr int kExitOverTolerance = 3;    // compare: signals differ more than allowed
+
+// Prints a failed run's status and returns its exit code: 1 when the request was refused up
+// front (Status::Refused), else 2.
+int ExitForFailedRun(const solver::Status& status);
 
 // Directories searched by .include/.lib after the deck's own: any -I given on the command line,
 // $MEMSPICE_LIB (colon separated), then the circuit library next to the binary

@@ -1,7 +1,7 @@
 // `memspice compare DECK`: the same deck through memspice and ngspice, per-signal errors.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "apps/cli_checks.h"
@@ -44,10 +44,7 @@ int RunCompare(const CompareArgs& a) {
   o.signal_map = circuits::NgspiceSignalName;
   solver::DeckComparison report;
   solver::Status s = solver::CompareWithNgspice(a.deck, o, &report);
-  if (!s.ok()) {
-    PrintStatus(s);
-    return kExitSimulationError;
-  }
+  if (!s.ok()) return ExitForFailedRun(s);
   std::cout << solver::FormatDeckComparison(report, o.compare);
   return report.pass ? kExitOk : kExitOverTolerance;
 }
@@ -56,10 +53,12 @@ int RunCompare(const CompareArgs& a) {
 
 void RegisterCompare(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<CompareArgs>();
-  CLI::App* cmd = app.add_subcommand("compare", "Run a deck in memspice and ngspice and compare waveforms");
+  CLI::App* cmd =
+      app.add_subcommand("compare", "Run a deck in memspice and ngspice and compare waveforms");
   cmd->add_option("deck", args->deck, "Netlist file")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--signals", args->signals, "Signals to compare (default: the deck's '* signals:' line, "
-                                              "else all common)")
+  cmd->add_option("--signals", args->signals,
+                  "Signals to compare (default: the deck's '* signals:' line, "
+                  "else all common)")
       ->delimiter(',');
   cmd->add_option("--rtol", args->rtol, "Max error allowed, relative to each signal's range")
       ->check(Positive());

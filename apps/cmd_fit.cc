@@ -192,8 +192,9 @@ int RunFit(const FitArgs& a) {
   autodiff::FitResult r;
   solver::Status s = autodiff::Fit(*nl, options, req, &r);
   if (!s.ok()) {
+    if (!r.input_error) return ExitForFailedRun(s);
     PrintStatus(s);
-    return r.input_error ? kExitInputError : kExitSimulationError;
+    return kExitInputError;
   }
   for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
   if (!FitSucceeded(r, req.huber)) return kExitSimulationError;

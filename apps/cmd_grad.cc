@@ -46,12 +46,13 @@ int RunGrad(const GradArgs& a) {
   autodiff::GradResult r;
   solver::Status s = autodiff::ComputeGradient(*nl, options, req, &r);
   if (!s.ok()) {
-    PrintStatus(s);
-    return s.message().find("--wrt") != std::string::npos ||
-                   s.message().find("objective") != std::string::npos ||
-                   s.message().find("no .tran") != std::string::npos
-               ? kExitInputError
-               : kExitSimulationError;
+    if (s.message().find("--wrt") != std::string::npos ||
+        s.message().find("objective") != std::string::npos ||
+        s.message().find("no .tran") != std::string::npos) {
+      PrintStatus(s);
+      return kExitInputError;
+    }
+    return ExitForFailedRun(s);
   }
   for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
   nlohmann::json j;

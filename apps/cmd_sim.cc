@@ -127,15 +127,12 @@ int RunSim(const SimArgs& a) {
     solver::WaveformTable table;
     table.sink = &fan;
     const bool is_tran = analysis.kind == netlist::Analysis::Kind::kTran;
-    table.keep_rows = analysis.kind == netlist::Analysis::Kind::kOp ||
-                      (last && !a.plot.empty()) || (is_tran && !measures.empty());
+    table.keep_rows = analysis.kind == netlist::Analysis::Kind::kOp || (last && !a.plot.empty()) ||
+                      (is_tran && !measures.empty());
     auto start = std::chrono::steady_clock::now();
     solver::Status s = solver::RunAnalysis(*circuit, *nl, analysis, options, nullptr, &table);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!s.ok()) {
-      PrintStatus(s);
-      return kExitSimulationError;
-    }
+    if (!s.ok()) return ExitForFailedRun(s);
     if (!a.quiet) {
       std::cerr << fmt::format("{}: {} points, {} signals, {:.3f} s\n", table.analysis,
                                table.num_points(), table.names.size(), secs);
@@ -164,8 +161,7 @@ int RunSim(const SimArgs& a) {
     }
     if (!a.quiet) std::cout << "plot: " << a.plot << "\n";
   }
-  if (!measures.empty() && !measured.rows.empty() &&
-      PrintMeasurements(measures, measured) > 0) {
+  if (!measures.empty() && !measured.rows.empty() && PrintMeasurements(measures, measured) > 0) {
     return kExitSimulationError;
   }
   return kExitOk;

@@ -169,8 +169,8 @@ extern "C" void OnStopSignal(int sig) {
   g_signal = sig;
   g_stop.store(true);
   static const char kMsg[] =
-      "\nmemspice: stopping after the current batch to write a checkpoint (signal again to exit "
-      "at once)\n";
+      "\nmemspice: stopping at the end of the batch in progress (the MNA engine abandons it) to "
+      "write a checkpoint (signal again to exit at once)\n";
   const ssize_t ignored = write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
   (void)ignored;
 }
@@ -194,6 +194,16 @@ class StopSignals {
   struct sigaction old_int_ {};
   struct sigaction old_term_ {};
 };
+
+// After a stop by signal (either engine): where the checkpoint is and how to resume; the exit code.
+int ReportInterrupted(const std::string& run_dir, int next_epoch, int next_batch) {
+  std::cerr << fmt::format(
+      "interrupted by {} before epoch {}, batch {}: checkpoint written to {}\n"
+      "resume with: memspice train --resume {}\n",
+      g_signal == SIGINT ? "SIGINT" : "SIGTERM", next_epoch + 1, next_batch + 1,
+      training::RunFile(run_dir, training::kCheckpointFile), run_dir);
+  return 128 + static_cast<int>(g_signal);
+}
 
 // Validates everything, then (and only then) writes the run record and trains on the fast path.
 int TrainFast(const TrainArgs& a, training::RunRecord record) {
@@ -247,14 +257,7 @@ int TrainFast(const TrainArgs& a, training::RunRecord record) {
         m.epoch, m.train_loss, 100 * m.train_accuracy, 100 * m.test_accuracy, m.samples_per_second,
         m.peak_rss_bytes / (1 << 20));
   }
-  if (r.interrupted) {
-    std::cerr << fmt::format(
-        "interrupted by {} before epoch {}, batch {}: checkpoint written to {}\n"
-        "resume with: memspice train --resume {}\n",
-        g_signal == SIGINT ? "SIGINT" : "SIGTERM", r.next_epoch + 1, r.next_batch + 1,
-        training::RunFile(a.run_dir, training::kCheckpointFile), a.run_dir);
-    return 128 + static_cast<int>(g_signal);
-  }
+  if (r.interrupted) return ReportInterrupted(a.run_dir, r.next_epoch, r.next_batch);
   if (r.finished) {
     for (const auto& [file, status] : training::WriteRunPlots(a.run_dir, r, o.network, data.test))
       if (status.ok())
@@ -270,10 +273,6 @@ int TrainFast(const TrainArgs& a, training::RunRecord record) {
 
 int TrainMna(const TrainArgs& a, const training::RunRecord& record,
              const training::CompiledNetwork& cn) {
-  if (!a.resume.empty()) {
-    std::cerr << "error: --resume is only supported on the fast path\n";
-    return kExitInputError;
-  }
   if (record.options.update.rule != training::UpdateRule::kIdeal) {
     std::cerr << "error: --update " << training::UpdateRuleName(record.options.update.rule)
               << " is only supported on the fast path; the MNA fallback applies ideal updates\n";
@@ -293,10 +292,15 @@ int TrainMna(const TrainArgs& a, const training::RunRecord& record,
     throw training::TrainingError(
         fmt::format("dataset '{}' has {} features per sample, the deck binds {} pixels",
                     data.train.name, data.train.features(), cn.inputs.size()));
-  training::PrepareRunDir(
-      a.run_dir, a.overwrite ? training::RunDirMode::kOverwrite : training::RunDirMode::kNew);
-  training::WriteRunRecord(a.run_dir, record);
+  const bool resume = !a.resume.empty();
+  training::PrepareRunDir(a.run_dir, resume        ? training::RunDirMode::kResume
+                                     : a.overwrite ? training::RunDirMode::kOverwrite
+                                                   : training::RunDirMode::kNew);
+  if (!resume) training::WriteRunRecord(a.run_dir, record);
   training::MnaTrainOptions mo;
+  mo.checkpoint = training::RunFile(a.run_dir, training::kCheckpointFile);
+  mo.resume = resume;
+  mo.stop = &g_stop;
   mo.epochs = o.epochs;
   mo.batch_size = o.batch_size;
   mo.max_train =
@@ -307,13 +311,16 @@ int TrainMna(const TrainArgs& a, const training::RunRecord& record,
   mo.progress = o.progress;
   training::MnaTrainResult r;
   try {
+    StopSignals signals;
     r = training::TrainMna(net, data, mo);
-  } catch (const std::exception& e) {  // solver failure during the run
+  } catch (const std::exception& e) {  // solver failure during the run, a foreign checkpoint
     PrintError(e);
     return kExitSimulationError;
   }
+  // Also after an interruption: `eval` and `export` read the run's conductances from here.
   training::WriteMnaParams(training::RunFile(a.run_dir, training::kMnaParamsFile), net.names(),
                            r.g);
+  if (r.interrupted) return ReportInterrupted(a.run_dir, r.next_epoch, r.next_batch);
   for (size_t e = 0; e < r.epoch_loss.size(); ++e)
     std::cout << fmt::format("epoch {}: train loss {:.4f}, test acc {:.2f} %\n", e + 1,
                              r.epoch_loss[e], 100 * r.test_accuracy[e]);
@@ -575,8 +582,7 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
       ->check(CLI::ExistingPath);
   ev->add_option("--dataset", e->dataset, "Dataset (default: the one trained on)");
   ev->add_option("--threads", e->threads, "Worker threads")->check(Positive());
-  ev->add_option("--max-test", e->max_test, "First N test samples (0: all)")
-      ->check(NonNegative());
+  ev->add_option("--max-test", e->max_test, "First N test samples (0: all)")->check(NonNegative());
   ev->add_option("--show", e->show,
                  "Print the fast path's class for the first N test samples (deck-based runs)")
       ->check(NonNegative());

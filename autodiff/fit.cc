@@ -141,7 +141,7 @@ class WaveformModel {
     TapeRecorder recorder(sim->tape.get());
     solver::WaveformTable table;
     s = solver::RunAnalysis(*sim->circuit, sim->nl, *sim->analysis, o, &recorder, &table);
-    if (!s.ok()) return Status::Error(AtValues(p) + ": " + s.message(), s.hint());
+    if (!s.ok()) return s.Prefixed(AtValues(p) + ": ");
     sim->adjoint = std::make_unique<DiscreteAdjoint>(*sim->circuit, sim->nl, *sim->analysis, o,
                                                      method, sim->tape.get(), &sim->probes);
     double unused = 0.0;
@@ -606,7 +606,7 @@ Status Fit(const netlist::Netlist& nl, const solver::SimOptions& options, const 
   // Fail early, with the simulator's message, if the start point does not simulate.
   if (!ev.Ensure(z.data(), true)) {
     const Status& e = ev.last_error();
-    return Status::Error("at the start values: " + e.message(), e.hint());
+    return e.Prefixed("at the start values: ");
   }
 
   QuietCeresLogging();

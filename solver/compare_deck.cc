@@ -69,9 +69,7 @@ Status RunMemspiceDeck(const std::string& deck_path, const netlist::ParseOptions
     WaveformTable table;
     Status s = RunAnalysis(*circuit, *nl, analysis, options, nullptr, &table);
     if (!s.ok()) {
-      return Status::Error(
-          fmt::format("{}: {} failed: {}", deck_path, KindName(analysis.kind), s.message()),
-          s.hint());
+      return s.Prefixed(fmt::format("{}: {} failed: ", deck_path, KindName(analysis.kind)));
     }
     tables->push_back(std::move(table));
   }

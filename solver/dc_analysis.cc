@@ -195,6 +195,9 @@ Status Engine::DcSweep(const netlist::Analysis& an, const OutputSelection& sel,
   bool warm = false;
   long total = 1;
   for (auto& s : sweeps) total *= static_cast<long>(s.values.size());
+  if (Status s = out->CheckBudget(static_cast<double>(total), "use fewer .dc points"); !s.ok()) {
+    return s;
+  }
   Progress progress(o_.progress, "dc");
   Status result = Status::Ok();
   for (long point = 0; point < total && result.ok(); ++point) {

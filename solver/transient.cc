@@ -257,25 +257,26 @@ StepControl MakeStepControl(const netlist::Analysis& an, const SimOptions& o,
   return sc;
 }
 
-// Refuses up front a transient whose time points cannot fit the limit: every step is at most the
+// Refuses up front a transient whose time points cannot fit the limits: every step is at most the
 // fixed step or maxstep long, so tstop / step is a lower bound of the count.
 Status CheckPointBudget(const StepControl& sc, const netlist::Analysis& an,
-                        const OutputSelection& sel, int64_t max_points) {
-  if (max_points <= 0) return Status::Ok();
+                        const OutputSelection& sel, int64_t max_points, const WaveformTable& out) {
   const double step = sc.fixed ? sc.fixed_h : sc.maxstep;
   const double points = an.tstop / step + static_cast<double>(sc.breakpoints.size());
-  if (points <= static_cast<double>(max_points)) return Status::Ok();
+  const std::string hint =
+      sc.fixed ? "use a larger --fixed-step or a shorter stop time"
+               : "check the .tran step, tmax and .options maxstep (is a unit suffix missing?)";
+  if (max_points <= 0 || points <= static_cast<double>(max_points)) {
+    return out.CheckBudget(points, hint);  // the memory limit of kept points
+  }
   // In memory and in a binary raw file: the scale and every signal as 8-byte doubles.
   const double bytes = (an.tstop - an.tstart) / step * 8.0 * (sel.names.size() + 1.0);
-  return Status::Error(
+  return Status::Refused(
       fmt::format(".tran to {:g} s with {} step {:g} s needs at least {:.3g} time points "
                   "(about {} of waveforms), over the limit of {} points",
                   an.tstop, sc.fixed ? "a fixed" : "a largest", step, points, FormatBytes(bytes),
                   max_points),
-      sc.fixed ? "use a larger --fixed-step, a shorter stop time, or raise the limit with "
-                 "--max-points N"
-               : "check the .tran step, tmax and .options maxstep (is a unit suffix missing?), "
-                 "or raise the limit with --max-points N");
+      hint + ", or raise the limit with --max-points N");
 }
 
 }  // namespace
@@ -285,7 +286,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
                                  WaveformTable* out, std::vector<double> xn) {
   StepControl sc = MakeStepControl(an, o_, c_.devices());
   const double tstop = an.tstop;
-  if (Status s = CheckPointBudget(sc, an, sel, o_.max_points); !s.ok()) return s;
+  if (Status s = CheckPointBudget(sc, an, sel, o_.max_points, *out); !s.ok()) return s;
   const bool linear = c_.all_linear();
   const NewtonOptions nopt = TranNewtonOptions();
   Progress progress(o_.progress, "tran");
@@ -497,7 +498,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
                                  WaveformTable* out, std::vector<double> xn) {
   StepControl sc = MakeStepControl(an, o_, c_.devices());
   const double tstop = an.tstop;
-  if (Status s = CheckPointBudget(sc, an, sel, o_.max_points); !s.ok()) return s;
+  if (Status s = CheckPointBudget(sc, an, sel, o_.max_points, *out); !s.ok()) return s;
   const NewtonOptions nopt = TranNewtonOptions();
   Progress progress(o_.progress, "tran");
   const char* mname = MethodName(method);

@@ -10,6 +10,7 @@
 
 #include "base/strings.h"
 #include "netlist/netlist.h"
+#include "solver/simulator.h"  // FormatBytes
 
 namespace memspice::solver {
 
@@ -34,6 +35,34 @@ std::vector<double> WaveformTable::Column(int j) const {
   return out;
 }
 
+namespace {
+
+// Memory of one point kept in rows: its vector header, the values, the allocator's overhead and
+// the scale value.
+double KeptRowBytes(size_t num_values) {
+  return sizeof(std::vector<double>) + 8.0 * num_values + 16.0 + 8.0;
+}
+
+}  // namespace
+
+Status WaveformTable::CheckBudget(double points, const std::string& hint) const {
+  if (max_points > 0 && points > static_cast<double>(max_points)) {
+    return Status::Refused(fmt::format("{} needs at least {:.3g} points, over the limit of {} "
+                                       "points",
+                                       analysis, points, max_points),
+                           hint + ", or raise the limit with --max-points N");
+  }
+  const double bytes = points * KeptRowBytes(names.size());
+  if (keep_rows && max_kept_bytes > 0 && bytes > static_cast<double>(max_kept_bytes)) {
+    return Status::Refused(
+        fmt::format("{} keeps at least {:.3g} points in memory, about {}, over the limit of {}",
+                    analysis, points, FormatBytes(bytes), FormatBytes(max_kept_bytes)),
+        "stream them to a file instead (--csv or --raw without --plot), select fewer signals "
+        "with .save, or raise the limit with --max-memory BYTES");
+  }
+  return Status::Ok();
+}
+
 Status WaveformTable::AddPoint(double scale_value, std::vector<double> values) {
   if (max_points > 0 && num_points() >= max_points) {
     return Status::Error(
@@ -48,8 +77,7 @@ Status WaveformTable::AddPoint(double scale_value, std::vector<double> values) {
     ++streamed_only;
     return Status::Ok();
   }
-  // A kept row: its vector header, the values, the allocator's overhead and the scale value.
-  const double row_bytes = sizeof(std::vector<double>) + 8.0 * values.size() + 16.0 + 8.0;
+  const double row_bytes = KeptRowBytes(values.size());
   if (max_kept_bytes > 0 && (rows.size() + 1.0) * row_bytes > static_cast<double>(max_kept_bytes)) {
     return Status::Error(
         fmt::format("{}: the waveforms kept in memory reached the limit of {:.3g} GB at {} points",

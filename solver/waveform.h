@@ -48,6 +48,9 @@ struct WaveformTable {
 
   // Points of the analysis, kept in rows or streamed.
   int num_points() const { return static_cast<int>(rows.size() + streamed_only); }
+  // Refuses (Status::Refused) an analysis that needs at least `points` points, before it runs,
+  // when they pass max_points or, kept in rows, max_kept_bytes. `hint` says how to need fewer.
+  Status CheckBudget(double points, const std::string& hint) const;
   // Adds one point (scale ignored when scale_name is empty) to rows and/or the sink.
   Status AddPoint(double scale_value, std::vector<double> values);
   // Index of a signal by name (case-insensitive), -1 if absent.

@@ -7,12 +7,16 @@
 #include <cmath>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
 
 #include "autodiff/gradient.h"
 #include "base/strings.h"
 #include "solver/circuit.h"
 #include "solver/simulator.h"
 #include "training/optimizer.h"
+#include "training/run_dir.h"
 
 namespace memspice::training {
 
@@ -157,47 +161,188 @@ EvalResult EvaluateMna(const MnaNetwork& net, const std::vector<double>& g, cons
   return r;
 }
 
-MnaTrainResult TrainMna(const MnaNetwork& net, const DatasetPair& data, const MnaTrainOptions& o) {
-  MnaTrainResult result;
-  result.g = net.initial();
-  const int np = net.num_params();
-  // One column of conductances in the optimiser's Parameters layout.
+namespace {
+
+// Where an MNA run stands: conductances, optimiser, position and the running sums of the epoch in
+// progress (finished batches only), and the finished epochs.
+struct MnaState {
+  MnaState(Parameters start, Optimizer optimizer)
+      : p(std::move(start)), opt(std::move(optimizer)) {}
   Parameters p;
-  p.g_plus.push_back(Eigen::Map<const Eigen::VectorXd>(result.g.data(), np));
-  p.g_minus.push_back(Eigen::MatrixXd::Constant(np, 1, net.g_min()));
-  Optimizer opt(o.optimizer, net.g_min(), net.g_max(), p);
+  Optimizer opt;
+  int epoch = 0, batch = 0;
+  double loss = 0;
+  long correct = 0;
+  std::vector<EpochMetrics> history;
+};
+
+// One column of conductances in the optimiser's Parameters layout (G- fixed at g_min).
+Parameters ColumnParameters(const MnaNetwork& net, const std::vector<double>& g) {
+  Parameters p;
+  p.g_plus.push_back(Eigen::Map<const Eigen::VectorXd>(g.data(), net.num_params()));
+  p.g_minus.push_back(Eigen::MatrixXd::Constant(net.num_params(), 1, net.g_min()));
+  return p;
+}
+
+// The options that shape an MNA run, recorded in its checkpoints: a resume with others is refused.
+// g_min / g_max also bound the conductances LoadCheckpoint accepts.
+std::string MnaConfigJson(const MnaNetwork& net, const MnaTrainOptions& o) {
+  nlohmann::json j;
+  j["engine"] = "mna";
+  j["synapses"] = net.num_params();
+  j["g_min"] = net.g_min();
+  j["g_max"] = net.g_max();
+  j["optimizer"] = OptimizerName(o.optimizer.kind);
+  j["lr"] = o.optimizer.lr;
+  j["batch_size"] = o.batch_size;
+  j["seed"] = o.seed;
+  j["max_train"] = o.max_train;
+  return j.dump();
+}
+
+void SaveMnaCheckpoint(const MnaTrainOptions& o, const std::string& config, const MnaState& s) {
+  if (o.checkpoint.empty()) return;
+  Checkpoint k;
+  k.config_json = config;
+  k.params = s.p;
+  k.optimizer_step = s.opt.step_count();
+  k.optimizer_m = s.opt.m();
+  k.optimizer_v = s.opt.v();
+  k.epoch = s.epoch;
+  k.batch = s.batch;
+  k.epoch_seed = o.seed + s.epoch;  // the epoch's shuffle (Permutation) seed
+  k.epoch_seed_valid = true;
+  // The MNA path draws no random numbers; the field must still hold a valid generator state.
+  std::ostringstream rs;
+  rs << std::mt19937_64(o.seed);
+  k.rng_state = rs.str();
+  k.history = s.history;
+  k.partial_loss = s.loss;
+  k.partial_correct = s.correct;
+  k.partial_count = static_cast<long>(s.batch) * o.batch_size;
+  SaveCheckpoint(o.checkpoint, k);
+}
+
+// Continues from o.checkpoint; refuses one of other options, another synapse count or a position
+// past the end of the epoch.
+void ResumeMna(const MnaTrainOptions& o, const std::string& config, int np, int batches,
+               MnaState* s) {
+  Checkpoint k = LoadCheckpoint(o.checkpoint);
+  if (nlohmann::json::parse(k.config_json) != nlohmann::json::parse(config))
+    throw TrainingError(
+        fmt::format("{}: error: checkpoint was written with different options:\n  checkpoint: "
+                    "{}\n  now:        {}",
+                    o.checkpoint, k.config_json, config));
+  for (const Parameters* q : {&k.params, &k.optimizer_m, &k.optimizer_v})
+    if (q->g_plus.size() != 1 || q->g_plus[0].rows() != np || q->g_plus[0].cols() != 1)
+      throw TrainingError(fmt::format(
+          "{}: error: the conductances are not one column of {} synapses", o.checkpoint, np));
+  if (k.batch > batches)
+    throw TrainingError(
+        fmt::format("{}: error: field 'batch' = {} is past the end of the epoch ({} batches)",
+                    o.checkpoint, k.batch, batches));
+  s->p = std::move(k.params);
+  s->opt.SetState(k.optimizer_step, std::move(k.optimizer_m), std::move(k.optimizer_v));
+  s->epoch = k.epoch;
+  s->batch = k.batch;
+  s->loss = k.partial_loss;
+  s->correct = k.partial_correct;
+  s->history = std::move(k.history);
+}
+
+// Trains batch s->batch of `order` and advances; false (nothing changed) when `stop` was set
+// before one of its samples.
+bool TrainBatch(const MnaNetwork& net, const Dataset& train, const std::vector<int>& order,
+                const MnaTrainOptions& o, MnaState* s) {
+  const int np = net.num_params(), first = s->batch * o.batch_size;
+  const int m = std::min(o.batch_size, static_cast<int>(order.size()) - first);
+  Parameters grad;
+  grad.g_plus.push_back(Eigen::MatrixXd::Zero(np, 1));
+  grad.g_minus.push_back(Eigen::MatrixXd::Zero(np, 1));
+  const std::vector<double> g(s->p.g_plus[0].data(), s->p.g_plus[0].data() + np);
+  double loss = 0;
+  long correct = 0;
+  for (int k = 0; k < m; ++k) {
+    if (o.stop != nullptr && o.stop->load()) return false;
+    const int idx = order[first + k];
+    const MnaSampleResult r = net.Run(g, train.image(idx), train.labels[idx], true);
+    loss += r.loss;
+    correct += r.predicted == train.labels[idx];
+    for (int q = 0; q < np; ++q) grad.g_plus[0](q, 0) += r.grad[q] / m;
+  }
+  s->opt.Step(grad, &s->p);
+  s->loss += loss;
+  s->correct += correct;
+  ++s->batch;
+  return true;
+}
+
+// Closes epoch s->epoch: its metrics (test accuracy over max_test samples) join the history.
+void FinishEpoch(const MnaNetwork& net, const DatasetPair& data, const MnaTrainOptions& o,
+                 int n_train, double seconds, MnaState* s) {
+  EpochMetrics e;
+  e.epoch = s->epoch + 1;
+  e.batches = s->batch;
+  e.train_loss = n_train ? s->loss / n_train : 0;
+  e.train_accuracy = n_train ? static_cast<double>(s->correct) / n_train : 0;
+  if (o.max_test >= 0) {
+    const std::vector<double> g(s->p.g_plus[0].data(), s->p.g_plus[0].data() + net.num_params());
+    const EvalResult r = EvaluateMna(net, g, data.test, o.max_test);
+    e.test_accuracy = r.accuracy;
+    e.test_loss = r.loss;
+  }
+  e.seconds = seconds;
+  s->history.push_back(e);
+  ++s->epoch;
+  s->batch = 0;
+  s->loss = 0;
+  s->correct = 0;
+}
+
+MnaTrainResult ResultOf(const MnaState& s, const MnaTrainOptions& o, bool interrupted) {
+  MnaTrainResult r;
+  r.g.assign(s.p.g_plus[0].data(), s.p.g_plus[0].data() + s.p.g_plus[0].rows());
+  for (const EpochMetrics& e : s.history) {
+    r.epoch_loss.push_back(e.train_loss);
+    if (o.max_test >= 0) r.test_accuracy.push_back(e.test_accuracy);
+  }
+  r.interrupted = interrupted;
+  r.next_epoch = s.epoch;
+  r.next_batch = s.batch;
+  return r;
+}
+
+}  // namespace
+
+MnaTrainResult TrainMna(const MnaNetwork& net, const DatasetPair& data, const MnaTrainOptions& o) {
+  const Parameters p0 = ColumnParameters(net, net.initial());
+  MnaState s(p0, Optimizer(o.optimizer, net.g_min(), net.g_max(), p0));
   const int n_train =
       o.max_train > 0 ? std::min(o.max_train, data.train.size()) : data.train.size();
+  const int batches = (n_train + o.batch_size - 1) / o.batch_size;
+  const std::string config = MnaConfigJson(net, o);
+  if (o.resume) ResumeMna(o, config, net.num_params(), batches, &s);
   const auto t0 = std::chrono::steady_clock::now();
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
-    const std::vector<int> order = Permutation(n_train, o.seed + epoch);
-    double loss = 0;
-    for (int first = 0; first < n_train; first += o.batch_size) {
-      const int m = std::min(o.batch_size, n_train - first);
-      Parameters grad;
-      grad.g_plus.push_back(Eigen::MatrixXd::Zero(np, 1));
-      grad.g_minus.push_back(Eigen::MatrixXd::Zero(np, 1));
-      std::vector<double> g(p.g_plus[0].data(), p.g_plus[0].data() + np);
-      for (int s = 0; s < m; ++s) {
-        const int idx = order[first + s];
-        const MnaSampleResult r = net.Run(g, data.train.image(idx), data.train.labels[idx], true);
-        loss += r.loss;
-        for (int k = 0; k < np; ++k) grad.g_plus[0](k, 0) += r.grad[k] / m;
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  while (s.epoch < o.epochs) {
+    const std::vector<int> order = Permutation(n_train, o.seed + s.epoch);
+    const double epoch_start = seconds();
+    while (s.batch < batches) {
+      if (!TrainBatch(net, data.train, order, o, &s)) {
+        SaveMnaCheckpoint(o, config, s);
+        return ResultOf(s, o, true);
       }
-      opt.Step(grad, &p);
-      if (o.progress) {
-        const double sec =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::cerr << fmt::format("epoch {} sample {}/{}: mean loss {:.4f}, {:.1f} s\n", epoch + 1,
-                                 first + m, n_train, loss / (first + m), sec);
-      }
+      const int done = std::min(n_train, s.batch * o.batch_size);
+      if (o.progress)
+        std::cerr << fmt::format("epoch {} sample {}/{}: mean loss {:.4f}, {:.1f} s\n", s.epoch + 1,
+                                 done, n_train, s.loss / done, seconds());
     }
-    result.epoch_loss.push_back(n_train ? loss / n_train : 0);
-    result.g.assign(p.g_plus[0].data(), p.g_plus[0].data() + np);
-    if (o.max_test >= 0)
-      result.test_accuracy.push_back(EvaluateMna(net, result.g, data.test, o.max_test).accuracy);
+    FinishEpoch(net, data, o, n_train, seconds() - epoch_start, &s);
+    SaveMnaCheckpoint(o, config, s);
   }
-  return result;
+  return ResultOf(s, o, false);
 }
 
 }  // namespace memspice::training

@@ -9,6 +9,7 @@
 #ifndef MEMSPICE_TRAINING_MNA_NETWORK_H_
 #define MEMSPICE_TRAINING_MNA_NETWORK_H_
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,6 @@ class MnaNetwork {
   MnaSampleResult Run(const std::vector<double>& g, const float* image, int label, bool want_grad,
                       const std::vector<std::string>& trace_nodes = {}) const;
 
-
  private:
   CompiledNetwork c_;
   double g_min_ = 0, g_max_ = 0;
@@ -54,15 +54,25 @@ struct MnaTrainOptions {
   OptimizerOptions optimizer;
   uint64_t seed = 1;
   bool progress = true;
+  // checkpoint.bin of the run (run_dir.h format): written at every epoch end and when stopped;
+  // empty: none. With `resume` the run continues from it.
+  std::string checkpoint;
+  bool resume = false;
+  // Set (e.g. by a signal handler) to stop before the next sample: the batch in progress is
+  // abandoned (an MNA sample takes seconds), a checkpoint written and the result is `interrupted`.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct MnaTrainResult {
-  std::vector<double> g;  // trained conductances, one per trainable synapse
-  std::vector<double> epoch_loss, test_accuracy;
+  std::vector<double> g;                          // trained conductances, one per trainable synapse
+  std::vector<double> epoch_loss, test_accuracy;  // every epoch so far, also before a resume
+  bool interrupted = false;            // stopped by `stop`; the checkpoint holds the state
+  int next_epoch = 0, next_batch = 0;  // where a resume continues (0-based)
 };
 
 // Mini-batch training through the MNA engine (one sample at a time), Adam/SGD on the normalised
-// conductances with clipping to [1/R_off, 1/R_on].
+// conductances with clipping to [1/R_off, 1/R_on]. Throws TrainingError on solver failures and on
+// a checkpoint that does not belong to this network and these options.
 MnaTrainResult TrainMna(const MnaNetwork& net, const DatasetPair& data, const MnaTrainOptions& o);
 
 // Accuracy of conductances g over the first max_test test samples (0: all).

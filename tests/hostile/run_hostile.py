@@ -19,7 +19,7 @@ name, args and exit):
   exists      [paths] must exist afterwards     absent   [paths] must not exist afterwards
   signal      "INT" | "TERM" | "HUP": sent to the main command once `signal_when` (regex) has
               appeared on stderr, or after `signal_after` seconds (default 1.0)
-  timeout     seconds before the case counts as a hang (default 60)
+  timeout     seconds before the case counts as a hang (default 60; times $MEMSPICE_TIMEOUT_SCALE)
   skip_if_root  true: skipped when run as root (permission cases; root may write anywhere)
 
 Every case also checks: no crash (exit >= 128 only when a signal is expected), no sanitizer or
@@ -44,7 +44,14 @@ import tomllib
 CRASH_PATTERNS = [r"AddressSanitizer", r"runtime error:", r"terminate called", r"Segmentation fault",
                   r"std::bad_alloc", r"LeakSanitizer", r"Assertion .* failed"]
 MAX_LINE = 2000
+# Sanitizer builds run several times slower: scripts/sanitize.sh scales every case's timeout.
+TIMEOUT_SCALE = float(os.environ.get("MEMSPICE_TIMEOUT_SCALE", "1"))
 TEMP_NAME = re.compile(r"^\..*\.tmp-[A-Za-z0-9]{6}$")
+
+
+def case_timeout(case):
+    """Seconds before the case counts as a hang."""
+    return case.get("timeout", 60) * TIMEOUT_SCALE
 
 
 def digest(path):
@@ -74,7 +81,7 @@ def make_files(case, decks, work):
 
 def run_main(cmd, case, work, env):
     """Runs the main command; returns (exit code as a shell reports it, stdout, stderr)."""
-    timeout = case.get("timeout", 60)
+    timeout = case_timeout(case)
     proc = subprocess.Popen(cmd, cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     out_chunks, err_chunks = [], []
@@ -134,7 +141,7 @@ def check_case(case, decks, memspice):
         env.update({k: str(v) for k, v in case.get("env", {}).items()})
         for args in case.get("setup", []):
             r = subprocess.run([memspice] + args, cwd=work, env=env, capture_output=True,
-                               timeout=case.get("timeout", 60))
+                               timeout=case_timeout(case))
             if r.returncode != 0:
                 return [f"setup {args} exited {r.returncode}: {r.stderr.decode()[-800:]}"]
         if "shell" in case:
@@ -147,7 +154,7 @@ def check_case(case, decks, memspice):
             before[p] = digest(full)
         rc, out, err = run_main([memspice] + case["args"], case, work, env)
         if rc is None:
-            return [f"hang: no exit within {case.get('timeout', 60)} s\nstderr: {err[-800:]}"]
+            return [f"hang: no exit within {case_timeout(case):g} s\nstderr: {err[-800:]}"]
         if rc != case["exit"]:
             problems.append(f"exit {rc}, expected {case['exit']}")
         if rc >= 128 and "signal" not in case:

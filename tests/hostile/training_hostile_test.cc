@@ -3,6 +3,7 @@
 // exit code, the message, and that no earlier result was lost or rewritten.
 #define BOOST_TEST_MODULE training_hostile
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -296,6 +297,40 @@ BOOST_AUTO_TEST_CASE(second_signal_exits_at_once) {
   const int code = Wait(p);
   BOOST_CHECK_MESSAGE(code == 128 + SIGINT || code == 128 + SIGTERM, "exit code " << code);
   BOOST_CHECK(!Contains(Slurp(p.err), "interrupted by"));
+}
+
+// Training on the MNA engine (a deck the compiler cannot take: line capacitance far slower than
+// dt) stops on SIGINT as the fast path does: checkpoint, resume command, 130; and resumes.
+BOOST_AUTO_TEST_CASE(mna_fallback_sigint_writes_a_checkpoint_and_resumes) {
+  const std::string deck = tmp / "slow_lines.cir", dir = tmp / "run";
+  const Result gen = Run({"gen", "msnn", "--layers", "16,8,4", "--steps", "40", "--period", "20",
+                          "--rline", "10", "--cline", "1e-9", "--method", "be", "-o", deck},
+                         tmp, "gen");
+  BOOST_REQUIRE_EQUAL(gen.code, 0);
+  const Proc p = Start({"train", deck, "--dataset", data, "--epochs", "100000", "--batch-size", "4",
+                        "--max-train", "8", "--max-test", "4", "--out", dir},
+                       tmp, "mna");
+  // The progress line of the first batch: the run is training (its handlers are installed).
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!Contains(Slurp(p.err), "epoch 1 sample") && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(p.pid, SIGINT);
+  BOOST_CHECK_EQUAL(Wait(p), 128 + SIGINT);
+  const std::string err = Slurp(p.err);
+  BOOST_CHECK_MESSAGE(Contains(err, "MNA engine"), err);
+  BOOST_CHECK(Contains(err, "interrupted by SIGINT"));
+  BOOST_CHECK(Contains(err, "resume with: memspice train --resume " + dir));
+  BOOST_CHECK(fs::exists(dir + "/mna_params.json"));
+  const mt::Checkpoint c = mt::LoadCheckpoint(dir + "/checkpoint.bin");
+  BOOST_CHECK_GE(c.epoch * 2 + c.batch, 1);  // 8 samples: 2 batches of 4 per epoch
+  const Result r =
+      Run({"train", "--resume", dir, "--epochs", std::to_string(c.epoch + 1), "--no-progress"}, tmp,
+          "mna_resume");
+  BOOST_CHECK_EQUAL(r.code, 0);
+  BOOST_CHECK(Contains(r.out, fmt::format("epoch {}: train loss", c.epoch + 1)));
+  const mt::Checkpoint done = mt::LoadCheckpoint(dir + "/checkpoint.bin");
+  BOOST_CHECK_EQUAL(done.epoch, c.epoch + 1);
+  BOOST_CHECK_EQUAL(done.batch, 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
