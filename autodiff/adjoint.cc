@@ -21,6 +21,7 @@ DeterministicKlu::DeterministicKlu() { klu_defaults(&common_); }
 
 DeterministicKlu::~DeterministicKlu() {
   if (numeric_ != nullptr) klu_free_numeric(&numeric_, &common_);
+  if (reference_ != nullptr) klu_free_numeric(&reference_, &common_);
 }
 
 bool DeterministicKlu::Analyze(int n, const std::vector<int>& col_ptr,
@@ -32,21 +33,51 @@ bool DeterministicKlu::Analyze(int n, const std::vector<int>& col_ptr,
 
 bool DeterministicKlu::Factor(const double* values) {
   if (numeric_ != nullptr) klu_free_numeric(&numeric_, &common_);
+  current_ = nullptr;
   if (n_ == 0) return true;
   if (symbolic_ == nullptr) return false;
   numeric_ = klu_factor(symbolic_->col_ptr(), symbolic_->row_idx(), const_cast<double*>(values),
                         symbolic_->get(), &common_);
+  current_ = numeric_;
   return numeric_ != nullptr && common_.status == KLU_OK;
 }
 
+bool DeterministicKlu::FactorOnPivots(const double* values) {
+  // Refactored pivots are kept while the pivot ratio stays within this factor of the
+  // reference's own (the rule of solver::KluSolver).
+  constexpr double kPivotDecay = 1e-3;
+  if (n_ == 0 || symbolic_ == nullptr) return Factor(values);
+  double* v = const_cast<double*>(values);
+  if (reference_ == nullptr) {
+    reference_ =
+        klu_factor(symbolic_->col_ptr(), symbolic_->row_idx(), v, symbolic_->get(), &common_);
+    if (reference_ == nullptr || common_.status != KLU_OK ||
+        !klu_rcond(symbolic_->get(), reference_, &common_) || !std::isfinite(common_.rcond)) {
+      if (reference_ != nullptr) klu_free_numeric(&reference_, &common_);
+      return Factor(values);
+    }
+    reference_rcond_ = common_.rcond;
+    current_ = reference_;
+    return true;
+  }
+  if (klu_refactor(symbolic_->col_ptr(), symbolic_->row_idx(), v, symbolic_->get(), reference_,
+                   &common_) &&
+      common_.status == KLU_OK && klu_rcond(symbolic_->get(), reference_, &common_) &&
+      std::isfinite(common_.rcond) && common_.rcond > kPivotDecay * reference_rcond_) {
+    current_ = reference_;
+    return true;
+  }
+  return Factor(values);
+}
+
 void DeterministicKlu::Solve(double* b) {
-  if (n_ > 0 && numeric_ != nullptr) klu_solve(symbolic_->get(), numeric_, n_, 1, b, &common_);
+  if (n_ > 0 && current_ != nullptr) klu_solve(symbolic_->get(), current_, n_, 1, b, &common_);
 }
 
 void DeterministicKlu::TSolve(double* b) {
   ++num_tsolves_;
-  if (n_ > 0 && numeric_ != nullptr) {
-    klu_tsolve(symbolic_->get(), numeric_, n_, 1, b, &common_);
+  if (n_ > 0 && current_ != nullptr) {
+    klu_tsolve(symbolic_->get(), current_, n_, 1, b, &common_);
   }
 }
 
@@ -89,6 +120,11 @@ solver::EvalRequest DiscreteAdjoint::Dc() const {
   return r;
 }
 
+bool DiscreteAdjoint::FactorJacobian(bool dc) {
+  // Transient matrices share the reference pivots; DC ones differ in kind and pivot afresh.
+  return dc ? klu_.Factor(jac_.data()) : klu_.FactorOnPivots(jac_.data());
+}
+
 double DiscreteAdjoint::Tau(int k) const { return k == 0 ? 0.0 : tape_->time(k - 1) + tape_->h(k); }
 
 void DiscreteAdjoint::TransposeMultiply(const std::vector<double>& a, const double* v,
@@ -128,7 +164,14 @@ Status DiscreteAdjoint::Solve(std::vector<double>* xv, const solver::EvalRequest
   solver::EvalRequest req = request;
   req.matrices = true;
   SettledEvaluate(asm_, x, req);
+  // Chord iteration within the step: the Jacobian of the step's first iterate is reused while
+  // each update shrinks the last one by kReplayChordRate; a step never reuses the factorization of
+  // another (the replay of a checkpoint segment must repeat the full replay bit for bit).
+  constexpr double kReplayChordRate = 0.1;
+  bool factored = false;
   for (int iter = 0; iter < 60; ++iter) {
+    const bool reuse = factored;
+    req.matrices = !reuse;
     if (iter > 0) asm_.Evaluate(x, req);
     const double* f = asm_.f();
     const double* q = asm_.q();
@@ -145,17 +188,20 @@ Status DiscreteAdjoint::Solve(std::vector<double>* xv, const solver::EvalRequest
                         what, Sec(req.time), c_.DescribeUnknown(i)));
       }
     }
-    for (int j = 0; j < n_; ++j) {
-      for (int k = cp[j]; k < cp[j + 1]; ++k) {
-        const int i = ri[k];
-        jac_[k] = (clamp != nullptr && !std::isnan(clamp[i]))
-                      ? (i == j ? 1.0 : 0.0)
-                      : wf[i] * asm_.G()[k] + wq[i] * asm_.C()[k];
+    if (!reuse) {
+      for (int j = 0; j < n_; ++j) {
+        for (int k = cp[j]; k < cp[j + 1]; ++k) {
+          const int i = ri[k];
+          jac_[k] = (clamp != nullptr && !std::isnan(clamp[i]))
+                        ? (i == j ? 1.0 : 0.0)
+                        : wf[i] * asm_.G()[k] + wq[i] * asm_.C()[k];
+        }
       }
-    }
-    if (!klu_.Factor(jac_.data())) {
-      return Status::Error(
-          fmt::format("replay of the {} at t = {} s: singular matrix", what, Sec(req.time)));
+      if (!FactorJacobian(req.dc)) {
+        return Status::Error(
+            fmt::format("replay of the {} at t = {} s: singular matrix", what, Sec(req.time)));
+      }
+      factored = true;
     }
     klu_.Solve(r.data());
     double worst = 0.0;
@@ -169,12 +215,13 @@ Status DiscreteAdjoint::Solve(std::vector<double>* xv, const solver::EvalRequest
                                                                                : 1e-12;
       worst = std::max(worst, std::abs(r[i]) / (std::abs(x[i]) + floor));
     }
-    // Converged to round-off, or stagnating at it; a linear system is solved by the first
-    // update, the second only confirms it.
-    if (worst <= 1e-14 || (worst <= 1e-6 && worst >= 0.5 * last) ||
+    // Converged to round-off, or a Newton update stagnating at it; a linear system is solved by
+    // the first update, the second only confirms it.
+    if (worst <= 1e-14 || (!reuse && worst <= 1e-6 && worst >= 0.5 * last) ||
         (c_.all_linear() && iter >= 1)) {
       return Status::Ok();
     }
+    if (reuse && worst > kReplayChordRate * last) factored = false;
     last = worst;
   }
   if (last <= 1e-7) return Status::Ok();
@@ -212,11 +259,10 @@ Status DiscreteAdjoint::ImplicitStep(int n, const std::vector<double>& xm1,
   const double hp = n >= 2 ? tape_->h(n - 1) : 0.0;
   const solver::LmsCoefficients co = solver::ComputeLms(tape_->method(n), h, hp, false);
   std::vector<double> b(n_), wq(n_, co.a0);
-  for (int i = 0; i < n_; ++i) b[i] = co.a1 * qm1[i] + co.a2 * qm2[i] + co.b1 * qdm1[i];
+  co.History(n_, qm1.data(), qm2.data(), qdm1.data(), b.data());
   *xn = xm1;
   if (!c_.all_linear() && n >= 2 && hp > 0.0) {
-    const double r = h / hp;
-    for (int i = 0; i < n_; ++i) (*xn)[i] += r * (xm1[i] - xm2[i]);
+    solver::PredictLinear(n_, h, hp, xm1.data(), xm2.data(), xn->data());
   }
   Status s = Solve(xn, Tran(Tau(n)), ones_.data(), wq.data(), b.data(), nullptr,
                    solver::MethodName(tape_->method(n)));
@@ -408,7 +454,7 @@ Status DiscreteAdjoint::PointAdjoint(const double* y, const solver::EvalRequest&
                                                             : wf[i] * G[k] + wq[i] * C[k];
     }
   }
-  if (!klu_.Factor(jac_.data())) {
+  if (!FactorJacobian(req.dc)) {
     return Status::Error(fmt::format("adjoint at t = {} s: singular matrix", Sec(req.time)));
   }
   klu_.TSolve(m);
@@ -573,7 +619,7 @@ Status DiscreteAdjoint::TangentTrajectory(ParamPartials& partials, int j,
                                                               : wf[i] * (*G)[k] + wq[i] * (*C)[k];
       }
     }
-    if (!klu_.Factor(jac_.data())) return Status::Error("tangent: singular matrix");
+    if (!FactorJacobian(req.dc)) return Status::Error("tangent: singular matrix");
     klu_.Solve(v->data());
     return Status::Ok();
   };
@@ -611,10 +657,8 @@ Status DiscreteAdjoint::TangentTrajectory(ParamPartials& partials, int j,
       x.assign(xp, xp + n_);
       const solver::LmsCoefficients co =
           solver::ComputeLms(tape_->method(k), tape_->h(k), k >= 2 ? tape_->h(k - 1) : 0.0, false);
-      for (int i = 0; i < n_; ++i) {
-        b[i] = co.a1 * qdot_m1[i] + co.a2 * qdot_m2[i] + co.b1 * qddot[i];
-        wq[i] = co.a0;
-      }
+      co.History(n_, qdot_m1.data(), qdot_m2.data(), qddot.data(), b.data());
+      std::fill(wq.begin(), wq.end(), co.a0);
       partials.Jvp(j, x.data(), Tran(Tau(k)), df.data(), dq.data());
       for (int i = 0; i < n_; ++i) xdot[i] = -(df[i] + co.a0 * dq[i] + b[i]);
       Status s = solve(x.data(), Tran(Tau(k)), ones_.data(), wq.data(), nullptr, &xdot, &G, &C);

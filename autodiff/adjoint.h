@@ -34,9 +34,12 @@
 
 namespace memspice::autodiff {
 
-// KLU with a fresh numeric factorization per Factor(): results depend only on the matrix values,
-// never on earlier factorizations (needed for bit-identical replays). The symbolic analysis is
-// the one the forward run's solver made for the circuit's pattern (solver::KluSymbolic).
+// KLU whose results depend only on the matrix values, never on the order of earlier calls
+// (needed for bit-identical replays from checkpoints). Factor() pivots afresh. FactorOnPivots()
+// refactors on the pivot order of the first matrix it was given (a reference kept for the
+// object's life; a refactor costs ~4x less than a pivoting factorization) and pivots afresh, for
+// this matrix only, when those pivots are poor for it. The symbolic analysis is the one the
+// forward run's solver made for the circuit's pattern (solver::KluSymbolic).
 class DeterministicKlu {
  public:
   DeterministicKlu();
@@ -45,6 +48,7 @@ class DeterministicKlu {
   DeterministicKlu& operator=(const DeterministicKlu&) = delete;
   bool Analyze(int n, const std::vector<int>& col_ptr, const std::vector<int>& row_idx);
   bool Factor(const double* values);
+  bool FactorOnPivots(const double* values);
   void Solve(double* b);
   void TSolve(double* b);
   int num_tsolves() const { return num_tsolves_; }
@@ -54,7 +58,10 @@ class DeterministicKlu {
   int n_ = 0;
   klu_common common_;
   std::shared_ptr<solver::KluSymbolic> symbolic_;
-  klu_numeric* numeric_ = nullptr;
+  klu_numeric* numeric_ = nullptr;    // the last pivoting factorization
+  klu_numeric* reference_ = nullptr;  // pivot order of FactorOnPivots, values of its last call
+  double reference_rcond_ = 0.0;      // rcond of the reference's own pivoting factorization
+  klu_numeric* current_ = nullptr;    // what Solve and TSolve use
   int num_tsolves_ = 0;
 };
 
@@ -87,6 +94,8 @@ class DiscreteAdjoint {
   solver::EvalRequest Tran(double time) const;
   solver::EvalRequest Dc() const;
   double Tau(int k) const;  // evaluation time of the equations that produce step k
+  // Factors jac_ into klu_ (deterministically, see DeterministicKlu). False if singular.
+  bool FactorJacobian(bool dc);
   // Newton on wf f + wq q + b (clamped rows: x - clamp) from the guess in x, to round-off.
   solver::Status Solve(std::vector<double>* x, const solver::EvalRequest& req, const double* wf,
                        const double* wq, const double* b, const double* clamp, const char* what);

@@ -8,10 +8,6 @@
 //
 //   klu_budget [--sizes 32,64,128] [--rline 1] [--cline 1e-15] [--h 1e-6] [--reps 20]
 #include <klu.h>
-#ifdef MEMSPICE_HAVE_CHOLMOD
-#include <cholmod.h>
-#endif
-
 #include <time.h>
 
 #include <algorithm>
@@ -22,6 +18,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "solver/klu_solver.h"
 
 namespace {
 
@@ -111,34 +109,6 @@ Csc BuildCrossbar(int nr, int nc, double rline, double cline, double h, int* unk
   return ToCsc(n, t);
 }
 
-#ifdef MEMSPICE_HAVE_CHOLMOD
-// KLU user ordering (ordering = 3): METIS nested dissection of the block's pattern, which KLU
-// hands over per BTF block. MNA of R/C/V circuits is structurally symmetric, so ordering the
-// pattern as a symmetric matrix (upper part) is exact. Returns an nnz(L) estimate (0 = failure).
-int MetisOrder(int n, int* ap, int* ai, int* perm, klu_common* /*common*/) {
-  if (n <= 3) {  // METIS rejects tiny graphs; the identity is optimal there anyway
-    for (int k = 0; k < n; ++k) perm[k] = k;
-    return n * n;
-  }
-  cholmod_common cc;
-  cholmod_start(&cc);
-  cholmod_sparse a{};
-  a.nrow = a.ncol = n;
-  a.nzmax = ap[n];
-  a.p = ap;
-  a.i = ai;
-  a.stype = 1;
-  a.itype = CHOLMOD_INT;
-  a.xtype = CHOLMOD_PATTERN;
-  a.dtype = CHOLMOD_DOUBLE;
-  a.sorted = 1;
-  a.packed = 1;
-  const int ok = cholmod_metis(&a, nullptr, 0, 1, perm, &cc);
-  cholmod_finish(&cc);
-  return ok ? 10 * ap[n] + n : 0;
-}
-#endif
-
 // CPU time of this thread: on a shared machine wall time also counts other processes' slices.
 double Now() {
   timespec ts;
@@ -201,10 +171,8 @@ int main(int argc, char** argv) {
       {"AMD, no btf, no scale", 0, 0, 0},
       {"COLAMD, btf, scale=max", 1, 1, 2},
       {"COLAMD, no btf, no scale", 1, 0, 0},
-#ifdef MEMSPICE_HAVE_CHOLMOD
       {"METIS ND, btf, no scale", 3, 1, 0},
       {"METIS ND, no btf, no scale", 3, 0, 0},
-#endif
   };
   std::printf(
       "| size | unknowns | nnz(J) | options | nnz(L+U) | analyze ms | factor ms | refactor ms | "
@@ -225,14 +193,13 @@ int main(int argc, char** argv) {
       klu_free_symbolic(&ws, &wc);
     }
     for (const Config& cfg : configs) {
+      if (cfg.ordering == 3 && memspice::solver::MetisUserOrder() == nullptr) continue;
       klu_common common;
       klu_defaults(&common);
       common.ordering = cfg.ordering;
       common.btf = cfg.btf;
       common.scale = cfg.scale;
-#ifdef MEMSPICE_HAVE_CHOLMOD
-      common.user_order = MetisOrder;
-#endif
+      common.user_order = memspice::solver::MetisUserOrder();
       // Each figure is the minimum over `reps` CPU timings: the least disturbed by other load.
       double t_an = 1e300, t_fac = 1e300, t_ref = 1e300, t_sol = 1e300, t_tsol = 1e300;
       klu_symbolic* sym = nullptr;

@@ -50,6 +50,7 @@ class AlphaSource : public Device {
   void Bind(BindContext& ctx) override {}
   void Evaluate(EvalContext& ctx) override;
   bool IsLinear() const override { return true; }
+  bool IsSource() const override { return true; }
   void Breakpoints(double tstop, std::vector<double>* out) const override;
 
   // The source current at time t (A, flowing np -> nn through the source).

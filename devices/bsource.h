@@ -29,6 +29,7 @@ class BehavioralSource : public Device {
   void Evaluate(EvalContext& ctx) override;
   // Linear when the expression reads no probe (a pure function of time).
   bool IsLinear() const override { return behavioral_.expr().probes().empty(); }
+  bool IsSource() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override { behavioral_.set_temperature(info.temp); }
 
   bool is_current() const { return is_current_; }

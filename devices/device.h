@@ -109,6 +109,10 @@ class Device {
   // f and q are linear in x with constant G and C (a time-dependent source term is allowed).
   // A circuit of linear devices is factored once per step size.
   virtual bool IsLinear() const { return false; }
+  // f(0, t) can be nonzero: the device has a source term, a function of time only (independent
+  // and time-only behavioural sources). A linear circuit's transient evaluates only these per
+  // step: f(x, t) = G x + f_sources(0, t).
+  virtual bool IsSource() const { return false; }
   // Called before an analysis starts.
   virtual void SetAnalysis(const AnalysisInfo& info) {}
   // Appends the times in [0, tstop] where the device's inputs have corners.
@@ -117,7 +121,8 @@ class Device {
   // for the DC hold of states and for `uic`.
   virtual void InitialState(double* x) const {}
   // Checks the device's unknowns after an accepted step; returns an empty string if fine, else a
-  // description of what is wrong (e.g. "state x(m1) = 1.7 left [0, 1]").
+  // description of what is wrong (e.g. "state x(m1) = 1.7 left [0, 1]"). Called only for
+  // nonlinear devices and sources (linear passive elements are trusted).
   virtual std::string CheckState(const double* x) const { return {}; }
   // DC sweep of an independent source: sets its DC value. Returns false if not a source.
   virtual bool SetDcValue(double value) { return false; }

@@ -25,6 +25,7 @@ class VoltageSource : public Device {
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
   bool IsLinear() const override { return true; }
+  bool IsSource() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override { value_.SetAnalysis(info); }
   void Breakpoints(double tstop, std::vector<double>* out) const override {
     value_.Breakpoints(tstop, out);

@@ -13,6 +13,28 @@ Assembler::Assembler(Circuit& circuit) : circuit_(circuit), n_(circuit.size()) {
   c_handles_.assign(handles + 1, 0.0);
   g_csc_.assign(circuit.nnz(), 0.0);
   c_csc_.assign(circuit.nnz(), 0.0);
+  for (auto& d : circuit.devices()) {
+    if (d->IsSource()) sources_.push_back(d.get());
+  }
+  zero_x_.assign(n_ + 1, 0.0);
+  scratch_q_.assign(n_ + 1, 0.0);
+}
+
+void Assembler::EvaluateSources(const EvalRequest& r) {
+  ++num_evaluations_;
+  std::fill(f_.begin(), f_.end(), 0.0);
+  devices::EvalContext ctx;
+  ctx.x = zero_x_.data() + 1;
+  ctx.time = r.time;
+  ctx.dc = r.dc;
+  ctx.gmin = r.gmin;
+  ctx.source_scale = r.source_scale;
+  ctx.f = f_.data() + 1;
+  ctx.q = scratch_q_.data() + 1;
+  // The handle arrays only collect the sources' constant entries here; Evaluate() zeroes them.
+  ctx.G = g_handles_.data() + 1;
+  ctx.C = c_handles_.data() + 1;
+  for (devices::Device* d : sources_) d->Evaluate(ctx);
 }
 
 void Assembler::Evaluate(const double* x, const EvalRequest& r) {
@@ -21,8 +43,11 @@ void Assembler::Evaluate(const double* x, const EvalRequest& r) {
   x_[0] = 0.0;
   std::fill(f_.begin(), f_.end(), 0.0);
   std::fill(q_.begin(), q_.end(), 0.0);
-  std::fill(g_handles_.begin(), g_handles_.end(), 0.0);
-  std::fill(c_handles_.begin(), c_handles_.end(), 0.0);
+  // Without matrices the handles only collect unused terms: zeroed when next needed.
+  if (r.matrices) {
+    std::fill(g_handles_.begin(), g_handles_.end(), 0.0);
+    std::fill(c_handles_.begin(), c_handles_.end(), 0.0);
+  }
   devices::EvalContext ctx;
   ctx.x = x_.data() + 1;
   ctx.time = r.time;

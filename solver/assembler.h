@@ -28,6 +28,10 @@ class Assembler {
   // Evaluates all devices at x (length n) and time. f/q/G/C stay valid until the next call.
   void Evaluate(const double* x, const EvalRequest& request);
 
+  // f(0, t) of the source devices (Device::IsSource) alone into f(), which for a linear circuit
+  // is the source term of f(x, t) = G x + f(0, t). q(), G() and C() are left as they were.
+  void EvaluateSources(const EvalRequest& request);
+
   const double* f() const { return f_.data() + 1; }
   const double* q() const { return q_.data() + 1; }
   double* mutable_f() { return f_.data() + 1; }
@@ -46,6 +50,8 @@ class Assembler {
   std::vector<double> x_, f_, q_;  // each with a scratch slot at [0] (= index -1)
   std::vector<double> g_handles_, c_handles_;
   std::vector<double> g_csc_, c_csc_;
+  std::vector<devices::Device*> sources_;
+  std::vector<double> zero_x_, scratch_q_;  // x = 0 and a q sink for EvaluateSources
   int num_evaluations_ = 0;
   int num_limited_ = 0;
 };

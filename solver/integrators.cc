@@ -34,6 +34,17 @@ LmsCoefficients ComputeLms(Method method, double h, double h_prev, bool restart)
   return c;
 }
 
+void LmsCoefficients::History(int n, const double* q_n, const double* q_nm1, const double* qdot_n,
+                              double* b) const {
+  for (int i = 0; i < n; ++i) b[i] = a1 * q_n[i] + a2 * q_nm1[i] + b1 * qdot_n[i];
+}
+
+void PredictLinear(int n, double h, double h_prev, const double* x_n, const double* x_nm1,
+                   double* x) {
+  const double r = h / h_prev;
+  for (int i = 0; i < n; ++i) x[i] = x_n[i] + r * (x_n[i] - x_nm1[i]);
+}
+
 bool IsExplicit(Method m) { return m == Method::kForwardEuler || m == Method::kRk4; }
 
 int MethodOrder(Method m) {

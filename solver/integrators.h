@@ -17,7 +17,16 @@ struct LmsCoefficients {
   double a0 = 0, a1 = 0, a2 = 0, b1 = 0;
   // Local truncation error constant: LTE = err_const * h^(order+1) * q^(order+1).
   double err_const = 0.5;
+
+  // The history term b = a1 q_n + a2 q_{n-1} + b1 qdot_n of the step (length n vectors).
+  void History(int n, const double* q_n, const double* q_nm1, const double* qdot_n,
+               double* b) const;
 };
+
+// Predictor of a nonlinear step: x_{n+1} ~= x_n + (h / h_prev) (x_n - x_{n-1}), into x.
+// Shared by the simulator and the adjoint's replay so that both start Newton from the same guess.
+void PredictLinear(int n, double h, double h_prev, const double* x_n, const double* x_nm1,
+                   double* x);
 
 // Coefficients for step h = t_{n+1} - t_n; h_prev = t_n - t_{n-1} (Gear2 only). `restart`
 // selects backward Euler (first step, after breakpoints) for trap and Gear2.

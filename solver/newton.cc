@@ -32,6 +32,18 @@ void NewtonSolver::AssembleJacobian(const NewtonSystem& s) {
   }
 }
 
+void NewtonSolver::ScaleFromJacobian(const double* x) {
+  const Circuit& c = asm_.circuit();
+  const auto& cp = c.col_ptr();
+  const auto& ri = c.row_idx();
+  for (int j = 0; j < n_; ++j) {
+    const double xj = std::abs(x[j]);
+    for (int k = cp[j]; k < cp[j + 1]; ++k) {
+      scale_[ri[k]] = std::max(scale_[ri[k]], std::abs(j_[k]) * xj);
+    }
+  }
+}
+
 bool NewtonSolver::Factor(const NewtonSystem& s, NewtonOutcome* out) {
   if (!klu_.Factor(j_.data(), s.matrix_key)) {
     out->singular = true;
@@ -47,8 +59,6 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
                                   const NewtonOptions& o) {
   NewtonOutcome out;
   const Circuit& c = asm_.circuit();
-  const auto& cp = c.col_ptr();
-  const auto& ri = c.row_idx();
   const auto& unknowns = c.unknowns();
   if (request.dc != last_dc_ || request.all_node_gmin != last_all_gmin_ ||
       request.dc_node_gmin != last_dc_gmin_) {
@@ -65,9 +75,14 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
 
   EvalRequest req = request;
   bool dx_converged = false;
-  for (int iter = 0; iter < o.max_iter; ++iter) {
+  double last_dx_norm = -1.0;  // largest |dx_i| / tol_i of the previous update
+  int chord_iterations = 0;
+  // The iteration limit counts iterations with a fresh Jacobian; chord iterations come on top
+  // (at most kChordMaxIterations per fresh one).
+  for (int iter = 0, fresh = 0;; ++iter) {
+    const bool reuse = (o.linear || o.chord) && factor_valid_;
+    if (!reuse && fresh++ == o.max_iter) break;
     out.iterations = iter + 1;
-    const bool reuse = o.linear && factor_valid_;
     req.matrices = !reuse;
     req.init_junctions = request.init_junctions && iter == 0;
     asm_.Evaluate(x, req);
@@ -89,16 +104,10 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
         return out;
       }
     }
-    if (!reuse) {
-      AssembleJacobian(s);
-      // Residual scale from the size of the individual Jacobian terms.
-      for (int j = 0; j < n_; ++j) {
-        const double xj = std::abs(x[j]);
-        for (int k = cp[j]; k < cp[j + 1]; ++k) {
-          scale_[ri[k]] = std::max(scale_[ri[k]], std::abs(j_[k]) * xj);
-        }
-      }
-    }
+    // Residual scale from the size of the individual Jacobian terms (those of the factored
+    // Jacobian when a chord iteration reuses it).
+    if (!reuse) AssembleJacobian(s);
+    if (!reuse || o.chord) ScaleFromJacobian(x);
     // Convergence: the last update was small and the residual is small.
     double worst_ratio = -1.0;
     bool residual_ok = true;
@@ -124,7 +133,10 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
       return out;
     }
     // Factor only now: a converged iterate needs no factorization.
-    if (!reuse && !Factor(s, &out)) return out;
+    if (!reuse) {
+      if (!Factor(s, &out)) return out;
+      ++out.factorizations;
+    }
     for (int i = 0; i < n_; ++i) dx_[i] = -r_[i];
     klu_.Solve(dx_.data());
     double max_node_dx = 0.0;
@@ -144,13 +156,27 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
       for (int i = 0; i < n_; ++i) dx_[i] *= s_damp;
     }
     dx_converged = true;
+    const double fraction = o.chord && reuse ? kChordErrorFraction : 1.0;
+    double dx_norm = 0.0;
     for (int i = 0; i < n_; ++i) {
       const double xn = x[i] + dx_[i];
       const double atol = unknowns[i].kind == devices::UnknownKind::kNode ? o.vntol : o.abstol;
-      if (std::abs(dx_[i]) > o.reltol * std::max(std::abs(xn), std::abs(x[i])) + atol) {
-        dx_converged = false;
-      }
+      const double tol = o.reltol * std::max(std::abs(xn), std::abs(x[i])) + atol;
+      if (std::abs(dx_[i]) > fraction * tol) dx_converged = false;
+      dx_norm = std::max(dx_norm, std::abs(dx_[i]) / tol);
       x[i] = xn;
+    }
+    if (o.chord) {
+      // Refresh the Jacobian when the reused one stops contracting fast.
+      if (reuse) ++chord_iterations;
+      // (Updates at round-off level, below the chord's own target, say nothing about the rate.)
+      const bool slow = reuse && last_dx_norm > 0.0 && dx_norm > kChordErrorFraction &&
+                        dx_norm > kChordMaxRate * last_dx_norm;
+      if (slow || chord_iterations >= kChordMaxIterations) {
+        factor_valid_ = false;
+        chord_iterations = 0;
+      }
+      last_dx_norm = dx_norm;
     }
     if (o.linear) {
       // Exact for linear f and q: update them instead of evaluating the devices again.

@@ -30,19 +30,34 @@ struct NewtonSystem {
 };
 
 struct NewtonOptions {
-  int max_iter = 100;
+  int max_iter = 100;  // iterations with a fresh Jacobian (chord iterations come on top)
   double reltol = 1e-3;
   double vntol = 1e-6;         // node voltages
   double abstol = 1e-12;       // currents and states; KCL residuals
   double q_atol = 1e-14;       // residual of pure charge rows (wf = 0)
   double max_node_step = 0.0;  // > 0: damp updates larger than this many volts
   bool linear = false;         // f, q linear in x: one solve, factorization reused while unchanged
+  // Chord iteration: keep the factorization across iterations and calls (while matrix_key is
+  // unchanged) as long as each update shrinks the previous one by kChordMaxRate or better, else
+  // refactor. An update from a reused factorization counts as converged only below
+  // kChordErrorFraction of the tolerance (its error is not quadratically small).
+  bool chord = false;
 };
+
+// Largest ratio |dx_k| / |dx_k-1| (in units of the tolerance) a chord iteration may show before
+// the Jacobian is refreshed.
+inline constexpr double kChordMaxRate = 0.1;
+// Fraction of the Newton tolerance a chord update must stay below to end the iteration: the
+// result then matches a full Newton solve to ~1e-10 relative (MNA-vs-fast-path checks need it).
+inline constexpr double kChordErrorFraction = 1e-7;
+// Chord iterations in one call before the Jacobian is refreshed regardless of the rate.
+inline constexpr int kChordMaxIterations = 12;
 
 struct NewtonOutcome {
   bool converged = false;
   bool singular = false;
   int iterations = 0;
+  int factorizations = 0;
   int worst = -1;  // unknown with the largest scaled residual (or singular column)
 };
 
@@ -65,6 +80,8 @@ class NewtonSolver {
 
  private:
   void AssembleJacobian(const NewtonSystem& s);
+  // Adds |J_ik x_k| (the size of each Jacobian term) to the residual scale of row i.
+  void ScaleFromJacobian(const double* x);
   bool Factor(const NewtonSystem& s, NewtonOutcome* out);
   Assembler& asm_;
   KluSolver& klu_;

@@ -11,6 +11,7 @@
 
 #include "solver/engine.h"
 #include "solver/integrators.h"
+#include "solver/linear_step.h"
 
 namespace memspice::solver {
 
@@ -134,6 +135,16 @@ class DivergenceGuard {
   std::vector<int> count_;
   double vlimit_ = 0.0, ilimit_ = 0.0;
 };
+
+// The devices whose CheckState can fail (see Device::CheckState): nonlinear devices and sources.
+std::vector<devices::Device*> StateCheckedDevices(
+    const std::vector<std::unique_ptr<devices::Device>>& devices) {
+  std::vector<devices::Device*> out;
+  for (const auto& d : devices) {
+    if (!d->IsLinear() || d->IsSource()) out.push_back(d.get());
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -288,7 +299,8 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   const double tstop = an.tstop;
   if (Status s = CheckPointBudget(sc, an, sel, o_.max_points, *out); !s.ok()) return s;
   const bool linear = c_.all_linear();
-  const NewtonOptions nopt = TranNewtonOptions();
+  NewtonOptions nopt = TranNewtonOptions();
+  nopt.chord = !linear;
   Progress progress(o_.progress, "tran");
 
   std::vector<double> xprev = xn, xtry(n_), qn(n_), qprev(n_), qdotn(n_, 0.0), qnew(n_),
@@ -301,6 +313,22 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   req.dc = false;
   req.gmin = o_.gmin;
   req.time = 0.0;
+  // Linear circuits: one solve per step without the device loop (linear_step.h).
+  std::unique_ptr<LinearStep> fast;
+  if (linear) {
+    newton_.Invalidate();
+    fast = std::make_unique<LinearStep>(asm_, klu_, req);
+    if (!fast->valid()) fast.reset();
+  }
+  // The truncation error only comes from rows with a charge.
+  std::vector<int> lte_rows;
+  if (fast != nullptr) {
+    lte_rows = fast->charge_rows();
+  } else {
+    lte_rows.resize(n_);
+    for (int i = 0; i < n_; ++i) lte_rows[i] = i;
+  }
+  const std::vector<devices::Device*> checked = StateCheckedDevices(c_.devices());
   asm_.Evaluate(xn.data(), req);
   std::copy(asm_.q(), asm_.q() + n_, qn.begin());
   qprev = qn;
@@ -347,14 +375,21 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       std::fill(wq.begin(), wq.end(), co.a0);
       last_a0 = co.a0;
     }
-    for (int i = 0; i < n_; ++i) b[i] = co.a1 * qn[i] + co.a2 * qprev[i] + co.b1 * qdotn[i];
-    xtry = xn;
+    co.History(n_, qn.data(), qprev.data(), qdotn.data(), b.data());
     if (!linear && !restart && hprev > 0.0) {
-      const double r = h / hprev;
-      for (int i = 0; i < n_; ++i) xtry[i] += r * (xn[i] - xprev[i]);
+      PredictLinear(n_, h, hprev, xn.data(), xprev.data(), xtry.data());
+    } else if (fast == nullptr) {
+      xtry = xn;
     }
     req.time = t + h;
-    NewtonOutcome no = newton_.Solve(xtry.data(), req, sys, nopt);
+    NewtonOutcome no;
+    if (fast != nullptr) {
+      no.converged = fast->Solve(co.a0, t + h, b.data(), xtry.data(), qnew.data());
+      no.singular = !no.converged;
+      no.worst = fast->singular_col();
+    } else {
+      no = newton_.Solve(xtry.data(), req, sys, nopt);
+    }
     if (!no.converged) {
       if (no.singular) {
         return Status::Error(
@@ -379,7 +414,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       }
       continue;
     }
-    std::copy(asm_.q(), asm_.q() + n_, qnew.begin());
+    if (fast == nullptr) std::copy(asm_.q(), asm_.q() + n_, qnew.begin());
     for (int i = 0; i < n_; ++i) qdotnew[i] = co.a0 * qnew[i] + b[i];
 
     // Local truncation error from divided differences of q over the points since the restart.
@@ -395,12 +430,13 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       const double i01 = 1.0 / (t0 - t1), i12 = 1.0 / (t1 - t2), i02 = 1.0 / (t0 - t2);
       const double i23 = d == 3 ? 1.0 / (t2 - t3) : 0.0, i13 = d == 3 ? 1.0 / (t1 - t3) : 0.0,
                    i03 = d == 3 ? 1.0 / (t0 - t3) : 0.0;
-      const double scale = std::abs(cerr * hd * fact) / h;
+      const double inv_h = 1.0 / h;
+      const double scale = std::abs(cerr * hd * fact) * inv_h;
       const double* q1v = qh[0].data();
       const double* q2v = qh[1].data();
       const double* q3v = qh[2].data();
       ratio = 0.0;
-      for (int i = 0; i < n_; ++i) {
+      for (const int i : lte_rows) {
         const double q0 = qnew[i], q1 = q1v[i], q2 = q2v[i];
         const double d01 = (q0 - q1) * i01, d12 = (q1 - q2) * i12;
         double dd = (d01 - d12) * i02;
@@ -412,7 +448,8 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
         const double err = scale * std::abs(dd);
         const double volttol =
             o_.reltol * std::max(std::abs(qdotnew[i]), std::abs(qdotn[i])) + o_.abstol;
-        const double chargetol = o_.reltol * std::max({std::abs(q0), std::abs(q1), o_.chgtol}) / h;
+        const double chargetol =
+            o_.reltol * std::max({std::abs(q0), std::abs(q1), o_.chgtol}) * inv_h;
         const double r = err / (o_.trtol * std::max(volttol, chargetol));
         if (r > ratio) {
           ratio = r;
@@ -442,7 +479,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
             "reduce the step (.options maxstep) or check device parameters");
       }
     }
-    for (auto& d : c_.devices()) {
+    for (devices::Device* d : checked) {
       std::string msg = d->CheckState(xtry.data());
       if (!msg.empty()) {
         return Status::Error(fmt::format("{} at t = {} s", msg, Sec(t + h)),
@@ -485,6 +522,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       }
     }
   }
+  if (fast != nullptr) newton_.Invalidate();  // the KLU factorization is no longer Newton's
   if (std::getenv("MEMSPICE_SOLVER_STATS") != nullptr) {
     std::fprintf(stderr,
                  "solver: %d steps, %d evaluations, %d factorizations, %d refactorizations\n", step,
@@ -623,6 +661,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
   auto emit = [&](double time, double h, const std::vector<double>& x) {
     return EmitPoint(an, step, time, h, method, x, sel, observer, out);
   };
+  const std::vector<devices::Device*> checked = StateCheckedDevices(c_.devices());
   auto check = [&](const std::vector<double>& x, double time) -> Status {
     const char* hint =
         "explicit methods are only stable for small steps: use --fixed-step smaller or "
@@ -634,7 +673,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
             hint);
       }
     }
-    for (auto& d : c_.devices()) {
+    for (devices::Device* d : checked) {
       std::string msg = d->CheckState(x.data());
       if (!msg.empty()) return Status::Error(fmt::format("{} at t = {} s", msg, Sec(time)), hint);
     }

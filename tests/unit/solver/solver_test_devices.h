@@ -146,6 +146,7 @@ class TestV : public TestBranch {
       : TestBranch(std::move(name), std::move(a), std::move(b)),
         v_(std::move(v)),
         bps_(std::move(bps)) {}
+  bool IsSource() const override { return true; }
   void Evaluate(EvalContext& c) override {
     StampBase(c);
     const double v = dc_override_ ? dc_value_ : v_(c.time);
@@ -192,6 +193,7 @@ class TestI : public TwoTerminal {
     c.f[b_] -= i_ * c.source_scale;
   }
   bool IsLinear() const override { return true; }
+  bool IsSource() const override { return true; }
   bool SetDcValue(double v) override {
     i_ = v;
     return true;
