@@ -10,8 +10,8 @@
 #include "base/strings.h"
 #include "netlist/directive_cards.h"
 #include "netlist/expression.h"
-#include "solver/atomic_file.h"
 #include "parallel/collective.h"
+#include "solver/atomic_file.h"
 
 namespace memspice::apps {
 
@@ -220,24 +220,35 @@ bool TransientOptions(const netlist::Netlist& netlist, const std::string& method
   return true;
 }
 
-DeckReparser MakeDeckReparser(const std::string& deck, const std::vector<std::string>& sets,
-                              const std::vector<std::string>& include_dirs) {
+SeededReparser MakeSeededReparser(const std::string& deck, const std::vector<std::string>& sets,
+                                  const std::vector<std::string>& include_dirs) {
   const std::map<std::string, double> base =
       ParseOverrides(sets).value_or(std::map<std::string, double>{});
   const std::vector<std::string> paths = LibraryPaths(include_dirs);
-  return [base, paths, deck](const std::map<std::string, double>& extra,
-                             std::string* error) -> std::optional<netlist::Netlist> {
-    netlist::ParseOptions po;
-    po.overrides = base;
-    for (const auto& [k, v] : extra) po.overrides[k] = v;
-    po.include_paths = paths;
-    netlist::Diagnostics diag;
-    auto nl = netlist::ParseFile(deck, po, diag);
-    if (!nl || diag.has_errors()) {
-      *error = diag.Format();
-      return std::nullopt;
-    }
-    return nl;
+  return
+      [base, paths, deck](const std::map<std::string, double>& extra, std::optional<uint64_t> seed,
+                          bool nominal, std::string* error) -> std::optional<netlist::Netlist> {
+        netlist::ParseOptions po;
+        po.overrides = base;
+        for (const auto& [k, v] : extra) po.overrides[k] = v;
+        po.include_paths = paths;
+        po.seed = seed;
+        po.nominal = nominal;
+        netlist::Diagnostics diag;
+        auto nl = netlist::ParseFile(deck, po, diag);
+        if (!nl || diag.has_errors()) {
+          *error = diag.Format();
+          return std::nullopt;
+        }
+        return nl;
+      };
+}
+
+DeckReparser MakeDeckReparser(const std::string& deck, const std::vector<std::string>& sets,
+                              const std::vector<std::string>& include_dirs) {
+  SeededReparser reparse = MakeSeededReparser(deck, sets, include_dirs);
+  return [reparse](const std::map<std::string, double>& extra, std::string* error) {
+    return reparse(extra, std::nullopt, false, error);
   };
 }
 

@@ -2,6 +2,7 @@
 #ifndef MEMSPICE_APPS_CLI_COMMON_H_
 #define MEMSPICE_APPS_CLI_COMMON_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -44,6 +45,14 @@ using DeckReparser = std::function<std::optional<netlist::Netlist>(
     const std::map<std::string, double>& extra, std::string* error)>;
 DeckReparser MakeDeckReparser(const std::string& deck, const std::vector<std::string>& sets,
                               const std::vector<std::string>& include_dirs);
+// The same with the random functions' stream chosen per call (Monte Carlo runs): `seed` replaces
+// `.options seed=` (nullopt: the deck's); `nominal` makes agauss/gauss/aunif/unif return their
+// nominal values.
+using SeededReparser = std::function<std::optional<netlist::Netlist>(
+    const std::map<std::string, double>& extra, std::optional<uint64_t> seed, bool nominal,
+    std::string* error)>;
+SeededReparser MakeSeededReparser(const std::string& deck, const std::vector<std::string>& sets,
+                                  const std::vector<std::string>& include_dirs);
 
 // Refuses output paths that name an input (the deck, an included file, a target) or the same file
 // as another output: prints an error naming both and returns false. `outputs` pairs an option name

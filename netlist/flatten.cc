@@ -7,11 +7,6 @@
 
 namespace memspice::netlist {
 
-// Seed of the Monte Carlo functions when the deck sets no `.options seed=`.
-constexpr uint64_t kDefaultSeed = 1;
-// Largest seed: integers up to 2^53 are exact in the double that .options holds.
-constexpr double kMaxSeed = 9007199254740992.0;
-
 Flattener::Flattener(const SubcktDef& top, const std::set<std::string>& globals,
                      const ParseOptions& options, Diagnostics& diag, Netlist* out)
     : top_def_(top), globals_(globals), options_(options), diag_(diag), out_(out) {}
@@ -45,6 +40,7 @@ void Flattener::Run() {
 }
 
 uint64_t Flattener::Seed() {
+  if (options_.seed) return *options_.seed;
   auto it = out_->options.find("seed");
   if (it == out_->options.end()) return kDefaultSeed;
   const double v = it->second;
@@ -116,6 +112,8 @@ Scope Flattener::MakeScope(Frame* f) {
   s.map_node = [this, f](const std::string& n) { return MapNode(f, n); };
   s.map_element = [f](const std::string& n) { return f->prefix + n; };
   s.random = [this](bool gaussian) {
+    ++out_->random_draws;
+    if (options_.nominal) return 0.0;
     if (gaussian) return std::normal_distribution<double>(0.0, 1.0)(rng_);
     return std::uniform_real_distribution<double>(-1.0, 1.0)(rng_);
   };

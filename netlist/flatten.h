@@ -33,7 +33,7 @@ class Flattener {
 
  private:
   // --- frames and parameters (flatten.cc)
-  uint64_t Seed();  // of the Monte Carlo functions, from `.options seed=`
+  uint64_t Seed();  // of the Monte Carlo functions: ParseOptions::seed, else `.options seed=`
   std::optional<double> LookupParam(Frame* f, const std::string& name);
   double EvaluateSlot(Frame* f, const std::string& name, Frame::Slot& slot);
   const FuncDef* LookupFunc(const Frame* f, const std::string& name) const;

@@ -9,6 +9,7 @@
 #define MEMSPICE_NETLIST_NETLIST_H_
 
 #include <limits>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -98,7 +99,13 @@ struct Netlist {
   std::vector<std::string> outputs;       // .print/.plot/.save selections, e.g. "v(out)", "i(v1)"
   std::map<std::string, double> params;   // top-level .param values after overrides
   std::vector<std::string> files;         // main file then included files, for reporting
+  int random_draws = 0;  // agauss/gauss/aunif/unif values drawn (0: the deck has no randomness)
 };
+
+// Seed of the Monte Carlo functions when the deck sets no `.options seed=`.
+inline constexpr uint64_t kDefaultSeed = 1;
+// Largest `.options seed=`: integers up to 2^53 are exact in the double that .options holds.
+inline constexpr double kMaxSeed = 9007199254740992.0;
 
 struct ParseOptions {
   std::map<std::string, double> overrides;  // --set NAME=VALUE: replaces top-level .param values
@@ -106,6 +113,10 @@ struct ParseOptions {
   // Upper bound on flattened elements (guards against exponential subcircuit expansion);
   // 0 means no limit.
   size_t max_elements = 0;
+  // Seed of agauss/gauss/aunif/unif, replacing `.options seed=` (a Monte Carlo run's own seed).
+  std::optional<uint64_t> seed;
+  // The nominal circuit: agauss/gauss/aunif/unif return their nominal value (Monte Carlo run 0).
+  bool nominal = false;
 };
 
 // The memspice name of a signal written the ngspice way: lower case; `v1#branch` and

@@ -3,6 +3,8 @@
 # seeded with the repository's decks. Exits non-zero on any crash, leak, timeout, OOM or
 # sanitizer report; the reproducer is kept and its path printed.
 #   scripts/fuzz.sh [SECONDS]        env: FUZZ_TARGETS="netlist_fuzz circuit_fuzz"  MEMSPICE_JOBS=N
+#                                         FUZZ_TIMEOUT=S (per-input hang limit, wall seconds, default 5;
+#                                         raise it on a loaded machine, where wall time is not CPU time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
@@ -13,6 +15,11 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || (( seconds < 1 )); then
 fi
 targets=(${FUZZ_TARGETS:-netlist_fuzz circuit_fuzz})
 jobs="${MEMSPICE_JOBS:-$(nproc)}"
+timeout="${FUZZ_TIMEOUT:-5}"
+if ! [[ "$timeout" =~ ^[0-9]+$ ]] || (( timeout < 1 )); then
+  echo "scripts/fuzz.sh: FUZZ_TIMEOUT must be a positive integer (seconds), got '$timeout'" >&2
+  exit 2
+fi
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$jobs" --target "${targets[@]}"
@@ -49,7 +56,7 @@ for t in "${targets[@]}"; do
   echo "== $t: ${seconds}s, seeds: $(ls "$seed" | wc -l)"
   log="$work/$t.log"
   if (cd "$run_dir" && "$repo/build-fuzz/tests/fuzz/$t" "$corpus" \
-        -max_total_time="$seconds" -seed=1 -timeout=5 -rss_limit_mb=2048 -max_len=8192 \
+        -max_total_time="$seconds" -seed=1 -timeout="$timeout" -rss_limit_mb=2048 -max_len=8192 \
         -dict="$repo/tests/fuzz/spice.dict" -artifact_prefix="$work/artifacts/$t-" \
         -print_final_stats=1) >"$log" 2>&1; then
     grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
