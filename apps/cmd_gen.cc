@@ -129,7 +129,7 @@ void AddInputAndAnalysis(CLI::App* cmd, circuits::AlphaTrain* in, circuits::Deck
 struct MsnnArgs {
   training::NetworkConfig net;
   std::string preset = "default", crossbar, method, dataset = "fashion-mnist", out;
-  double rline = 0, cline = 0, init_fraction = 1.0;
+  double rline = 0, cline = 0, rdriver = 0, rsense = 0, init_fraction = 1.0;
   uint64_t seed = 1;
   std::set<std::string> given;
 };
@@ -202,6 +202,8 @@ int RunMsnn(const MsnnArgs& a) {
   }
   spec.rline = a.rline;
   spec.cline = a.cline;
+  spec.rdriver = a.rdriver;
+  spec.rsense = a.rsense;
   std::string text;
   if (solver::Status s = circuits::GenerateMsnnDeck(spec, &text); !s.ok()) {
     PrintStatus(s);
@@ -313,6 +315,12 @@ void RegisterGen(CLI::App& app, int* exit_code) {
       ->transform(SpiceNumber("--rline"));
   ms->add_option("--cline", sn->cline, "Line capacitance per cell node, F")
       ->transform(SpiceNumber("--cline"));
+  ms->add_option("--rdriver", sn->rdriver,
+                 "Series resistance of every word-line driver, ohm (needs --rline)")
+      ->transform(SpiceNumber("--rdriver"));
+  ms->add_option("--rsense", sn->rsense,
+                 "Series resistance at every bit-line terminal, ohm (needs --rline)")
+      ->transform(SpiceNumber("--rsense"));
   ms->add_option("--layer-scale", sn->net.layer_scale, "Crossbar scale factor per layer")
       ->delimiter(',');
   ms->add_option("--input-scale", sn->net.input_scale, "Alpha event weight per unit pixel [A]")
@@ -323,8 +331,7 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   ms->add_option("--tau-a", sn->net.tau_a, "Alpha time constant [s]")
       ->transform(SpiceNumber("--tau-a"));
   ms->add_option("--steps", sn->net.steps, "Time steps T per sample")->check(Positive());
-  ms->add_option("--period", sn->net.period, "Alpha input period in steps")
-      ->check(Positive());
+  ms->add_option("--period", sn->net.period, "Alpha input period in steps")->check(Positive());
   ms->add_option("--method", sn->method,
                  "semi-implicit (default), fe or be (exactly the MNA engine's forward / backward "
                  "Euler); trap is not available in the fast kernels");

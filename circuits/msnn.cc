@@ -59,7 +59,13 @@ solver::Status Validate(const MsnnSpec& s) {
                            s.layer_scale.size(), nl));
   for (double v : s.layer_scale)
     if (!(v > 0) || !std::isfinite(v)) return bad(fmt::format("layer_scale: {} must be > 0", v));
-  if (!(s.rline >= 0) || !(s.cline >= 0)) return bad("rline and cline must be >= 0");
+  if (!(s.rline >= 0) || !(s.cline >= 0) || !(s.rdriver >= 0) || !(s.rsense >= 0))
+    return bad("rline, cline, rdriver and rsense must be >= 0");
+  if ((s.rdriver > 0 || s.rsense > 0) && !(s.rline > 0))
+    return bad(fmt::format(
+        "rdriver {} and rsense {} are series resistors at the ends of the line ladders: they need "
+        "rline > 0 (give the line resistance per segment too)",
+        FormatNumber(s.rdriver), FormatNumber(s.rsense)));
   if (!(s.input_scale > 0)) return bad(fmt::format("input_scale: {} must be > 0", s.input_scale));
   if (!(s.tau_a > 0)) return bad(fmt::format("tau_a: {} must be > 0", s.tau_a));
   if (s.period < 1) return bad(fmt::format("period: {} must be >= 1", s.period));
@@ -146,6 +152,11 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
         }
         if (parasitic) {  // word line ladder, one segment per column
           std::string prev = node;
+          if (s.rdriver > 0) {  // driver resistance, then the ladder
+            prev = fmt::format("{}_d", node);
+            o += fmt::format("RD{}{}_{} {} {} {}\n", l, sign, i, node, prev,
+                             FormatNumber(s.rdriver));
+          }
           for (int j = 0; j < out; ++j) {
             const std::string n = line_node(l, sign, i, j);
             o += fmt::format("RW{}{}_{}_{} {} {} {}\n", l, sign, i, j, prev, n,
@@ -177,14 +188,17 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
           o += fmt::format("YMSS {} {} {} mss_synapse x0={}\n", name, line_node(l, sign, i, j), bl,
                            FormatNumber(x0));
           if (parasitic) {  // bit line ladder towards the sense end
-            const std::string next =
-                row + 1 < 2 * in ? fmt::format("bl{}_{}_{}", l, j, row + 1) : sense;
+            const std::string next = row + 1 < 2 * in ? fmt::format("bl{}_{}_{}", l, j, row + 1)
+                                     : s.rsense > 0   ? fmt::format("bs{}_{}", l, j)
+                                                      : sense;
             o += fmt::format("RB{}_{}_{} {} {} {}\n", l, j, row, bl, next, FormatNumber(s.rline));
             if (s.cline > 0)
               o += fmt::format("CB{}_{}_{} {} 0 {}\n", l, j, row, bl, FormatNumber(s.cline));
           }
         }
       }
+      if (parasitic && s.rsense > 0)  // sense resistance between the ladder and the terminal
+        o += fmt::format("RS{}_{} bs{}_{} {} {}\n", l, j, l, j, sense, FormatNumber(s.rsense));
       if (!s.circuit) {
         o += fmt::format("VB{}_{} b{}_{} 0 DC 0\n", l, j, l, j);
         o += fmt::format("FB{}_{} 0 h{}_{} VB{}_{} 1\n", l, j, l, j, l, j);

@@ -20,7 +20,8 @@
 //   XN<l>_<j> h<l>_<j> MIF          neurons from mif.lib, starting at their rest state
 //   .save v(h<L>_<k>)               output probes
 // With rline/cline every word and bit line becomes an RC ladder (one segment per cell), which the
-// compiler turns into a line network (training/line_network.h).
+// compiler turns into a line network (training/line_network.h); rdriver/rsense add a series
+// resistor RD<l><p|m>_<i> after each driver and RS<l>_<j> before each bit-line terminal.
 #ifndef MEMSPICE_CIRCUITS_MSNN_H_
 #define MEMSPICE_CIRCUITS_MSNN_H_
 
@@ -38,10 +39,14 @@ struct MsnnCrossbar {
 };
 
 struct MsnnSpec {
-  std::vector<int> layers = {784, 100, 10};         // input features, then MIF layer sizes
-  bool circuit = false;                             // crossbar form: false = ideal (paper Eq. 1-2)
-  double rline = 0.0;                               // line resistance per cell segment [Ohm]
-  double cline = 0.0;                               // line capacitance per cell node [F]
+  std::vector<int> layers = {784, 100, 10};  // input features, then MIF layer sizes
+  bool circuit = false;                      // crossbar form: false = ideal (paper Eq. 1-2)
+  double rline = 0.0;                        // line resistance per cell segment [Ohm]
+  double cline = 0.0;                        // line capacitance per cell node [F]
+  // Series resistances at the line ends (need rline > 0: they terminate the ladders): from each
+  // word-line driver to its first cell segment, and from each bit line's last segment to its
+  // terminal (sense node, follower or membrane) [Ohm].
+  double rdriver = 0.0, rsense = 0.0;
   std::vector<double> layer_scale = {150.0, 0.03};  // s_l per crossbar
   double input_scale = 10e-6;                       // alpha event weight per unit pixel [A]
   double tau_a = 0.64e-3;                           // alpha time constant [s]

@@ -4,7 +4,8 @@ set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config
       libeigen3-dev libsuitesparse-dev libceres-dev libboost-test-dev libcli11-dev libfmt-dev
       nlohmann-json3-dev zlib1g-dev ccache ngspice gnuplot-nox clang libclang-rt-14-dev dataset-fashion-mnist
-      libopenmpi-dev openmpi-bin pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib)
+      libopenmpi-dev openmpi-bin pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib
+      libopenblas-dev libopenblas0-pthread)  # optimised BLAS behind CHOLMOD (line networks)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

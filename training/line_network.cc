@@ -4,8 +4,10 @@
 
 #include <Eigen/CholmodSupport>
 #include <Eigen/SparseCore>
+#include <algorithm>
 #include <cmath>
 #include <queue>
+#include <thread>
 
 #include "training/dataset.h"
 
@@ -100,7 +102,53 @@ std::string LineTopology::Validate() const {
 
 // Supernodal sparse Cholesky from CHOLMOD (fill-reducing ordering: the better of AMD and METIS
 // nested dissection); solves with many right-hand sides run as dense blocks (BLAS 3).
-using Cholesky = Eigen::CholmodSupernodalLLT<SpMat, Eigen::Lower>;
+class Cholesky : public Eigen::CholmodSupernodalLLT<SpMat, Eigen::Lower> {
+ public:
+  Cholesky() = default;
+  explicit Cholesky(const SpMat& k) { compute(k); }
+  // X = K^-1 B with the columns of B split over `threads` threads, each with its own CHOLMOD
+  // workspace (the factor is only read). Needs a successful factorisation.
+  Eigen::MatrixXd SolveColumns(Eigen::MatrixXd b, int threads) const;
+};
+
+Eigen::MatrixXd Cholesky::SolveColumns(Eigen::MatrixXd b, int threads) const {
+  const Eigen::Index n = b.rows(), k = b.cols();
+  const int nt =
+      static_cast<int>(std::clamp<Eigen::Index>(threads, 1, std::max<Eigen::Index>(k, 1)));
+  std::vector<std::string> errors(nt);
+  auto part = [&](int t) {
+    const Eigen::Index first = k * t / nt, count = k * (t + 1) / nt - first;
+    if (count == 0) return;
+    cholmod_common cc;
+    cholmod_start(&cc);
+    cholmod_dense view{};
+    view.nrow = n;
+    view.ncol = count;
+    view.nzmax = n * count;
+    view.d = n;
+    view.x = b.data() + n * first;
+    view.xtype = CHOLMOD_REAL;
+    view.dtype = CHOLMOD_DOUBLE;
+    cholmod_dense* x = cholmod_solve(CHOLMOD_A, m_cholmodFactor, &view, &cc);
+    if (x) {
+      std::copy_n(static_cast<const double*>(x->x), n * count, b.data() + n * first);
+      cholmod_free_dense(&x, &cc);
+    } else {
+      errors[t] = fmt::format("CHOLMOD solve failed (status {})", cc.status);
+    }
+    cholmod_finish(&cc);
+  };
+  if (nt == 1) {
+    part(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < nt; ++t) pool.emplace_back(part, t);
+    for (std::thread& th : pool) th.join();
+  }
+  for (const std::string& e : errors)
+    if (!e.empty()) throw TrainingError("line network: " + e);
+  return b;
+}
 
 struct LinePortModel::Factor {
   Cholesky llt;
@@ -147,8 +195,8 @@ double LineTimeConstant(const LineTopology& t, double g) {
 }
 
 LinePortModel::LinePortModel(std::shared_ptr<const LineTopology> t, const Eigen::MatrixXd& g_plus,
-                             const Eigen::MatrixXd& g_minus, LineFactorPool* pool)
-    : t_(std::move(t)), pool_(pool) {
+                             const Eigen::MatrixXd& g_minus, LineFactorPool* pool, int threads)
+    : t_(std::move(t)), pool_(pool), threads_(std::max(1, threads)) {
   if (pool_) {
     std::lock_guard<std::mutex> lock(pool_->mutex_);
     if (!pool_->free_.empty()) {
@@ -203,7 +251,7 @@ LinePortModel::~LinePortModel() {
 
 Eigen::MatrixXd LinePortModel::Solve(const Eigen::MatrixXd& port_v) const {
   if (t_->nodes == 0) return Eigen::MatrixXd(0, port_v.cols());
-  return f_->llt.solve(PortRhs(*t_, gp_, gm_, port_v));
+  return f_->llt.SolveColumns(PortRhs(*t_, gp_, gm_, port_v), threads_);
 }
 
 Eigen::MatrixXd LinePortModel::CellDrops(const Eigen::MatrixXd& x,
@@ -218,6 +266,11 @@ Eigen::MatrixXd LinePortModel::CellDrops(const Eigen::MatrixXd& x,
   }
   return d;
 }
+
+double LinePortModel::FactorNonzeros() const {
+  return const_cast<Cholesky&>(f_->llt).cholmod().lnz;
+}
+double LinePortModel::FactorFlops() const { return const_cast<Cholesky&>(f_->llt).cholmod().fl; }
 
 Eigen::MatrixXd LinePortModel::EffectiveWeights() const {
   const int in = t_->in, out = t_->out;

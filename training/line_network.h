@@ -70,9 +70,10 @@ class LinePortModel {
 
   // Throws TrainingError if a line node has no resistive path to a port (names the node). With a
   // pool, the symbolic analysis (fill-reducing ordering) of an earlier model of the same topology
-  // is reused and the factor goes back to the pool when this model is destroyed.
+  // is reused and the factor goes back to the pool when this model is destroyed. The solves (here
+  // and in Gradient) split their right-hand sides over `threads` threads.
   LinePortModel(std::shared_ptr<const LineTopology> t, const Eigen::MatrixXd& g_plus,
-                const Eigen::MatrixXd& g_minus, LineFactorPool* pool = nullptr);
+                const Eigen::MatrixXd& g_minus, LineFactorPool* pool = nullptr, int threads = 1);
   ~LinePortModel();
 
   const Eigen::MatrixXd& ybw() const { return ybw_; }  // out x 2 in
@@ -80,6 +81,11 @@ class LinePortModel {
   // Effective weights of the ideal form: the current leaving bit port j per unit u_i,
   // W_ij = -(Y(j, 2i) - Y(j, 2i + 1)); equals G+ - G- without line resistance.
   Eigen::MatrixXd EffectiveWeights() const;
+
+  // Nonzeros of the Cholesky factor and flops of one factorisation (CHOLMOD's analysis; for
+  // benchmarks).
+  double FactorNonzeros() const;
+  double FactorFlops() const;
 
   // dL/dG+ and dL/dG- (in x out) from dL/dY_bw (out x 2 in) and dL/dY_bb (out x out).
   void Gradient(const Eigen::MatrixXd& a_bw, const Eigen::MatrixXd& a_bb, Eigen::MatrixXd* dg_plus,
@@ -96,6 +102,7 @@ class LinePortModel {
   Eigen::VectorXd gp_, gm_;  // cell conductances, row-major in x out
   std::unique_ptr<Factor> f_;
   LineFactorPool* pool_ = nullptr;
+  int threads_ = 1;
   Eigen::MatrixXd ybw_, ybb_;
   Eigen::MatrixXd drops_;  // CellDrops of the `out` bit-port solutions (2 in out x out)
 };

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <Eigen/LU>
 #include <algorithm>
 #include <cmath>
 #include <exception>
@@ -397,8 +398,34 @@ int CouplingShift(Method m) { return m == Method::kForwardEuler ? 0 : 1; }
       l + 1, what, kMaxRelaxations, change));
 }
 
+// Preconditioner of the waveform relaxation when the coupling is implicit (it reads v[n+1], the
+// state the drive of step n produces). The loading L_j dominates C_mem/dt at the MEMprop scales,
+// so a neuron's response to its drive is nearly instantaneous, dv[n+1]/dI = D_j =
+// h / (1 + h (L_j + g_j)) (g_j: the neuron's conductance at rest), and the relaxation map
+// u -> F(u) = Kernel(base - (u - v_rest) C^T) has derivative about -C^T diag(D) on each row. The
+// Newton-like update u <- u + (F(u) - u) P, P = (I + C^T diag D)^-1, converges in a few passes
+// where the plain iteration u <- F(u) contracts only by the share of a bit line's current that
+// leaks to the others. The fixed point (hence the result) is the same; the reverse pass uses
+// (I + C diag D)^-1 (transpose = true). Explicit coupling (forward Euler): empty, plain iteration.
+template <typename S>
+RowMat<S> RelaxationPreconditioner(const LayerConst<S>& c, const RowMat<S>& cpl, int cshift,
+                                   const S* load, bool transpose) {
+  if (cshift == 0) return {};
+  namespace mss = devices::mss;
+  const double g = double(mss::Evaluate(c.m1, c.x1r, c.vr - c.v1).di_du +
+                          mss::Evaluate(c.m2, c.x2r, c.vr - c.v2).di_du);
+  const Eigen::Index h = cpl.rows();
+  Eigen::VectorXd d(h);
+  for (Eigen::Index j = 0; j < h; ++j) d[j] = c.h / (1 + c.h * (double(load[j]) + g));
+  const Eigen::MatrixXd cd = cpl.template cast<double>();
+  const Eigen::MatrixXd m = transpose ? Eigen::MatrixXd(cd * d.asDiagonal())
+                                      : Eigen::MatrixXd(cd.transpose() * d.asDiagonal());
+  return (Eigen::MatrixXd::Identity(h, h) + m).inverse().cast<S>();
+}
+
 // ws.base holds the uncoupled drive rows (T x n_el); on return ws.v/x1/x2[l] are the fixed point
-// v = Kernel(base - (v_c - v_rest) C^T) and ws.drive[l] its drive.
+// v = Kernel(base - (v_c - v_rest) C^T) and ws.drive[l] its drive (ws.prev: the iterate u the
+// drive was formed from).
 template <typename S>
 void ForwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl, int cshift, int T,
                     int ns, int H, int l, Workspace<S>& ws) {
@@ -406,26 +433,33 @@ void ForwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl,
   RowMat<S>& v = ws.v[l];
   RowMat<S>& rows = ws.drive[l];
   rows = ws.base;
+  const RowMat<S> pre = RelaxationPreconditioner(c, cpl, cshift, ws.load.data(), false);
+  const Eigen::Index nr = static_cast<Eigen::Index>(T) * ns;
+  const size_t off = static_cast<size_t>(cshift) * n_el;
   double change = 0;
   for (int it = 0; it < kMaxRelaxations; ++it) {
     ForwardLayer(isa, c, T, n_el, rows.data(), static_cast<const S*>(nullptr),
                  static_cast<const S*>(nullptr), ws.load.data(), v.data(), ws.x1[l].data(),
                  ws.x2[l].data());
-    if (it > 0) {
-      const double diff = (v - ws.prev).cwiseAbs().maxCoeff();
-      const double scale = (v.array() - c.vr).abs().maxCoeff();
-      change = diff / scale;
-      if (!(diff > kRelaxTolerance<S> * scale)) {  // also stops on NaN (reported later)
-        ws.relaxations = std::max(ws.relaxations, it + 1);
-        return;
-      }
+    if (it == 0) ws.prev.setConstant(v.rows(), v.cols(), c.vr);  // the iterate of base alone
+    // u: the states the coupling reads, F(u): the kernel's answer to them.
+    MapRow<S> u(ws.prev.data() + off, nr, H);
+    MapRow<S> fu(v.data() + off, nr, H);
+    const double diff = (fu - u).cwiseAbs().maxCoeff();
+    const double scale = (v.array() - c.vr).abs().maxCoeff();
+    change = diff / scale;
+    if (it > 0 && !(diff > kRelaxTolerance<S> * scale)) {  // also stops on NaN (reported later)
+      ws.relaxations = std::max(ws.relaxations, it + 1);
+      return;
     }
-    ws.prev = v;
-    MapRow<S> vc(v.data() + static_cast<size_t>(cshift) * n_el, static_cast<Eigen::Index>(T) * ns,
-                 H);
-    MapRow<S> r(rows.data(), static_cast<Eigen::Index>(T) * ns, H);
-    MapRow<S> b(ws.base.data(), static_cast<Eigen::Index>(T) * ns, H);
-    r.noalias() = (vc.array() - c.vr).matrix() * cpl.transpose();
+    if (pre.size() > 0) {
+      u += (fu - u) * pre;
+    } else {
+      u = fu;
+    }
+    MapRow<S> r(rows.data(), nr, H);
+    MapRow<S> b(ws.base.data(), nr, H);
+    r.noalias() = (u.array() - c.vr).matrix() * cpl.transpose();
     r = b - r;
   }
   RelaxationFailed(l, "forward", change);
@@ -439,28 +473,33 @@ void BackwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl
                      int ns, int H, int l, Workspace<S>& ws) {
   const int n_el = ns * H;
   ws.direct_c = ws.direct[l];
+  const RowMat<S> pre = RelaxationPreconditioner(c, cpl, cshift, ws.load.data(), true);
+  const Eigen::Index rows = static_cast<Eigen::Index>(T) * ns;
+  const size_t off = static_cast<size_t>(cshift) * n_el;
   double change = 0;
   for (int it = 0; it < kMaxRelaxations; ++it) {
     ws.gload.setZero(n_el);
     BackwardLayer(isa, c, T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(),
                   ws.direct_c.data(), ws.load.data(), ws.di.data(), ws.lv.data(), ws.lx1.data(),
                   ws.lx2.data(), ws.gload.data());
-    if (it > 0) {
-      const double diff = (ws.di - ws.prev).cwiseAbs().maxCoeff();
-      const double scale = ws.di.cwiseAbs().maxCoeff();
-      change = scale > 0 ? diff / scale : 0;
-      if (!(diff > kRelaxTolerance<S> * scale)) {
-        ws.relaxations = std::max(ws.relaxations, it + 1);
-        return;
-      }
+    if (it == 0) ws.prev.setZero(ws.di.rows(), ws.di.cols());  // the iterate of direct alone
+    const double diff = (ws.di - ws.prev).cwiseAbs().maxCoeff();
+    const double scale = ws.di.cwiseAbs().maxCoeff();
+    change = scale > 0 ? diff / scale : 0;
+    if (it > 0 && !(diff > kRelaxTolerance<S> * scale)) {
+      ws.relaxations = std::max(ws.relaxations, it + 1);
+      return;
     }
-    ws.prev = ws.di;
-    const Eigen::Index rows = static_cast<Eigen::Index>(T) * ns;
-    const size_t off = static_cast<size_t>(cshift) * n_el;
+    MapRow<S> x(ws.prev.data(), rows, H);
+    MapRow<S> fx(ws.di.data(), rows, H);
+    if (pre.size() > 0) {
+      x += (fx - x) * pre;
+    } else {
+      x = fx;
+    }
     MapRow<S> dc(ws.direct_c.data() + off, rows, H);
     MapRow<S> d0(ws.direct[l].data() + off, rows, H);
-    MapRow<S> di(ws.di.data(), rows, H);
-    dc.noalias() = di * cpl;
+    dc.noalias() = x * cpl;
     dc = d0 - dc;
   }
   RelaxationFailed(l, "reverse", change);
@@ -470,7 +509,8 @@ void BackwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl
 // weights, loading and bit-line coupling (one factorisation per crossbar).
 template <typename S>
 KernelParams<S> MakeKernelParams(const NetworkConfig& cfg, const Parameters& p,
-                                 const std::vector<std::unique_ptr<LineFactorPool>>& pools) {
+                                 const std::vector<std::unique_ptr<LineFactorPool>>& pools,
+                                 int threads) {
   KernelParams<S> kp;
   const bool circuit = cfg.form == CrossbarForm::kCircuit;
   for (int l = 0; l < cfg.num_layers(); ++l) {
@@ -478,7 +518,8 @@ KernelParams<S> MakeKernelParams(const NetworkConfig& cfg, const Parameters& p,
     const double ls = LoadScale(cfg, l);
     std::shared_ptr<const LineTopology> top = cfg.lines.empty() ? nullptr : cfg.lines[l];
     if (top) {
-      auto m = std::make_unique<LinePortModel>(top, p.g_plus[l], p.g_minus[l], pools[l].get());
+      auto m =
+          std::make_unique<LinePortModel>(top, p.g_plus[l], p.g_minus[l], pools[l].get(), threads);
       kp.w.push_back(m->EffectiveWeights().cast<S>());
       Eigen::MatrixXd off = m->ybb();
       off.diagonal().setZero();
@@ -784,7 +825,7 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
         p.g_minus[l].cols() != out)
       throw TrainingError(fmt::format("crossbar {} conductances must be {} x {}", l + 1, in, out));
   }
-  const KernelParams<S> kp = MakeKernelParams<S>(config_, p, *line_pools_);
+  const KernelParams<S> kp = MakeKernelParams<S>(config_, p, *line_pools_, threads);
   std::vector<S> alpha(alpha_.begin(), alpha_.end());
 
   PassResult result;
@@ -905,7 +946,7 @@ std::vector<double> Network::Trace(const Parameters& p, const float* image, int 
   if (layer < 0 || layer >= config_.num_layers() || neuron < 0 ||
       neuron >= config_.layer_sizes[layer + 1])
     throw TrainingError(fmt::format("Trace: layer {} neuron {} out of range", layer, neuron));
-  const KernelParams<double> kp = MakeKernelParams<double>(config_, p, *line_pools_);
+  const KernelParams<double> kp = MakeKernelParams<double>(config_, p, *line_pools_, 1);
   Workspace<double> ws;
   SampleOutput out;
   RunChunk<double>(config_, isa_, rest_, alpha_, kp, image, nullptr, 0, 1, ws, nullptr, &out);

@@ -73,6 +73,21 @@ BOOST_AUTO_TEST_CASE(deck_has_every_part) {
   BOOST_REQUIRE(c::GenerateMsnnDeck(s, &text).ok());
   BOOST_CHECK_EQUAL(Count(text, "\nRW"), 2 * 2 * 3 + 3 * 2 * 2);  // lines x columns
   BOOST_CHECK_EQUAL(Count(text, "\nRB"), 3 * 2 * 2 + 2 * 3 * 2);  // bit lines x rows
+  BOOST_CHECK_EQUAL(Count(text, "\nRD"), 0);
+  // Driver and sense resistances: one series resistor per word-line driver and bit-line terminal.
+  s.rdriver = 50;
+  s.rsense = 20;
+  BOOST_REQUIRE(c::GenerateMsnnDeck(s, &text).ok());
+  BOOST_CHECK_EQUAL(Count(text, "\nRD"), 2 * 2 + 3 * 2);  // word lines (2 per input)
+  BOOST_CHECK_EQUAL(Count(text, "\nRS"), 3 + 2);          // bit lines
+  BOOST_CHECK_NE(text.find("RD1p_0 i1p_0 i1p_0_d 50\nRW1p_0_0 i1p_0_d i1p_0_0 5\n"),
+                 std::string::npos);
+  BOOST_CHECK_NE(text.find("RB1_0_3 bl1_0_3 bs1_0 5\n"), std::string::npos);
+  BOOST_CHECK_NE(text.find("RS1_0 bs1_0 b1_0 20\n"), std::string::npos);
+  // They terminate the ladders, so they need line resistance.
+  s.rline = 0;
+  const auto st = c::GenerateMsnnDeck(s, &text);
+  BOOST_CHECK_NE(st.message().find("need rline > 0"), std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(bad_specs_are_named) {

@@ -151,7 +151,8 @@ struct Case {
   mt::Method method;
   double rline, cline;
   double wave_tol, grad_tol;
-  bool fd = false;  // also check the fast path against finite differences
+  bool fd = false;                 // also check the fast path against finite differences
+  double rdriver = 0, rsense = 0;  // series resistors at the line ends (gen msnn --rdriver ...)
 };
 
 mt::NetworkConfig CaseConfig(const Case& k) {
@@ -169,8 +170,9 @@ mt::NetworkConfig CaseConfig(const Case& k) {
 std::string Name(const Case& k) {
   std::string s;
   for (size_t i = 0; i < k.layers.size(); ++i) s += (i ? "-" : "") + std::to_string(k.layers[i]);
-  return fmt::format("{} {} {} rline {} cline {}", s, k.circuit ? "circuit" : "ideal",
-                     mt::MethodName(k.method), k.rline, k.cline);
+  return fmt::format("{} {} {} rline {} cline {} rdriver {} rsense {}", s,
+                     k.circuit ? "circuit" : "ideal", mt::MethodName(k.method), k.rline, k.cline,
+                     k.rdriver, k.rsense);
 }
 
 void Agree(const Case& k) {
@@ -179,7 +181,7 @@ void Agree(const Case& k) {
   const mt::NetworkConfig c0 = CaseConfig(k);
   const std::string path = dir / "net.cir";
   msnn_test::WriteDeck(c0, mt::InitParameters(c0, 7, k.circuit ? 0.05 : 1.0), path, k.rline,
-                       k.cline);
+                       k.cline, k.rdriver, k.rsense);
   mt::CompiledNetwork cn;
   memspice::netlist::Diagnostics diag;
   BOOST_REQUIRE_MESSAGE(mt::CompileNetwork(path, LibPaths(), &cn, diag), diag.Format());
@@ -281,5 +283,11 @@ BOOST_AUTO_TEST_CASE(circuit_be_rline_1_cline_1f) {
 }
 BOOST_AUTO_TEST_CASE(ideal_be_rline_10_cline_1f) {
   Agree({kSmall, false, kBe, 10, 1e-15, 1e-9, 1e-8});
+}
+BOOST_AUTO_TEST_CASE(circuit_be_rline_1_driver_50_sense_20) {
+  Agree({kSmall, true, kBe, 1, 0, 1e-9, 1e-8, false, 50, 20});
+}
+BOOST_AUTO_TEST_CASE(ideal_fe_rline_1_driver_50_sense_20) {
+  Agree({kSmall, false, kFe, 1, 0, 1e-9, 1e-8, false, 50, 20});
 }
 BOOST_AUTO_TEST_CASE(medium_circuit_be_rline_10) { Agree({kMedium, true, kBe, 10, 0, 1e-9, 1e-8}); }

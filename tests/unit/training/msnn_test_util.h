@@ -39,12 +39,14 @@ inline std::vector<std::string> LibPaths() {
 
 // Writes the deck of (c, p) to `path` with optional line parasitics.
 inline void WriteDeck(const mt::NetworkConfig& c, const mt::Parameters& p, const std::string& path,
-                      double rline = 0, double cline = 0) {
+                      double rline = 0, double cline = 0, double rdriver = 0, double rsense = 0) {
   memspice::circuits::MsnnSpec spec;
   memspice::solver::Status s = mt::MsnnSpecFromNetwork(c, p, "synthetic", &spec);
   if (!s.ok()) throw std::runtime_error(s.message());
   spec.rline = rline;
   spec.cline = cline;
+  spec.rdriver = rdriver;
+  spec.rsense = rsense;
   std::string text;
   s = memspice::circuits::GenerateMsnnDeck(spec, &text);
   if (!s.ok()) throw std::runtime_error(s.message());
