@@ -20,20 +20,25 @@ Assembler::Assembler(Circuit& circuit) : circuit_(circuit), n_(circuit.size()) {
   scratch_q_.assign(n_ + 1, 0.0);
 }
 
-void Assembler::EvaluateSources(const EvalRequest& r) {
-  ++num_evaluations_;
-  std::fill(f_.begin(), f_.end(), 0.0);
+devices::EvalContext Assembler::Context(const EvalRequest& r, const double* x, double* q) {
   devices::EvalContext ctx;
-  ctx.x = zero_x_.data() + 1;
+  ctx.x = x;
   ctx.time = r.time;
   ctx.dc = r.dc;
   ctx.gmin = r.gmin;
   ctx.source_scale = r.source_scale;
   ctx.f = f_.data() + 1;
-  ctx.q = scratch_q_.data() + 1;
-  // The handle arrays only collect the sources' constant entries here; Evaluate() zeroes them.
+  ctx.q = q;
   ctx.G = g_handles_.data() + 1;
   ctx.C = c_handles_.data() + 1;
+  return ctx;
+}
+
+void Assembler::EvaluateSources(const EvalRequest& r) {
+  ++num_evaluations_;
+  std::fill(f_.begin(), f_.end(), 0.0);
+  // The handle arrays only collect the sources' constant entries here; Evaluate() zeroes them.
+  devices::EvalContext ctx = Context(r, zero_x_.data() + 1, scratch_q_.data() + 1);
   for (devices::Device* d : sources_) d->Evaluate(ctx);
 }
 
@@ -48,17 +53,8 @@ void Assembler::Evaluate(const double* x, const EvalRequest& r) {
     std::fill(g_handles_.begin(), g_handles_.end(), 0.0);
     std::fill(c_handles_.begin(), c_handles_.end(), 0.0);
   }
-  devices::EvalContext ctx;
-  ctx.x = x_.data() + 1;
-  ctx.time = r.time;
-  ctx.dc = r.dc;
-  ctx.gmin = r.gmin;
-  ctx.source_scale = r.source_scale;
+  devices::EvalContext ctx = Context(r, x_.data() + 1, q_.data() + 1);
   ctx.init_junctions = r.init_junctions;
-  ctx.f = f_.data() + 1;
-  ctx.q = q_.data() + 1;
-  ctx.G = g_handles_.data() + 1;
-  ctx.C = c_handles_.data() + 1;
   for (auto& d : circuit_.devices()) d->Evaluate(ctx);
   num_limited_ = ctx.limited;
   // Scratch slots may have been written; x[-1] must stay 0 for the next device anyway.

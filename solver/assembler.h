@@ -45,6 +45,10 @@ class Assembler {
   int num_limited() const { return num_limited_; }
 
  private:
+  // The context of one evaluation pass: the request's time and modes, the given x and q arrays,
+  // this assembler's f and handle arrays.
+  devices::EvalContext Context(const EvalRequest& r, const double* x, double* q);
+
   Circuit& circuit_;
   int n_;
   std::vector<double> x_, f_, q_;  // each with a scratch slot at [0] (= index -1)

@@ -205,9 +205,7 @@ void SaveMnaCheckpoint(const MnaTrainOptions& o, const std::string& config, cons
   Checkpoint k;
   k.config_json = config;
   k.params = s.p;
-  k.optimizer_step = s.opt.step_count();
-  k.optimizer_m = s.opt.m();
-  k.optimizer_v = s.opt.v();
+  k.StoreOptimizer(s.opt);
   k.epoch = s.epoch;
   k.batch = s.batch;
   k.epoch_seed = o.seed + s.epoch;  // the epoch's shuffle (Permutation) seed
@@ -242,7 +240,7 @@ void ResumeMna(const MnaTrainOptions& o, const std::string& config, int np, int 
         fmt::format("{}: error: field 'batch' = {} is past the end of the epoch ({} batches)",
                     o.checkpoint, k.batch, batches));
   s->p = std::move(k.params);
-  s->opt.SetState(k.optimizer_step, std::move(k.optimizer_m), std::move(k.optimizer_v));
+  k.RestoreOptimizer(&s->opt);
   s->epoch = k.epoch;
   s->batch = k.batch;
   s->loss = k.partial_loss;

@@ -15,7 +15,9 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
+#include "training/optimizer.h"
 #include "training/trainer.h"
 
 namespace memspice::training {
@@ -74,6 +76,16 @@ struct Checkpoint {
   double partial_loss = 0;  // running sums of the epoch in progress
   long partial_correct = 0, partial_count = 0;
   ProgrammingStats partial_programming;  // programming counters of the epoch in progress
+
+  // The optimiser's moments and step count, stored into and restored from this checkpoint.
+  void StoreOptimizer(const Optimizer& opt) {
+    optimizer_step = opt.step_count();
+    optimizer_m = opt.m();
+    optimizer_v = opt.v();
+  }
+  void RestoreOptimizer(Optimizer* opt) {
+    opt->SetState(optimizer_step, std::move(optimizer_m), std::move(optimizer_v));
+  }
 };
 // Written atomically with a version and a CRC-32. Loading checks the checksum, every field's range
 // (epoch, batch, RNG state, history), the conductances' shapes and device range and refuses

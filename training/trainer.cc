@@ -314,9 +314,7 @@ Checkpoint ToCheckpoint(const RunState& s, const std::string& config, int epoch,
   Checkpoint k;
   k.config_json = config;
   k.params = s.params;
-  k.optimizer_step = s.opt.step_count();
-  k.optimizer_m = s.opt.m();
-  k.optimizer_v = s.opt.v();
+  k.StoreOptimizer(s.opt);
   k.epoch = epoch;
   k.batch = batch;
   k.epoch_seed = s.epoch_seed;
@@ -346,7 +344,7 @@ void Resume(const std::string& path, const std::string& config, int full_batches
         fmt::format("{}: error: field 'batch' = {} is past the end of the epoch ({} batches)", path,
                     k.batch, full_batches));
   s->params = std::move(k.params);
-  s->opt.SetState(k.optimizer_step, std::move(k.optimizer_m), std::move(k.optimizer_v));
+  k.RestoreOptimizer(&s->opt);
   s->epoch = k.epoch;
   s->batch = k.batch;
   s->epoch_seed = k.epoch_seed;
