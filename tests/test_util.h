@@ -1,7 +1,9 @@
-// Helpers shared by the test executables: a scratch directory and the ngspice check.
+// Helpers shared by the test executables: a scratch directory, file and command helpers and the
+// ngspice check.
 #ifndef MEMSPICE_TESTS_TEST_UTIL_H_
 #define MEMSPICE_TESTS_TEST_UTIL_H_
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 #include "solver/ngspice_runner.h"
@@ -46,6 +49,33 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The whole file as a string (empty if it cannot be read).
+inline std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs a shell command; returns its exit status (-1 if it did not exit) and puts its
+// stdout + stderr into *output.
+inline int RunCommand(const std::string& cmd, std::string* output) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return -1;
+  char buf[4096];
+  output->clear();
+  while (size_t n = fread(buf, 1, sizeof buf, p)) output->append(buf, n);
+  const int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The mpirun prefix for `ranks` processes; mpirun refuses root unless told, and containers run
+// tests as root.
+inline std::string Mpirun(int ranks) {
+  return std::string("mpirun --oversubscribe ") + (getuid() == 0 ? "--allow-run-as-root " : "") +
+         "-np " + std::to_string(ranks) + " ";
+}
 
 // ngspice is a test dependency (scripts/install-deps.sh installs it), so a missing executable
 // fails the calling test. MEMSPICE_SKIP_NGSPICE=1 turns that into a skip for machines without it:

@@ -15,31 +15,12 @@
 #include "solver/raw_file.h"
 #include "tests/test_util.h"
 
+using memspice::testing::Mpirun;
+using memspice::testing::ReadFile;
+using memspice::testing::RunCommand;
 using memspice::testing::TempDir;
 
 namespace {
-
-int Run(const std::string& cmd, std::string* output) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  output->clear();
-  while (size_t n = fread(buf, 1, sizeof buf, p)) output->append(buf, n);
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string Mpirun(int ranks) {
-  return std::string("mpirun --oversubscribe ") + (getuid() == 0 ? "--allow-run-as-root " : "") +
-         "-np " + std::to_string(ranks) + " ";
-}
 
 // RC charged through R for 2 ms: 3 resistances x 2 capacitances = 6 runs.
 const char* kDeck = R"(* rc sweep
@@ -61,9 +42,9 @@ BOOST_AUTO_TEST_CASE(steps_measure_every_run) {
   TempDir tmp("sweep");
   const std::string deck = tmp.Write("rc.cir", kDeck);
   std::string out;
-  BOOST_REQUIRE_MESSAGE(Run(std::string(MEMSPICE_BINARY) + " sweep -q --threads 2 " + deck +
-                                " --csv " + tmp / "m.csv" + " --raw " + tmp / "r.raw",
-                            &out) == 0,
+  BOOST_REQUIRE_MESSAGE(RunCommand(std::string(MEMSPICE_BINARY) + " sweep -q --threads 2 " + deck +
+                                       " --csv " + tmp / "m.csv" + " --raw " + tmp / "r.raw",
+                                   &out) == 0,
                         out);
   std::istringstream csv(ReadFile(tmp / "m.csv"));
   std::string line;
@@ -89,7 +70,7 @@ BOOST_AUTO_TEST_CASE(steps_measure_every_run) {
 
 BOOST_AUTO_TEST_CASE(ranks_give_the_same_files) {
   std::string out;
-  if (Run("mpirun --version", &out) != 0) {
+  if (RunCommand("mpirun --version", &out) != 0) {
     BOOST_TEST_MESSAGE("mpirun not found: skipped");
     return;
   }
@@ -98,9 +79,9 @@ BOOST_AUTO_TEST_CASE(ranks_give_the_same_files) {
   for (int ranks : {1, 2, 4}) {
     const std::string tag = std::to_string(ranks);
     BOOST_REQUIRE_MESSAGE(
-        Run(Mpirun(ranks) + MEMSPICE_BINARY + " sweep -q --threads 1 " + deck + " --csv " +
-                tmp / ("m" + tag + ".csv") + " --raw " + tmp / ("r" + tag + ".raw"),
-            &out) == 0,
+        RunCommand(Mpirun(ranks) + MEMSPICE_BINARY + " sweep -q --threads 1 " + deck + " --csv " +
+                       tmp / ("m" + tag + ".csv") + " --raw " + tmp / ("r" + tag + ".raw"),
+                   &out) == 0,
         out);
   }
   BOOST_TEST(ReadFile(tmp / "m2.csv") == ReadFile(tmp / "m1.csv"));
@@ -114,12 +95,12 @@ BOOST_AUTO_TEST_CASE(bad_steps_are_input_errors) {
   deck.replace(deck.find(".step param c 1u 2u 1u"), 22, ".step param c 1u 2u 0");
   const std::string path = tmp.Write("bad.cir", deck);
   std::string out;
-  BOOST_TEST(Run(std::string(MEMSPICE_BINARY) + " sweep " + path, &out) == 1);
+  BOOST_TEST(RunCommand(std::string(MEMSPICE_BINARY) + " sweep " + path, &out) == 1);
   BOOST_TEST(
       out.find(path + ":8:1: error: .step param c needs START STOP STEP") != std::string::npos,
       out);
   const std::string none = tmp.Write("none.cir", "* no steps\nV1 a 0 1\nR1 a 0 1k\n.op\n.end\n");
-  BOOST_TEST(Run(std::string(MEMSPICE_BINARY) + " sweep " + none, &out) == 1);
+  BOOST_TEST(RunCommand(std::string(MEMSPICE_BINARY) + " sweep " + none, &out) == 1);
   BOOST_TEST(out.find("the deck has no .step card") != std::string::npos, out);
 }
 
@@ -161,9 +142,9 @@ BOOST_AUTO_TEST_CASE(monte_carlo_runs_draw_and_measure) {
   TempDir tmp("mc");
   const std::string deck = tmp.Write("rc.cir", kMcDeck);
   std::string out, header;
-  BOOST_REQUIRE_MESSAGE(Run(std::string(MEMSPICE_BINARY) + " sweep -q --mc 8 --seed 5 " + deck +
-                                " --csv " + tmp / "m.csv" + " --raw " + tmp / "r.raw",
-                            &out) == 0,
+  BOOST_REQUIRE_MESSAGE(RunCommand(std::string(MEMSPICE_BINARY) + " sweep -q --mc 8 --seed 5 " +
+                                       deck + " --csv " + tmp / "m.csv" + " --raw " + tmp / "r.raw",
+                                   &out) == 0,
                         out);
   const std::vector<McRow> rows = ReadMcCsv(tmp / "m.csv", &header);
   BOOST_TEST(header == "run,mc,c,c1:value,r1:value,t_half");
@@ -185,13 +166,13 @@ BOOST_AUTO_TEST_CASE(monte_carlo_runs_draw_and_measure) {
   BOOST_TEST(plots.size() == 9u);
   BOOST_TEST(plots[3].title.find("(run 4: mc=3)") != std::string::npos, plots[3].title);
   // The same seed gives the same file; another seed other draws.
-  BOOST_REQUIRE(Run(std::string(MEMSPICE_BINARY) + " sweep -q --mc 8 --seed 5 --threads 1 " + deck +
-                        " --csv " + tmp / "again.csv",
-                    &out) == 0);
+  BOOST_REQUIRE(RunCommand(std::string(MEMSPICE_BINARY) + " sweep -q --mc 8 --seed 5 --threads 1 " +
+                               deck + " --csv " + tmp / "again.csv",
+                           &out) == 0);
   BOOST_TEST(ReadFile(tmp / "again.csv") == ReadFile(tmp / "m.csv"));
-  BOOST_REQUIRE(Run(std::string(MEMSPICE_BINARY) + " sweep -q --mc 8 --seed 6 " + deck + " --csv " +
-                        tmp / "other.csv",
-                    &out) == 0);
+  BOOST_REQUIRE(RunCommand(std::string(MEMSPICE_BINARY) + " sweep -q --mc 8 --seed 6 " + deck +
+                               " --csv " + tmp / "other.csv",
+                           &out) == 0);
   BOOST_TEST(ReadMcCsv(tmp / "other.csv", &header)[1].r != rows[1].r);
 }
 
@@ -202,21 +183,22 @@ BOOST_AUTO_TEST_CASE(monte_carlo_is_the_same_on_threads_and_ranks) {
   std::string out;
   for (int threads : {1, 2}) {
     BOOST_REQUIRE_MESSAGE(
-        Run(std::string(MEMSPICE_BINARY) + mc + " --threads " + std::to_string(threads) +
-                " --csv " + tmp / ("t" + std::to_string(threads) + ".csv"),
-            &out) == 0,
+        RunCommand(std::string(MEMSPICE_BINARY) + mc + " --threads " + std::to_string(threads) +
+                       " --csv " + tmp / ("t" + std::to_string(threads) + ".csv"),
+                   &out) == 0,
         out);
   }
   BOOST_TEST(ReadFile(tmp / "t2.csv") == ReadFile(tmp / "t1.csv"));
   BOOST_TEST(ReadFile(tmp / "t1.csv").find("c1:value") != std::string::npos);  // the spread
-  if (Run("mpirun --version", &out) != 0) {
+  if (RunCommand("mpirun --version", &out) != 0) {
     BOOST_TEST_MESSAGE("mpirun not found: rank split skipped");
     return;
   }
   for (int ranks : {2, 3}) {
     const std::string csv = tmp / ("r" + std::to_string(ranks) + ".csv");
     BOOST_REQUIRE_MESSAGE(
-        Run(Mpirun(ranks) + MEMSPICE_BINARY + mc + " --threads 1 --csv " + csv, &out) == 0, out);
+        RunCommand(Mpirun(ranks) + MEMSPICE_BINARY + mc + " --threads 1 --csv " + csv, &out) == 0,
+        out);
     BOOST_TEST(ReadFile(csv) == ReadFile(tmp / "t1.csv"));
   }
 }
@@ -229,8 +211,8 @@ BOOST_AUTO_TEST_CASE(deck_mc_runs_nest_with_steps_and_yield_to_the_command_line)
   const std::string deck = tmp.Write("rc.cir", text);
   std::string out, header;
   BOOST_REQUIRE_MESSAGE(
-      Run(std::string(MEMSPICE_BINARY) + " sweep -q " + deck + " --csv " + tmp / "m.csv", &out) ==
-          0,
+      RunCommand(std::string(MEMSPICE_BINARY) + " sweep -q " + deck + " --csv " + tmp / "m.csv",
+                 &out) == 0,
       out);
   std::istringstream csv(ReadFile(tmp / "m.csv"));
   std::vector<std::string> lines;
@@ -246,8 +228,8 @@ BOOST_AUTO_TEST_CASE(deck_mc_runs_nest_with_steps_and_yield_to_the_command_line)
   BOOST_TEST(draws(lines[3]) == draws(lines[4]));
   BOOST_TEST(draws(lines[3]) != draws(lines[5]));
   BOOST_REQUIRE(
-      Run(std::string(MEMSPICE_BINARY) + " sweep --mc 1 " + deck + " --csv " + tmp / "n.csv",
-          &out) == 0);
+      RunCommand(std::string(MEMSPICE_BINARY) + " sweep --mc 1 " + deck + " --csv " + tmp / "n.csv",
+                 &out) == 0);
   BOOST_TEST(out.find("note: --mc 1 replaces the deck's .options mc_runs=3") != std::string::npos,
              out);
 }
@@ -258,24 +240,24 @@ BOOST_AUTO_TEST_CASE(bad_monte_carlo_input_is_an_input_error) {
   const std::string plain = tmp.Write("plain.cir", "* fixed\nV1 a 0 1\nR1 a 0 1k\n.op\n.end\n");
   const std::string bin = std::string(MEMSPICE_BINARY) + " sweep ";
   std::string out;
-  BOOST_TEST(Run(bin + deck + " --mc 0", &out) == 1);
+  BOOST_TEST(RunCommand(bin + deck + " --mc 0", &out) == 1);
   BOOST_TEST(
       out.find("error: --mc 0 must be a number of runs in [1, 1000000]") != std::string::npos, out);
-  BOOST_TEST(Run(bin + deck + " --mc -1", &out) == 1);
+  BOOST_TEST(RunCommand(bin + deck + " --mc -1", &out) == 1);
   BOOST_TEST(out.find("--mc -1 must be a number of runs") != std::string::npos, out);
-  BOOST_TEST(Run(bin + plain + " --mc 5", &out) == 1);
+  BOOST_TEST(RunCommand(bin + plain + " --mc 5", &out) == 1);
   BOOST_TEST(
       out.find("the deck draws no random value and no --spread is given") != std::string::npos,
       out);
-  BOOST_TEST(Run(bin + plain + " --mc 2 -q --spread r.value=1%", &out) == 0, out);
-  BOOST_TEST(Run(bin + plain + " --spread r.value=1%", &out) == 1);
+  BOOST_TEST(RunCommand(bin + plain + " --mc 2 -q --spread r.value=1%", &out) == 0, out);
+  BOOST_TEST(RunCommand(bin + plain + " --spread r.value=1%", &out) == 1);
   BOOST_TEST(out.find("--spread applies to Monte Carlo runs") != std::string::npos, out);
-  BOOST_TEST(Run(bin + plain + " --mc 2 --spread r.bogus=1%", &out) == 1);
+  BOOST_TEST(RunCommand(bin + plain + " --mc 2 --spread r.bogus=1%", &out) == 1);
   BOOST_TEST(out.find("r has no parameter 'bogus'") != std::string::npos, out);
   const std::string bad_option = tmp.Write("bad.cir",
                                            "* b\n.options mc_runs=2.5\n"
                                            "V1 a 0 1\nR1 a 0 {agauss(1k,1,1)}\n.op\n");
-  BOOST_TEST(Run(bin + bad_option, &out) == 1);
+  BOOST_TEST(RunCommand(bin + bad_option, &out) == 1);
   BOOST_TEST(out.find(".options mc_runs=2.5 is not a whole number of runs") != std::string::npos,
              out);
 }

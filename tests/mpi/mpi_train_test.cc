@@ -15,33 +15,12 @@
 #include "training/dataset.h"
 
 namespace fs = std::filesystem;
+using memspice::testing::Mpirun;
+using memspice::testing::ReadFile;
+using memspice::testing::RunCommand;
 using memspice::testing::TempDir;
 
 namespace {
-
-// mpirun refuses root unless told; containers run tests as root.
-std::string Mpirun(int ranks) {
-  return std::string("mpirun --oversubscribe ") + (getuid() == 0 ? "--allow-run-as-root " : "") +
-         "-np " + std::to_string(ranks) + " ";
-}
-
-// Runs a shell command, returning its exit status and putting stdout+stderr into *output.
-int Run(const std::string& cmd, std::string* output) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  output->clear();
-  while (size_t n = fread(buf, 1, sizeof buf, p)) output->append(buf, n);
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Four IDX files of 4x4 images: class 0 bright on the left half, class 1 on the right.
 void WriteToyDataset(const std::string& dir, int n_train, int n_test) {
@@ -81,7 +60,7 @@ struct Fixture {
 
 bool HaveMpirun() {
   std::string out;
-  if (Run("mpirun --version", &out) == 0) return true;
+  if (RunCommand("mpirun --version", &out) == 0) return true;
   BOOST_TEST_MESSAGE("mpirun not found: skipped (scripts/install-deps.sh installs openmpi-bin)");
   return false;
 }
@@ -93,7 +72,7 @@ BOOST_FIXTURE_TEST_CASE(ranks_give_the_single_process_result_bit_for_bit, Fixtur
   std::string out;
   for (int ranks : {1, 2, 3}) {
     const std::string run = "run" + std::to_string(ranks);
-    BOOST_REQUIRE_MESSAGE(Run(Train(ranks, run, "--epochs 2"), &out) == 0, out);
+    BOOST_REQUIRE_MESSAGE(RunCommand(Train(ranks, run, "--epochs 2"), &out) == 0, out);
   }
   const std::string one = ReadFile(tmp / "run1/params.json");
   BOOST_REQUIRE(!one.empty());
@@ -120,19 +99,20 @@ BOOST_FIXTURE_TEST_CASE(ranks_give_the_single_process_result_bit_for_bit, Fixtur
 BOOST_FIXTURE_TEST_CASE(resume_with_another_rank_count, Fixture) {
   if (!HaveMpirun()) return;
   std::string out;
-  BOOST_REQUIRE_MESSAGE(Run(Train(1, "straight", "--epochs 2"), &out) == 0, out);
-  BOOST_REQUIRE_MESSAGE(Run(Train(2, "resumed", "--epochs 1"), &out) == 0, out);
-  BOOST_REQUIRE_MESSAGE(Run(Mpirun(3) + MEMSPICE_BINARY +
-                                " train --no-progress --epochs 2 --resume " + tmp / "resumed",
-                            &out) == 0,
-                        out);
+  BOOST_REQUIRE_MESSAGE(RunCommand(Train(1, "straight", "--epochs 2"), &out) == 0, out);
+  BOOST_REQUIRE_MESSAGE(RunCommand(Train(2, "resumed", "--epochs 1"), &out) == 0, out);
+  BOOST_REQUIRE_MESSAGE(
+      RunCommand(Mpirun(3) + MEMSPICE_BINARY + " train --no-progress --epochs 2 --resume " +
+                     tmp / "resumed",
+                 &out) == 0,
+      out);
   BOOST_TEST(ReadFile(tmp / "resumed/params.json") == ReadFile(tmp / "straight/params.json"));
 }
 
 BOOST_FIXTURE_TEST_CASE(more_ranks_than_chunks_is_an_error, Fixture) {
   if (!HaveMpirun()) return;
   std::string out;
-  BOOST_TEST(Run(Train(4, "too_many", "--epochs 1"), &out) != 0);
+  BOOST_TEST(RunCommand(Train(4, "too_many", "--epochs 1"), &out) != 0);
   BOOST_TEST(out.find("4 processes (MPI ranks) share each batch") != std::string::npos, out);
   BOOST_TEST(out.find("run at most 3 ranks") != std::string::npos, out);
   BOOST_TEST(!fs::exists(tmp / "too_many/params.json"));
@@ -143,11 +123,11 @@ BOOST_FIXTURE_TEST_CASE(a_deck_error_on_one_rank_stops_every_rank, Fixture) {
   // Rank 1 reads a different (broken) deck through a per-rank file name: the others, which
   // compile a good network deck, must not wait for it.
   std::string out;
-  BOOST_REQUIRE_MESSAGE(Run(std::string(MEMSPICE_BINARY) +
-                                " gen msnn --layers 16,6,2 --steps 40 "
-                                "--period 10 -o " +
-                                tmp / "net.cir",
-                            &out) == 0,
+  BOOST_REQUIRE_MESSAGE(RunCommand(std::string(MEMSPICE_BINARY) +
+                                       " gen msnn --layers 16,6,2 --steps 40 "
+                                       "--period 10 -o " +
+                                       tmp / "net.cir",
+                                   &out) == 0,
                         out);
   tmp.Write("bad.cir", "* broken\nR1 a 0 1x5\n.end\n");
   const std::string script = tmp.Write(
@@ -155,7 +135,7 @@ BOOST_FIXTURE_TEST_CASE(a_deck_error_on_one_rank_stops_every_rank, Fixture) {
                      "; else deck=" + tmp / "net.cir" + "; fi\nexec " + MEMSPICE_BINARY +
                      " train --no-progress --out " + tmp / "deckrun" + " \"$deck\"\n");
   fs::permissions(script, fs::perms::owner_all);
-  BOOST_TEST(Run(Mpirun(3) + script, &out) != 0);
+  BOOST_TEST(RunCommand(Mpirun(3) + script, &out) != 0);
   BOOST_TEST(out.find("rank 1: " + tmp / "bad.cir" + ":1:1: error:") != std::string::npos, out);
   BOOST_TEST(out.find("rank 0: ") == std::string::npos, out);
 }
@@ -172,7 +152,7 @@ BOOST_FIXTURE_TEST_CASE(ranks_must_run_the_same_executable, Fixture) {
                                "; else exe=" + MEMSPICE_BINARY + "; fi\nexec $exe --version\n");
   fs::permissions(script, fs::perms::owner_all);
   std::string out;
-  BOOST_TEST(Run(Mpirun(2) + script, &out) != 0);
+  BOOST_TEST(RunCommand(Mpirun(2) + script, &out) != 0);
   BOOST_TEST(out.find("error: rank 1 runs a different memspice executable") != std::string::npos,
              out);
 }

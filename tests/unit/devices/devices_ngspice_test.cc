@@ -23,6 +23,7 @@
 
 namespace fs = std::filesystem;
 using memspice::netlist::Diagnostics;
+using memspice::testing::ReadFile;
 
 namespace {
 
@@ -38,13 +39,6 @@ struct Case {
   double fixed_step;  // memspice step for .tran (0 for .dc)
   double abs_tol;     // absolute tolerance per signal, relative to the signal's peak
 };
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Rows of whitespace-separated numbers (ngspice wrdata: scale, value pairs).
 std::vector<std::vector<double>> ReadTable(const fs::path& p) {

@@ -16,6 +16,7 @@
 #include "base/strings.h"
 #include "circuits/ngspice_export.h"
 #include "netlist/netlist.h"
+#include "tests/test_util.h"
 #include "tests/unit/devices/device_harness.h"
 
 using memspice::devices::DeviceDescriptor;
@@ -25,18 +26,12 @@ using memspice::devices::ParamKind;
 using memspice::devices::ParamScope;
 using memspice::devices::Registry;
 using memspice::netlist::Diagnostics;
+using memspice::testing::ReadFile;
 
 namespace {
 
 std::string Label(const DeviceDescriptor& d) {
   return std::string(1, d.letter) + (d.type[0] != '\0' ? std::string(" ") + d.type : "");
-}
-
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Builds the device of `deck` (its first element) with the dense harness; returns the

@@ -28,6 +28,7 @@ namespace nl = memspice::netlist;
 namespace sv = memspice::solver;
 
 using memspice::testing::HaveNgspice;
+using memspice::testing::ReadFile;
 
 namespace {
 
@@ -60,13 +61,6 @@ RunResult RunDeck(const std::string& text, const sv::SimOptions& options,
     r.tables.push_back(std::move(t));
   }
   return r;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::vector<double> Signal(const sv::WaveformTable& t, const std::string& name) {
