@@ -135,7 +135,7 @@ bool CheckOutputPaths(const std::vector<std::string>& inputs,
     }
     // Writable now, not only after a long run: create (and remove) a temporary file next to it.
     solver::AtomicFile probe;
-    if (solver::Status s = probe.Open(path); !s.ok()) {
+    if (Status s = probe.Open(path); !s.ok()) {
       PrintStatus(s);
       return false;
     }
@@ -144,7 +144,7 @@ bool CheckOutputPaths(const std::vector<std::string>& inputs,
 }
 
 bool WriteOutputFile(const std::string& path, const std::string& text) {
-  solver::Status s = solver::WriteFileAtomic(path, text);
+  Status s = solver::WriteFileAtomic(path, text);
   if (!s.ok()) PrintStatus(s);
   return s.ok();
 }
@@ -176,7 +176,7 @@ int PrintMeasurements(const std::vector<solver::Measurement>& measures,
   int failed = 0;
   for (const solver::Measurement& m : measures) {
     double v = 0;
-    if (solver::Status s = solver::EvaluateMeasurement(m, table, &v); s.ok()) {
+    if (Status s = solver::EvaluateMeasurement(m, table, &v); s.ok()) {
       std::cout << fmt::format("{:<20} = {:.9e}\n", m.name, v);
     } else {
       ++failed;
@@ -186,12 +186,12 @@ int PrintMeasurements(const std::vector<solver::Measurement>& measures,
   return failed;
 }
 
-int ExitForFailedRun(const solver::Status& status) {
+int ExitForFailedRun(const Status& status) {
   PrintStatus(status);
   return status.refused() ? kExitInputError : kExitSimulationError;
 }
 
-void PrintStatus(const solver::Status& status) {
+void PrintStatus(const Status& status) {
   // Messages that carry formatted diagnostics already start with their own "error: ".
   std::string_view message = status.message();
   if (message.rfind("error: ", 0) == 0) message.remove_prefix(7);
@@ -201,7 +201,7 @@ void PrintStatus(const solver::Status& status) {
 
 bool TransientOptions(const netlist::Netlist& netlist, const std::string& method, double fixed_step,
                       solver::SimOptions* options) {
-  if (solver::Status s = options->ApplyNetlistOptions(netlist); !s.ok()) {
+  if (Status s = options->ApplyNetlistOptions(netlist); !s.ok()) {
     PrintStatus(s);
     return false;
   }
@@ -218,7 +218,7 @@ bool TransientOptions(const netlist::Netlist& netlist, const std::string& method
     return false;
   }
   options->fixed_step = fixed_step;
-  if (solver::Status s = options->Validate(); !s.ok()) {
+  if (Status s = options->Validate(); !s.ok()) {
     PrintStatus(s);
     return false;
   }

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "netlist/netlist.h"
 #include "solver/measure.h"
 #include "solver/simulator.h"
-#include "solver/status.h"
 
 namespace CLI {
 class App;
@@ -29,7 +29,7 @@ inline constexpr int kExitOverTolerance = 3;    // compare: signals differ more 
 
 // Prints a failed run's status and returns its exit code: 1 when the request was refused up
 // front (Status::Refused), else 2.
-int ExitForFailedRun(const solver::Status& status);
+int ExitForFailedRun(const Status& status);
 
 // Directories searched by .include/.lib after the deck's own: any -I given on the command line,
 // $MEMSPICE_LIB (colon separated), then the circuit library next to the binary
@@ -85,7 +85,7 @@ int PrintMeasurements(const std::vector<solver::Measurement>& measures,
                       const solver::WaveformTable& table);
 
 // Prints a solver Status as "error: message" plus "note: hint".
-void PrintStatus(const solver::Status& status);
+void PrintStatus(const Status& status);
 
 // Simulation options of a transient command: the deck's .options, then --method (empty: the
 // deck's) and --fixed-step (0: adaptive). Prints what is wrong and returns false on bad values.

@@ -38,12 +38,12 @@ int RunCompare(const CompareArgs& a) {
                                     std::string* text) {
     netlist::Diagnostics diag;
     bool ok = circuits::ExportNgspice(deck_path, include_paths, text, diag);
-    if (!ok) return solver::Status::Error("ngspice export failed:\n" + diag.Format());
-    return solver::Status::Ok();
+    if (!ok) return Status::Error("ngspice export failed:\n" + diag.Format());
+    return Status::Ok();
   };
   o.signal_map = circuits::NgspiceSignalName;
   solver::DeckComparison report;
-  solver::Status s = solver::CompareWithNgspice(a.deck, o, &report);
+  Status s = solver::CompareWithNgspice(a.deck, o, &report);
   if (!s.ok()) return ExitForFailedRun(s);
   std::cout << solver::FormatDeckComparison(report, o.compare);
   return report.pass ? kExitOk : kExitOverTolerance;

@@ -37,31 +37,30 @@ using base::Lower;
 
 // CSV (header, time first) or SPICE raw file (last transient plot; ngspice names normalised,
 // exported memristor states v(m1_x) readable as x(m1)).
-solver::Status ReadTarget(const std::string& path, const std::vector<std::string>& signals,
-                          solver::WaveformTable* table) {
+Status ReadTarget(const std::string& path, const std::vector<std::string>& signals,
+                  solver::WaveformTable* table) {
   if (!std::filesystem::exists(path)) {
-    return solver::Status::Error(fmt::format("cannot open target '{}': no such file", path));
+    return Status::Error(fmt::format("cannot open target '{}': no such file", path));
   }
   const std::string ext = Lower(std::filesystem::path(path).extension().string());
   if (ext == ".raw") {
     std::vector<solver::WaveformTable> plots;
-    solver::Status s = solver::ReadRaw(path, &plots);
+    Status s = solver::ReadRaw(path, &plots);
     if (!s.ok()) return s;
     const solver::WaveformTable* tran = nullptr;
     for (const auto& p : plots) {
       if (Lower(p.scale_name) == "time") tran = &p;
     }
     if (tran == nullptr) {
-      return solver::Status::Error(
-          fmt::format("target '{}' has no transient plot (no time column)", path));
+      return Status::Error(fmt::format("target '{}' has no transient plot (no time column)", path));
     }
     *table = *tran;
     solver::NormalizeNgspiceNames(table);
   } else {
-    solver::Status s = solver::ReadCsv(path, table, true);
+    Status s = solver::ReadCsv(path, table, true);
     if (!s.ok()) return s;
     if (Lower(table->scale_name) != "time") {
-      return solver::Status::Error(
+      return Status::Error(
           fmt::format("target '{}' has no time column: its first column is '{}'", path,
                       table->scale_name),
           "the target CSV needs a header 'time,<signal>,...' as written by memspice sim --csv");
@@ -72,7 +71,7 @@ solver::Status ReadTarget(const std::string& path, const std::vector<std::string
     const int c = table->Find(circuits::NgspiceSignalName(sig));
     if (c >= 0) table->names[c] = Lower(sig);
   }
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 // NAME=LO:HI with either side optional (ron=100:, k=:1).
@@ -183,14 +182,14 @@ int RunFit(const FitArgs& a) {
     }
     req.start[Lower(st.substr(0, eq))] = *v;
   }
-  if (solver::Status s = ReadTarget(a.target, req.signals, &req.target); !s.ok()) {
+  if (Status s = ReadTarget(a.target, req.signals, &req.target); !s.ok()) {
     PrintStatus(s);
     return kExitInputError;
   }
   req.reparse = MakeDeckReparser(a.deck, a.sets, a.include_dirs);
 
   autodiff::FitResult r;
-  solver::Status s = autodiff::Fit(*nl, options, req, &r);
+  Status s = autodiff::Fit(*nl, options, req, &r);
   if (!s.ok()) {
     if (!r.input_error) return ExitForFailedRun(s);
     PrintStatus(s);

@@ -31,15 +31,15 @@ int RunCrossbar(CrossbarArgs a) {
   spec.sense =
       a.sense == "resistor" ? circuits::SenseKind::kResistor : circuits::SenseKind::kZeroVolt;
   if (!a.weights.empty()) {
-    if (solver::Status s = circuits::ReadWeightsCsv(a.weights, spec.rows, spec.cols, &spec.weights);
+    if (Status s = circuits::ReadWeightsCsv(a.weights, spec.rows, spec.cols, &spec.weights);
         !s.ok()) {
       PrintStatus(s);
       return kExitInputError;
     }
   }
   std::string text;
-  solver::Status s = a.subckt.empty() ? circuits::GenerateCrossbarDeck(spec, &text)
-                                      : circuits::GenerateCrossbarSubckt(spec, a.subckt, &text);
+  Status s = a.subckt.empty() ? circuits::GenerateCrossbarDeck(spec, &text)
+                              : circuits::GenerateCrossbarSubckt(spec, a.subckt, &text);
   if (!s.ok()) {
     PrintStatus(s);
     return kExitInputError;
@@ -62,8 +62,8 @@ int RunMifLayer(MifLayerArgs a) {
   if (!CheckOutputPaths({}, {{"--output", a.out}})) return kExitInputError;
   a.spec.input.enabled = !a.no_input;
   std::string text;
-  solver::Status s = a.subckt.empty() ? circuits::GenerateMifLayerDeck(a.spec, &text)
-                                      : circuits::GenerateMifLayerSubckt(a.spec, a.subckt, &text);
+  Status s = a.subckt.empty() ? circuits::GenerateMifLayerDeck(a.spec, &text)
+                              : circuits::GenerateMifLayerSubckt(a.spec, a.subckt, &text);
   if (!s.ok()) {
     PrintStatus(s);
     return kExitInputError;
@@ -86,14 +86,13 @@ int RunMifNetwork(MifNetworkArgs a) {
   a.spec.input.enabled = !a.no_input;
   circuits::CrossbarSpec& cb = a.spec.crossbar;
   if (!a.weights.empty()) {
-    if (solver::Status s = circuits::ReadWeightsCsv(a.weights, cb.rows, cb.cols, &cb.weights);
-        !s.ok()) {
+    if (Status s = circuits::ReadWeightsCsv(a.weights, cb.rows, cb.cols, &cb.weights); !s.ok()) {
       PrintStatus(s);
       return kExitInputError;
     }
   }
   std::string text;
-  if (solver::Status s = circuits::GenerateMifNetworkDeck(a.spec, &text); !s.ok()) {
+  if (Status s = circuits::GenerateMifNetworkDeck(a.spec, &text); !s.ok()) {
     PrintStatus(s);
     return kExitInputError;
   }
@@ -192,7 +191,7 @@ int RunMsnn(const MsnnArgs& a) {
   }
   try {
     const training::Parameters p = training::InitParameters(c, a.seed, a.init_fraction);
-    if (solver::Status s = training::MsnnSpecFromNetwork(c, p, a.dataset, &spec); !s.ok()) {
+    if (Status s = training::MsnnSpecFromNetwork(c, p, a.dataset, &spec); !s.ok()) {
       PrintStatus(s);
       return kExitInputError;
     }
@@ -205,7 +204,7 @@ int RunMsnn(const MsnnArgs& a) {
   spec.rdriver = a.rdriver;
   spec.rsense = a.rsense;
   std::string text;
-  if (solver::Status s = circuits::GenerateMsnnDeck(spec, &text); !s.ok()) {
+  if (Status s = circuits::GenerateMsnnDeck(spec, &text); !s.ok()) {
     PrintStatus(s);
     return kExitInputError;
   }

@@ -44,7 +44,7 @@ int RunGrad(const GradArgs& a) {
   req.check_tangent = a.tangent;
   req.reparse = MakeDeckReparser(a.deck, a.sets, a.include_dirs);
   autodiff::GradResult r;
-  solver::Status s = autodiff::ComputeGradient(*nl, options, req, &r);
+  Status s = autodiff::ComputeGradient(*nl, options, req, &r);
   if (!s.ok()) {
     if (s.message().find("--wrt") != std::string::npos ||
         s.message().find("objective") != std::string::npos ||

@@ -1,7 +1,7 @@
 // `memspice plot FILE.csv|FILE.raw -o OUT.png`: plot saved waveforms.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
 
@@ -23,16 +23,17 @@ void RegisterPlot(CLI::App& app, int* exit_code) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", args->out, "Plot file, .png or .svg")->required();
-  cmd->add_option("--signals", args->signals, "Signals to plot (default: all, up to 12)")->delimiter(',');
+  cmd->add_option("--signals", args->signals, "Signals to plot (default: all, up to 12)")
+      ->delimiter(',');
   cmd->add_option("--title", args->title, "Plot title");
   cmd->callback([args, exit_code]() {
     solver::WaveformTable table;
-    solver::Status s;
+    Status s;
     std::string ext = std::filesystem::path(args->input).extension().string();
     if (ext == ".raw") {
       std::vector<solver::WaveformTable> plots;
       s = solver::ReadRaw(args->input, &plots);
-      if (s.ok() && plots.empty()) s = solver::Status::Error("raw file has no plot: " + args->input);
+      if (s.ok() && plots.empty()) s = Status::Error("raw file has no plot: " + args->input);
       if (s.ok()) table = plots.back();
     } else {
       s = solver::ReadCsv(args->input, &table);

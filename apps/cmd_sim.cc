@@ -40,23 +40,23 @@ void PrintOperatingPoint(const solver::WaveformTable& t) {
 class FanOutSink : public solver::PointSink {
  public:
   explicit FanOutSink(std::vector<solver::PointSink*> sinks) : sinks_(std::move(sinks)) {}
-  solver::Status Begin(const solver::WaveformTable& t) override {
+  Status Begin(const solver::WaveformTable& t) override {
     return Each([&](solver::PointSink* s) { return s->Begin(t); });
   }
-  solver::Status Point(double scale, const std::vector<double>& values) override {
+  Status Point(double scale, const std::vector<double>& values) override {
     return Each([&](solver::PointSink* s) { return s->Point(scale, values); });
   }
-  solver::Status End(const solver::WaveformTable& t) override {
+  Status End(const solver::WaveformTable& t) override {
     return Each([&](solver::PointSink* s) { return s->End(t); });
   }
 
  private:
   template <typename F>
-  solver::Status Each(F f) {
+  Status Each(F f) {
     for (solver::PointSink* s : sinks_) {
-      if (solver::Status st = f(s); !st.ok()) return st;
+      if (Status st = f(s); !st.ok()) return st;
     }
-    return solver::Status::Ok();
+    return Status::Ok();
   }
   std::vector<solver::PointSink*> sinks_;
 };
@@ -80,7 +80,7 @@ bool PrepareOutputs(const SimArgs& a, const netlist::Netlist& nl, solver::CsvSin
   if (!CheckOutputPaths(inputs, {{"--csv", a.csv}, {"--raw", a.raw}, {"--plot", a.plot}})) {
     return false;
   }
-  solver::Status s = solver::Status::Ok();
+  Status s = Status::Ok();
   if (!a.csv.empty()) s = csv->Open(a.csv);
   if (s.ok() && !a.raw.empty()) s = raw->Open(a.raw, !a.ascii);
   if (s.ok() && !a.plot.empty()) s = solver::CheckPlotPath(a.plot);
@@ -130,7 +130,7 @@ int RunSim(const SimArgs& a) {
     table.keep_rows = analysis.kind == netlist::Analysis::Kind::kOp || (last && !a.plot.empty()) ||
                       (is_tran && !measures.empty());
     auto start = std::chrono::steady_clock::now();
-    solver::Status s = solver::RunAnalysis(*circuit, *nl, analysis, options, nullptr, &table);
+    Status s = solver::RunAnalysis(*circuit, *nl, analysis, options, nullptr, &table);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!s.ok()) return ExitForFailedRun(s);
     if (!a.quiet) {
@@ -141,7 +141,7 @@ int RunSim(const SimArgs& a) {
     if (is_tran && !measures.empty()) measured = table;
     if (last) main = std::move(table);
   }
-  auto committed = [&](const solver::Status& s, const char* what, const std::string& path) {
+  auto committed = [&](const Status& s, const char* what, const std::string& path) {
     if (!s.ok()) {
       PrintStatus(s);
       return false;
@@ -155,7 +155,7 @@ int RunSim(const SimArgs& a) {
     solver::PlotOptions po;
     po.signals = a.signals;
     po.title = nl->title;
-    if (solver::Status s = solver::PlotWaveforms(main, a.plot, po); !s.ok()) {
+    if (Status s = solver::PlotWaveforms(main, a.plot, po); !s.ok()) {
       PrintStatus(s);
       return kExitSimulationError;
     }

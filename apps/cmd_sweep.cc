@@ -119,8 +119,7 @@ std::optional<netlist::Netlist> RunDeck(const Plan& plan, const Run& run, std::s
   if (run.mc >= 0) seed = solver::RunSeed(plan.mc.seed, run.mc);
   std::optional<netlist::Netlist> nl = plan.reparse(run.params, seed, run.mc == 0, error);
   if (nl && run.mc >= 0) {
-    if (solver::Status s = solver::ApplySpreads(plan.mc.spreads, *seed, run.mc == 0, &*nl);
-        !s.ok()) {
+    if (Status s = solver::ApplySpreads(plan.mc.spreads, *seed, run.mc == 0, &*nl); !s.ok()) {
       *error = s.message() + (s.hint().empty() ? "" : "; " + s.hint());
       return std::nullopt;
     }
@@ -150,7 +149,7 @@ void Simulate(const SweepArgs& a, const Plan& plan, Run* run, std::vector<std::s
   }
   for (const netlist::Analysis& analysis : nl->analyses) {
     run->table = solver::WaveformTable();
-    solver::Status s = solver::RunAnalysis(*circuit, *nl, analysis, options, nullptr, &run->table);
+    Status s = solver::RunAnalysis(*circuit, *nl, analysis, options, nullptr, &run->table);
     if (!s.ok()) {
       run->error = s.message();
       return;
@@ -158,7 +157,7 @@ void Simulate(const SweepArgs& a, const Plan& plan, Run* run, std::vector<std::s
   }
   for (const solver::Measurement& m : plan.measures) {
     double v = std::numeric_limits<double>::quiet_NaN();
-    if (solver::Status s = solver::EvaluateMeasurement(m, run->table, &v); !s.ok()) {
+    if (Status s = solver::EvaluateMeasurement(m, run->table, &v); !s.ok()) {
       warnings->push_back(s.message());
     }
     run->measures.push_back(v);
@@ -322,7 +321,7 @@ std::string SetUpMonteCarlo(const SweepArgs& a, const netlist::Netlist& nl, Mont
   }
   for (const std::string& text : a.spreads) {
     mc->spreads.emplace_back();
-    if (solver::Status s = solver::ParseSpread(text, &mc->spreads.back()); !s.ok()) {
+    if (Status s = solver::ParseSpread(text, &mc->spreads.back()); !s.ok()) {
       return fmt::format("error: {}\nnote: {}\n", s.message(), s.hint());
     }
   }
@@ -463,7 +462,7 @@ int Report(const SweepArgs& a, const Plan& plan, const std::vector<Run>& runs) {
       tables.back().title =
           fmt::format("{} (run {}: {})", runs[r].table.title, r + 1, RunLabel(runs[r]));
     }
-    if (solver::Status s = solver::WriteRaw(tables, a.raw, !a.ascii); !s.ok()) {
+    if (Status s = solver::WriteRaw(tables, a.raw, !a.ascii); !s.ok()) {
       PrintStatus(s);
       return kExitSimulationError;
     }

@@ -410,7 +410,7 @@ struct EvalArgs {
 void ReportEval(const EvalArgs& e, const training::EvalResult& r, const std::string& dataset) {
   PrintEval(r);
   if (e.confusion.empty()) return;
-  const solver::Status s = training::WriteConfusionPlot(e.confusion, r, dataset);
+  const Status s = training::WriteConfusionPlot(e.confusion, r, dataset);
   if (s.ok())
     std::cout << "plot: " << e.confusion << "\n";
   else

@@ -23,8 +23,6 @@
 
 namespace memspice::autodiff {
 
-using solver::Status;
-
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();

@@ -14,8 +14,6 @@
 
 namespace memspice::autodiff {
 
-using solver::Status;
-
 namespace {
 
 double Seconds(std::chrono::steady_clock::time_point since) {

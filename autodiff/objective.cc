@@ -12,8 +12,6 @@
 
 namespace memspice::autodiff {
 
-using solver::Status;
-
 namespace {
 
 constexpr char kStatePrefix[] = "memspice_state_";

@@ -14,8 +14,6 @@
 
 namespace memspice::autodiff {
 
-using solver::Status;
-
 namespace {
 
 using base::Lower;

@@ -26,11 +26,11 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "devices/device.h"
 #include "netlist/netlist.h"
 #include "solver/assembler.h"
 #include "solver/circuit.h"
-#include "solver/status.h"
 
 namespace memspice::autodiff {
 
@@ -48,20 +48,18 @@ using Reparser = std::function<std::optional<netlist::Netlist>(
     const std::map<std::string, double>& overrides, std::string* error)>;
 
 // Expands the patterns into parameters; errors name the pattern that matched nothing.
-solver::Status ResolveParams(const netlist::Netlist& netlist,
-                             const std::vector<std::string>& patterns, bool have_reparser,
-                             std::vector<ParamSpec>* out);
+Status ResolveParams(const netlist::Netlist& netlist, const std::vector<std::string>& patterns,
+                     bool have_reparser, std::vector<ParamSpec>* out);
 
 // A copy of `base` with parameter `p` set to `value`.
-solver::Status WithParam(const netlist::Netlist& base, const ParamSpec& p, double value,
-                         const Reparser& reparse, netlist::Netlist* out);
+Status WithParam(const netlist::Netlist& base, const ParamSpec& p, double value,
+                 const Reparser& reparse, netlist::Netlist* out);
 
 // The transient start vector of a `uic` run: device initial states, then .ic values.
-solver::Status UicStart(solver::Circuit& circuit, const netlist::Netlist& netlist,
-                        std::vector<double>* x);
+Status UicStart(solver::Circuit& circuit, const netlist::Netlist& netlist, std::vector<double>* x);
 // The .ic clamp of the DC operating point before a transient (NaN = not clamped).
-solver::Status IcClamp(const solver::Circuit& circuit, const netlist::Netlist& netlist,
-                       std::vector<double>* clamp);
+Status IcClamp(const solver::Circuit& circuit, const netlist::Netlist& netlist,
+               std::vector<double>* clamp);
 
 // Evaluates until a device's internal limiting state (diode junction voltage) has settled, so
 // that f, q, G, C are the functions of x alone.
@@ -72,10 +70,9 @@ class ParamPartials {
  public:
   // `circuit` (the run's, whose devices give the exact partials) may be null: then one copy of
   // the circuit is built for them.
-  static solver::Status Create(const netlist::Netlist& base, const std::vector<ParamSpec>& specs,
-                               const Reparser& reparse, const devices::AnalysisInfo& info, int n,
-                               std::unique_ptr<ParamPartials>* out,
-                               solver::Circuit* circuit = nullptr);
+  static Status Create(const netlist::Netlist& base, const std::vector<ParamSpec>& specs,
+                       const Reparser& reparse, const devices::AnalysisInfo& info, int n,
+                       std::unique_ptr<ParamPartials>* out, solver::Circuit* circuit = nullptr);
   int size() const { return static_cast<int>(params_.size()); }
   // Whether parameter j has exact device partials (else finite differences of rebuilt circuits).
   bool exact(int j) const { return params_[j].fd < 0; }

@@ -1,10 +1,13 @@
-// Status carries failures out of numerical code; nothing throws inside the Newton loop.
-#ifndef MEMSPICE_SOLVER_STATUS_H_
-#define MEMSPICE_SOLVER_STATUS_H_
+// Status is the one error style of every library: a failure travels back as a value with a
+// message and a hint (what is wrong, what would be right); nothing throws inside the libraries
+// (the Newton loop, the trainer), apps/ turns a failed Status into a message and an exit code.
+// It lives in namespace memspice itself so that every library names it `Status`.
+#ifndef MEMSPICE_BASE_STATUS_H_
+#define MEMSPICE_BASE_STATUS_H_
 
 #include <string>
 
-namespace memspice::solver {
+namespace memspice {
 
 class Status {
  public:
@@ -41,6 +44,6 @@ class Status {
   std::string hint_;
 };
 
-}  // namespace memspice::solver
+}  // namespace memspice
 
-#endif  // MEMSPICE_SOLVER_STATUS_H_
+#endif  // MEMSPICE_BASE_STATUS_H_

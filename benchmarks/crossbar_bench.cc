@@ -32,7 +32,7 @@
 namespace {
 
 namespace fs = std::filesystem;
-using memspice::solver::Status;
+using memspice::Status;
 using memspice::solver::WaveformTable;
 
 struct Args {

@@ -27,20 +27,20 @@ mss::MssParams SynapseModel() {
   return m;
 }
 
-solver::Status SynapseStateForConductance(const mss::MssParams& m, double g,
-                                          const std::string& what, double* x0) {
+Status SynapseStateForConductance(const mss::MssParams& m, double g, const std::string& what,
+                                  double* x0) {
   const double g_min = 1.0 / m.roff, g_max = 1.0 / m.ron;
   // Tolerate round-off at the ends of the range (trained conductances are clipped exactly there).
   const double slack = 1e-12 * g_max;
   if (!std::isfinite(g) || g < g_min - slack || g > g_max + slack)
-    return solver::Status::Error(
+    return Status::Error(
         fmt::format("{}: conductance {:.6g} S is outside the synapse range [1/R_off, 1/R_on] = "
                     "[{:.6g}, {:.6g}] S",
                     what, g, g_min, g_max),
         "train with the device-aware optimiser (it clips to this range) or change the synapse "
         "model");
   *x0 = std::clamp((g - g_min) / mss::ConductanceSlope(m), 0.0, 1.0);
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 namespace {
@@ -48,8 +48,8 @@ namespace {
 // Shortest text that reads back as the same double.
 using base::FormatNumber;
 
-solver::Status Validate(const MsnnSpec& s) {
-  auto bad = [](std::string m) { return solver::Status::Error(std::move(m)); };
+Status Validate(const MsnnSpec& s) {
+  auto bad = [](std::string m) { return Status::Error(std::move(m)); };
   if (s.layers.size() < 2) return bad("layers: need at least an input size and one layer");
   for (int n : s.layers)
     if (n < 1) return bad(fmt::format("layers: size {} must be >= 1", n));
@@ -83,13 +83,13 @@ solver::Status Validate(const MsnnSpec& s) {
   }
   if (!s.pixels.empty() && static_cast<int>(s.pixels.size()) != s.layers[0])
     return bad(fmt::format("pixels: {} values, need {}", s.pixels.size(), s.layers[0]));
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 }  // namespace
 
-solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
-  if (solver::Status st = Validate(s); !st.ok()) return st;
+Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
+  if (Status st = Validate(s); !st.ok()) return st;
   const int nl = static_cast<int>(s.layers.size()) - 1;
   const bool parasitic = s.rline > 0 || s.cline > 0;
   std::string layers_text;
@@ -181,7 +181,7 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
                            : s.weights[l - 1].g_minus)[static_cast<size_t>(i) * out + j];
           double x0 = 0;
           const std::string name = fmt::format("w{}{}_{}_{}", l, sign, i, j);
-          if (solver::Status st = SynapseStateForConductance(s.synapse, g, "synapse " + name, &x0);
+          if (Status st = SynapseStateForConductance(s.synapse, g, "synapse " + name, &x0);
               !st.ok())
             return st;
           const std::string bl = parasitic ? fmt::format("bl{}_{}_{}", l, j, row) : sense;
@@ -218,7 +218,7 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
   o += fmt::format(".tran {} {}\n", FormatNumber(s.dt), FormatNumber(s.dt * s.steps));
   o += ".end\n";
   *text = std::move(o);
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 }  // namespace memspice::circuits

@@ -28,8 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "devices/mss_model.h"
-#include "solver/status.h"
 
 namespace memspice::circuits {
 
@@ -73,11 +73,11 @@ devices::mss::MssParams SynapseModel();
 
 // x0 whose MSS conductance is g: x0 = (g - 1/roff) / (1/ron - 1/roff). Fails (naming `what` and
 // the range) if g is outside [1/roff, 1/ron].
-solver::Status SynapseStateForConductance(const devices::mss::MssParams& m, double g,
-                                          const std::string& what, double* x0);
+Status SynapseStateForConductance(const devices::mss::MssParams& m, double g,
+                                  const std::string& what, double* x0);
 
 // Writes the deck; fails with a message naming the bad field or conductance.
-solver::Status GenerateMsnnDeck(const MsnnSpec& spec, std::string* text);
+Status GenerateMsnnDeck(const MsnnSpec& spec, std::string* text);
 
 }  // namespace memspice::circuits
 

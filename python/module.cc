@@ -36,12 +36,12 @@ struct NetlistFailure : std::runtime_error {
 };
 // A solver Status error (non-convergence, bad option values, I/O).
 struct SimulationFailure : std::runtime_error {
-  explicit SimulationFailure(const solver::Status& s)
+  explicit SimulationFailure(const Status& s)
       : std::runtime_error(s.hint().empty() ? s.message() : s.message() + "\n  note: " + s.hint()) {
   }
 };
 
-void Check(const solver::Status& s) {
+void Check(const Status& s) {
   if (!s.ok()) throw SimulationFailure(s);
 }
 
@@ -76,7 +76,7 @@ std::optional<netlist::Netlist> ParseDeck(const DeckSource& d,
 
 netlist::Netlist ParseOrThrow(const DeckSource& d) {
   if (d.is_path && !std::filesystem::exists(d.text_or_path)) {
-    throw SimulationFailure(solver::Status::Error(
+    throw SimulationFailure(Status::Error(
         "cannot open deck '" + d.text_or_path + "': no such file",
         "pass a path to an existing file, or the deck text itself (text with a newline)"));
   }
@@ -145,8 +145,7 @@ py::list Simulate(const DeckSource& deck, const std::string& method, double fixe
     py::gil_scoped_release release;
     netlist::Netlist nl = ParseOrThrow(deck);
     if (nl.analyses.empty()) {
-      throw SimulationFailure(
-          solver::Status::Error("the deck has no analysis", "add .op, .dc or .tran"));
+      throw SimulationFailure(Status::Error("the deck has no analysis", "add .op, .dc or .tran"));
     }
     const solver::SimOptions options = OptionsOf(nl, method, fixed_step);
     netlist::Diagnostics diag;
@@ -220,9 +219,9 @@ py::dict Compare(const std::string& path, const DeckSource& deck,
                                     std::string* text) {
     netlist::Diagnostics diag;
     if (!circuits::ExportNgspice(deck_path, include_paths, text, diag)) {
-      return solver::Status::Error("ngspice export failed:\n" + diag.Format());
+      return Status::Error("ngspice export failed:\n" + diag.Format());
     }
-    return solver::Status::Ok();
+    return Status::Ok();
   };
   o.signal_map = circuits::NgspiceSignalName;
   solver::DeckComparison report;

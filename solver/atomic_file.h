@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "solver/status.h"
+#include "base/status.h"
 
 namespace memspice::solver {
 

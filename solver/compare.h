@@ -22,10 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "netlist/netlist.h"
 #include "solver/ngspice_runner.h"
 #include "solver/simulator.h"
-#include "solver/status.h"
 #include "solver/waveform.h"
 
 namespace memspice::solver {

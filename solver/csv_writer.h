@@ -10,8 +10,8 @@
 
 #include <string>
 
+#include "base/status.h"
 #include "solver/atomic_file.h"
-#include "solver/status.h"
 #include "solver/waveform.h"
 
 namespace memspice::solver {

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "netlist/diagnostics.h"
 #include "netlist/directive_cards.h"
-#include "solver/status.h"
 #include "solver/waveform.h"
 
 namespace memspice::solver {

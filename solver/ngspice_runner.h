@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "solver/status.h"
+#include "base/status.h"
 #include "solver/waveform.h"
 
 namespace memspice::solver {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "solver/status.h"
+#include "base/status.h"
 #include "solver/waveform.h"
 
 namespace memspice::solver {
@@ -19,7 +19,8 @@ struct PlotOptions {
 // Checks before a run that `path` ends in .png or .svg and that its folder is writable.
 Status CheckPlotPath(const std::string& path);
 
-// Runs a gnuplot script that writes `path` atomically (a temporary file renamed when complete); the terminal line is prepended from the extension
+// Runs a gnuplot script that writes `path` atomically (a temporary file renamed when complete); the
+// terminal line is prepended from the extension
 // (.png: pngcairo, .svg: svg). Needs gnuplot on PATH; a clear Status otherwise.
 Status RunGnuplot(const std::string& path, int width, int height, const std::string& script);
 

@@ -24,16 +24,17 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "solver/atomic_file.h"
-#include "solver/status.h"
 #include "solver/waveform.h"
 
 namespace memspice::solver {
 
 // Writes one plot. binary=true gives "Binary:" (little-endian doubles), else "Values:" ascii
 // with 17 significant digits (round-trips exactly). A complex table is written with
-// "Flags: complex" and (re, im) pairs for every variable, the scale with im = 0, as ngspice does. Variable types: time, voltage for v(...),
-// current for i(...), notype for anything else (states x(...)); ngspice `load` accepts all.
+// "Flags: complex" and (re, im) pairs for every variable, the scale with im = 0, as ngspice does.
+// Variable types: time, voltage for v(...), current for i(...), notype for anything else (states
+// x(...)); ngspice `load` accepts all.
 Status WriteRaw(const WaveformTable& table, const std::string& path, bool binary);
 
 // Writes several plots into one file, one after the other (as ngspice does for .op + .tran).

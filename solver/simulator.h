@@ -7,9 +7,9 @@
 #include <optional>
 #include <string>
 
+#include "base/status.h"
 #include "netlist/netlist.h"
 #include "solver/circuit.h"
-#include "solver/status.h"
 #include "solver/waveform.h"
 
 namespace memspice::solver {

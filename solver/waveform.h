@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "solver/status.h"
+#include "base/status.h"
 
 namespace memspice::solver {
 

@@ -26,7 +26,7 @@ std::string RunFile(const std::string& dir, const char* name) {
 
 void WriteFileAtomic(const std::string& path, const std::string& contents) {
   // One atomic-write helper for every output (solver/atomic_file.h); training reports by throwing.
-  const solver::Status s = solver::WriteFileAtomic(path, contents);
+  const Status s = solver::WriteFileAtomic(path, contents);
   if (!s.ok()) throw TrainingError(s.message());
 }
 

@@ -55,8 +55,7 @@ solver::WaveformTable Generate(const std::string& deck, const std::vector<std::s
   solver::SimOptions o;
   BOOST_REQUIRE(o.ApplyNetlistOptions(nl).ok());
   std::vector<double> y;
-  solver::Status s =
-      SimulateAtTimes(nl, o, names, values, MakeReparser(deck), signals, times, &y, nullptr);
+  Status s = SimulateAtTimes(nl, o, names, values, MakeReparser(deck), signals, times, &y, nullptr);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   solver::WaveformTable t;
   t.scale_name = "time";
@@ -71,13 +70,13 @@ solver::WaveformTable Generate(const std::string& deck, const std::vector<std::s
   return t;
 }
 
-FitResult RunFit(const std::string& deck, FitRequest req, solver::Status* status = nullptr) {
+FitResult RunFit(const std::string& deck, FitRequest req, Status* status = nullptr) {
   netlist::Netlist nl = ParseDeck(deck);
   solver::SimOptions o;
   BOOST_REQUIRE(o.ApplyNetlistOptions(nl).ok());
   req.reparse = MakeReparser(deck);
   FitResult r;
-  solver::Status s = Fit(nl, o, req, &r);
+  Status s = Fit(nl, o, req, &r);
   if (status != nullptr) {
     *status = s;
   } else {
@@ -162,7 +161,7 @@ BOOST_AUTO_TEST_CASE(mss_recovers_parameters_from_ngspice_waveform) {
   BOOST_REQUIRE_MESSAGE(circuits::ExportNgspiceString(text, dir / "mss.cir", {}, &exported, diag),
                         diag.Format());
   solver::NgspiceResult ng;
-  solver::Status s = solver::RunNgspiceText(exported, dir.path().string(), {}, &ng);
+  Status s = solver::RunNgspiceText(exported, dir.path().string(), {}, &ng);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   FitRequest req;
   for (const auto& p : ng.plots) {
@@ -193,8 +192,7 @@ BOOST_AUTO_TEST_CASE(jacobian_matches_finite_differences) {
   const auto times = Grid(0, 10e-3, 333);  // off the step grid: interpolation weights matter
   const std::vector<double> p = {1.1e3, 0.9e5, 0.12, 0.006, 1.1e-3, 0.55};
   std::vector<double> y, jac;
-  solver::Status s =
-      SimulateAtTimes(nl, o, kMssParams, p, MakeReparser(deck), sig, times, &y, &jac);
+  Status s = SimulateAtTimes(nl, o, kMssParams, p, MakeReparser(deck), sig, times, &y, &jac);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   const size_t P = p.size(), R = y.size();
   for (size_t i = 0; i < P; ++i) {
@@ -259,7 +257,7 @@ BOOST_AUTO_TEST_CASE(input_errors_are_named) {
   base.target = Generate(kRcDeck, {"rval"}, {1e3}, base.signals, times);
   base.params = {"r1"};
   auto error = [&](FitRequest req) {
-    solver::Status s;
+    Status s;
     RunFit(kRcDeck, req, &s);
     BOOST_CHECK(!s.ok());
     BOOST_TEST_MESSAGE("error: " << s.message());

@@ -19,16 +19,17 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
 #include "netlist/netlist.h"
 #include "solver/circuit.h"
 #include "solver/simulator.h"
-#include "solver/status.h"
 #include "solver/waveform.h"
 
 namespace {
 
 namespace netlist = memspice::netlist;
 namespace solver = memspice::solver;
+using memspice::Status;
 
 constexpr size_t kMaxElements = 64;
 constexpr size_t kMaxAnalyses = 3;
@@ -156,7 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ++run;
     solver::WaveformTable table;
     StepBudget budget;
-    solver::Status s;
+    Status s;
     try {
       s = solver::RunAnalysis(*circuit, *nl, an, options, &budget, &table);
     } catch (const StepBudgetExceeded&) {

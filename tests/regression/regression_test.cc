@@ -87,9 +87,9 @@ void RunDeck(const std::string& deck) {
                                std::string* text) {
       memspice::netlist::Diagnostics diag;
       if (!memspice::circuits::ExportNgspice(path, {}, text, diag)) {
-        return memspice::solver::Status::Error("ngspice export failed:\n" + diag.Format());
+        return memspice::Status::Error("ngspice export failed:\n" + diag.Format());
       }
-      return memspice::solver::Status::Ok();
+      return memspice::Status::Ok();
     };
     options.signal_map = memspice::circuits::NgspiceSignalName;
     DeckComparison report;

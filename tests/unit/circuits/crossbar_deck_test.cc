@@ -35,7 +35,7 @@ sv::WaveformTable Simulate(const std::string& deck) {
   auto circuit = sv::Circuit::Build(*netlist, diag);
   BOOST_TEST_REQUIRE(circuit != nullptr, diag.Format());
   sv::SimOptions options;
-  sv::Status st = options.ApplyNetlistOptions(*netlist);
+  memspice::Status st = options.ApplyNetlistOptions(*netlist);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   BOOST_TEST_REQUIRE(netlist->analyses.size() == 1u);
   sv::WaveformTable table;
@@ -46,8 +46,8 @@ sv::WaveformTable Simulate(const std::string& deck) {
 
 sv::WaveformTable Ngspice(const std::string& deck) {
   sv::NgspiceResult result;
-  sv::Status st = sv::RunNgspiceText(deck, std::filesystem::temp_directory_path().string(),
-                                     sv::NgspiceOptions{}, &result);
+  memspice::Status st = sv::RunNgspiceText(deck, std::filesystem::temp_directory_path().string(),
+                                           sv::NgspiceOptions{}, &result);
   BOOST_TEST_REQUIRE(st.ok(), st.message() + "\n" + st.hint());
   for (const auto& p : result.plots)
     if (!p.scale.empty()) return p;
@@ -218,7 +218,7 @@ BOOST_AUTO_TEST_CASE(mss_crossbar_reads_back_its_weights_through_x0) {
   sv::SimOptions options;
   BOOST_TEST_REQUIRE(options.ApplyNetlistOptions(*netlist).ok());
   sv::WaveformTable table;
-  sv::Status st =
+  memspice::Status st =
       sv::RunAnalysis(*circuit, *netlist, netlist->analyses[0], options, nullptr, &table);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   CheckOhm(s, table, 1e-3);

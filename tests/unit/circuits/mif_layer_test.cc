@@ -30,7 +30,7 @@ sv::WaveformTable Simulate(const std::string& deck) {
   auto circuit = sv::Circuit::Build(*net, diag);
   BOOST_TEST_REQUIRE(circuit != nullptr, diag.Format());
   sv::SimOptions o;
-  sv::Status st = o.ApplyNetlistOptions(*net);
+  memspice::Status st = o.ApplyNetlistOptions(*net);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   BOOST_TEST_REQUIRE(net->analyses.size() == 1u);
   sv::WaveformTable t;
@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(layer_deck_has_one_instance_and_input_per_neuron) {
   s.neurons = 5;
   s.cmem = 2e-9;
   std::string deck;
-  sv::Status st = mc::GenerateMifLayerDeck(s, &deck);
+  memspice::Status st = mc::GenerateMifLayerDeck(s, &deck);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   BOOST_TEST(Count(deck, ".include mif.lib\n") == 1u);
   BOOST_TEST(deck.find("XN0 v0 MIF cmem=2e-09\n") != std::string::npos, deck);
@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(bad_specs_name_every_field) {
   s.input.tau = 0;
   s.analysis.tstop = 0;
   std::string deck;
-  sv::Status st = mc::GenerateMifLayerDeck(s, &deck);
+  memspice::Status st = mc::GenerateMifLayerDeck(s, &deck);
   BOOST_TEST_REQUIRE(!st.ok());
   const std::string& m = st.message();
   for (const char* field :
@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(network_deck_simulates_and_outputs_respond) {
   mc::MifNetworkSpec n;  // 4 inputs -> 4x3 MSS array -> 3 outputs
   n.analysis.tstop = 4e-3;
   std::string deck;
-  sv::Status st = mc::GenerateMifNetworkDeck(n, &deck);
+  memspice::Status st = mc::GenerateMifNetworkDeck(n, &deck);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   BOOST_TEST(Count(deck, "ymss m_") == 12u);
   BOOST_TEST(Count(deck, "XXBAR win0 win1 win2 win3 out0 out1 out2 XBAR") == 1u, deck);

@@ -52,9 +52,9 @@ sv::DeckCompareOptions Options() {
                        std::string* text) {
     memspice::netlist::Diagnostics diag;
     if (!mc::ExportNgspice(path, {kLib}, text, diag)) {
-      return sv::Status::Error("ngspice export failed:\n" + diag.Format());
+      return memspice::Status::Error("ngspice export failed:\n" + diag.Format());
     }
-    return sv::Status::Ok();
+    return memspice::Status::Ok();
   };
   o.signal_map = mc::NgspiceSignalName;
   // Switching states integrate the line-voltage error of each simulator's own step control
@@ -83,7 +83,7 @@ BOOST_AUTO_TEST_CASE(mss_crossbar_8x8_matches_ngspice_states_included) {
     return;
   }
   std::string deck;
-  sv::Status st = mc::GenerateCrossbarDeck(Spec(), &deck);
+  memspice::Status st = mc::GenerateCrossbarDeck(Spec(), &deck);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   const fs::path path = fs::temp_directory_path() / "memspice_mss_crossbar_8x8.cir";
   {

@@ -36,7 +36,7 @@ const std::string kLib = std::string(MEMSPICE_SOURCE_DIR) + "/circuits/lib";
 const std::string kExample = std::string(MEMSPICE_SOURCE_DIR) + "/circuits/examples/mif_neuron.cir";
 
 struct RunResult {
-  sv::Status status;
+  memspice::Status status;
   std::vector<sv::WaveformTable> tables;
 };
 

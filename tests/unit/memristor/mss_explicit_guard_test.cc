@@ -21,7 +21,7 @@ const std::string kLib = std::string(MEMSPICE_SOURCE_DIR) + "/circuits/lib";
 const std::string kExample = std::string(MEMSPICE_SOURCE_DIR) + "/circuits/examples/mif_neuron.cir";
 
 struct Run {
-  sv::Status status;
+  memspice::Status status;
   sv::WaveformTable table;
 };
 

@@ -44,7 +44,7 @@ C1 out 0 1u
 
 std::map<std::string, double> Measure(const std::string& path, const std::string& text) {
   std::vector<ms::WaveformTable> tables;
-  const ms::Status s = ms::RunMemspiceDeck(path, {}, {}, &tables);
+  const memspice::Status s = ms::RunMemspiceDeck(path, {}, {}, &tables);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   nl::Diagnostics diag;
   std::vector<nl::DirectiveCard> cards;
@@ -54,7 +54,7 @@ std::map<std::string, double> Measure(const std::string& path, const std::string
   std::map<std::string, double> out;
   for (const auto& m : measures) {
     double v = NAN;
-    const ms::Status e = ms::EvaluateMeasurement(m, tables.back(), &v);
+    const memspice::Status e = ms::EvaluateMeasurement(m, tables.back(), &v);
     BOOST_CHECK_MESSAGE(e.ok(), m.name << ": " << e.message());
     out[m.name] = v;
   }
@@ -140,7 +140,7 @@ BOOST_AUTO_TEST_CASE(failed_measurements_say_why) {
   m.when.signal = "v(out)";
   m.when.value = 2;
   double v = 0;
-  ms::Status s = ms::EvaluateMeasurement(m, t, &v);
+  memspice::Status s = ms::EvaluateMeasurement(m, t, &v);
   BOOST_CHECK(!s.ok() && s.message().find("never crosses 2") != std::string::npos);
   m.when.signal = "v(nowhere)";
   s = ms::EvaluateMeasurement(m, t, &v);
