@@ -8,10 +8,10 @@
 #include <iostream>
 
 #include "base/strings.h"
+#include "io/atomic_file.h"
 #include "netlist/directive_cards.h"
 #include "netlist/expression.h"
 #include "parallel/collective.h"
-#include "solver/atomic_file.h"
 
 namespace memspice::apps {
 
@@ -134,7 +134,7 @@ bool CheckOutputPaths(const std::vector<std::string>& inputs,
       }
     }
     // Writable now, not only after a long run: create (and remove) a temporary file next to it.
-    solver::AtomicFile probe;
+    io::AtomicFile probe;
     if (Status s = probe.Open(path); !s.ok()) {
       PrintStatus(s);
       return false;
@@ -144,7 +144,7 @@ bool CheckOutputPaths(const std::vector<std::string>& inputs,
 }
 
 bool WriteOutputFile(const std::string& path, const std::string& text) {
-  Status s = solver::WriteFileAtomic(path, text);
+  Status s = io::WriteFileAtomic(path, text);
   if (!s.ok()) PrintStatus(s);
   return s.ok();
 }
@@ -172,7 +172,7 @@ bool LoadMeasurements(const std::string& deck, const std::vector<std::string>& i
 }
 
 int PrintMeasurements(const std::vector<solver::Measurement>& measures,
-                      const solver::WaveformTable& table) {
+                      const io::WaveformTable& table) {
   int failed = 0;
   for (const solver::Measurement& m : measures) {
     double v = 0;

@@ -66,7 +66,7 @@ SeededReparser MakeSeededReparser(const std::string& deck, const std::vector<std
 bool CheckOutputPaths(const std::vector<std::string>& inputs,
                       const std::vector<std::pair<std::string, std::string>>& outputs);
 
-// Writes an output file atomically (solver::WriteFileAtomic: a previous file is replaced only by a
+// Writes an output file atomically (io::WriteFileAtomic: a previous file is replaced only by a
 // complete new one); prints the error and returns false on failure.
 bool WriteOutputFile(const std::string& path, const std::string& text);
 // Under mpirun: every rank passes its own error (empty if none) and all get the first one in rank
@@ -82,7 +82,7 @@ bool LoadMeasurements(const std::string& deck, const std::vector<std::string>& i
 // Evaluates the measurements on `table` and prints "name = value" lines (ngspice's layout) or
 // "name failed: why" to stderr. Returns the number that failed.
 int PrintMeasurements(const std::vector<solver::Measurement>& measures,
-                      const solver::WaveformTable& table);
+                      const io::WaveformTable& table);
 
 // Prints a solver Status as "error: message" plus "note: hint".
 void PrintStatus(const Status& status);

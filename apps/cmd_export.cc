@@ -9,7 +9,7 @@
 
 #include "apps/cli_checks.h"
 #include "apps/cli_common.h"
-#include "circuits/ngspice_export.h"
+#include "ngspice/export.h"
 #include "training/compiler.h"
 #include "training/run_dir.h"
 #include "training/trainer.h"
@@ -146,7 +146,7 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code) {
     }
     netlist::Diagnostics diag;
     std::string text;
-    bool ok = circuits::ExportNgspice(args->deck, LibraryPaths(args->include_dirs), &text, diag);
+    bool ok = ngspice::ExportNgspice(args->deck, LibraryPaths(args->include_dirs), &text, diag);
     std::cerr << diag.Format();
     if (!ok) {
       *exit_code = kExitInputError;

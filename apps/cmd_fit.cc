@@ -14,12 +14,12 @@
 #include "apps/cli_common.h"
 #include "autodiff/fit.h"
 #include "base/strings.h"
-#include "circuits/ngspice_export.h"
+#include "io/atomic_file.h"
+#include "io/csv_writer.h"
+#include "io/raw_file.h"
 #include "netlist/expression.h"
-#include "solver/atomic_file.h"
-#include "solver/csv_writer.h"
-#include "solver/ngspice_runner.h"
-#include "solver/raw_file.h"
+#include "ngspice/export.h"
+#include "ngspice/runner.h"
 #include "solver/simulator.h"
 
 namespace memspice::apps {
@@ -38,16 +38,16 @@ using base::Lower;
 // CSV (header, time first) or SPICE raw file (last transient plot; ngspice names normalised,
 // exported memristor states v(m1_x) readable as x(m1)).
 Status ReadTarget(const std::string& path, const std::vector<std::string>& signals,
-                  solver::WaveformTable* table) {
+                  io::WaveformTable* table) {
   if (!std::filesystem::exists(path)) {
     return Status::Error(fmt::format("cannot open target '{}': no such file", path));
   }
   const std::string ext = Lower(std::filesystem::path(path).extension().string());
   if (ext == ".raw") {
-    std::vector<solver::WaveformTable> plots;
-    Status s = solver::ReadRaw(path, &plots);
+    std::vector<io::WaveformTable> plots;
+    Status s = io::ReadRaw(path, &plots);
     if (!s.ok()) return s;
-    const solver::WaveformTable* tran = nullptr;
+    const io::WaveformTable* tran = nullptr;
     for (const auto& p : plots) {
       if (Lower(p.scale_name) == "time") tran = &p;
     }
@@ -55,9 +55,9 @@ Status ReadTarget(const std::string& path, const std::vector<std::string>& signa
       return Status::Error(fmt::format("target '{}' has no transient plot (no time column)", path));
     }
     *table = *tran;
-    solver::NormalizeNgspiceNames(table);
+    ngspice::NormalizeNgspiceNames(table);
   } else {
-    Status s = solver::ReadCsv(path, table, true);
+    Status s = io::ReadCsv(path, table, true);
     if (!s.ok()) return s;
     if (Lower(table->scale_name) != "time") {
       return Status::Error(
@@ -68,7 +68,7 @@ Status ReadTarget(const std::string& path, const std::vector<std::string>& signa
   }
   for (const auto& sig : signals) {
     if (table->Find(sig) >= 0) continue;
-    const int c = table->Find(circuits::NgspiceSignalName(sig));
+    const int c = table->Find(ngspice::NgspiceSignalName(sig));
     if (c >= 0) table->names[c] = Lower(sig);
   }
   return Status::Ok();
@@ -144,7 +144,7 @@ int RunFit(const FitArgs& a) {
   if (!CheckOutputPaths(inputs, {{"--output", fitted_deck}, {"--json", a.json}})) {
     return kExitInputError;
   }
-  solver::RemoveTempFilesOnSignal();  // an interruption leaves earlier outputs as they were
+  io::RemoveTempFilesOnSignal();  // an interruption leaves earlier outputs as they were
   solver::SimOptions options;
   if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
   autodiff::FitRequest req;

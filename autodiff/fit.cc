@@ -137,7 +137,7 @@ class WaveformModel {
     o.method = method;
     sim->tape = std::make_unique<Tape>(sim->circuit->size(), 1);
     TapeRecorder recorder(sim->tape.get());
-    solver::WaveformTable table;
+    io::WaveformTable table;
     s = solver::RunAnalysis(*sim->circuit, sim->nl, *sim->analysis, o, &recorder, &table);
     if (!s.ok()) return s.Prefixed(AtValues(p) + ": ");
     sim->adjoint = std::make_unique<DiscreteAdjoint>(*sim->circuit, sim->nl, *sim->analysis, o,
@@ -464,7 +464,7 @@ Status Fit(const netlist::Netlist& nl, const solver::SimOptions& options, const 
   const int P = static_cast<int>(specs.size());
 
   // Signals: each must be a probe of the circuit and a column of the target.
-  const solver::WaveformTable& tg = request.target;
+  const io::WaveformTable& tg = request.target;
   if (Lower(tg.scale_name) != "time" || tg.scale.empty()) {
     return Status::Error(
         fmt::format("the target has no time column (first column '{}')", tg.scale_name),

@@ -28,16 +28,16 @@
 
 #include "autodiff/params.h"
 #include "base/status.h"
+#include "io/waveform.h"
 #include "netlist/netlist.h"
 #include "solver/simulator.h"
-#include "solver/waveform.h"
 
 namespace memspice::autodiff {
 
 struct FitRequest {
   std::vector<std::string> params;      // names as in autodiff/params.h (each resolved, globs ok)
   std::vector<std::string> signals;     // v(out), i(v1), x(m1), v(a,b); columns of the target
-  solver::WaveformTable target;         // scale = time; columns named like the signals
+  io::WaveformTable target;             // scale = time; columns named like the signals
   std::map<std::string, double> start;  // initial values overriding the deck's (by name)
   // Bounds by parameter name; a missing side keeps the default range.
   std::map<std::string, std::pair<std::optional<double>, std::optional<double>>> bounds;

@@ -1,14 +1,14 @@
 // Plots of waveforms through gnuplot (PNG via pngcairo, or SVG, chosen by the file extension).
-#ifndef MEMSPICE_SOLVER_PLOT_H_
-#define MEMSPICE_SOLVER_PLOT_H_
+#ifndef MEMSPICE_IO_PLOT_H_
+#define MEMSPICE_IO_PLOT_H_
 
 #include <string>
 #include <vector>
 
 #include "base/status.h"
-#include "solver/waveform.h"
+#include "io/waveform.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 
 struct PlotOptions {
   std::vector<std::string> signals;  // empty: every signal (up to 12)
@@ -32,6 +32,6 @@ Status RunGnuplot(const std::string& path, int width, int height, const std::str
 Status PlotWaveforms(const WaveformTable& table, const std::string& path,
                      const PlotOptions& options);
 
-}  // namespace memspice::solver
+}  // namespace memspice::io
 
-#endif  // MEMSPICE_SOLVER_PLOT_H_
+#endif  // MEMSPICE_IO_PLOT_H_

@@ -1,4 +1,4 @@
-#include "solver/compare.h"
+#include "ngspice/compare.h"
 
 #include <fmt/format.h>
 
@@ -11,7 +11,7 @@
 
 #include "base/strings.h"
 
-namespace memspice::solver {
+namespace memspice::ngspice {
 namespace {
 
 using base::Lower;
@@ -20,7 +20,7 @@ bool IsCurrent(const std::string& name) { return name.size() > 2 && name.compare
 
 enum class Kind { kOp, kDc, kTran, kOther };
 
-Kind KindOf(const WaveformTable& t) {
+Kind KindOf(const io::WaveformTable& t) {
   std::string a = Lower(t.analysis);
   if (a.rfind("operating", 0) == 0) return Kind::kOp;
   if (a.rfind("transient", 0) == 0 || Lower(t.scale_name) == "time") return Kind::kTran;
@@ -97,7 +97,7 @@ struct Accum {
 
 }  // namespace
 
-double Interpolate(const WaveformTable& table, int j, double x) {
+double Interpolate(const io::WaveformTable& table, int j, double x) {
   const auto& s = table.scale;
   const size_t n = table.rows.size();
   if (n == 0) return std::nan("");
@@ -118,7 +118,7 @@ namespace {
 // Phase columns (ph(...)) made continuous along the scale: a jump of more than 180 degrees
 // between neighbours is taken as a wrap, so that two tables wrapping at slightly different
 // frequencies compare by their true difference.
-void UnwrapPhases(WaveformTable* t) {
+void UnwrapPhases(io::WaveformTable* t) {
   for (size_t j = 0; j < t->names.size(); ++j) {
     if (t->names[j].rfind("ph(", 0) != 0) continue;
     double shift = 0.0;
@@ -132,7 +132,7 @@ void UnwrapPhases(WaveformTable* t) {
 
 // Complex (.ac) tables are compared as magnitude in dB and unwrapped phase in degrees; a
 // selected signal `v(out)` stands for both of its columns.
-Status CompareComplex(const WaveformTable& ref, const WaveformTable& test,
+Status CompareComplex(const io::WaveformTable& ref, const io::WaveformTable& test,
                       const CompareOptions& options, TableComparison* out) {
   if (!ref.complex || !test.complex) {
     return Status::Error(
@@ -150,7 +150,7 @@ Status CompareComplex(const WaveformTable& ref, const WaveformTable& test,
       polar.signals.push_back(s);
     }
   }
-  WaveformTable r = MagnitudePhase(ref), t = MagnitudePhase(test);
+  io::WaveformTable r = io::MagnitudePhase(ref), t = io::MagnitudePhase(test);
   UnwrapPhases(&r);
   UnwrapPhases(&t);
   return CompareTables(r, t, polar, out);
@@ -158,7 +158,7 @@ Status CompareComplex(const WaveformTable& ref, const WaveformTable& test,
 
 }  // namespace
 
-Status CompareTables(const WaveformTable& ref, const WaveformTable& test,
+Status CompareTables(const io::WaveformTable& ref, const io::WaveformTable& test,
                      const CompareOptions& options, TableComparison* out) {
   if (ref.complex || test.complex) return CompareComplex(ref, test, options, out);
   *out = TableComparison();
@@ -381,4 +381,4 @@ std::vector<std::string> ReadSignalsHeader(const std::string& deck_path) {
   return out;
 }
 
-}  // namespace memspice::solver
+}  // namespace memspice::ngspice

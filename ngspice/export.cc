@@ -1,4 +1,4 @@
-#include "circuits/ngspice_export.h"
+#include "ngspice/export.h"
 
 #include <fmt/format.h>
 
@@ -14,7 +14,7 @@
 #include "base/strings.h"
 #include "devices/registry.h"
 
-namespace memspice::circuits {
+namespace memspice::ngspice {
 namespace {
 
 namespace fs = std::filesystem;
@@ -643,4 +643,4 @@ std::string NgspiceSignalName(const std::string& memspice_name) {
   return n;
 }
 
-}  // namespace memspice::circuits
+}  // namespace memspice::ngspice

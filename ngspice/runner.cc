@@ -1,4 +1,4 @@
-#include "solver/ngspice_runner.h"
+#include "ngspice/runner.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -19,10 +19,10 @@
 #include <thread>
 
 #include "base/strings.h"
+#include "io/raw_file.h"
 #include "netlist/netlist.h"
-#include "solver/raw_file.h"
 
-namespace memspice::solver {
+namespace memspice::ngspice {
 namespace {
 
 namespace fs = std::filesystem;
@@ -69,7 +69,7 @@ std::string NormalizeNgspiceName(const std::string& name) {
   return netlist::CanonicalSignalName(name);
 }
 
-void NormalizeNgspiceNames(WaveformTable* table) {
+void NormalizeNgspiceNames(io::WaveformTable* table) {
   for (auto& n : table->names) n = NormalizeNgspiceName(n);
 }
 
@@ -219,7 +219,7 @@ Status RunNgspice(const std::string& deck_path, const NgspiceOptions& options,
     return Status::Error(msg,
                          "check that the deck is valid ngspice 39 input (run `ngspice -b` on it)");
   }
-  Status s = ReadRaw(raw, &result->plots);
+  Status s = io::ReadRaw(raw, &result->plots);
   cleanup();
   if (!s.ok()) return s;
   for (auto& p : result->plots) NormalizeNgspiceNames(&p);
@@ -259,4 +259,4 @@ Status RunNgspiceText(const std::string& deck_text, const std::string& directory
   return s;
 }
 
-}  // namespace memspice::solver
+}  // namespace memspice::ngspice

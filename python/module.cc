@@ -13,11 +13,11 @@
 #include <stdexcept>
 
 #include "autodiff/gradient.h"
-#include "circuits/ngspice_export.h"
+#include "io/raw_file.h"
 #include "netlist/netlist.h"
+#include "ngspice/compare.h"
+#include "ngspice/export.h"
 #include "solver/circuit.h"
-#include "solver/compare.h"
-#include "solver/raw_file.h"
 #include "solver/simulator.h"
 #include "training/run_dir.h"
 #include "training/trainer.h"
@@ -103,7 +103,7 @@ solver::SimOptions OptionsOf(const netlist::Netlist& nl, const std::string& meth
   return o;
 }
 
-py::dict PlotToDict(const solver::WaveformTable& t) {
+py::dict PlotToDict(const io::WaveformTable& t) {
   py::dict d;
   d["title"] = t.title;
   d["analysis"] = t.analysis;
@@ -120,8 +120,8 @@ py::dict PlotToDict(const solver::WaveformTable& t) {
   return d;
 }
 
-solver::WaveformTable PlotFromDict(const py::dict& d) {
-  solver::WaveformTable t;
+io::WaveformTable PlotFromDict(const py::dict& d) {
+  io::WaveformTable t;
   t.title = d["title"].cast<std::string>();
   t.analysis = d["analysis"].cast<std::string>();
   t.scale_name = d["scale_name"].cast<std::string>();
@@ -140,7 +140,7 @@ solver::WaveformTable PlotFromDict(const py::dict& d) {
 }
 
 py::list Simulate(const DeckSource& deck, const std::string& method, double fixed_step) {
-  std::vector<solver::WaveformTable> tables;
+  std::vector<io::WaveformTable> tables;
   {
     py::gil_scoped_release release;
     netlist::Netlist nl = ParseOrThrow(deck);
@@ -152,7 +152,7 @@ py::list Simulate(const DeckSource& deck, const std::string& method, double fixe
     std::unique_ptr<solver::Circuit> circuit = solver::Circuit::Build(nl, diag);
     if (!circuit) throw NetlistFailure(diag);
     for (const netlist::Analysis& analysis : nl.analyses) {
-      solver::WaveformTable table;
+      io::WaveformTable table;
       Check(solver::RunAnalysis(*circuit, nl, analysis, options, nullptr, &table));
       tables.push_back(std::move(table));
     }
@@ -163,10 +163,10 @@ py::list Simulate(const DeckSource& deck, const std::string& method, double fixe
 }
 
 void WriteRaw(const py::list& plots, const std::string& path, bool binary) {
-  std::vector<solver::WaveformTable> tables;
+  std::vector<io::WaveformTable> tables;
   for (const auto& p : plots) tables.push_back(PlotFromDict(p.cast<py::dict>()));
   py::gil_scoped_release release;
-  Check(solver::WriteRaw(tables, path, binary));
+  Check(io::WriteRaw(tables, path, binary));
 }
 
 py::dict Grad(const DeckSource& deck, const std::string& objective,
@@ -208,26 +208,16 @@ py::dict Grad(const DeckSource& deck, const std::string& objective,
 py::dict Compare(const std::string& path, const DeckSource& deck,
                  const std::vector<std::string>& signals, double rtol, double rms_rtol,
                  double timeout) {
-  solver::DeckCompareOptions o;
+  ngspice::DeckCompareOptions o;
   o.compare.rtol = rtol;
   o.compare.rms_rtol = rms_rtol;
   o.compare.signals = signals;
   o.parse = ParseOptionsOf(deck);
   o.ngspice.timeout_seconds = timeout;
-  const std::vector<std::string> include_paths = o.parse.include_paths;
-  o.export_native = [include_paths](const netlist::Netlist&, const std::string& deck_path,
-                                    std::string* text) {
-    netlist::Diagnostics diag;
-    if (!circuits::ExportNgspice(deck_path, include_paths, text, diag)) {
-      return Status::Error("ngspice export failed:\n" + diag.Format());
-    }
-    return Status::Ok();
-  };
-  o.signal_map = circuits::NgspiceSignalName;
-  solver::DeckComparison report;
+  ngspice::DeckComparison report;
   {
     py::gil_scoped_release release;
-    Check(solver::CompareWithNgspice(path, o, &report));
+    Check(ngspice::CompareWithNgspice(path, o, &report));
   }
   py::list analyses;
   for (const auto& a : report.analyses) {
@@ -251,7 +241,7 @@ py::dict Compare(const std::string& path, const DeckSource& deck,
   py::dict out;
   out["passed"] = report.pass;
   out["analyses"] = analyses;
-  out["report"] = solver::FormatDeckComparison(report, o.compare);
+  out["report"] = ngspice::FormatDeckComparison(report, o.compare);
   out["memspice_seconds"] = report.memspice_seconds;
   out["ngspice_seconds"] = report.ngspice_seconds;
   return out;

@@ -95,7 +95,7 @@ MnaSampleResult MnaNetwork::Run(const std::vector<double>& g, const float* image
 
   auto circuit = solver::Circuit::Build(nl, diag);
   if (!circuit) throw TrainingError(diag.Format());
-  solver::WaveformTable table;
+  io::WaveformTable table;
   if (Status s = solver::RunAnalysis(*circuit, nl, nl.analyses[0], so, nullptr, &table); !s.ok())
     throw TrainingError(fmt::format("MNA transient failed: {} ({})", s.message(), s.hint()));
   if (static_cast<int>(table.rows.size()) != d.steps + 1)

@@ -32,7 +32,7 @@ inline constexpr const char* kMnaParamsFile = "mna_params.json";  // runs traine
 // dir/name as a string.
 std::string RunFile(const std::string& dir, const char* name);
 
-// solver::WriteFileAtomic (a temporary file next to `path`, renamed over it when complete) that
+// io::WriteFileAtomic (a temporary file next to `path`, renamed over it when complete) that
 // throws TrainingError naming the file when it cannot be written.
 void WriteFileAtomic(const std::string& path, const std::string& contents);
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "solver/plot.h"
-#include "solver/waveform.h"
+#include "io/plot.h"
+#include "io/waveform.h"
 
 namespace memspice::training {
 
@@ -23,7 +23,7 @@ Status PlotWithData(const std::string& path, const std::string& data_path, const
     data << text;
     if (!data) return Status::Error(fmt::format("cannot write '{}'", data_path));
   }
-  Status s = solver::RunGnuplot(path, width, height, script);
+  Status s = io::RunGnuplot(path, width, height, script);
   std::error_code ec;
   fs::remove(data_path, ec);
   return s;
@@ -67,7 +67,7 @@ Status WriteMembranePlot(const std::string& path, const NetworkConfig& config, c
   if (test.size() == 0) return Status::Error("no test sample to plot");
   const Network net(config);
   const int layer = config.num_layers() - 1;
-  solver::WaveformTable v;
+  io::WaveformTable v;
   v.title = fmt::format("output membrane potentials, test sample 0 (label {})", test.labels[0]);
   v.scale_name = "time";
   for (int k = 0; k < config.layer_sizes.back(); ++k) {
@@ -79,7 +79,7 @@ Status WriteMembranePlot(const std::string& path, const NetworkConfig& config, c
     }
     for (size_t n = 0; n < trace.size(); ++n) v.rows[n].push_back(trace[n]);
   }
-  return solver::PlotWaveforms(v, path, {});
+  return io::PlotWaveforms(v, path, {});
 }
 
 Status WriteConfusionPlot(const std::string& path, const EvalResult& r,

@@ -22,7 +22,7 @@ const std::string kExample = std::string(MEMSPICE_SOURCE_DIR) + "/circuits/examp
 
 struct Run {
   memspice::Status status;
-  sv::WaveformTable table;
+  memspice::io::WaveformTable table;
 };
 
 Run Simulate(const std::string& text, sv::Method method, double fixed_step) {

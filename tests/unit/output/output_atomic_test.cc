@@ -5,9 +5,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "solver/atomic_file.h"
-#include "solver/csv_writer.h"
-#include "solver/raw_file.h"
+#include "io/atomic_file.h"
+#include "io/csv_writer.h"
+#include "io/raw_file.h"
 #include "tests/test_util.h"
 
 namespace memspice::solver {

@@ -7,14 +7,14 @@
 #include <filesystem>
 #include <fstream>
 
-#include "solver/compare.h"
-#include "solver/ngspice_runner.h"
+#include "ngspice/compare.h"
+#include "ngspice/runner.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
-using memspice::solver::CompareWithNgspice;
-using memspice::solver::DeckCompareOptions;
-using memspice::solver::DeckComparison;
+using memspice::ngspice::CompareWithNgspice;
+using memspice::ngspice::DeckCompareOptions;
+using memspice::ngspice::DeckComparison;
 
 using memspice::testing::HaveNgspice;
 using memspice::testing::TempDir;

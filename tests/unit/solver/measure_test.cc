@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "netlist/directive_cards.h"
-#include "solver/compare.h"
+#include "ngspice/compare.h"
 #include "tests/test_util.h"
 
 namespace ms = memspice::solver;
@@ -43,7 +43,7 @@ C1 out 0 1u
 )";
 
 std::map<std::string, double> Measure(const std::string& path, const std::string& text) {
-  std::vector<ms::WaveformTable> tables;
+  std::vector<memspice::io::WaveformTable> tables;
   const memspice::Status s = ms::RunMemspiceDeck(path, {}, {}, &tables);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   nl::Diagnostics diag;
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(syntax_errors_point_at_the_word) {
 }
 
 BOOST_AUTO_TEST_CASE(failed_measurements_say_why) {
-  ms::WaveformTable t;
+  memspice::io::WaveformTable t;
   t.scale_name = "time";
   t.names = {"v(out)"};
   t.scale = {0, 1, 2};
