@@ -11,6 +11,7 @@
 #include "circuits/crossbar.h"
 #include "circuits/mif_layer.h"
 #include "circuits/msnn.h"
+#include "circuits/network_defaults.h"
 #include "netlist/expression.h"
 #include "training/compiler.h"
 #include "training/network.h"
@@ -127,7 +128,8 @@ void AddInputAndAnalysis(CLI::App* cmd, circuits::AlphaTrain* in, circuits::Deck
 // override the preset.
 struct MsnnArgs {
   training::NetworkConfig net;
-  std::string preset = "default", crossbar, method, dataset = "fashion-mnist", out;
+  std::string preset = "default", crossbar, method, out;
+  std::string dataset = circuits::DefaultNetwork().dataset;
   double rline = 0, cline = 0, rdriver = 0, rsense = 0, init_fraction = 1.0;
   uint64_t seed = 1;
   std::set<std::string> given;

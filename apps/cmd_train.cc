@@ -13,6 +13,7 @@
 
 #include "apps/cli_checks.h"
 #include "apps/cli_common.h"
+#include "circuits/network_defaults.h"
 #include "parallel/collective.h"
 #include "training/compiler.h"
 #include "training/mna_network.h"
@@ -31,7 +32,7 @@ struct TrainArgs {
   training::TrainOptions v;  // holds the parsed values of the option flags below
   std::string method, crossbar, optimizer, update;
   std::string preset = "default";
-  std::string dataset = "fashion-mnist";
+  std::string dataset = circuits::DefaultNetwork().dataset;
   std::string run_dir = "runs/memprop";
   std::string resume;
   std::string deck;  // train a netlist (its *@msnn directives shape the network)

@@ -30,6 +30,7 @@
 
 #include "base/status.h"
 #include "circuits/msnn.h"
+#include "circuits/network_defaults.h"
 #include "devices/mss_model.h"
 #include "netlist/diagnostics.h"
 #include "netlist/netlist.h"
@@ -42,7 +43,7 @@ namespace memspice::training {
 //   input=PREFIX (pixel i is .param PREFIX<i>)  input_scale=A  outputs=n0,n1,...
 //   trainable=GLOB:x0 (synapse instances whose x0 is trained; default all synapses)
 struct MsnnDirectives {
-  std::string dataset = "fashion-mnist";
+  std::string dataset = circuits::DefaultNetwork().dataset;
   std::string loss = "nll";
   std::string method = "fe";  // without method=: forward Euler
   double v_scale = NetworkConfig().v_scale;
