@@ -112,7 +112,21 @@ class ParamPartials {
     double delta = 0.0;
     bool touches_f = true;  // false for .ic values: the device equations do not change
   };
+  using DeviceIndex = std::map<std::string, devices::Device*>;
   devices::EvalContext Context(const double* x, const solver::EvalRequest& request);
+  // The exact partials of p (device handles, .ic rows) if every device it enters has them.
+  static bool ExactPartials(const netlist::Netlist& base, const solver::Circuit* circuit,
+                            const DeviceIndex& devices, const ParamSpec& p, Param* out);
+  // The partials of the devices' initial states (x0, ic=) under p, where no .ic value overrides
+  // the row (ic_clamp NaN).
+  static void InitialStatePartials(const std::vector<double>& ic_clamp, Param* param);
+  // The circuit of `base` with p at `value`; fails when it does not build or its unknowns change.
+  static Status BuildShifted(const netlist::Netlist& base, const ParamSpec& p, double value,
+                             const Reparser& reparse, const devices::AnalysisInfo& info, int n,
+                             Circ* c);
+  // Central (one-sided at the edge of p's valid range) differences of two rebuilt circuits.
+  Status FiniteDifference(const netlist::Netlist& base, const ParamSpec& p, const Reparser& reparse,
+                          const devices::AnalysisInfo& info, Param* param);
 
   int n_ = 0;
   std::vector<Param> params_;
