@@ -8,6 +8,7 @@
 
 #include "apps/cli_checks.h"
 #include "apps/cli_common.h"
+#include "apps/network_flags.h"
 #include "circuits/crossbar.h"
 #include "circuits/mif_layer.h"
 #include "circuits/msnn.h"
@@ -141,20 +142,7 @@ constexpr double kDeckBytesPerWeight = 2 * 64;
 // The preset's network with the given flags applied.
 training::NetworkConfig MsnnNetwork(const MsnnArgs& a) {
   training::NetworkConfig c = training::TrainPreset(a.preset).network;
-  auto given = [&](const char* f) { return a.given.count(f) > 0; };
-  if (given("--layers")) {
-    c.layer_sizes = a.net.layer_sizes;
-    c.layer_scale = training::DefaultLayerScale(static_cast<int>(c.layer_sizes.size()) - 1);
-  }
-  if (given("--layer-scale")) c.layer_scale = a.net.layer_scale;
-  if (given("--input-scale")) c.input_scale = a.net.input_scale;
-  if (given("--v-scale")) c.v_scale = a.net.v_scale;
-  if (given("--dt")) c.dt = a.net.dt;
-  if (given("--tau-a")) c.tau_a = a.net.tau_a;
-  if (given("--steps")) c.steps = a.net.steps;
-  if (given("--period")) c.period = a.net.period;
-  if (given("--crossbar")) c.form = training::ParseCrossbarForm(a.crossbar);
-  if (given("--method")) c.method = training::ParseMethod(a.method);
+  ApplyNetworkFlags(a.given, a.net, a.method, a.crossbar, &c);
   return c;
 }
 
