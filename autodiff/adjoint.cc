@@ -11,6 +11,7 @@
 namespace memspice::autodiff {
 
 using solver::Method;
+using solver::Status;
 
 namespace {
 std::string Sec(double v) { return fmt::format("{:.6g}", v); }

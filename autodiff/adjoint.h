@@ -25,12 +25,12 @@
 #include "autodiff/objective.h"
 #include "autodiff/params.h"
 #include "autodiff/tape.h"
-#include "base/status.h"
 #include "netlist/netlist.h"
 #include "solver/assembler.h"
 #include "solver/circuit.h"
 #include "solver/klu_solver.h"
 #include "solver/simulator.h"
+#include "solver/status.h"
 
 namespace memspice::autodiff {
 
@@ -74,16 +74,16 @@ class DiscreteAdjoint {
   ~DiscreteAdjoint();
 
   // Replays the scheme on the tape's grid, stores states, evaluates the objective.
-  Status Replay(double* objective);
+  solver::Status Replay(double* objective);
   // dJ/dp for every parameter of `partials` into grad (resized).
-  Status Reverse(ParamPartials& partials, std::vector<double>* grad);
+  solver::Status Reverse(ParamPartials& partials, std::vector<double>* grad);
   // dJ/dp_j by forward sensitivity.
-  Status Tangent(ParamPartials& partials, int j, double* dj);
+  solver::Status Tangent(ParamPartials& partials, int j, double* dj);
   // Forward sensitivity of the whole trajectory to p_j: visit(k, x_k, dx_k/dp_j) for every step
   // k = 0..N-1 in order (waveform Jacobians for fitting; Tangent() is one use of it).
   using TangentVisitor =
       std::function<void(int k, const double* x, const std::vector<double>& xdot)>;
-  Status TangentTrajectory(ParamPartials& partials, int j, const TangentVisitor& visit);
+  solver::Status TangentTrajectory(ParamPartials& partials, int j, const TangentVisitor& visit);
 
   // Replayed state of step k (recomputes its checkpoint segment if needed); nullptr on failure.
   const double* State(int k);
@@ -97,28 +97,29 @@ class DiscreteAdjoint {
   // Factors jac_ into klu_ (deterministically, see DeterministicKlu). False if singular.
   bool FactorJacobian(bool dc);
   // Newton on wf f + wq q + b (clamped rows: x - clamp) from the guess in x, to round-off.
-  Status Solve(std::vector<double>* x, const solver::EvalRequest& req, const double* wf,
-               const double* wq, const double* b, const double* clamp, const char* what);
-  Status Initial(std::vector<double>* x_op);
-  Status Stage(const std::vector<double>& Q, double time, std::vector<double>* y);
+  solver::Status Solve(std::vector<double>* x, const solver::EvalRequest& req, const double* wf,
+                       const double* wq, const double* b, const double* clamp, const char* what);
+  solver::Status Initial(std::vector<double>* x_op);
+  solver::Status Stage(const std::vector<double>& Q, double time, std::vector<double>* y);
   // One implicit step n from the history; outputs x_n, q_n, qdot_n.
-  Status ImplicitStep(int n, const std::vector<double>& xm1, const std::vector<double>& xm2,
-                      const std::vector<double>& qm1, const std::vector<double>& qm2,
-                      const std::vector<double>& qdm1, std::vector<double>* xn,
-                      std::vector<double>* qn, std::vector<double>* qdn);
+  solver::Status ImplicitStep(int n, const std::vector<double>& xm1, const std::vector<double>& xm2,
+                              const std::vector<double>& qm1, const std::vector<double>& qm2,
+                              const std::vector<double>& qdm1, std::vector<double>* xn,
+                              std::vector<double>* qn, std::vector<double>* qdn);
   // One explicit step n from (x, f, q) of step n-1; stages (RK4) optional.
-  Status ExplicitStep(int n, const std::vector<double>& x0, const std::vector<double>& f0,
-                      const std::vector<double>& q0, std::vector<double>* x1,
-                      std::vector<std::vector<double>>* stages);
+  solver::Status ExplicitStep(int n, const std::vector<double>& x0, const std::vector<double>& f0,
+                              const std::vector<double>& q0, std::vector<double>* x1,
+                              std::vector<std::vector<double>>* stages);
   void EvalFq(const double* x, double time, std::vector<double>* f, std::vector<double>* q);
-  Status RecomputeSegment(int start);
+  solver::Status RecomputeSegment(int start);
   // Adjoint of one solved system at point y: ybar = xbar + G^T fbar + C^T qbar, mu = J^-T ybar,
   // accumulates w_f = fbar - wf*mu, w_q = qbar - wq*mu into the gradient; returns mu.
-  Status PointAdjoint(const double* y, const solver::EvalRequest& req, const double* wf,
-                      const double* wq, const double* clamp, const double* xbar, const double* fbar,
-                      const double* qbar, ParamPartials& partials, double* grad,
-                      std::vector<double>* mu);
-  Status InitialAdjoint(const std::vector<double>& xbar, ParamPartials& partials, double* grad);
+  solver::Status PointAdjoint(const double* y, const solver::EvalRequest& req, const double* wf,
+                              const double* wq, const double* clamp, const double* xbar,
+                              const double* fbar, const double* qbar, ParamPartials& partials,
+                              double* grad, std::vector<double>* mu);
+  solver::Status InitialAdjoint(const std::vector<double>& xbar, ParamPartials& partials,
+                                double* grad);
   void ObjectiveGradient(int k, const double* x, std::vector<double>* g) const;
   void TransposeMultiply(const std::vector<double>& a, const double* v, double* out) const;
   void Multiply(const std::vector<double>& a, const double* v, double* out) const;
