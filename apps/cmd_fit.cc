@@ -134,6 +134,121 @@ bool FitSucceeded(const autodiff::FitResult& r, bool huber) {
   return true;
 }
 
+// The fit request of the flags (the target read); false after printing what is wrong.
+bool MakeRequest(const FitArgs& a, autodiff::FitRequest* request) {
+  autodiff::FitRequest& req = *request;
+  req.params = a.params;
+  req.signals = a.signals;
+  for (auto& s : req.signals) s = Lower(s);
+  req.max_iterations = a.max_iterations;
+  req.log_space = !a.linear;
+  if (a.loss != "none" && a.loss != "huber") {
+    std::cerr << fmt::format("error: --loss '{}' is not known; expected none or huber\n", a.loss);
+    return false;
+  }
+  req.huber = a.loss == "huber";
+  if (!(a.huber_scale > 0)) {
+    std::cerr << "error: --huber-scale must be > 0 (in units of the signal range), e.g. 0.01\n";
+    return false;
+  }
+  req.huber_scale = a.huber_scale;
+  if (a.max_iterations < 1) {
+    std::cerr << "error: --max-iterations must be >= 1\n";
+    return false;
+  }
+  for (const auto& b : a.bounds) {
+    if (!ParseBound(b, &req)) return false;
+  }
+  for (const auto& st : a.starts) {
+    const size_t eq = st.find('=');
+    std::optional<double> v;
+    if (eq != std::string::npos && eq > 0) v = netlist::ParseSpiceNumber(st.substr(eq + 1));
+    if (!v) {
+      std::cerr << fmt::format(
+          "error: --start '{}': expected NAME=VALUE with a number, e.g. --start mssn:ron=1.2k\n",
+          st);
+      return false;
+    }
+    req.start[Lower(st.substr(0, eq))] = *v;
+  }
+  if (Status s = ReadTarget(a.target, req.signals, &req.target); !s.ok()) {
+    PrintStatus(s);
+    return false;
+  }
+  return true;
+}
+
+// Writes the deck's own text with the fitted values to `out`; false after printing why not.
+bool WriteFittedDeck(const FitArgs& a, const netlist::Netlist& nl, const autodiff::FitResult& r,
+                     const std::string& out) {
+  std::ifstream in(a.deck);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<std::pair<std::string, double>> fitted;
+  for (const auto& p : r.params) fitted.emplace_back(p.name, p.fitted);
+  std::string fitted_text;
+  std::vector<std::string> unwritten;
+  Status s = autodiff::SubstituteParams(text.str(), nl, fitted, &fitted_text, &unwritten);
+  if (!s.ok()) {
+    PrintStatus(s);
+    return false;
+  }
+  for (const auto& u : unwritten) {
+    std::cerr << fmt::format(
+        "warning: '{}' is defined outside '{}' (include file or subcircuit) and was not written "
+        "to the fitted deck; pass its value with --set or edit the library\n",
+        u, a.deck);
+  }
+  return WriteOutputFile(out, fitted_text);
+}
+
+// The fit's report for --json.
+nlohmann::json FitJson(const autodiff::FitResult& r, const std::string& fitted_deck) {
+  nlohmann::json j;
+  j["final_cost"] = r.final_cost;
+  j["initial_cost"] = r.initial_cost;
+  j["iterations"] = r.iterations;
+  j["simulations"] = r.evaluations;
+  j["jacobians"] = r.jacobian_evaluations;
+  j["residuals"] = r.residuals;
+  j["seconds"] = r.seconds;
+  j["converged"] = r.converged;
+  j["termination"] = r.termination;
+  j["jacobian_method"] = r.jacobian_method;
+  j["fitted_deck"] = fitted_deck;
+  j["params"] = nlohmann::json::object();
+  for (const auto& p : r.params) {
+    nlohmann::json e;
+    e["initial"] = p.initial;
+    e["fitted"] = p.fitted;
+    e["sigma"] = p.sigma ? nlohmann::json(*p.sigma) : nlohmann::json(nullptr);
+    e["log_space"] = p.log_space;
+    j["params"][p.name] = e;
+  }
+  return j;
+}
+
+// The table of fitted parameters and the solver's summary on stdout.
+void PrintFit(const autodiff::FitResult& r, bool huber, const std::string& fitted_deck) {
+  std::cout << fmt::format("{:<20} {:>14} {:>14} {:>12} {:>9}\n", "parameter", "initial", "fitted",
+                           "uncertainty", "rel.unc");
+  for (const auto& p : r.params) {
+    std::cout << fmt::format(
+        "{:<20} {:>14.7g} {:>14.7g} {:>12} {:>9}\n", p.name, p.initial, p.fitted,
+        p.sigma ? fmt::format("{:.3g}", *p.sigma) : "n/a",
+        p.sigma && p.fitted != 0.0 ? fmt::format("{:.2e}", *p.sigma / std::abs(p.fitted)) : "n/a");
+  }
+  if (!r.covariance_note.empty()) std::cout << "note: " << r.covariance_note << "\n";
+  std::cout << fmt::format(
+      "cost {:.6g} -> {:.6g} ({} residuals{}), {} iterations, {} simulations, {} Jacobians, "
+      "{:.2f} s\n",
+      r.initial_cost, r.final_cost, r.residuals, huber ? ", Huber loss" : "", r.iterations,
+      r.evaluations, r.jacobian_evaluations, r.seconds);
+  std::cout << "Jacobian: " << r.jacobian_method << "\n";
+  std::cout << "Ceres: " << r.termination << "\n";
+  std::cout << "fitted deck: " << fitted_deck << "\n";
+}
+
 int RunFit(const FitArgs& a) {
   std::optional<netlist::Netlist> nl = LoadDeck(a.deck, a.sets, a.include_dirs);
   if (!nl) return kExitInputError;
@@ -148,44 +263,7 @@ int RunFit(const FitArgs& a) {
   solver::SimOptions options;
   if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
   autodiff::FitRequest req;
-  req.params = a.params;
-  req.signals = a.signals;
-  for (auto& s : req.signals) s = Lower(s);
-  req.max_iterations = a.max_iterations;
-  req.log_space = !a.linear;
-  if (a.loss != "none" && a.loss != "huber") {
-    std::cerr << fmt::format("error: --loss '{}' is not known; expected none or huber\n", a.loss);
-    return kExitInputError;
-  }
-  req.huber = a.loss == "huber";
-  if (!(a.huber_scale > 0)) {
-    std::cerr << "error: --huber-scale must be > 0 (in units of the signal range), e.g. 0.01\n";
-    return kExitInputError;
-  }
-  req.huber_scale = a.huber_scale;
-  if (a.max_iterations < 1) {
-    std::cerr << "error: --max-iterations must be >= 1\n";
-    return kExitInputError;
-  }
-  for (const auto& b : a.bounds) {
-    if (!ParseBound(b, &req)) return kExitInputError;
-  }
-  for (const auto& st : a.starts) {
-    const size_t eq = st.find('=');
-    std::optional<double> v;
-    if (eq != std::string::npos && eq > 0) v = netlist::ParseSpiceNumber(st.substr(eq + 1));
-    if (!v) {
-      std::cerr << fmt::format(
-          "error: --start '{}': expected NAME=VALUE with a number, e.g. --start mssn:ron=1.2k\n",
-          st);
-      return kExitInputError;
-    }
-    req.start[Lower(st.substr(0, eq))] = *v;
-  }
-  if (Status s = ReadTarget(a.target, req.signals, &req.target); !s.ok()) {
-    PrintStatus(s);
-    return kExitInputError;
-  }
+  if (!MakeRequest(a, &req)) return kExitInputError;
   req.reparse = MakeDeckReparser(a.deck, a.sets, a.include_dirs);
 
   autodiff::FitResult r;
@@ -198,72 +276,13 @@ int RunFit(const FitArgs& a) {
   for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
   if (!FitSucceeded(r, req.huber)) return kExitSimulationError;
 
-  // The fitted deck: the deck's own text with the values substituted.
-  const std::string& out = fitted_deck;
-  std::ifstream in(a.deck);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<std::pair<std::string, double>> fitted;
-  for (const auto& p : r.params) fitted.emplace_back(p.name, p.fitted);
-  std::string fitted_text;
-  std::vector<std::string> unwritten;
-  s = autodiff::SubstituteParams(text.str(), *nl, fitted, &fitted_text, &unwritten);
-  if (!s.ok()) {
-    PrintStatus(s);
-    return kExitSimulationError;
-  }
-  for (const auto& u : unwritten) {
-    std::cerr << fmt::format(
-        "warning: '{}' is defined outside '{}' (include file or subcircuit) and was not written "
-        "to the fitted deck; pass its value with --set or edit the library\n",
-        u, a.deck);
-  }
-  if (!WriteOutputFile(out, fitted_text)) return kExitSimulationError;
-
-  nlohmann::json j;
-  j["final_cost"] = r.final_cost;
-  j["initial_cost"] = r.initial_cost;
-  j["iterations"] = r.iterations;
-  j["simulations"] = r.evaluations;
-  j["jacobians"] = r.jacobian_evaluations;
-  j["residuals"] = r.residuals;
-  j["seconds"] = r.seconds;
-  j["converged"] = r.converged;
-  j["termination"] = r.termination;
-  j["jacobian_method"] = r.jacobian_method;
-  j["fitted_deck"] = out;
-  j["params"] = nlohmann::json::object();
-  for (const auto& p : r.params) {
-    nlohmann::json e;
-    e["initial"] = p.initial;
-    e["fitted"] = p.fitted;
-    e["sigma"] = p.sigma ? nlohmann::json(*p.sigma) : nlohmann::json(nullptr);
-    e["log_space"] = p.log_space;
-    j["params"][p.name] = e;
-  }
+  if (!WriteFittedDeck(a, *nl, r, fitted_deck)) return kExitSimulationError;
   if (!a.json.empty()) {
-    if (!WriteOutputFile(a.json, j.dump(2) + "\n")) return kExitSimulationError;
-  }
-  if (!a.quiet) {
-    std::cout << fmt::format("{:<20} {:>14} {:>14} {:>12} {:>9}\n", "parameter", "initial",
-                             "fitted", "uncertainty", "rel.unc");
-    for (const auto& p : r.params) {
-      std::cout << fmt::format("{:<20} {:>14.7g} {:>14.7g} {:>12} {:>9}\n", p.name, p.initial,
-                               p.fitted, p.sigma ? fmt::format("{:.3g}", *p.sigma) : "n/a",
-                               p.sigma && p.fitted != 0.0
-                                   ? fmt::format("{:.2e}", *p.sigma / std::abs(p.fitted))
-                                   : "n/a");
+    if (!WriteOutputFile(a.json, FitJson(r, fitted_deck).dump(2) + "\n")) {
+      return kExitSimulationError;
     }
-    if (!r.covariance_note.empty()) std::cout << "note: " << r.covariance_note << "\n";
-    std::cout << fmt::format(
-        "cost {:.6g} -> {:.6g} ({} residuals{}), {} iterations, {} simulations, {} Jacobians, "
-        "{:.2f} s\n",
-        r.initial_cost, r.final_cost, r.residuals, req.huber ? ", Huber loss" : "", r.iterations,
-        r.evaluations, r.jacobian_evaluations, r.seconds);
-    std::cout << "Jacobian: " << r.jacobian_method << "\n";
-    std::cout << "Ceres: " << r.termination << "\n";
-    std::cout << "fitted deck: " << out << "\n";
   }
+  if (!a.quiet) PrintFit(r, req.huber, fitted_deck);
   return kExitOk;
 }
 
