@@ -48,16 +48,6 @@ constexpr const char* kNetworkFlags[] = {"--layers",      "--method",      "--cr
                                          "--steps",       "--dt",          "--period",
                                          "--input-scale", "--layer-scale", "--v-scale"};
 
-if (a.Given("--layer-scale")) c->layer_scale = v.layer_scale;
-if (a.Given("--method")) c->method = training::ParseMethod(a.method);
-if (a.Given("--crossbar")) c->form = training::ParseCrossbarForm(a.crossbar);
-if (a.Given("--steps")) c->steps = v.steps;
-if (a.Given("--dt")) c->dt = v.dt;
-if (a.Given("--period")) c->period = v.period;
-if (a.Given("--input-scale")) c->input_scale = v.input_scale;
-if (a.Given("--v-scale")) c->v_scale = v.v_scale;
-}
-
 // The device-programming flags (docs/device_updates.md): a field of the update rule's
 // ProgrammingOptions, or of UpdateOptions itself.
 struct DeviceFlag {
