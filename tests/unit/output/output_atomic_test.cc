@@ -10,7 +10,7 @@
 #include "io/raw_file.h"
 #include "tests/test_util.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 namespace {
 
 namespace fs = std::filesystem;
@@ -157,4 +157,4 @@ BOOST_AUTO_TEST_CASE(table_limits_stop_with_a_message) {
 }
 
 }  // namespace
-}  // namespace memspice::solver
+}  // namespace memspice::io
