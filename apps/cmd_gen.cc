@@ -211,10 +211,10 @@ int RunMsnn(const MsnnArgs& a) {
 
 }  // namespace
 
-void RegisterGen(CLI::App& app, int* exit_code) {
-  CLI::App* gen =
-      app.add_subcommand("gen", "Generate decks (crossbar arrays, MIF layers and networks)");
-  gen->require_subcommand(1);
+namespace {
+
+// `gen crossbar`.
+void RegisterGenCrossbar(CLI::App* gen, int* exit_code) {
   auto args = std::make_shared<CrossbarArgs>();
   CLI::App* cb = gen->add_subcommand("crossbar", "N x M crossbar with word/bit-line R and C");
   cb->add_option("--rows", args->spec.rows, "Word lines")->required()->check(IntRange(1, 100000));
@@ -250,7 +250,10 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   cb->add_option("--subckt", args->subckt, "Write only the array as a .subckt of this name");
   cb->add_option("-o,--output", args->out, "Output deck")->required();
   cb->callback([args, exit_code]() { *exit_code = RunCrossbar(*args); });
+}
 
+// `gen mif-layer`.
+void RegisterGenMifLayer(CLI::App* gen, int* exit_code) {
   auto layer = std::make_shared<MifLayerArgs>();
   CLI::App* ml =
       gen->add_subcommand("mif-layer", "Layer of N MIF neurons (XN<i> v<i> MIF) with alpha inputs");
@@ -266,7 +269,10 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   ml->add_option("--subckt", layer->subckt, "Write only the layer as a .subckt of this name");
   ml->add_option("-o,--output", layer->out, "Output deck")->required();
   ml->callback([layer, exit_code]() { *exit_code = RunMifLayer(*layer); });
+}
 
+// `gen mif-network`.
+void RegisterGenMifNetwork(CLI::App* gen, int* exit_code) {
   auto net = std::make_shared<MifNetworkArgs>();
   CLI::App* mn = gen->add_subcommand(
       "mif-network", "Input MIF layer -> MSS crossbar (line R/C) -> output MIF layer");
@@ -288,7 +294,10 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   AddInputAndAnalysis(mn, &net->spec.input, &net->spec.analysis, &net->no_input);
   mn->add_option("-o,--output", net->out, "Output deck")->required();
   mn->callback([net, exit_code]() { *exit_code = RunMifNetwork(*net); });
+}
 
+// `gen msnn`: only the network flags given on the command line override the preset.
+void RegisterGenMsnn(CLI::App* gen, int* exit_code) {
   auto sn = std::make_shared<MsnnArgs>();
   CLI::App* ms = gen->add_subcommand(
       "msnn",
@@ -334,6 +343,18 @@ void RegisterGen(CLI::App& app, int* exit_code) {
       if (opt->count() > 0) sn->given.insert(opt->get_name());
     *exit_code = RunMsnn(*sn);
   });
+}
+
+}  // namespace
+
+void RegisterGen(CLI::App& app, int* exit_code) {
+  CLI::App* gen =
+      app.add_subcommand("gen", "Generate decks (crossbar arrays, MIF layers and networks)");
+  gen->require_subcommand(1);
+  RegisterGenCrossbar(gen, exit_code);
+  RegisterGenMifLayer(gen, exit_code);
+  RegisterGenMifNetwork(gen, exit_code);
+  RegisterGenMsnn(gen, exit_code);
 }
 
 }  // namespace memspice::apps
