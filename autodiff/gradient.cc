@@ -9,6 +9,7 @@
 #include "autodiff/adjoint.h"
 #include "autodiff/objective.h"
 #include "autodiff/tape.h"
+#include "base/option_names.h"
 #include "io/waveform.h"
 #include "solver/circuit.h"
 
@@ -96,8 +97,9 @@ Status ComputeGradient(const netlist::Netlist& nl, const solver::SimOptions& opt
   }
   std::vector<ParamSpec> specs;
   Status s = ResolveParams(nl, request.wrt, static_cast<bool>(request.reparse), &specs);
-  if (!s.ok()) return s;
-  if (specs.empty()) return Status::Error("no parameters to differentiate (--wrt)");
+  if (!s.ok()) return s.Prefixed(base::Opt("wrt") + " ");
+  if (specs.empty())
+    return Status::Error("no parameters to differentiate (" + base::Opt("wrt") + ")");
 
   auto t0 = std::chrono::steady_clock::now();
   Run run;
