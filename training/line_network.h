@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace memspice::training {
@@ -92,11 +93,8 @@ class LinePortModel {
                 Eigen::MatrixXd* dg_minus) const;
 
  private:
-  // Node voltages for the given port voltages (ports x k), one column per right-hand side.
-  Eigen::MatrixXd Solve(const Eigen::MatrixXd& port_v) const;
-  // Voltage drop across each cell (word side minus bit side) for node voltages x and port
-  // voltages port_v; rows: G+ cells then G- cells (row-major in x out each).
-  Eigen::MatrixXd CellDrops(const Eigen::MatrixXd& x, const Eigen::MatrixXd& port_v) const;
+  void PortAdmittance();                   // ybw_, ybb_ (and phi) from the factor
+  std::pair<int, int> Share(int t) const;  // first bit port and count of solve thread t
 
   std::shared_ptr<const LineTopology> t_;
   Eigen::VectorXd gp_, gm_;  // cell conductances, row-major in x out
@@ -104,7 +102,6 @@ class LinePortModel {
   LineFactorPool* pool_ = nullptr;
   int threads_ = 1;
   Eigen::MatrixXd ybw_, ybb_;
-  Eigen::MatrixXd drops_;  // CellDrops of the `out` bit-port solutions (2 in out x out)
 };
 
 // Analysed factorisations of one line topology, kept across optimiser steps (the sparsity pattern
