@@ -262,8 +262,9 @@ void OnThreads(int nt, F&& f) {
 void LinePortModel::Factor::Analyse(const LineTopology& t, const SpMat& m) {
   // Fill-reducing ordering of the internal nodes alone (the best of AMD, METIS and CHOLMOD's
   // nested dissection; the last has a third of METIS's flops on 784 x 100 ladders), the bit
-  // ports appended; the postorder of the whole elimination tree keeps them last (their block of
-  // L is dense: every bit line reaches every other through the word lines).
+  // ports appended. The internal order is postordered already (CHOLMOD's analysis of K); no
+  // second postorder, which would move the bit ports between subtrees when the bit lines do not
+  // couple (word lines without resistance).
   std::vector<int> perm(m.rows());
   if (t.nodes > 0) {
     const SpMat k = m.topLeftCorner(t.nodes, t.nodes);
@@ -279,6 +280,7 @@ void LinePortModel::Factor::Analyse(const LineTopology& t, const SpMat& m) {
   for (Eigen::Index k = t.nodes; k < m.rows(); ++k) perm[k] = static_cast<int>(k);
   cc.nmethods = 1;
   cc.method[0].ordering = CHOLMOD_GIVEN;
+  cc.postorder = 0;
   cholmod_sparse mv = View(m);
   l = cholmod_analyze_p(&mv, perm.data(), nullptr, 0, &cc);
   if (!l) CholmodFailed("analysis", cc);
