@@ -2,8 +2,8 @@
 // resistive and capacitive word and bit lines is compiled, and full gradient passes (forward +
 // BPTT + line-network adjoint) are timed next to the same network without parasitics, in one run.
 // Prints the cost split of the line network (factorisation and port back-solves, gradient
-// solves), the peak memory, and the speed ratio to the MNA engine on a smaller network both can run. Driven by
-// benchmarks/line_network.sh.
+// solves), the peak memory, and the speed ratio to the MNA engine on a smaller network both can
+// run. Driven by benchmarks/line_network.sh.
 //
 //   line_network_bench [--layers 784,100,10] [--rline 2.5] [--cline 1f] [--steps 200]
 //                      [--batch 64] [--batches 3] [--threads 2] [--method be]
