@@ -7,6 +7,7 @@
 #include <Eigen/SparseCore>
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <queue>
 #include <thread>
 
@@ -248,13 +249,23 @@ void SingleThreadedBlas() {
   });
 }
 
-// Runs f(t) for t < nt, on nt threads if nt > 1.
+// Runs f(t) for t < nt, on nt threads if nt > 1; rethrows the first exception of a thread.
 template <typename F>
 void OnThreads(int nt, F&& f) {
   if (nt == 1) return f(0);
+  std::vector<std::exception_ptr> errors(nt);
   std::vector<std::thread> pool;
-  for (int t = 0; t < nt; ++t) pool.emplace_back(f, t);
+  for (int t = 0; t < nt; ++t)
+    pool.emplace_back([&, t] {
+      try {
+        f(t);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
   for (std::thread& th : pool) th.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace
