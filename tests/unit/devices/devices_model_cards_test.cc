@@ -79,8 +79,8 @@ BOOST_AUTO_TEST_CASE(jfet_cards) {
 }
 
 BOOST_AUTO_TEST_CASE(switch_and_coupling_cards) {
-  ExpectError("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (vt=1 vh=0.2)\n", "card.cir:4:8",
-              "hysteresis vh = 0.2 is not supported");
+  ExpectError("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (vt=1 vh=-0.2)\n", "card.cir:4:8",
+              "negative hysteresis vh = -0.2 is not supported");
   ExpectError("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (ron=0)\n", "card.cir:4:8",
               "ron must be > 0");
   ExpectError("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (von=1)\n", "card.cir:4:8",
