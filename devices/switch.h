@@ -25,10 +25,13 @@
 // (a relaxation oscillator) cannot stop half on: the latch's stable branches end at s = 1/4 and
 // 3/4 (at A = 8/(8 + L), B = L/(8 + L), hence the offset d that puts these folds on VT -+ VH),
 // where P is within 1 % of 0 and 1, so no circuit equilibrium sits on them with a conductance
-// between GOFF and GON. tau = kSwitchTau is far below circuit time scales: with steps h >> tau
-// the state equation is nearly algebraic, and where Newton fails at a jump the step control
-// shortens h until tau / h dominates. The DC state follows the control from the ON/OFF initial
-// state (as ngspice's operating point); a .dc sweep does not carry the state from point to point.
+// between GOFF and GON. tau = kSwitchTau = 1 ps is far below circuit time scales. The latch
+// term's slope in s is at least -L/2, so for steps h < 2 tau / L (backward Euler; similar for the
+// other methods) the implicit state equation is monotone in s and Newton has one root to find;
+// with longer steps it is nearly algebraic and bistable, and where Newton fails at a flip the
+// step control shortens h (with a fixed step, keep it that short around flips). The DC state
+// follows the control from the ON/OFF initial state (as ngspice's operating point); a .dc sweep
+// does not carry the state from point to point.
 #ifndef MEMSPICE_DEVICES_SWITCH_H_
 #define MEMSPICE_DEVICES_SWITCH_H_
 
@@ -44,7 +47,7 @@ namespace memspice::devices {
 inline constexpr double kSwitchRelWidth = 1e-3;
 // The transition width is at most VH / kSwitchMinWindow, so both thresholds stay sharp.
 inline constexpr double kSwitchMinWindow = 50.0;
-// Time constant of the hysteretic state (s), far below any circuit time scale.
+// Time constant of the hysteretic state (s), far below circuit time scales (see above).
 inline constexpr double kSwitchTau = 1e-12;
 
 struct SwitchModel {
