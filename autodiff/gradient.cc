@@ -9,12 +9,10 @@
 #include "autodiff/adjoint.h"
 #include "autodiff/objective.h"
 #include "autodiff/tape.h"
+#include "io/waveform.h"
 #include "solver/circuit.h"
-#include "solver/waveform.h"
 
 namespace memspice::autodiff {
-
-using solver::Status;
 
 namespace {
 
@@ -58,7 +56,7 @@ Status Forward(const netlist::Netlist& nl, const solver::SimOptions& options,
   o.method = run->method;
   run->tape = std::make_unique<Tape>(run->circuit->size(), keep_every);
   TapeRecorder recorder(run->tape.get());
-  solver::WaveformTable table;
+  io::WaveformTable table;
   s = solver::RunAnalysis(*run->circuit, nl, *run->analysis, o, &recorder, &table);
   if (!s.ok()) return s;
   run->adjoint = std::make_unique<DiscreteAdjoint>(*run->circuit, nl, *run->analysis, o,

@@ -1,4 +1,4 @@
-#include "solver/csv_writer.h"
+#include "io/csv_writer.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -13,9 +13,9 @@
 #include <sstream>
 
 #include "base/strings.h"
-#include "solver/atomic_file.h"
+#include "io/atomic_file.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 namespace {
 
 std::string Quote(const std::string& name) {
@@ -256,4 +256,4 @@ Status ReadCsv(const std::string& path, WaveformTable* table, bool first_is_scal
   return ParseCsv(ss.str(), path, table, first_is_scale);
 }
 
-}  // namespace memspice::solver
+}  // namespace memspice::io
