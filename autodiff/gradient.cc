@@ -10,6 +10,7 @@
 #include "autodiff/objective.h"
 #include "autodiff/tape.h"
 #include "solver/circuit.h"
+#include "solver/integrators.h"
 #include "solver/waveform.h"
 
 namespace memspice::autodiff {
@@ -57,13 +58,20 @@ Status Forward(const netlist::Netlist& nl, const solver::SimOptions& options,
   run->method = o.method.value_or(solver::Method::kTrapezoidal);
   o.method = run->method;
   run->tape = std::make_unique<Tape>(run->circuit->size(), keep_every);
-  TapeRecorder recorder(run->tape.get());
-  solver::WaveformTable table;
-  s = solver::RunAnalysis(*run->circuit, nl, *run->analysis, o, &recorder, &table);
-  if (!s.ok()) return s;
   run->adjoint = std::make_unique<DiscreteAdjoint>(*run->circuit, nl, *run->analysis, o,
                                                    run->method, run->tape.get(), &run->objective);
-  s = run->adjoint->Replay(&run->value);
+  solver::WaveformTable table;
+  if (solver::IsExplicit(run->method)) {
+    // Explicit methods: the solver's run fixes the grid, the replay solves it to round-off.
+    TapeRecorder recorder(run->tape.get());
+    s = solver::RunAnalysis(*run->circuit, nl, *run->analysis, o, &recorder, &table);
+    if (s.ok()) s = run->adjoint->Replay(&run->value);
+  } else {
+    // Implicit methods: the run's steps are solved exactly as they are taken (no replay).
+    s = solver::RunAnalysis(*run->circuit, nl, *run->analysis, o, run->adjoint->exact_recorder(),
+                            &table);
+    if (s.ok()) s = run->adjoint->Finish(&run->value);
+  }
   if (!s.ok()) return s;
   if (!std::isfinite(run->value)) {
     return Status::Error(
