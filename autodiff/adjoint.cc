@@ -896,15 +896,16 @@ Status DiscreteAdjoint::ExactSolve(double* x, double time, double a0, const doub
         *worst_unknown = i;
       }
     }
-    // Converged: x is kept where f and q were evaluated (the update is round-off), so q(x) is
-    // exact. A linear circuit is solved by the first update on its own factorization.
-    if (worst <= kRoundOff || (linear && iter >= 1)) {
+    // A linear circuit is solved by the first update on its own factorization: x is kept where
+    // f and q were evaluated.
+    if (linear && iter >= 1) {
       exact_q_.assign(q, q + n_);
       return Status::Ok();
     }
     for (int i = 0; i < n_; ++i) x[i] -= r[i];
-    // A Newton update stagnating at round-off (badly scaled rows): as converged as it gets.
-    if (fresh && worst <= kStagnation && worst >= 0.5 * last) {
+    // Converged to round-off (the chord's remaining error is a fraction of this last update),
+    // or a Newton update stagnating at it (badly scaled rows): q at the final x.
+    if (worst <= kRoundOff || (fresh && worst <= kStagnation && worst >= 0.5 * last)) {
       asm_.Evaluate(x, req);
       exact_q_.assign(asm_.q(), asm_.q() + n_);
       return Status::Ok();
