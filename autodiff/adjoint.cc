@@ -25,6 +25,9 @@ constexpr double kRoundOff = 1e-14;
 // A fresh Newton update, or a refinement correction, that no longer halves stagnates at
 // round-off when it is below this: converged as far as double precision goes.
 constexpr double kStagnation = 1e-6;
+// Below this a chord update is at the round-off floor of some row (1e-14..1e-13 on crossbars)
+// and says nothing about the contraction rate.
+constexpr double kChordNoise = 3e-13;
 // Most refinement corrections of one transposed solve before it refactors.
 constexpr int kMaxRefinements = 8;
 
@@ -73,6 +76,7 @@ bool DeterministicKlu::Analyze(int n, const std::vector<int>& col_ptr,
 }
 
 bool DeterministicKlu::Factor(const double* values) {
+  ++num_factors_;
   if (numeric_ != nullptr) klu_free_numeric(&numeric_, &common_);
   current_ = nullptr;
   if (n_ == 0) return true;
@@ -88,6 +92,7 @@ bool DeterministicKlu::FactorOnPivots(const double* values) {
   // reference's own (the rule of solver::KluSolver).
   constexpr double kPivotDecay = 1e-3;
   if (n_ == 0 || symbolic_ == nullptr) return Factor(values);
+  ++num_factors_;
   double* v = const_cast<double*>(values);
   if (reference_ == nullptr) {
     reference_ =
@@ -804,6 +809,14 @@ Status DiscreteAdjoint::Tangent(ParamPartials& partials, int j, double* dj) {
 
 namespace memspice::autodiff {
 
+std::string DiscreteAdjoint::Stats() const {
+  return fmt::format(
+      "adjoint: {} steps, forward {} factorizations (replay {}), reverse {} factorizations, {} "
+      "transposed solves",
+      tape_->size() - 1, fwd_klu_.num_factors(), klu_.num_factors(), rev_klu_.num_factors(),
+      rev_klu_.num_tsolves());
+}
+
 solver::StepObserver* DiscreteAdjoint::exact_recorder() {
   exact_ = true;
   if (recorder_ == nullptr) recorder_ = std::make_unique<ExactRecorder>(this);
@@ -904,14 +917,16 @@ Status DiscreteAdjoint::ExactSolve(double* x, double time, double a0, const doub
     }
     for (int i = 0; i < n_; ++i) x[i] -= r[i];
     // Converged to round-off (the chord's remaining error is a fraction of this last update),
-    // or a Newton update stagnating at it (badly scaled rows): q at the final x.
-    if (worst <= kRoundOff || (fresh && worst <= kStagnation && worst >= 0.5 * last)) {
+    // or stagnating at it (a Newton update, or a chord update at the round-off floor of a badly
+    // scaled row): q at the final x.
+    const bool stagnating = worst >= 0.5 * last && worst <= (fresh ? kStagnation : kChordNoise);
+    if (worst <= kRoundOff || stagnating) {
       asm_.Evaluate(x, req);
       exact_q_.assign(asm_.q(), asm_.q() + n_);
       return Status::Ok();
     }
     evaluated = false;
-    if (!fresh && worst > kChordRate * last) {
+    if (!fresh && worst > kChordNoise && worst > kChordRate * last) {
       s = MakeAnchor(x, time, a0);  // also evaluates at x
       if (!s.ok()) return s;
       evaluated = fresh = true;

@@ -57,6 +57,7 @@ class DeterministicKlu {
   void Solve(double* b);
   void TSolve(double* b);
   int num_tsolves() const { return num_tsolves_; }
+  int num_factors() const { return num_factors_; }  // Factor and FactorOnPivots calls
   const std::shared_ptr<solver::KluSymbolic>& symbolic() const { return symbolic_; }
 
  private:
@@ -68,6 +69,7 @@ class DeterministicKlu {
   double reference_rcond_ = 0.0;      // rcond of the reference's own pivoting factorization
   klu_numeric* current_ = nullptr;    // what Solve and TSolve use
   int num_tsolves_ = 0;
+  int num_factors_ = 0;
 };
 
 class DiscreteAdjoint {
@@ -97,6 +99,8 @@ class DiscreteAdjoint {
   // Replayed state of step k (recomputes its checkpoint segment if needed); nullptr on failure.
   const double* State(int k);
   int num_steps() const { return tape_->size(); }
+  // "forward: F factorizations, reverse: R factorizations, T transposed solves" (diagnostics).
+  std::string Stats() const;
 
  private:
   struct StageSet;  // RK4 stage states of one step

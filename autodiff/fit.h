@@ -67,7 +67,7 @@ struct FitResult {
   double seconds = 0.0;
   std::string jacobian_method;  // how the Jacobian was computed, and why
   std::string termination;      // Ceres' message
-  bool converged = false;        // Ceres converged (running out of trust region is not)
+  bool converged = false;       // Ceres converged (running out of trust region is not)
   std::string covariance_note;  // why sigma is missing, if it is
   std::vector<std::string> warnings;
   bool input_error = false;  // Fit() failed on its input (names, target, bounds), not a run

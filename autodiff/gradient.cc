@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "autodiff/adjoint.h"
 #include "autodiff/objective.h"
@@ -132,6 +134,9 @@ Status ComputeGradient(const netlist::Netlist& nl, const solver::SimOptions& opt
   s = run.adjoint->Reverse(*partials, &grad);
   if (!s.ok()) return s;
   result->reverse_s = Seconds(t1);
+  if (std::getenv("MEMSPICE_SOLVER_STATS") != nullptr) {
+    std::fprintf(stderr, "%s\n", run.adjoint->Stats().c_str());
+  }
   result->tape_bytes = run.tape->bytes();
 
   bool all_zero = true;
