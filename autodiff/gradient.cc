@@ -34,6 +34,7 @@ struct Run {
   const netlist::Analysis* analysis = nullptr;
   solver::Method method = solver::Method::kTrapezoidal;
   double value = 0.0;
+  double seconds = 0.0;  // the run (and replay): what `memspice sim` reports for the analysis
 };
 
 Status Forward(const netlist::Netlist& nl, const solver::SimOptions& options,
@@ -63,6 +64,7 @@ Status Forward(const netlist::Netlist& nl, const solver::SimOptions& options,
   run->adjoint = std::make_unique<DiscreteAdjoint>(*run->circuit, nl, *run->analysis, o,
                                                    run->method, run->tape.get(), &run->objective);
   solver::WaveformTable table;
+  const auto start = std::chrono::steady_clock::now();
   if (solver::IsExplicit(run->method)) {
     // Explicit methods: the solver's run fixes the grid, the replay solves it to round-off.
     TapeRecorder recorder(run->tape.get());
@@ -74,6 +76,7 @@ Status Forward(const netlist::Netlist& nl, const solver::SimOptions& options,
                             &table);
     if (s.ok()) s = run->adjoint->Finish(&run->value);
   }
+  run->seconds = Seconds(start);
   if (!s.ok()) return s;
   if (!std::isfinite(run->value)) {
     return Status::Error(
@@ -111,11 +114,10 @@ Status ComputeGradient(const netlist::Netlist& nl, const solver::SimOptions& opt
   if (!s.ok()) return s;
   if (specs.empty()) return Status::Error("no parameters to differentiate (--wrt)");
 
-  auto t0 = std::chrono::steady_clock::now();
   Run run;
   s = Forward(nl, options, request.objective, request.checkpoint_every, &run);
   if (!s.ok()) return s;
-  result->forward_s = Seconds(t0);
+  result->forward_s = run.seconds;
   result->objective = run.value;
   result->steps = run.tape->size() - 1;
   result->method = solver::MethodName(run.method);
