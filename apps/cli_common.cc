@@ -8,10 +8,10 @@
 #include <iostream>
 
 #include "base/strings.h"
+#include "io/atomic_file.h"
 #include "netlist/directive_cards.h"
 #include "netlist/expression.h"
 #include "parallel/collective.h"
-#include "solver/atomic_file.h"
 
 namespace memspice::apps {
 
@@ -134,8 +134,8 @@ bool CheckOutputPaths(const std::vector<std::string>& inputs,
       }
     }
     // Writable now, not only after a long run: create (and remove) a temporary file next to it.
-    solver::AtomicFile probe;
-    if (solver::Status s = probe.Open(path); !s.ok()) {
+    io::AtomicFile probe;
+    if (Status s = probe.Open(path); !s.ok()) {
       PrintStatus(s);
       return false;
     }
@@ -144,7 +144,7 @@ bool CheckOutputPaths(const std::vector<std::string>& inputs,
 }
 
 bool WriteOutputFile(const std::string& path, const std::string& text) {
-  solver::Status s = solver::WriteFileAtomic(path, text);
+  Status s = io::WriteFileAtomic(path, text);
   if (!s.ok()) PrintStatus(s);
   return s.ok();
 }
@@ -172,11 +172,11 @@ bool LoadMeasurements(const std::string& deck, const std::vector<std::string>& i
 }
 
 int PrintMeasurements(const std::vector<solver::Measurement>& measures,
-                      const solver::WaveformTable& table) {
+                      const io::WaveformTable& table) {
   int failed = 0;
   for (const solver::Measurement& m : measures) {
     double v = 0;
-    if (solver::Status s = solver::EvaluateMeasurement(m, table, &v); s.ok()) {
+    if (Status s = solver::EvaluateMeasurement(m, table, &v); s.ok()) {
       std::cout << fmt::format("{:<20} = {:.9e}\n", m.name, v);
     } else {
       ++failed;
@@ -186,12 +186,12 @@ int PrintMeasurements(const std::vector<solver::Measurement>& measures,
   return failed;
 }
 
-int ExitForFailedRun(const solver::Status& status) {
+int ExitForFailedRun(const Status& status) {
   PrintStatus(status);
   return status.refused() ? kExitInputError : kExitSimulationError;
 }
 
-void PrintStatus(const solver::Status& status) {
+void PrintStatus(const Status& status) {
   // Messages that carry formatted diagnostics already start with their own "error: ".
   std::string_view message = status.message();
   if (message.rfind("error: ", 0) == 0) message.remove_prefix(7);
@@ -201,7 +201,7 @@ void PrintStatus(const solver::Status& status) {
 
 bool TransientOptions(const netlist::Netlist& netlist, const std::string& method, double fixed_step,
                       solver::SimOptions* options) {
-  if (solver::Status s = options->ApplyNetlistOptions(netlist); !s.ok()) {
+  if (Status s = options->ApplyNetlistOptions(netlist); !s.ok()) {
     PrintStatus(s);
     return false;
   }
@@ -218,7 +218,7 @@ bool TransientOptions(const netlist::Netlist& netlist, const std::string& method
     return false;
   }
   options->fixed_step = fixed_step;
-  if (solver::Status s = options->Validate(); !s.ok()) {
+  if (Status s = options->Validate(); !s.ok()) {
     PrintStatus(s);
     return false;
   }

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "netlist/netlist.h"
 #include "solver/measure.h"
 #include "solver/simulator.h"
-#include "solver/status.h"
 
 namespace CLI {
 class App;
@@ -29,7 +29,7 @@ inline constexpr int kExitOverTolerance = 3;    // compare: signals differ more 
 
 // Prints a failed run's status and returns its exit code: 1 when the request was refused up
 // front (Status::Refused), else 2.
-int ExitForFailedRun(const solver::Status& status);
+int ExitForFailedRun(const Status& status);
 
 // Directories searched by .include/.lib after the deck's own: any -I given on the command line,
 // $MEMSPICE_LIB (colon separated), then the circuit library next to the binary
@@ -66,7 +66,7 @@ SeededReparser MakeSeededReparser(const std::string& deck, const std::vector<std
 bool CheckOutputPaths(const std::vector<std::string>& inputs,
                       const std::vector<std::pair<std::string, std::string>>& outputs);
 
-// Writes an output file atomically (solver::WriteFileAtomic: a previous file is replaced only by a
+// Writes an output file atomically (io::WriteFileAtomic: a previous file is replaced only by a
 // complete new one); prints the error and returns false on failure.
 bool WriteOutputFile(const std::string& path, const std::string& text);
 // Under mpirun: every rank passes its own error (empty if none) and all get the first one in rank
@@ -82,10 +82,10 @@ bool LoadMeasurements(const std::string& deck, const std::vector<std::string>& i
 // Evaluates the measurements on `table` and prints "name = value" lines (ngspice's layout) or
 // "name failed: why" to stderr. Returns the number that failed.
 int PrintMeasurements(const std::vector<solver::Measurement>& measures,
-                      const solver::WaveformTable& table);
+                      const io::WaveformTable& table);
 
 // Prints a solver Status as "error: message" plus "note: hint".
-void PrintStatus(const solver::Status& status);
+void PrintStatus(const Status& status);
 
 // Simulation options of a transient command: the deck's .options, then --method (empty: the
 // deck's) and --fixed-step (0: adaptive). Prints what is wrong and returns false on bad values.

@@ -6,8 +6,7 @@
 
 #include "apps/cli_checks.h"
 #include "apps/cli_common.h"
-#include "circuits/ngspice_export.h"
-#include "solver/compare.h"
+#include "ngspice/compare.h"
 
 namespace memspice::apps {
 namespace {
@@ -23,7 +22,7 @@ struct CompareArgs {
 int RunCompare(const CompareArgs& a) {
   auto overrides = ParseOverrides(a.sets);
   if (!overrides) return kExitInputError;
-  solver::DeckCompareOptions o;
+  ngspice::DeckCompareOptions o;
   o.compare.rtol = a.rtol;
   o.compare.rms_rtol = a.rms_rtol;
   o.compare.atol_voltage = a.atol;
@@ -33,19 +32,10 @@ int RunCompare(const CompareArgs& a) {
   o.parse.include_paths = LibraryPaths(a.include_dirs);
   o.ngspice.timeout_seconds = a.timeout;
   o.ngspice.keep_files = a.keep;
-  const std::vector<std::string> include_paths = o.parse.include_paths;
-  o.export_native = [include_paths](const netlist::Netlist&, const std::string& deck_path,
-                                    std::string* text) {
-    netlist::Diagnostics diag;
-    bool ok = circuits::ExportNgspice(deck_path, include_paths, text, diag);
-    if (!ok) return solver::Status::Error("ngspice export failed:\n" + diag.Format());
-    return solver::Status::Ok();
-  };
-  o.signal_map = circuits::NgspiceSignalName;
-  solver::DeckComparison report;
-  solver::Status s = solver::CompareWithNgspice(a.deck, o, &report);
+  ngspice::DeckComparison report;
+  Status s = ngspice::CompareWithNgspice(a.deck, o, &report);
   if (!s.ok()) return ExitForFailedRun(s);
-  std::cout << solver::FormatDeckComparison(report, o.compare);
+  std::cout << ngspice::FormatDeckComparison(report, o.compare);
   return report.pass ? kExitOk : kExitOverTolerance;
 }
 

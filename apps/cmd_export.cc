@@ -9,7 +9,7 @@
 
 #include "apps/cli_checks.h"
 #include "apps/cli_common.h"
-#include "circuits/ngspice_export.h"
+#include "ngspice/export.h"
 #include "training/compiler.h"
 #include "training/run_dir.h"
 #include "training/trainer.h"
@@ -94,7 +94,7 @@ int RunExport(const ExportArgs& a) {
     const bool ok = training::CompileNetwork(record.deck, LibraryPaths({}), &cn, diag);
     std::cerr << diag.Format();
     if (!ok) return kExitInputError;
-    if (solver::Status s =
+    if (Status s =
             training::RewriteTrainedDeck(cn, DeckConductances(a.run_dir, cn), pixels, label, &text);
         !s.ok()) {
       PrintStatus(s);
@@ -105,14 +105,13 @@ int RunExport(const ExportArgs& a) {
     const training::TrainedParameters t = training::LoadTrainedParameters(a.run_dir, c);
     std::cerr << "conductances: " << t.source << "\n";
     circuits::MsnnSpec spec;
-    if (solver::Status s = training::MsnnSpecFromNetwork(c, t.params, record.dataset, &spec);
-        !s.ok()) {
+    if (Status s = training::MsnnSpecFromNetwork(c, t.params, record.dataset, &spec); !s.ok()) {
       PrintStatus(s);
       return kExitInputError;
     }
     spec.pixels = pixels;
     spec.label = label;
-    if (solver::Status s = circuits::GenerateMsnnDeck(spec, &text); !s.ok()) {
+    if (Status s = circuits::GenerateMsnnDeck(spec, &text); !s.ok()) {
       PrintStatus(s);
       return kExitInputError;
     }
@@ -147,7 +146,7 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code) {
     }
     netlist::Diagnostics diag;
     std::string text;
-    bool ok = circuits::ExportNgspice(args->deck, LibraryPaths(args->include_dirs), &text, diag);
+    bool ok = ngspice::ExportNgspice(args->deck, LibraryPaths(args->include_dirs), &text, diag);
     std::cerr << diag.Format();
     if (!ok) {
       *exit_code = kExitInputError;

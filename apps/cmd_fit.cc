@@ -14,12 +14,12 @@
 #include "apps/cli_common.h"
 #include "autodiff/fit.h"
 #include "base/strings.h"
-#include "circuits/ngspice_export.h"
+#include "io/atomic_file.h"
+#include "io/csv_writer.h"
+#include "io/raw_file.h"
 #include "netlist/expression.h"
-#include "solver/atomic_file.h"
-#include "solver/csv_writer.h"
-#include "solver/ngspice_runner.h"
-#include "solver/raw_file.h"
+#include "ngspice/export.h"
+#include "ngspice/runner.h"
 #include "solver/simulator.h"
 
 namespace memspice::apps {
@@ -37,31 +37,30 @@ using base::Lower;
 
 // CSV (header, time first) or SPICE raw file (last transient plot; ngspice names normalised,
 // exported memristor states v(m1_x) readable as x(m1)).
-solver::Status ReadTarget(const std::string& path, const std::vector<std::string>& signals,
-                          solver::WaveformTable* table) {
+Status ReadTarget(const std::string& path, const std::vector<std::string>& signals,
+                  io::WaveformTable* table) {
   if (!std::filesystem::exists(path)) {
-    return solver::Status::Error(fmt::format("cannot open target '{}': no such file", path));
+    return Status::Error(fmt::format("cannot open target '{}': no such file", path));
   }
   const std::string ext = Lower(std::filesystem::path(path).extension().string());
   if (ext == ".raw") {
-    std::vector<solver::WaveformTable> plots;
-    solver::Status s = solver::ReadRaw(path, &plots);
+    std::vector<io::WaveformTable> plots;
+    Status s = io::ReadRaw(path, &plots);
     if (!s.ok()) return s;
-    const solver::WaveformTable* tran = nullptr;
+    const io::WaveformTable* tran = nullptr;
     for (const auto& p : plots) {
       if (Lower(p.scale_name) == "time") tran = &p;
     }
     if (tran == nullptr) {
-      return solver::Status::Error(
-          fmt::format("target '{}' has no transient plot (no time column)", path));
+      return Status::Error(fmt::format("target '{}' has no transient plot (no time column)", path));
     }
     *table = *tran;
-    solver::NormalizeNgspiceNames(table);
+    ngspice::NormalizeNgspiceNames(table);
   } else {
-    solver::Status s = solver::ReadCsv(path, table, true);
+    Status s = io::ReadCsv(path, table, true);
     if (!s.ok()) return s;
     if (Lower(table->scale_name) != "time") {
-      return solver::Status::Error(
+      return Status::Error(
           fmt::format("target '{}' has no time column: its first column is '{}'", path,
                       table->scale_name),
           "the target CSV needs a header 'time,<signal>,...' as written by memspice sim --csv");
@@ -69,10 +68,10 @@ solver::Status ReadTarget(const std::string& path, const std::vector<std::string
   }
   for (const auto& sig : signals) {
     if (table->Find(sig) >= 0) continue;
-    const int c = table->Find(circuits::NgspiceSignalName(sig));
+    const int c = table->Find(ngspice::NgspiceSignalName(sig));
     if (c >= 0) table->names[c] = Lower(sig);
   }
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 // NAME=LO:HI with either side optional (ron=100:, k=:1).
@@ -135,20 +134,9 @@ bool FitSucceeded(const autodiff::FitResult& r, bool huber) {
   return true;
 }
 
-int RunFit(const FitArgs& a) {
-  std::optional<netlist::Netlist> nl = LoadDeck(a.deck, a.sets, a.include_dirs);
-  if (!nl) return kExitInputError;
-  std::vector<std::string> inputs = nl->files;
-  inputs.push_back(a.deck);
-  inputs.push_back(a.target);
-  const std::string fitted_deck = a.out.empty() ? DefaultOutput(a.deck) : a.out;
-  if (!CheckOutputPaths(inputs, {{"--output", fitted_deck}, {"--json", a.json}})) {
-    return kExitInputError;
-  }
-  solver::RemoveTempFilesOnSignal();  // an interruption leaves earlier outputs as they were
-  solver::SimOptions options;
-  if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
-  autodiff::FitRequest req;
+// The fit request of the flags (the target read); false after printing what is wrong.
+bool MakeRequest(const FitArgs& a, autodiff::FitRequest* request) {
+  autodiff::FitRequest& req = *request;
   req.params = a.params;
   req.signals = a.signals;
   for (auto& s : req.signals) s = Lower(s);
@@ -156,20 +144,20 @@ int RunFit(const FitArgs& a) {
   req.log_space = !a.linear;
   if (a.loss != "none" && a.loss != "huber") {
     std::cerr << fmt::format("error: --loss '{}' is not known; expected none or huber\n", a.loss);
-    return kExitInputError;
+    return false;
   }
   req.huber = a.loss == "huber";
   if (!(a.huber_scale > 0)) {
     std::cerr << "error: --huber-scale must be > 0 (in units of the signal range), e.g. 0.01\n";
-    return kExitInputError;
+    return false;
   }
   req.huber_scale = a.huber_scale;
   if (a.max_iterations < 1) {
     std::cerr << "error: --max-iterations must be >= 1\n";
-    return kExitInputError;
+    return false;
   }
   for (const auto& b : a.bounds) {
-    if (!ParseBound(b, &req)) return kExitInputError;
+    if (!ParseBound(b, &req)) return false;
   }
   for (const auto& st : a.starts) {
     const size_t eq = st.find('=');
@@ -179,28 +167,20 @@ int RunFit(const FitArgs& a) {
       std::cerr << fmt::format(
           "error: --start '{}': expected NAME=VALUE with a number, e.g. --start mssn:ron=1.2k\n",
           st);
-      return kExitInputError;
+      return false;
     }
     req.start[Lower(st.substr(0, eq))] = *v;
   }
-  if (solver::Status s = ReadTarget(a.target, req.signals, &req.target); !s.ok()) {
+  if (Status s = ReadTarget(a.target, req.signals, &req.target); !s.ok()) {
     PrintStatus(s);
-    return kExitInputError;
+    return false;
   }
-  req.reparse = MakeDeckReparser(a.deck, a.sets, a.include_dirs);
+  return true;
+}
 
-  autodiff::FitResult r;
-  solver::Status s = autodiff::Fit(*nl, options, req, &r);
-  if (!s.ok()) {
-    if (!r.input_error) return ExitForFailedRun(s);
-    PrintStatus(s);
-    return kExitInputError;
-  }
-  for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
-  if (!FitSucceeded(r, req.huber)) return kExitSimulationError;
-
-  // The fitted deck: the deck's own text with the values substituted.
-  const std::string& out = fitted_deck;
+// Writes the deck's own text with the fitted values to `out`; false after printing why not.
+bool WriteFittedDeck(const FitArgs& a, const netlist::Netlist& nl, const autodiff::FitResult& r,
+                     const std::string& out) {
   std::ifstream in(a.deck);
   std::stringstream text;
   text << in.rdbuf();
@@ -208,10 +188,10 @@ int RunFit(const FitArgs& a) {
   for (const auto& p : r.params) fitted.emplace_back(p.name, p.fitted);
   std::string fitted_text;
   std::vector<std::string> unwritten;
-  s = autodiff::SubstituteParams(text.str(), *nl, fitted, &fitted_text, &unwritten);
+  Status s = autodiff::SubstituteParams(text.str(), nl, fitted, &fitted_text, &unwritten);
   if (!s.ok()) {
     PrintStatus(s);
-    return kExitSimulationError;
+    return false;
   }
   for (const auto& u : unwritten) {
     std::cerr << fmt::format(
@@ -219,8 +199,11 @@ int RunFit(const FitArgs& a) {
         "to the fitted deck; pass its value with --set or edit the library\n",
         u, a.deck);
   }
-  if (!WriteOutputFile(out, fitted_text)) return kExitSimulationError;
+  return WriteOutputFile(out, fitted_text);
+}
 
+// The fit's report for --json.
+nlohmann::json FitJson(const autodiff::FitResult& r, const std::string& fitted_deck) {
   nlohmann::json j;
   j["final_cost"] = r.final_cost;
   j["initial_cost"] = r.initial_cost;
@@ -232,7 +215,7 @@ int RunFit(const FitArgs& a) {
   j["converged"] = r.converged;
   j["termination"] = r.termination;
   j["jacobian_method"] = r.jacobian_method;
-  j["fitted_deck"] = out;
+  j["fitted_deck"] = fitted_deck;
   j["params"] = nlohmann::json::object();
   for (const auto& p : r.params) {
     nlohmann::json e;
@@ -242,29 +225,64 @@ int RunFit(const FitArgs& a) {
     e["log_space"] = p.log_space;
     j["params"][p.name] = e;
   }
-  if (!a.json.empty()) {
-    if (!WriteOutputFile(a.json, j.dump(2) + "\n")) return kExitSimulationError;
-  }
-  if (!a.quiet) {
-    std::cout << fmt::format("{:<20} {:>14} {:>14} {:>12} {:>9}\n", "parameter", "initial",
-                             "fitted", "uncertainty", "rel.unc");
-    for (const auto& p : r.params) {
-      std::cout << fmt::format("{:<20} {:>14.7g} {:>14.7g} {:>12} {:>9}\n", p.name, p.initial,
-                               p.fitted, p.sigma ? fmt::format("{:.3g}", *p.sigma) : "n/a",
-                               p.sigma && p.fitted != 0.0
-                                   ? fmt::format("{:.2e}", *p.sigma / std::abs(p.fitted))
-                                   : "n/a");
-    }
-    if (!r.covariance_note.empty()) std::cout << "note: " << r.covariance_note << "\n";
+  return j;
+}
+
+// The table of fitted parameters and the solver's summary on stdout.
+void PrintFit(const autodiff::FitResult& r, bool huber, const std::string& fitted_deck) {
+  std::cout << fmt::format("{:<20} {:>14} {:>14} {:>12} {:>9}\n", "parameter", "initial", "fitted",
+                           "uncertainty", "rel.unc");
+  for (const auto& p : r.params) {
     std::cout << fmt::format(
-        "cost {:.6g} -> {:.6g} ({} residuals{}), {} iterations, {} simulations, {} Jacobians, "
-        "{:.2f} s\n",
-        r.initial_cost, r.final_cost, r.residuals, req.huber ? ", Huber loss" : "", r.iterations,
-        r.evaluations, r.jacobian_evaluations, r.seconds);
-    std::cout << "Jacobian: " << r.jacobian_method << "\n";
-    std::cout << "Ceres: " << r.termination << "\n";
-    std::cout << "fitted deck: " << out << "\n";
+        "{:<20} {:>14.7g} {:>14.7g} {:>12} {:>9}\n", p.name, p.initial, p.fitted,
+        p.sigma ? fmt::format("{:.3g}", *p.sigma) : "n/a",
+        p.sigma && p.fitted != 0.0 ? fmt::format("{:.2e}", *p.sigma / std::abs(p.fitted)) : "n/a");
   }
+  if (!r.covariance_note.empty()) std::cout << "note: " << r.covariance_note << "\n";
+  std::cout << fmt::format(
+      "cost {:.6g} -> {:.6g} ({} residuals{}), {} iterations, {} simulations, {} Jacobians, "
+      "{:.2f} s\n",
+      r.initial_cost, r.final_cost, r.residuals, huber ? ", Huber loss" : "", r.iterations,
+      r.evaluations, r.jacobian_evaluations, r.seconds);
+  std::cout << "Jacobian: " << r.jacobian_method << "\n";
+  std::cout << "Ceres: " << r.termination << "\n";
+  std::cout << "fitted deck: " << fitted_deck << "\n";
+}
+
+int RunFit(const FitArgs& a) {
+  std::optional<netlist::Netlist> nl = LoadDeck(a.deck, a.sets, a.include_dirs);
+  if (!nl) return kExitInputError;
+  std::vector<std::string> inputs = nl->files;
+  inputs.push_back(a.deck);
+  inputs.push_back(a.target);
+  const std::string fitted_deck = a.out.empty() ? DefaultOutput(a.deck) : a.out;
+  if (!CheckOutputPaths(inputs, {{"--output", fitted_deck}, {"--json", a.json}})) {
+    return kExitInputError;
+  }
+  io::RemoveTempFilesOnSignal();  // an interruption leaves earlier outputs as they were
+  solver::SimOptions options;
+  if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
+  autodiff::FitRequest req;
+  if (!MakeRequest(a, &req)) return kExitInputError;
+  req.reparse = MakeDeckReparser(a.deck, a.sets, a.include_dirs);
+
+  autodiff::FitResult r;
+  Status s = autodiff::Fit(*nl, options, req, &r);
+  if (!s.ok()) {
+    if (!r.input_error) return ExitForFailedRun(s);
+    PrintStatus(s);
+    return kExitInputError;
+  }
+  for (const auto& w : r.warnings) std::cerr << "warning: " << w << "\n";
+  if (!FitSucceeded(r, req.huber)) return kExitSimulationError;
+
+  if (!WriteFittedDeck(a, *nl, r, fitted_deck)) return kExitSimulationError;
+  if (!a.json.empty()) {
+    if (!WriteOutputFile(a.json, FitJson(r, fitted_deck).dump(2) + "\n")) {
+      return kExitSimulationError;
+    }
+  }
+  if (!a.quiet) PrintFit(r, req.huber, fitted_deck);
   return kExitOk;
 }
 

@@ -8,9 +8,11 @@
 
 #include "apps/cli_checks.h"
 #include "apps/cli_common.h"
+#include "apps/network_flags.h"
 #include "circuits/crossbar.h"
 #include "circuits/mif_layer.h"
 #include "circuits/msnn.h"
+#include "circuits/network_defaults.h"
 #include "netlist/expression.h"
 #include "training/compiler.h"
 #include "training/network.h"
@@ -31,15 +33,15 @@ int RunCrossbar(CrossbarArgs a) {
   spec.sense =
       a.sense == "resistor" ? circuits::SenseKind::kResistor : circuits::SenseKind::kZeroVolt;
   if (!a.weights.empty()) {
-    if (solver::Status s = circuits::ReadWeightsCsv(a.weights, spec.rows, spec.cols, &spec.weights);
+    if (Status s = circuits::ReadWeightsCsv(a.weights, spec.rows, spec.cols, &spec.weights);
         !s.ok()) {
       PrintStatus(s);
       return kExitInputError;
     }
   }
   std::string text;
-  solver::Status s = a.subckt.empty() ? circuits::GenerateCrossbarDeck(spec, &text)
-                                      : circuits::GenerateCrossbarSubckt(spec, a.subckt, &text);
+  Status s = a.subckt.empty() ? circuits::GenerateCrossbarDeck(spec, &text)
+                              : circuits::GenerateCrossbarSubckt(spec, a.subckt, &text);
   if (!s.ok()) {
     PrintStatus(s);
     return kExitInputError;
@@ -62,8 +64,8 @@ int RunMifLayer(MifLayerArgs a) {
   if (!CheckOutputPaths({}, {{"--output", a.out}})) return kExitInputError;
   a.spec.input.enabled = !a.no_input;
   std::string text;
-  solver::Status s = a.subckt.empty() ? circuits::GenerateMifLayerDeck(a.spec, &text)
-                                      : circuits::GenerateMifLayerSubckt(a.spec, a.subckt, &text);
+  Status s = a.subckt.empty() ? circuits::GenerateMifLayerDeck(a.spec, &text)
+                              : circuits::GenerateMifLayerSubckt(a.spec, a.subckt, &text);
   if (!s.ok()) {
     PrintStatus(s);
     return kExitInputError;
@@ -86,14 +88,13 @@ int RunMifNetwork(MifNetworkArgs a) {
   a.spec.input.enabled = !a.no_input;
   circuits::CrossbarSpec& cb = a.spec.crossbar;
   if (!a.weights.empty()) {
-    if (solver::Status s = circuits::ReadWeightsCsv(a.weights, cb.rows, cb.cols, &cb.weights);
-        !s.ok()) {
+    if (Status s = circuits::ReadWeightsCsv(a.weights, cb.rows, cb.cols, &cb.weights); !s.ok()) {
       PrintStatus(s);
       return kExitInputError;
     }
   }
   std::string text;
-  if (solver::Status s = circuits::GenerateMifNetworkDeck(a.spec, &text); !s.ok()) {
+  if (Status s = circuits::GenerateMifNetworkDeck(a.spec, &text); !s.ok()) {
     PrintStatus(s);
     return kExitInputError;
   }
@@ -128,7 +129,8 @@ void AddInputAndAnalysis(CLI::App* cmd, circuits::AlphaTrain* in, circuits::Deck
 // override the preset.
 struct MsnnArgs {
   training::NetworkConfig net;
-  std::string preset = "default", crossbar, method, dataset = "fashion-mnist", out;
+  std::string preset = "default", crossbar, method, out;
+  std::string dataset = circuits::DefaultNetwork().dataset;
   double rline = 0, cline = 0, rdriver = 0, rsense = 0, init_fraction = 1.0;
   uint64_t seed = 1;
   std::set<std::string> given;
@@ -140,20 +142,7 @@ constexpr double kDeckBytesPerWeight = 2 * 64;
 // The preset's network with the given flags applied.
 training::NetworkConfig MsnnNetwork(const MsnnArgs& a) {
   training::NetworkConfig c = training::TrainPreset(a.preset).network;
-  auto given = [&](const char* f) { return a.given.count(f) > 0; };
-  if (given("--layers")) {
-    c.layer_sizes = a.net.layer_sizes;
-    c.layer_scale = training::DefaultLayerScale(static_cast<int>(c.layer_sizes.size()) - 1);
-  }
-  if (given("--layer-scale")) c.layer_scale = a.net.layer_scale;
-  if (given("--input-scale")) c.input_scale = a.net.input_scale;
-  if (given("--v-scale")) c.v_scale = a.net.v_scale;
-  if (given("--dt")) c.dt = a.net.dt;
-  if (given("--tau-a")) c.tau_a = a.net.tau_a;
-  if (given("--steps")) c.steps = a.net.steps;
-  if (given("--period")) c.period = a.net.period;
-  if (given("--crossbar")) c.form = training::ParseCrossbarForm(a.crossbar);
-  if (given("--method")) c.method = training::ParseMethod(a.method);
+  ApplyNetworkFlags(a.given, a.net, a.method, a.crossbar, &c);
   return c;
 }
 
@@ -192,7 +181,7 @@ int RunMsnn(const MsnnArgs& a) {
   }
   try {
     const training::Parameters p = training::InitParameters(c, a.seed, a.init_fraction);
-    if (solver::Status s = training::MsnnSpecFromNetwork(c, p, a.dataset, &spec); !s.ok()) {
+    if (Status s = training::MsnnSpecFromNetwork(c, p, a.dataset, &spec); !s.ok()) {
       PrintStatus(s);
       return kExitInputError;
     }
@@ -205,7 +194,7 @@ int RunMsnn(const MsnnArgs& a) {
   spec.rdriver = a.rdriver;
   spec.rsense = a.rsense;
   std::string text;
-  if (solver::Status s = circuits::GenerateMsnnDeck(spec, &text); !s.ok()) {
+  if (Status s = circuits::GenerateMsnnDeck(spec, &text); !s.ok()) {
     PrintStatus(s);
     return kExitInputError;
   }
@@ -222,10 +211,10 @@ int RunMsnn(const MsnnArgs& a) {
 
 }  // namespace
 
-void RegisterGen(CLI::App& app, int* exit_code) {
-  CLI::App* gen =
-      app.add_subcommand("gen", "Generate decks (crossbar arrays, MIF layers and networks)");
-  gen->require_subcommand(1);
+namespace {
+
+// `gen crossbar`.
+void RegisterGenCrossbar(CLI::App* gen, int* exit_code) {
   auto args = std::make_shared<CrossbarArgs>();
   CLI::App* cb = gen->add_subcommand("crossbar", "N x M crossbar with word/bit-line R and C");
   cb->add_option("--rows", args->spec.rows, "Word lines")->required()->check(IntRange(1, 100000));
@@ -261,7 +250,10 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   cb->add_option("--subckt", args->subckt, "Write only the array as a .subckt of this name");
   cb->add_option("-o,--output", args->out, "Output deck")->required();
   cb->callback([args, exit_code]() { *exit_code = RunCrossbar(*args); });
+}
 
+// `gen mif-layer`.
+void RegisterGenMifLayer(CLI::App* gen, int* exit_code) {
   auto layer = std::make_shared<MifLayerArgs>();
   CLI::App* ml =
       gen->add_subcommand("mif-layer", "Layer of N MIF neurons (XN<i> v<i> MIF) with alpha inputs");
@@ -277,7 +269,10 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   ml->add_option("--subckt", layer->subckt, "Write only the layer as a .subckt of this name");
   ml->add_option("-o,--output", layer->out, "Output deck")->required();
   ml->callback([layer, exit_code]() { *exit_code = RunMifLayer(*layer); });
+}
 
+// `gen mif-network`.
+void RegisterGenMifNetwork(CLI::App* gen, int* exit_code) {
   auto net = std::make_shared<MifNetworkArgs>();
   CLI::App* mn = gen->add_subcommand(
       "mif-network", "Input MIF layer -> MSS crossbar (line R/C) -> output MIF layer");
@@ -299,7 +294,10 @@ void RegisterGen(CLI::App& app, int* exit_code) {
   AddInputAndAnalysis(mn, &net->spec.input, &net->spec.analysis, &net->no_input);
   mn->add_option("-o,--output", net->out, "Output deck")->required();
   mn->callback([net, exit_code]() { *exit_code = RunMifNetwork(*net); });
+}
 
+// `gen msnn`: only the network flags given on the command line override the preset.
+void RegisterGenMsnn(CLI::App* gen, int* exit_code) {
   auto sn = std::make_shared<MsnnArgs>();
   CLI::App* ms = gen->add_subcommand(
       "msnn",
@@ -345,6 +343,18 @@ void RegisterGen(CLI::App& app, int* exit_code) {
       if (opt->count() > 0) sn->given.insert(opt->get_name());
     *exit_code = RunMsnn(*sn);
   });
+}
+
+}  // namespace
+
+void RegisterGen(CLI::App& app, int* exit_code) {
+  CLI::App* gen =
+      app.add_subcommand("gen", "Generate decks (crossbar arrays, MIF layers and networks)");
+  gen->require_subcommand(1);
+  RegisterGenCrossbar(gen, exit_code);
+  RegisterGenMifLayer(gen, exit_code);
+  RegisterGenMifNetwork(gen, exit_code);
+  RegisterGenMsnn(gen, exit_code);
 }
 
 }  // namespace memspice::apps

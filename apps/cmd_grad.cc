@@ -9,7 +9,7 @@
 #include "apps/cli_checks.h"
 #include "apps/cli_common.h"
 #include "autodiff/gradient.h"
-#include "solver/atomic_file.h"
+#include "io/atomic_file.h"
 #include "solver/simulator.h"
 
 namespace memspice::apps {
@@ -29,7 +29,7 @@ int RunGrad(const GradArgs& a) {
   std::vector<std::string> inputs = nl->files;
   inputs.push_back(a.deck);
   if (!CheckOutputPaths(inputs, {{"--json", a.json}})) return kExitInputError;
-  solver::RemoveTempFilesOnSignal();  // an interruption leaves earlier outputs as they were
+  io::RemoveTempFilesOnSignal();  // an interruption leaves earlier outputs as they were
   solver::SimOptions options;
   if (!TransientOptions(*nl, a.method, a.fixed_step, &options)) return kExitInputError;
   if (a.checkpoint < 1) {
@@ -44,7 +44,7 @@ int RunGrad(const GradArgs& a) {
   req.check_tangent = a.tangent;
   req.reparse = MakeDeckReparser(a.deck, a.sets, a.include_dirs);
   autodiff::GradResult r;
-  solver::Status s = autodiff::ComputeGradient(*nl, options, req, &r);
+  Status s = autodiff::ComputeGradient(*nl, options, req, &r);
   if (!s.ok()) {
     if (s.message().find("--wrt") != std::string::npos ||
         s.message().find("objective") != std::string::npos ||

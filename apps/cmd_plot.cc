@@ -1,14 +1,14 @@
 // `memspice plot FILE.csv|FILE.raw -o OUT.png`: plot saved waveforms.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
 
 #include "apps/cli_common.h"
-#include "solver/csv_writer.h"
-#include "solver/plot.h"
-#include "solver/raw_file.h"
+#include "io/csv_writer.h"
+#include "io/plot.h"
+#include "io/raw_file.h"
 
 namespace memspice::apps {
 
@@ -23,25 +23,26 @@ void RegisterPlot(CLI::App& app, int* exit_code) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", args->out, "Plot file, .png or .svg")->required();
-  cmd->add_option("--signals", args->signals, "Signals to plot (default: all, up to 12)")->delimiter(',');
+  cmd->add_option("--signals", args->signals, "Signals to plot (default: all, up to 12)")
+      ->delimiter(',');
   cmd->add_option("--title", args->title, "Plot title");
   cmd->callback([args, exit_code]() {
-    solver::WaveformTable table;
-    solver::Status s;
+    io::WaveformTable table;
+    Status s;
     std::string ext = std::filesystem::path(args->input).extension().string();
     if (ext == ".raw") {
-      std::vector<solver::WaveformTable> plots;
-      s = solver::ReadRaw(args->input, &plots);
-      if (s.ok() && plots.empty()) s = solver::Status::Error("raw file has no plot: " + args->input);
+      std::vector<io::WaveformTable> plots;
+      s = io::ReadRaw(args->input, &plots);
+      if (s.ok() && plots.empty()) s = Status::Error("raw file has no plot: " + args->input);
       if (s.ok()) table = plots.back();
     } else {
-      s = solver::ReadCsv(args->input, &table);
+      s = io::ReadCsv(args->input, &table);
     }
     if (s.ok()) {
-      solver::PlotOptions po;
+      io::PlotOptions po;
       po.signals = args->signals;
       po.title = args->title.empty() ? args->input : args->title;
-      s = solver::PlotWaveforms(table, args->out, po);
+      s = io::PlotWaveforms(table, args->out, po);
     }
     if (!s.ok()) {
       PrintStatus(s);

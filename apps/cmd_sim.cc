@@ -8,10 +8,10 @@
 
 #include "apps/cli_checks.h"
 #include "apps/cli_common.h"
+#include "io/csv_writer.h"
+#include "io/plot.h"
+#include "io/raw_file.h"
 #include "solver/circuit.h"
-#include "solver/csv_writer.h"
-#include "solver/plot.h"
-#include "solver/raw_file.h"
 #include "solver/simulator.h"
 
 namespace memspice::apps {
@@ -28,7 +28,7 @@ struct SimArgs {
   bool progress = false, no_progress = false, quiet = false;
 };
 
-void PrintOperatingPoint(const solver::WaveformTable& t) {
+void PrintOperatingPoint(const io::WaveformTable& t) {
   std::cout << "Operating point:\n";
   for (size_t j = 0; j < t.names.size(); ++j) {
     std::cout << fmt::format("  {:<24} {:>16.9g}\n", t.names[j],
@@ -37,28 +37,28 @@ void PrintOperatingPoint(const solver::WaveformTable& t) {
 }
 
 // Passes every point on to several sinks (the raw file, and the CSV file for the main analysis).
-class FanOutSink : public solver::PointSink {
+class FanOutSink : public io::PointSink {
  public:
-  explicit FanOutSink(std::vector<solver::PointSink*> sinks) : sinks_(std::move(sinks)) {}
-  solver::Status Begin(const solver::WaveformTable& t) override {
-    return Each([&](solver::PointSink* s) { return s->Begin(t); });
+  explicit FanOutSink(std::vector<io::PointSink*> sinks) : sinks_(std::move(sinks)) {}
+  Status Begin(const io::WaveformTable& t) override {
+    return Each([&](io::PointSink* s) { return s->Begin(t); });
   }
-  solver::Status Point(double scale, const std::vector<double>& values) override {
-    return Each([&](solver::PointSink* s) { return s->Point(scale, values); });
+  Status Point(double scale, const std::vector<double>& values) override {
+    return Each([&](io::PointSink* s) { return s->Point(scale, values); });
   }
-  solver::Status End(const solver::WaveformTable& t) override {
-    return Each([&](solver::PointSink* s) { return s->End(t); });
+  Status End(const io::WaveformTable& t) override {
+    return Each([&](io::PointSink* s) { return s->End(t); });
   }
 
  private:
   template <typename F>
-  solver::Status Each(F f) {
-    for (solver::PointSink* s : sinks_) {
-      if (solver::Status st = f(s); !st.ok()) return st;
+  Status Each(F f) {
+    for (io::PointSink* s : sinks_) {
+      if (Status st = f(s); !st.ok()) return st;
     }
-    return solver::Status::Ok();
+    return Status::Ok();
   }
-  std::vector<solver::PointSink*> sinks_;
+  std::vector<io::PointSink*> sinks_;
 };
 
 // Options that change nothing on their own: a warning, not an error.
@@ -73,17 +73,17 @@ void WarnUnusedOptions(const SimArgs& a) {
 
 // Checks everything about the outputs before the simulation: names that would overwrite an input
 // or each other, writable folders (the streamed files are created here), the plot format.
-bool PrepareOutputs(const SimArgs& a, const netlist::Netlist& nl, solver::CsvSink* csv,
-                    solver::RawSink* raw) {
+bool PrepareOutputs(const SimArgs& a, const netlist::Netlist& nl, io::CsvSink* csv,
+                    io::RawSink* raw) {
   std::vector<std::string> inputs = nl.files;
   inputs.push_back(a.deck);
   if (!CheckOutputPaths(inputs, {{"--csv", a.csv}, {"--raw", a.raw}, {"--plot", a.plot}})) {
     return false;
   }
-  solver::Status s = solver::Status::Ok();
+  Status s = Status::Ok();
   if (!a.csv.empty()) s = csv->Open(a.csv);
   if (s.ok() && !a.raw.empty()) s = raw->Open(a.raw, !a.ascii);
-  if (s.ok() && !a.plot.empty()) s = solver::CheckPlotPath(a.plot);
+  if (s.ok() && !a.plot.empty()) s = io::CheckPlotPath(a.plot);
   if (!s.ok()) PrintStatus(s);
   return s.ok();
 }
@@ -103,34 +103,34 @@ int RunSim(const SimArgs& a) {
     std::cerr << fmt::format("error: '{}' has no analysis; add .op, .dc or .tran\n", a.deck);
     return kExitInputError;
   }
-  solver::CsvSink csv;
-  solver::RawSink raw;
+  io::CsvSink csv;
+  io::RawSink raw;
   if (!PrepareOutputs(a, *nl, &csv, &raw)) return kExitInputError;
   netlist::Diagnostics diag;
   std::unique_ptr<solver::Circuit> circuit = solver::Circuit::Build(*nl, diag);
   std::cerr << diag.Format();
   if (!circuit) return kExitInputError;
   // From here on an interruption removes the temporary output files; earlier results stay.
-  solver::RemoveTempFilesOnSignal();
+  io::RemoveTempFilesOnSignal();
 
   // Every analysis runs; the last one is the main result written to CSV and plotted; the raw file
   // holds one plot per analysis, as ngspice writes it. Points stream to the files as accepted.
-  solver::WaveformTable main;
-  solver::WaveformTable measured;  // the last transient, kept in memory when the deck has .meas
+  io::WaveformTable main;
+  io::WaveformTable measured;  // the last transient, kept in memory when the deck has .meas
   for (size_t i = 0; i < nl->analyses.size(); ++i) {
     const netlist::Analysis& analysis = nl->analyses[i];
     const bool last = i + 1 == nl->analyses.size();
-    std::vector<solver::PointSink*> sinks;
+    std::vector<io::PointSink*> sinks;
     if (!a.raw.empty()) sinks.push_back(&raw);
     if (last && !a.csv.empty()) sinks.push_back(&csv);
     FanOutSink fan(sinks);
-    solver::WaveformTable table;
+    io::WaveformTable table;
     table.sink = &fan;
     const bool is_tran = analysis.kind == netlist::Analysis::Kind::kTran;
     table.keep_rows = analysis.kind == netlist::Analysis::Kind::kOp || (last && !a.plot.empty()) ||
                       (is_tran && !measures.empty());
     auto start = std::chrono::steady_clock::now();
-    solver::Status s = solver::RunAnalysis(*circuit, *nl, analysis, options, nullptr, &table);
+    Status s = solver::RunAnalysis(*circuit, *nl, analysis, options, nullptr, &table);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!s.ok()) return ExitForFailedRun(s);
     if (!a.quiet) {
@@ -141,7 +141,7 @@ int RunSim(const SimArgs& a) {
     if (is_tran && !measures.empty()) measured = table;
     if (last) main = std::move(table);
   }
-  auto committed = [&](const solver::Status& s, const char* what, const std::string& path) {
+  auto committed = [&](const Status& s, const char* what, const std::string& path) {
     if (!s.ok()) {
       PrintStatus(s);
       return false;
@@ -152,10 +152,10 @@ int RunSim(const SimArgs& a) {
   if (!a.csv.empty() && !committed(csv.Commit(), "waveforms", a.csv)) return kExitSimulationError;
   if (!a.raw.empty() && !committed(raw.Commit(), "raw file", a.raw)) return kExitSimulationError;
   if (!a.plot.empty()) {
-    solver::PlotOptions po;
+    io::PlotOptions po;
     po.signals = a.signals;
     po.title = nl->title;
-    if (solver::Status s = solver::PlotWaveforms(main, a.plot, po); !s.ok()) {
+    if (Status s = io::PlotWaveforms(main, a.plot, po); !s.ok()) {
       PrintStatus(s);
       return kExitSimulationError;
     }

@@ -17,13 +17,13 @@
 #include <thread>
 
 #include "apps/cli_common.h"
+#include "io/raw_file.h"
 #include "netlist/directive_cards.h"
 #include "netlist/expression.h"
 #include "parallel/collective.h"
 #include "solver/circuit.h"
 #include "solver/measure.h"
 #include "solver/monte_carlo.h"
-#include "solver/raw_file.h"
 
 namespace memspice::apps {
 namespace {
@@ -107,7 +107,7 @@ struct Plan {
 struct Run {
   std::map<std::string, double> params;  // .step values
   int mc = -1;                           // Monte Carlo run (0: nominal), -1 without --mc
-  solver::WaveformTable table;           // the run's last analysis
+  io::WaveformTable table;               // the run's last analysis
   std::vector<double> measures;          // NaN where a measurement failed
   std::vector<double> drawn;             // values of Plan::mc.drawn (NaN: absent)
   std::string error;                     // a failed run (simulation error)
@@ -119,8 +119,7 @@ std::optional<netlist::Netlist> RunDeck(const Plan& plan, const Run& run, std::s
   if (run.mc >= 0) seed = solver::RunSeed(plan.mc.seed, run.mc);
   std::optional<netlist::Netlist> nl = plan.reparse(run.params, seed, run.mc == 0, error);
   if (nl && run.mc >= 0) {
-    if (solver::Status s = solver::ApplySpreads(plan.mc.spreads, *seed, run.mc == 0, &*nl);
-        !s.ok()) {
+    if (Status s = solver::ApplySpreads(plan.mc.spreads, *seed, run.mc == 0, &*nl); !s.ok()) {
       *error = s.message() + (s.hint().empty() ? "" : "; " + s.hint());
       return std::nullopt;
     }
@@ -149,8 +148,8 @@ void Simulate(const SweepArgs& a, const Plan& plan, Run* run, std::vector<std::s
     return;
   }
   for (const netlist::Analysis& analysis : nl->analyses) {
-    run->table = solver::WaveformTable();
-    solver::Status s = solver::RunAnalysis(*circuit, *nl, analysis, options, nullptr, &run->table);
+    run->table = io::WaveformTable();
+    Status s = solver::RunAnalysis(*circuit, *nl, analysis, options, nullptr, &run->table);
     if (!s.ok()) {
       run->error = s.message();
       return;
@@ -158,7 +157,7 @@ void Simulate(const SweepArgs& a, const Plan& plan, Run* run, std::vector<std::s
   }
   for (const solver::Measurement& m : plan.measures) {
     double v = std::numeric_limits<double>::quiet_NaN();
-    if (solver::Status s = solver::EvaluateMeasurement(m, run->table, &v); !s.ok()) {
+    if (Status s = solver::EvaluateMeasurement(m, run->table, &v); !s.ok()) {
       warnings->push_back(s.message());
     }
     run->measures.push_back(v);
@@ -185,7 +184,7 @@ void Gather(const parallel::Collective& world, bool tables, size_t n_measures, s
     AppendPadded(run.drawn, n_drawn, &nums);
     text += run.error + '\x1f';
     if (!tables) continue;
-    const solver::WaveformTable& t = run.table;
+    const io::WaveformTable& t = run.table;
     nums.push_back(t.num_points());
     nums.insert(nums.end(), t.scale.begin(), t.scale.end());
     for (const auto& row : t.rows) nums.insert(nums.end(), row.begin(), row.end());
@@ -212,7 +211,7 @@ void Gather(const parallel::Collective& world, bool tables, size_t n_measures, s
     take(n_drawn, &run.drawn);
     run.error = field();
     if (!tables) continue;
-    solver::WaveformTable& t = run.table;
+    io::WaveformTable& t = run.table;
     t.title = field();
     t.analysis = field();
     t.scale_name = field();
@@ -322,7 +321,7 @@ std::string SetUpMonteCarlo(const SweepArgs& a, const netlist::Netlist& nl, Mont
   }
   for (const std::string& text : a.spreads) {
     mc->spreads.emplace_back();
-    if (solver::Status s = solver::ParseSpread(text, &mc->spreads.back()); !s.ok()) {
+    if (Status s = solver::ParseSpread(text, &mc->spreads.back()); !s.ok()) {
       return fmt::format("error: {}\nnote: {}\n", s.message(), s.hint());
     }
   }
@@ -456,14 +455,14 @@ int Report(const SweepArgs& a, const Plan& plan, const std::vector<Run>& runs) {
     std::cerr << fmt::format("error: run {} ({}): {}\n", r + 1, RunLabel(runs[r]), runs[r].error);
   }
   if (!a.raw.empty()) {
-    std::vector<solver::WaveformTable> tables;
+    std::vector<io::WaveformTable> tables;
     for (size_t r = 0; r < runs.size(); ++r) {
       if (!runs[r].error.empty()) continue;
       tables.push_back(runs[r].table);
       tables.back().title =
           fmt::format("{} (run {}: {})", runs[r].table.title, r + 1, RunLabel(runs[r]));
     }
-    if (solver::Status s = solver::WriteRaw(tables, a.raw, !a.ascii); !s.ok()) {
+    if (Status s = io::WriteRaw(tables, a.raw, !a.ascii); !s.ok()) {
       PrintStatus(s);
       return kExitSimulationError;
     }

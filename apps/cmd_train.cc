@@ -13,6 +13,8 @@
 
 #include "apps/cli_checks.h"
 #include "apps/cli_common.h"
+#include "apps/network_flags.h"
+#include "circuits/network_defaults.h"
 #include "parallel/collective.h"
 #include "training/compiler.h"
 #include "training/mna_network.h"
@@ -31,7 +33,7 @@ struct TrainArgs {
   training::TrainOptions v;  // holds the parsed values of the option flags below
   std::string method, crossbar, optimizer, update;
   std::string preset = "default";
-  std::string dataset = "fashion-mnist";
+  std::string dataset = circuits::DefaultNetwork().dataset;
   std::string run_dir = "runs/memprop";
   std::string resume;
   std::string deck;  // train a netlist (its *@msnn directives shape the network)
@@ -46,61 +48,35 @@ constexpr const char* kNetworkFlags[] = {"--layers",      "--method",      "--cr
                                          "--steps",       "--dt",          "--period",
                                          "--input-scale", "--layer-scale", "--v-scale"};
 
-// Copies the given network-shaping flags into `c`. A layer count without --layer-scale gets the
-// default scales for that many crossbars.
-void ApplyNetworkFlags(const TrainArgs& a, training::NetworkConfig* c) {
-  const training::NetworkConfig& v = a.v.network;
-  if (a.Given("--layers")) {
-    c->layer_sizes = v.layer_sizes;
-    c->layer_scale = training::DefaultLayerScale(static_cast<int>(v.layer_sizes.size()) - 1);
-  }
-  if (a.Given("--layer-scale")) c->layer_scale = v.layer_scale;
-  if (a.Given("--method")) c->method = training::ParseMethod(a.method);
-  if (a.Given("--crossbar")) c->form = training::ParseCrossbarForm(a.crossbar);
-  if (a.Given("--steps")) c->steps = v.steps;
-  if (a.Given("--dt")) c->dt = v.dt;
-  if (a.Given("--period")) c->period = v.period;
-  if (a.Given("--input-scale")) c->input_scale = v.input_scale;
-  if (a.Given("--v-scale")) c->v_scale = v.v_scale;
-}
+// The device-programming flags (docs/device_updates.md): a field of the update rule's
+// ProgrammingOptions, or of UpdateOptions itself.
+struct DeviceFlag {
+  const char* flag;
+  const char* help;
+  double training::ProgrammingOptions::*device;
+  double training::UpdateOptions::*update;
 
-// The device-programming flags (docs/device_updates.md): fn(flag, help, field of UpdateOptions).
-template <typename Fn>
-void ForEachDeviceFlag(Fn&& fn) {
-  fn(
-      "--write-sd", "Cycle-to-cycle write noise SD per programming train [S], e.g. 2u",
-      [](auto& u) -> auto& { return u.device.write_sd; });
-  fn(
-      "--read-sd", "Read noise SD [S] (write-verify reads)",
-      [](auto& u) -> auto& { return u.device.read_sd; });
-  fn(
-      "--spread", "Device-to-device log-normal SD of R_on, R_off, V_on, V_off, tau",
-      [](auto& u) -> auto& { return u.device.spread; });
-  fn(
-      "--stuck-on", "Fraction of devices stuck at G_max",
-      [](auto& u) -> auto& { return u.device.stuck_on; });
-  fn(
-      "--stuck-off", "Fraction of devices stuck at G_min",
-      [](auto& u) -> auto& { return u.device.stuck_off; });
-  fn(
-      "--retention-time", "Time at 0 V between updates [s] (retention drift)",
-      [](auto& u) -> auto& { return u.device.retention_time; });
-  fn(
-      "--pulse-width", "Programming pulse width [s]",
-      [](auto& u) -> auto& { return u.device.pulse_width; });
-  fn(
-      "--set-amplitude", "SET pulse amplitude [V]",
-      [](auto& u) -> auto& { return u.device.set_amplitude; });
-  fn(
-      "--reset-amplitude", "RESET pulse amplitude [V] (negative)",
-      [](auto& u) -> auto& { return u.device.reset_amplitude; });
-  fn(
-      "--eapu-threshold", "EaPU threshold [S] (default: the write-noise SD)",
-      [](auto& u) -> auto& { return u.eapu_threshold; });
-  fn(
-      "--verify-tolerance", "write-verify target band [S]",
-      [](auto& u) -> auto& { return u.verify_tolerance; });
-}
+  double& field(training::UpdateOptions& u) const { return device ? u.device.*device : u.*update; }
+};
+using PO = training::ProgrammingOptions;
+using UO = training::UpdateOptions;
+constexpr DeviceFlag kDeviceFlags[] = {
+    {"--write-sd", "Cycle-to-cycle write noise SD per programming train [S], e.g. 2u",
+     &PO::write_sd, nullptr},
+    {"--read-sd", "Read noise SD [S] (write-verify reads)", &PO::read_sd, nullptr},
+    {"--spread", "Device-to-device log-normal SD of R_on, R_off, V_on, V_off, tau", &PO::spread,
+     nullptr},
+    {"--stuck-on", "Fraction of devices stuck at G_max", &PO::stuck_on, nullptr},
+    {"--stuck-off", "Fraction of devices stuck at G_min", &PO::stuck_off, nullptr},
+    {"--retention-time", "Time at 0 V between updates [s] (retention drift)", &PO::retention_time,
+     nullptr},
+    {"--pulse-width", "Programming pulse width [s]", &PO::pulse_width, nullptr},
+    {"--set-amplitude", "SET pulse amplitude [V]", &PO::set_amplitude, nullptr},
+    {"--reset-amplitude", "RESET pulse amplitude [V] (negative)", &PO::reset_amplitude, nullptr},
+    {"--eapu-threshold", "EaPU threshold [S] (default: the write-noise SD)", nullptr,
+     &UO::eapu_threshold},
+    {"--verify-tolerance", "write-verify target band [S]", nullptr, &UO::verify_tolerance},
+};
 
 // Copies the given optimisation flags into `o` (the rest stays as the preset or record has it).
 void ApplyTrainFlags(const TrainArgs& a, training::TrainOptions* o) {
@@ -113,9 +89,10 @@ void ApplyTrainFlags(const TrainArgs& a, training::TrainOptions* o) {
   if (a.Given("--max-test")) o->max_test = a.v.max_test;
   if (a.Given("--seed")) o->seed = a.v.seed;
   if (a.Given("--update")) o->update.rule = training::ParseUpdateRule(a.update);
-  ForEachDeviceFlag([&](const char* flag, const char*, auto field) {
-    if (a.Given(flag)) field(o->update) = field(a.v.update);
-  });
+  training::UpdateOptions parsed = a.v.update;  // DeviceFlag::field reads through a mutable ref
+  for (const DeviceFlag& d : kDeviceFlags) {
+    if (a.Given(d.flag)) d.field(o->update) = d.field(parsed);
+  }
   if (a.Given("--max-pulses")) o->update.device.max_pulses = a.v.update.device.max_pulses;
   if (a.Given("--device-seed")) o->update.device.device_seed = a.v.update.device.device_seed;
   o->threads = a.v.threads;
@@ -384,7 +361,7 @@ int RunTrain(TrainArgs a) {
         a.v.network.layer_sizes.size());
     return kExitInputError;
   }
-  ApplyNetworkFlags(a, &record.options.network);
+  ApplyNetworkFlags(a.given, a.v.network, a.method, a.crossbar, &record.options.network);
   return TrainFast(a, record);
 }
 
@@ -410,7 +387,7 @@ struct EvalArgs {
 void ReportEval(const EvalArgs& e, const training::EvalResult& r, const std::string& dataset) {
   PrintEval(r);
   if (e.confusion.empty()) return;
-  const solver::Status s = training::WriteConfusionPlot(e.confusion, r, dataset);
+  const Status s = training::WriteConfusionPlot(e.confusion, r, dataset);
   if (s.ok())
     std::cout << "plot: " << e.confusion << "\n";
   else
@@ -541,9 +518,9 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
   cmd->add_option(
       "--update", a->update,
       fmt::format("Conductance update rule: {} (default ideal)", training::kUpdateRuleNames));
-  ForEachDeviceFlag([&](const char* flag, const char* help, auto field) {
-    cmd->add_option(flag, field(a->v.update), help)->transform(SpiceNumber(flag));
-  });
+  for (const DeviceFlag& d : kDeviceFlags) {
+    cmd->add_option(d.flag, d.field(a->v.update), d.help)->transform(SpiceNumber(d.flag));
+  }
   cmd->add_option("--max-pulses", a->v.update.device.max_pulses, "Pulses per programming train cap")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--device-seed", a->v.update.device.device_seed,

@@ -23,8 +23,6 @@
 
 namespace memspice::autodiff {
 
-using solver::Status;
-
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -139,7 +137,7 @@ class WaveformModel {
     o.method = method;
     sim->tape = std::make_unique<Tape>(sim->circuit->size(), 1);
     TapeRecorder recorder(sim->tape.get());
-    solver::WaveformTable table;
+    io::WaveformTable table;
     s = solver::RunAnalysis(*sim->circuit, sim->nl, *sim->analysis, o, &recorder, &table);
     if (!s.ok()) return s.Prefixed(AtValues(p) + ": ");
     sim->adjoint = std::make_unique<DiscreteAdjoint>(*sim->circuit, sim->nl, *sim->analysis, o,
@@ -445,6 +443,222 @@ Status SimulateAtTimes(const netlist::Netlist& netlist, const solver::SimOptions
   return model.Jacobian(jacobian);
 }
 
+namespace {
+
+// The fitted samples: the target's rows within the simulated span, signal-major.
+struct FitTarget {
+  std::vector<double> times;   // M sample times in [0, tstop]
+  std::vector<double> values;  // S * M target values
+  std::vector<double> scale;   // S * M: the range of each signal's samples (residual weight)
+  int signals = 0, samples = 0;
+};
+
+// Each fitted signal must be a probe of the circuit.
+Status CheckSignals(const netlist::Netlist& nl, const std::vector<std::string>& signals) {
+  netlist::Diagnostics diag;
+  auto circuit = solver::Circuit::Build(nl, diag);
+  if (!circuit) {
+    return Status::Error("circuit: " +
+                         (diag.items().empty() ? std::string("build failed") : diag.Format()));
+  }
+  for (const auto& sig : signals) {
+    Objective probe;
+    Status ps = Objective::Parse(fmt::format("final({})", sig), nl, *circuit, &probe);
+    if (!ps.ok()) {
+      return Status::Error(fmt::format("--signals '{}': {}", sig, ps.message()),
+                           "signals are v(node), v(a,b), i(vsource) or x(memristor) of the "
+                           "deck");
+    }
+  }
+  return Status::Ok();
+}
+
+// The target's samples of the fitted signals within [0, tstop]; rows outside are counted in
+// result->rows_ignored.
+Status ReadTarget(const FitRequest& request, double tstop, FitTarget* out, FitResult* result) {
+  const io::WaveformTable& tg = request.target;
+  std::vector<int> columns;
+  for (const auto& sig : request.signals) {
+    const int c = tg.Find(sig);
+    if (c < 0) {
+      std::string have;
+      for (const auto& n : tg.names) have += (have.empty() ? "" : ", ") + n;
+      return Status::Error(
+          fmt::format("signal '{}' is not a column of the target (columns: {})", sig, have));
+    }
+    columns.push_back(c);
+  }
+  std::vector<int> rows;
+  const double slack = 1e-9 * tstop;
+  for (int r = 0; r < static_cast<int>(tg.scale.size()); ++r) {
+    const double t = tg.scale[r];
+    if (std::isfinite(t) && t >= -slack && t <= tstop + slack) {
+      out->times.push_back(std::clamp(t, 0.0, tstop));
+      rows.push_back(r);
+    } else {
+      ++result->rows_ignored;
+    }
+  }
+  const int S = static_cast<int>(columns.size()), M = static_cast<int>(out->times.size());
+  out->signals = S;
+  out->samples = M;
+  out->values.resize(static_cast<size_t>(S) * M);
+  out->scale.resize(out->values.size());
+  for (int si = 0; si < S; ++si) {
+    double lo = kInf, hi = -kInf, amax = 0.0;
+    for (int j = 0; j < M; ++j) {
+      const double v = tg.rows[rows[j]][columns[si]];
+      if (!std::isfinite(v)) {
+        return Status::Error(fmt::format("target value of {} at t = {:.9g} s is not finite",
+                                         request.signals[si], out->times[j]));
+      }
+      out->values[si * M + j] = v;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+      amax = std::max(amax, std::abs(v));
+    }
+    const double sc = hi > lo ? hi - lo : (amax > 0.0 ? amax : 1.0);
+    for (int j = 0; j < M; ++j) out->scale[si * M + j] = sc;
+  }
+  return Status::Ok();
+}
+
+// Start values (the deck's, then --start) and bounds (each parameter's valid range narrowed by
+// --bounds).
+Status StartAndBounds(const netlist::Netlist& nl, const FitRequest& request,
+                      const std::vector<ParamSpec>& specs, std::vector<double>* p0,
+                      std::vector<Range>* ranges) {
+  const int P = static_cast<int>(specs.size());
+  p0->resize(P);
+  for (int i = 0; i < P; ++i) (*p0)[i] = specs[i].value;
+  for (const auto& [name, v] : request.start) {
+    std::vector<int> idx;
+    Status s = MatchNames(nl, "--start", name, specs, static_cast<bool>(request.reparse), &idx);
+    if (!s.ok()) return s;
+    if (!std::isfinite(v)) return Status::Error(fmt::format("--start {}: not finite", name));
+    for (int i : idx) (*p0)[i] = v;
+  }
+  ranges->resize(P);
+  for (int i = 0; i < P; ++i) (*ranges)[i] = DefaultRange(specs[i], nl);
+  for (const auto& [name, b] : request.bounds) {
+    std::vector<int> idx;
+    Status s = MatchNames(nl, "--bounds", name, specs, static_cast<bool>(request.reparse), &idx);
+    if (!s.ok()) return s;
+    for (int i : idx) {
+      Range& r = (*ranges)[i];
+      const double lo = b.first.value_or(r.lo), hi = b.second.value_or(r.hi);
+      if (!(lo < hi)) {
+        return Status::Error(fmt::format("--bounds {}: lower bound {:.6g} is not below the upper "
+                                         "bound {:.6g}",
+                                         name, lo, hi),
+                             "write NAME=LO:HI with LO < HI, e.g. ron=100:10k");
+      }
+      r.lo = std::max(lo, r.lo);
+      r.hi = std::min(hi, r.hi);
+      if (!(r.lo < r.hi)) {
+        return Status::Error(
+            fmt::format("--bounds {}: [{:.6g}, {:.6g}] lies outside the valid "
+                        "range of '{}'",
+                        name, lo, hi, specs[i].name));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// The start point in the solver's variables z (log p where the parameter's scale is logarithmic
+// and request.log_space), with each parameter's record in result->params.
+Status StartPoint(const FitRequest& request, const std::vector<ParamSpec>& specs,
+                  const std::vector<double>& p0, const std::vector<Range>& ranges,
+                  std::vector<bool>* logs, std::vector<double>* z, FitResult* result) {
+  const int P = static_cast<int>(specs.size());
+  logs->assign(P, false);
+  z->assign(P, 0.0);
+  for (int i = 0; i < P; ++i) {
+    const Range& r = ranges[i];
+    if (!(p0[i] >= r.lo && p0[i] <= r.hi)) {
+      return Status::Error(fmt::format("the start value {:.6g} of '{}' lies outside its bounds "
+                                       "[{:.6g}, {:.6g}]",
+                                       p0[i], specs[i].name, r.lo, r.hi),
+                           "change --start or --bounds");
+    }
+    (*logs)[i] = request.log_space && r.scale && p0[i] > 0.0;
+    (*z)[i] = (*logs)[i] ? std::log(p0[i]) : p0[i];
+    FitParam fp;
+    fp.name = specs[i].name;
+    fp.initial = p0[i];
+    fp.lower = r.lo;
+    fp.upper = r.hi;
+    fp.log_space = (*logs)[i];
+    result->params.push_back(fp);
+  }
+  return Status::Ok();
+}
+
+// The parameter bounds in the solver's variables.
+void SetBounds(const std::vector<Range>& ranges, const std::vector<bool>& logs, double* z,
+               ceres::Problem* problem) {
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const Range& r = ranges[i];
+    const double lo = logs[i] ? (r.lo > 0.0 ? std::log(r.lo) : -kInf) : r.lo;
+    const double hi = logs[i] ? (std::isfinite(r.hi) ? std::log(r.hi) : kInf) : r.hi;
+    const int k = static_cast<int>(i);
+    if (std::isfinite(lo)) problem->SetParameterLowerBound(z, k, lo);
+    if (std::isfinite(hi)) problem->SetParameterUpperBound(z, k, hi);
+  }
+}
+
+// Runs the trust-region solver; its report goes to result.
+ceres::Solver::Summary Solve(const FitRequest& request, ceres::Problem* problem,
+                             FitResult* result) {
+  ceres::Solver::Options so;
+  so.linear_solver_type = ceres::DENSE_QR;
+  so.max_num_iterations = request.max_iterations;
+  so.function_tolerance = 1e-12;
+  so.parameter_tolerance = 1e-10;
+  so.gradient_tolerance = 1e-14;
+  so.num_threads = 1;  // the cached simulation is shared by every residual block
+  so.logging_type = ceres::SILENT;
+  ceres::Solver::Summary summary;
+  ceres::Solve(so, problem, &summary);
+  result->termination = summary.message;
+  result->iterations = summary.num_successful_steps + summary.num_unsuccessful_steps;
+  result->initial_cost = summary.initial_cost;
+  result->final_cost = summary.final_cost;
+  // Ceres reports running out of trust region as CONVERGENCE; it is a failure to converge.
+  result->converged = summary.termination_type == ceres::CONVERGENCE &&
+                      summary.message.rfind("Minimum trust region radius", 0) != 0;
+  return summary;
+}
+
+// One standard deviation per parameter from the Jacobian at the solution (in result->params),
+// or a note why there is none.
+void EstimateUncertainty(ceres::Problem& problem, double* z, int P, int dof, double final_cost,
+                         const std::vector<bool>& logs, const std::vector<double>& p,
+                         FitResult* result) {
+  ceres::Covariance::Options co;
+  co.algorithm_type = ceres::DENSE_SVD;
+  co.num_threads = 1;
+  ceres::Covariance covariance(co);
+  std::vector<std::pair<const double*, const double*>> blocks = {{z, z}};
+  std::vector<double> cov(static_cast<size_t>(P) * P);
+  if (covariance.Compute(blocks, &problem) && covariance.GetCovarianceBlock(z, z, cov.data())) {
+    const double s2 = 2.0 * final_cost / dof;
+    for (int i = 0; i < P; ++i) {
+      const double var = cov[static_cast<size_t>(i) * P + i] * s2;
+      if (std::isfinite(var) && var >= 0.0) {
+        result->params[i].sigma = std::sqrt(var) * (logs[i] ? p[i] : 1.0);
+      }
+    }
+  } else {
+    result->covariance_note =
+        "the Jacobian at the solution is rank-deficient: the parameters are not jointly "
+        "identifiable from these signals (no uncertainty estimate)";
+  }
+}
+
+}  // namespace
+
 Status Fit(const netlist::Netlist& nl, const solver::SimOptions& options, const FitRequest& request,
            FitResult* result) {
   *result = FitResult();
@@ -466,55 +680,17 @@ Status Fit(const netlist::Netlist& nl, const solver::SimOptions& options, const 
   const int P = static_cast<int>(specs.size());
 
   // Signals: each must be a probe of the circuit and a column of the target.
-  const solver::WaveformTable& tg = request.target;
+  const io::WaveformTable& tg = request.target;
   if (Lower(tg.scale_name) != "time" || tg.scale.empty()) {
     return Status::Error(
         fmt::format("the target has no time column (first column '{}')", tg.scale_name),
         "the target must be a transient waveform: a CSV with header 'time,<signal>,...' or a "
         "SPICE raw file of a .tran");
   }
-  {
-    netlist::Diagnostics diag;
-    auto circuit = solver::Circuit::Build(nl, diag);
-    if (!circuit) {
-      return Status::Error("circuit: " +
-                           (diag.items().empty() ? std::string("build failed") : diag.Format()));
-    }
-    for (const auto& sig : request.signals) {
-      Objective probe;
-      Status ps = Objective::Parse(fmt::format("final({})", sig), nl, *circuit, &probe);
-      if (!ps.ok()) {
-        return Status::Error(fmt::format("--signals '{}': {}", sig, ps.message()),
-                             "signals are v(node), v(a,b), i(vsource) or x(memristor) of the "
-                             "deck");
-      }
-    }
-  }
-  std::vector<int> columns;
-  for (const auto& sig : request.signals) {
-    const int c = tg.Find(sig);
-    if (c < 0) {
-      std::string have;
-      for (const auto& n : tg.names) have += (have.empty() ? "" : ", ") + n;
-      return Status::Error(
-          fmt::format("signal '{}' is not a column of the target (columns: {})", sig, have));
-    }
-    columns.push_back(c);
-  }
-  // Target rows within the simulated span [0, tstop].
-  std::vector<double> times;
-  std::vector<int> rows;
-  const double slack = 1e-9 * tran->tstop;
-  for (int r = 0; r < static_cast<int>(tg.scale.size()); ++r) {
-    const double t = tg.scale[r];
-    if (std::isfinite(t) && t >= -slack && t <= tran->tstop + slack) {
-      times.push_back(std::clamp(t, 0.0, tran->tstop));
-      rows.push_back(r);
-    } else {
-      ++result->rows_ignored;
-    }
-  }
-  const int S = static_cast<int>(columns.size()), M = static_cast<int>(times.size());
+  if (s = CheckSignals(nl, request.signals); !s.ok()) return s;
+  FitTarget target;
+  if (s = ReadTarget(request, tran->tstop, &target, result); !s.ok()) return s;
+  const int S = target.signals, M = target.samples;
   if (S * M <= P) {
     return Status::Error(
         fmt::format("the target has {} usable rows ({} residuals) for {} "
@@ -527,82 +703,18 @@ Status Fit(const netlist::Netlist& nl, const solver::SimOptions& options, const 
         fmt::format("{} target rows outside the simulated span [0, {:.6g}] s are ignored",
                     result->rows_ignored, tran->tstop));
   }
-  std::vector<double> target(static_cast<size_t>(S) * M), scale(target.size());
-  for (int si = 0; si < S; ++si) {
-    double lo = kInf, hi = -kInf, amax = 0.0;
-    for (int j = 0; j < M; ++j) {
-      const double v = tg.rows[rows[j]][columns[si]];
-      if (!std::isfinite(v)) {
-        return Status::Error(fmt::format("target value of {} at t = {:.9g} s is not finite",
-                                         request.signals[si], times[j]));
-      }
-      target[si * M + j] = v;
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-      amax = std::max(amax, std::abs(v));
-    }
-    const double sc = hi > lo ? hi - lo : (amax > 0.0 ? amax : 1.0);
-    for (int j = 0; j < M; ++j) scale[si * M + j] = sc;
-  }
 
   // Start values, bounds, log space.
-  std::vector<double> p0(P);
-  for (int i = 0; i < P; ++i) p0[i] = specs[i].value;
-  for (const auto& [name, v] : request.start) {
-    std::vector<int> idx;
-    s = MatchNames(nl, "--start", name, specs, static_cast<bool>(request.reparse), &idx);
-    if (!s.ok()) return s;
-    if (!std::isfinite(v)) return Status::Error(fmt::format("--start {}: not finite", name));
-    for (int i : idx) p0[i] = v;
-  }
-  std::vector<Range> ranges(P);
-  for (int i = 0; i < P; ++i) ranges[i] = DefaultRange(specs[i], nl);
-  for (const auto& [name, b] : request.bounds) {
-    std::vector<int> idx;
-    s = MatchNames(nl, "--bounds", name, specs, static_cast<bool>(request.reparse), &idx);
-    if (!s.ok()) return s;
-    for (int i : idx) {
-      const double lo = b.first.value_or(ranges[i].lo), hi = b.second.value_or(ranges[i].hi);
-      if (!(lo < hi)) {
-        return Status::Error(fmt::format("--bounds {}: lower bound {:.6g} is not below the upper "
-                                         "bound {:.6g}",
-                                         name, lo, hi),
-                             "write NAME=LO:HI with LO < HI, e.g. ron=100:10k");
-      }
-      ranges[i].lo = std::max(lo, ranges[i].lo);
-      ranges[i].hi = std::min(hi, ranges[i].hi);
-      if (!(ranges[i].lo < ranges[i].hi)) {
-        return Status::Error(
-            fmt::format("--bounds {}: [{:.6g}, {:.6g}] lies outside the valid "
-                        "range of '{}'",
-                        name, lo, hi, specs[i].name));
-      }
-    }
-  }
-  std::vector<bool> logs(P);
-  std::vector<double> z(P);
-  for (int i = 0; i < P; ++i) {
-    const Range& r = ranges[i];
-    if (!(p0[i] >= r.lo && p0[i] <= r.hi)) {
-      return Status::Error(fmt::format("the start value {:.6g} of '{}' lies outside its bounds "
-                                       "[{:.6g}, {:.6g}]",
-                                       p0[i], specs[i].name, r.lo, r.hi),
-                           "change --start or --bounds");
-    }
-    logs[i] = request.log_space && r.scale && p0[i] > 0.0;
-    z[i] = logs[i] ? std::log(p0[i]) : p0[i];
-    FitParam fp;
-    fp.name = specs[i].name;
-    fp.initial = p0[i];
-    fp.lower = r.lo;
-    fp.upper = r.hi;
-    fp.log_space = logs[i];
-    result->params.push_back(fp);
-  }
+  std::vector<double> p0;
+  std::vector<Range> ranges;
+  if (s = StartAndBounds(nl, request, specs, &p0, &ranges); !s.ok()) return s;
+  std::vector<bool> logs;
+  std::vector<double> z;
+  if (s = StartPoint(request, specs, p0, ranges, &logs, &z, result); !s.ok()) return s;
 
   result->input_error = false;
-  WaveformModel model(nl, options, specs, request.reparse, request.signals, times);
-  FitEvaluator ev(&model, logs, target, scale);
+  WaveformModel model(nl, options, specs, request.reparse, request.signals, target.times);
+  FitEvaluator ev(&model, logs, target.values, target.scale);
   // Fail early, with the simulator's message, if the start point does not simulate.
   if (!ev.Ensure(z.data(), true)) {
     const Status& e = ev.last_error();
@@ -618,31 +730,9 @@ Status Fit(const netlist::Netlist& nl, const solver::SimOptions& options, const 
   for (int r = 0; r < S * M; ++r) {
     problem.AddResidualBlock(new ResidualCost(&ev, r, P), loss.get(), z.data());
   }
-  for (int i = 0; i < P; ++i) {
-    const Range& r = ranges[i];
-    const double lo = logs[i] ? (r.lo > 0.0 ? std::log(r.lo) : -kInf) : r.lo;
-    const double hi = logs[i] ? (std::isfinite(r.hi) ? std::log(r.hi) : kInf) : r.hi;
-    if (std::isfinite(lo)) problem.SetParameterLowerBound(z.data(), i, lo);
-    if (std::isfinite(hi)) problem.SetParameterUpperBound(z.data(), i, hi);
-  }
-  ceres::Solver::Options so;
-  so.linear_solver_type = ceres::DENSE_QR;
-  so.max_num_iterations = request.max_iterations;
-  so.function_tolerance = 1e-12;
-  so.parameter_tolerance = 1e-10;
-  so.gradient_tolerance = 1e-14;
-  so.num_threads = 1;  // the cached simulation is shared by every residual block
-  so.logging_type = ceres::SILENT;
-  ceres::Solver::Summary summary;
-  ceres::Solve(so, &problem, &summary);
-  result->termination = summary.message;
-  result->iterations = summary.num_successful_steps + summary.num_unsuccessful_steps;
-  result->initial_cost = summary.initial_cost;
-  result->final_cost = summary.final_cost;
+  SetBounds(ranges, logs, z.data(), &problem);
+  const ceres::Solver::Summary summary = Solve(request, &problem, result);
   result->residuals = S * M;
-  // Ceres reports running out of trust region as CONVERGENCE; it is a failure to converge.
-  result->converged = summary.termination_type == ceres::CONVERGENCE &&
-                      summary.message.rfind("Minimum trust region radius", 0) != 0;
   if (!summary.IsSolutionUsable() || !std::isfinite(summary.final_cost)) {
     const Status& e = ev.last_error();
     return Status::Error(
@@ -658,27 +748,7 @@ Status Fit(const netlist::Netlist& nl, const solver::SimOptions& options, const 
   }
 
   // Uncertainty from the Jacobian at the solution.
-  ceres::Covariance::Options co;
-  co.algorithm_type = ceres::DENSE_SVD;
-  co.num_threads = 1;
-  ceres::Covariance covariance(co);
-  std::vector<std::pair<const double*, const double*>> blocks = {{z.data(), z.data()}};
-  std::vector<double> cov(static_cast<size_t>(P) * P);
-  const int dof = S * M - P;
-  if (covariance.Compute(blocks, &problem) &&
-      covariance.GetCovarianceBlock(z.data(), z.data(), cov.data())) {
-    const double s2 = 2.0 * summary.final_cost / dof;
-    for (int i = 0; i < P; ++i) {
-      const double var = cov[static_cast<size_t>(i) * P + i] * s2;
-      if (std::isfinite(var) && var >= 0.0) {
-        result->params[i].sigma = std::sqrt(var) * (logs[i] ? p[i] : 1.0);
-      }
-    }
-  } else {
-    result->covariance_note =
-        "the Jacobian at the solution is rank-deficient: the parameters are not jointly "
-        "identifiable from these signals (no uncertainty estimate)";
-  }
+  EstimateUncertainty(problem, z.data(), P, S * M - P, summary.final_cost, logs, p, result);
   result->evaluations = ev.evaluations();
   result->jacobian_evaluations = ev.jacobian_evaluations();
   result->jacobian_method = fmt::format(

@@ -27,17 +27,17 @@
 #include <vector>
 
 #include "autodiff/params.h"
+#include "base/status.h"
+#include "io/waveform.h"
 #include "netlist/netlist.h"
 #include "solver/simulator.h"
-#include "solver/status.h"
-#include "solver/waveform.h"
 
 namespace memspice::autodiff {
 
 struct FitRequest {
   std::vector<std::string> params;      // names as in autodiff/params.h (each resolved, globs ok)
   std::vector<std::string> signals;     // v(out), i(v1), x(m1), v(a,b); columns of the target
-  solver::WaveformTable target;         // scale = time; columns named like the signals
+  io::WaveformTable target;             // scale = time; columns named like the signals
   std::map<std::string, double> start;  // initial values overriding the deck's (by name)
   // Bounds by parameter name; a missing side keeps the default range.
   std::map<std::string, std::pair<std::optional<double>, std::optional<double>>> bounds;
@@ -76,27 +76,26 @@ struct FitResult {
 // Fits request.params of the deck's last .tran to the target. Errors: no .tran, unknown
 // parameter or signal, signal missing from the target, bad bounds or start values, too few
 // residuals, a simulation that fails at the start point, non-finite residuals or Jacobians.
-solver::Status Fit(const netlist::Netlist& netlist, const solver::SimOptions& options,
-                   const FitRequest& request, FitResult* result);
+Status Fit(const netlist::Netlist& netlist, const solver::SimOptions& options,
+           const FitRequest& request, FitResult* result);
 
 // The simulated signals at the target times for the parameter values `values` (in the order of
 // `names`) and optionally their Jacobian by forward sensitivity (jacobian[(s * M + j) * P + i] =
 // d y_s(t_j) / d p_i). `times` must lie within the simulated span. For tests and tools.
-solver::Status SimulateAtTimes(const netlist::Netlist& netlist, const solver::SimOptions& options,
-                               const std::vector<std::string>& names,
-                               const std::vector<double>& values, const Reparser& reparse,
-                               const std::vector<std::string>& signals,
-                               const std::vector<double>& times, std::vector<double>* y,
-                               std::vector<double>* jacobian);
+Status SimulateAtTimes(const netlist::Netlist& netlist, const solver::SimOptions& options,
+                       const std::vector<std::string>& names, const std::vector<double>& values,
+                       const Reparser& reparse, const std::vector<std::string>& signals,
+                       const std::vector<double>& times, std::vector<double>* y,
+                       std::vector<double>* jacobian);
 
 // Rewrites the deck text `text` (the main file of a deck; `name` for messages) with parameter
 // values substituted: .param lines, element values, instance parameters (added if missing),
 // .model cards in this file, .ic values. A model parameter of a model defined in an included
 // file becomes an instance override on every MSS instance of this file that uses it. Parameters
 // that cannot be written this way are listed in *unwritten.
-solver::Status SubstituteParams(const std::string& text, const netlist::Netlist& netlist,
-                                const std::vector<std::pair<std::string, double>>& values,
-                                std::string* out, std::vector<std::string>* unwritten);
+Status SubstituteParams(const std::string& text, const netlist::Netlist& netlist,
+                        const std::vector<std::pair<std::string, double>>& values, std::string* out,
+                        std::vector<std::string>* unwritten);
 
 }  // namespace memspice::autodiff
 

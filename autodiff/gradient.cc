@@ -11,13 +11,11 @@
 #include "autodiff/adjoint.h"
 #include "autodiff/objective.h"
 #include "autodiff/tape.h"
+#include "io/waveform.h"
 #include "solver/circuit.h"
 #include "solver/integrators.h"
-#include "solver/waveform.h"
 
 namespace memspice::autodiff {
-
-using solver::Status;
 
 namespace {
 
@@ -63,7 +61,7 @@ Status Forward(const netlist::Netlist& nl, const solver::SimOptions& options,
   run->tape = std::make_unique<Tape>(run->circuit->size(), keep_every);
   run->adjoint = std::make_unique<DiscreteAdjoint>(*run->circuit, nl, *run->analysis, o,
                                                    run->method, run->tape.get(), &run->objective);
-  solver::WaveformTable table;
+  io::WaveformTable table;
   const auto start = std::chrono::steady_clock::now();
   if (solver::IsExplicit(run->method)) {
     // Explicit methods: the solver's run fixes the grid, the replay solves it to round-off.

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "autodiff/params.h"
+#include "base/status.h"
 #include "netlist/netlist.h"
 #include "solver/simulator.h"
-#include "solver/status.h"
 
 namespace memspice::autodiff {
 
@@ -52,12 +52,12 @@ double RelativeError(double a, double b, double floor = 1e-300);
 
 // Runs the gradient computation on the deck's last .tran. Errors: no .tran, bad objective or
 // parameter names, solver failures, non-finite gradients (naming the parameter).
-solver::Status ComputeGradient(const netlist::Netlist& netlist, const solver::SimOptions& options,
-                               const GradRequest& request, GradResult* result);
+Status ComputeGradient(const netlist::Netlist& netlist, const solver::SimOptions& options,
+                       const GradRequest& request, GradResult* result);
 
 // The objective alone (forward run and replay), e.g. for finite differences.
-solver::Status EvaluateObjective(const netlist::Netlist& netlist, const solver::SimOptions& options,
-                                 const std::string& objective, double* value);
+Status EvaluateObjective(const netlist::Netlist& netlist, const solver::SimOptions& options,
+                         const std::string& objective, double* value);
 
 }  // namespace memspice::autodiff
 

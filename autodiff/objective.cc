@@ -12,8 +12,6 @@
 
 namespace memspice::autodiff {
 
-using solver::Status;
-
 namespace {
 
 constexpr char kStatePrefix[] = "memspice_state_";
@@ -147,6 +145,160 @@ bool Bracket(const std::vector<double>& times, double T, int* k, double* a) {
   return true;
 }
 
+// Splits an objective into signed terms at top-level + and - (not those of a number's exponent,
+// 2e-3, nor after an operator, 2*-1).
+Status SplitTerms(const std::string& text, std::vector<std::pair<double, std::string>>* pieces) {
+  int depth = 0;
+  double sign = 1.0;
+  std::string cur;
+  char last = 0;
+  for (char c : text) {
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    const bool exponent = (last == 'e' || last == 'E') && cur.size() >= 2 &&
+                          std::isdigit(static_cast<unsigned char>(cur[cur.size() - 2]));
+    const bool after_op = last == '*' || last == '/' || last == '^';
+    if (depth == 0 && (c == '+' || c == '-') && !exponent && !after_op) {
+      if (!Trim(cur).empty()) pieces->emplace_back(sign, cur);
+      sign = c == '-' ? -1.0 : 1.0;
+      cur.clear();
+      last = 0;
+      continue;
+    }
+    cur += c;
+    if (!std::isspace(static_cast<unsigned char>(c))) last = c;
+  }
+  if (depth != 0) return Status::Error(fmt::format("objective '{}': unbalanced parentheses", text));
+  if (!Trim(cur).empty()) pieces->emplace_back(sign, cur);
+  return Status::Ok();
+}
+
+// A coefficient of a term: a SPICE number or a .param of the deck.
+Status Coefficient(const std::string& num, const std::string& term, const netlist::Netlist& netlist,
+                   double* value) {
+  std::optional<double> v = netlist::ParseSpiceNumber(num);
+  if (!v) {
+    auto p = netlist.params.find(Lower(num));
+    if (p != netlist.params.end()) v = p->second;
+  }
+  if (!v || !std::isfinite(*v)) {
+    return Status::Error(fmt::format("objective term '{}': '{}' is not a number", term, num));
+  }
+  *value = *v;
+  return Status::Ok();
+}
+
+// Takes an optional `NUMBER *` prefix and `* NUMBER` suffix off the term `s` into `coef`.
+Status TakeCoefficients(const netlist::Netlist& netlist, std::string* s, double* coef) {
+  const size_t star = s->find('*');
+  const size_t paren = s->find('(');
+  if (star != std::string::npos && paren != std::string::npos && star < paren) {
+    double v = 0.0;
+    if (Status st = Coefficient(Trim(s->substr(0, star)), *s, netlist, &v); !st.ok()) return st;
+    *coef *= v;
+    *s = Trim(s->substr(star + 1));
+  }
+  if (!s->empty() && s->back() != ')') {
+    const size_t rstar = s->rfind('*');
+    if (rstar != std::string::npos && s->find(')', rstar) == std::string::npos) {
+      double v = 0.0;
+      if (Status st = Coefficient(Trim(s->substr(rstar + 1)), *s, netlist, &v); !st.ok()) {
+        return st;
+      }
+      *coef *= v;
+      *s = Trim(s->substr(0, rstar));
+    }
+  }
+  return Status::Ok();
+}
+
+// The kind of a term and its number of arguments; false for an unknown kind.
+bool ParseKind(const std::string& kind, Objective::Kind* k, size_t* args) {
+  using K = Objective::Kind;
+  static const std::pair<const char*, std::pair<K, size_t>> kKinds[] = {
+      {"integral", {K::kIntegral, 1}},
+      {"final", {K::kFinal, 1}},
+      {"mean", {K::kMean, 1}},
+      {"at", {K::kAt, 2}},
+      {"mse", {K::kMse, 2}}};
+  for (const auto& [name, kind_args] : kKinds) {
+    if (kind == name) {
+      *k = kind_args.first;
+      *args = kind_args.second;
+      return true;
+    }
+  }
+  return false;
+}
+
+// The term's expression resolved against the deck's parameters (no functions).
+Status ParseTermExpression(const std::string& expr_text, int col, const netlist::Netlist& netlist,
+                           const std::string& term,
+                           std::shared_ptr<netlist::Expression>* resolved) {
+  netlist::Diagnostics diag;
+  netlist::SourceLoc loc{"objective", 1, col};
+  auto parsed = netlist::Expression::Parse(RewriteStates(expr_text), loc, diag);
+  if (parsed) {
+    netlist::Scope scope;
+    scope.param = [&](const std::string& name) -> std::optional<double> {
+      auto it = netlist.params.find(name);
+      if (it == netlist.params.end()) return std::nullopt;
+      return it->second;
+    };
+    scope.func = [](const std::string&) -> const netlist::FuncDef* { return nullptr; };
+    *resolved = parsed->Resolve(scope, diag);
+  }
+  if (!*resolved || diag.has_errors()) {
+    std::string msg = diag.items().empty() ? "invalid expression" : diag.items()[0].message;
+    return Status::Error(fmt::format("objective term '{}': {}", term, msg));
+  }
+  return Status::Ok();
+}
+
+// The unknown read by one side of a voltage probe (-1: ground), a node or a state x(NAME).
+Status ProbeNode(const std::string& node, const solver::Circuit& circuit, const std::string& term,
+                 int* idx) {
+  if (node.empty() || node == "0") return Status::Ok();
+  if (node.rfind(kStatePrefix, 0) == 0) {
+    const std::string name = "x(" + node.substr(sizeof(kStatePrefix) - 1) + ")";
+    *idx = circuit.FindUnknown(name);
+    if (*idx < 0) {
+      return Status::Error(
+          fmt::format("objective term '{}': {} is not a state of the circuit", term, name),
+          "states are named after their device, e.g. x(m1) or x(xn1.m1)");
+    }
+    return Status::Ok();
+  }
+  *idx = circuit.FindNode(node);
+  if (*idx < 0) {
+    return Status::Error(
+        fmt::format("objective term '{}': node '{}' is not in the circuit", term, node));
+  }
+  return Status::Ok();
+}
+
+// The unknowns of every probe of the expression: (plus, minus) per probe, -1 for none.
+Status ResolveProbes(const netlist::Expression& expr, const solver::Circuit& circuit,
+                     const std::string& term, std::vector<int>* plus, std::vector<int>* minus) {
+  for (const auto& p : expr.probes()) {
+    int a = -1, b = -1;
+    if (p.kind == netlist::Probe::Kind::kCurrent) {
+      a = circuit.FindBranch(p.a);
+      if (a < 0) {
+        return Status::Error(
+            fmt::format("objective term '{}': i({}) is not a branch current", term, p.a),
+            "i() reads voltage sources, inductors and other branch elements");
+      }
+    } else {
+      if (Status s = ProbeNode(p.a, circuit, term, &a); !s.ok()) return s;
+      if (Status s = ProbeNode(p.b, circuit, term, &b); !s.ok()) return s;
+    }
+    plus->push_back(a);
+    minus->push_back(b);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist,
@@ -155,73 +307,14 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
   out->terms_.clear();
   if (Trim(text).empty())
     return Status::Error("objective is empty", "e.g. --objective 'final(v(out))'");
-  // Split into signed terms at top-level + and - that follow a closing parenthesis.
   std::vector<std::pair<double, std::string>> pieces;
-  {
-    int depth = 0;
-    double sign = 1.0;
-    std::string cur;
-    char last = 0;
-    for (char c : text) {
-      if (c == '(') ++depth;
-      if (c == ')') --depth;
-      // A sign splits terms unless it belongs to a number's exponent (2e-3) or follows an
-      // operator (2*-1).
-      const bool exponent = (last == 'e' || last == 'E') && cur.size() >= 2 &&
-                            std::isdigit(static_cast<unsigned char>(cur[cur.size() - 2]));
-      const bool after_op = last == '*' || last == '/' || last == '^';
-      if (depth == 0 && (c == '+' || c == '-') && !exponent && !after_op) {
-        if (!Trim(cur).empty()) pieces.emplace_back(sign, cur);
-        sign = c == '-' ? -1.0 : 1.0;
-        cur.clear();
-        last = 0;
-        continue;
-      }
-      cur += c;
-      if (!std::isspace(static_cast<unsigned char>(c))) last = c;
-    }
-    if (depth != 0)
-      return Status::Error(fmt::format("objective '{}': unbalanced parentheses", text));
-    if (!Trim(cur).empty()) pieces.emplace_back(sign, cur);
-  }
+  if (Status st = SplitTerms(text, &pieces); !st.ok()) return st;
   for (auto& [sign, raw] : pieces) {
     Term term;
     std::string s = Trim(raw);
     term.text = s;
     term.coef = sign;
-    // Optional NUMBER * prefix.
-    const size_t star = s.find('*');
-    const size_t paren = s.find('(');
-    if (star != std::string::npos && paren != std::string::npos && star < paren) {
-      std::string num = Trim(s.substr(0, star));
-      std::optional<double> v = netlist::ParseSpiceNumber(num);
-      if (!v) {
-        auto p = netlist.params.find(Lower(num));
-        if (p != netlist.params.end()) v = p->second;
-      }
-      if (!v || !std::isfinite(*v)) {
-        return Status::Error(fmt::format("objective term '{}': '{}' is not a number", s, num));
-      }
-      term.coef *= *v;
-      s = Trim(s.substr(star + 1));
-    }
-    // Optional * NUMBER suffix.
-    if (!s.empty() && s.back() != ')') {
-      const size_t rstar = s.rfind('*');
-      if (rstar != std::string::npos && s.find(')', rstar) == std::string::npos) {
-        std::string num = Trim(s.substr(rstar + 1));
-        std::optional<double> v = netlist::ParseSpiceNumber(num);
-        if (!v) {
-          auto p = netlist.params.find(Lower(num));
-          if (p != netlist.params.end()) v = p->second;
-        }
-        if (!v || !std::isfinite(*v)) {
-          return Status::Error(fmt::format("objective term '{}': '{}' is not a number", s, num));
-        }
-        term.coef *= *v;
-        s = Trim(s.substr(0, rstar));
-      }
-    }
+    if (Status st = TakeCoefficients(netlist, &s, &term.coef); !st.ok()) return st;
     const size_t open = s.find('(');
     if (open == std::string::npos || s.back() != ')') {
       return Status::Error(
@@ -232,17 +325,7 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
     const std::string inner = s.substr(open + 1, s.size() - open - 2);
     auto args = SplitTop(inner, ',');
     size_t want = 1;
-    if (kind == "integral")
-      term.kind = Kind::kIntegral;
-    else if (kind == "final")
-      term.kind = Kind::kFinal;
-    else if (kind == "mean")
-      term.kind = Kind::kMean;
-    else if (kind == "at")
-      term.kind = Kind::kAt, want = 2;
-    else if (kind == "mse")
-      term.kind = Kind::kMse, want = 2;
-    else {
+    if (!ParseKind(kind, &term.kind, &want)) {
       return Status::Error(
           fmt::format("objective term '{}': unknown kind '{}'", term.text, kind),
           "kinds: integral(expr), final(expr), at(expr, T), mean(expr), mse(signal, FILE)");
@@ -252,59 +335,12 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
                                        term.text, kind, want, want == 1 ? "" : "s", args.size()));
     }
     const std::string expr_text = Trim(args[0].second);
-    netlist::Diagnostics diag;
-    netlist::SourceLoc loc{"objective", 1, static_cast<int>(open + 2 + args[0].first)};
-    auto parsed = netlist::Expression::Parse(RewriteStates(expr_text), loc, diag);
+    const int col = static_cast<int>(open + 2 + args[0].first);
     std::shared_ptr<netlist::Expression> resolved;
-    if (parsed) {
-      netlist::Scope scope;
-      scope.param = [&](const std::string& name) -> std::optional<double> {
-        auto it = netlist.params.find(name);
-        if (it == netlist.params.end()) return std::nullopt;
-        return it->second;
-      };
-      scope.func = [](const std::string&) -> const netlist::FuncDef* { return nullptr; };
-      resolved = parsed->Resolve(scope, diag);
-    }
-    if (!resolved || diag.has_errors()) {
-      std::string msg = diag.items().empty() ? "invalid expression" : diag.items()[0].message;
-      return Status::Error(fmt::format("objective term '{}': {}", term.text, msg));
-    }
-    for (const auto& p : resolved->probes()) {
-      int plus = -1, minus = -1;
-      if (p.kind == netlist::Probe::Kind::kCurrent) {
-        plus = circuit.FindBranch(p.a);
-        if (plus < 0) {
-          return Status::Error(
-              fmt::format("objective term '{}': i({}) is not a branch current", term.text, p.a),
-              "i() reads voltage sources, inductors and other branch elements");
-        }
-      } else {
-        for (int side = 0; side < 2; ++side) {
-          const std::string& node = side == 0 ? p.a : p.b;
-          int* idx = side == 0 ? &plus : &minus;
-          if (node.empty() || node == "0") continue;
-          if (node.rfind(kStatePrefix, 0) == 0) {
-            const std::string name = "x(" + node.substr(sizeof(kStatePrefix) - 1) + ")";
-            *idx = circuit.FindUnknown(name);
-            if (*idx < 0) {
-              return Status::Error(
-                  fmt::format("objective term '{}': {} is not a state of the circuit", term.text,
-                              name),
-                  "states are named after their device, e.g. x(m1) or x(xn1.m1)");
-            }
-          } else {
-            *idx = circuit.FindNode(node);
-            if (*idx < 0) {
-              return Status::Error(fmt::format(
-                  "objective term '{}': node '{}' is not in the circuit", term.text, node));
-            }
-          }
-        }
-      }
-      term.plus.push_back(plus);
-      term.minus.push_back(minus);
-    }
+    Status st = ParseTermExpression(expr_text, col, netlist, term.text, &resolved);
+    if (!st.ok()) return st;
+    st = ResolveProbes(*resolved, circuit, term.text, &term.plus, &term.minus);
+    if (!st.ok()) return st;
     term.expr = resolved;
     if (term.kind == Kind::kAt) {
       const std::string ts = Trim(args[1].second);
@@ -320,7 +356,7 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
       if (file.size() >= 2 && (file.front() == '"' || file.front() == '\'')) {
         file = file.substr(1, file.size() - 2);
       }
-      Status st = ReadTarget(file, expr_text, &term.target_t, &term.target_y);
+      st = ReadTarget(file, expr_text, &term.target_t, &term.target_y);
       if (!st.ok()) return st;
     }
     out->terms_.push_back(std::move(term));

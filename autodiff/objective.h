@@ -25,10 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "netlist/expression.h"
 #include "netlist/netlist.h"
 #include "solver/circuit.h"
-#include "solver/status.h"
 
 namespace memspice::autodiff {
 
@@ -37,8 +37,8 @@ class Objective {
   enum class Kind { kIntegral, kFinal, kAt, kMean, kMse };
 
   // Parses `text` against a built circuit; errors name the term and the column.
-  static solver::Status Parse(const std::string& text, const netlist::Netlist& netlist,
-                              const solver::Circuit& circuit, Objective* out);
+  static Status Parse(const std::string& text, const netlist::Netlist& netlist,
+                      const solver::Circuit& circuit, Objective* out);
 
   int num_terms() const { return static_cast<int>(terms_.size()); }
   const std::string& text() const { return text_; }
@@ -50,9 +50,8 @@ class Objective {
 
   // J from the term values values[k][n] at times[n] (n over the trajectory); dvalues receives
   // dJ/dvalues[k][n]. Fails if a time T or a target lies outside the trajectory.
-  solver::Status Combine(const std::vector<double>& times,
-                         const std::vector<std::vector<double>>& values, double* objective,
-                         std::vector<std::vector<double>>* dvalues) const;
+  Status Combine(const std::vector<double>& times, const std::vector<std::vector<double>>& values,
+                 double* objective, std::vector<std::vector<double>>* dvalues) const;
 
  private:
   struct Term {

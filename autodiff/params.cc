@@ -14,8 +14,6 @@
 
 namespace memspice::autodiff {
 
-using solver::Status;
-
 namespace {
 
 using base::Lower;
@@ -257,31 +255,130 @@ devices::EvalContext ParamPartials::Context(const double* x, const solver::EvalR
   return ctx;
 }
 
+Status ParamPartials::BuildShifted(const netlist::Netlist& base, const ParamSpec& p, double value,
+                                   const Reparser& reparse, const devices::AnalysisInfo& info,
+                                   int n, Circ* c) {
+  Status s = WithParam(base, p, value, reparse, &c->netlist);
+  if (!s.ok()) return s;
+  netlist::Diagnostics diag;
+  c->circuit = solver::Circuit::Build(c->netlist, diag);
+  if (!c->circuit) {
+    return Status::Error(diag.items().empty() ? "circuit build failed" : diag.items()[0].message);
+  }
+  if (c->circuit->size() != n) {
+    return Status::Error("the unknowns of the circuit change with this parameter");
+  }
+  for (auto& d : c->circuit->devices()) d->SetAnalysis(info);
+  c->assembler = std::make_unique<solver::Assembler>(*c->circuit);
+  return Status::Ok();
+}
+
+bool ParamPartials::ExactPartials(const netlist::Netlist& base, const solver::Circuit* circuit,
+                                  const DeviceIndex& devices, const ParamSpec& p, Param* out) {
+  auto device = [&](const std::string& name) -> devices::Device* {
+    auto it = devices.find(name);
+    return it == devices.end() ? nullptr : it->second;
+  };
+  auto add = [&](devices::Device* d, const std::string& key, bool model_card) {
+    const int h = d == nullptr ? devices::kNoParamPartial : d->ParamHandle(key, model_card);
+    if (h == devices::kNoParamPartial) return false;
+    out->uses.push_back({d, h});
+    return true;
+  };
+  switch (p.kind) {
+    case ParamSpec::Kind::kParam:
+      return false;
+    case ParamSpec::Kind::kIc: {
+      const int idx = circuit != nullptr ? circuit->FindNode(p.target) : -1;
+      if (idx < 0) return false;
+      out->dclamp.push_back({idx, 1.0});
+      out->duic.push_back({idx, 1.0});
+      return true;
+    }
+    case ParamSpec::Kind::kElementValue:
+      return add(device(p.target), "value", false);
+    case ParamSpec::Kind::kInstance:
+      return add(device(p.target), p.key, false);
+    case ParamSpec::Kind::kModel:
+      for (const auto& e : base.elements) {
+        if (e.model != p.target) continue;
+        devices::Device* d = device(e.name);
+        // An instance parameter of the same meaning overrides the card's.
+        if (d != nullptr && e.params.count(p.key) &&
+            d->ParamHandle(p.key, false) == d->ParamHandle(p.key, true)) {
+          continue;
+        }
+        if (!add(d, p.key, true)) return false;
+      }
+      return true;
+  }
+  return false;
+}
+
+void ParamPartials::InitialStatePartials(const std::vector<double>& ic_clamp, Param* param) {
+  std::vector<std::pair<int, double>> rows;
+  struct RowSink : devices::ParamSink {
+    std::vector<std::pair<int, double>>* rows;
+    void Add(int row, double dx, double) override {
+      if (row >= 0 && dx != 0.0) rows->push_back({row, dx});
+    }
+  } sink;
+  sink.rows = &rows;
+  for (const Use& u : param->uses) u.device->InitialStatePartial(u.handle, sink);
+  for (const auto& [row, dx] : rows) {
+    if (ic_clamp.empty() || std::isnan(ic_clamp[row])) param->duic.push_back({row, dx});
+  }
+}
+
+Status ParamPartials::FiniteDifference(const netlist::Netlist& base, const ParamSpec& p,
+                                       const Reparser& reparse, const devices::AnalysisInfo& info,
+                                       Param* param) {
+  Side side;
+  const double mag = std::abs(p.value);
+  side.delta = mag > 0.0 ? 1e-6 * mag : 1e-6;
+  side.touches_f = p.kind != ParamSpec::Kind::kIc;
+  auto failed = [&](double value, const Status& s) {
+    return Status::Error(fmt::format("parameter '{}' at {:.17g}: {}", p.name, value, s.message()));
+  };
+  double divisor = 2.0 * side.delta;
+  if (!BuildShifted(base, p, p.value + side.delta, reparse, info, n_, &side.plus).ok()) {
+    // At the upper edge of the valid range (e.g. phi = 1): one-sided from p itself.
+    divisor = side.delta;
+    Status s = BuildShifted(base, p, p.value, reparse, info, n_, &side.plus);
+    if (!s.ok()) return failed(p.value, s);
+  }
+  double lo = p.value - side.delta;
+  if (Status s = BuildShifted(base, p, lo, reparse, info, n_, &side.minus); !s.ok()) {
+    if (divisor == side.delta) return failed(lo, s);
+    // At the edge of the valid range (e.g. x0 = 0): one-sided difference from p itself.
+    lo = p.value;
+    divisor = side.delta;
+    s = BuildShifted(base, p, lo, reparse, info, n_, &side.minus);
+    if (!s.ok()) return failed(lo, s);
+  }
+  side.delta = divisor;  // from here on: the divisor of the difference
+  std::vector<double> cp, cm, up, um;
+  Status s = IcClamp(*side.plus.circuit, side.plus.netlist, &cp);
+  if (s.ok()) s = IcClamp(*side.minus.circuit, side.minus.netlist, &cm);
+  if (s.ok()) s = UicStart(*side.plus.circuit, side.plus.netlist, &up);
+  if (s.ok()) s = UicStart(*side.minus.circuit, side.minus.netlist, &um);
+  if (!s.ok()) return s;
+  for (int i = 0; i < n_; ++i) {
+    if (!std::isnan(cp[i]) && !std::isnan(cm[i]) && cp[i] != cm[i]) {
+      param->dclamp.push_back({i, (cp[i] - cm[i]) / divisor});
+    }
+    if (up[i] != um[i]) param->duic.push_back({i, (up[i] - um[i]) / divisor});
+  }
+  param->fd = static_cast<int>(sides_.size());
+  sides_.push_back(std::move(side));
+  return Status::Ok();
+}
+
 Status ParamPartials::Create(const netlist::Netlist& base, const std::vector<ParamSpec>& specs,
                              const Reparser& reparse, const devices::AnalysisInfo& info, int n,
                              std::unique_ptr<ParamPartials>* out, solver::Circuit* circuit) {
   auto pp = std::unique_ptr<ParamPartials>(new ParamPartials());
   pp->n_ = n;
-  auto build = [&](const ParamSpec& p, double value, Circ* c, std::string* err) -> bool {
-    Status s = WithParam(base, p, value, reparse, &c->netlist);
-    if (!s.ok()) {
-      *err = s.message();
-      return false;
-    }
-    netlist::Diagnostics diag;
-    c->circuit = solver::Circuit::Build(c->netlist, diag);
-    if (!c->circuit) {
-      *err = diag.items().empty() ? "circuit build failed" : diag.items()[0].message;
-      return false;
-    }
-    if (c->circuit->size() != n) {
-      *err = "the unknowns of the circuit change with this parameter";
-      return false;
-    }
-    for (auto& d : c->circuit->devices()) d->SetAnalysis(info);
-    c->assembler = std::make_unique<solver::Assembler>(*c->circuit);
-    return true;
-  };
   const bool need_devices = std::any_of(specs.begin(), specs.end(), [](const ParamSpec& p) {
     return p.kind != ParamSpec::Kind::kParam;
   });
@@ -294,118 +391,23 @@ Status ParamPartials::Create(const netlist::Netlist& base, const std::vector<Par
     for (auto& d : pp->own_circuit_->devices()) d->SetAnalysis(info);
     circuit = pp->own_circuit_.get();
   }
-  std::unordered_map<std::string, devices::Device*> by_name;
-  if (circuit != nullptr) {
-    for (auto& d : circuit->devices()) by_name.emplace(d->name(), d.get());
-  }
+  DeviceIndex by_name;
   std::vector<double> ic_clamp;
   if (circuit != nullptr) {
+    for (auto& d : circuit->devices()) by_name.emplace(d->name(), d.get());
     Status s = IcClamp(*circuit, base, &ic_clamp);
     if (!s.ok()) return s;
   }
-  auto device = [&](const std::string& name) -> devices::Device* {
-    auto it = by_name.find(name);
-    return it == by_name.end() ? nullptr : it->second;
-  };
-  // The exact partials of p, if every device it enters has them.
-  auto exact = [&](const ParamSpec& p, Param* out) -> bool {
-    auto add = [&](devices::Device* d, const std::string& key, bool model_card) {
-      const int h = d == nullptr ? devices::kNoParamPartial : d->ParamHandle(key, model_card);
-      if (h == devices::kNoParamPartial) return false;
-      out->uses.push_back({d, h});
-      return true;
-    };
-    switch (p.kind) {
-      case ParamSpec::Kind::kParam:
-        return false;
-      case ParamSpec::Kind::kIc: {
-        const int idx = circuit != nullptr ? circuit->FindNode(p.target) : -1;
-        if (idx < 0) return false;
-        out->dclamp.push_back({idx, 1.0});
-        out->duic.push_back({idx, 1.0});
-        return true;
-      }
-      case ParamSpec::Kind::kElementValue:
-        return add(device(p.target), "value", false);
-      case ParamSpec::Kind::kInstance:
-        return add(device(p.target), p.key, false);
-      case ParamSpec::Kind::kModel:
-        for (const auto& e : base.elements) {
-          if (e.model != p.target) continue;
-          devices::Device* d = device(e.name);
-          // An instance parameter of the same meaning overrides the card's.
-          if (d != nullptr && e.params.count(p.key) &&
-              d->ParamHandle(p.key, false) == d->ParamHandle(p.key, true)) {
-            continue;
-          }
-          if (!add(d, p.key, true)) return false;
-        }
-        return true;
-    }
-    return false;
-  };
   for (const ParamSpec& p : specs) {
     Param param;
-    if (exact(p, &param)) {
+    if (ExactPartials(base, circuit, by_name, p, &param)) {
       // Initial states: the devices' x0 / ic=, unless a .ic value overrides the row.
-      if (p.kind != ParamSpec::Kind::kIc) {
-        std::vector<std::pair<int, double>> rows;
-        struct RowSink : devices::ParamSink {
-          std::vector<std::pair<int, double>>* rows;
-          void Add(int row, double dx, double) override {
-            if (row >= 0 && dx != 0.0) rows->push_back({row, dx});
-          }
-        } sink;
-        sink.rows = &rows;
-        for (const Use& u : param.uses) u.device->InitialStatePartial(u.handle, sink);
-        for (const auto& [row, dx] : rows) {
-          if (ic_clamp.empty() || std::isnan(ic_clamp[row])) param.duic.push_back({row, dx});
-        }
-      }
-      pp->params_.push_back(std::move(param));
-      continue;
+      if (p.kind != ParamSpec::Kind::kIc) InitialStatePartials(ic_clamp, &param);
+    } else {
+      param = Param();  // drop the uses of a model parameter that some instance cannot take
+      Status s = pp->FiniteDifference(base, p, reparse, info, &param);
+      if (!s.ok()) return s;
     }
-    param = Param();  // drop the uses of a model parameter that some instance cannot take
-    Side side;
-    const double mag = std::abs(p.value);
-    side.delta = mag > 0.0 ? 1e-6 * mag : 1e-6;
-    side.touches_f = p.kind != ParamSpec::Kind::kIc;
-    std::string err;
-    double divisor = 2.0 * side.delta;
-    if (!build(p, p.value + side.delta, &side.plus, &err)) {
-      // At the upper edge of the valid range (e.g. phi = 1): one-sided from p itself.
-      divisor = side.delta;
-      if (!build(p, p.value, &side.plus, &err)) {
-        return Status::Error(fmt::format("parameter '{}' at {:.17g}: {}", p.name, p.value, err));
-      }
-    }
-    double lo = p.value - side.delta;
-    if (!build(p, lo, &side.minus, &err)) {
-      if (divisor == side.delta) {
-        return Status::Error(fmt::format("parameter '{}' at {:.17g}: {}", p.name, lo, err));
-      }
-      // At the edge of the valid range (e.g. x0 = 0): one-sided difference from p itself.
-      lo = p.value;
-      divisor = side.delta;
-      if (!build(p, lo, &side.minus, &err)) {
-        return Status::Error(fmt::format("parameter '{}' at {:.17g}: {}", p.name, lo, err));
-      }
-    }
-    side.delta = divisor;  // from here on: the divisor of the difference
-    std::vector<double> cp, cm, up, um;
-    Status s = IcClamp(*side.plus.circuit, side.plus.netlist, &cp);
-    if (s.ok()) s = IcClamp(*side.minus.circuit, side.minus.netlist, &cm);
-    if (s.ok()) s = UicStart(*side.plus.circuit, side.plus.netlist, &up);
-    if (s.ok()) s = UicStart(*side.minus.circuit, side.minus.netlist, &um);
-    if (!s.ok()) return s;
-    for (int i = 0; i < n; ++i) {
-      if (!std::isnan(cp[i]) && !std::isnan(cm[i]) && cp[i] != cm[i]) {
-        param.dclamp.push_back({i, (cp[i] - cm[i]) / divisor});
-      }
-      if (up[i] != um[i]) param.duic.push_back({i, (up[i] - um[i]) / divisor});
-    }
-    param.fd = static_cast<int>(pp->sides_.size());
-    pp->sides_.push_back(std::move(side));
     pp->params_.push_back(std::move(param));
   }
   *out = std::move(pp);

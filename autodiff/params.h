@@ -26,11 +26,11 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "devices/device.h"
 #include "netlist/netlist.h"
 #include "solver/assembler.h"
 #include "solver/circuit.h"
-#include "solver/status.h"
 
 namespace memspice::autodiff {
 
@@ -48,20 +48,18 @@ using Reparser = std::function<std::optional<netlist::Netlist>(
     const std::map<std::string, double>& overrides, std::string* error)>;
 
 // Expands the patterns into parameters; errors name the pattern that matched nothing.
-solver::Status ResolveParams(const netlist::Netlist& netlist,
-                             const std::vector<std::string>& patterns, bool have_reparser,
-                             std::vector<ParamSpec>* out);
+Status ResolveParams(const netlist::Netlist& netlist, const std::vector<std::string>& patterns,
+                     bool have_reparser, std::vector<ParamSpec>* out);
 
 // A copy of `base` with parameter `p` set to `value`.
-solver::Status WithParam(const netlist::Netlist& base, const ParamSpec& p, double value,
-                         const Reparser& reparse, netlist::Netlist* out);
+Status WithParam(const netlist::Netlist& base, const ParamSpec& p, double value,
+                 const Reparser& reparse, netlist::Netlist* out);
 
 // The transient start vector of a `uic` run: device initial states, then .ic values.
-solver::Status UicStart(solver::Circuit& circuit, const netlist::Netlist& netlist,
-                        std::vector<double>* x);
+Status UicStart(solver::Circuit& circuit, const netlist::Netlist& netlist, std::vector<double>* x);
 // The .ic clamp of the DC operating point before a transient (NaN = not clamped).
-solver::Status IcClamp(const solver::Circuit& circuit, const netlist::Netlist& netlist,
-                       std::vector<double>* clamp);
+Status IcClamp(const solver::Circuit& circuit, const netlist::Netlist& netlist,
+               std::vector<double>* clamp);
 
 // Evaluates until a device's internal limiting state (diode junction voltage) has settled, so
 // that f, q, G, C are the functions of x alone.
@@ -72,10 +70,9 @@ class ParamPartials {
  public:
   // `circuit` (the run's, whose devices give the exact partials) may be null: then one copy of
   // the circuit is built for them.
-  static solver::Status Create(const netlist::Netlist& base, const std::vector<ParamSpec>& specs,
-                               const Reparser& reparse, const devices::AnalysisInfo& info, int n,
-                               std::unique_ptr<ParamPartials>* out,
-                               solver::Circuit* circuit = nullptr);
+  static Status Create(const netlist::Netlist& base, const std::vector<ParamSpec>& specs,
+                       const Reparser& reparse, const devices::AnalysisInfo& info, int n,
+                       std::unique_ptr<ParamPartials>* out, solver::Circuit* circuit = nullptr);
   int size() const { return static_cast<int>(params_.size()); }
   // Whether parameter j has exact device partials (else finite differences of rebuilt circuits).
   bool exact(int j) const { return params_[j].fd < 0; }
@@ -115,7 +112,21 @@ class ParamPartials {
     double delta = 0.0;
     bool touches_f = true;  // false for .ic values: the device equations do not change
   };
+  using DeviceIndex = std::map<std::string, devices::Device*>;
   devices::EvalContext Context(const double* x, const solver::EvalRequest& request);
+  // The exact partials of p (device handles, .ic rows) if every device it enters has them.
+  static bool ExactPartials(const netlist::Netlist& base, const solver::Circuit* circuit,
+                            const DeviceIndex& devices, const ParamSpec& p, Param* out);
+  // The partials of the devices' initial states (x0, ic=) under p, where no .ic value overrides
+  // the row (ic_clamp NaN).
+  static void InitialStatePartials(const std::vector<double>& ic_clamp, Param* param);
+  // The circuit of `base` with p at `value`; fails when it does not build or its unknowns change.
+  static Status BuildShifted(const netlist::Netlist& base, const ParamSpec& p, double value,
+                             const Reparser& reparse, const devices::AnalysisInfo& info, int n,
+                             Circ* c);
+  // Central (one-sided at the edge of p's valid range) differences of two rebuilt circuits.
+  Status FiniteDifference(const netlist::Netlist& base, const ParamSpec& p, const Reparser& reparse,
+                          const devices::AnalysisInfo& info, Param* param);
 
   int n_ = 0;
   std::vector<Param> params_;

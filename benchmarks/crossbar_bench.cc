@@ -24,16 +24,16 @@
 #include <vector>
 
 #include "circuits/crossbar.h"
+#include "io/raw_file.h"
 #include "netlist/netlist.h"
 #include "solver/circuit.h"
-#include "solver/raw_file.h"
 #include "solver/simulator.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using memspice::solver::Status;
-using memspice::solver::WaveformTable;
+using memspice::Status;
+using memspice::io::WaveformTable;
 
 struct Args {
   std::vector<int> sizes = {32, 48, 64, 128};
@@ -374,7 +374,7 @@ int main(int argc, char** argv) {
           if (!RunInProcess(deck_path, &run).ok()) run.table = WaveformTable{};
         }
         std::vector<WaveformTable> plots;
-        st = memspice::solver::ReadRaw(raw, &plots);
+        st = memspice::io::ReadRaw(raw, &plots);
         const WaveformTable* tran = nullptr;
         for (const auto& p : plots)
           if (!p.scale.empty()) tran = &p;

@@ -15,44 +15,16 @@
 # and, exported by `memspice export-ngspice`, by `ngspice -b -r OUT`.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="$root/build"
-if [[ $# -gt 0 && "$1" != --* ]]; then build="$1"; shift; fi
-size=48 steps=1000 reps=3 ngreps=1 keep=""
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --size) size="$2"; shift 2 ;;
-    --steps) steps="$2"; shift 2 ;;
-    --reps) reps="$2"; shift 2 ;;
-    --ngspice-reps) ngreps="$2"; shift 2 ;;
-    --keep) keep="$2"; shift 2 ;;
-    *) echo "crossbar_raw_speed.sh: unknown argument '$1'" >&2; exit 2 ;;
-  esac
-done
-for v in size steps reps; do
-  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "crossbar_raw_speed.sh: --$v must be a positive integer" >&2; exit 2; }
-done
-[[ "$ngreps" =~ ^[0-9]+$ ]] || { echo "crossbar_raw_speed.sh: --ngspice-reps must be an integer >= 0" >&2; exit 2; }
-
-memspice="$build/apps/memspice"
-if [[ ! -x "$memspice" ]]; then
-  if [[ ! -f "$build/build.ninja" && ! -f "$build/Makefile" ]]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  fi
-  cmake --build "$build" --target memspice -j2 >/dev/null ||
-    { echo "crossbar_raw_speed.sh: cannot build memspice in $build" >&2; exit 2; }
-fi
+script=crossbar_raw_speed.sh
+size=48 steps=1000 reps=3 ngreps=1 min_ngreps=0
+# shellcheck source=benchmarks/crossbar_speed_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/crossbar_speed_common.sh"
+speed_args "$@"
+[[ -x "$memspice" ]] || speed_build
 if [[ "$ngreps" -gt 0 ]]; then
-  command -v ngspice >/dev/null || { echo "crossbar_raw_speed.sh: ngspice not on PATH" >&2; exit 2; }
+  command -v ngspice >/dev/null || { echo "$script: ngspice not on PATH" >&2; exit 2; }
 fi
-[[ -x /usr/bin/time ]] || { echo "crossbar_raw_speed.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
-
-if [[ -n "$keep" ]]; then
-  work="$keep"; mkdir -p "$work"
-else
-  work="$(mktemp -d "${TMPDIR:-/tmp}/crossbar_raw_speed.XXXXXX")"
-  trap 'rm -rf "$work"' EXIT
-fi
+speed_workdir
 deck="$work/xbar_${size}.cir"
 ngdeck="$work/xbar_${size}_ngspice.cir"
 gen_out=$("$memspice" gen crossbar --rows "$size" --cols "$size" --rline 1 --cline 1f \
@@ -62,17 +34,6 @@ sed -i '/^\.save/d' "$deck"
 "$memspice" export-ngspice "$deck" -o "$ngdeck" >/dev/null
 rm -f "$work"/times.*
 
-# Runs "$@" under /usr/bin/time; appends "wall cpu" to $work/times.<tag>.
-timed() {
-  local tag="$1"; shift
-  /usr/bin/time -f "%e %U %S" -o "$work/t.$tag" "$@" >"$work/out.$tag" 2>"$work/err.$tag" || {
-    echo "crossbar_raw_speed.sh: '$*' failed:" >&2; tail -5 "$work/err.$tag" >&2; exit 1; }
-  awk '{printf "%.3f %.3f\n", $1, $2 + $3}' "$work/t.$tag" >>"$work/times.$tag"
-}
-median() {  # column $1 of file $2
-  sort -g -k"$1","$1" "$2" | awk -v c="$1" '{v[NR] = $c} END {
-    if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 # "points variables bytes" of a raw file's header.
 raw_info() {
   local p v
@@ -86,7 +47,7 @@ for ((r = 0; r < ngreps; ++r)); do timed ngspice ngspice -b -r "$work/ngspice.ra
 
 read -r ms_points ms_vars ms_bytes <<<"$(raw_info "$work/memspice.raw")"
 [[ -n "$ms_points" && "$ms_points" -ge "$steps" ]] ||
-  { echo "crossbar_raw_speed.sh: memspice wrote ${ms_points:-no} time points, expected >= $steps" >&2; exit 1; }
+  { echo "$script: memspice wrote ${ms_points:-no} time points, expected >= $steps" >&2; exit 1; }
 ms_wall=$(median 1 "$work/times.memspice") ms_cpu=$(median 2 "$work/times.memspice")
 
 echo "# resistive crossbar ${size}x${size}, line R 1 ohm / C 1 fF, ${steps}-step transient, binary raw of every signal ($(grep -o '[0-9]* unknowns' <<<"$gen_out"))"
@@ -100,7 +61,7 @@ awk -v p="$ms_points" -v v="$ms_vars" -v b="$ms_bytes" -v r="$reps" -v w="$ms_wa
 if [[ "$ngreps" -gt 0 ]]; then
   read -r ng_points ng_vars ng_bytes <<<"$(raw_info "$work/ngspice.raw")"
   [[ -n "$ng_points" && "$ng_points" -ge "$steps" ]] ||
-    { echo "crossbar_raw_speed.sh: ngspice wrote ${ng_points:-no} time points, expected >= $steps" >&2; exit 1; }
+    { echo "$script: ngspice wrote ${ng_points:-no} time points, expected >= $steps" >&2; exit 1; }
   ng_wall=$(median 1 "$work/times.ngspice") ng_cpu=$(median 2 "$work/times.ngspice")
   echo "| $(ngspice --version 2>/dev/null | grep -m1 -o 'ngspice-[0-9.]*') | $ngreps | $ng_points | $ng_vars | $(awk -v b="$ng_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') | $ng_wall | $ng_cpu |"
   awk -v mw="$ms_wall" -v mc="$ms_cpu" -v nw="$ng_wall" -v nc="$ng_cpu" 'BEGIN {

@@ -14,56 +14,19 @@
 # Both write the saved sense currents; the script checks both produced >= S time points.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="$root/build"
-if [[ $# -gt 0 && "$1" != --* ]]; then build="$1"; shift; fi
-size=64 steps=1000 reps=3 ngreps=1 keep=""
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --size) size="$2"; shift 2 ;;
-    --steps) steps="$2"; shift 2 ;;
-    --reps) reps="$2"; shift 2 ;;
-    --ngspice-reps) ngreps="$2"; shift 2 ;;
-    --keep) keep="$2"; shift 2 ;;
-    *) echo "mss_crossbar_speed.sh: unknown argument '$1'" >&2; exit 2 ;;
-  esac
-done
-for v in size steps reps ngreps; do
-  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "mss_crossbar_speed.sh: --$v must be a positive integer" >&2; exit 2; }
-done
-
-if [[ ! -f "$build/build.ninja" && ! -f "$build/Makefile" ]]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" --target memspice -j2 >/dev/null ||
-  { echo "mss_crossbar_speed.sh: cannot build memspice in $build" >&2; exit 2; }
-memspice="$build/apps/memspice"
-command -v ngspice >/dev/null || { echo "mss_crossbar_speed.sh: ngspice not on PATH" >&2; exit 2; }
-[[ -x /usr/bin/time ]] || { echo "mss_crossbar_speed.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
-
-if [[ -n "$keep" ]]; then
-  work="$keep"; mkdir -p "$work"
-else
-  work="$(mktemp -d "${TMPDIR:-/tmp}/mss_crossbar_speed.XXXXXX")"
-  trap 'rm -rf "$work"' EXIT
-fi
+script=mss_crossbar_speed.sh
+size=64 steps=1000 reps=3 ngreps=1 min_ngreps=1
+# shellcheck source=benchmarks/crossbar_speed_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/crossbar_speed_common.sh"
+speed_args "$@"
+speed_build
+command -v ngspice >/dev/null || { echo "$script: ngspice not on PATH" >&2; exit 2; }
+speed_workdir
 deck="$work/mss_xbar_${size}.cir"
 ngdeck="$work/mss_xbar_${size}_ngspice.cir"
 "$memspice" gen crossbar --rows "$size" --cols "$size" --cell mss --rline 1 --cline 1f \
   --steps "$steps" --tstop 1m -o "$deck" >/dev/null
 "$memspice" export-ngspice "$deck" -o "$ngdeck" >/dev/null
-
-# Runs "$@" under /usr/bin/time; appends "wall cpu" to $work/times.<tag>.
-timed() {
-  local tag="$1"; shift
-  /usr/bin/time -f "%e %U %S" -o "$work/t.$tag" "$@" >"$work/out.$tag" 2>"$work/err.$tag" || {
-    echo "mss_crossbar_speed.sh: '$*' failed:" >&2; tail -5 "$work/err.$tag" >&2; exit 1; }
-  awk '{printf "%.3f %.3f\n", $1, $2 + $3}' "$work/t.$tag" >>"$work/times.$tag"
-}
-median() {  # column $1 of file $2
-  sort -g -k"$1","$1" "$2" | awk -v c="$1" '{v[NR] = $c} END {
-    if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 for ((r = 0; r < reps; ++r)); do timed memspice "$memspice" sim "$deck" --csv "$work/memspice.csv"; done
 for ((r = 0; r < ngreps; ++r)); do timed ngspice ngspice -b -r "$work/ngspice.raw" "$ngdeck"; done
@@ -72,7 +35,7 @@ ms_points=$(($(wc -l <"$work/memspice.csv") - 1))
 ng_points=$(grep -a -m1 '^No. Points:' "$work/ngspice.raw" | awk '{print $3}')
 for p in "$ms_points" "$ng_points"; do
   if [[ -z "$p" || "$p" -lt "$steps" ]]; then
-    echo "mss_crossbar_speed.sh: a run wrote $p time points, expected >= $steps" >&2; exit 1
+    echo "$script: a run wrote $p time points, expected >= $steps" >&2; exit 1
   fi
 done
 

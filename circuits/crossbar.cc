@@ -162,7 +162,7 @@ std::vector<double> CellConductances(const CrossbarSpec& s) {
   return g;
 }
 
-solver::Status ValidateCrossbarSpec(const CrossbarSpec& s) {
+Status ValidateCrossbarSpec(const CrossbarSpec& s) {
   std::vector<std::string> errs;
   auto err = [&](std::string m) { errs.push_back(std::move(m)); };
   // Sizes first: nothing else can be checked against a bad shape.
@@ -239,16 +239,16 @@ solver::Status ValidateCrossbarSpec(const CrossbarSpec& s) {
       if (reported > 20) err(fmt::format("weights: {} more values out of range", reported - 20));
     }
   }
-  if (errs.empty()) return solver::Status::Ok();
+  if (errs.empty()) return Status::Ok();
   std::string msg = "invalid crossbar spec: " + errs[0];
   for (size_t e = 1; e < errs.size(); ++e) msg += "\ninvalid crossbar spec: " + errs[e];
-  return solver::Status::Error(
-      msg, s.differential ? "differential weights are signed conductances W = G+ - G- in S"
-                          : "weights are cell conductances in S, between 1/roff and 1/ron");
+  return Status::Error(msg, s.differential
+                                ? "differential weights are signed conductances W = G+ - G- in S"
+                                : "weights are cell conductances in S, between 1/roff and 1/ron");
 }
 
-solver::Status GenerateCrossbarDeck(const CrossbarSpec& s, std::string* deck) {
-  solver::Status st = ValidateCrossbarSpec(s);
+Status GenerateCrossbarDeck(const CrossbarSpec& s, std::string* deck) {
+  Status st = ValidateCrossbarSpec(s);
   if (!st.ok()) return st;
   const int phys = PhysicalColumns(s);
   std::string o;
@@ -298,22 +298,21 @@ solver::Status GenerateCrossbarDeck(const CrossbarSpec& s, std::string* deck) {
   }
   o += ".end\n";
   *deck = std::move(o);
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 std::string GenerateCrossbarDeck(const CrossbarSpec& spec) {
   std::string deck;
-  solver::Status st = GenerateCrossbarDeck(spec, &deck);
+  Status st = GenerateCrossbarDeck(spec, &deck);
   if (!st.ok()) throw std::invalid_argument(st.message());
   return deck;
 }
 
-solver::Status GenerateCrossbarSubckt(const CrossbarSpec& s, const std::string& name,
-                                      std::string* text) {
-  solver::Status st = ValidateCrossbarSpec(s);
+Status GenerateCrossbarSubckt(const CrossbarSpec& s, const std::string& name, std::string* text) {
+  Status st = ValidateCrossbarSpec(s);
   if (!st.ok()) return st;
   if (name.empty() || name.find_first_of(" \t\r\n") != std::string::npos)
-    return solver::Status::Error(fmt::format("subcircuit name '{}' must be one word", name));
+    return Status::Error(fmt::format("subcircuit name '{}' must be one word", name));
   const int phys = PhysicalColumns(s);
   std::string o;
   WriteModel(s, &o);
@@ -326,7 +325,7 @@ solver::Status GenerateCrossbarSubckt(const CrossbarSpec& s, const std::string& 
   WriteArray(s, &o);
   o += ".ends " + name + "\n";
   *text = std::move(o);
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 CrossbarCounts CountCrossbar(const CrossbarSpec& s) {
@@ -345,8 +344,8 @@ CrossbarCounts CountCrossbar(const CrossbarSpec& s) {
   return c;
 }
 
-solver::Status ParseWeightsCsv(std::string_view text, const std::string& file, int rows, int cols,
-                               std::vector<double>* out) {
+Status ParseWeightsCsv(std::string_view text, const std::string& file, int rows, int cols,
+                       std::vector<double>* out) {
   std::vector<std::string> errs;
   std::vector<double> values;
   values.reserve(static_cast<size_t>(std::max(rows, 0)) * std::max(cols, 0));
@@ -417,16 +416,15 @@ solver::Status ParseWeightsCsv(std::string_view text, const std::string& file, i
     std::string msg = errs[0];
     for (size_t e = 1; e < errs.size() && e < 20; ++e) msg += "\n" + errs[e];
     if (errs.size() > 20) msg += fmt::format("\n{}: {} more errors", file, errs.size() - 20);
-    return solver::Status::Error(msg, "one line per word line, one value per column");
+    return Status::Error(msg, "one line per word line, one value per column");
   }
   *out = std::move(values);
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
-solver::Status ReadWeightsCsv(const std::string& path, int rows, int cols,
-                              std::vector<double>* out) {
+Status ReadWeightsCsv(const std::string& path, int rows, int cols, std::vector<double>* out) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return solver::Status::Error(fmt::format("cannot open weights file '{}'", path));
+  if (!in) return Status::Error(fmt::format("cannot open weights file '{}'", path));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ParseWeightsCsv(ss.str(), path, rows, cols, out);

@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "solver/status.h"
+#include "base/status.h"
 
 namespace memspice::circuits {
 
@@ -80,18 +80,17 @@ struct CrossbarSpec {
 
 // Checks every field; one line per problem in the message, e.g.
 // "weights: row 3, col 7: conductance 0.002 S outside [1e-05, 0.001] S (1/roff, 1/ron)".
-solver::Status ValidateCrossbarSpec(const CrossbarSpec& spec);
+Status ValidateCrossbarSpec(const CrossbarSpec& spec);
 
 // The complete deck. Fails with the ValidateCrossbarSpec message on a bad spec.
-solver::Status GenerateCrossbarDeck(const CrossbarSpec& spec, std::string* deck);
+Status GenerateCrossbarDeck(const CrossbarSpec& spec, std::string* deck);
 // Same; throws std::invalid_argument with that message on a bad spec.
 std::string GenerateCrossbarDeck(const CrossbarSpec& spec);
 
 // The array alone as `.subckt <name> win_0 .. win_<rows-1> bout_0 .. bout_<last>` (word-line
 // inputs, then bit-line ends in physical column order), with the model card / include before it
 // for MSS cells. No sources, no analysis.
-solver::Status GenerateCrossbarSubckt(const CrossbarSpec& spec, const std::string& name,
-                                      std::string* text);
+Status GenerateCrossbarSubckt(const CrossbarSpec& spec, const std::string& name, std::string* text);
 
 // Per physical column k: "0".."cols-1", or "0p", "0n", "1p", ... when differential.
 std::string BitLineLabel(const CrossbarSpec& spec, int k);
@@ -113,10 +112,9 @@ CrossbarCounts CountCrossbar(const CrossbarSpec& spec);
 // Reads a rows x cols matrix of numbers from CSV text: comma, semicolon or whitespace separated,
 // blank lines and lines starting with '#' skipped. Errors name the file, line and 0-based
 // row/col ("w.csv:4: row 2 has 7 values, expected 8"); all errors are reported.
-solver::Status ParseWeightsCsv(std::string_view text, const std::string& file_name, int rows,
-                               int cols, std::vector<double>* out);
-solver::Status ReadWeightsCsv(const std::string& path, int rows, int cols,
-                              std::vector<double>* out);
+Status ParseWeightsCsv(std::string_view text, const std::string& file_name, int rows, int cols,
+                       std::vector<double>* out);
+Status ReadWeightsCsv(const std::string& path, int rows, int cols, std::vector<double>* out);
 
 }  // namespace memspice::circuits
 

@@ -50,11 +50,11 @@ void CheckCmem(const char* field, double c, std::vector<std::string>* errs) {
     errs->push_back(fmt::format("{}: {} must be > 0 (F)", field, c));
 }
 
-solver::Status Join(const std::vector<std::string>& errs) {
-  if (errs.empty()) return solver::Status::Ok();
+Status Join(const std::vector<std::string>& errs) {
+  if (errs.empty()) return Status::Ok();
   std::string msg;
   for (const auto& e : errs) msg += (msg.empty() ? "" : "\n") + e;
-  return solver::Status::Error(msg);
+  return Status::Error(msg);
 }
 
 // `YALPHA a<i> 0 <node> ...` of input i of n, its train starting at i * period / n.
@@ -89,7 +89,7 @@ std::string SignalsHeader(const std::vector<std::string>& signals) {
 
 }  // namespace
 
-solver::Status ValidateMifLayerSpec(const MifLayerSpec& s) {
+Status ValidateMifLayerSpec(const MifLayerSpec& s) {
   std::vector<std::string> errs;
   if (s.neurons < 1 || s.neurons > kMaxNeurons)
     errs.push_back(fmt::format("neurons: {} must be in [1, {}]", s.neurons, kMaxNeurons));
@@ -120,8 +120,8 @@ std::string LayerBody(const MifLayerSpec& s) {
 
 }  // namespace
 
-solver::Status GenerateMifLayerDeck(const MifLayerSpec& s, std::string* deck) {
-  if (solver::Status st = ValidateMifLayerSpec(s); !st.ok()) return st;
+Status GenerateMifLayerDeck(const MifLayerSpec& s, std::string* deck) {
+  if (Status st = ValidateMifLayerSpec(s); !st.ok()) return st;
   std::string o =
       s.analysis.title.empty()
           ? fmt::format("Layer of {} MIF neurons (C_mem = {} F){}\n", s.neurons,
@@ -144,14 +144,13 @@ solver::Status GenerateMifLayerDeck(const MifLayerSpec& s, std::string* deck) {
   }
   o += TranLines(s.analysis);
   *deck = std::move(o);
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
-solver::Status GenerateMifLayerSubckt(const MifLayerSpec& s, const std::string& name,
-                                      std::string* text) {
-  if (solver::Status st = ValidateMifLayerSpec(s); !st.ok()) return st;
+Status GenerateMifLayerSubckt(const MifLayerSpec& s, const std::string& name, std::string* text) {
+  if (Status st = ValidateMifLayerSpec(s); !st.ok()) return st;
   if (!OneWord(name))
-    return solver::Status::Error(fmt::format("subcircuit name '{}' must be one word", name));
+    return Status::Error(fmt::format("subcircuit name '{}' must be one word", name));
   std::string o = ".include " + s.include + "\n";
   o += fmt::format("* layer of {} MIF neurons: ports {}0..{}{}\n", s.neurons, s.node_prefix,
                    s.node_prefix, s.neurons - 1);
@@ -161,7 +160,7 @@ solver::Status GenerateMifLayerSubckt(const MifLayerSpec& s, const std::string& 
   o += LayerBody(s);
   o += ".ends " + name + "\n";
   *text = std::move(o);
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 CrossbarSpec DefaultNetworkCrossbar() {
@@ -180,11 +179,11 @@ CrossbarSpec DefaultNetworkCrossbar() {
   return c;
 }
 
-solver::Status ValidateMifNetworkSpec(const MifNetworkSpec& s) {
+Status ValidateMifNetworkSpec(const MifNetworkSpec& s) {
   std::vector<std::string> errs;
   if (s.crossbar.cell != CellKind::kMss) errs.push_back("crossbar.cell: must be MSS");
   if (s.crossbar.differential) errs.push_back("crossbar.differential: not supported here");
-  if (solver::Status st = ValidateCrossbarSpec(s.crossbar); !st.ok())
+  if (Status st = ValidateCrossbarSpec(s.crossbar); !st.ok())
     errs.push_back("crossbar: " + st.message());
   CheckCmem("cmem_in", s.cmem_in, &errs);
   CheckCmem("cmem_out", s.cmem_out, &errs);
@@ -195,11 +194,11 @@ solver::Status ValidateMifNetworkSpec(const MifNetworkSpec& s) {
   return Join(errs);
 }
 
-solver::Status GenerateMifNetworkDeck(const MifNetworkSpec& s, std::string* deck) {
-  if (solver::Status st = ValidateMifNetworkSpec(s); !st.ok()) return st;
+Status GenerateMifNetworkDeck(const MifNetworkSpec& s, std::string* deck) {
+  if (Status st = ValidateMifNetworkSpec(s); !st.ok()) return st;
   const int n_in = s.crossbar.rows, n_out = s.crossbar.cols;
   std::string array;
-  if (solver::Status st = GenerateCrossbarSubckt(s.crossbar, "XBAR", &array); !st.ok()) return st;
+  if (Status st = GenerateCrossbarSubckt(s.crossbar, "XBAR", &array); !st.ok()) return st;
 
   std::string o =
       s.analysis.title.empty()
@@ -237,7 +236,7 @@ solver::Status GenerateMifNetworkDeck(const MifNetworkSpec& s, std::string* deck
   }
   o += TranLines(s.analysis);
   *deck = std::move(o);
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 }  // namespace memspice::circuits

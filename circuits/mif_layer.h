@@ -21,8 +21,8 @@
 
 #include <string>
 
+#include "base/status.h"
 #include "circuits/crossbar.h"
-#include "solver/status.h"
 
 namespace memspice::circuits {
 
@@ -54,16 +54,15 @@ struct MifLayerSpec {
 };
 
 // Checks every field; one line per problem, e.g. "neurons: 0 must be >= 1".
-solver::Status ValidateMifLayerSpec(const MifLayerSpec& spec);
+Status ValidateMifLayerSpec(const MifLayerSpec& spec);
 
 // The complete deck: title, `* signals:` line (every membrane), `.include`, neurons, inputs,
 // `.tran`. Fails with the validation message on a bad spec.
-solver::Status GenerateMifLayerDeck(const MifLayerSpec& spec, std::string* deck);
+Status GenerateMifLayerDeck(const MifLayerSpec& spec, std::string* deck);
 
 // The layer alone as `.subckt <name> <node_prefix>0 .. <node_prefix><N-1>` preceded by the
 // `.include` line; no inputs, no analysis.
-solver::Status GenerateMifLayerSubckt(const MifLayerSpec& spec, const std::string& name,
-                                      std::string* text);
+Status GenerateMifLayerSubckt(const MifLayerSpec& spec, const std::string& name, std::string* text);
 
 // The network's default array: 4x3 MSS cells, 10 ohm / 1 fF lines, weak non-volatile synapses.
 CrossbarSpec DefaultNetworkCrossbar();
@@ -81,11 +80,11 @@ struct MifNetworkSpec {
   DeckAnalysis analysis;
 };
 
-solver::Status ValidateMifNetworkSpec(const MifNetworkSpec& spec);
+Status ValidateMifNetworkSpec(const MifNetworkSpec& spec);
 
 // The complete network deck (see the top of this file). The `* signals:` line lists every
 // membrane voltage, the first output neuron's states and the first synapse's state.
-solver::Status GenerateMifNetworkDeck(const MifNetworkSpec& spec, std::string* deck);
+Status GenerateMifNetworkDeck(const MifNetworkSpec& spec, std::string* deck);
 
 }  // namespace memspice::circuits
 

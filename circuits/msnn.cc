@@ -27,20 +27,20 @@ mss::MssParams SynapseModel() {
   return m;
 }
 
-solver::Status SynapseStateForConductance(const mss::MssParams& m, double g,
-                                          const std::string& what, double* x0) {
+Status SynapseStateForConductance(const mss::MssParams& m, double g, const std::string& what,
+                                  double* x0) {
   const double g_min = 1.0 / m.roff, g_max = 1.0 / m.ron;
   // Tolerate round-off at the ends of the range (trained conductances are clipped exactly there).
   const double slack = 1e-12 * g_max;
   if (!std::isfinite(g) || g < g_min - slack || g > g_max + slack)
-    return solver::Status::Error(
+    return Status::Error(
         fmt::format("{}: conductance {:.6g} S is outside the synapse range [1/R_off, 1/R_on] = "
                     "[{:.6g}, {:.6g}] S",
                     what, g, g_min, g_max),
         "train with the device-aware optimiser (it clips to this range) or change the synapse "
         "model");
   *x0 = std::clamp((g - g_min) / mss::ConductanceSlope(m), 0.0, 1.0);
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 namespace {
@@ -48,8 +48,8 @@ namespace {
 // Shortest text that reads back as the same double.
 using base::FormatNumber;
 
-solver::Status Validate(const MsnnSpec& s) {
-  auto bad = [](std::string m) { return solver::Status::Error(std::move(m)); };
+Status Validate(const MsnnSpec& s) {
+  auto bad = [](std::string m) { return Status::Error(std::move(m)); };
   if (s.layers.size() < 2) return bad("layers: need at least an input size and one layer");
   for (int n : s.layers)
     if (n < 1) return bad(fmt::format("layers: size {} must be >= 1", n));
@@ -83,15 +83,23 @@ solver::Status Validate(const MsnnSpec& s) {
   }
   if (!s.pixels.empty() && static_cast<int>(s.pixels.size()) != s.layers[0])
     return bad(fmt::format("pixels: {} values, need {}", s.pixels.size(), s.layers[0]));
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
-}  // namespace
+// Whether the spec asks for line parasitics (RC ladders for the word and bit lines).
+bool Parasitic(const MsnnSpec& s) { return s.rline > 0 || s.cline > 0; }
 
-solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
-  if (solver::Status st = Validate(s); !st.ok()) return st;
+// The node of word line (l, sign, i) at column j: one node per cell with parasitics, else one
+// per line.
+std::string LineNode(const MsnnSpec& s, int l, char sign, int i, int j) {
+  return Parasitic(s) ? fmt::format("i{}{}_{}_{}", l, sign, i, j)
+                      : fmt::format("i{}{}_{}", l, sign, i);
+}
+
+// Title, training directives, the library, the sample binding and the shared alpha waveform.
+std::string DeckHeader(const MsnnSpec& s) {
   const int nl = static_cast<int>(s.layers.size()) - 1;
-  const bool parasitic = s.rline > 0 || s.cline > 0;
+  const bool parasitic = Parasitic(s);
   std::string layers_text;
   for (size_t i = 0; i < s.layers.size(); ++i) {
     if (i > 0) layers_text += "-";
@@ -124,90 +132,107 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
   o += fmt::format("YALPHA ain 0 a tau={} w=1 period={}\n", FormatNumber(s.tau_a),
                    FormatNumber(s.period * s.dt));
   o += "RA a 0 1\n";
+  return o;
+}
 
-  auto line_node = [&](int l, char sign, int i, int j) {
-    return parasitic ? fmt::format("i{}{}_{}_{}", l, sign, i, j)
-                     : fmt::format("i{}{}_{}", l, sign, i);
-  };
+// The input lines of crossbar l: the + line drives G+, the - line G- (with their ladders).
+void WriteInputLines(const MsnnSpec& s, int l, std::string* out) {
+  std::string& o = *out;
+  const int in = s.layers[l - 1], cols = s.layers[l];
+  const double sl = s.layer_scale[l - 1];
+  const std::string ref = s.circuit ? fmt::format("vr{}", l) : "0";
+  for (int i = 0; i < in; ++i) {
+    for (char sign : {'p', 'm'}) {
+      const double sg = sign == 'p' ? 1.0 : -1.0;
+      const std::string node = fmt::format("i{}{}_{}", l, sign, i);
+      if (l == 1) {
+        o += fmt::format("EI1{}_{} {} {} a 0 {{{}*px{}}}\n", sign == 'p' ? 'P' : 'M', i, node, ref,
+                         FormatNumber(sg * sl * s.input_scale), i);
+      } else {
+        const double g = s.circuit ? sg : sg * sl;
+        o += fmt::format("EI{}{}_{} {} {} h{}_{} vr{} {}\n", l, sign == 'p' ? 'P' : 'M', i, node,
+                         ref, l - 1, i, l - 1, FormatNumber(g));
+      }
+      if (Parasitic(s)) {  // word line ladder, one segment per column
+        std::string prev = node;
+        if (s.rdriver > 0) {  // driver resistance, then the ladder
+          prev = fmt::format("{}_d", node);
+          o += fmt::format("RD{}{}_{} {} {} {}\n", l, sign, i, node, prev, FormatNumber(s.rdriver));
+        }
+        for (int j = 0; j < cols; ++j) {
+          const std::string n = LineNode(s, l, sign, i, j);
+          o +=
+              fmt::format("RW{}{}_{}_{} {} {} {}\n", l, sign, i, j, prev, n, FormatNumber(s.rline));
+          if (s.cline > 0)
+            o += fmt::format("CW{}{}_{}_{} {} 0 {}\n", l, sign, i, j, n, FormatNumber(s.cline));
+          prev = n;
+        }
+      }
+    }
+  }
+}
+
+// The synapses of crossbar l, one bit line per neuron, and how each bit line reaches its
+// membrane (mirror, follower or tied).
+Status WriteBitLines(const MsnnSpec& s, int l, std::string* out_text) {
+  std::string& o = *out_text;
+  const int in = s.layers[l - 1], out = s.layers[l];
+  const double sl = s.layer_scale[l - 1];
+  const bool parasitic = Parasitic(s);
+  for (int j = 0; j < out; ++j) {
+    // Node the bit line delivers its current to.
+    const bool direct = s.circuit && l == 1;
+    const std::string sense = direct ? fmt::format("h{}_{}", l, j) : fmt::format("b{}_{}", l, j);
+    for (int i = 0; i < in; ++i) {
+      for (char sign : {'p', 'm'}) {
+        const int row = 2 * i + (sign == 'm');
+        const double g = (sign == 'p' ? s.weights[l - 1].g_plus
+                                      : s.weights[l - 1].g_minus)[static_cast<size_t>(i) * out + j];
+        double x0 = 0;
+        const std::string name = fmt::format("w{}{}_{}_{}", l, sign, i, j);
+        if (Status st = SynapseStateForConductance(s.synapse, g, "synapse " + name, &x0); !st.ok())
+          return st;
+        const std::string bl = parasitic ? fmt::format("bl{}_{}_{}", l, j, row) : sense;
+        o += fmt::format("YMSS {} {} {} mss_synapse x0={}\n", name, LineNode(s, l, sign, i, j), bl,
+                         FormatNumber(x0));
+        if (parasitic) {  // bit line ladder towards the sense end
+          const std::string next = row + 1 < 2 * in ? fmt::format("bl{}_{}_{}", l, j, row + 1)
+                                   : s.rsense > 0   ? fmt::format("bs{}_{}", l, j)
+                                                    : sense;
+          o += fmt::format("RB{}_{}_{} {} {} {}\n", l, j, row, bl, next, FormatNumber(s.rline));
+          if (s.cline > 0)
+            o += fmt::format("CB{}_{}_{} {} 0 {}\n", l, j, row, bl, FormatNumber(s.cline));
+        }
+      }
+    }
+    if (parasitic && s.rsense > 0)  // sense resistance between the ladder and the terminal
+      o += fmt::format("RS{}_{} bs{}_{} {} {}\n", l, j, l, j, sense, FormatNumber(s.rsense));
+    if (!s.circuit) {
+      o += fmt::format("VB{}_{} b{}_{} 0 DC 0\n", l, j, l, j);
+      o += fmt::format("FB{}_{} 0 h{}_{} VB{}_{} 1\n", l, j, l, j, l, j);
+    } else if (!direct) {
+      o += fmt::format("EB{}_{} e{}_{} 0 h{}_{} 0 1\n", l, j, l, j, l, j);
+      o += fmt::format("VB{}_{} b{}_{} e{}_{} DC 0\n", l, j, l, j, l, j);
+      o += fmt::format("FB{}_{} 0 h{}_{} VB{}_{} {}\n", l, j, l, j, l, j, FormatNumber(sl));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
+  if (Status st = Validate(s); !st.ok()) return st;
+  const int nl = static_cast<int>(s.layers.size()) - 1;
+  std::string o = DeckHeader(s);
   for (int l = 1; l <= nl; ++l) {
     const int in = s.layers[l - 1], out = s.layers[l];
-    const double sl = s.layer_scale[l - 1];
     o += fmt::format("* ---- layer {}: crossbar {} x {} (differential), {} MIF neurons\n", l, in,
                      out, out);
     // Rest reference: controls the next layer's lines, and references circuit-form lines.
     if (l < nl || s.circuit) o += fmt::format("VR{} vr{} 0 DC {}\n", l, l, FormatNumber(s.v_rest));
-    // Input lines: the + line drives G+, the - line G-.
-    const std::string ref = s.circuit ? fmt::format("vr{}", l) : "0";
-    for (int i = 0; i < in; ++i) {
-      for (char sign : {'p', 'm'}) {
-        const double sg = sign == 'p' ? 1.0 : -1.0;
-        const std::string node = fmt::format("i{}{}_{}", l, sign, i);
-        if (l == 1) {
-          o += fmt::format("EI1{}_{} {} {} a 0 {{{}*px{}}}\n", sign == 'p' ? 'P' : 'M', i, node,
-                           ref, FormatNumber(sg * sl * s.input_scale), i);
-        } else {
-          const double g = s.circuit ? sg : sg * sl;
-          o += fmt::format("EI{}{}_{} {} {} h{}_{} vr{} {}\n", l, sign == 'p' ? 'P' : 'M', i, node,
-                           ref, l - 1, i, l - 1, FormatNumber(g));
-        }
-        if (parasitic) {  // word line ladder, one segment per column
-          std::string prev = node;
-          if (s.rdriver > 0) {  // driver resistance, then the ladder
-            prev = fmt::format("{}_d", node);
-            o += fmt::format("RD{}{}_{} {} {} {}\n", l, sign, i, node, prev,
-                             FormatNumber(s.rdriver));
-          }
-          for (int j = 0; j < out; ++j) {
-            const std::string n = line_node(l, sign, i, j);
-            o += fmt::format("RW{}{}_{}_{} {} {} {}\n", l, sign, i, j, prev, n,
-                             FormatNumber(s.rline));
-            if (s.cline > 0)
-              o += fmt::format("CW{}{}_{}_{} {} 0 {}\n", l, sign, i, j, n, FormatNumber(s.cline));
-            prev = n;
-          }
-        }
-      }
-    }
-    // Synapses, one bit line per neuron.
-    for (int j = 0; j < out; ++j) {
-      // Node the bit line delivers its current to.
-      const bool direct = s.circuit && l == 1;
-      const std::string sense = direct ? fmt::format("h{}_{}", l, j) : fmt::format("b{}_{}", l, j);
-      for (int i = 0; i < in; ++i) {
-        for (char sign : {'p', 'm'}) {
-          const int row = 2 * i + (sign == 'm');
-          const double g =
-              (sign == 'p' ? s.weights[l - 1].g_plus
-                           : s.weights[l - 1].g_minus)[static_cast<size_t>(i) * out + j];
-          double x0 = 0;
-          const std::string name = fmt::format("w{}{}_{}_{}", l, sign, i, j);
-          if (solver::Status st = SynapseStateForConductance(s.synapse, g, "synapse " + name, &x0);
-              !st.ok())
-            return st;
-          const std::string bl = parasitic ? fmt::format("bl{}_{}_{}", l, j, row) : sense;
-          o += fmt::format("YMSS {} {} {} mss_synapse x0={}\n", name, line_node(l, sign, i, j), bl,
-                           FormatNumber(x0));
-          if (parasitic) {  // bit line ladder towards the sense end
-            const std::string next = row + 1 < 2 * in ? fmt::format("bl{}_{}_{}", l, j, row + 1)
-                                     : s.rsense > 0   ? fmt::format("bs{}_{}", l, j)
-                                                      : sense;
-            o += fmt::format("RB{}_{}_{} {} {} {}\n", l, j, row, bl, next, FormatNumber(s.rline));
-            if (s.cline > 0)
-              o += fmt::format("CB{}_{}_{} {} 0 {}\n", l, j, row, bl, FormatNumber(s.cline));
-          }
-        }
-      }
-      if (parasitic && s.rsense > 0)  // sense resistance between the ladder and the terminal
-        o += fmt::format("RS{}_{} bs{}_{} {} {}\n", l, j, l, j, sense, FormatNumber(s.rsense));
-      if (!s.circuit) {
-        o += fmt::format("VB{}_{} b{}_{} 0 DC 0\n", l, j, l, j);
-        o += fmt::format("FB{}_{} 0 h{}_{} VB{}_{} 1\n", l, j, l, j, l, j);
-      } else if (!direct) {
-        o += fmt::format("EB{}_{} e{}_{} 0 h{}_{} 0 1\n", l, j, l, j, l, j);
-        o += fmt::format("VB{}_{} b{}_{} e{}_{} DC 0\n", l, j, l, j, l, j);
-        o += fmt::format("FB{}_{} 0 h{}_{} VB{}_{} {}\n", l, j, l, j, l, j, FormatNumber(sl));
-      }
-    }
+    WriteInputLines(s, l, &o);
+    if (Status st = WriteBitLines(s, l, &o); !st.ok()) return st;
     for (int j = 0; j < out; ++j)
       o += fmt::format("XN{}_{} h{}_{} MIF cmem={} x1={} x2={}\n", l, j, l, j, FormatNumber(s.cmem),
                        FormatNumber(s.x1_rest), FormatNumber(s.x2_rest));
@@ -218,7 +243,7 @@ solver::Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
   o += fmt::format(".tran {} {}\n", FormatNumber(s.dt), FormatNumber(s.dt * s.steps));
   o += ".end\n";
   *text = std::move(o);
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 }  // namespace memspice::circuits

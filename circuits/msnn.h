@@ -28,8 +28,9 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+#include "circuits/network_defaults.h"
 #include "devices/mss_model.h"
-#include "solver/status.h"
 
 namespace memspice::circuits {
 
@@ -39,24 +40,25 @@ struct MsnnCrossbar {
 };
 
 struct MsnnSpec {
-  std::vector<int> layers = {784, 100, 10};  // input features, then MIF layer sizes
-  bool circuit = false;                      // crossbar form: false = ideal (paper Eq. 1-2)
-  double rline = 0.0;                        // line resistance per cell segment [Ohm]
-  double cline = 0.0;                        // line capacitance per cell node [F]
+  // Defaults: circuits/network_defaults.h (training::MsnnSpecFromNetwork fills every field).
+  std::vector<int> layers = DefaultNetwork().layers;  // input features, then MIF layer sizes
+  bool circuit = false;  // crossbar form: false = ideal (paper Eq. 1-2)
+  double rline = 0.0;    // line resistance per cell segment [Ohm]
+  double cline = 0.0;    // line capacitance per cell node [F]
   // Series resistances at the line ends (need rline > 0: they terminate the ladders): from each
   // word-line driver to its first cell segment, and from each bit line's last segment to its
   // terminal (sense node, follower or membrane) [Ohm].
   double rdriver = 0.0, rsense = 0.0;
-  std::vector<double> layer_scale = {150.0, 0.03};  // s_l per crossbar
-  double input_scale = 10e-6;                       // alpha event weight per unit pixel [A]
-  double tau_a = 0.64e-3;                           // alpha time constant [s]
-  int period = 100;                                 // alpha event every `period` steps
-  double dt = 10e-6;                                // [s]
-  int steps = 1000;
-  double v_scale = 1e-3;  // softmax temperature of the NLL loss [V]
-  std::string dataset = "fashion-mnist";
-  std::string method = "fe";
-  double cmem = 1e-9;  // membrane capacitance of the MIF neurons [F]
+  std::vector<double> layer_scale = DefaultNetwork().layer_scale;  // s_l per crossbar
+  double input_scale = DefaultNetwork().input_scale;  // alpha event weight per unit pixel [A]
+  double tau_a = DefaultNetwork().tau_a;              // alpha time constant [s]
+  int period = DefaultNetwork().period;               // alpha event every `period` steps
+  double dt = DefaultNetwork().dt;                    // [s]
+  int steps = DefaultNetwork().steps;
+  double v_scale = DefaultNetwork().v_scale;  // softmax temperature of the NLL loss [V]
+  std::string dataset = DefaultNetwork().dataset;
+  std::string method = DefaultNetwork().method;
+  double cmem = DefaultNetwork().c_mem;  // membrane capacitance of the MIF neurons [F]
   // Rest state of the MIF neuron (training::ComputeRestState of the same neuron); the neurons
   // start there and the references VR<l> hold v_rest.
   double v_rest = 0.0, x1_rest = 0.0, x2_rest = 0.0;
@@ -73,11 +75,11 @@ devices::mss::MssParams SynapseModel();
 
 // x0 whose MSS conductance is g: x0 = (g - 1/roff) / (1/ron - 1/roff). Fails (naming `what` and
 // the range) if g is outside [1/roff, 1/ron].
-solver::Status SynapseStateForConductance(const devices::mss::MssParams& m, double g,
-                                          const std::string& what, double* x0);
+Status SynapseStateForConductance(const devices::mss::MssParams& m, double g,
+                                  const std::string& what, double* x0);
 
 // Writes the deck; fails with a message naming the bad field or conductance.
-solver::Status GenerateMsnnDeck(const MsnnSpec& spec, std::string* text);
+Status GenerateMsnnDeck(const MsnnSpec& spec, std::string* text);
 
 }  // namespace memspice::circuits
 

@@ -52,23 +52,32 @@ void Cccs::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) cons
   out.Add(b_, -d, 0.0);
 }
 
-std::unique_ptr<Device> CreateCccs(const netlist::Element& element, const netlist::Netlist& netlist,
-                                   netlist::Diagnostics& diag) {
+std::optional<double> CurrentControlledValue(const netlist::Element& element,
+                                             std::span<const ParamInfo> params,
+                                             const char* quantity, const char* example,
+                                             netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckInstanceParams(element, kCccsParams, diag) && ok;
+  ok = CheckInstanceParams(element, params, diag) && ok;
   if (element.control.empty()) {
     diag.Error(element.loc, fmt::format("'{}' names no controlling voltage source", element.name),
-               "write e.g. F1 out 0 vsense 2");
+               fmt::format("write e.g. {}", example));
     ok = false;
   }
-  if (!ok) return nullptr;
-  std::optional<double> gain = element.value;
-  if (!gain && element.params.count("gain")) gain = element.params.at("gain");
-  if (!gain) {
-    diag.Error(element.loc, fmt::format("'{}' has no gain", element.name),
-               "write e.g. F1 out 0 vsense 2");
-    return nullptr;
+  if (!ok) return std::nullopt;
+  std::optional<double> value = element.value;
+  if (!value && element.params.count("gain")) value = element.params.at("gain");
+  if (!value) {
+    diag.Error(element.loc, fmt::format("'{}' has no {}", element.name, quantity),
+               fmt::format("write e.g. {}", example));
   }
+  return value;
+}
+
+std::unique_ptr<Device> CreateCccs(const netlist::Element& element, const netlist::Netlist& netlist,
+                                   netlist::Diagnostics& diag) {
+  std::optional<double> gain =
+      CurrentControlledValue(element, kCccsParams, "gain", "F1 out 0 vsense 2", diag);
+  if (!gain) return nullptr;
   const double m = ParamOr(element.params, "m", 1.0);
   if (!CheckFinite(element, "gain", *gain * m, diag)) return nullptr;
   auto device = std::make_unique<Cccs>(element, *gain * m);

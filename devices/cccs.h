@@ -7,6 +7,8 @@
 #define MEMSPICE_DEVICES_CCCS_H_
 
 #include <memory>
+#include <optional>
+#include <span>
 
 #include "devices/descriptor.h"
 #include "devices/device.h"
@@ -51,6 +53,14 @@ std::unique_ptr<Device> CreateCccs(const netlist::Element& element, const netlis
 
 // Shared by F and H: the branch of the controlling element, or an error naming both.
 int ControlBranch(BindContext& ctx, const Device& device, const std::string& control);
+
+// Shared by F and H: the source's value (its value or gain=) after checking its nodes, instance
+// parameters and controlling source. `quantity` names the value in messages ("gain",
+// "transresistance"), `example` is a correct line. nullopt once the problems are in diag.
+std::optional<double> CurrentControlledValue(const netlist::Element& element,
+                                             std::span<const ParamInfo> params,
+                                             const char* quantity, const char* example,
+                                             netlist::Diagnostics& diag);
 
 }  // namespace memspice::devices
 

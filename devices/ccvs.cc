@@ -48,21 +48,9 @@ void Ccvs::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) cons
 
 std::unique_ptr<Device> CreateCcvs(const netlist::Element& element, const netlist::Netlist& netlist,
                                    netlist::Diagnostics& diag) {
-  bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckInstanceParams(element, kCcvsParams, diag) && ok;
-  if (element.control.empty()) {
-    diag.Error(element.loc, fmt::format("'{}' names no controlling voltage source", element.name),
-               "write e.g. H1 out 0 vsense 1k");
-    ok = false;
-  }
-  if (!ok) return nullptr;
-  std::optional<double> r = element.value;
-  if (!r && element.params.count("gain")) r = element.params.at("gain");
-  if (!r) {
-    diag.Error(element.loc, fmt::format("'{}' has no transresistance", element.name),
-               "write e.g. H1 out 0 vsense 1k");
-    return nullptr;
-  }
+  std::optional<double> r =
+      CurrentControlledValue(element, kCcvsParams, "transresistance", "H1 out 0 vsense 1k", diag);
+  if (!r) return nullptr;
   if (!CheckFinite(element, "transresistance", *r, diag)) return nullptr;
   return std::make_unique<Ccvs>(element, *r);
 }

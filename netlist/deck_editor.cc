@@ -83,20 +83,39 @@ bool ReplaceOnLine(std::string* s, const std::string& key, std::string_view valu
   return false;
 }
 
-}  // namespace
+// `s` without its inline comment: ngspice starts one at ';' anywhere and at '$' after white space,
+// outside braces.
+std::string StripInlineComment(const std::string& s) {
+  int depth = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '{') ++depth;
+    if (c == '}') --depth;
+    if (depth > 0) continue;
+    if (c == ';') return s.substr(0, i);
+    if (c == '$' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) return s.substr(0, i);
+  }
+  return s;
+}
 
-DeckEditor::DeckEditor(std::string_view text) {
+std::vector<std::string> SplitLines(std::string_view text) {
+  std::vector<std::string> lines;
   std::string line;
   for (char c : text) {
     if (c == '\n') {
-      lines_.push_back(std::move(line));
+      lines.push_back(std::move(line));
       line.clear();
     } else {
       line.push_back(c);
     }
   }
-  if (!line.empty()) lines_.push_back(std::move(line));
+  if (!line.empty()) lines.push_back(std::move(line));
+  return lines;
 }
+
+}  // namespace
+
+DeckEditor::DeckEditor(std::string_view text) : lines_(SplitLines(text)) {}
 
 std::string DeckEditor::text() const {
   std::string out;
@@ -162,6 +181,29 @@ bool DeckEditor::SetDirectiveKey(std::string_view directive, std::string_view ke
     if (starts && ReplaceKey(l + 1, key, value)) return true;
   }
   return false;
+}
+
+bool DeckEditor::StartsCard(int line) const {
+  return ValidLine(line) && !IsComment(lines_[line - 1]) && !IsContinuation(lines_[line - 1]);
+}
+
+std::string DeckEditor::CardStatement(int line) const {
+  if (!ValidLine(line)) return "";
+  std::string statement = StripInlineComment(lines_[line - 1]);
+  for (int l = line; l <= CardEnd(line - 1); ++l) {
+    if (!IsContinuation(lines_[l])) continue;
+    const std::string cont = base::Trim(lines_[l]).substr(1);
+    statement += " " + StripInlineComment(cont);
+  }
+  return statement;
+}
+
+void DeckEditor::ReplaceLines(int first, int last, std::string_view text) {
+  if (!ValidLine(first) || !ValidLine(last) || last < first) return;
+  std::vector<std::string> lines = SplitLines(text);
+  lines_.erase(lines_.begin() + (first - 1), lines_.begin() + last);
+  lines_.insert(lines_.begin() + (first - 1), std::make_move_iterator(lines.begin()),
+                std::make_move_iterator(lines.end()));
 }
 
 }  // namespace memspice::netlist

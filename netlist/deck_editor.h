@@ -1,7 +1,7 @@
 // The one deck editor: changes values in the text of a deck file by source location and keeps
 // everything else as written (comments, continuation lines, spacing, case). Used to write fitted
 // parameters back (autodiff/fit.h), trained conductances and bound samples into a network deck
-// (training/compiler.h).
+// (training/compiler.h), and to rewrite the cards of devices ngspice lacks (ngspice/export.h).
 //
 // A card is a line plus its `+` continuation lines; cards are addressed by the 1-based line of
 // their first line, as in netlist::SourceLoc. Values are written as given (callers format
@@ -35,6 +35,19 @@ class DeckEditor {
   // Replaces `key`'s value on the first card that starts with `directive` (".param", ".ic") and
   // writes the key; false if no such card.
   bool SetDirectiveKey(std::string_view directive, std::string_view key, std::string_view value);
+
+  // Reading cards. Line `line` as written (valid lines only).
+  const std::string& line(int line) const { return lines_[line - 1]; }
+  // Whether a card starts at `line`: it is neither blank, a comment ('*') nor a continuation.
+  bool StartsCard(int line) const;
+  // The last line of the card that starts at `line` (its last continuation, else `line`).
+  int CardLastLine(int line) const { return CardEnd(line - 1) + 1; }
+  // The card as one statement: its first line, then each continuation without its '+', joined by
+  // a space, inline comments (';', or '$' after white space, outside braces) removed.
+  std::string CardStatement(int line) const;
+  // Replaces lines first..last (1-based, inclusive) by the lines of `text` ('\n' separated; a
+  // final '\n' ends the last line). Lines after `last` move; edit from the end of the deck.
+  void ReplaceLines(int first, int last, std::string_view text);
 
  private:
   bool ValidLine(int line) const { return line >= 1 && line <= num_lines(); }

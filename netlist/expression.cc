@@ -127,6 +127,176 @@ double PowGuarded(double a, double b, double* p) {
   return b == 0.0 ? 1.0 : kHuge;
 }
 
+// Piecewise functions: abs, min, max, sgn, rounding, limit, step, uramp (0 for other builtins).
+double ApplyPiecewise(Builtin fn, const double* a, double* p) {
+  const double x = a[0];
+  switch (fn) {
+    case Builtin::kAbs:
+      p[0] = x >= 0.0 ? 1.0 : -1.0;
+      return std::fabs(x);
+    case Builtin::kMin:
+      if (a[0] <= a[1]) {
+        p[0] = 1.0;
+        return a[0];
+      }
+      p[1] = 1.0;
+      return a[1];
+    case Builtin::kMax:
+      if (a[0] >= a[1]) {
+        p[0] = 1.0;
+        return a[0];
+      }
+      p[1] = 1.0;
+      return a[1];
+    case Builtin::kSgn:
+      return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
+    case Builtin::kFloor:
+      return std::floor(x);
+    case Builtin::kCeil:
+      return std::ceil(x);
+    case Builtin::kInt:
+      return std::trunc(x);
+    case Builtin::kNint:
+      return std::nearbyint(x);  // halves to even, as ngspice
+    case Builtin::kLimit: {
+      double lo = a[1], hi = a[2];
+      bool swapped = lo > hi;
+      if (swapped) std::swap(lo, hi);
+      if (x < lo) {
+        p[swapped ? 2 : 1] = 1.0;
+        return lo;
+      }
+      if (x > hi) {
+        p[swapped ? 1 : 2] = 1.0;
+        return hi;
+      }
+      p[0] = 1.0;
+      return x;
+    }
+    case Builtin::kStep:
+      return x > 0.0 ? 1.0 : (x < 0.0 ? 0.0 : 0.5);  // u(0) = 0.5 as ngspice
+    case Builtin::kUramp:
+      if (x > 0.0) {
+        p[0] = 1.0;
+        return x;
+      }
+      return 0.0;
+    default:
+      return 0.0;
+  }
+}
+
+// exp, the logarithms, sqrt and the powers; the other builtins go on to ApplyPiecewise.
+double ApplyExpLog(Builtin fn, const double* a, double* p) {
+  const double x = a[0];
+  switch (fn) {
+    case Builtin::kExp: {
+      if (x > kExpLimit) {
+        double e = std::exp(kExpLimit);
+        p[0] = e;
+        return e * (1.0 + (x - kExpLimit));
+      }
+      double e = std::exp(x);
+      p[0] = e;
+      return e;
+    }
+    case Builtin::kLn:
+    case Builtin::kLog10: {
+      double scale = fn == Builtin::kLn ? 1.0 : 1.0 / std::log(10.0);
+      if (x <= kTiny) return std::log(kTiny) * scale;
+      p[0] = scale / x;
+      return std::log(x) * scale;
+    }
+    case Builtin::kSqrt: {
+      if (x < 0.0) return 0.0;
+      if (x == 0.0) {
+        p[0] = kHuge;  // right derivative
+        return 0.0;
+      }
+      double s = std::sqrt(x);
+      p[0] = 0.5 / s;
+      return s;
+    }
+    case Builtin::kPow:
+      return PowGuarded(a[0], a[1], p);
+    case Builtin::kPwr: {
+      double ax = std::fabs(x), s = x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
+      double q[3] = {0, 0, 0};
+      double r = PowGuarded(ax, a[1], q);
+      p[0] = q[0];  // d/dx sign(x)|x|^y = y|x|^(y-1)
+      p[1] = s * q[1];
+      return s * r;
+    }
+    default:
+      return ApplyPiecewise(fn, a, p);
+  }
+}
+
+// Trigonometric and hyperbolic functions and their inverses; the other builtins go on to
+// ApplyExpLog.
+double ApplyBuiltin(Builtin fn, const double* a, double* p) {
+  const double x = a[0];
+  switch (fn) {
+    case Builtin::kSin:
+      p[0] = std::cos(x);
+      return std::sin(x);
+    case Builtin::kCos:
+      p[0] = -std::sin(x);
+      return std::cos(x);
+    case Builtin::kTan: {
+      double c = std::cos(x);
+      p[0] = 1.0 / (c * c);
+      return std::tan(x);
+    }
+    case Builtin::kAsin:
+    case Builtin::kAcos: {
+      double xc = std::clamp(x, -1.0, 1.0);
+      double d = (x > -1.0 && x < 1.0) ? 1.0 / std::sqrt(1.0 - x * x) : 0.0;
+      if (fn == Builtin::kAsin) {
+        p[0] = d;
+        return std::asin(xc);
+      }
+      p[0] = -d;
+      return std::acos(xc);
+    }
+    case Builtin::kAtan:
+      p[0] = 1.0 / (1.0 + x * x);
+      return std::atan(x);
+    case Builtin::kAtan2: {
+      double y = a[0], xx = a[1], r2 = y * y + xx * xx;
+      if (r2 > 0.0) {
+        p[0] = xx / r2;
+        p[1] = -y / r2;
+      }
+      return std::atan2(y, xx);
+    }
+    case Builtin::kSinh:
+      p[0] = std::cosh(x);
+      return std::sinh(x);
+    case Builtin::kCosh:
+      p[0] = std::sinh(x);
+      return std::cosh(x);
+    case Builtin::kTanh: {
+      double t = std::tanh(x);
+      p[0] = 1.0 - t * t;
+      return t;
+    }
+    case Builtin::kAsinh:
+      p[0] = 1.0 / std::sqrt(x * x + 1.0);
+      return std::asinh(x);
+    case Builtin::kAcosh:
+      if (x <= 1.0) return 0.0;  // domain x >= 1: clamped like acos, derivative 0 below
+      p[0] = 1.0 / std::sqrt(x * x - 1.0);
+      return std::acosh(x);
+    case Builtin::kAtanh:
+      if (x <= -1.0 || x >= 1.0) return x < 0.0 ? -kHuge : kHuge;  // the poles
+      p[0] = 1.0 / (1.0 - x * x);
+      return std::atanh(x);
+    default:
+      return ApplyExpLog(fn, a, p);
+  }
+}
+
 // Applies one operation to its argument values; p receives d(result)/d(arg_k).
 double ApplyOp(ExprOp op, Builtin fn, const double* a, int nargs, double* p) {
   p[0] = p[1] = p[2] = 0.0;
@@ -191,154 +361,7 @@ double ApplyOp(ExprOp op, Builtin fn, const double* a, int nargs, double* p) {
       return 0.0;
   }
   (void)nargs;
-  const double x = a[0];
-  switch (fn) {
-    case Builtin::kSin:
-      p[0] = std::cos(x);
-      return std::sin(x);
-    case Builtin::kCos:
-      p[0] = -std::sin(x);
-      return std::cos(x);
-    case Builtin::kTan: {
-      double c = std::cos(x);
-      p[0] = 1.0 / (c * c);
-      return std::tan(x);
-    }
-    case Builtin::kAsin:
-    case Builtin::kAcos: {
-      double xc = std::clamp(x, -1.0, 1.0);
-      double d = (x > -1.0 && x < 1.0) ? 1.0 / std::sqrt(1.0 - x * x) : 0.0;
-      if (fn == Builtin::kAsin) {
-        p[0] = d;
-        return std::asin(xc);
-      }
-      p[0] = -d;
-      return std::acos(xc);
-    }
-    case Builtin::kAtan:
-      p[0] = 1.0 / (1.0 + x * x);
-      return std::atan(x);
-    case Builtin::kAtan2: {
-      double y = a[0], xx = a[1], r2 = y * y + xx * xx;
-      if (r2 > 0.0) {
-        p[0] = xx / r2;
-        p[1] = -y / r2;
-      }
-      return std::atan2(y, xx);
-    }
-    case Builtin::kSinh:
-      p[0] = std::cosh(x);
-      return std::sinh(x);
-    case Builtin::kCosh:
-      p[0] = std::sinh(x);
-      return std::cosh(x);
-    case Builtin::kTanh: {
-      double t = std::tanh(x);
-      p[0] = 1.0 - t * t;
-      return t;
-    }
-    case Builtin::kExp: {
-      if (x > kExpLimit) {
-        double e = std::exp(kExpLimit);
-        p[0] = e;
-        return e * (1.0 + (x - kExpLimit));
-      }
-      double e = std::exp(x);
-      p[0] = e;
-      return e;
-    }
-    case Builtin::kLn:
-    case Builtin::kLog10: {
-      double scale = fn == Builtin::kLn ? 1.0 : 1.0 / std::log(10.0);
-      if (x <= kTiny) return std::log(kTiny) * scale;
-      p[0] = scale / x;
-      return std::log(x) * scale;
-    }
-    case Builtin::kSqrt: {
-      if (x < 0.0) return 0.0;
-      if (x == 0.0) {
-        p[0] = kHuge;  // right derivative
-        return 0.0;
-      }
-      double s = std::sqrt(x);
-      p[0] = 0.5 / s;
-      return s;
-    }
-    case Builtin::kAbs:
-      p[0] = x >= 0.0 ? 1.0 : -1.0;
-      return std::fabs(x);
-    case Builtin::kMin:
-      if (a[0] <= a[1]) {
-        p[0] = 1.0;
-        return a[0];
-      }
-      p[1] = 1.0;
-      return a[1];
-    case Builtin::kMax:
-      if (a[0] >= a[1]) {
-        p[0] = 1.0;
-        return a[0];
-      }
-      p[1] = 1.0;
-      return a[1];
-    case Builtin::kPow:
-      return PowGuarded(a[0], a[1], p);
-    case Builtin::kPwr: {
-      double ax = std::fabs(x), s = x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
-      double q[3] = {0, 0, 0};
-      double r = PowGuarded(ax, a[1], q);
-      p[0] = q[0];  // d/dx sign(x)|x|^y = y|x|^(y-1)
-      p[1] = s * q[1];
-      return s * r;
-    }
-    case Builtin::kSgn:
-      return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
-    case Builtin::kFloor:
-      return std::floor(x);
-    case Builtin::kCeil:
-      return std::ceil(x);
-    case Builtin::kInt:
-      return std::trunc(x);
-    case Builtin::kNint:
-      return std::nearbyint(x);  // halves to even, as ngspice
-    case Builtin::kLimit: {
-      double lo = a[1], hi = a[2];
-      bool swapped = lo > hi;
-      if (swapped) std::swap(lo, hi);
-      if (x < lo) {
-        p[swapped ? 2 : 1] = 1.0;
-        return lo;
-      }
-      if (x > hi) {
-        p[swapped ? 1 : 2] = 1.0;
-        return hi;
-      }
-      p[0] = 1.0;
-      return x;
-    }
-    case Builtin::kStep:
-      return x > 0.0 ? 1.0 : (x < 0.0 ? 0.0 : 0.5);  // u(0) = 0.5 as ngspice
-    case Builtin::kUramp:
-      if (x > 0.0) {
-        p[0] = 1.0;
-        return x;
-      }
-      return 0.0;
-    case Builtin::kAsinh:
-      p[0] = 1.0 / std::sqrt(x * x + 1.0);
-      return std::asinh(x);
-    case Builtin::kAcosh:
-      if (x <= 1.0) return 0.0;  // domain x >= 1: clamped like acos, derivative 0 below
-      p[0] = 1.0 / std::sqrt(x * x - 1.0);
-      return std::acosh(x);
-    case Builtin::kAtanh:
-      if (x <= -1.0 || x >= 1.0) return x < 0.0 ? -kHuge : kHuge;  // the poles
-      p[0] = 1.0 / (1.0 - x * x);
-      return std::atanh(x);
-    case Builtin::kNone:
-      break;
-  }
-  return 0.0;
+  return ApplyBuiltin(fn, a, p);
 }
 
 double ApplySanitized(ExprOp op, Builtin fn, const double* a, int nargs, double* p) {

@@ -13,11 +13,11 @@
 #include <stdexcept>
 
 #include "autodiff/gradient.h"
-#include "circuits/ngspice_export.h"
+#include "io/raw_file.h"
 #include "netlist/netlist.h"
+#include "ngspice/compare.h"
+#include "ngspice/export.h"
 #include "solver/circuit.h"
-#include "solver/compare.h"
-#include "solver/raw_file.h"
 #include "solver/simulator.h"
 #include "training/run_dir.h"
 #include "training/trainer.h"
@@ -36,12 +36,12 @@ struct NetlistFailure : std::runtime_error {
 };
 // A solver Status error (non-convergence, bad option values, I/O).
 struct SimulationFailure : std::runtime_error {
-  explicit SimulationFailure(const solver::Status& s)
+  explicit SimulationFailure(const Status& s)
       : std::runtime_error(s.hint().empty() ? s.message() : s.message() + "\n  note: " + s.hint()) {
   }
 };
 
-void Check(const solver::Status& s) {
+void Check(const Status& s) {
   if (!s.ok()) throw SimulationFailure(s);
 }
 
@@ -76,7 +76,7 @@ std::optional<netlist::Netlist> ParseDeck(const DeckSource& d,
 
 netlist::Netlist ParseOrThrow(const DeckSource& d) {
   if (d.is_path && !std::filesystem::exists(d.text_or_path)) {
-    throw SimulationFailure(solver::Status::Error(
+    throw SimulationFailure(Status::Error(
         "cannot open deck '" + d.text_or_path + "': no such file",
         "pass a path to an existing file, or the deck text itself (text with a newline)"));
   }
@@ -103,7 +103,7 @@ solver::SimOptions OptionsOf(const netlist::Netlist& nl, const std::string& meth
   return o;
 }
 
-py::dict PlotToDict(const solver::WaveformTable& t) {
+py::dict PlotToDict(const io::WaveformTable& t) {
   py::dict d;
   d["title"] = t.title;
   d["analysis"] = t.analysis;
@@ -120,8 +120,8 @@ py::dict PlotToDict(const solver::WaveformTable& t) {
   return d;
 }
 
-solver::WaveformTable PlotFromDict(const py::dict& d) {
-  solver::WaveformTable t;
+io::WaveformTable PlotFromDict(const py::dict& d) {
+  io::WaveformTable t;
   t.title = d["title"].cast<std::string>();
   t.analysis = d["analysis"].cast<std::string>();
   t.scale_name = d["scale_name"].cast<std::string>();
@@ -140,20 +140,19 @@ solver::WaveformTable PlotFromDict(const py::dict& d) {
 }
 
 py::list Simulate(const DeckSource& deck, const std::string& method, double fixed_step) {
-  std::vector<solver::WaveformTable> tables;
+  std::vector<io::WaveformTable> tables;
   {
     py::gil_scoped_release release;
     netlist::Netlist nl = ParseOrThrow(deck);
     if (nl.analyses.empty()) {
-      throw SimulationFailure(
-          solver::Status::Error("the deck has no analysis", "add .op, .dc or .tran"));
+      throw SimulationFailure(Status::Error("the deck has no analysis", "add .op, .dc or .tran"));
     }
     const solver::SimOptions options = OptionsOf(nl, method, fixed_step);
     netlist::Diagnostics diag;
     std::unique_ptr<solver::Circuit> circuit = solver::Circuit::Build(nl, diag);
     if (!circuit) throw NetlistFailure(diag);
     for (const netlist::Analysis& analysis : nl.analyses) {
-      solver::WaveformTable table;
+      io::WaveformTable table;
       Check(solver::RunAnalysis(*circuit, nl, analysis, options, nullptr, &table));
       tables.push_back(std::move(table));
     }
@@ -164,10 +163,10 @@ py::list Simulate(const DeckSource& deck, const std::string& method, double fixe
 }
 
 void WriteRaw(const py::list& plots, const std::string& path, bool binary) {
-  std::vector<solver::WaveformTable> tables;
+  std::vector<io::WaveformTable> tables;
   for (const auto& p : plots) tables.push_back(PlotFromDict(p.cast<py::dict>()));
   py::gil_scoped_release release;
-  Check(solver::WriteRaw(tables, path, binary));
+  Check(io::WriteRaw(tables, path, binary));
 }
 
 py::dict Grad(const DeckSource& deck, const std::string& objective,
@@ -209,26 +208,16 @@ py::dict Grad(const DeckSource& deck, const std::string& objective,
 py::dict Compare(const std::string& path, const DeckSource& deck,
                  const std::vector<std::string>& signals, double rtol, double rms_rtol,
                  double timeout) {
-  solver::DeckCompareOptions o;
+  ngspice::DeckCompareOptions o;
   o.compare.rtol = rtol;
   o.compare.rms_rtol = rms_rtol;
   o.compare.signals = signals;
   o.parse = ParseOptionsOf(deck);
   o.ngspice.timeout_seconds = timeout;
-  const std::vector<std::string> include_paths = o.parse.include_paths;
-  o.export_native = [include_paths](const netlist::Netlist&, const std::string& deck_path,
-                                    std::string* text) {
-    netlist::Diagnostics diag;
-    if (!circuits::ExportNgspice(deck_path, include_paths, text, diag)) {
-      return solver::Status::Error("ngspice export failed:\n" + diag.Format());
-    }
-    return solver::Status::Ok();
-  };
-  o.signal_map = circuits::NgspiceSignalName;
-  solver::DeckComparison report;
+  ngspice::DeckComparison report;
   {
     py::gil_scoped_release release;
-    Check(solver::CompareWithNgspice(path, o, &report));
+    Check(ngspice::CompareWithNgspice(path, o, &report));
   }
   py::list analyses;
   for (const auto& a : report.analyses) {
@@ -252,7 +241,7 @@ py::dict Compare(const std::string& path, const DeckSource& deck,
   py::dict out;
   out["passed"] = report.pass;
   out["analyses"] = analyses;
-  out["report"] = solver::FormatDeckComparison(report, o.compare);
+  out["report"] = ngspice::FormatDeckComparison(report, o.compare);
   out["memspice_seconds"] = report.memspice_seconds;
   out["ngspice_seconds"] = report.ngspice_seconds;
   return out;

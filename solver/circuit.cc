@@ -177,13 +177,13 @@ struct Circuit::Impl {
     for (int i = 0; i < n; ++i) c.diag_pos_[i] = position(i, i);
   }
 
-  // Floating nodes, voltage-source loops, DC paths, dangling nodes. Uses the netlist's node names.
-  static void CheckTopology(Circuit& c, const netlist::Netlist& nl, netlist::Diagnostics& diag) {
+  // The nodes of the deck, ground first, with the first element on each and its terminal count.
+  struct NodeTable {
     std::map<std::string, int> id;
     std::vector<std::string> names;
     std::vector<const netlist::Element*> first_user;
     std::vector<int> terminals;
-    auto node_id = [&](const std::string& name, const netlist::Element* e) {
+    int Id(const std::string& name, const netlist::Element* e) {
       std::string key = (name == "gnd") ? "0" : name;
       auto it = id.find(key);
       if (it != id.end()) return it->second;
@@ -193,19 +193,114 @@ struct Circuit::Impl {
       first_user.push_back(e);
       terminals.push_back(0);
       return k;
-    };
-    node_id("0", nullptr);
+    }
+  };
+
+  // The elements of the voltage loop that the element from a to b closes: a breadth-first search
+  // from a to b over the earlier voltage-defined elements (vadj), in deck order.
+  static std::vector<int> LoopMembers(const std::vector<std::vector<std::pair<int, int>>>& vadj,
+                                      int a, int b) {
+    const int num = static_cast<int>(vadj.size());
+    std::vector<int> prev_node(num, -1), prev_elem(num, -1);
+    std::deque<int> queue{a};
+    prev_node[a] = a;
+    while (!queue.empty()) {
+      int u = queue.front();
+      queue.pop_front();
+      if (u == b) break;
+      for (auto [v, el] : vadj[u]) {
+        if (prev_node[v] >= 0) continue;
+        prev_node[v] = u;
+        prev_elem[v] = el;
+        queue.push_back(v);
+      }
+    }
+    std::vector<int> members;
+    for (int v = b; v != a && prev_elem[v] >= 0; v = prev_node[v]) {
+      members.push_back(prev_elem[v]);
+    }
+    std::sort(members.begin(), members.end());  // deck order
+    return members;
+  }
+
+  // One error per connected component without ground.
+  static void ReportFloating(const NodeTable& t, UnionFind& any, netlist::Diagnostics& diag) {
+    const int num = static_cast<int>(t.names.size());
+    const int ground = 0;
+    std::set<int> reported;
+    for (int k = 1; k < num; ++k) {
+      int root = any.Find(k);
+      if (root == any.Find(ground) || reported.count(root)) continue;
+      reported.insert(root);
+      std::vector<std::string> members;
+      for (int m = 1; m < num; ++m) {
+        if (any.Find(m) == root) members.push_back(t.names[m]);
+      }
+      std::string others = members.size() > 1
+                               ? fmt::format(" (with {} other node{})", members.size() - 1,
+                                             members.size() > 2 ? "s" : "")
+                               : "";
+      diag.Error(t.first_user[k]->loc,
+                 fmt::format("node '{}'{} floats: no element path to ground", t.names[k], others),
+                 fmt::format("connect it to ground, e.g. 'rleak_{0} {0} 0 1g'", t.names[k]));
+    }
+  }
+
+  // Nodes with no DC path to ground get gmin to ground during DC analyses (a warning lists them).
+  static void ReportNoDcPath(Circuit& c, const NodeTable& t, UnionFind& any, UnionFind& dc,
+                             netlist::Diagnostics& diag) {
+    const int num = static_cast<int>(t.names.size());
+    const int ground = 0;
+    std::vector<std::string> no_dc;
+    for (int k = 1; k < num; ++k) {
+      if (any.Find(k) != any.Find(ground) || dc.Find(k) == dc.Find(ground)) continue;
+      auto it = c.node_by_name_.find(t.names[k]);
+      if (it == c.node_by_name_.end()) continue;
+      c.dc_gmin_nodes_.push_back(it->second);
+      no_dc.push_back(t.names[k]);
+    }
+    if (!no_dc.empty()) {
+      std::string list = no_dc.size() <= 3 ? JoinNames(no_dc)
+                                           : fmt::format("{}, {} and {} more", no_dc[0], no_dc[1],
+                                                         no_dc.size() - 2);
+      const netlist::Element* e = t.first_user[t.id.at(no_dc[0])];
+      diag.Warning(e->loc,
+                   fmt::format("node{} '{}' ha{} no DC path to ground (only through capacitors or "
+                               "current sources); adding gmin to ground for the operating point",
+                               no_dc.size() > 1 ? "s" : "", list, no_dc.size() > 1 ? "ve" : "s"),
+                   "ngspice would report a singular matrix here; add a large resistor to ground "
+                   "to make this explicit");
+    }
+  }
+
+  // A node on a single terminal carries no current: probably a typo.
+  static void ReportDangling(const NodeTable& t, netlist::Diagnostics& diag) {
+    const int num = static_cast<int>(t.names.size());
+    for (int k = 1; k < num; ++k) {
+      if (t.terminals[k] == 1) {
+        diag.Warning(t.first_user[k]->loc,
+                     fmt::format("node '{}' is connected to only one terminal (of {})", t.names[k],
+                                 t.first_user[k]->name),
+                     "a dangling node carries no current; check the node name for a typo");
+      }
+    }
+  }
+
+  // Floating nodes, voltage-source loops, DC paths, dangling nodes. Uses the netlist's node names.
+  static void CheckTopology(Circuit& c, const netlist::Netlist& nl, netlist::Diagnostics& diag) {
+    NodeTable t;
+    t.Id("0", nullptr);
     std::vector<std::vector<int>> element_nodes;
     for (const auto& e : nl.elements) {
       std::vector<int> n;
       for (const auto& name : e.nodes) {
-        int k = node_id(name, &e);
-        terminals[k]++;
+        int k = t.Id(name, &e);
+        t.terminals[k]++;
         n.push_back(k);
       }
       element_nodes.push_back(std::move(n));
     }
-    const int num = static_cast<int>(names.size());
+    const int num = static_cast<int>(t.names.size());
     UnionFind any, dc, volt;
     for (int k = 0; k < num; ++k) {
       any.Add();
@@ -224,33 +319,13 @@ struct Circuit::Impl {
       int a = n[0], b = n[1];
       if (a == b) {
         diag.Error(e.loc,
-                   fmt::format("element {} has both terminals on node '{}'", e.name, names[a]),
+                   fmt::format("element {} has both terminals on node '{}'", e.name, t.names[a]),
                    "a voltage-defined element needs two different nodes");
         continue;
       }
       if (volt.Find(a) == volt.Find(b)) {
-        // Breadth-first search from a to b over earlier voltage-defined elements.
-        std::vector<int> prev_node(num, -1), prev_elem(num, -1);
-        std::deque<int> queue{a};
-        prev_node[a] = a;
-        while (!queue.empty()) {
-          int u = queue.front();
-          queue.pop_front();
-          if (u == b) break;
-          for (auto [v, el] : vadj[u]) {
-            if (prev_node[v] >= 0) continue;
-            prev_node[v] = u;
-            prev_elem[v] = el;
-            queue.push_back(v);
-          }
-        }
-        std::vector<int> members;
-        for (int v = b; v != a && prev_elem[v] >= 0; v = prev_node[v]) {
-          members.push_back(prev_elem[v]);
-        }
-        std::sort(members.begin(), members.end());  // deck order
         std::vector<std::string> loop;
-        for (int m : members) loop.push_back(nl.elements[m].name);
+        for (int m : LoopMembers(vadj, a, b)) loop.push_back(nl.elements[m].name);
         loop.push_back(e.name);
         diag.Error(e.loc, fmt::format("voltage sources {} form a loop", JoinNames(loop)),
                    "voltage-defined elements (V, E, H, L, B V=) in a loop fix the same voltage "
@@ -261,54 +336,9 @@ struct Circuit::Impl {
       vadj[a].emplace_back(b, static_cast<int>(ei));
       vadj[b].emplace_back(a, static_cast<int>(ei));
     }
-    const int ground = 0;
-    // Floating: one error per connected component without ground.
-    std::set<int> reported;
-    for (int k = 1; k < num; ++k) {
-      int root = any.Find(k);
-      if (root == any.Find(ground) || reported.count(root)) continue;
-      reported.insert(root);
-      std::vector<std::string> members;
-      for (int m = 1; m < num; ++m) {
-        if (any.Find(m) == root) members.push_back(names[m]);
-      }
-      std::string others = members.size() > 1
-                               ? fmt::format(" (with {} other node{})", members.size() - 1,
-                                             members.size() > 2 ? "s" : "")
-                               : "";
-      diag.Error(first_user[k]->loc,
-                 fmt::format("node '{}'{} floats: no element path to ground", names[k], others),
-                 fmt::format("connect it to ground, e.g. 'rleak_{0} {0} 0 1g'", names[k]));
-    }
-    // No DC path: gmin to ground during DC analyses.
-    std::vector<std::string> no_dc;
-    for (int k = 1; k < num; ++k) {
-      if (any.Find(k) != any.Find(ground) || dc.Find(k) == dc.Find(ground)) continue;
-      auto it = c.node_by_name_.find(names[k]);
-      if (it == c.node_by_name_.end()) continue;
-      c.dc_gmin_nodes_.push_back(it->second);
-      no_dc.push_back(names[k]);
-    }
-    if (!no_dc.empty()) {
-      std::string list = no_dc.size() <= 3 ? JoinNames(no_dc)
-                                           : fmt::format("{}, {} and {} more", no_dc[0], no_dc[1],
-                                                         no_dc.size() - 2);
-      const netlist::Element* e = first_user[id[no_dc[0]]];
-      diag.Warning(e->loc,
-                   fmt::format("node{} '{}' ha{} no DC path to ground (only through capacitors or "
-                               "current sources); adding gmin to ground for the operating point",
-                               no_dc.size() > 1 ? "s" : "", list, no_dc.size() > 1 ? "ve" : "s"),
-                   "ngspice would report a singular matrix here; add a large resistor to ground "
-                   "to make this explicit");
-    }
-    for (int k = 1; k < num; ++k) {
-      if (terminals[k] == 1) {
-        diag.Warning(first_user[k]->loc,
-                     fmt::format("node '{}' is connected to only one terminal (of {})", names[k],
-                                 first_user[k]->name),
-                     "a dangling node carries no current; check the node name for a typo");
-      }
-    }
+    ReportFloating(t, any, diag);
+    ReportNoDcPath(c, t, any, dc, diag);
+    ReportDangling(t, diag);
   }
 };
 

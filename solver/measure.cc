@@ -202,7 +202,7 @@ bool ParseOne(const netlist::DirectiveCard& card, netlist::Diagnostics& diag, Me
 }
 
 // A signal of the table as a column: v(a,b) is v(a) - v(b).
-Status Column(const WaveformTable& t, const std::string& name, std::vector<double>* out) {
+Status Column(const io::WaveformTable& t, const std::string& name, std::vector<double>* out) {
   if (int j = t.Find(name); j >= 0) {
     *out = t.Column(j);
     return Status::Ok();
@@ -233,7 +233,7 @@ double At(const std::vector<double>& t, const std::vector<double>& y, double x) 
   return y[k - 1] + w * (y[k] - y[k - 1]);
 }
 
-Status EventTime(const Measurement& m, const Measurement::Event& e, const WaveformTable& table,
+Status EventTime(const Measurement& m, const Measurement::Event& e, const io::WaveformTable& table,
                  double* time) {
   if (e.has_at) {
     *time = e.at;
@@ -290,7 +290,7 @@ bool ParseMeasurements(const std::vector<netlist::DirectiveCard>& cards, netlist
   return ok;
 }
 
-Status EvaluateMeasurement(const Measurement& m, const WaveformTable& table, double* value) {
+Status EvaluateMeasurement(const Measurement& m, const io::WaveformTable& table, double* value) {
   const std::vector<double>& t = table.scale;
   if (table.scale_name != "time" || t.size() < 2) {
     return Status::Error(fmt::format("measurement '{}' needs a transient analysis", m.name));

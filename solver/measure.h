@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+#include "io/waveform.h"
 #include "netlist/diagnostics.h"
 #include "netlist/directive_cards.h"
-#include "solver/status.h"
-#include "solver/waveform.h"
 
 namespace memspice::solver {
 
@@ -56,7 +56,7 @@ bool ParseMeasurements(const std::vector<netlist::DirectiveCard>& cards, netlist
 
 // Evaluates one measurement on a transient table. Errors: a signal not in the table (the message
 // lists the table's signals), a crossing that does not happen, a window outside the run.
-Status EvaluateMeasurement(const Measurement& m, const WaveformTable& table, double* value);
+Status EvaluateMeasurement(const Measurement& m, const io::WaveformTable& table, double* value);
 
 }  // namespace memspice::solver
 

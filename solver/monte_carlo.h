@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "netlist/netlist.h"
-#include "solver/status.h"
 
 namespace memspice::solver {
 

@@ -55,11 +55,90 @@ bool NewtonSolver::Factor(const NewtonSystem& s, NewtonOutcome* out) {
   return true;
 }
 
+bool NewtonSolver::Residual(const double* x, const NewtonSystem& s, NewtonOutcome* out) {
+  const double* f = asm_.f();
+  const double* q = asm_.q();
+  for (int i = 0; i < n_; ++i) {
+    if (s.clamp != nullptr && !std::isnan(s.clamp[i])) {
+      r_[i] = x[i] - s.clamp[i];
+      scale_[i] = std::max(std::abs(x[i]), std::abs(s.clamp[i]));
+      continue;
+    }
+    const double tf = s.wf[i] * f[i], tq = s.wq[i] * q[i], tb = s.b ? s.b[i] : 0.0;
+    r_[i] = tf + tq + tb;
+    scale_[i] = std::max({std::abs(tf), std::abs(tq), std::abs(tb)});
+    if (!std::isfinite(r_[i])) {  // a device produced inf/NaN: report, never solve with it
+      out->worst = i;
+      factor_valid_ = false;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool NewtonSolver::ResidualConverged(const NewtonSystem& s, const NewtonOptions& o,
+                                     NewtonOutcome* out) {
+  const auto& unknowns = asm_.circuit().unknowns();
+  double worst_ratio = -1.0;
+  bool residual_ok = true;
+  for (int i = 0; i < n_; ++i) {
+    double atol;
+    if (s.clamp != nullptr && !std::isnan(s.clamp[i])) {
+      atol = o.vntol;
+    } else if (s.wf[i] == 0.0) {
+      atol = o.q_atol;
+    } else {
+      atol = unknowns[i].kind == devices::UnknownKind::kBranch ? o.vntol : o.abstol;
+    }
+    const double tol = o.reltol * scale_[i] + atol;
+    const double ratio = std::abs(r_[i]) / tol;
+    if (!(ratio <= 1.0)) residual_ok = false;
+    if (ratio > worst_ratio || std::isnan(ratio)) {
+      worst_ratio = std::isnan(ratio) ? INFINITY : ratio;
+      out->worst = i;
+    }
+  }
+  return residual_ok;
+}
+
+bool NewtonSolver::Update(double* x, const NewtonOptions& o, double fraction, bool* dx_converged,
+                          double* dx_norm, NewtonOutcome* out) {
+  const auto& unknowns = asm_.circuit().unknowns();
+  for (int i = 0; i < n_; ++i) dx_[i] = -r_[i];
+  klu_.Solve(dx_.data());
+  double max_node_dx = 0.0;
+  for (int i = 0; i < n_; ++i) {
+    if (!std::isfinite(dx_[i])) {
+      out->worst = i;
+      out->singular = true;
+      factor_valid_ = false;
+      return false;
+    }
+    if (unknowns[i].kind == devices::UnknownKind::kNode) {
+      max_node_dx = std::max(max_node_dx, std::abs(dx_[i]));
+    }
+  }
+  if (o.max_node_step > 0.0 && max_node_dx > o.max_node_step) {
+    const double s_damp = o.max_node_step / max_node_dx;
+    for (int i = 0; i < n_; ++i) dx_[i] *= s_damp;
+  }
+  *dx_converged = true;
+  *dx_norm = 0.0;
+  for (int i = 0; i < n_; ++i) {
+    const double xn = x[i] + dx_[i];
+    const double atol = unknowns[i].kind == devices::UnknownKind::kNode ? o.vntol : o.abstol;
+    const double tol = o.reltol * std::max(std::abs(xn), std::abs(x[i])) + atol;
+    if (std::abs(dx_[i]) > fraction * tol) *dx_converged = false;
+    *dx_norm = std::max(*dx_norm, std::abs(dx_[i]) / tol);
+    x[i] = xn;
+  }
+  return true;
+}
+
 NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const NewtonSystem& s,
                                   const NewtonOptions& o) {
   NewtonOutcome out;
   const Circuit& c = asm_.circuit();
-  const auto& unknowns = c.unknowns();
   if (request.dc != last_dc_ || request.all_node_gmin != last_all_gmin_ ||
       request.dc_node_gmin != last_dc_gmin_) {
     Invalidate();
@@ -87,47 +166,13 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
     req.init_junctions = request.init_junctions && iter == 0;
     asm_.Evaluate(x, req);
     if (req.matrices) matrices_current_ = true;
-    const double* f = asm_.f();
-    const double* q = asm_.q();
-    for (int i = 0; i < n_; ++i) {
-      if (s.clamp != nullptr && !std::isnan(s.clamp[i])) {
-        r_[i] = x[i] - s.clamp[i];
-        scale_[i] = std::max(std::abs(x[i]), std::abs(s.clamp[i]));
-        continue;
-      }
-      const double tf = s.wf[i] * f[i], tq = s.wq[i] * q[i], tb = s.b ? s.b[i] : 0.0;
-      r_[i] = tf + tq + tb;
-      scale_[i] = std::max({std::abs(tf), std::abs(tq), std::abs(tb)});
-      if (!std::isfinite(r_[i])) {  // a device produced inf/NaN: report, never solve with it
-        out.worst = i;
-        factor_valid_ = false;
-        return out;
-      }
-    }
+    if (!Residual(x, s, &out)) return out;
     // Residual scale from the size of the individual Jacobian terms (those of the factored
     // Jacobian when a chord iteration reuses it).
     if (!reuse) AssembleJacobian(s);
     if (!reuse || o.chord) ScaleFromJacobian(x);
     // Convergence: the last update was small and the residual is small.
-    double worst_ratio = -1.0;
-    bool residual_ok = true;
-    for (int i = 0; i < n_; ++i) {
-      double atol;
-      if (s.clamp != nullptr && !std::isnan(s.clamp[i])) {
-        atol = o.vntol;
-      } else if (s.wf[i] == 0.0) {
-        atol = o.q_atol;
-      } else {
-        atol = unknowns[i].kind == devices::UnknownKind::kBranch ? o.vntol : o.abstol;
-      }
-      const double tol = o.reltol * scale_[i] + atol;
-      const double ratio = std::abs(r_[i]) / tol;
-      if (!(ratio <= 1.0)) residual_ok = false;
-      if (ratio > worst_ratio || std::isnan(ratio)) {
-        worst_ratio = std::isnan(ratio) ? INFINITY : ratio;
-        out.worst = i;
-      }
-    }
+    const bool residual_ok = ResidualConverged(s, o, &out);
     if (iter > 0 && dx_converged && residual_ok && asm_.num_limited() == 0) {
       out.converged = true;
       return out;
@@ -137,35 +182,9 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
       if (!Factor(s, &out)) return out;
       ++out.factorizations;
     }
-    for (int i = 0; i < n_; ++i) dx_[i] = -r_[i];
-    klu_.Solve(dx_.data());
-    double max_node_dx = 0.0;
-    for (int i = 0; i < n_; ++i) {
-      if (!std::isfinite(dx_[i])) {
-        out.worst = i;
-        out.singular = true;
-        factor_valid_ = false;
-        return out;
-      }
-      if (unknowns[i].kind == devices::UnknownKind::kNode) {
-        max_node_dx = std::max(max_node_dx, std::abs(dx_[i]));
-      }
-    }
-    if (o.max_node_step > 0.0 && max_node_dx > o.max_node_step) {
-      const double s_damp = o.max_node_step / max_node_dx;
-      for (int i = 0; i < n_; ++i) dx_[i] *= s_damp;
-    }
-    dx_converged = true;
     const double fraction = o.chord && reuse ? kChordErrorFraction : 1.0;
     double dx_norm = 0.0;
-    for (int i = 0; i < n_; ++i) {
-      const double xn = x[i] + dx_[i];
-      const double atol = unknowns[i].kind == devices::UnknownKind::kNode ? o.vntol : o.abstol;
-      const double tol = o.reltol * std::max(std::abs(xn), std::abs(x[i])) + atol;
-      if (std::abs(dx_[i]) > fraction * tol) dx_converged = false;
-      dx_norm = std::max(dx_norm, std::abs(dx_[i]) / tol);
-      x[i] = xn;
-    }
+    if (!Update(x, o, fraction, &dx_converged, &dx_norm, &out)) return out;
     if (o.chord) {
       // Refresh the Jacobian when the reused one stops contracting fast.
       if (reuse) ++chord_iterations;

@@ -83,6 +83,16 @@ class NewtonSolver {
   // Adds |J_ik x_k| (the size of each Jacobian term) to the residual scale of row i.
   void ScaleFromJacobian(const double* x);
   bool Factor(const NewtonSystem& s, NewtonOutcome* out);
+  // The residual r_ of the assembled f and q (and its term sizes in scale_); false, with
+  // out->worst, if a device produced inf or NaN.
+  bool Residual(const double* x, const NewtonSystem& s, NewtonOutcome* out);
+  // Whether every residual is within tolerance; out->worst is the row furthest from it.
+  bool ResidualConverged(const NewtonSystem& s, const NewtonOptions& o, NewtonOutcome* out);
+  // Solves for the update, damps it (max_node_step) and applies it to x; `dx_converged` tells
+  // whether every |dx| is within `fraction` of its tolerance, `dx_norm` the largest ratio.
+  // False, with out->singular, if the update is not finite.
+  bool Update(double* x, const NewtonOptions& o, double fraction, bool* dx_converged,
+              double* dx_norm, NewtonOutcome* out);
   Assembler& asm_;
   KluSolver& klu_;
   int n_;

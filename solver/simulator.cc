@@ -42,13 +42,6 @@ const char* MethodName(Method m) {
   return "?";
 }
 
-std::string FormatBytes(double bytes) {
-  if (bytes >= 1e9) return fmt::format("{:.3g} GB", bytes / 1e9);
-  if (bytes >= 1e6) return fmt::format("{:.3g} MB", bytes / 1e6);
-  if (bytes >= 1e3) return fmt::format("{:.3g} kB", bytes / 1e3);
-  return fmt::format("{:.0f} bytes", bytes);
-}
-
 Status SimOptions::Validate() const {
   auto positive = [](const char* name, double v) {
     if (std::isfinite(v) && v > 0.0) return Status::Ok();
@@ -380,6 +373,54 @@ Status RunAnalysis(Circuit& circuit, const netlist::Netlist& netlist,
   s = RunEngine(circuit, netlist, analysis, options, sel, observer, out);
   if (s.ok() && out->sink != nullptr) s = out->sink->End(*out);
   return s;
+}
+
+const char* AnalysisCard(netlist::Analysis::Kind kind) {
+  switch (kind) {
+    case netlist::Analysis::Kind::kOp:
+      return ".op";
+    case netlist::Analysis::Kind::kDc:
+      return ".dc";
+    case netlist::Analysis::Kind::kTran:
+      return ".tran";
+    case netlist::Analysis::Kind::kAc:
+      return ".ac";
+  }
+  return "?";
+}
+
+Status RunMemspiceDeck(const std::string& deck_path, const netlist::ParseOptions& parse,
+                       const SimOptions& sim, std::vector<WaveformTable>* tables,
+                       netlist::Netlist* parsed) {
+  netlist::Diagnostics diag;
+  std::optional<netlist::Netlist> nl = netlist::ParseFile(deck_path, parse, diag);
+  if (!nl) {
+    return Status::Error(fmt::format("cannot parse '{}':\n{}", deck_path, diag.Format()));
+  }
+  if (nl->analyses.empty()) {
+    return Status::Error(fmt::format("'{}' has no analysis", deck_path),
+                         "add .op, .dc or .tran to the deck");
+  }
+  std::unique_ptr<Circuit> circuit = Circuit::Build(*nl, diag);
+  if (!circuit) {
+    return Status::Error(
+        fmt::format("cannot build the circuit of '{}':\n{}", deck_path, diag.Format()));
+  }
+  SimOptions options = sim;
+  Status applied = options.ApplyNetlistOptions(*nl);
+  if (!applied.ok()) {
+    return Status::Error(fmt::format("{}: {}", deck_path, applied.message()), applied.hint());
+  }
+  for (const auto& analysis : nl->analyses) {
+    WaveformTable table;
+    Status s = RunAnalysis(*circuit, *nl, analysis, options, nullptr, &table);
+    if (!s.ok()) {
+      return s.Prefixed(fmt::format("{}: {} failed: ", deck_path, AnalysisCard(analysis.kind)));
+    }
+    tables->push_back(std::move(table));
+  }
+  if (parsed) *parsed = std::move(*nl);
+  return Status::Ok();
 }
 
 }  // namespace memspice::solver

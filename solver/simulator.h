@@ -8,10 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "base/bytes.h"
+#include "base/status.h"
+#include "io/waveform.h"
 #include "netlist/netlist.h"
 #include "solver/circuit.h"
-#include "solver/status.h"
-#include "solver/waveform.h"
 
 namespace memspice::solver {
 
@@ -22,8 +23,11 @@ enum class Method { kForwardEuler, kBackwardEuler, kTrapezoidal, kGear2, kRk4 };
 std::optional<Method> ParseMethod(const std::string& name);
 const char* MethodName(Method m);
 
-// "1.5 GB", "320 kB": a byte count for messages.
-std::string FormatBytes(double bytes);
+// The solver writes its results into io tables (or streams them through an io::PointSink) and
+// states byte counts in its messages with base::FormatBytes.
+using base::FormatBytes;
+using io::PointSink;
+using io::WaveformTable;
 
 struct SimOptions {
   std::optional<Method> method;  // unset: .options method, else trapezoidal
@@ -97,6 +101,16 @@ class StepObserver {
 Status RunAnalysis(Circuit& circuit, const netlist::Netlist& netlist,
                    const netlist::Analysis& analysis, const SimOptions& options,
                    StepObserver* observer, WaveformTable* out);
+
+// The card of an analysis kind: ".op", ".dc", ".tran", ".ac".
+const char* AnalysisCard(netlist::Analysis::Kind kind);
+
+// Runs every analysis of the deck at `deck_path` (netlist::ParseFile -> Circuit::Build ->
+// RunAnalysis), appending one table per analysis to `tables`; the parsed netlist goes to
+// `parsed` when given. Errors name the deck and carry the parser's diagnostics.
+Status RunMemspiceDeck(const std::string& deck_path, const netlist::ParseOptions& parse,
+                       const SimOptions& sim, std::vector<WaveformTable>* tables,
+                       netlist::Netlist* parsed = nullptr);
 
 }  // namespace memspice::solver
 

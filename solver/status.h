@@ -1,46 +1,12 @@
-// Status carries failures out of numerical code; nothing throws inside the Newton loop.
+// The solver's first name for base/status.h's Status, kept so that code written against it
+// (solver::Status, #include "solver/status.h") still compiles; new code writes Status.
 #ifndef MEMSPICE_SOLVER_STATUS_H_
 #define MEMSPICE_SOLVER_STATUS_H_
 
-#include <string>
+#include "base/status.h"
 
 namespace memspice::solver {
-
-class Status {
- public:
-  static Status Ok() { return Status(); }
-  static Status Error(std::string message, std::string hint = "") {
-    Status s;
-    s.ok_ = false;
-    s.message_ = std::move(message);
-    s.hint_ = std::move(hint);
-    return s;
-  }
-  // A request refused before any work because it passes a limit (--max-points, --max-memory):
-  // the input is at fault, not the run, so commands exit 1 as for a bad option.
-  static Status Refused(std::string message, std::string hint = "") {
-    Status s = Error(std::move(message), std::move(hint));
-    s.refused_ = true;
-    return s;
-  }
-  bool ok() const { return ok_; }
-  bool refused() const { return refused_; }
-  // The same failure (kind and hint kept) with `prefix` before its message.
-  Status Prefixed(const std::string& prefix) const {
-    Status s = *this;
-    s.message_ = prefix + message_;
-    return s;
-  }
-  const std::string& message() const { return message_; }
-  const std::string& hint() const { return hint_; }
-
- private:
-  bool ok_ = true;
-  bool refused_ = false;
-  std::string message_;
-  std::string hint_;
-};
-
+using memspice::Status;
 }  // namespace memspice::solver
 
 #endif  // MEMSPICE_SOLVER_STATUS_H_

@@ -15,7 +15,7 @@
 #include <sstream>
 #include <string>
 
-#include "solver/ngspice_runner.h"
+#include "ngspice/runner.h"
 
 namespace memspice::testing {
 
@@ -86,7 +86,7 @@ inline constexpr const char* kNgspiceSkipped =
 
 inline bool HaveNgspice() {
   std::string path;
-  if (solver::FindNgspice("ngspice", &path).ok()) return true;
+  if (ngspice::FindNgspice("ngspice", &path).ok()) return true;
   const char* skip = std::getenv("MEMSPICE_SKIP_NGSPICE");
   if (skip != nullptr && std::string(skip) == "1") {
     std::cout << kNgspiceSkipped << std::endl;

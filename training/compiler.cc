@@ -1097,8 +1097,8 @@ bool CompileNetwork(const std::string& path, const std::vector<std::string>& inc
   return true;
 }
 
-solver::Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p,
-                                   const std::string& dataset, circuits::MsnnSpec* spec) {
+Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p, const std::string& dataset,
+                           circuits::MsnnSpec* spec) {
   circuits::MsnnSpec s;
   NeuronParams def;
   def.c_mem = c.neuron_of(0).c_mem;
@@ -1110,7 +1110,7 @@ solver::Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p,
     };
     if (n.c_mem != def.c_mem || n.v1 != def.v1 || n.v2 != def.v2 || !same(n.m1, def.m1) ||
         !same(n.m2, def.m2))
-      return solver::Status::Error(fmt::format(
+      return Status::Error(fmt::format(
           "MIF layer {} does not use the mif.lib neuron; the generator writes only that "
           "one",
           l + 1));
@@ -1118,7 +1118,7 @@ solver::Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p,
   s.synapse = circuits::SynapseModel();
   if (std::abs(c.g_min * s.synapse.roff - 1) > 1e-12 ||
       std::abs(c.g_max * s.synapse.ron - 1) > 1e-12)
-    return solver::Status::Error(fmt::format(
+    return Status::Error(fmt::format(
         "conductance range [{}, {}] S differs from mss_synapse's [1/R_off, 1/R_on] = [{}, {}] S",
         c.g_min, c.g_max, 1 / s.synapse.roff, 1 / s.synapse.ron));
   s.layers = c.layer_sizes;
@@ -1151,18 +1151,18 @@ solver::Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p,
     s.weights.push_back(std::move(cb));
   }
   *spec = std::move(s);
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
-solver::Status RewriteTrainedDeck(const CompiledNetwork& c, const std::map<std::string, double>& g,
-                                  const std::vector<double>& pixels, int label, std::string* text) {
+Status RewriteTrainedDeck(const CompiledNetwork& c, const std::map<std::string, double>& g,
+                          const std::vector<double>& pixels, int label, std::string* text) {
   std::ifstream in(c.path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
-  if (!in) return solver::Status::Error(fmt::format("cannot read '{}'", c.path));
+  if (!in) return Status::Error(fmt::format("cannot read '{}'", c.path));
   if (!pixels.empty() && pixels.size() != c.inputs.size())
-    return solver::Status::Error(fmt::format("sample has {} features, the deck binds {} pixels",
-                                             pixels.size(), c.inputs.size()));
+    return Status::Error(fmt::format("sample has {} features, the deck binds {} pixels",
+                                     pixels.size(), c.inputs.size()));
   std::map<std::string, const mss::MssParams*> model;
   for (size_t k = 0; k < c.trainable.size(); ++k) model[c.trainable[k]] = &c.trainable_models[k];
   netlist::DeckEditor deck(ss.str());
@@ -1171,8 +1171,8 @@ solver::Status RewriteTrainedDeck(const CompiledNetwork& c, const std::map<std::
   for (const netlist::Element& e : c.netlist.elements) {
     if (!g.count(e.name) || e.loc.file != main || e.name.find('.') != std::string::npos) continue;
     double x0 = 0;
-    if (solver::Status s = circuits::SynapseStateForConductance(*model.at(e.name), g.at(e.name),
-                                                                "synapse " + e.name, &x0);
+    if (Status s = circuits::SynapseStateForConductance(*model.at(e.name), g.at(e.name),
+                                                        "synapse " + e.name, &x0);
         !s.ok())
       return s;
     deck.SetKey(e.loc.line, "x0", base::FormatNumber(x0));
@@ -1180,12 +1180,12 @@ solver::Status RewriteTrainedDeck(const CompiledNetwork& c, const std::map<std::
   }
   for (const auto& [name, value] : g)
     if (!done.count(name))
-      return solver::Status::Error(
+      return Status::Error(
           fmt::format("synapse '{}' is not a top-level Y card of {}; export rewrites only those",
                       name, c.path));
   for (size_t i = 0; i < pixels.size(); ++i) {
     if (!deck.SetDirectiveKey(".param", c.inputs[i], base::FormatNumber(pixels[i])))
-      return solver::Status::Error(
+      return Status::Error(
           fmt::format("{}: pixel parameter '{}' is not set by a .param card", c.path, c.inputs[i]));
   }
   *text = deck.text();
@@ -1195,7 +1195,7 @@ solver::Status RewriteTrainedDeck(const CompiledNetwork& c, const std::map<std::
     text->insert(eol == std::string::npos ? text->size() : eol + 1,
                  fmt::format("* bound sample: label {}\n", label));
   }
-  return solver::Status::Ok();
+  return Status::Ok();
 }
 
 }  // namespace memspice::training

@@ -28,11 +28,12 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "circuits/msnn.h"
+#include "circuits/network_defaults.h"
 #include "devices/mss_model.h"
 #include "netlist/diagnostics.h"
 #include "netlist/netlist.h"
-#include "solver/status.h"
 #include "training/network.h"
 
 namespace memspice::training {
@@ -42,7 +43,7 @@ namespace memspice::training {
 //   input=PREFIX (pixel i is .param PREFIX<i>)  input_scale=A  outputs=n0,n1,...
 //   trainable=GLOB:x0 (synapse instances whose x0 is trained; default all synapses)
 struct MsnnDirectives {
-  std::string dataset = "fashion-mnist";
+  std::string dataset = circuits::DefaultNetwork().dataset;
   std::string loss = "nll";
   std::string method = "fe";  // without method=: forward Euler
   double v_scale = NetworkConfig().v_scale;
@@ -95,16 +96,16 @@ bool GlobMatch(const std::string& pattern, const std::string& name);
 // Spec of `memspice gen msnn` for a network of the fast kernels with conductances p (then
 // circuits::GenerateMsnnDeck). Fails if the network uses neurons other than mif.lib's or a
 // conductance range other than mss_synapse's.
-solver::Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p,
-                                   const std::string& dataset, circuits::MsnnSpec* spec);
+Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p, const std::string& dataset,
+                           circuits::MsnnSpec* spec);
 
 // The text of the compiled deck with x0 of every synapse in `g` (conductance by element name;
 // state from the synapse's own model) rewritten and, if pixels is not empty, the sample bound to
 // the pixel parameters, through the deck editor (netlist/deck_editor.h). Synapses must be
 // top-level `Y... name ...` cards of the deck file and the pixels set on its .param cards (as gen
 // msnn writes them).
-solver::Status RewriteTrainedDeck(const CompiledNetwork& c, const std::map<std::string, double>& g,
-                                  const std::vector<double>& pixels, int label, std::string* text);
+Status RewriteTrainedDeck(const CompiledNetwork& c, const std::map<std::string, double>& g,
+                          const std::vector<double>& pixels, int label, std::string* text);
 
 }  // namespace memspice::training
 

@@ -95,9 +95,8 @@ MnaSampleResult MnaNetwork::Run(const std::vector<double>& g, const float* image
 
   auto circuit = solver::Circuit::Build(nl, diag);
   if (!circuit) throw TrainingError(diag.Format());
-  solver::WaveformTable table;
-  if (solver::Status s = solver::RunAnalysis(*circuit, nl, nl.analyses[0], so, nullptr, &table);
-      !s.ok())
+  io::WaveformTable table;
+  if (Status s = solver::RunAnalysis(*circuit, nl, nl.analyses[0], so, nullptr, &table); !s.ok())
     throw TrainingError(fmt::format("MNA transient failed: {} ({})", s.message(), s.hint()));
   if (static_cast<int>(table.rows.size()) != d.steps + 1)
     throw TrainingError(fmt::format("MNA transient produced {} points, expected {}",
@@ -133,7 +132,7 @@ MnaSampleResult MnaNetwork::Run(const std::vector<double>& g, const float* image
                               FormatNumber(1.0 / d.dt), e, e, e);
   for (const std::string& n : c_.trainable) req.wrt.push_back(n + ":x0");
   autodiff::GradResult gr;
-  if (solver::Status s = autodiff::ComputeGradient(nl, so, req, &gr); !s.ok())
+  if (Status s = autodiff::ComputeGradient(nl, so, req, &gr); !s.ok())
     throw TrainingError(fmt::format("MNA gradient failed: {} ({})", s.message(), s.hint()));
   r.grad.resize(c_.trainable.size());
   for (size_t k = 0; k < c_.trainable.size(); ++k)

@@ -570,32 +570,40 @@ struct Network::WorkspacePool {
   }
 };
 
-// The chunk processor: forward through all layers, loss, optionally reverse.
+// Throws TrainingError naming the neuron, sample and step if layer l's states left their range.
 template <typename S>
-static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<RestState>& rest,
-                     const std::vector<S>& alpha, const KernelParams<S>& kp, const float* images,
-                     const int* labels, int first, int ns, Workspace<S>& ws, ChunkGrad<S>* grad,
-                     SampleOutput* out) {
+static void CheckDivergence(const NetworkConfig& cfg, int l, int ns, int first,
+                            const Workspace<S>& ws) {
   const int nl = cfg.num_layers();
   const int T = cfg.steps;
-  const int F = cfg.layer_sizes[0];
-  ws.v.resize(nl);
-  ws.x1.resize(nl);
-  ws.x2.resize(nl);
-  ws.drive.resize(nl);
-  ws.direct.resize(nl);
-  std::vector<LayerConst<S>> lc;
-  for (int l = 0; l < nl; ++l) lc.push_back(MakeLayerConst<S>(cfg, rest[l], l));
-  // Kernel step n is driven by I[n] (explicit methods) or I[n+1] (backward Euler).
+  const int H = cfg.layer_sizes[l + 1];
+  const int n_el = ns * H;
+  int step = 0, elem = 0;
+  std::string what;
+  if (FindDivergence(T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(), &step, &elem,
+                     &what)) {
+    const bool fe = cfg.method == Method::kForwardEuler;
+    throw TrainingError(
+        fmt::format("divergence in MIF layer {} ({}), neuron {}, sample {}, at step {} (t = "
+                    "{:.4g} ms): {}; {}",
+                    l + 1, l + 1 == nl ? "output" : "hidden", elem % H, first + elem / H, step,
+                    step * cfg.dt * 1e3, what,
+                    fe ? "forward Euler is unstable once dt (G1 + G2) / C_mem > 2: use the "
+                         "semi-implicit method, a smaller time step dt or a lower layer scale"
+                       : "lower the layer scale or input scale, or use a smaller time step dt"));
+  }
+}
+
+// Forward pass of a chunk through every layer (states in ws.v, ws.x1, ws.x2).
+template <typename S>
+static void ForwardChunk(const NetworkConfig& cfg, KernelIsa isa,
+                         const std::vector<LayerConst<S>>& lc, const S* alpha_d,
+                         const KernelParams<S>& kp, const RowMat<S>& x, int first, int ns,
+                         Workspace<S>& ws) {
+  const int nl = cfg.num_layers();
+  const int T = cfg.steps;
   const int shift = cfg.method == Method::kBackwardEuler ? 1 : 0;
   const int cshift = CouplingShift(cfg.method);
-  const S* alpha_d = alpha.data() + shift;
-
-  // Input images of this chunk in the kernel's scalar type.
-  RowMat<S> x(ns, F);
-  for (int s = 0; s < ns; ++s)
-    for (int f = 0; f < F; ++f) x(s, f) = S(images[static_cast<size_t>(first + s) * F + f]);
-
   for (int l = 0; l < nl; ++l) {
     const int H = cfg.layer_sizes[l + 1];
     const int n_el = ns * H;
@@ -635,27 +643,22 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
                      ws.x1[l].data(), ws.x2[l].data());
       }
     }
-    int step = 0, elem = 0;
-    std::string what;
-    if (FindDivergence(T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(), &step, &elem,
-                       &what)) {
-      const bool fe = cfg.method == Method::kForwardEuler;
-      throw TrainingError(
-          fmt::format("divergence in MIF layer {} ({}), neuron {}, sample {}, at step {} (t = "
-                      "{:.4g} ms): {}; {}",
-                      l + 1, l + 1 == nl ? "output" : "hidden", elem % H, first + elem / H, step,
-                      step * cfg.dt * 1e3, what,
-                      fe ? "forward Euler is unstable once dt (G1 + G2) / C_mem > 2: use the "
-                           "semi-implicit method, a smaller time step dt or a lower layer scale"
-                         : "lower the layer scale or input scale, or use a smaller time step dt"));
-    }
+    CheckDivergence(cfg, l, ns, first, ws);
   }
+}
 
-  // Loss, predictions and the output layer's adjoint sources.
+// Loss, predictions and spiking fraction of each sample (out), and the output layer's adjoint
+// sources in ws.direct when `reverse`.
+template <typename S>
+static void ChunkOutputs(const NetworkConfig& cfg, const std::vector<LayerConst<S>>& lc,
+                         const int* labels, int first, int ns, bool reverse, Workspace<S>& ws,
+                         SampleOutput* out) {
+  const int nl = cfg.num_layers();
+  const int T = cfg.steps;
   const int O = cfg.layer_sizes[nl];
   const S inv_vs = S(1.0 / cfg.v_scale);
   const RowMat<S>& vo = ws.v[nl - 1];
-  if (grad) ws.direct[nl - 1].setZero(T + 1, ns * O);
+  if (reverse) ws.direct[nl - 1].setZero(T + 1, ns * O);
   std::vector<S> z(O);
   for (int s = 0; s < ns; ++s) {
     SampleOutput& so = out[s];
@@ -677,7 +680,7 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
       }
       if (y >= 0) {
         loss += double(std::log(sum) + zmax - row[y] * inv_vs);
-        if (grad) {
+        if (reverse) {
           S* d = ws.direct[nl - 1].data() + static_cast<size_t>(n) * ns * O + s * O;
           for (int k = 0; k < O; ++k) d[k] = (z[k] / sum - (k == y ? S(1) : S(0))) * inv_vs;
         }
@@ -701,9 +704,18 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
     }
     so.spiking_fraction = hidden ? double(spiking) / hidden : 0.0;
   }
-  if (!grad) return;
+}
 
-  // Reverse pass, last layer first.
+// Reverse pass of a chunk, last layer first: the gradients of the weights, loads and couplings.
+template <typename S>
+static void ReverseChunk(const NetworkConfig& cfg, KernelIsa isa,
+                         const std::vector<LayerConst<S>>& lc, const S* alpha_d,
+                         const KernelParams<S>& kp, const RowMat<S>& x, int ns, Workspace<S>& ws,
+                         ChunkGrad<S>* grad) {
+  const int nl = cfg.num_layers();
+  const int T = cfg.steps;
+  const int shift = cfg.method == Method::kBackwardEuler ? 1 : 0;
+  const int cshift = CouplingShift(cfg.method);
   for (int l = nl - 1; l >= 0; --l) {
     const int H = cfg.layer_sizes[l + 1];
     const int n_el = ns * H;
@@ -750,6 +762,34 @@ static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<
       up.noalias() = sl * (di * kp.w[l].transpose());
     }
   }
+}
+
+// The chunk processor: forward through all layers, loss, optionally reverse.
+template <typename S>
+static void RunChunk(const NetworkConfig& cfg, KernelIsa isa, const std::vector<RestState>& rest,
+                     const std::vector<S>& alpha, const KernelParams<S>& kp, const float* images,
+                     const int* labels, int first, int ns, Workspace<S>& ws, ChunkGrad<S>* grad,
+                     SampleOutput* out) {
+  const int nl = cfg.num_layers();
+  const int F = cfg.layer_sizes[0];
+  ws.v.resize(nl);
+  ws.x1.resize(nl);
+  ws.x2.resize(nl);
+  ws.drive.resize(nl);
+  ws.direct.resize(nl);
+  std::vector<LayerConst<S>> lc;
+  for (int l = 0; l < nl; ++l) lc.push_back(MakeLayerConst<S>(cfg, rest[l], l));
+  // Kernel step n is driven by I[n] (explicit methods) or I[n+1] (backward Euler).
+  const S* alpha_d = alpha.data() + (cfg.method == Method::kBackwardEuler ? 1 : 0);
+
+  // Input images of this chunk in the kernel's scalar type.
+  RowMat<S> x(ns, F);
+  for (int s = 0; s < ns; ++s)
+    for (int f = 0; f < F; ++f) x(s, f) = S(images[static_cast<size_t>(first + s) * F + f]);
+
+  ForwardChunk(cfg, isa, lc, alpha_d, kp, x, first, ns, ws);
+  ChunkOutputs(cfg, lc, labels, first, ns, grad != nullptr, ws, out);
+  if (grad) ReverseChunk(cfg, isa, lc, alpha_d, kp, x, ns, ws, grad);
 }
 
 // Data parallelism: each process ran its block of chunks; the chunk gradients and sample outputs

@@ -45,9 +45,10 @@
 #include <string>
 #include <vector>
 
+#include "circuits/network_defaults.h"
 #include "devices/mss_model.h"
-#include "training/line_network.h"
 #include "parallel/collective.h"
+#include "training/line_network.h"
 
 namespace memspice::training {
 
@@ -73,33 +74,34 @@ std::string CrossbarFormName(CrossbarForm f);
 // One MIF neuron type (spec section 2). Defaults: MEMprop configuration with C_mem = 1 nF (Table
 // III lists 100 pF, with which forward Euler at dt = 10 us diverges at rest; see docs/training.md).
 struct NeuronParams {
-  double c_mem = 1e-9;             // [F]
-  double v1 = 0.0;                 // source of M1 [V]
-  double v2 = 0.050;               // source of M2 [V]
-  devices::mss::MssParams m1, m2;  // Table III defaults (k = 0.6, volatile)
+  double c_mem = circuits::DefaultNetwork().c_mem;  // [F]
+  double v1 = 0.0;                                  // source of M1 [V]
+  double v2 = 0.050;                                // source of M2 [V]
+  devices::mss::MssParams m1, m2;                   // Table III defaults (k = 0.6, volatile)
 };
 
+// Defaults: circuits/network_defaults.h, shared with the deck generator.
 struct NetworkConfig {
-  std::vector<int> layer_sizes = {784, 100, 10};  // input features, then MIF layer sizes
+  std::vector<int> layer_sizes = circuits::DefaultNetwork().layers;  // inputs, then MIF layers
   NeuronParams neuron;                      // used by every MIF layer unless layer_neurons is given
   std::vector<NeuronParams> layer_neurons;  // optional: one per MIF layer
   double g_min = 1e-5;                      // 1 / R_off of the synapse memristor [S]
   double g_max = 1e-3;                      // 1 / R_on [S]
   // s_l per crossbar: layer 1 in V/A (drive = s_1 input_scale alpha W^T x), deeper crossbars
   // dimensionless.
-  std::vector<double> layer_scale = {150.0, 0.03};
-  double input_scale = 10e-6;  // alpha event weight per unit pixel intensity [A]
-  double dt = 1e-5;            // [s]
-  int steps = 200;             // T (the paper's 1000 trains no better, 5x slower)
-  int period = 100;            // alpha event every `period` steps
-  double tau_a = 0.64e-3;      // [s]
+  std::vector<double> layer_scale = circuits::DefaultNetwork().layer_scale;
+  double input_scale = circuits::DefaultNetwork().input_scale;  // per unit pixel intensity [A]
+  double dt = circuits::DefaultNetwork().dt;                    // [s]
+  int steps = circuits::DefaultNetwork().steps;                 // T
+  int period = circuits::DefaultNetwork().period;               // alpha event every `period` steps
+  double tau_a = circuits::DefaultNetwork().tau_a;              // [s]
   // Optional unit alpha waveform alpha[n], n = 0..steps (steps + 1 entries; steps entries are
   // accepted for the explicit methods, which never use alpha[steps]), replacing the forward-Euler
   // recurrence (set by training/compiler.h from a netlist's own alpha source, so that the fast path
   // and the MNA engine see the same input).
   std::vector<double> alpha_waveform;
-  double v_scale = 1e-3;                  // softmax temperature [V]
-  Method method = Method::kSemiImplicit;  // stable for any drive, same cost as forward Euler
+  double v_scale = circuits::DefaultNetwork().v_scale;  // softmax temperature [V]
+  Method method = ParseMethod(circuits::DefaultNetwork().method);
   CrossbarForm form = CrossbarForm::kIdeal;
   std::string isa = "auto";  // float kernel instruction set (ParseKernelIsa); results differ
                              // between instruction sets by float rounding only

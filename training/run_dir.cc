@@ -13,7 +13,7 @@
 #include <random>
 #include <sstream>
 
-#include "solver/atomic_file.h"
+#include "io/atomic_file.h"
 
 namespace memspice::training {
 
@@ -25,8 +25,8 @@ std::string RunFile(const std::string& dir, const char* name) {
 }
 
 void WriteFileAtomic(const std::string& path, const std::string& contents) {
-  // One atomic-write helper for every output (solver/atomic_file.h); training reports by throwing.
-  const solver::Status s = solver::WriteFileAtomic(path, contents);
+  // One atomic-write helper for every output (io/atomic_file.h); training reports by throwing.
+  const Status s = io::WriteFileAtomic(path, contents);
   if (!s.ok()) throw TrainingError(s.message());
 }
 

@@ -32,18 +32,19 @@ inline constexpr const char* kMnaParamsFile = "mna_params.json";  // runs traine
 // dir/name as a string.
 std::string RunFile(const std::string& dir, const char* name);
 
-// solver::WriteFileAtomic (a temporary file next to `path`, renamed over it when complete) that
+// io::WriteFileAtomic (a temporary file next to `path`, renamed over it when complete) that
 // throws TrainingError naming the file when it cannot be written.
 void WriteFileAtomic(const std::string& path, const std::string& contents);
 
 // What a run was started with (train_args.json). A network built from flags is `options.network`;
 // a deck-based run names its deck instead (the deck shapes the network).
 struct RunRecord {
-  std::string dataset = "fashion-mnist";  // as given to `train`: fashion-mnist, mnist or a folder
-  std::string deck;                       // absolute path of the network deck; empty: from flags
-  std::string path = "fast";              // deck runs: "fast" (compiled kernels) or "mna"
-  std::string preset = "default";         // the preset the settings started from
-  TrainOptions options;                   // network (flag-built runs) and optimisation settings
+  // as given to `train`: fashion-mnist, mnist or a folder
+  std::string dataset = circuits::DefaultNetwork().dataset;
+  std::string deck;                // absolute path of the network deck; empty: from flags
+  std::string path = "fast";       // deck runs: "fast" (compiled kernels) or "mna"
+  std::string preset = "default";  // the preset the settings started from
+  TrainOptions options;            // network (flag-built runs) and optimisation settings
 };
 void WriteRunRecord(const std::string& dir, const RunRecord& record);
 // Throws TrainingError naming the file and the field that is missing or wrong.

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "solver/plot.h"
-#include "solver/waveform.h"
+#include "io/plot.h"
+#include "io/waveform.h"
 
 namespace memspice::training {
 
@@ -16,15 +16,14 @@ namespace fs = std::filesystem;
 namespace {
 
 // Writes `text` to `data_path`, runs the script and removes the data file.
-solver::Status PlotWithData(const std::string& path, const std::string& data_path,
-                            const std::string& text, int width, int height,
-                            const std::string& script) {
+Status PlotWithData(const std::string& path, const std::string& data_path, const std::string& text,
+                    int width, int height, const std::string& script) {
   {
     std::ofstream data(data_path);
     data << text;
-    if (!data) return solver::Status::Error(fmt::format("cannot write '{}'", data_path));
+    if (!data) return Status::Error(fmt::format("cannot write '{}'", data_path));
   }
-  solver::Status s = solver::RunGnuplot(path, width, height, script);
+  Status s = io::RunGnuplot(path, width, height, script);
   std::error_code ec;
   fs::remove(data_path, ec);
   return s;
@@ -39,8 +38,8 @@ int EpochTickStep(int epochs) {
 
 }  // namespace
 
-solver::Status WriteLearningCurves(const std::string& path, const std::vector<EpochMetrics>& h) {
-  if (h.empty()) return solver::Status::Error("no finished epoch to plot");
+Status WriteLearningCurves(const std::string& path, const std::vector<EpochMetrics>& h) {
+  if (h.empty()) return Status::Error("no finished epoch to plot");
   std::string text;
   for (const EpochMetrics& m : h)
     text += fmt::format("{} {:.6g} {:.6g} {:.6g} {:.6g}\n", m.epoch, 100 * m.train_accuracy,
@@ -63,12 +62,12 @@ solver::Status WriteLearningCurves(const std::string& path, const std::vector<Ep
   return PlotWithData(path, data, text, 900, 800, script);
 }
 
-solver::Status WriteMembranePlot(const std::string& path, const NetworkConfig& config,
-                                 const Parameters& p, const Dataset& test) {
-  if (test.size() == 0) return solver::Status::Error("no test sample to plot");
+Status WriteMembranePlot(const std::string& path, const NetworkConfig& config, const Parameters& p,
+                         const Dataset& test) {
+  if (test.size() == 0) return Status::Error("no test sample to plot");
   const Network net(config);
   const int layer = config.num_layers() - 1;
-  solver::WaveformTable v;
+  io::WaveformTable v;
   v.title = fmt::format("output membrane potentials, test sample 0 (label {})", test.labels[0]);
   v.scale_name = "time";
   for (int k = 0; k < config.layer_sizes.back(); ++k) {
@@ -80,13 +79,13 @@ solver::Status WriteMembranePlot(const std::string& path, const NetworkConfig& c
     }
     for (size_t n = 0; n < trace.size(); ++n) v.rows[n].push_back(trace[n]);
   }
-  return solver::PlotWaveforms(v, path, {});
+  return io::PlotWaveforms(v, path, {});
 }
 
-solver::Status WriteConfusionPlot(const std::string& path, const EvalResult& r,
-                                  const std::string& dataset) {
+Status WriteConfusionPlot(const std::string& path, const EvalResult& r,
+                          const std::string& dataset) {
   const int n = static_cast<int>(r.confusion.rows());
-  if (n == 0) return solver::Status::Error("empty confusion matrix");
+  if (n == 0) return Status::Error("empty confusion matrix");
   std::string text;
   for (int i = 0; i < n; ++i)
     for (int k = 0; k < n; ++k) text += fmt::format("{} {} {}\n", k, i, r.confusion(i, k));
@@ -102,11 +101,11 @@ solver::Status WriteConfusionPlot(const std::string& path, const EvalResult& r,
   return PlotWithData(path, data, text, 800, 720, script);
 }
 
-std::vector<std::pair<std::string, solver::Status>> WriteRunPlots(const std::string& run_dir,
-                                                                  const TrainResult& r,
-                                                                  const NetworkConfig& config,
-                                                                  const Dataset& test) {
-  std::vector<std::pair<std::string, solver::Status>> out;
+std::vector<std::pair<std::string, Status>> WriteRunPlots(const std::string& run_dir,
+                                                          const TrainResult& r,
+                                                          const NetworkConfig& config,
+                                                          const Dataset& test) {
+  std::vector<std::pair<std::string, Status>> out;
   if (!r.history.empty()) {
     const std::string curves = (fs::path(run_dir) / "learning_curves.png").string();
     out.emplace_back(curves, WriteLearningCurves(curves, r.history));

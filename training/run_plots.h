@@ -8,27 +8,26 @@
 #include <utility>
 #include <vector>
 
-#include "solver/status.h"
+#include "base/status.h"
 #include "training/trainer.h"
 
 namespace memspice::training {
 
 // Accuracy [%] (top) and mean loss per sample (bottom) of train and test sets per epoch.
-solver::Status WriteLearningCurves(const std::string& path, const std::vector<EpochMetrics>& h);
+Status WriteLearningCurves(const std::string& path, const std::vector<EpochMetrics>& h);
 
 // v(out_k) [V] over time [s] for test sample 0 under conductances p.
-solver::Status WriteMembranePlot(const std::string& path, const NetworkConfig& config,
-                                 const Parameters& p, const Dataset& test);
+Status WriteMembranePlot(const std::string& path, const NetworkConfig& config, const Parameters& p,
+                         const Dataset& test);
 
 // The confusion matrix as an image (rows: true class, columns: predicted) with the counts.
-solver::Status WriteConfusionPlot(const std::string& path, const EvalResult& r,
-                                  const std::string& dataset);
+Status WriteConfusionPlot(const std::string& path, const EvalResult& r, const std::string& dataset);
 
 // learning_curves.png and membrane.png of a finished run in `run_dir`: (file, status) per plot.
-std::vector<std::pair<std::string, solver::Status>> WriteRunPlots(const std::string& run_dir,
-                                                                  const TrainResult& r,
-                                                                  const NetworkConfig& config,
-                                                                  const Dataset& test);
+std::vector<std::pair<std::string, Status>> WriteRunPlots(const std::string& run_dir,
+                                                          const TrainResult& r,
+                                                          const NetworkConfig& config,
+                                                          const Dataset& test);
 
 }  // namespace memspice::training
 

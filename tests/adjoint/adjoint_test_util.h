@@ -64,7 +64,7 @@ inline GradResult CheckGradient(const std::string& deck, const CheckSpec& spec) 
   req.check_fd = spec.fd;
   req.check_tangent = true;
   GradResult r;
-  solver::Status s = ComputeGradient(nl, o, req, &r);
+  Status s = ComputeGradient(nl, o, req, &r);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message() + " / " + s.hint());
   BOOST_TEST_MESSAGE("method " << r.method << " J = " << r.objective << " steps " << r.steps);
   for (const auto& e : r.entries) {

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "circuits/ngspice_export.h"
-#include "solver/csv_writer.h"
-#include "solver/ngspice_runner.h"
-#include "solver/raw_file.h"
+#include "io/csv_writer.h"
+#include "io/raw_file.h"
+#include "ngspice/export.h"
+#include "ngspice/runner.h"
 #include "tests/adjoint/adjoint_test_util.h"
 #include "tests/test_util.h"
 
@@ -47,18 +47,17 @@ std::vector<double> Grid(double t0, double t1, int n) {
 }
 
 // Target table from SimulateAtTimes at the given values.
-solver::WaveformTable Generate(const std::string& deck, const std::vector<std::string>& names,
-                               const std::vector<double>& values,
-                               const std::vector<std::string>& signals,
-                               const std::vector<double>& times) {
+io::WaveformTable Generate(const std::string& deck, const std::vector<std::string>& names,
+                           const std::vector<double>& values,
+                           const std::vector<std::string>& signals,
+                           const std::vector<double>& times) {
   netlist::Netlist nl = ParseDeck(deck);
   solver::SimOptions o;
   BOOST_REQUIRE(o.ApplyNetlistOptions(nl).ok());
   std::vector<double> y;
-  solver::Status s =
-      SimulateAtTimes(nl, o, names, values, MakeReparser(deck), signals, times, &y, nullptr);
+  Status s = SimulateAtTimes(nl, o, names, values, MakeReparser(deck), signals, times, &y, nullptr);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
-  solver::WaveformTable t;
+  io::WaveformTable t;
   t.scale_name = "time";
   t.scale = times;
   t.names = signals;
@@ -71,13 +70,13 @@ solver::WaveformTable Generate(const std::string& deck, const std::vector<std::s
   return t;
 }
 
-FitResult RunFit(const std::string& deck, FitRequest req, solver::Status* status = nullptr) {
+FitResult RunFit(const std::string& deck, FitRequest req, Status* status = nullptr) {
   netlist::Netlist nl = ParseDeck(deck);
   solver::SimOptions o;
   BOOST_REQUIRE(o.ApplyNetlistOptions(nl).ok());
   req.reparse = MakeReparser(deck);
   FitResult r;
-  solver::Status s = Fit(nl, o, req, &r);
+  Status s = Fit(nl, o, req, &r);
   if (status != nullptr) {
     *status = s;
   } else {
@@ -159,10 +158,10 @@ BOOST_AUTO_TEST_CASE(mss_recovers_parameters_from_ngspice_waveform) {
   text.replace(text.find(tran), tran.size(), ".tran 1u 10m 0 1u");
   netlist::Diagnostics diag;
   std::string exported;
-  BOOST_REQUIRE_MESSAGE(circuits::ExportNgspiceString(text, dir / "mss.cir", {}, &exported, diag),
+  BOOST_REQUIRE_MESSAGE(ngspice::ExportNgspiceString(text, dir / "mss.cir", {}, &exported, diag),
                         diag.Format());
-  solver::NgspiceResult ng;
-  solver::Status s = solver::RunNgspiceText(exported, dir.path().string(), {}, &ng);
+  ngspice::NgspiceResult ng;
+  Status s = ngspice::RunNgspiceText(exported, dir.path().string(), {}, &ng);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   FitRequest req;
   for (const auto& p : ng.plots) {
@@ -193,8 +192,7 @@ BOOST_AUTO_TEST_CASE(jacobian_matches_finite_differences) {
   const auto times = Grid(0, 10e-3, 333);  // off the step grid: interpolation weights matter
   const std::vector<double> p = {1.1e3, 0.9e5, 0.12, 0.006, 1.1e-3, 0.55};
   std::vector<double> y, jac;
-  solver::Status s =
-      SimulateAtTimes(nl, o, kMssParams, p, MakeReparser(deck), sig, times, &y, &jac);
+  Status s = SimulateAtTimes(nl, o, kMssParams, p, MakeReparser(deck), sig, times, &y, &jac);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   const size_t P = p.size(), R = y.size();
   for (size_t i = 0; i < P; ++i) {
@@ -259,7 +257,7 @@ BOOST_AUTO_TEST_CASE(input_errors_are_named) {
   base.target = Generate(kRcDeck, {"rval"}, {1e3}, base.signals, times);
   base.params = {"r1"};
   auto error = [&](FitRequest req) {
-    solver::Status s;
+    Status s;
     RunFit(kRcDeck, req, &s);
     BOOST_CHECK(!s.ok());
     BOOST_TEST_MESSAGE("error: " << s.message());
@@ -305,8 +303,8 @@ BOOST_AUTO_TEST_CASE(cli_fits_and_writes_deck) {
   memspice::testing::TempDir dir("fit_cli");
   const std::string deck = dir.Write("rc.cir", kRcDeck);
   const auto times = Grid(0, 40e-6, 81);
-  solver::WaveformTable t = Generate(kRcDeck, {"rval"}, {1e3}, {"v(out)"}, times);
-  BOOST_REQUIRE(solver::WriteCsv(t, dir / "target.csv").ok());
+  io::WaveformTable t = Generate(kRcDeck, {"rval"}, {1e3}, {"v(out)"}, times);
+  BOOST_REQUIRE(io::WriteCsv(t, dir / "target.csv").ok());
   BOOST_REQUIRE_EQUAL(Cli("fit " + deck + " --target " + (dir / "target.csv") +
                           " --signals 'v(out)' --params rval --start rval=1.25k --bounds "
                           "rval=100:10k --json " +
@@ -321,7 +319,7 @@ BOOST_AUTO_TEST_CASE(cli_fits_and_writes_deck) {
   std::string json((std::istreambuf_iterator<char>(js)), std::istreambuf_iterator<char>());
   BOOST_CHECK(json.find("forward sensitivity") != std::string::npos);
   // The same target as a SPICE raw file.
-  BOOST_REQUIRE(solver::WriteRaw({t}, dir / "target.raw", true).ok());
+  BOOST_REQUIRE(io::WriteRaw({t}, dir / "target.raw", true).ok());
   BOOST_CHECK_EQUAL(Cli("fit " + deck + " --target " + (dir / "target.raw") +
                         " --signals 'v(out)' --params r1 --start r1=800 -o " + (dir / "r.cir")),
                     0);

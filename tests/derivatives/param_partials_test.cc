@@ -16,6 +16,7 @@
 
 namespace autodiff = memspice::autodiff;
 namespace solver = memspice::solver;
+using memspice::Status;
 using memspice::netlist::Diagnostics;
 using memspice::netlist::Netlist;
 
@@ -94,12 +95,12 @@ void CheckCase(const Case& c, unsigned seed) {
   auto nl = memspice::netlist::ParseString(text, "partials.cir", {}, diag);
   BOOST_REQUIRE_MESSAGE(nl, diag.Format());
   std::vector<autodiff::ParamSpec> specs;
-  solver::Status resolved = autodiff::ResolveParams(*nl, c.wrt, false, &specs);
+  Status resolved = autodiff::ResolveParams(*nl, c.wrt, false, &specs);
   BOOST_REQUIRE_MESSAGE(resolved.ok(), c.deck << ": " << resolved.message());
   Built base = Build(*nl);
   const int n = base.circuit->size();
   std::unique_ptr<autodiff::ParamPartials> pp;
-  solver::Status s =
+  Status s =
       autodiff::ParamPartials::Create(*nl, specs, nullptr, kInfo, n, &pp, base.circuit.get());
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   std::mt19937 rng(seed);

@@ -19,16 +19,17 @@
 #include <string>
 #include <string_view>
 
+#include "base/status.h"
+#include "io/waveform.h"
 #include "netlist/netlist.h"
 #include "solver/circuit.h"
 #include "solver/simulator.h"
-#include "solver/status.h"
-#include "solver/waveform.h"
 
 namespace {
 
 namespace netlist = memspice::netlist;
 namespace solver = memspice::solver;
+using memspice::Status;
 
 constexpr size_t kMaxElements = 64;
 constexpr size_t kMaxAnalyses = 3;
@@ -102,7 +103,7 @@ void ChooseIntegration(size_t size, const netlist::Netlist& nl, solver::SimOptio
   }
 }
 
-void CheckTable(const solver::WaveformTable& t) {
+void CheckTable(const io::WaveformTable& t) {
   for (const auto& row : t.rows) {
     if (row.size() != t.names.size()) StepBudget::Fail("row width differs from the signal count");
     for (double v : row) {
@@ -154,9 +155,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (run == kMaxAnalyses) break;
     if (!WithinBudget(an, options)) continue;
     ++run;
-    solver::WaveformTable table;
+    io::WaveformTable table;
     StepBudget budget;
-    solver::Status s;
+    Status s;
     try {
       s = solver::RunAnalysis(*circuit, *nl, an, options, &budget, &table);
     } catch (const StepBudgetExceeded&) {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "solver/raw_file.h"
+#include "io/raw_file.h"
 #include "tests/test_util.h"
 
 using memspice::testing::Mpirun;
@@ -62,8 +62,8 @@ BOOST_AUTO_TEST_CASE(steps_measure_every_run) {
     ++rows;
   }
   BOOST_TEST(rows == 6);
-  std::vector<memspice::solver::WaveformTable> plots;
-  BOOST_REQUIRE(memspice::solver::ReadRaw(tmp / "r.raw", &plots).ok());
+  std::vector<memspice::io::WaveformTable> plots;
+  BOOST_REQUIRE(memspice::io::ReadRaw(tmp / "r.raw", &plots).ok());
   BOOST_TEST(plots.size() == 6u);
   BOOST_TEST(plots[4].title.find("run 5: c=2e-06 r=1000") != std::string::npos, plots[4].title);
 }
@@ -161,8 +161,8 @@ BOOST_AUTO_TEST_CASE(monte_carlo_runs_draw_and_measure) {
     BOOST_TEST(std::abs(row.t_half - tau * std::log(2.0)) < 2e-3 * tau);
   }
   BOOST_TEST(rs.size() == 9u);
-  std::vector<memspice::solver::WaveformTable> plots;
-  BOOST_REQUIRE(memspice::solver::ReadRaw(tmp / "r.raw", &plots).ok());
+  std::vector<memspice::io::WaveformTable> plots;
+  BOOST_REQUIRE(memspice::io::ReadRaw(tmp / "r.raw", &plots).ok());
   BOOST_TEST(plots.size() == 9u);
   BOOST_TEST(plots[3].title.find("(run 4: mc=3)") != std::string::npos, plots[3].title);
   // The same seed gives the same file; another seed other draws.

@@ -12,16 +12,16 @@
 #include <string>
 #include <vector>
 
-#include "circuits/ngspice_export.h"
-#include "solver/compare.h"
-#include "solver/ngspice_runner.h"
+#include "ngspice/compare.h"
+#include "ngspice/export.h"
+#include "ngspice/runner.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
-using memspice::solver::CompareWithNgspice;
-using memspice::solver::DeckCompareOptions;
-using memspice::solver::DeckComparison;
-using memspice::solver::WaveformTable;
+using memspice::io::WaveformTable;
+using memspice::ngspice::CompareWithNgspice;
+using memspice::ngspice::DeckCompareOptions;
+using memspice::ngspice::DeckComparison;
 
 using memspice::testing::HaveNgspice;
 
@@ -82,20 +82,10 @@ void RunDeck(const std::string& deck) {
   BOOST_TEST_CONTEXT("deck " << deck) {
     DeckCompareOptions options;  // 1 % max, 0.2 % RMS of range
     options.ngspice.timeout_seconds = 120;
-    // Decks with native devices (Y lines) go to ngspice through the behavioural export.
-    options.export_native = [](const memspice::netlist::Netlist&, const std::string& path,
-                               std::string* text) {
-      memspice::netlist::Diagnostics diag;
-      if (!memspice::circuits::ExportNgspice(path, {}, text, diag)) {
-        return memspice::solver::Status::Error("ngspice export failed:\n" + diag.Format());
-      }
-      return memspice::solver::Status::Ok();
-    };
-    options.signal_map = memspice::circuits::NgspiceSignalName;
     DeckComparison report;
     auto s = CompareWithNgspice((kDeckDir / deck).string(), options, &report);
     BOOST_TEST_REQUIRE(s.ok(), s.message() << (s.hint().empty() ? "" : "\nhint: " + s.hint()));
-    std::string table = memspice::solver::FormatDeckComparison(report, options.compare);
+    std::string table = memspice::ngspice::FormatDeckComparison(report, options.compare);
     BOOST_TEST_MESSAGE(deck << "\n" << table);
     BOOST_TEST(report.pass, "over tolerance:\n" << table);
     BOOST_TEST(!report.analyses.empty());

@@ -12,8 +12,8 @@
 
 #include "circuits/crossbar.h"
 #include "netlist/netlist.h"
+#include "ngspice/runner.h"
 #include "solver/circuit.h"
-#include "solver/ngspice_runner.h"
 #include "solver/simulator.h"
 #include "tests/test_util.h"
 
@@ -28,26 +28,27 @@ std::optional<nl::Netlist> Parse(const std::string& deck, nl::Diagnostics& diag)
 }
 
 // Runs the deck's first analysis in memspice.
-sv::WaveformTable Simulate(const std::string& deck) {
+memspice::io::WaveformTable Simulate(const std::string& deck) {
   nl::Diagnostics diag;
   auto netlist = Parse(deck, diag);
   BOOST_TEST_REQUIRE(netlist.has_value(), diag.Format());
   auto circuit = sv::Circuit::Build(*netlist, diag);
   BOOST_TEST_REQUIRE(circuit != nullptr, diag.Format());
   sv::SimOptions options;
-  sv::Status st = options.ApplyNetlistOptions(*netlist);
+  memspice::Status st = options.ApplyNetlistOptions(*netlist);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   BOOST_TEST_REQUIRE(netlist->analyses.size() == 1u);
-  sv::WaveformTable table;
+  memspice::io::WaveformTable table;
   st = sv::RunAnalysis(*circuit, *netlist, netlist->analyses[0], options, nullptr, &table);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   return table;
 }
 
-sv::WaveformTable Ngspice(const std::string& deck) {
-  sv::NgspiceResult result;
-  sv::Status st = sv::RunNgspiceText(deck, std::filesystem::temp_directory_path().string(),
-                                     sv::NgspiceOptions{}, &result);
+memspice::io::WaveformTable Ngspice(const std::string& deck) {
+  memspice::ngspice::NgspiceResult result;
+  memspice::Status st =
+      memspice::ngspice::RunNgspiceText(deck, std::filesystem::temp_directory_path().string(),
+                                        memspice::ngspice::NgspiceOptions{}, &result);
   BOOST_TEST_REQUIRE(st.ok(), st.message() + "\n" + st.hint());
   for (const auto& p : result.plots)
     if (!p.scale.empty()) return p;
@@ -69,7 +70,7 @@ double IdealCurrent(const mc::CrossbarSpec& s, const std::vector<double>& g, int
 }
 
 // Max over signals and points of |table - ideal|, and the peak |ideal|.
-void CheckOhm(const mc::CrossbarSpec& s, const sv::WaveformTable& table, double rel_tol) {
+void CheckOhm(const mc::CrossbarSpec& s, const memspice::io::WaveformTable& table, double rel_tol) {
   const std::vector<double> g = mc::CellConductances(s);
   double peak = 0, diff = 0;
   for (int k = 0; k < mc::PhysicalColumns(s); ++k) {
@@ -175,8 +176,8 @@ BOOST_AUTO_TEST_CASE(memspice_matches_ngspice_with_line_resistance_and_capacitan
   s.steps = 200;
   s.options = "reltol=1e-4";
   const std::string deck = mc::GenerateCrossbarDeck(s);
-  const sv::WaveformTable ms = Simulate(deck);
-  const sv::WaveformTable ng = Ngspice(deck);
+  const memspice::io::WaveformTable ms = Simulate(deck);
+  const memspice::io::WaveformTable ng = Ngspice(deck);
   // Lines make a visible difference from the ideal array (so this compares something real).
   double peak = 0, diff = 0, line_effect = 0;
   const std::vector<double> g = mc::CellConductances(s);
@@ -217,8 +218,8 @@ BOOST_AUTO_TEST_CASE(mss_crossbar_reads_back_its_weights_through_x0) {
   BOOST_TEST(circuit->size() == mc::CountCrossbar(s).unknowns);
   sv::SimOptions options;
   BOOST_TEST_REQUIRE(options.ApplyNetlistOptions(*netlist).ok());
-  sv::WaveformTable table;
-  sv::Status st =
+  memspice::io::WaveformTable table;
+  memspice::Status st =
       sv::RunAnalysis(*circuit, *netlist, netlist->analyses[0], options, nullptr, &table);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   CheckOhm(s, table, 1e-3);

@@ -21,7 +21,7 @@ namespace {
 
 const std::string kLib = std::string(MEMSPICE_SOURCE_DIR) + "/circuits/lib";
 
-sv::WaveformTable Simulate(const std::string& deck) {
+memspice::io::WaveformTable Simulate(const std::string& deck) {
   nl::ParseOptions po;
   po.include_paths = {kLib};
   nl::Diagnostics diag;
@@ -30,16 +30,16 @@ sv::WaveformTable Simulate(const std::string& deck) {
   auto circuit = sv::Circuit::Build(*net, diag);
   BOOST_TEST_REQUIRE(circuit != nullptr, diag.Format());
   sv::SimOptions o;
-  sv::Status st = o.ApplyNetlistOptions(*net);
+  memspice::Status st = o.ApplyNetlistOptions(*net);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   BOOST_TEST_REQUIRE(net->analyses.size() == 1u);
-  sv::WaveformTable t;
+  memspice::io::WaveformTable t;
   st = sv::RunAnalysis(*circuit, *net, net->analyses[0], o, nullptr, &t);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   return t;
 }
 
-double Max(const sv::WaveformTable& t, const std::string& name) {
+double Max(const memspice::io::WaveformTable& t, const std::string& name) {
   const int j = t.Find(name);
   BOOST_TEST_REQUIRE(j >= 0, name << " not in the output");
   double m = -INFINITY;
@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(layer_deck_has_one_instance_and_input_per_neuron) {
   s.neurons = 5;
   s.cmem = 2e-9;
   std::string deck;
-  sv::Status st = mc::GenerateMifLayerDeck(s, &deck);
+  memspice::Status st = mc::GenerateMifLayerDeck(s, &deck);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   BOOST_TEST(Count(deck, ".include mif.lib\n") == 1u);
   BOOST_TEST(deck.find("XN0 v0 MIF cmem=2e-09\n") != std::string::npos, deck);
@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(bad_specs_name_every_field) {
   s.input.tau = 0;
   s.analysis.tstop = 0;
   std::string deck;
-  sv::Status st = mc::GenerateMifLayerDeck(s, &deck);
+  memspice::Status st = mc::GenerateMifLayerDeck(s, &deck);
   BOOST_TEST_REQUIRE(!st.ok());
   const std::string& m = st.message();
   for (const char* field :
@@ -122,7 +122,7 @@ BOOST_AUTO_TEST_CASE(layer_neurons_fire_in_simulation) {
   s.analysis.tstop = 4e-3;
   std::string deck;
   BOOST_TEST_REQUIRE(mc::GenerateMifLayerDeck(s, &deck).ok());
-  const sv::WaveformTable t = Simulate(deck);
+  const memspice::io::WaveformTable t = Simulate(deck);
   // 10 uA alpha pulses into 1 nF: each neuron peaks near V_on (~108 mV, mif.md).
   for (int i = 0; i < 3; ++i) {
     const double peak = Max(t, "v(v" + std::to_string(i) + ")");
@@ -135,11 +135,11 @@ BOOST_AUTO_TEST_CASE(network_deck_simulates_and_outputs_respond) {
   mc::MifNetworkSpec n;  // 4 inputs -> 4x3 MSS array -> 3 outputs
   n.analysis.tstop = 4e-3;
   std::string deck;
-  sv::Status st = mc::GenerateMifNetworkDeck(n, &deck);
+  memspice::Status st = mc::GenerateMifNetworkDeck(n, &deck);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   BOOST_TEST(Count(deck, "ymss m_") == 12u);
   BOOST_TEST(Count(deck, "XXBAR win0 win1 win2 win3 out0 out1 out2 XBAR") == 1u, deck);
-  const sv::WaveformTable t = Simulate(deck);
+  const memspice::io::WaveformTable t = Simulate(deck);
   const int j = t.Find("v(out0)");
   BOOST_TEST_REQUIRE(j >= 0);
   const double rest = t.rows.front()[j];

@@ -1,5 +1,5 @@
 // An 8x8 MSS crossbar with line R and C (circuits::GenerateCrossbarDeck) in memspice (native YMSS
-// devices) against ngspice 39 on its behavioural export (circuits::ExportNgspice), the same path
+// devices) against ngspice 39 on its behavioural export (ngspice::ExportNgspice), the same path
 // as `memspice compare`. The word lines are driven above the SET threshold of mss_synapse (1 V)
 // on some rows and not on others, so the states really move; every sense current and every cell
 // state x(m_i_k) must agree within 2 % (max) / 1 % (RMS) of its range (see Options()).
@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "circuits/crossbar.h"
-#include "circuits/ngspice_export.h"
-#include "solver/compare.h"
-#include "solver/ngspice_runner.h"
+#include "ngspice/compare.h"
+#include "ngspice/export.h"
+#include "ngspice/runner.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -44,19 +44,10 @@ mc::CrossbarSpec Spec() {
   return s;
 }
 
-sv::DeckCompareOptions Options() {
-  sv::DeckCompareOptions o;
+memspice::ngspice::DeckCompareOptions Options() {
+  memspice::ngspice::DeckCompareOptions o;
   o.parse.include_paths = {kLib};
   o.ngspice.timeout_seconds = 120;
-  o.export_native = [](const memspice::netlist::Netlist&, const std::string& path,
-                       std::string* text) {
-    memspice::netlist::Diagnostics diag;
-    if (!mc::ExportNgspice(path, {kLib}, text, diag)) {
-      return sv::Status::Error("ngspice export failed:\n" + diag.Format());
-    }
-    return sv::Status::Ok();
-  };
-  o.signal_map = mc::NgspiceSignalName;
   // Switching states integrate the line-voltage error of each simulator's own step control
   // (memspice: native device, ngspice: behavioural B sources): measured max 1.3 %, RMS 0.9 % of
   // a state's range, and 7e-5 absolute on cells driven just above the 1 V threshold (row 5).
@@ -83,7 +74,7 @@ BOOST_AUTO_TEST_CASE(mss_crossbar_8x8_matches_ngspice_states_included) {
     return;
   }
   std::string deck;
-  sv::Status st = mc::GenerateCrossbarDeck(Spec(), &deck);
+  memspice::Status st = mc::GenerateCrossbarDeck(Spec(), &deck);
   BOOST_TEST_REQUIRE(st.ok(), st.message());
   const fs::path path = fs::temp_directory_path() / "memspice_mss_crossbar_8x8.cir";
   {
@@ -91,14 +82,14 @@ BOOST_AUTO_TEST_CASE(mss_crossbar_8x8_matches_ngspice_states_included) {
     out << deck;
     BOOST_TEST_REQUIRE(out.good());
   }
-  const sv::DeckCompareOptions o = Options();
-  sv::DeckComparison report;
-  st = sv::CompareWithNgspice(path.string(), o, &report);
+  const memspice::ngspice::DeckCompareOptions o = Options();
+  memspice::ngspice::DeckComparison report;
+  st = memspice::ngspice::CompareWithNgspice(path.string(), o, &report);
   BOOST_TEST_REQUIRE(st.ok(), st.message() << "\n" << st.hint());
-  const std::string table = sv::FormatDeckComparison(report, o.compare);
+  const std::string table = memspice::ngspice::FormatDeckComparison(report, o.compare);
   BOOST_TEST_MESSAGE(table);
   BOOST_TEST_REQUIRE(report.analyses.size() == 1u);
-  const sv::TableComparison& tran = report.analyses[0];
+  const memspice::ngspice::TableComparison& tran = report.analyses[0];
   BOOST_TEST(tran.signals.size() == o.compare.signals.size(), table);
 
   int states = 0, moved = 0, still = 0;

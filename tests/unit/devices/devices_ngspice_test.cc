@@ -30,7 +30,7 @@ namespace {
 // The ngspice executable on PATH (HaveNgspice() has checked that there is one).
 std::string NgspicePath() {
   std::string path;
-  return memspice::solver::FindNgspice("ngspice", &path).ok() ? path : "ngspice";
+  return memspice::ngspice::FindNgspice("ngspice", &path).ok() ? path : "ngspice";
 }
 
 struct Case {
@@ -77,7 +77,7 @@ void RunCase(const Case& c) {
   memspice::solver::SimOptions options;
   options.ApplyNetlistOptions(*netlist);
   options.fixed_step = c.fixed_step;
-  memspice::solver::WaveformTable table;
+  memspice::io::WaveformTable table;
   auto status = memspice::solver::RunAnalysis(*circuit, *netlist, netlist->analyses[0], options,
                                               nullptr, &table);
   BOOST_REQUIRE_MESSAGE(status.ok(), status.message());

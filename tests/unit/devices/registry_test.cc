@@ -14,8 +14,8 @@
 #include <string>
 
 #include "base/strings.h"
-#include "circuits/ngspice_export.h"
 #include "netlist/netlist.h"
+#include "ngspice/export.h"
 #include "tests/test_util.h"
 #include "tests/unit/devices/device_harness.h"
 
@@ -140,7 +140,7 @@ BOOST_AUTO_TEST_CASE(exported_devices_are_rewritten_from_their_example) {
     BOOST_TEST_CONTEXT("device " << Label(d)) {
       Diagnostics diag;
       std::string out;
-      BOOST_TEST(memspice::circuits::ExportNgspiceString(
+      BOOST_TEST(memspice::ngspice::ExportNgspiceString(
                      std::string("* t\n") + d.example + "\n.end\n", "t.cir", {}, &out, diag),
                  diag.Format());
       // The element line survives only as a comment; the rewrite adds B sources.

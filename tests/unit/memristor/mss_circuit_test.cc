@@ -15,9 +15,9 @@
 #include <regex>
 #include <sstream>
 
-#include "circuits/ngspice_export.h"
 #include "devices/mss_model.h"
 #include "netlist/netlist.h"
+#include "ngspice/export.h"
 #include "solver/circuit.h"
 #include "solver/simulator.h"
 #include "tests/test_util.h"
@@ -36,8 +36,8 @@ const std::string kLib = std::string(MEMSPICE_SOURCE_DIR) + "/circuits/lib";
 const std::string kExample = std::string(MEMSPICE_SOURCE_DIR) + "/circuits/examples/mif_neuron.cir";
 
 struct RunResult {
-  sv::Status status;
-  std::vector<sv::WaveformTable> tables;
+  memspice::Status status;
+  std::vector<memspice::io::WaveformTable> tables;
 };
 
 RunResult RunDeck(const std::string& text, const sv::SimOptions& options,
@@ -55,7 +55,7 @@ RunResult RunDeck(const std::string& text, const sv::SimOptions& options,
   if (options.method) o.method = options.method;
   if (options.fixed_step > 0) o.fixed_step = options.fixed_step;
   for (const nl::Analysis& a : net->analyses) {
-    sv::WaveformTable t;
+    memspice::io::WaveformTable t;
     r.status = sv::RunAnalysis(*circuit, *net, a, o, nullptr, &t);
     if (!r.status.ok()) return r;
     r.tables.push_back(std::move(t));
@@ -63,13 +63,13 @@ RunResult RunDeck(const std::string& text, const sv::SimOptions& options,
   return r;
 }
 
-std::vector<double> Signal(const sv::WaveformTable& t, const std::string& name) {
+std::vector<double> Signal(const memspice::io::WaveformTable& t, const std::string& name) {
   const int j = t.Find(name);
   BOOST_REQUIRE_MESSAGE(j >= 0, "no signal " << name);
   return t.Column(j);
 }
 
-double At(const sv::WaveformTable& t, const std::vector<double>& y, double time) {
+double At(const memspice::io::WaveformTable& t, const std::vector<double>& y, double time) {
   auto it = std::lower_bound(t.scale.begin(), t.scale.end(), time);
   if (it == t.scale.begin()) return y.front();
   if (it == t.scale.end()) return y.back();
@@ -126,7 +126,7 @@ std::vector<double> HandMif(bool rk4, double dt, int steps) {
 BOOST_AUTO_TEST_CASE(mif_operating_point_is_the_rest_state) {
   const RunResult r = RunDeck(ExampleWith(".op"), {});
   BOOST_REQUIRE_MESSAGE(r.status.ok(), r.status.message());
-  const sv::WaveformTable& t = r.tables.at(0);
+  const memspice::io::WaveformTable& t = r.tables.at(0);
   BOOST_TEST(Signal(t, "v(v)")[0] == 18.3144e-3, boost::test_tools::tolerance(1e-5));
   BOOST_TEST(Signal(t, "x(xn1.m1)")[0] == 7.5232e-3, boost::test_tools::tolerance(1e-9));
   BOOST_TEST(Signal(t, "x(xn1.m2)")[0] == 8.5863e-5, boost::test_tools::tolerance(1e-9));
@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(mif_example_reproduces_reference_waveform) {
   // Default method (trap) with step control; the deck as shipped.
   const RunResult r = RunDeck(ReadFile(kExample), {}, kExample);
   BOOST_REQUIRE_MESSAGE(r.status.ok(), r.status.message() << " / " << r.status.hint());
-  const sv::WaveformTable& t = r.tables.at(0);
+  const memspice::io::WaveformTable& t = r.tables.at(0);
   const std::vector<double> v = Signal(t, "v(v)");
   double under = 1e9;
   for (size_t k = 0; k < v.size(); ++k) {
@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(fixed_step_explicit_methods_match_hand_integration) {
     o.fixed_step = 10e-6;
     const RunResult r = RunDeck(ReadFile(kExample), o, kExample);
     BOOST_REQUIRE_MESSAGE(r.status.ok(), r.status.message());
-    const sv::WaveformTable& t = r.tables.at(0);
+    const memspice::io::WaveformTable& t = r.tables.at(0);
     const std::vector<double> v = Signal(t, "v(v)");
     const std::vector<double> hand = HandMif(rk4, 10e-6, 1000);
     BOOST_REQUIRE_EQUAL(v.size(), hand.size());
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(hysteresis_loop_is_pinched_at_the_origin) {
       ".end\n";
   const RunResult r = RunDeck(deck, {});
   BOOST_REQUIRE_MESSAGE(r.status.ok(), r.status.message());
-  const sv::WaveformTable& t = r.tables.at(0);
+  const memspice::io::WaveformTable& t = r.tables.at(0);
   const std::vector<double> v = Signal(t, "v(a)"), i = Signal(t, "i(v1)"), x = Signal(t, "x(m1)");
   const mss::MssParams p;
   std::vector<double> idev(v.size());
@@ -240,7 +240,7 @@ BOOST_AUTO_TEST_CASE(neuron_memristor_is_volatile_synapse_retains) {
       ".end\n";
   const RunResult r = RunDeck(deck, {});
   BOOST_REQUIRE_MESSAGE(r.status.ok(), r.status.message());
-  const sv::WaveformTable& t = r.tables.at(0);
+  const memspice::io::WaveformTable& t = r.tables.at(0);
   const std::vector<double> xn = Signal(t, "x(mn)"), xs = Signal(t, "x(ms)");
   BOOST_TEST(At(t, xn, 3e-3) > 0.9);    // switched ON by 0.3 V > V_on
   BOOST_TEST(At(t, xn, 15e-3) < 0.02);  // relaxed OFF within ~12 ms at u = 0 (tau' ~ 1.7 ms)
@@ -259,19 +259,19 @@ BOOST_AUTO_TEST_CASE(native_matches_ngspice_export) {
   o.maxstep = 1e-6;
   const RunResult r = RunDeck(ReadFile(kExample), o, kExample);
   BOOST_REQUIRE_MESSAGE(r.status.ok(), r.status.message());
-  const sv::WaveformTable& t = r.tables.at(0);
+  const memspice::io::WaveformTable& t = r.tables.at(0);
   const std::vector<double> v = Signal(t, "v(v)"), x1 = Signal(t, "x(xn1.m1)");
   // ngspice on the exported deck.
   nl::Diagnostics diag;
   std::string text;
-  BOOST_REQUIRE_MESSAGE(memspice::circuits::ExportNgspice(kExample, {kLib}, &text, diag),
+  BOOST_REQUIRE_MESSAGE(memspice::ngspice::ExportNgspice(kExample, {kLib}, &text, diag),
                         diag.Format());
   text.resize(text.rfind(".end"));
   text += ".options reltol=1e-5 abstol=1e-14 vntol=1e-9\n.control\ntran 1u 10m 0 1u\n";
   for (size_t k = 0; k < times.size(); ++k) {
     text += "meas tran v" + std::to_string(k) + " find v(v) at=" + std::to_string(times[k]) +
             "\nmeas tran x" + std::to_string(k) + " find " +
-            memspice::circuits::NgspiceSignalName("x(xn1.m1)") + " at=" + std::to_string(times[k]) +
+            memspice::ngspice::NgspiceSignalName("x(xn1.m1)") + " at=" + std::to_string(times[k]) +
             "\n";
   }
   text += ".endc\n.end\n";

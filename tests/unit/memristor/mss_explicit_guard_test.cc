@@ -21,8 +21,8 @@ const std::string kLib = std::string(MEMSPICE_SOURCE_DIR) + "/circuits/lib";
 const std::string kExample = std::string(MEMSPICE_SOURCE_DIR) + "/circuits/examples/mif_neuron.cir";
 
 struct Run {
-  sv::Status status;
-  sv::WaveformTable table;
+  memspice::Status status;
+  memspice::io::WaveformTable table;
 };
 
 Run Simulate(const std::string& text, sv::Method method, double fixed_step) {

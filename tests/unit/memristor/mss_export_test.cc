@@ -1,4 +1,4 @@
-// ngspice export of native memristive devices (circuits/ngspice_export.h): the rewritten text,
+// ngspice export of native memristive devices (ngspice/export.h): the rewritten text,
 // error reporting, and — when ngspice is installed — that the exported behavioural decks give the
 // MSS model's own numbers (DC hold and current, closed-form state relaxation, alpha currents) and
 // the spec's MIF reference values.
@@ -15,15 +15,15 @@
 #include <sstream>
 #include <string>
 
-#include "circuits/ngspice_export.h"
 #include "devices/alpha_source.h"
 #include "devices/mss_model.h"
+#include "ngspice/export.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 namespace mss = memspice::devices::mss;
-using memspice::circuits::ExportNgspice;
-using memspice::circuits::ExportNgspiceString;
+using memspice::ngspice::ExportNgspice;
+using memspice::ngspice::ExportNgspiceString;
 
 using memspice::testing::HaveNgspice;
 
@@ -135,8 +135,8 @@ BOOST_AUTO_TEST_CASE(rewrites_native_lines_and_keeps_the_rest) {
   BOOST_TEST(Contains(out, ".options method=gear maxord=1 reltol=1e-4"));
   BOOST_TEST(Contains(out, ".global mss_dc"));
   BOOST_TEST(Contains(out, "\n.control\nyscript stays\n.endc\n"));  // script untouched
-  BOOST_TEST(memspice::circuits::NgspiceSignalName("X(xn1.M1)") == "v(xn1.m1_x)");
-  BOOST_TEST(memspice::circuits::NgspiceSignalName("v(out)") == "v(out)");
+  BOOST_TEST(memspice::ngspice::NgspiceSignalName("X(xn1.M1)") == "v(xn1.m1_x)");
+  BOOST_TEST(memspice::ngspice::NgspiceSignalName("v(out)") == "v(out)");
 }
 
 BOOST_AUTO_TEST_CASE(decks_without_native_devices_only_inline_includes) {

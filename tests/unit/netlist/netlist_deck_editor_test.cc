@@ -56,3 +56,23 @@ BOOST_AUTO_TEST_CASE(missing_targets_are_reported_not_invented) {
   BOOST_TEST(!d.SetToken(0, 1, nullptr, "1"));
   BOOST_TEST(d.text() == kDeck);
 }
+
+BOOST_AUTO_TEST_CASE(cards_read_as_statements_and_are_replaced_whole) {
+  DeckEditor d(kDeck);
+  BOOST_TEST(d.StartsCard(5));
+  BOOST_TEST(!d.StartsCard(6));  // comment
+  BOOST_TEST(!d.StartsCard(7));  // continuation
+  BOOST_TEST(!d.StartsCard(11));
+  BOOST_TEST(d.CardLastLine(5) == 7);  // through the comment to the continuation
+  BOOST_TEST(d.CardLastLine(3) == 3);
+  BOOST_TEST(d.CardStatement(5) == ".model mm mss (ron=1k  tau=1m)");
+  BOOST_TEST(d.CardStatement(3) == "R1 x 0 1k ");  // inline comment removed
+  BOOST_TEST(d.CardStatement(8) == "YMSS m1 x 0 mm x0=0.1 ");
+  d.ReplaceLines(5, 7, "* replaced\n.model mm mss (ron=2k)\n");
+  BOOST_TEST(d.num_lines() == 9);
+  BOOST_TEST(d.line(5) == "* replaced");
+  BOOST_TEST(d.line(6) == ".model mm mss (ron=2k)");
+  BOOST_TEST(d.line(7) == "YMSS m1 x 0 mm x0=0.1 $ state");
+  d.ReplaceLines(9, 2, "ignored");  // last before first: no edit
+  BOOST_TEST(d.num_lines() == 9);
+}

@@ -5,12 +5,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "solver/atomic_file.h"
-#include "solver/csv_writer.h"
-#include "solver/raw_file.h"
+#include "io/atomic_file.h"
+#include "io/csv_writer.h"
+#include "io/raw_file.h"
 #include "tests/test_util.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 namespace {
 
 namespace fs = std::filesystem;
@@ -157,4 +157,4 @@ BOOST_AUTO_TEST_CASE(table_limits_stop_with_a_message) {
 }
 
 }  // namespace
-}  // namespace memspice::solver
+}  // namespace memspice::io

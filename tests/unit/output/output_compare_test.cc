@@ -7,14 +7,14 @@
 #include <filesystem>
 #include <fstream>
 
-#include "solver/compare.h"
+#include "ngspice/compare.h"
 
-using memspice::solver::CompareOptions;
-using memspice::solver::CompareTables;
-using memspice::solver::FormatComparison;
-using memspice::solver::Interpolate;
-using memspice::solver::TableComparison;
-using memspice::solver::WaveformTable;
+using memspice::io::WaveformTable;
+using memspice::ngspice::CompareOptions;
+using memspice::ngspice::CompareTables;
+using memspice::ngspice::FormatComparison;
+using memspice::ngspice::Interpolate;
+using memspice::ngspice::TableComparison;
 namespace tt = boost::test_tools;
 
 namespace {
@@ -198,7 +198,7 @@ BOOST_AUTO_TEST_CASE(signals_header_is_read_from_comments) {
   auto p = std::filesystem::temp_directory_path() /
            ("memspice_sig_" + std::to_string(::getpid()) + ".cir");
   std::ofstream(p) << "title\n* signals: V(out) i(v1)\n*signals: v(x1.a)\nR1 a 0 1\n.end\n";
-  auto sig = memspice::solver::ReadSignalsHeader(p.string());
+  auto sig = memspice::ngspice::ReadSignalsHeader(p.string());
   std::filesystem::remove(p);
   BOOST_TEST((sig == std::vector<std::string>{"v(out)", "i(v1)", "v(x1.a)"}));
 }

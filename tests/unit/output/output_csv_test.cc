@@ -8,14 +8,14 @@
 #include <fstream>
 #include <sstream>
 
-#include "solver/csv_writer.h"
+#include "io/csv_writer.h"
 
 namespace fs = std::filesystem;
-using memspice::solver::FormatCsv;
-using memspice::solver::ParseCsv;
-using memspice::solver::ReadCsv;
-using memspice::solver::WaveformTable;
-using memspice::solver::WriteCsv;
+using memspice::io::FormatCsv;
+using memspice::io::ParseCsv;
+using memspice::io::ReadCsv;
+using memspice::io::WaveformTable;
+using memspice::io::WriteCsv;
 
 namespace {
 

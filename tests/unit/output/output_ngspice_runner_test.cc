@@ -9,15 +9,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "solver/ngspice_runner.h"
+#include "ngspice/runner.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
-using memspice::solver::NgspiceOptions;
-using memspice::solver::NgspiceResult;
-using memspice::solver::NormalizeNgspiceName;
-using memspice::solver::RunNgspice;
-using memspice::solver::RunNgspiceText;
+using memspice::ngspice::NgspiceOptions;
+using memspice::ngspice::NgspiceResult;
+using memspice::ngspice::NormalizeNgspiceName;
+using memspice::ngspice::RunNgspice;
+using memspice::ngspice::RunNgspiceText;
 
 using memspice::testing::HaveNgspice;
 using memspice::testing::TempDir;

@@ -10,15 +10,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "solver/ngspice_runner.h"
-#include "solver/raw_file.h"
+#include "io/raw_file.h"
+#include "ngspice/runner.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
-using memspice::solver::ParseRaw;
-using memspice::solver::ReadRaw;
-using memspice::solver::WaveformTable;
-using memspice::solver::WriteRaw;
+using memspice::io::ParseRaw;
+using memspice::io::ReadRaw;
+using memspice::io::WaveformTable;
+using memspice::io::WriteRaw;
 
 using memspice::testing::HaveNgspice;
 using memspice::testing::TempDir;

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "netlist/directive_cards.h"
-#include "solver/compare.h"
+#include "ngspice/compare.h"
 #include "tests/test_util.h"
 
 namespace ms = memspice::solver;
@@ -43,8 +43,8 @@ C1 out 0 1u
 )";
 
 std::map<std::string, double> Measure(const std::string& path, const std::string& text) {
-  std::vector<ms::WaveformTable> tables;
-  const ms::Status s = ms::RunMemspiceDeck(path, {}, {}, &tables);
+  std::vector<memspice::io::WaveformTable> tables;
+  const memspice::Status s = ms::RunMemspiceDeck(path, {}, {}, &tables);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   nl::Diagnostics diag;
   std::vector<nl::DirectiveCard> cards;
@@ -54,7 +54,7 @@ std::map<std::string, double> Measure(const std::string& path, const std::string
   std::map<std::string, double> out;
   for (const auto& m : measures) {
     double v = NAN;
-    const ms::Status e = ms::EvaluateMeasurement(m, tables.back(), &v);
+    const memspice::Status e = ms::EvaluateMeasurement(m, tables.back(), &v);
     BOOST_CHECK_MESSAGE(e.ok(), m.name << ": " << e.message());
     out[m.name] = v;
   }
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(syntax_errors_point_at_the_word) {
 }
 
 BOOST_AUTO_TEST_CASE(failed_measurements_say_why) {
-  ms::WaveformTable t;
+  memspice::io::WaveformTable t;
   t.scale_name = "time";
   t.names = {"v(out)"};
   t.scale = {0, 1, 2};
@@ -140,7 +140,7 @@ BOOST_AUTO_TEST_CASE(failed_measurements_say_why) {
   m.when.signal = "v(out)";
   m.when.value = 2;
   double v = 0;
-  ms::Status s = ms::EvaluateMeasurement(m, t, &v);
+  memspice::Status s = ms::EvaluateMeasurement(m, t, &v);
   BOOST_CHECK(!s.ok() && s.message().find("never crosses 2") != std::string::npos);
   m.when.signal = "v(nowhere)";
   s = ms::EvaluateMeasurement(m, t, &v);

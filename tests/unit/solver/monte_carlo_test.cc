@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(spreads_draw_per_instance_from_the_tables) {
 BOOST_AUTO_TEST_CASE(bad_spreads_say_what_is_wrong) {
   solver::Spread s;
   auto message = [&](const std::string& text) {
-    const memspice::solver::Status st = solver::ParseSpread(text, &s);
+    const memspice::Status st = solver::ParseSpread(text, &s);
     BOOST_TEST(!st.ok(), text);
     return st.message() + " | " + st.hint();
   };

@@ -43,8 +43,8 @@ std::vector<double> SimulateState(const mss::MssParams& p, double volts, double 
   sv::SimOptions o;
   o.method = sv::Method::kRk4;
   o.fixed_step = width / kStepsPerPulse;
-  sv::WaveformTable t;
-  const sv::Status s = sv::RunAnalysis(*circuit, *net, net->analyses.at(0), o, nullptr, &t);
+  memspice::io::WaveformTable t;
+  const memspice::Status s = sv::RunAnalysis(*circuit, *net, net->analyses.at(0), o, nullptr, &t);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   const int j = t.Find("x(m1)");
   BOOST_REQUIRE_MESSAGE(j >= 0, "no signal x(m1)");

@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(exported_deck_predicts_like_the_fast_path) {
   for (int s = 0; s < 4; ++s) {
     std::vector<double> px(x.begin() + 16 * s, x.begin() + 16 * (s + 1));
     std::string text;
-    memspice::solver::Status st = mt::RewriteTrainedDeck(cn, g, px, labels[s], &text);
+    memspice::Status st = mt::RewriteTrainedDeck(cn, g, px, labels[s], &text);
     BOOST_REQUIRE_MESSAGE(st.ok(), st.message());
     const std::string out = dir / ("msnn_exported_" + std::to_string(s) + ".cir");
     std::ofstream(out) << text;

@@ -41,7 +41,7 @@ inline std::vector<std::string> LibPaths() {
 inline void WriteDeck(const mt::NetworkConfig& c, const mt::Parameters& p, const std::string& path,
                       double rline = 0, double cline = 0, double rdriver = 0, double rsense = 0) {
   memspice::circuits::MsnnSpec spec;
-  memspice::solver::Status s = mt::MsnnSpecFromNetwork(c, p, "synthetic", &spec);
+  memspice::Status s = mt::MsnnSpecFromNetwork(c, p, "synthetic", &spec);
   if (!s.ok()) throw std::runtime_error(s.message());
   spec.rline = rline;
   spec.cline = cline;

@@ -1,4 +1,4 @@
-#include "solver/ngspice_runner.h"
+#include "ngspice/runner.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -19,10 +19,10 @@
 #include <thread>
 
 #include "base/strings.h"
+#include "io/raw_file.h"
 #include "netlist/netlist.h"
-#include "solver/raw_file.h"
 
-namespace memspice::solver {
+namespace memspice::ngspice {
 namespace {
 
 namespace fs = std::filesystem;
@@ -69,7 +69,7 @@ std::string NormalizeNgspiceName(const std::string& name) {
   return netlist::CanonicalSignalName(name);
 }
 
-void NormalizeNgspiceNames(WaveformTable* table) {
+void NormalizeNgspiceNames(io::WaveformTable* table) {
   for (auto& n : table->names) n = NormalizeNgspiceName(n);
 }
 
@@ -101,6 +101,95 @@ Status FindNgspice(const std::string& executable, std::string* path) {
                        "install ngspice 39 (apt-get install ngspice) or give the executable path");
 }
 
+namespace {
+
+// How the ngspice process ended.
+struct ChildExit {
+  int exec_errno = 0;  // != 0: execv (or the redirections before it) failed with this errno
+  int wstatus = 0;     // waitpid status
+  bool timed_out = false;
+};
+
+// A fresh temporary directory for ngspice's files.
+Status MakeWorkDir(std::string* work) {
+  std::error_code ec;
+  std::string tmpl = (fs::temp_directory_path(ec) / "memspice-ngspice-XXXXXX").string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr) {
+    return Status::Error(
+        fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
+  }
+  *work = buf.data();
+  return Status::Ok();
+}
+
+// In the child: stdin from /dev/null, stdout and stderr to files, the deck's folder as working
+// directory, then ngspice. Reports a failure's errno through `report` (close-on-exec).
+[[noreturn]] void ExecNgspice(const std::vector<std::string>& args, const std::string& dir,
+                              const std::string& out_path, const std::string& err_path,
+                              int report) {
+  ::setpgid(0, 0);  // own process group so a timeout kills ngspice and anything it started
+  int in = ::open("/dev/null", O_RDONLY);
+  int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (in >= 0 && out >= 0 && err >= 0 && ::dup2(in, 0) >= 0 && ::dup2(out, 1) >= 0 &&
+      ::dup2(err, 2) >= 0 && ::chdir(dir.c_str()) == 0) {
+    std::vector<std::string> copy = args;
+    std::vector<char*> argv;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+  }
+  int e = errno;
+  (void)!::write(report, &e, sizeof e);
+  ::_exit(127);
+}
+
+// Runs `args` (args[0] the executable) in `dir` and waits for it, killing its process group after
+// `timeout` seconds; `seconds` receives the wall time.
+Status RunChild(const std::vector<std::string>& args, const std::string& dir,
+                const std::string& out_path, const std::string& err_path, double timeout,
+                ChildExit* exit, double* seconds) {
+  // A close-on-exec pipe tells the parent whether exec itself failed.
+  int exec_pipe[2];
+  if (::pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    return Status::Error(fmt::format("pipe failed: {}", std::strerror(errno)));
+  }
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(exec_pipe[0]);
+    ::close(exec_pipe[1]);
+    return Status::Error(fmt::format("fork failed: {}", std::strerror(errno)));
+  }
+  if (pid == 0) ExecNgspice(args, dir, out_path, err_path, exec_pipe[1]);
+  ::close(exec_pipe[1]);
+  int child_errno = 0;
+  ssize_t got = ::read(exec_pipe[0], &child_errno, sizeof child_errno);
+  ::close(exec_pipe[0]);
+  if (got == static_cast<ssize_t>(sizeof child_errno)) exit->exec_errno = child_errno;
+  while (true) {
+    pid_t w = ::waitpid(pid, &exit->wstatus, WNOHANG);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) break;
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (elapsed > timeout) {
+      exit->timed_out = true;
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &exit->wstatus, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(elapsed < 1.0 ? 2 : 20));
+  }
+  *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status RunNgspice(const std::string& deck_path, const NgspiceOptions& options,
                   NgspiceResult* result) {
   *result = NgspiceResult();
@@ -116,15 +205,8 @@ Status RunNgspice(const std::string& deck_path, const NgspiceOptions& options,
     return Status::Error(
         fmt::format("ngspice timeout must be > 0 s, got {}", options.timeout_seconds));
   }
-
-  std::string tmpl = (fs::temp_directory_path(ec) / "memspice-ngspice-XXXXXX").string();
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) {
-    return Status::Error(
-        fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
-  }
-  const std::string work = buf.data();
+  std::string work;
+  if (Status s = MakeWorkDir(&work); !s.ok()) return s;
   result->work_dir = work;
   const std::string raw = work + "/out.raw";
   const std::string out_path = work + "/stdout.txt";
@@ -133,79 +215,28 @@ Status RunNgspice(const std::string& deck_path, const NgspiceOptions& options,
     if (!options.keep_files) fs::remove_all(work, ec);
   };
 
-  // A close-on-exec pipe tells the parent whether exec itself failed.
-  int exec_pipe[2];
-  if (::pipe2(exec_pipe, O_CLOEXEC) != 0) {
+  ChildExit child;
+  Status run = RunChild({exe, "-b", "-r", raw, deck.string()}, deck.parent_path().string(),
+                        out_path, err_path, options.timeout_seconds, &child, &result->seconds);
+  if (!run.ok()) {
     cleanup();
-    return Status::Error(fmt::format("pipe failed: {}", std::strerror(errno)));
+    return run;
   }
-  const std::string deck_dir = deck.parent_path().string();
-  const std::string deck_str = deck.string();
-  auto start = std::chrono::steady_clock::now();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(exec_pipe[0]);
-    ::close(exec_pipe[1]);
-    cleanup();
-    return Status::Error(fmt::format("fork failed: {}", std::strerror(errno)));
-  }
-  if (pid == 0) {
-    ::setpgid(0, 0);  // own process group so a timeout kills ngspice and anything it started
-    int in = ::open("/dev/null", O_RDONLY);
-    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 ||
-        ::dup2(err, 2) < 0 || ::chdir(deck_dir.c_str()) != 0) {
-      int e = errno;
-      (void)!::write(exec_pipe[1], &e, sizeof e);
-      ::_exit(127);
-    }
-    std::vector<std::string> args = {exe, "-b", "-r", raw, deck_str};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(exe.c_str(), argv.data());
-    int e = errno;
-    (void)!::write(exec_pipe[1], &e, sizeof e);
-    ::_exit(127);
-  }
-  ::close(exec_pipe[1]);
-  int child_errno = 0;
-  ssize_t got = ::read(exec_pipe[0], &child_errno, sizeof child_errno);
-  ::close(exec_pipe[0]);
-
-  int wstatus = 0;
-  bool timed_out = false;
-  while (true) {
-    pid_t w = ::waitpid(pid, &wstatus, WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno != EINTR) break;
-    double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (elapsed > options.timeout_seconds) {
-      timed_out = true;
-      ::kill(-pid, SIGKILL);
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &wstatus, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(elapsed < 1.0 ? 2 : 20));
-  }
-  result->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result->stdout_text = ReadWholeFile(out_path);
   result->stderr_text = ReadWholeFile(err_path);
 
-  if (got == static_cast<ssize_t>(sizeof child_errno)) {
+  if (child.exec_errno != 0) {
     cleanup();
     return Status::Error(
-        fmt::format("cannot start ngspice '{}': {}", exe, std::strerror(child_errno)));
+        fmt::format("cannot start ngspice '{}': {}", exe, std::strerror(child.exec_errno)));
   }
-  if (timed_out) {
+  if (child.timed_out) {
     cleanup();
     return Status::Error(
         fmt::format("ngspice timed out after {:.0f} s on '{}'", options.timeout_seconds, deck_path),
         "the deck may be too long for ngspice (reduce tstop or raise tmax) or ngspice hangs");
   }
+  const int wstatus = child.wstatus;
   const bool exited_ok = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
   const bool have_raw = fs::exists(raw) && fs::file_size(raw, ec) > 0;
   if (!exited_ok || !have_raw) {
@@ -219,7 +250,7 @@ Status RunNgspice(const std::string& deck_path, const NgspiceOptions& options,
     return Status::Error(msg,
                          "check that the deck is valid ngspice 39 input (run `ngspice -b` on it)");
   }
-  Status s = ReadRaw(raw, &result->plots);
+  Status s = io::ReadRaw(raw, &result->plots);
   cleanup();
   if (!s.ok()) return s;
   for (auto& p : result->plots) NormalizeNgspiceNames(&p);
@@ -259,4 +290,4 @@ Status RunNgspiceText(const std::string& deck_text, const std::string& directory
   return s;
 }
 
-}  // namespace memspice::solver
+}  // namespace memspice::ngspice

@@ -1,4 +1,4 @@
-#include "solver/atomic_file.h"
+#include "io/atomic_file.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
-namespace memspice::solver {
+namespace memspice::io {
 namespace {
 
 namespace fs = std::filesystem;
@@ -211,4 +211,4 @@ void RemoveTempFilesOnSignal() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
 }
 
-}  // namespace memspice::solver
+}  // namespace memspice::io

@@ -9,16 +9,16 @@
 //   i(v.x1.vs), v.x1.vs#branch   -> i(x1.vs)      (ngspice prefixes subcircuit elements with
 //                                                  their letter; memspice does not)
 //   time, v(v-sweep)             scale names are kept as written
-#ifndef MEMSPICE_SOLVER_NGSPICE_RUNNER_H_
-#define MEMSPICE_SOLVER_NGSPICE_RUNNER_H_
+#ifndef MEMSPICE_NGSPICE_RUNNER_H_
+#define MEMSPICE_NGSPICE_RUNNER_H_
 
 #include <string>
 #include <vector>
 
-#include "solver/status.h"
-#include "solver/waveform.h"
+#include "base/status.h"
+#include "io/waveform.h"
 
-namespace memspice::solver {
+namespace memspice::ngspice {
 
 struct NgspiceOptions {
   std::string executable = "ngspice";  // name looked up on PATH, or a path
@@ -28,7 +28,7 @@ struct NgspiceOptions {
 };
 
 struct NgspiceResult {
-  std::vector<WaveformTable> plots;  // in the order ngspice wrote them, names normalised
+  std::vector<io::WaveformTable> plots;  // in the order ngspice wrote them, names normalised
   std::string stdout_text, stderr_text;
   std::string work_dir;  // temporary directory used (deleted unless keep_files)
   double seconds = 0.0;  // wall clock of the ngspice run
@@ -48,11 +48,11 @@ Status RunNgspiceText(const std::string& deck_text, const std::string& directory
 // ngspice vector name -> memspice signal name (see the table above).
 std::string NormalizeNgspiceName(const std::string& name);
 // Applies NormalizeNgspiceName to every signal of the table.
-void NormalizeNgspiceNames(WaveformTable* table);
+void NormalizeNgspiceNames(io::WaveformTable* table);
 
 // The full path of the ngspice executable, or an error if it is not on PATH / not executable.
 Status FindNgspice(const std::string& executable, std::string* path);
 
-}  // namespace memspice::solver
+}  // namespace memspice::ngspice
 
-#endif  // MEMSPICE_SOLVER_NGSPICE_RUNNER_H_
+#endif  // MEMSPICE_NGSPICE_RUNNER_H_

@@ -24,15 +24,15 @@
 // 1 ps. The state equation carries `+ V(mss_dc) * 1e12 * (x0 - x)`, which pins x to x0 (within
 // ~1e-9) in DC and vanishes in transient. The capacitor's IC=x0 covers `uic`. Alpha sources see
 // the time `time * (1 - V(mss_dc))`, i.e. t = 0 in DC, as in memspice.
-#ifndef MEMSPICE_CIRCUITS_NGSPICE_EXPORT_H_
-#define MEMSPICE_CIRCUITS_NGSPICE_EXPORT_H_
+#ifndef MEMSPICE_NGSPICE_EXPORT_H_
+#define MEMSPICE_NGSPICE_EXPORT_H_
 
 #include <string>
 #include <vector>
 
 #include "netlist/diagnostics.h"
 
-namespace memspice::circuits {
+namespace memspice::ngspice {
 
 // Rewrites the deck at `deck_path` into ngspice text. Problems (missing include, unknown model
 // or parameter of an exported device, malformed Y line, include cycle) are reported to `diag` at
@@ -50,6 +50,6 @@ bool ExportNgspiceString(const std::string& text, const std::string& name,
 // "v(xn1.m1_x)"; other names are returned unchanged (lower case).
 std::string NgspiceSignalName(const std::string& memspice_name);
 
-}  // namespace memspice::circuits
+}  // namespace memspice::ngspice
 
-#endif  // MEMSPICE_CIRCUITS_NGSPICE_EXPORT_H_
+#endif  // MEMSPICE_NGSPICE_EXPORT_H_

@@ -1,4 +1,4 @@
-#include "circuits/ngspice_export.h"
+#include "ngspice/export.h"
 
 #include <fmt/format.h>
 
@@ -13,8 +13,9 @@
 
 #include "base/strings.h"
 #include "devices/registry.h"
+#include "netlist/deck_editor.h"
 
-namespace memspice::circuits {
+namespace memspice::ngspice {
 namespace {
 
 namespace fs = std::filesystem;
@@ -52,16 +53,6 @@ std::string Unquote(std::string s) {
     return s.substr(1, s.size() - 2);
   }
   return s;
-}
-
-bool IsComment(const std::string& line) {
-  std::string t = Trim(line);
-  return t.empty() || t[0] == '*';
-}
-
-bool IsContinuation(const std::string& line) {
-  std::string t = Trim(line);
-  return !t.empty() && t[0] == '+';
 }
 
 std::vector<std::string> SplitLines(const std::string& text) {
@@ -202,66 +193,14 @@ class Loader {
   std::vector<std::string> stack_;
 };
 
-// Statements: a line plus its '+' continuations (comment lines in between are kept) -----------
+// Cards: a line plus its '+' continuations (comment lines in between), read through the deck
+// editor --------------------------------------------------------------------------------------
 
-struct Statement {
-  std::vector<SrcLine> lines;  // verbatim, first is the head
-  std::string joined;          // head + continuations without '+', inline comments removed
+struct Card {
+  int first = 0, last = 0;  // lines in the deck editor
+  std::string statement;    // netlist::DeckEditor::CardStatement
   SourceLoc loc;
-  bool is_title = false;
-  bool is_comment = false;
 };
-
-std::string StripInlineComment(const std::string& s) {
-  // ngspice: `;` anywhere and ` $ ` start an inline comment (outside braces/quotes).
-  int depth = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '{') ++depth;
-    if (c == '}') --depth;
-    if (depth > 0) continue;
-    if (c == ';') return s.substr(0, i);
-    if (c == '$' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) return s.substr(0, i);
-  }
-  return s;
-}
-
-std::vector<Statement> GroupStatements(const std::vector<SrcLine>& lines) {
-  std::vector<Statement> out;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    Statement st;
-    st.loc = lines[i].loc;
-    st.lines.push_back(lines[i]);
-    if (i == 0) {
-      st.is_title = true;
-      out.push_back(st);
-      continue;
-    }
-    if (IsComment(lines[i].text) || IsContinuation(lines[i].text)) {
-      st.is_comment = true;  // a stray '+' line is passed through untouched
-      out.push_back(st);
-      continue;
-    }
-    st.joined = StripInlineComment(lines[i].text);
-    // Pull continuation lines, allowing comment lines in between.
-    size_t j = i + 1;
-    while (j < lines.size()) {
-      size_t k = j;
-      while (k < lines.size() && IsComment(lines[k].text) && !IsContinuation(lines[k].text)) ++k;
-      if (k < lines.size() && IsContinuation(lines[k].text)) {
-        for (size_t m = j; m <= k; ++m) st.lines.push_back(lines[m]);
-        std::string cont = Trim(lines[k].text).substr(1);
-        st.joined += " " + StripInlineComment(cont);
-        j = k + 1;
-      } else {
-        break;
-      }
-    }
-    i = j - 1;
-    out.push_back(st);
-  }
-  return out;
-}
 
 // Tokens of an element or model line: whitespace separated, `=` on its own, {..} '..' (..)
 // groups kept whole.
@@ -333,9 +272,8 @@ std::string ValueText(const devices::ParamInfo& info, const std::string& v) {
 
 // Parses `.model name type (...)`; returns false unless the type belongs to a device the export
 // rewrites (ngspice lacks it). Keys are checked against the device's parameter table.
-bool ParseExportedModel(const Statement& st, std::string* name, ModelCard* card,
-                        Diagnostics& diag) {
-  std::string rest = Trim(st.joined);
+bool ParseExportedModel(const Card& st, std::string* name, ModelCard* card, Diagnostics& diag) {
+  std::string rest = Trim(st.statement);
   rest = Trim(rest.substr(
       rest.find_first_of(" \t") == std::string::npos ? rest.size() : rest.find_first_of(" \t")));
   size_t e = rest.find_first_of(" \t(");
@@ -398,17 +336,96 @@ bool Exported(const devices::DeviceDescriptor* d) { return d != nullptr && !d->n
 
 class Exporter {
  public:
-  explicit Exporter(Diagnostics& diag) : diag_(diag) {}
+  Exporter(const std::vector<SrcLine>& lines, Diagnostics& diag)
+      : lines_(lines), deck_(JoinLines(lines)), diag_(diag) {}
 
-  bool Run(const std::vector<SrcLine>& lines, std::string* out) {
-    std::vector<Statement> sts = GroupStatements(lines);
-    CollectModels(sts);
-    // Exported devices in order of first use; their helpers are written once, after the title.
+  std::string Run() {
+    const std::vector<Card> cards = ReadCards();
+    CollectModels(cards);
+    // Rewritten from the last card to the first, so that the line numbers of the cards before
+    // stay valid; .control ... .endc is ngspice script and stays untouched.
+    std::vector<std::string> scope;
+    std::vector<std::pair<const Card*, std::string>> edits;
+    bool in_control = false;
+    for (const Card& card : cards) {
+      const std::string w = FirstWord(card.statement);
+      if (w == ".control") in_control = true;
+      if (in_control) {
+        if (w == ".endc") in_control = false;
+        continue;
+      }
+      if (w == ".subckt") {
+        std::vector<std::string> words = Words(card.statement);
+        scope.push_back(words.size() > 1 ? Lower(words[1]) : "");
+      } else if (w == ".ends" && !scope.empty()) {
+        scope.pop_back();
+      }
+      std::optional<std::string> text = RewriteCard(card, w, scope);
+      if (text) edits.emplace_back(&card, std::move(*text));
+    }
+    for (auto it = edits.rbegin(); it != edits.rend(); ++it) {
+      deck_.ReplaceLines(it->first->first, it->first->last, it->second);
+    }
+    // The helpers of the exported devices, once each in order of first use, after the title.
+    const std::vector<const devices::DeviceDescriptor*> used = UsedDevices(cards);
+    if (!used.empty() && deck_.num_lines() > 0) {
+      std::string title = deck_.line(1) + "\n" + kPreamble;
+      for (const devices::DeviceDescriptor* d : used) title += d->ngspice.helpers;
+      deck_.ReplaceLines(1, 1, title + kPreambleEnd);
+    }
+    return deck_.text();
+  }
+
+ private:
+  static std::string JoinLines(const std::vector<SrcLine>& lines) {
+    std::string text;
+    for (const SrcLine& l : lines) text += l.text + "\n";
+    return text;
+  }
+
+  // Every card after the title (line 1, never interpreted).
+  std::vector<Card> ReadCards() const {
+    std::vector<Card> cards;
+    for (int l = 2; l <= deck_.num_lines(); ++l) {
+      if (!deck_.StartsCard(l)) continue;  // comments and stray '+' lines pass through
+      Card card;
+      card.first = l;
+      card.last = deck_.CardLastLine(l);
+      card.statement = deck_.CardStatement(l);
+      card.loc = lines_[l - 1].loc;
+      l = card.last;
+      cards.push_back(std::move(card));
+    }
+    return cards;
+  }
+
+  // The new text of a card, or nullopt when it is copied as written.
+  std::optional<std::string> RewriteCard(const Card& card, const std::string& w,
+                                         const std::vector<std::string>& scope) {
+    std::string name, text;
+    ModelCard model;
+    Diagnostics scratch;
+    const devices::DeviceDescriptor* device = LineDevice(w);
+    if (w == ".model" && ParseExportedModel(card, &name, &model, scratch)) return Header(card);
+    if (Exported(device) || (!w.empty() && w[0] == 'y')) return RewriteDevice(card, scope, device);
+    if (w == ".print" || w == ".plot" || w == ".save" || w == ".probe" || w == ".meas" ||
+        w == ".measure") {
+      for (int l = card.first; l <= card.last; ++l) text += RenameStates(deck_.line(l)) + "\n";
+      return text;
+    }
+    if (w == ".options" || w == ".option" || w == ".opt") {
+      for (int l = card.first; l <= card.last; ++l) text += MapMethod(lines_[l - 1]) + "\n";
+      return text;
+    }
+    return std::nullopt;
+  }
+
+  // Exported devices in order of first use (outside .control blocks).
+  static std::vector<const devices::DeviceDescriptor*> UsedDevices(const std::vector<Card>& cards) {
     std::vector<const devices::DeviceDescriptor*> used;
     bool control = false;
-    for (const Statement& st : sts) {
-      if (st.is_title || st.is_comment) continue;
-      const std::string w = FirstWord(st.joined);
+    for (const Card& card : cards) {
+      const std::string w = FirstWord(card.statement);
       if (w == ".control") control = true;
       if (w == ".endc") control = false;
       const devices::DeviceDescriptor* d = LineDevice(w);
@@ -416,79 +433,28 @@ class Exporter {
         used.push_back(d);
       }
     }
-    std::string text;
-    std::vector<std::string> scope;
-    bool in_control = false;  // .control ... .endc is ngspice script: copied untouched
-    for (const Statement& st : sts) {
-      const std::string head = st.is_title || st.is_comment ? "" : FirstWord(st.joined);
-      if (head == ".control") in_control = true;
-      if (in_control) {
-        if (head == ".endc") in_control = false;
-        for (const SrcLine& l : st.lines) text += l.text + "\n";
-        continue;
-      }
-      if (st.is_title) {
-        text += st.lines[0].text + "\n";
-        if (!used.empty()) {
-          text += kPreamble;
-          for (const devices::DeviceDescriptor* d : used) text += d->ngspice.helpers;
-          text += kPreambleEnd;
-        }
-        continue;
-      }
-      if (st.is_comment) {
-        text += st.lines[0].text + "\n";
-        continue;
-      }
-      const std::string w = FirstWord(st.joined);
-      if (w == ".subckt") {
-        std::vector<std::string> words = Words(st.joined);
-        scope.push_back(words.size() > 1 ? Lower(words[1]) : "");
-      } else if (w == ".ends" && !scope.empty()) {
-        scope.pop_back();
-      }
-      std::string name;
-      ModelCard card;
-      Diagnostics scratch;
-      const devices::DeviceDescriptor* device = LineDevice(w);
-      if (w == ".model" && ParseExportedModel(st, &name, &card, scratch)) {
-        for (const SrcLine& l : st.lines) text += "* [memspice] " + l.text + "\n";
-      } else if (Exported(device) || (!w.empty() && w[0] == 'y')) {
-        text += RewriteDevice(st, scope, device);
-      } else if (w == ".print" || w == ".plot" || w == ".save" || w == ".probe" || w == ".meas" ||
-                 w == ".measure") {
-        for (const SrcLine& l : st.lines) text += RenameStates(l.text) + "\n";
-      } else if (w == ".options" || w == ".option" || w == ".opt") {
-        for (const SrcLine& l : st.lines) text += MapMethod(l) + "\n";
-      } else {
-        for (const SrcLine& l : st.lines) text += l.text + "\n";
-      }
-    }
-    *out = std::move(text);
-    return !diag_.has_errors();
+    return used;
   }
 
- private:
   static std::string ScopeKey(const std::vector<std::string>& scope) {
     std::string k;
     for (const std::string& s : scope) k += s + "/";
     return k;
   }
 
-  void CollectModels(const std::vector<Statement>& sts) {
+  void CollectModels(const std::vector<Card>& cards) {
     std::vector<std::string> scope;
-    for (const Statement& st : sts) {
-      if (st.is_title || st.is_comment) continue;
-      const std::string w = FirstWord(st.joined);
+    for (const Card& card : cards) {
+      const std::string w = FirstWord(card.statement);
       if (w == ".subckt") {
-        std::vector<std::string> words = Words(st.joined);
+        std::vector<std::string> words = Words(card.statement);
         scope.push_back(words.size() > 1 ? Lower(words[1]) : "");
       } else if (w == ".ends" && !scope.empty()) {
         scope.pop_back();
       } else if (w == ".model") {
         std::string name;
-        ModelCard card;
-        if (ParseExportedModel(st, &name, &card, diag_)) models_[ScopeKey(scope) + name] = card;
+        ModelCard model;
+        if (ParseExportedModel(card, &name, &model, diag_)) models_[ScopeKey(scope) + name] = model;
       }
     }
   }
@@ -503,17 +469,18 @@ class Exporter {
     }
   }
 
-  std::string Header(const Statement& st) const {
+  // The card's lines commented out.
+  std::string Header(const Card& card) const {
     std::string h;
-    for (const SrcLine& l : st.lines) h += "* [memspice] " + l.text + "\n";
+    for (int l = card.first; l <= card.last; ++l) h += "* [memspice] " + deck_.line(l) + "\n";
     return h;
   }
 
   // Writes an element line of a device ngspice lacks through the device's NgspiceWriter:
   // parameter defaults from its table, then its model card, then the instance line.
-  std::string RewriteDevice(const Statement& st, const std::vector<std::string>& scope,
+  std::string RewriteDevice(const Card& st, const std::vector<std::string>& scope,
                             const devices::DeviceDescriptor* d) {
-    const std::vector<std::string> toks = Tokenize(st.joined);
+    const std::vector<std::string> toks = Tokenize(st.statement);
     if (d == nullptr) {
       std::string known;
       for (const devices::DeviceDescriptor& e : devices::Registry()) {
@@ -606,6 +573,8 @@ class Exporter {
     return l.text.substr(0, b) + repl + l.text.substr(e);
   }
 
+  const std::vector<SrcLine>& lines_;  // the deck with its includes inlined, with locations
+  netlist::DeckEditor deck_;           // the same lines, rewritten card by card
   Diagnostics& diag_;
   std::map<std::string, ModelCard> models_;
 };
@@ -619,7 +588,7 @@ bool ExportNgspiceString(const std::string& text, const std::string& name,
   std::vector<SrcLine> lines;
   Loader(include_paths, diag).Load(text, name, /*is_main=*/true, 0, &lines);
   if (lines.empty()) lines.push_back({"* empty deck", {name, 1, 1}});
-  Exporter(diag).Run(lines, out_text);
+  *out_text = Exporter(lines, diag).Run();
   return diag.num_errors() == errors_before;
 }
 
@@ -643,4 +612,4 @@ std::string NgspiceSignalName(const std::string& memspice_name) {
   return n;
 }
 
-}  // namespace memspice::circuits
+}  // namespace memspice::ngspice

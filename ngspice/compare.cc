@@ -1,4 +1,4 @@
-#include "solver/compare.h"
+#include "ngspice/compare.h"
 
 #include <fmt/format.h>
 
@@ -11,7 +11,7 @@
 
 #include "base/strings.h"
 
-namespace memspice::solver {
+namespace memspice::ngspice {
 namespace {
 
 using base::Lower;
@@ -20,7 +20,7 @@ bool IsCurrent(const std::string& name) { return name.size() > 2 && name.compare
 
 enum class Kind { kOp, kDc, kTran, kOther };
 
-Kind KindOf(const WaveformTable& t) {
+Kind KindOf(const io::WaveformTable& t) {
   std::string a = Lower(t.analysis);
   if (a.rfind("operating", 0) == 0) return Kind::kOp;
   if (a.rfind("transient", 0) == 0 || Lower(t.scale_name) == "time") return Kind::kTran;
@@ -97,7 +97,7 @@ struct Accum {
 
 }  // namespace
 
-double Interpolate(const WaveformTable& table, int j, double x) {
+double Interpolate(const io::WaveformTable& table, int j, double x) {
   const auto& s = table.scale;
   const size_t n = table.rows.size();
   if (n == 0) return std::nan("");
@@ -118,7 +118,7 @@ namespace {
 // Phase columns (ph(...)) made continuous along the scale: a jump of more than 180 degrees
 // between neighbours is taken as a wrap, so that two tables wrapping at slightly different
 // frequencies compare by their true difference.
-void UnwrapPhases(WaveformTable* t) {
+void UnwrapPhases(io::WaveformTable* t) {
   for (size_t j = 0; j < t->names.size(); ++j) {
     if (t->names[j].rfind("ph(", 0) != 0) continue;
     double shift = 0.0;
@@ -132,7 +132,7 @@ void UnwrapPhases(WaveformTable* t) {
 
 // Complex (.ac) tables are compared as magnitude in dB and unwrapped phase in degrees; a
 // selected signal `v(out)` stands for both of its columns.
-Status CompareComplex(const WaveformTable& ref, const WaveformTable& test,
+Status CompareComplex(const io::WaveformTable& ref, const io::WaveformTable& test,
                       const CompareOptions& options, TableComparison* out) {
   if (!ref.complex || !test.complex) {
     return Status::Error(
@@ -150,32 +150,17 @@ Status CompareComplex(const WaveformTable& ref, const WaveformTable& test,
       polar.signals.push_back(s);
     }
   }
-  WaveformTable r = MagnitudePhase(ref), t = MagnitudePhase(test);
+  io::WaveformTable r = io::MagnitudePhase(ref), t = io::MagnitudePhase(test);
   UnwrapPhases(&r);
   UnwrapPhases(&t);
   return CompareTables(r, t, polar, out);
 }
 
-}  // namespace
-
-Status CompareTables(const WaveformTable& ref, const WaveformTable& test,
-                     const CompareOptions& options, TableComparison* out) {
-  if (ref.complex || test.complex) return CompareComplex(ref, test, options, out);
-  *out = TableComparison();
-  out->analysis = ref.analysis;
-  const Kind kr = KindOf(ref), kt = KindOf(test);
-  if (kr != kt) {
-    return Status::Error(fmt::format("cannot compare '{}' (reference) with '{}' (test)",
-                                     ref.analysis, test.analysis),
-                         "the two tables come from different analyses");
-  }
-  if (ref.rows.empty() || test.rows.empty()) {
-    return Status::Error(fmt::format("'{}': {} has no points", ref.analysis,
-                                     ref.rows.empty() ? "the reference" : "the test table"));
-  }
-  // Signal selection.
-  std::vector<std::pair<int, int>> cols;  // (ref column, test column)
-  std::vector<std::string> names;
+// The compared columns (reference, test) and their names: the selected signals, else every signal
+// in both tables (the others listed in out->only_in_*).
+Status SelectSignals(const io::WaveformTable& ref, const io::WaveformTable& test,
+                     const CompareOptions& options, std::vector<std::pair<int, int>>* cols,
+                     std::vector<std::string>* names, TableComparison* out) {
   if (!options.signals.empty()) {
     std::vector<std::string> missing;
     for (const auto& s : options.signals) {
@@ -187,8 +172,8 @@ Status CompareTables(const WaveformTable& ref, const WaveformTable& test,
                                                        : "test"));
         continue;
       }
-      cols.emplace_back(jr, jt);
-      names.push_back(Lower(s));
+      cols->emplace_back(jr, jt);
+      names->push_back(Lower(s));
     }
     if (!missing.empty()) {
       std::string list;
@@ -205,27 +190,25 @@ Status CompareTables(const WaveformTable& ref, const WaveformTable& test,
         out->only_in_reference.push_back(ref.names[jr]);
         continue;
       }
-      cols.emplace_back(static_cast<int>(jr), jt);
-      names.push_back(ref.names[jr]);
+      cols->emplace_back(static_cast<int>(jr), jt);
+      names->push_back(ref.names[jr]);
     }
     for (const auto& n : test.names) {
       if (ref.Find(n) < 0) out->only_in_test.push_back(n);
     }
-    if (cols.empty() && !(ref.names.empty() && test.names.empty())) {
+    if (cols->empty() && !(ref.names.empty() && test.names.empty())) {
       return Status::Error(fmt::format("'{}': no signal in common", ref.analysis),
                            "the reference and the test name their signals differently");
     }
   }
-  for (const auto& t : {&ref, &test}) {
-    for (const auto& row : t->rows) {
-      if (row.size() != t->names.size()) {
-        return Status::Error(fmt::format("'{}': malformed table (row width)", t->analysis));
-      }
-    }
-  }
+  return Status::Ok();
+}
 
-  // The comparison grid: (x, ref row interpolation, test row interpolation) by callbacks.
-  std::vector<Accum> acc(cols.size());
+// Accumulates the differences of the columns `cols` point by point (same points) or on the union
+// of both grids; sets out->points, from and to.
+Status Accumulate(const io::WaveformTable& ref, const io::WaveformTable& test, Kind kr,
+                  const std::vector<std::pair<int, int>>& cols, std::vector<Accum>* acc,
+                  TableComparison* out) {
   const bool pointwise =
       kr == Kind::kOp || (ref.rows.size() == test.rows.size() &&
                           (ref.scale.empty() || SameScale(ref.scale, test.scale)));
@@ -234,7 +217,8 @@ Status CompareTables(const WaveformTable& ref, const WaveformTable& test,
     for (size_t k = 0; k < ref.rows.size(); ++k) {
       double x = ref.scale.empty() ? 0.0 : ref.scale[k];
       for (size_t c = 0; c < cols.size(); ++c) {
-        acc[c].Add(x, ref.rows[k][cols[c].first], test.rows[k][cols[c].second], kr == Kind::kTran);
+        (*acc)[c].Add(x, ref.rows[k][cols[c].first], test.rows[k][cols[c].second],
+                      kr == Kind::kTran);
       }
     }
     out->points = static_cast<int>(ref.rows.size());
@@ -282,18 +266,23 @@ Status CompareTables(const WaveformTable& ref, const WaveformTable& test,
     }
     for (double x : unique) {
       for (size_t c = 0; c < cols.size(); ++c) {
-        acc[c].Add(x, Interpolate(ref, cols[c].first, x), Interpolate(test, cols[c].second, x),
-                   time_weighted);
+        (*acc)[c].Add(x, Interpolate(ref, cols[c].first, x), Interpolate(test, cols[c].second, x),
+                      time_weighted);
       }
     }
     out->points = static_cast<int>(unique.size());
     out->from = lo;
     out->to = hi;
   }
+  return Status::Ok();
+}
 
+// Each compared signal's metrics and verdict against the tolerances.
+Status Verdict(const io::WaveformTable& ref, const std::vector<std::string>& names,
+               const std::vector<Accum>& acc, const CompareOptions& options, TableComparison* out) {
   out->pass = true;
   std::vector<std::string> bad;
-  for (size_t c = 0; c < cols.size(); ++c) {
+  for (size_t c = 0; c < names.size(); ++c) {
     const Accum& a = acc[c];
     if (a.bad) {
       bad.push_back(names[c]);
@@ -326,6 +315,38 @@ Status CompareTables(const WaveformTable& ref, const WaveformTable& test,
                          "one of the simulators produced non-finite values");
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status CompareTables(const io::WaveformTable& ref, const io::WaveformTable& test,
+                     const CompareOptions& options, TableComparison* out) {
+  if (ref.complex || test.complex) return CompareComplex(ref, test, options, out);
+  *out = TableComparison();
+  out->analysis = ref.analysis;
+  const Kind kr = KindOf(ref), kt = KindOf(test);
+  if (kr != kt) {
+    return Status::Error(fmt::format("cannot compare '{}' (reference) with '{}' (test)",
+                                     ref.analysis, test.analysis),
+                         "the two tables come from different analyses");
+  }
+  if (ref.rows.empty() || test.rows.empty()) {
+    return Status::Error(fmt::format("'{}': {} has no points", ref.analysis,
+                                     ref.rows.empty() ? "the reference" : "the test table"));
+  }
+  std::vector<std::pair<int, int>> cols;  // (ref column, test column)
+  std::vector<std::string> names;
+  if (Status s = SelectSignals(ref, test, options, &cols, &names, out); !s.ok()) return s;
+  for (const auto& t : {&ref, &test}) {
+    for (const auto& row : t->rows) {
+      if (row.size() != t->names.size()) {
+        return Status::Error(fmt::format("'{}': malformed table (row width)", t->analysis));
+      }
+    }
+  }
+  std::vector<Accum> acc(cols.size());
+  if (Status s = Accumulate(ref, test, kr, cols, &acc, out); !s.ok()) return s;
+  return Verdict(ref, names, acc, options, out);
 }
 
 std::string FormatComparison(const TableComparison& c, const CompareOptions& options) {
@@ -381,4 +402,4 @@ std::vector<std::string> ReadSignalsHeader(const std::string& deck_path) {
   return out;
 }
 
-}  // namespace memspice::solver
+}  // namespace memspice::ngspice

@@ -1,5 +1,5 @@
-// CompareWithNgspice and RunMemspiceDeck live apart from compare.cc so that table comparison
-// links without the parser and the simulator.
+// CompareWithNgspice lives apart from compare.cc so that table comparison links without the parser
+// and the simulator.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,17 +8,17 @@
 #include <filesystem>
 
 #include "base/strings.h"
-#include "solver/circuit.h"
-#include "solver/compare.h"
+#include "ngspice/compare.h"
+#include "ngspice/export.h"
 #include "solver/simulator.h"
 
-namespace memspice::solver {
+namespace memspice::ngspice {
 namespace {
 
 using base::Lower;
 using AKind = netlist::Analysis::Kind;
 
-std::optional<AKind> PlotKind(const WaveformTable& t) {
+std::optional<AKind> PlotKind(const io::WaveformTable& t) {
   std::string a = Lower(t.analysis);
   if (a.rfind("operating", 0) == 0) return AKind::kOp;
   if (a.rfind("transient", 0) == 0) return AKind::kTran;
@@ -27,62 +27,14 @@ std::optional<AKind> PlotKind(const WaveformTable& t) {
   return std::nullopt;
 }
 
-const char* KindName(AKind k) {
-  switch (k) {
-    case AKind::kOp:
-      return ".op";
-    case AKind::kDc:
-      return ".dc";
-    case AKind::kTran:
-      return ".tran";
-    case AKind::kAc:
-      return ".ac";
-  }
-  return "?";
-}
-
 }  // namespace
-
-Status RunMemspiceDeck(const std::string& deck_path, const netlist::ParseOptions& parse,
-                       const SimOptions& sim, std::vector<WaveformTable>* tables,
-                       netlist::Netlist* parsed) {
-  netlist::Diagnostics diag;
-  std::optional<netlist::Netlist> nl = netlist::ParseFile(deck_path, parse, diag);
-  if (!nl) {
-    return Status::Error(fmt::format("cannot parse '{}':\n{}", deck_path, diag.Format()));
-  }
-  if (nl->analyses.empty()) {
-    return Status::Error(fmt::format("'{}' has no analysis", deck_path),
-                         "add .op, .dc or .tran to the deck");
-  }
-  std::unique_ptr<Circuit> circuit = Circuit::Build(*nl, diag);
-  if (!circuit) {
-    return Status::Error(
-        fmt::format("cannot build the circuit of '{}':\n{}", deck_path, diag.Format()));
-  }
-  SimOptions options = sim;
-  Status applied = options.ApplyNetlistOptions(*nl);
-  if (!applied.ok()) {
-    return Status::Error(fmt::format("{}: {}", deck_path, applied.message()), applied.hint());
-  }
-  for (const auto& analysis : nl->analyses) {
-    WaveformTable table;
-    Status s = RunAnalysis(*circuit, *nl, analysis, options, nullptr, &table);
-    if (!s.ok()) {
-      return s.Prefixed(fmt::format("{}: {} failed: ", deck_path, KindName(analysis.kind)));
-    }
-    tables->push_back(std::move(table));
-  }
-  if (parsed) *parsed = std::move(*nl);
-  return Status::Ok();
-}
 
 Status CompareWithNgspice(const std::string& deck_path, const DeckCompareOptions& options,
                           DeckComparison* report) {
   *report = DeckComparison();
   netlist::Netlist nl;
   auto t0 = std::chrono::steady_clock::now();
-  Status s = RunMemspiceDeck(deck_path, options.parse, options.sim, &report->memspice, &nl);
+  Status s = solver::RunMemspiceDeck(deck_path, options.parse, options.sim, &report->memspice, &nl);
   report->memspice_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!s.ok()) return s;
@@ -91,14 +43,12 @@ Status CompareWithNgspice(const std::string& deck_path, const DeckCompareOptions
                                   [](const netlist::Element& e) { return e.letter == 'y'; });
   NgspiceResult ng;
   if (native) {
-    if (!options.export_native) {
-      return Status::Error(
-          fmt::format("'{}' uses native devices; ngspice export not available", deck_path),
-          "pass an exporter (circuits::ExportNgspice) in DeckCompareOptions::export_native");
-    }
+    // ngspice lacks the native devices: it runs their behavioural export.
     std::string text;
-    s = options.export_native(nl, deck_path, &text);
-    if (!s.ok()) return s;
+    netlist::Diagnostics diag;
+    if (!ExportNgspice(deck_path, options.parse.include_paths, &text, diag)) {
+      return Status::Error("ngspice export failed:\n" + diag.Format());
+    }
     std::string dir = std::filesystem::absolute(deck_path).parent_path().string();
     s = RunNgspiceText(text, dir, options.ngspice, &ng);
   } else {
@@ -112,12 +62,12 @@ Status CompareWithNgspice(const std::string& deck_path, const DeckCompareOptions
     }
     return s;
   }
-  if (native && options.signal_map) {
+  if (native) {
     // Give ngspice's stand-in vectors (state capacitors, ...) the memspice names.
     for (auto& plot : ng.plots) {
       for (const auto& table : report->memspice) {
         for (const auto& name : table.names) {
-          std::string theirs = Lower(options.signal_map(name));
+          std::string theirs = Lower(NgspiceSignalName(name));
           int j = theirs == name ? -1 : plot.Find(theirs);
           if (j >= 0 && plot.Find(name) < 0) plot.names[j] = name;
         }
@@ -161,7 +111,7 @@ Status CompareWithNgspice(const std::string& deck_path, const DeckCompareOptions
       return Status::Error(
           fmt::format("ngspice produced no result for analysis {} of '{}' "
                       "(it wrote: {})",
-                      KindName(kind), deck_path, have.empty() ? "nothing" : have));
+                      solver::AnalysisCard(kind), deck_path, have.empty() ? "nothing" : have));
     }
     used[match] = true;
     TableComparison c;
@@ -175,4 +125,4 @@ Status CompareWithNgspice(const std::string& deck_path, const DeckCompareOptions
   return Status::Ok();
 }
 
-}  // namespace memspice::solver
+}  // namespace memspice::ngspice

@@ -14,21 +14,20 @@
 // scale value (time) of the largest error. A signal passes when
 //   max_abs <= rtol * range + atol   and   rms <= rms_rtol * range + atol,
 // atol being atol_voltage for v(...) and other signals, atol_current for i(...).
-#ifndef MEMSPICE_SOLVER_COMPARE_H_
-#define MEMSPICE_SOLVER_COMPARE_H_
+#ifndef MEMSPICE_NGSPICE_COMPARE_H_
+#define MEMSPICE_NGSPICE_COMPARE_H_
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/status.h"
+#include "io/waveform.h"
 #include "netlist/netlist.h"
-#include "solver/ngspice_runner.h"
+#include "ngspice/runner.h"
 #include "solver/simulator.h"
-#include "solver/status.h"
-#include "solver/waveform.h"
 
-namespace memspice::solver {
+namespace memspice::ngspice {
 
 struct CompareOptions {
   double rtol = 0.01;          // max error relative to the reference range
@@ -65,12 +64,12 @@ struct TableComparison {
 
 // Compares `test` against `ref`. Errors: scale kinds differ, no overlap, a selected signal is
 // missing, no common signal, NaN/Inf in a compared signal.
-Status CompareTables(const WaveformTable& ref, const WaveformTable& test,
+Status CompareTables(const io::WaveformTable& ref, const io::WaveformTable& test,
                      const CompareOptions& options, TableComparison* out);
 
 // Linear interpolation of column `j` of `table` at scale value `x` (clamped to the ends).
 // The scale must be non-decreasing; at a repeated scale value the later point wins.
-double Interpolate(const WaveformTable& table, int j, double x);
+double Interpolate(const io::WaveformTable& table, int j, double x);
 
 // A fixed-width text table: signal, max abs, max %range, RMS %range, at, range, PASS/FAIL.
 std::string FormatComparison(const TableComparison& c, const CompareOptions& options);
@@ -79,52 +78,35 @@ std::string FormatComparison(const TableComparison& c, const CompareOptions& opt
 // empty if there are none or the file cannot be read.
 std::vector<std::string> ReadSignalsHeader(const std::string& deck_path);
 
-// Produces ngspice input for a parsed deck that uses native memspice devices (Y lines). The CLI
-// and tests pass circuits::ExportNgspice here; the solver library does not depend on circuits.
-using NgspiceExporter = std::function<Status(const netlist::Netlist& netlist,
-                                             const std::string& deck_path, std::string* deck_text)>;
-
-// For exported decks: the ngspice vector name holding a memspice signal (circuits::
-// NgspiceSignalName, e.g. "x(xn1.m1)" -> "v(xn1.m1_x)"); identity for everything else.
-using NgspiceSignalMap = std::function<std::string(const std::string& memspice_name)>;
-
 struct DeckCompareOptions {
   CompareOptions compare;       // signals: empty = the deck's `* signals:` header, else all
   netlist::ParseOptions parse;  // .param overrides and include paths for memspice
-  SimOptions sim;               // deck .options are applied on top (ApplyNetlistOptions)
+  solver::SimOptions sim;       // deck .options are applied on top (ApplyNetlistOptions)
   NgspiceOptions ngspice;
-  NgspiceExporter export_native;  // needed only for decks with Y elements
-  NgspiceSignalMap signal_map;    // used with export_native to rename ngspice's vectors
 };
 
 struct DeckComparison {
-  std::vector<TableComparison> analyses;  // one per analysis in deck order
-  std::vector<WaveformTable> memspice;    // memspice's tables in deck order
-  std::vector<WaveformTable> ngspice;     // ngspice's plots as written (names normalised)
+  std::vector<TableComparison> analyses;    // one per analysis in deck order
+  std::vector<io::WaveformTable> memspice;  // memspice's tables in deck order
+  std::vector<io::WaveformTable> ngspice;   // ngspice's plots as written (names normalised)
   double memspice_seconds = 0.0, ngspice_seconds = 0.0;
   std::string ngspice_dir;  // ngspice's kept files (raw, stdout, stderr, exported deck) if
                             // options.ngspice.keep_files, else empty
   bool pass = false;
 };
 
-// Runs the deck through memspice (netlist::ParseFile -> Circuit::Build -> RunAnalysis for each
-// analysis) and ngspice (`ngspice -b -r`), pairs each memspice analysis with ngspice's plot of
+// Runs the deck through memspice (solver::RunMemspiceDeck) and ngspice (`ngspice -b -r`; a deck
+// with native devices, Y lines, through ExportNgspice with the parse options' include paths, its
+// vectors renamed back by NgspiceSignalName), pairs each memspice analysis with ngspice's plot of
 // the same kind (op/dc/tran, in order), and compares them. Errors: parse/build/simulation
-// failures (with the diagnostics), ngspice failures, a deck with native devices and no
-// exporter, an analysis ngspice did not produce. Over-tolerance signals are not an error: check
-// report->pass.
+// failures (with the diagnostics), ngspice failures, export errors, an analysis ngspice did not
+// produce. Over-tolerance signals are not an error: check report->pass.
 Status CompareWithNgspice(const std::string& deck_path, const DeckCompareOptions& options,
                           DeckComparison* report);
-
-// Runs memspice alone on a deck the same way (parse, build, every analysis); used by
-// CompareWithNgspice and the regression tests.
-Status RunMemspiceDeck(const std::string& deck_path, const netlist::ParseOptions& parse,
-                       const SimOptions& sim, std::vector<WaveformTable>* tables,
-                       netlist::Netlist* parsed = nullptr);
 
 // Formats every analysis of a deck comparison, with timings and an overall verdict.
 std::string FormatDeckComparison(const DeckComparison& c, const CompareOptions& options);
 
-}  // namespace memspice::solver
+}  // namespace memspice::ngspice
 
-#endif  // MEMSPICE_SOLVER_COMPARE_H_
+#endif  // MEMSPICE_NGSPICE_COMPARE_H_

@@ -1,14 +1,14 @@
 // Simulation results: a scale (time, swept value, or none for .op) and named signals.
-#ifndef MEMSPICE_SOLVER_WAVEFORM_H_
-#define MEMSPICE_SOLVER_WAVEFORM_H_
+#ifndef MEMSPICE_IO_WAVEFORM_H_
+#define MEMSPICE_IO_WAVEFORM_H_
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "solver/status.h"
+#include "base/status.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 
 struct WaveformTable;
 
@@ -63,6 +63,6 @@ struct WaveformTable {
 // db(s) = 20 log10 |s| and ph(s) = arg(s) in degrees. A real table is returned unchanged.
 WaveformTable MagnitudePhase(const WaveformTable& table);
 
-}  // namespace memspice::solver
+}  // namespace memspice::io
 
-#endif  // MEMSPICE_SOLVER_WAVEFORM_H_
+#endif  // MEMSPICE_IO_WAVEFORM_H_

@@ -1,14 +1,14 @@
 // Plots of waveforms through gnuplot (PNG via pngcairo, or SVG, chosen by the file extension).
-#ifndef MEMSPICE_SOLVER_PLOT_H_
-#define MEMSPICE_SOLVER_PLOT_H_
+#ifndef MEMSPICE_IO_PLOT_H_
+#define MEMSPICE_IO_PLOT_H_
 
 #include <string>
 #include <vector>
 
-#include "solver/status.h"
-#include "solver/waveform.h"
+#include "base/status.h"
+#include "io/waveform.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 
 struct PlotOptions {
   std::vector<std::string> signals;  // empty: every signal (up to 12)
@@ -19,7 +19,8 @@ struct PlotOptions {
 // Checks before a run that `path` ends in .png or .svg and that its folder is writable.
 Status CheckPlotPath(const std::string& path);
 
-// Runs a gnuplot script that writes `path` atomically (a temporary file renamed when complete); the terminal line is prepended from the extension
+// Runs a gnuplot script that writes `path` atomically (a temporary file renamed when complete); the
+// terminal line is prepended from the extension
 // (.png: pngcairo, .svg: svg). Needs gnuplot on PATH; a clear Status otherwise.
 Status RunGnuplot(const std::string& path, int width, int height, const std::string& script);
 
@@ -31,6 +32,6 @@ Status RunGnuplot(const std::string& path, int width, int height, const std::str
 Status PlotWaveforms(const WaveformTable& table, const std::string& path,
                      const PlotOptions& options);
 
-}  // namespace memspice::solver
+}  // namespace memspice::io
 
-#endif  // MEMSPICE_SOLVER_PLOT_H_
+#endif  // MEMSPICE_IO_PLOT_H_

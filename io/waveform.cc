@@ -1,4 +1,4 @@
-#include "solver/waveform.h"
+#include "io/waveform.h"
 
 #include <fmt/format.h>
 
@@ -8,11 +8,11 @@
 #include <complex>
 #include <numbers>
 
+#include "base/bytes.h"
 #include "base/strings.h"
 #include "netlist/netlist.h"
-#include "solver/simulator.h"  // FormatBytes
 
-namespace memspice::solver {
+namespace memspice::io {
 
 int WaveformTable::Find(const std::string& name) const {
   const std::string lower = base::Lower(name);
@@ -56,7 +56,7 @@ Status WaveformTable::CheckBudget(double points, const std::string& hint) const 
   if (keep_rows && max_kept_bytes > 0 && bytes > static_cast<double>(max_kept_bytes)) {
     return Status::Refused(
         fmt::format("{} keeps at least {:.3g} points in memory, about {}, over the limit of {}",
-                    analysis, points, FormatBytes(bytes), FormatBytes(max_kept_bytes)),
+                    analysis, points, base::FormatBytes(bytes), base::FormatBytes(max_kept_bytes)),
         "stream them to a file instead (--csv or --raw without --plot), select fewer signals "
         "with .save, or raise the limit with --max-memory BYTES");
   }
@@ -115,4 +115,4 @@ WaveformTable MagnitudePhase(const WaveformTable& table) {
   return out;
 }
 
-}  // namespace memspice::solver
+}  // namespace memspice::io

@@ -1,4 +1,4 @@
-#include "solver/csv_writer.h"
+#include "io/csv_writer.h"
 
 #include <fmt/format.h>
 
@@ -12,9 +12,9 @@
 #include <sstream>
 
 #include "base/strings.h"
-#include "solver/atomic_file.h"
+#include "io/atomic_file.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 namespace {
 
 std::string Quote(const std::string& name) {
@@ -248,4 +248,4 @@ Status ReadCsv(const std::string& path, WaveformTable* table, bool first_is_scal
   return ParseCsv(ss.str(), path, table, first_is_scale);
 }
 
-}  // namespace memspice::solver
+}  // namespace memspice::io

@@ -12,16 +12,16 @@
 // destroyed without Commit(), and (after RemoveTempFilesOnSignal()) when the process is stopped
 // by SIGINT, SIGTERM or SIGHUP. A new file gets the mode an ordinary create would give (0666 minus
 // the umask); replacing a file keeps the old file's mode.
-#ifndef MEMSPICE_SOLVER_ATOMIC_FILE_H_
-#define MEMSPICE_SOLVER_ATOMIC_FILE_H_
+#ifndef MEMSPICE_IO_ATOMIC_FILE_H_
+#define MEMSPICE_IO_ATOMIC_FILE_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "solver/status.h"
+#include "base/status.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 
 class AtomicFile {
  public:
@@ -69,6 +69,6 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents);
 // that handle these signals themselves (training checkpoints) do not call this.
 void RemoveTempFilesOnSignal();
 
-}  // namespace memspice::solver
+}  // namespace memspice::io
 
-#endif  // MEMSPICE_SOLVER_ATOMIC_FILE_H_
+#endif  // MEMSPICE_IO_ATOMIC_FILE_H_

@@ -18,22 +18,23 @@
 // Mapping to WaveformTable: for every plot except "Operating Point" variable 0 is the scale
 // (time, v(v-sweep), ...) and goes to `scale`/`scale_name`; the other variables are the signals.
 // An operating point plot has no scale. Names are kept as written, lower-cased.
-#ifndef MEMSPICE_SOLVER_RAW_FILE_H_
-#define MEMSPICE_SOLVER_RAW_FILE_H_
+#ifndef MEMSPICE_IO_RAW_FILE_H_
+#define MEMSPICE_IO_RAW_FILE_H_
 
 #include <string>
 #include <vector>
 
-#include "solver/atomic_file.h"
-#include "solver/status.h"
-#include "solver/waveform.h"
+#include "base/status.h"
+#include "io/atomic_file.h"
+#include "io/waveform.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 
 // Writes one plot. binary=true gives "Binary:" (little-endian doubles), else "Values:" ascii
 // with 17 significant digits (round-trips exactly). A complex table is written with
-// "Flags: complex" and (re, im) pairs for every variable, the scale with im = 0, as ngspice does. Variable types: time, voltage for v(...),
-// current for i(...), notype for anything else (states x(...)); ngspice `load` accepts all.
+// "Flags: complex" and (re, im) pairs for every variable, the scale with im = 0, as ngspice does.
+// Variable types: time, voltage for v(...), current for i(...), notype for anything else (states
+// x(...)); ngspice `load` accepts all.
 Status WriteRaw(const WaveformTable& table, const std::string& path, bool binary);
 
 // Writes several plots into one file, one after the other (as ngspice does for .op + .tran).
@@ -70,6 +71,6 @@ Status ReadRaw(const std::string& path, std::vector<WaveformTable>* plots);
 Status ParseRaw(const std::string& data, const std::string& name,
                 std::vector<WaveformTable>* plots);
 
-}  // namespace memspice::solver
+}  // namespace memspice::io
 
-#endif  // MEMSPICE_SOLVER_RAW_FILE_H_
+#endif  // MEMSPICE_IO_RAW_FILE_H_

@@ -1,6 +1,4 @@
-#include "solver/plot.h"
-
-#include "solver/atomic_file.h"
+#include "io/plot.h"
 
 #include <fmt/format.h>
 #include <sys/wait.h>
@@ -11,8 +9,9 @@
 #include <fstream>
 
 #include "base/strings.h"
+#include "io/atomic_file.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 namespace {
 
 using base::Lower;
@@ -45,16 +44,16 @@ Status CheckPlotPath(const std::string& path) {
 Status RunGnuplot(const std::string& path, int width, int height, const std::string& script) {
   std::string ext;
   if (Status s = CheckExtension(path, &ext); !s.ok()) return s;
-  const std::string terminal = fmt::format("{} size {},{} noenhanced",
-                                           ext == ".png" ? "pngcairo" : "svg", width, height);
+  const std::string terminal =
+      fmt::format("{} size {},{} noenhanced", ext == ".png" ? "pngcairo" : "svg", width, height);
   // gnuplot draws into a temporary file, renamed over `path` when complete.
   AtomicFile image;
   if (Status s = image.Open(path); !s.ok()) return s;
   FILE* gp = popen("gnuplot 2>&1", "w");
   if (gp == nullptr)
     return Status::Error("cannot start gnuplot", "install it: apt-get install gnuplot-nox");
-  const std::string text = fmt::format("set terminal {}\nset output {}\n{}\nset output\n",
-                                       terminal, Quote(image.temp_path()), script);
+  const std::string text = fmt::format("set terminal {}\nset output {}\n{}\nset output\n", terminal,
+                                       Quote(image.temp_path()), script);
   fputs(text.c_str(), gp);
   const int rc = pclose(gp);
   if (rc != 0) {
@@ -172,4 +171,4 @@ Status PlotWaveforms(const WaveformTable& input, const std::string& path,
   return RunGnuplot(path, options.width, options.height, script);
 }
 
-}  // namespace memspice::solver
+}  // namespace memspice::io

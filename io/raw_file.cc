@@ -1,4 +1,4 @@
-#include "solver/raw_file.h"
+#include "io/raw_file.h"
 
 #include <fmt/format.h>
 
@@ -13,9 +13,9 @@
 #include <sstream>
 
 #include "base/strings.h"
-#include "solver/atomic_file.h"
+#include "io/atomic_file.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 namespace {
 
 using base::Lower;
@@ -83,8 +83,9 @@ Status Validate(const WaveformTable& t) {
     }
   }
   if (t.complex && t.imag.size() != t.rows.size()) {
-    return Status::Error(fmt::format("raw writer: complex table '{}' has {} imaginary rows for {} rows",
-                                     t.title, t.imag.size(), t.rows.size()));
+    return Status::Error(
+        fmt::format("raw writer: complex table '{}' has {} imaginary rows for {} rows", t.title,
+                    t.imag.size(), t.rows.size()));
   }
   return Status::Ok();  // an operating point of an empty circuit has no variables, as in ngspice
 }
@@ -442,4 +443,4 @@ Status ReadRaw(const std::string& path, std::vector<WaveformTable>* plots) {
   return ParseRaw(ss.str(), path, plots);
 }
 
-}  // namespace memspice::solver
+}  // namespace memspice::io

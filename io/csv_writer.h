@@ -5,16 +5,16 @@
 // then one line per point. Values are written in the shortest form that round-trips exactly.
 // Names containing a comma or a double quote are quoted ("..." with "" for a quote). A complex
 // (.ac) table is written as its MagnitudePhase(): frequency,db(v(out)),ph(v(out)),...
-#ifndef MEMSPICE_SOLVER_CSV_WRITER_H_
-#define MEMSPICE_SOLVER_CSV_WRITER_H_
+#ifndef MEMSPICE_IO_CSV_WRITER_H_
+#define MEMSPICE_IO_CSV_WRITER_H_
 
 #include <string>
 
-#include "solver/atomic_file.h"
-#include "solver/status.h"
-#include "solver/waveform.h"
+#include "base/status.h"
+#include "io/atomic_file.h"
+#include "io/waveform.h"
 
-namespace memspice::solver {
+namespace memspice::io {
 
 // Writes the file atomically (temporary file + rename): an error never leaves a partial file.
 Status WriteCsv(const WaveformTable& table, const std::string& path);
@@ -49,6 +49,6 @@ Status ReadCsv(const std::string& path, WaveformTable* table, bool first_is_scal
 Status ParseCsv(const std::string& text, const std::string& name, WaveformTable* table,
                 bool first_is_scale = true);
 
-}  // namespace memspice::solver
+}  // namespace memspice::io
 
-#endif  // MEMSPICE_SOLVER_CSV_WRITER_H_
+#endif  // MEMSPICE_IO_CSV_WRITER_H_
