@@ -25,9 +25,10 @@ constexpr double kRoundOff = 1e-14;
 // A fresh Newton update, or a refinement correction, that no longer halves stagnates at
 // round-off when it is below this: converged as far as double precision goes.
 constexpr double kStagnation = 1e-6;
-// Below this a chord update is at the round-off floor of some row (1e-14..1e-13 on crossbars)
-// and says nothing about the contraction rate.
-constexpr double kChordNoise = 3e-13;
+// A chord update below this that stops shrinking right after shrinking by 10x or more has hit
+// the round-off floor of some row (1e-14..1e-12 on crossbars, growing with their size), not a
+// slow contraction: the iteration has converged, and the Jacobian is not refreshed for it.
+constexpr double kChordNoise = 1e-11;
 // Most refinement corrections of one transposed solve before it refactors.
 constexpr int kMaxRefinements = 8;
 
@@ -887,6 +888,8 @@ Status DiscreteAdjoint::ExactSolve(double* x, double time, double a0, const doub
   double* r = exact_r_.data();
   const auto& unknowns = c_.unknowns();
   double last = std::numeric_limits<double>::infinity();
+  bool was_fast = false;  // the last update shrank the one before by kChordRate or more
+  bool noise = false;     // the updates have reached the round-off floor (kChordNoise)
   constexpr int kMaxIterations = 60;
   for (int iter = 0; iter < kMaxIterations; ++iter) {
     if (!evaluated) asm_.Evaluate(x, req);
@@ -919,14 +922,16 @@ Status DiscreteAdjoint::ExactSolve(double* x, double time, double a0, const doub
     // Converged to round-off (the chord's remaining error is a fraction of this last update),
     // or stagnating at it (a Newton update, or a chord update at the round-off floor of a badly
     // scaled row): q at the final x.
-    const bool stagnating = worst >= 0.5 * last && worst <= (fresh ? kStagnation : kChordNoise);
+    noise = noise || (!fresh && worst <= kChordNoise && was_fast);
+    const bool stagnating = worst >= 0.5 * last && (fresh ? worst <= kStagnation : noise);
     if (worst <= kRoundOff || stagnating) {
       asm_.Evaluate(x, req);
       exact_q_.assign(asm_.q(), asm_.q() + n_);
       return Status::Ok();
     }
     evaluated = false;
-    if (!fresh && worst > kChordNoise && worst > kChordRate * last) {
+    was_fast = worst <= kChordRate * last;
+    if (!fresh && !was_fast && !noise) {
       s = MakeAnchor(x, time, a0);  // also evaluates at x
       if (!s.ok()) return s;
       evaluated = fresh = true;
