@@ -813,9 +813,9 @@ namespace memspice::autodiff {
 std::string DiscreteAdjoint::Stats() const {
   return fmt::format(
       "adjoint: {} steps, forward {} factorizations (replay {}), reverse {} factorizations, {} "
-      "transposed solves",
+      "transposed solves, {} evaluations",
       tape_->size() - 1, fwd_klu_.num_factors(), klu_.num_factors(), rev_klu_.num_factors(),
-      rev_klu_.num_tsolves());
+      rev_klu_.num_tsolves(), asm_.num_evaluations());
 }
 
 solver::StepObserver* DiscreteAdjoint::exact_recorder() {
