@@ -184,7 +184,8 @@ Status UicStart(solver::Circuit& circuit, const netlist::Netlist& nl, std::vecto
 
 void SettledEvaluate(solver::Assembler& assembler, const double* x,
                      const solver::EvalRequest& request) {
-  if (!assembler.circuit().all_linear()) {
+  // Without limiting state an evaluation depends on x alone: nothing to settle.
+  if (assembler.circuit().has_limiting_state()) {
     const int n = assembler.circuit().size();
     solver::EvalRequest probe = request;
     probe.matrices = false;

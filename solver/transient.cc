@@ -216,8 +216,8 @@ namespace {
 // Records an accepted time point: into the output from tstart on (and the initial point when
 // tstart is 0), and to the observer always. Shared by the implicit and explicit drivers.
 Status EmitPoint(const netlist::Analysis& an, int step, double time, double h, Method method,
-                 const std::vector<double>& x, const OutputSelection& sel, StepObserver* observer,
-                 WaveformTable* out) {
+                 bool restart, const std::vector<double>& x, const OutputSelection& sel,
+                 StepObserver* observer, WaveformTable* out) {
   if (out->max_points > 0 && step > out->max_points) {
     return Status::Error(
         fmt::format("stopped at t = {} s after {} time points, the limit (--max-points)", Sec(time),
@@ -234,6 +234,7 @@ Status EmitPoint(const netlist::Analysis& an, int step, double time, double h, M
     si.time = time;
     si.h = h;
     si.method = method;
+    si.restart = restart;
     si.x = x.data();
     observer->OnStep(si);
   }
@@ -299,6 +300,9 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   const double tstop = an.tstop;
   if (Status s = CheckPointBudget(sc, an, sel, o_.max_points, *out); !s.ok()) return s;
   const bool linear = c_.all_linear();
+  // An observer that solves the steps itself (the adjoint's exact tape) replaces Newton and the
+  // linear fast path.
+  ImplicitStepSolver* exact = observer != nullptr ? observer->step_solver() : nullptr;
   NewtonOptions nopt = TranNewtonOptions();
   nopt.chord = !linear;
   Progress progress(o_.progress, "tran");
@@ -315,7 +319,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   req.time = 0.0;
   // Linear circuits: one solve per step without the device loop (linear_step.h).
   std::unique_ptr<LinearStep> fast;
-  if (linear) {
+  if (linear && exact == nullptr) {
     newton_.Invalidate();
     fast = std::make_unique<LinearStep>(asm_, klu_, req);
     if (!fast->valid()) fast.reset();
@@ -329,16 +333,21 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     for (int i = 0; i < n_; ++i) lte_rows[i] = i;
   }
   const std::vector<devices::Device*> checked = StateCheckedDevices(c_.devices());
-  asm_.Evaluate(xn.data(), req);
-  std::copy(asm_.q(), asm_.q() + n_, qn.begin());
+  if (exact != nullptr) {
+    if (Status s = exact->Start(&xn, qn.data()); !s.ok()) return s;
+  } else {
+    asm_.Evaluate(xn.data(), req);
+    std::copy(asm_.q(), asm_.q() + n_, qn.begin());
+  }
   qprev = qn;
   qh[0] = qn;
   th[0] = 0.0;
 
   double t = 0.0;
   int step = 0;
-  auto emit = [&](double time, double h, Method m, const std::vector<double>& x) {
-    return EmitPoint(an, step, time, h, m, x, sel, observer, out);
+  auto emit = [&](double time, double h, Method m, bool from_previous,
+                  const std::vector<double>& x) {
+    return EmitPoint(an, step, time, h, m, from_previous, x, sel, observer, out);
   };
   if (an.tstart <= 0.0 || observer != nullptr) {
     // Step 0 always goes to the observer; to the table only if tstart is 0.
@@ -376,14 +385,17 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       last_a0 = co.a0;
     }
     co.History(n_, qn.data(), qprev.data(), qdotn.data(), b.data());
-    if (!linear && !restart && hprev > 0.0) {
+    const bool predicted = !linear && !restart && hprev > 0.0;
+    if (predicted) {
       PredictLinear(n_, h, hprev, xn.data(), xprev.data(), xtry.data());
     } else if (fast == nullptr) {
       xtry = xn;
     }
     req.time = t + h;
     NewtonOutcome no;
-    if (fast != nullptr) {
+    if (exact != nullptr) {
+      no.converged = exact->Solve(t + h, co.a0, b.data(), xtry.data(), qnew.data(), &no.worst);
+    } else if (fast != nullptr) {
       no.converged = fast->Solve(co.a0, t + h, b.data(), xtry.data(), qnew.data());
       no.singular = !no.converged;
       no.worst = fast->singular_col();
@@ -414,7 +426,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       }
       continue;
     }
-    if (fast == nullptr) std::copy(asm_.q(), asm_.q() + n_, qnew.begin());
+    if (fast == nullptr && exact == nullptr) std::copy(asm_.q(), asm_.q() + n_, qnew.begin());
     for (int i = 0; i < n_; ++i) qdotnew[i] = co.a0 * qnew[i] + b[i];
 
     // Local truncation error from divided differences of q over the points since the restart.
@@ -509,7 +521,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     }
     qh[0] = qn;
     th[0] = t;
-    if (Status s = emit(t, hprev, co.method, xn); !s.ok()) return s;
+    if (Status s = emit(t, hprev, co.method, !predicted, xn); !s.ok()) return s;
     progress.Update(t / tstop);
     if (!sc.fixed) {
       if (hit) {
@@ -659,7 +671,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
 
   int step = 0;
   auto emit = [&](double time, double h, const std::vector<double>& x) {
-    return EmitPoint(an, step, time, h, method, x, sel, observer, out);
+    return EmitPoint(an, step, time, h, method, false, x, sel, observer, out);
   };
   const std::vector<devices::Device*> checked = StateCheckedDevices(c_.devices());
   auto check = [&](const std::vector<double>& x, double time) -> Status {
