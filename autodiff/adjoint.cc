@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "base/option_names.h"
 #include "solver/integrators.h"
 
 namespace memspice::autodiff {
@@ -274,10 +275,11 @@ Status DiscreteAdjoint::Solve(std::vector<double>* xv, const solver::EvalRequest
     last = worst;
   }
   if (last <= 1e-7) return Status::Ok();
-  return Status::Error(fmt::format("replay of the {} at t = {} s: Newton did not converge to "
-                                   "round-off (last relative update {:.3g})",
-                                   what, Sec(req.time), last),
-                       "the gradient needs converged steps; use a smaller --fixed-step");
+  return Status::Error(
+      fmt::format("replay of the {} at t = {} s: Newton did not converge to "
+                  "round-off (last relative update {:.3g})",
+                  what, Sec(req.time), last),
+      "the gradient needs converged steps; use a smaller " + base::Opt("fixed_step"));
 }
 
 Status DiscreteAdjoint::Initial(std::vector<double>* x_op) {

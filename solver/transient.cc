@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "base/option_names.h"
 #include "solver/engine.h"
 #include "solver/integrators.h"
 #include "solver/linear_step.h"
@@ -16,6 +17,12 @@
 namespace memspice::solver {
 
 namespace {
+
+// What to try when an explicit method loses stability.
+std::string ExplicitStabilityHint() {
+  return "explicit methods are only stable for small steps: use a smaller " +
+         base::Opt("fixed_step") + " or " + base::Opt("method") + " be|trap|gear2";
+}
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -219,11 +226,10 @@ Status EmitPoint(const netlist::Analysis& an, int step, double time, double h, M
                  bool restart, const std::vector<double>& x, const OutputSelection& sel,
                  StepObserver* observer, WaveformTable* out) {
   if (out->max_points > 0 && step > out->max_points) {
-    return Status::Error(
-        fmt::format("stopped at t = {} s after {} time points, the limit (--max-points)", Sec(time),
-                    out->max_points),
-        "the step control took more steps than estimated; raise the limit with --max-points N "
-        "or relax .options reltol/trtol");
+    return Status::Error(fmt::format("stopped at t = {} s after {} time points, the limit ({})",
+                                     Sec(time), out->max_points, base::Opt("max_points")),
+                         "the step control took more steps than estimated; raise the limit with " +
+                             base::Opt("max_points") + " N or relax .options reltol/trtol");
   }
   if (time >= an.tstart - 1e-12 * an.tstop || (step == 0 && an.tstart <= 0.0)) {
     if (Status s = sel.Emit(time, x.data(), out); !s.ok()) return s;
@@ -276,7 +282,7 @@ Status CheckPointBudget(const StepControl& sc, const netlist::Analysis& an,
   const double step = sc.fixed ? sc.fixed_h : sc.maxstep;
   const double points = an.tstop / step + static_cast<double>(sc.breakpoints.size());
   const std::string hint =
-      sc.fixed ? "use a larger --fixed-step or a shorter stop time"
+      sc.fixed ? "use a larger " + base::Opt("fixed_step") + " or a shorter stop time"
                : "check the .tran step, tmax and .options maxstep (is a unit suffix missing?)";
   if (max_points <= 0 || points <= static_cast<double>(max_points)) {
     return out.CheckBudget(points, hint);  // the memory limit of kept points
@@ -288,7 +294,7 @@ Status CheckPointBudget(const StepControl& sc, const netlist::Analysis& an,
                   "(about {} of waveforms), over the limit of {} points",
                   an.tstop, sc.fixed ? "a fixed" : "a largest", step, points, FormatBytes(bytes),
                   max_points),
-      hint + ", or raise the limit with --max-points N");
+      hint + ", or raise the limit with " + base::Opt("max_points") + " N");
 }
 
 }  // namespace
@@ -413,7 +419,8 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
         return Status::Error(
             fmt::format("Newton failed at t = {} s (h = {} s): largest residual at {}", Sec(t + h),
                         Sec(h), c_.DescribeUnknown(no.worst)),
-            "use a smaller --fixed-step, adaptive stepping, or raise .options itl4");
+            "use a smaller " + base::Opt("fixed_step") +
+                ", adaptive stepping, or raise .options itl4");
       }
       h /= 8.0;
       restart = true;
@@ -495,8 +502,8 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       std::string msg = d->CheckState(xtry.data());
       if (!msg.empty()) {
         return Status::Error(fmt::format("{} at t = {} s", msg, Sec(t + h)),
-                             "reduce the step (--fixed-step or .options maxstep) or check the "
-                             "model parameters");
+                             "reduce the step (" + base::Opt("fixed_step") +
+                                 " or .options maxstep) or check the model parameters");
       }
     }
     xprev.swap(xn);
@@ -588,11 +595,9 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
     for (int i = 0; i < n_; ++i) {
       b[i] = diff[i] ? -Q[i] : 0.0;
       if (!std::isfinite(b[i])) {
-        failure = Status::Error(
-            fmt::format("the charge of {} became non-finite at t = {} s", c_.DescribeUnknown(i),
-                        Sec(time)),
-            "explicit methods are only stable for small steps: use --fixed-step smaller or "
-            "--method be|trap|gear2");
+        failure = Status::Error(fmt::format("the charge of {} became non-finite at t = {} s",
+                                            c_.DescribeUnknown(i), Sec(time)),
+                                ExplicitStabilityHint());
         return false;
       }
     }
@@ -618,13 +623,12 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
                         "{} when solving for the charges at t = {} s (a capacitor fixed by "
                         "voltage sources, or a node without capacitance between capacitors)",
                         mname, c_.DescribeUnknown(no.worst), Sec(time)),
-            "use an implicit method: --method be, trap or gear2");
+            "use an implicit method: " + base::Opt("method") + " be, trap or gear2");
       } else {
         failure = Status::Error(
             fmt::format("Newton failed at t = {} s in an {} stage: largest residual at {}",
                         Sec(time), mname, c_.DescribeUnknown(no.worst)),
-            "explicit methods are only stable for small steps: use --fixed-step smaller or "
-            "--method be|trap|gear2");
+            ExplicitStabilityHint());
       }
       return false;
     }
@@ -675,9 +679,7 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
   };
   const std::vector<devices::Device*> checked = StateCheckedDevices(c_.devices());
   auto check = [&](const std::vector<double>& x, double time) -> Status {
-    const char* hint =
-        "explicit methods are only stable for small steps: use --fixed-step smaller or "
-        "--method be|trap|gear2";
+    const std::string hint = ExplicitStabilityHint();
     for (int i = 0; i < n_; ++i) {
       if (!std::isfinite(x[i])) {
         return Status::Error(
@@ -701,9 +703,9 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
     return Status::Error(
         fmt::format("{} diverges under {} at t = {} s (step {} s): {}", c_.DescribeUnknown(i),
                     mname, Sec(time), Sec(h), why),
-        fmt::format("the step is beyond the stability limit of {}: use a smaller --fixed-step "
-                    "(e.g. {} s) or an implicit method: --method be|trap|gear2",
-                    mname, Sec(h / 10.0)));
+        fmt::format("the step is beyond the stability limit of {}: use a smaller {} (e.g. {} s) "
+                    "or an implicit method: {} be|trap|gear2",
+                    mname, base::Opt("fixed_step"), Sec(h / 10.0), base::Opt("method")));
   };
   if (Status s = emit(0.0, 0.0, xn); !s.ok()) return s;
 
@@ -766,8 +768,8 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
         if (!ok) return failure;
         return Status::Error(fmt::format("time step too small at t = {} s: {} does not converge",
                                          Sec(t), c_.DescribeUnknown(worst)),
-                             "explicit methods are only stable for small steps: use "
-                             "--method be|trap|gear2");
+                             "explicit methods are only stable for small steps: use " +
+                                 base::Opt("method") + " be|trap|gear2");
       }
       continue;
     }
