@@ -63,6 +63,7 @@ class Jfet : public Device {
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
   void SetAnalysis(const AnalysisInfo& info) override;
+  bool HasLimitingState() const override { return true; }
   // Exact partials for vto, beta, lambda, is, b, cgs, cgd, pb (card).
   int ParamHandle(const std::string& key, bool model_card) const override;
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
