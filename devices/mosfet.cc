@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "devices/bsim3.h"
 #include "devices/device_util.h"
 #include "devices/junction.h"
 
@@ -301,7 +302,8 @@ bool ReadCard(const netlist::Model& card, double temp, MosModel* m, double* rd, 
     } else if (key == "level") {
       if (value != 1.0) {
         error(fmt::format("level={} is not supported", value),
-              "supported: level=1 (Shichman-Hodges with Meyer capacitances)");
+              "supported: level=1 (Shichman-Hodges with Meyer capacitances), level=8 or 49 "
+              "(BSIM3v3.3)");
       }
     } else if (key == "rd") {
       *rd = value;
@@ -375,6 +377,13 @@ void MosfetTopology(const netlist::Element&, const std::vector<int>& n, Coupling
 std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
                                      const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 4, diag);
+  // Level dispatch: BSIM3 (level 8 / 49) cards go to devices/bsim3.
+  if (auto card = netlist.models.find(element.model); ok && card != netlist.models.end()) {
+    auto level = card->second.params.find("level");
+    if (level != card->second.params.end() && IsBsim3Level(level->second)) {
+      return CreateBsim3(element, netlist, diag);
+    }
+  }
   ok =
       CheckParamNames(element, element.params,
                       {"l", "w", "ad", "as", "pd", "ps", "nrd", "nrs", "m", "off", "area"}, diag) &&
