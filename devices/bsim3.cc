@@ -9,6 +9,7 @@
 #include <span>
 #include <string_view>
 
+#include "base/strings.h"
 #include "devices/device_util.h"
 #include "devices/junction.h"
 
@@ -155,8 +156,8 @@ void Doping(const Card<T>& c, const std::array<bool, kNumParams>& given, double 
 
 // Junction saturation currents and capacitance parameters at the circuit temperature.
 template <typename T>
-void JunctionParams(const Card<T>& c, double temp, double tnom, double eg0, double vtm0,
-                    Derived<T>* d) {
+void JunctionParams(const Card<T>& c, const std::array<bool, kNumParams>& given, double temp,
+                    double tnom, double eg0, double vtm0, Derived<T>* d) {
   using std::exp;
   using std::log;
   d->nvtm = d->vtm * c[Idx("nj")];
@@ -181,7 +182,8 @@ void JunctionParams(const Card<T>& c, double temp, double tnom, double eg0, doub
   };
   d->cj = scaled(c[Idx("cj")], c[Idx("tcj")]);
   d->cjsw = scaled(c[Idx("cjsw")], c[Idx("tcjsw")]);
-  d->cjswg = scaled(c[Idx("cjswg")], c[Idx("tcjswg")]);
+  // CJSWG defaults to CJSW (resolved here, so that the CJSW partial includes it).
+  d->cjswg = scaled(given[Idx("cjswg")] ? c[Idx("cjswg")] : c[Idx("cjsw")], c[Idx("tcjswg")]);
   constexpr double kMinPb = 0.01;  // BSIM3's floor of the temperature-scaled built-in potentials
   auto potential = [&](const T& pb, const T& tpb) {
     const T v = pb - tpb * dt;
@@ -225,7 +227,7 @@ Derived<T> Derive(const Card<T>& c, const std::array<bool, kNumParams>& given, d
   d.cgdo = (c[Idx("cgdo")] + c[Idx("cf")]) * d.weffcv;
   d.cgbo = c[Idx("cgbo")] * d.leffcv;
   Doping(c, given, vtm0, ni, &d);
-  JunctionParams(c, temp, tnom, eg0, vtm0, &d);
+  JunctionParams(c, given, temp, tnom, eg0, vtm0, &d);
   return d;
 }
 
@@ -753,7 +755,6 @@ void ResolveDefaults(double type, std::array<bool, kNumParams>& given, Card<doub
   set("uc1", mob3 ? -0.056 : -0.056e-9);
   set("toxm", c[Idx("tox")]);
   set("dsub", c[Idx("drout")]);
-  set("cjswg", c[Idx("cjsw")]);
   set("mjswg", c[Idx("mjsw")]);
   set("pbswg", c[Idx("pbsw")]);
   set("dlc", c[Idx("lint")]);
@@ -808,7 +809,8 @@ bool ReadCard(const netlist::Model& card, Card<double>* c, std::array<bool, kNum
     if (key == "ngate" && value > 1e23) value *= 1e-6;  // given in 1/m^3
     const ParamInfo& row = kBsim3Params[k];
     if (value < row.lo || value > row.hi) {
-      error(fmt::format("{} = {} is out of range [{}, {}]", key, value, row.lo, row.hi));
+      error(fmt::format("{} = {} is out of range [{}, {}]", key, base::FormatNumber(value),
+                        base::FormatNumber(row.lo), base::FormatNumber(row.hi)));
     }
     (*c)[k] = value;
     (*given)[k] = true;
@@ -818,7 +820,7 @@ bool ReadCard(const netlist::Model& card, Card<double>* c, std::array<bool, kNum
       error(fmt::format("parameter '{}' must be a number, got '{}'", key, text));
   }
   if ((*c)[Idx("capmod")] != 0.0) {
-    error(fmt::format("capmod={} is not supported", (*c)[Idx("capmod")]),
+    error(fmt::format("capmod={} is not supported", base::FormatNumber((*c)[Idx("capmod")])),
           "supported: capmod=0 (long-channel charge model); add capmod=0 to the card (ngspice's "
           "default is capmod=3)");
   }
@@ -848,15 +850,20 @@ std::unique_ptr<Device> CreateBsim3(const netlist::Element& element,
   };
   for (const char* name : {"l", "w", "m"}) {
     const double v = c[IdxOf(name)];
-    require(v > 0.0 && std::isfinite(v), fmt::format("{} must be > 0, got {}", name, v));
+    require(v > 0.0 && std::isfinite(v),
+            fmt::format("{} must be > 0, got {}", name, base::FormatNumber(v)));
   }
   if (!ok) return nullptr;
   const Derived<double> d = Derive(c, given, type, netlist.temp + kZeroCelsius);
-  require(d.leff > 0.0, fmt::format("effective channel length must be > 0, got {}", d.leff));
-  require(d.weff > 0.0, fmt::format("effective channel width must be > 0, got {}", d.weff));
-  require(d.leffcv > 0.0 && d.weffcv > 0.0, "effective C-V channel length and width must be > 0");
+  require(d.leff > 0.0 && d.weff > 0.0,
+          fmt::format("effective channel length and width must be > 0, got Leff = {} and "
+                      "Weff = {} (L, W less 2 LINT, 2 WINT and the LL..WWL terms)",
+                      base::FormatNumber(d.leff), base::FormatNumber(d.weff)));
+  require(!ok || (d.leffcv > 0.0 && d.weffcv > 0.0),
+          "effective C-V channel length and width must be > 0 (L, W less 2 DLC, 2 DWC)");
   require(std::isfinite(d.phi) && d.phi > 0.0,
-          fmt::format("nch = {} gives no surface potential (phi = {})", c[Idx("nch")], d.phi));
+          fmt::format("nch = {} gives no surface potential (phi = {})",
+                      base::FormatNumber(c[Idx("nch")]), base::FormatNumber(d.phi)));
   if (!ok) return nullptr;
   const double m = c[Idx("m")];
   const double rd = c[Idx("rsh")] * c[Idx("nrd")] / m, rs = c[Idx("rsh")] * c[Idx("nrs")] / m;
