@@ -59,6 +59,7 @@ struct Derived {
   T k1, k2, k1ox, k2ox, vbsc, vfb, vth0, theta0vb0, thetarout;
   T u0temp, vsattemp, rds0, ua, ub, uc, temp_ratio, vtm;
   T abulkcv_factor, cgso, cgdo, cgbo;
+  T vfbzb, ldeb, acde;  // capmod 3: flat band at zero bias, Debye length, ACDE scaled by doping
   // Junctions.
   T nvtm, isat_s, isat_d, cj, cjsw, cjswg, phib, phibsw, phibswg;
 };
@@ -149,9 +150,24 @@ void Doping(const Card<T>& c, const std::array<bool, kNumParams>& given, double 
   d->theta0vb0 = ShortChannelFactor(T(-0.5 * c[Idx("dsub")] * d->leff / lt0));
   d->thetarout = c[Idx("pdiblc1")] * ShortChannelFactor(T(-0.5 * c[Idx("drout")] * d->leff / lt0)) +
                  c[Idx("pdiblc2")];
-  // Instance threshold shift and mobility multiplier.
+  d->ldeb = sqrt(kEpsSi * vtm0 / (kQ * npeak * 1e6)) / 3.0;
+  d->acde = c[Idx("acde")] * Pow(T(npeak / 2e16), -0.25);
+  // Flat-band voltage at zero bias (capmod 3): VTH0 less the zero-bias threshold corrections.
+  const T sqrt_xdep0 = sqrt(d->xdep0), v0 = d->vbi - d->phi;
+  const T lt = d->factor1 * sqrt_xdep0;
+  const T narrow =
+      c[Idx("dvt0w")] * ShortChannelFactor(T(-0.5 * c[Idx("dvt1w")] * d->weff * d->leff / lt)) * v0;
+  const T short_ch =
+      c[Idx("dvt0")] * ShortChannelFactor(T(-0.5 * c[Idx("dvt1")] * d->leff / lt)) * v0;
+  const T width = d->tox * d->phi / (d->weff + c[Idx("w0")]);
+  const T lateral = d->k1ox * (sqrt(1.0 + c[Idx("nlx")] / d->leff) - 1.0) * d->sqrtphi +
+                    (c[Idx("kt1")] + c[Idx("kt1l")] / d->leff) * d->temp_ratio;
+  d->vfbzb = d->type * d->vth0 - narrow - short_ch + c[Idx("k3")] * width + lateral - d->phi -
+             d->k1 * d->sqrtphi;
+  // Instance threshold shift.
   d->vth0 += c[Idx("delvto")];
   d->vfb += d->type * c[Idx("delvto")];
+  d->vfbzb += d->type * c[Idx("delvto")];
 }
 
 // Junction saturation currents and capacitance parameters at the circuit temperature.
@@ -491,6 +507,118 @@ void ChargesCapmod0(const Card<T>& c, const Derived<T>& d, const Core<T>& k, T* 
   }
 }
 
+// Effective gate drive of the charge model (capmod 1-3): NOFF, VOFFCV.
+template <typename T>
+T GateDriveCv(const Card<T>& c, const Derived<T>& d, const Core<T>& k) {
+  using std::exp;
+  using std::log;
+  const T t0 = d.vtm * k.n * c[Idx("noff")];
+  const T x = (k.vgst - c[Idx("voffcv")]) / t0;
+  if (x > kExpThreshold) return k.vgst - c[Idx("voffcv")];
+  if (x < -kExpThreshold) return t0 * log(1.0 + kMinExp);
+  return t0 * log(1.0 + exp(x));
+}
+
+// Charge centroid of accumulation/depletion: the effective oxide capacitance Coxeff (capmod 3).
+template <typename T>
+T CoxEffAccumulation(const Derived<T>& d, const T& vgs_eff, const T& vbseff) {
+  using std::exp;
+  using std::sqrt;
+  const T arg = (vgs_eff - vbseff - d.vfbzb) / (1e8 * d.tox) * d.acde;
+  T tcen = d.ldeb * (arg <= -kExpThreshold  ? T(kMinExp)
+                     : arg >= kExpThreshold ? T(kMaxExp)
+                                            : T(exp(arg)));
+  const T link = 1e-3 * d.tox;  // smooth upper bound of the centroid at LDEB
+  const T v3 = d.ldeb - tcen - link;
+  tcen = d.ldeb - 0.5 * (v3 + sqrt(v3 * v3 + 4.0 * link * d.ldeb));
+  const T ccen = kEpsSi / tcen;
+  return d.cox * ccen / (d.cox + ccen);
+}
+
+// Charge centroid in inversion: Coxeff from Vgsteff and Vth (capmod 3).
+template <typename T>
+T CoxEffInversion(const Derived<T>& d, const T& vgsteff, const T& vth) {
+  using std::pow;
+  const T tox2 = 2e8 * d.tox;
+  const T t3 = 4.0 * (vth - d.vfbzb - d.phi);
+  const T t0 = t3 >= 0.0 ? T((vgsteff + t3) / tox2) : T((vgsteff + 1e-20) / tox2);
+  const T tcen = 1.9e-9 / (1.0 + pow(t0, 0.7));
+  const T ccen = kEpsSi / tcen;
+  return d.cox * ccen / (d.cox + ccen);
+}
+
+// CAPMOD 3 (charge-thickness model) charges: gate, bulk, "drain" of the mode.
+template <typename T>
+void ChargesCapmod3(const Card<T>& c, const Derived<T>& d, const Core<T>& k, T* qg, T* qb, T* qd) {
+  using std::log;
+  using std::sqrt;
+  constexpr double kDelta3 = 0.02, kDelta4 = 0.02;  // smoothing widths of the model, V
+  const T vbseff = k.vbseff < 0.0 ? k.vbseff : T(d.phi - k.phis);
+  const T vgsteff = GateDriveCv(c, d, k);
+  const T coxwl = d.cox * d.weffcv * d.leffcv;
+  // Accumulation: Vfbeff = min(VFBZB, vgs - vbs) smoothed.
+  const T v3 = d.vfbzb - k.vgs_eff + vbseff - kDelta3;
+  const T s3 = d.vfbzb <= 0.0 ? T(sqrt(v3 * v3 - 4.0 * kDelta3 * d.vfbzb))
+                              : T(sqrt(v3 * v3 + 4.0 * kDelta3 * d.vfbzb));
+  const T vfbeff = d.vfbzb - 0.5 * (v3 + s3);
+  const T coxwl_acc = coxwl * CoxEffAccumulation(d, k.vgs_eff, vbseff) / d.cox;
+  const T qac0 = coxwl_acc * (vfbeff - d.vfbzb);
+  // Depletion.
+  const T k1ox = d.k1ox;
+  const T half_k1 = 0.5 * k1ox;
+  const T t3 = k.vgs_eff - vfbeff - vbseff - vgsteff;
+  T t1(0.0);
+  if (k1ox != 0.0) t1 = t3 < 0.0 ? T(half_k1 + t3 / k1ox) : T(sqrt(half_k1 * half_k1 + t3));
+  const T qsub0 = k1ox == 0.0 ? T(0.0) : T(coxwl_acc * k1ox * (t1 - half_k1));
+  // Inversion, with the gate-bias dependent surface-potential shift DeltaPhi.
+  const T denom =
+      k1ox <= 0.0 ? T(0.25 * c[Idx("moin")] * d.vtm) : T(c[Idx("moin")] * d.vtm * k1ox * k1ox);
+  const T t0p = k1ox <= 0.0 ? T(0.5 * d.sqrtphi) : T(k1ox * d.sqrtphi);
+  const T delta_phi = d.vtm * log(1.0 + (2.0 * t0p + vgsteff) * vgsteff / denom);
+  const T g0 = vgsteff - delta_phi - 0.001;
+  const T vgdp = 0.5 * (g0 + sqrt(g0 * g0 + vgsteff * 0.004));
+  const T coxeff = CoxEffInversion(d, vgsteff, k.vth);
+  const T coxwlcen = coxwl * coxeff / d.cox;
+  const T abulkcv = k.abulk0 * d.abulkcv_factor;
+  const T vdsatcv = vgdp / abulkcv;
+  const T v0 = vdsatcv - k.vds - kDelta4;
+  const T v1 = sqrt(v0 * v0 + 4.0 * kDelta4 * vdsatcv);
+  T vdseffcv =
+      v0 >= 0.0 ? T(vdsatcv - 0.5 * (v0 + v1)) : T(vdsatcv * (1.0 - 2.0 * kDelta4 / (v1 - v0)));
+  if (k.vds == 0.0) vdseffcv = vdseffcv - Value(vdseffcv);  // exactly 0 at vds = 0
+  const T a = abulkcv * vdseffcv;
+  const T b = vgdp;
+  const T t2 = 12.0 * (b - 0.5 * a + 1e-20);
+  const T r = a / t2;
+  T qinv_g = coxwlcen * (b - a * (0.5 - r));
+  T qinv_b = coxwlcen * (1.0 - abulkcv) * (0.5 * vdseffcv - a * vdseffcv / t2);
+  T qs;
+  const double xpart = Value(c[Idx("xpart")]);
+  if (xpart > 0.5) {  // 0/100
+    qs = -coxwlcen * (b / 2.0 + a / 4.0 - 0.5 * a * a / t2);
+  } else if (xpart < 0.5) {  // 40/60
+    const T t2s = t2 / 12.0;
+    const T t4 = b * (2.0 * a * a / 3.0 + b * (b - 4.0 * a / 3.0)) - 2.0 * a * a * a / 15.0;
+    qs = -0.5 * coxwlcen / (t2s * t2s) * t4;
+  } else {  // 50/50
+    qs = -0.5 * qinv_g;
+  }
+  *qg = qinv_g + qac0 + qsub0 - qinv_b;
+  *qb = qinv_b - (qac0 + qsub0);
+  *qd = -(*qg + *qb + qs);
+}
+
+// Bias-dependent overlap charge of one side (capmod 2, 3): CGSL/CGDL with CKAPPA.
+template <typename T>
+T OverlapCharge(const T& v, const T& cgo, const T& cgl_w, const T& ckappa) {
+  using std::sqrt;
+  constexpr double kDelta1 = 0.02;  // smoothing width, V
+  const T t0 = v + kDelta1;
+  const T t2 = 0.5 * (t0 - sqrt(t0 * t0 + 4.0 * kDelta1));
+  const T t4 = sqrt(1.0 - 4.0 * t2 / ckappa);
+  return (cgo + cgl_w) * v - cgl_w * (t2 + 0.5 * ckappa * (t4 - 1.0));
+}
+
 // Junction diode current (IJTH linearises it above the voltage where it reaches IJTH).
 template <typename T>
 T JunctionDiode(const T& v, const T& isat, const Card<T>& c, const Derived<T>& d, double gmin) {
@@ -556,11 +684,19 @@ Out<T> Equations(const Card<T>& c, const Derived<T>& d, const T& vgs_in, const T
   const T isub_d = normal ? k.isub : T(0.0), isub_s = normal ? T(0.0) : k.isub;
   const T ibd = JunctionDiode(vbd, d.isat_d, c, d, gmin);
   const T ibs = JunctionDiode(vbs, d.isat_s, c, d, gmin);
-  T qg, qb, qdm;
-  ChargesCapmod0(c, d, k, &qg, &qb, &qdm);
+  T qg, qb, qdm, qgso, qgdo;
+  if (c[Idx("capmod")] == 0.0) {
+    ChargesCapmod0(c, d, k, &qg, &qb, &qdm);
+    qgso = d.cgso * vgs;
+    qgdo = d.cgdo * vgd;
+  } else {
+    ChargesCapmod3(c, d, k, &qg, &qb, &qdm);
+    qgso = OverlapCharge(vgs, d.cgso, T(d.weffcv * c[Idx("cgsl")]), c[Idx("ckappa")]);
+    qgdo = OverlapCharge(vgd, d.cgdo, T(d.weffcv * c[Idx("cgdl")]), c[Idx("ckappa")]);
+  }
   const T qsm = -(qg + qb + qdm);
   const T qd_ch = normal ? qdm : qsm, qs_ch = normal ? qsm : qdm;
-  const T qgso = d.cgso * vgs, qgdo = d.cgdo * vgd, qgbo = d.cgbo * (vgs - vbs);
+  const T qgbo = d.cgbo * (vgs - vbs);
   const T qbd = JunctionCharge(vbd, c[Idx("ad")], c[Idx("pd")], c, d);
   const T qbs = JunctionCharge(vbs, c[Idx("as")], c[Idx("ps")], c, d);
   const T m = c[Idx("m")];
@@ -819,10 +955,11 @@ bool ReadCard(const netlist::Model& card, Card<double>* c, std::array<bool, kNum
     if (key != "version")
       error(fmt::format("parameter '{}' must be a number, got '{}'", key, text));
   }
-  if ((*c)[Idx("capmod")] != 0.0) {
-    error(fmt::format("capmod={} is not supported", base::FormatNumber((*c)[Idx("capmod")])),
-          "supported: capmod=0 (long-channel charge model); add capmod=0 to the card (ngspice's "
-          "default is capmod=3)");
+  const double capmod = (*c)[Idx("capmod")];
+  if (capmod != 0.0 && capmod != 3.0) {
+    error(fmt::format("capmod={} is not supported", base::FormatNumber(capmod)),
+          "supported: capmod=3 (charge-thickness model, the default) and capmod=0 "
+          "(long-channel charge model)");
   }
   if ((*c)[Idx("nqsmod")] != 0.0) error("nqsmod=1 is not supported", "use nqsmod=0");
   if (!ok) return false;

@@ -57,7 +57,7 @@ const Case kCases[] = {
       "m1:l"}},
     {"M1 a b c d n3 W=4u L=0.5u AD=4p AS=4p PD=10u PS=10u delvto=0 mulu0=1\nR1 a 0 1k\nR2 b 0 "
      "1k\nR3 c 0 1k\n"
-     "R4 d 0 1k\n.model n3 nmos (level=8 capmod=0 vth0=0.5 k1=0.55 k2=-0.02 u0=400 rdsw=300 "
+     "R4 d 0 1k\n.model n3 nmos (level=8 vth0=0.5 k1=0.55 k2=-0.02 u0=400 rdsw=300 "
      "ua=1e-9 "
      "ub=1e-18 uc=2e-11 dvt0=2 cjsw=3e-10 vsat=1e5 cgso=2e-10 cgdo=2e-10 cj=8e-4 pclm=1.2 "
      "eta0=0.06 "

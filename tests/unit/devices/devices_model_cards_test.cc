@@ -58,7 +58,8 @@ BOOST_AUTO_TEST_CASE(bsim3_cards) {
   const std::string head = "t\nV1 a 0 1\nM1 a a 0 0 n W=2u L=1u\n";
   BOOST_TEST(BuildErrors(head + ".model n nmos (level=8 capmod=0 vth0=0.5 u0=400)\n") == "");
   BOOST_TEST(BuildErrors(head + ".model n pmos (level=49 capmod=0 vth0=-0.5 nch=3e23)\n") == "");
-  ExpectError(head + ".model n nmos (level=8)\n", "card.cir:4:8", "capmod=3 is not supported");
+  ExpectError(head + ".model n nmos (level=8 capmod=1)\n", "card.cir:4:8",
+              "capmod=1 is not supported");
   ExpectError(head + ".model n nmos (level=49 capmod=0 nqsmod=1)\n", "card.cir:4:8",
               "nqsmod=1 is not supported");
   ExpectError(head + ".model n nmos (level=8 capmod=0 lvth0=0.1)\n", "card.cir:4:8",
