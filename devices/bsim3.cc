@@ -742,6 +742,9 @@ class Bsim3 : public Device {
   void SetAnalysis(const AnalysisInfo& info) override {
     temp_ = info.temp + kZeroCelsius;
     derived_ = Derive(card_, given_, type_, temp_);
+    // The Jet copies (zero partials) are fixed until the temperature changes.
+    card_jet_ = Promote<Jet3>(card_);
+    derived_jet_ = Derive(card_jet_, given_, type_, temp_);
     von_ = type_ * derived_.vth0;
   }
 
@@ -800,10 +803,13 @@ class Bsim3 : public Device {
   std::string nd_, ng_, ns_, nb_;
   int d_ = kGround, g_ = kGround, s_ = kGround, b_ = kGround;
   int di_ = kGround, si_ = kGround;
+  using Jet3 = ceres::Jet<double, 3>;  // partials over (vgs, vds, vbs)
   Card<double> card_;
   std::array<bool, kNumParams> given_;
   double type_;
   Derived<double> derived_;
+  Card<Jet3> card_jet_;
+  Derived<Jet3> derived_jet_;
   double temp_ = 300.15;
   double gd_, gs_;
   bool off_;
@@ -842,10 +848,9 @@ void Bsim3::Evaluate(EvalContext& ctx) {
   vgs_old_ = vl[0];
   vds_old_ = vl[1];
   vbs_old_ = vl[2];
-  using Jet = ceres::Jet<double, 3>;
-  const Card<Jet> c = Promote<Jet>(card_);
-  const Derived<Jet> d = Derive(c, given_, type_, temp_);
-  const Out<Jet> o = Equations(c, d, Jet(vl[0], 0), Jet(vl[1], 1), Jet(vl[2], 2), ctx.gmin);
+  using Jet = Jet3;
+  const Out<Jet> o =
+      Equations(card_jet_, derived_jet_, Jet(vl[0], 0), Jet(vl[1], 1), Jet(vl[2], 2), ctx.gmin);
   von_ = o.vth.a;
   const int nodes[4] = {di_, g_, si_, b_};
   // Column derivatives: d/dvd = d/dvds, d/dvg = d/dvgs, d/dvb = d/dvbs, d/dvs = -(sum).
