@@ -32,7 +32,7 @@ constexpr double kDefaultJunctionIsat = 1e-14;
 constexpr int kNumParams = sizeof(kBsim3Params) / sizeof(kBsim3Params[0]);
 
 // Row index of a parameter (compile-time; an unknown name does not compile).
-constexpr int Idx(std::string_view name) {
+consteval int Idx(std::string_view name) {
   for (int k = 0; k < kNumParams; ++k) {
     if (name == kBsim3Params[k].name) return k;
   }
