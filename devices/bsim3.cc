@@ -97,30 +97,38 @@ void EffectiveSizes(const Card<T>& c, Derived<T>* d) {
   d->weffcv = w + c[Idx("xw")] - 2.0 * dwc;
 }
 
-// Doping-dependent parameters: PHI, XDEP0, K1, K2, VBSC, VFB, VTH0 (given flags as in b3temp).
+// Flat-band voltage at zero bias (capmod 3): VTH0 less the zero-bias threshold corrections.
 template <typename T>
-void Doping(const Card<T>& c, const std::array<bool, kNumParams>& given, double vtm0, double ni,
-            Derived<T>* d) {
-  using std::log;
+T FlatBandZeroBias(const Card<T>& c, const Derived<T>& d) {
   using std::sqrt;
-  const T npeak = c[Idx("nch")];
-  d->phi = 2.0 * vtm0 * log(npeak / ni);
-  d->sqrtphi = sqrt(d->phi);
-  d->phis3 = d->sqrtphi * d->phi;
-  d->xdep0 = sqrt(2.0 * kEpsSi / (kQ * npeak * 1e6)) * d->sqrtphi;
-  d->litl = sqrt(3.0 * c[Idx("xj")] * d->tox);
-  d->vbi = vtm0 * log(1e20 * npeak / (ni * ni));
-  d->cdep0 = sqrt(kQ * kEpsSi * npeak * 1e6 / 2.0 / d->phi);
+  const T v0 = d.vbi - d.phi;
+  const T lt = d.factor1 * sqrt(d.xdep0);
+  const T narrow =
+      c[Idx("dvt0w")] * ShortChannelFactor(T(-0.5 * c[Idx("dvt1w")] * d.weff * d.leff / lt)) * v0;
+  const T short_ch =
+      c[Idx("dvt0")] * ShortChannelFactor(T(-0.5 * c[Idx("dvt1")] * d.leff / lt)) * v0;
+  const T width = d.tox * d.phi / (d.weff + c[Idx("w0")]);
+  const T lateral = d.k1ox * (sqrt(1.0 + c[Idx("nlx")] / d.leff) - 1.0) * d.sqrtphi +
+                    (c[Idx("kt1")] + c[Idx("kt1l")] / d.leff) * d.temp_ratio;
+  return d.type * d.vth0 - narrow - short_ch + c[Idx("k3")] * width + lateral - d.phi -
+         d.k1 * d.sqrtphi;
+}
+
+// K1, K2 (given, or from the doping profile GAMMA1, GAMMA2, VBX, VBM) and the VBSEFF clamp VBSC.
+template <typename T>
+void BodyCoefficients(const Card<T>& c, const std::array<bool, kNumParams>& given, Derived<T>* d) {
+  using std::sqrt;
   if (given[Idx("k1")] || given[Idx("k2")]) {
     d->k1 = c[Idx("k1")];
     d->k2 = c[Idx("k2")];
   } else {
     T vbx = c[Idx("vbx")];
-    if (!given[Idx("vbx")]) vbx = d->phi - 7.7348e-4 * npeak * c[Idx("xt")] * c[Idx("xt")];
+    if (!given[Idx("vbx")]) vbx = d->phi - 7.7348e-4 * c[Idx("nch")] * c[Idx("xt")] * c[Idx("xt")];
     if (vbx > 0.0) vbx = -vbx;
     T vbm = c[Idx("vbm")];
     if (vbm > 0.0) vbm = -vbm;
-    const T gamma1 = given[Idx("gamma1")] ? c[Idx("gamma1")] : T(5.753e-12 * sqrt(npeak) / d->cox);
+    const T gamma1 =
+        given[Idx("gamma1")] ? c[Idx("gamma1")] : T(5.753e-12 * sqrt(c[Idx("nch")]) / d->cox);
     const T gamma2 =
         given[Idx("gamma2")] ? c[Idx("gamma2")] : T(5.753e-12 * sqrt(c[Idx("nsub")]) / d->cox);
     const T t1 = sqrt(d->phi - vbx) - d->sqrtphi;
@@ -138,6 +146,23 @@ void Doping(const Card<T>& c, const std::array<bool, kNumParams>& given, double 
     d->vbsc = T(-30.0);
   }
   if (d->vbsc > c[Idx("vbm")]) d->vbsc = c[Idx("vbm")];
+}
+
+// Doping-dependent parameters: PHI, XDEP0, K1, K2, VBSC, VFB, VTH0 (given flags as in b3temp).
+template <typename T>
+void Doping(const Card<T>& c, const std::array<bool, kNumParams>& given, double vtm0, double ni,
+            Derived<T>* d) {
+  using std::log;
+  using std::sqrt;
+  const T npeak = c[Idx("nch")];
+  d->phi = 2.0 * vtm0 * log(npeak / ni);
+  d->sqrtphi = sqrt(d->phi);
+  d->phis3 = d->sqrtphi * d->phi;
+  d->xdep0 = sqrt(2.0 * kEpsSi / (kQ * npeak * 1e6)) * d->sqrtphi;
+  d->litl = sqrt(3.0 * c[Idx("xj")] * d->tox);
+  d->vbi = vtm0 * log(1e20 * npeak / (ni * ni));
+  d->cdep0 = sqrt(kQ * kEpsSi * npeak * 1e6 / 2.0 / d->phi);
+  BodyCoefficients(c, given, d);
   const bool vth0_given = given[Idx("vth0")];
   d->vfb = c[Idx("vfb")];
   if (!given[Idx("vfb")]) {
@@ -152,18 +177,7 @@ void Doping(const Card<T>& c, const std::array<bool, kNumParams>& given, double 
                  c[Idx("pdiblc2")];
   d->ldeb = sqrt(kEpsSi * vtm0 / (kQ * npeak * 1e6)) / 3.0;
   d->acde = c[Idx("acde")] * Pow(T(npeak / 2e16), -0.25);
-  // Flat-band voltage at zero bias (capmod 3): VTH0 less the zero-bias threshold corrections.
-  const T sqrt_xdep0 = sqrt(d->xdep0), v0 = d->vbi - d->phi;
-  const T lt = d->factor1 * sqrt_xdep0;
-  const T narrow =
-      c[Idx("dvt0w")] * ShortChannelFactor(T(-0.5 * c[Idx("dvt1w")] * d->weff * d->leff / lt)) * v0;
-  const T short_ch =
-      c[Idx("dvt0")] * ShortChannelFactor(T(-0.5 * c[Idx("dvt1")] * d->leff / lt)) * v0;
-  const T width = d->tox * d->phi / (d->weff + c[Idx("w0")]);
-  const T lateral = d->k1ox * (sqrt(1.0 + c[Idx("nlx")] / d->leff) - 1.0) * d->sqrtphi +
-                    (c[Idx("kt1")] + c[Idx("kt1l")] / d->leff) * d->temp_ratio;
-  d->vfbzb = d->type * d->vth0 - narrow - short_ch + c[Idx("k3")] * width + lateral - d->phi -
-             d->k1 * d->sqrtphi;
+  d->vfbzb = FlatBandZeroBias(c, *d);
   // Instance threshold shift.
   d->vth0 += c[Idx("delvto")];
   d->vfb += d->type * c[Idx("delvto")];
@@ -378,80 +392,105 @@ T Mobility(const Card<T>& c, const Derived<T>& d, const Core<T>& k) {
   return d.u0temp / denom;
 }
 
+// Saturation quantities shared by the current and the output resistance.
+template <typename T>
+struct Saturation {
+  T weff, rds, wvcox_rds, esatl, lambda, vgst2vtm;
+};
+
+// Bias-dependent Weff and Rds, mobility, Esat L, lambda (A1, A2) and VDSAT.
+template <typename T>
+Saturation<T> SaturationVoltage(const Card<T>& c, const Derived<T>& d, Core<T>* k) {
+  using std::sqrt;
+  Saturation<T> s;
+  const T sphi = k->sqrtphis - d.sqrtphi;
+  s.weff = d.weff - 2.0 * (c[Idx("dwg")] * k->vgsteff + c[Idx("dwb")] * sphi);
+  if (s.weff < 2e-8) s.weff = 2e-8 * (4e-8 - s.weff) / (6e-8 - 2.0 * s.weff);
+  s.rds = d.rds0 * Smooth(T(c[Idx("prwg")] * k->vgsteff + c[Idx("prwb")] * sphi), -0.9, 0.8, 1.0,
+                          17.0, 20.0);
+  k->ueff = Mobility(c, d, *k);
+  s.wvcox_rds = s.weff * d.vsattemp * d.cox * s.rds;
+  s.esatl = 2.0 * d.vsattemp / k->ueff * d.leff;
+  const T a1 = c[Idx("a1")], a2 = c[Idx("a2")];
+  s.lambda = a2;
+  if (a1 > 0.0) {
+    const T t0 = 1.0 - a2, t1 = t0 - a1 * k->vgsteff - 0.0001;
+    s.lambda = a2 + t0 - 0.5 * (t1 + sqrt(t1 * t1 + 0.0004 * t0));
+  } else if (a1 < 0.0) {
+    const T t1 = a2 + a1 * k->vgsteff - 0.0001;
+    s.lambda = 0.5 * (t1 + sqrt(t1 * t1 + 0.0004 * a2));
+  }
+  s.vgst2vtm = k->vgsteff + 2.0 * d.vtm;
+  const T& abulk = k->abulk;
+  if (s.rds == 0.0 && s.lambda == 1.0) {
+    k->vdsat = s.esatl * s.vgst2vtm / (abulk * s.esatl + s.vgst2vtm);
+  } else {  // the root of the quadratic with source/drain resistance
+    const T t9 = abulk * s.wvcox_rds;
+    const T t0 = 2.0 * abulk * (t9 - 1.0 + 1.0 / s.lambda);
+    const T t1 = s.vgst2vtm * (2.0 / s.lambda - 1.0) + abulk * s.esatl + 3.0 * s.vgst2vtm * t9;
+    const T t2 = s.vgst2vtm * (s.esatl + 2.0 * s.vgst2vtm * s.wvcox_rds);
+    k->vdsat = (t1 - sqrt(t1 * t1 - 2.0 * t0 * t2)) / t0;
+  }
+  return s;
+}
+
+// Early voltage VA from VASAT, channel-length modulation (PCLM) and DIBL (PDIBLC1/2/B, PVAG).
+template <typename T>
+T EarlyVoltage(const Card<T>& c, const Derived<T>& d, const Core<T>& k, const Saturation<T>& s,
+               const T& diff_vds) {
+  const T& abulk = k.abulk;
+  const T tmp4 = 1.0 - 0.5 * abulk * k.vdsat / s.vgst2vtm;
+  const T vasat = (s.esatl + k.vdsat + 2.0 * s.wvcox_rds * k.vgsteff * tmp4) /
+                  (2.0 / s.lambda - 1.0 + s.wvcox_rds * abulk);
+  T vaclm(kMaxExp);
+  if (c[Idx("pclm")] > 0.0 && diff_vds > 1e-10) {
+    vaclm = d.leff * (abulk + k.vgsteff / s.esatl) * diff_vds / (c[Idx("pclm")] * abulk * d.litl);
+  }
+  T vadibl(kMaxExp);
+  if (d.thetarout > 0.0) {
+    const T t8 = abulk * k.vdsat;
+    vadibl = (s.vgst2vtm - s.vgst2vtm * t8 / (s.vgst2vtm + t8)) / d.thetarout;
+    const T t7 = c[Idx("pdiblcb")] * k.vbseff;
+    vadibl *= t7 >= -0.9 ? T(1.0 / (1.0 + t7)) : T((17.0 + 20.0 * t7) / (0.8 + t7));
+  }
+  const T pvag = Smooth(T(c[Idx("pvag")] / s.esatl * k.vgsteff), -0.9, 0.8, 1.0, 17.0, 20.0);
+  return vasat + pvag * vaclm * vadibl / (vaclm + vadibl);
+}
+
+// Substrate-current induced body effect: the voltage VASCBE (PSCBE1, PSCBE2).
+template <typename T>
+T ScbeVoltage(const Card<T>& c, const Derived<T>& d, const T& diff_vds) {
+  using std::exp;
+  const T pscbe1 = c[Idx("pscbe1")], pscbe2 = c[Idx("pscbe2")];
+  if (!(pscbe2 > 0.0)) return T(kMaxExp);
+  return diff_vds > pscbe1 * d.litl / kExpThreshold
+             ? T(d.leff * exp(pscbe1 * d.litl / diff_vds) / pscbe2)
+             : T(kMaxExp * d.leff / pscbe2);
+}
+
 // Drain current: VDSAT, VDSEFF, the output resistance (CLM, DIBL, SCBE) and substrate current.
 template <typename T>
 void DrainCurrent(const Card<T>& c, const Derived<T>& d, Core<T>* k) {
   using std::exp;
   using std::sqrt;
-  const T& leff = d.leff;
-  const T sphi = k->sqrtphis - d.sqrtphi;
-  T weff = d.weff - 2.0 * (c[Idx("dwg")] * k->vgsteff + c[Idx("dwb")] * sphi);
-  if (weff < 2e-8) weff = 2e-8 * (4e-8 - weff) / (6e-8 - 2.0 * weff);
-  const T rds = d.rds0 * Smooth(T(c[Idx("prwg")] * k->vgsteff + c[Idx("prwb")] * sphi), -0.9, 0.8,
-                                1.0, 17.0, 20.0);
-  k->ueff = Mobility(c, d, *k);
-  const T wvcox_rds = weff * d.vsattemp * d.cox * rds;
-  const T esatl = 2.0 * d.vsattemp / k->ueff * leff;
-  const T a1 = c[Idx("a1")], a2 = c[Idx("a2")];
-  T lambda = a2;
-  if (a1 > 0.0) {
-    const T t0 = 1.0 - a2, t1 = t0 - a1 * k->vgsteff - 0.0001;
-    lambda = a2 + t0 - 0.5 * (t1 + sqrt(t1 * t1 + 0.0004 * t0));
-  } else if (a1 < 0.0) {
-    const T t1 = a2 + a1 * k->vgsteff - 0.0001;
-    lambda = 0.5 * (t1 + sqrt(t1 * t1 + 0.0004 * a2));
-  }
-  const T vgst2vtm = k->vgsteff + 2.0 * d.vtm;
-  const T& abulk = k->abulk;
-  if (rds == 0.0 && lambda == 1.0) {
-    k->vdsat = esatl * vgst2vtm / (abulk * esatl + vgst2vtm);
-  } else {
-    const T t9 = abulk * wvcox_rds;
-    const T t0 = 2.0 * abulk * (t9 - 1.0 + 1.0 / lambda);
-    const T t1 = vgst2vtm * (2.0 / lambda - 1.0) + abulk * esatl + 3.0 * vgst2vtm * t9;
-    const T t2 = vgst2vtm * (esatl + 2.0 * vgst2vtm * wvcox_rds);
-    k->vdsat = (t1 - sqrt(t1 * t1 - 2.0 * t0 * t2)) / t0;
-  }
+  const Saturation<T> s = SaturationVoltage(c, d, k);
   const T delta = c[Idx("delta")];
   const T t1 = k->vdsat - k->vds - delta;
   k->vdseff = k->vdsat - 0.5 * (t1 + sqrt(t1 * t1 + 4.0 * delta * k->vdsat));
   if (k->vds == 0.0) k->vdseff = k->vdseff - Value(k->vdseff);  // exactly 0 at vds = 0
-  const T tmp4 = 1.0 - 0.5 * abulk * k->vdsat / vgst2vtm;
-  const T vasat = (esatl + k->vdsat + 2.0 * wvcox_rds * k->vgsteff * tmp4) /
-                  (2.0 / lambda - 1.0 + wvcox_rds * abulk);
   if (k->vdseff > k->vds) k->vdseff = k->vds;
   const T diff_vds = k->vds - k->vdseff;
-  T vaclm(kMaxExp);
-  if (c[Idx("pclm")] > 0.0 && diff_vds > 1e-10) {
-    vaclm = leff * (abulk + k->vgsteff / esatl) * diff_vds / (c[Idx("pclm")] * abulk * d.litl);
-  }
-  T vadibl(kMaxExp);
-  if (d.thetarout > 0.0) {
-    const T t8 = abulk * k->vdsat;
-    vadibl = (vgst2vtm - vgst2vtm * t8 / (vgst2vtm + t8)) / d.thetarout;
-    const T t7 = c[Idx("pdiblcb")] * k->vbseff;
-    vadibl *= t7 >= -0.9 ? T(1.0 / (1.0 + t7)) : T((17.0 + 20.0 * t7) / (0.8 + t7));
-  }
-  const T pvag = Smooth(T(c[Idx("pvag")] / esatl * k->vgsteff), -0.9, 0.8, 1.0, 17.0, 20.0);
-  const T va = vasat + pvag * vaclm * vadibl / (vaclm + vadibl);
-  T vascbe(kMaxExp);
-  const T pscbe1 = c[Idx("pscbe1")], pscbe2 = c[Idx("pscbe2")];
-  if (pscbe2 > 0.0) {
-    vascbe = diff_vds > pscbe1 * d.litl / kExpThreshold
-                 ? T(leff * exp(pscbe1 * d.litl / diff_vds) / pscbe2)
-                 : T(kMaxExp * leff / pscbe2);
-  }
-  const T beta = k->ueff * d.cox * weff / leff;
-  const T fgche1 = k->vgsteff * (1.0 - 0.5 * abulk * k->vdseff / vgst2vtm);
-  const T gche = beta * fgche1 / (1.0 + k->vdseff / esatl);
-  const T idl = gche * k->vdseff / (1.0 + gche * rds);
-  k->idsa = idl * (1.0 + diff_vds / va);
-  k->ids = k->idsa * (1.0 + diff_vds / vascbe);
-  const T alpha = c[Idx("alpha0")] + c[Idx("alpha1")] * leff;
+  const T beta = k->ueff * d.cox * s.weff / d.leff;
+  const T fgche1 = k->vgsteff * (1.0 - 0.5 * k->abulk * k->vdseff / s.vgst2vtm);
+  const T gche = beta * fgche1 / (1.0 + k->vdseff / s.esatl);
+  const T idl = gche * k->vdseff / (1.0 + gche * s.rds);
+  k->idsa = idl * (1.0 + diff_vds / EarlyVoltage(c, d, *k, s, diff_vds));
+  k->ids = k->idsa * (1.0 + diff_vds / ScbeVoltage(c, d, diff_vds));
+  const T alpha = c[Idx("alpha0")] + c[Idx("alpha1")] * d.leff;
   const T beta0 = c[Idx("beta0")];
   k->isub = T(0.0);
   if (alpha > 0.0 && beta0 > 0.0) {
-    const T t2 = alpha / leff;
+    const T t2 = alpha / d.leff;
     k->isub = diff_vds > beta0 / kExpThreshold ? T(t2 * diff_vds * exp(-beta0 / diff_vds))
                                                : T(t2 * kMinExp * diff_vds);
     k->isub *= k->idsa;
