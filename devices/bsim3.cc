@@ -988,7 +988,9 @@ bool ReadCard(const netlist::Model& card, Card<double>* c, std::array<bool, kNum
     if (key == "nch" && value > 1e20) value *= 1e-6;    // given in 1/m^3
     if (key == "ngate" && value > 1e23) value *= 1e-6;  // given in 1/m^3
     const ParamInfo& row = kBsim3Params[k];
-    if (value < row.lo || value > row.hi) {
+    if (row.log_scale && !(value > 0.0)) {
+      error(fmt::format("{} must be > 0, got {}", key, base::FormatNumber(value)));
+    } else if (value < row.lo || value > row.hi) {
       error(fmt::format("{} = {} is out of range [{}, {}]", key, base::FormatNumber(value),
                         base::FormatNumber(row.lo), base::FormatNumber(row.hi)));
     }
@@ -1015,6 +1017,7 @@ bool ReadCard(const netlist::Model& card, Card<double>* c, std::array<bool, kNum
 
 std::unique_ptr<Device> CreateBsim3(const netlist::Element& element,
                                     const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
+  if (!CheckNodeCount(element, 4, diag)) return nullptr;
   const netlist::Model& card = netlist.models.at(element.model);
   Card<double> c;
   std::array<bool, kNumParams> given;
@@ -1029,8 +1032,8 @@ std::unique_ptr<Device> CreateBsim3(const netlist::Element& element,
       ok = false;
     }
   };
-  for (const char* name : {"l", "w", "m"}) {
-    const double v = c[IdxOf(name)];
+  for (const auto& [name, v] : element.params) {  // L, W, M, MULU0
+    if (!kBsim3Params[IdxOf(name)].log_scale) continue;
     require(v > 0.0 && std::isfinite(v),
             fmt::format("{} must be > 0, got {}", name, base::FormatNumber(v)));
   }

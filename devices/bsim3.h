@@ -34,7 +34,8 @@
 namespace memspice::devices {
 
 // The card and instance parameters: name, default (kNoDefault: computed from others, see
-// bsim3.md), unit, range. Model rows first, then the instance rows.
+// bsim3.md), unit, range, and log_scale for positive scales (which must be > 0). Model rows
+// first, then the instance rows.
 inline constexpr ParamInfo kBsim3Params[] = {
     // Model selectors.
     {"level", 8.0, "1", 8.0, 49.0, false, ParamScope::kModel},
@@ -181,11 +182,11 @@ inline constexpr ParamInfo kBsim3Params[] = {
     {"dwc", kNoDefault, "m", -kInf, kInf, false, ParamScope::kModel},  // = wint
     {"clc", 0.1e-6, "m", -kInf, kInf, false, ParamScope::kModel},
     {"cle", 0.6, "1", -kInf, kInf, false, ParamScope::kModel},
-    // Used by capmod 1-3 and noise only: accepted, no effect with capmod 0.
-    {"ckappa", 0.6, "V", -kInf, kInf, false, ParamScope::kModel},
-    {"acde", 1.0, "m/V", -kInf, kInf, false, ParamScope::kModel},
-    {"moin", 15.0, "1", -kInf, kInf, false, ParamScope::kModel},
-    {"noff", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},
+    // Charge model (capmod 3) and noise.
+    {"ckappa", 0.6, "V", 0.0, kInf, true, ParamScope::kModel},
+    {"acde", 1.0, "m/V", 0.0, kInf, true, ParamScope::kModel},
+    {"moin", 15.0, "1", 0.0, kInf, true, ParamScope::kModel},
+    {"noff", 1.0, "1", 0.0, kInf, true, ParamScope::kModel},
     {"voffcv", 0.0, "V", -kInf, kInf, false, ParamScope::kModel},
     {"elm", 5.0, "1", -kInf, kInf, false, ParamScope::kModel},
     {"kf", 0.0, "1", -kInf, kInf, false, ParamScope::kModel},

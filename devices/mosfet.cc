@@ -302,8 +302,7 @@ bool ReadCard(const netlist::Model& card, double temp, MosModel* m, double* rd, 
     } else if (key == "level") {
       if (value != 1.0) {
         error(fmt::format("level={} is not supported", value),
-              "supported: level=1 (Shichman-Hodges with Meyer capacitances), level=8 or 49 "
-              "(BSIM3v3.3)");
+              "supported: level=1 (Shichman-Hodges with Meyer capacitances)");
       }
     } else if (key == "rd") {
       *rd = value;
@@ -376,14 +375,15 @@ void MosfetTopology(const netlist::Element&, const std::vector<int>& n, Coupling
 
 std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
                                      const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
-  bool ok = CheckNodeCount(element, 4, diag);
   // Level dispatch: BSIM3 (level 8 / 49) cards go to devices/bsim3.
-  if (auto card = netlist.models.find(element.model); ok && card != netlist.models.end()) {
+  if (auto card = netlist.models.find(element.model); card != netlist.models.end()) {
     auto level = card->second.params.find("level");
     if (level != card->second.params.end() && IsBsim3Level(level->second)) {
       return CreateBsim3(element, netlist, diag);
     }
   }
+
+  bool ok = CheckNodeCount(element, 4, diag);
   ok =
       CheckParamNames(element, element.params,
                       {"l", "w", "ad", "as", "pd", "ps", "nrd", "nrs", "m", "off", "area"}, diag) &&

@@ -68,6 +68,10 @@ BOOST_AUTO_TEST_CASE(bsim3_cards) {
               "unknown parameter 'kp'");
   ExpectError(head + ".model n nmos (level=8 capmod=0 mj=2)\n", "card.cir:4:8",
               "mj = 2 is out of range");
+  ExpectError(head + ".model n nmos (level=8 tox=0)\n", "card.cir:4:8", "tox must be > 0");
+  ExpectError(head + ".model n nmos (level=8 ckappa=0)\n", "card.cir:4:8", "ckappa must be > 0");
+  ExpectError("t\nV1 a 0 1\nM1 a a 0 0 n W=1u L=1u mulu0=0\n.model n nmos (level=8)\n",
+              "card.cir:3:1", "mulu0 must be > 0");
   ExpectError(head + ".model n nmos (level=8 capmod=0 mobmod=4)\n", "card.cir:4:8",
               "mobmod = 4 is out of range");
   ExpectError("t\nV1 a 0 1\nM1 a a 0 0 n W=1u L=0.1u\n.model n nmos (level=8 capmod=0 lint=0.1u)\n",
