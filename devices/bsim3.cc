@@ -50,6 +50,37 @@ int IdxOf(const std::string& key) {
 template <typename T>
 using Card = std::array<T, kNumParams>;
 
+// Binning coefficients (the L*, W*, P* variants of a parameter): P = P0 + PL/Leff + PW/Weff +
+// PP/(Leff Weff), lengths in um with BINUNIT=1 (the default), in m otherwise.
+using Bins = std::array<std::array<double, 3>, kNumParams>;
+
+// The parameters that take binning coefficients (BSIM3v3.3's list).
+constexpr std::string_view kBinnable[] = {
+    "cdsc",  "cdscb", "cdscd",  "cit",     "nfactor", "xj",      "vsat",   "at",     "a0",
+    "ags",   "a1",    "a2",     "keta",    "nsub",    "nch",     "ngate",  "gamma1", "gamma2",
+    "vbx",   "vbm",   "xt",     "k1",      "kt1",     "kt1l",    "kt2",    "k2",     "k3",
+    "k3b",   "w0",    "nlx",    "dvt0",    "dvt1",    "dvt2",    "dvt0w",  "dvt1w",  "dvt2w",
+    "drout", "dsub",  "vth0",   "ua",      "ua1",     "ub",      "ub1",    "uc",     "uc1",
+    "u0",    "ute",   "voff",   "elm",     "delta",   "rdsw",    "prwg",   "prwb",   "prt",
+    "eta0",  "etab",  "pclm",   "pdiblc1", "pdiblc2", "pdiblcb", "pscbe1", "pscbe2", "pvag",
+    "wr",    "dwg",   "dwb",    "b0",      "b1",      "cgsl",    "cgdl",   "ckappa", "cf",
+    "clc",   "cle",   "alpha0", "alpha1",  "beta0",   "vfbcv",   "vfb",    "acde",   "moin",
+    "noff",  "voffcv"};
+
+// Applies the binning coefficients at the effective sizes.
+template <typename T>
+void ApplyBinning(const Bins& bins, const T& leff, const T& weff, Card<T>* c) {
+  const double unit = (*c)[Idx("binunit")] == 1.0 ? 1e-6 : 1.0;  // BINUNIT=1: sizes in um
+  const T inv_l = unit / leff, inv_w = unit / weff, inv_lw = unit * unit / (leff * weff);
+  for (std::string_view name : kBinnable) {
+    const int k = IdxOf(std::string(name));
+    const std::array<double, 3>& b = bins[k];
+    if (b[0] != 0.0 || b[1] != 0.0 || b[2] != 0.0) {
+      (*c)[k] += b[0] * inv_l + b[1] * inv_w + b[2] * inv_lw;
+    }
+  }
+}
+
 // Size- and temperature-dependent parameters (b3temp of the manual's appendix).
 template <typename T>
 struct Derived {
@@ -224,11 +255,13 @@ void JunctionParams(const Card<T>& c, const std::array<bool, kNumParams>& given,
   d->phibswg = potential(c[Idx("pbswg")], c[Idx("tpbswg")]);
 }
 
+// The derived parameters; bins the card (*card) at the effective sizes first.
 template <typename T>
-Derived<T> Derive(const Card<T>& c, const std::array<bool, kNumParams>& given, double type,
-                  double temp) {
+Derived<T> Derive(Card<T>* card, const Bins& bins, const std::array<bool, kNumParams>& given,
+                  double type, double temp) {
   using std::log;
   using std::sqrt;
+  const Card<T>& c = *card;
   Derived<T> d;
   d.type = type;
   d.tox = c[Idx("tox")];
@@ -241,6 +274,7 @@ Derived<T> Derive(const Card<T>& c, const std::array<bool, kNumParams>& given, d
   d.vtm = T(kBoltzOverQ * temp);
   d.factor1 = sqrt(kEpsSi / kEpsOx * d.tox);
   EffectiveSizes(c, &d);
+  ApplyBinning(bins, d.leff, d.weff, card);
   const double tratio = temp / tnom;
   d.temp_ratio = T(tratio - 1.0);
   d.ua = c[Idx("ua")] + c[Idx("ua1")] * (tratio - 1.0);
@@ -762,8 +796,8 @@ Card<T> Promote(const Card<double>& c) {
 class Bsim3 : public Device {
  public:
   Bsim3(const netlist::Element& element, const Card<double>& card,
-        const std::array<bool, kNumParams>& given, double type, double rd, double rs, bool off,
-        double temp_celsius)
+        const std::array<bool, kNumParams>& given, const Bins& bins, double type, double rd,
+        double rs, bool off, double temp_celsius)
       : Device(element.name, element.loc),
         nd_(element.nodes[0]),
         ng_(element.nodes[1]),
@@ -771,6 +805,7 @@ class Bsim3 : public Device {
         nb_(element.nodes[3]),
         card_(card),
         given_(given),
+        bins_(bins),
         type_(type),
         gd_(rd > 0.0 ? 1.0 / rd : 0.0),
         gs_(rs > 0.0 ? 1.0 / rs : 0.0),
@@ -780,10 +815,11 @@ class Bsim3 : public Device {
 
   void SetAnalysis(const AnalysisInfo& info) override {
     temp_ = info.temp + kZeroCelsius;
-    derived_ = Derive(card_, given_, type_, temp_);
+    Card<double> binned = card_;
+    derived_ = Derive(&binned, bins_, given_, type_, temp_);
     // The Jet copies (zero partials) are fixed until the temperature changes.
     card_jet_ = Promote<Jet3>(card_);
-    derived_jet_ = Derive(card_jet_, given_, type_, temp_);
+    derived_jet_ = Derive(&card_jet_, bins_, given_, type_, temp_);
     von_ = type_ * derived_.vth0;
   }
 
@@ -828,7 +864,7 @@ class Bsim3 : public Device {
     using Dual = ceres::Jet<double, 1>;
     Card<Dual> c = Promote<Dual>(card_);
     c[handle].v[0] = 1.0;
-    const Derived<Dual> d = Derive(c, given_, type_, temp_);
+    const Derived<Dual> d = Derive(&c, bins_, given_, type_, temp_);
     const double* x = ctx.x;
     const Out<Dual> o = Equations(c, d, Dual(x[g_] - x[si_]), Dual(x[di_] - x[si_]),
                                   Dual(x[b_] - x[si_]), ctx.gmin);
@@ -845,6 +881,7 @@ class Bsim3 : public Device {
   using Jet3 = ceres::Jet<double, 3>;  // partials over (vgs, vds, vbs)
   Card<double> card_;
   std::array<bool, kNumParams> given_;
+  Bins bins_;
   double type_;
   Derived<double> derived_;
   Card<Jet3> card_jet_;
@@ -914,12 +951,11 @@ void Bsim3::Evaluate(EvalContext& ctx) {
 
 // Card reading.
 
-// Binning parameters: an l, w or p prefix on a size-dependent parameter name.
+// Binning parameters: an l, w or p prefix on a parameter of kBinnable.
 bool IsBinningParam(const std::string& key) {
   if (key.size() < 2 || (key[0] != 'l' && key[0] != 'w' && key[0] != 'p')) return false;
-  const std::string rest = key.substr(1);
-  for (const ParamInfo& row : kBsim3Params) {
-    if (rest == row.name && row.scope == ParamScope::kModel) return true;
+  for (std::string_view name : kBinnable) {
+    if (key.substr(1) == name) return true;
   }
   return false;
 }
@@ -962,7 +998,7 @@ namespace {
 
 // Reads and checks the card; reports each problem at the card.
 bool ReadCard(const netlist::Model& card, Card<double>* c, std::array<bool, kNumParams>* given,
-              netlist::Diagnostics& diag) {
+              Bins* bins, netlist::Diagnostics& diag) {
   bool ok = true;
   auto error = [&](const std::string& what, const std::string& hint = "") {
     diag.Error(card.loc, fmt::format("BSIM3 model '{}': {}", card.name, what), hint);
@@ -971,18 +1007,23 @@ bool ReadCard(const netlist::Model& card, Card<double>* c, std::array<bool, kNum
   const double type = card.type == "pmos" ? -1.0 : 1.0;
   for (int k = 0; k < kNumParams; ++k) (*c)[k] = kBsim3Params[k].default_value;
   given->fill(false);
+  for (auto& b : *bins) b.fill(0.0);
   for (const auto& [raw_key, raw_value] : card.params) {
-    const std::string key = raw_key == "vtho" ? "vth0" : raw_key;
+    std::string key = raw_key == "vtho" ? "vth0" : raw_key;
+    if (key.size() > 2 && key.substr(1) == "vtho") key = key.substr(0, 1) + "vth0";
     double value = raw_value;
-    const int k = IdxOf(key);
-    if (k < 0 || kBsim3Params[k].scope != ParamScope::kModel) {
-      error(fmt::format("unknown parameter '{}'", raw_key),
-            IsBinningParam(key) ? "binning parameters (L*, W*, P* variants) are not supported"
-                                : "see docs/devices/bsim3.md for the BSIM3 parameters");
-      continue;
-    }
     if (!std::isfinite(value)) {
       error(fmt::format("{} is not finite", key));
+      continue;
+    }
+    const int k = IdxOf(key);
+    if (k < 0 && IsBinningParam(key)) {
+      (*bins)[IdxOf(key.substr(1))][std::string("lwp").find(key[0])] = value;
+      continue;
+    }
+    if (k < 0 || kBsim3Params[k].scope != ParamScope::kModel) {
+      error(fmt::format("unknown parameter '{}'", raw_key),
+            "see docs/devices/bsim3.md for the BSIM3 parameters");
       continue;
     }
     if (key == "nch" && value > 1e20) value *= 1e-6;    // given in 1/m^3
@@ -1021,7 +1062,8 @@ std::unique_ptr<Device> CreateBsim3(const netlist::Element& element,
   const netlist::Model& card = netlist.models.at(element.model);
   Card<double> c;
   std::array<bool, kNumParams> given;
-  if (!ReadCard(card, &c, &given, diag)) return nullptr;
+  Bins bins;
+  if (!ReadCard(card, &c, &given, &bins, diag)) return nullptr;
   bool ok = CheckInstanceParams(element, kBsim3Params, diag);
   if (!ok) return nullptr;
   for (const auto& [key, value] : element.params) c[IdxOf(key)] = value;
@@ -1038,7 +1080,8 @@ std::unique_ptr<Device> CreateBsim3(const netlist::Element& element,
             fmt::format("{} must be > 0, got {}", name, base::FormatNumber(v)));
   }
   if (!ok) return nullptr;
-  const Derived<double> d = Derive(c, given, type, netlist.temp + kZeroCelsius);
+  Card<double> binned = c;
+  const Derived<double> d = Derive(&binned, bins, given, type, netlist.temp + kZeroCelsius);
   require(d.leff > 0.0 && d.weff > 0.0,
           fmt::format("effective channel length and width must be > 0, got Leff = {} and "
                       "Weff = {} (L, W less 2 LINT, 2 WINT and the LL..WWL terms)",
@@ -1052,7 +1095,7 @@ std::unique_ptr<Device> CreateBsim3(const netlist::Element& element,
   const double m = c[Idx("m")];
   const double rd = c[Idx("rsh")] * c[Idx("nrd")] / m, rs = c[Idx("rsh")] * c[Idx("nrs")] / m;
   const bool off = c[Idx("off")] != 0.0;
-  return std::make_unique<Bsim3>(element, c, given, type, rd, rs, off, netlist.temp);
+  return std::make_unique<Bsim3>(element, c, given, bins, type, rd, rs, off, netlist.temp);
 }
 
 }  // namespace memspice::devices

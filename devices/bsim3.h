@@ -15,10 +15,11 @@
 // modulation, DIBL and substrate current induced body effect (PCLM, PDIBLC1/2/B, PVAG, PSCBE1/2);
 // the substrate current (ALPHA0, ALPHA1, BETA0); the source and drain junction diodes (JS, JSW,
 // NJ, XTI, IJTH) and their depletion charges (CJ, CJSW, CJSWG with MJ.., PB.., TCJ.., TPB..).
-// Gate charge: CAPMOD=0 (the long-channel charge model with VFBCV and the 0/100, 40/60 and
-// 50/50 partitions of XPART) plus linear overlaps CGSO, CGDO, CGBO. CAPMOD 1, 2, 3 (ngspice's
-// default is 3), NQSMOD, ACM and the binning parameters (L*, W*, P* variants) are refused with
-// an error at the card.
+// Gate charge: CAPMOD=3 (charge-thickness model, ngspice's default) with bias-dependent
+// overlaps (CGSL, CGDL, CKAPPA), or CAPMOD=0 (the long-channel charge model with VFBCV) with
+// linear overlaps; both with the 0/100, 40/60 and 50/50 partitions of XPART and CGBO. CAPMOD 1
+// and 2, NQSMOD=1 and ACM > 0 are refused with an error at the card. The L*, W*, P* binning
+// coefficients apply at the effective sizes (BINUNIT 1: um, else m).
 //
 // Everything is a template over the number type (double or ceres::Jet), so the Jacobian and the
 // parameter partials (W, L, VTH0, U0, ...) are exact.

@@ -43,7 +43,7 @@ const char* kExtraDecks[] = {
     "tnom=40 tcj=1e-3 tpb=1e-3 kt1l=1e-9 prt=10 rdsw=500)",
     "M1 a b c d n4 W=2u L=2u\n"
     ".model n4 nmos (level=8 mobmod=2 xpart=0.5 k1=0.6 k2=-0.02 nfactor=1.5 "
-    "lint=10n wint=10n ll=1e-15 wl=-1e-15)",
+    "lint=10n wint=10n ll=1e-15 wl=-1e-15 lvth0=0.02 u0=400 wu0=20 pk1=0.01 lrdsw=30)",
     "M1 a b c d n5 W=3u L=0.6u AS=3p PS=8u\n.model n5 nmos (level=8 capmod=0 xpart=0)",
     "M1 a b c d p5 W=3u L=0.6u AD=3p PD=8u\n.model p5 pmos (level=8 capmod=0 xpart=1)",
     "M1 a b c d n6 W=3u L=0.6u\n.model n6 nmos (level=8 capmod=0 xpart=0.5 dvt0w=0.5 k3b=1)",

@@ -61,7 +61,7 @@ const Case kCases[] = {
      "ua=1e-9 "
      "ub=1e-18 uc=2e-11 dvt0=2 cjsw=3e-10 vsat=1e5 cgso=2e-10 cgdo=2e-10 cj=8e-4 pclm=1.2 "
      "eta0=0.06 "
-     "voff=-0.08 nfactor=1.2)",
+     "voff=-0.08 nfactor=1.2 lvth0=0.02 wu0=20 pvsat=1e3)",
      {"n3:vth0", "n3:u0",   "n3:k1",   "n3:k2",   "n3:ua",     "n3:ub",      "n3:uc",   "n3:vsat",
       "n3:rdsw", "n3:pclm", "n3:eta0", "n3:dvt0", "n3:voff",   "n3:nfactor", "n3:cgso", "n3:cgdo",
       "n3:cj",   "n3:cjsw", "m1:w",    "m1:l",    "m1:delvto", "m1:mulu0"}},

@@ -62,8 +62,9 @@ BOOST_AUTO_TEST_CASE(bsim3_cards) {
               "capmod=1 is not supported");
   ExpectError(head + ".model n nmos (level=49 capmod=0 nqsmod=1)\n", "card.cir:4:8",
               "nqsmod=1 is not supported");
-  ExpectError(head + ".model n nmos (level=8 capmod=0 lvth0=0.1)\n", "card.cir:4:8",
-              "binning parameters");
+  BOOST_TEST(BuildErrors(head + ".model n nmos (level=8 lvth0=0.1 wu0=5 pk1=0.01)\n") == "");
+  ExpectError(head + ".model n nmos (level=8 ltox=1n)\n", "card.cir:4:8",
+              "unknown parameter 'ltox'");
   ExpectError(head + ".model n nmos (level=8 capmod=0 kp=1u)\n", "card.cir:4:8",
               "unknown parameter 'kp'");
   ExpectError(head + ".model n nmos (level=8 capmod=0 mj=2)\n", "card.cir:4:8",
