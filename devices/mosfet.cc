@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "devices/bsim3.h"
 #include "devices/device_util.h"
 #include "devices/junction.h"
 
@@ -402,6 +403,14 @@ void MosfetTopology(const netlist::Element&, const std::vector<int>& n, Coupling
 
 std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
                                      const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
+  // Level dispatch: BSIM3 (level 8 / 49) cards go to devices/bsim3.
+  if (auto card = netlist.models.find(element.model); card != netlist.models.end()) {
+    auto level = card->second.params.find("level");
+    if (level != card->second.params.end() && IsBsim3Level(level->second)) {
+      return CreateBsim3(element, netlist, diag);
+    }
+  }
+
   bool ok = CheckNodeCount(element, 4, diag);
   ok = CheckParamNames(
            element, element.params,
