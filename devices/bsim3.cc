@@ -813,6 +813,8 @@ class Bsim3 : public Device {
     SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
   }
 
+  // Newton limiting (fetlim, limvds, pnjlim) keeps the last voltages between evaluations.
+  bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override {
     temp_ = info.temp + kZeroCelsius;
     Card<double> binned = card_;
