@@ -3,7 +3,7 @@
 # 784-100-10 circuit-form MEMprop deck with rline 2.5 ohm and cline 1 fF per cell, T = 200, batch 64,
 # 2 threads, compiled to line networks; gradient passes timed next to the same network without
 # parasitics in the same run (wall clock and CPU time), the line network's cost split (symbolic
-# analysis, factorisation + port solves, gradient solves), peak memory, and the fast path against the
+# analysis, factorisation + port back-solves, gradient solves), peak memory, and the fast path against the
 # MNA engine on 64-32-10 with the same lines. Inputs are uniform random images (the rate does not
 # depend on the data set).
 #

@@ -1,9 +1,9 @@
 // Crossbars with line parasitics on the fast path (not a test): a generated MEMprop deck with
 // resistive and capacitive word and bit lines is compiled, and full gradient passes (forward +
 // BPTT + line-network adjoint) are timed next to the same network without parasitics, in one run.
-// Prints the cost split of the line network (factorisation and port solves, gradient solves), the
-// peak memory, and the speed ratio to the MNA engine on a smaller network both can run. Driven by
-// benchmarks/line_network.sh.
+// Prints the cost split of the line network (factorisation and port back-solves, gradient
+// solves), the peak memory, and the speed ratio to the MNA engine on a smaller network both can
+// run. Driven by benchmarks/line_network.sh.
 //
 //   line_network_bench [--layers 784,100,10] [--rline 2.5] [--cline 1f] [--steps 200]
 //                      [--batch 64] [--batches 3] [--threads 2] [--method be]
@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
         "waveform relaxation: at most {} kernel passes per coupled layer\n",
         with.Run<float>(cn.params, x.data(), y.data(), o.batch, true, o.threads).relaxations);
     fmt::print(
-        "cost split per batch (CPU s): line factorisation + port solves {:.3f} (first step: + "
+        "cost split per batch (CPU s): line factorisation + port back-solves {:.3f} (first step: + "
         "symbolic analysis {:.3f}), line gradient solves {:.3f}, neuron kernels, coupling "
         "relaxation and the rest {:.3f}\n",
         factor_s, analyse_s, grad_s, t_lines.cpu - factor_s - grad_s);

@@ -60,6 +60,7 @@ class Bjt : public Device {
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
+  bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
   // Exact partials for bf, br, is, vaf, ikf, tf, cje, cjc (card; scaled as the instance).
   int ParamHandle(const std::string& key, bool model_card) const override;

@@ -87,6 +87,7 @@ class Diode : public Device {
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
+  bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
   // With ic= given, sets the junction (and anode) voltage to ic relative to the cathode (uic).
   void InitialState(double* x) const override;

@@ -81,6 +81,7 @@ class Mosfet : public Device {
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
+  bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
   // Exact partials for w, l (instance) and vto, kp, gamma, phi, lambda, cgso, cgdo (card).
   int ParamHandle(const std::string& key, bool model_card) const override;

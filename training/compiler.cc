@@ -990,7 +990,7 @@ class Recogniser {
     }
     c_.crossbar_models.push_back(fmt::format(
         "crossbar {} ({} x {}): line network, {} nodes, {} line resistors, factorised once per "
-        "step (port admittance from {} solves); {}",
+        "step with the bit ports last (port admittance from the factor and {} back-solves); {}",
         l + 1, in, out, top->nodes, top->resistors.size(), out, cap_text));
     return top;
   }

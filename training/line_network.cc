@@ -1,21 +1,36 @@
 #include "training/line_network.h"
 
+#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <Eigen/CholmodSupport>
 #include <Eigen/SparseCore>
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <queue>
 #include <thread>
 
 #include "training/dataset.h"
+
+// BLAS behind CHOLMOD (Fortran interface).
+extern "C" {
+void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
+            const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
+            const double* beta, double* c, const int* ldc);
+void dtrsm_(const char* side, const char* uplo, const char* ta, const char* diag, const int* m,
+            const int* n, const double* alpha, const double* a, const int* lda, double* b,
+            const int* ldb);
+}
 
 namespace memspice::training {
 
 namespace {
 
 using SpMat = Eigen::SparseMatrix<double>;
+
+// CHOLMOD's first orderings tried for the line nodes: (user's, none here), AMD, METIS, NESDIS.
+constexpr int kOrderings = 4;
 
 // Power iterations for the slowest line time constant and their relative stopping tolerance.
 constexpr int kPowerIterations = 100;
@@ -100,78 +115,8 @@ std::string LineTopology::Validate() const {
   return {};
 }
 
-// Supernodal sparse Cholesky from CHOLMOD (fill-reducing ordering: the better of AMD and METIS
-// nested dissection); solves with many right-hand sides run as dense blocks (BLAS 3).
-class Cholesky : public Eigen::CholmodSupernodalLLT<SpMat, Eigen::Lower> {
- public:
-  Cholesky() = default;
-  explicit Cholesky(const SpMat& k) { compute(k); }
-  // X = K^-1 B with the columns of B split over `threads` threads, each with its own CHOLMOD
-  // workspace (the factor is only read). Needs a successful factorisation.
-  Eigen::MatrixXd SolveColumns(Eigen::MatrixXd b, int threads) const;
-};
-
-Eigen::MatrixXd Cholesky::SolveColumns(Eigen::MatrixXd b, int threads) const {
-  const Eigen::Index n = b.rows(), k = b.cols();
-  const int nt =
-      static_cast<int>(std::clamp<Eigen::Index>(threads, 1, std::max<Eigen::Index>(k, 1)));
-  std::vector<std::string> errors(nt);
-  auto part = [&](int t) {
-    const Eigen::Index first = k * t / nt, count = k * (t + 1) / nt - first;
-    if (count == 0) return;
-    cholmod_common cc;
-    cholmod_start(&cc);
-    cholmod_dense view{};
-    view.nrow = n;
-    view.ncol = count;
-    view.nzmax = n * count;
-    view.d = n;
-    view.x = b.data() + n * first;
-    view.xtype = CHOLMOD_REAL;
-    view.dtype = CHOLMOD_DOUBLE;
-    cholmod_dense* x = cholmod_solve(CHOLMOD_A, m_cholmodFactor, &view, &cc);
-    if (x) {
-      std::copy_n(static_cast<const double*>(x->x), n * count, b.data() + n * first);
-      cholmod_free_dense(&x, &cc);
-    } else {
-      errors[t] = fmt::format("CHOLMOD solve failed (status {})", cc.status);
-    }
-    cholmod_finish(&cc);
-  };
-  if (nt == 1) {
-    part(0);
-  } else {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < nt; ++t) pool.emplace_back(part, t);
-    for (std::thread& th : pool) th.join();
-  }
-  for (const std::string& e : errors)
-    if (!e.empty()) throw TrainingError("line network: " + e);
-  return b;
-}
-
-struct LinePortModel::Factor {
-  Cholesky llt;
-  bool analysed = false;
-};
-
-LineFactorPool::LineFactorPool() = default;
-LineFactorPool::~LineFactorPool() = default;
-
-namespace {
-
-// Right-hand sides K x = b for the given port voltages (ports x k).
-Eigen::MatrixXd PortRhs(const LineTopology& t, const Eigen::VectorXd& gp, const Eigen::VectorXd& gm,
-                        const Eigen::MatrixXd& port_v) {
-  Eigen::MatrixXd b = Eigen::MatrixXd::Zero(t.nodes, port_v.cols());
-  ForEachBranch(t, gp, gm, [&](int a, int c, double g) {
-    if (IsPort(a) && !IsPort(c)) b.row(c) += g * port_v.row(PortIndex(a));
-    if (IsPort(c) && !IsPort(a)) b.row(a) += g * port_v.row(PortIndex(c));
-  });
-  return b;
-}
-
-}  // namespace
+// Supernodal sparse Cholesky from CHOLMOD of K alone (the slowest time constant).
+using Cholesky = Eigen::CholmodSupernodalLLT<SpMat, Eigen::Lower>;
 
 double LineTimeConstant(const LineTopology& t, double g) {
   if (t.cap.empty() || t.nodes == 0) return 0;
@@ -194,9 +139,273 @@ double LineTimeConstant(const LineTopology& t, double g) {
   return lambda;
 }
 
+// The bordered matrix M = [K K_ib; K_bi K_bb] of the internal nodes and the bit ports, the bit
+// ports last (the word ports are held: their voltages enter through K_iw). Its Cholesky factor
+// L = [L_ii 0; L_bi L_bb] holds the bit-bit block of the port admittance, Y_bb = L_bb L_bb^T, and
+// the internal node voltages for port voltages v are x = L_ii^-T (L_ii^-1 (-K_iw v_w) - L_bi^T
+// v_b): a back-solve alone for bit-port voltages (phi_q), a forward and a back-solve for word-port
+// ones. Right-hand sides are node-major (the r values of a node side by side), so that a
+// supernode's rows are contiguous blocks and its updates are two BLAS 3 calls.
+struct LinePortModel::Factor {
+  cholmod_common cc;
+  cholmod_factor* l = nullptr;  // supernodal, L L^T = M(perm, perm), bit ports kept last
+  int rows = 0;                 // rows of a right-hand side: L's, then the word ports
+  std::vector<int> position;    // M index -> row of L
+  std::vector<int> cell_rows;   // per cell: rows of its G+ word, G+ bit, G- word, G- bit terminals
+  std::vector<char> open_bit;   // per bit port: nothing connected (its rows of Y are zero)
+  double lnz = 0, flops = 0;    // of the factor (CHOLMOD's analysis)
+  // Per solve thread t (bit ports q0..q1 - 1): phi (kept from the constructor to the gradient),
+  // psi and a gather block.
+  std::vector<std::vector<double>> phi, psi, gather;
+  std::mutex psi_mutex;  // one Gradient at a time uses psi and gather
+
+  Factor() {
+    cholmod_start(&cc);
+    cc.supernodal = CHOLMOD_SUPERNODAL;
+  }
+  ~Factor() {
+    cholmod_free_factor(&l, &cc);
+    cholmod_finish(&cc);
+  }
+  Factor(const Factor&) = delete;
+  Factor& operator=(const Factor&) = delete;
+
+  void Analyse(const LineTopology& t, const SpMat& m);
+  void Numeric(const LineTopology& t, const SpMat& m);
+  // x (rows x r, node-major): L_ii^-1 x in the rows of the internal nodes.
+  void ForwardSolve(int nodes, double* x, int r, std::vector<double>* gather) const;
+  // Rows of the internal nodes: L_ii^-T (x - L_bi^T x_b), x_b = x in the bit-port rows.
+  void BackSolve(int nodes, double* x, int r, std::vector<double>* gather) const;
+};
+
+LineFactorPool::LineFactorPool() = default;
+LineFactorPool::~LineFactorPool() = default;
+
+namespace {
+
+// Row of M (and of a right-hand side, via Factor::position) for a terminal: internal nodes, bit
+// ports, then the word ports (not in M).
+int MIndex(const LineTopology& t, int term) {
+  if (!IsPort(term)) return term;
+  const int p = PortIndex(term);
+  return t.nodes + (p >= 2 * t.in ? p - 2 * t.in : t.out + p);
+}
+
+bool IsWordPort(const LineTopology& t, int term) {
+  return IsPort(term) && PortIndex(term) < 2 * t.in;
+}
+
+// Lower triangle of M (see LinePortModel::Factor).
+SpMat AssembleBordered(const LineTopology& t, const Eigen::VectorXd& gp,
+                       const Eigen::VectorXd& gm) {
+  const int n = t.nodes + t.out;
+  std::vector<Eigen::Triplet<double>> trip;
+  trip.reserve(3 * (t.resistors.size() + 2 * gp.size()) + n);
+  Eigen::VectorXd diag = Eigen::VectorXd::Zero(n);
+  ForEachBranch(t, gp, gm, [&](int a, int b, double g) {
+    const bool wa = IsWordPort(t, a), wb = IsWordPort(t, b);
+    a = MIndex(t, a), b = MIndex(t, b);
+    if (!wa) diag[a] += g;
+    if (!wb) diag[b] += g;
+    if (!wa && !wb) trip.emplace_back(std::max(a, b), std::min(a, b), -g);
+  });
+  // An unconnected bit port gets a unit diagonal: its rows of Y are zero either way.
+  for (int k = 0; k < n; ++k) trip.emplace_back(k, k, diag[k] > 0 ? diag[k] : 1.0);
+  SpMat m(n, n);
+  m.setFromTriplets(trip.begin(), trip.end());
+  return m;
+}
+
+cholmod_sparse View(const SpMat& m) {
+  cholmod_sparse v{};
+  v.nrow = m.rows();
+  v.ncol = m.cols();
+  v.nzmax = m.nonZeros();
+  v.p = const_cast<int*>(m.outerIndexPtr());
+  v.i = const_cast<int*>(m.innerIndexPtr());
+  v.x = const_cast<double*>(m.valuePtr());
+  v.stype = -1;  // lower triangle stored
+  v.itype = CHOLMOD_INT;
+  v.xtype = CHOLMOD_REAL;
+  v.dtype = CHOLMOD_DOUBLE;
+  v.sorted = 1;
+  v.packed = 1;
+  return v;
+}
+
+[[noreturn]] void CholmodFailed(const char* what, const cholmod_common& cc) {
+  throw TrainingError(fmt::format("line network: CHOLMOD {} failed (status {})", what, cc.status));
+}
+
+// The supernodal solves call the BLAS from the training threads, one right-hand-side block per
+// thread; OpenBLAS's own threads on top of them only spin (measured: 2.4x the CPU time of the
+// factorisation under load), so it runs single-threaded.
+void SingleThreadedBlas() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    using SetThreads = void (*)(int);
+    if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+      f(1);
+  });
+}
+
+// Runs f(t) for t < nt, on nt threads if nt > 1; rethrows the first exception of a thread.
+template <typename F>
+void OnThreads(int nt, F&& f) {
+  if (nt == 1) return f(0);
+  std::vector<std::exception_ptr> errors(nt);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < nt; ++t)
+    pool.emplace_back([&, t] {
+      try {
+        f(t);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  for (std::thread& th : pool) th.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+}  // namespace
+
+void LinePortModel::Factor::Analyse(const LineTopology& t, const SpMat& m) {
+  // Fill-reducing ordering of the internal nodes alone (the best of AMD, METIS and CHOLMOD's
+  // nested dissection; the last has a third of METIS's flops on 784 x 100 ladders), the bit
+  // ports appended. The internal order is postordered already (CHOLMOD's analysis of K); no
+  // second postorder, which would move the bit ports between subtrees when the bit lines do not
+  // couple (word lines without resistance).
+  std::vector<int> perm(m.rows());
+  if (t.nodes > 0) {
+    const SpMat k = m.topLeftCorner(t.nodes, t.nodes);
+    cholmod_sparse kv = View(k);
+    cc.supernodal = CHOLMOD_SIMPLICIAL;  // the ordering only
+    cc.nmethods = kOrderings;
+    cholmod_factor* s = cholmod_analyze(&kv, &cc);
+    cc.supernodal = CHOLMOD_SUPERNODAL;
+    if (!s) CholmodFailed("analysis", cc);
+    std::copy_n(static_cast<const int*>(s->Perm), t.nodes, perm.begin());
+    cholmod_free_factor(&s, &cc);
+  }
+  for (Eigen::Index k = t.nodes; k < m.rows(); ++k) perm[k] = static_cast<int>(k);
+  cc.nmethods = 1;
+  cc.method[0].ordering = CHOLMOD_GIVEN;
+  cc.postorder = 0;
+  cholmod_sparse mv = View(m);
+  l = cholmod_analyze_p(&mv, perm.data(), nullptr, 0, &cc);
+  if (!l) CholmodFailed("analysis", cc);
+  const auto* lperm = static_cast<const int*>(l->Perm);
+  for (Eigen::Index k = t.nodes; k < m.rows(); ++k)
+    if (lperm[k] != k || !l->is_super)
+      throw TrainingError("line network: CHOLMOD did not keep the bit ports last");
+  lnz = cc.lnz;
+  flops = cc.fl;
+  rows = t.nodes + t.ports();
+  position.resize(rows);
+  for (Eigen::Index k = 0; k < m.rows(); ++k) position[lperm[k]] = static_cast<int>(k);
+  for (int k = static_cast<int>(m.rows()); k < rows; ++k) position[k] = k;
+  cell_rows.clear();
+  for (size_t c = 0; c < t.plus_word.size(); ++c)
+    for (int term : {t.plus_word[c], t.plus_bit[c], t.minus_word[c], t.minus_bit[c]})
+      cell_rows.push_back(position[MIndex(t, term)]);
+  open_bit.assign(t.out, 1);
+  const Eigen::VectorXd ones = Eigen::VectorXd::Ones(t.plus_word.size());
+  ForEachBranch(t, ones, ones, [&](int a, int b, double) {
+    for (int term : {a, b})
+      if (IsPort(term) && !IsWordPort(t, term)) open_bit[PortIndex(term) - 2 * t.in] = 0;
+  });
+}
+
+void LinePortModel::Factor::Numeric(const LineTopology& t, const SpMat& m) {
+  cholmod_sparse mv = View(m);
+  if (!cholmod_factorize(&mv, l, &cc)) CholmodFailed("factorisation", cc);
+  if (cc.status != CHOLMOD_OK || l->minor < l->n) {
+    if (std::string e = t.Validate(); !e.empty()) throw TrainingError(e);
+    throw TrainingError(
+        l->minor < static_cast<size_t>(t.nodes)
+            ? "line network is not positive definite"
+            : "line network: a bit line has no conducting path to a word line (singular port "
+              "admittance)");
+  }
+}
+
+namespace {
+
+// A supernode of a CHOLMOD supernodal factor: columns k1..k1 + ncol - 1, rows rows[0..nrow),
+// the first ncol of them the columns themselves, values column-major nrow x ncol.
+struct Supernode {
+  int k1, ncol, nrow;
+  const int* rows;
+  const double* x;
+};
+Supernode GetSupernode(const cholmod_factor& l, int s) {
+  const auto* super = static_cast<const int*>(l.super);
+  const auto* pi = static_cast<const int*>(l.pi);
+  const auto* px = static_cast<const int*>(l.px);
+  return {super[s], super[s + 1] - super[s], pi[s + 1] - pi[s],
+          static_cast<const int*>(l.s) + pi[s], static_cast<const double*>(l.x) + px[s]};
+}
+
+constexpr char kN = 'N', kT = 'T', kRight = 'R', kLower = 'L';
+constexpr double kOne = 1, kMinusOne = -1, kZero = 0;
+
+}  // namespace
+
+void LinePortModel::Factor::ForwardSolve(int nodes, double* x, int r,
+                                         std::vector<double>* gather) const {
+  for (int s = 0; s < static_cast<int>(l->nsuper); ++s) {
+    const Supernode sn = GetSupernode(*l, s);
+    if (sn.k1 >= nodes) break;
+    // Unknowns: the internal columns; updates go to the internal rows below them (sorted).
+    const int nint = std::min(sn.ncol, nodes - sn.k1);
+    int rest = sn.nrow - nint;
+    while (rest > 0 && sn.rows[nint + rest - 1] >= nodes) --rest;
+    double* xs = x + static_cast<size_t>(sn.k1) * r;
+    // Nothing reaches a subtree without word-port branches: skip it.
+    const size_t len = static_cast<size_t>(nint) * r;
+    if (std::all_of(xs, xs + len, [](double v) { return v == 0; })) continue;
+    // Node-major r-wide blocks are column-major r x rows: x_s^T <- x_s^T L_top^-T, e^T = x_s^T
+    // L_rest^T.
+    dtrsm_(&kRight, &kLower, &kT, &kN, &r, &nint, &kOne, sn.x, &sn.nrow, xs, &r);
+    if (rest == 0) continue;
+    gather->resize(static_cast<size_t>(rest) * r);
+    double* e = gather->data();
+    dgemm_(&kN, &kT, &r, &rest, &nint, &kOne, xs, &r, sn.x + nint, &sn.nrow, &kZero, e, &r);
+    for (int q = 0; q < rest; ++q) {
+      double* xr = x + static_cast<size_t>(sn.rows[nint + q]) * r;
+      const double* eq = e + static_cast<size_t>(q) * r;
+      for (int j = 0; j < r; ++j) xr[j] -= eq[j];
+    }
+  }
+}
+
+void LinePortModel::Factor::BackSolve(int nodes, double* x, int r,
+                                      std::vector<double>* gather) const {
+  for (int s = static_cast<int>(l->nsuper) - 1; s >= 0; --s) {
+    const Supernode sn = GetSupernode(*l, s);
+    if (sn.k1 >= nodes) continue;
+    // Unknowns: the internal columns; the supernode's other rows (bit ports and nodes solved
+    // already) are known: x_s <- L_top^-T (x_s - L_rest^T x_rest).
+    const int nint = std::min(sn.ncol, nodes - sn.k1), rest = sn.nrow - nint;
+    double* xs = x + static_cast<size_t>(sn.k1) * r;
+    if (rest > 0) {
+      gather->resize(static_cast<size_t>(rest) * r);
+      double* e = gather->data();
+      for (int q = 0; q < rest; ++q)
+        std::copy_n(x + static_cast<size_t>(sn.rows[nint + q]) * r, r,
+                    e + static_cast<size_t>(q) * r);
+      // Column-major r x rows: x_s^T -= e^T L_rest, then x_s^T <- x_s^T L_top^-1.
+      dgemm_(&kN, &kN, &r, &nint, &rest, &kMinusOne, e, &r, sn.x + nint, &sn.nrow, &kOne, xs, &r);
+    }
+    dtrsm_(&kRight, &kLower, &kN, &kN, &r, &nint, &kOne, sn.x, &sn.nrow, xs, &r);
+  }
+}
+
 LinePortModel::LinePortModel(std::shared_ptr<const LineTopology> t, const Eigen::MatrixXd& g_plus,
                              const Eigen::MatrixXd& g_minus, LineFactorPool* pool, int threads)
-    : t_(std::move(t)), pool_(pool), threads_(std::max(1, threads)) {
+    : t_(std::move(t)), pool_(pool), threads_(std::clamp(threads, 1, t_->out)) {
+  SingleThreadedBlas();
   if (pool_) {
     std::lock_guard<std::mutex> lock(pool_->mutex_);
     if (!pool_->free_.empty()) {
@@ -213,64 +422,69 @@ LinePortModel::LinePortModel(std::shared_ptr<const LineTopology> t, const Eigen:
       gp_[i * tp.out + j] = g_plus(i, j);
       gm_[i * tp.out + j] = g_minus(i, j);
     }
-  const SpMat k = Assemble(tp, gp_, gm_);
-  if (!f_->analysed) f_->llt.analyzePattern(k);
-  f_->analysed = true;
-  f_->llt.factorize(k);
-  if (f_->llt.info() != Eigen::Success) {
-    const std::string e = tp.Validate();
-    throw TrainingError(e.empty() ? "line network is not positive definite" : e);
+  const SpMat m = AssembleBordered(tp, gp_, gm_);
+  if (!f_->l) {
+    if (std::string e = tp.Validate(); !e.empty()) throw TrainingError(e);
+    f_->Analyse(tp, m);
   }
-  // One solve per bit port: phi_q for 1 V at bit port q.
-  Eigen::MatrixXd unit = Eigen::MatrixXd::Zero(tp.ports(), tp.out);
-  for (int q = 0; q < tp.out; ++q) unit(tp.BitPort(q), q) = 1;
-  const Eigen::MatrixXd phi = Solve(unit);
-  // Currents into the network at every port: Y(p, q).
-  Eigen::MatrixXd y = Eigen::MatrixXd::Zero(tp.ports(), tp.out);
-  auto value = [&](int term, int q) {
-    return IsPort(term) ? unit(PortIndex(term), q) : phi(term, q);
-  };
+  f_->Numeric(tp, m);
+  PortAdmittance();
+}
+
+// Bit ports q0..q0 + k - 1 of solve thread t.
+std::pair<int, int> LinePortModel::Share(int t) const {
+  const int out = t_->out, q0 = out * t / threads_;
+  return {q0, out * (t + 1) / threads_ - q0};
+}
+
+// Y_bb = L_bb L_bb^T; Y_wb from the currents into the word ports in phi_q (1 V at bit port q, the
+// other ports at 0 V), which the gradient reuses.
+void LinePortModel::PortAdmittance() {
+  const LineTopology& tp = *t_;
+  const cholmod_factor& l = *f_->l;
+  Eigen::MatrixXd lbb = Eigen::MatrixXd::Zero(tp.out, tp.out);
+  for (int s = static_cast<int>(l.nsuper) - 1; s >= 0; --s) {
+    const Supernode sn = GetSupernode(l, s);
+    if (sn.k1 + sn.ncol <= tp.nodes) break;
+    for (int c = std::max(0, tp.nodes - sn.k1); c < sn.ncol; ++c)
+      for (int q = c; q < sn.nrow; ++q)
+        lbb(sn.rows[q] - tp.nodes, sn.k1 + c - tp.nodes) = sn.x[c * sn.nrow + q];
+  }
+  ybb_ = lbb * lbb.transpose();
+  for (int j = 0; j < tp.out; ++j)
+    if (f_->open_bit[j]) ybb_.row(j).setZero(), ybb_.col(j).setZero();
+
+  f_->phi.resize(threads_);
+  f_->gather.resize(threads_);
+  OnThreads(threads_, [&](int t) {
+    const auto [q0, k] = Share(t);
+    std::vector<double>& x = f_->phi[t];
+    x.assign(static_cast<size_t>(f_->rows) * k, 0.0);
+    for (int q = 0; q < k; ++q) x[static_cast<size_t>(tp.nodes + q0 + q) * k + q] = 1;
+    f_->BackSolve(tp.nodes, x.data(), k, &f_->gather[t]);
+  });
+  // Current into word port w: g (0 - v_other) over its branches.
+  ybw_ = Eigen::MatrixXd::Zero(tp.out, 2 * tp.in);
   ForEachBranch(tp, gp_, gm_, [&](int a, int b, double g) {
-    if (!IsPort(a) && !IsPort(b)) return;
-    for (int q = 0; q < tp.out; ++q) {
-      const double i_ab = g * (value(a, q) - value(b, q));
-      if (IsPort(a)) y(PortIndex(a), q) += i_ab;
-      if (IsPort(b)) y(PortIndex(b), q) -= i_ab;
+    if (IsWordPort(tp, b)) std::swap(a, b);
+    if (!IsWordPort(tp, a) || IsWordPort(tp, b)) return;
+    const int row = f_->position[MIndex(tp, b)];
+    for (int t = 0; t < threads_; ++t) {
+      const auto [q0, k] = Share(t);
+      const double* v = f_->phi[t].data() + static_cast<size_t>(row) * k;
+      for (int q = 0; q < k; ++q) ybw_(q0 + q, PortIndex(a)) -= g * v[q];
     }
   });
-  ybw_ = y.topRows(2 * tp.in).transpose();
-  ybb_ = y.bottomRows(tp.out).transpose();
-  drops_ = CellDrops(phi, unit);
 }
 
 LinePortModel::~LinePortModel() {
-  if (!pool_ || !f_ || f_->llt.info() != Eigen::Success) return;
+  if (!pool_ || !f_ || !f_->l) return;
   std::lock_guard<std::mutex> lock(pool_->mutex_);
   pool_->free_.push_back(std::move(f_));
 }
 
-Eigen::MatrixXd LinePortModel::Solve(const Eigen::MatrixXd& port_v) const {
-  if (t_->nodes == 0) return Eigen::MatrixXd(0, port_v.cols());
-  return f_->llt.SolveColumns(PortRhs(*t_, gp_, gm_, port_v), threads_);
-}
-
-Eigen::MatrixXd LinePortModel::CellDrops(const Eigen::MatrixXd& x,
-                                         const Eigen::MatrixXd& port_v) const {
-  const LineTopology& tp = *t_;
-  const Eigen::Index cells = gp_.size();
-  Eigen::MatrixXd d(2 * cells, port_v.cols());
-  auto row = [&](int term) { return IsPort(term) ? port_v.row(PortIndex(term)) : x.row(term); };
-  for (Eigen::Index c = 0; c < cells; ++c) {
-    d.row(c) = row(tp.plus_word[c]) - row(tp.plus_bit[c]);
-    d.row(cells + c) = row(tp.minus_word[c]) - row(tp.minus_bit[c]);
-  }
-  return d;
-}
-
-double LinePortModel::FactorNonzeros() const {
-  return const_cast<Cholesky&>(f_->llt).cholmod().lnz;
-}
-double LinePortModel::FactorFlops() const { return const_cast<Cholesky&>(f_->llt).cholmod().fl; }
+double LinePortModel::FactorNonzeros() const { return f_->lnz; }
+double LinePortModel::FactorFlops() const { return f_->flops; }
 
 Eigen::MatrixXd LinePortModel::EffectiveWeights() const {
   const int in = t_->in, out = t_->out;
@@ -283,13 +497,48 @@ Eigen::MatrixXd LinePortModel::EffectiveWeights() const {
 void LinePortModel::Gradient(const Eigen::MatrixXd& a_bw, const Eigen::MatrixXd& a_bb,
                              Eigen::MatrixXd* dg_plus, Eigen::MatrixXd* dg_minus) const {
   const LineTopology& tp = *t_;
-  // psi_q: node voltages for port voltages dL/dY(q, .), q = bit port.
-  Eigen::MatrixXd port_v(tp.ports(), tp.out);
-  port_v.topRows(2 * tp.in) = a_bw.transpose();
-  port_v.bottomRows(tp.out) = a_bb.transpose();
-  const Eigen::MatrixXd dpsi = CellDrops(Solve(port_v), port_v);
-  const Eigen::VectorXd dg = drops_.cwiseProduct(dpsi).rowwise().sum();
   const Eigen::Index cells = gp_.size();
+  // dL/dg = sum_q d_q dpsi_q with psi_q the node voltages for port voltages dL/dY(q, .); each
+  // thread its bit ports q, next to their phi_q.
+  std::lock_guard<std::mutex> lock(f_->psi_mutex);
+  f_->psi.resize(threads_);
+  std::vector<Eigen::VectorXd> partial(threads_, Eigen::VectorXd::Zero(2 * cells));
+  OnThreads(threads_, [&](int t) {
+    const auto [q0, k] = Share(t);
+    std::vector<double>& x = f_->psi[t];
+    x.assign(static_cast<size_t>(f_->rows) * k, 0.0);
+    auto row = [&](int term) {
+      return x.data() + static_cast<size_t>(f_->position[MIndex(tp, term)]) * k;
+    };
+    for (int p = 0; p < tp.ports(); ++p) {
+      double* v = row(Port(p));
+      for (int q = 0; q < k; ++q)
+        v[q] = p < 2 * tp.in ? a_bw(q0 + q, p) : a_bb(q0 + q, p - 2 * tp.in);
+    }
+    // Right-hand side of the internal nodes: -K_iw v_w.
+    ForEachBranch(tp, gp_, gm_, [&](int a, int b, double g) {
+      if (IsWordPort(tp, b)) std::swap(a, b);
+      if (!IsWordPort(tp, a) || IsPort(b)) return;
+      double* xb = row(b);
+      const double* v = row(a);
+      for (int q = 0; q < k; ++q) xb[q] += g * v[q];
+    });
+    f_->ForwardSolve(tp.nodes, x.data(), k, &f_->gather[t]);
+    f_->BackSolve(tp.nodes, x.data(), k, &f_->gather[t]);
+    const double* phi = f_->phi[t].data();
+    const int* cr = f_->cell_rows.data();
+    for (Eigen::Index c = 0; c < 2 * cells; ++c) {
+      // Cell c < cells: G+ (terminals 4 c, 4 c + 1); else G- (4 (c - cells) + 2, + 3).
+      const size_t base = c < cells ? 4 * c : 4 * (c - cells) + 2;
+      const size_t ra = static_cast<size_t>(cr[base]) * k,
+                   rb = static_cast<size_t>(cr[base + 1]) * k;
+      double sum = 0;
+      for (int q = 0; q < k; ++q) sum += (phi[ra + q] - phi[rb + q]) * (x[ra + q] - x[rb + q]);
+      partial[t][c] = sum;
+    }
+  });
+  Eigen::VectorXd dg = partial[0];
+  for (int t = 1; t < threads_; ++t) dg += partial[t];
   dg_plus->resize(tp.in, tp.out);
   dg_minus->resize(tp.in, tp.out);
   for (int i = 0; i < tp.in; ++i)

@@ -10,13 +10,17 @@
 //
 // With K the conductance matrix of the internal nodes (ports held at fixed voltages), the port
 // currents are I = Y V with the Schur complement Y = K_pp - K_pi K^-1 K_ip (current into the
-// network at each port). phi_q, the node voltages for 1 V at bit port q and 0 V at the others,
-// gives row q of Y (Y is symmetric), so `out` solves with one factorisation of K give every
-// entry the kernels use: Y_bw (bit x word) and Y_bb (bit x bit). The derivative of an entry
-// with respect to a cell conductance is the product of the cell's voltage drops in the two
-// port solutions, dY_qp/dg = d_q d_p (stationarity of the Schur complement), so
-// dL/dg = sum_q d_q(cell) dpsi_q(cell) with psi_q the node voltages for port voltages
-// dL/dY(q, .): another `out` solves, never one per cell, never finite differences.
+// network at each port). The kernels read the bit rows: Y_bw (bit x word) and Y_bb (bit x bit).
+// One sparse Cholesky factorisation per optimiser step, of K bordered by the bit ports (ordered
+// last, the word ports held): L = [L_ii 0; L_bi L_bb] gives Y_bb = L_bb L_bb^T directly, and the
+// node voltages phi_q for 1 V at bit port q (0 V elsewhere) are phi_q = -L_ii^-T L_bi^T e_q, a
+// back-solve alone; the word-port currents in phi_q are row q of Y_bw (Y is symmetric). The
+// derivative of an entry with respect to a cell conductance is the product of the cell's voltage
+// drops in the two port solutions, dY_qp/dg = d_q d_p (stationarity of the Schur complement), so
+// dL/dg = sum_q d_q(cell) dpsi_q(cell) with psi_q the node voltages for port voltages dL/dY(q, .):
+// `out` forward and back-solves (the word-port voltages need the forward half), never one per
+// cell, never finite differences. The solves are supernodal with the right-hand sides stored node
+// by node (BLAS 3 per supernode) and split by bit port over the threads.
 //
 // Line capacitance is handled quasi-statically (docs/crossbar.md): the compiled path neglects the
 // charge currents of the line nodes, which is exact to O(tau / dt) with tau the slowest line time
@@ -29,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace memspice::training {
@@ -70,8 +75,8 @@ class LinePortModel {
 
   // Throws TrainingError if a line node has no resistive path to a port (names the node). With a
   // pool, the symbolic analysis (fill-reducing ordering) of an earlier model of the same topology
-  // is reused and the factor goes back to the pool when this model is destroyed. The solves (here
-  // and in Gradient) split their right-hand sides over `threads` threads.
+  // is reused and the factor (with its solve buffers) goes back to the pool when this model is
+  // destroyed. The solves (here and in Gradient) split the bit ports over `threads` threads.
   LinePortModel(std::shared_ptr<const LineTopology> t, const Eigen::MatrixXd& g_plus,
                 const Eigen::MatrixXd& g_minus, LineFactorPool* pool = nullptr, int threads = 1);
   ~LinePortModel();
@@ -92,11 +97,8 @@ class LinePortModel {
                 Eigen::MatrixXd* dg_minus) const;
 
  private:
-  // Node voltages for the given port voltages (ports x k), one column per right-hand side.
-  Eigen::MatrixXd Solve(const Eigen::MatrixXd& port_v) const;
-  // Voltage drop across each cell (word side minus bit side) for node voltages x and port
-  // voltages port_v; rows: G+ cells then G- cells (row-major in x out each).
-  Eigen::MatrixXd CellDrops(const Eigen::MatrixXd& x, const Eigen::MatrixXd& port_v) const;
+  void PortAdmittance();                   // ybw_, ybb_ (and phi) from the factor
+  std::pair<int, int> Share(int t) const;  // first bit port and count of solve thread t
 
   std::shared_ptr<const LineTopology> t_;
   Eigen::VectorXd gp_, gm_;  // cell conductances, row-major in x out
@@ -104,7 +106,6 @@ class LinePortModel {
   LineFactorPool* pool_ = nullptr;
   int threads_ = 1;
   Eigen::MatrixXd ybw_, ybb_;
-  Eigen::MatrixXd drops_;  // CellDrops of the `out` bit-port solutions (2 in out x out)
 };
 
 // Analysed factorisations of one line topology, kept across optimiser steps (the sparsity pattern

@@ -75,10 +75,9 @@ Eigen::MatrixXd DenseY(const mt::LineTopology& t, const Eigen::MatrixXd& gp,
          k.topRightCorner(np, t.nodes) * kii.ldlt().solve(k.bottomLeftCorner(t.nodes, np));
 }
 
-}  // namespace
-
-BOOST_AUTO_TEST_CASE(port_model_matches_dense_schur_complement_and_fd) {
-  const auto t = SmallLadders(2.0);
+// The port model of t against a dense Schur complement and its gradient against central
+// differences of the dense Y.
+void CheckPortModel(const std::shared_ptr<mt::LineTopology>& t) {
   BOOST_REQUIRE_EQUAL(t->Validate(), "");
   std::mt19937_64 rng(5);
   std::uniform_real_distribution<double> u(1e-5, 1e-3);
@@ -118,9 +117,33 @@ BOOST_AUTO_TEST_CASE(port_model_matches_dense_schur_complement_and_fd) {
     const double an = (k < 6 ? dgp : dgm)((k % 6) / 2, k % 2);
     worst = std::max(worst, std::abs(fd - an) / std::max(std::abs(an), 1e-6));
   }
-  BOOST_TEST_MESSAGE("dL/dG from two sets of port solves vs finite differences: " << worst);
+  BOOST_TEST_MESSAGE("dL/dG of the port model vs finite differences: " << worst);
   BOOST_CHECK_LE(worst, 1e-6);
+}
 
+// Word lines (a) or bit lines (b) without resistance: their cells sit on the ports themselves.
+std::shared_ptr<mt::LineTopology> CellsOnPorts(bool ideal_words) {
+  auto t = SmallLadders(2.0);
+  for (int c = 0; c < 6; ++c) {
+    const int i = c / 2, j = c % 2;
+    if (ideal_words) {
+      t->plus_word[c] = mt::Port(2 * i);
+      t->minus_word[c] = mt::Port(2 * i + 1);
+    } else {
+      t->plus_bit[c] = t->minus_bit[c] = mt::Port(t->BitPort(j));
+    }
+  }
+  // The ladders' now unused nodes keep their resistors to the ports: still connected.
+  return t;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(port_model_matches_dense_schur_complement_and_fd) {
+  const auto t = SmallLadders(2.0);
+  CheckPortModel(t);
+  CheckPortModel(CellsOnPorts(true));
+  CheckPortModel(CellsOnPorts(false));
   // Without line resistance the effective weights are G+ - G-.
   const double tau = mt::LineTimeConstant(*t, 1e-5);
   BOOST_TEST_MESSAGE("slowest line time constant " << tau << " s");
