@@ -13,6 +13,7 @@
 set -euo pipefail
 
 script=cmos_speed.sh
+# shellcheck disable=SC2034  # size and steps: options of the shared parser that the fixed decks ignore
 size=1 steps=1 reps=3 ngreps=3 min_ngreps=1
 # shellcheck source=benchmarks/crossbar_speed_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/crossbar_speed_common.sh"
