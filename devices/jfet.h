@@ -62,6 +62,7 @@ class Jfet : public Device {
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
+  bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
   bool HasLimitingState() const override { return true; }
   // Exact partials for vto, beta, lambda, is, b, cgs, cgd, pb (card).
