@@ -29,7 +29,9 @@ struct CrossbarArgs {
 int RunCrossbar(CrossbarArgs a) {
   if (!CheckOutputPaths({a.weights}, {{"--output", a.out}})) return kExitInputError;
   circuits::CrossbarSpec& spec = a.spec;
-  spec.cell = a.cell == "mss" ? circuits::CellKind::kMss : circuits::CellKind::kResistor;
+  spec.cell = a.cell == "mss"    ? circuits::CellKind::kMss
+              : a.cell == "1t1r" ? circuits::CellKind::k1t1r
+                                 : circuits::CellKind::kResistor;
   spec.sense =
       a.sense == "resistor" ? circuits::SenseKind::kResistor : circuits::SenseKind::kZeroVolt;
   if (!a.weights.empty()) {
@@ -225,7 +227,10 @@ void RegisterGenCrossbar(CLI::App* gen, int* exit_code) {
       ->transform(SpiceNumber("--rline"));
   cb->add_option("--cline", args->spec.cline, "Line capacitance per node to ground, F")
       ->transform(SpiceNumber("--cline"));
-  cb->add_option("--cell", args->cell, "Cell device")->check(CLI::IsMember({"resistor", "mss"}));
+  cb->add_option("--cell", args->cell, "Cell device (1t1r: MSS memristor and NMOS selector)")
+      ->check(CLI::IsMember({"resistor", "mss", "1t1r"}));
+  cb->add_option("--vgate", args->spec.gate_voltage, "1T1R gate-line voltage, V")
+      ->transform(SpiceNumber("--vgate"));
   cb->add_option("--weights", args->weights,
                  "CSV of conductances in S (rows x cols); signed weights with --differential");
   cb->add_flag("--differential", args->spec.differential,

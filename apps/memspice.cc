@@ -4,12 +4,15 @@
 #include <string>
 
 #include "apps/cli_common.h"
+#include "base/option_names.h"
 #include "parallel/collective.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"memspice: SPICE-level simulation, gradients and training for memristive circuits"};
   app.set_version_flag("--version", "memspice 0.1.0");
   app.require_subcommand(1);
+  // Library messages name options neutrally; here they read as this program's flags.
+  memspice::base::SetOptionSpelling(&memspice::base::CliOptionSpelling);
   // One error style for option errors too: "error: what", then where to look (exit code 1).
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return std::string("error: ") + e.what() +

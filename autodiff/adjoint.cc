@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "base/option_names.h"
 #include "solver/integrators.h"
 
 namespace memspice::autodiff {
@@ -15,7 +16,52 @@ using solver::Status;
 
 namespace {
 std::string Sec(double v) { return fmt::format("{:.6g}", v); }
+
+// A chord update that shrinks the last one by less than this refreshes the Jacobian (the
+// forward's exact steps) or the factorization refined on (the reverse pass).
+constexpr double kChordRate = 0.1;
+// Relative size of a Newton update (per unknown, with absolute floors) or of a refinement
+// correction (max norm) that is round-off: the iteration has converged.
+constexpr double kRoundOff = 1e-14;
+// A fresh Newton update, or a refinement correction, that no longer halves stagnates at
+// round-off when it is below this: converged as far as double precision goes.
+constexpr double kStagnation = 1e-6;
+// A chord update below this that stops shrinking right after shrinking by 10x or more has hit
+// the round-off floor of some row (1e-14..1e-12 on crossbars, growing with their size), not a
+// slow contraction: the iteration has converged, and the Jacobian is not refreshed for it.
+constexpr double kChordNoise = 1e-11;
+// Most refinement corrections of one transposed solve before it refactors.
+constexpr int kMaxRefinements = 8;
+
+// Absolute floors a thousandth of SPICE's vntol (1 uV) and abstol (1 pA): below them an update is
+// round-off of a quantity that is itself zero (a 0 V sense source's current).
+double UpdateFloor(devices::UnknownKind kind) {
+  return kind == devices::UnknownKind::kNode     ? 1e-9
+         : kind == devices::UnknownKind::kBranch ? 1e-15
+                                                 : 1e-12;
+}
 }  // namespace
+
+// The run's observer for an exact tape: solves its implicit steps and records the accepted ones.
+class DiscreteAdjoint::ExactRecorder : public solver::StepObserver,
+                                       public solver::ImplicitStepSolver {
+ public:
+  explicit ExactRecorder(DiscreteAdjoint* adjoint) : a_(adjoint) {}
+  void OnStep(const solver::StepInfo& info) override { a_->ExactAccept(info); }
+  solver::ImplicitStepSolver* step_solver() override { return this; }
+  Status Start(std::vector<double>* x, double* q) override { return a_->ExactStart(x, q); }
+  bool Solve(double time, double a0, const double* b, double* x, double* q, int* worst) override {
+    if (!a_->ExactSolve(x, time, a0, b, worst).ok()) return false;
+    const int n = a_->n_;
+    std::copy(a_->exact_q_.begin(), a_->exact_q_.end(), q);
+    a_->exact_qdot_.resize(n);
+    for (int i = 0; i < n; ++i) a_->exact_qdot_[i] = a0 * q[i] + b[i];
+    return true;
+  }
+
+ private:
+  DiscreteAdjoint* a_;
+};
 
 DeterministicKlu::DeterministicKlu() { klu_defaults(&common_); }
 
@@ -32,6 +78,7 @@ bool DeterministicKlu::Analyze(int n, const std::vector<int>& col_ptr,
 }
 
 bool DeterministicKlu::Factor(const double* values) {
+  ++num_factors_;
   if (numeric_ != nullptr) klu_free_numeric(&numeric_, &common_);
   current_ = nullptr;
   if (n_ == 0) return true;
@@ -47,6 +94,7 @@ bool DeterministicKlu::FactorOnPivots(const double* values) {
   // reference's own (the rule of solver::KluSolver).
   constexpr double kPivotDecay = 1e-3;
   if (n_ == 0 || symbolic_ == nullptr) return Factor(values);
+  ++num_factors_;
   double* v = const_cast<double*>(values);
   if (reference_ == nullptr) {
     reference_ =
@@ -96,6 +144,8 @@ DiscreteAdjoint::DiscreteAdjoint(solver::Circuit& circuit, const netlist::Netlis
       n_(circuit.size()),
       asm_(circuit) {
   klu_.Analyze(n_, c_.col_ptr(), c_.row_idx());
+  fwd_klu_.Analyze(n_, c_.col_ptr(), c_.row_idx());
+  rev_klu_.Analyze(n_, c_.col_ptr(), c_.row_idx());
   ones_.assign(n_, 1.0);
   zeros_.assign(n_, 0.0);
   jac_.assign(c_.nnz(), 0.0);
@@ -225,10 +275,11 @@ Status DiscreteAdjoint::Solve(std::vector<double>* xv, const solver::EvalRequest
     last = worst;
   }
   if (last <= 1e-7) return Status::Ok();
-  return Status::Error(fmt::format("replay of the {} at t = {} s: Newton did not converge to "
-                                   "round-off (last relative update {:.3g})",
-                                   what, Sec(req.time), last),
-                       "the gradient needs converged steps; use a smaller --fixed-step");
+  return Status::Error(
+      fmt::format("replay of the {} at t = {} s: Newton did not converge to "
+                  "round-off (last relative update {:.3g})",
+                  what, Sec(req.time), last),
+      "the gradient needs converged steps; use a smaller " + base::Opt("fixed_step"));
 }
 
 Status DiscreteAdjoint::Initial(std::vector<double>* x_op) {
@@ -261,13 +312,23 @@ Status DiscreteAdjoint::ImplicitStep(int n, const std::vector<double>& xm1,
   std::vector<double> b(n_), wq(n_, co.a0);
   co.History(n_, qm1.data(), qm2.data(), qdm1.data(), b.data());
   *xn = xm1;
-  if (!c_.all_linear() && n >= 2 && hp > 0.0) {
-    solver::PredictLinear(n_, h, hp, xm1.data(), xm2.data(), xn->data());
+  if (exact_) {
+    // The rules of the run's own steps (solver/transient.cc): predictor unless restarted.
+    if (!tape_->restart(n)) solver::PredictLinear(n_, h, hp, xm1.data(), xm2.data(), xn->data());
+    Status s = tape_->has_anchor(n) ? LoadAnchor(tape_->anchor(n)) : Status::Ok();
+    int worst = -1;
+    if (s.ok()) s = ExactSolve(xn->data(), Tau(n), co.a0, b.data(), &worst);
+    if (!s.ok()) return s;
+    *qn = exact_q_;
+  } else {
+    if (!c_.all_linear() && n >= 2 && hp > 0.0) {
+      solver::PredictLinear(n_, h, hp, xm1.data(), xm2.data(), xn->data());
+    }
+    Status s = Solve(xn, Tran(Tau(n)), ones_.data(), wq.data(), b.data(), nullptr,
+                     solver::MethodName(tape_->method(n)));
+    if (!s.ok()) return s;
+    EvalFq(xn->data(), Tau(n), nullptr, qn);
   }
-  Status s = Solve(xn, Tran(Tau(n)), ones_.data(), wq.data(), b.data(), nullptr,
-                   solver::MethodName(tape_->method(n)));
-  if (!s.ok()) return s;
-  EvalFq(xn->data(), Tau(n), nullptr, qn);
   qdn->resize(n_);
   for (int i = 0; i < n_; ++i) (*qdn)[i] = co.a0 * (*qn)[i] + b[i];
   return Status::Ok();
@@ -454,10 +515,9 @@ Status DiscreteAdjoint::PointAdjoint(const double* y, const solver::EvalRequest&
                                                             : wf[i] * G[k] + wq[i] * C[k];
     }
   }
-  if (!FactorJacobian(req.dc)) {
+  if (!SolveTransposed(req.dc, m)) {
     return Status::Error(fmt::format("adjoint at t = {} s: singular matrix", Sec(req.time)));
   }
-  klu_.TSolve(m);
   std::vector<double> wfo(n_), wqo(n_);
   for (int i = 0; i < n_; ++i) {
     const bool clamped = clamp != nullptr && !std::isnan(clamp[i]);
@@ -746,6 +806,207 @@ Status DiscreteAdjoint::Tangent(ParamPartials& partials, int j, double* dj) {
                              ObjectiveGradient(k, x, &g);
                              for (int i = 0; i < n_; ++i) *dj += g[i] * xdot[i];
                            });
+}
+
+}  // namespace memspice::autodiff
+
+namespace memspice::autodiff {
+
+std::string DiscreteAdjoint::Stats() const {
+  return fmt::format(
+      "adjoint: {} steps, forward {} factorizations (replay {}), reverse {} factorizations, {} "
+      "transposed solves, {} evaluations",
+      tape_->size() - 1, fwd_klu_.num_factors(), klu_.num_factors(), rev_klu_.num_factors(),
+      rev_klu_.num_tsolves(), asm_.num_evaluations());
+}
+
+solver::StepObserver* DiscreteAdjoint::exact_recorder() {
+  exact_ = true;
+  if (recorder_ == nullptr) recorder_ = std::make_unique<ExactRecorder>(this);
+  return recorder_.get();
+}
+
+Status DiscreteAdjoint::ExactStart(std::vector<double>* x, double* q) {
+  Status s = IcClamp(c_, nl_, &clamp_);
+  if (!s.ok()) return s;
+  has_clamp_ = false;
+  for (double v : clamp_) has_clamp_ |= !std::isnan(v);
+  s = an_.uic ? UicStart(c_, nl_, x)
+              : Solve(x, Dc(), ones_.data(), zeros_.data(), nullptr,
+                      has_clamp_ ? clamp_.data() : nullptr, "DC operating point");
+  if (!s.ok()) return s;
+  x_op_ = *x;
+  EvalFq(x->data(), 0.0, nullptr, &exact_q_);
+  std::copy(exact_q_.begin(), exact_q_.end(), q);
+  exact_qdot_.assign(n_, 0.0);
+  exact_values_.assign(obj_->num_terms(), std::vector<double>());
+  anchor_ = nullptr;
+  return Status::Ok();
+}
+
+Status DiscreteAdjoint::MakeAnchor(const double* x, double time, double a0) {
+  solver::EvalRequest req = Tran(time);
+  req.matrices = true;
+  SettledEvaluate(asm_, x, req);
+  const double* G = asm_.G().data();
+  const double* C = asm_.C().data();
+  for (size_t k = 0; k < jac_.size(); ++k) jac_[k] = G[k] + a0 * C[k];
+  anchor_ = nullptr;
+  if (!fwd_klu_.FactorOnPivots(jac_.data())) {
+    return Status::Error(fmt::format("step to t = {} s: singular matrix", Sec(time)));
+  }
+  auto a = std::make_shared<Tape::Anchor>();
+  a->time = time;
+  a->a0 = a0;
+  // Only a checkpointed tape restarts from anchors.
+  if (tape_->keep_every() > 1) a->x.assign(x, x + n_);
+  anchor_ = std::move(a);
+  return Status::Ok();
+}
+
+Status DiscreteAdjoint::LoadAnchor(const std::shared_ptr<const Tape::Anchor>& anchor) {
+  if (anchor == nullptr) {
+    anchor_ = nullptr;
+    return Status::Ok();
+  }
+  Status s = MakeAnchor(anchor->x.data(), anchor->time, anchor->a0);
+  if (s.ok()) anchor_ = anchor;
+  return s;
+}
+
+Status DiscreteAdjoint::ExactSolve(double* x, double time, double a0, const double* b,
+                                   int* worst_unknown) {
+  attempt_anchor_ = anchor_;
+  const bool linear = c_.all_linear();
+  const solver::EvalRequest req = Tran(time);
+  // A linear circuit's Jacobian is exact for its own a0: one solve, the next update confirms.
+  if (linear && anchor_ != nullptr && anchor_->a0 != a0) anchor_ = nullptr;
+  bool fresh = anchor_ == nullptr;  // the factorization is of J at the current iterate
+  Status s = fresh ? MakeAnchor(x, time, a0) : Status::Ok();
+  if (!s.ok()) return s;
+  if (!fresh) SettledEvaluate(asm_, x, req);
+  bool evaluated = true;
+  exact_r_.resize(n_);
+  double* r = exact_r_.data();
+  const auto& unknowns = c_.unknowns();
+  double last = std::numeric_limits<double>::infinity();
+  bool was_fast = false;  // the last update shrank the one before by kChordRate or more
+  bool noise = false;     // the updates have reached the round-off floor (kChordNoise)
+  constexpr int kMaxIterations = 60;
+  for (int iter = 0; iter < kMaxIterations; ++iter) {
+    if (!evaluated) asm_.Evaluate(x, req);
+    const double* f = asm_.f();
+    const double* q = asm_.q();
+    for (int i = 0; i < n_; ++i) {
+      r[i] = f[i] + a0 * q[i] + b[i];
+      if (!std::isfinite(r[i])) {
+        *worst_unknown = i;
+        return Status::Error(fmt::format("step to t = {} s: residual of {} is not finite",
+                                         Sec(time), c_.DescribeUnknown(i)));
+      }
+    }
+    fwd_klu_.Solve(r);
+    double worst = 0.0;
+    for (int i = 0; i < n_; ++i) {
+      const double e = std::abs(r[i]) / (std::abs(x[i] - r[i]) + UpdateFloor(unknowns[i].kind));
+      if (e > worst) {
+        worst = e;
+        *worst_unknown = i;
+      }
+    }
+    // A linear circuit is solved by the first update on its own factorization: x is kept where
+    // f and q were evaluated.
+    if (linear && iter >= 1) {
+      exact_q_.assign(q, q + n_);
+      return Status::Ok();
+    }
+    for (int i = 0; i < n_; ++i) x[i] -= r[i];
+    // Converged to round-off (the chord's remaining error is a fraction of this last update),
+    // or stagnating at it (a Newton update, or a chord update at the round-off floor of a badly
+    // scaled row): q at the final x.
+    noise = noise || (!fresh && worst <= kChordNoise && was_fast);
+    const bool stagnating = worst >= 0.5 * last && (fresh ? worst <= kStagnation : noise);
+    if (worst <= kRoundOff || stagnating) {
+      asm_.Evaluate(x, req);
+      exact_q_.assign(asm_.q(), asm_.q() + n_);
+      return Status::Ok();
+    }
+    evaluated = false;
+    was_fast = worst <= kChordRate * last;
+    if (!fresh && !was_fast && !noise) {
+      s = MakeAnchor(x, time, a0);  // also evaluates at x
+      if (!s.ok()) return s;
+      evaluated = fresh = true;
+    } else {
+      fresh = false;
+    }
+    last = worst;
+  }
+  return Status::Error(
+      fmt::format("step to t = {} s: Newton did not converge to round-off (last "
+                  "relative update {:.3g})",
+                  Sec(time), last));
+}
+
+void DiscreteAdjoint::ExactAccept(const solver::StepInfo& info) {
+  const int k = tape_->size();
+  tape_->AppendStep(info.time, info.h, info.method, info.restart);
+  tape_->SetState(k, info.x, k == 0 ? info.x : exact_prev_.data(),
+                  k == 0 ? zeros_.data() : exact_qdot_.data());
+  // A checkpoint segment's replay starts with the anchor of its first step, and takes over any
+  // anchor a rejected attempt left (it replays accepted steps only).
+  if (k >= 1 && tape_->keep_every() > 1 &&
+      (tape_->IsCheckpoint(k - 1) || attempt_anchor_ != exact_prev_anchor_)) {
+    tape_->SetAnchor(k, attempt_anchor_);
+  }
+  exact_prev_anchor_ = anchor_;
+  for (int t = 0; t < obj_->num_terms(); ++t) {
+    exact_values_[t].push_back(obj_->TermValue(t, info.x, info.time));
+  }
+  exact_prev_.assign(info.x, info.x + n_);
+}
+
+Status DiscreteAdjoint::Finish(double* objective) {
+  if (tape_->size() < 2) return Status::Error("the transient run has no steps to differentiate");
+  seg_start_ = -1;
+  return obj_->Combine(tape_->times(), exact_values_, objective, &dvalues_);
+}
+
+bool DiscreteAdjoint::SolveTransposed(bool dc, double* m) {
+  if (dc) {
+    rev_valid_ = false;
+    if (!rev_klu_.Factor(jac_.data())) return false;
+    rev_klu_.TSolve(m);
+    return true;
+  }
+  if (rev_valid_) {
+    // Iterative refinement on the kept factorization F ~ J: m <- m + F^-T (rhs - J^T m).
+    rev_rhs_.assign(m, m + n_);
+    rev_klu_.TSolve(m);
+    double last = std::numeric_limits<double>::infinity();
+    for (int it = 0; it < kMaxRefinements; ++it) {
+      rev_res_.assign(n_, 0.0);
+      TransposeMultiply(jac_, m, rev_res_.data());
+      for (int i = 0; i < n_; ++i) rev_res_[i] = rev_rhs_[i] - rev_res_[i];
+      rev_klu_.TSolve(rev_res_.data());
+      double dn = 0.0, mn = 0.0;
+      for (int i = 0; i < n_; ++i) {
+        m[i] += rev_res_[i];
+        dn = std::max(dn, std::abs(rev_res_[i]));
+        mn = std::max(mn, std::abs(m[i]));
+      }
+      if (!std::isfinite(dn)) break;
+      if (dn <= kRoundOff * mn || (dn >= 0.5 * last && dn <= kStagnation * mn)) return true;
+      if (dn > kChordRate * (it == 0 ? mn : last)) break;
+      last = dn;
+    }
+    std::copy(rev_rhs_.begin(), rev_rhs_.end(), m);
+  }
+  rev_valid_ = false;
+  if (!rev_klu_.FactorOnPivots(jac_.data())) return false;
+  rev_valid_ = true;
+  rev_klu_.TSolve(m);
+  return true;
 }
 
 }  // namespace memspice::autodiff

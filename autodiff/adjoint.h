@@ -10,9 +10,14 @@
 // tape. It stores states through the tape (all columns, or checkpoints every k steps with the
 // segments recomputed bit-identically on demand) and the objective's per-point term values.
 //
+// Implicit methods need no replay: exact_recorder(), passed to the run as its observer, solves the
+// run's own steps that way (chord iteration to round-off on a Jacobian that depends only on the
+// accepted history, see ExactSolve) and records them, so the simulation is the trajectory.
+//
 // Reverse() runs the adjoint recurrences backwards (transposed KLU solves on the symbolic
-// analysis done once for the circuit's pattern) and accumulates lambda^T dF/dp through
-// ParamPartials; Tangent() propagates one parameter forwards (forward sensitivity) for checks.
+// analysis done once for the circuit's pattern, refined to round-off on a kept factorization
+// while that converges fast) and accumulates lambda^T dF/dp through ParamPartials; Tangent()
+// propagates one parameter forwards (forward sensitivity) for checks.
 #ifndef MEMSPICE_AUTODIFF_ADJOINT_H_
 #define MEMSPICE_AUTODIFF_ADJOINT_H_
 
@@ -52,6 +57,7 @@ class DeterministicKlu {
   void Solve(double* b);
   void TSolve(double* b);
   int num_tsolves() const { return num_tsolves_; }
+  int num_factors() const { return num_factors_; }  // Factor and FactorOnPivots calls
   const std::shared_ptr<solver::KluSymbolic>& symbolic() const { return symbolic_; }
 
  private:
@@ -63,6 +69,7 @@ class DeterministicKlu {
   double reference_rcond_ = 0.0;      // rcond of the reference's own pivoting factorization
   klu_numeric* current_ = nullptr;    // what Solve and TSolve use
   int num_tsolves_ = 0;
+  int num_factors_ = 0;
 };
 
 class DiscreteAdjoint {
@@ -75,6 +82,10 @@ class DiscreteAdjoint {
 
   // Replays the scheme on the tape's grid, stores states, evaluates the objective.
   solver::Status Replay(double* objective);
+  // Exact tape of an implicit run: the observer to pass to solver::RunAnalysis (it solves and
+  // records the steps), then Finish() for the objective. Replaces Replay().
+  solver::StepObserver* exact_recorder();
+  solver::Status Finish(double* objective);
   // dJ/dp for every parameter of `partials` into grad (resized).
   solver::Status Reverse(ParamPartials& partials, std::vector<double>* grad);
   // dJ/dp_j by forward sensitivity.
@@ -88,9 +99,12 @@ class DiscreteAdjoint {
   // Replayed state of step k (recomputes its checkpoint segment if needed); nullptr on failure.
   const double* State(int k);
   int num_steps() const { return tape_->size(); }
+  // "forward: F factorizations, reverse: R factorizations, T transposed solves" (diagnostics).
+  std::string Stats() const;
 
  private:
   struct StageSet;  // RK4 stage states of one step
+  class ExactRecorder;
   solver::EvalRequest Tran(double time) const;
   solver::EvalRequest Dc() const;
   double Tau(int k) const;  // evaluation time of the equations that produce step k
@@ -100,6 +114,20 @@ class DiscreteAdjoint {
   solver::Status Solve(std::vector<double>* x, const solver::EvalRequest& req, const double* wf,
                        const double* wq, const double* b, const double* clamp, const char* what);
   solver::Status Initial(std::vector<double>* x_op);
+  // Exact tape: the initial point (operating point to round-off, or the uic start) and q there.
+  solver::Status ExactStart(std::vector<double>* x, double* q);
+  // Chord iteration to round-off on f(x, time) + a0 q(x) + b = 0 from the guess in x, reusing
+  // the anchor's factorization across steps and refreshing it (a new anchor at the current
+  // iterate) when an update shrinks the last by less than 10x. Deterministic in the accepted
+  // history and the anchor a step starts from, so checkpoint segments repeat it bit for bit.
+  solver::Status ExactSolve(double* x, double time, double a0, const double* b, int* worst);
+  // Factors G + a0 C at x (settled evaluation) into fwd_klu_ and makes it the current anchor.
+  solver::Status MakeAnchor(const double* x, double time, double a0);
+  solver::Status LoadAnchor(const std::shared_ptr<const Tape::Anchor>& anchor);
+  void ExactAccept(const solver::StepInfo& info);
+  // Solves jac_^T m = m in place to round-off: iterative refinement on the kept factorization
+  // of rev_klu_ while it contracts fast, else a refactorization of jac_ (always for DC).
+  bool SolveTransposed(bool dc, double* m);
   solver::Status Stage(const std::vector<double>& Q, double time, std::vector<double>* y);
   // One implicit step n from the history; outputs x_n, q_n, qdot_n.
   solver::Status ImplicitStep(int n, const std::vector<double>& xm1, const std::vector<double>& xm2,
@@ -134,7 +162,18 @@ class DiscreteAdjoint {
   const Objective* obj_;
   int n_;
   solver::Assembler asm_;
-  DeterministicKlu klu_;
+  DeterministicKlu klu_;      // replay (explicit methods, DC) and tangent
+  DeterministicKlu fwd_klu_;  // exact tape: the anchors
+  DeterministicKlu rev_klu_;  // reverse pass
+  bool rev_valid_ = false;    // rev_klu_ holds a transient factorization to refine on
+  std::vector<double> rev_rhs_, rev_res_;
+  bool exact_ = false;
+  std::unique_ptr<ExactRecorder> recorder_;
+  // Current anchor, the one the latest ExactSolve started with, and the current one when the
+  // previous step was accepted.
+  std::shared_ptr<const Tape::Anchor> anchor_, attempt_anchor_, exact_prev_anchor_;
+  std::vector<double> exact_q_, exact_qdot_, exact_prev_, exact_r_;
+  std::vector<std::vector<double>> exact_values_;  // objective term values per step
   std::vector<double> ones_, zeros_, clamp_, jac_;
   bool has_clamp_ = false;
   std::vector<double> x_op_;

@@ -16,6 +16,7 @@
 #include "autodiff/adjoint.h"
 #include "autodiff/objective.h"
 #include "autodiff/tape.h"
+#include "base/option_names.h"
 #include "base/strings.h"
 #include "devices/registry.h"
 #include "netlist/deck_editor.h"
@@ -465,7 +466,7 @@ Status CheckSignals(const netlist::Netlist& nl, const std::vector<std::string>& 
     Objective probe;
     Status ps = Objective::Parse(fmt::format("final({})", sig), nl, *circuit, &probe);
     if (!ps.ok()) {
-      return Status::Error(fmt::format("--signals '{}': {}", sig, ps.message()),
+      return Status::Error(fmt::format("{} '{}': {}", base::Opt("signals"), sig, ps.message()),
                            "signals are v(node), v(a,b), i(vsource) or x(memristor) of the "
                            "deck");
     }
@@ -523,8 +524,8 @@ Status ReadTarget(const FitRequest& request, double tstop, FitTarget* out, FitRe
   return Status::Ok();
 }
 
-// Start values (the deck's, then --start) and bounds (each parameter's valid range narrowed by
-// --bounds).
+// Start values (the deck's, then the requested start) and bounds (each parameter's valid range
+// narrowed by the requested bounds).
 Status StartAndBounds(const netlist::Netlist& nl, const FitRequest& request,
                       const std::vector<ParamSpec>& specs, std::vector<double>* p0,
                       std::vector<Range>* ranges) {
@@ -533,33 +534,36 @@ Status StartAndBounds(const netlist::Netlist& nl, const FitRequest& request,
   for (int i = 0; i < P; ++i) (*p0)[i] = specs[i].value;
   for (const auto& [name, v] : request.start) {
     std::vector<int> idx;
-    Status s = MatchNames(nl, "--start", name, specs, static_cast<bool>(request.reparse), &idx);
+    Status s =
+        MatchNames(nl, base::Opt("start"), name, specs, static_cast<bool>(request.reparse), &idx);
     if (!s.ok()) return s;
-    if (!std::isfinite(v)) return Status::Error(fmt::format("--start {}: not finite", name));
+    if (!std::isfinite(v))
+      return Status::Error(fmt::format("{} {}: not finite", base::Opt("start"), name));
     for (int i : idx) (*p0)[i] = v;
   }
   ranges->resize(P);
   for (int i = 0; i < P; ++i) (*ranges)[i] = DefaultRange(specs[i], nl);
   for (const auto& [name, b] : request.bounds) {
     std::vector<int> idx;
-    Status s = MatchNames(nl, "--bounds", name, specs, static_cast<bool>(request.reparse), &idx);
+    Status s =
+        MatchNames(nl, base::Opt("bounds"), name, specs, static_cast<bool>(request.reparse), &idx);
     if (!s.ok()) return s;
     for (int i : idx) {
       Range& r = (*ranges)[i];
       const double lo = b.first.value_or(r.lo), hi = b.second.value_or(r.hi);
       if (!(lo < hi)) {
-        return Status::Error(fmt::format("--bounds {}: lower bound {:.6g} is not below the upper "
+        return Status::Error(fmt::format("{} {}: lower bound {:.6g} is not below the upper "
                                          "bound {:.6g}",
-                                         name, lo, hi),
+                                         base::Opt("bounds"), name, lo, hi),
                              "write NAME=LO:HI with LO < HI, e.g. ron=100:10k");
       }
       r.lo = std::max(lo, r.lo);
       r.hi = std::min(hi, r.hi);
       if (!(r.lo < r.hi)) {
         return Status::Error(
-            fmt::format("--bounds {}: [{:.6g}, {:.6g}] lies outside the valid "
+            fmt::format("{} {}: [{:.6g}, {:.6g}] lies outside the valid "
                         "range of '{}'",
-                        name, lo, hi, specs[i].name));
+                        base::Opt("bounds"), name, lo, hi, specs[i].name));
       }
     }
   }
@@ -580,7 +584,7 @@ Status StartPoint(const FitRequest& request, const std::vector<ParamSpec>& specs
       return Status::Error(fmt::format("the start value {:.6g} of '{}' lies outside its bounds "
                                        "[{:.6g}, {:.6g}]",
                                        p0[i], specs[i].name, r.lo, r.hi),
-                           "change --start or --bounds");
+                           "change " + base::Opt("start") + " or " + base::Opt("bounds"));
     }
     (*logs)[i] = request.log_space && r.scale && p0[i] > 0.0;
     (*z)[i] = (*logs)[i] ? std::log(p0[i]) : p0[i];
@@ -668,15 +672,13 @@ Status Fit(const netlist::Netlist& nl, const solver::SimOptions& options, const 
   if (tran == nullptr) {
     return Status::Error("the deck has no .tran analysis to fit", "add e.g. '.tran 1u 1m'");
   }
-  if (request.params.empty()) return Status::Error("no parameters to fit (--params)");
-  if (request.signals.empty()) return Status::Error("no signals to fit (--signals)");
+  if (request.params.empty())
+    return Status::Error("no parameters to fit (" + base::Opt("params") + ")");
+  if (request.signals.empty())
+    return Status::Error("no signals to fit (" + base::Opt("signals") + ")");
   std::vector<ParamSpec> specs;
   Status s = ResolveParams(nl, request.params, static_cast<bool>(request.reparse), &specs);
-  if (!s.ok()) {
-    std::string m = s.message();
-    if (m.rfind("--wrt", 0) == 0) m = "--params" + m.substr(5);
-    return Status::Error(m, s.hint());
-  }
+  if (!s.ok()) return s.Prefixed(base::Opt("params") + " ");
   const int P = static_cast<int>(specs.size());
 
   // Signals: each must be a probe of the circuit and a column of the target.

@@ -5,12 +5,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "autodiff/adjoint.h"
 #include "autodiff/objective.h"
 #include "autodiff/tape.h"
+#include "base/option_names.h"
 #include "io/waveform.h"
 #include "solver/circuit.h"
+#include "solver/integrators.h"
 
 namespace memspice::autodiff {
 
@@ -29,6 +33,7 @@ struct Run {
   const netlist::Analysis* analysis = nullptr;
   solver::Method method = solver::Method::kTrapezoidal;
   double value = 0.0;
+  double seconds = 0.0;  // the run (and replay): what `memspice sim` reports for the analysis
 };
 
 Status Forward(const netlist::Netlist& nl, const solver::SimOptions& options,
@@ -55,13 +60,22 @@ Status Forward(const netlist::Netlist& nl, const solver::SimOptions& options,
   run->method = o.method.value_or(solver::Method::kTrapezoidal);
   o.method = run->method;
   run->tape = std::make_unique<Tape>(run->circuit->size(), keep_every);
-  TapeRecorder recorder(run->tape.get());
-  io::WaveformTable table;
-  s = solver::RunAnalysis(*run->circuit, nl, *run->analysis, o, &recorder, &table);
-  if (!s.ok()) return s;
   run->adjoint = std::make_unique<DiscreteAdjoint>(*run->circuit, nl, *run->analysis, o,
                                                    run->method, run->tape.get(), &run->objective);
-  s = run->adjoint->Replay(&run->value);
+  io::WaveformTable table;
+  const auto start = std::chrono::steady_clock::now();
+  if (solver::IsExplicit(run->method)) {
+    // Explicit methods: the solver's run fixes the grid, the replay solves it to round-off.
+    TapeRecorder recorder(run->tape.get());
+    s = solver::RunAnalysis(*run->circuit, nl, *run->analysis, o, &recorder, &table);
+    if (s.ok()) s = run->adjoint->Replay(&run->value);
+  } else {
+    // Implicit methods: the run's steps are solved exactly as they are taken (no replay).
+    s = solver::RunAnalysis(*run->circuit, nl, *run->analysis, o, run->adjoint->exact_recorder(),
+                            &table);
+    if (s.ok()) s = run->adjoint->Finish(&run->value);
+  }
+  run->seconds = Seconds(start);
   if (!s.ok()) return s;
   if (!std::isfinite(run->value)) {
     return Status::Error(
@@ -96,14 +110,14 @@ Status ComputeGradient(const netlist::Netlist& nl, const solver::SimOptions& opt
   }
   std::vector<ParamSpec> specs;
   Status s = ResolveParams(nl, request.wrt, static_cast<bool>(request.reparse), &specs);
-  if (!s.ok()) return s;
-  if (specs.empty()) return Status::Error("no parameters to differentiate (--wrt)");
+  if (!s.ok()) return s.Prefixed(base::Opt("wrt") + " ");
+  if (specs.empty())
+    return Status::Error("no parameters to differentiate (" + base::Opt("wrt") + ")");
 
-  auto t0 = std::chrono::steady_clock::now();
   Run run;
   s = Forward(nl, options, request.objective, request.checkpoint_every, &run);
   if (!s.ok()) return s;
-  result->forward_s = Seconds(t0);
+  result->forward_s = run.seconds;
   result->objective = run.value;
   result->steps = run.tape->size() - 1;
   result->method = solver::MethodName(run.method);
@@ -122,6 +136,9 @@ Status ComputeGradient(const netlist::Netlist& nl, const solver::SimOptions& opt
   s = run.adjoint->Reverse(*partials, &grad);
   if (!s.ok()) return s;
   result->reverse_s = Seconds(t1);
+  if (std::getenv("MEMSPICE_SOLVER_STATS") != nullptr) {
+    std::fprintf(stderr, "%s\n", run.adjoint->Stats().c_str());
+  }
   result->tape_bytes = run.tape->bytes();
 
   bool all_zero = true;

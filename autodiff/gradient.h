@@ -39,7 +39,7 @@ struct GradEntry {
 struct GradResult {
   double objective = 0.0;
   std::vector<GradEntry> entries;
-  double forward_s = 0.0;  // solver run plus replay
+  double forward_s = 0.0;  // the transient run (exact steps, or solver run plus replay), wall
   double reverse_s = 0.0;  // adjoint pass
   size_t tape_bytes = 0;
   int steps = 0;  // accepted steps (without the initial point)

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/option_names.h"
 #include "base/strings.h"
 
 namespace memspice::autodiff {
@@ -306,7 +307,8 @@ Status Objective::Parse(const std::string& text, const netlist::Netlist& netlist
   out->text_ = text;
   out->terms_.clear();
   if (Trim(text).empty())
-    return Status::Error("objective is empty", "e.g. --objective 'final(v(out))'");
+    return Status::Error("objective is empty",
+                         "e.g. " + base::Opt("objective") + " 'final(v(out))'");
   std::vector<std::pair<double, std::string>> pieces;
   if (Status st = SplitTerms(text, &pieces); !st.ok()) return st;
   for (auto& [sign, raw] : pieces) {

@@ -59,7 +59,7 @@ Status ResolveParams(const netlist::Netlist& nl, const std::vector<std::string>&
       }
       if (matched_param && !have_reparser && out->size() == before) {
         return Status::Error(
-            fmt::format("--wrt '{}': .param derivatives need the deck text to "
+            fmt::format("'{}': .param derivatives need the deck text to "
                         "re-parse it",
                         raw));
       }
@@ -103,7 +103,7 @@ Status ResolveParams(const netlist::Netlist& nl, const std::vector<std::string>&
     }
     if (!matched) {
       return Status::Error(
-          fmt::format("--wrt '{}' matches no parameter", raw),
+          fmt::format("'{}' matches no parameter", raw),
           "use a .param name, an element (R1 = its value), instance:parameter (m1:x0), "
           "model:parameter (mssn:tau) or ic:node; model parameters must be written on the "
           ".model card");
@@ -184,7 +184,8 @@ Status UicStart(solver::Circuit& circuit, const netlist::Netlist& nl, std::vecto
 
 void SettledEvaluate(solver::Assembler& assembler, const double* x,
                      const solver::EvalRequest& request) {
-  if (!assembler.circuit().all_linear()) {
+  // Without limiting state an evaluation depends on x alone: nothing to settle.
+  if (assembler.circuit().has_limiting_state()) {
     const int n = assembler.circuit().size();
     solver::EvalRequest probe = request;
     probe.matrices = false;

@@ -6,10 +6,10 @@ namespace memspice::autodiff {
 
 Tape::Tape(int n, int keep_every) : n_(n), keep_every_(std::max(1, keep_every)) {}
 
-void Tape::AppendStep(double time, double h, solver::Method method) {
+void Tape::AppendStep(double time, double h, solver::Method method, bool restart) {
   times_.push_back(time);
   hs_.push_back(h);
-  methods_.push_back(static_cast<uint8_t>(method));
+  methods_.push_back(static_cast<uint8_t>(method) | (restart ? kRestartBit : 0));
 }
 
 int Tape::Slot(int k) const {
@@ -63,13 +63,20 @@ const double* Tape::qdot(int k) const {
 }
 
 size_t Tape::bytes() const {
+  size_t anchors = 0;
+  const Anchor* last = nullptr;  // consecutive steps share one anchor
+  for (const auto& [k, a] : anchors_) {
+    anchors += sizeof(k) + sizeof(a);
+    if (a != nullptr && a.get() != last) anchors += sizeof(Anchor) + a->x.size() * sizeof(double);
+    last = a.get();
+  }
   return (times_.size() + hs_.size() + states_.size() + prevs_.size() + qdots_.size()) *
              sizeof(double) +
-         methods_.size() * sizeof(uint8_t) + filled_.size();
+         methods_.size() * sizeof(uint8_t) + filled_.size() + anchors;
 }
 
 void TapeRecorder::OnStep(const solver::StepInfo& info) {
-  tape_->AppendStep(info.time, info.h, info.method);
+  tape_->AppendStep(info.time, info.h, info.method, info.restart);
   tape_->SetState(tape_->size() - 1, info.x, nullptr, nullptr);
 }
 

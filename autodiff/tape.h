@@ -11,6 +11,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <vector>
 
 #include "solver/simulator.h"
@@ -19,6 +21,14 @@ namespace memspice::autodiff {
 
 class Tape {
  public:
+  // A chord Jacobian of the exact step solver (autodiff/adjoint.h): G + a0 C at state x and
+  // time. A checkpointed segment restarts from the one its first step started with.
+  struct Anchor {
+    double time = 0.0;
+    double a0 = 0.0;
+    std::vector<double> x;
+  };
+
   // n: unknowns per state column; keep_every: 1 stores every column, k > 1 keeps checkpoints at
   // steps 0, k, 2k, ... only.
   Tape(int n, int keep_every);
@@ -29,11 +39,15 @@ class Tape {
   int size() const { return static_cast<int>(times_.size()); }
   double time(int k) const { return times_[k]; }
   double h(int k) const { return hs_[k]; }
-  solver::Method method(int k) const { return static_cast<solver::Method>(methods_[k]); }
+  solver::Method method(int k) const {
+    return static_cast<solver::Method>(methods_[k] & ~kRestartBit);
+  }
+  // Whether step k's Newton started from x_{k-1} instead of the linear predictor.
+  bool restart(int k) const { return (methods_[k] & kRestartBit) != 0; }
   const std::vector<double>& times() const { return times_; }
 
   // Appends the grid entry of the next step (states go through SetState/SetCheckpoint).
-  void AppendStep(double time, double h, solver::Method method);
+  void AppendStep(double time, double h, solver::Method method, bool restart = false);
   // Whether step k's column is (to be) kept.
   bool IsCheckpoint(int k) const { return k % keep_every_ == 0; }
   // Stores the state column of step k (only kept if IsCheckpoint(k)); `prev` is step k-1's
@@ -46,17 +60,26 @@ class Tape {
   const double* qdot(int k) const;
   bool has_state(int k) const { return state(k) != nullptr; }
 
+  // The chord Jacobian step k starts from, kept where a replay of step k cannot know it (first
+  // step of a segment, or one after a rejected attempt refreshed it); null: none yet.
+  void SetAnchor(int k, std::shared_ptr<const Anchor> anchor) { anchors_[k] = std::move(anchor); }
+  // Whether step k has a kept anchor, and which.
+  bool has_anchor(int k) const { return anchors_.count(k) != 0; }
+  const std::shared_ptr<const Anchor>& anchor(int k) const { return anchors_.at(k); }
+
   // Bytes held by the grid and the stored columns.
   size_t bytes() const;
 
  private:
-  int Slot(int k) const;  // column slot of step k or -1
+  static constexpr uint8_t kRestartBit = 0x80;  // in methods_, above every Method value
+  int Slot(int k) const;                        // column slot of step k or -1
   int n_;
   int keep_every_;
   std::vector<double> times_, hs_;
   std::vector<uint8_t> methods_;
   std::vector<double> states_, prevs_, qdots_;  // slot-major columns of n
   std::vector<char> filled_;                    // per slot
+  std::map<int, std::shared_ptr<const Anchor>> anchors_;
 };
 
 // Records the grid of a transient run through the solver's step observer. With keep_every == 1

@@ -1,5 +1,6 @@
 #include "base/strings.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -27,6 +28,17 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-std::string FormatNumber(double v) { return fmt::format("{}", v); }
+std::string FormatNumber(double v) {
+  std::string out;
+  AppendNumber(v, out);
+  return out;
+}
+
+void AppendNumber(double v, std::string& out) {
+  // Compiled format: no format-string parsing and no growth checks per number.
+  char tmp[32];  // the longest shortest-form double is 24 characters
+  char* end = fmt::format_to(tmp, FMT_COMPILE("{}"), v);
+  out.append(tmp, static_cast<size_t>(end - tmp));
+}
 
 }  // namespace memspice::base

@@ -19,6 +19,8 @@ std::string Trim(std::string_view s);
 // reads back as exactly `v` ("0.1", "1e-14", "100000"), so that a written deck simulates the
 // values that were in memory. Infinities and NaN are written as "inf", "-inf", "nan".
 std::string FormatNumber(double v);
+// FormatNumber(v) appended to `out` without a temporary string (the hot loop of CSV output).
+void AppendNumber(double v, std::string& out);
 
 }  // namespace memspice::base
 

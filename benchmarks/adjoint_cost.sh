@@ -13,10 +13,11 @@
 #         reports for the transient analysis, i.e. the solver alone)
 #   grad: memspice grad DECK --objective .. --wrt 'm_*:x0' --method trap --fixed-step h --json
 # Reported (medians over R runs, all side by side in one invocation): sim wall time, the grad's
-# forward phase (solver run + replay to round-off), its reverse phase (adjoint recurrences,
-# transposed solves and parameter partials for all P parameters), reverse / sim and
-# reverse / forward, the tape size, and the cost of central finite differences estimated as
-# 2 P sim-times. For the largest size, K parameters are also checked against measured finite
+# forward phase (the transient run: exact steps for implicit methods, or solver run + replay),
+# its reverse phase (adjoint recurrences, transposed solves and parameter partials for all P
+# parameters), (forward + reverse) / sim, reverse / sim, the CPU time (user + sys) of the whole
+# `memspice sim` and `memspice grad` commands and their ratio (robust under load), the tape size,
+# and the cost of central finite differences estimated as 2 P sim-times. For the largest size, K parameters are also checked against measured finite
 # differences (`--check`: two full forward runs each) and their relative errors printed.
 set -euo pipefail
 
@@ -42,6 +43,7 @@ for n in $sizes; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "adjoint_cost.sh: size '$n' is not a positive integer" >&2; exit 2; }
 done
 command -v python3 >/dev/null || { echo "adjoint_cost.sh: needs python3 (reads the JSON)" >&2; exit 2; }
+[[ -x /usr/bin/time ]] || { echo "adjoint_cost.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
 if [[ ! -f "$build/build.ninja" && ! -f "$build/Makefile" ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -64,10 +66,11 @@ field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.ar
 
 echo "# discrete adjoint vs forward simulation and finite differences: N x N MSS crossbars," \
   "P = N^2 x0 parameters, $steps trapezoidal steps of $(awk -v h="$h" 'BEGIN { printf "%g", h }') s"
-echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)," \
+  "CPU flags: $(grep -m1 -o -w -e avx2 -e avx512f /proc/cpuinfo | sort -u | tr '\n' ' ')"
 echo
-echo "| N x N | unknowns | P | sim (s) | grad forward (s) | grad reverse (s) | reverse / sim | reverse / forward | tape (MB) | FD estimate 2P x sim (s) | FD / reverse |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| N x N | unknowns | P | sim (s) | grad forward (s) | grad reverse (s) | (forward + reverse) / sim | reverse / sim | sim CPU (s) | grad CPU (s) | grad CPU / sim CPU | tape (MB) | FD estimate 2P x sim (s) | FD / reverse |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 last=""
 for n in $sizes; do
   deck="$work/xbar_$n.cir"
@@ -77,25 +80,29 @@ for n in $sizes; do
   sum=""
   for ((k = 0; k < n; ++k)); do sum+="${sum:++}i(vsense_$k)^2"; done
   objective="integral($sum)*1e6 + final(x(m_0_0))"
-  : >"$work/sim.$n"; : >"$work/fwd.$n"; : >"$work/rev.$n"
+  : >"$work/sim.$n"; : >"$work/fwd.$n"; : >"$work/rev.$n"; : >"$work/simcpu.$n"; : >"$work/gradcpu.$n"
   for ((r = 0; r < reps; ++r)); do
     # The simulation time memspice reports ("Transient Analysis: N points, M signals, T s"):
     # solver only, as the grad's phases, without process start, parsing and writing.
-    "$memspice" sim "$deck" --method trap --fixed-step "$h" --csv "$work/sim.csv" \
-      >/dev/null 2>"$work/sim.err"
+    /usr/bin/time -f "%U %S" -o "$work/t.sim" "$memspice" sim "$deck" --method trap \
+      --fixed-step "$h" --csv "$work/sim.csv" >/dev/null 2>"$work/sim.err"
+    awk '{print $1 + $2}' "$work/t.sim" >>"$work/simcpu.$n"
     grep -o 'Transient Analysis: .*, [0-9.e+-]* s' "$work/sim.err" | awk '{print $(NF - 1)}' \
       >>"$work/sim.$n"
-    "$memspice" grad "$deck" --objective "$objective" --wrt 'm_*:x0' --method trap \
-      --fixed-step "$h" --json "$work/grad_$n.json" -q
+    /usr/bin/time -f "%U %S" -o "$work/t.grad" "$memspice" grad "$deck" --objective "$objective" \
+      --wrt 'm_*:x0' --method trap --fixed-step "$h" --json "$work/grad_$n.json" -q
+    awk '{print $1 + $2}' "$work/t.grad" >>"$work/gradcpu.$n"
     field "$work/grad_$n.json" forward_s >>"$work/fwd.$n"
     field "$work/grad_$n.json" reverse_s >>"$work/rev.$n"
   done
   p=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['gradient']))" "$work/grad_$n.json")
   tape=$(field "$work/grad_$n.json" tape_bytes)
   sim=$(median <"$work/sim.$n") fwd=$(median <"$work/fwd.$n") rev=$(median <"$work/rev.$n")
-  awk -v n="$n" -v u="$unknowns" -v p="$p" -v s="$sim" -v f="$fwd" -v r="$rev" -v t="$tape" 'BEGIN {
-    printf "| %dx%d | %d | %d | %.3f | %.3f | %.3f | %.2f | %.2f | %.1f | %.0f | %.0f |\n",
-      n, n, u, p, s, f, r, r / s, r / f, t / 1e6, 2 * p * s, 2 * p * s / r }'
+  scpu=$(median <"$work/simcpu.$n") gcpu=$(median <"$work/gradcpu.$n")
+  awk -v n="$n" -v u="$unknowns" -v p="$p" -v s="$sim" -v f="$fwd" -v r="$rev" -v t="$tape" \
+    -v sc="$scpu" -v gc="$gcpu" 'BEGIN {
+    printf "| %dx%d | %d | %d | %.3f | %.3f | %.3f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0f | %.0f |\n",
+      n, n, u, p, s, f, r, (f + r) / s, r / s, sc, gc, gc / sc, t / 1e6, 2 * p * s, 2 * p * s / r }'
   last="$n"
 done
 

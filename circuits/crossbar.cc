@@ -60,6 +60,21 @@ double RowPhase(const CrossbarSpec& s, int i) {
 
 bool Finite(double v) { return std::isfinite(v); }
 
+// Cells with an MSS memristor (its model and the x0 mapping).
+bool HasMemristor(const CrossbarSpec& s) { return s.cell != CellKind::kResistor; }
+
+const char* CellName(CellKind cell) {
+  switch (cell) {
+    case CellKind::kResistor:
+      return "resistor";
+    case CellKind::kMss:
+      return "mss";
+    case CellKind::k1t1r:
+      return "1t1r";
+  }
+  return "";
+}
+
 // The array body shared by the deck and the subcircuit.
 void WriteArray(const CrossbarSpec& s, std::string* out) {
   const int phys = PhysicalColumns(s);
@@ -95,14 +110,27 @@ void WriteArray(const CrossbarSpec& s, std::string* out) {
       }
     }
   }
-  o += s.cell == CellKind::kMss ? "* cells: MSS memristors, x0 from the conductance\n"
-                                : "* cells: resistors 1/G\n";
+  if (s.cell == CellKind::k1t1r) {
+    o += "* gate lines of the 1T1R selectors\n";
+    for (int i = 0; i < s.rows; ++i) {
+      o += fmt::format("vgate_{} g_{} 0 dc {}\n", i, i, FormatNumber(s.gate_voltage));
+    }
+  }
+  o += s.cell == CellKind::kResistor ? "* cells: resistors 1/G\n"
+       : s.cell == CellKind::kMss    ? "* cells: MSS memristors, x0 from the conductance\n"
+                                     : "* cells: MSS memristor in series with an NMOS selector\n";
   for (int i = 0; i < s.rows; ++i) {
     for (int k = 0; k < phys; ++k) {
       const double gik = g[static_cast<size_t>(i) * phys + k];
       const std::string w = WordNode(s, i, k), b = BitNode(s, i, k);
       if (s.cell == CellKind::kResistor) {
         o += fmt::format("r_{}_{} {} {} {}\n", i, Label(s, k), w, b, FormatNumber(1.0 / gik));
+      } else if (s.cell == CellKind::k1t1r) {
+        const std::string c = fmt::format("c{}_{}", i, Label(s, k));
+        o += fmt::format("ymss m_{}_{} {} {} {} x0={}\n", i, Label(s, k), w, c, s.model,
+                         FormatNumber(ConductanceToState(gik, s.ron, s.roff)));
+        o += fmt::format("mt_{}_{} {} g_{} {} 0 {} w={} l={}\n", i, Label(s, k), c, i, b,
+                         s.selector_model, FormatNumber(s.selector_w), FormatNumber(s.selector_l));
       } else {
         o += fmt::format("ymss m_{}_{} {} {} {} x0={}\n", i, Label(s, k), w, b, s.model,
                          FormatNumber(ConductanceToState(gik, s.ron, s.roff)));
@@ -112,7 +140,8 @@ void WriteArray(const CrossbarSpec& s, std::string* out) {
 }
 
 void WriteModel(const CrossbarSpec& s, std::string* out) {
-  if (s.cell != CellKind::kMss) return;
+  if (!HasMemristor(s)) return;
+  if (s.cell == CellKind::k1t1r) *out += s.selector_card + "\n";
   if (!s.model_card.empty()) {
     *out += s.model_card;
     if (s.model_card.back() != '\n') *out += '\n';
@@ -187,7 +216,18 @@ Status ValidateCrossbarSpec(const CrossbarSpec& s) {
   if (s.steps < 1) err(fmt::format("steps = {}: must be >= 1", s.steps));
   if (s.sense == SenseKind::kResistor && (!Finite(s.rsense) || s.rsense <= 0))
     err(fmt::format("rsense = {}: must be > 0 ohm", s.rsense));
-  if (s.cell == CellKind::kMss) {
+  if (s.cell == CellKind::k1t1r) {
+    if (!Finite(s.gate_voltage))
+      err(fmt::format("gate_voltage = {}: must be finite", s.gate_voltage));
+    if (!Finite(s.selector_w) || s.selector_w <= 0 || !Finite(s.selector_l) || s.selector_l <= 0)
+      err(fmt::format("selector w = {}, l = {}: must be > 0 m", s.selector_w, s.selector_l));
+    if (s.selector_model.empty() || s.selector_model.find_first_of(" \t\r\n") != std::string::npos)
+      err(fmt::format("selector_model = '{}': must be a model name without spaces",
+                      s.selector_model));
+    if (s.selector_card.find(s.selector_model) == std::string::npos)
+      err(fmt::format("selector_card does not define the model '{}'", s.selector_model));
+  }
+  if (HasMemristor(s)) {
     if (s.model.empty() || s.model.find_first_of(" \t\r\n") != std::string::npos)
       err(fmt::format("model = '{}': must be a model name without spaces", s.model));
     if (s.model_card.empty() && s.include.empty())
@@ -256,8 +296,7 @@ Status GenerateCrossbarDeck(const CrossbarSpec& s, std::string* deck) {
     o += s.title + "\n";
   } else {
     o += fmt::format("* crossbar {}x{}{} {} cells, rline={} cline={} seed={}\n", s.rows, s.cols,
-                     s.differential ? " differential" : "",
-                     s.cell == CellKind::kMss ? "mss" : "resistor", FormatNumber(s.rline),
+                     s.differential ? " differential" : "", CellName(s.cell), FormatNumber(s.rline),
                      FormatNumber(s.cline), s.seed);
   }
   if (!s.options.empty()) o += ".options " + s.options + "\n";
@@ -337,10 +376,12 @@ CrossbarCounts CountCrossbar(const CrossbarSpec& s) {
   c.line_resistors = lines ? 2 * cross : 0;
   c.capacitors = lines && s.cline > 0 ? 2 * cross : 0;
   const bool zv = s.sense == SenseKind::kZeroVolt;
-  c.sources = s.rows + (zv ? phys : 0);
+  const bool selectors = s.cell == CellKind::k1t1r;
+  c.sources = s.rows + (zv ? phys : 0) + (selectors ? s.rows : 0);
   c.sense_resistors = zv ? 0 : phys;
   c.nodes = lines ? s.rows * (phys + 1) + phys * (s.rows + 1) : s.rows + phys;
-  c.unknowns = c.nodes + c.sources + (s.cell == CellKind::kMss ? cross : 0);
+  if (selectors) c.nodes += cross + s.rows;  // memristor-selector nodes, gate lines
+  c.unknowns = c.nodes + c.sources + (HasMemristor(s) ? cross : 0);
   return c;
 }
 

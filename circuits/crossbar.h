@@ -6,7 +6,10 @@
 //
 //   word line i:  win_i -[rline]- w<i>_<k=0> -[rline]- w<i>_<1> ... w<i>_<last>
 //   bit line k:   b<0>_<k> -[rline]- b<1>_<k> ... b<last>_<k> -[rline]- bout_<k>
-//   cell (i, k):  from w<i>_<k> to b<i>_<k> (resistor r_<i>_<k> or memristor m_<i>_<k>)
+//   cell (i, k):  from w<i>_<k> to b<i>_<k> (resistor r_<i>_<k> or memristor m_<i>_<k>), or a
+//                 1T1R cell: memristor m_<i>_<k> from w<i>_<k> to c<i>_<k> and the NMOS selector
+//                 mt_<i>_<k> (drain c<i>_<k>, gate g_<i>, source b<i>_<k>, bulk ground)
+//   gate line i:  g_<i>, held by vgate_<i> at gate_voltage (1T1R; ideal: gates draw no current)
 //   cline:        a capacitor to ground at every cross-point node (w and b)
 //
 // A deck adds one SIN source per word line (vin_<i> at win_<i>), the sense element at each bit
@@ -27,7 +30,7 @@
 
 namespace memspice::circuits {
 
-enum class CellKind { kResistor, kMss };
+enum class CellKind { kResistor, kMss, k1t1r };
 enum class SenseKind { kZeroVolt, kResistor };
 
 struct CrossbarSpec {
@@ -56,6 +59,13 @@ struct CrossbarSpec {
   std::string model = "mss_synapse";
   std::string model_card;
   std::string include = "mss.lib";
+
+  // 1T1R cells: an MSS memristor (as above) in series with an NMOS selector whose gate line sits
+  // at gate_voltage; the selector's saturation current limits the cell current.
+  double gate_voltage = 1.8;                    // V
+  double selector_w = 2e-6, selector_l = 1e-6;  // m
+  std::string selector_model = "nsel";
+  std::string selector_card = ".model nsel nmos (level=1 vto=0.5 kp=120u lambda=0.02)";
 
   // Word-line drivers: vin_i = SIN(0 amplitude_i frequency_i 0 0 phase_i), phase in degrees.
   // Per-row vectors override; empty vectors give the spread defaults

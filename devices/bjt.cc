@@ -16,16 +16,17 @@ namespace {
 constexpr double kVtfFactor = 1.44;
 
 constexpr const char* kFieldNames[] = {
-    "is",  "bf",  "nf",  "vaf", "ikf", "ise",  "ne",  "br",  "nr",  "var", "ikr",
-    "isc", "nc",  "rb",  "rbm", "re",  "rc",   "cje", "vje", "mje", "tf",  "xtf",
-    "vtf", "itf", "cjc", "vjc", "mjc", "xcjc", "tr",  "cjs", "vjs", "mjs", "fc"};
+    "is",  "bf",  "nf",  "vaf",  "ikf", "ise", "ne",  "br",  "nr", "var", "ikr", "isc",
+    "nc",  "rb",  "rbm", "re",   "rc",  "cje", "vje", "mje", "tf", "xtf", "vtf", "itf",
+    "cjc", "vjc", "mjc", "xcjc", "tr",  "cjs", "vjs", "mjs", "fc", "eg",  "xti", "xtb"};
 constexpr int kNumFields = sizeof(kFieldNames) / sizeof(kFieldNames[0]);
 
 template <typename T>
 std::array<T*, kNumFields> Fields(BjtModelT<T>& m) {
-  return {&m.is,  &m.bf,  &m.nf,  &m.vaf, &m.ikf, &m.ise,  &m.ne,  &m.br,  &m.nr,  &m.var, &m.ikr,
-          &m.isc, &m.nc,  &m.rb,  &m.rbm, &m.re,  &m.rc,   &m.cje, &m.vje, &m.mje, &m.tf,  &m.xtf,
-          &m.vtf, &m.itf, &m.cjc, &m.vjc, &m.mjc, &m.xcjc, &m.tr,  &m.cjs, &m.vjs, &m.mjs, &m.fc};
+  return {&m.is,   &m.bf,  &m.nf,  &m.vaf, &m.ikf, &m.ise, &m.ne,  &m.br,  &m.nr,
+          &m.var,  &m.ikr, &m.isc, &m.nc,  &m.rb,  &m.rbm, &m.re,  &m.rc,  &m.cje,
+          &m.vje,  &m.mje, &m.tf,  &m.xtf, &m.vtf, &m.itf, &m.cjc, &m.vjc, &m.mjc,
+          &m.xcjc, &m.tr,  &m.cjs, &m.vjs, &m.mjs, &m.fc,  &m.eg,  &m.xti, &m.xtb};
 }
 
 int FieldIndex(const std::string& name) {
@@ -118,6 +119,43 @@ BjtOut<T> Equations(const BjtModelT<T>& m, const T& vbe_in, const T& vbc_in, con
   return o;
 }
 
+// The card's values at `temp` from those at `tnom` (kelvin; bjt.h and junction.h).
+template <typename T>
+BjtModelT<T> AtTemperature(BjtModelT<T> m, double tnom, double temp) {
+  using std::exp;
+  if (temp == tnom) return m;
+  const double vt = ThermalVoltageK(temp), ratio = temp / tnom;
+  const T factlog = (ratio - 1.0) * m.eg / vt + m.xti * std::log(ratio);
+  const T bfactor = exp(m.xtb * std::log(ratio));
+  m.is = m.is * exp(factlog);
+  m.bf = m.bf * bfactor;
+  m.br = m.br * bfactor;
+  m.ise = m.ise * exp(factlog / m.ne) / bfactor;
+  m.isc = m.isc * exp(factlog / m.nc) / bfactor;
+  T cap;
+  m.vje = JunctionPotentialAt(m.vje, m.mje, tnom, temp, &cap);
+  m.cje = m.cje * cap;
+  m.vjc = JunctionPotentialAt(m.vjc, m.mjc, tnom, temp, &cap);
+  m.cjc = m.cjc * cap;
+  m.vjs = JunctionPotentialAt(m.vjs, m.mjs, tnom, temp, &cap);
+  m.cjs = m.cjs * cap;
+  return m;
+}
+
+// The instance's values: the card at `temp`, currents and capacitances times area * m
+// (`scale`), resistances divided by it.
+template <typename T>
+BjtModelT<T> InstanceModel(const BjtModelT<T>& card, double scale, double tnom, double temp) {
+  BjtModelT<T> m = AtTemperature(card, tnom, temp);
+  auto fields = Fields(m);
+  for (const char* k : kScaledUp) *fields[FieldIndex(k)] *= scale;
+  for (const char* k : kScaledDown) {
+    T& v = *fields[FieldIndex(k)];
+    if (v > 0.0) v /= scale;
+  }
+  return m;
+}
+
 template <typename T>
 BjtModelT<T> Promote(const BjtModel& m) {
   BjtModelT<T> out;
@@ -131,18 +169,26 @@ BjtModelT<T> Promote(const BjtModel& m) {
 
 }  // namespace
 
-Bjt::Bjt(const netlist::Element& element, const BjtModel& model, bool off, double temp_celsius)
+Bjt::Bjt(const netlist::Element& element, const BjtModel& card, double scale, double tnom, bool off,
+         double temp_celsius)
     : Device(element.name, element.loc),
       nc_(element.nodes[0]),
       nb_(element.nodes[1]),
       ne_(element.nodes[2]),
       ns_(element.nodes.size() > 3 ? element.nodes[3] : "0"),
-      model_(model),
+      card_(card),
+      scale_(scale),
+      tnom_(tnom),
+      inst_temp_(InstanceTemp::From(element)),
       off_(off) {
   SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
 }
 
-void Bjt::SetAnalysis(const AnalysisInfo& info) { vt_ = ThermalVoltage(info.temp); }
+void Bjt::SetAnalysis(const AnalysisInfo& info) {
+  kelvin_ = inst_temp_.Kelvin(info.temp);
+  vt_ = ThermalVoltageK(kelvin_);
+  model_ = InstanceModel(card_, scale_, tnom_, kelvin_);
+}
 
 void Bjt::Setup(SetupContext& ctx) {
   c_ = ctx.Node(nc_);
@@ -217,11 +263,9 @@ int Bjt::ParamHandle(const std::string& key, bool model_card) const {
 
 void Bjt::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
   using Dual = ceres::Jet<double, 1>;
-  BjtModelT<Dual> m = Promote<Dual>(model_);
-  // The instance holds card values times area * m for the scaled ones.
-  bool scaled = false;
-  for (const char* k : kScaledUp) scaled = scaled || std::string(k) == kFieldNames[handle];
-  Fields(m)[handle]->v[0] = scaled ? scale_ : 1.0;
+  BjtModelT<Dual> card = Promote<Dual>(card_);
+  Fields(card)[handle]->v[0] = 1.0;
+  const BjtModelT<Dual> m = InstanceModel(card, scale_, tnom_, kelvin_);
   const double* x = ctx.x;
   const BjtOut<Dual> o = Equations(m, Dual(x[bi_] - x[ei_]), Dual(x[bi_] - x[ci_]),
                                    Dual(x[b_] - x[bi_]), Dual(x[s_] - x[ci_]), vt_, ctx.gmin);
@@ -231,7 +275,7 @@ void Bjt::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const
 
 namespace {
 
-bool ReadBjtCard(const netlist::Model& card, double temp, BjtModel* m, netlist::Diagnostics& diag) {
+bool ReadBjtCard(const netlist::Model& card, BjtModel* m, netlist::Diagnostics& diag) {
   bool ok = true;
   auto error = [&](const std::string& what, const std::string& hint = "") {
     diag.Error(card.loc, fmt::format("BJT model '{}': {}", card.name, what), hint);
@@ -249,22 +293,15 @@ bool ReadBjtCard(const netlist::Model& card, double temp, BjtModel* m, netlist::
       if (value != 1.0) {
         error(fmt::format("level={} is not supported", value), "supported: level=1 (Gummel-Poon)");
       }
-    } else if (key == "tnom") {
-      if (value != temp) {
-        diag.Warning(card.loc, fmt::format("BJT model '{}': tnom = {} differs from the circuit "
-                                           "temperature {}; parameters are not temperature "
-                                           "scaled",
-                                           card.name, value, temp));
-      }
-    } else if (key == "eg" || key == "xti" || key == "xtb" || key == "kf" || key == "af" ||
-               key == "ptf") {
+    } else if (key == "tnom" || key == "kf" || key == "af" || key == "ptf") {
+      // tnom: read by NominalKelvin; kf, af: noise, not modelled.
       if (key == "ptf" && value != 0.0) error("ptf (excess phase) is not supported");
     } else if (key == "irb") {
       error("irb (current-dependent base resistance) is not supported", "use rb and rbm");
     } else {
       error(fmt::format("unknown parameter '{}'", raw_key),
             "Gummel-Poon parameters: is bf nf vaf ikf ise ne br nr var ikr isc nc rb rbm re rc "
-            "cje vje mje tf xtf vtf itf cjc vjc mjc xcjc tr cjs vjs mjs fc tnom");
+            "cje vje mje tf xtf vtf itf cjc vjc mjc xcjc tr cjs vjs mjs fc eg xti xtb tnom");
     }
   }
   for (const char* k : {"is", "bf", "nf", "br", "nr", "ne", "nc", "vaf", "var", "ikf", "ikr", "vje",
@@ -311,7 +348,7 @@ std::unique_ptr<Device> CreateBjt(const netlist::Element& element, const netlist
     return nullptr;
   }
   BjtModel m;
-  if (!ReadBjtCard(it->second, netlist.temp, &m, diag)) return nullptr;
+  if (!ReadBjtCard(it->second, &m, diag)) return nullptr;
   const double area = ParamOr(element.params, "area", 1.0);
   const double mult = ParamOr(element.params, "m", 1.0);
   if (!(area > 0.0 && std::isfinite(area)) || !(mult > 0.0 && std::isfinite(mult))) {
@@ -319,17 +356,9 @@ std::unique_ptr<Device> CreateBjt(const netlist::Element& element, const netlist
                                         element.name, area, mult));
     return nullptr;
   }
-  const double scale = area * mult;
-  auto fields = Fields(m);
-  for (const char* k : kScaledUp) *fields[FieldIndex(k)] *= scale;
-  for (const char* k : kScaledDown) {
-    double& v = *fields[FieldIndex(k)];
-    if (v > 0.0) v /= scale;
-  }
   const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
-  auto bjt = std::make_unique<Bjt>(element, m, off, netlist.temp);
-  bjt->set_scale(scale);
-  return bjt;
+  return std::make_unique<Bjt>(element, m, area * mult, NominalKelvin(it->second, netlist), off,
+                               netlist.temp);
 }
 
 }  // namespace memspice::devices

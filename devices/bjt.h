@@ -1,7 +1,12 @@
 // Bipolar transistor, Gummel-Poon (SPICE2 / ngspice level 1), NPN and PNP:
 // `Q1 c b e [s] model [area] [OFF] [area=] [m=]` with `.model name NPN|PNP (is bf nf vaf ikf ise
 // ne br nr var ikr isc nc rb rbm re rc cje vje mje tf xtf vtf itf cjc vjc mjc xcjc tr cjs vjs mjs
-// fc tnom)`. The substrate node defaults to ground.
+// fc eg xti xtb tnom)`, instance `temp=` / `dtemp=`. The substrate node defaults to ground.
+//
+// Temperature (T the device's, TNOM the card's, kelvin; VJE/CJE, VJC/CJC, VJS/CJS as junction.h):
+//   IS(T) = IS e^L,  L = (T/TNOM - 1) EG / Vt(T) + XTI ln(T/TNOM),  BF, BR times (T/TNOM)^XTB,
+//   ISE(T) = ISE e^(L/NE) / (T/TNOM)^XTB,  ISC(T) = ISC e^(L/NC) / (T/TNOM)^XTB.
+// The equations below use these values.
 //
 // With p = +1 (NPN) or -1 (PNP), vbe = p V(b', e'), vbc = p V(b', c'), vt = kT/q, and every
 // current and charge is multiplied by p (b', c', e' are internal nodes when RB, RC, RE > 0):
@@ -42,42 +47,49 @@ struct BjtModelT {
   T cje = T(0), vje = T(0.75), mje = T(0.33), tf = T(0), xtf = T(0), vtf = T(kInf), itf = T(0);
   T cjc = T(0), vjc = T(0.75), mjc = T(0.33), xcjc = T(1), tr = T(0);
   T cjs = T(0), vjs = T(0.75), mjs = T(0), fc = T(0.5);
+  T eg = T(1.11), xti = T(3), xtb = T(0);  // temperature: gap (eV), IS and beta exponents
 };
 using BjtModel = BjtModelT<double>;
 
 class Bjt : public Device {
  public:
-  // `model` holds the area- and m-scaled values.
-  Bjt(const netlist::Element& element, const BjtModel& model, bool off, double temp_celsius);
+  // `card` holds the card's values at `tnom` (kelvin); `scale` is the instance's area * m.
+  Bjt(const netlist::Element& element, const BjtModel& card, double scale, double tnom, bool off,
+      double temp_celsius);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
+  bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
   // Exact partials for bf, br, is, vaf, ikf, tf, cje, cjc (card; scaled as the instance).
   int ParamHandle(const std::string& key, bool model_card) const override;
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
-  void set_scale(double scale) { scale_ = scale; }
 
  private:
   std::string nc_, nb_, ne_, ns_;
   int c_ = kGround, b_ = kGround, e_ = kGround, s_ = kGround;
   int ci_ = kGround, bi_ = kGround, ei_ = kGround;
-  BjtModel model_;
-  double scale_ = 1.0;  // area * m (for the partials of the unscaled card values)
+  BjtModel card_;       // at tnom_, unscaled
+  double scale_ = 1.0;  // area * m
+  double tnom_ = 0.0;   // K
+  InstanceTemp inst_temp_;
+  BjtModel model_;  // at the device temperature, scaled
   bool off_;
-  double vt_ = 0.0;
+  double kelvin_ = 0.0, vt_ = 0.0;
   double vbe_old_ = 0.0, vbc_old_ = 0.0;
   std::array<int, 25> h_{};    // [row][col] over (b, b', c', e', s)
   SeriesConductance rc_, re_;  // collector and emitter series resistances
 };
 
-// Parameter table (descriptor.h); aliases as ngspice (va = vaf, pe = vje, ...). eg, xti, xtb,
-// kf, af are accepted without effect (no temperature scaling, no noise).
+// Parameter table (descriptor.h); aliases as ngspice (va = vaf, pe = vje, ...). kf, af are
+// accepted without effect (no noise).
 inline constexpr ParamInfo kBjtParams[] = {
     {"area", 1.0, "1", 0.0, kInf, true},
     {"m", 1.0, "1", 0.0, kInf, true},
     {"off", 0.0, "1", 0.0, 1.0},
+    {"temp", kNoDefault, "C"},  // device temperature (default: the circuit's)
+    {"dtemp", 0.0, "C"},        // offset from the circuit temperature
     {"is", 1e-16, "A", 0, kInf, true, ParamScope::kModel},
     {"bf", 100, "1", 0, kInf, true, ParamScope::kModel},
     {"nf", 1, "1", 0, kInf, true, ParamScope::kModel},

@@ -113,6 +113,9 @@ class Device {
   // and time-only behavioural sources). A linear circuit's transient evaluates only these per
   // step: f(x, t) = G x + f_sources(0, t).
   virtual bool IsSource() const { return false; }
+  // Evaluate() keeps state from call to call (Newton limiting of junction voltages), so f and q
+  // at x can depend on the previous evaluation point.
+  virtual bool HasLimitingState() const { return false; }
   // Called before an analysis starts.
   virtual void SetAnalysis(const AnalysisInfo& info) {}
   // Appends the times in [0, tstop] where the device's inputs have corners.

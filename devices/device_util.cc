@@ -4,12 +4,31 @@
 
 #include <cmath>
 
+#include "devices/junction.h"
+
 namespace memspice::devices {
 
 double ParamOr(const std::map<std::string, double>& params, const std::string& key,
                double fallback) {
   auto it = params.find(key);
   return it == params.end() ? fallback : it->second;
+}
+
+InstanceTemp InstanceTemp::From(const netlist::Element& element) {
+  InstanceTemp t;
+  if (auto it = element.params.find("temp"); it != element.params.end()) t.temp = it->second;
+  t.dtemp = ParamOr(element.params, "dtemp", 0.0);
+  return t;
+}
+
+double InstanceTemp::Kelvin(double circuit_celsius) const {
+  return devices::Kelvin(temp ? *temp : circuit_celsius + dtemp);
+}
+
+double NominalKelvin(const netlist::Model& card, const netlist::Netlist& netlist) {
+  constexpr double kDefaultNominal = 27.0;  // Celsius, SPICE's TNOM default
+  const double circuit = ParamOr(netlist.options, "tnom", kDefaultNominal);
+  return Kelvin(ParamOr(card.params, "tnom", circuit));
 }
 
 bool CheckParamNames(const netlist::Element& element, const std::map<std::string, double>& params,

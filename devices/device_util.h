@@ -5,6 +5,7 @@
 
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "devices/device.h"
@@ -28,6 +29,20 @@ bool CheckNodeCount(const netlist::Element& element, size_t count, netlist::Diag
 // Reports an error unless `value` is finite. `what` names the quantity ("resistance").
 bool CheckFinite(const netlist::Element& element, const char* what, double value,
                  netlist::Diagnostics& diag);
+
+// A device's own temperature (SPICE's instance TEMP and DTEMP, Celsius): `temp` replaces the
+// circuit temperature, else `dtemp` is added to it.
+struct InstanceTemp {
+  std::optional<double> temp;
+  double dtemp = 0.0;
+
+  static InstanceTemp From(const netlist::Element& element);
+  // The device temperature in kelvin when the circuit is at `circuit_celsius`.
+  double Kelvin(double circuit_celsius) const;
+};
+
+// A model card's nominal temperature in kelvin: its TNOM, else `.options tnom`, else 27 C.
+double NominalKelvin(const netlist::Model& card, const netlist::Netlist& netlist);
 
 // A series resistance between an external terminal and the device's internal node (MOSFET RD/RS,
 // BJT RC/RE). Binds nothing when the resistance is absent (in == ext); the internal node's

@@ -130,6 +130,19 @@ JunctionEvalT<T> JunctionAt(const JunctionCoeffs<T>& jc, const T& vd) {
   return r;
 }
 
+// The card's values at `temp` from those at `tnom` (kelvin; diode.h and junction.h).
+template <typename T>
+DiodeModelT<T> AtTemperature(DiodeModelT<T> m, double tnom, double temp) {
+  using std::exp;
+  if (temp == tnom) return m;
+  const double vt = ThermalVoltageK(temp), ratio = temp / tnom;
+  m.is = m.is * exp((ratio - 1.0) * m.eg / (m.n * vt) + m.xti / m.n * std::log(ratio));
+  T cap_factor;
+  m.vj = JunctionPotentialAt(m.vj, m.m, tnom, temp, &cap_factor);
+  m.cjo = m.cjo * cap_factor;
+  return m;
+}
+
 // Instance values from the card: IS, CJO scale with area * m, RS with 1/(area * m), IBV with m.
 template <typename T>
 DiodeModelT<T> Scaled(DiodeModelT<T> m, const T& area, const T& mult) {
@@ -144,18 +157,24 @@ DiodeModelT<T> Scaled(DiodeModelT<T> m, const T& area, const T& mult) {
 
 }  // namespace
 
-Diode::Diode(const netlist::Element& element, const DiodeModel& model, bool off,
-             double temp_celsius)
+Diode::Diode(const netlist::Element& element, const DiodeModel& card, double area, double mult,
+             double tnom, bool off, double temp_celsius)
     : Device(element.name, element.loc),
       node_a_(element.nodes[0]),
       node_k_(element.nodes[1]),
-      model_(model),
-      off_(off) {
+      off_(off),
+      card_(card),
+      area_(area),
+      mult_(mult),
+      tnom_(tnom),
+      inst_temp_(InstanceTemp::From(element)) {
   Precompute(temp_celsius);
 }
 
 void Diode::Precompute(double temp_celsius) {
-  vt_ = ThermalVoltage(temp_celsius);
+  kelvin_ = inst_temp_.Kelvin(temp_celsius);
+  vt_ = ThermalVoltageK(kelvin_);
+  model_ = Scaled(AtTemperature(card_, tnom_, kelvin_), area_, mult_);
   jc_ = Coefficients(model_, vt_);
   vcrit_ = jc_.vte * std::log(jc_.vte / (std::numbers::sqrt2 * model_.is));
   gs_ = model_.rs > 0.0 ? 1.0 / model_.rs : 0.0;
@@ -246,8 +265,8 @@ void Diode::Evaluate(EvalContext& ctx) {
 namespace {
 
 // Card keys (with aliases) in handle order; handles after them: area, then the multiplier m.
-constexpr const char* kCardKeys[] = {"is", "n",  "rs", "cjo", "cj0", "cj",  "vj", "pb",
-                                     "m",  "mj", "fc", "tt",  "bv",  "ibv", "nbv"};
+constexpr const char* kCardKeys[] = {"is", "n",  "rs", "cjo", "cj0", "cj",  "vj", "pb", "m",
+                                     "mj", "fc", "tt", "bv",  "ibv", "nbv", "eg", "xti"};
 constexpr int kNumCardKeys = sizeof(kCardKeys) / sizeof(kCardKeys[0]);
 
 // Every card key is a model row of the parameter table (descriptor.h).
@@ -268,8 +287,8 @@ constexpr int kMultHandle = kNumCardKeys + 1;
 
 template <typename T>
 T& CardField(DiodeModelT<T>& m, int handle) {
-  T* fields[kNumCardKeys] = {&m.is, &m.n, &m.rs, &m.cjo, &m.cjo, &m.cjo, &m.vj, &m.vj,
-                             &m.m,  &m.m, &m.fc, &m.tt,  &m.bv,  &m.ibv, &m.nbv};
+  T* fields[kNumCardKeys] = {&m.is, &m.n,  &m.rs, &m.cjo, &m.cjo, &m.cjo, &m.vj, &m.vj, &m.m,
+                             &m.m,  &m.fc, &m.tt, &m.bv,  &m.ibv, &m.nbv, &m.eg, &m.xti};
   return *fields[handle];
 }
 
@@ -304,7 +323,7 @@ void Diode::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) con
   } else {
     CardField(card, handle).v[0] = 1.0;
   }
-  const DiodeModelT<Dual> m = Scaled(card, area, mult);
+  const DiodeModelT<Dual> m = Scaled(AtTemperature(card, tnom_, kelvin_), area, mult);
   const double* x = ctx.x;
   if (ai_ != a_) {
     const double dir = (Dual(1.0) / m.rs).v[0] * (x[a_] - x[ai_]);
@@ -341,8 +360,8 @@ std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
   }
   DiodeModel m;
   for (const auto& [key, value] : card.params) {
-    // Keys outside the table are warned about; table keys that are not card fields (tnom, eg,
-    // xti, kf, af) are accepted for compatibility: temperature scaling and noise are not modelled.
+    // Keys outside the table are warned about; table keys that are not card fields (tnom, kf,
+    // af) are read elsewhere or accepted for compatibility (noise is not modelled).
     const bool found = FindParam(kDiodeParams, key, ParamPlace::kModelCard) != nullptr;
     for (int k = 0; k < kNumCardKeys; ++k) {
       if (key == kCardKeys[k]) CardField(m, k) = value;
@@ -393,15 +412,9 @@ std::unique_ptr<Device> CreateDiode(const netlist::Element& element,
     ok = false;
   }
   if (!ok) return nullptr;
-  if (auto t = card.params.find("tnom"); t != card.params.end() && t->second != netlist.temp) {
-    diag.Warning(card.loc,
-                 fmt::format("diode model '{}': tnom = {} differs from the circuit temperature "
-                             "{}; only the thermal voltage follows the temperature",
-                             card.name, t->second, netlist.temp));
-  }
   const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
-  auto diode = std::make_unique<Diode>(element, Scaled(m, area, mult), off, netlist.temp);
-  diode->set_card(m, area, mult);
+  auto diode = std::make_unique<Diode>(element, m, area, mult, NominalKelvin(card, netlist), off,
+                                       netlist.temp);
   if (auto ic = element.params.find("ic"); ic != element.params.end()) {
     if (!CheckFinite(element, "ic", ic->second, diag)) return nullptr;
     diode->set_ic(ic->second);

@@ -1,8 +1,12 @@
 // Junction diode D (SPICE level 1): `D1 a k model [area] [off] [area=..] [m=..] [ic=vd0]` with
-// `.model name D (is n rs cjo vj m fc tt bv ibv nbv)`.
+// `.model name D (is n rs cjo vj m fc tt bv ibv nbv eg xti tnom)`, instance `temp=` / `dtemp=`.
+//
+// Temperature (T the device's, TNOM the card's, kelvin; junction.h for VJ and CJO):
+//   IS(T) = IS exp((T/TNOM - 1) EG / (N Vt(T)) + XTI/N ln(T/TNOM)),  VJ(T), CJO(T) as junction.h
+// and BV' below is solved with IS(T). The equations below use these values.
 //
 // Junction voltage vd = V(a') - V(k), where a' is an internal node "v(d1#int)" when RS > 0 (RS
-// then sits between a and a'), else a itself. With vte = n k T / q at the netlist temperature:
+// then sits between a and a'), else a itself. With vte = n k T / q at the device temperature:
 //
 //   id = IS (exp(vd/vte) - 1)                  vd >= -3 vte
 //      = -IS (1 + (3 vte / (e vd))^3)           -BV' <= vd < -3 vte
@@ -33,6 +37,7 @@
 
 #include "devices/descriptor.h"
 #include "devices/device.h"
+#include "devices/device_util.h"
 
 namespace memspice::devices {
 
@@ -50,6 +55,8 @@ struct DiodeModelT {
   T bv = T(std::numeric_limits<double>::infinity());
   T ibv = T(1e-3);
   T nbv = T(std::numeric_limits<double>::quiet_NaN());  // NaN: same as n
+  T eg = T(1.11);                                       // activation energy, eV
+  T xti = T(3.0);                                       // saturation-current temperature exponent
 };
 using DiodeModel = DiodeModelT<double>;
 
@@ -73,24 +80,21 @@ class Diode : public Device {
  public:
   static constexpr double kMaxExpArg = 200.0;
 
-  // `model` holds the per-instance values (already scaled by area * m).
-  Diode(const netlist::Element& element, const DiodeModel& model, bool off, double temp_celsius);
+  // `card` holds the card's values at `tnom` (kelvin), scaled by the instance's area and m.
+  Diode(const netlist::Element& element, const DiodeModel& card, double area, double mult,
+        double tnom, bool off, double temp_celsius);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
+  bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
   // With ic= given, sets the junction (and anode) voltage to ic relative to the cathode (uic).
   void InitialState(double* x) const override;
   void set_ic(double ic) { ic_ = ic; }
-  // The unscaled card and the instance's area and multiplier (for exact parameter partials).
-  void set_card(const DiodeModel& card, double area, double mult) {
-    card_ = card;
-    area_ = area;
-    mult_ = mult;
-  }
-  // Exact partials: every numeric model parameter (is n rs cjo vj m fc tt bv ibv nbv and their
-  // aliases), the instance's area ("value" or "area") and multiplier ("m"); through the same
+  void set_instance_temp(const InstanceTemp& t) { inst_temp_ = t; }
+  // Exact partials: every numeric model parameter (is n rs cjo vj m fc tt bv ibv nbv eg xti and
+  // their aliases), the instance's area ("value" or "area") and multiplier ("m"); through the same
   // templated junction equations with a dual number.
   int ParamHandle(const std::string& key, bool model_card) const override;
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
@@ -101,10 +105,11 @@ class Diode : public Device {
   double Limit(double vnew, double vold) const;
 
   double vt() const { return vt_; }
+  double kelvin() const { return kelvin_; }  // device temperature
   double vcrit() const { return vcrit_; }
   double breakdown_voltage() const { return jc_.xbv; }  // BV' (infinite without BV)
   int internal_node() const { return ai_; }
-  const DiodeModel& model() const { return model_; }
+  const DiodeModel& model() const { return model_; }  // at the device temperature, scaled
 
  private:
   void Precompute(double temp_celsius);
@@ -116,8 +121,10 @@ class Diode : public Device {
   std::optional<double> ic_;
   DiodeModel card_;
   double area_ = 1.0, mult_ = 1.0;
+  double tnom_ = 0.0;  // card's nominal temperature, K
+  InstanceTemp inst_temp_;
   JunctionCoeffs<double> jc_;
-  double vt_ = 0, vcrit_ = 0, gs_ = 0;
+  double kelvin_ = 0, vt_ = 0, vcrit_ = 0, gs_ = 0;
   double vold_ = 0.0;  // junction voltage of the previous evaluation (limiting state)
   int h_aa_ = -1, h_aai_ = -1, h_aia_ = -1;            // series resistance
   int h_pp_ = -1, h_pk_ = -1, h_kp_ = -1, h_kk_ = -1;  // junction (p = a' or a)
@@ -130,6 +137,8 @@ inline constexpr ParamInfo kDiodeParams[] = {
     {"m", 1.0, "1", 0.0, kInf, true},  // parallel multiplier
     {"off", 0.0, "1", 0.0, 1.0},       // 1: start the operating point with the junction off
     {"ic", kNoDefault, "V"},           // initial junction voltage (uic)
+    {"temp", kNoDefault, "C"},         // device temperature (default: the circuit's)
+    {"dtemp", 0.0, "C"},               // offset from the circuit temperature
     {"is", 1e-14, "A", 0.0, kInf, true, ParamScope::kModel},
     {"n", 1.0, "1", 0.0, kInf, true, ParamScope::kModel},
     {"rs", 0.0, "Ohm", 0.0, kInf, true, ParamScope::kModel},
@@ -146,10 +155,10 @@ inline constexpr ParamInfo kDiodeParams[] = {
     {"ibv", 1e-3, "A", 0.0, kInf, true, ParamScope::kModel},
     {"nbv", kNoDefault, "1", -kInf, kInf, false, ParamScope::kModel},  // unset: n
     {"level", 1.0, "1", 1.0, 1.0, false, ParamScope::kModel},
-    // Accepted for compatibility; temperature scaling and noise are not modelled.
-    {"tnom", 27.0, "C", -kInf, kInf, false, ParamScope::kModel},
+    {"tnom", 27.0, "C", -273.15, kInf, false, ParamScope::kModel},
     {"eg", 1.11, "eV", -kInf, kInf, false, ParamScope::kModel},
     {"xti", 3.0, "1", -kInf, kInf, false, ParamScope::kModel},
+    // Accepted for compatibility; noise is not modelled.
     {"kf", 0.0, "1", -kInf, kInf, false, ParamScope::kModel},
     {"af", 1.0, "1", 0.0, kInf, true, ParamScope::kModel},
 };

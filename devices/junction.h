@@ -23,6 +23,45 @@ inline constexpr double kKelvin = 273.15;           // 0 degC in K
 // Thermal voltage kT/q at `celsius`.
 inline double ThermalVoltage(double celsius) { return kBoltzmann * (celsius + kKelvin) / kCharge; }
 
+// Temperature scaling of junction parameters, as SPICE3/ngspice: a model card holds values at
+// its nominal temperature TNOM; a device at temperature T sees them moved along silicon's band
+// gap (all temperatures in kelvin here):
+//   Eg(T) = 1.16 - 7.02e-4 T^2 / (T + 1108)                       (eV; Eg(kRefKelvin) = kGapRef)
+//   shift(T) = -3 Vt(T) ln(T / Tref) + Eg(T) - kGapRef T / Tref     (SPICE's "pbfact")
+//   pbo = (PB - shift(TNOM)) / (TNOM/Tref),  PB(T) = (T/Tref) pbo + shift(T)
+//   CJ(T) = CJ (1 + M (4e-4 (T - Tref) - g(T))) / (1 + M (4e-4 (TNOM - Tref) - g(TNOM))),
+//   g(t) = (PB(t) - pbo) / pbo.
+inline constexpr double kRefKelvin = 300.15;   // reference temperature of the fits below, K
+inline constexpr double kGapRef = 1.1150877;   // Eg(kRefKelvin), eV
+inline constexpr double kCapTempCoeff = 4e-4;  // linear temperature coefficient of CJ, 1/K
+
+inline double Kelvin(double celsius) { return celsius + kKelvin; }
+inline double ThermalVoltageK(double kelvin) { return kBoltzmann * kelvin / kCharge; }
+
+// Silicon band gap (eV) at `kelvin` (the fit SPICE uses).
+inline double SiliconGap(double kelvin) {
+  constexpr double kGap0 = 1.16, kAlpha = 7.02e-4, kBeta = 1108.0;  // Eg(0) eV, eV/K, K
+  return kGap0 - kAlpha * kelvin * kelvin / (kelvin + kBeta);
+}
+
+// SPICE's junction potential shift(T) above.
+inline double PotentialShift(double kelvin) {
+  return -3.0 * ThermalVoltageK(kelvin) * std::log(kelvin / kRefKelvin) + SiliconGap(kelvin) -
+         kGapRef * kelvin / kRefKelvin;
+}
+
+// Junction potential at `temp` from `pb` at `tnom` (kelvin); *cap_factor gets CJ(T) / CJ for
+// grading coefficient `mj`. Call again with another grading for a sidewall sharing the potential.
+template <typename T>
+T JunctionPotentialAt(const T& pb, const T& mj, double tnom, double temp, T* cap_factor) {
+  const T pbo = (pb - PotentialShift(tnom)) / (tnom / kRefKelvin);
+  const T pb_t = (temp / kRefKelvin) * pbo + PotentialShift(temp);
+  const T g_old = (pb - pbo) / pbo, g_new = (pb_t - pbo) / pbo;
+  *cap_factor = (1.0 + mj * (kCapTempCoeff * (temp - kRefKelvin) - g_new)) /
+                (1.0 + mj * (kCapTempCoeff * (tnom - kRefKelvin) - g_old));
+  return pb_t;
+}
+
 inline double Value(double v) { return v; }
 template <typename J>
 double Value(const J& v) {

@@ -146,6 +146,32 @@ MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, con
   return out;
 }
 
+// The card's values at `temp` from those at `tnom` (kelvin; mosfet.h and junction.h).
+template <typename T>
+MosModelT<T> AtTemperature(MosModelT<T> m, double tnom, double temp) {
+  using std::sqrt;
+  if (temp == tnom) return m;
+  const double ratio = temp / tnom;
+  const double gap = SiliconGap(temp), gap_nom = SiliconGap(tnom);
+  m.kp = m.kp / (ratio * std::sqrt(ratio));
+  const T phi = (temp / kRefKelvin) * (m.phi - PotentialShift(tnom)) / (tnom / kRefKelvin) +
+                PotentialShift(temp);
+  m.vto = m.vto + m.type * m.gamma * (sqrt(phi) - sqrt(m.phi)) + 0.5 * (gap_nom - gap) +
+          m.type * 0.5 * (phi - m.phi);
+  m.phi = phi;
+  const double sat = std::exp(gap_nom / ThermalVoltageK(tnom) - gap / ThermalVoltageK(temp));
+  m.is = m.is * sat;
+  m.js = m.js * sat;
+  T bottom, side;
+  JunctionPotentialAt(m.pb, m.mjsw, tnom, temp, &side);
+  m.pb = JunctionPotentialAt(m.pb, m.mj, tnom, temp, &bottom);
+  m.cj = m.cj * bottom;
+  m.cbd = m.cbd * bottom;
+  m.cbs = m.cbs * bottom;
+  m.cjsw = m.cjsw * side;
+  return m;
+}
+
 template <typename T>
 MosModelT<T> Promote(const MosModel& m) {
   MosModelT<T> out;
@@ -160,21 +186,27 @@ MosModelT<T> Promote(const MosModel& m) {
 
 }  // namespace
 
-Mosfet::Mosfet(const netlist::Element& element, const MosModel& model, double rd, double rs,
-               bool off, double temp_celsius)
+Mosfet::Mosfet(const netlist::Element& element, const MosModel& model, double tnom, double rd,
+               double rs, bool off, double temp_celsius)
     : Device(element.name, element.loc),
       nd_(element.nodes[0]),
       ng_(element.nodes[1]),
       ns_(element.nodes[2]),
       nb_(element.nodes[3]),
-      model_(model),
+      card_(model),
+      tnom_(tnom),
+      inst_temp_(InstanceTemp::From(element)),
       gd_(rd > 0.0 ? 1.0 / rd : 0.0),
       gs_(rs > 0.0 ? 1.0 / rs : 0.0),
       off_(off) {
   SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
 }
 
-void Mosfet::SetAnalysis(const AnalysisInfo& info) { vt_ = ThermalVoltage(info.temp); }
+void Mosfet::SetAnalysis(const AnalysisInfo& info) {
+  kelvin_ = inst_temp_.Kelvin(info.temp);
+  vt_ = ThermalVoltageK(kelvin_);
+  model_ = AtTemperature(card_, tnom_, kelvin_);
+}
 
 void Mosfet::Setup(SetupContext& ctx) {
   d_ = ctx.Node(nd_);
@@ -263,8 +295,9 @@ int Mosfet::ParamHandle(const std::string& key, bool model_card) const {
 
 void Mosfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
   using Dual = ceres::Jet<double, 1>;
-  MosModelT<Dual> m = Promote<Dual>(model_);
-  Fields(m)[handle]->v[0] = 1.0;
+  MosModelT<Dual> card = Promote<Dual>(card_);
+  Fields(card)[handle]->v[0] = 1.0;
+  const MosModelT<Dual> m = AtTemperature(card, tnom_, kelvin_);
   const double* x = ctx.x;
   const MosOut<Dual> o = Equations(m, Dual(x[g_] - x[si_]), Dual(x[di_] - x[si_]),
                                    Dual(x[b_] - x[si_]), vt_, ctx.gmin);
@@ -275,7 +308,7 @@ void Mosfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) co
 namespace {
 
 // Reads the card into `m` and the series resistances; reports every problem at the card.
-bool ReadCard(const netlist::Model& card, double temp, MosModel* m, double* rd, double* rs,
+bool ReadCard(const netlist::Model& card, double tnom, MosModel* m, double* rd, double* rs,
               double* rsh, netlist::Diagnostics& diag) {
   bool ok = true;
   auto error = [&](const std::string& what, const std::string& hint = "") {
@@ -316,12 +349,7 @@ bool ReadCard(const netlist::Model& card, double temp, MosModel* m, double* rd, 
     } else if (key == "nsub") {
       nsub = value;
     } else if (key == "tnom") {
-      if (value != temp) {
-        diag.Warning(card.loc, fmt::format("MOSFET model '{}': tnom = {} differs from the "
-                                           "circuit temperature {}; parameters are not "
-                                           "temperature scaled",
-                                           card.name, value, temp));
-      }
+      // Read by NominalKelvin.
     } else if (key == "kf" || key == "af" || key == "nss" || key == "nfs" || key == "tpg" ||
                key == "xj") {
       // Noise and process parameters without effect on level 1's equations here.
@@ -335,7 +363,7 @@ bool ReadCard(const netlist::Model& card, double temp, MosModel* m, double* rd, 
     m->cox = kEpsOx / tox;
     if (!have_kp) m->kp = uo * 1e-4 * m->cox;  // uo in cm^2/Vs
     if (nsub > 0.0) {
-      const double vt = ThermalVoltage(temp);
+      const double vt = ThermalVoltageK(tnom);
       const double n = nsub * 1e6;  // 1/cm^3 -> 1/m^3
       if (!have_phi) m->phi = std::max(0.1, 2.0 * vt * std::log(n / kNiSi));
       if (!have_gamma) m->gamma = std::sqrt(2.0 * kEpsSi * kCharge * n) / m->cox;
@@ -375,10 +403,11 @@ void MosfetTopology(const netlist::Element&, const std::vector<int>& n, Coupling
 std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
                                      const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
   bool ok = CheckNodeCount(element, 4, diag);
-  ok =
-      CheckParamNames(element, element.params,
-                      {"l", "w", "ad", "as", "pd", "ps", "nrd", "nrs", "m", "off", "area"}, diag) &&
-      ok;
+  ok = CheckParamNames(
+           element, element.params,
+           {"l", "w", "ad", "as", "pd", "ps", "nrd", "nrs", "m", "off", "area", "temp", "dtemp"},
+           diag) &&
+       ok;
   if (!ok) return nullptr;
   auto it = netlist.models.find(element.model);
   if (element.model.empty() || it == netlist.models.end()) {
@@ -389,7 +418,8 @@ std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
   const netlist::Model& card = it->second;
   MosModel m;
   double rd = 0.0, rs = 0.0, rsh = 0.0;
-  if (!ReadCard(card, netlist.temp, &m, &rd, &rs, &rsh, diag)) return nullptr;
+  const double tnom = NominalKelvin(card, netlist);
+  if (!ReadCard(card, tnom, &m, &rd, &rs, &rsh, diag)) return nullptr;
   auto fields = Fields(m);
   for (const auto& [key, value] : element.params) {
     const int k = FieldIndex(key);
@@ -411,7 +441,7 @@ std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
   if (rd == 0.0) rd = rsh * ParamOr(element.params, "nrd", 1.0);
   if (rs == 0.0) rs = rsh * ParamOr(element.params, "nrs", 1.0);
   const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
-  return std::make_unique<Mosfet>(element, m, rd / m.m, rs / m.m, off, netlist.temp);
+  return std::make_unique<Mosfet>(element, m, tnom, rd / m.m, rs / m.m, off, netlist.temp);
 }
 
 }  // namespace memspice::devices

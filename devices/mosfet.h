@@ -1,7 +1,14 @@
 // MOSFET level 1 (Shichman-Hodges, as SPICE2/ngspice level 1) with Meyer gate charge:
 // `M1 d g s b model [L=] [W=] [AD=] [AS=] [PD=] [PS=] [NRD=] [NRS=] [M=] [OFF]` and
 // `.model name NMOS|PMOS (level=1 vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw
-// mjsw fc cgso cgdo cgbo tox uo ld nsub tnom)`.
+// mjsw fc cgso cgdo cgbo tox uo ld nsub tnom)`, instance `temp=` / `dtemp=`.
+//
+// Temperature (T the device's, TNOM the card's, kelvin; shift(), Eg() and the junction's PB, CJ,
+// CJSW, CBD, CBS as junction.h): KP(T) = KP (T/TNOM)^-1.5,
+//   PHI(T) = (T/Tref) (PHI - shift(TNOM)) / (TNOM/Tref) + shift(T),
+//   VTO(T) = VTO + p GAMMA (sqrt(PHI(T)) - sqrt(PHI)) + (Eg(TNOM) - Eg(T))/2 + p (PHI(T) - PHI)/2,
+//   IS(T), JS(T) = IS, JS exp(Eg(TNOM)/Vt(TNOM) - Eg(T)/Vt(T)).
+// The equations below use these values.
 //
 // With p = +1 (NMOS) or -1 (PMOS), every voltage below is p times the terminal difference and
 // every current and charge is multiplied by p again. Normal mode has vds >= 0; otherwise drain
@@ -69,12 +76,14 @@ class Mosfet : public Device {
   static constexpr double kMaxExpArg = 200.0;
 
   // `model` holds card and instance values; rd, rs are the series resistances (0: none).
-  Mosfet(const netlist::Element& element, const MosModel& model, double rd, double rs, bool off,
-         double temp_celsius);
+  // `model` holds the card's values at `tnom` (kelvin) and the instance's.
+  Mosfet(const netlist::Element& element, const MosModel& model, double tnom, double rd, double rs,
+         bool off, double temp_celsius);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
+  bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
   // Exact partials for w, l (instance) and vto, kp, gamma, phi, lambda, cgso, cgdo (card).
   int ParamHandle(const std::string& key, bool model_card) const override;
@@ -86,10 +95,13 @@ class Mosfet : public Device {
   std::string nd_, ng_, ns_, nb_;
   int d_ = kGround, g_ = kGround, s_ = kGround, b_ = kGround;  // external
   int di_ = kGround, si_ = kGround;                            // internal (= d_, s_ without RD/RS)
-  MosModel model_;
+  MosModel card_;                                              // at tnom_
+  double tnom_;                                                // K
+  InstanceTemp inst_temp_;
+  MosModel model_;              // at the device temperature
   double gd_ = 0.0, gs_ = 0.0;  // series conductances
   bool off_;
-  double vt_ = 0.0;
+  double kelvin_ = 0.0, vt_ = 0.0;
   double vgs_old_ = 0.0, vds_old_ = 0.0, vbs_old_ = 0.0;  // limiting state
   std::array<int, 16> h_{};                               // [row][col] over (di, g, si, b)
   SeriesConductance rd_, rs_;                             // drain and source series resistances
@@ -107,6 +119,8 @@ inline constexpr ParamInfo kMosfetParams[] = {
     {"nrs", 1.0, "1", 0.0, kInf},
     {"m", 1.0, "1", 0.0, kInf, true},
     {"off", 0.0, "1", 0.0, 1.0},
+    {"temp", kNoDefault, "C"},  // device temperature (default: the circuit's)
+    {"dtemp", 0.0, "C"},        // offset from the circuit temperature
     {"level", 1.0, "1", 1.0, 1.0, false, ParamScope::kModel},
     {"vto", 0.0, "V", -kInf, kInf, false, ParamScope::kModel},
     {"vt0", 0.0, "V", -kInf, kInf, false, ParamScope::kModel},  // = vto

@@ -12,6 +12,7 @@
 #include "devices/diode.h"
 #include "devices/inductor.h"
 #include "devices/isource.h"
+#include "devices/jfet.h"
 #include "devices/mosfet.h"
 #include "devices/mss.h"
 #include "devices/resistor.h"
@@ -80,6 +81,11 @@ const std::vector<DeviceDescriptor>& Registry() {
        "ikr=5m isc=1e-13 rb=100 rbm=20 re=2 rc=10 cje=1p tf=0.3n xtf=2 vtf=3 itf=10m cjc=0.8p "
        "xcjc=0.6 tr=5n cjs=0.5p mjs=0.4)",
        "npn pnp", kBjtParams, kNoValue, BjtTopology, kNative, "docs/devices/bjt.md"},
+      {'j', "", CreateJfet, "junction FET level 1 (Shichman-Hodges with doping tail B)",
+       "J1 a b c jmod 2\n.model jmod njf (vto=-1.8 beta=1.2m lambda=0.02 rd=10 rs=8 cgs=3p "
+       "cgd=1.5p "
+       "pb=0.9 is=1e-14 b=0.9)",
+       "njf pjf", kJfetParams, kNoValue, JfetTopology, kNative, "docs/devices/jfet.md"},
       {'s', "", CreateSwitch, "voltage-controlled switch (smooth transition)",
        "S1 a b c d smod\n.model smod sw (vt=0.5 ron=10 roff=1meg)", "sw", kSwitchParams, kNoValue,
        ConductingTopology, kNative, "docs/devices/switch.md"},

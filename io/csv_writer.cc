@@ -1,6 +1,5 @@
 #include "io/csv_writer.h"
 
-#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -63,6 +62,7 @@ bool SplitLine(const std::string& line, std::vector<std::string>* fields,
   return true;
 }
 
+using base::AppendNumber;
 using base::Lower;
 using base::Trim;
 
@@ -84,14 +84,6 @@ std::string CsvHeader(const WaveformTable& table) {
   }
   out += '\n';
   return out;
-}
-
-// Appends v in the shortest form that round-trips exactly (compiled format: no parsing and no
-// growth checks per number; this is the hot loop of CSV output).
-void AppendNumber(double v, std::string& out) {
-  char tmp[32];  // the longest shortest-form double is 24 characters
-  char* end = fmt::format_to(tmp, FMT_COMPILE("{}"), v);
-  out.append(tmp, static_cast<size_t>(end - tmp));
 }
 
 // One data line.

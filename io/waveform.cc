@@ -9,6 +9,7 @@
 #include <numbers>
 
 #include "base/bytes.h"
+#include "base/option_names.h"
 #include "base/strings.h"
 #include "netlist/netlist.h"
 
@@ -43,6 +44,14 @@ double KeptRowBytes(size_t num_values) {
   return sizeof(std::vector<double>) + 8.0 * num_values + 16.0 + 8.0;
 }
 
+// What to do when the kept waveforms would pass the memory limit.
+std::string MemoryLimitHint() {
+  return fmt::format(
+      "stream them to a file instead ({} or {} without {}), select fewer signals with .save, or "
+      "raise the limit with {} BYTES",
+      base::Opt("csv"), base::Opt("raw"), base::Opt("plot"), base::Opt("max_memory"));
+}
+
 }  // namespace
 
 Status WaveformTable::CheckBudget(double points, const std::string& hint) const {
@@ -50,15 +59,14 @@ Status WaveformTable::CheckBudget(double points, const std::string& hint) const 
     return Status::Refused(fmt::format("{} needs at least {:.3g} points, over the limit of {} "
                                        "points",
                                        analysis, points, max_points),
-                           hint + ", or raise the limit with --max-points N");
+                           hint + ", or raise the limit with " + base::Opt("max_points") + " N");
   }
   const double bytes = points * KeptRowBytes(names.size());
   if (keep_rows && max_kept_bytes > 0 && bytes > static_cast<double>(max_kept_bytes)) {
     return Status::Refused(
         fmt::format("{} keeps at least {:.3g} points in memory, about {}, over the limit of {}",
                     analysis, points, base::FormatBytes(bytes), base::FormatBytes(max_kept_bytes)),
-        "stream them to a file instead (--csv or --raw without --plot), select fewer signals "
-        "with .save, or raise the limit with --max-memory BYTES");
+        MemoryLimitHint());
   }
   return Status::Ok();
 }
@@ -67,8 +75,9 @@ Status WaveformTable::AddPoint(double scale_value, std::vector<double> values) {
   if (max_points > 0 && num_points() >= max_points) {
     return Status::Error(
         fmt::format("{}: stopped at the limit of {} output points", analysis, max_points),
-        "raise it with --max-points N, or reduce the points: a larger step, a later .tran "
-        "start time or a shorter stop time");
+        "raise it with " + base::Opt("max_points") +
+            " N, or reduce the points: a larger step, a later .tran start time or a shorter "
+            "stop time");
   }
   if (sink != nullptr) {
     if (Status s = sink->Point(scale_value, values); !s.ok()) return s;
@@ -82,8 +91,7 @@ Status WaveformTable::AddPoint(double scale_value, std::vector<double> values) {
     return Status::Error(
         fmt::format("{}: the waveforms kept in memory reached the limit of {:.3g} GB at {} points",
                     analysis, max_kept_bytes / 1e9, rows.size()),
-        "stream them to a file instead (--csv or --raw without --plot), select fewer signals "
-        "with .save, or raise the limit with --max-memory BYTES");
+        MemoryLimitHint());
   }
   if (!scale_name.empty()) scale.push_back(scale_value);
   rows.push_back(std::move(values));

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <optional>
 
+#include "base/option_names.h"
+
 namespace memspice::netlist {
 namespace {
 
@@ -50,12 +52,14 @@ void Diagnostics::AddSource(const std::string& file, std::string_view text) {
 }
 
 void Diagnostics::Error(const SourceLoc& loc, std::string message, std::string hint) {
-  items_.push_back({Severity::kError, loc, Clip(std::move(message)), Clip(std::move(hint))});
+  items_.push_back({Severity::kError, loc, Clip(base::RenderOptionNames(std::move(message))),
+                    Clip(base::RenderOptionNames(std::move(hint)))});
   ++num_errors_;
 }
 
 void Diagnostics::Warning(const SourceLoc& loc, std::string message, std::string hint) {
-  items_.push_back({Severity::kWarning, loc, Clip(std::move(message)), Clip(std::move(hint))});
+  items_.push_back({Severity::kWarning, loc, Clip(base::RenderOptionNames(std::move(message))),
+                    Clip(base::RenderOptionNames(std::move(hint)))});
 }
 
 const std::string* Diagnostics::SourceLine(const std::string& file, int line) const {

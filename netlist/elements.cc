@@ -15,6 +15,11 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // What ngspice 39 makes of a resistance of exactly 0 (or -0).
 constexpr double kZeroResistance = 1e-3;
+// Most (x, y) pairs of an E/G TABLE (each adds two levels of nesting to its expression).
+constexpr size_t kMaxTablePoints = 200;
+// ngspice 39 rounds each corner of a TABLE with a parabola over +- this fraction of the shorter
+// adjacent segment between points (the end points: their one segment); measured against it.
+constexpr double kTableRounding = 0.1;
 
 Expr ConstantExpr(double v, const SourceLoc& loc) {
   auto n = std::make_shared<ExprNode>();
@@ -596,8 +601,9 @@ void Flattener::Controlled(Frame* f, const Card& card, Element e) {
   const std::vector<Token>& t = card.tokens;
   const bool is_e = e.letter == 'e';
   if (t.size() > 3 && t[3].IsWord("poly")) return Poly(f, card, std::move(e));
+  if (t.size() > 3 && t[3].IsWord("table")) return Table(f, card, std::move(e));
   if (t.size() > 3 && t[3].Is(Token::Kind::kWord) &&
-      (t[3].text == "table" || t[3].text == "laplace" || t[3].text == "freq")) {
+      (t[3].text == "laplace" || t[3].text == "freq")) {
     diag_.Error(t[3].loc,
                 fmt::format("{} sources with {} are not supported", is_e ? "E" : "G", t[3].raw),
                 "use VALUE={...} or a B source");
@@ -646,6 +652,115 @@ void Flattener::Controlled(Frame* f, const Card& card, Element e) {
   if (!v) return;
   e.value = *v;
   if (!KvParams(f, card, a.kv, &e, {"gain"})) return;
+  AddElement(std::move(e), t[0].loc);
+}
+
+// `E1 n+ n- TABLE {expr} = (x1, y1) (x2, y2) ...` (G alike; parentheses and commas optional):
+// the output is piecewise linear in expr through the points and holds y1 below x1 and yn above
+// xn, as ngspice; like ngspice 39 each corner is rounded by a parabola tangent to both pieces
+// at x_j -+ h_j, h_j = kTableRounding times the shorter adjacent piece, so the output is
+// continuously differentiable. Built as an expression of nested selects, like VALUE={...}.
+void Flattener::Table(Frame* f, const Card& card, Element e) {
+  const std::vector<Token>& t = card.tokens;
+  const char* kind = e.letter == 'e' ? "VCVS" : "VCCS";
+  const std::string usage = fmt::format("e.g. {} out 0 TABLE {{V(in)}} = (0, 0) (1, 2)", t[0].raw);
+  Args nodes;
+  nodes.pos = {&t[1], &t[2]};
+  if (!Nodes(f, card, nodes, 2, kind, &e)) return;
+  if (t.size() < 5) {
+    diag_.Error(EndLoc(card), fmt::format("TABLE of '{}' needs an expression and points", t[0].raw),
+                usage);
+    return;
+  }
+  size_t end = 0;
+  NodePtr x = ParseCardExpr(card, t[3].end, diag_, &end);
+  if (!x) return;
+  const size_t stop = t[3].end + end;
+  size_t k = 4;
+  while (k < t.size() && t[k].pos < stop) ++k;
+  if (k >= t.size() || !t[k].Is(Token::Kind::kEq)) {
+    diag_.Error(k < t.size() ? t[k].loc : EndLoc(card),
+                "expected '=' between the TABLE expression and its points", usage);
+    return;
+  }
+  std::vector<double> values;
+  std::vector<SourceLoc> locs;
+  for (++k; k < t.size(); ++k) {
+    const Token& p = t[k];
+    if (p.Is(Token::Kind::kLParen) || p.Is(Token::Kind::kRParen) || p.Is(Token::Kind::kComma)) {
+      continue;
+    }
+    std::optional<double> v = Value(f, card, p, "table point", RefuseTemper());
+    if (!v) return;
+    values.push_back(*v);
+    locs.push_back(p.loc);
+  }
+  const size_t npts = values.size() / 2;
+  if (values.size() % 2 != 0 || npts < 2 || npts > kMaxTablePoints) {
+    diag_.Error(values.empty() ? EndLoc(card) : locs.back(),
+                fmt::format("TABLE of '{}' needs 2 to {} (x, y) pairs, got {} numbers", t[0].raw,
+                            kMaxTablePoints, values.size()),
+                usage);
+    return;
+  }
+  for (size_t j = 1; j < npts; ++j) {
+    if (values[2 * j] <= values[2 * j - 2]) {
+      diag_.Error(locs[2 * j], fmt::format("TABLE abscissas must be ascending: {} follows {}",
+                                           values[2 * j], values[2 * j - 2]));
+      return;
+    }
+  }
+  const SourceLoc loc = t[3].loc;
+  auto node = [&](ExprOp op, std::vector<NodePtr> args, double value = 0.0) {
+    auto n = std::make_shared<ExprNode>();
+    n->op = op;
+    n->value = value;
+    n->loc = loc;
+    for (const NodePtr& a : args) n->height = std::max(n->height, a->height + 1);
+    n->args = std::move(args);
+    return NodePtr(n);
+  };
+  auto constant = [&](double v) { return node(ExprOp::kConst, {}, v); };
+  // Points with the flat continuations: slope[j] is the slope left of point j (slope[npts] the
+  // right end's, 0), half[j] the rounding half-width at point j.
+  std::vector<double> px(npts), py(npts), slope(npts + 1, 0.0), half(npts);
+  for (size_t j = 0; j < npts; ++j) {
+    px[j] = values[2 * j];
+    py[j] = values[2 * j + 1];
+  }
+  for (size_t j = 1; j < npts; ++j) slope[j] = (py[j] - py[j - 1]) / (px[j] - px[j - 1]);
+  for (size_t j = 0; j < npts; ++j) {
+    constexpr double kNone = std::numeric_limits<double>::infinity();
+    const double left = j == 0 ? kNone : px[j] - px[j - 1];
+    const double right = j + 1 == npts ? kNone : px[j + 1] - px[j];
+    half[j] = kTableRounding * std::min(left, right);
+  }
+  // y on the straight piece right of point j, and on the parabola around point j.
+  auto line = [&](size_t j) {
+    return node(ExprOp::kAdd,
+                {constant(py[j]), node(ExprOp::kMul, {constant(slope[j + 1]),
+                                                      node(ExprOp::kSub, {x, constant(px[j])})})});
+  };
+  auto corner = [&](size_t j) {
+    NodePtr u = node(ExprOp::kSub, {x, constant(px[j] - half[j])});
+    NodePtr left = node(ExprOp::kAdd, {constant(py[j] - slope[j] * half[j]),
+                                       node(ExprOp::kMul, {constant(slope[j]), u})});
+    const double k = (slope[j + 1] - slope[j]) / (4.0 * half[j]);
+    return node(ExprOp::kAdd,
+                {left, node(ExprOp::kMul, {constant(k), node(ExprOp::kMul, {u, u})})});
+  };
+  NodePtr r = constant(py[npts - 1]);
+  for (size_t j = npts; j-- > 0;) {
+    if (j + 1 < npts) {
+      r = node(ExprOp::kTernary,
+               {node(ExprOp::kLt, {x, constant(px[j + 1] - half[j + 1])}), line(j), r});
+    }
+    r = node(ExprOp::kTernary, {node(ExprOp::kLt, {x, constant(px[j] + half[j])}), corner(j), r});
+  }
+  r = node(ExprOp::kTernary,
+           {node(ExprOp::kLt, {x, constant(px[0] - half[0])}), constant(py[0]), r});
+  e.expr = ResolveExpr(f, r, Trim(card.text.substr(t[3].pos)), loc);
+  if (!e.expr) return;
   AddElement(std::move(e), t[0].loc);
 }
 

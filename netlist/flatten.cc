@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/option_names.h"
+
 namespace memspice::netlist {
 
 Flattener::Flattener(const SubcktDef& top, const std::set<std::string>& globals,
@@ -21,7 +23,7 @@ void Flattener::Run() {
     auto it = root_->params.find(name);
     if (it == root_->params.end()) {
       diag_.Error(SourceLoc{out_->files.empty() ? "" : out_->files[0], 0, 0},
-                  fmt::format("--set names unknown parameter '{}'", name),
+                  fmt::format("{} names unknown parameter '{}'", base::Opt("set"), name),
                   "only top-level .param values can be overridden");
       continue;
     }

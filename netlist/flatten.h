@@ -127,6 +127,7 @@ class Flattener {
   // E/G/F/H `POLY(n) controls... coefficients...`: becomes the equivalent behavioural element
   // (E/H: voltage VALUE=, G/F: current VALUE=). Returns after reporting on malformed cards.
   void Poly(Frame* f, const Card& card, Element e);
+  void Table(Frame* f, const Card& card, Element e);
   void YDevice(Frame* f, const Card& card);
 
   // --- dot cards (directives.cc)

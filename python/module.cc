@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "autodiff/gradient.h"
+#include "base/option_names.h"
 #include "io/raw_file.h"
 #include "netlist/netlist.h"
 #include "ngspice/compare.h"
@@ -404,6 +405,16 @@ void RegisterErrors(py::module_& m) {
   });
 }
 
+// Library messages name options neutrally (base::Opt); here the ones the Python functions take
+// are spelled as keyword arguments, the others keep their neutral name.
+std::string PythonOptionSpelling(std::string_view name) {
+  static constexpr std::string_view kKeywords[] = {"method", "fixed_step", "wrt",  "objective",
+                                                   "params", "signals",    "rtol", "timeout"};
+  for (std::string_view k : kKeywords)
+    if (k == name) return std::string(name) + "=";
+  return "'" + std::string(name) + "'";
+}
+
 }  // namespace
 }  // namespace memspice::python
 
@@ -411,6 +422,7 @@ PYBIND11_MODULE(_memspice, m) {
   using namespace memspice::python;
   m.doc() = "memspice compiled core; use the memspice package";
   RegisterErrors(m);
+  memspice::base::SetOptionSpelling(&PythonOptionSpelling);
   m.attr("SOURCE_LIB_DIR") = MEMSPICE_SOURCE_DIR "/circuits/lib";
   py::class_<DeckSource>(m, "DeckSource");
   m.def("deck_source", &MakeSource, py::arg("text_or_path"), py::arg("is_path"), py::arg("params"),

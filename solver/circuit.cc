@@ -382,6 +382,8 @@ std::unique_ptr<Circuit> Circuit::BuildFromDevices(
   c->entries_ = std::move(bind.entries);
   c->all_linear_ = std::all_of(c->devices_.begin(), c->devices_.end(),
                                [](const auto& d) { return d->IsLinear(); });
+  c->has_limiting_state_ = std::any_of(c->devices_.begin(), c->devices_.end(),
+                                       [](const auto& d) { return d->HasLimitingState(); });
   Impl::CheckTopology(*c, netlist, diag);
   if (diag.num_errors() > errors_before) return nullptr;
   return c;

@@ -53,6 +53,8 @@ class Circuit {
   const std::vector<int>& row_idx() const { return row_idx_; }
   int nnz() const { return static_cast<int>(row_idx_.size()); }
   bool all_linear() const { return all_linear_; }
+  // Some device keeps limiting state between evaluations (Device::HasLimitingState).
+  bool has_limiting_state() const { return has_limiting_state_; }
 
   // Position in the CSC value arrays of each BindContext::Entry() handle, in handle order.
   const std::vector<int>& entry_positions() const { return entry_pos_; }
@@ -76,6 +78,7 @@ class Circuit {
   std::vector<std::unique_ptr<devices::Device>> devices_;
   std::vector<int> col_ptr_, row_idx_;
   bool all_linear_ = false;
+  bool has_limiting_state_ = false;
   std::vector<int> entry_pos_, diag_pos_, dc_gmin_nodes_;
   // What each device (in devices_ order) was given at Setup and Bind, for ReplaceDevice: its
   // unknowns in AddUnknown order and its range of Entry handles.

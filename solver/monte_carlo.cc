@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "base/option_names.h"
 #include "base/strings.h"
 #include "devices/registry.h"
 #include "netlist/expression.h"
@@ -76,10 +77,12 @@ uint64_t RunSeed(uint64_t seed, int run) {
 }
 
 Status ParseSpread(const std::string& text, Spread* out) {
-  const std::string hint = "write DEVICE.PARAM=SIGMA, e.g. --spread mss.ron=5% or r.value=0.01";
+  const std::string hint =
+      "write DEVICE.PARAM=SIGMA, e.g. " + base::Opt("spread") + " mss.ron=5% or r.value=0.01";
   const size_t dot = text.find('.'), eq = text.find('=');
   if (dot == std::string::npos || eq == std::string::npos || dot > eq) {
-    return Status::Error(fmt::format("--spread '{}' is not DEVICE.PARAM=SIGMA", text), hint);
+    return Status::Error(
+        fmt::format("{} '{}' is not DEVICE.PARAM=SIGMA", base::Opt("spread"), text), hint);
   }
   out->device = base::Lower(text.substr(0, dot));
   out->param = base::Lower(text.substr(dot + 1, eq - dot - 1));
@@ -88,21 +91,22 @@ Status ParseSpread(const std::string& text, Spread* out) {
   if (percent) sigma.pop_back();
   const std::optional<double> v = netlist::ParseSpiceNumber(sigma);
   if (!v || !std::isfinite(*v) || *v < 0) {
-    return Status::Error(
-        fmt::format("--spread '{}': '{}' is not a relative sigma >= 0", text, text.substr(eq + 1)),
-        hint);
+    return Status::Error(fmt::format("{} '{}': '{}' is not a relative sigma >= 0",
+                                     base::Opt("spread"), text, text.substr(eq + 1)),
+                         hint);
   }
   out->sigma = percent ? *v / 100 : *v;
   const devices::DeviceDescriptor* d = FindDevice(out->device);
   if (d == nullptr) {
-    return Status::Error(fmt::format("--spread '{}': unknown device '{}'", text, out->device),
-                         "devices are " + DeviceNames());
+    return Status::Error(
+        fmt::format("{} '{}': unknown device '{}'", base::Opt("spread"), text, out->device),
+        "devices are " + DeviceNames());
   }
   if (InstanceRow(*d, out->param) == nullptr) {
     const bool model_only =
         devices::FindParam(d->params, out->param, devices::ParamPlace::kModelCard) != nullptr;
     return Status::Error(
-        fmt::format("--spread '{}': {} has no {} '{}'", text, out->device,
+        fmt::format("{} '{}': {} has no {} '{}'", base::Opt("spread"), text, out->device,
                     model_only ? "per-instance parameter" : "parameter", out->param),
         model_only ? "a .model-only parameter is shared by the model's instances; draw it on the "
                      "card instead, e.g. " +
@@ -125,8 +129,8 @@ Status ApplySpreads(const std::vector<Spread>& spreads, uint64_t seed, bool nomi
       if (devices::FindDescriptor(e) != d) continue;
       const double nom = Nominal(e, *nl, *row, s.param);
       if (!std::isfinite(nom)) {
-        return Status::Error(fmt::format("--spread {}.{}: '{}' has no {} to spread", s.device,
-                                         s.param, e.name, s.param),
+        return Status::Error(fmt::format("{} {}.{}: '{}' has no {} to spread", base::Opt("spread"),
+                                         s.device, s.param, e.name, s.param),
                              "give it a value on the instance line or its .model card");
       }
       const double drawn = nominal_run ? nom : nom * (1 + s.sigma * normal(rng));

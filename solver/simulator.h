@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/status.h"
@@ -67,13 +68,31 @@ struct StepInfo {
   double time = 0.0;
   double h = 0.0;  // step that led here (0 at the initial point)
   Method method = Method::kTrapezoidal;
+  // Implicit methods: the step's Newton started from x of the previous point (first step, after
+  // a breakpoint or a failed step), not from the linear predictor.
+  bool restart = false;
   const double* x = nullptr;  // unknowns after the step, size circuit.size()
+};
+
+// Solves the systems of implicit LMS steps in place of the solver's Newton. The adjoint
+// (autodiff/) supplies one that converges to round-off and depends only on the accepted history,
+// so the run itself is the differentiated trajectory and needs no replay.
+class ImplicitStepSolver {
+ public:
+  virtual ~ImplicitStepSolver() = default;
+  // May replace the initial point x (operating point or uic start); q receives q(x).
+  virtual Status Start(std::vector<double>* x, double* q) = 0;
+  // Solves f(x, time) + a0 q(x) + b = 0 from the guess in x; on success q receives q(x).
+  // False if it does not converge (*worst: the unknown with the largest update).
+  virtual bool Solve(double time, double a0, const double* b, double* x, double* q, int* worst) = 0;
 };
 
 class StepObserver {
  public:
   virtual ~StepObserver() = default;
   virtual void OnStep(const StepInfo& info) = 0;
+  // Non-null: the implicit transient steps are solved by it (see ImplicitStepSolver).
+  virtual ImplicitStepSolver* step_solver() { return nullptr; }
 };
 
 // Runs one analysis of the netlist on the circuit and appends the results to `out`.

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "base/option_names.h"
 #include "solver/engine.h"
 #include "solver/integrators.h"
 #include "solver/linear_step.h"
@@ -16,6 +17,12 @@
 namespace memspice::solver {
 
 namespace {
+
+// What to try when an explicit method loses stability.
+std::string ExplicitStabilityHint() {
+  return "explicit methods are only stable for small steps: use a smaller " +
+         base::Opt("fixed_step") + " or " + base::Opt("method") + " be|trap|gear2";
+}
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -216,14 +223,13 @@ namespace {
 // Records an accepted time point: into the output from tstart on (and the initial point when
 // tstart is 0), and to the observer always. Shared by the implicit and explicit drivers.
 Status EmitPoint(const netlist::Analysis& an, int step, double time, double h, Method method,
-                 const std::vector<double>& x, const OutputSelection& sel, StepObserver* observer,
-                 WaveformTable* out) {
+                 bool restart, const std::vector<double>& x, const OutputSelection& sel,
+                 StepObserver* observer, WaveformTable* out) {
   if (out->max_points > 0 && step > out->max_points) {
-    return Status::Error(
-        fmt::format("stopped at t = {} s after {} time points, the limit (--max-points)", Sec(time),
-                    out->max_points),
-        "the step control took more steps than estimated; raise the limit with --max-points N "
-        "or relax .options reltol/trtol");
+    return Status::Error(fmt::format("stopped at t = {} s after {} time points, the limit ({})",
+                                     Sec(time), out->max_points, base::Opt("max_points")),
+                         "the step control took more steps than estimated; raise the limit with " +
+                             base::Opt("max_points") + " N or relax .options reltol/trtol");
   }
   if (time >= an.tstart - 1e-12 * an.tstop || (step == 0 && an.tstart <= 0.0)) {
     if (Status s = sel.Emit(time, x.data(), out); !s.ok()) return s;
@@ -234,6 +240,7 @@ Status EmitPoint(const netlist::Analysis& an, int step, double time, double h, M
     si.time = time;
     si.h = h;
     si.method = method;
+    si.restart = restart;
     si.x = x.data();
     observer->OnStep(si);
   }
@@ -275,7 +282,7 @@ Status CheckPointBudget(const StepControl& sc, const netlist::Analysis& an,
   const double step = sc.fixed ? sc.fixed_h : sc.maxstep;
   const double points = an.tstop / step + static_cast<double>(sc.breakpoints.size());
   const std::string hint =
-      sc.fixed ? "use a larger --fixed-step or a shorter stop time"
+      sc.fixed ? "use a larger " + base::Opt("fixed_step") + " or a shorter stop time"
                : "check the .tran step, tmax and .options maxstep (is a unit suffix missing?)";
   if (max_points <= 0 || points <= static_cast<double>(max_points)) {
     return out.CheckBudget(points, hint);  // the memory limit of kept points
@@ -287,7 +294,7 @@ Status CheckPointBudget(const StepControl& sc, const netlist::Analysis& an,
                   "(about {} of waveforms), over the limit of {} points",
                   an.tstop, sc.fixed ? "a fixed" : "a largest", step, points, FormatBytes(bytes),
                   max_points),
-      hint + ", or raise the limit with --max-points N");
+      hint + ", or raise the limit with " + base::Opt("max_points") + " N");
 }
 
 }  // namespace
@@ -299,6 +306,9 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   const double tstop = an.tstop;
   if (Status s = CheckPointBudget(sc, an, sel, o_.max_points, *out); !s.ok()) return s;
   const bool linear = c_.all_linear();
+  // An observer that solves the steps itself (the adjoint's exact tape) replaces Newton and the
+  // linear fast path.
+  ImplicitStepSolver* exact = observer != nullptr ? observer->step_solver() : nullptr;
   NewtonOptions nopt = TranNewtonOptions();
   nopt.chord = !linear;
   Progress progress(o_.progress, "tran");
@@ -315,7 +325,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   req.time = 0.0;
   // Linear circuits: one solve per step without the device loop (linear_step.h).
   std::unique_ptr<LinearStep> fast;
-  if (linear) {
+  if (linear && exact == nullptr) {
     newton_.Invalidate();
     fast = std::make_unique<LinearStep>(asm_, klu_, req);
     if (!fast->valid()) fast.reset();
@@ -329,16 +339,21 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     for (int i = 0; i < n_; ++i) lte_rows[i] = i;
   }
   const std::vector<devices::Device*> checked = StateCheckedDevices(c_.devices());
-  asm_.Evaluate(xn.data(), req);
-  std::copy(asm_.q(), asm_.q() + n_, qn.begin());
+  if (exact != nullptr) {
+    if (Status s = exact->Start(&xn, qn.data()); !s.ok()) return s;
+  } else {
+    asm_.Evaluate(xn.data(), req);
+    std::copy(asm_.q(), asm_.q() + n_, qn.begin());
+  }
   qprev = qn;
   qh[0] = qn;
   th[0] = 0.0;
 
   double t = 0.0;
   int step = 0;
-  auto emit = [&](double time, double h, Method m, const std::vector<double>& x) {
-    return EmitPoint(an, step, time, h, m, x, sel, observer, out);
+  auto emit = [&](double time, double h, Method m, bool from_previous,
+                  const std::vector<double>& x) {
+    return EmitPoint(an, step, time, h, m, from_previous, x, sel, observer, out);
   };
   if (an.tstart <= 0.0 || observer != nullptr) {
     // Step 0 always goes to the observer; to the table only if tstart is 0.
@@ -376,14 +391,17 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       last_a0 = co.a0;
     }
     co.History(n_, qn.data(), qprev.data(), qdotn.data(), b.data());
-    if (!linear && !restart && hprev > 0.0) {
+    const bool predicted = !linear && !restart && hprev > 0.0;
+    if (predicted) {
       PredictLinear(n_, h, hprev, xn.data(), xprev.data(), xtry.data());
     } else if (fast == nullptr) {
       xtry = xn;
     }
     req.time = t + h;
     NewtonOutcome no;
-    if (fast != nullptr) {
+    if (exact != nullptr) {
+      no.converged = exact->Solve(t + h, co.a0, b.data(), xtry.data(), qnew.data(), &no.worst);
+    } else if (fast != nullptr) {
       no.converged = fast->Solve(co.a0, t + h, b.data(), xtry.data(), qnew.data());
       no.singular = !no.converged;
       no.worst = fast->singular_col();
@@ -401,7 +419,8 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
         return Status::Error(
             fmt::format("Newton failed at t = {} s (h = {} s): largest residual at {}", Sec(t + h),
                         Sec(h), c_.DescribeUnknown(no.worst)),
-            "use a smaller --fixed-step, adaptive stepping, or raise .options itl4");
+            "use a smaller " + base::Opt("fixed_step") +
+                ", adaptive stepping, or raise .options itl4");
       }
       h /= 8.0;
       restart = true;
@@ -414,7 +433,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       }
       continue;
     }
-    if (fast == nullptr) std::copy(asm_.q(), asm_.q() + n_, qnew.begin());
+    if (fast == nullptr && exact == nullptr) std::copy(asm_.q(), asm_.q() + n_, qnew.begin());
     for (int i = 0; i < n_; ++i) qdotnew[i] = co.a0 * qnew[i] + b[i];
 
     // Local truncation error from divided differences of q over the points since the restart.
@@ -483,8 +502,8 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       std::string msg = d->CheckState(xtry.data());
       if (!msg.empty()) {
         return Status::Error(fmt::format("{} at t = {} s", msg, Sec(t + h)),
-                             "reduce the step (--fixed-step or .options maxstep) or check the "
-                             "model parameters");
+                             "reduce the step (" + base::Opt("fixed_step") +
+                                 " or .options maxstep) or check the model parameters");
       }
     }
     xprev.swap(xn);
@@ -509,7 +528,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     }
     qh[0] = qn;
     th[0] = t;
-    if (Status s = emit(t, hprev, co.method, xn); !s.ok()) return s;
+    if (Status s = emit(t, hprev, co.method, !predicted, xn); !s.ok()) return s;
     progress.Update(t / tstop);
     if (!sc.fixed) {
       if (hit) {
@@ -576,11 +595,9 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
     for (int i = 0; i < n_; ++i) {
       b[i] = diff[i] ? -Q[i] : 0.0;
       if (!std::isfinite(b[i])) {
-        failure = Status::Error(
-            fmt::format("the charge of {} became non-finite at t = {} s", c_.DescribeUnknown(i),
-                        Sec(time)),
-            "explicit methods are only stable for small steps: use --fixed-step smaller or "
-            "--method be|trap|gear2");
+        failure = Status::Error(fmt::format("the charge of {} became non-finite at t = {} s",
+                                            c_.DescribeUnknown(i), Sec(time)),
+                                ExplicitStabilityHint());
         return false;
       }
     }
@@ -606,13 +623,12 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
                         "{} when solving for the charges at t = {} s (a capacitor fixed by "
                         "voltage sources, or a node without capacitance between capacitors)",
                         mname, c_.DescribeUnknown(no.worst), Sec(time)),
-            "use an implicit method: --method be, trap or gear2");
+            "use an implicit method: " + base::Opt("method") + " be, trap or gear2");
       } else {
         failure = Status::Error(
             fmt::format("Newton failed at t = {} s in an {} stage: largest residual at {}",
                         Sec(time), mname, c_.DescribeUnknown(no.worst)),
-            "explicit methods are only stable for small steps: use --fixed-step smaller or "
-            "--method be|trap|gear2");
+            ExplicitStabilityHint());
       }
       return false;
     }
@@ -659,13 +675,11 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
 
   int step = 0;
   auto emit = [&](double time, double h, const std::vector<double>& x) {
-    return EmitPoint(an, step, time, h, method, x, sel, observer, out);
+    return EmitPoint(an, step, time, h, method, false, x, sel, observer, out);
   };
   const std::vector<devices::Device*> checked = StateCheckedDevices(c_.devices());
   auto check = [&](const std::vector<double>& x, double time) -> Status {
-    const char* hint =
-        "explicit methods are only stable for small steps: use --fixed-step smaller or "
-        "--method be|trap|gear2";
+    const std::string hint = ExplicitStabilityHint();
     for (int i = 0; i < n_; ++i) {
       if (!std::isfinite(x[i])) {
         return Status::Error(
@@ -689,9 +703,9 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
     return Status::Error(
         fmt::format("{} diverges under {} at t = {} s (step {} s): {}", c_.DescribeUnknown(i),
                     mname, Sec(time), Sec(h), why),
-        fmt::format("the step is beyond the stability limit of {}: use a smaller --fixed-step "
-                    "(e.g. {} s) or an implicit method: --method be|trap|gear2",
-                    mname, Sec(h / 10.0)));
+        fmt::format("the step is beyond the stability limit of {}: use a smaller {} (e.g. {} s) "
+                    "or an implicit method: {} be|trap|gear2",
+                    mname, base::Opt("fixed_step"), Sec(h / 10.0), base::Opt("method")));
   };
   if (Status s = emit(0.0, 0.0, xn); !s.ok()) return s;
 
@@ -754,8 +768,8 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
         if (!ok) return failure;
         return Status::Error(fmt::format("time step too small at t = {} s: {} does not converge",
                                          Sec(t), c_.DescribeUnknown(worst)),
-                             "explicit methods are only stable for small steps: use "
-                             "--method be|trap|gear2");
+                             "explicit methods are only stable for small steps: use " +
+                                 base::Opt("method") + " be|trap|gear2");
       }
       continue;
     }

@@ -11,13 +11,16 @@
 #include <utility>
 #include <vector>
 
+#include "base/option_names.h"
+
 namespace memspice::training {
 
 // Thrown for bad input files and invalid options; the message names the file or option and the
-// rule.
+// rule (options as base::Opt markers, rendered in the front end's spelling).
 class TrainingError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit TrainingError(const std::string& what)
+      : std::runtime_error(base::RenderOptionNames(what)) {}
 };
 
 // One IDX array (http://yann.lecun.com/exdb/mnist/ format): unsigned-byte payload only, which is

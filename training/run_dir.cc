@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 
+#include "base/option_names.h"
 #include "io/atomic_file.h"
 
 namespace memspice::training {
@@ -164,9 +165,9 @@ void PrepareRunDir(const std::string& dir, RunDirMode mode) {
   if (fs::is_directory(dir, ec) && !fs::is_empty(dir, ec)) {
     if (mode == RunDirMode::kNew)
       throw TrainingError(fmt::format(
-          "{}: error: run directory is not empty; continue it with --resume {}, replace its run "
-          "with --overwrite, or choose another --out",
-          dir, dir));
+          "{}: error: run directory is not empty; continue it with {} {}, replace its run "
+          "with {}, or choose another {}",
+          dir, base::Opt("resume"), dir, base::Opt("overwrite"), base::Opt("out")));
     for (const char* f : {kTrainArgsFile, kCheckpointFile, kParamsFile, kMetricsCsvFile,
                           kMetricsJsonFile, kMnaParamsFile, "learning_curves.png", "membrane.png"})
       fs::remove(RunFile(dir, f), ec);

@@ -61,6 +61,23 @@ const Case kCases[] = {
     {"S1 a b c d sm\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\nR4 d 0 1k\n"
      ".model sm sw (vt=0.2 ron=10 roff=10k)",
      {"sm:vt", "sm:ron", "sm:roff"}},
+    {"S1 a b c d sh\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\nR4 d 0 1k\n"
+     ".model sh sw (vt=0.2 vh=0.3 ron=10 roff=10k)",
+     {"sh:vt", "sh:vh", "sh:ron", "sh:roff"}},
+    {"J1 a b c jn 2\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\n"
+     ".model jn njf (vto=-1.5 beta=1m lambda=0.03 b=0.8 is=1e-12 pb=0.9 cgs=2p cgd=1p rd=5 "
+     "rs=5)",
+     {"jn:vto", "jn:beta", "jn:lambda", "jn:b", "jn:is", "jn:pb", "jn:cgs", "jn:cgd"}},
+    // Devices away from TNOM: the partials go through the temperature scaling.
+    {"D1 a k dt temp=90\nR1 a 0 1k\nR2 k 0 1k\n"
+     ".model dt d (is=1e-14 n=1.2 rs=10 cjo=2p vj=0.7 m=0.4 eg=1.2 xti=2.5)",
+     {"dt:is", "dt:n", "dt:cjo", "dt:vj", "dt:m", "dt:eg", "dt:xti"}},
+    {"Q1 a b c qt temp=-20\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\n"
+     ".model qt npn (is=1e-15 bf=80 br=2 vaf=40 ikf=10m ise=1e-14 xtb=1.5 cje=1p cjc=1p)",
+     {"qt:bf", "qt:br", "qt:is", "qt:vaf", "qt:ikf", "qt:cje", "qt:cjc"}},
+    {"M1 a b c d nt W=10u L=2u temp=110\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\nR4 d 0 1k\n"
+     ".model nt pmos (vto=-0.5 kp=100u gamma=0.4 phi=0.7 lambda=0.05 tox=20n tnom=40)",
+     {"nt:vto", "nt:kp", "nt:gamma", "nt:phi", "nt:lambda", "m1:w", "m1:l"}},
     {"K1 L1 L2 0.8\nL1 a 0 1m\nL2 b 0 2m\nR1 a 0 1k\nR2 b 0 1k", {"k1"}},
 };
 

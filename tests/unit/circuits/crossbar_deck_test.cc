@@ -123,6 +123,35 @@ BOOST_AUTO_TEST_CASE(deck_parses_to_the_counted_elements_and_unknowns) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(one_transistor_one_memristor_deck_parses_to_the_counted_unknowns) {
+  for (double rline : {0.0, 2.0}) {
+    mc::CrossbarSpec s;
+    s.rows = 3;
+    s.cols = 4;
+    s.rline = rline;
+    s.cell = mc::CellKind::k1t1r;
+    s.gate_voltage = 1.5;
+    nl::Diagnostics diag;
+    nl::ParseOptions po;
+    po.include_paths.push_back(std::string(MEMSPICE_SOURCE_DIR) + "/circuits/lib");
+    auto netlist = nl::ParseString(mc::GenerateCrossbarDeck(s), "1t1r.cir", po, diag);
+    BOOST_TEST_REQUIRE(netlist.has_value(), diag.Format());
+    std::map<char, int> letters;
+    for (const auto& e : netlist->elements) ++letters[e.letter];
+    const mc::CrossbarCounts c = mc::CountCrossbar(s);
+    BOOST_TEST(letters['m'] == c.cells);
+    BOOST_TEST(letters['y'] == c.cells);
+    BOOST_TEST(letters['v'] == c.sources);
+    auto circuit = sv::Circuit::Build(*netlist, diag);
+    BOOST_TEST_REQUIRE(circuit != nullptr, diag.Format());
+    BOOST_TEST(circuit->size() == c.unknowns);
+  }
+  mc::CrossbarSpec bad;
+  bad.cell = mc::CellKind::k1t1r;
+  bad.selector_w = 0;
+  BOOST_TEST(!mc::ValidateCrossbarSpec(bad).ok());
+}
+
 BOOST_AUTO_TEST_CASE(mss_deck_carries_the_mapped_initial_states) {
   mc::CrossbarSpec s;
   s.rows = 2;

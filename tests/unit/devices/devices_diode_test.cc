@@ -253,3 +253,45 @@ BOOST_AUTO_TEST_CASE(ic_sets_the_initial_junction_voltage) {
   BOOST_TEST(xs[1 + h.Find("v(a)")] == 0.85, boost::test_tools::tolerance(1e-12));
   BOOST_TEST(xs[1 + h.Find("v(d1#int)")] == 0.85, boost::test_tools::tolerance(1e-12));
 }
+
+BOOST_AUTO_TEST_CASE(temperature_scales_is_vj_and_cjo_from_tnom) {
+  Netlist n = DiodeDeck({{"is", 1e-14},
+                         {"n", 1.2},
+                         {"cjo", 2e-12},
+                         {"vj", 0.7},
+                         {"m", 0.4},
+                         {"eg", 1.2},
+                         {"xti", 2.5},
+                         {"tnom", 50}},
+                        1, 1);
+  testing::DenseHarness h;
+  BOOST_REQUIRE(h.Create(n));
+  Diode* d = FindDiode(h);
+  // At the card's own temperature the card's values hold exactly.
+  h.SetAnalysis(AnalysisInfo{0, 0, 50.0});
+  BOOST_TEST(d->model().is == 1e-14, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(d->model().vj == 0.7, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(d->model().cjo == 2e-12, boost::test_tools::tolerance(1e-12));
+  // At 120 C: IS from EG and XTI; VJ falls and CJO rises (junction.h).
+  h.SetAnalysis(AnalysisInfo{0, 0, 120.0});
+  const double t = 393.15, tnom = 323.15, vt = 1.380649e-23 * t / 1.602176634e-19;
+  const double is =
+      1e-14 * std::exp((t / tnom - 1) * 1.2 / (1.2 * vt) + 2.5 / 1.2 * std::log(t / tnom));
+  BOOST_TEST(d->kelvin() == t, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(d->model().is == is, boost::test_tools::tolerance(1e-9));
+  BOOST_TEST(d->model().vj < 0.7 - 0.1);
+  BOOST_TEST(d->model().cjo > 2e-12);
+  // An instance temperature overrides the circuit's; dtemp offsets it.
+  Netlist fixed = n;
+  fixed.elements[2].params["temp"] = 50.0;
+  testing::DenseHarness hf;
+  BOOST_REQUIRE(hf.Create(fixed));
+  hf.SetAnalysis(AnalysisInfo{0, 0, 120.0});
+  BOOST_TEST(FindDiode(hf)->model().is == 1e-14, boost::test_tools::tolerance(1e-12));
+  Netlist offset = n;
+  offset.elements[2].params["dtemp"] = 70.0;
+  testing::DenseHarness ho;
+  BOOST_REQUIRE(ho.Create(offset));
+  ho.SetAnalysis(AnalysisInfo{0, 0, 50.0});
+  BOOST_TEST(FindDiode(ho)->model().is == is, boost::test_tools::tolerance(1e-9));
+}

@@ -65,9 +65,22 @@ BOOST_AUTO_TEST_CASE(bjt_cards) {
               "area and m must be > 0");
 }
 
+BOOST_AUTO_TEST_CASE(jfet_cards) {
+  BOOST_TEST(BuildErrors("t\nV1 a 0 1\nJ1 a 0 0 j 2 temp=50\n.model j pjf (vto=-1 beta=1m "
+                         "tcv=1m bex=-1.5)\n") == "");
+  const std::string head = "t\nV1 a 0 1\nJ1 a 0 0 j\n";
+  ExpectError(head + ".model j njf (vth=1)\n", "card.cir:4:8", "unknown parameter 'vth'");
+  ExpectError(head + ".model j njf (level=2)\n", "card.cir:4:8", "level=2 is not supported");
+  ExpectError(head + ".model j njf (beta=0)\n", "card.cir:4:8", "beta must be > 0");
+  ExpectError(head + ".model j njf (fc=0.99)\n", "card.cir:4:8", "fc must be in [0, 0.95]");
+  ExpectError(head + ".model j njf (vto=1 pb=1)\n", "card.cir:4:8", "pb must differ from vto");
+  ExpectError("t\nV1 a 0 1\nJ1 a 0 0 j -1\n.model j njf ()\n", "card.cir:3:1",
+              "area and m must be > 0");
+}
+
 BOOST_AUTO_TEST_CASE(switch_and_coupling_cards) {
-  ExpectError("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (vt=1 vh=0.2)\n", "card.cir:4:8",
-              "hysteresis vh = 0.2 is not supported");
+  ExpectError("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (vt=1 vh=-0.2)\n", "card.cir:4:8",
+              "negative hysteresis vh = -0.2 is not supported");
   ExpectError("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (ron=0)\n", "card.cir:4:8",
               "ron must be > 0");
   ExpectError("t\nV1 a 0 1\nS1 a 0 a 0 s\n.model s sw (von=1)\n", "card.cir:4:8",

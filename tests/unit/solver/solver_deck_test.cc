@@ -183,10 +183,14 @@ d1 d 0 dm
 .end
 )");
   BOOST_REQUIRE_MESSAGE(r->status.ok(), r->status.message());
-  // v = n Vt ln(I / Is + 1), with Is and Vt at the sweep temperature.
+  // v = n Vt ln(I / Is + 1), with Vt and Is at the sweep temperature: the temper expression,
+  // then the diode's own scaling from TNOM = 27 C (EG = 1.11 eV, XTI = 3 by default).
   auto expected = [](double celsius) {
-    const double is = 1e-14 * (1 + 0.02 * celsius);
-    return 1.5 * devices::ThermalVoltage(celsius) * std::log(1e-3 / is + 1.0);
+    const double t = celsius + 273.15, tnom = 300.15, n = 1.5,
+                 vt = devices::ThermalVoltage(celsius);
+    const double scale = std::exp((t / tnom - 1) * 1.11 / (n * vt) + 3.0 / n * std::log(t / tnom));
+    const double is = 1e-14 * (1 + 0.02 * celsius) * scale;
+    return n * vt * std::log(1e-3 / is + 1.0);
   };
   const auto& dc = r->tables[0];
   BOOST_REQUIRE_EQUAL(dc.num_points(), 5);
