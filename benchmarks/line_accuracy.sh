@@ -41,10 +41,10 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "rline: $rlines ohm; test images N = $test_n; continuation batches K = $batches; threads $threads"
 echo "step,rline,cpu_s,wall_s,max_rss_mib,accuracy_pct" >"$out/line_accuracy_runs.csv"
 
-# run STEP RLINE LOG cmd...: runs a memspice command under /usr/bin/time, echoes it, logs it.
+# run LOG cmd...: runs a memspice command under /usr/bin/time, echoes it, logs it.
 run() {
-  local step="$1" r="$2" log="$3"
-  shift 3
+  local log="$1"
+  shift
   echo "+ memspice ${*:2}" | sed "s|$out/||g"
   /usr/bin/time -f "%U %S %e %M" -o "$log.time" "$@" >"$log" 2>&1 || {
     cat "$log"
@@ -65,25 +65,25 @@ record() {
 run_accuracy() { tail -n1 "$1/metrics.csv" | cut -d, -f6 | awk '{ printf "%.2f", 100 * $1 }'; }
 
 for r in $rlines; do
-  run gen "$r" "$out/gen_r$r.log" "$memspice" gen msnn --rline "$r" \
+  run "$out/gen_r$r.log" "$memspice" gen msnn --rline "$r" \
     -o "$out/net_r$r.cir"
   record gen "$r" "$out/gen_r$r.log" ""
 done
 
-run gen 0 "$out/gen_ideal.log" "$memspice" gen msnn -o "$out/net_ideal.cir"
-run train_ideal 0 "$out/ideal.log" "$memspice" train "$out/net_ideal.cir" --epochs 1 \
+run "$out/gen_ideal.log" "$memspice" gen msnn -o "$out/net_ideal.cir"
+run "$out/ideal.log" "$memspice" train "$out/net_ideal.cir" --epochs 1 \
   --threads "$threads" --max-test "$test_n" --no-progress --overwrite --out "$out/ideal"
 record train_ideal 0 "$out/ideal.log" "$(run_accuracy "$out/ideal")"
 
 # One rline: (a) its deck with the ideal conductances, (b) K batches with the lines in the loop.
 one_rline() {
   local r="$1"
-  run eval_a "$r" "$out/eval_a_r$r.log" "$memspice" eval "$out/net_r$r.cir" \
+  run "$out/eval_a_r$r.log" "$memspice" eval "$out/net_r$r.cir" \
     --conductances "$out/ideal" --max-test "$test_n" --threads "$threads"
   sed -n 's/.*test samples: accuracy \([0-9.]*\) %.*/\1/p' "$out/eval_a_r$r.log" >"$out/acc_a_r$r"
   record eval_a "$r" "$out/eval_a_r$r.log" "$(cat "$out/acc_a_r$r")"
 
-  run train_b "$r" "$out/train_b_r$r.log" "$memspice" train "$out/net_r$r.cir" \
+  run "$out/train_b_r$r.log" "$memspice" train "$out/net_r$r.cir" \
     --conductances "$out/ideal" --epochs 1 --max-batches "$batches" --seed "$seed" \
     --threads "$threads" --max-test "$test_n" --no-progress --overwrite --out "$out/lines_r$r"
   run_accuracy "$out/lines_r$r" >"$out/acc_b_r$r"
