@@ -32,6 +32,11 @@ constexpr double kStagnation = 1e-6;
 constexpr double kChordNoise = 1e-11;
 // Most refinement corrections of one transposed solve before it refactors.
 constexpr int kMaxRefinements = 8;
+// A refinement correction that no longer halves is accepted only below this (relative, max norm):
+// round-off of an ill-conditioned but current factorization. Above it the kept factorization is
+// too far from J (a switch that flipped, a junction that turned on) and is refactored; 1e-6
+// left 1e-7..1e-6 errors in the gradients of a hysteretic switch.
+constexpr double kRefineStagnation = 1e-10;
 
 // Absolute floors a thousandth of SPICE's vntol (1 uV) and abstol (1 pA): below them an update is
 // round-off of a quantity that is itself zero (a 0 V sense source's current).
@@ -996,7 +1001,7 @@ bool DiscreteAdjoint::SolveTransposed(bool dc, double* m) {
         mn = std::max(mn, std::abs(m[i]));
       }
       if (!std::isfinite(dn)) break;
-      if (dn <= kRoundOff * mn || (dn >= 0.5 * last && dn <= kStagnation * mn)) return true;
+      if (dn <= kRoundOff * mn || (dn >= 0.5 * last && dn <= kRefineStagnation * mn)) return true;
       if (dn > kChordRate * (it == 0 ? mn : last)) break;
       last = dn;
     }

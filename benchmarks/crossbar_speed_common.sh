@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034,SC2154  # variables shared with the sourcing script
-# Sourced by crossbar_raw_speed.sh and mss_crossbar_speed.sh: their common options, work folder
+# Sourced by crossbar_raw_speed.sh, mss_crossbar_speed.sh and cmos_speed.sh: their common options, work folder
 # and timing. The caller sets `script` (its name, for messages), the defaults of size, steps,
 # reps and ngreps, and `min_ngreps` (0 when the ngspice row may be left out), then calls
 # speed_args "$@" and speed_workdir.

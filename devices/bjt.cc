@@ -349,15 +349,10 @@ std::unique_ptr<Device> CreateBjt(const netlist::Element& element, const netlist
   }
   BjtModel m;
   if (!ReadBjtCard(it->second, &m, diag)) return nullptr;
-  const double area = ParamOr(element.params, "area", 1.0);
-  const double mult = ParamOr(element.params, "m", 1.0);
-  if (!(area > 0.0 && std::isfinite(area)) || !(mult > 0.0 && std::isfinite(mult))) {
-    diag.Error(element.loc, fmt::format("BJT '{}': area and m must be > 0, got {} and {}",
-                                        element.name, area, mult));
-    return nullptr;
-  }
+  const std::optional<double> scale = AreaTimesMultiplier(element, "BJT", diag);
+  if (!scale) return nullptr;
   const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
-  return std::make_unique<Bjt>(element, m, area * mult, NominalKelvin(it->second, netlist), off,
+  return std::make_unique<Bjt>(element, m, *scale, NominalKelvin(it->second, netlist), off,
                                netlist.temp);
 }
 

@@ -21,16 +21,9 @@ int ControlBranch(BindContext& ctx, const Device& device, const std::string& con
 }
 
 Cccs::Cccs(const netlist::Element& element, double gain)
-    : Device(element.name, element.loc),
-      node_a_(element.nodes[0]),
-      node_b_(element.nodes[1]),
-      control_(element.control),
-      gain_(gain) {}
+    : GainSource(element, gain), control_(element.control) {}
 
-void Cccs::Setup(SetupContext& ctx) {
-  a_ = ctx.Node(node_a_);
-  b_ = ctx.Node(node_b_);
-}
+void Cccs::Setup(SetupContext& ctx) { SetupOutput(ctx); }
 
 void Cccs::Bind(BindContext& ctx) {
   ctrl_ = ControlBranch(ctx, *this, control_);
@@ -50,27 +43,6 @@ void Cccs::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) cons
   const double d = value_scale_ * ctx.x[ctrl_];
   out.Add(a_, d, 0.0);
   out.Add(b_, -d, 0.0);
-}
-
-std::optional<double> CurrentControlledValue(const netlist::Element& element,
-                                             std::span<const ParamInfo> params,
-                                             const char* quantity, const char* example,
-                                             netlist::Diagnostics& diag) {
-  bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckInstanceParams(element, params, diag) && ok;
-  if (element.control.empty()) {
-    diag.Error(element.loc, fmt::format("'{}' names no controlling voltage source", element.name),
-               fmt::format("write e.g. {}", example));
-    ok = false;
-  }
-  if (!ok) return std::nullopt;
-  std::optional<double> value = element.value;
-  if (!value && element.params.count("gain")) value = element.params.at("gain");
-  if (!value) {
-    diag.Error(element.loc, fmt::format("'{}' has no {}", element.name, quantity),
-               fmt::format("write e.g. {}", example));
-  }
-  return value;
 }
 
 std::unique_ptr<Device> CreateCccs(const netlist::Element& element, const netlist::Netlist& netlist,

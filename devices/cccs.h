@@ -12,32 +12,23 @@
 
 #include "devices/descriptor.h"
 #include "devices/device.h"
+#include "devices/gain_source.h"
 
 namespace memspice::devices {
 
-class Cccs : public Device {
+class Cccs : public GainSource {
  public:
   Cccs(const netlist::Element& element, double gain);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
-  bool IsLinear() const override { return true; }
-  // Exact partial with respect to the gain ("value" or "gain"; the device value is gain * m).
-  int ParamHandle(const std::string& key, bool model_card) const override {
-    return !model_card && (key == "value" || key == "gain") ? 0 : kNoParamPartial;
-  }
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
-  void set_value_scale(double m) { value_scale_ = m; }
-
-  double gain() const { return gain_; }
   const std::string& control() const { return control_; }
 
  private:
-  std::string node_a_, node_b_, control_;
-  int a_ = kGround, b_ = kGround, ctrl_ = kGround;
-  double gain_;
-  double value_scale_ = 1.0;  // d(device gain)/d(deck gain) = m
+  std::string control_;
+  int ctrl_ = kGround;
   int h_a_ctrl_ = -1, h_b_ctrl_ = -1;
 };
 
@@ -57,10 +48,6 @@ int ControlBranch(BindContext& ctx, const Device& device, const std::string& con
 // Shared by F and H: the source's value (its value or gain=) after checking its nodes, instance
 // parameters and controlling source. `quantity` names the value in messages ("gain",
 // "transresistance"), `example` is a correct line. nullopt once the problems are in diag.
-std::optional<double> CurrentControlledValue(const netlist::Element& element,
-                                             std::span<const ParamInfo> params,
-                                             const char* quantity, const char* example,
-                                             netlist::Diagnostics& diag);
 
 }  // namespace memspice::devices
 

@@ -8,31 +8,24 @@
 
 #include "devices/descriptor.h"
 #include "devices/device.h"
+#include "devices/gain_source.h"
 
 namespace memspice::devices {
 
-class Ccvs : public Device {
+class Ccvs : public GainSource {
  public:
   Ccvs(const netlist::Element& element, double transresistance);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
-  bool IsLinear() const override { return true; }
-  // Exact partial with respect to the gain ("value" or "gain").
-  int ParamHandle(const std::string& key, bool model_card) const override {
-    return !model_card && (key == "value" || key == "gain") ? 0 : kNoParamPartial;
-  }
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
-
-  double transresistance() const { return r_; }
   const std::string& control() const { return control_; }
 
  private:
-  std::string node_a_, node_b_, control_;
-  int a_ = kGround, b_ = kGround, br_ = kGround, ctrl_ = kGround;
-  double r_;
-  int h_a_br_ = -1, h_b_br_ = -1, h_br_a_ = -1, h_br_b_ = -1, h_br_ctrl_ = -1;
+  std::string control_;
+  int ctrl_ = kGround;
+  int h_br_ctrl_ = -1;
 };
 
 // Parameter table (descriptor.h).

@@ -59,6 +59,18 @@ bool CheckNodeCount(const netlist::Element& element, size_t count, netlist::Diag
   return false;
 }
 
+std::optional<double> AreaTimesMultiplier(const netlist::Element& element, const char* kind,
+                                          netlist::Diagnostics& diag) {
+  const double area = ParamOr(element.params, "area", 1.0);
+  const double mult = ParamOr(element.params, "m", 1.0);
+  if (!(area > 0.0 && std::isfinite(area)) || !(mult > 0.0 && std::isfinite(mult))) {
+    diag.Error(element.loc, fmt::format("{} '{}': area and m must be > 0, got {} and {}", kind,
+                                        element.name, area, mult));
+    return std::nullopt;
+  }
+  return area * mult;
+}
+
 bool CheckFinite(const netlist::Element& element, const char* what, double value,
                  netlist::Diagnostics& diag) {
   if (std::isfinite(value)) return true;

@@ -30,6 +30,11 @@ bool CheckNodeCount(const netlist::Element& element, size_t count, netlist::Diag
 bool CheckFinite(const netlist::Element& element, const char* what, double value,
                  netlist::Diagnostics& diag);
 
+// The instance's AREA times its parallel multiplier M (both default 1), or nullopt after an error
+// naming `kind` ("BJT") when either is not a positive finite number.
+std::optional<double> AreaTimesMultiplier(const netlist::Element& element, const char* kind,
+                                          netlist::Diagnostics& diag);
+
 // A device's own temperature (SPICE's instance TEMP and DTEMP, Celsius): `temp` replaces the
 // circuit temperature, else `dtemp` is added to it.
 struct InstanceTemp {

@@ -280,15 +280,10 @@ std::unique_ptr<Device> CreateJfet(const netlist::Element& element, const netlis
   }
   JfetModel m;
   if (!ReadJfetCard(it->second, &m, diag)) return nullptr;
-  const double area = ParamOr(element.params, "area", 1.0);
-  const double mult = ParamOr(element.params, "m", 1.0);
-  if (!(area > 0.0 && std::isfinite(area)) || !(mult > 0.0 && std::isfinite(mult))) {
-    diag.Error(element.loc, fmt::format("JFET '{}': area and m must be > 0, got {} and {}",
-                                        element.name, area, mult));
-    return nullptr;
-  }
+  const std::optional<double> scale = AreaTimesMultiplier(element, "JFET", diag);
+  if (!scale) return nullptr;
   const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
-  return std::make_unique<Jfet>(element, m, area * mult, NominalKelvin(it->second, netlist), off,
+  return std::make_unique<Jfet>(element, m, *scale, NominalKelvin(it->second, netlist), off,
                                 netlist.temp);
 }
 

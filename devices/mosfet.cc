@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "devices/bsim3.h"
 #include "devices/device_util.h"
 #include "devices/junction.h"
 
@@ -42,44 +43,46 @@ template <typename T>
 struct MosOut {
   T f[4];
   T q[4];
+  T cap[3];  // Meyer's Cgs, Cgd, Cgb (F)
+};
+
+// Meyer's gate capacitances (full values, F) of the side with the higher gate drive (`own`: the
+// source in normal mode), the other side and the bulk, at vgst = vg - von and vds >= 0 of the
+// current mode (mosfet.h).
+template <typename T>
+struct MeyerCaps {
+  T own, other, bulk;
 };
 
 template <typename T>
-T Pick(bool first, const T& a, const T& b) {
-  return first ? a : b;
-}
-
-// Subthreshold-to-saturation gate-channel charge of one side, Qsub(h) of mosfet.h.
-template <typename T>
-T SideCharge(const T& h, const T& phi, const T& cox) {
-  if (h <= -0.5 * phi) return T(0.0);
-  if (h <= 0.0) {
-    const T a = h + 0.5 * phi;
-    return (2.0 / 3.0) * cox * a * a / phi;
+MeyerCaps<T> Meyer(const T& vgst, const T& vds, const T& phi, const T& cox) {
+  // Floor of the saturation voltage in the capacitance split, V (as ngspice's DEVqmeyer).
+  constexpr double kMinVdsat = 0.025;
+  MeyerCaps<T> c{T(0.0), T(0.0), T(0.0)};
+  if (vgst <= -phi) {
+    c.bulk = cox;
+    return c;
   }
-  return cox * phi / 6.0 + (2.0 / 3.0) * cox * h;
-}
-
-// Gate-channel charge of mosfet.h split into the parts seen by the hi side (*q_hi) and the lo
-// side (*q_lo), and the gate-bulk charge Qgb(hi); all in p-space.
-template <typename T>
-void GateCharges(const T& hi, const T& lo, const T& phi, const T& cox, T* q_hi, T* q_lo, T* qgb) {
-  if (lo <= 0.0) {
-    *q_lo = 0.5 * SideCharge(lo, phi, cox);
-    *q_hi = SideCharge(hi, phi, cox) - *q_lo;
+  if (vgst <= -0.5 * phi) {
+    c.bulk = -vgst * cox / phi;
+    return c;
+  }
+  T full;  // the own side's capacitance in saturation
+  if (vgst <= 0.0) {
+    c.bulk = -vgst * cox / phi;
+    full = (2.0 / 3.0) * cox * (1.0 + 2.0 * vgst / phi);
   } else {
-    const T sum = hi + lo;
-    *q_hi = (2.0 / 3.0) * cox * (hi - lo + lo * lo / sum - 0.5 * lo) +
-            0.5 * (cox * phi / 6.0 + cox * lo);
-    *q_lo = cox * phi / 6.0 + (2.0 / 3.0) * cox * (hi * hi + hi * lo + lo * lo) / sum - *q_hi;
+    full = (2.0 / 3.0) * cox;
   }
-  if (hi <= -phi) {
-    *qgb = cox * (hi + 0.5 * phi);
-  } else if (hi <= 0.0) {
-    *qgb = -cox * hi * hi / (2.0 * phi);
-  } else {
-    *qgb = T(0.0);
+  const T vdsat = vgst > kMinVdsat ? vgst : T(kMinVdsat);
+  if (vds >= vdsat) {
+    c.own = full;
+    return c;
   }
+  const T a = 2.0 * vdsat - vds, b = vdsat - vds;
+  c.own = full * (1.0 - b * b / (a * a));
+  c.other = full * (1.0 - vdsat * vdsat / (a * a));
+  return c;
 }
 
 template <typename T>
@@ -122,12 +125,8 @@ MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, con
   const T iss = (Value(m.js) > 0.0 && Value(m.as) > 0.0) ? T(m.js * m.as * m.m) : T(m.is * m.m);
   const T ibd = JunctionCurrent(vbd, isd, vt) + gmin * vbd;
   const T ibs = JunctionCurrent(vbs, iss, vt) + gmin * vbs;
-  // Charges.
-  const T cox = m.cox * m.w * leff * m.m;
-  // The source side of the current mode is the hi side of the gate charge.
-  T q_hi, q_lo, qgb;
-  GateCharges(T(vg - von), T(vg - vd - von), m.phi, cox, &q_hi, &q_lo, &qgb);
-  const T qcs = normal ? q_hi : q_lo, qcd = normal ? q_lo : q_hi;
+  // Meyer capacitances (the charges below hold only the overlaps and junctions).
+  const MeyerCaps<T> mc = Meyer(T(vg - von), vd, m.phi, T(m.cox * m.w * leff * m.m));
   const T qgs_ov = m.cgso * m.w * m.m * vgs, qgd_ov = m.cgdo * m.w * m.m * vgd;
   const T qgb_ov = m.cgbo * leff * m.m * (vgs - vbs);
   const T cbd = Value(m.cbd) > 0.0 ? T(m.cbd * m.m) : T(m.cj * m.ad * m.m);
@@ -139,10 +138,13 @@ MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, con
   out.f[1] = T(0.0);
   out.f[2] = p * (-ich - ibs);
   out.f[3] = p * (ibd + ibs);
-  out.q[0] = p * (-qcd - qgd_ov - qbd);
-  out.q[1] = p * (qcs + qcd + qgb + qgs_ov + qgd_ov + qgb_ov);
-  out.q[2] = p * (-qcs - qgs_ov - qbs);
-  out.q[3] = p * (-qgb - qgb_ov + qbd + qbs);
+  out.q[0] = p * (-qgd_ov - qbd);
+  out.q[1] = p * (qgs_ov + qgd_ov + qgb_ov);
+  out.q[2] = p * (-qgs_ov - qbs);
+  out.q[3] = p * (-qgb_ov + qbd + qbs);
+  out.cap[0] = normal ? mc.own : mc.other;
+  out.cap[1] = normal ? mc.other : mc.own;
+  out.cap[2] = mc.bulk;
   return out;
 }
 
@@ -198,7 +200,8 @@ Mosfet::Mosfet(const netlist::Element& element, const MosModel& model, double tn
       inst_temp_(InstanceTemp::From(element)),
       gd_(rd > 0.0 ? 1.0 / rd : 0.0),
       gs_(rs > 0.0 ? 1.0 / rs : 0.0),
-      off_(off) {
+      off_(off),
+      meyer_scale_(Value(model.cox * model.w * (model.l - 2.0 * model.ld) * model.m)) {
   SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
 }
 
@@ -215,6 +218,10 @@ void Mosfet::Setup(SetupContext& ctx) {
   b_ = ctx.Node(nb_);
   di_ = gd_ > 0.0 ? ctx.AddUnknown("v(" + name() + "#drain)", UnknownKind::kNode) : d_;
   si_ = gs_ > 0.0 ? ctx.AddUnknown("v(" + name() + "#source)", UnknownKind::kNode) : s_;
+  if (meyer_scale_ > 0.0) {
+    static constexpr const char* kTags[3] = {"#cgs", "#cgd", "#cgb"};
+    for (int k = 0; k < 3; ++k) rate_[k] = ctx.AddUnknown(name() + kTags[k], UnknownKind::kState);
+  }
 }
 
 void Mosfet::Bind(BindContext& ctx) {
@@ -224,6 +231,43 @@ void Mosfet::Bind(BindContext& ctx) {
   }
   rd_.Bind(ctx, d_, di_);
   rs_.Bind(ctx, s_, si_);
+  if (meyer_scale_ <= 0.0) return;
+  for (int k = 0; k < 3; ++k) {
+    const int other = nodes[kMeyerTerminal[k]];
+    meyer_h_[k] = {ctx.Entry(g_, rate_[k]), ctx.Entry(other, rate_[k]),
+                   ctx.Entry(rate_[k], rate_[k]), ctx.Entry(rate_[k], g_),
+                   ctx.Entry(rate_[k], other)};
+  }
+}
+
+void Mosfet::StampMeyer(EvalContext& ctx, const ceres::Jet<double, 3>* cap, const double* dv) {
+  const int nodes[4] = {di_, g_, si_, b_};
+  const double* x = ctx.x;
+  for (int k = 0; k < 3; ++k) {
+    const int t = kMeyerTerminal[k], other = nodes[t];
+    const double r = x[rate_[k]];
+    // Capacitance over the scale, linearised at the limited point (as the other outputs).
+    const double frac =
+        (cap[k].a + cap[k].v[0] * dv[0] + cap[k].v[1] * dv[1] + cap[k].v[2] * dv[2]) / meyer_scale_;
+    const double d[4] = {cap[k].v[1], cap[k].v[0], -(cap[k].v[0] + cap[k].v[1] + cap[k].v[2]),
+                         cap[k].v[2]};
+    ctx.f[g_] += frac * r;
+    ctx.f[other] -= frac * r;
+    for (int c = 0; c < 4; ++c) {
+      const double gc = d[c] * r / meyer_scale_;
+      ctx.G[h_[4 * 1 + c]] += gc;
+      ctx.G[h_[4 * t + c]] -= gc;
+    }
+    const auto& h = meyer_h_[k];
+    ctx.G[h[0]] += frac;
+    ctx.G[h[1]] -= frac;
+    // Rate row: r - scale d(vg - v_other)/dt = 0.
+    ctx.f[rate_[k]] += r;
+    ctx.G[h[2]] += 1.0;
+    ctx.q[rate_[k]] -= meyer_scale_ * (x[g_] - x[other]);
+    ctx.C[h[3]] -= meyer_scale_;
+    ctx.C[h[4]] += meyer_scale_;
+  }
 }
 
 std::array<double, 3> Mosfet::Limited(double vgs, double vds, double vbs) const {
@@ -276,6 +320,10 @@ void Mosfet::Evaluate(EvalContext& ctx) {
       ctx.C[h_[4 * r + c]] += dq[c];
     }
   }
+  if (meyer_scale_ > 0.0) {
+    const double dv[3] = {v[0] - vl[0], v[1] - vl[1], v[2] - vl[2]};
+    StampMeyer(ctx, o.cap, dv);
+  }
 }
 
 int Mosfet::ParamHandle(const std::string& key, bool model_card) const {
@@ -303,6 +351,17 @@ void Mosfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) co
                                    Dual(x[b_] - x[si_]), vt_, ctx.gmin);
   const int nodes[4] = {di_, g_, si_, b_};
   for (int r = 0; r < 4; ++r) out.Add(nodes[r], o.f[r].v[0], o.q[r].v[0]);
+  if (meyer_scale_ <= 0.0) return;
+  // The scale follows W, L, M: the rate rows' charges and the capacitance fractions move with it.
+  const Dual scale = card.cox * card.w * (card.l - 2.0 * card.ld) * card.m;
+  for (int k = 0; k < 3; ++k) {
+    const int other = nodes[kMeyerTerminal[k]];
+    const double dfrac = (o.cap[k].v[0] - o.cap[k].a * scale.v[0] / meyer_scale_) / meyer_scale_;
+    const double di = dfrac * x[rate_[k]];
+    out.Add(g_, di, 0.0);
+    out.Add(other, -di, 0.0);
+    out.Add(rate_[k], 0.0, -scale.v[0] * (x[g_] - x[other]));
+  }
 }
 
 namespace {
@@ -402,6 +461,14 @@ void MosfetTopology(const netlist::Element&, const std::vector<int>& n, Coupling
 
 std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
                                      const netlist::Netlist& netlist, netlist::Diagnostics& diag) {
+  // Level dispatch: BSIM3 (level 8 / 49) cards go to devices/bsim3.
+  if (auto card = netlist.models.find(element.model); card != netlist.models.end()) {
+    auto level = card->second.params.find("level");
+    if (level != card->second.params.end() && IsBsim3Level(level->second)) {
+      return CreateBsim3(element, netlist, diag);
+    }
+  }
+
   bool ok = CheckNodeCount(element, 4, diag);
   ok = CheckParamNames(
            element, element.params,

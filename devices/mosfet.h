@@ -23,21 +23,17 @@
 //   Bulk junctions b-d and b-s: i = Isat (exp(v / Vt) - 1) + gmin v  (Isat = JS A or IS), with
 //   depletion charge (CBD/CBS or CJ A + CJSW P, grading MJ/MJSW, PB, FC) as the diode.
 //
-// Gate charge. Meyer's capacitances are the partial derivatives of one gate-channel charge
-// Qgc(x, y), x = vgs - von, y = vgd - von (hi = max(x, y), lo = min(x, y), Cox = COX W Leff M):
-//   Qgc = 0                                               hi <= -PHI/2
-//       = (2/3) Cox (hi + PHI/2)^2 / PHI                  -PHI/2 < hi <= 0
-//       = Cox PHI/6 + (2/3) Cox hi                        hi > 0, lo <= 0
-//       = Cox PHI/6 + (2/3) Cox (hi^2 + hi lo + lo^2) / (hi + lo)   hi, lo > 0
-// and the gate-bulk charge Qgb(hi) = -Cox hi^2 / (2 PHI) for -PHI < hi <= 0, Cox (hi + PHI/2)
-// below, 0 above. The channel's -Qgc is split between the side with the higher gate drive (the
-// source in normal mode) and the other so that each side's own capacitance is Meyer's exactly:
-//   Q_hi = Qsub(hi) - Qsub(lo)/2                                     lo <= 0
-//        = (2/3) Cox (hi - lo + lo^2/(hi + lo) - lo/2) + (Cox PHI/6 + Cox lo)/2   lo > 0
-//   Q_lo = Qgc - Q_hi,   Qsub(h) = Qgc(h, lo <= 0)
-// In cut-off and saturation this is Meyer's model; in the linear region the split adds small
-// transcapacitances that Meyer's non-conservative model lacks. Charge is conserved and
-// continuous through vds = 0 (both sides hold Qgc/2 there). q_g = Qgc + Qgb + overlaps.
+// Gate capacitances (Meyer, as SPICE2/ngspice; Cox = COX W Leff M, x = vg - von and vds >= 0 of
+// the current mode, vdsat = max(x, 25 mV)): the side with the higher gate drive (the source in
+// normal mode) sees Cown, the other side Cother, the bulk Cgb:
+//   Cgb = Cox (x <= -PHI),  -x Cox / PHI (-PHI < x <= 0),  0 above
+//   Csat = (2/3) Cox (1 + 2 x / PHI) for -PHI/2 < x <= 0, (2/3) Cox above (0 below -PHI/2)
+//   Cown = Csat, Cother = 0 (vds >= vdsat); else with a = 2 vdsat - vds, b = vdsat - vds:
+//   Cown = Csat (1 - b^2/a^2),  Cother = Csat (1 - vdsat^2/a^2).
+// Meyer's capacitances are not the derivatives of any charge, so each is a nonlinear capacitor
+// i = C(v) dv/dt: the device adds rate unknowns r_k = S d(vg - v_k)/dt (k = s, d, b; S = Cox at
+// construction, so r is a current) with rows f = r, q = -S (vg - v_k), and the currents
+// C_k(v) r_k / S between the gate and k. ngspice integrates the same capacitances incrementally.
 // Overlaps: CGSO W M (g-s), CGDO W M (g-d), CGBO Leff M (g-b), linear.
 //
 // Newton: vgs and vgd are limited as SPICE's fetlim, vds as limvds, the junction voltages as
@@ -46,6 +42,8 @@
 // & Liu, The Simulation of MOS Integrated Circuits Using SPICE2 (1980).
 #ifndef MEMSPICE_DEVICES_MOSFET_H_
 #define MEMSPICE_DEVICES_MOSFET_H_
+
+#include <ceres/jet.h>
 
 #include <array>
 #include <memory>
@@ -91,6 +89,12 @@ class Mosfet : public Device {
 
  private:
   std::array<double, 3> Limited(double vgs, double vds, double vbs) const;
+  // Meyer currents C(v) r / scale and the rate rows; cap: Cgs, Cgd, Cgb over (vgs, vds, vbs) at
+  // the limited point, dv: the actual minus the limited voltages.
+  void StampMeyer(EvalContext& ctx, const ceres::Jet<double, 3>* cap, const double* dv);
+
+  // The terminal (index into (di, g, si, b)) across from the gate of each Meyer capacitance.
+  static constexpr int kMeyerTerminal[3] = {2, 0, 3};
 
   std::string nd_, ng_, ns_, nb_;
   int d_ = kGround, g_ = kGround, s_ = kGround, b_ = kGround;  // external
@@ -105,6 +109,11 @@ class Mosfet : public Device {
   double vgs_old_ = 0.0, vds_old_ = 0.0, vbs_old_ = 0.0;  // limiting state
   std::array<int, 16> h_{};                               // [row][col] over (di, g, si, b)
   SeriesConductance rd_, rs_;                             // drain and source series resistances
+  // Meyer's capacitances (with TOX): rate unknowns r = scale d(vg - v_t)/dt for t = s, d, b
+  // (scale = Cox of the card, F), and their matrix handles (g,r) (t,r) (r,r) (r,g) (r,t).
+  double meyer_scale_ = 0.0;
+  std::array<int, 3> rate_{kGround, kGround, kGround};
+  std::array<std::array<int, 5>, 3> meyer_h_{};
 };
 
 // Parameter table (descriptor.h).

@@ -4,21 +4,17 @@
 
 #include <cmath>
 
-#include "devices/bsource.h"
 #include "devices/device_util.h"
 
 namespace memspice::devices {
 
 Vccs::Vccs(const netlist::Element& element, double gm)
-    : Device(element.name, element.loc), gm_(gm) {
-  for (int k = 0; k < 4; ++k) nodes_[k] = element.nodes[k];
-}
+    : GainSource(element, gm), node_c_(element.nodes[2]), node_d_(element.nodes[3]) {}
 
 void Vccs::Setup(SetupContext& ctx) {
-  a_ = ctx.Node(nodes_[0]);
-  b_ = ctx.Node(nodes_[1]);
-  c_ = ctx.Node(nodes_[2]);
-  d_ = ctx.Node(nodes_[3]);
+  SetupOutput(ctx);
+  c_ = ctx.Node(node_c_);
+  d_ = ctx.Node(node_d_);
 }
 
 void Vccs::Bind(BindContext& ctx) {
@@ -29,13 +25,13 @@ void Vccs::Bind(BindContext& ctx) {
 }
 
 void Vccs::Evaluate(EvalContext& ctx) {
-  const double i = gm_ * (ctx.x[c_] - ctx.x[d_]);
+  const double i = gain_ * (ctx.x[c_] - ctx.x[d_]);
   ctx.f[a_] += i;
   ctx.f[b_] -= i;
-  ctx.G[h_ac_] += gm_;
-  ctx.G[h_ad_] -= gm_;
-  ctx.G[h_bc_] -= gm_;
-  ctx.G[h_bd_] += gm_;
+  ctx.G[h_ac_] += gain_;
+  ctx.G[h_ad_] -= gain_;
+  ctx.G[h_bc_] -= gain_;
+  ctx.G[h_bd_] += gain_;
 }
 
 void Vccs::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
@@ -46,23 +42,10 @@ void Vccs::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) cons
 
 std::unique_ptr<Device> CreateVccs(const netlist::Element& element, const netlist::Netlist& netlist,
                                    netlist::Diagnostics& diag) {
-  if (element.expr) {
-    if (!CheckNodeCount(element, 2, diag)) return nullptr;
-    if (!CheckParamNames(element, element.params, {}, diag)) return nullptr;
-    auto device = std::make_unique<BehavioralSource>(element, element.expr, true);
-    device->SetAnalysis(AnalysisInfo{0.0, 0.0, netlist.temp});
-    return device;
-  }
-  bool ok = CheckNodeCount(element, 4, diag);
-  ok = CheckInstanceParams(element, kVccsParams, diag) && ok;
-  if (!ok) return nullptr;
-  std::optional<double> gm = element.value;
-  if (!gm && element.params.count("gain")) gm = element.params.at("gain");
-  if (!gm) {
-    diag.Error(element.loc, fmt::format("'{}' has no transconductance", element.name),
-               "write e.g. G1 out 0 in 0 1m, or G1 out 0 VALUE={...}");
-    return nullptr;
-  }
+  if (element.expr) return CreateBehavioralForm(element, netlist, true, diag);
+  const std::optional<double> gm = VoltageControlledValue(
+      element, kVccsParams, "transconductance", "G1 out 0 in 0 1m, or G1 out 0 VALUE={...}", diag);
+  if (!gm) return nullptr;
   const double m = ParamOr(element.params, "m", 1.0);
   if (!CheckFinite(element, "transconductance", *gm * m, diag)) return nullptr;
   auto device = std::make_unique<Vccs>(element, *gm * m);

@@ -10,31 +10,22 @@
 
 #include "devices/descriptor.h"
 #include "devices/device.h"
+#include "devices/gain_source.h"
 
 namespace memspice::devices {
 
-class Vccs : public Device {
+class Vccs : public GainSource {
  public:
   Vccs(const netlist::Element& element, double gm);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
-  bool IsLinear() const override { return true; }
-  // Exact partial with respect to the gain ("value" or "gain"; the device value is gain * m).
-  int ParamHandle(const std::string& key, bool model_card) const override {
-    return !model_card && (key == "value" || key == "gain") ? 0 : kNoParamPartial;
-  }
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
-  void set_value_scale(double m) { value_scale_ = m; }
-
-  double gm() const { return gm_; }
 
  private:
-  std::string nodes_[4];
-  int a_ = kGround, b_ = kGround, c_ = kGround, d_ = kGround;
-  double gm_;
-  double value_scale_ = 1.0;  // d(device gain)/d(deck gain) = m
+  std::string node_c_, node_d_;
+  int c_ = kGround, d_ = kGround;
   int h_ac_ = -1, h_ad_ = -1, h_bc_ = -1, h_bd_ = -1;
 };
 

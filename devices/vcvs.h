@@ -9,30 +9,23 @@
 
 #include "devices/descriptor.h"
 #include "devices/device.h"
+#include "devices/gain_source.h"
 
 namespace memspice::devices {
 
-class Vcvs : public Device {
+class Vcvs : public GainSource {
  public:
   Vcvs(const netlist::Element& element, double gain);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
-  bool IsLinear() const override { return true; }
-  // Exact partial with respect to the gain ("value" or "gain").
-  int ParamHandle(const std::string& key, bool model_card) const override {
-    return !model_card && (key == "value" || key == "gain") ? 0 : kNoParamPartial;
-  }
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
 
-  double gain() const { return gain_; }
-
  private:
-  std::string nodes_[4];
-  int a_ = kGround, b_ = kGround, c_ = kGround, d_ = kGround, br_ = kGround;
-  double gain_;
-  int h_a_br_ = -1, h_b_br_ = -1, h_br_a_ = -1, h_br_b_ = -1, h_br_c_ = -1, h_br_d_ = -1;
+  std::string node_c_, node_d_;
+  int c_ = kGround, d_ = kGround;
+  int h_br_c_ = -1, h_br_d_ = -1;
 };
 
 // Parameter table (descriptor.h).

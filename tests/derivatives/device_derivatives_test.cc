@@ -30,6 +30,23 @@ const char* kExtraDecks[] = {
     "B1 a b I={1m*exp(V(a,b)) + 2m*I(vc)}\nVC c d PWL(0 0 1u 1)",
     "D1 a b dmod\n.model dmod d (is=1e-12 n=1 cjo=2p m=1 tt=0)",
     "D1 a b dmod 2\n.model dmod d (is=1e-14 cjo=1p vj=0.6 m=0.33 fc=0.2 bv=0.8 ibv=1u)",
+    // BSIM3 (level 8/49): series resistance, poly depletion, substrate current, body-bias
+    // output resistance, capmod 3 and 0 with the three charge partitions each, mobmod 2 and 3,
+    // a non-nominal temperature.
+    "M1 a b c d n3 W=4u L=0.4u AD=4p AS=4p PD=10u PS=10u NRD=2 NRS=2 M=2\n"
+    ".model n3 nmos (level=8 vth0=0.45 u0=400 rdsw=300 prwg=0.1 prwb=-0.05 rsh=5 "
+    "ngate=5e19 alpha0=1e-7 beta0=15 pdiblcb=-0.1 pvag=0.5 a1=0.05 a2=0.9 dwg=-1n dwb=2n "
+    "keta=-0.05 cit=1e-5 cdscd=1e-4 xpart=0)",
+    "M1 a b c d p3 W=8u L=1u AD=8p AS=8p PD=2u PS=18u\n"
+    ".model p3 pmos (level=49 cgsl=1e-10 cgdl=2e-10 ckappa=0.8 vth0=-0.6 u0=150 mobmod=3 xpart=1 "
+    "ijth=1e-3 jsw=1e-10 "
+    "tnom=40 tcj=1e-3 tpb=1e-3 kt1l=1e-9 prt=10 rdsw=500)",
+    "M1 a b c d n4 W=2u L=2u\n"
+    ".model n4 nmos (level=8 mobmod=2 xpart=0.5 k1=0.6 k2=-0.02 nfactor=1.5 "
+    "lint=10n wint=10n ll=1e-15 wl=-1e-15 lvth0=0.02 u0=400 wu0=20 pk1=0.01 lrdsw=30)",
+    "M1 a b c d n5 W=3u L=0.6u AS=3p PS=8u\n.model n5 nmos (level=8 capmod=0 xpart=0)",
+    "M1 a b c d p5 W=3u L=0.6u AD=3p PD=8u\n.model p5 pmos (level=8 capmod=0 xpart=1)",
+    "M1 a b c d n6 W=3u L=0.6u\n.model n6 nmos (level=8 capmod=0 xpart=0.5 dvt0w=0.5 k3b=1)",
 };
 
 struct Check {

@@ -55,6 +55,16 @@ const Case kCases[] = {
      "tox=20n cj=1e-4)",
      {"nch:vto", "nch:kp", "nch:gamma", "nch:phi", "nch:lambda", "nch:cgso", "nch:cgdo", "m1:w",
       "m1:l"}},
+    {"M1 a b c d n3 W=4u L=0.5u AD=4p AS=4p PD=10u PS=10u delvto=0 mulu0=1\nR1 a 0 1k\nR2 b 0 "
+     "1k\nR3 c 0 1k\n"
+     "R4 d 0 1k\n.model n3 nmos (level=8 vth0=0.5 k1=0.55 k2=-0.02 u0=400 rdsw=300 "
+     "ua=1e-9 "
+     "ub=1e-18 uc=2e-11 dvt0=2 cjsw=3e-10 vsat=1e5 cgso=2e-10 cgdo=2e-10 cj=8e-4 pclm=1.2 "
+     "eta0=0.06 "
+     "voff=-0.08 nfactor=1.2 lvth0=0.02 wu0=20 pvsat=1e3)",
+     {"n3:vth0", "n3:u0",   "n3:k1",   "n3:k2",   "n3:ua",     "n3:ub",      "n3:uc",   "n3:vsat",
+      "n3:rdsw", "n3:pclm", "n3:eta0", "n3:dvt0", "n3:voff",   "n3:nfactor", "n3:cgso", "n3:cgdo",
+      "n3:cj",   "n3:cjsw", "m1:w",    "m1:l",    "m1:delvto", "m1:mulu0"}},
     {"Q1 a b c d qn 2\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\nR4 d 0 1k\n"
      ".model qn npn (is=1e-15 bf=80 br=2 vaf=40 ikf=10m tf=1n cje=1p cjc=1p rb=50 re=2 rc=5)",
      {"qn:bf", "qn:br", "qn:is", "qn:vaf", "qn:ikf", "qn:tf", "qn:cje", "qn:cjc"}},

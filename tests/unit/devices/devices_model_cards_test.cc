@@ -43,7 +43,7 @@ BOOST_AUTO_TEST_CASE(good_cards_build) {
 BOOST_AUTO_TEST_CASE(mosfet_cards) {
   const std::string head = "t\nV1 a 0 1\nM1 a a 0 0 n W=2u L=1u\n";
   ExpectError(head + ".model n nmos (vth0=0.5)\n", "card.cir:4:8", "unknown parameter 'vth0'");
-  ExpectError(head + ".model n nmos (level=8)\n", "card.cir:4:8", "level=8 is not supported");
+  ExpectError(head + ".model n nmos (level=6)\n", "card.cir:4:8", "level=6 is not supported");
   ExpectError(head + ".model n nmos (kp=-1u)\n", "card.cir:4:8", "kp must be > 0");
   ExpectError(head + ".model n nmos (fc=1.5)\n", "card.cir:4:8", "fc must be in [0, 1)");
   ExpectError(head + ".model n nmos (tox=10n nsub=1e16)\n", "card.cir:4:8",
@@ -52,6 +52,33 @@ BOOST_AUTO_TEST_CASE(mosfet_cards) {
               "W must be > 0");
   ExpectError("t\nV1 a 0 1\nM1 a a 0 0 n W=1u L=1u foo=2\n.model n nmos ()\n", "card.cir:3:1",
               "foo");
+}
+
+BOOST_AUTO_TEST_CASE(bsim3_cards) {
+  const std::string head = "t\nV1 a 0 1\nM1 a a 0 0 n W=2u L=1u\n";
+  BOOST_TEST(BuildErrors(head + ".model n nmos (level=8 capmod=0 vth0=0.5 u0=400)\n") == "");
+  BOOST_TEST(BuildErrors(head + ".model n pmos (level=49 capmod=0 vth0=-0.5 nch=3e23)\n") == "");
+  ExpectError(head + ".model n nmos (level=8 capmod=1)\n", "card.cir:4:8",
+              "capmod=1 is not supported");
+  ExpectError(head + ".model n nmos (level=49 capmod=0 nqsmod=1)\n", "card.cir:4:8",
+              "nqsmod=1 is not supported");
+  BOOST_TEST(BuildErrors(head + ".model n nmos (level=8 lvth0=0.1 wu0=5 pk1=0.01)\n") == "");
+  ExpectError(head + ".model n nmos (level=8 ltox=1n)\n", "card.cir:4:8",
+              "unknown parameter 'ltox'");
+  ExpectError(head + ".model n nmos (level=8 capmod=0 kp=1u)\n", "card.cir:4:8",
+              "unknown parameter 'kp'");
+  ExpectError(head + ".model n nmos (level=8 capmod=0 mj=2)\n", "card.cir:4:8",
+              "mj = 2 is out of range");
+  ExpectError(head + ".model n nmos (level=8 tox=0)\n", "card.cir:4:8", "tox must be > 0");
+  ExpectError(head + ".model n nmos (level=8 ckappa=0)\n", "card.cir:4:8", "ckappa must be > 0");
+  ExpectError("t\nV1 a 0 1\nM1 a a 0 0 n W=1u L=1u mulu0=0\n.model n nmos (level=8)\n",
+              "card.cir:3:1", "mulu0 must be > 0");
+  ExpectError(head + ".model n nmos (level=8 capmod=0 mobmod=4)\n", "card.cir:4:8",
+              "mobmod = 4 is out of range");
+  ExpectError("t\nV1 a 0 1\nM1 a a 0 0 n W=1u L=0.1u\n.model n nmos (level=8 capmod=0 lint=0.1u)\n",
+              "card.cir:3:1", "effective channel length and width must be > 0");
+  ExpectError("t\nV1 a 0 1\nM1 a a 0 0 n W=1u L=1u kp=2\n.model n nmos (level=8 capmod=0)\n",
+              "card.cir:3:1", "kp");
 }
 
 BOOST_AUTO_TEST_CASE(bjt_cards) {
