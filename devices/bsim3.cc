@@ -11,6 +11,7 @@
 
 #include "base/strings.h"
 #include "devices/device_util.h"
+#include "devices/fet_stamp.h"
 #include "devices/junction.h"
 
 namespace memspice::devices {
@@ -931,24 +932,7 @@ void Bsim3::Evaluate(EvalContext& ctx) {
       Equations(card_jet_, derived_jet_, Jet(vl[0], 0), Jet(vl[1], 1), Jet(vl[2], 2), ctx.gmin);
   von_ = o.vth.a;
   const int nodes[4] = {di_, g_, si_, b_};
-  // Column derivatives: d/dvd = d/dvds, d/dvg = d/dvgs, d/dvb = d/dvbs, d/dvs = -(sum).
-  for (int r = 0; r < 4; ++r) {
-    const Jet& f = o.f[r];
-    const Jet& q = o.q[r];
-    const double df[4] = {f.v[1], f.v[0], -(f.v[0] + f.v[1] + f.v[2]), f.v[2]};
-    const double dq[4] = {q.v[1], q.v[0], -(q.v[0] + q.v[1] + q.v[2]), q.v[2]};
-    double fr = f.a, qr = q.a;
-    for (int k = 0; k < 3; ++k) {
-      fr += f.v[k] * (v[k] - vl[k]);
-      qr += q.v[k] * (v[k] - vl[k]);
-    }
-    ctx.f[nodes[r]] += fr;
-    ctx.q[nodes[r]] += qr;
-    for (int col = 0; col < 4; ++col) {
-      ctx.G[h_[4 * r + col]] += df[col];
-      ctx.C[h_[4 * r + col]] += dq[col];
-    }
-  }
+  StampFet(o.f, o.q, nodes, h_.data(), v, vl.data(), ctx);
 }
 
 // Card reading.

@@ -64,7 +64,6 @@ class Jfet : public Device {
   void Evaluate(EvalContext& ctx) override;
   bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
-  bool HasLimitingState() const override { return true; }
   // Exact partials for vto, beta, lambda, is, b, cgs, cgd, pb (card).
   int ParamHandle(const std::string& key, bool model_card) const override;
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;

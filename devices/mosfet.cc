@@ -8,6 +8,7 @@
 
 #include "devices/bsim3.h"
 #include "devices/device_util.h"
+#include "devices/fet_stamp.h"
 #include "devices/junction.h"
 
 namespace memspice::devices {
@@ -302,24 +303,7 @@ void Mosfet::Evaluate(EvalContext& ctx) {
   const MosOut<Jet> o =
       Equations(Promote<Jet>(model_), Jet(vl[0], 0), Jet(vl[1], 1), Jet(vl[2], 2), vt_, ctx.gmin);
   const int nodes[4] = {di_, g_, si_, b_};
-  // Column derivatives: d/dvd = d/dvds, d/dvg = d/dvgs, d/dvb = d/dvbs, d/dvs = -(sum).
-  for (int r = 0; r < 4; ++r) {
-    const Jet& f = o.f[r];
-    const Jet& q = o.q[r];
-    const double df[4] = {f.v[1], f.v[0], -(f.v[0] + f.v[1] + f.v[2]), f.v[2]};
-    const double dq[4] = {q.v[1], q.v[0], -(q.v[0] + q.v[1] + q.v[2]), q.v[2]};
-    double fr = f.a, qr = q.a;
-    for (int k = 0; k < 3; ++k) {
-      fr += f.v[k] * (v[k] - vl[k]);
-      qr += q.v[k] * (v[k] - vl[k]);
-    }
-    ctx.f[nodes[r]] += fr;
-    ctx.q[nodes[r]] += qr;
-    for (int c = 0; c < 4; ++c) {
-      ctx.G[h_[4 * r + c]] += df[c];
-      ctx.C[h_[4 * r + c]] += dq[c];
-    }
-  }
+  StampFet(o.f, o.q, nodes, h_.data(), v, vl.data(), ctx);
   if (meyer_scale_ > 0.0) {
     const double dv[3] = {v[0] - vl[0], v[1] - vl[1], v[2] - vl[2]};
     StampMeyer(ctx, o.cap, dv);
