@@ -14,7 +14,8 @@ namespace memspice::apps {
 
 void RegisterPlot(CLI::App& app, int* exit_code) {
   struct Args {
-    std::string input, out, title;
+    std::string input, out, title, xlabel, ylabel;
+    bool points = false;
     std::vector<std::string> signals;
   };
   auto args = std::make_shared<Args>();
@@ -26,6 +27,9 @@ void RegisterPlot(CLI::App& app, int* exit_code) {
   cmd->add_option("--signals", args->signals, "Signals to plot (default: all, up to 12)")
       ->delimiter(',');
   cmd->add_option("--title", args->title, "Plot title");
+  cmd->add_option("--xlabel", args->xlabel, "x axis label (default: the scale's name and unit)");
+  cmd->add_option("--ylabel", args->ylabel, "y axis label (default: from the signals' names)");
+  cmd->add_flag("--points", args->points, "Mark every point (tables of a few measurements)");
   cmd->callback([args, exit_code]() {
     io::WaveformTable table;
     Status s;
@@ -42,6 +46,9 @@ void RegisterPlot(CLI::App& app, int* exit_code) {
       io::PlotOptions po;
       po.signals = args->signals;
       po.title = args->title.empty() ? args->input : args->title;
+      po.xlabel = args->xlabel;
+      po.ylabel = args->ylabel;
+      po.points = args->points;
       s = io::PlotWaveforms(table, args->out, po);
     }
     if (!s.ok()) {

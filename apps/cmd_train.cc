@@ -36,7 +36,8 @@ struct TrainArgs {
   std::string dataset = circuits::DefaultNetwork().dataset;
   std::string run_dir = "runs/memprop";
   std::string resume;
-  std::string deck;  // train a netlist (its *@msnn directives shape the network)
+  std::string deck;          // train a netlist (its *@msnn directives shape the network)
+  std::string conductances;  // start the deck from this run's conductances instead of its x0
   bool overwrite = false;
   bool no_progress = false;
   std::set<std::string> given;  // options given on the command line
@@ -305,11 +306,27 @@ int TrainMna(const TrainArgs& a, const training::RunRecord& record,
   return kExitOk;
 }
 
-// A deck-based run: the deck shapes the network and gives the initial conductances.
+// The conductances of another run (`run_dir`) for a deck: the fast path only (an MNA-engine deck
+// names its synapses, a run's params.json does not), same layer sizes and device range.
+training::Parameters RunConductancesFor(const std::string& run_dir,
+                                        const training::CompiledNetwork& cn) {
+  if (!cn.fast)
+    throw training::TrainingError(fmt::format(
+        "--conductances {}: the deck {} trains through the MNA engine; conductances from a run "
+        "are taken by decks that compile to the fast path only",
+        run_dir, cn.path));
+  training::TrainedParameters t = training::LoadTrainedParameters(run_dir, cn.config);
+  std::cout << "conductances: " << t.source << "\n";
+  return std::move(t.params);
+}
+
+// A deck-based run: the deck shapes the network and gives the initial conductances (or
+// --conductances another run's).
 int TrainDeck(const TrainArgs& a, training::RunRecord record) {
   training::CompiledNetwork cn;
   if (!CompileDeck(record.deck, &cn)) return kExitInputError;
   PrintPath(cn);
+  if (!a.conductances.empty()) cn.params = RunConductancesFor(a.conductances, cn);
   record.deck = fs::absolute(record.deck).string();
   if (a.resume.empty() && !a.Given("--dataset")) record.dataset = cn.directives.dataset;
   record.path = cn.fast ? "fast" : "mna";
@@ -322,6 +339,13 @@ int TrainDeck(const TrainArgs& a, training::RunRecord record) {
 
 int RunTrain(TrainArgs a) {
   training::RunRecord record;
+  if (!a.conductances.empty() && (a.deck.empty() || !a.resume.empty())) {
+    std::cerr << (a.deck.empty() ? "error: --conductances needs a deck: it replaces the deck's "
+                                   "synapse states (the flags' network starts at random)\n"
+                                 : "error: --conductances and --resume exclude each other: a "
+                                   "resumed run continues from its checkpoint\n");
+    return kExitInputError;
+  }
   if (!a.resume.empty()) {
     // Everything that shapes the run comes from the run directory; the rest may change.
     record = training::ReadRunRecord(a.resume);
@@ -379,7 +403,7 @@ void PrintEval(const training::EvalResult& r) {
 }
 
 struct EvalArgs {
-  std::string run_dir, dataset, confusion;
+  std::string run_dir, dataset, confusion, conductances;
   int threads = 2, max_test = 0, show = 0;
 };
 
@@ -400,6 +424,8 @@ int EvalDeck(const EvalArgs& e, const std::string& deck, const std::string& run_
   training::CompiledNetwork cn;
   if (!CompileDeck(deck, &cn)) return kExitInputError;
   PrintPath(cn, "evaluating");
+  training::Parameters p =
+      e.conductances.empty() ? cn.params : RunConductancesFor(e.conductances, cn);
   if (dataset.empty()) dataset = cn.directives.dataset;
   auto [name, path] = training::DatasetSource(dataset, NpmMnistDir());
   training::DatasetPair data = training::LoadDataset(name, path);
@@ -417,7 +443,6 @@ int EvalDeck(const EvalArgs& e, const std::string& deck, const std::string& run_
     return kExitOk;
   }
   training::Network net(cn.config);
-  training::Parameters p = cn.params;
   if (!run_dir.empty()) {
     training::TrainedParameters t = training::LoadTrainedParameters(run_dir, cn.config);
     std::cout << "conductances: " << t.source << "\n";
@@ -437,6 +462,11 @@ int EvalDeck(const EvalArgs& e, const std::string& deck, const std::string& run_
 
 int RunEval(EvalArgs e) {
   if (fs::is_regular_file(e.run_dir)) return EvalDeck(e, e.run_dir, "", e.dataset);
+  if (!e.conductances.empty()) {
+    std::cerr << "error: --conductances needs a deck to evaluate (memspice eval net.cir "
+                 "--conductances RUN_DIR); a run directory has its own conductances\n";
+    return kExitInputError;
+  }
   const training::RunRecord record = training::ReadRunRecord(e.run_dir);
   const std::string dataset = e.dataset.empty() ? record.dataset : e.dataset;
   if (e.confusion.empty()) e.confusion = (fs::path(e.run_dir) / "confusion.png").string();
@@ -535,6 +565,10 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
          "--isa", a->v.network.isa,
          "Float kernel instruction set: auto (fastest this CPU has), avx512, avx2 or generic")
       ->check(CLI::IsMember({"auto", "avx512", "avx2", "generic"}));
+  cmd->add_option("--conductances", a->conductances,
+                  "With a deck: start from the conductances of this run directory (params.json "
+                  "or its checkpoint) instead of the deck's synapse states")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("deck", a->deck,
                   "Network netlist with *@msnn directives (e.g. from 'memspice gen msnn'); "
                   "without it the flags build the network")
@@ -563,6 +597,10 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
   ev->add_option("--show", e->show,
                  "Print the fast path's class for the first N test samples (deck-based runs)")
       ->check(NonNegative());
+  ev->add_option("--conductances", e->conductances,
+                 "With a deck: evaluate it with the conductances of this run directory "
+                 "(params.json or its checkpoint) instead of its synapse states")
+      ->check(CLI::ExistingDirectory);
   ev->add_option("--confusion", e->confusion,
                  "Confusion-matrix image (.png or .svg; default for a run directory: "
                  "RUN_DIR/confusion.png)");

@@ -142,7 +142,11 @@ Status PlotWaveforms(const WaveformTable& input, const std::string& path,
   std::string script = "set grid\nset key outside right\n";
   script += fmt::format("set title {}\n",
                         Quote(CleanTitle(options.title.empty() ? table.title : options.title)));
-  script += fmt::format("set xlabel {}\n", Quote(has_scale ? XLabel(table.scale_name) : "point"));
+  const std::string xlabel = !options.xlabel.empty() ? options.xlabel
+                             : has_scale             ? XLabel(table.scale_name)
+                                                     : "point";
+  script += fmt::format("set xlabel {}\n", Quote(xlabel));
+  const char* style = options.points ? "linespoints pt 7" : "lines";
   // One plot command over the columns accepted by `keep` (gnuplot cycles through 8 colours:
   // later curves get dashes so that none look alike).
   auto plot_command = [&](auto keep) {
@@ -150,8 +154,9 @@ Status PlotWaveforms(const WaveformTable& input, const std::string& path,
     int drawn = 0;
     for (size_t c = 0; c < cols.size(); ++c) {
       if (!keep(table.names[cols[c]])) continue;
-      cmd += fmt::format("{}{} using 1:{} with lines lw 1.5 dt {} title {}", drawn ? ", " : "",
-                         Quote(data_path), c + 2, drawn / 8 + 1, Quote(table.names[cols[c]]));
+      cmd +=
+          fmt::format("{}{} using 1:{} with {} lw 1.5 dt {} title {}", drawn ? ", " : "",
+                      Quote(data_path), c + 2, style, drawn / 8 + 1, Quote(table.names[cols[c]]));
       ++drawn;
     }
     return drawn > 0 ? cmd + "\n" : std::string();
@@ -164,7 +169,8 @@ Status PlotWaveforms(const WaveformTable& input, const std::string& path,
     script += plot_command(is_phase);
     script += "unset multiplot\n";
   } else {
-    script += fmt::format("set ylabel {}\n", Quote(YLabel(table, cols)));
+    script += fmt::format("set ylabel {}\n",
+                          Quote(options.ylabel.empty() ? YLabel(table, cols) : options.ylabel));
     script += plot_command([](const std::string&) { return true; });
   }
   script += "\n";

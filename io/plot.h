@@ -13,6 +13,8 @@ namespace memspice::io {
 struct PlotOptions {
   std::vector<std::string> signals;  // empty: every signal (up to 12)
   std::string title;                 // empty: the table's title
+  std::string xlabel, ylabel;        // empty: from the names (a Bode plot keeps its own y labels)
+  bool points = false;               // mark every point (a table of a few measurements)
   int width = 1000, height = 600;
 };
 

@@ -197,6 +197,20 @@ std::string ShapeMismatch(const NetworkConfig& c, const Parameters& p) {
   return "";
 }
 
+// Conductances outside the network's device range [g_min, g_max] (e.g. a run of another synapse
+// model); "" if none. The tolerance is the checkpoint check's.
+std::string RangeMismatch(const NetworkConfig& c, const Parameters& p) {
+  const double tol = 1e-12 * std::abs(c.g_max);
+  for (int l = 0; l < static_cast<int>(p.g_plus.size()); ++l)
+    for (const Eigen::MatrixXd* m : {&p.g_plus[l], &p.g_minus[l]})
+      if (m->size() > 0 && (m->minCoeff() < c.g_min - tol || m->maxCoeff() > c.g_max + tol))
+        return fmt::format(
+            "crossbar {}: conductances range over [{:g}, {:g}] S, outside the network's device "
+            "range [{:g}, {:g}] S",
+            l + 1, m->minCoeff(), m->maxCoeff(), c.g_min, c.g_max);
+  return "";
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -644,6 +658,8 @@ TrainedParameters LoadTrainedParameters(const std::string& dir, const NetworkCon
       Candidate c{path, fs::last_write_time(path, ec),
                   name == kParamsFile ? LoadParametersJson(path) : LoadCheckpoint(path).params};
       if (std::string e = ShapeMismatch(config, c.params); !e.empty())
+        throw TrainingError(fmt::format("{}: error: {}", path, e));
+      if (std::string e = RangeMismatch(config, c.params); !e.empty())
         throw TrainingError(fmt::format("{}: error: {}", path, e));
       usable.push_back(std::move(c));
     } catch (const TrainingError& e) {

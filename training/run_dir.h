@@ -113,9 +113,9 @@ void WriteMnaParams(const std::string& path, const std::vector<std::string>& nam
 std::vector<double> ReadMnaParams(const std::string& path, const std::vector<std::string>& names);
 
 // The trained conductances of a run: params.json or the checkpoint, whichever is newer and
-// matches `config`'s layer sizes (a stale params.json after a resumed, interrupted run loses to
-// the checkpoint). `source` says which file was used. Throws TrainingError if neither is usable,
-// with the reason for each.
+// matches `config`'s layer sizes and device range [g_min, g_max] (a stale params.json after a
+// resumed, interrupted run loses to the checkpoint). `source` says which file was used. Throws
+// TrainingError if neither is usable, with the reason for each.
 struct TrainedParameters {
   Parameters params;
   std::string source;

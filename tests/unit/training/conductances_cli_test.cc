@@ -1,0 +1,104 @@
+// `memspice train net.cir --conductances RUN_DIR` and `memspice eval net.cir --conductances
+// RUN_DIR` end to end: a tiny IDX data set, a 4-3-2 deck trained for two batches, then the same
+// conductances evaluated on the deck and on a deck with line resistance, and a run continued from
+// them.
+#define BOOST_TEST_MODULE conductances_cli
+#include <boost/test/unit_test.hpp>
+#include <regex>
+#include <string>
+
+#include "../../test_util.h"
+#include "training/dataset.h"
+#include "training/run_dir.h"
+
+namespace {
+
+namespace mt = memspice::training;
+using memspice::testing::RunCommand;
+using memspice::testing::TempDir;
+
+constexpr int kFeatures = 4;  // 2x2 images
+constexpr int kSamples = 16;
+
+// train and t10k IDX files of kSamples 2x2 images, class 1 where the left column is bright.
+void WriteTinyDataset(const std::string& dir) {
+  mt::IdxArray img{{kSamples, 2, 2}, {}}, lab{{kSamples}, {}};
+  for (int s = 0; s < kSamples; ++s) {
+    const int bright = s % 2;
+    for (int k = 0; k < kFeatures; ++k)
+      img.data.push_back(
+          static_cast<uint8_t>(k % 2 == 0 ? (bright ? 230 : 20) : 40 + 10 * (s % 5)));
+    lab.data.push_back(static_cast<uint8_t>(bright));
+  }
+  for (const char* part : {"train", "t10k"}) {
+    mt::WriteIdx(dir + "/" + part + "-images-idx3-ubyte", img);
+    mt::WriteIdx(dir + "/" + part + "-labels-idx1-ubyte", lab);
+  }
+}
+
+std::string Memspice(const std::string& args, int* rc) {
+  std::string out;
+  *rc = RunCommand(std::string(MEMSPICE_BINARY) + " " + args, &out);
+  return out;
+}
+
+// The "N test samples: accuracy ..., loss ..." line of `eval`.
+std::string EvalLine(const std::string& out) {
+  std::smatch m;
+  return std::regex_search(out, m, std::regex("[0-9]+ test samples: accuracy [^\n]*")) ? m.str()
+                                                                                       : "";
+}
+
+// Largest |a - b| over every conductance of two parameter sets of the same shape.
+double MaxDiff(const mt::Parameters& a, const mt::Parameters& b) {
+  double d = 0;
+  for (size_t l = 0; l < a.g_plus.size(); ++l)
+    d = std::max({d, (a.g_plus[l] - b.g_plus[l]).cwiseAbs().maxCoeff(),
+                  (a.g_minus[l] - b.g_minus[l]).cwiseAbs().maxCoeff()});
+  return d;
+}
+
+BOOST_AUTO_TEST_CASE(train_and_eval_take_a_runs_conductances) {
+  TempDir dir("conductances_cli");
+  const std::string data = (dir.path() / "data").string();
+  std::filesystem::create_directories(data);
+  WriteTinyDataset(data);
+  const std::string common = " --dataset " + data + " --batch-size 4 --no-progress --threads 1";
+  int rc = 0;
+  std::string out = Memspice("gen msnn --layers 4,3,2 -o " + dir / "a.cir", &rc);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  out = Memspice("gen msnn --layers 4,3,2 --rline 1 -o " + dir / "b.cir", &rc);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  out = Memspice("train " + dir / "a.cir" + common + " --max-batches 2 --out " + dir / "r", &rc);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+
+  // The deck with the run's conductances is the run itself.
+  const std::string eval = " --dataset " + data + " --threads 1";
+  const std::string run_eval = EvalLine(Memspice("eval " + dir / "r" + eval, &rc));
+  BOOST_REQUIRE_EQUAL(rc, 0);
+  out = Memspice("eval " + dir / "a.cir" + " --conductances " + dir / "r" + eval, &rc);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  BOOST_CHECK_NE(run_eval, "");
+  BOOST_CHECK_EQUAL(EvalLine(out), run_eval);
+  BOOST_CHECK(out.find("conductances: " + dir / "r") != std::string::npos);
+  const std::string own_eval = EvalLine(Memspice("eval " + dir / "a.cir" + eval, &rc));
+  BOOST_CHECK_NE(own_eval, run_eval);  // the deck's own x0 are the untrained ones
+
+  // A deck with line resistance trains from the run's conductances: with a vanishing learning rate
+  // the result stays at them (Adam moves each by about lr (g_max - g_min) per step).
+  out = Memspice("train " + dir / "b.cir" + " --conductances " + dir / "r" + common +
+                     " --max-batches 1 --lr 1e-9 --out " + dir / "o",
+                 &rc);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  BOOST_CHECK(out.find("line network") != std::string::npos);
+  const mt::Parameters start = mt::LoadParametersJson(dir / "r/params.json");
+  const mt::Parameters after = mt::LoadParametersJson(dir / "o/params.json");
+  BOOST_CHECK_LT(MaxDiff(start, after), 1e-10);
+  // Without --conductances the same run starts from the deck's own states, far from them.
+  out = Memspice(
+      "train " + dir / "b.cir" + common + " --max-batches 1 --lr 1e-9 --out " + dir / "p", &rc);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  BOOST_CHECK_GT(MaxDiff(start, mt::LoadParametersJson(dir / "p/params.json")), 1e-6);
+}
+
+}  // namespace
