@@ -310,7 +310,11 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   // linear fast path.
   ImplicitStepSolver* exact = observer != nullptr ? observer->step_solver() : nullptr;
   NewtonOptions nopt = TranNewtonOptions();
-  nopt.chord = !linear;
+  // The chord iteration saves factorisations at the price of more evaluations (its updates must
+  // reach kChordErrorFraction of the tolerance): it pays on large arrays of cheap devices, not on
+  // junction devices (diodes, BJTs, MOSFETs), whose evaluation dominates and whose Newton limiting
+  // moves the linearisation point between iterations.
+  nopt.chord = !linear && !c_.has_limiting_state();
   Progress progress(o_.progress, "tran");
 
   std::vector<double> xprev = xn, xtry(n_), qn(n_), qprev(n_), qdotn(n_, 0.0), qnew(n_),
