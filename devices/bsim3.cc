@@ -901,9 +901,7 @@ class Bsim3 : public Device {
 std::array<double, 3> Bsim3::Limited(double vgs, double vds, double vbs) const {
   const double p = type_;
   const double pvgs = FetLimit(p * vgs, p * vgs_old_, von_);
-  double pvds = p * vds;
-  const double pold = p * vds_old_;
-  pvds = pold >= 0.0 ? VdsLimit(pvds, pold) : -VdsLimit(-pvds, -pold);
+  const double pvds = ModeVdsLimit(p * vds, p * vds_old_);
   // pnjlim with BSIM3's fixed critical voltage (1e-14 A junction at 300.15 K).
   const double vt0 = kBoltzOverQ * 300.15;
   const double vcrit = vt0 * std::log(vt0 / (std::numbers::sqrt2 * kDefaultJunctionIsat));

@@ -157,6 +157,12 @@ inline double VdsLimit(double vnew, double vold) {
   return vnew > vold ? std::min(vnew, 4.0) : std::max(vnew, -0.5);
 }
 
+// limvds in the FET's present mode: on vds when the last vds was >= 0, else on vsd (the reverse
+// mode), as SPICE's MOSFET loads apply it.
+inline double ModeVdsLimit(double vnew, double vold) {
+  return vold >= 0.0 ? VdsLimit(vnew, vold) : -VdsLimit(-vnew, -vold);
+}
+
 }  // namespace memspice::devices
 
 #endif  // MEMSPICE_DEVICES_JUNCTION_H_

@@ -275,8 +275,7 @@ std::array<double, 3> Mosfet::Limited(double vgs, double vds, double vbs) const 
   const double p = model_.type;
   const double von = p * model_.vto;
   double pvgs = FetLimit(p * vgs, p * vgs_old_, von);
-  double pvds = p * vds, pold = p * vds_old_;
-  pvds = pold >= 0.0 ? VdsLimit(pvds, pold) : -VdsLimit(-pvds, -pold);
+  const double pvds = ModeVdsLimit(p * vds, p * vds_old_);
   const double vcrit = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is * model_.m));
   const double pvbs = PnLimit(p * vbs, p * vbs_old_, vt_, vcrit);
   return {p * pvgs, p * pvds, p * pvbs};
