@@ -27,6 +27,7 @@
 
 namespace {
 
+namespace io = memspice::io;
 namespace netlist = memspice::netlist;
 namespace solver = memspice::solver;
 using memspice::Status;
@@ -81,6 +82,13 @@ bool WithinBudget(const netlist::Analysis& an, const solver::SimOptions& options
         return an.tstop / options.fixed_step <= kMaxFixedSteps;
       }
       return true;
+    case netlist::Analysis::Kind::kAc: {
+      // Frequency count as the sweep places them (per decade / per octave / in total).
+      if (an.ac_sweep == netlist::Analysis::AcSweep::kLin) return an.ac_points <= kMaxSweepPoints;
+      const double base = an.ac_sweep == netlist::Analysis::AcSweep::kDec ? 10.0 : 2.0;
+      const double points = an.ac_points * std::log(an.fstop / an.fstart) / std::log(base);
+      return std::isfinite(points) && points <= kMaxSweepPoints;
+    }
   }
   return false;
 }
