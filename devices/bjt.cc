@@ -169,25 +169,18 @@ BjtModelT<T> Promote(const BjtModel& m) {
 
 }  // namespace
 
-Bjt::Bjt(const netlist::Element& element, const BjtModel& card, double scale, double tnom, bool off,
-         double temp_celsius)
-    : Device(element.name, element.loc),
+Bjt::Bjt(const netlist::Element& element, const BjtModel& card, const CardInstance& inst)
+    : CardDevice(element, card, inst),
       nc_(element.nodes[0]),
       nb_(element.nodes[1]),
       ne_(element.nodes[2]),
-      ns_(element.nodes.size() > 3 ? element.nodes[3] : "0"),
-      card_(card),
-      scale_(scale),
-      tnom_(tnom),
-      inst_temp_(InstanceTemp::From(element)),
-      off_(off) {
-  SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
+      ns_(element.nodes.size() > 3 ? element.nodes[3] : "0") {
+  SetAnalysis(AnalysisInfo{0.0, 0.0, inst.circuit_temp});
 }
 
 void Bjt::SetAnalysis(const AnalysisInfo& info) {
-  kelvin_ = inst_temp_.Kelvin(info.temp);
-  vt_ = ThermalVoltageK(kelvin_);
-  model_ = InstanceModel(card_, scale_, tnom_, kelvin_);
+  SetTemperature(info);
+  model_ = InstanceModel(card_, inst_.scale, inst_.tnom, kelvin_);
 }
 
 void Bjt::Setup(SetupContext& ctx) {
@@ -221,7 +214,7 @@ void Bjt::Evaluate(EvalContext& ctx) {
   double vl[4] = {v[0], v[1], v[2], v[3]};
   if (ctx.init_junctions) {
     const double vcrit = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is));
-    vl[0] = off_ ? 0.0 : p * vcrit;
+    vl[0] = inst_.off ? 0.0 : p * vcrit;
     vl[1] = 0.0;
   } else {
     const double vcrit_e =
@@ -265,7 +258,7 @@ void Bjt::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const
   using Dual = ceres::Jet<double, 1>;
   BjtModelT<Dual> card = Promote<Dual>(card_);
   Fields(card)[handle]->v[0] = 1.0;
-  const BjtModelT<Dual> m = InstanceModel(card, scale_, tnom_, kelvin_);
+  const BjtModelT<Dual> m = InstanceModel(card, inst_.scale, inst_.tnom, kelvin_);
   const double* x = ctx.x;
   const BjtOut<Dual> o = Equations(m, Dual(x[bi_] - x[ei_]), Dual(x[bi_] - x[ci_]),
                                    Dual(x[b_] - x[bi_]), Dual(x[s_] - x[ci_]), vt_, ctx.gmin);
@@ -276,49 +269,34 @@ void Bjt::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const
 namespace {
 
 bool ReadBjtCard(const netlist::Model& card, BjtModel* m, netlist::Diagnostics& diag) {
-  bool ok = true;
-  auto error = [&](const std::string& what, const std::string& hint = "") {
-    diag.Error(card.loc, fmt::format("BJT model '{}': {}", card.name, what), hint);
-    ok = false;
-  };
   m->type = card.type == "pnp" ? -1.0 : 1.0;
   auto fields = Fields(*m);
-  for (const auto& [raw_key, value] : card.params) {
-    const std::string key = CanonicalName(raw_key);
-    if (!std::isfinite(value)) error(fmt::format("{} is not finite", raw_key));
-    const int k = FieldIndex(key);
-    if (k >= 0) {
-      *fields[k] = value;
-    } else if (key == "level") {
+  CardReader reader(card, "BJT", kFieldNames, fields, diag);
+  reader.Read(CanonicalName, [&](const std::string& key, double value) {
+    if (key == "level") {
       if (value != 1.0) {
-        error(fmt::format("level={} is not supported", value), "supported: level=1 (Gummel-Poon)");
+        reader.Error(fmt::format("level={} is not supported", value),
+                     "supported: level=1 (Gummel-Poon)");
       }
     } else if (key == "tnom" || key == "kf" || key == "af" || key == "ptf") {
       // tnom: read by NominalKelvin; kf, af: noise, not modelled.
-      if (key == "ptf" && value != 0.0) error("ptf (excess phase) is not supported");
+      if (key == "ptf" && value != 0.0) reader.Error("ptf (excess phase) is not supported");
     } else if (key == "irb") {
-      error("irb (current-dependent base resistance) is not supported", "use rb and rbm");
+      reader.Error("irb (current-dependent base resistance) is not supported", "use rb and rbm");
     } else {
-      error(fmt::format("unknown parameter '{}'", raw_key),
-            "Gummel-Poon parameters: is bf nf vaf ikf ise ne br nr var ikr isc nc rb rbm re rc "
-            "cje vje mje tf xtf vtf itf cjc vjc mjc xcjc tr cjs vjs mjs fc eg xti xtb tnom");
+      reader.Error(fmt::format("unknown parameter '{}'", key),
+                   "Gummel-Poon parameters: is bf nf vaf ikf ise ne br nr var ikr isc nc rb rbm re "
+                   "rc cje vje mje tf xtf vtf itf cjc vjc mjc xcjc tr cjs vjs mjs fc eg xti xtb "
+                   "tnom");
     }
-  }
-  for (const char* k : {"is", "bf", "nf", "br", "nr", "ne", "nc", "vaf", "var", "ikf", "ikr", "vje",
-                        "vjc", "vjs", "vtf"}) {
-    if (!(*fields[FieldIndex(k)] > 0.0)) {
-      error(fmt::format("{} must be > 0, got {}", k, *fields[FieldIndex(k)]));
-    }
-  }
-  for (const char* k : {"ise", "isc", "rb", "re", "rc", "cje", "cjc", "cjs", "tf", "tr", "xtf",
-                        "itf", "mje", "mjc", "mjs"}) {
-    if (*fields[FieldIndex(k)] < 0.0) {
-      error(fmt::format("{} must be >= 0, got {}", k, *fields[FieldIndex(k)]));
-    }
-  }
-  if (!(m->xcjc >= 0.0 && m->xcjc <= 1.0)) error("xcjc must be in [0, 1]");
-  if (!(m->fc >= 0.0 && m->fc < 1.0)) error("fc must be in [0, 1)");
-  return ok;
+  });
+  reader.RequirePositive({"is", "bf", "nf", "br", "nr", "ne", "nc", "vaf", "var", "ikf", "ikr",
+                          "vje", "vjc", "vjs", "vtf"});
+  reader.RequireNonNegative({"ise", "isc", "rb", "re", "rc", "cje", "cjc", "cjs", "tf", "tr", "xtf",
+                             "itf", "mje", "mjc", "mjs"});
+  if (!(m->xcjc >= 0.0 && m->xcjc <= 1.0)) reader.Error("xcjc must be in [0, 1]");
+  if (!(m->fc >= 0.0 && m->fc < 1.0)) reader.Error("fc must be in [0, 1)");
+  return reader.ok();
 }
 
 }  // namespace
@@ -342,18 +320,14 @@ std::unique_ptr<Device> CreateBjt(const netlist::Element& element, const netlist
   }
   ok = CheckInstanceParams(element, kBjtParams, diag) && ok;
   if (!ok) return nullptr;
-  auto it = netlist.models.find(element.model);
-  if (it == netlist.models.end()) {
-    diag.Error(element.loc, fmt::format("BJT '{}' names no known model", element.name));
-    return nullptr;
-  }
+  const netlist::Model* card =
+      FindModelCard(element, netlist, "BJT", "e.g. Q1 c b e qn with .model qn NPN (bf=100)", diag);
+  if (card == nullptr) return nullptr;
   BjtModel m;
-  if (!ReadBjtCard(it->second, &m, diag)) return nullptr;
-  const std::optional<double> scale = AreaTimesMultiplier(element, "BJT", diag);
-  if (!scale) return nullptr;
-  const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
-  return std::make_unique<Bjt>(element, m, *scale, NominalKelvin(it->second, netlist), off,
-                               netlist.temp);
+  if (!ReadBjtCard(*card, &m, diag)) return nullptr;
+  const std::optional<CardInstance> inst = ReadCardInstance(element, *card, netlist, "BJT", diag);
+  if (!inst) return nullptr;
+  return std::make_unique<Bjt>(element, m, *inst);
 }
 
 }  // namespace memspice::devices

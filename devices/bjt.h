@@ -31,6 +31,7 @@
 #include <memory>
 #include <string>
 
+#include "devices/card_device.h"
 #include "devices/descriptor.h"
 #include "devices/device.h"
 #include "devices/device_util.h"
@@ -51,16 +52,14 @@ struct BjtModelT {
 };
 using BjtModel = BjtModelT<double>;
 
-class Bjt : public Device {
+class Bjt : public CardDevice<BjtModel> {
  public:
-  // `card` holds the card's values at `tnom` (kelvin); `scale` is the instance's area * m.
-  Bjt(const netlist::Element& element, const BjtModel& card, double scale, double tnom, bool off,
-      double temp_celsius);
+  // `card` holds the card's values at inst.tnom.
+  Bjt(const netlist::Element& element, const BjtModel& card, const CardInstance& inst);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
-  bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
   // Exact partials for bf, br, is, vaf, ikf, tf, cje, cjc (card; scaled as the instance).
   int ParamHandle(const std::string& key, bool model_card) const override;
@@ -70,13 +69,6 @@ class Bjt : public Device {
   std::string nc_, nb_, ne_, ns_;
   int c_ = kGround, b_ = kGround, e_ = kGround, s_ = kGround;
   int ci_ = kGround, bi_ = kGround, ei_ = kGround;
-  BjtModel card_;       // at tnom_, unscaled
-  double scale_ = 1.0;  // area * m
-  double tnom_ = 0.0;   // K
-  InstanceTemp inst_temp_;
-  BjtModel model_;  // at the device temperature, scaled
-  bool off_;
-  double kelvin_ = 0.0, vt_ = 0.0;
   double vbe_old_ = 0.0, vbc_old_ = 0.0;
   std::array<int, 25> h_{};    // [row][col] over (b, b', c', e', s)
   SeriesConductance rc_, re_;  // collector and emitter series resistances

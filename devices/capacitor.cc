@@ -1,24 +1,18 @@
 #include "devices/capacitor.h"
 
-#include <fmt/format.h>
-
-#include <cmath>
-
-#include "devices/device_util.h"
-
 namespace memspice::devices {
 
-Capacitor::Capacitor(const netlist::Element& element, double capacitance, std::optional<double> ic)
-    : Device(element.name, element.loc),
-      node_a_(element.nodes[0]),
-      node_b_(element.nodes[1]),
-      capacitance_(capacitance),
-      ic_(ic) {}
+namespace {
 
-void Capacitor::Setup(SetupContext& ctx) {
-  a_ = ctx.Node(node_a_);
-  b_ = ctx.Node(node_b_);
-}
+constexpr StorageKind kCapacitorKind{
+    "c", "capacitor", "capacitance", "C1 a b 1u", "use a B source for a nonlinear charge", false};
+
+}  // namespace
+
+Capacitor::Capacitor(const netlist::Element& element, const StorageCard& card)
+    : StorageElement(element, kCapacitorKind.value_key, card) {}
+
+void Capacitor::Setup(SetupContext& ctx) { SetupTerminals(ctx); }
 
 void Capacitor::Bind(BindContext& ctx) {
   h_aa_ = ctx.Entry(a_, a_);
@@ -28,7 +22,7 @@ void Capacitor::Bind(BindContext& ctx) {
 }
 
 void Capacitor::Evaluate(EvalContext& ctx) {
-  const double c = capacitance_;
+  const double c = value_;
   const double charge = c * (ctx.x[a_] - ctx.x[b_]);
   ctx.q[a_] += charge;
   ctx.q[b_] -= charge;
@@ -45,13 +39,6 @@ void Capacitor::InitialState(double* x) const {
   } else if (b_ != kGround) {
     x[b_] = -*ic_;
   }
-}
-
-int Capacitor::ParamHandle(const std::string& key, bool model_card) const {
-  if (model_card) return kNoParamPartial;
-  if (key == "value" || key == "c") return 0;
-  if (key == "ic" && ic_) return 1;
-  return kNoParamPartial;
 }
 
 void Capacitor::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const {
@@ -73,39 +60,10 @@ void Capacitor::InitialStatePartial(int handle, ParamSink& out) const {
 std::unique_ptr<Device> CreateCapacitor(const netlist::Element& element,
                                         const netlist::Netlist& netlist,
                                         netlist::Diagnostics& diag) {
-  bool ok = CheckNodeCount(element, 2, diag);
-  ok = CheckInstanceParams(element, kCapacitorParams, diag) && ok;
-  if (!ok) return nullptr;
-  std::optional<double> value = element.value;
-  if (!value && element.params.count("c")) value = element.params.at("c");
-  if (!value && element.expr && element.expr->IsConstant()) {
-    value = element.expr->EvaluateConstant();
-  }
-  if (!value) {
-    diag.Error(element.loc,
-               element.expr ? fmt::format("capacitor '{}' has a non-constant value; only "
-                                          "constant capacitances are supported",
-                                          element.name)
-                            : fmt::format("capacitor '{}' has no value", element.name),
-               element.expr ? "use a B source for a nonlinear charge" : "write e.g. C1 a b 1u");
-    return nullptr;
-  }
-  const double m = ParamOr(element.params, "m", 1.0);
-  const double c = *value * m;
-  if (!CheckFinite(element, "capacitance", c, diag)) return nullptr;
-  if (!(m > 0.0)) {
-    diag.Error(element.loc,
-               fmt::format("multiplier m of '{}' must be > 0, got {}", element.name, m));
-    return nullptr;
-  }
-  std::optional<double> ic;
-  if (auto it = element.params.find("ic"); it != element.params.end()) {
-    if (!CheckFinite(element, "ic", it->second, diag)) return nullptr;
-    ic = it->second;
-  }
-  auto capacitor = std::make_unique<Capacitor>(element, c, ic);
-  capacitor->set_value_scale(m);
-  return capacitor;
+  const std::optional<StorageCard> card =
+      ReadStorageCard(element, kCapacitorParams, kCapacitorKind, diag);
+  if (!card) return nullptr;
+  return std::make_unique<Capacitor>(element, *card);
 }
 
 }  // namespace memspice::devices

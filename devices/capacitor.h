@@ -7,40 +7,26 @@
 #define MEMSPICE_DEVICES_CAPACITOR_H_
 
 #include <memory>
-#include <optional>
 
 #include "devices/descriptor.h"
 #include "devices/device.h"
+#include "devices/storage_element.h"
 
 namespace memspice::devices {
 
-class Capacitor : public Device {
+class Capacitor : public StorageElement {
  public:
-  Capacitor(const netlist::Element& element, double capacitance, std::optional<double> ic);
+  Capacitor(const netlist::Element& element, const StorageCard& card);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
-  bool IsLinear() const override { return true; }
   // With ic= given, sets x[a] = x[b] + ic (or x[b] = -ic when a is ground).
   void InitialState(double* x) const override;
-  // Exact partials: handle 0 = the value ("value" or "c", scaled by m), 1 = ic= (initial state).
-  int ParamHandle(const std::string& key, bool model_card) const override;
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
   void InitialStatePartial(int handle, ParamSink& out) const override;
-  void set_value_scale(double d) { value_scale_ = d; }
-
-  double capacitance() const { return capacitance_; }
-  const std::optional<double>& ic() const { return ic_; }
-  int node_a() const { return a_; }
-  int node_b() const { return b_; }
 
  private:
-  std::string node_a_, node_b_;
-  int a_ = kGround, b_ = kGround;
-  double capacitance_;
-  double value_scale_ = 1.0;  // dC/d(deck value) = m
-  std::optional<double> ic_;
   int h_aa_ = -1, h_ab_ = -1, h_ba_ = -1, h_bb_ = -1;
 };
 

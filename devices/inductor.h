@@ -12,34 +12,23 @@
 
 #include "devices/descriptor.h"
 #include "devices/device.h"
+#include "devices/storage_element.h"
 
 namespace memspice::devices {
 
-class Inductor : public Device {
+class Inductor : public StorageElement {
  public:
-  Inductor(const netlist::Element& element, double inductance, std::optional<double> ic);
+  Inductor(const netlist::Element& element, const StorageCard& card);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
-  bool IsLinear() const override { return true; }
-  void InitialState(double* x) const override;
-  // Exact partials: handle 0 = the value ("value" or "l", scaled by m), 1 = ic= (initial state).
-  int ParamHandle(const std::string& key, bool model_card) const override;
+  void InitialState(double* x) const override;  // x[br] = ic
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
   void InitialStatePartial(int handle, ParamSink& out) const override;
-  void set_value_scale(double d) { value_scale_ = d; }
-
-  double inductance() const { return inductance_; }
-  const std::optional<double>& ic() const { return ic_; }
-  int branch() const { return br_; }
 
  private:
-  std::string node_a_, node_b_;
-  int a_ = kGround, b_ = kGround, br_ = kGround;
-  double inductance_;
-  double value_scale_ = 1.0;  // dL/d(deck value) = 1/m
-  std::optional<double> ic_;
+  int br_ = kGround;
   int h_a_br_ = -1, h_b_br_ = -1, h_br_a_ = -1, h_br_b_ = -1, h_br_br_ = -1;
 };
 

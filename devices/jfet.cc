@@ -119,24 +119,17 @@ T DopingTailFactor(const JfetModelT<T>& card) {
 
 }  // namespace
 
-Jfet::Jfet(const netlist::Element& element, const JfetModel& card, double scale, double tnom,
-           bool off, double temp_celsius)
-    : Device(element.name, element.loc),
+Jfet::Jfet(const netlist::Element& element, const JfetModel& card, const CardInstance& inst)
+    : CardDevice(element, card, inst),
       nd_(element.nodes[0]),
       ng_(element.nodes[1]),
-      ns_(element.nodes[2]),
-      card_(card),
-      scale_(scale),
-      tnom_(tnom),
-      inst_temp_(InstanceTemp::From(element)),
-      off_(off) {
-  SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
+      ns_(element.nodes[2]) {
+  SetAnalysis(AnalysisInfo{0.0, 0.0, inst.circuit_temp});
 }
 
 void Jfet::SetAnalysis(const AnalysisInfo& info) {
-  kelvin_ = inst_temp_.Kelvin(info.temp);
-  vt_ = ThermalVoltageK(kelvin_);
-  model_ = InstanceModel(card_, scale_, tnom_, kelvin_);
+  SetTemperature(info);
+  model_ = InstanceModel(card_, inst_.scale, inst_.tnom, kelvin_);
   vcrit_ = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is));
 }
 
@@ -166,7 +159,7 @@ void Jfet::Evaluate(EvalContext& ctx) {
   double vl[2];
   if (ctx.init_junctions) {
     constexpr double kInitialGate = -1.0;  // SPICE's first guess of both gate junctions
-    vl[0] = vl[1] = off_ ? 0.0 : p * kInitialGate;
+    vl[0] = vl[1] = inst_.off ? 0.0 : p * kInitialGate;
   } else {
     const double olds[2] = {vgs_old_, vgd_old_};
     for (int k = 0; k < 2; ++k) {
@@ -206,7 +199,7 @@ void Jfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) cons
   using Dual = ceres::Jet<double, 1>;
   JfetModelT<Dual> card = Promote<Dual>(card_);
   Fields(card)[handle]->v[0] = 1.0;
-  const JfetModelT<Dual> m = InstanceModel(card, scale_, tnom_, kelvin_);
+  const JfetModelT<Dual> m = InstanceModel(card, inst_.scale, inst_.tnom, kelvin_);
   const double* x = ctx.x;
   const JfetOut<Dual> o = Equations(m, DopingTailFactor(card), Dual(x[g_] - x[si_]),
                                     Dual(x[g_] - x[di_]), vt_, ctx.gmin);
@@ -217,44 +210,32 @@ void Jfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) cons
 namespace {
 
 bool ReadJfetCard(const netlist::Model& card, JfetModel* m, netlist::Diagnostics& diag) {
-  bool ok = true;
-  auto error = [&](const std::string& what, const std::string& hint = "") {
-    diag.Error(card.loc, fmt::format("JFET model '{}': {}", card.name, what), hint);
-    ok = false;
-  };
   m->type = card.type == "pjf" ? -1.0 : 1.0;
+  m->have_vtotc = card.params.count("vtotc") > 0;
+  m->have_betatce = card.params.count("betatce") > 0;
   auto fields = Fields(*m);
-  for (const auto& [key, value] : card.params) {
-    if (!std::isfinite(value)) error(fmt::format("{} is not finite", key));
-    const int k = FieldIndex(key);
-    if (k >= 0) {
-      *fields[k] = value;
-      m->have_vtotc |= key == "vtotc";
-      m->have_betatce |= key == "betatce";
-    } else if (key == "level") {
+  CardReader reader(card, "JFET", kFieldNames, fields, diag);
+  auto canonical = [](const std::string& key) { return key == "vt0" ? std::string("vto") : key; };
+  reader.Read(canonical, [&](const std::string& key, double value) {
+    if (key == "level") {
       if (value != 1.0) {
-        error(fmt::format("level={} is not supported", value), "supported: level=1");
+        reader.Error(fmt::format("level={} is not supported", value), "supported: level=1");
       }
     } else if (FindParam(kJfetParams, key, ParamPlace::kModelCard) == nullptr) {
-      error(fmt::format("unknown parameter '{}'", key),
-            "JFET level 1 parameters: vto beta lambda rd rs cgs cgd pb is fc b eg xti tcv vtotc "
-            "bex betatce tnom kf af");
+      reader.Error(fmt::format("unknown parameter '{}'", key),
+                   "JFET level 1 parameters: vto beta lambda rd rs cgs cgd pb is fc b eg xti tcv "
+                   "vtotc bex betatce tnom kf af");
     }
+  });
+  reader.RequirePositive({"beta", "pb", "is"});
+  reader.RequireNonNegative({"lambda", "cgs", "cgd", "rd", "rs", "b"});
+  if (!(m->fc >= 0.0 && m->fc <= 0.95)) {
+    reader.Error(fmt::format("fc must be in [0, 0.95], got {}", m->fc));
   }
-  for (const char* k : {"beta", "pb", "is"}) {
-    if (!(*fields[FieldIndex(k)] > 0.0)) {
-      error(fmt::format("{} must be > 0, got {}", k, *fields[FieldIndex(k)]));
-    }
+  if (!(m->pb != m->vto)) {
+    reader.Error("pb must differ from vto (the doping-tail factor divides by it)");
   }
-  for (const char* k : {"lambda", "cgs", "cgd", "rd", "rs", "b"}) {
-    if (*fields[FieldIndex(k)] < 0.0) {
-      error(fmt::format("{} must be >= 0, got {}", k, *fields[FieldIndex(k)]));
-    }
-  }
-  if (!(m->fc >= 0.0 && m->fc <= 0.95))
-    error(fmt::format("fc must be in [0, 0.95], got {}", m->fc));
-  if (!(m->pb != m->vto)) error("pb must differ from vto (the doping-tail factor divides by it)");
-  return ok;
+  return reader.ok();
 }
 
 }  // namespace
@@ -272,19 +253,14 @@ std::unique_ptr<Device> CreateJfet(const netlist::Element& element, const netlis
   bool ok = CheckNodeCount(element, 3, diag);
   ok = CheckInstanceParams(element, kJfetParams, diag) && ok;
   if (!ok) return nullptr;
-  auto it = netlist.models.find(element.model);
-  if (element.model.empty() || it == netlist.models.end()) {
-    diag.Error(element.loc, fmt::format("JFET '{}' names no known model", element.name),
-               "e.g. J1 d g s jn with .model jn NJF (vto=-2 beta=1m)");
-    return nullptr;
-  }
+  const netlist::Model* card = FindModelCard(
+      element, netlist, "JFET", "e.g. J1 d g s jn with .model jn NJF (vto=-2 beta=1m)", diag);
+  if (card == nullptr) return nullptr;
   JfetModel m;
-  if (!ReadJfetCard(it->second, &m, diag)) return nullptr;
-  const std::optional<double> scale = AreaTimesMultiplier(element, "JFET", diag);
-  if (!scale) return nullptr;
-  const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
-  return std::make_unique<Jfet>(element, m, *scale, NominalKelvin(it->second, netlist), off,
-                                netlist.temp);
+  if (!ReadJfetCard(*card, &m, diag)) return nullptr;
+  const std::optional<CardInstance> inst = ReadCardInstance(element, *card, netlist, "JFET", diag);
+  if (!inst) return nullptr;
+  return std::make_unique<Jfet>(element, m, *inst);
 }
 
 }  // namespace memspice::devices

@@ -35,6 +35,7 @@
 #include <memory>
 #include <string>
 
+#include "devices/card_device.h"
 #include "devices/descriptor.h"
 #include "devices/device.h"
 #include "devices/device_util.h"
@@ -53,16 +54,14 @@ struct JfetModelT {
 };
 using JfetModel = JfetModelT<double>;
 
-class Jfet : public Device {
+class Jfet : public CardDevice<JfetModel> {
  public:
-  // `card` holds the card's values at `tnom` (kelvin); `scale` is the instance's area * m.
-  Jfet(const netlist::Element& element, const JfetModel& card, double scale, double tnom, bool off,
-       double temp_celsius);
+  // `card` holds the card's values at inst.tnom.
+  Jfet(const netlist::Element& element, const JfetModel& card, const CardInstance& inst);
 
   void Setup(SetupContext& ctx) override;
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
-  bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
   // Exact partials for vto, beta, lambda, is, b, cgs, cgd, pb (card).
   int ParamHandle(const std::string& key, bool model_card) const override;
@@ -72,13 +71,7 @@ class Jfet : public Device {
   std::string nd_, ng_, ns_;
   int d_ = kGround, g_ = kGround, s_ = kGround;
   int di_ = kGround, si_ = kGround;
-  JfetModel card_;
-  double scale_ = 1.0;  // area * m
-  double tnom_ = 0.0;   // K
-  InstanceTemp inst_temp_;
-  JfetModel model_;  // at the device temperature, scaled
-  bool off_;
-  double kelvin_ = 0.0, vt_ = 0.0, vcrit_ = 0.0;
+  double vcrit_ = 0.0;
   double vgs_old_ = 0.0, vgd_old_ = 0.0;  // limiting state (p-space)
   std::array<int, 9> h_{};                // [row][col] over (d', g, s')
   SeriesConductance rd_, rs_;

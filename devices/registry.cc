@@ -6,8 +6,7 @@
 #include "devices/bjt.h"
 #include "devices/bsource.h"
 #include "devices/capacitor.h"
-#include "devices/cccs.h"
-#include "devices/ccvs.h"
+#include "devices/controlled_source.h"
 #include "devices/coupling.h"
 #include "devices/diode.h"
 #include "devices/inductor.h"
@@ -17,8 +16,6 @@
 #include "devices/mss.h"
 #include "devices/resistor.h"
 #include "devices/switch.h"
-#include "devices/vccs.h"
-#include "devices/vcvs.h"
 #include "devices/vsource.h"
 
 namespace memspice::devices {
