@@ -414,14 +414,7 @@ Status DiscreteAdjoint::Replay(double* objective) {
   } else {
     // Differential rows from C at the operating point, as the solver classifies them.
     SettledEvaluate(asm_, x_op_.data(), Tran(0.0));
-    diff_.assign(n_, 0);
-    const auto& cp = c_.col_ptr();
-    const auto& ri = c_.row_idx();
-    for (int j = 0; j < n_; ++j) {
-      for (int k = cp[j]; k < cp[j + 1]; ++k) {
-        if (asm_.C()[k] != 0.0) diff_[ri[k]] = 1;
-      }
-    }
+    diff_ = solver::DifferentialRows(c_, asm_.C());
     wf_stage_.assign(n_, 0.0);
     wq_stage_.assign(n_, 0.0);
     for (int i = 0; i < n_; ++i) (diff_[i] ? wq_stage_ : wf_stage_)[i] = 1.0;

@@ -61,4 +61,15 @@ int MethodOrder(Method m) {
   return 1;
 }
 
+std::vector<char> DifferentialRows(const Circuit& circuit, const std::vector<double>& C) {
+  const int n = static_cast<int>(circuit.unknowns().size());
+  std::vector<char> diff(n, 0);
+  for (int j = 0; j < n; ++j) {
+    for (int k = circuit.col_ptr()[j]; k < circuit.col_ptr()[j + 1]; ++k) {
+      if (C[k] != 0.0) diff[circuit.row_idx()[k]] = 1;
+    }
+  }
+  return diff;
+}
+
 }  // namespace memspice::solver

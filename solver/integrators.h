@@ -7,6 +7,9 @@
 #ifndef MEMSPICE_SOLVER_INTEGRATORS_H_
 #define MEMSPICE_SOLVER_INTEGRATORS_H_
 
+#include <vector>
+
+#include "solver/circuit.h"
 #include "solver/simulator.h"
 
 namespace memspice::solver {
@@ -33,6 +36,11 @@ void PredictLinear(int n, double h, double h_prev, const double* x_n, const doub
 LmsCoefficients ComputeLms(Method method, double h, double h_prev, bool restart);
 
 bool IsExplicit(Method m);
+
+// The rows whose charge depends on x (a nonzero of C, the values of the circuit's pattern): 1 for
+// these differential rows, 0 for the algebraic ones. Explicit methods integrate the first and
+// solve the second at every stage; a uic start keeps the first and solves the second.
+std::vector<char> DifferentialRows(const Circuit& circuit, const std::vector<double>& C);
 // Order of accuracy of a method (1 for FE/BE, 2 for trap/Gear2, 4 for RK4).
 int MethodOrder(Method m);
 

@@ -192,13 +192,9 @@ Status Engine::Transient(const netlist::Analysis& an, const OutputSelection& sel
     req.gmin = o_.gmin;
     req.time = 0.0;
     asm_.Evaluate(x.data(), req);
-    std::vector<double> wf(n_, 1.0), wq(n_, 0.0), b(n_, 0.0);
-    for (int j = 0; j < n_; ++j) {
-      for (int k = c_.col_ptr()[j]; k < c_.col_ptr()[j + 1]; ++k) {
-        const int row = c_.row_idx()[k];
-        if (asm_.C()[k] != 0.0) wf[row] = 0.0, wq[row] = 1.0;
-      }
-    }
+    const std::vector<char> diff = DifferentialRows(c_, asm_.C());
+    std::vector<double> wf(n_), wq(n_), b(n_, 0.0);
+    for (int i = 0; i < n_; ++i) (diff[i] ? wq : wf)[i] = 1.0;
     for (int i = 0; i < n_; ++i) b[i] = -wq[i] * asm_.q()[i];
     NewtonSystem sys;
     sys.wf = wf.data();
@@ -297,6 +293,160 @@ Status CheckPointBudget(const StepControl& sc, const netlist::Analysis& an,
       hint + ", or raise the limit with " + base::Opt("max_points") + " N");
 }
 
+// The charges of the accepted points since the last restart and the local truncation error of a
+// new point from their divided differences (the implicit driver's step control).
+class LteHistory {
+ public:
+  explicit LteHistory(int n) : qh_(kDepth, std::vector<double>(n, 0.0)) {}
+
+  // Starts the history at the point (time, q).
+  void Restart(double time, const std::vector<double>& q) {
+    count_ = 1;
+    qh_[0] = q;
+    th_[0] = time;
+  }
+  // Adds the accepted point (time, q); `restart` forgets the older points (a breakpoint).
+  void Push(double time, const std::vector<double>& q, bool restart) {
+    if (restart) {
+      count_ = 1;
+    } else {
+      std::rotate(qh_.begin(), qh_.begin() + kDepth - 1, qh_.end());
+      th_[3] = th_[2];
+      th_[2] = th_[1];
+      th_[1] = th_[0];
+      count_ = std::min(count_ + 1, kDepth);
+    }
+    qh_[0] = q;
+    th_[0] = time;
+  }
+  // Whether enough points are known for an estimate.
+  bool CanEstimate() const { return count_ + 1 >= 3; }
+
+  // The largest ratio of the estimated error to its tolerance over `rows` for the candidate point
+  // (t + h, qnew) with slopes qdotnew (and qdotn at the previous point); *worst receives its row
+  // and *order the order of the divided difference used.
+  double Ratio(const LmsCoefficients& co, double t, double h, const std::vector<double>& qnew,
+               const std::vector<double>& qdotnew, const std::vector<double>& qdotn,
+               const std::vector<int>& rows, const SimOptions& o, int* worst, int* order) const {
+    const int k = co.order;
+    const int d = (count_ + 1 >= k + 2) ? k + 1 : 2;
+    *order = d;
+    const double cerr = (d == k + 1) ? co.err_const : 0.5;
+    const double fact = d == 2 ? 2.0 : 6.0;
+    const double hd = std::pow(h, d);
+    const double t0 = t + h, t1 = th_[0], t2 = th_[1], t3 = th_[2];
+    const double i01 = 1.0 / (t0 - t1), i12 = 1.0 / (t1 - t2), i02 = 1.0 / (t0 - t2);
+    const double i23 = d == 3 ? 1.0 / (t2 - t3) : 0.0, i13 = d == 3 ? 1.0 / (t1 - t3) : 0.0,
+                 i03 = d == 3 ? 1.0 / (t0 - t3) : 0.0;
+    const double inv_h = 1.0 / h;
+    const double scale = std::abs(cerr * hd * fact) * inv_h;
+    const double* q1v = qh_[0].data();
+    const double* q2v = qh_[1].data();
+    const double* q3v = qh_[2].data();
+    double ratio = 0.0;
+    for (const int i : rows) {
+      const double q0 = qnew[i], q1 = q1v[i], q2 = q2v[i];
+      const double d01 = (q0 - q1) * i01, d12 = (q1 - q2) * i12;
+      double dd = (d01 - d12) * i02;
+      if (d == 3) {
+        const double d23 = (q2 - q3v[i]) * i23;
+        dd = (dd - (d12 - d23) * i13) * i03;
+      }
+      if (dd == 0.0) continue;
+      const double err = scale * std::abs(dd);
+      const double volttol =
+          o.reltol * std::max(std::abs(qdotnew[i]), std::abs(qdotn[i])) + o.abstol;
+      const double chargetol = o.reltol * std::max({std::abs(q0), std::abs(q1), o.chgtol}) * inv_h;
+      const double r = err / (o.trtol * std::max(volttol, chargetol));
+      if (r > ratio) {
+        ratio = r;
+        *worst = i;
+      }
+    }
+    return ratio;
+  }
+
+ private:
+  static constexpr int kDepth = 4;  // q_{n+1} and three earlier points: third differences
+  std::vector<std::vector<double>> qh_;
+  double th_[kDepth] = {0, 0, 0, 0};
+  int count_ = 1;
+};
+
+// Checks an accepted point: every unknown finite and every checked device's state valid.
+Status CheckAcceptedPoint(const Circuit& circuit, const std::vector<devices::Device*>& checked,
+                          const std::vector<double>& x, double time, const std::string& finite_hint,
+                          const std::string& state_hint) {
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (!std::isfinite(x[i])) {
+      return Status::Error(fmt::format("{} became non-finite at t = {} s",
+                                       circuit.DescribeUnknown(static_cast<int>(i)), Sec(time)),
+                           finite_hint);
+    }
+  }
+  for (devices::Device* d : checked) {
+    std::string msg = d->CheckState(x.data());
+    if (!msg.empty())
+      return Status::Error(fmt::format("{} at t = {} s", msg, Sec(time)), state_hint);
+  }
+  return Status::Ok();
+}
+
+// The error of an implicit step whose Newton iteration failed at t + h, or Ok when a smaller step
+// may be tried (adaptive stepping).
+Status ImplicitStepFailure(const Engine& engine, const Circuit& circuit, const NewtonOutcome& no,
+                           bool fixed, double t, double h) {
+  if (no.singular) {
+    return Status::Error(fmt::format("{} at t = {} s (h = {} s)", engine.SingularMessage(no.worst),
+                                     Sec(t + h), Sec(h)),
+                         "check for nodes connected only through capacitors and current "
+                         "sources, and for loops of voltage sources or inductors");
+  }
+  if (fixed) {
+    return Status::Error(
+        fmt::format("Newton failed at t = {} s (h = {} s): largest residual at {}", Sec(t + h),
+                    Sec(h), circuit.DescribeUnknown(no.worst)),
+        "use a smaller " + base::Opt("fixed_step") + ", adaptive stepping, or raise .options itl4");
+  }
+  return Status::Ok();
+}
+
+// The adaptive step after an accepted step of hprev: back to h0 after a breakpoint, doubled when
+// the error estimate (ratio < 0: none) allows.
+double NextImplicitStep(const StepControl& sc, bool hit, double ratio, int order, double h,
+                        double hprev) {
+  if (hit) return std::min(hprev, sc.h0);
+  if (ratio >= 0.0) {
+    const double grow = ratio > 0.0 ? 0.9 * std::pow(ratio, -1.0 / (order + 1)) : 1e9;
+    return grow >= 2.0 ? std::min(2.0 * h, sc.maxstep) : h;
+  }
+  return std::min(2.0 * h, sc.maxstep);
+}
+
+// The point at t = 0 of the implicit driver: always to the observer, to the table only when
+// tstart is 0.
+Status EmitInitialPoint(const netlist::Analysis& an, Method method, const std::vector<double>& x,
+                        const OutputSelection& sel, StepObserver* observer, WaveformTable* out) {
+  if (an.tstart <= 0.0) {
+    if (Status s = sel.Emit(0.0, x.data(), out); !s.ok()) return s;
+  }
+  if (observer != nullptr) {
+    StepInfo si;
+    si.time = 0.0;
+    si.method = method;
+    si.x = x.data();
+    observer->OnStep(si);
+  }
+  return Status::Ok();
+}
+
+// 0, 1, ..., n - 1.
+std::vector<int> AllRows(int n) {
+  std::vector<int> rows(n);
+  for (int i = 0; i < n; ++i) rows[i] = i;
+  return rows;
+}
+
 }  // namespace
 
 Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
@@ -319,9 +469,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
 
   std::vector<double> xprev = xn, xtry(n_), qn(n_), qprev(n_), qdotn(n_, 0.0), qnew(n_),
                       qdotnew(n_), b(n_), wq(n_);
-  std::vector<std::vector<double>> qh(4, std::vector<double>(n_, 0.0));  // q since last restart
-  double th[4] = {0, 0, 0, 0};
-  int nh = 1;
+  LteHistory history(n_);
 
   EvalRequest req;
   req.dc = false;
@@ -335,13 +483,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     if (!fast->valid()) fast.reset();
   }
   // The truncation error only comes from rows with a charge.
-  std::vector<int> lte_rows;
-  if (fast != nullptr) {
-    lte_rows = fast->charge_rows();
-  } else {
-    lte_rows.resize(n_);
-    for (int i = 0; i < n_; ++i) lte_rows[i] = i;
-  }
+  const std::vector<int> lte_rows = fast != nullptr ? fast->charge_rows() : AllRows(n_);
   const std::vector<devices::Device*> checked = StateCheckedDevices(c_.devices());
   if (exact != nullptr) {
     if (Status s = exact->Start(&xn, qn.data()); !s.ok()) return s;
@@ -350,8 +492,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     std::copy(asm_.q(), asm_.q() + n_, qn.begin());
   }
   qprev = qn;
-  qh[0] = qn;
-  th[0] = 0.0;
+  history.Restart(0.0, qn);
 
   double t = 0.0;
   int step = 0;
@@ -359,19 +500,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
                   const std::vector<double>& x) {
     return EmitPoint(an, step, time, h, m, from_previous, x, sel, observer, out);
   };
-  if (an.tstart <= 0.0 || observer != nullptr) {
-    // Step 0 always goes to the observer; to the table only if tstart is 0.
-    if (an.tstart <= 0.0) {
-      if (Status s = sel.Emit(0.0, xn.data(), out); !s.ok()) return s;
-    }
-    if (observer != nullptr) {
-      StepInfo si;
-      si.time = 0.0;
-      si.method = method;
-      si.x = xn.data();
-      observer->OnStep(si);
-    }
-  }
+  if (Status s = EmitInitialPoint(an, method, xn, sel, observer, out); !s.ok()) return s;
 
   NewtonSystem sys;
   sys.wf = ones_.data();
@@ -413,19 +542,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       no = newton_.Solve(xtry.data(), req, sys, nopt);
     }
     if (!no.converged) {
-      if (no.singular) {
-        return Status::Error(
-            fmt::format("{} at t = {} s (h = {} s)", SingularMessage(no.worst), Sec(t + h), Sec(h)),
-            "check for nodes connected only through capacitors and current "
-            "sources, and for loops of voltage sources or inductors");
-      }
-      if (sc.fixed) {
-        return Status::Error(
-            fmt::format("Newton failed at t = {} s (h = {} s): largest residual at {}", Sec(t + h),
-                        Sec(h), c_.DescribeUnknown(no.worst)),
-            "use a smaller " + base::Opt("fixed_step") +
-                ", adaptive stepping, or raise .options itl4");
-      }
+      if (Status s = ImplicitStepFailure(*this, c_, no, sc.fixed, t, h); !s.ok()) return s;
       h /= 8.0;
       restart = true;
       if (h < sc.hmin) {
@@ -442,43 +559,9 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
 
     // Local truncation error from divided differences of q over the points since the restart.
     double ratio = -1.0;  // < 0: no estimate
-    int worst = -1;
-    if (!sc.fixed && nh + 1 >= 3) {
-      const int k = co.order;
-      int d = (nh + 1 >= k + 2) ? k + 1 : 2;
-      const double cerr = (d == k + 1) ? co.err_const : 0.5;
-      const double fact = d == 2 ? 2.0 : 6.0;
-      const double hd = std::pow(h, d);
-      const double t0 = t + h, t1 = th[0], t2 = th[1], t3 = th[2];
-      const double i01 = 1.0 / (t0 - t1), i12 = 1.0 / (t1 - t2), i02 = 1.0 / (t0 - t2);
-      const double i23 = d == 3 ? 1.0 / (t2 - t3) : 0.0, i13 = d == 3 ? 1.0 / (t1 - t3) : 0.0,
-                   i03 = d == 3 ? 1.0 / (t0 - t3) : 0.0;
-      const double inv_h = 1.0 / h;
-      const double scale = std::abs(cerr * hd * fact) * inv_h;
-      const double* q1v = qh[0].data();
-      const double* q2v = qh[1].data();
-      const double* q3v = qh[2].data();
-      ratio = 0.0;
-      for (const int i : lte_rows) {
-        const double q0 = qnew[i], q1 = q1v[i], q2 = q2v[i];
-        const double d01 = (q0 - q1) * i01, d12 = (q1 - q2) * i12;
-        double dd = (d01 - d12) * i02;
-        if (d == 3) {
-          const double d23 = (q2 - q3v[i]) * i23;
-          dd = (dd - (d12 - d23) * i13) * i03;
-        }
-        if (dd == 0.0) continue;
-        const double err = scale * std::abs(dd);
-        const double volttol =
-            o_.reltol * std::max(std::abs(qdotnew[i]), std::abs(qdotn[i])) + o_.abstol;
-        const double chargetol =
-            o_.reltol * std::max({std::abs(q0), std::abs(q1), o_.chgtol}) * inv_h;
-        const double r = err / (o_.trtol * std::max(volttol, chargetol));
-        if (r > ratio) {
-          ratio = r;
-          worst = i;
-        }
-      }
+    if (!sc.fixed && history.CanEstimate()) {
+      int worst = -1, d = 0;
+      ratio = history.Ratio(co, t, h, qnew, qdotnew, qdotn, lte_rows, o_, &worst, &d);
       if (!(ratio <= 1.0)) {
         const double factor =
             std::isfinite(ratio) ? std::max(0.25, 0.9 * std::pow(ratio, -1.0 / (d))) : 0.25;
@@ -495,20 +578,13 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     }
 
     // Accept.
-    for (int i = 0; i < n_; ++i) {
-      if (!std::isfinite(xtry[i])) {
-        return Status::Error(
-            fmt::format("{} became non-finite at t = {} s", c_.DescribeUnknown(i), Sec(t + h)),
-            "reduce the step (.options maxstep) or check device parameters");
-      }
-    }
-    for (devices::Device* d : checked) {
-      std::string msg = d->CheckState(xtry.data());
-      if (!msg.empty()) {
-        return Status::Error(fmt::format("{} at t = {} s", msg, Sec(t + h)),
-                             "reduce the step (" + base::Opt("fixed_step") +
-                                 " or .options maxstep) or check the model parameters");
-      }
+    if (Status s = CheckAcceptedPoint(c_, checked, xtry, t + h,
+                                      "reduce the step (.options maxstep) or check device "
+                                      "parameters",
+                                      "reduce the step (" + base::Opt("fixed_step") +
+                                          " or .options maxstep) or check the model parameters");
+        !s.ok()) {
+      return s;
     }
     xprev.swap(xn);
     xn.swap(xtry);
@@ -519,31 +595,11 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     // Land exactly on the breakpoint (or tstop) rather than on a rounded t + h.
     t = hit ? sc.breakpoints[std::min(sc.next, sc.breakpoints.size() - 1)] : t + h;
     ++step;
-    if (hit && !sc.fixed) {
-      nh = 1;
-      restart = true;
-    } else {
-      std::rotate(qh.begin(), qh.begin() + 3, qh.end());
-      th[3] = th[2];
-      th[2] = th[1];
-      th[1] = th[0];
-      nh = std::min(nh + 1, 4);
-      restart = false;
-    }
-    qh[0] = qn;
-    th[0] = t;
+    restart = hit && !sc.fixed;
+    history.Push(t, qn, restart);
     if (Status s = emit(t, hprev, co.method, !predicted, xn); !s.ok()) return s;
     progress.Update(t / tstop);
-    if (!sc.fixed) {
-      if (hit) {
-        h = std::min(hprev, sc.h0);
-      } else if (ratio >= 0.0) {
-        const double grow = ratio > 0.0 ? 0.9 * std::pow(ratio, -1.0 / (co.order + 1)) : 1e9;
-        if (grow >= 2.0) h = std::min(2.0 * h, sc.maxstep);
-      } else {
-        h = std::min(2.0 * h, sc.maxstep);
-      }
-    }
+    if (!sc.fixed) h = NextImplicitStep(sc, hit, ratio, co.order, h, hprev);
   }
   if (fast != nullptr) newton_.Invalidate();  // the KLU factorization is no longer Newton's
   if (std::getenv("MEMSPICE_SOLVER_STATS") != nullptr) {
@@ -554,163 +610,216 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   return Status::Ok();
 }
 
+namespace {
+
+// One step of an explicit method (FE, RK4) on the DAE: the method integrates the charges of the
+// differential rows, and every stage solves the algebraic rows for the unknowns,
+//   { q_D(x) = Q, f_A(x, time) = 0 }.
+class ExplicitStepper {
+ public:
+  // Classifies the rows at x0 (the initial point).
+  ExplicitStepper(const Circuit& circuit, Assembler& assembler, NewtonSolver& newton,
+                  const NewtonOptions& nopt, const SimOptions& o, Method method,
+                  const std::vector<double>& x0)
+      : c_(circuit),
+        asm_(assembler),
+        newton_(newton),
+        nopt_(nopt),
+        method_(method),
+        n_(static_cast<int>(x0.size())),
+        wf_(n_),
+        wq_(n_),
+        b_(n_, 0.0),
+        Q_(n_),
+        k1_(n_),
+        k2_(n_),
+        k3_(n_),
+        k4_(n_),
+        fs_(n_),
+        qs_(n_) {
+    req_.dc = false;
+    req_.gmin = o.gmin;
+    req_.time = 0.0;
+    asm_.Evaluate(x0.data(), req_);
+    diff_ = DifferentialRows(c_, asm_.C());
+    for (int i = 0; i < n_; ++i) (diff_[i] ? wq_ : wf_)[i] = 1.0;
+    sys_.wf = wf_.data();
+    sys_.wq = wq_.data();
+    sys_.b = b_.data();
+    sys_.matrix_changed = true;
+  }
+
+  // Makes the initial point consistent with the algebraic equations (matters with uic): x is
+  // solved in place, f and q at it go to f and q.
+  bool Start(std::vector<double>* x, std::vector<double>* f, std::vector<double>* q) {
+    std::copy(asm_.q(), asm_.q() + n_, Q_.begin());
+    return Stage(Q_, 0.0, x, f, q);
+  }
+
+  // One step of the method from (x0, f0, q0) at t over h into (x1, f1, q1).
+  bool Step(const std::vector<double>& x0, const std::vector<double>& f0,
+            const std::vector<double>& q0, double t, double h, std::vector<double>* x1,
+            std::vector<double>* f1, std::vector<double>* q1) {
+    *x1 = x0;
+    if (method_ == Method::kForwardEuler) {
+      for (int i = 0; i < n_; ++i) Q_[i] = q0[i] - h * f0[i];
+      return Stage(Q_, t + h, x1, f1, q1);
+    }
+    for (int i = 0; i < n_; ++i) {
+      k1_[i] = -f0[i];
+      Q_[i] = q0[i] + 0.5 * h * k1_[i];
+    }
+    if (!Stage(Q_, t + 0.5 * h, x1, &fs_, &qs_)) return false;
+    for (int i = 0; i < n_; ++i) {
+      k2_[i] = -fs_[i];
+      Q_[i] = q0[i] + 0.5 * h * k2_[i];
+    }
+    if (!Stage(Q_, t + 0.5 * h, x1, &fs_, &qs_)) return false;
+    for (int i = 0; i < n_; ++i) {
+      k3_[i] = -fs_[i];
+      Q_[i] = q0[i] + h * k3_[i];
+    }
+    if (!Stage(Q_, t + h, x1, &fs_, &qs_)) return false;
+    for (int i = 0; i < n_; ++i) {
+      k4_[i] = -fs_[i];
+      Q_[i] = q0[i] + h / 6.0 * (k1_[i] + 2.0 * k2_[i] + 2.0 * k3_[i] + k4_[i]);
+    }
+    return Stage(Q_, t + h, x1, f1, q1);
+  }
+
+  // Why the last Start or Step failed.
+  const Status& failure() const { return failure_; }
+  const std::vector<char>& diff() const { return diff_; }
+
+ private:
+  // Solves { q_D(x) = Q, f_A(x, time) = 0 } from the guess in *x; f and q at the result go to
+  // f_out/q_out.
+  bool Stage(const std::vector<double>& Q, double time, std::vector<double>* x,
+             std::vector<double>* f_out, std::vector<double>* q_out) {
+    for (int i = 0; i < n_; ++i) {
+      b_[i] = diff_[i] ? -Q[i] : 0.0;
+      if (!std::isfinite(b_[i])) {
+        failure_ = Status::Error(fmt::format("the charge of {} became non-finite at t = {} s",
+                                             c_.DescribeUnknown(i), Sec(time)),
+                                 ExplicitStabilityHint());
+        return false;
+      }
+    }
+    req_.time = time;
+    NewtonOutcome no = newton_.Solve(x->data(), req_, sys_, nopt_);
+    sys_.matrix_changed = false;
+    if (!no.converged) {
+      failure_ = StageFailure(no, time);
+      return false;
+    }
+    std::copy(asm_.f(), asm_.f() + n_, f_out->begin());
+    std::copy(asm_.q(), asm_.q() + n_, q_out->begin());
+    return true;
+  }
+
+  Status StageFailure(const NewtonOutcome& no, double time) const {
+    const char* mname = MethodName(method_);
+    if (!no.singular) {
+      return Status::Error(fmt::format("Newton failed at t = {} s in an {} stage: largest "
+                                       "residual at {}",
+                                       Sec(time), mname, c_.DescribeUnknown(no.worst)),
+                           ExplicitStabilityHint());
+    }
+    // A branch current with entries only in differential rows: name the node of that row.
+    int where = no.worst;
+    if (where >= 0 && c_.unknowns()[where].kind != devices::UnknownKind::kNode) {
+      for (int k = c_.col_ptr()[where]; k < c_.col_ptr()[where + 1]; ++k) {
+        const int row = c_.row_idx()[k];
+        if (diff_[row] && c_.unknowns()[row].kind == devices::UnknownKind::kNode) {
+          where = row;
+          break;
+        }
+      }
+    }
+    return Status::Error(
+        fmt::format("explicit method {} cannot integrate this circuit: singular matrix at "
+                    "{} when solving for the charges at t = {} s (a capacitor fixed by "
+                    "voltage sources, or a node without capacitance between capacitors)",
+                    mname, c_.DescribeUnknown(where), Sec(time)),
+        "use an implicit method: " + base::Opt("method") + " be, trap or gear2");
+  }
+
+  const Circuit& c_;
+  Assembler& asm_;
+  NewtonSolver& newton_;
+  const NewtonOptions nopt_;
+  const Method method_;
+  const int n_;
+  EvalRequest req_;
+  NewtonSystem sys_;
+  std::vector<char> diff_;
+  std::vector<double> wf_, wq_, b_, Q_, k1_, k2_, k3_, k4_, fs_, qs_;
+  Status failure_ = Status::Ok();
+};
+
+// The stop of an explicit run when the step x0 -> x1 ending at `time`, taken with step h, shows
+// divergence (see DivergenceGuard); Ok otherwise.
+Status CheckGrowth(DivergenceGuard& guard, const Circuit& circuit, Method method,
+                   const std::vector<double>& x0, const std::vector<double>& x1, double time,
+                   double h) {
+  std::string why;
+  const int i = guard.Check(x0, x1, &why);
+  if (i < 0) return Status::Ok();
+  const char* mname = MethodName(method);
+  return Status::Error(
+      fmt::format("{} diverges under {} at t = {} s (step {} s): {}", circuit.DescribeUnknown(i),
+                  mname, Sec(time), Sec(h), why),
+      fmt::format("the step is beyond the stability limit of {}: use a smaller {} (e.g. {} s) "
+                  "or an implicit method: {} be|trap|gear2",
+                  mname, base::Opt("fixed_step"), Sec(h / 10.0), base::Opt("method")));
+}
+
+// The step-doubling error of an explicit step: the largest ratio over the differential rows of
+// |q(two half steps) - q(one step)| / (2^p - 1) to its tolerance; *worst receives its row.
+double StepDoublingRatio(const std::vector<char>& diff, const std::vector<double>& q_halves,
+                         const std::vector<double>& q_full, const std::vector<double>& q_start,
+                         int order, const SimOptions& o, int* worst) {
+  const double denom = std::pow(2.0, order) - 1.0;
+  double ratio = 0.0;
+  for (size_t i = 0; i < diff.size(); ++i) {
+    if (!diff[i]) continue;
+    const double err = std::abs(q_halves[i] - q_full[i]) / denom;
+    const double tol = o.reltol * std::max(std::abs(q_halves[i]), std::abs(q_start[i])) + o.chgtol;
+    const double r = err / tol;
+    if (!(r <= ratio)) {
+      ratio = std::isnan(r) ? INFINITY : r;
+      *worst = static_cast<int>(i);
+    }
+  }
+  return ratio;
+}
+
+}  // namespace
+
 Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
                                  const OutputSelection& sel, StepObserver* observer,
                                  WaveformTable* out, std::vector<double> xn) {
   StepControl sc = MakeStepControl(an, o_, c_.devices());
   const double tstop = an.tstop;
   if (Status s = CheckPointBudget(sc, an, sel, o_.max_points, *out); !s.ok()) return s;
-  const NewtonOptions nopt = TranNewtonOptions();
   Progress progress(o_.progress, "tran");
-  const char* mname = MethodName(method);
-
-  // Rows whose charge depends on x are differential; the others are algebraic.
-  EvalRequest req;
-  req.dc = false;
-  req.gmin = o_.gmin;
-  req.time = 0.0;
-  asm_.Evaluate(xn.data(), req);
-  std::vector<char> diff(n_, 0);
-  {
-    const auto& cp = c_.col_ptr();
-    const auto& ri = c_.row_idx();
-    for (int j = 0; j < n_; ++j) {
-      for (int k = cp[j]; k < cp[j + 1]; ++k) {
-        if (asm_.C()[k] != 0.0) diff[ri[k]] = 1;
-      }
-    }
-  }
-  std::vector<double> wf(n_), wq(n_), b(n_, 0.0);
-  for (int i = 0; i < n_; ++i) {
-    wf[i] = diff[i] ? 0.0 : 1.0;
-    wq[i] = diff[i] ? 1.0 : 0.0;
-  }
-  NewtonSystem sys;
-  sys.wf = wf.data();
-  sys.wq = wq.data();
-  sys.b = b.data();
-  sys.matrix_changed = true;
-
-  Status failure = Status::Ok();
-  // Solves { q_D(x) = Q, f_A(x, time) = 0 } from the guess in *x; f and q at the result go to
-  // f_out/q_out.
-  auto stage = [&](const std::vector<double>& Q, double time, std::vector<double>* x,
-                   std::vector<double>* f_out, std::vector<double>* q_out) -> bool {
-    for (int i = 0; i < n_; ++i) {
-      b[i] = diff[i] ? -Q[i] : 0.0;
-      if (!std::isfinite(b[i])) {
-        failure = Status::Error(fmt::format("the charge of {} became non-finite at t = {} s",
-                                            c_.DescribeUnknown(i), Sec(time)),
-                                ExplicitStabilityHint());
-        return false;
-      }
-    }
-    req.time = time;
-    NewtonOutcome no = newton_.Solve(x->data(), req, sys, nopt);
-    sys.matrix_changed = false;
-    if (!no.converged) {
-      if (no.singular) {
-        // A branch current with entries only in differential rows: name the node of that row.
-        int where = no.worst;
-        if (where >= 0 && c_.unknowns()[where].kind != devices::UnknownKind::kNode) {
-          for (int k = c_.col_ptr()[where]; k < c_.col_ptr()[where + 1]; ++k) {
-            const int row = c_.row_idx()[k];
-            if (diff[row] && c_.unknowns()[row].kind == devices::UnknownKind::kNode) {
-              where = row;
-              break;
-            }
-          }
-        }
-        no.worst = where;
-        failure = Status::Error(
-            fmt::format("explicit method {} cannot integrate this circuit: singular matrix at "
-                        "{} when solving for the charges at t = {} s (a capacitor fixed by "
-                        "voltage sources, or a node without capacitance between capacitors)",
-                        mname, c_.DescribeUnknown(no.worst), Sec(time)),
-            "use an implicit method: " + base::Opt("method") + " be, trap or gear2");
-      } else {
-        failure = Status::Error(
-            fmt::format("Newton failed at t = {} s in an {} stage: largest residual at {}",
-                        Sec(time), mname, c_.DescribeUnknown(no.worst)),
-            ExplicitStabilityHint());
-      }
-      return false;
-    }
-    std::copy(asm_.f(), asm_.f() + n_, f_out->begin());
-    std::copy(asm_.q(), asm_.q() + n_, q_out->begin());
-    return true;
-  };
-
-  std::vector<double> fn(n_), qn(n_), Q(n_), k1(n_), k2(n_), k3(n_), k4(n_), fs(n_), qs(n_);
-  // Make the initial point consistent with the algebraic equations (matters with uic).
-  std::copy(asm_.q(), asm_.q() + n_, Q.begin());
-  if (!stage(Q, 0.0, &xn, &fn, &qn)) return failure;
-
-  // One step of the method from (x0, f0, q0) at t over h into (x1, f1, q1).
-  auto take_step = [&](const std::vector<double>& x0, const std::vector<double>& f0,
-                       const std::vector<double>& q0, double t, double h, std::vector<double>* x1,
-                       std::vector<double>* f1, std::vector<double>* q1) -> bool {
-    *x1 = x0;
-    if (method == Method::kForwardEuler) {
-      for (int i = 0; i < n_; ++i) Q[i] = q0[i] - h * f0[i];
-      return stage(Q, t + h, x1, f1, q1);
-    }
-    for (int i = 0; i < n_; ++i) {
-      k1[i] = -f0[i];
-      Q[i] = q0[i] + 0.5 * h * k1[i];
-    }
-    if (!stage(Q, t + 0.5 * h, x1, &fs, &qs)) return false;
-    for (int i = 0; i < n_; ++i) {
-      k2[i] = -fs[i];
-      Q[i] = q0[i] + 0.5 * h * k2[i];
-    }
-    if (!stage(Q, t + 0.5 * h, x1, &fs, &qs)) return false;
-    for (int i = 0; i < n_; ++i) {
-      k3[i] = -fs[i];
-      Q[i] = q0[i] + h * k3[i];
-    }
-    if (!stage(Q, t + h, x1, &fs, &qs)) return false;
-    for (int i = 0; i < n_; ++i) {
-      k4[i] = -fs[i];
-      Q[i] = q0[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
-    }
-    return stage(Q, t + h, x1, f1, q1);
-  };
+  ExplicitStepper stepper(c_, asm_, newton_, TranNewtonOptions(), o_, method, xn);
+  std::vector<double> fn(n_), qn(n_);
+  if (!stepper.Start(&xn, &fn, &qn)) return stepper.failure();
 
   int step = 0;
   auto emit = [&](double time, double h, const std::vector<double>& x) {
     return EmitPoint(an, step, time, h, method, false, x, sel, observer, out);
   };
   const std::vector<devices::Device*> checked = StateCheckedDevices(c_.devices());
-  auto check = [&](const std::vector<double>& x, double time) -> Status {
-    const std::string hint = ExplicitStabilityHint();
-    for (int i = 0; i < n_; ++i) {
-      if (!std::isfinite(x[i])) {
-        return Status::Error(
-            fmt::format("{} became non-finite at t = {} s", c_.DescribeUnknown(i), Sec(time)),
-            hint);
-      }
-    }
-    for (devices::Device* d : checked) {
-      std::string msg = d->CheckState(x.data());
-      if (!msg.empty()) return Status::Error(fmt::format("{} at t = {} s", msg, Sec(time)), hint);
-    }
-    return Status::Ok();
-  };
+  const std::string hint = ExplicitStabilityHint();
   DivergenceGuard guard(c_.unknowns(), xn);
+  auto check = [&](const std::vector<double>& x, double time) {
+    return CheckAcceptedPoint(c_, checked, x, time, hint, hint);
+  };
   // The step x0 -> x1 ending at `time`, taken with step h.
   auto check_growth = [&](const std::vector<double>& x0, const std::vector<double>& x1, double time,
-                          double h) -> Status {
-    std::string why;
-    const int i = guard.Check(x0, x1, &why);
-    if (i < 0) return Status::Ok();
-    return Status::Error(
-        fmt::format("{} diverges under {} at t = {} s (step {} s): {}", c_.DescribeUnknown(i),
-                    mname, Sec(time), Sec(h), why),
-        fmt::format("the step is beyond the stability limit of {}: use a smaller {} (e.g. {} s) "
-                    "or an implicit method: {} be|trap|gear2",
-                    mname, base::Opt("fixed_step"), Sec(h / 10.0), base::Opt("method")));
-  };
+                          double h) { return CheckGrowth(guard, c_, method, x0, x1, time, h); };
   if (Status s = emit(0.0, 0.0, xn); !s.ok()) return s;
 
   double t = 0.0;
@@ -720,7 +829,8 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
     while (t < tstop - t_end_tol) {
       bool hit = false;
       const double h = sc.Clip(t, sc.fixed_h, &hit);
-      if (!take_step(xn, fn, qn, t, h, &x1, &f1, &q1)) {
+      if (!stepper.Step(xn, fn, qn, t, h, &x1, &f1, &q1)) {
+        const Status& failure = stepper.failure();
         return Status::Error(failure.message() + fmt::format(" (h = {} s)", Sec(h)),
                              failure.hint());
       }
@@ -740,36 +850,26 @@ Status Engine::TransientExplicit(const netlist::Analysis& an, Method method,
 
   // Adaptive: step doubling. One step of H and two of H/2; the two half steps are accepted.
   const int p = MethodOrder(method);
-  const double denom = std::pow(2.0, p) - 1.0;
   std::vector<double> xb(n_), fb(n_), qb(n_), xm(n_), fm(n_), qm(n_);
   double H = 2.0 * sc.h0;
   while (t < tstop - t_end_tol) {
     bool hit = false;
     H = sc.Clip(t, H, &hit);
     const double hh = 0.5 * H;
-    bool ok = take_step(xn, fn, qn, t, H, &xb, &fb, &qb) &&
-              take_step(xn, fn, qn, t, hh, &xm, &fm, &qm) &&
-              take_step(xm, fm, qm, t + hh, hh, &x1, &f1, &q1);
+    bool ok = stepper.Step(xn, fn, qn, t, H, &xb, &fb, &qb) &&
+              stepper.Step(xn, fn, qn, t, hh, &xm, &fm, &qm) &&
+              stepper.Step(xm, fm, qm, t + hh, hh, &x1, &f1, &q1);
     double ratio = 0.0;
     int worst = -1;
     if (ok) {
-      for (int i = 0; i < n_; ++i) {
-        if (!diff[i]) continue;
-        const double err = std::abs(q1[i] - qb[i]) / denom;
-        const double tol = o_.reltol * std::max(std::abs(q1[i]), std::abs(qn[i])) + o_.chgtol;
-        const double r = err / tol;
-        if (!(r <= ratio)) {
-          ratio = std::isnan(r) ? INFINITY : r;
-          worst = i;
-        }
-      }
-    } else if (failure.message().find("singular") != std::string::npos) {
-      return failure;
+      ratio = StepDoublingRatio(stepper.diff(), q1, qb, qn, p, o_, &worst);
+    } else if (stepper.failure().message().find("singular") != std::string::npos) {
+      return stepper.failure();
     }
     if (!ok || ratio > 1.0) {
       H *= ok ? std::max(0.25, 0.9 * std::pow(ratio, -1.0 / (p + 1))) : 0.25;
       if (!std::isfinite(H) || H < sc.hmin) {
-        if (!ok) return failure;
+        if (!ok) return stepper.failure();
         return Status::Error(fmt::format("time step too small at t = {} s: {} does not converge",
                                          Sec(t), c_.DescribeUnknown(worst)),
                              "explicit methods are only stable for small steps: use " +
