@@ -36,6 +36,149 @@ bool GlobMatch(const std::string& pattern, const std::string& name) {
   return fnmatch(Lower(pattern).c_str(), name.c_str(), 0) == 0;
 }
 
+namespace {
+
+// One key=value of a *@msnn line: where the token and its value start.
+struct Directive {
+  std::string key, value, lower_value;
+  SourceLoc loc, value_loc;
+};
+
+// Which required keys a deck's directives gave.
+struct RequiredKeys {
+  bool steps = false, dt = false;
+};
+
+// Reads the directive's value as a number (> 0 when `positive`) into *v.
+bool DirectiveNumber(const Directive& d, bool positive, double* v, netlist::Diagnostics& diag) {
+  auto x = netlist::ParseSpiceNumber(d.value);
+  if (!x || !std::isfinite(*x) || (positive && !(*x > 0))) {
+    diag.Error(d.value_loc,
+               fmt::format("*@msnn {}={}: must be a {}number", d.key, d.value,
+                           positive ? "positive " : ""),
+               "SPICE suffixes are allowed, e.g. 10u, 1m");
+    return false;
+  }
+  *v = *x;
+  return true;
+}
+
+// outputs=a,b,v(c): the node names, without v( ).
+void DirectiveOutputs(const Directive& d, std::vector<std::string>* outputs,
+                      netlist::Diagnostics& diag) {
+  outputs->clear();
+  const std::string& s = d.lower_value;
+  size_t q = 0;
+  while (q <= s.size()) {
+    size_t c = s.find(',', q);
+    if (c == std::string::npos) c = s.size();
+    std::string n = s.substr(q, c - q);
+    if (n.size() > 3 && n.rfind("v(", 0) == 0 && n.back() == ')') n = n.substr(2, n.size() - 3);
+    if (n.empty()) {
+      diag.Error(d.value_loc, "*@msnn outputs: empty node name", "outputs=h2_0,h2_1,...");
+    } else {
+      outputs->push_back(n);
+    }
+    q = c + 1;
+  }
+}
+
+// The keys whose values are words (method, trainable, loss) and lists (outputs); false if `d`
+// is none of them.
+bool ApplyWordDirective(const Directive& d, MsnnDirectives* out, netlist::Diagnostics& diag) {
+  const std::string& lv = d.lower_value;
+  if (d.key == "dataset") {
+    out->dataset = d.value;
+  } else if (d.key == "loss") {
+    if (lv != "nll") {
+      diag.Error(d.value_loc, fmt::format("*@msnn loss={}: unsupported loss", d.value),
+                 "loss=nll (softmax cross-entropy summed over time) is the only one");
+    }
+  } else if (d.key == "method") {
+    if (lv != "fe" && lv != "forward-euler" && lv != "semi-implicit" && lv != "si" && lv != "be" &&
+        lv != "backward-euler") {
+      diag.Error(d.value_loc, fmt::format("*@msnn method={}: unknown method", d.value),
+                 "method=fe, method=semi-implicit or method=be");
+    } else {
+      out->method = lv;
+    }
+  } else if (d.key == "input") {
+    out->input_prefix = lv;
+  } else if (d.key == "outputs") {
+    DirectiveOutputs(d, &out->outputs, diag);
+  } else if (d.key == "trainable") {
+    std::string g = lv;
+    const size_t colon = g.find(':');
+    if (colon != std::string::npos) {
+      if (g.substr(colon + 1) != "x0") {
+        diag.Error(d.value_loc,
+                   fmt::format("*@msnn trainable={}: only synapse states are trainable", d.value),
+                   "trainable=GLOB:x0, e.g. trainable=w*:x0");
+      }
+      g = g.substr(0, colon);
+    }
+    out->trainable = g.empty() ? "*" : g;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Applies one key=value to *out.
+void ApplyDirective(const Directive& d, MsnnDirectives* out, RequiredKeys* seen,
+                    netlist::Diagnostics& diag) {
+  if (ApplyWordDirective(d, out, diag)) return;
+  if (d.key == "vscale") {
+    DirectiveNumber(d, true, &out->v_scale, diag);
+  } else if (d.key == "steps") {
+    double v = 0;
+    seen->steps = true;  // present; a bad value is reported once
+    if (DirectiveNumber(d, true, &v, diag)) {
+      if (v != std::floor(v) || v > 1e9) {
+        diag.Error(d.value_loc, fmt::format("*@msnn steps={}: must be a whole number", d.value));
+      }
+      out->steps = static_cast<int>(v);
+    }
+  } else if (d.key == "dt") {
+    seen->dt = true;
+    DirectiveNumber(d, true, &out->dt, diag);
+  } else if (d.key == "input_scale") {
+    DirectiveNumber(d, true, &out->input_scale, diag);
+  } else {
+    diag.Error(d.loc, fmt::format("unknown *@msnn key '{}'", d.key),
+               "keys: dataset loss vscale method steps dt input input_scale outputs trainable");
+  }
+}
+
+// The key=value tokens of one *@msnn line from column p on (after the marker).
+void ParseDirectiveLine(const std::string& line, size_t p, const std::string& file, int line_no,
+                        MsnnDirectives* out, RequiredKeys* seen, netlist::Diagnostics& diag) {
+  while (true) {
+    p = line.find_first_not_of(" \t\r", p);
+    if (p == std::string::npos) return;
+    size_t end = line.find_first_of(" \t\r", p);
+    if (end == std::string::npos) end = line.size();
+    const std::string tok = line.substr(p, end - p);
+    const SourceLoc loc{file, line_no, static_cast<int>(p) + 1};
+    const size_t eq = tok.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == tok.size()) {
+      diag.Error(loc, fmt::format("malformed *@msnn directive '{}'", tok),
+                 "write key=value, e.g. steps=200 dt=10u vscale=1m");
+    } else {
+      Directive d;
+      d.key = Lower(tok.substr(0, eq));
+      d.value = tok.substr(eq + 1);
+      d.lower_value = Lower(d.value);
+      d.loc = loc;
+      d.value_loc = {file, line_no, static_cast<int>(p + eq) + 2};
+      ApplyDirective(d, out, seen, diag);
+    }
+    p = end;
+  }
+}
+
+}  // namespace
+
 bool ParseDirectives(const std::string& text, const std::string& file, MsnnDirectives* out,
                      netlist::Diagnostics& diag) {
   diag.AddSource(file, text);
@@ -44,116 +187,23 @@ bool ParseDirectives(const std::string& text, const std::string& file, MsnnDirec
   std::string line;
   int line_no = 0;
   SourceLoc first{file, 1, 1};
-  bool have_steps = false, have_dt = false;
+  RequiredKeys seen;
   while (std::getline(in, line)) {
     ++line_no;
-    size_t p = line.find_first_not_of(" \t");
+    const size_t p = line.find_first_not_of(" \t");
     if (p == std::string::npos) continue;
     if (Lower(line.substr(p, 6)) != "*@msnn") continue;
     if (!out->found) first = {file, line_no, static_cast<int>(p) + 1};
     out->found = true;
-    p += 6;
-    while (true) {
-      p = line.find_first_not_of(" \t\r", p);
-      if (p == std::string::npos) break;
-      size_t end = line.find_first_of(" \t\r", p);
-      if (end == std::string::npos) end = line.size();
-      const std::string tok = line.substr(p, end - p);
-      const SourceLoc loc{file, line_no, static_cast<int>(p) + 1};
-      const size_t eq = tok.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == tok.size()) {
-        diag.Error(loc, fmt::format("malformed *@msnn directive '{}'", tok),
-                   "write key=value, e.g. steps=200 dt=10u vscale=1m");
-        p = end;
-        continue;
-      }
-      const std::string key = Lower(tok.substr(0, eq));
-      const std::string value = tok.substr(eq + 1);
-      const SourceLoc vloc{file, line_no, static_cast<int>(p + eq) + 2};
-      auto number = [&](double* v, bool positive) {
-        auto x = netlist::ParseSpiceNumber(value);
-        if (!x || !std::isfinite(*x) || (positive && !(*x > 0))) {
-          diag.Error(vloc,
-                     fmt::format("*@msnn {}={}: must be a {}number", key, value,
-                                 positive ? "positive " : ""),
-                     "SPICE suffixes are allowed, e.g. 10u, 1m");
-          return false;
-        }
-        *v = *x;
-        return true;
-      };
-      const std::string lv = Lower(value);
-      if (key == "dataset") {
-        out->dataset = value;
-      } else if (key == "loss") {
-        if (lv != "nll")
-          diag.Error(vloc, fmt::format("*@msnn loss={}: unsupported loss", value),
-                     "loss=nll (softmax cross-entropy summed over time) is the only one");
-      } else if (key == "vscale") {
-        number(&out->v_scale, true);
-      } else if (key == "method") {
-        if (lv != "fe" && lv != "forward-euler" && lv != "semi-implicit" && lv != "si" &&
-            lv != "be" && lv != "backward-euler")
-          diag.Error(vloc, fmt::format("*@msnn method={}: unknown method", value),
-                     "method=fe, method=semi-implicit or method=be");
-        else
-          out->method = lv;
-      } else if (key == "steps") {
-        double v = 0;
-        have_steps = true;  // present; a bad value is reported once
-        if (number(&v, true)) {
-          if (v != std::floor(v) || v > 1e9)
-            diag.Error(vloc, fmt::format("*@msnn steps={}: must be a whole number", value));
-          out->steps = static_cast<int>(v);
-        }
-      } else if (key == "dt") {
-        have_dt = true;
-        number(&out->dt, true);
-      } else if (key == "input") {
-        out->input_prefix = lv;
-      } else if (key == "input_scale") {
-        number(&out->input_scale, true);
-      } else if (key == "outputs") {
-        out->outputs.clear();
-        std::string s = lv;
-        size_t q = 0;
-        while (q <= s.size()) {
-          size_t c = s.find(',', q);
-          if (c == std::string::npos) c = s.size();
-          std::string n = s.substr(q, c - q);
-          if (n.size() > 3 && n.rfind("v(", 0) == 0 && n.back() == ')')
-            n = n.substr(2, n.size() - 3);
-          if (n.empty())
-            diag.Error(vloc, "*@msnn outputs: empty node name", "outputs=h2_0,h2_1,...");
-          else
-            out->outputs.push_back(n);
-          q = c + 1;
-        }
-      } else if (key == "trainable") {
-        std::string g = lv;
-        const size_t colon = g.find(':');
-        if (colon != std::string::npos) {
-          if (g.substr(colon + 1) != "x0")
-            diag.Error(vloc,
-                       fmt::format("*@msnn trainable={}: only synapse states are trainable", value),
-                       "trainable=GLOB:x0, e.g. trainable=w*:x0");
-          g = g.substr(0, colon);
-        }
-        out->trainable = g.empty() ? "*" : g;
-      } else {
-        diag.Error(loc, fmt::format("unknown *@msnn key '{}'", key),
-                   "keys: dataset loss vscale method steps dt input input_scale outputs trainable");
-      }
-      p = end;
-    }
+    ParseDirectiveLine(line, p + 6, file, line_no, out, &seen, diag);
   }
   if (!out->found) {
     diag.Error(first, "no *@msnn training directives in this deck",
                "add e.g. '*@msnn steps=200 dt=10u vscale=1m outputs=h2_0,h2_1' (memspice gen msnn "
                "writes a complete network)");
   } else {
-    if (!have_steps) diag.Error(first, "*@msnn steps=T is missing", "e.g. *@msnn steps=200");
-    if (!have_dt) diag.Error(first, "*@msnn dt=H is missing", "e.g. *@msnn dt=10u");
+    if (!seen.steps) diag.Error(first, "*@msnn steps=T is missing", "e.g. *@msnn steps=200");
+    if (!seen.dt) diag.Error(first, "*@msnn dt=H is missing", "e.g. *@msnn dt=10u");
   }
   return diag.num_errors() == errors_before;
 }
@@ -713,183 +763,52 @@ class Recogniser {
     }
   }
 
+  // What Build gathers across the layers.
+  struct BuildState {
+    std::vector<int> index;                   // neuron -> its position in its layer
+    std::vector<RestState> rest;              // per layer
+    std::map<std::string, double> unit_gain;  // E element -> its gain in the unit parse
+    double c_unit = 0;                        // smallest layer-1 line gain per pixel
+    int form = -1;                            // 0 ideal, 1 circuit
+    mss::MssParams syn_model;                 // the synapses' shared model
+    bool have_model = false;
+  };
+
+  // One crossbar while Build reads it.
+  struct CrossbarState {
+    int in = 0, out = 0;
+    Eigen::MatrixXd gp, gm;  // conductances; -1 where no synapse was found
+    double k_layer = 0, gain_layer = 0;
+    std::map<std::string, int> word_port, bit_port;  // port node -> port index
+    std::vector<std::pair<std::string, std::string>> cell_plus, cell_minus;  // (word, bit) nodes
+  };
+
   void Build() {
     const int nl = static_cast<int>(layers_.size());
     NetworkConfig& cfg = c_.config;
-    const MsnnDirectives& dir = c_.directives;
-    const int F = static_cast<int>(c_.inputs.size());
-    cfg.layer_sizes = {F};
-    for (auto& ly : layers_) cfg.layer_sizes.push_back(static_cast<int>(ly.size()));
-    cfg.steps = dir.steps;
-    cfg.dt = dir.dt;
-    cfg.v_scale = dir.v_scale;
-    cfg.input_scale = dir.input_scale;
-    cfg.method = ParseMethod(dir.method);
-    cfg.period = 1;  // unused: the alpha waveform comes from the netlist's source
-    cfg.layer_scale.assign(nl, 0.0);
-    cfg.layer_neurons.clear();
-    cfg.lines.clear();
+    ConfigFromDirectives();
     c_.crossbar_models.clear();
-    std::vector<int> index(neurons_.size(), -1);
-    std::vector<RestState> rest;
-    for (int l = 0; l < nl; ++l) {
-      for (size_t j = 0; j < layers_[l].size(); ++j) index[layers_[l][j]] = static_cast<int>(j);
-      const NeuronParams& p0 = neurons_[layers_[l][0]].params;
-      for (int j : layers_[l])
-        if (!SameNeuron(neurons_[j].params, p0))
-          Fail(El(neurons_[j].cap),
-               fmt::format("neuron '{}' differs from the other neurons of MIF layer {}",
-                           neurons_[j].node, l + 1));
-      cfg.layer_neurons.push_back(p0);
-      rest.push_back(ComputeRestState(p0));
-    }
+    BuildState st = LayerNeurons();
     // Pixel of each layer-1 line from the unit parse (px<i> = i + 1).
-    std::map<std::string, double> unit_gain;
     for (const Element& e : unit_->elements)
-      if (e.letter == 'e' && e.value) unit_gain[e.name] = *e.value;
-    double c_unit = 0;
+      if (e.letter == 'e' && e.value) st.unit_gain[e.name] = *e.value;
     for (auto& [node, ln] : lines_)
       if (ln.source < 0) {
-        const double g = std::abs(unit_gain[El(ln.e).name]);
-        if (g > 0 && (c_unit == 0 || g < c_unit)) c_unit = g;
+        const double g = std::abs(st.unit_gain[El(ln.e).name]);
+        if (g > 0 && (st.c_unit == 0 || g < st.c_unit)) st.c_unit = g;
       }
-    unit_gain_per_pixel_ = c_unit;
-    int form = -1;  // 0 ideal, 1 circuit
+    unit_gain_per_pixel_ = st.c_unit;
     c_.params.g_plus.clear();
     c_.params.g_minus.clear();
     c_.syn_plus.assign(nl, {});
     c_.syn_minus.assign(nl, {});
-    mss::MssParams syn_model;
-    bool have_model = false;
-    for (int l = 0; l < nl; ++l) {
-      const int in = cfg.layer_sizes[l], out = cfg.layer_sizes[l + 1];
-      Eigen::MatrixXd gp = Eigen::MatrixXd::Constant(in, out, -1), gm = gp;
-      c_.syn_plus[l].assign(static_cast<size_t>(in) * out, "");
-      c_.syn_minus[l].assign(static_cast<size_t>(in) * out, "");
-      double k_layer = 0, gain_layer = 0;
-      std::map<std::string, int> word_port, bit_port;  // port node -> port index
-      std::vector<std::pair<std::string, std::string>> cell_plus(static_cast<size_t>(in) * out),
-          cell_minus(cell_plus.size());  // (word-side, bit-side) node of each cell
-      for (int j : layers_[l]) {
-        const Neuron& n = neurons_[j];
-        const int f = n.ideal ? 0 : 1;
-        if (form >= 0 && f != form)
-          Fail(El(n.cap), "ideal and circuit crossbars are mixed; the fast kernels use one form");
-        form = f;
-        if (k_layer == 0) k_layer = n.k;
-        if (!Close(n.k, k_layer, 1e-12))
-          Fail(El(n.mirror),
-               fmt::format("mirror gain {} differs from {} in MIF layer {}", n.k, k_layer, l + 1));
-        for (int k : n.synapses) {
-          const Element& se = El(k);
-          const std::string port = port_of_word(se);
-          Line& ln = lines_.at(port);
-          const Element& le = El(ln.e);
-          int i = 0;
-          double mag = 0;
-          if (ln.source < 0) {
-            if (l != 0) Fail(se, "alpha-driven line in a deeper layer");
-            if (c_unit == 0) Fail(le, "input lines have zero gain with the pixels set");
-            const double g1 = unit_gain[le.name];
-            const double r = std::abs(g1) / c_unit;
-            i = static_cast<int>(std::lround(r)) - 1;
-            if (c_unit == 0 || !Close(r, i + 1, 1e-9) || i < 0 || i >= F)
-              Fail(le, fmt::format("gain is not <scale>*{}<i> for one pixel i", dir.input_prefix));
-            // Linear without offset: the deck's own pixel value reproduces the default gain.
-            const double px = c_.netlist.params.at(c_.inputs[i]);
-            if (!Close(ln.gain, g1 / (i + 1) * px, 1e-9, 1e-300))
-              Fail(le, fmt::format("gain is not proportional to {}", c_.inputs[i]));
-            ln.sign = g1 > 0 ? 1 : -1;
-            mag = c_unit;
-          } else {
-            if (neurons_[ln.source].layer != l) Fail(se, "skips a layer");
-            i = index[ln.source];
-            mag = std::abs(ln.gain);
-            if (!Close(ref_of_line_control_.at(port), rest[l - 1].v, 1e-9, 1e-12))
-              Fail(le, fmt::format("controlled relative to {} V, not the rest potential {} V of "
-                                   "MIF layer {}",
-                                   ref_of_line_control_.at(port), rest[l - 1].v, l));
-          }
-          if (ln.sign == 0) Fail(le, "zero gain");
-          if (gain_layer == 0) gain_layer = mag;
-          if (!Close(mag, gain_layer, 1e-12))
-            Fail(le, fmt::format("gain magnitude {} differs from {} in crossbar {}", mag,
-                                 gain_layer, l + 1));
-          // Reference of the line: ground (ideal) or the receiving layer's rest (circuit).
-          if (form == 0 && ln.ref != "0")
-            Fail(le, "ideal crossbar input lines must be referenced to ground");
-          if (form == 1 && !Close(ln.ref_v, rest[l].v, 1e-9, 1e-12))
-            Fail(le, fmt::format("circuit crossbar input lines must be referenced to the rest "
-                                 "potential {} V, not {} V",
-                                 rest[l].v, ln.ref_v));
-          double x0 = 0;
-          const mss::MssParams m = Mss(k, &x0);
-          if (m.phi != 1.0) Fail(se, "synapse is not linear (phi != 1)");
-          if (!have_model) {
-            syn_model = m;
-            have_model = true;
-          } else if (m.ron != syn_model.ron || m.roff != syn_model.roff) {
-            Fail(se, "synapses have different R_on/R_off (one conductance range per network)");
-          }
-          // Retentive: the state must not drift measurably over a sample at the largest drive
-          // the cell can see. The lines are passive, so IR drop only lowers a cell's voltage
-          // below the difference of its port voltages.
-          const double u_max = CellVoltageBound(l, ln);
-          for (double u : {-u_max, 0.0, u_max})
-            if (std::abs(mss::StateRate(m, x0, u)) * dir.steps * dir.dt > kDriftLimit)
-              Fail(se, fmt::format("a drive of up to {:.3g} V across this synapse would change its "
-                                   "state (dx/dt = {:.3g}/s at u = {:.3g} V); the fast kernels "
-                                   "hold conductances constant within a sample: lower the input "
-                                   "scale or the layer scale, or use a synapse with a higher "
-                                   "switching threshold",
-                                   u_max, mss::StateRate(m, x0, u), u));
-          const int jj = index[j];
-          word_port[port] = 2 * i + (ln.sign > 0 ? 0 : 1);
-          bit_port[n.terminal] = 2 * in + jj;
-          const size_t cell = static_cast<size_t>(i) * out + jj;
-          (ln.sign > 0 ? cell_plus : cell_minus)[cell] = {se.nodes[0], se.nodes[1]};
-          Eigen::MatrixXd& g = ln.sign > 0 ? gp : gm;
-          auto& names = ln.sign > 0 ? c_.syn_plus[l] : c_.syn_minus[l];
-          if (g(i, jj) >= 0)
-            Fail(se, fmt::format("second synapse from input {} ({}) to neuron '{}'", i,
-                                 ln.sign > 0 ? "+" : "-", n.node));
-          g(i, jj) = mss::Conductance(m, x0);
-          names[static_cast<size_t>(i) * out + jj] = se.name;
-        }
-      }
-      for (int i = 0; i < in; ++i)
-        for (int j = 0; j < out; ++j)
-          if (gp(i, j) < 0 || gm(i, j) < 0)
-            Fail(fmt::format("crossbar {} has no {} synapse from input {} to neuron '{}'", l + 1,
-                             gp(i, j) < 0 ? "+" : "-", i, neurons_[layers_[l][j]].node));
-      double s = 0;
-      if (form == 0) {
-        s = l == 0 ? k_layer * gain_layer / dir.input_scale : k_layer * gain_layer;
-      } else if (l == 0) {
-        if (!Close(k_layer, 1.0, 1e-12))
-          Fail(
-              fmt::format("circuit crossbar 1 must deliver its bit-line current unscaled "
-                          "(mirror gain {})",
-                          k_layer));
-        s = gain_layer / dir.input_scale;
-      } else {
-        if (!Close(gain_layer, 1.0, 1e-12))
-          Fail(fmt::format("circuit crossbar {} input lines must be unity buffers (gain {})", l + 1,
-                           gain_layer));
-        s = k_layer;
-      }
-      cfg.layer_scale[l] = s;
-      cfg.lines.push_back(CrossbarLines(l, in, out, word_port, bit_port, cell_plus, cell_minus,
-                                        1.0 / syn_model.roff));
-      c_.params.g_plus.push_back(gp);
-      c_.params.g_minus.push_back(gm);
-    }
-    cfg.form = form == 0 ? CrossbarForm::kIdeal : CrossbarForm::kCircuit;
+    for (int l = 0; l < nl; ++l) BuildCrossbar(l, st);
+    cfg.form = st.form == 0 ? CrossbarForm::kIdeal : CrossbarForm::kCircuit;
     bool any_lines = false;
     for (const auto& t : cfg.lines) any_lines = any_lines || t;
     if (!any_lines) cfg.lines.clear();
-    cfg.g_min = 1.0 / syn_model.roff;
-    cfg.g_max = 1.0 / syn_model.ron;
+    cfg.g_min = 1.0 / st.syn_model.roff;
+    cfg.g_max = 1.0 / st.syn_model.ron;
     cfg.neuron = cfg.layer_neurons[0];
     bool all_same = true;
     for (const NeuronParams& p : cfg.layer_neurons)
@@ -898,6 +817,190 @@ class Recogniser {
     c_.outputs.clear();
     for (int j : layers_[nl - 1]) c_.outputs.push_back(neurons_[j].node);
     if (std::string e = cfg.Validate(); !e.empty()) Fail("network settings: " + e);
+  }
+
+  // The network settings the directives and the layer sizes give.
+  void ConfigFromDirectives() {
+    NetworkConfig& cfg = c_.config;
+    const MsnnDirectives& dir = c_.directives;
+    cfg.layer_sizes = {static_cast<int>(c_.inputs.size())};
+    for (auto& ly : layers_) cfg.layer_sizes.push_back(static_cast<int>(ly.size()));
+    cfg.steps = dir.steps;
+    cfg.dt = dir.dt;
+    cfg.v_scale = dir.v_scale;
+    cfg.input_scale = dir.input_scale;
+    cfg.method = ParseMethod(dir.method);
+    cfg.period = 1;  // unused: the alpha waveform comes from the netlist's source
+    cfg.layer_scale.assign(layers_.size(), 0.0);
+    cfg.layer_neurons.clear();
+    cfg.lines.clear();
+  }
+
+  // Each layer's neuron parameters (one per layer) and rest state, and each neuron's position.
+  BuildState LayerNeurons() {
+    BuildState st;
+    st.index.assign(neurons_.size(), -1);
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      for (size_t j = 0; j < layers_[l].size(); ++j) st.index[layers_[l][j]] = static_cast<int>(j);
+      const NeuronParams& p0 = neurons_[layers_[l][0]].params;
+      for (int j : layers_[l])
+        if (!SameNeuron(neurons_[j].params, p0))
+          Fail(El(neurons_[j].cap),
+               fmt::format("neuron '{}' differs from the other neurons of MIF layer {}",
+                           neurons_[j].node, l + 1));
+      c_.config.layer_neurons.push_back(p0);
+      st.rest.push_back(ComputeRestState(p0));
+    }
+    return st;
+  }
+
+  // Crossbar l: its conductances, synapse names, scale and line topology.
+  void BuildCrossbar(int l, BuildState& st) {
+    NetworkConfig& cfg = c_.config;
+    CrossbarState x;
+    x.in = cfg.layer_sizes[l];
+    x.out = cfg.layer_sizes[l + 1];
+    x.gp = Eigen::MatrixXd::Constant(x.in, x.out, -1);
+    x.gm = x.gp;
+    const size_t cells = static_cast<size_t>(x.in) * x.out;
+    c_.syn_plus[l].assign(cells, "");
+    c_.syn_minus[l].assign(cells, "");
+    x.cell_plus.resize(cells);
+    x.cell_minus.resize(cells);
+    for (int j : layers_[l]) {
+      const Neuron& n = neurons_[j];
+      const int f = n.ideal ? 0 : 1;
+      if (st.form >= 0 && f != st.form)
+        Fail(El(n.cap), "ideal and circuit crossbars are mixed; the fast kernels use one form");
+      st.form = f;
+      if (x.k_layer == 0) x.k_layer = n.k;
+      if (!Close(n.k, x.k_layer, 1e-12))
+        Fail(El(n.mirror),
+             fmt::format("mirror gain {} differs from {} in MIF layer {}", n.k, x.k_layer, l + 1));
+      for (int k : n.synapses) PlaceSynapse(l, j, k, st, x);
+    }
+    for (int i = 0; i < x.in; ++i)
+      for (int j = 0; j < x.out; ++j)
+        if (x.gp(i, j) < 0 || x.gm(i, j) < 0)
+          Fail(fmt::format("crossbar {} has no {} synapse from input {} to neuron '{}'", l + 1,
+                           x.gp(i, j) < 0 ? "+" : "-", i, neurons_[layers_[l][j]].node));
+    cfg.layer_scale[l] = LayerScale(l, st.form, x);
+    cfg.lines.push_back(CrossbarLines(l, x.in, x.out, x.word_port, x.bit_port, x.cell_plus,
+                                      x.cell_minus, 1.0 / st.syn_model.roff));
+    c_.params.g_plus.push_back(x.gp);
+    c_.params.g_minus.push_back(x.gm);
+  }
+
+  // The input index i of synapse `se` on line `ln` (port `port`) of crossbar l and the line's gain
+  // magnitude, after checking the line.
+  std::pair<int, double> LineInput(int l, Line& ln, const std::string& port, const Element& se,
+                                   const BuildState& st) {
+    const Element& le = El(ln.e);
+    if (ln.source >= 0) {
+      if (neurons_[ln.source].layer != l) Fail(se, "skips a layer");
+      if (!Close(ref_of_line_control_.at(port), st.rest[l - 1].v, 1e-9, 1e-12))
+        Fail(le, fmt::format("controlled relative to {} V, not the rest potential {} V of "
+                             "MIF layer {}",
+                             ref_of_line_control_.at(port), st.rest[l - 1].v, l));
+      return {st.index[ln.source], std::abs(ln.gain)};
+    }
+    const int F = static_cast<int>(c_.inputs.size());
+    if (l != 0) Fail(se, "alpha-driven line in a deeper layer");
+    if (st.c_unit == 0) Fail(le, "input lines have zero gain with the pixels set");
+    const double g1 = st.unit_gain.at(le.name);
+    const double r = std::abs(g1) / st.c_unit;
+    const int i = static_cast<int>(std::lround(r)) - 1;
+    if (st.c_unit == 0 || !Close(r, i + 1, 1e-9) || i < 0 || i >= F)
+      Fail(le,
+           fmt::format("gain is not <scale>*{}<i> for one pixel i", c_.directives.input_prefix));
+    // Linear without offset: the deck's own pixel value reproduces the default gain.
+    const double px = c_.netlist.params.at(c_.inputs[i]);
+    if (!Close(ln.gain, g1 / (i + 1) * px, 1e-9, 1e-300))
+      Fail(le, fmt::format("gain is not proportional to {}", c_.inputs[i]));
+    ln.sign = g1 > 0 ? 1 : -1;
+    return {i, st.c_unit};
+  }
+
+  // Synapse k of neuron j in crossbar l: checks its line and model and places its conductance.
+  void PlaceSynapse(int l, int j, int k, BuildState& st, CrossbarState& x) {
+    const Neuron& n = neurons_[j];
+    const Element& se = El(k);
+    const std::string port = port_of_word(se);
+    Line& ln = lines_.at(port);
+    const Element& le = El(ln.e);
+    const auto [i, mag] = LineInput(l, ln, port, se, st);
+    if (ln.sign == 0) Fail(le, "zero gain");
+    if (x.gain_layer == 0) x.gain_layer = mag;
+    if (!Close(mag, x.gain_layer, 1e-12))
+      Fail(le, fmt::format("gain magnitude {} differs from {} in crossbar {}", mag, x.gain_layer,
+                           l + 1));
+    // Reference of the line: ground (ideal) or the receiving layer's rest (circuit).
+    if (st.form == 0 && ln.ref != "0")
+      Fail(le, "ideal crossbar input lines must be referenced to ground");
+    if (st.form == 1 && !Close(ln.ref_v, st.rest[l].v, 1e-9, 1e-12))
+      Fail(le, fmt::format("circuit crossbar input lines must be referenced to the rest "
+                           "potential {} V, not {} V",
+                           st.rest[l].v, ln.ref_v));
+    double x0 = 0;
+    const mss::MssParams m = Mss(k, &x0);
+    CheckSynapseModel(l, ln, se, m, x0, st);
+    const int jj = st.index[j];
+    x.word_port[port] = 2 * i + (ln.sign > 0 ? 0 : 1);
+    x.bit_port[n.terminal] = 2 * x.in + jj;
+    const size_t cell = static_cast<size_t>(i) * x.out + jj;
+    (ln.sign > 0 ? x.cell_plus : x.cell_minus)[cell] = {se.nodes[0], se.nodes[1]};
+    Eigen::MatrixXd& g = ln.sign > 0 ? x.gp : x.gm;
+    auto& names = ln.sign > 0 ? c_.syn_plus[l] : c_.syn_minus[l];
+    if (g(i, jj) >= 0)
+      Fail(se, fmt::format("second synapse from input {} ({}) to neuron '{}'", i,
+                           ln.sign > 0 ? "+" : "-", n.node));
+    g(i, jj) = mss::Conductance(m, x0);
+    names[static_cast<size_t>(i) * x.out + jj] = se.name;
+  }
+
+  // A synapse must be linear, share the network's R_on/R_off and be retentive.
+  void CheckSynapseModel(int l, const Line& ln, const Element& se, const mss::MssParams& m,
+                         double x0, BuildState& st) {
+    if (m.phi != 1.0) Fail(se, "synapse is not linear (phi != 1)");
+    if (!st.have_model) {
+      st.syn_model = m;
+      st.have_model = true;
+    } else if (m.ron != st.syn_model.ron || m.roff != st.syn_model.roff) {
+      Fail(se, "synapses have different R_on/R_off (one conductance range per network)");
+    }
+    // Retentive: the state must not drift measurably over a sample at the largest drive the cell
+    // can see. The lines are passive, so IR drop only lowers a cell's voltage below the
+    // difference of its port voltages.
+    const MsnnDirectives& dir = c_.directives;
+    const double u_max = CellVoltageBound(l, ln);
+    for (double u : {-u_max, 0.0, u_max})
+      if (std::abs(mss::StateRate(m, x0, u)) * dir.steps * dir.dt > kDriftLimit)
+        Fail(se, fmt::format("a drive of up to {:.3g} V across this synapse would change its "
+                             "state (dx/dt = {:.3g}/s at u = {:.3g} V); the fast kernels "
+                             "hold conductances constant within a sample: lower the input "
+                             "scale or the layer scale, or use a synapse with a higher "
+                             "switching threshold",
+                             u_max, mss::StateRate(m, x0, u), u));
+  }
+
+  // The scale of crossbar l's currents into its neurons.
+  double LayerScale(int l, int form, const CrossbarState& x) {
+    const MsnnDirectives& dir = c_.directives;
+    if (form == 0) {
+      return l == 0 ? x.k_layer * x.gain_layer / dir.input_scale : x.k_layer * x.gain_layer;
+    }
+    if (l == 0) {
+      if (!Close(x.k_layer, 1.0, 1e-12))
+        Fail(
+            fmt::format("circuit crossbar 1 must deliver its bit-line current unscaled "
+                        "(mirror gain {})",
+                        x.k_layer));
+      return x.gain_layer / dir.input_scale;
+    }
+    if (!Close(x.gain_layer, 1.0, 1e-12))
+      Fail(fmt::format("circuit crossbar {} input lines must be unity buffers (gain {})", l + 1,
+                       x.gain_layer));
+    return x.k_layer;
   }
 
   // Largest voltage a cell of crossbar l on line `ln` can see: the input drive (layer 1: the
