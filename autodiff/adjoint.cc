@@ -655,143 +655,164 @@ Status DiscreteAdjoint::Reverse(ParamPartials& partials, std::vector<double>* gr
   return InitialAdjoint(xbar, partials, grad);
 }
 
+Status DiscreteAdjoint::TangentSolve(const double* y, const solver::EvalRequest& req,
+                                     const double* wf, const double* wq, const double* clamp,
+                                     std::vector<double>* v, TangentScratch* t) {
+  solver::EvalRequest r = req;
+  r.matrices = true;
+  SettledEvaluate(asm_, y, r);
+  t->G = asm_.G();
+  t->C = asm_.C();
+  const auto& cp = c_.col_ptr();
+  const auto& ri = c_.row_idx();
+  for (int jj = 0; jj < n_; ++jj) {
+    for (int k = cp[jj]; k < cp[jj + 1]; ++k) {
+      const int i = ri[k];
+      jac_[k] = (clamp != nullptr && !std::isnan(clamp[i])) ? (i == jj ? 1.0 : 0.0)
+                                                            : wf[i] * t->G[k] + wq[i] * t->C[k];
+    }
+  }
+  if (!FactorJacobian(req.dc)) return Status::Error("tangent: singular matrix");
+  klu_.Solve(v->data());
+  return Status::Ok();
+}
+
 Status DiscreteAdjoint::TangentTrajectory(ParamPartials& partials, int j,
                                           const TangentVisitor& visit) {
-  const int N = tape_->size();
-  std::vector<double> df(n_), dq(n_), rhs(n_);
-  // Solves J xdot = rhs with J of the system at y (evaluated with matrices).
-  auto solve = [&](const double* y, const solver::EvalRequest& req, const double* wf,
-                   const double* wq, const double* clamp, std::vector<double>* v,
-                   std::vector<double>* G, std::vector<double>* C) -> Status {
-    solver::EvalRequest r = req;
-    r.matrices = true;
-    SettledEvaluate(asm_, y, r);
-    *G = asm_.G();
-    *C = asm_.C();
-    const auto& cp = c_.col_ptr();
-    const auto& ri = c_.row_idx();
-    for (int jj = 0; jj < n_; ++jj) {
-      for (int k = cp[jj]; k < cp[jj + 1]; ++k) {
-        const int i = ri[k];
-        jac_[k] = (clamp != nullptr && !std::isnan(clamp[i])) ? (i == jj ? 1.0 : 0.0)
-                                                              : wf[i] * (*G)[k] + wq[i] * (*C)[k];
-      }
-    }
-    if (!FactorJacobian(req.dc)) return Status::Error("tangent: singular matrix");
-    klu_.Solve(v->data());
-    return Status::Ok();
-  };
-  auto add_objective = [&](int k, const double* x, const std::vector<double>& xdot) {
-    visit(k, x, xdot);
-  };
-  std::vector<double> G, C;
+  TangentScratch t;
+  t.df.resize(n_);
+  t.dq.resize(n_);
   // Initial point.
   std::vector<double> xdot_op(n_, 0.0);
   if (an_.uic) {
     xdot_op = partials.uic_derivative(j);
   } else {
-    partials.Jvp(j, x_op_.data(), Dc(), df.data(), dq.data());
+    partials.Jvp(j, x_op_.data(), Dc(), t.df.data(), t.dq.data());
     const auto& dc = partials.clamp_derivative(j);
     for (int i = 0; i < n_; ++i) {
-      xdot_op[i] = (has_clamp_ && !std::isnan(clamp_[i])) ? dc[i] : -df[i];
+      xdot_op[i] = (has_clamp_ && !std::isnan(clamp_[i])) ? dc[i] : -t.df[i];
     }
-    Status s = solve(x_op_.data(), Dc(), ones_.data(), zeros_.data(),
-                     has_clamp_ ? clamp_.data() : nullptr, &xdot_op, &G, &C);
+    Status s = TangentSolve(x_op_.data(), Dc(), ones_.data(), zeros_.data(),
+                            has_clamp_ ? clamp_.data() : nullptr, &xdot_op, &t);
     if (!s.ok()) return s;
   }
-  if (!explicit_) {
-    std::vector<double> x(n_), xdot = xdot_op, qdot_m1(n_), qdot_m2(n_), qddot(n_, 0.0), b(n_),
-                               wq(n_), qd(n_);
-    // qdot_k := d q(x_k)/dp.
-    SettledEvaluate(asm_, x_op_.data(), Tran(0.0));
-    C = asm_.C();
-    partials.Jvp(j, x_op_.data(), Tran(0.0), df.data(), qdot_m1.data());
-    Multiply(C, xdot.data(), qdot_m1.data());
-    qdot_m2 = qdot_m1;
-    add_objective(0, x_op_.data(), xdot);
-    for (int k = 1; k < N; ++k) {
-      const double* xp = State(k);
-      if (xp == nullptr) return Status::Error(fmt::format("cannot recompute step {}", k));
-      x.assign(xp, xp + n_);
-      const solver::LmsCoefficients co =
-          solver::ComputeLms(tape_->method(k), tape_->h(k), k >= 2 ? tape_->h(k - 1) : 0.0, false);
-      co.History(n_, qdot_m1.data(), qdot_m2.data(), qddot.data(), b.data());
-      std::fill(wq.begin(), wq.end(), co.a0);
-      partials.Jvp(j, x.data(), Tran(Tau(k)), df.data(), dq.data());
-      for (int i = 0; i < n_; ++i) xdot[i] = -(df[i] + co.a0 * dq[i] + b[i]);
-      Status s = solve(x.data(), Tran(Tau(k)), ones_.data(), wq.data(), nullptr, &xdot, &G, &C);
-      if (!s.ok()) return s;
-      qd = dq;
-      Multiply(C, xdot.data(), qd.data());
-      for (int i = 0; i < n_; ++i) qddot[i] = co.a0 * qd[i] + b[i];
-      qdot_m2.swap(qdot_m1);
-      qdot_m1 = qd;
-      add_objective(k, x.data(), xdot);
-    }
-    return Status::Ok();
-  }
-  // Explicit: stage tangent  J_S ydot = D (Qdot - dq/dp) - A df/dp.
-  auto stage_tangent = [&](const double* y, double time, const std::vector<double>& Qdot,
-                           std::vector<double>* ydot, std::vector<double>* fdot,
-                           std::vector<double>* qdot) -> Status {
-    partials.Jvp(j, y, Tran(time), df.data(), dq.data());
-    ydot->assign(n_, 0.0);
-    for (int i = 0; i < n_; ++i) (*ydot)[i] = diff_[i] ? Qdot[i] - dq[i] : -df[i];
-    Status s = solve(y, Tran(time), wf_stage_.data(), wq_stage_.data(), nullptr, ydot, &G, &C);
+  return explicit_ ? ExplicitTangent(partials, j, xdot_op, visit, &t)
+                   : ImplicitTangent(partials, j, xdot_op, visit, &t);
+}
+
+Status DiscreteAdjoint::ImplicitTangent(ParamPartials& partials, int j,
+                                        const std::vector<double>& xdot_op,
+                                        const TangentVisitor& visit, TangentScratch* t) {
+  const int N = tape_->size();
+  std::vector<double> x(n_), xdot = xdot_op, qdot_m1(n_), qdot_m2(n_), qddot(n_, 0.0), b(n_),
+                             wq(n_), qd(n_);
+  // qdot_k := d q(x_k)/dp.
+  SettledEvaluate(asm_, x_op_.data(), Tran(0.0));
+  t->C = asm_.C();
+  partials.Jvp(j, x_op_.data(), Tran(0.0), t->df.data(), qdot_m1.data());
+  Multiply(t->C, xdot.data(), qdot_m1.data());
+  qdot_m2 = qdot_m1;
+  visit(0, x_op_.data(), xdot);
+  for (int k = 1; k < N; ++k) {
+    const double* xp = State(k);
+    if (xp == nullptr) return Status::Error(fmt::format("cannot recompute step {}", k));
+    x.assign(xp, xp + n_);
+    const solver::LmsCoefficients co =
+        solver::ComputeLms(tape_->method(k), tape_->h(k), k >= 2 ? tape_->h(k - 1) : 0.0, false);
+    co.History(n_, qdot_m1.data(), qdot_m2.data(), qddot.data(), b.data());
+    std::fill(wq.begin(), wq.end(), co.a0);
+    partials.Jvp(j, x.data(), Tran(Tau(k)), t->df.data(), t->dq.data());
+    for (int i = 0; i < n_; ++i) xdot[i] = -(t->df[i] + co.a0 * t->dq[i] + b[i]);
+    Status s = TangentSolve(x.data(), Tran(Tau(k)), ones_.data(), wq.data(), nullptr, &xdot, t);
     if (!s.ok()) return s;
-    *fdot = df;
-    *qdot = dq;
-    Multiply(G, ydot->data(), fdot->data());
-    Multiply(C, ydot->data(), qdot->data());
-    return Status::Ok();
-  };
+    qd = t->dq;
+    Multiply(t->C, xdot.data(), qd.data());
+    for (int i = 0; i < n_; ++i) qddot[i] = co.a0 * qd[i] + b[i];
+    qdot_m2.swap(qdot_m1);
+    qdot_m1 = qd;
+    visit(k, x.data(), xdot);
+  }
+  return Status::Ok();
+}
+
+Status DiscreteAdjoint::StageTangent(ParamPartials& partials, int j, const double* y, double time,
+                                     const std::vector<double>& Qdot, std::vector<double>* ydot,
+                                     std::vector<double>* fdot, std::vector<double>* qdot,
+                                     TangentScratch* t) {
+  partials.Jvp(j, y, Tran(time), t->df.data(), t->dq.data());
+  ydot->assign(n_, 0.0);
+  for (int i = 0; i < n_; ++i) (*ydot)[i] = diff_[i] ? Qdot[i] - t->dq[i] : -t->df[i];
+  Status s = TangentSolve(y, Tran(time), wf_stage_.data(), wq_stage_.data(), nullptr, ydot, t);
+  if (!s.ok()) return s;
+  *fdot = t->df;
+  *qdot = t->dq;
+  Multiply(t->G, ydot->data(), fdot->data());
+  Multiply(t->C, ydot->data(), qdot->data());
+  return Status::Ok();
+}
+
+Status DiscreteAdjoint::Rk4TangentCharge(ParamPartials& partials, int j, int k,
+                                         const std::vector<double>& x,
+                                         const std::vector<double>& fdot,
+                                         const std::vector<double>& qdot, std::vector<double>* Qdot,
+                                         TangentScratch* t) {
+  const double h = tape_->h(k);
+  std::vector<double> f0, q0, x1;
+  std::vector<std::vector<double>> st;
+  EvalFq(x.data(), Tau(k - 1), &f0, &q0);
+  Status s = ExplicitStep(k, x, f0, q0, &x1, &st);
+  if (!s.ok()) return s;
+  const double time = tape_->time(k - 1);
+  std::vector<double> k1 = fdot, ydot, yf, yq, k2, k3, k4;
+  for (double& v : k1) v = -v;
+  for (int i = 0; i < n_; ++i) (*Qdot)[i] = qdot[i] + 0.5 * h * k1[i];
+  s = StageTangent(partials, j, st[0].data(), time + 0.5 * h, *Qdot, &ydot, &yf, &yq, t);
+  if (!s.ok()) return s;
+  k2 = yf;
+  for (double& v : k2) v = -v;
+  for (int i = 0; i < n_; ++i) (*Qdot)[i] = qdot[i] + 0.5 * h * k2[i];
+  s = StageTangent(partials, j, st[1].data(), time + 0.5 * h, *Qdot, &ydot, &yf, &yq, t);
+  if (!s.ok()) return s;
+  k3 = yf;
+  for (double& v : k3) v = -v;
+  for (int i = 0; i < n_; ++i) (*Qdot)[i] = qdot[i] + h * k3[i];
+  s = StageTangent(partials, j, st[2].data(), time + h, *Qdot, &ydot, &yf, &yq, t);
+  if (!s.ok()) return s;
+  k4 = yf;
+  for (double& v : k4) v = -v;
+  for (int i = 0; i < n_; ++i) {
+    (*Qdot)[i] = qdot[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+  }
+  return Status::Ok();
+}
+
+Status DiscreteAdjoint::ExplicitTangent(ParamPartials& partials, int j,
+                                        const std::vector<double>& xdot_op,
+                                        const TangentVisitor& visit, TangentScratch* t) {
+  const int N = tape_->size();
   std::vector<double> Qdot(n_), xdot, fdot, qdot;
   SettledEvaluate(asm_, x_op_.data(), Tran(0.0));
-  C = asm_.C();
-  partials.Jvp(j, x_op_.data(), Tran(0.0), df.data(), Qdot.data());
-  Multiply(C, xdot_op.data(), Qdot.data());
+  t->C = asm_.C();
+  partials.Jvp(j, x_op_.data(), Tran(0.0), t->df.data(), Qdot.data());
+  Multiply(t->C, xdot_op.data(), Qdot.data());
   std::vector<double> x(State(0), State(0) + n_);
-  Status s = stage_tangent(x.data(), 0.0, Qdot, &xdot, &fdot, &qdot);
+  Status s = StageTangent(partials, j, x.data(), 0.0, Qdot, &xdot, &fdot, &qdot, t);
   if (!s.ok()) return s;
-  add_objective(0, x.data(), xdot);
+  visit(0, x.data(), xdot);
   for (int k = 1; k < N; ++k) {
-    const double h = tape_->h(k);
     if (method_ == Method::kForwardEuler) {
+      const double h = tape_->h(k);
       for (int i = 0; i < n_; ++i) Qdot[i] = qdot[i] - h * fdot[i];
     } else {
-      std::vector<double> f0, q0, x1;
-      std::vector<std::vector<double>> st;
-      EvalFq(x.data(), Tau(k - 1), &f0, &q0);
-      s = ExplicitStep(k, x, f0, q0, &x1, &st);
+      s = Rk4TangentCharge(partials, j, k, x, fdot, qdot, &Qdot, t);
       if (!s.ok()) return s;
-      const double t = tape_->time(k - 1);
-      std::vector<double> k1 = fdot, ydot, yf, yq, k2, k3, k4;
-      for (double& v : k1) v = -v;
-      for (int i = 0; i < n_; ++i) Qdot[i] = qdot[i] + 0.5 * h * k1[i];
-      s = stage_tangent(st[0].data(), t + 0.5 * h, Qdot, &ydot, &yf, &yq);
-      if (!s.ok()) return s;
-      k2 = yf;
-      for (double& v : k2) v = -v;
-      for (int i = 0; i < n_; ++i) Qdot[i] = qdot[i] + 0.5 * h * k2[i];
-      s = stage_tangent(st[1].data(), t + 0.5 * h, Qdot, &ydot, &yf, &yq);
-      if (!s.ok()) return s;
-      k3 = yf;
-      for (double& v : k3) v = -v;
-      for (int i = 0; i < n_; ++i) Qdot[i] = qdot[i] + h * k3[i];
-      s = stage_tangent(st[2].data(), t + h, Qdot, &ydot, &yf, &yq);
-      if (!s.ok()) return s;
-      k4 = yf;
-      for (double& v : k4) v = -v;
-      for (int i = 0; i < n_; ++i) {
-        Qdot[i] = qdot[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
-      }
     }
     const double* xp = State(k);
     if (xp == nullptr) return Status::Error(fmt::format("cannot recompute step {}", k));
     x.assign(xp, xp + n_);
-    s = stage_tangent(x.data(), Tau(k), Qdot, &xdot, &fdot, &qdot);
+    s = StageTangent(partials, j, x.data(), Tau(k), Qdot, &xdot, &fdot, &qdot, t);
     if (!s.ok()) return s;
-    add_objective(k, x.data(), xdot);
+    visit(k, x.data(), xdot);
   }
   return Status::Ok();
 }

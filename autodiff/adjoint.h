@@ -139,6 +139,30 @@ class DiscreteAdjoint {
                               const std::vector<double>& q0, std::vector<double>* x1,
                               std::vector<std::vector<double>>* stages);
   void EvalFq(const double* x, double time, std::vector<double>* f, std::vector<double>* q);
+  // Scratch of the tangent (forward sensitivity) pass: df/dp, dq/dp and the matrices of the last
+  // TangentSolve.
+  struct TangentScratch {
+    std::vector<double> df, dq, G, C;
+  };
+  // Solves J v = v in place, J = wf G + wq C at y (rows with a clamp: identity).
+  solver::Status TangentSolve(const double* y, const solver::EvalRequest& req, const double* wf,
+                              const double* wq, const double* clamp, std::vector<double>* v,
+                              TangentScratch* t);
+  // The tangent of every step after the initial point's xdot_op, for implicit and explicit runs.
+  solver::Status ImplicitTangent(ParamPartials& partials, int j, const std::vector<double>& xdot_op,
+                                 const TangentVisitor& visit, TangentScratch* t);
+  solver::Status ExplicitTangent(ParamPartials& partials, int j, const std::vector<double>& xdot_op,
+                                 const TangentVisitor& visit, TangentScratch* t);
+  // Explicit stage tangent J_S ydot = D (Qdot - dq/dp) - A df/dp at y, with fdot, qdot there.
+  solver::Status StageTangent(ParamPartials& partials, int j, const double* y, double time,
+                              const std::vector<double>& Qdot, std::vector<double>* ydot,
+                              std::vector<double>* fdot, std::vector<double>* qdot,
+                              TangentScratch* t);
+  // RK4: the charge tangent Qdot at the end of step k from step k-1's (x, fdot, qdot).
+  solver::Status Rk4TangentCharge(ParamPartials& partials, int j, int k,
+                                  const std::vector<double>& x, const std::vector<double>& fdot,
+                                  const std::vector<double>& qdot, std::vector<double>* Qdot,
+                                  TangentScratch* t);
   solver::Status RecomputeSegment(int start);
   // Adjoint of one solved system at point y: ybar = xbar + G^T fbar + C^T qbar, mu = J^-T ybar,
   // accumulates w_f = fbar - wf*mu, w_q = qbar - wq*mu into the gradient; returns mu.
