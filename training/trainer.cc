@@ -260,12 +260,6 @@ EvalResult Evaluate(const Network& net, const Parameters& p, const Dataset& data
   return r;
 }
 
-TrainResult RunTraining(const TrainOptions& options) {
-  const std::string err = options.Validate();
-  if (!err.empty()) throw TrainingError(err);
-  return RunTraining(options, LoadDataset(options.dataset, options.dataset_path));
-}
-
 void CheckTrainingData(const TrainOptions& o, const DatasetPair& data) {
   const NetworkConfig& c = o.network;
   if (data.train.size() == 0 || data.test.size() == 0)

@@ -125,9 +125,8 @@ struct TrainResult {
 // training samples used), before anything is written. RunTraining calls it too.
 void CheckTrainingData(const TrainOptions& o, const DatasetPair& data);
 
-// Loads the dataset named in the options. Throws TrainingError on bad options, files or divergence.
-TrainResult RunTraining(const TrainOptions& options);
-// Same with a dataset already in memory (tests, subsets).
+// Trains on `data` (LoadDataset gives the dataset the options name). Throws TrainingError on bad
+// options or data and on divergence.
 TrainResult RunTraining(const TrainOptions& options, const DatasetPair& data);
 
 // The computation-shaping options as JSON (also written into checkpoints).

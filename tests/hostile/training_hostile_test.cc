@@ -52,8 +52,8 @@ void WriteToyIdx(const fs::path& dir, int n_train, int n_test) {
         images.data.push_back(static_cast<uint8_t>(noise(rng) + (i / 4 == s % 4 ? 180 : 0)));
       labels.data.push_back(static_cast<uint8_t>(s % 4));
     }
-    mt::WriteIdx((dir / (prefix + "-images-idx3-ubyte")).string(), images);
-    mt::WriteIdx((dir / (prefix + "-labels-idx1-ubyte")).string(), labels);
+    BOOST_REQUIRE(mt::WriteIdx((dir / (prefix + "-images-idx3-ubyte")).string(), images).ok());
+    BOOST_REQUIRE(mt::WriteIdx((dir / (prefix + "-labels-idx1-ubyte")).string(), labels).ok());
   }
 }
 

