@@ -546,100 +546,111 @@ Status DiscreteAdjoint::InitialAdjoint(const std::vector<double>& xbar, ParamPar
 }
 
 Status DiscreteAdjoint::Reverse(ParamPartials& partials, std::vector<double>* grad_out) {
-  const int N = tape_->size();
   grad_out->assign(partials.size(), 0.0);
-  double* grad = grad_out->data();
+  return explicit_ ? ExplicitReverse(partials, grad_out->data())
+                   : ImplicitReverse(partials, grad_out->data());
+}
+
+Status DiscreteAdjoint::ImplicitReverse(ParamPartials& partials, double* grad) {
+  const int N = tape_->size();
   std::vector<double> x, g, mu;
-  if (!explicit_) {
-    // u_k: adjoint of the history vector b of step k; see docs/adjoint.md.
-    std::vector<double> u1(n_, 0.0), u2(n_, 0.0), s(n_), qdbar(n_), ybar(n_), wq(n_);
-    solver::LmsCoefficients c1, c2;  // steps n+1 and n+2
-    auto coeffs = [&](int k) {
-      return solver::ComputeLms(tape_->method(k), tape_->h(k), k >= 2 ? tape_->h(k - 1) : 0.0,
-                                false);
-    };
-    for (int k = N - 1; k >= 0; --k) {
-      const double* xp = State(k);
-      if (xp == nullptr) return Status::Error(fmt::format("cannot recompute step {}", k));
-      x.assign(xp, xp + n_);
-      for (int i = 0; i < n_; ++i) {
-        s[i] = (k + 1 < N ? c1.a1 * u1[i] : 0.0) + (k + 2 < N ? c2.a2 * u2[i] : 0.0);
-        qdbar[i] = k + 1 < N ? c1.b1 * u1[i] : 0.0;
-      }
-      ObjectiveGradient(k, x.data(), &g);
-      if (k == 0) {
-        // x_0 enters the history through q(x_0) only (qdot_0 = 0 is a constant).
-        SettledEvaluate(asm_, x.data(), Tran(0.0));
-        std::vector<double> C = asm_.C();
-        TransposeMultiply(C, s.data(), g.data());
-        partials.Vjp(x.data(), Tran(0.0), nullptr, s.data(), grad);
-        return InitialAdjoint(g, partials, grad);
-      }
-      const solver::LmsCoefficients co = coeffs(k);
-      std::vector<double> qbar(n_);
-      for (int i = 0; i < n_; ++i) {
-        qbar[i] = s[i] + co.a0 * qdbar[i];
-        wq[i] = co.a0;
-      }
-      Status st = PointAdjoint(x.data(), Tran(Tau(k)), ones_.data(), wq.data(), nullptr, g.data(),
-                               nullptr, qbar.data(), partials, grad, &mu);
-      if (!st.ok()) return st;
-      u2.swap(u1);
-      c2 = c1;
-      for (int i = 0; i < n_; ++i) u1[i] = qdbar[i] - mu[i];
-      c1 = co;
+  // u_k: adjoint of the history vector b of step k; see docs/adjoint.md.
+  std::vector<double> u1(n_, 0.0), u2(n_, 0.0), s(n_), qdbar(n_), ybar(n_), wq(n_);
+  solver::LmsCoefficients c1, c2;  // steps n+1 and n+2
+  for (int k = N - 1; k >= 0; --k) {
+    const double* xp = State(k);
+    if (xp == nullptr) return Status::Error(fmt::format("cannot recompute step {}", k));
+    x.assign(xp, xp + n_);
+    for (int i = 0; i < n_; ++i) {
+      s[i] = (k + 1 < N ? c1.a1 * u1[i] : 0.0) + (k + 2 < N ? c2.a2 * u2[i] : 0.0);
+      qdbar[i] = k + 1 < N ? c1.b1 * u1[i] : 0.0;
     }
-    return Status::Ok();
+    ObjectiveGradient(k, x.data(), &g);
+    if (k == 0) {
+      // x_0 enters the history through q(x_0) only (qdot_0 = 0 is a constant).
+      SettledEvaluate(asm_, x.data(), Tran(0.0));
+      std::vector<double> C = asm_.C();
+      TransposeMultiply(C, s.data(), g.data());
+      partials.Vjp(x.data(), Tran(0.0), nullptr, s.data(), grad);
+      return InitialAdjoint(g, partials, grad);
+    }
+    const solver::LmsCoefficients co =
+        solver::ComputeLms(tape_->method(k), tape_->h(k), k >= 2 ? tape_->h(k - 1) : 0.0, false);
+    std::vector<double> qbar(n_);
+    for (int i = 0; i < n_; ++i) {
+      qbar[i] = s[i] + co.a0 * qdbar[i];
+      wq[i] = co.a0;
+    }
+    Status st = PointAdjoint(x.data(), Tran(Tau(k)), ones_.data(), wq.data(), nullptr, g.data(),
+                             nullptr, qbar.data(), partials, grad, &mu);
+    if (!st.ok()) return st;
+    u2.swap(u1);
+    c2 = c1;
+    for (int i = 0; i < n_; ++i) u1[i] = qdbar[i] - mu[i];
+    c1 = co;
   }
-  // Explicit methods: Qbar is the adjoint of the charge target of the stage that produced x_k.
-  std::vector<double> Qbar_next(n_, 0.0), fbar(n_), qbar(n_), Qbar(n_);
-  std::vector<double> xprev;
+  return Status::Ok();
+}
+
+Status DiscreteAdjoint::Rk4StepAdjoint(ParamPartials& partials, int k, const std::vector<double>& x,
+                                       const std::vector<double>& Qbar_next,
+                                       std::vector<double>* fbar, std::vector<double>* qbar,
+                                       double* grad) {
+  const double h = tape_->h(k + 1);
+  std::vector<double> f0, q0, x1, mu;
+  std::vector<std::vector<double>> st;
+  EvalFq(x.data(), Tau(k), &f0, &q0);
+  Status s = ExplicitStep(k + 1, x, f0, q0, &x1, &st);
+  if (!s.ok()) return s;
+  const double t = tape_->time(k);
+  std::vector<double> k1b(n_), k2b(n_), k3b(n_), k4b(n_), fb(n_);
+  for (int i = 0; i < n_; ++i) {
+    k1b[i] = h / 6.0 * Qbar_next[i];
+    k2b[i] = h / 3.0 * Qbar_next[i];
+    k3b[i] = h / 3.0 * Qbar_next[i];
+    k4b[i] = h / 6.0 * Qbar_next[i];
+    (*qbar)[i] = Qbar_next[i];
+  }
+  const double times[3] = {t + 0.5 * h, t + 0.5 * h, t + h};
+  std::vector<double>* kin[3] = {&k2b, &k3b, &k4b};   // k produced by stage s: k_{s+2}
+  std::vector<double>* kout[3] = {&k1b, &k2b, &k3b};  // k feeding the stage's Q
+  const double qw[3] = {0.5 * h, 0.5 * h, h};
+  for (int sidx = 2; sidx >= 0; --sidx) {
+    for (int i = 0; i < n_; ++i) fb[i] = -(*kin[sidx])[i];
+    s = PointAdjoint(st[sidx].data(), Tran(times[sidx]), wf_stage_.data(), wq_stage_.data(),
+                     nullptr, nullptr, fb.data(), nullptr, partials, grad, &mu);
+    if (!s.ok()) return s;
+    for (int i = 0; i < n_; ++i) {
+      const double Qb = diff_[i] ? mu[i] : 0.0;
+      (*qbar)[i] += Qb;
+      (*kout[sidx])[i] += qw[sidx] * Qb;
+    }
+  }
+  for (int i = 0; i < n_; ++i) (*fbar)[i] = -k1b[i];
+  return Status::Ok();
+}
+
+Status DiscreteAdjoint::ExplicitReverse(ParamPartials& partials, double* grad) {
+  const int N = tape_->size();
+  std::vector<double> x, g, mu;
+  // Qbar is the adjoint of the charge target of the stage that produced x_k.
+  std::vector<double> Qbar_next(n_, 0.0), fbar(n_), qbar(n_);
   for (int k = N - 1; k >= 0; --k) {
     const double* xp = State(k);
     if (xp == nullptr) return Status::Error(fmt::format("cannot recompute step {}", k));
     x.assign(xp, xp + n_);
     std::fill(fbar.begin(), fbar.end(), 0.0);
     std::fill(qbar.begin(), qbar.end(), 0.0);
-    if (k + 1 < N) {
+    if (k + 1 < N && method_ == Method::kForwardEuler) {
       const double h = tape_->h(k + 1);
-      if (method_ == Method::kForwardEuler) {
-        for (int i = 0; i < n_; ++i) {
-          fbar[i] = -h * Qbar_next[i];
-          qbar[i] = Qbar_next[i];
-        }
-      } else {
-        // Reverse the three inner stages of step k+1 (recomputed from x_k).
-        std::vector<double> f0, q0, x1;
-        std::vector<std::vector<double>> st;
-        EvalFq(x.data(), Tau(k), &f0, &q0);
-        Status s = ExplicitStep(k + 1, x, f0, q0, &x1, &st);
-        if (!s.ok()) return s;
-        const double t = tape_->time(k);
-        std::vector<double> k1b(n_), k2b(n_), k3b(n_), k4b(n_), fb(n_);
-        for (int i = 0; i < n_; ++i) {
-          k1b[i] = h / 6.0 * Qbar_next[i];
-          k2b[i] = h / 3.0 * Qbar_next[i];
-          k3b[i] = h / 3.0 * Qbar_next[i];
-          k4b[i] = h / 6.0 * Qbar_next[i];
-          qbar[i] = Qbar_next[i];
-        }
-        const double times[3] = {t + 0.5 * h, t + 0.5 * h, t + h};
-        std::vector<double>* kin[3] = {&k2b, &k3b, &k4b};   // k produced by stage s: k_{s+2}
-        std::vector<double>* kout[3] = {&k1b, &k2b, &k3b};  // k feeding the stage's Q
-        const double qw[3] = {0.5 * h, 0.5 * h, h};
-        for (int sidx = 2; sidx >= 0; --sidx) {
-          for (int i = 0; i < n_; ++i) fb[i] = -(*kin[sidx])[i];
-          s = PointAdjoint(st[sidx].data(), Tran(times[sidx]), wf_stage_.data(), wq_stage_.data(),
-                           nullptr, nullptr, fb.data(), nullptr, partials, grad, &mu);
-          if (!s.ok()) return s;
-          for (int i = 0; i < n_; ++i) {
-            const double Qb = diff_[i] ? mu[i] : 0.0;
-            qbar[i] += Qb;
-            (*kout[sidx])[i] += qw[sidx] * Qb;
-          }
-        }
-        for (int i = 0; i < n_; ++i) fbar[i] = -k1b[i];
+      for (int i = 0; i < n_; ++i) {
+        fbar[i] = -h * Qbar_next[i];
+        qbar[i] = Qbar_next[i];
       }
+    } else if (k + 1 < N) {
+      // Reverse the three inner stages of step k+1 (recomputed from x_k).
+      Status s = Rk4StepAdjoint(partials, k, x, Qbar_next, &fbar, &qbar, grad);
+      if (!s.ok()) return s;
     }
     ObjectiveGradient(k, x.data(), &g);
     Status s = PointAdjoint(x.data(), Tran(Tau(k)), wf_stage_.data(), wq_stage_.data(), nullptr,

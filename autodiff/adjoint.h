@@ -139,6 +139,14 @@ class DiscreteAdjoint {
                               const std::vector<double>& q0, std::vector<double>* x1,
                               std::vector<std::vector<double>>* stages);
   void EvalFq(const double* x, double time, std::vector<double>* f, std::vector<double>* q);
+  // The reverse sweep of Reverse() for implicit and explicit runs, accumulating dJ/dp in grad.
+  solver::Status ImplicitReverse(ParamPartials& partials, double* grad);
+  solver::Status ExplicitReverse(ParamPartials& partials, double* grad);
+  // RK4: the adjoints fbar, qbar at x_k of step k+1's inner stages, from the adjoint Qbar_next of
+  // step k+1's charge target.
+  solver::Status Rk4StepAdjoint(ParamPartials& partials, int k, const std::vector<double>& x,
+                                const std::vector<double>& Qbar_next, std::vector<double>* fbar,
+                                std::vector<double>* qbar, double* grad);
   // Scratch of the tangent (forward sensitivity) pass: df/dp, dq/dp and the matrices of the last
   // TangentSolve.
   struct TangentScratch {

@@ -449,6 +449,123 @@ std::vector<int> AllRows(int n) {
 
 }  // namespace
 
+namespace {
+
+// Solves the steps of an implicit method, f(x, t + h) + a0 q(x) + b = 0, with the step solver of
+// an observer that has one (the adjoint's exact tape), else the linear fast path for a linear
+// circuit (one solve per step without the device loop, linear_step.h), else Newton.
+class ImplicitStepper {
+ public:
+  ImplicitStepper(const Circuit& circuit, Assembler& assembler, KluSolver& klu,
+                  NewtonSolver& newton, NewtonOptions nopt, const SimOptions& o,
+                  ImplicitStepSolver* exact, const double* ones)
+      : asm_(assembler),
+        newton_(newton),
+        nopt_(nopt),
+        exact_(exact),
+        n_(static_cast<int>(circuit.unknowns().size())),
+        wq_(n_),
+        b_(n_) {
+    req_.dc = false;
+    req_.gmin = o.gmin;
+    req_.time = 0.0;
+    if (circuit.all_linear() && exact_ == nullptr) {
+      newton_.Invalidate();
+      fast_ = std::make_unique<LinearStep>(asm_, klu, req_);
+      if (!fast_->valid()) fast_.reset();
+    }
+    sys_.wf = ones;
+    sys_.wq = wq_.data();
+    sys_.b = b_.data();
+  }
+  ~ImplicitStepper() {
+    if (fast_ != nullptr) newton_.Invalidate();  // the KLU factorization is no longer Newton's
+  }
+
+  // The rows the truncation error comes from: those with a charge.
+  std::vector<int> LteRows() const { return fast_ != nullptr ? fast_->charge_rows() : AllRows(n_); }
+  // The fast path solves from scratch: it needs no initial guess.
+  bool NeedsGuess() const { return fast_ == nullptr; }
+
+  // q at the initial point x (which the exact solver may refine).
+  Status Start(std::vector<double>* x, std::vector<double>* q) {
+    if (exact_ != nullptr) return exact_->Start(x, q->data());
+    asm_.Evaluate(x->data(), req_);
+    std::copy(asm_.q(), asm_.q() + n_, q->begin());
+    return Status::Ok();
+  }
+
+  // The step to `time` with coefficients co and the history (q, q_prev, qdot) of the last point:
+  // x from the guess in *x, its q and qdot = a0 q + b.
+  NewtonOutcome Step(const LmsCoefficients& co, double time, const std::vector<double>& qn,
+                     const std::vector<double>& qprev, const std::vector<double>& qdotn,
+                     std::vector<double>* x, std::vector<double>* q, std::vector<double>* qdot) {
+    sys_.matrix_changed = co.a0 != last_a0_;
+    sys_.matrix_key = co.a0;
+    if (sys_.matrix_changed) {
+      std::fill(wq_.begin(), wq_.end(), co.a0);
+      last_a0_ = co.a0;
+    }
+    co.History(n_, qn.data(), qprev.data(), qdotn.data(), b_.data());
+    req_.time = time;
+    NewtonOutcome no;
+    if (exact_ != nullptr) {
+      no.converged = exact_->Solve(time, co.a0, b_.data(), x->data(), q->data(), &no.worst);
+    } else if (fast_ != nullptr) {
+      no.converged = fast_->Solve(co.a0, time, b_.data(), x->data(), q->data());
+      no.singular = !no.converged;
+      no.worst = fast_->singular_col();
+    } else {
+      no = newton_.Solve(x->data(), req_, sys_, nopt_);
+      if (no.converged) std::copy(asm_.q(), asm_.q() + n_, q->begin());
+    }
+    if (no.converged) {
+      for (int i = 0; i < n_; ++i) (*qdot)[i] = co.a0 * (*q)[i] + b_[i];
+    }
+    return no;
+  }
+
+ private:
+  Assembler& asm_;
+  NewtonSolver& newton_;
+  const NewtonOptions nopt_;
+  ImplicitStepSolver* exact_;
+  std::unique_ptr<LinearStep> fast_;
+  const int n_;
+  EvalRequest req_;
+  NewtonSystem sys_;
+  std::vector<double> wq_, b_;
+  double last_a0_ = kNaN;
+};
+
+// The step after a failed Newton iteration at t + h: an eighth of it, or an error when that is
+// below hmin (ImplicitStepFailure gives the errors of fixed steps and singular matrices).
+Status ShrinkAfterNewtonFailure(const Circuit& circuit, const StepControl& sc,
+                                const NewtonOutcome& no, double t, double* h) {
+  *h /= 8.0;
+  if (*h >= sc.hmin) return Status::Ok();
+  return Status::Error(fmt::format("time step too small at t = {} s: {} does not converge", Sec(t),
+                                   circuit.DescribeUnknown(no.worst)),
+                       "Newton fails even for tiny steps; check the device parameters near this "
+                       "time, or raise .options itl4");
+}
+
+// The step after a step rejected for its truncation error (ratio > 1 with a divided difference
+// of order d), or an error when that is below hmin.
+Status ShrinkAfterLte(const Circuit& circuit, const StepControl& sc, double ratio, int d, int worst,
+                      double t, double* h) {
+  const double factor =
+      std::isfinite(ratio) ? std::max(0.25, 0.9 * std::pow(ratio, -1.0 / (d))) : 0.25;
+  *h *= factor;
+  if (*h >= sc.hmin) return Status::Ok();
+  return Status::Error(fmt::format("time step too small at t = {} s: {} does not converge", Sec(t),
+                                   circuit.DescribeUnknown(worst)),
+                       "the local truncation error stays too large; check for discontinuities or "
+                       "relax .options reltol/trtol");
+}
+
+}  // namespace
+
 Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
                                  const OutputSelection& sel, StepObserver* observer,
                                  WaveformTable* out, std::vector<double> xn) {
@@ -456,9 +573,6 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   const double tstop = an.tstop;
   if (Status s = CheckPointBudget(sc, an, sel, o_.max_points, *out); !s.ok()) return s;
   const bool linear = c_.all_linear();
-  // An observer that solves the steps itself (the adjoint's exact tape) replaces Newton and the
-  // linear fast path.
-  ImplicitStepSolver* exact = observer != nullptr ? observer->step_solver() : nullptr;
   NewtonOptions nopt = TranNewtonOptions();
   // The chord iteration saves factorisations at the price of more evaluations (its updates must
   // reach kChordErrorFraction of the tolerance): it pays on large arrays of cheap devices, not on
@@ -468,115 +582,53 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   Progress progress(o_.progress, "tran");
 
   std::vector<double> xprev = xn, xtry(n_), qn(n_), qprev(n_), qdotn(n_, 0.0), qnew(n_),
-                      qdotnew(n_), b(n_), wq(n_);
+                      qdotnew(n_);
   LteHistory history(n_);
-
-  EvalRequest req;
-  req.dc = false;
-  req.gmin = o_.gmin;
-  req.time = 0.0;
-  // Linear circuits: one solve per step without the device loop (linear_step.h).
-  std::unique_ptr<LinearStep> fast;
-  if (linear && exact == nullptr) {
-    newton_.Invalidate();
-    fast = std::make_unique<LinearStep>(asm_, klu_, req);
-    if (!fast->valid()) fast.reset();
-  }
-  // The truncation error only comes from rows with a charge.
-  const std::vector<int> lte_rows = fast != nullptr ? fast->charge_rows() : AllRows(n_);
+  ImplicitStepper stepper(c_, asm_, klu_, newton_, nopt, o_,
+                          observer != nullptr ? observer->step_solver() : nullptr, ones_.data());
+  const std::vector<int> lte_rows = stepper.LteRows();
   const std::vector<devices::Device*> checked = StateCheckedDevices(c_.devices());
-  if (exact != nullptr) {
-    if (Status s = exact->Start(&xn, qn.data()); !s.ok()) return s;
-  } else {
-    asm_.Evaluate(xn.data(), req);
-    std::copy(asm_.q(), asm_.q() + n_, qn.begin());
-  }
+  if (Status s = stepper.Start(&xn, &qn); !s.ok()) return s;
   qprev = qn;
   history.Restart(0.0, qn);
 
   double t = 0.0;
   int step = 0;
-  auto emit = [&](double time, double h, Method m, bool from_previous,
-                  const std::vector<double>& x) {
-    return EmitPoint(an, step, time, h, m, from_previous, x, sel, observer, out);
-  };
   if (Status s = EmitInitialPoint(an, method, xn, sel, observer, out); !s.ok()) return s;
-
-  NewtonSystem sys;
-  sys.wf = ones_.data();
-  sys.wq = wq.data();
-  sys.b = b.data();
   // Linear circuits keep the factorizations of recent step sizes (restarts after breakpoints
   // return to the same h0, 2 h0, ... sequence).
   if (linear) klu_.set_cache_capacity(8);
   double h = sc.fixed ? sc.fixed_h : sc.h0;
-  double hprev = 0.0, last_a0 = kNaN;
+  double hprev = 0.0;
   bool restart = true;
   const double t_end_tol = sc.fixed ? 1e-9 * sc.fixed_h : sc.hmin;
   while (t < tstop - t_end_tol) {
     bool hit = false;
     h = sc.Clip(t, sc.fixed ? sc.fixed_h : h, &hit);
     const LmsCoefficients co = ComputeLms(method, h, hprev, restart || hprev <= 0.0);
-    sys.matrix_changed = co.a0 != last_a0;
-    sys.matrix_key = co.a0;
-    if (sys.matrix_changed) {
-      std::fill(wq.begin(), wq.end(), co.a0);
-      last_a0 = co.a0;
-    }
-    co.History(n_, qn.data(), qprev.data(), qdotn.data(), b.data());
     const bool predicted = !linear && !restart && hprev > 0.0;
     if (predicted) {
       PredictLinear(n_, h, hprev, xn.data(), xprev.data(), xtry.data());
-    } else if (fast == nullptr) {
+    } else if (stepper.NeedsGuess()) {
       xtry = xn;
     }
-    req.time = t + h;
-    NewtonOutcome no;
-    if (exact != nullptr) {
-      no.converged = exact->Solve(t + h, co.a0, b.data(), xtry.data(), qnew.data(), &no.worst);
-    } else if (fast != nullptr) {
-      no.converged = fast->Solve(co.a0, t + h, b.data(), xtry.data(), qnew.data());
-      no.singular = !no.converged;
-      no.worst = fast->singular_col();
-    } else {
-      no = newton_.Solve(xtry.data(), req, sys, nopt);
-    }
+    const NewtonOutcome no = stepper.Step(co, t + h, qn, qprev, qdotn, &xtry, &qnew, &qdotnew);
     if (!no.converged) {
       if (Status s = ImplicitStepFailure(*this, c_, no, sc.fixed, t, h); !s.ok()) return s;
-      h /= 8.0;
       restart = true;
-      if (h < sc.hmin) {
-        return Status::Error(
-            fmt::format("time step too small at t = {} s: {} does not converge", Sec(t),
-                        c_.DescribeUnknown(no.worst)),
-            "Newton fails even for tiny steps; check the device parameters near this time, "
-            "or raise .options itl4");
-      }
+      if (Status s = ShrinkAfterNewtonFailure(c_, sc, no, t, &h); !s.ok()) return s;
       continue;
     }
-    if (fast == nullptr && exact == nullptr) std::copy(asm_.q(), asm_.q() + n_, qnew.begin());
-    for (int i = 0; i < n_; ++i) qdotnew[i] = co.a0 * qnew[i] + b[i];
-
     // Local truncation error from divided differences of q over the points since the restart.
     double ratio = -1.0;  // < 0: no estimate
     if (!sc.fixed && history.CanEstimate()) {
       int worst = -1, d = 0;
       ratio = history.Ratio(co, t, h, qnew, qdotnew, qdotn, lte_rows, o_, &worst, &d);
       if (!(ratio <= 1.0)) {
-        const double factor =
-            std::isfinite(ratio) ? std::max(0.25, 0.9 * std::pow(ratio, -1.0 / (d))) : 0.25;
-        h *= factor;
-        if (h < sc.hmin) {
-          return Status::Error(
-              fmt::format("time step too small at t = {} s: {} does not converge", Sec(t),
-                          c_.DescribeUnknown(worst)),
-              "the local truncation error stays too large; check for discontinuities or "
-              "relax .options reltol/trtol");
-        }
+        if (Status s = ShrinkAfterLte(c_, sc, ratio, d, worst, t, &h); !s.ok()) return s;
         continue;
       }
     }
-
     // Accept.
     if (Status s = CheckAcceptedPoint(c_, checked, xtry, t + h,
                                       "reduce the step (.options maxstep) or check device "
@@ -597,11 +649,13 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
     ++step;
     restart = hit && !sc.fixed;
     history.Push(t, qn, restart);
-    if (Status s = emit(t, hprev, co.method, !predicted, xn); !s.ok()) return s;
+    if (Status s = EmitPoint(an, step, t, hprev, co.method, !predicted, xn, sel, observer, out);
+        !s.ok()) {
+      return s;
+    }
     progress.Update(t / tstop);
     if (!sc.fixed) h = NextImplicitStep(sc, hit, ratio, co.order, h, hprev);
   }
-  if (fast != nullptr) newton_.Invalidate();  // the KLU factorization is no longer Newton's
   if (std::getenv("MEMSPICE_SOLVER_STATS") != nullptr) {
     std::fprintf(stderr,
                  "solver: %d steps, %d evaluations, %d factorizations, %d refactorizations\n", step,
