@@ -601,6 +601,33 @@ class Recogniser {
   void NeuronInputs(Neuron& n) {
     used_[n.cap] = true;
     for (int k : {n.m[0], n.m[1], n.src[0], n.src[1]}) used_[k] = true;
+    NeuronAtRest(n);
+    MembraneInputs(n);
+    std::string bit;
+    if (n.mirror >= 0) bit = MirroredBitLine(n);
+    if (!n.terminal.empty()) {  // synapses on the bit line's internal nodes
+      const LineNet& net = Explore(n.terminal, false);
+      for (const std::string& node : net.nodes)
+        for (int k : conns_[node]) {
+          const Element& e = El(k);
+          if (e.letter != 'y') continue;
+          if (e.nodes[1] != node)
+            Fail(e, fmt::format("its bit-line side must be the second terminal (node '{}' is on "
+                                "the bit line of neuron '{}')",
+                                node, n.node));
+          n.synapses.push_back(k);
+        }
+    } else {
+      n.terminal = bit.empty() ? n.node : bit;
+    }
+    for (int k : n.synapses) {
+      used_[k] = true;
+      LineOf(WordPort(El(k)), El(k));
+    }
+  }
+
+  // The neuron's MSS devices and their initial states, which must be its rest state.
+  void NeuronAtRest(Neuron& n) {
     double x0[2];
     n.params.m1 = Mss(n.m[0], &x0[0]);
     n.params.m2 = Mss(n.m[1], &x0[1]);
@@ -609,7 +636,11 @@ class Recogniser {
       Fail(El(n.m[0]), fmt::format("neuron '{}' starts at x = ({:.10g}, {:.10g}), not at its rest "
                                    "state ({:.10g}, {:.10g}) where the fast kernels start it",
                                    n.node, x0[0], x0[1], r.x1, r.x2));
-    std::string bit;
+  }
+
+  // What else meets the membrane: a CCCS mirror of a sensed bit line, or synapses and a bit-line
+  // ladder directly.
+  void MembraneInputs(Neuron& n) {
     for (int k : conns_[n.node]) {
       if (k == n.cap || k == n.m[0] || k == n.m[1]) continue;
       const Element& e = El(k);
@@ -634,89 +665,79 @@ class Recogniser {
            fmt::format("membrane '{}' has both a mirrored and a direct bit line", n.node));
     if (n.mirror < 0 && n.synapses.empty() && n.terminal.empty())
       Fail(El(n.cap), fmt::format("neuron '{}' has no input", n.node));
-    if (n.mirror >= 0) {
-      const Element& f = El(n.mirror);
-      used_[n.mirror] = true;
-      const double fs = f.nodes[1] == n.node ? 1.0 : -1.0;
-      auto it = by_name_.find(f.control);
-      if (it == by_name_.end()) Fail(f, "controlling source not found");
-      n.sense = it->second;
-      const Element& vb = El(n.sense);
-      used_[n.sense] = true;
-      if (!IsDcSource(vb) || !vb.value || *vb.value != 0.0)
-        Fail(vb, "the sensed bit-line source must be a 0 V DC source");
-      // The bit-line side carries the synapses; the other end is ground (ideal) or a follower.
-      std::string other;
-      double vs = 1;
-      auto has_syn = [&](const std::string& node) {
-        for (int k : conns_[node])
-          if ((El(k).letter == 'y' && El(k).type == "mss" && El(k).nodes[1] == node) ||
-              El(k).letter == 'r')
-            return true;
-        return false;
-      };
-      if (vb.nodes[1] == "0" || (vb.nodes[0] != "0" && has_syn(vb.nodes[0]))) {
-        bit = vb.nodes[0];
-        other = vb.nodes[1];
-      } else {
-        bit = vb.nodes[1];
-        other = vb.nodes[0];
-        vs = -1;
-      }
-      n.k = fs * vs * *f.value;
-      if (other == "0") {
-        n.ideal = true;
-      } else {
-        for (int k : conns_[other]) {
-          if (k == n.sense) continue;
-          const Element& e = El(k);
-          if (e.letter == 'e' && e.nodes[0] == other && e.nodes[1] == "0" && e.nodes[2] == n.node &&
-              e.nodes[3] == "0" && e.value && *e.value == 1.0 && n.follower < 0) {
-            n.follower = k;
-            used_[k] = true;
-            continue;
-          }
-          Fail(e, fmt::format("on the bit-line follower node '{}' (expected a unity VCVS of the "
-                              "membrane)",
-                              other));
-        }
-        if (n.follower < 0)
-          Fail(vb, "bit line neither at ground nor at a follower of the membrane");
-      }
-      for (int k : conns_[bit]) {
-        if (k == n.sense) continue;
-        const Element& e = El(k);
-        if (e.letter == 'y' && e.type == "mss" && e.nodes[1] == bit) {
-          n.synapses.push_back(k);
-          continue;
-        }
-        if (e.letter == 'r') {  // bit-line ladder ending at the sensed node
-          n.terminal = bit;
-          continue;
-        }
-        Fail(e, fmt::format("on bit line '{}' (only synapses and the sense source are recognised)",
-                            bit));
-      }
-    }
-    if (!n.terminal.empty()) {  // synapses on the bit line's internal nodes
-      const LineNet& net = Explore(n.terminal, false);
-      for (const std::string& node : net.nodes)
-        for (int k : conns_[node]) {
-          const Element& e = El(k);
-          if (e.letter != 'y') continue;
-          if (e.nodes[1] != node)
-            Fail(e, fmt::format("its bit-line side must be the second terminal (node '{}' is on "
-                                "the bit line of neuron '{}')",
-                                node, n.node));
-          n.synapses.push_back(k);
-        }
+  }
+
+  // A mirrored neuron: its 0 V sense source, the mirror gain k, the far end of the bit line
+  // (ground: ideal, else a unity follower of the membrane) and the synapses on the bit line.
+  // Returns the bit-line node.
+  std::string MirroredBitLine(Neuron& n) {
+    const Element& f = El(n.mirror);
+    used_[n.mirror] = true;
+    const double fs = f.nodes[1] == n.node ? 1.0 : -1.0;
+    auto it = by_name_.find(f.control);
+    if (it == by_name_.end()) Fail(f, "controlling source not found");
+    n.sense = it->second;
+    const Element& vb = El(n.sense);
+    used_[n.sense] = true;
+    if (!IsDcSource(vb) || !vb.value || *vb.value != 0.0)
+      Fail(vb, "the sensed bit-line source must be a 0 V DC source");
+    // The bit-line side carries the synapses; the other end is ground (ideal) or a follower.
+    std::string bit, other;
+    double vs = 1;
+    auto has_syn = [&](const std::string& node) {
+      for (int k : conns_[node])
+        if ((El(k).letter == 'y' && El(k).type == "mss" && El(k).nodes[1] == node) ||
+            El(k).letter == 'r')
+          return true;
+      return false;
+    };
+    if (vb.nodes[1] == "0" || (vb.nodes[0] != "0" && has_syn(vb.nodes[0]))) {
+      bit = vb.nodes[0];
+      other = vb.nodes[1];
     } else {
-      n.terminal = bit.empty() ? n.node : bit;
+      bit = vb.nodes[1];
+      other = vb.nodes[0];
+      vs = -1;
     }
-    for (int k : n.synapses) {
-      used_[k] = true;
-      LineOf(WordPort(El(k)), El(k));
+    n.k = fs * vs * *f.value;
+    if (other == "0") {
+      n.ideal = true;
+    } else {
+      BitLineFollower(n, other, vb);
     }
+    for (int k : conns_[bit]) {
+      if (k == n.sense) continue;
+      const Element& e = El(k);
+      if (e.letter == 'y' && e.type == "mss" && e.nodes[1] == bit) {
+        n.synapses.push_back(k);
+        continue;
+      }
+      if (e.letter == 'r') {  // bit-line ladder ending at the sensed node
+        n.terminal = bit;
+        continue;
+      }
+      Fail(e, fmt::format("on bit line '{}' (only synapses and the sense source are recognised)",
+                          bit));
+    }
+    return bit;
+  }
+
+  // The unity VCVS of the membrane that holds the far end `other` of a circuit-form bit line.
+  void BitLineFollower(Neuron& n, const std::string& other, const Element& vb) {
+    for (int k : conns_[other]) {
+      if (k == n.sense) continue;
+      const Element& e = El(k);
+      if (e.letter == 'e' && e.nodes[0] == other && e.nodes[1] == "0" && e.nodes[2] == n.node &&
+          e.nodes[3] == "0" && e.value && *e.value == 1.0 && n.follower < 0) {
+        n.follower = k;
+        used_[k] = true;
+        continue;
+      }
+      Fail(e, fmt::format("on the bit-line follower node '{}' (expected a unity VCVS of the "
+                          "membrane)",
+                          other));
+    }
+    if (n.follower < 0) Fail(vb, "bit line neither at ground nor at a follower of the membrane");
   }
 
   int LayerOf(int j, std::vector<int>& state) {
