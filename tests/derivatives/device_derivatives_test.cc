@@ -47,6 +47,14 @@ const char* kExtraDecks[] = {
     "M1 a b c d n5 W=3u L=0.6u AS=3p PS=8u\n.model n5 nmos (level=8 capmod=0 xpart=0)",
     "M1 a b c d p5 W=3u L=0.6u AD=3p PD=8u\n.model p5 pmos (level=8 capmod=0 xpart=1)",
     "M1 a b c d n6 W=3u L=0.6u\n.model n6 nmos (level=8 capmod=0 xpart=0.5 dvt0w=0.5 k3b=1)",
+    // MOSFET level 3: velocity saturation with weak inversion and short-channel charge sharing;
+    // without VMAX (KAPPA's channel shortening below and above vdsat), PMOS, another TNOM.
+    "M1 a b c d n7 W=4u L=1u AD=8p AS=8p PD=12u PS=12u\n"
+    ".model n7 nmos (level=3 vto=0.7 uo=500 tox=20n nsub=3e16 theta=0.1 eta=0.05 kappa=0.3 "
+    "vmax=1.5e5 nfs=1e11 xj=0.2u ld=0.05u delta=0.5 cj=1e-4 cgso=2e-10 cgdo=2e-10 cgbo=1e-10)",
+    "M1 a b c d p7 W=6u L=2u M=2\n"
+    ".model p7 pmos (level=3 vto=-0.8 kp=30u gamma=0.5 phi=0.7 nsub=2e16 theta=0.05 kappa=0.5 "
+    "eta=0.02 tox=25n tnom=50 rd=10 rs=10)",
 };
 
 struct Check {
