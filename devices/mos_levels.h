@@ -1,5 +1,6 @@
-// Channel equations of the MOSFET levels beyond Shichman-Hodges, as SPICE2/ngspice: level 3
-// (semi-empirical short-channel model). Templated over double or ceres::Jet; the device
+// Channel equations of the MOSFET levels beyond Shichman-Hodges, as SPICE2/ngspice: level 2
+// (Grove-Frohman with Baum's velocity saturation) and level 3 (semi-empirical short-channel
+// model). Templated over double or ceres::Jet; the device
 // (devices/mosfet.h) adds the junctions, the Meyer capacitances (with the von and vdsat returned
 // here) and the NMOS/PMOS and drain/source orientation.
 //
@@ -26,6 +27,18 @@
 //     dl = sqrt((E ALPHA / 2)^2 + KAPPA ALPHA (vd - vdsat)) - E ALPHA / 2;
 //     punch-through: dl > Leff/2 becomes Leff - Leff^2 / (4 dl);  id = id / (1 - dl / Leff)
 //   weak inversion (vg < von): id = id exp((vg - von) / (Vt xn))
+//
+// Level 2 (same conventions; factor = (pi/4) DELTA eps_si Leff / Cox, eta = 1 + factor,
+// vbin = VBI + factor (PHI - vb), root(v) = sqrt(PHI - v) continued as above):
+//   gamasd = GAMMA with charge sharing over root(vb) and root(vb - vd) (XJ, NSUB),
+//   von = vbin + gamasd root(vb) (+ Vt xn with NFS), id = 0 for vg <= vbin without NFS;
+//   ufact = (UCRIT eps_si / COX / (vg - von))^UEXP above that critical drive;
+//   vdsat from the bulk-charge square root (Grove-Frohman) or, with VMAX, the smallest positive
+//   root of Baum's quartic; clfact = 1 - lambda vd (LAMBDA, or the depletion width with NSUB),
+//   limited at punch-through; id = KP M W / Leff ufact / clfact ((vg - vbin - eta v/2) v -
+//   gamasd (root(vb - v)^3 - root(vb)^3) / 1.5) at v = min(vd, vdsat), times
+//   exp((vg - von) / (Vt xn)) below von with NFS (at vg = von). docs/devices/mosfet.md has
+//   every formula.
 // Reference: Vladimirescu & Liu, The Simulation of MOS Integrated Circuits Using SPICE2 (1980).
 #ifndef MEMSPICE_DEVICES_MOS_LEVELS_H_
 #define MEMSPICE_DEVICES_MOS_LEVELS_H_
@@ -55,7 +68,21 @@ struct Mos3Inputs {
   T theta, eta, kappa, vmax, nfs, xj, delta, ld, alpha;
 };
 
-namespace mos3_detail {
+namespace mos_detail {
+
+// sqrt(PHI - v), continued for forward bias v > 0 as SPICE2 (levels 2 and 3), and its slope.
+template <typename T>
+T DepletionRoot(const T& phi, const T& v) {
+  using std::sqrt;
+  if (v <= 0.0) return sqrt(phi - v);
+  return sqrt(phi) / (1.0 + 0.5 * v / phi);
+}
+template <typename T>
+T DepletionRootSlope(const T& phi, const T& v, const T& root) {
+  using std::sqrt;
+  if (v <= 0.0) return -0.5 / root;
+  return -0.5 * root * root / (phi * sqrt(phi));
+}
 
 // Dang's trapezoid fit of the depletion charge shared with the drain and source (level 3).
 template <typename T>
@@ -91,7 +118,7 @@ T ChannelShortening(const Mos3Inputs<T>& in, const T& vd, const T& vdsat, const 
   return sqrt(half_e_alpha * half_e_alpha + ka * (vd - vdsat)) - half_e_alpha;
 }
 
-}  // namespace mos3_detail
+}  // namespace mos_detail
 
 template <typename T>
 MosChannel<T> Mos3Channel(const Mos3Inputs<T>& in, const T& vg, const T& vd, const T& vb,
@@ -101,15 +128,9 @@ MosChannel<T> Mos3Channel(const Mos3Inputs<T>& in, const T& vg, const T& vd, con
   // Fit constant of the static feedback (ETA) term, m^3 F/m^2 (SPICE2's 8.15e-22).
   constexpr double kEtaScale = 8.15e-22;
   constexpr double kCmToM2 = 1e4;  // NFS in 1/cm^2
-  T sqphbs, phibs;
-  if (vb <= 0.0) {
-    phibs = in.phi - vb;
-    sqphbs = sqrt(phibs);
-  } else {
-    sqphbs = sqrt(in.phi) / (1.0 + vb / (2.0 * in.phi));
-    phibs = sqphbs * sqphbs;
-  }
-  const T gammas = in.gamma * mos3_detail::ShortChannelFactor(in, sqphbs);
+  const T sqphbs = mos_detail::DepletionRoot(in.phi, vb);
+  const T phibs = vb <= 0.0 ? T(in.phi - vb) : T(sqphbs * sqphbs);
+  const T gammas = in.gamma * mos_detail::ShortChannelFactor(in, sqphbs);
   const T narrow = in.delta * 0.5 * std::numbers::pi * kEpsSi / (in.cox * in.w);
   const T fbody = 0.25 * gammas / sqphbs + narrow;
   const T qb = gammas * sqphbs + narrow * phibs;
@@ -140,11 +161,193 @@ MosChannel<T> Mos3Channel(const Mos3Inputs<T>& in, const T& vg, const T& vd, con
     fdrain = 1.0 / (1.0 + vx / vc);
     id = id * fdrain;
   }
-  T dl = mos3_detail::ChannelShortening(in, vd, out.vdsat, id, fdrain, vc);
+  T dl = mos_detail::ChannelShortening(in, vd, out.vdsat, id, fdrain, vc);
   if (dl > 0.5 * in.leff) dl = in.leff - in.leff * in.leff / (4.0 * dl);  // punch-through
   id = id / (1.0 - dl / in.leff);
   if (vg < out.von) id = id * exp((vg - out.von) / (vt * xn));  // weak inversion
   out.id = id;
+  return out;
+}
+
+// Level 2's card values in the channel equations.
+template <typename T>
+struct Mos2Inputs {
+  T vbi, phi, gamma, beta, uo;  // V, V, V^0.5, A/V^2 (KP M W / Leff), m^2/Vs (at TNOM)
+  T leff, w, m, cox, pb;        // m, m, 1, F/m^2, V (junction potential at T)
+  T lambda, ucrit, uexp, vmax, neff, nfs, xj, delta, alpha;
+};
+
+namespace mos_detail {
+
+// Real cube root of |x| (SPICE2's Baum solution takes magnitudes).
+template <typename T>
+T CubeRootAbs(const T& x) {
+  using std::abs;
+  using std::exp;
+  using std::log;
+  if (Value(x) == 0.0) return T(0.0);
+  return exp(log(abs(x)) / 3.0);
+}
+
+// Baum's velocity-saturated vdsat: the smallest positive root x of
+// x^4 + a1 x^3 + b1 x^2 + c1 x + d1 = 0 (Ferrari's method, as SPICE2) with x^2 = vdsat + PHI - vb;
+// false if none is found.
+template <typename T>
+bool BaumRoot(const T& gammad, const T& sarg, const T& v1, const T& v2, const T& xv, T* root) {
+  using std::abs;
+  using std::atan;
+  using std::cos;
+  using std::sqrt;
+  constexpr double kPolyTol = 1e-6;  // residual accepted for a root (as SPICE2)
+  constexpr double kSig1[4] = {1.0, -1.0, 1.0, -1.0}, kSig2[4] = {1.0, 1.0, -1.0, -1.0};
+  const T a1 = gammad / 0.75, b1 = -2.0 * (v1 + xv), c1 = -2.0 * gammad * xv;
+  const T d1 = 2.0 * v1 * (v2 + xv) - v2 * v2 - 4.0 / 3.0 * gammad * sarg * sarg * sarg;
+  // Resolvent cubic y^3 - b1 y^2 + (a1 c1 - 4 d1) y - d1 (a1^2 - 4 b1) - c1^2 = 0.
+  const T a = -b1, b = a1 * c1 - 4.0 * d1, c = -d1 * (a1 * a1 - 4.0 * b1) - c1 * c1;
+  const T r = -a * a / 3.0 + b, s = 2.0 * a * a * a / 27.0 - a * b / 3.0 + c;
+  const T p = s * s / 4.0 + r * r * r / 27.0;
+  const T p2 = Value(p) == 0.0 ? T(0.0) : T(sqrt(abs(p)));
+  T y3;
+  if (p < 0.0) {
+    const T ro = CubeRootAbs(T(sqrt(s * s / 4.0 - p)));
+    y3 = 2.0 * ro * cos(atan(-2.0 * p2 / s) / 3.0) - a / 3.0;
+  } else {
+    y3 = CubeRootAbs(T(-s / 2.0 + p2)) + CubeRootAbs(T(-s / 2.0 - p2)) - a / 3.0;
+  }
+  const T a3sq = a1 * a1 / 4.0 - b1 + y3, b3sq = y3 * y3 / 4.0 - d1;
+  if (a3sq < 0.0 || b3sq < 0.0) return false;
+  const T a3 = sqrt(a3sq), b3 = sqrt(b3sq);
+  bool found = false;
+  for (int i = 0; i < 4; ++i) {
+    const T a4 = a1 / 2.0 + kSig1[i] * a3, b4 = y3 / 2.0 + kSig2[i] * b3;
+    const T delta4 = a4 * a4 / 4.0 - b4;
+    if (delta4 < 0.0) continue;
+    const T tmp = Value(delta4) == 0.0 ? T(0.0) : T(sqrt(delta4));
+    for (const T& x : {T(-a4 / 2.0 + tmp), T(-a4 / 2.0 - tmp)}) {
+      if (x <= 0.0) continue;
+      const T poly = (((x + a1) * x + b1) * x + c1) * x + d1;
+      if (abs(Value(poly)) > kPolyTol) continue;
+      if (!found || x < *root) *root = x;
+      found = true;
+    }
+  }
+  return found;
+}
+
+// Level 2's saturation voltage: Grove-Frohman, or Baum's with VMAX.
+template <typename T>
+T Mos2Vdsat(const Mos2Inputs<T>& in, const T& vgx, const T& vbin, const T& eta, const T& gammad,
+            const T& phibs, const T& sarg, const T& ueff) {
+  using std::sqrt;
+  const T drive = (vgx - vbin) / eta;
+  T vdsat = drive;
+  if (gammad > 0.0) {
+    const T argv = drive + phibs;
+    if (argv <= 0.0) {
+      vdsat = T(0.0);
+    } else {
+      const T g2 = gammad * gammad;
+      vdsat = drive + 0.5 * g2 * (1.0 - sqrt(1.0 + 4.0 * argv / g2));
+    }
+  }
+  if (vdsat < 0.0) vdsat = T(0.0);
+  T x;
+  if (Value(in.vmax) > 0.0 &&
+      BaumRoot(gammad, sarg, T(drive + phibs), phibs, T(in.vmax * in.leff / ueff), &x)) {
+    vdsat = x * x - phibs;
+  }
+  return vdsat;
+}
+
+// Level 2's relative channel shortening lambda vd (from the depletion width with NSUB and
+// LAMBDA = 0, else LAMBDA vd), limited at punch-through; returns 1 - dL/Leff.
+template <typename T>
+T Mos2LengthFactor(const Mos2Inputs<T>& in, const T& vd, const T& vdsat, const T& ueff) {
+  using std::sqrt;
+  constexpr double kPunchWidth = 0.25e-6;  // depletion width at punch-through without NSUB, m
+  const bool nsub = Value(in.alpha) > 0.0;
+  const T xd = nsub ? T(sqrt(in.alpha)) : T(0.0);
+  T dl_rel = in.lambda * vd;  // lambda vd
+  if (nsub && Value(in.lambda) <= 0.0) {
+    if (Value(in.vmax) <= 0.0) {
+      const T argv = 0.25 * (vd - vdsat);
+      dl_rel = xd / in.leff * sqrt(argv + sqrt(1.0 + argv * argv));
+    } else {
+      const T xdv = xd / sqrt(in.neff), xlv = in.vmax * xdv / (2.0 * ueff);
+      const T argv = vd > vdsat ? T(vd - vdsat) : T(0.0);
+      dl_rel = xdv / in.leff * (sqrt(xlv * xlv + argv) - xlv);
+    }
+  }
+  T xwb = xd * sqrt(in.pb);
+  const T xld = in.leff - xwb;
+  const T clfact = 1.0 - dl_rel;
+  if (!nsub) xwb = T(kPunchWidth);
+  if (in.leff * clfact < xwb) return xwb / (1.0 + (dl_rel * in.leff - xld) / xwb) / in.leff;
+  return clfact;
+}
+
+}  // namespace mos_detail
+
+template <typename T>
+MosChannel<T> Mos2Channel(const Mos2Inputs<T>& in, const T& vg, const T& vd, const T& vb,
+                          double vt) {
+  using mos_detail::DepletionRoot;
+  using mos_detail::DepletionRootSlope;
+  using std::exp;
+  using std::log;
+  using std::sqrt;
+  constexpr double kCmToM2 = 1e4;   // NFS in 1/cm^2
+  constexpr double kCmToM = 100.0;  // UCRIT in V/cm
+  const T phibs = in.phi - vb;
+  const T sarg = DepletionRoot(in.phi, vb), barg = DepletionRoot(in.phi, T(vb - vd));
+  const T oxide = in.cox * in.leff * in.w * in.m;
+  const T factor = 0.25 * std::numbers::pi * in.delta * kEpsSi * in.leff / oxide;
+  const T eta = 1.0 + factor;
+  const T vbin = in.vbi + factor * phibs;
+  // Charge sharing with the junctions (XJ, NSUB): gamasd and its slope in vb.
+  T gamasd = in.gamma, dgamasd(0.0);
+  if (Value(in.xj) > 0.0 && Value(in.alpha) > 0.0) {
+    const T xd = sqrt(in.alpha);
+    const T args = sqrt(1.0 + 2.0 * xd * sarg / in.xj), argd = sqrt(1.0 + 2.0 * xd * barg / in.xj);
+    gamasd = in.gamma * (1.0 - 0.5 * in.xj / in.leff * (args + argd - 2.0));
+    dgamasd = -in.gamma * 0.5 / in.leff * xd *
+              (DepletionRootSlope(in.phi, vb, sarg) / args +
+               DepletionRootSlope(in.phi, T(vb - vd), barg) / argd);
+  }
+  MosChannel<T> out{T(0.0), T(vbin + gamasd * sarg), T(0.0)};
+  const bool weak = Value(in.nfs) != 0.0;
+  T xn(1.0);
+  if (weak) {
+    const T cdonco = -(gamasd * DepletionRootSlope(in.phi, vb, sarg) + dgamasd * sarg) + factor;
+    xn = 1.0 + kCharge * in.nfs * kCmToM2 / in.cox + cdonco;
+    out.von = out.von + vt * xn;
+  } else if (vg <= vbin) {
+    return out;  // cut-off
+  }
+  // Mobility degradation above the critical field UCRIT.
+  T ufact(1.0);
+  const T vcrit = in.ucrit * kCmToM * kEpsSi / in.cox, vgst = vg - out.von;
+  if (vgst > vcrit) ufact = exp(in.uexp * log(vcrit / vgst));
+  const T ueff = in.uo * ufact;
+  const T vgx = weak && vg < out.von ? out.von : vg;
+  out.vdsat = mos_detail::Mos2Vdsat(in, vgx, vbin, eta, T(gamasd / eta), phibs, sarg, ueff);
+  const T clfact = mos_detail::Mos2LengthFactor(in, vd, out.vdsat, ueff);
+  const T beta1 = in.beta * ufact / clfact;
+  const T sarg3 = sarg * sarg * sarg;
+  const T bsarg = DepletionRoot(in.phi, T(vb - out.vdsat));
+  const T body = barg * barg * barg - sarg3, bodys = bsarg * bsarg * bsarg - sarg3;
+  // The Grove-Frohman current at drive vgate up to drain voltage v (body charge term `bd`).
+  auto current = [&](const T& vgate, const T& v, const T& bd) {
+    return beta1 * ((vgate - vbin - 0.5 * eta * v) * v - gamasd * bd / 1.5);
+  };
+  if (weak && vg <= out.von) {
+    if (out.vdsat <= 0.0) return out;
+    const bool sat = vd > out.vdsat;
+    out.id = current(out.von, sat ? out.vdsat : vd, sat ? bodys : body) *
+             exp((vg - out.von) / (vt * xn));
+  } else {
+    out.id = vd <= out.vdsat ? current(vg, vd, body) : current(vg, out.vdsat, bodys);
+  }
   return out;
 }
 

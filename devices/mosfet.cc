@@ -3,11 +3,14 @@
 #include <ceres/jet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <map>
 #include <numbers>
 #include <set>
 #include <string_view>
+#include <vector>
 
 #include "devices/bsim3.h"
 #include "devices/device_util.h"
@@ -22,19 +25,21 @@ constexpr double kNiSi = 1.45e16;  // Si intrinsic carrier density at 300 K, 1/m
 
 // Numeric fields in a fixed order: card parameters first, then instance parameters.
 constexpr const char* kFieldNames[] = {
-    "vto", "kp",  "gamma", "phi",  "lambda", "is",   "js", "pb", "cj",    "mj",  "cjsw",  "mjsw",
-    "fc",  "cbd", "cbs",   "cgso", "cgdo",   "cgbo", "ld", "uo", "theta", "eta", "kappa", "vmax",
-    "nfs", "xj",  "delta", "w",    "l",      "ad",   "as", "pd", "ps",    "m"};
+    "vto",   "kp",   "gamma", "phi",  "lambda", "is",   "js",    "pb",    "cj",   "mj",
+    "cjsw",  "mjsw", "fc",    "cbd",  "cbs",    "cgso", "cgdo",  "cgbo",  "ld",   "uo",
+    "theta", "eta",  "kappa", "vmax", "nfs",    "xj",   "delta", "ucrit", "uexp", "neff",
+    "w",     "l",    "ad",    "as",   "pd",     "ps",   "m"};
 constexpr int kNumFields = sizeof(kFieldNames) / sizeof(kFieldNames[0]);
-constexpr int kFirstInstanceField = 27;
+constexpr int kFirstInstanceField = 30;
 static_assert(std::string_view(kFieldNames[kFirstInstanceField]) == "w");
 
 template <typename T>
 std::array<T*, kNumFields> Fields(MosModelT<T>& m) {
-  return {&m.vto, &m.kp,   &m.gamma, &m.phi, &m.lambda, &m.is,   &m.js,   &m.pb,   &m.cj,
-          &m.mj,  &m.cjsw, &m.mjsw,  &m.fc,  &m.cbd,    &m.cbs,  &m.cgso, &m.cgdo, &m.cgbo,
-          &m.ld,  &m.uo,   &m.theta, &m.eta, &m.kappa,  &m.vmax, &m.nfs,  &m.xj,   &m.delta,
-          &m.w,   &m.l,    &m.ad,    &m.as,  &m.pd,     &m.ps,   &m.m};
+  return {&m.vto,  &m.kp,   &m.gamma, &m.phi,   &m.lambda, &m.is,   &m.js,    &m.pb,
+          &m.cj,   &m.mj,   &m.cjsw,  &m.mjsw,  &m.fc,     &m.cbd,  &m.cbs,   &m.cgso,
+          &m.cgdo, &m.cgbo, &m.ld,    &m.uo,    &m.theta,  &m.eta,  &m.kappa, &m.vmax,
+          &m.nfs,  &m.xj,   &m.delta, &m.ucrit, &m.uexp,   &m.neff, &m.w,     &m.l,
+          &m.ad,   &m.as,   &m.pd,    &m.ps,    &m.m};
 }
 
 int FieldIndex(const std::string& name) {
@@ -146,6 +151,31 @@ Mos3Inputs<T> Level3Inputs(const MosModelT<T>& m, const T& leff) {
           m.alpha};
 }
 
+template <typename T>
+Mos2Inputs<T> Level2Inputs(const MosModelT<T>& m, const T& leff) {
+  using std::sqrt;
+  constexpr double kCm2ToM2 = 1e-4;  // UO in cm^2/Vs
+  return {m.type * m.vto - m.gamma * sqrt(m.phi),
+          m.phi,
+          m.gamma,
+          m.kp * m.m * m.w / leff,
+          m.uo * kCm2ToM2,
+          leff,
+          m.w,
+          m.m,
+          m.cox,
+          m.pb,
+          m.lambda,
+          m.ucrit,
+          m.uexp,
+          m.vmax,
+          m.neff,
+          m.nfs,
+          m.xj,
+          m.delta,
+          m.alpha};
+}
+
 // The device equations at terminal voltages vgs, vds, vbs (real orientation).
 template <typename T>
 MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, const T& vbs_in,
@@ -158,8 +188,9 @@ MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, con
   const T beta = m.kp * m.m * m.w / leff;
   const bool normal = Value(vds) >= 0.0;
   const T vg = normal ? vgs : vgd, vd = normal ? vds : T(-vds), vb = normal ? vbs : vbd;
-  const MosChannel<T> ch = m.level == 3 ? Mos3Channel(Level3Inputs(m, leff), vg, vd, vb, vt)
-                                        : Level1Channel(m, beta, vg, vd, vb);
+  const MosChannel<T> ch = m.level == 3   ? Mos3Channel(Level3Inputs(m, leff), vg, vd, vb, vt)
+                           : m.level == 2 ? Mos2Channel(Level2Inputs(m, leff), vg, vd, vb, vt)
+                                          : Level1Channel(m, beta, vg, vd, vb);
   const T& id = ch.id;
   const T ich = normal ? id : T(-id);
   const T isd = (Value(m.js) > 0.0 && Value(m.ad) > 0.0) ? T(m.js * m.ad * m.m) : T(m.is * m.m);
@@ -197,7 +228,7 @@ MosModelT<T> AtTemperature(MosModelT<T> m, double tnom, double temp) {
   const double ratio = temp / tnom;
   const double gap = SiliconGap(temp), gap_nom = SiliconGap(tnom);
   m.kp = m.kp / (ratio * std::sqrt(ratio));
-  m.uo = m.uo / (ratio * std::sqrt(ratio));
+  if (m.level == 3) m.uo = m.uo / (ratio * std::sqrt(ratio));  // ngspice's mos2 keeps UO
   const T phi = (temp / kRefKelvin) * (m.phi - PotentialShift(tnom)) / (tnom / kRefKelvin) +
                 PotentialShift(temp);
   m.vto = m.vto + m.type * m.gamma * (sqrt(phi) - sqrt(m.phi)) + 0.5 * (gap_nom - gap) +
@@ -353,8 +384,8 @@ void Mosfet::Evaluate(EvalContext& ctx) {
 }
 
 int Mosfet::ParamHandle(const std::string& key, bool model_card) const {
-  static const char* kCard[] = {"vto",  "kp",    "gamma", "phi",   "lambda", "cgso",
-                                "cgdo", "theta", "eta",   "kappa", "vmax"};
+  static const char* kCard[] = {"vto",   "kp",  "gamma", "phi",  "lambda", "cgso", "cgdo",
+                                "theta", "eta", "kappa", "vmax", "ucrit",  "uexp", "neff"};
   static const char* kInstance[] = {"w", "l"};
   if (model_card) {
     for (const char* k : kCard) {
@@ -393,31 +424,40 @@ void Mosfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) co
 
 namespace {
 
-// Keys of one level only (the others are shared; the card's level decides).
-bool OnlyAtLevel3(const std::string& key) {
-  for (const char* k : {"theta", "eta", "kappa", "vmax", "delta"}) {
-    if (key == k) return true;
-  }
-  return false;
+// Whether `key` belongs to a card of `level` (the keys not listed belong to every level).
+bool KeyAtLevel(const std::string& key, int level) {
+  static const std::map<std::string, std::vector<int>> kLevelKeys = {
+      {"lambda", {1, 2}}, {"theta", {3}}, {"eta", {3}},  {"kappa", {3}}, {"vmax", {2, 3}},
+      {"delta", {2, 3}},  {"ucrit", {2}}, {"uexp", {2}}, {"utra", {2}},  {"neff", {2}}};
+  auto it = kLevelKeys.find(key);
+  return it == kLevelKeys.end() || std::ranges::find(it->second, level) != it->second.end();
 }
 
 // The parameters a card of `level` takes, for the hint of an unknown key.
 const char* LevelKeys(int level) {
-  return level == 3 ? "level 3 parameters: vto kp gamma phi theta eta kappa vmax delta nfs xj uo "
-                      "tox nsub ld rd rs rsh cbd cbs is js pb cj mj cjsw mjsw fc cgso cgdo cgbo "
-                      "tnom nss tpg kf af"
-                    : "level 1 parameters: vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj "
-                      "mj cjsw mjsw fc cgso cgdo cgbo tox uo ld nsub tnom kf af";
+  switch (level) {
+    case 2:
+      return "level 2 parameters: vto kp gamma phi lambda ucrit uexp utra vmax neff delta nfs xj "
+             "uo tox nsub ld rd rs rsh cbd cbs is js pb cj mj cjsw mjsw fc cgso cgdo cgbo tnom nss "
+             "tpg kf af";
+    case 3:
+      return "level 3 parameters: vto kp gamma phi theta eta kappa vmax delta nfs xj uo tox nsub "
+             "ld rd rs rsh cbd cbs is js pb cj mj cjsw mjsw fc cgso cgdo cgbo tnom nss tpg kf af";
+    default:
+      return "level 1 parameters: vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw "
+             "mjsw fc cgso cgdo cgbo tox uo ld nsub tnom kf af";
+  }
 }
 
-// Reads the card's level (1 or 3; BSIM3 levels never reach here); 0 after an error.
+// Reads the card's level (1, 2 or 3; BSIM3 levels never reach here); 0 after an error.
 int ReadLevel(const netlist::Model& card,
               const std::function<void(const std::string&, const std::string&)>& error) {
   auto it = card.params.find("level");
   const double level = it == card.params.end() ? 1.0 : it->second;
-  if (level == 1.0 || level == 3.0) return static_cast<int>(level);
+  if (level == 1.0 || level == 2.0 || level == 3.0) return static_cast<int>(level);
   error(fmt::format("level={} is not supported", level),
-        "supported: level=1 (Shichman-Hodges), 3 (semi-empirical), 8 or 49 (BSIM3v3.3)");
+        "supported: level=1 (Shichman-Hodges), 2 (Grove-Frohman), 3 (semi-empirical), 8 or 49 "
+        "(BSIM3v3.3)");
   return 0;
 }
 
@@ -434,8 +474,8 @@ double IntrinsicDensity(double kelvin) {
 // Process parameters: COX from TOX, KP from UO, PHI, GAMMA and ALPHA from NSUB.
 void ApplyProcess(double tox, double nsub, double tnom, const std::set<std::string>& given,
                   MosModel* m, const std::function<void(const std::string&)>& error) {
-  // Level 3 divides by COX (ETA, DELTA, NFS); level 1 takes TOX = 0 as no oxide capacitance.
-  if (tox < 0.0 || (tox == 0.0 && m->level == 3)) {
+  // Levels 2 and 3 divide by COX; level 1 takes TOX = 0 as no oxide capacitance.
+  if (tox < 0.0 || (tox == 0.0 && m->level != 1)) {
     error(fmt::format("tox must be > 0, got {}", tox));
   }
   if (!(tox > 0.0)) return;
@@ -473,6 +513,7 @@ void CheckCard(const MosModel& m, double rd, double rs, double rsh,
   for (double v : {m.theta, m.eta, m.kappa, m.vmax, m.nfs, m.xj}) {
     require(v >= 0.0, "theta, eta, kappa, vmax, nfs and xj must be >= 0");
   }
+  require(m.ucrit > 0.0 && m.neff > 0.0 && m.uexp >= 0.0, "ucrit and neff must be > 0, uexp >= 0");
   for (double v : {rd, rs, rsh}) require(v >= 0.0, "rd, rs and rsh must be >= 0");
 }
 
@@ -487,10 +528,10 @@ bool ReadCard(const netlist::Model& card, double tnom, MosModel* m, double* rd, 
   m->type = card.type == "pmos" ? -1.0 : 1.0;
   m->level = ReadLevel(card, error);
   if (m->level == 0) return false;
-  // Level 3's defaults that differ from level 1's (as ngspice's mos3).
-  constexpr double kLevel3Tox = 1e-7, kLevel3Mjsw = 0.33;  // m, 1
-  double tox = m->level == 3 ? kLevel3Tox : 0.0, nsub = 0.0;
-  if (m->level == 3) m->mjsw = kLevel3Mjsw;
+  // Levels 2 and 3's defaults that differ from level 1's (as ngspice's mos2 and mos3).
+  constexpr double kTox = 1e-7, kMjsw = 0.33;  // m, 1
+  double tox = m->level != 1 ? kTox : 0.0, nsub = 0.0;
+  if (m->level != 1) m->mjsw = kMjsw;
   auto fields = Fields(*m);
   std::set<std::string> given;
   for (const auto& [key, value] : card.params) {
@@ -498,7 +539,7 @@ bool ReadCard(const netlist::Model& card, double tnom, MosModel* m, double* rd, 
     const std::string name = key == "vt0" ? "vto" : key == "u0" ? "uo" : key;
     const int k = FieldIndex(name);
     given.insert(name);
-    if ((OnlyAtLevel3(name) && m->level != 3) || (name == "lambda" && m->level == 3)) {
+    if (!KeyAtLevel(name, m->level)) {
       error(fmt::format("'{}' is not a level {} parameter", key, m->level), LevelKeys(m->level));
     } else if (k >= 0 && k < kFirstInstanceField) {
       *fields[k] = value;
@@ -510,8 +551,9 @@ bool ReadCard(const netlist::Model& card, double tnom, MosModel* m, double* rd, 
       nsub = value;
     } else if (name == "level" || name == "tnom") {
       // Read by ReadLevel and NominalKelvin.
-    } else if (name != "kf" && name != "af" && name != "nss" && name != "tpg") {
-      // kf, af (noise), nss, tpg (the process-based threshold) have no effect here.
+    } else if (name != "kf" && name != "af" && name != "nss" && name != "tpg" && name != "utra") {
+      // kf, af (noise), nss, tpg (the process-based threshold), utra (unused by SPICE2's level
+      // 2 as by ngspice's) have no effect here.
       error(fmt::format("unknown parameter '{}'", key), LevelKeys(m->level));
     }
   }

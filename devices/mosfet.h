@@ -1,11 +1,13 @@
-// MOSFET levels 1 (Shichman-Hodges, as SPICE2/ngspice level 1) and 3 (semi-empirical, as
-// ngspice mos3; channel equations in devices/mos_levels.h) with Meyer gate charge:
+// MOSFET levels 1 (Shichman-Hodges, as SPICE2/ngspice level 1), 2 (Grove-Frohman, as ngspice
+// mos2) and 3 (semi-empirical, as ngspice mos3; the channel equations of levels 2 and 3 are in
+// devices/mos_levels.h) with Meyer gate charge:
 // `M1 d g s b model [L=] [W=] [AD=] [AS=] [PD=] [PS=] [NRD=] [NRS=] [M=] [OFF]` and
 // `.model name NMOS|PMOS (level=1 vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw
-// mjsw fc cgso cgdo cgbo tox uo ld nsub tnom)`, instance `temp=` / `dtemp=`. Level 3 replaces
-// lambda by theta eta kappa vmax delta nfs xj, defaults TOX to 100 nm and MJSW to 0.33; the rest
-// of this comment (temperature, junctions, Meyer, limiting) holds for both levels, with level
-// 3's von and vdsat in Meyer's capacitances and UO(T) = UO (T/TNOM)^-1.5.
+// mjsw fc cgso cgdo cgbo tox uo ld nsub tnom)`, instance `temp=` / `dtemp=`. Level 2 adds ucrit
+// uexp utra vmax neff delta nfs xj; level 3 replaces lambda by theta eta kappa vmax delta nfs xj;
+// both default TOX to 100 nm and MJSW to 0.33. The rest of this comment (temperature, junctions,
+// Meyer, limiting) holds for every level, with the level's von and vdsat in Meyer's
+// capacitances and, at level 3, UO(T) = UO (T/TNOM)^-1.5.
 //
 // Temperature (T the device's, TNOM the card's, kelvin; shift(), Eg() and the junction's PB, CJ,
 // CJSW, CBD, CBS as junction.h): KP(T) = KP (T/TNOM)^-1.5,
@@ -68,11 +70,12 @@ struct MosModelT {
   T mjsw = T(0.5), fc = T(0.5), cbd = T(0.0), cbs = T(0.0);
   T cgso = T(0.0), cgdo = T(0.0), cgbo = T(0.0), cox = T(0.0);  // cox: F/m^2 (from TOX)
   T ld = T(0.0);
-  // Level 3 (mos_levels.h): UO in cm^2/Vs (the card's), ALPHA = 2 eps_si / (q NSUB) in m^2/V
-  // (0 without NSUB).
+  // Levels 2 and 3 (mos_levels.h): UO in cm^2/Vs (the card's), ALPHA = 2 eps_si / (q NSUB) in
+  // m^2/V (0 without NSUB).
   int level = 1;
   T uo = T(600.0), theta = T(0.0), eta = T(0.0), kappa = T(0.2), vmax = T(0.0), nfs = T(0.0);
   T xj = T(0.0), delta = T(0.0), alpha = T(0.0);
+  T ucrit = T(1e4), uexp = T(0.0), neff = T(1.0);  // level 2: UCRIT in V/cm
   // Instance.
   T w = T(1e-4), l = T(1e-4), ad = T(0.0), as = T(0.0), pd = T(0.0), ps = T(0.0), m = T(1.0);
 };
@@ -93,7 +96,7 @@ class Mosfet : public Device {
   bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
   // Exact partials for w, l (instance) and vto, kp, gamma, phi, lambda, cgso, cgdo, theta, eta,
-  // kappa, vmax (card).
+  // kappa, vmax, ucrit, uexp, neff (card).
   int ParamHandle(const std::string& key, bool model_card) const override;
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
 
@@ -175,12 +178,17 @@ inline constexpr ParamInfo kMosfetParams[] = {
     {"tpg", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},       // no effect
     {"nfs", 0.0, "1/cm^2", 0.0, kInf, false, ParamScope::kModel},    // level 3 (1: no effect)
     {"xj", 0.0, "m", 0.0, kInf, false, ParamScope::kModel},          // level 3 (1: no effect)
-    // Level 3 only (no default here: a level 1 card refuses them; defaults in mosfet.md).
+    // Levels 2 and 3 (no default here: a level 1 card refuses them; defaults in mosfet.md).
     {"theta", kNoDefault, "1/V", 0.0, kInf, false, ParamScope::kModel},
     {"eta", kNoDefault, "1", 0.0, kInf, false, ParamScope::kModel},
     {"kappa", kNoDefault, "1", 0.0, kInf, false, ParamScope::kModel},
     {"vmax", kNoDefault, "m/s", 0.0, kInf, false, ParamScope::kModel},
     {"delta", kNoDefault, "1", -kInf, kInf, false, ParamScope::kModel},
+    // Level 2 only.
+    {"ucrit", kNoDefault, "V/cm", 0.0, kInf, true, ParamScope::kModel},
+    {"uexp", kNoDefault, "1", 0.0, kInf, false, ParamScope::kModel},
+    {"utra", kNoDefault, "1", -kInf, kInf, false, ParamScope::kModel},  // no effect (as ngspice)
+    {"neff", kNoDefault, "1", 0.0, kInf, true, ParamScope::kModel},
 };
 
 // Drain, source and bulk conduct (channel, junctions); the gate only capacitively.

@@ -1,7 +1,7 @@
 // Discrete adjoint through the transistors and switches for every integrator with fixed steps:
-// a CMOS inverter (MOSFET levels 1 and 3), a BJT common-emitter stage, a JFET amplifier (all at a
-// temperature away from TNOM, so the temperature-scaled parameters are differentiated too) and
-// a sampled capacitor behind a voltage-controlled switch, with and without hysteresis. Against
+// a CMOS inverter (MOSFET levels 1, 2 and 3), a BJT common-emitter stage, a JFET amplifier (all at
+// a temperature away from TNOM, so the temperature-scaled parameters are differentiated too) and a
+// sampled capacitor behind a voltage-controlled switch, with and without hysteresis. Against
 // central finite differences of the whole simulation and forward sensitivities.
 #define BOOST_TEST_MODULE adjoint_transistors
 #include <boost/test/unit_test.hpp>
@@ -82,6 +82,34 @@ BOOST_AUTO_TEST_CASE(mosfet_level3_inverter_implicit_methods) {
     spec.method = m;
     spec.fixed_step = 0.5e-9;
     CheckGradient(kInverter3, spec);
+  }
+}
+
+// Level 2 (Baum's velocity saturation, mobility degradation, weak inversion; PMOS with LAMBDA).
+const char* kInverter2 = R"(CMOS inverter, MOSFET level 2, at 60 C
+.temp 60
+VDD vdd 0 3
+VIN in 0 SIN(1.5 1.5 10meg)
+RIN in g 1k
+M1 out g 0 0 nch W=2u L=1u AD=4p AS=4p
+M2 out g vdd vdd pch W=4u L=1u
+CL out 0 1p
+.model nch nmos (level=2 vto=0.6 kp=110u gamma=0.4 phi=0.7 ucrit=1.5e4 uexp=0.2 vmax=6e4 neff=2 nfs=5e10 nsub=3e16 xj=0.2u tox=20n cgso=2e-10 cj=1e-4 tnom=20)
+.model pch pmos (level=2 vto=-0.7 kp=40u gamma=0.5 phi=0.7 lambda=0.05 tox=20n cgdo=2e-10)
+.tran 0.5n 150n
+.end
+)";
+
+BOOST_AUTO_TEST_CASE(mosfet_level2_inverter_implicit_methods) {
+  for (solver::Method m : AllMethods()) {
+    if (solver::IsExplicit(m)) continue;  // the Meyer rows need an implicit method
+    CheckSpec spec;
+    spec.objective = "integral(v(out)^2) + final(v(out))";
+    spec.wrt = {"nch:vto",  "nch:kp",  "nch:ucrit",  "nch:uexp", "nch:vmax",
+                "nch:neff", "pch:vto", "pch:lambda", "m1:w",     "m2:l"};
+    spec.method = m;
+    spec.fixed_step = 0.5e-9;
+    CheckGradient(kInverter2, spec);
   }
 }
 
