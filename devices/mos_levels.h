@@ -60,12 +60,14 @@ struct MosChannel {
   T id, von, vdsat;
 };
 
-// Level 3's card values in the channel equations (MosModelT holds them; mosfet.h).
+// The card values of levels 2 and 3 in the channel equations (MosModelT holds them; mosfet.h).
 template <typename T>
-struct Mos3Inputs {
+struct MosLevelInputs {
   T vbi, phi, gamma, beta, uo;  // V, V, V^0.5, A/V^2 (KP M W / Leff), m^2/Vs
-  T leff, w, m, cox;            // m, m, 1, F/m^2
-  T theta, eta, kappa, vmax, nfs, xj, delta, ld, alpha;
+  T leff, w, m, cox, ld, pb;    // m, m, 1, F/m^2, m, V (junction potential at T)
+  T alpha, vmax, nfs, xj, delta;
+  T lambda, ucrit, uexp, neff;  // level 2
+  T theta, eta, kappa;          // level 3
 };
 
 namespace mos_detail {
@@ -86,7 +88,7 @@ T DepletionRootSlope(const T& phi, const T& v, const T& root) {
 
 // Dang's trapezoid fit of the depletion charge shared with the drain and source (level 3).
 template <typename T>
-T ShortChannelFactor(const Mos3Inputs<T>& in, const T& sqphbs) {
+T ShortChannelFactor(const MosLevelInputs<T>& in, const T& sqphbs) {
   using std::sqrt;
   constexpr double kC0 = 0.0631353, kC1 = 0.8013292, kC2 = -0.01110777;
   if (Value(in.xj) == 0.0 || Value(in.alpha) == 0.0) return T(1.0);
@@ -99,7 +101,7 @@ T ShortChannelFactor(const Mos3Inputs<T>& in, const T& sqphbs) {
 
 // Channel shortening dl in saturation (and its smooth onset below vdsat without VMAX).
 template <typename T>
-T ChannelShortening(const Mos3Inputs<T>& in, const T& vd, const T& vdsat, const T& id,
+T ChannelShortening(const MosLevelInputs<T>& in, const T& vd, const T& vdsat, const T& id,
                     const T& fdrain, const T& vc) {
   using std::sqrt;
   constexpr double kMinGdsat = 1e-12;  // floor of the saturation conductance, S (as SPICE)
@@ -121,7 +123,7 @@ T ChannelShortening(const Mos3Inputs<T>& in, const T& vd, const T& vdsat, const 
 }  // namespace mos_detail
 
 template <typename T>
-MosChannel<T> Mos3Channel(const Mos3Inputs<T>& in, const T& vg, const T& vd, const T& vb,
+MosChannel<T> Mos3Channel(const MosLevelInputs<T>& in, const T& vg, const T& vd, const T& vb,
                           double vt) {
   using std::exp;
   using std::sqrt;
@@ -168,14 +170,6 @@ MosChannel<T> Mos3Channel(const Mos3Inputs<T>& in, const T& vg, const T& vd, con
   out.id = id;
   return out;
 }
-
-// Level 2's card values in the channel equations.
-template <typename T>
-struct Mos2Inputs {
-  T vbi, phi, gamma, beta, uo;  // V, V, V^0.5, A/V^2 (KP M W / Leff), m^2/Vs (at TNOM)
-  T leff, w, m, cox, pb;        // m, m, 1, F/m^2, V (junction potential at T)
-  T lambda, ucrit, uexp, vmax, neff, nfs, xj, delta, alpha;
-};
 
 namespace mos_detail {
 
@@ -236,7 +230,7 @@ bool BaumRoot(const T& gammad, const T& sarg, const T& v1, const T& v2, const T&
 
 // Level 2's saturation voltage: Grove-Frohman, or Baum's with VMAX.
 template <typename T>
-T Mos2Vdsat(const Mos2Inputs<T>& in, const T& vgx, const T& vbin, const T& eta, const T& gammad,
+T Mos2Vdsat(const MosLevelInputs<T>& in, const T& vgx, const T& vbin, const T& eta, const T& gammad,
             const T& phibs, const T& sarg, const T& ueff) {
   using std::sqrt;
   const T drive = (vgx - vbin) / eta;
@@ -262,7 +256,7 @@ T Mos2Vdsat(const Mos2Inputs<T>& in, const T& vgx, const T& vbin, const T& eta, 
 // Level 2's relative channel shortening lambda vd (from the depletion width with NSUB and
 // LAMBDA = 0, else LAMBDA vd), limited at punch-through; returns 1 - dL/Leff.
 template <typename T>
-T Mos2LengthFactor(const Mos2Inputs<T>& in, const T& vd, const T& vdsat, const T& ueff) {
+T Mos2LengthFactor(const MosLevelInputs<T>& in, const T& vd, const T& vdsat, const T& ueff) {
   using std::sqrt;
   constexpr double kPunchWidth = 0.25e-6;  // depletion width at punch-through without NSUB, m
   const bool nsub = Value(in.alpha) > 0.0;
@@ -289,7 +283,7 @@ T Mos2LengthFactor(const Mos2Inputs<T>& in, const T& vd, const T& vdsat, const T
 }  // namespace mos_detail
 
 template <typename T>
-MosChannel<T> Mos2Channel(const Mos2Inputs<T>& in, const T& vg, const T& vd, const T& vb,
+MosChannel<T> Mos2Channel(const MosLevelInputs<T>& in, const T& vg, const T& vd, const T& vb,
                           double vt) {
   using mos_detail::DepletionRoot;
   using mos_detail::DepletionRootSlope;

@@ -128,52 +128,32 @@ MosChannel<T> Level1Channel(const MosModelT<T>& m, const T& beta, const T& vg, c
 }
 
 template <typename T>
-Mos3Inputs<T> Level3Inputs(const MosModelT<T>& m, const T& leff) {
+MosLevelInputs<T> LevelInputs(const MosModelT<T>& m, const T& leff) {
   using std::sqrt;
   constexpr double kCm2ToM2 = 1e-4;  // UO in cm^2/Vs
-  return {m.type * m.vto - m.gamma * sqrt(m.phi),
-          m.phi,
-          m.gamma,
-          m.kp * m.m * m.w / leff,
-          m.uo * kCm2ToM2,
-          leff,
-          m.w,
-          m.m,
-          m.cox,
-          m.theta,
-          m.eta,
-          m.kappa,
-          m.vmax,
-          m.nfs,
-          m.xj,
-          m.delta,
-          m.ld,
-          m.alpha};
-}
-
-template <typename T>
-Mos2Inputs<T> Level2Inputs(const MosModelT<T>& m, const T& leff) {
-  using std::sqrt;
-  constexpr double kCm2ToM2 = 1e-4;  // UO in cm^2/Vs
-  return {m.type * m.vto - m.gamma * sqrt(m.phi),
-          m.phi,
-          m.gamma,
-          m.kp * m.m * m.w / leff,
-          m.uo * kCm2ToM2,
-          leff,
-          m.w,
-          m.m,
-          m.cox,
-          m.pb,
-          m.lambda,
-          m.ucrit,
-          m.uexp,
-          m.vmax,
-          m.neff,
-          m.nfs,
-          m.xj,
-          m.delta,
-          m.alpha};
+  return {.vbi = m.type * m.vto - m.gamma * sqrt(m.phi),
+          .phi = m.phi,
+          .gamma = m.gamma,
+          .beta = m.kp * m.m * m.w / leff,
+          .uo = m.uo * kCm2ToM2,
+          .leff = leff,
+          .w = m.w,
+          .m = m.m,
+          .cox = m.cox,
+          .ld = m.ld,
+          .pb = m.pb,
+          .alpha = m.alpha,
+          .vmax = m.vmax,
+          .nfs = m.nfs,
+          .xj = m.xj,
+          .delta = m.delta,
+          .lambda = m.lambda,
+          .ucrit = m.ucrit,
+          .uexp = m.uexp,
+          .neff = m.neff,
+          .theta = m.theta,
+          .eta = m.eta,
+          .kappa = m.kappa};
 }
 
 // The device equations at terminal voltages vgs, vds, vbs (real orientation).
@@ -188,8 +168,8 @@ MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, con
   const T beta = m.kp * m.m * m.w / leff;
   const bool normal = Value(vds) >= 0.0;
   const T vg = normal ? vgs : vgd, vd = normal ? vds : T(-vds), vb = normal ? vbs : vbd;
-  const MosChannel<T> ch = m.level == 3   ? Mos3Channel(Level3Inputs(m, leff), vg, vd, vb, vt)
-                           : m.level == 2 ? Mos2Channel(Level2Inputs(m, leff), vg, vd, vb, vt)
+  const MosChannel<T> ch = m.level == 3   ? Mos3Channel(LevelInputs(m, leff), vg, vd, vb, vt)
+                           : m.level == 2 ? Mos2Channel(LevelInputs(m, leff), vg, vd, vb, vt)
                                           : Level1Channel(m, beta, vg, vd, vb);
   const T& id = ch.id;
   const T ich = normal ? id : T(-id);

@@ -6,6 +6,7 @@
 #define BOOST_TEST_MODULE adjoint_transistors
 #include <boost/test/unit_test.hpp>
 #include <string>
+#include <vector>
 
 #include "solver/integrators.h"
 #include "tests/adjoint/adjoint_test_util.h"
@@ -56,61 +57,47 @@ BOOST_AUTO_TEST_CASE(mosfet_inverter_all_methods) {
   }
 }
 
-// Level 3 (velocity saturation, weak inversion, static feedback, mobility reduction; TOX has a
-// default there, so the Meyer rows are always present).
-const char* kInverter3 = R"(CMOS inverter, MOSFET level 3, at 60 C
-.temp 60
-VDD vdd 0 3
-VIN in 0 SIN(1.5 1.5 10meg)
-RIN in g 1k
-M1 out g 0 0 nch W=2u L=1u AD=4p AS=4p
-M2 out g vdd vdd pch W=4u L=1u
-CL out 0 1p
-.model nch nmos (level=3 vto=0.6 kp=110u gamma=0.4 phi=0.7 theta=0.1 eta=0.05 kappa=0.4 vmax=1.5e5 nfs=5e10 nsub=3e16 xj=0.2u tox=20n cgso=2e-10 cj=1e-4 tnom=20)
-.model pch pmos (level=3 vto=-0.7 kp=40u gamma=0.5 phi=0.7 theta=0.05 eta=0.02 kappa=0.6 nsub=2e16 tox=20n cgdo=2e-10)
-.tran 0.5n 150n
-.end
-)";
+// The inverter of kInverter with the model cards `models` (levels 2 and 3).
+std::string InverterWith(const std::string& models) {
+  std::string deck = kInverter;
+  const size_t from = deck.find(".model nch"), to = deck.find(".tran");
+  return deck.replace(from, to - from, models);
+}
 
-BOOST_AUTO_TEST_CASE(mosfet_level3_inverter_implicit_methods) {
+// The implicit methods only: TOX has a default at levels 2 and 3, so the Meyer rows are always
+// there (explicit methods need them removed, as kInverter's explicit runs do).
+void CheckInverterImplicit(const std::string& deck, const std::vector<std::string>& wrt) {
   for (solver::Method m : AllMethods()) {
-    if (solver::IsExplicit(m)) continue;  // the Meyer rows need an implicit method
+    if (solver::IsExplicit(m)) continue;
     CheckSpec spec;
     spec.objective = "integral(v(out)^2) + final(v(out))";
-    spec.wrt = {"nch:vto", "nch:kp",    "nch:theta", "nch:eta", "nch:kappa", "nch:vmax",
-                "pch:vto", "pch:kappa", "nch:cgso",  "m1:w",    "m2:l"};
+    spec.wrt = wrt;
     spec.method = m;
     spec.fixed_step = 0.5e-9;
-    CheckGradient(kInverter3, spec);
+    CheckGradient(deck, spec);
   }
 }
 
-// Level 2 (Baum's velocity saturation, mobility degradation, weak inversion; PMOS with LAMBDA).
-const char* kInverter2 = R"(CMOS inverter, MOSFET level 2, at 60 C
-.temp 60
-VDD vdd 0 3
-VIN in 0 SIN(1.5 1.5 10meg)
-RIN in g 1k
-M1 out g 0 0 nch W=2u L=1u AD=4p AS=4p
-M2 out g vdd vdd pch W=4u L=1u
-CL out 0 1p
-.model nch nmos (level=2 vto=0.6 kp=110u gamma=0.4 phi=0.7 ucrit=1.5e4 uexp=0.2 vmax=6e4 neff=2 nfs=5e10 nsub=3e16 xj=0.2u tox=20n cgso=2e-10 cj=1e-4 tnom=20)
-.model pch pmos (level=2 vto=-0.7 kp=40u gamma=0.5 phi=0.7 lambda=0.05 tox=20n cgdo=2e-10)
-.tran 0.5n 150n
-.end
-)";
+// Level 3: velocity saturation, weak inversion, static feedback, mobility reduction.
+BOOST_AUTO_TEST_CASE(mosfet_level3_inverter_implicit_methods) {
+  CheckInverterImplicit(
+      InverterWith(".model nch nmos (level=3 vto=0.6 kp=110u gamma=0.4 phi=0.7 theta=0.1 eta=0.05 "
+                   "kappa=0.4 vmax=1.5e5 nfs=5e10 nsub=3e16 xj=0.2u tox=20n cgso=2e-10 cj=1e-4 "
+                   "tnom=20)\n.model pch pmos (level=3 vto=-0.7 kp=40u gamma=0.5 phi=0.7 "
+                   "theta=0.05 eta=0.02 kappa=0.6 nsub=2e16 tox=20n cgdo=2e-10)\n"),
+      {"nch:vto", "nch:kp", "nch:theta", "nch:eta", "nch:kappa", "nch:vmax", "pch:vto", "pch:kappa",
+       "nch:cgso", "m1:w", "m2:l"});
+}
 
+// Level 2: Baum's velocity saturation, mobility degradation, weak inversion; PMOS with LAMBDA.
 BOOST_AUTO_TEST_CASE(mosfet_level2_inverter_implicit_methods) {
-  for (solver::Method m : AllMethods()) {
-    if (solver::IsExplicit(m)) continue;  // the Meyer rows need an implicit method
-    CheckSpec spec;
-    spec.objective = "integral(v(out)^2) + final(v(out))";
-    spec.wrt = {"nch:vto",  "nch:kp",  "nch:ucrit",  "nch:uexp", "nch:vmax",
-                "nch:neff", "pch:vto", "pch:lambda", "m1:w",     "m2:l"};
-    spec.method = m;
-    spec.fixed_step = 0.5e-9;
-    CheckGradient(kInverter2, spec);
-  }
+  CheckInverterImplicit(
+      InverterWith(".model nch nmos (level=2 vto=0.6 kp=110u gamma=0.4 phi=0.7 ucrit=1.5e4 "
+                   "uexp=0.2 vmax=6e4 neff=2 nfs=5e10 nsub=3e16 xj=0.2u tox=20n cgso=2e-10 "
+                   "cj=1e-4 tnom=20)\n.model pch pmos (level=2 vto=-0.7 kp=40u gamma=0.5 "
+                   "phi=0.7 lambda=0.05 tox=20n cgdo=2e-10)\n"),
+      {"nch:vto", "nch:kp", "nch:ucrit", "nch:uexp", "nch:vmax", "nch:neff", "pch:vto",
+       "pch:lambda", "m1:w", "m2:l"});
 }
 
 const char* kCommonEmitter = R"(BJT common-emitter stage at 50 C
