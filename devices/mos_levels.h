@@ -174,58 +174,66 @@ MosChannel<T> Mos3Channel(const MosLevelInputs<T>& in, const T& vg, const T& vd,
 namespace mos_detail {
 
 // Real cube root of |x| (SPICE2's Baum solution takes magnitudes).
-template <typename T>
-T CubeRootAbs(const T& x) {
-  using std::abs;
-  using std::exp;
-  using std::log;
-  if (Value(x) == 0.0) return T(0.0);
-  return exp(log(abs(x)) / 3.0);
+inline double CubeRootAbs(double x) {
+  return x == 0.0 ? 0.0 : std::exp(std::log(std::abs(x)) / 3.0);
 }
 
-// Baum's velocity-saturated vdsat: the smallest positive root x of
-// x^4 + a1 x^3 + b1 x^2 + c1 x + d1 = 0 (Ferrari's method, as SPICE2) with x^2 = vdsat + PHI - vb;
-// false if none is found.
+// Baum's quartic x^4 + a1 x^3 + b1 x^2 + c1 x + d1 in x = sqrt(vdsat + PHI - vb).
 template <typename T>
-bool BaumRoot(const T& gammad, const T& sarg, const T& v1, const T& v2, const T& xv, T* root) {
-  using std::abs;
-  using std::atan;
-  using std::cos;
+struct BaumQuartic {
+  T a1, b1, c1, d1;
+  template <typename X>
+  T At(const X& x) const {
+    return (((x + a1) * x + b1) * x + c1) * x + d1;
+  }
+};
+
+template <typename T>
+BaumQuartic<T> MakeBaumQuartic(const T& gammad, const T& sarg, const T& v1, const T& v2,
+                               const T& xv) {
+  return {gammad / 0.75, -2.0 * (v1 + xv), -2.0 * gammad * xv,
+          2.0 * v1 * (v2 + xv) - v2 * v2 - 4.0 / 3.0 * gammad * sarg * sarg * sarg};
+}
+
+// The smallest positive root of Baum's quartic (Ferrari's method, as SPICE2); false if none.
+inline bool BaumRoot(const BaumQuartic<double>& q, double* root) {
   using std::sqrt;
   constexpr double kPolyTol = 1e-6;  // residual accepted for a root (as SPICE2)
   constexpr double kSig1[4] = {1.0, -1.0, 1.0, -1.0}, kSig2[4] = {1.0, 1.0, -1.0, -1.0};
-  const T a1 = gammad / 0.75, b1 = -2.0 * (v1 + xv), c1 = -2.0 * gammad * xv;
-  const T d1 = 2.0 * v1 * (v2 + xv) - v2 * v2 - 4.0 / 3.0 * gammad * sarg * sarg * sarg;
+  const double a1 = q.a1, b1 = q.b1, c1 = q.c1, d1 = q.d1;
   // Resolvent cubic y^3 - b1 y^2 + (a1 c1 - 4 d1) y - d1 (a1^2 - 4 b1) - c1^2 = 0.
-  const T a = -b1, b = a1 * c1 - 4.0 * d1, c = -d1 * (a1 * a1 - 4.0 * b1) - c1 * c1;
-  const T r = -a * a / 3.0 + b, s = 2.0 * a * a * a / 27.0 - a * b / 3.0 + c;
-  const T p = s * s / 4.0 + r * r * r / 27.0;
-  const T p2 = Value(p) == 0.0 ? T(0.0) : T(sqrt(abs(p)));
-  T y3;
-  if (p < 0.0) {
-    const T ro = CubeRootAbs(T(sqrt(s * s / 4.0 - p)));
-    y3 = 2.0 * ro * cos(atan(-2.0 * p2 / s) / 3.0) - a / 3.0;
-  } else {
-    y3 = CubeRootAbs(T(-s / 2.0 + p2)) + CubeRootAbs(T(-s / 2.0 - p2)) - a / 3.0;
-  }
-  const T a3sq = a1 * a1 / 4.0 - b1 + y3, b3sq = y3 * y3 / 4.0 - d1;
-  if (a3sq < 0.0 || b3sq < 0.0) return false;
-  const T a3 = sqrt(a3sq), b3 = sqrt(b3sq);
+  const double a = -b1, b = a1 * c1 - 4.0 * d1, c = -d1 * (a1 * a1 - 4.0 * b1) - c1 * c1;
+  const double r = -a * a / 3.0 + b, s = 2.0 * a * a * a / 27.0 - a * b / 3.0 + c;
+  const double p = s * s / 4.0 + r * r * r / 27.0, p2 = sqrt(std::abs(p));
+  const double y3 = p < 0.0 ? 2.0 * CubeRootAbs(sqrt(s * s / 4.0 - p)) *
+                                      std::cos(std::atan(-2.0 * p2 / s) / 3.0) -
+                                  a / 3.0
+                            : CubeRootAbs(-s / 2.0 + p2) + CubeRootAbs(-s / 2.0 - p2) - a / 3.0;
+  const double a3sq = a1 * a1 / 4.0 - b1 + y3, b3sq = y3 * y3 / 4.0 - d1;
+  if (!(a3sq >= 0.0 && b3sq >= 0.0)) return false;
+  const double a3 = sqrt(a3sq), b3 = sqrt(b3sq);
   bool found = false;
   for (int i = 0; i < 4; ++i) {
-    const T a4 = a1 / 2.0 + kSig1[i] * a3, b4 = y3 / 2.0 + kSig2[i] * b3;
-    const T delta4 = a4 * a4 / 4.0 - b4;
+    const double a4 = a1 / 2.0 + kSig1[i] * a3, b4 = y3 / 2.0 + kSig2[i] * b3;
+    const double delta4 = a4 * a4 / 4.0 - b4;
     if (delta4 < 0.0) continue;
-    const T tmp = Value(delta4) == 0.0 ? T(0.0) : T(sqrt(delta4));
-    for (const T& x : {T(-a4 / 2.0 + tmp), T(-a4 / 2.0 - tmp)}) {
-      if (x <= 0.0) continue;
-      const T poly = (((x + a1) * x + b1) * x + c1) * x + d1;
-      if (abs(Value(poly)) > kPolyTol) continue;
+    for (double x : {-a4 / 2.0 + sqrt(delta4), -a4 / 2.0 - sqrt(delta4)}) {
+      if (x <= 0.0 || std::abs(q.At(x)) > kPolyTol) continue;
       if (!found || x < *root) *root = x;
       found = true;
     }
   }
   return found;
+}
+
+// The root of `q` near x0 (a root of its value) with the partials of the implicit function
+// theorem: dx = -dP / P'(x0) (the closed form's partials break down at repeated roots).
+template <typename T>
+T RootWithPartials(const BaumQuartic<T>& q, double x0) {
+  const BaumQuartic<double> v{Value(q.a1), Value(q.b1), Value(q.c1), Value(q.d1)};
+  const double slope = ((4.0 * x0 + 3.0 * v.a1) * x0 + 2.0 * v.b1) * x0 + v.c1;
+  const T poly = q.At(x0);
+  return x0 - (poly - Value(poly)) / slope;
 }
 
 // Level 2's saturation voltage: Grove-Frohman, or Baum's with VMAX.
@@ -245,9 +253,22 @@ T Mos2Vdsat(const MosLevelInputs<T>& in, const T& vgx, const T& vbin, const T& e
     }
   }
   if (vdsat < 0.0) vdsat = T(0.0);
-  T x;
-  if (Value(in.vmax) > 0.0 &&
-      BaumRoot(gammad, sarg, T(drive + phibs), phibs, T(in.vmax * in.leff / ueff), &x)) {
+  if (Value(in.vmax) <= 0.0) return vdsat;
+  const BaumQuartic<T> q =
+      MakeBaumQuartic(gammad, sarg, T(drive + phibs), phibs, T(in.vmax * in.leff / ueff));
+  if (Value(gammad) == 0.0) {
+    // Without body charge the quartic is quadratic in x^2: its smallest positive root in closed
+    // form (Ferrari's method loses or finds these paired roots by round-off).
+    const T disc = q.b1 * q.b1 / 4.0 - q.d1;
+    if (disc < 0.0) return vdsat;
+    const T root = Value(disc) == 0.0 ? T(0.0) : T(sqrt(disc));
+    const T lower = -q.b1 / 2.0 - root, upper = -q.b1 / 2.0 + root;
+    if (lower > 0.0) return lower - phibs;
+    return upper > 0.0 ? T(upper - phibs) : vdsat;
+  }
+  double x0 = 0.0;
+  if (BaumRoot({Value(q.a1), Value(q.b1), Value(q.c1), Value(q.d1)}, &x0)) {
+    const T x = RootWithPartials(q, x0);
     vdsat = x * x - phibs;
   }
   return vdsat;
