@@ -25,21 +25,31 @@ constexpr double kNiSi = 1.45e16;  // Si intrinsic carrier density at 300 K, 1/m
 
 // Numeric fields in a fixed order: card parameters first, then instance parameters.
 constexpr const char* kFieldNames[] = {
-    "vto",   "kp",   "gamma", "phi",  "lambda", "is",   "js",    "pb",    "cj",   "mj",
-    "cjsw",  "mjsw", "fc",    "cbd",  "cbs",    "cgso", "cgdo",  "cgbo",  "ld",   "uo",
-    "theta", "eta",  "kappa", "vmax", "nfs",    "xj",   "delta", "ucrit", "uexp", "neff",
-    "w",     "l",    "ad",    "as",   "pd",     "ps",   "m"};
+    "vto",    "kp",   "gamma", "phi", "lambda", "is",    "js",   "pb",   "cj", "mj",    "cjsw",
+    "mjsw",   "fc",   "cbd",   "cbs", "cgso",   "cgdo",  "cgbo", "ld",   "uo", "theta", "eta",
+    "kappa",  "vmax", "nfs",   "xj",  "delta",  "ucrit", "uexp", "neff", "xl", "wd",    "xw",
+    "delvto", "w",    "l",     "ad",  "as",     "pd",    "ps",   "m"};
 constexpr int kNumFields = sizeof(kFieldNames) / sizeof(kFieldNames[0]);
-constexpr int kFirstInstanceField = 30;
+constexpr int kFirstInstanceField = 34;
 static_assert(std::string_view(kFieldNames[kFirstInstanceField]) == "w");
 
 template <typename T>
 std::array<T*, kNumFields> Fields(MosModelT<T>& m) {
-  return {&m.vto,  &m.kp,   &m.gamma, &m.phi,   &m.lambda, &m.is,   &m.js,    &m.pb,
-          &m.cj,   &m.mj,   &m.cjsw,  &m.mjsw,  &m.fc,     &m.cbd,  &m.cbs,   &m.cgso,
-          &m.cgdo, &m.cgbo, &m.ld,    &m.uo,    &m.theta,  &m.eta,  &m.kappa, &m.vmax,
-          &m.nfs,  &m.xj,   &m.delta, &m.ucrit, &m.uexp,   &m.neff, &m.w,     &m.l,
-          &m.ad,   &m.as,   &m.pd,    &m.ps,    &m.m};
+  return {&m.vto,   &m.kp,   &m.gamma, &m.phi, &m.lambda, &m.is,   &m.js,     &m.pb,   &m.cj,
+          &m.mj,    &m.cjsw, &m.mjsw,  &m.fc,  &m.cbd,    &m.cbs,  &m.cgso,   &m.cgdo, &m.cgbo,
+          &m.ld,    &m.uo,   &m.theta, &m.eta, &m.kappa,  &m.vmax, &m.nfs,    &m.xj,   &m.delta,
+          &m.ucrit, &m.uexp, &m.neff,  &m.xl,  &m.wd,     &m.xw,   &m.delvto, &m.w,    &m.l,
+          &m.ad,    &m.as,   &m.pd,    &m.ps,  &m.m};
+}
+
+// Effective channel length and width (XL, WD, XW: level 3 only, else 0).
+template <typename T>
+T EffectiveLength(const MosModelT<T>& m) {
+  return m.l - 2.0 * m.ld + m.xl;
+}
+template <typename T>
+T EffectiveWidth(const MosModelT<T>& m) {
+  return m.w - 2.0 * m.wd + m.xw;
 }
 
 int FieldIndex(const std::string& name) {
@@ -131,13 +141,13 @@ template <typename T>
 MosLevelInputs<T> LevelInputs(const MosModelT<T>& m, const T& leff) {
   using std::sqrt;
   constexpr double kCm2ToM2 = 1e-4;  // UO in cm^2/Vs
-  return {.vbi = m.type * m.vto - m.gamma * sqrt(m.phi),
+  return {.vbi = m.type * (m.vto + m.delvto) - m.gamma * sqrt(m.phi),
           .phi = m.phi,
           .gamma = m.gamma,
-          .beta = m.kp * m.m * m.w / leff,
+          .beta = m.kp * m.m * EffectiveWidth(m) / leff,
           .uo = m.uo * kCm2ToM2,
           .leff = leff,
-          .w = m.w,
+          .w = EffectiveWidth(m),
           .m = m.m,
           .cox = m.cox,
           .ld = m.ld,
@@ -164,8 +174,8 @@ MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, con
   const double p = m.type;
   const T vgs = p * vgs_in, vds = p * vds_in, vbs = p * vbs_in;
   const T vbd = vbs - vds, vgd = vgs - vds;
-  const T leff = m.l - 2.0 * m.ld;
-  const T beta = m.kp * m.m * m.w / leff;
+  const T leff = EffectiveLength(m), weff = EffectiveWidth(m);
+  const T beta = m.kp * m.m * weff / leff;
   const bool normal = Value(vds) >= 0.0;
   const T vg = normal ? vgs : vgd, vd = normal ? vds : T(-vds), vb = normal ? vbs : vbd;
   const MosChannel<T> ch = m.level == 3   ? Mos3Channel(LevelInputs(m, leff), vg, vd, vb, vt)
@@ -178,8 +188,8 @@ MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, con
   const T ibd = JunctionCurrent(vbd, isd, vt) + gmin * vbd;
   const T ibs = JunctionCurrent(vbs, iss, vt) + gmin * vbs;
   // Meyer capacitances (the charges below hold only the overlaps and junctions).
-  const MeyerCaps<T> mc = Meyer(T(vg - ch.von), ch.vdsat, vd, m.phi, T(m.cox * m.w * leff * m.m));
-  const T qgs_ov = m.cgso * m.w * m.m * vgs, qgd_ov = m.cgdo * m.w * m.m * vgd;
+  const MeyerCaps<T> mc = Meyer(T(vg - ch.von), ch.vdsat, vd, m.phi, T(m.cox * weff * leff * m.m));
+  const T qgs_ov = m.cgso * weff * m.m * vgs, qgd_ov = m.cgdo * weff * m.m * vgd;
   const T qgb_ov = m.cgbo * leff * m.m * (vgs - vbs);
   const T cbd = Value(m.cbd) > 0.0 ? T(m.cbd * m.m) : T(m.cj * m.ad * m.m);
   const T cbs = Value(m.cbs) > 0.0 ? T(m.cbs * m.m) : T(m.cj * m.as * m.m);
@@ -256,7 +266,7 @@ Mosfet::Mosfet(const netlist::Element& element, const MosModel& model, double tn
       gd_(rd > 0.0 ? 1.0 / rd : 0.0),
       gs_(rs > 0.0 ? 1.0 / rs : 0.0),
       off_(off),
-      meyer_scale_(Value(model.cox * model.w * (model.l - 2.0 * model.ld) * model.m)) {
+      meyer_scale_(Value(model.cox * EffectiveWidth(model) * EffectiveLength(model) * model.m)) {
   SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
 }
 
@@ -391,7 +401,7 @@ void Mosfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) co
   for (int r = 0; r < 4; ++r) out.Add(nodes[r], o.f[r].v[0], o.q[r].v[0]);
   if (meyer_scale_ <= 0.0) return;
   // The scale follows W, L, M: the rate rows' charges and the capacitance fractions move with it.
-  const Dual scale = card.cox * card.w * (card.l - 2.0 * card.ld) * card.m;
+  const Dual scale = card.cox * EffectiveWidth(card) * EffectiveLength(card) * card.m;
   for (int k = 0; k < 3; ++k) {
     const int other = nodes[kMeyerTerminal[k]];
     const double dfrac = (o.cap[k].v[0] - o.cap[k].a * scale.v[0] / meyer_scale_) / meyer_scale_;
@@ -408,7 +418,8 @@ namespace {
 bool KeyAtLevel(const std::string& key, int level) {
   static const std::map<std::string, std::vector<int>> kLevelKeys = {
       {"lambda", {1, 2}}, {"theta", {3}}, {"eta", {3}},  {"kappa", {3}}, {"vmax", {2, 3}},
-      {"delta", {2, 3}},  {"ucrit", {2}}, {"uexp", {2}}, {"utra", {2}},  {"neff", {2}}};
+      {"delta", {2, 3}},  {"ucrit", {2}}, {"uexp", {2}}, {"utra", {2}},  {"neff", {2}},
+      {"xl", {3}},        {"wd", {3}},    {"xw", {3}},   {"delvto", {3}}};
   auto it = kLevelKeys.find(key);
   return it == kLevelKeys.end() || std::ranges::find(it->second, level) != it->second.end();
 }
@@ -422,7 +433,8 @@ const char* LevelKeys(int level) {
              "tpg kf af";
     case 3:
       return "level 3 parameters: vto kp gamma phi theta eta kappa vmax delta nfs xj uo tox nsub "
-             "ld rd rs rsh cbd cbs is js pb cj mj cjsw mjsw fc cgso cgdo cgbo tnom nss tpg kf af";
+             "ld xl wd xw delvto rd rs rsh cbd cbs is js pb cj mj cjsw mjsw fc cgso cgdo cgbo tnom "
+             "nss tpg kf af";
     default:
       return "level 1 parameters: vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw "
              "mjsw fc cgso cgdo cgbo tox uo ld nsub tnom kf af";
@@ -516,7 +528,10 @@ bool ReadCard(const netlist::Model& card, double tnom, MosModel* m, double* rd, 
   std::set<std::string> given;
   for (const auto& [key, value] : card.params) {
     if (!std::isfinite(value)) error(fmt::format("{} is not finite", key));
-    const std::string name = key == "vt0" ? "vto" : key == "u0" ? "uo" : key;
+    const std::string name = key == "vt0"      ? "vto"
+                             : key == "u0"     ? "uo"
+                             : key == "delvt0" ? "delvto"
+                                               : key;
     const int k = FieldIndex(name);
     given.insert(name);
     if (!KeyAtLevel(name, m->level)) {
@@ -593,8 +608,10 @@ std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
     }
   };
   require(m.w > 0.0 && std::isfinite(m.w), fmt::format("W must be > 0, got {}", m.w));
-  require(m.l - 2.0 * m.ld > 0.0 && std::isfinite(m.l),
-          fmt::format("L - 2 LD must be > 0, got L = {} and LD = {}", m.l, m.ld));
+  require(EffectiveLength(m) > 0.0 && std::isfinite(m.l),
+          fmt::format("L - 2 LD + XL must be > 0, got L = {}, LD = {}, XL = {}", m.l, m.ld, m.xl));
+  require(EffectiveWidth(m) > 0.0,
+          fmt::format("W - 2 WD + XW must be > 0, got W = {}, WD = {}, XW = {}", m.w, m.wd, m.xw));
   require(m.m > 0.0 && std::isfinite(m.m), fmt::format("M must be > 0, got {}", m.m));
   for (double v : {m.ad, m.as, m.pd, m.ps}) require(v >= 0.0, "AD, AS, PD, PS must be >= 0");
   if (!ok) return nullptr;

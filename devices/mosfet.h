@@ -4,7 +4,8 @@
 // `M1 d g s b model [L=] [W=] [AD=] [AS=] [PD=] [PS=] [NRD=] [NRS=] [M=] [OFF]` and
 // `.model name NMOS|PMOS (level=1 vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw
 // mjsw fc cgso cgdo cgbo tox uo ld nsub tnom)`, instance `temp=` / `dtemp=`. Level 2 adds ucrit
-// uexp utra vmax neff delta nfs xj; level 3 replaces lambda by theta eta kappa vmax delta nfs xj;
+// uexp utra vmax neff delta nfs xj; level 3 replaces lambda by theta eta kappa vmax delta nfs xj
+// and adds xl wd xw delvto (Leff = L - 2 LD + XL, Weff = W - 2 WD + XW for W and L - 2 LD below);
 // both default TOX to 100 nm and MJSW to 0.33. The rest of this comment (temperature, junctions,
 // Meyer, limiting) holds for every level, with the level's von and vdsat in Meyer's
 // capacitances and, at level 3, UO(T) = UO (T/TNOM)^-1.5.
@@ -75,7 +76,8 @@ struct MosModelT {
   int level = 1;
   T uo = T(600.0), theta = T(0.0), eta = T(0.0), kappa = T(0.2), vmax = T(0.0), nfs = T(0.0);
   T xj = T(0.0), delta = T(0.0), alpha = T(0.0);
-  T ucrit = T(1e4), uexp = T(0.0), neff = T(1.0);  // level 2: UCRIT in V/cm
+  T ucrit = T(1e4), uexp = T(0.0), neff = T(1.0);            // level 2: UCRIT in V/cm
+  T xl = T(0.0), wd = T(0.0), xw = T(0.0), delvto = T(0.0);  // level 3: L, W adjustments, m
   // Instance.
   T w = T(1e-4), l = T(1e-4), ad = T(0.0), as = T(0.0), pd = T(0.0), ps = T(0.0), m = T(1.0);
 };
@@ -184,6 +186,12 @@ inline constexpr ParamInfo kMosfetParams[] = {
     {"kappa", kNoDefault, "1", 0.0, kInf, false, ParamScope::kModel},
     {"vmax", kNoDefault, "m/s", 0.0, kInf, false, ParamScope::kModel},
     {"delta", kNoDefault, "1", -kInf, kInf, false, ParamScope::kModel},
+    // Level 3 only: Leff = L - 2 LD + XL, Weff = W - 2 WD + XW, VTO + DELVTO.
+    {"xl", kNoDefault, "m", -kInf, kInf, false, ParamScope::kModel},
+    {"wd", kNoDefault, "m", -kInf, kInf, false, ParamScope::kModel},
+    {"xw", kNoDefault, "m", -kInf, kInf, false, ParamScope::kModel},
+    {"delvto", kNoDefault, "V", -kInf, kInf, false, ParamScope::kModel},
+    {"delvt0", kNoDefault, "V", -kInf, kInf, false, ParamScope::kModel},  // = delvto
     // Level 2 only.
     {"ucrit", kNoDefault, "V/cm", 0.0, kInf, true, ParamScope::kModel},
     {"uexp", kNoDefault, "1", 0.0, kInf, false, ParamScope::kModel},

@@ -63,7 +63,11 @@ BOOST_AUTO_TEST_CASE(mosfet_level3_cards) {
                                 "vmax=1e5 nfs=1e11 xj=0.2u nsub=2e16 delta=0.2 u0=500)\n") == "");
   ExpectError(head + ".model n nmos (level=3 lambda=0.02)\n", "card.cir:4:8",
               "'lambda' is not a level 3 parameter");
-  ExpectError(head + ".model n nmos (level=3 xl=0.1u)\n", "card.cir:4:8", "unknown parameter 'xl'");
+  ExpectError(head + ".model n nmos (level=3 xd=0.1u)\n", "card.cir:4:8", "unknown parameter 'xd'");
+  ExpectError(head + ".model n nmos (xl=0.1u)\n", "card.cir:4:8",
+              "'xl' is not a level 1 parameter");
+  ExpectError(head + ".model n nmos (level=3 wd=1u)\n", "card.cir:3:1",
+              "W - 2 WD + XW must be > 0");
   ExpectError(head + ".model n nmos (level=3 vmax=-1)\n", "card.cir:4:8",
               "theta, eta, kappa, vmax, nfs and xj must be >= 0");
   ExpectError(head + ".model n nmos (level=3 tox=0)\n", "card.cir:4:8", "tox must be > 0");
