@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -387,6 +388,10 @@ bool FindDivergence(int steps, int n_el, const S* v, const S* x1, const S* x2, i
 constexpr int kMaxRelaxations = 200;
 template <typename S>
 constexpr double kRelaxTolerance = std::is_same_v<S, float> ? 1e-6 : 1e-14;
+// Rounding units of the largest membrane voltage below which a change is the number format's
+// resolution, not the iteration's: with long lines the layer barely leaves rest, so the deviation
+// (the relative test's scale) can be ~1e-3 of v itself and 1e-6 of it is below a float's ulp.
+constexpr double kResolutionUlps = 4;
 
 int CouplingShift(Method m) { return m == Method::kForwardEuler ? 0 : 1; }
 
@@ -447,8 +452,11 @@ void ForwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl,
     MapRow<S> fu(v.data() + off, nr, H);
     const double diff = (fu - u).cwiseAbs().maxCoeff();
     const double scale = (v.array() - c.vr).abs().maxCoeff();
+    const double resolution =
+        kResolutionUlps * std::numeric_limits<S>::epsilon() * v.cwiseAbs().maxCoeff();
     change = diff / scale;
-    if (it > 0 && !(diff > kRelaxTolerance<S> * scale)) {  // also stops on NaN (reported later)
+    // Also stops on NaN (reported later).
+    if (it > 0 && !(diff > std::max(kRelaxTolerance<S> * scale, resolution))) {
       ws.relaxations = std::max(ws.relaxations, it + 1);
       return;
     }
