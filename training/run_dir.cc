@@ -667,6 +667,8 @@ TrainedParameters LoadTrainedParameters(const std::string& dir, const NetworkCon
         throw TrainingError(fmt::format("{}: error: {}", path, e));
       if (std::string e = RangeMismatch(config, c.params); !e.empty())
         throw TrainingError(fmt::format("{}: error: {}", path, e));
+      if (std::string e = CheckReference(config, c.params); !e.empty())
+        throw TrainingError(fmt::format("{}: error: {}", path, e));
       usable.push_back(std::move(c));
     } catch (const TrainingError& e) {
       reasons += fmt::format("\n  {}", e.what());
