@@ -55,13 +55,13 @@ struct MeyerCaps {
   T own, other, bulk;
 };
 
-template <typename T>
-MeyerCaps<T> Meyer(const T& vgst, const T& vds, const T& phi, const T& cox) {
+template <typename T, typename P>
+MeyerCaps<T> Meyer(const T& vgst, const T& vds, const P& phi, const P& cox) {
   // Floor of the saturation voltage in the capacitance split, V (as ngspice's DEVqmeyer).
   constexpr double kMinVdsat = 0.025;
   MeyerCaps<T> c{T(0.0), T(0.0), T(0.0)};
   if (vgst <= -phi) {
-    c.bulk = cox;
+    c.bulk = T(cox);
     return c;
   }
   if (vgst <= -0.5 * phi) {
@@ -73,7 +73,7 @@ MeyerCaps<T> Meyer(const T& vgst, const T& vds, const T& phi, const T& cox) {
     c.bulk = -vgst * cox / phi;
     full = (2.0 / 3.0) * cox * (1.0 + 2.0 * vgst / phi);
   } else {
-    full = (2.0 / 3.0) * cox;
+    full = T((2.0 / 3.0) * cox);
   }
   const T vdsat = vgst > kMinVdsat ? vgst : T(kMinVdsat);
   if (vds >= vdsat) {
@@ -86,27 +86,28 @@ MeyerCaps<T> Meyer(const T& vgst, const T& vds, const T& phi, const T& cox) {
   return c;
 }
 
-template <typename T>
-T JunctionCharge(const T& v, const T& bottom, const T& sidewall, const MosModelT<T>& m) {
+template <typename T, typename P>
+T JunctionCharge(const T& v, const P& bottom, const P& sidewall, const MosModelT<P>& m) {
   T q(0.0);
   if (Value(bottom) != 0.0) q += DepletionCharge(v, bottom, m.pb, m.mj, m.fc);
   if (Value(sidewall) != 0.0) q += DepletionCharge(v, sidewall, m.pb, m.mjsw, m.fc);
   return q;
 }
 
-// The device equations at terminal voltages vgs, vds, vbs (real orientation).
-template <typename T>
-MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, const T& vbs_in,
+// The device equations at terminal voltages vgs, vds, vbs (real orientation). T (voltages and
+// results) and P (parameters) are double, a Jet, or P = double and T a Jet (voltage partials only).
+template <typename T, typename P>
+MosOut<T> Equations(const MosModelT<P>& m, const T& vgs_in, const T& vds_in, const T& vbs_in,
                     double vt, double gmin) {
   using std::sqrt;
   const double p = m.type;
   const T vgs = p * vgs_in, vds = p * vds_in, vbs = p * vbs_in;
   const T vbd = vbs - vds, vgd = vgs - vds;
-  const T leff = m.l - 2.0 * m.ld;
-  const T beta = m.kp * m.m * m.w / leff;
+  const P leff = m.l - 2.0 * m.ld;
+  const P beta = m.kp * m.m * m.w / leff;
   const bool normal = Value(vds) >= 0.0;
   const T vg = normal ? vgs : vgd, vd = normal ? vds : T(-vds), vb = normal ? vbs : vbd;
-  const T sqphi = sqrt(m.phi);
+  const P sqphi = sqrt(m.phi);
   T sarg;
   if (vb <= 0.0) {
     sarg = sqrt(m.phi - vb);
@@ -122,18 +123,18 @@ MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, con
     id = vgst <= vd ? T(0.5 * betap * vgst * vgst) : T(betap * vd * (vgst - 0.5 * vd));
   }
   const T ich = normal ? id : T(-id);
-  const T isd = (Value(m.js) > 0.0 && Value(m.ad) > 0.0) ? T(m.js * m.ad * m.m) : T(m.is * m.m);
-  const T iss = (Value(m.js) > 0.0 && Value(m.as) > 0.0) ? T(m.js * m.as * m.m) : T(m.is * m.m);
+  const P isd = (Value(m.js) > 0.0 && Value(m.ad) > 0.0) ? P(m.js * m.ad * m.m) : P(m.is * m.m);
+  const P iss = (Value(m.js) > 0.0 && Value(m.as) > 0.0) ? P(m.js * m.as * m.m) : P(m.is * m.m);
   const T ibd = JunctionCurrent(vbd, isd, vt) + gmin * vbd;
   const T ibs = JunctionCurrent(vbs, iss, vt) + gmin * vbs;
   // Meyer capacitances (the charges below hold only the overlaps and junctions).
-  const MeyerCaps<T> mc = Meyer(T(vg - von), vd, m.phi, T(m.cox * m.w * leff * m.m));
+  const MeyerCaps<T> mc = Meyer(T(vg - von), vd, m.phi, P(m.cox * m.w * leff * m.m));
   const T qgs_ov = m.cgso * m.w * m.m * vgs, qgd_ov = m.cgdo * m.w * m.m * vgd;
   const T qgb_ov = m.cgbo * leff * m.m * (vgs - vbs);
-  const T cbd = Value(m.cbd) > 0.0 ? T(m.cbd * m.m) : T(m.cj * m.ad * m.m);
-  const T cbs = Value(m.cbs) > 0.0 ? T(m.cbs * m.m) : T(m.cj * m.as * m.m);
-  const T qbd = JunctionCharge(vbd, cbd, T(m.cjsw * m.pd * m.m), m);
-  const T qbs = JunctionCharge(vbs, cbs, T(m.cjsw * m.ps * m.m), m);
+  const P cbd = Value(m.cbd) > 0.0 ? P(m.cbd * m.m) : P(m.cj * m.ad * m.m);
+  const P cbs = Value(m.cbs) > 0.0 ? P(m.cbs * m.m) : P(m.cj * m.as * m.m);
+  const T qbd = JunctionCharge(vbd, cbd, P(m.cjsw * m.pd * m.m), m);
+  const T qbs = JunctionCharge(vbs, cbs, P(m.cjsw * m.ps * m.m), m);
   MosOut<T> out;
   out.f[0] = p * (ich - ibd);
   out.f[1] = T(0.0);
@@ -300,7 +301,7 @@ void Mosfet::Evaluate(EvalContext& ctx) {
   vbs_old_ = vl[2];
   using Jet = ceres::Jet<double, 3>;
   const MosOut<Jet> o =
-      Equations(Promote<Jet>(model_), Jet(vl[0], 0), Jet(vl[1], 1), Jet(vl[2], 2), vt_, ctx.gmin);
+      Equations(model_, Jet(vl[0], 0), Jet(vl[1], 1), Jet(vl[2], 2), vt_, ctx.gmin);
   const int nodes[4] = {di_, g_, si_, b_};
   StampFet(o.f, o.q, nodes, h_.data(), v, vl.data(), ctx);
   if (meyer_scale_ > 0.0) {
