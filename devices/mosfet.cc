@@ -211,6 +211,7 @@ void Mosfet::SetAnalysis(const AnalysisInfo& info) {
   kelvin_ = inst_temp_.Kelvin(info.temp);
   vt_ = ThermalVoltageK(kelvin_);
   model_ = AtTemperature(card_, tnom_, kelvin_);
+  vcrit_ = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is * model_.m));
 }
 
 void Mosfet::Setup(SetupContext& ctx) {
@@ -220,9 +221,21 @@ void Mosfet::Setup(SetupContext& ctx) {
   b_ = ctx.Node(nb_);
   di_ = gd_ > 0.0 ? ctx.AddUnknown("v(" + name() + "#drain)", UnknownKind::kNode) : d_;
   si_ = gs_ > 0.0 ? ctx.AddUnknown("v(" + name() + "#source)", UnknownKind::kNode) : s_;
-  if (meyer_scale_ > 0.0) {
-    static constexpr const char* kTags[3] = {"#cgs", "#cgd", "#cgb"};
-    for (int k = 0; k < 3; ++k) rate_[k] = ctx.AddUnknown(name() + kTags[k], UnknownKind::kState);
+  if (meyer_scale_ <= 0.0) return;
+  // Capacitances to the same node (source tied to bulk) share one rate unknown: their rows would
+  // be the same equation.
+  static constexpr const char* kTags[3] = {"#cgs", "#cgd", "#cgb"};
+  const int nodes[4] = {di_, g_, si_, b_};
+  for (int k = 0; k < 3; ++k) {
+    owns_rate_[k] = true;
+    for (int j = 0; j < k; ++j) {
+      if (nodes[kMeyerTerminal[j]] == nodes[kMeyerTerminal[k]]) {
+        rate_[k] = rate_[j];
+        owns_rate_[k] = false;
+        break;
+      }
+    }
+    if (owns_rate_[k]) rate_[k] = ctx.AddUnknown(name() + kTags[k], UnknownKind::kState);
   }
 }
 
@@ -263,6 +276,7 @@ void Mosfet::StampMeyer(EvalContext& ctx, const ceres::Jet<double, 3>* cap, cons
     const auto& h = meyer_h_[k];
     ctx.G[h[0]] += frac;
     ctx.G[h[1]] -= frac;
+    if (!owns_rate_[k]) continue;
     // Rate row: r - scale d(vg - v_other)/dt = 0.
     ctx.f[rate_[k]] += r;
     ctx.G[h[2]] += 1.0;
@@ -277,8 +291,7 @@ std::array<double, 3> Mosfet::Limited(double vgs, double vds, double vbs) const 
   const double von = p * model_.vto;
   double pvgs = FetLimit(p * vgs, p * vgs_old_, von);
   const double pvds = ModeVdsLimit(p * vds, p * vds_old_);
-  const double vcrit = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is * model_.m));
-  const double pvbs = PnLimit(p * vbs, p * vbs_old_, vt_, vcrit);
+  const double pvbs = PnLimit(p * vbs, p * vbs_old_, vt_, vcrit_);
   return {p * pvgs, p * pvds, p * pvbs};
 }
 
@@ -344,7 +357,7 @@ void Mosfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) co
     const double di = dfrac * x[rate_[k]];
     out.Add(g_, di, 0.0);
     out.Add(other, -di, 0.0);
-    out.Add(rate_[k], 0.0, -scale.v[0] * (x[g_] - x[other]));
+    if (owns_rate_[k]) out.Add(rate_[k], 0.0, -scale.v[0] * (x[g_] - x[other]));
   }
 }
 
