@@ -88,6 +88,9 @@ MeyerCaps<T> Meyer(const T& vgst, const T& vds, const P& phi, const P& cox) {
 
 template <typename T, typename P>
 T JunctionCharge(const T& v, const P& bottom, const P& sidewall, const MosModelT<P>& m) {
+  // The charge is linear in the zero-bias capacitance: one evaluation for equal gradings.
+  if (Value(m.mj) == Value(m.mjsw))
+    return DepletionCharge(v, P(bottom + sidewall), m.pb, m.mj, m.fc);
   T q(0.0);
   if (Value(bottom) != 0.0) q += DepletionCharge(v, bottom, m.pb, m.mj, m.fc);
   if (Value(sidewall) != 0.0) q += DepletionCharge(v, sidewall, m.pb, m.mjsw, m.fc);
@@ -212,6 +215,7 @@ void Mosfet::SetAnalysis(const AnalysisInfo& info) {
   vt_ = ThermalVoltageK(kelvin_);
   model_ = AtTemperature(card_, tnom_, kelvin_);
   vcrit_ = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is * model_.m));
+  last_.valid = false;
 }
 
 void Mosfet::Setup(SetupContext& ctx) {
@@ -255,23 +259,24 @@ void Mosfet::Bind(BindContext& ctx) {
   }
 }
 
-void Mosfet::StampMeyer(EvalContext& ctx, const ceres::Jet<double, 3>* cap, const double* dv) {
+void Mosfet::StampMeyer(EvalContext& ctx, const Jet3* cap, const double* dv, FetBlock* block) {
   const int nodes[4] = {di_, g_, si_, b_};
   const double* x = ctx.x;
+  const double inv_scale = 1.0 / meyer_scale_;
   for (int k = 0; k < 3; ++k) {
-    const int t = kMeyerTerminal[k], other = nodes[t];
+    const int t = kMeyerTerminal[k];
     const double r = x[rate_[k]];
     // Capacitance over the scale, linearised at the limited point (as the other outputs).
     const double frac =
-        (cap[k].a + cap[k].v[0] * dv[0] + cap[k].v[1] * dv[1] + cap[k].v[2] * dv[2]) / meyer_scale_;
+        (cap[k].a + cap[k].v[0] * dv[0] + cap[k].v[1] * dv[1] + cap[k].v[2] * dv[2]) * inv_scale;
     const double d[4] = {cap[k].v[1], cap[k].v[0], -(cap[k].v[0] + cap[k].v[1] + cap[k].v[2]),
                          cap[k].v[2]};
-    ctx.f[g_] += frac * r;
-    ctx.f[other] -= frac * r;
+    block->f[1] += frac * r;
+    block->f[t] -= frac * r;
     for (int c = 0; c < 4; ++c) {
-      const double gc = d[c] * r / meyer_scale_;
-      ctx.G[h_[4 * 1 + c]] += gc;
-      ctx.G[h_[4 * t + c]] -= gc;
+      const double gc = d[c] * r * inv_scale;
+      block->g[4 * 1 + c] += gc;
+      block->g[4 * t + c] -= gc;
     }
     const auto& h = meyer_h_[k];
     ctx.G[h[0]] += frac;
@@ -280,7 +285,7 @@ void Mosfet::StampMeyer(EvalContext& ctx, const ceres::Jet<double, 3>* cap, cons
     // Rate row: r - scale d(vg - v_other)/dt = 0.
     ctx.f[rate_[k]] += r;
     ctx.G[h[2]] += 1.0;
-    ctx.q[rate_[k]] -= meyer_scale_ * (x[g_] - x[other]);
+    ctx.q[rate_[k]] -= meyer_scale_ * (x[g_] - x[nodes[t]]);
     ctx.C[h[3]] -= meyer_scale_;
     ctx.C[h[4]] += meyer_scale_;
   }
@@ -295,11 +300,48 @@ std::array<double, 3> Mosfet::Limited(double vgs, double vds, double vbs) const 
   return {p * pvgs, p * pvds, p * pvbs};
 }
 
+bool Mosfet::CanBypass(const double* v, const BypassTolerances& tol) const {
+  const double* vl = last_.vl.data();
+  auto small = [&](double now, double then) {
+    return std::abs(now - then) < tol.reltol * std::max(std::abs(now), std::abs(then)) + tol.vntol;
+  };
+  if (!small(v[2], vl[2]) || !small(v[2] - v[1], vl[2] - vl[1]) || !small(v[0], vl[0]) ||
+      !small(v[1], vl[1])) {
+    return false;
+  }
+  // Currents the linearisation predicts at v (ngspice's cdhat, cbhat).
+  auto predicted = [&](const Jet3& i) {
+    return i.a + i.v[0] * (v[0] - vl[0]) + i.v[1] * (v[1] - vl[1]) + i.v[2] * (v[2] - vl[2]);
+  };
+  const double id = last_.f[0].a, ib = last_.f[3].a;
+  const double id_hat = predicted(last_.f[0]), ib_hat = predicted(last_.f[3]);
+  return std::abs(id_hat - id) <
+             tol.reltol * std::max(std::abs(id_hat), std::abs(id)) + tol.abstol &&
+         std::abs(ib_hat - ib) <
+             tol.reltol * (std::max(std::abs(ib_hat), std::abs(ib)) + tol.abstol);
+}
+
+void Mosfet::Stamp(EvalContext& ctx, const double* v) {
+  const double* vl = last_.vl.data();
+  const int nodes[4] = {di_, g_, si_, b_};
+  FetBlock block;
+  LinearizeFet(last_.f, last_.q, v, vl, &block);
+  if (meyer_scale_ > 0.0) {
+    const double dv[3] = {v[0] - vl[0], v[1] - vl[1], v[2] - vl[2]};
+    StampMeyer(ctx, last_.cap, dv, &block);
+  }
+  block.AddTo(nodes, h_.data(), ctx);
+}
+
 void Mosfet::Evaluate(EvalContext& ctx) {
   const double* x = ctx.x;
   rd_.Stamp(ctx, gd_, h_[0]);
   rs_.Stamp(ctx, gs_, h_[10]);
   const double v[3] = {x[g_] - x[si_], x[di_] - x[si_], x[b_] - x[si_]};
+  if (ctx.bypass != nullptr && last_.valid && !ctx.init_junctions && CanBypass(v, *ctx.bypass)) {
+    Stamp(ctx, v);
+    return;
+  }
   std::array<double, 3> vl;
   if (ctx.init_junctions) {
     const double p = model_.type;
@@ -312,15 +354,14 @@ void Mosfet::Evaluate(EvalContext& ctx) {
   vgs_old_ = vl[0];
   vds_old_ = vl[1];
   vbs_old_ = vl[2];
-  using Jet = ceres::Jet<double, 3>;
-  const MosOut<Jet> o =
-      Equations(model_, Jet(vl[0], 0), Jet(vl[1], 1), Jet(vl[2], 2), vt_, ctx.gmin);
-  const int nodes[4] = {di_, g_, si_, b_};
-  StampFet(o.f, o.q, nodes, h_.data(), v, vl.data(), ctx);
-  if (meyer_scale_ > 0.0) {
-    const double dv[3] = {v[0] - vl[0], v[1] - vl[1], v[2] - vl[2]};
-    StampMeyer(ctx, o.cap, dv);
-  }
+  const MosOut<Jet3> o =
+      Equations(model_, Jet3(vl[0], 0), Jet3(vl[1], 1), Jet3(vl[2], 2), vt_, ctx.gmin);
+  std::copy(o.f, o.f + 4, last_.f);
+  std::copy(o.q, o.q + 4, last_.q);
+  std::copy(o.cap, o.cap + 3, last_.cap);
+  last_.vl = vl;
+  last_.valid = true;
+  Stamp(ctx, v);
 }
 
 int Mosfet::ParamHandle(const std::string& key, bool model_card) const {

@@ -164,6 +164,8 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
     out.iterations = iter + 1;
     req.matrices = !reuse;
     req.init_junctions = request.init_junctions && iter == 0;
+    // Bypass never on the first iterate (the predictor's; SPICE's MODEINITPRED).
+    req.bypass = iter > 0 ? request.bypass : nullptr;
     asm_.Evaluate(x, req);
     if (req.matrices) matrices_current_ = true;
     if (!Residual(x, s, &out)) return out;

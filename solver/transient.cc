@@ -315,6 +315,9 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   // junction devices (diodes, BJTs, MOSFETs), whose evaluation dominates and whose Newton limiting
   // moves the linearisation point between iterations.
   nopt.chord = !linear && !c_.has_limiting_state();
+  // Devices may bypass re-evaluation within Newton's tolerances (the adjoint's exact tape, which
+  // solves the steps itself, never does).
+  const devices::BypassTolerances bypass{o_.reltol, o_.vntol, o_.abstol};
   Progress progress(o_.progress, "tran");
 
   std::vector<double> xprev = xn, xtry(n_), qn(n_), qprev(n_), qdotn(n_, 0.0), qnew(n_),
@@ -410,7 +413,9 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
       no.singular = !no.converged;
       no.worst = fast->singular_col();
     } else {
-      no = newton_.Solve(xtry.data(), req, sys, nopt);
+      EvalRequest newton_req = req;
+      newton_req.bypass = o_.bypass ? &bypass : nullptr;
+      no = newton_.Solve(xtry.data(), newton_req, sys, nopt);
     }
     if (!no.converged) {
       if (no.singular) {
