@@ -3,33 +3,53 @@
 #include <ceres/jet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <numbers>
+#include <set>
+#include <string_view>
+#include <vector>
 
 #include "devices/bsim3.h"
 #include "devices/device_util.h"
 #include "devices/fet_stamp.h"
 #include "devices/junction.h"
+#include "devices/mos_levels.h"
 
 namespace memspice::devices {
 namespace {
 
-constexpr double kEpsOx = 3.9 * 8.854214871e-12;   // SiO2 permittivity, F/m
-constexpr double kEpsSi = 11.7 * 8.854214871e-12;  // Si permittivity, F/m
-constexpr double kNiSi = 1.45e16;                  // Si intrinsic carrier density at 300 K, 1/m^3
+constexpr double kNiSi = 1.45e16;  // Si intrinsic carrier density at 300 K, 1/m^3
 
 // Numeric fields in a fixed order: card parameters first, then instance parameters.
 constexpr const char* kFieldNames[] = {
-    "vto", "kp",  "gamma", "phi",  "lambda", "is", "js", "pb", "cj", "mj", "cjsw", "mjsw", "fc",
-    "cbd", "cbs", "cgso",  "cgdo", "cgbo",   "ld", "w",  "l",  "ad", "as", "pd",   "ps",   "m"};
+    "vto",    "kp",   "gamma", "phi", "lambda", "is",    "js",   "pb",   "cj", "mj",    "cjsw",
+    "mjsw",   "fc",   "cbd",   "cbs", "cgso",   "cgdo",  "cgbo", "ld",   "uo", "theta", "eta",
+    "kappa",  "vmax", "nfs",   "xj",  "delta",  "ucrit", "uexp", "neff", "xl", "wd",    "xw",
+    "delvto", "w",    "l",     "ad",  "as",     "pd",    "ps",   "m"};
 constexpr int kNumFields = sizeof(kFieldNames) / sizeof(kFieldNames[0]);
-constexpr int kFirstInstanceField = 19;  // "w"
+constexpr int kFirstInstanceField = 34;
+static_assert(std::string_view(kFieldNames[kFirstInstanceField]) == "w");
 
 template <typename T>
 std::array<T*, kNumFields> Fields(MosModelT<T>& m) {
-  return {&m.vto, &m.kp,   &m.gamma, &m.phi, &m.lambda, &m.is,  &m.js,   &m.pb,   &m.cj,
-          &m.mj,  &m.cjsw, &m.mjsw,  &m.fc,  &m.cbd,    &m.cbs, &m.cgso, &m.cgdo, &m.cgbo,
-          &m.ld,  &m.w,    &m.l,     &m.ad,  &m.as,     &m.pd,  &m.ps,   &m.m};
+  return {&m.vto,   &m.kp,   &m.gamma, &m.phi, &m.lambda, &m.is,   &m.js,     &m.pb,   &m.cj,
+          &m.mj,    &m.cjsw, &m.mjsw,  &m.fc,  &m.cbd,    &m.cbs,  &m.cgso,   &m.cgdo, &m.cgbo,
+          &m.ld,    &m.uo,   &m.theta, &m.eta, &m.kappa,  &m.vmax, &m.nfs,    &m.xj,   &m.delta,
+          &m.ucrit, &m.uexp, &m.neff,  &m.xl,  &m.wd,     &m.xw,   &m.delvto, &m.w,    &m.l,
+          &m.ad,    &m.as,   &m.pd,    &m.ps,  &m.m};
+}
+
+// Effective channel length and width (XL, WD, XW: level 3 only, else 0).
+template <typename T>
+T EffectiveLength(const MosModelT<T>& m) {
+  return m.l - 2.0 * m.ld + m.xl;
+}
+template <typename T>
+T EffectiveWidth(const MosModelT<T>& m) {
+  return m.w - 2.0 * m.wd + m.xw;
 }
 
 int FieldIndex(const std::string& name) {
@@ -56,7 +76,7 @@ struct MeyerCaps {
 };
 
 template <typename T, typename P>
-MeyerCaps<T> Meyer(const T& vgst, const T& vds, const P& phi, const P& cox) {
+MeyerCaps<T> Meyer(const T& vgst, const T& vdsat_in, const T& vds, const P& phi, const P& cox) {
   // Floor of the saturation voltage in the capacitance split, V (as ngspice's DEVqmeyer).
   constexpr double kMinVdsat = 0.025;
   MeyerCaps<T> c{T(0.0), T(0.0), T(0.0)};
@@ -75,7 +95,7 @@ MeyerCaps<T> Meyer(const T& vgst, const T& vds, const P& phi, const P& cox) {
   } else {
     full = T((2.0 / 3.0) * cox);
   }
-  const T vdsat = vgst > kMinVdsat ? vgst : T(kMinVdsat);
+  const T vdsat = vdsat_in > kMinVdsat ? vdsat_in : T(kMinVdsat);
   if (vds >= vdsat) {
     c.own = full;
     return c;
@@ -89,12 +109,66 @@ MeyerCaps<T> Meyer(const T& vgst, const T& vds, const P& phi, const P& cox) {
 template <typename T, typename P>
 T JunctionCharge(const T& v, const P& bottom, const P& sidewall, const MosModelT<P>& m) {
   // The charge is linear in the zero-bias capacitance: one evaluation for equal gradings.
-  if (Value(m.mj) == Value(m.mjsw))
+  if (Value(m.mj) == Value(m.mjsw)) {
     return DepletionCharge(v, P(bottom + sidewall), m.pb, m.mj, m.fc);
+  }
   T q(0.0);
   if (Value(bottom) != 0.0) q += DepletionCharge(v, bottom, m.pb, m.mj, m.fc);
   if (Value(sidewall) != 0.0) q += DepletionCharge(v, sidewall, m.pb, m.mjsw, m.fc);
   return q;
+}
+
+// Shichman-Hodges (level 1) in the current mode's p-space voltages (mosfet.h); vdsat = vg - von.
+template <typename T, typename P>
+MosChannel<T> Level1Channel(const MosModelT<P>& m, const P& beta, const T& vg, const T& vd,
+                            const T& vb) {
+  using std::sqrt;
+  const P sqphi = sqrt(m.phi);
+  T sarg;
+  if (vb <= 0.0) {
+    sarg = sqrt(m.phi - vb);
+  } else {
+    sarg = sqphi - vb / (2.0 * sqphi);
+    if (sarg < 0.0) sarg = T(0.0);
+  }
+  const T von = m.type * m.vto + m.gamma * (sarg - sqphi);
+  const T vgst = vg - von;
+  T id(0.0);
+  if (vgst > 0.0) {
+    const T betap = beta * (1.0 + m.lambda * vd);
+    id = vgst <= vd ? T(0.5 * betap * vgst * vgst) : T(betap * vd * (vgst - 0.5 * vd));
+  }
+  return {id, von, vgst};
+}
+
+// The level 2/3 channel inputs as T (a Jet when the voltages are) from parameters P.
+template <typename T, typename P>
+MosLevelInputs<T> LevelInputs(const MosModelT<P>& m, const P& leff) {
+  using std::sqrt;
+  constexpr double kCm2ToM2 = 1e-4;  // UO in cm^2/Vs
+  return {.vbi = T(m.type * (m.vto + m.delvto) - m.gamma * sqrt(m.phi)),
+          .phi = T(m.phi),
+          .gamma = T(m.gamma),
+          .beta = T(m.kp * m.m * EffectiveWidth(m) / leff),
+          .uo = T(m.uo * kCm2ToM2),
+          .leff = T(leff),
+          .w = T(EffectiveWidth(m)),
+          .m = T(m.m),
+          .cox = T(m.cox),
+          .ld = T(m.ld),
+          .pb = T(m.pb),
+          .alpha = T(m.alpha),
+          .vmax = T(m.vmax),
+          .nfs = T(m.nfs),
+          .xj = T(m.xj),
+          .delta = T(m.delta),
+          .lambda = T(m.lambda),
+          .ucrit = T(m.ucrit),
+          .uexp = T(m.uexp),
+          .neff = T(m.neff),
+          .theta = T(m.theta),
+          .eta = T(m.eta),
+          .kappa = T(m.kappa)};
 }
 
 // The device equations at terminal voltages vgs, vds, vbs (real orientation). T (voltages and
@@ -106,33 +180,22 @@ MosOut<T> Equations(const MosModelT<P>& m, const T& vgs_in, const T& vds_in, con
   const double p = m.type;
   const T vgs = p * vgs_in, vds = p * vds_in, vbs = p * vbs_in;
   const T vbd = vbs - vds, vgd = vgs - vds;
-  const P leff = m.l - 2.0 * m.ld;
-  const P beta = m.kp * m.m * m.w / leff;
+  const P leff = EffectiveLength(m), weff = EffectiveWidth(m);
+  const P beta = m.kp * m.m * weff / leff;
   const bool normal = Value(vds) >= 0.0;
   const T vg = normal ? vgs : vgd, vd = normal ? vds : T(-vds), vb = normal ? vbs : vbd;
-  const P sqphi = sqrt(m.phi);
-  T sarg;
-  if (vb <= 0.0) {
-    sarg = sqrt(m.phi - vb);
-  } else {
-    sarg = sqphi - vb / (2.0 * sqphi);
-    if (sarg < 0.0) sarg = T(0.0);
-  }
-  const T von = p * m.vto + m.gamma * (sarg - sqphi);
-  const T vgst = vg - von;
-  T id(0.0);
-  if (vgst > 0.0) {
-    const T betap = beta * (1.0 + m.lambda * vd);
-    id = vgst <= vd ? T(0.5 * betap * vgst * vgst) : T(betap * vd * (vgst - 0.5 * vd));
-  }
+  const MosChannel<T> ch = m.level == 3   ? Mos3Channel(LevelInputs<T>(m, leff), vg, vd, vb, vt)
+                           : m.level == 2 ? Mos2Channel(LevelInputs<T>(m, leff), vg, vd, vb, vt)
+                                          : Level1Channel(m, beta, vg, vd, vb);
+  const T& id = ch.id;
   const T ich = normal ? id : T(-id);
   const P isd = (Value(m.js) > 0.0 && Value(m.ad) > 0.0) ? P(m.js * m.ad * m.m) : P(m.is * m.m);
   const P iss = (Value(m.js) > 0.0 && Value(m.as) > 0.0) ? P(m.js * m.as * m.m) : P(m.is * m.m);
   const T ibd = JunctionCurrent(vbd, isd, vt) + gmin * vbd;
   const T ibs = JunctionCurrent(vbs, iss, vt) + gmin * vbs;
   // Meyer capacitances (the charges below hold only the overlaps and junctions).
-  const MeyerCaps<T> mc = Meyer(T(vg - von), vd, m.phi, P(m.cox * m.w * leff * m.m));
-  const T qgs_ov = m.cgso * m.w * m.m * vgs, qgd_ov = m.cgdo * m.w * m.m * vgd;
+  const MeyerCaps<T> mc = Meyer(T(vg - ch.von), ch.vdsat, vd, m.phi, P(m.cox * weff * leff * m.m));
+  const T qgs_ov = m.cgso * weff * m.m * vgs, qgd_ov = m.cgdo * weff * m.m * vgd;
   const T qgb_ov = m.cgbo * leff * m.m * (vgs - vbs);
   const P cbd = Value(m.cbd) > 0.0 ? P(m.cbd * m.m) : P(m.cj * m.ad * m.m);
   const P cbs = Value(m.cbs) > 0.0 ? P(m.cbs * m.m) : P(m.cj * m.as * m.m);
@@ -161,6 +224,7 @@ MosModelT<T> AtTemperature(MosModelT<T> m, double tnom, double temp) {
   const double ratio = temp / tnom;
   const double gap = SiliconGap(temp), gap_nom = SiliconGap(tnom);
   m.kp = m.kp / (ratio * std::sqrt(ratio));
+  if (m.level == 3) m.uo = m.uo / (ratio * std::sqrt(ratio));  // ngspice's mos2 keeps UO
   const T phi = (temp / kRefKelvin) * (m.phi - PotentialShift(tnom)) / (tnom / kRefKelvin) +
                 PotentialShift(temp);
   m.vto = m.vto + m.type * m.gamma * (sqrt(phi) - sqrt(m.phi)) + 0.5 * (gap_nom - gap) +
@@ -187,7 +251,9 @@ MosModelT<T> Promote(const MosModel& m) {
   auto to = Fields(out);
   for (int k = 0; k < kNumFields; ++k) *to[k] = T(*from[k]);
   out.type = m.type;
+  out.level = m.level;
   out.cox = T(m.cox);
+  out.alpha = T(m.alpha);
   return out;
 }
 
@@ -206,7 +272,7 @@ Mosfet::Mosfet(const netlist::Element& element, const MosModel& model, double tn
       gd_(rd > 0.0 ? 1.0 / rd : 0.0),
       gs_(rs > 0.0 ? 1.0 / rs : 0.0),
       off_(off),
-      meyer_scale_(Value(model.cox * model.w * (model.l - 2.0 * model.ld) * model.m)) {
+      meyer_scale_(Value(model.cox * EffectiveWidth(model) * EffectiveLength(model) * model.m)) {
   SetAnalysis(AnalysisInfo{0.0, 0.0, temp_celsius});
 }
 
@@ -365,7 +431,8 @@ void Mosfet::Evaluate(EvalContext& ctx) {
 }
 
 int Mosfet::ParamHandle(const std::string& key, bool model_card) const {
-  static const char* kCard[] = {"vto", "kp", "gamma", "phi", "lambda", "cgso", "cgdo"};
+  static const char* kCard[] = {"vto",   "kp",  "gamma", "phi",  "lambda", "cgso", "cgdo",
+                                "theta", "eta", "kappa", "vmax", "ucrit",  "uexp", "neff"};
   static const char* kInstance[] = {"w", "l"};
   if (model_card) {
     for (const char* k : kCard) {
@@ -391,7 +458,7 @@ void Mosfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) co
   for (int r = 0; r < 4; ++r) out.Add(nodes[r], o.f[r].v[0], o.q[r].v[0]);
   if (meyer_scale_ <= 0.0) return;
   // The scale follows W, L, M: the rate rows' charges and the capacitance fractions move with it.
-  const Dual scale = card.cox * card.w * (card.l - 2.0 * card.ld) * card.m;
+  const Dual scale = card.cox * EffectiveWidth(card) * EffectiveLength(card) * card.m;
   for (int k = 0; k < 3; ++k) {
     const int other = nodes[kMeyerTerminal[k]];
     const double dfrac = (o.cap[k].v[0] - o.cap[k].a * scale.v[0] / meyer_scale_) / meyer_scale_;
@@ -404,6 +471,101 @@ void Mosfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) co
 
 namespace {
 
+// Whether `key` belongs to a card of `level` (the keys not listed belong to every level).
+bool KeyAtLevel(const std::string& key, int level) {
+  static const std::map<std::string, std::vector<int>> kLevelKeys = {
+      {"lambda", {1, 2}}, {"theta", {3}}, {"eta", {3}},  {"kappa", {3}}, {"vmax", {2, 3}},
+      {"delta", {2, 3}},  {"ucrit", {2}}, {"uexp", {2}}, {"utra", {2}},  {"neff", {2}},
+      {"xl", {3}},        {"wd", {3}},    {"xw", {3}},   {"delvto", {3}}};
+  auto it = kLevelKeys.find(key);
+  return it == kLevelKeys.end() || std::ranges::find(it->second, level) != it->second.end();
+}
+
+// The parameters a card of `level` takes, for the hint of an unknown key.
+const char* LevelKeys(int level) {
+  switch (level) {
+    case 2:
+      return "level 2 parameters: vto kp gamma phi lambda ucrit uexp utra vmax neff delta nfs xj "
+             "uo tox nsub ld rd rs rsh cbd cbs is js pb cj mj cjsw mjsw fc cgso cgdo cgbo tnom nss "
+             "tpg kf af";
+    case 3:
+      return "level 3 parameters: vto kp gamma phi theta eta kappa vmax delta nfs xj uo tox nsub "
+             "ld xl wd xw delvto rd rs rsh cbd cbs is js pb cj mj cjsw mjsw fc cgso cgdo cgbo tnom "
+             "nss tpg kf af";
+    default:
+      return "level 1 parameters: vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw "
+             "mjsw fc cgso cgdo cgbo tox uo ld nsub tnom kf af";
+  }
+}
+
+// Reads the card's level (1, 2 or 3; BSIM3 levels never reach here); 0 after an error.
+int ReadLevel(const netlist::Model& card,
+              const std::function<void(const std::string&, const std::string&)>& error) {
+  auto it = card.params.find("level");
+  const double level = it == card.params.end() ? 1.0 : it->second;
+  if (level == 1.0 || level == 2.0 || level == 3.0) return static_cast<int>(level);
+  error(fmt::format("level={} is not supported", level),
+        "supported: level=1 (Shichman-Hodges), 2 (Grove-Frohman), 3 (semi-empirical), 8 or 49 "
+        "(BSIM3v3.3)");
+  return 0;
+}
+
+// Intrinsic carrier density (1/m^3) at `kelvin`, scaled from kNiSi at 300 K as ngspice's mos3
+// does for PHI (its level 1 takes kNiSi at any TNOM).
+double IntrinsicDensity(double kelvin) {
+  constexpr double kNiKelvin = 300.0;  // temperature of kNiSi, K
+  const double r = kelvin / kNiKelvin;
+  return kNiSi * r * std::sqrt(r) *
+         std::exp(0.5 * SiliconGap(kelvin) * (1.0 / kNiKelvin - 1.0 / kelvin) /
+                  ThermalVoltageK(1.0));
+}
+
+// Process parameters: COX from TOX, KP from UO, PHI, GAMMA and ALPHA from NSUB.
+void ApplyProcess(double tox, double nsub, double tnom, const std::set<std::string>& given,
+                  MosModel* m, const std::function<void(const std::string&)>& error) {
+  // Levels 2 and 3 divide by COX; level 1 takes TOX = 0 as no oxide capacitance.
+  if (tox < 0.0 || (tox == 0.0 && m->level != 1)) {
+    error(fmt::format("tox must be > 0, got {}", tox));
+  }
+  if (!(tox > 0.0)) return;
+  m->cox = kEpsOx / tox;
+  if (!given.contains("kp")) m->kp = m->uo * 1e-4 * m->cox;  // uo in cm^2/Vs
+  if (!(nsub > 0.0)) return;
+  const double vt = ThermalVoltageK(tnom);
+  const double n = nsub * 1e6;  // 1/cm^3 -> 1/m^3
+  const double ni = m->level == 3 ? IntrinsicDensity(tnom) : kNiSi;
+  constexpr double kMinPhi = 0.1;  // floor of the computed surface potential, V (as SPICE)
+  if (!given.contains("phi")) m->phi = std::max(kMinPhi, 2.0 * vt * std::log(n / ni));
+  if (!given.contains("gamma")) m->gamma = std::sqrt(2.0 * kEpsSi * kCharge * n) / m->cox;
+  m->alpha = 2.0 * kEpsSi / (kCharge * n);
+  if (!given.contains("vto"))
+    error("vto must be given with nsub (the process-based threshold is not modelled)");
+}
+
+// Range checks of the card's values.
+void CheckCard(const MosModel& m, double rd, double rs, double rsh,
+               const std::function<void(const std::string&, const std::string&)>& error) {
+  auto require = [&](bool cond, const std::string& what) {
+    if (!cond) error(what, "");
+  };
+  require(m.kp > 0.0, fmt::format("kp must be > 0, got {}", m.kp));
+  require(m.phi > 0.0, fmt::format("phi must be > 0, got {}", m.phi));
+  require(m.uo > 0.0, fmt::format("uo must be > 0, got {}", m.uo));
+  require(m.gamma >= 0.0, fmt::format("gamma must be >= 0, got {}", m.gamma));
+  require(m.lambda >= 0.0, fmt::format("lambda must be >= 0, got {}", m.lambda));
+  require(m.pb > 0.0, fmt::format("pb must be > 0, got {}", m.pb));
+  require(m.fc >= 0.0 && m.fc < 1.0, fmt::format("fc must be in [0, 1), got {}", m.fc));
+  require(m.is > 0.0, fmt::format("is must be > 0, got {}", m.is));
+  for (double v : {m.cj, m.cjsw, m.cbd, m.cbs, m.cgso, m.cgdo, m.cgbo, m.js, m.ld}) {
+    require(v >= 0.0, "capacitances, js and ld must be >= 0");
+  }
+  for (double v : {m.theta, m.eta, m.kappa, m.vmax, m.nfs, m.xj}) {
+    require(v >= 0.0, "theta, eta, kappa, vmax, nfs and xj must be >= 0");
+  }
+  require(m.ucrit > 0.0 && m.neff > 0.0 && m.uexp >= 0.0, "ucrit and neff must be > 0, uexp >= 0");
+  for (double v : {rd, rs, rsh}) require(v >= 0.0, "rd, rs and rsh must be >= 0");
+}
+
 // Reads the card into `m` and the series resistances; reports every problem at the card.
 bool ReadCard(const netlist::Model& card, double tnom, MosModel* m, double* rd, double* rs,
               double* rsh, netlist::Diagnostics& diag) {
@@ -413,76 +575,42 @@ bool ReadCard(const netlist::Model& card, double tnom, MosModel* m, double* rd, 
     ok = false;
   };
   m->type = card.type == "pmos" ? -1.0 : 1.0;
+  m->level = ReadLevel(card, error);
+  if (m->level == 0) return false;
+  // Levels 2 and 3's defaults that differ from level 1's (as ngspice's mos2 and mos3).
+  constexpr double kTox = 1e-7, kMjsw = 0.33;  // m, 1
+  double tox = m->level != 1 ? kTox : 0.0, nsub = 0.0;
+  if (m->level != 1) m->mjsw = kMjsw;
   auto fields = Fields(*m);
-  double tox = 0.0, uo = 600.0, nsub = 0.0;
-  bool have_kp = false, have_vto = false, have_gamma = false, have_phi = false;
+  std::set<std::string> given;
   for (const auto& [key, value] : card.params) {
     if (!std::isfinite(value)) error(fmt::format("{} is not finite", key));
-    const int k = FieldIndex(key);
-    if (k >= 0 && k < kFirstInstanceField) {
+    const std::string name = key == "vt0"      ? "vto"
+                             : key == "u0"     ? "uo"
+                             : key == "delvt0" ? "delvto"
+                                               : key;
+    const int k = FieldIndex(name);
+    given.insert(name);
+    if (!KeyAtLevel(name, m->level)) {
+      error(fmt::format("'{}' is not a level {} parameter", key, m->level), LevelKeys(m->level));
+    } else if (k >= 0 && k < kFirstInstanceField) {
       *fields[k] = value;
-      have_kp |= key == "kp";
-      have_vto |= key == "vto";
-      have_gamma |= key == "gamma";
-      have_phi |= key == "phi";
-    } else if (key == "vt0") {
-      m->vto = value;
-      have_vto = true;
-    } else if (key == "level") {
-      if (value != 1.0) {
-        error(fmt::format("level={} is not supported", value),
-              "supported: level=1 (Shichman-Hodges with Meyer capacitances)");
-      }
-    } else if (key == "rd") {
-      *rd = value;
-    } else if (key == "rs") {
-      *rs = value;
-    } else if (key == "rsh") {
-      *rsh = value;
-    } else if (key == "tox") {
+    } else if (name == "rd" || name == "rs" || name == "rsh") {
+      *(name == "rd" ? rd : name == "rs" ? rs : rsh) = value;
+    } else if (name == "tox") {
       tox = value;
-    } else if (key == "uo" || key == "u0") {
-      uo = value;
-    } else if (key == "nsub") {
+    } else if (name == "nsub") {
       nsub = value;
-    } else if (key == "tnom") {
-      // Read by NominalKelvin.
-    } else if (key == "kf" || key == "af" || key == "nss" || key == "nfs" || key == "tpg" ||
-               key == "xj") {
-      // Noise and process parameters without effect on level 1's equations here.
-    } else {
-      error(fmt::format("unknown parameter '{}'", key),
-            "level 1 parameters: vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw "
-            "mjsw fc cgso cgdo cgbo tox uo ld nsub tnom kf af");
+    } else if (name == "level" || name == "tnom") {
+      // Read by ReadLevel and NominalKelvin.
+    } else if (name != "kf" && name != "af" && name != "nss" && name != "tpg" && name != "utra") {
+      // kf, af (noise), nss, tpg (the process-based threshold), utra (unused by SPICE2's level
+      // 2 as by ngspice's) have no effect here.
+      error(fmt::format("unknown parameter '{}'", key), LevelKeys(m->level));
     }
   }
-  if (tox > 0.0) {
-    m->cox = kEpsOx / tox;
-    if (!have_kp) m->kp = uo * 1e-4 * m->cox;  // uo in cm^2/Vs
-    if (nsub > 0.0) {
-      const double vt = ThermalVoltageK(tnom);
-      const double n = nsub * 1e6;  // 1/cm^3 -> 1/m^3
-      if (!have_phi) m->phi = std::max(0.1, 2.0 * vt * std::log(n / kNiSi));
-      if (!have_gamma) m->gamma = std::sqrt(2.0 * kEpsSi * kCharge * n) / m->cox;
-      if (!have_vto)
-        error("vto must be given with nsub (the process-based threshold is not modelled)");
-    }
-  } else if (tox < 0.0) {
-    error(fmt::format("tox must be > 0, got {}", tox));
-  }
-  if (!(m->kp > 0.0)) error(fmt::format("kp must be > 0, got {}", m->kp));
-  if (!(m->phi > 0.0)) error(fmt::format("phi must be > 0, got {}", m->phi));
-  if (m->gamma < 0.0) error(fmt::format("gamma must be >= 0, got {}", m->gamma));
-  if (m->lambda < 0.0) error(fmt::format("lambda must be >= 0, got {}", m->lambda));
-  if (!(m->pb > 0.0)) error(fmt::format("pb must be > 0, got {}", m->pb));
-  if (!(m->fc >= 0.0 && m->fc < 1.0)) error(fmt::format("fc must be in [0, 1), got {}", m->fc));
-  if (!(m->is > 0.0)) error(fmt::format("is must be > 0, got {}", m->is));
-  for (double v : {m->cj, m->cjsw, m->cbd, m->cbs, m->cgso, m->cgdo, m->cgbo, m->js, m->ld}) {
-    if (v < 0.0) error("capacitances, js and ld must be >= 0");
-  }
-  for (double v : {*rd, *rs, *rsh}) {
-    if (v < 0.0) error("rd, rs and rsh must be >= 0");
-  }
+  ApplyProcess(tox, nsub, tnom, given, m, [&](const std::string& what) { error(what); });
+  CheckCard(*m, *rd, *rs, *rsh, error);
   return ok;
 }
 
@@ -537,8 +665,10 @@ std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
     }
   };
   require(m.w > 0.0 && std::isfinite(m.w), fmt::format("W must be > 0, got {}", m.w));
-  require(m.l - 2.0 * m.ld > 0.0 && std::isfinite(m.l),
-          fmt::format("L - 2 LD must be > 0, got L = {} and LD = {}", m.l, m.ld));
+  require(EffectiveLength(m) > 0.0 && std::isfinite(m.l),
+          fmt::format("L - 2 LD + XL must be > 0, got L = {}, LD = {}, XL = {}", m.l, m.ld, m.xl));
+  require(EffectiveWidth(m) > 0.0,
+          fmt::format("W - 2 WD + XW must be > 0, got W = {}, WD = {}, XW = {}", m.w, m.wd, m.xw));
   require(m.m > 0.0 && std::isfinite(m.m), fmt::format("M must be > 0, got {}", m.m));
   for (double v : {m.ad, m.as, m.pd, m.ps}) require(v >= 0.0, "AD, AS, PD, PS must be >= 0");
   if (!ok) return nullptr;

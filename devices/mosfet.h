@@ -1,7 +1,14 @@
-// MOSFET level 1 (Shichman-Hodges, as SPICE2/ngspice level 1) with Meyer gate charge:
+// MOSFET levels 1 (Shichman-Hodges, as SPICE2/ngspice level 1), 2 (Grove-Frohman, as ngspice
+// mos2) and 3 (semi-empirical, as ngspice mos3; the channel equations of levels 2 and 3 are in
+// devices/mos_levels.h) with Meyer gate charge:
 // `M1 d g s b model [L=] [W=] [AD=] [AS=] [PD=] [PS=] [NRD=] [NRS=] [M=] [OFF]` and
 // `.model name NMOS|PMOS (level=1 vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw
-// mjsw fc cgso cgdo cgbo tox uo ld nsub tnom)`, instance `temp=` / `dtemp=`.
+// mjsw fc cgso cgdo cgbo tox uo ld nsub tnom)`, instance `temp=` / `dtemp=`. Level 2 adds ucrit
+// uexp utra vmax neff delta nfs xj; level 3 replaces lambda by theta eta kappa vmax delta nfs xj
+// and adds xl wd xw delvto (Leff = L - 2 LD + XL, Weff = W - 2 WD + XW for W and L - 2 LD below);
+// both default TOX to 100 nm and MJSW to 0.33. The rest of this comment (temperature, junctions,
+// Meyer, limiting) holds for every level, with the level's von and vdsat in Meyer's
+// capacitances and, at level 3, UO(T) = UO (T/TNOM)^-1.5.
 //
 // Temperature (T the device's, TNOM the card's, kelvin; shift(), Eg() and the junction's PB, CJ,
 // CJSW, CBD, CBS as junction.h): KP(T) = KP (T/TNOM)^-1.5,
@@ -65,6 +72,13 @@ struct MosModelT {
   T mjsw = T(0.5), fc = T(0.5), cbd = T(0.0), cbs = T(0.0);
   T cgso = T(0.0), cgdo = T(0.0), cgbo = T(0.0), cox = T(0.0);  // cox: F/m^2 (from TOX)
   T ld = T(0.0);
+  // Levels 2 and 3 (mos_levels.h): UO in cm^2/Vs (the card's), ALPHA = 2 eps_si / (q NSUB) in
+  // m^2/V (0 without NSUB).
+  int level = 1;
+  T uo = T(600.0), theta = T(0.0), eta = T(0.0), kappa = T(0.2), vmax = T(0.0), nfs = T(0.0);
+  T xj = T(0.0), delta = T(0.0), alpha = T(0.0);
+  T ucrit = T(1e4), uexp = T(0.0), neff = T(1.0);            // level 2: UCRIT in V/cm
+  T xl = T(0.0), wd = T(0.0), xw = T(0.0), delvto = T(0.0);  // level 3: L, W adjustments, m
   // Instance.
   T w = T(1e-4), l = T(1e-4), ad = T(0.0), as = T(0.0), pd = T(0.0), ps = T(0.0), m = T(1.0);
 };
@@ -84,7 +98,8 @@ class Mosfet : public Device {
   void Evaluate(EvalContext& ctx) override;
   bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
-  // Exact partials for w, l (instance) and vto, kp, gamma, phi, lambda, cgso, cgdo (card).
+  // Exact partials for w, l (instance) and vto, kp, gamma, phi, lambda, cgso, cgdo, theta, eta,
+  // kappa, vmax, ucrit, uexp, neff (card).
   int ParamHandle(const std::string& key, bool model_card) const override;
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
 
@@ -149,7 +164,7 @@ inline constexpr ParamInfo kMosfetParams[] = {
     {"off", 0.0, "1", 0.0, 1.0},
     {"temp", kNoDefault, "C"},  // device temperature (default: the circuit's)
     {"dtemp", 0.0, "C"},        // offset from the circuit temperature
-    {"level", 1.0, "1", 1.0, 1.0, false, ParamScope::kModel},
+    {"level", 1.0, "1", 1.0, 3.0, false, ParamScope::kModel},  // 1 or 3 (8, 49: bsim3.h)
     {"vto", 0.0, "V", -kInf, kInf, false, ParamScope::kModel},
     {"vt0", 0.0, "V", -kInf, kInf, false, ParamScope::kModel},  // = vto
     {"kp", 2e-5, "A/V^2", 0.0, kInf, true, ParamScope::kModel},
@@ -181,9 +196,26 @@ inline constexpr ParamInfo kMosfetParams[] = {
     {"kf", 0.0, "1", -kInf, kInf, false, ParamScope::kModel},        // noise: no effect
     {"af", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},        // noise: no effect
     {"nss", 0.0, "1/cm^2", -kInf, kInf, false, ParamScope::kModel},  // no effect
-    {"nfs", 0.0, "1/cm^2", -kInf, kInf, false, ParamScope::kModel},  // no effect
     {"tpg", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},       // no effect
-    {"xj", 0.0, "m", -kInf, kInf, false, ParamScope::kModel},        // no effect
+    {"nfs", 0.0, "1/cm^2", 0.0, kInf, false, ParamScope::kModel},    // level 3 (1: no effect)
+    {"xj", 0.0, "m", 0.0, kInf, false, ParamScope::kModel},          // level 3 (1: no effect)
+    // Levels 2 and 3 (no default here: a level 1 card refuses them; defaults in mosfet.md).
+    {"theta", kNoDefault, "1/V", 0.0, kInf, false, ParamScope::kModel},
+    {"eta", kNoDefault, "1", 0.0, kInf, false, ParamScope::kModel},
+    {"kappa", kNoDefault, "1", 0.0, kInf, false, ParamScope::kModel},
+    {"vmax", kNoDefault, "m/s", 0.0, kInf, false, ParamScope::kModel},
+    {"delta", kNoDefault, "1", -kInf, kInf, false, ParamScope::kModel},
+    // Level 3 only: Leff = L - 2 LD + XL, Weff = W - 2 WD + XW, VTO + DELVTO.
+    {"xl", kNoDefault, "m", -kInf, kInf, false, ParamScope::kModel},
+    {"wd", kNoDefault, "m", -kInf, kInf, false, ParamScope::kModel},
+    {"xw", kNoDefault, "m", -kInf, kInf, false, ParamScope::kModel},
+    {"delvto", kNoDefault, "V", -kInf, kInf, false, ParamScope::kModel},
+    {"delvt0", kNoDefault, "V", -kInf, kInf, false, ParamScope::kModel},  // = delvto
+    // Level 2 only.
+    {"ucrit", kNoDefault, "V/cm", 0.0, kInf, true, ParamScope::kModel},
+    {"uexp", kNoDefault, "1", 0.0, kInf, false, ParamScope::kModel},
+    {"utra", kNoDefault, "1", -kInf, kInf, false, ParamScope::kModel},  // no effect (as ngspice)
+    {"neff", kNoDefault, "1", 0.0, kInf, true, ParamScope::kModel},
 };
 
 // Drain, source and bulk conduct (channel, junctions); the gate only capacitively.

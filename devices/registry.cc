@@ -71,7 +71,8 @@ const std::vector<DeviceDescriptor>& Registry() {
       {'k', "", CreateCoupling, "mutual inductance between two inductors",
        "K1 L1 L2 0.9\nL1 a b 1m\nL2 c d 4m", nullptr, kCouplingParams, kAfterTwoNodes, OpenTopology,
        kNative, "docs/devices/coupling.md"},
-      {'m', "", CreateMosfet, "MOSFET level 1 (Shichman-Hodges, Meyer gate capacitances)",
+      {'m', "", CreateMosfet,
+       "MOSFET levels 1, 2, 3 (Shichman-Hodges, Grove-Frohman, semi-empirical; Meyer caps)",
        "M1 a b c d nch W=10u L=1u AD=20p AS=20p PD=24u PS=24u\n.model nch nmos (level=1 vto=0.7 "
        "kp=110u gamma=0.4 phi=0.65 lambda=0.04 rd=5 rs=5 cj=1e-4 cjsw=5e-10 cgso=3e-10 cgdo=3e-10 "
        "cgbo=1e-10 tox=20n)",

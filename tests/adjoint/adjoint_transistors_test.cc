@@ -1,11 +1,12 @@
 // Discrete adjoint through the transistors and switches for every integrator with fixed steps:
-// a CMOS inverter (MOSFET level 1), a BJT common-emitter stage, a JFET amplifier (all at a
-// temperature away from TNOM, so the temperature-scaled parameters are differentiated too) and
-// a sampled capacitor behind a voltage-controlled switch, with and without hysteresis. Against
+// a CMOS inverter (MOSFET levels 1, 2 and 3), a BJT common-emitter stage, a JFET amplifier (all at
+// a temperature away from TNOM, so the temperature-scaled parameters are differentiated too) and a
+// sampled capacitor behind a voltage-controlled switch, with and without hysteresis. Against
 // central finite differences of the whole simulation and forward sensitivities.
 #define BOOST_TEST_MODULE adjoint_transistors
 #include <boost/test/unit_test.hpp>
 #include <string>
+#include <vector>
 
 #include "solver/integrators.h"
 #include "tests/adjoint/adjoint_test_util.h"
@@ -54,6 +55,49 @@ BOOST_AUTO_TEST_CASE(mosfet_inverter_all_methods) {
     }
     CheckGradient(deck, spec);
   }
+}
+
+// The inverter of kInverter with the model cards `models` (levels 2 and 3).
+std::string InverterWith(const std::string& models) {
+  std::string deck = kInverter;
+  const size_t from = deck.find(".model nch"), to = deck.find(".tran");
+  return deck.replace(from, to - from, models);
+}
+
+// The implicit methods only: TOX has a default at levels 2 and 3, so the Meyer rows are always
+// there (explicit methods need them removed, as kInverter's explicit runs do).
+void CheckInverterImplicit(const std::string& deck, const std::vector<std::string>& wrt) {
+  for (solver::Method m : AllMethods()) {
+    if (solver::IsExplicit(m)) continue;
+    CheckSpec spec;
+    spec.objective = "integral(v(out)^2) + final(v(out))";
+    spec.wrt = wrt;
+    spec.method = m;
+    spec.fixed_step = 0.5e-9;
+    CheckGradient(deck, spec);
+  }
+}
+
+// Level 3: velocity saturation, weak inversion, static feedback, mobility reduction.
+BOOST_AUTO_TEST_CASE(mosfet_level3_inverter_implicit_methods) {
+  CheckInverterImplicit(
+      InverterWith(".model nch nmos (level=3 vto=0.6 kp=110u gamma=0.4 phi=0.7 theta=0.1 eta=0.05 "
+                   "kappa=0.4 vmax=1.5e5 nfs=5e10 nsub=3e16 xj=0.2u tox=20n cgso=2e-10 cj=1e-4 "
+                   "tnom=20)\n.model pch pmos (level=3 vto=-0.7 kp=40u gamma=0.5 phi=0.7 "
+                   "theta=0.05 eta=0.02 kappa=0.6 nsub=2e16 tox=20n cgdo=2e-10)\n"),
+      {"nch:vto", "nch:kp", "nch:theta", "nch:eta", "nch:kappa", "nch:vmax", "pch:vto", "pch:kappa",
+       "nch:cgso", "m1:w", "m2:l"});
+}
+
+// Level 2: Baum's velocity saturation, mobility degradation, weak inversion; PMOS with LAMBDA.
+BOOST_AUTO_TEST_CASE(mosfet_level2_inverter_implicit_methods) {
+  CheckInverterImplicit(
+      InverterWith(".model nch nmos (level=2 vto=0.6 kp=110u gamma=0.4 phi=0.7 ucrit=1.5e4 "
+                   "uexp=0.2 vmax=6e4 neff=2 nfs=5e10 nsub=3e16 xj=0.2u tox=20n cgso=2e-10 "
+                   "cj=1e-4 tnom=20)\n.model pch pmos (level=2 vto=-0.7 kp=40u gamma=0.5 "
+                   "phi=0.7 lambda=0.05 tox=20n cgdo=2e-10)\n"),
+      {"nch:vto", "nch:kp", "nch:ucrit", "nch:uexp", "nch:vmax", "nch:neff", "pch:vto",
+       "pch:lambda", "m1:w", "m2:l"});
 }
 
 const char* kCommonEmitter = R"(BJT common-emitter stage at 50 C

@@ -47,6 +47,24 @@ const char* kExtraDecks[] = {
     "M1 a b c d n5 W=3u L=0.6u AS=3p PS=8u\n.model n5 nmos (level=8 capmod=0 xpart=0)",
     "M1 a b c d p5 W=3u L=0.6u AD=3p PD=8u\n.model p5 pmos (level=8 capmod=0 xpart=1)",
     "M1 a b c d n6 W=3u L=0.6u\n.model n6 nmos (level=8 capmod=0 xpart=0.5 dvt0w=0.5 k3b=1)",
+    // MOSFET level 2: Baum's velocity saturation with weak inversion and charge sharing; the
+    // depletion-width channel shortening; PMOS with LAMBDA at another TNOM.
+    "M1 a b c d n8 W=4u L=1.5u AD=8p AS=8p PD=12u PS=12u\n"
+    ".model n8 nmos (level=2 vto=0.7 uo=500 tox=20n nsub=3e16 xj=0.25u ld=0.08u ucrit=1.5e4 "
+    "uexp=0.2 vmax=6e4 neff=2 nfs=1e11 delta=0.3 cj=1e-4 cgso=2e-10 cgdo=2e-10 cgbo=1e-10)",
+    "M1 a b c d n9 W=4u L=2u\n"
+    ".model n9 nmos (level=2 vto=0.8 kp=40u gamma=0.6 phi=0.7 nsub=2e16 ucrit=2e4 uexp=0.1)",
+    "M1 a b c d p8 W=6u L=2u M=2\n"
+    ".model p8 pmos (level=2 vto=-0.8 uo=200 nsub=2e16 lambda=0.03 delta=0.2 tox=25n tnom=50 "
+    "rd=10 rs=10)",
+    // MOSFET level 3: velocity saturation with weak inversion and short-channel charge sharing;
+    // without VMAX (KAPPA's channel shortening below and above vdsat), PMOS, another TNOM.
+    "M1 a b c d n7 W=4u L=1u AD=8p AS=8p PD=12u PS=12u\n"
+    ".model n7 nmos (level=3 vto=0.7 uo=500 tox=20n nsub=3e16 theta=0.1 eta=0.05 kappa=0.3 "
+    "vmax=1.5e5 nfs=1e11 xj=0.2u ld=0.05u delta=0.5 cj=1e-4 cgso=2e-10 cgdo=2e-10 cgbo=1e-10)",
+    "M1 a b c d p7 W=6u L=2u M=2\n"
+    ".model p7 pmos (level=3 vto=-0.8 kp=30u gamma=0.5 phi=0.7 nsub=2e16 theta=0.05 kappa=0.5 "
+    "eta=0.02 tox=25n tnom=50 rd=10 rs=10)",
 };
 
 struct Check {

@@ -55,6 +55,18 @@ const Case kCases[] = {
      "tox=20n cj=1e-4)",
      {"nch:vto", "nch:kp", "nch:gamma", "nch:phi", "nch:lambda", "nch:cgso", "nch:cgdo", "m1:w",
       "m1:l"}},
+    // MOSFET levels 2 and 3 (low thresholds, so that the random voltages turn them on).
+    {"M1 a b c d n2 W=10u L=2u AD=20p AS=20p\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\nR4 d 0 1k\n"
+     ".model n2 nmos (level=2 vto=0.1 kp=100u gamma=0.4 phi=0.7 ucrit=1e4 uexp=0.2 vmax=5e4 "
+     "neff=2 nsub=3e16 xj=0.2u nfs=1e11 tox=20n cgso=2e-10 cgdo=2e-10 cj=1e-4)",
+     {"n2:vto", "n2:kp", "n2:gamma", "n2:phi", "n2:ucrit", "n2:uexp", "n2:vmax", "n2:neff",
+      "n2:cgso", "m1:w", "m1:l"}},
+    {"M1 a b c d n3 W=10u L=2u AD=20p AS=20p temp=80\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\n"
+     "R4 d 0 1k\n.model n3 nmos (level=3 vto=0.1 kp=100u gamma=0.4 phi=0.7 theta=0.1 eta=0.3 "
+     "kappa=0.4 vmax=1e5 nsub=3e16 xj=0.2u nfs=1e11 xl=0.1u wd=0.2u xw=0.1u delvto=0.02 "
+     "tox=20n cgso=2e-10 cgdo=2e-10)",
+     {"n3:vto", "n3:kp", "n3:gamma", "n3:phi", "n3:theta", "n3:eta", "n3:kappa", "n3:vmax",
+      "n3:cgdo", "m1:w", "m1:l"}},
     {"M1 a b c d n3 W=4u L=0.5u AD=4p AS=4p PD=10u PS=10u delvto=0 mulu0=1\nR1 a 0 1k\nR2 b 0 "
      "1k\nR3 c 0 1k\n"
      "R4 d 0 1k\n.model n3 nmos (level=8 vth0=0.5 k1=0.55 k2=-0.02 u0=400 rdsw=300 "

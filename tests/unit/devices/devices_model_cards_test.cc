@@ -44,6 +44,9 @@ BOOST_AUTO_TEST_CASE(mosfet_cards) {
   const std::string head = "t\nV1 a 0 1\nM1 a a 0 0 n W=2u L=1u\n";
   ExpectError(head + ".model n nmos (vth0=0.5)\n", "card.cir:4:8", "unknown parameter 'vth0'");
   ExpectError(head + ".model n nmos (level=6)\n", "card.cir:4:8", "level=6 is not supported");
+  ExpectError(head + ".model n nmos (level=4)\n", "card.cir:4:8", "level=4 is not supported");
+  ExpectError(head + ".model n nmos (eta=0.1)\n", "card.cir:4:8",
+              "'eta' is not a level 1 parameter");
   ExpectError(head + ".model n nmos (kp=-1u)\n", "card.cir:4:8", "kp must be > 0");
   ExpectError(head + ".model n nmos (fc=1.5)\n", "card.cir:4:8", "fc must be in [0, 1)");
   ExpectError(head + ".model n nmos (tox=10n nsub=1e16)\n", "card.cir:4:8",
@@ -52,6 +55,37 @@ BOOST_AUTO_TEST_CASE(mosfet_cards) {
               "W must be > 0");
   ExpectError("t\nV1 a 0 1\nM1 a a 0 0 n W=1u L=1u foo=2\n.model n nmos ()\n", "card.cir:3:1",
               "foo");
+}
+
+BOOST_AUTO_TEST_CASE(mosfet_level3_cards) {
+  const std::string head = "t\nV1 a 0 1\nM1 a a 0 0 n W=2u L=1u\n";
+  BOOST_TEST(BuildErrors(head + ".model n nmos (level=3 vto=0.6 theta=0.1 eta=0.05 kappa=0.3 "
+                                "vmax=1e5 nfs=1e11 xj=0.2u nsub=2e16 delta=0.2 u0=500)\n") == "");
+  ExpectError(head + ".model n nmos (level=3 lambda=0.02)\n", "card.cir:4:8",
+              "'lambda' is not a level 3 parameter");
+  ExpectError(head + ".model n nmos (level=3 xd=0.1u)\n", "card.cir:4:8", "unknown parameter 'xd'");
+  ExpectError(head + ".model n nmos (xl=0.1u)\n", "card.cir:4:8",
+              "'xl' is not a level 1 parameter");
+  ExpectError(head + ".model n nmos (level=3 wd=1u)\n", "card.cir:3:1",
+              "W - 2 WD + XW must be > 0");
+  ExpectError(head + ".model n nmos (level=3 vmax=-1)\n", "card.cir:4:8",
+              "theta, eta, kappa, vmax, nfs and xj must be >= 0");
+  ExpectError(head + ".model n nmos (level=3 tox=0)\n", "card.cir:4:8", "tox must be > 0");
+  ExpectError(head + ".model n nmos (level=3 nsub=1e16)\n", "card.cir:4:8",
+              "vto must be given with nsub");
+}
+
+BOOST_AUTO_TEST_CASE(mosfet_level2_cards) {
+  const std::string head = "t\nV1 a 0 1\nM1 a a 0 0 n W=2u L=1u\n";
+  BOOST_TEST(BuildErrors(head +
+                         ".model n nmos (level=2 vto=0.6 lambda=0.02 ucrit=2e4 uexp=0.1 "
+                         "utra=0.3 vmax=5e4 neff=2 nfs=1e11 xj=0.2u nsub=2e16 delta=0.2)\n") == "");
+  ExpectError(head + ".model n nmos (level=2 theta=0.1)\n", "card.cir:4:8",
+              "'theta' is not a level 2 parameter");
+  ExpectError(head + ".model n nmos (level=2 neff=0)\n", "card.cir:4:8",
+              "ucrit and neff must be > 0");
+  ExpectError(head + ".model n nmos (level=3 ucrit=1e4)\n", "card.cir:4:8",
+              "'ucrit' is not a level 3 parameter");
 }
 
 BOOST_AUTO_TEST_CASE(bsim3_cards) {
