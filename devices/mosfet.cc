@@ -292,21 +292,8 @@ void Mosfet::Setup(SetupContext& ctx) {
   di_ = gd_ > 0.0 ? ctx.AddUnknown("v(" + name() + "#drain)", UnknownKind::kNode) : d_;
   si_ = gs_ > 0.0 ? ctx.AddUnknown("v(" + name() + "#source)", UnknownKind::kNode) : s_;
   if (meyer_scale_ <= 0.0) return;
-  // Capacitances to the same node (source tied to bulk) share one rate unknown: their rows would
-  // be the same equation.
   static constexpr const char* kTags[3] = {"#cgs", "#cgd", "#cgb"};
-  const int nodes[4] = {di_, g_, si_, b_};
-  for (int k = 0; k < 3; ++k) {
-    owns_rate_[k] = true;
-    for (int j = 0; j < k; ++j) {
-      if (nodes[kMeyerTerminal[j]] == nodes[kMeyerTerminal[k]]) {
-        rate_[k] = rate_[j];
-        owns_rate_[k] = false;
-        break;
-      }
-    }
-    if (owns_rate_[k]) rate_[k] = ctx.AddUnknown(name() + kTags[k], UnknownKind::kState);
-  }
+  for (int k = 0; k < 3; ++k) rate_[k] = ctx.AddUnknown(name() + kTags[k], UnknownKind::kState);
 }
 
 void Mosfet::Bind(BindContext& ctx) {
@@ -347,7 +334,6 @@ void Mosfet::StampMeyer(EvalContext& ctx, const Jet3* cap, const double* dv, Fet
     const auto& h = meyer_h_[k];
     ctx.G[h[0]] += frac;
     ctx.G[h[1]] -= frac;
-    if (!owns_rate_[k]) continue;
     // Rate row: r - scale d(vg - v_other)/dt = 0.
     ctx.f[rate_[k]] += r;
     ctx.G[h[2]] += 1.0;
@@ -465,7 +451,7 @@ void Mosfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) co
     const double di = dfrac * x[rate_[k]];
     out.Add(g_, di, 0.0);
     out.Add(other, -di, 0.0);
-    if (owns_rate_[k]) out.Add(rate_[k], 0.0, -scale.v[0] * (x[g_] - x[other]));
+    out.Add(rate_[k], 0.0, -scale.v[0] * (x[g_] - x[other]));
   }
 }
 

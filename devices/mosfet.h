@@ -141,11 +141,9 @@ class Mosfet : public Device {
   std::array<int, 16> h_{};                               // [row][col] over (di, g, si, b)
   SeriesConductance rd_, rs_;                             // drain and source series resistances
   // Meyer's capacitances (with TOX): rate unknowns r = scale d(vg - v_t)/dt for t = s, d, b
-  // (scale = Cox of the card, F), and their matrix handles (g,r) (t,r) (r,r) (r,g) (r,t). Two
-  // capacitances to the same node share one unknown, whose row the first one (owns_rate_) stamps.
+  // (scale = Cox of the card, F), and their matrix handles (g,r) (t,r) (r,r) (r,g) (r,t).
   double meyer_scale_ = 0.0;
   std::array<int, 3> rate_{kGround, kGround, kGround};
-  std::array<bool, 3> owns_rate_{true, true, true};
   std::array<std::array<int, 5>, 3> meyer_h_{};
   Linearization last_;
 };
