@@ -14,13 +14,14 @@ NewtonSolver::NewtonSolver(Assembler& assembler, KluSolver& klu)
   x_old_.assign(n_, 0.0);
 }
 
-void NewtonSolver::AssembleJacobian(const NewtonSystem& s) {
+void NewtonSolver::AssembleJacobian(const NewtonSystem& s, const double* x) {
   const Circuit& c = asm_.circuit();
   const auto& cp = c.col_ptr();
   const auto& ri = c.row_idx();
   const auto& g = asm_.G();
   const auto& cc = asm_.C();
   for (int j = 0; j < n_; ++j) {
+    const double xj = std::abs(x[j]);
     for (int k = cp[j]; k < cp[j + 1]; ++k) {
       const int i = ri[k];
       if (s.clamp != nullptr && !std::isnan(s.clamp[i])) {
@@ -28,6 +29,7 @@ void NewtonSolver::AssembleJacobian(const NewtonSystem& s) {
       } else {
         j_[k] = s.wf[i] * g[k] + s.wq[i] * cc[k];
       }
+      scale_[i] = std::max(scale_[i], std::abs(j_[k]) * xj);
     }
   }
 }
@@ -171,8 +173,11 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
     if (!Residual(x, s, &out)) return out;
     // Residual scale from the size of the individual Jacobian terms (those of the factored
     // Jacobian when a chord iteration reuses it).
-    if (!reuse) AssembleJacobian(s);
-    if (!reuse || o.chord) ScaleFromJacobian(x);
+    if (!reuse) {
+      AssembleJacobian(s, x);
+    } else if (o.chord) {
+      ScaleFromJacobian(x);
+    }
     // Convergence: the last update was small and the residual is small.
     const bool residual_ok = ResidualConverged(s, o, &out);
     if (iter > 0 && dx_converged && residual_ok && asm_.num_limited() == 0) {

@@ -79,7 +79,8 @@ class NewtonSolver {
   const std::vector<double>& jacobian() const { return j_; }
 
  private:
-  void AssembleJacobian(const NewtonSystem& s);
+  // J = diag(wf) G + diag(wq) C, and ScaleFromJacobian's terms in the same pass.
+  void AssembleJacobian(const NewtonSystem& s, const double* x);
   // Adds |J_ik x_k| (the size of each Jacobian term) to the residual scale of row i.
   void ScaleFromJacobian(const double* x);
   bool Factor(const NewtonSystem& s, NewtonOutcome* out);
