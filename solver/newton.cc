@@ -192,6 +192,12 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
     const double fraction = o.chord && reuse ? kChordErrorFraction : 1.0;
     double dx_norm = 0.0;
     if (!Update(x, o, fraction, &dx_converged, &dx_norm, &out)) return out;
+    if (o.accept_update && iter > 0 && dx_converged && asm_.num_limited() == 0) {
+      CscMultiplyAdd(c, asm_.G().data(), dx_.data(), asm_.mutable_f());
+      CscMultiplyAdd(c, asm_.C().data(), dx_.data(), asm_.mutable_q());
+      out.converged = true;
+      return out;
+    }
     if (o.chord) {
       // Refresh the Jacobian when the reused one stops contracting fast.
       if (reuse) ++chord_iterations;

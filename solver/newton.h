@@ -42,6 +42,10 @@ struct NewtonOptions {
   // refactor. An update from a reused factorization counts as converged only below
   // kChordErrorFraction of the tolerance (its error is not quadratically small).
   bool chord = false;
+  // SPICE's test: from the second iteration on, an update within the tolerances with no limited
+  // voltage ends the iteration at the updated iterate, whose f and q are taken through the
+  // linearisation (f += G dx, q += C dx) instead of evaluating the devices again.
+  bool accept_update = false;
 };
 
 // Largest ratio |dx_k| / |dx_k-1| (in units of the tolerance) a chord iteration may show before

@@ -318,6 +318,7 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   // Devices may bypass re-evaluation within Newton's tolerances (the adjoint's exact tape, which
   // solves the steps itself, never does).
   const devices::BypassTolerances bypass{o_.reltol, o_.vntol, o_.abstol};
+  nopt.accept_update = !linear && o_.bypass;
   Progress progress(o_.progress, "tran");
 
   std::vector<double> xprev = xn, xtry(n_), qn(n_), qprev(n_), qdotn(n_, 0.0), qnew(n_),
