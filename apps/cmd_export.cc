@@ -56,7 +56,8 @@ std::map<std::string, double> DeckConductances(const std::string& run_dir,
     const int out = static_cast<int>(t.params.g_plus[l].cols());
     for (size_t k = 0; k < cn.syn_plus[l].size(); ++k) {
       g[cn.syn_plus[l][k]] = t.params.g_plus[l](k / out, k % out);
-      g[cn.syn_minus[l][k]] = t.params.g_minus[l](k / out, k % out);
+      if (!cn.syn_minus[l].empty())  // empty with a (fixed, untrained) reference column
+        g[cn.syn_minus[l][k]] = t.params.g_minus[l](k / out, k % out);
     }
   }
   return g;

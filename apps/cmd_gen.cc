@@ -23,12 +23,13 @@ namespace {
 
 struct CrossbarArgs {
   circuits::CrossbarSpec spec;
-  std::string cell = "resistor", weights, out, subckt, sense = "zero";
+  std::string cell = "resistor", weights, out, subckt, sense = "zero", mapping = "unsigned";
 };
 
 int RunCrossbar(CrossbarArgs a) {
   if (!CheckOutputPaths({a.weights}, {{"--output", a.out}})) return kExitInputError;
   circuits::CrossbarSpec& spec = a.spec;
+  spec.differential = spec.differential || a.mapping == "differential";
   spec.cell = a.cell == "mss"    ? circuits::CellKind::kMss
               : a.cell == "1t1r" ? circuits::CellKind::k1t1r
                                  : circuits::CellKind::kResistor;
@@ -131,7 +132,7 @@ void AddInputAndAnalysis(CLI::App* cmd, circuits::AlphaTrain* in, circuits::Deck
 // override the preset.
 struct MsnnArgs {
   training::NetworkConfig net;
-  std::string preset = "default", crossbar, method, out;
+  std::string preset = "default", crossbar, method, mapping, out;
   std::string dataset = circuits::DefaultNetwork().dataset;
   double rline = 0, cline = 0, rdriver = 0, rsense = 0, init_fraction = 1.0;
   uint64_t seed = 1;
@@ -144,7 +145,7 @@ constexpr double kDeckBytesPerWeight = 2 * 64;
 // The preset's network with the given flags applied.
 training::NetworkConfig MsnnNetwork(const MsnnArgs& a) {
   training::NetworkConfig c = training::TrainPreset(a.preset).network;
-  ApplyNetworkFlags(a.given, a.net, a.method, a.crossbar, &c);
+  ApplyNetworkFlags(a.given, a.net, a.method, a.crossbar, a.mapping, &c);
   return c;
 }
 
@@ -205,8 +206,9 @@ int RunMsnn(const MsnnArgs& a) {
   for (size_t i = 0; i < c.layer_sizes.size(); ++i)
     sizes += (i ? "-" : "") + std::to_string(c.layer_sizes[i]);
   std::cout << fmt::format(
-      "MEMprop network {} ({} crossbars, differential pairs{}, {}, T = {}) -> {}\n", sizes,
-      training::CrossbarFormName(c.form), a.rline > 0 || a.cline > 0 ? ", line parasitics" : "",
+      "MEMprop network {} ({} crossbars, {} mapping, {} synapses{}, {}, T = {}) -> {}\n", sizes,
+      training::CrossbarFormName(c.form), training::SignedMappingName(c.mapping),
+      circuits::SynapseCount(spec), a.rline > 0 || a.cline > 0 ? ", line parasitics" : "",
       training::MethodName(c.method), c.steps, a.out);
   return kExitOk;
 }
@@ -232,9 +234,13 @@ void RegisterGenCrossbar(CLI::App* gen, int* exit_code) {
   cb->add_option("--vgate", args->spec.gate_voltage, "1T1R gate-line voltage, V")
       ->transform(SpiceNumber("--vgate"));
   cb->add_option("--weights", args->weights,
-                 "CSV of conductances in S (rows x cols); signed weights with --differential");
-  cb->add_flag("--differential", args->spec.differential,
-               "Two cells per weight on a pair of bit lines");
+                 "CSV of conductances in S (rows x cols); signed weights with --mapping "
+                 "differential");
+  cb->add_option("--mapping", args->mapping,
+                 "unsigned (one cell per weight, conductances) or differential (two cells per "
+                 "signed weight on a pair of bit lines)")
+      ->check(CLI::IsMember({"unsigned", "differential"}));
+  cb->add_flag("--differential", args->spec.differential, "Same as --mapping differential");
   cb->add_option("--model", args->spec.model, "MSS model name (from --include, default mss.lib)");
   cb->add_option("--include", args->spec.include, "Library with the MSS model");
   cb->add_option("--ron", args->spec.ron, "Cell ON resistance, ohm")
@@ -306,14 +312,16 @@ void RegisterGenMsnn(CLI::App* gen, int* exit_code) {
   auto sn = std::make_shared<MsnnArgs>();
   CLI::App* ms = gen->add_subcommand(
       "msnn",
-      "MEMprop spiking network as a netlist: alpha inputs, MSS crossbars (differential pairs), "
-      "MIF layers, training directives");
+      "MEMprop spiking network as a netlist: alpha inputs, MSS crossbars (differential pairs or "
+      "a reference column), MIF layers, training directives");
   ms->add_option("--preset", sn->preset,
                  "Network settings to start from: default (the best measured recipe) or paper")
       ->check(CLI::IsMember({"default", "paper"}));
   ms->add_option("--layers", sn->net.layer_sizes, "Layer sizes, e.g. 784,100,10")->delimiter(',');
   ms->add_option("--crossbar", sn->crossbar, "ideal (paper Eq. 1-2) or circuit (bit-line loading)")
       ->check(CLI::IsMember({"ideal", "circuit"}));
+  ms->add_option("--mapping", sn->mapping, kMappingHelp)
+      ->check(CLI::IsMember({"differential", "reference-column"}));
   ms->add_option("--rline", sn->rline, "Line resistance per cell segment, ohm")
       ->transform(SpiceNumber("--rline"));
   ms->add_option("--cline", sn->cline, "Line capacitance per cell node, F")
@@ -341,7 +349,8 @@ void RegisterGenMsnn(CLI::App* gen, int* exit_code) {
   ms->add_option("--dataset", sn->dataset, "Dataset written into the training directives");
   ms->add_option("--seed", sn->seed, "Seed of the initial conductances");
   ms->add_option("--init-fraction", sn->init_fraction,
-                 "Initial G uniform in [g_min, g_min + f (g_max - g_min)]");
+                 "Initial G uniform in [g_min, g_min + f (g_max - g_min)] (reference column: "
+                 "g_mid +- f (g_max - g_min) / 2 around the reference g_mid)");
   ms->add_option("-o,--output", sn->out, "Output deck")->required();
   ms->callback([sn, ms, exit_code]() {
     for (const CLI::Option* opt : ms->get_options())

@@ -31,7 +31,7 @@ using nlohmann::json;
 // Flags as parsed; only those in `given` override the preset (or, on --resume, the run's record).
 struct TrainArgs {
   training::TrainOptions v;  // holds the parsed values of the option flags below
-  std::string method, crossbar, optimizer, update;
+  std::string method, crossbar, mapping, optimizer, update;
   std::string preset = "default";
   std::string dataset = circuits::DefaultNetwork().dataset;
   std::string run_dir = "runs/memprop";
@@ -45,9 +45,9 @@ struct TrainArgs {
 };
 
 // Flags that shape the network (and so belong to a deck or to the run being resumed).
-constexpr const char* kNetworkFlags[] = {"--layers",      "--method",      "--crossbar",
-                                         "--steps",       "--dt",          "--period",
-                                         "--input-scale", "--layer-scale", "--v-scale"};
+constexpr const char* kNetworkFlags[] = {"--layers",      "--method", "--crossbar", "--mapping",
+                                         "--steps",       "--dt",     "--period",   "--input-scale",
+                                         "--layer-scale", "--v-scale"};
 
 // The device-programming flags (docs/device_updates.md): a field of the update rule's
 // ProgrammingOptions, or of UpdateOptions itself.
@@ -120,8 +120,9 @@ void PrintPath(const training::CompiledNetwork& cn, const char* verb = "training
     for (size_t i = 0; i < c.layer_scale.size(); ++i)
       scales += fmt::format("{}{:.6g}", i ? "," : "", c.layer_scale[i]);
     std::cout << fmt::format(
-        "fast path: compiled {} into a {} network, {} crossbars, layer scales {}, {}\n", cn.path,
-        sizes, training::CrossbarFormName(c.form), scales, training::MethodName(c.method));
+        "fast path: compiled {} into a {} network, {} crossbars, {} mapping, layer scales {}, {}\n",
+        cn.path, sizes, training::CrossbarFormName(c.form), training::SignedMappingName(c.mapping),
+        scales, training::MethodName(c.method));
     for (const std::string& m : cn.crossbar_models) std::cout << "  " << m << "\n";
   } else {
     std::cout << fmt::format("fast path unavailable: {}; {} through the MNA engine (slow, exact)\n",
@@ -385,7 +386,7 @@ int RunTrain(TrainArgs a) {
         a.v.network.layer_sizes.size());
     return kExitInputError;
   }
-  ApplyNetworkFlags(a.given, a.v.network, a.method, a.crossbar, &record.options.network);
+  ApplyNetworkFlags(a.given, a.v.network, a.method, a.crossbar, a.mapping, &record.options.network);
   return TrainFast(a, record);
 }
 
@@ -500,6 +501,8 @@ void AddNetworkOptions(CLI::App* cmd, TrainArgs* a) {
                   "kernels (docs/training.md)");
   cmd->add_option("--crossbar", a->crossbar, "ideal or circuit")
       ->check(CLI::IsMember({"ideal", "circuit"}));
+  cmd->add_option("--mapping", a->mapping, kMappingHelp)
+      ->check(CLI::IsMember({"differential", "reference-column"}));
   cmd->add_option("--steps", n.steps, "Time steps T per sample")->check(Positive());
   cmd->add_option("--dt", n.dt, "Time step [s]")->transform(SpiceNumber("--dt"));
   cmd->add_option("--period", n.period, "Alpha input period in steps")->check(Positive());

@@ -6,7 +6,7 @@ namespace memspice::apps {
 
 void ApplyNetworkFlags(const std::set<std::string>& given, const training::NetworkConfig& parsed,
                        const std::string& method, const std::string& crossbar,
-                       training::NetworkConfig* c) {
+                       const std::string& mapping, training::NetworkConfig* c) {
   auto has = [&](const char* flag) { return given.count(flag) > 0; };
   if (has("--layers")) {
     c->layer_sizes = parsed.layer_sizes;
@@ -15,6 +15,7 @@ void ApplyNetworkFlags(const std::set<std::string>& given, const training::Netwo
   if (has("--layer-scale")) c->layer_scale = parsed.layer_scale;
   if (has("--method")) c->method = training::ParseMethod(method);
   if (has("--crossbar")) c->form = training::ParseCrossbarForm(crossbar);
+  if (has("--mapping")) c->mapping = training::ParseSignedMapping(mapping);
   if (has("--steps")) c->steps = parsed.steps;
   if (has("--dt")) c->dt = parsed.dt;
   if (has("--period")) c->period = parsed.period;

@@ -1,7 +1,6 @@
 // The line port model alone (not a test): the ladder network of one in x out crossbar, as
-// `memspice gen msnn --rline R` writes it (a segment from each driver to the first cell, one
-// segment per cell along word and bit lines, the last bit-line segment into the bit-line
-// terminal), built directly as a LineTopology so that no deck is parsed. Times the symbolic
+// `memspice gen msnn --rline R` writes it (training::UniformLadders), built directly so that no
+// deck is parsed. Times the symbolic
 // analysis, the factorisation with the port admittance, and the gradient, in process CPU seconds
 // (BLAS threads included) and wall seconds. For profiling the line network without the minutes a
 // 784-100-10 deck takes to parse (benchmarks/line_network.sh times the whole training pass).
@@ -30,35 +29,6 @@ double Wall() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Word line of input row r (= 2 i or 2 i + 1) has nodes r * out + j; bit line j has nodes
-// 2 in out + j * 2 in + r.
-std::shared_ptr<mt::LineTopology> Ladders(int in, int out, double rline) {
-  auto t = std::make_shared<mt::LineTopology>();
-  t->in = in;
-  t->out = out;
-  const int rows = 2 * in;
-  t->nodes = 2 * rows * out;
-  const double g = 1 / rline;
-  auto word = [&](int r, int j) { return r * out + j; };
-  auto bit = [&](int j, int r) { return rows * out + j * rows + r; };
-  for (int r = 0; r < rows; ++r) {
-    t->resistors.push_back({mt::Port(r), word(r, 0), g});
-    for (int j = 0; j + 1 < out; ++j) t->resistors.push_back({word(r, j), word(r, j + 1), g});
-  }
-  for (int j = 0; j < out; ++j) {
-    for (int r = 0; r + 1 < rows; ++r) t->resistors.push_back({bit(j, r), bit(j, r + 1), g});
-    t->resistors.push_back({bit(j, rows - 1), mt::Port(t->BitPort(j)), g});
-  }
-  for (int i = 0; i < in; ++i)
-    for (int j = 0; j < out; ++j) {
-      t->plus_word.push_back(word(2 * i, j));
-      t->plus_bit.push_back(bit(j, 2 * i));
-      t->minus_word.push_back(word(2 * i + 1, j));
-      t->minus_bit.push_back(bit(j, 2 * i + 1));
-    }
-  return t;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,7 +41,7 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", repeat);
   app.add_option("--threads", threads, "Threads of the solves");
   CLI11_PARSE(app, argc, argv);
-  const auto top = Ladders(in, out, rline);
+  const auto top = mt::UniformLadders(in, out, rline);
   if (std::string e = top->Validate(); !e.empty()) {
     fmt::print(stderr, "error: {}\n", e);
     return 1;
@@ -96,8 +66,9 @@ int main(int argc, char** argv) {
     fmt::print(
         "step {}: model (factorisation + port admittance) {:.3f} s CPU / {:.3f} s wall, gradient "
         "{:.3f} s CPU / {:.3f} s wall; |Y_bb| {:.6e}, |dG+| {:.6e}; nnz(L) {:.3g}, {:.3g} "
-        "flops per factorisation\n",
-        k, fc, fw, gc, gw, m.ybb().norm(), dp.norm(), m.FactorNonzeros(), m.FactorFlops());
+        "flops per factorisation in {} part(s), separator {} nodes\n",
+        k, fc, fw, gc, gw, m.ybb().norm(), dp.norm(), m.FactorNonzeros(), m.FactorFlops(),
+        m.FactorParts(), m.SeparatorNodes());
   }
   return 0;
 }

@@ -23,10 +23,10 @@ if [ ! -f "$W/run/params.json" ]; then
   $T "$M" train "$W/net.cir" --epochs 1 --max-train 128 --batch-size 64 --max-test "$N" \
     --lr 2e-3 --out "$W/run" --no-progress
 fi
-if [ ! -s "$W/eval.txt" ]; then
-  $T "$M" eval "$W/run" --max-test "$N" --show "$N" > "$W/eval.tmp" && mv "$W/eval.tmp" "$W/eval.txt"
+if [ ! -s "$W/eval_$N.txt" ]; then
+  $T "$M" eval "$W/run" --max-test "$N" --show "$N" > "$W/eval_$N.tmp" && mv "$W/eval_$N.tmp" "$W/eval_$N.txt"
 fi
-cat "$W/eval.txt"
+cat "$W/eval_$N.txt"
 # One sample: export, simulate, class of the solver -> $W/class_K.txt.
 one() {
   k=$1
@@ -51,7 +51,7 @@ wait
 agree=0
 k=0
 while [ "$k" -lt "$N" ]; do
-  fast=$(sed -n "s/^sample $k: label [0-9]*, predicted \([0-9]*\)$/\1/p" "$W/eval.txt")
+  fast=$(sed -n "s/^sample $k: label [0-9]*, predicted \([0-9]*\)$/\1/p" "$W/eval_$N.txt")
   solver=$(cat "$W/class_$k.txt" 2>/dev/null || echo "?")
   [ "$solver" = "$fast" ] && agree=$((agree + 1))
   echo "sample $k: fast path class $fast, solver class $solver ($(tail -1 "$W/sim_$k.log" 2>/dev/null))"

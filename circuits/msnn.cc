@@ -61,6 +61,11 @@ Status Validate(const MsnnSpec& s) {
     if (!(v > 0) || !std::isfinite(v)) return bad(fmt::format("layer_scale: {} must be > 0", v));
   if (!(s.rline >= 0) || !(s.cline >= 0) || !(s.rdriver >= 0) || !(s.rsense >= 0))
     return bad("rline, cline, rdriver and rsense must be >= 0");
+  if (s.reference_column && (s.rline > 0 || s.cline > 0))
+    return bad(
+        "rline/cline with the reference-column mapping: the compiled line model "
+        "(training/line_network.h) has no reference bit line; use the differential mapping with "
+        "line parasitics");
   if ((s.rdriver > 0 || s.rsense > 0) && !(s.rline > 0))
     return bad(fmt::format(
         "rdriver {} and rsense {} are series resistors at the ends of the line ladders: they need "
@@ -77,14 +82,21 @@ Status Validate(const MsnnSpec& s) {
     return bad(fmt::format("weights: {} crossbars given, need {}", s.weights.size(), nl));
   for (size_t l = 0; l < nl; ++l) {
     const size_t n = static_cast<size_t>(s.layers[l]) * s.layers[l + 1];
-    if (s.weights[l].g_plus.size() != n || s.weights[l].g_minus.size() != n)
-      return bad(fmt::format("weights of crossbar {}: need {} x {} conductances", l + 1,
-                             s.layers[l], s.layers[l + 1]));
+    const MsnnCrossbar& w = s.weights[l];
+    if (w.g_plus.size() != n ||
+        (s.reference_column ? w.g_ref.size() != size_t(s.layers[l]) : w.g_minus.size() != n))
+      return bad(fmt::format(
+          "weights of crossbar {}: need {} x {} conductances and {}", l + 1, s.layers[l],
+          s.layers[l + 1],
+          s.reference_column ? fmt::format("{} reference ones", s.layers[l]) : "as many for G-"));
   }
   if (!s.pixels.empty() && static_cast<int>(s.pixels.size()) != s.layers[0])
     return bad(fmt::format("pixels: {} values, need {}", s.pixels.size(), s.layers[0]));
   return Status::Ok();
 }
+
+// Word lines per input: + and - (differential pairs) or + only (reference column).
+std::string Signs(const MsnnSpec& s) { return s.reference_column ? "p" : "pm"; }
 
 // Whether the spec asks for line parasitics (RC ladders for the word and bit lines).
 bool Parasitic(const MsnnSpec& s) { return s.rline > 0 || s.cline > 0; }
@@ -142,7 +154,7 @@ void WriteInputLines(const MsnnSpec& s, int l, std::string* out) {
   const double sl = s.layer_scale[l - 1];
   const std::string ref = s.circuit ? fmt::format("vr{}", l) : "0";
   for (int i = 0; i < in; ++i) {
-    for (char sign : {'p', 'm'}) {
+    for (char sign : Signs(s)) {
       const double sg = sign == 'p' ? 1.0 : -1.0;
       const std::string node = fmt::format("i{}{}_{}", l, sign, i);
       if (l == 1) {
@@ -172,6 +184,25 @@ void WriteInputLines(const MsnnSpec& s, int l, std::string* out) {
   }
 }
 
+// The reference column of crossbar l: one cell per input row from its + line to the reference
+// bit line br<l>, held at the potential the weight columns' bit lines sit at (ground, or the
+// rest potential in the circuit form).
+Status WriteReferenceColumn(const MsnnSpec& s, int l, std::string* out) {
+  const int in = s.layers[l - 1];
+  for (int i = 0; i < in; ++i) {
+    double x0 = 0;
+    const std::string name = fmt::format("ref{}_{}", l, i);
+    if (Status st = SynapseStateForConductance(s.synapse, s.weights[l - 1].g_ref[i],
+                                               "synapse " + name, &x0);
+        !st.ok())
+      return st;
+    *out +=
+        fmt::format("YMSS {} i{}p_{} br{} mss_synapse x0={}\n", name, l, i, l, FormatNumber(x0));
+  }
+  *out += fmt::format("VBR{} br{} {} DC 0\n", l, l, s.circuit ? fmt::format("vr{}", l) : "0");
+  return Status::Ok();
+}
+
 // The synapses of crossbar l, one bit line per neuron, and how each bit line reaches its
 // membrane (mirror, follower or tied).
 Status WriteBitLines(const MsnnSpec& s, int l, std::string* out_text) {
@@ -184,7 +215,7 @@ Status WriteBitLines(const MsnnSpec& s, int l, std::string* out_text) {
     const bool direct = s.circuit && l == 1;
     const std::string sense = direct ? fmt::format("h{}_{}", l, j) : fmt::format("b{}_{}", l, j);
     for (int i = 0; i < in; ++i) {
-      for (char sign : {'p', 'm'}) {
+      for (char sign : Signs(s)) {
         const int row = 2 * i + (sign == 'm');
         const double g = (sign == 'p' ? s.weights[l - 1].g_plus
                                       : s.weights[l - 1].g_minus)[static_cast<size_t>(i) * out + j];
@@ -207,6 +238,7 @@ Status WriteBitLines(const MsnnSpec& s, int l, std::string* out_text) {
     }
     if (parasitic && s.rsense > 0)  // sense resistance between the ladder and the terminal
       o += fmt::format("RS{}_{} bs{}_{} {} {}\n", l, j, l, j, sense, FormatNumber(s.rsense));
+    const double gain = !s.circuit ? 1.0 : direct ? 1.0 : sl;  // the column's mirror gain
     if (!s.circuit) {
       o += fmt::format("VB{}_{} b{}_{} 0 DC 0\n", l, j, l, j);
       o += fmt::format("FB{}_{} 0 h{}_{} VB{}_{} 1\n", l, j, l, j, l, j);
@@ -215,11 +247,21 @@ Status WriteBitLines(const MsnnSpec& s, int l, std::string* out_text) {
       o += fmt::format("VB{}_{} b{}_{} e{}_{} DC 0\n", l, j, l, j, l, j);
       o += fmt::format("FB{}_{} 0 h{}_{} VB{}_{} {}\n", l, j, l, j, l, j, FormatNumber(sl));
     }
+    if (s.reference_column)  // the reference current out of the membrane, mirrored as I_j
+      o += fmt::format("FR{}_{} h{}_{} 0 VBR{} {}\n", l, j, l, j, l, FormatNumber(gain));
   }
-  return Status::Ok();
+  return s.reference_column ? WriteReferenceColumn(s, l, out_text) : Status::Ok();
 }
 
 }  // namespace
+
+long SynapseCount(const MsnnSpec& s) {
+  long n = 0;
+  for (size_t l = 0; l + 1 < s.layers.size(); ++l)
+    n += s.reference_column ? long{s.layers[l]} * (s.layers[l + 1] + 1)
+                            : 2L * s.layers[l] * s.layers[l + 1];
+  return n;
+}
 
 Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
   if (Status st = Validate(s); !st.ok()) return st;
@@ -227,8 +269,8 @@ Status GenerateMsnnDeck(const MsnnSpec& s, std::string* text) {
   std::string o = DeckHeader(s);
   for (int l = 1; l <= nl; ++l) {
     const int in = s.layers[l - 1], out = s.layers[l];
-    o += fmt::format("* ---- layer {}: crossbar {} x {} (differential), {} MIF neurons\n", l, in,
-                     out, out);
+    o += fmt::format("* ---- layer {}: crossbar {} x {} ({}), {} MIF neurons\n", l, in, out,
+                     s.reference_column ? "reference column" : "differential", out);
     // Rest reference: controls the next layer's lines, and references circuit-form lines.
     if (l < nl || s.circuit) o += fmt::format("VR{} vr{} 0 DC {}\n", l, l, FormatNumber(s.v_rest));
     WriteInputLines(s, l, &o);

@@ -7,12 +7,18 @@
 //   .param px<i>=...                the sample binding: pixel i of the input image, in [0, 1]
 //   YALPHA ain 0 a ... ; RA a 0 1   one shared alpha waveform, v(a) = alpha(t) [V per A]
 //   VR<l> vr<l> 0 DC v_rest         rest-potential reference of MIF layer l
-//   EI<l>P_<i>, EI<l>M_<i>          input lines i<l>p_<i>, i<l>m_<i> (+ drives G+, - drives G-):
+//   EI<l>P_<i>, EI<l>M_<i>          input lines i<l>p_<i>, i<l>m_<i> (+ drives G+, - drives G-;
+//                                   reference column: the + line only):
 //                                   layer 1: +/- s_1 input_scale px<i> v(a); deeper layers:
 //                                   +/- s_l (v(h<l-1>_<i>) - v_rest) (ideal) or
 //                                   +/- (v(h<l-1>_<i>) - v_rest) around v_rest (circuit)
 //   YMSS w<l>p_<i>_<j> / w<l>m_<i>_<j>   the differential synapse pair, model mss_synapse, x0 set
 //                                   so that G(x0) is the conductance
+//   reference column (instead of the w<l>m cells): YMSS ref<l>_<i> from i<l>p_<i> to the
+//                                   reference bit line br<l>, held by VBR<l> at ground (ideal) or
+//                                   at vr<l> (circuit); FR<l>_<j> takes the mirrored reference
+//                                   current out of every membrane h<l>_<j> (gain of the column's
+//                                   mirror, 1 for a tied bit line): W_ij = G_ij - G_ref,i
 //   bit line b<l>_<j>               ideal: VB (0 V, virtual ground) whose current FB mirrors into
 //                                   the membrane; circuit: layer 1 tied to the membrane, deeper
 //                                   layers held at the membrane by a follower, current mirrored
@@ -36,15 +42,18 @@ namespace memspice::circuits {
 
 // Conductances of one crossbar, row-major `in x out` (G(i, j) at i * out + j) [S].
 struct MsnnCrossbar {
-  std::vector<double> g_plus, g_minus;
+  std::vector<double> g_plus, g_minus;  // g_minus: differential mapping only
+  std::vector<double> g_ref;            // reference column, one per input row (reference mapping)
 };
 
 struct MsnnSpec {
   // Defaults: circuits/network_defaults.h (training::MsnnSpecFromNetwork fills every field).
   std::vector<int> layers = DefaultNetwork().layers;  // input features, then MIF layer sizes
   bool circuit = false;  // crossbar form: false = ideal (paper Eq. 1-2)
-  double rline = 0.0;    // line resistance per cell segment [Ohm]
-  double cline = 0.0;    // line capacitance per cell node [F]
+  // Signed weights: false = differential pairs, true = one reference column per crossbar.
+  bool reference_column = false;
+  double rline = 0.0;  // line resistance per cell segment [Ohm]
+  double cline = 0.0;  // line capacitance per cell node [F]
   // Series resistances at the line ends (need rline > 0: they terminate the ladders): from each
   // word-line driver to its first cell segment, and from each bit line's last segment to its
   // terminal (sense node, follower or membrane) [Ohm].
@@ -77,6 +86,10 @@ devices::mss::MssParams SynapseModel();
 // the range) if g is outside [1/roff, 1/ron].
 Status SynapseStateForConductance(const devices::mss::MssParams& m, double g,
                                   const std::string& what, double* x0);
+
+// Synapse cells of the deck: per crossbar of N inputs and M neurons 2 N M (differential) or
+// N (M + 1) (reference column: M weight columns and the reference column).
+long SynapseCount(const MsnnSpec& spec);
 
 // Writes the deck; fails with a message naming the bad field or conductance.
 Status GenerateMsnnDeck(const MsnnSpec& spec, std::string* text);

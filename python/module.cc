@@ -306,6 +306,7 @@ void Train(const py::dict& net, const py::dict& opts, py::object data) {
   c.period = Get(net, "period", c.period);
   c.method = training::ParseMethod(Get<std::string>(net, "method", "semi-implicit"));
   c.form = training::ParseCrossbarForm(Get<std::string>(net, "crossbar", "ideal"));
+  c.mapping = training::ParseSignedMapping(Get<std::string>(net, "mapping", "differential"));
   c.input_scale = Get(net, "input_scale", c.input_scale);
   c.v_scale = Get(net, "v_scale", c.v_scale);
   c.layer_scale = Get(net, "layer_scale", c.layer_scale);

@@ -219,6 +219,19 @@ struct Neuron {
   bool ideal = false;
   std::string terminal;  // bit-line terminal: the membrane, the sensed node or the follower side
   std::vector<int> synapses;
+  // Reference-column mapping: the CCCS that takes the mirrored reference current out of the
+  // membrane (-1 if absent), its gain and the reference bit line it senses.
+  int ref_mirror = -1;
+  double ref_k = 0;
+  std::string ref_bit;
+};
+
+// The reference column of one crossbar: the sensed reference bit line and its cells.
+struct ReferenceColumn {
+  int sense = -1;       // the 0 V source holding the bit line
+  std::string held_at;  // the node the bit line is held at ("0" or a rest reference)
+  double held_v = 0;    // its voltage
+  std::vector<int> synapses;
 };
 
 // One line with parasitics: the nodes joined to its port (driver output or bit-line terminal) by
@@ -548,6 +561,74 @@ class Recogniser {
     return lines_[node] = ln;
   }
 
+  // Gain of CCCS f at membrane `node` as seen by the membrane (current into it per ampere into the
+  // bit line), with the 0 V source it senses, the bit-line side of that source (the side with the
+  // synapses) and its other side.
+  double SensedGain(int f_index, const std::string& node, int* sense, std::string* bit,
+                    std::string* other) {
+    const Element& f = El(f_index);
+    used_[f_index] = true;
+    const double fs = f.nodes[1] == node ? 1.0 : -1.0;
+    auto it = by_name_.find(f.control);
+    if (it == by_name_.end()) Fail(f, "controlling source not found");
+    *sense = it->second;
+    const Element& vb = El(*sense);
+    used_[*sense] = true;
+    if (!IsDcSource(vb) || !vb.value || *vb.value != 0.0)
+      Fail(vb, "the sensed bit-line source must be a 0 V DC source");
+    // The bit-line side carries the synapses; the other end is ground, a follower or a reference.
+    auto has_syn = [&](const std::string& n) {
+      for (int k : conns_[n])
+        if ((El(k).letter == 'y' && El(k).type == "mss" && El(k).nodes[1] == n) ||
+            El(k).letter == 'r')
+          return true;
+      return false;
+    };
+    double vs = 1;
+    if (vb.nodes[1] == "0" || (vb.nodes[0] != "0" && has_syn(vb.nodes[0]))) {
+      *bit = vb.nodes[0];
+      *other = vb.nodes[1];
+    } else {
+      *bit = vb.nodes[1];
+      *other = vb.nodes[0];
+      vs = -1;
+    }
+    return fs * vs * *f.value;
+  }
+
+  // Records the reference column on bit line `bit` (once per crossbar): its cells and the node
+  // its sense source holds it at.
+  void ReferenceColumnOf(const std::string& bit, int sense, const std::string& held_at) {
+    if (auto it = refs_.find(bit); it != refs_.end()) {
+      if (it->second.sense != sense)
+        Fail(El(sense), fmt::format("a second source on reference bit line '{}'", bit));
+      return;
+    }
+    ReferenceColumn rc;
+    rc.sense = sense;
+    rc.held_at = held_at;
+    int src = -1;
+    rc.held_v = RefVoltage(held_at, El(sense), &src);
+    if (src >= 0) used_[src] = true;
+    for (int k : conns_[bit]) {
+      if (k == sense) continue;
+      const Element& e = El(k);
+      if (e.letter == 'y' && e.type == "mss" && e.nodes[1] == bit) {
+        rc.synapses.push_back(k);
+        used_[k] = true;
+        LineOf(WordPort(e), e);
+        continue;
+      }
+      Fail(e, fmt::format("on reference bit line '{}' (only reference cells and its sense source "
+                          "are recognised; line parasitics with the reference-column mapping are "
+                          "not supported: the compiled line model has no reference bit line)",
+                          bit));
+    }
+    if (rc.synapses.empty())
+      Fail(El(sense), fmt::format("reference bit line '{}' has no cells", bit));
+    refs_[bit] = std::move(rc);
+  }
+
   void NeuronInputs(Neuron& n) {
     used_[n.cap] = true;
     for (int k : {n.m[0], n.m[1], n.src[0], n.src[1]}) used_[k] = true;
@@ -560,13 +641,14 @@ class Recogniser {
                                    "state ({:.10g}, {:.10g}) where the fast kernels start it",
                                    n.node, x0[0], x0[1], r.x1, r.x2));
     std::string bit;
+    std::vector<int> mirrors;  // CCCSs between the membrane and ground
     for (int k : conns_[n.node]) {
       if (k == n.cap || k == n.m[0] || k == n.m[1]) continue;
       const Element& e = El(k);
-      if (e.letter == 'f' && n.mirror < 0 && e.value &&
+      if (e.letter == 'f' && e.value &&
           ((e.nodes[0] == "0" && e.nodes[1] == n.node) ||
            (e.nodes[1] == "0" && e.nodes[0] == n.node))) {
-        n.mirror = k;
+        mirrors.push_back(k);
         continue;
       }
       if (e.letter == 'y' && e.type == "mss" && e.nodes[1] == n.node) {
@@ -579,41 +661,38 @@ class Recogniser {
       }
       Fail(e, fmt::format("at membrane node '{}' (expected a CCCS mirror or synapses)", n.node));
     }
+    // A positive gain mirrors the neuron's own bit line in, a negative one takes a reference
+    // column's current out (reference-column mapping).
+    std::string mirror_bit, mirror_other;
+    for (int f : mirrors) {
+      int sense = -1;
+      std::string fbit, other;
+      const double k = SensedGain(f, n.node, &sense, &fbit, &other);
+      int& slot = k > 0 ? n.mirror : n.ref_mirror;
+      if (slot >= 0)
+        Fail(El(f), fmt::format("a second {} CCCS at membrane '{}'",
+                                k > 0 ? "mirroring" : "reference-subtracting", n.node));
+      slot = f;
+      if (k > 0) {
+        n.sense = sense;
+        n.k = k;
+        mirror_bit = fbit;
+        mirror_other = other;
+      } else {
+        n.ref_k = -k;
+        n.ref_bit = fbit;
+        ReferenceColumnOf(fbit, sense, other);
+      }
+    }
     if (n.mirror >= 0 && (!n.synapses.empty() || !n.terminal.empty()))
       Fail(El(n.mirror),
            fmt::format("membrane '{}' has both a mirrored and a direct bit line", n.node));
     if (n.mirror < 0 && n.synapses.empty() && n.terminal.empty())
       Fail(El(n.cap), fmt::format("neuron '{}' has no input", n.node));
     if (n.mirror >= 0) {
-      const Element& f = El(n.mirror);
-      used_[n.mirror] = true;
-      const double fs = f.nodes[1] == n.node ? 1.0 : -1.0;
-      auto it = by_name_.find(f.control);
-      if (it == by_name_.end()) Fail(f, "controlling source not found");
-      n.sense = it->second;
       const Element& vb = El(n.sense);
-      used_[n.sense] = true;
-      if (!IsDcSource(vb) || !vb.value || *vb.value != 0.0)
-        Fail(vb, "the sensed bit-line source must be a 0 V DC source");
-      // The bit-line side carries the synapses; the other end is ground (ideal) or a follower.
-      std::string other;
-      double vs = 1;
-      auto has_syn = [&](const std::string& node) {
-        for (int k : conns_[node])
-          if ((El(k).letter == 'y' && El(k).type == "mss" && El(k).nodes[1] == node) ||
-              El(k).letter == 'r')
-            return true;
-        return false;
-      };
-      if (vb.nodes[1] == "0" || (vb.nodes[0] != "0" && has_syn(vb.nodes[0]))) {
-        bit = vb.nodes[0];
-        other = vb.nodes[1];
-      } else {
-        bit = vb.nodes[1];
-        other = vb.nodes[0];
-        vs = -1;
-      }
-      n.k = fs * vs * *f.value;
+      bit = mirror_bit;
+      const std::string& other = mirror_other;
       if (other == "0") {
         n.ideal = true;
       } else {
@@ -744,7 +823,7 @@ class Recogniser {
       rest.push_back(ComputeRestState(p0));
     }
     // Pixel of each layer-1 line from the unit parse (px<i> = i + 1).
-    std::map<std::string, double> unit_gain;
+    std::map<std::string, double>& unit_gain = unit_gain_;
     for (const Element& e : unit_->elements)
       if (e.letter == 'e' && e.value) unit_gain[e.name] = *e.value;
     double c_unit = 0;
@@ -755,12 +834,18 @@ class Recogniser {
       }
     unit_gain_per_pixel_ = c_unit;
     int form = -1;  // 0 ideal, 1 circuit
+    cfg.mapping = LayerMapping(0);
+    for (int l = 1; l < nl; ++l)
+      if (LayerMapping(l) != cfg.mapping)
+        Fail(
+            fmt::format("crossbar {} uses the {} mapping, crossbar 1 the {}; the fast kernels use "
+                        "one mapping per network",
+                        l + 1, SignedMappingName(LayerMapping(l)), SignedMappingName(cfg.mapping)));
     c_.params.g_plus.clear();
     c_.params.g_minus.clear();
     c_.syn_plus.assign(nl, {});
     c_.syn_minus.assign(nl, {});
-    mss::MssParams syn_model;
-    bool have_model = false;
+    const mss::MssParams& syn_model = syn_model_;
     for (int l = 0; l < nl; ++l) {
       const int in = cfg.layer_sizes[l], out = cfg.layer_sizes[l + 1];
       Eigen::MatrixXd gp = Eigen::MatrixXd::Constant(in, out, -1), gm = gp;
@@ -770,6 +855,7 @@ class Recogniser {
       std::map<std::string, int> word_port, bit_port;  // port node -> port index
       std::vector<std::pair<std::string, std::string>> cell_plus(static_cast<size_t>(in) * out),
           cell_minus(cell_plus.size());  // (word-side, bit-side) node of each cell
+      const bool reference = LayerMapping(l) == SignedMapping::kReferenceColumn;
       for (int j : layers_[l]) {
         const Neuron& n = neurons_[j];
         const int f = n.ideal ? 0 : 1;
@@ -780,37 +866,18 @@ class Recogniser {
         if (!Close(n.k, k_layer, 1e-12))
           Fail(El(n.mirror),
                fmt::format("mirror gain {} differs from {} in MIF layer {}", n.k, k_layer, l + 1));
+        if (reference && !Close(n.ref_k, n.k, 1e-12))
+          Fail(El(n.ref_mirror),
+               fmt::format("subtracts the reference current with gain {}, but the bit line of "
+                           "'{}' reaches it with gain {}: W = G - G_ref needs the same gain",
+                           n.ref_k, n.node, n.k));
         for (int k : n.synapses) {
           const Element& se = El(k);
           const std::string port = port_of_word(se);
           Line& ln = lines_.at(port);
           const Element& le = El(ln.e);
-          int i = 0;
           double mag = 0;
-          if (ln.source < 0) {
-            if (l != 0) Fail(se, "alpha-driven line in a deeper layer");
-            if (c_unit == 0) Fail(le, "input lines have zero gain with the pixels set");
-            const double g1 = unit_gain[le.name];
-            const double r = std::abs(g1) / c_unit;
-            i = static_cast<int>(std::lround(r)) - 1;
-            if (c_unit == 0 || !Close(r, i + 1, 1e-9) || i < 0 || i >= F)
-              Fail(le, fmt::format("gain is not <scale>*{}<i> for one pixel i", dir.input_prefix));
-            // Linear without offset: the deck's own pixel value reproduces the default gain.
-            const double px = c_.netlist.params.at(c_.inputs[i]);
-            if (!Close(ln.gain, g1 / (i + 1) * px, 1e-9, 1e-300))
-              Fail(le, fmt::format("gain is not proportional to {}", c_.inputs[i]));
-            ln.sign = g1 > 0 ? 1 : -1;
-            mag = c_unit;
-          } else {
-            if (neurons_[ln.source].layer != l) Fail(se, "skips a layer");
-            i = index[ln.source];
-            mag = std::abs(ln.gain);
-            if (!Close(ref_of_line_control_.at(port), rest[l - 1].v, 1e-9, 1e-12))
-              Fail(le, fmt::format("controlled relative to {} V, not the rest potential {} V of "
-                                   "MIF layer {}",
-                                   ref_of_line_control_.at(port), rest[l - 1].v, l));
-          }
-          if (ln.sign == 0) Fail(le, "zero gain");
+          const int i = InputOf(l, port, se, index, rest, &mag);
           if (gain_layer == 0) gain_layer = mag;
           if (!Close(mag, gain_layer, 1e-12))
             Fail(le, fmt::format("gain magnitude {} differs from {} in crossbar {}", mag,
@@ -822,27 +889,11 @@ class Recogniser {
             Fail(le, fmt::format("circuit crossbar input lines must be referenced to the rest "
                                  "potential {} V, not {} V",
                                  rest[l].v, ln.ref_v));
-          double x0 = 0;
-          const mss::MssParams m = Mss(k, &x0);
-          if (m.phi != 1.0) Fail(se, "synapse is not linear (phi != 1)");
-          if (!have_model) {
-            syn_model = m;
-            have_model = true;
-          } else if (m.ron != syn_model.ron || m.roff != syn_model.roff) {
-            Fail(se, "synapses have different R_on/R_off (one conductance range per network)");
-          }
-          // Retentive: the state must not drift measurably over a sample at the largest drive
-          // the cell can see. The lines are passive, so IR drop only lowers a cell's voltage
-          // below the difference of its port voltages.
-          const double u_max = CellVoltageBound(l, ln);
-          for (double u : {-u_max, 0.0, u_max})
-            if (std::abs(mss::StateRate(m, x0, u)) * dir.steps * dir.dt > kDriftLimit)
-              Fail(se, fmt::format("a drive of up to {:.3g} V across this synapse would change its "
-                                   "state (dx/dt = {:.3g}/s at u = {:.3g} V); the fast kernels "
-                                   "hold conductances constant within a sample: lower the input "
-                                   "scale or the layer scale, or use a synapse with a higher "
-                                   "switching threshold",
-                                   u_max, mss::StateRate(m, x0, u), u));
+          if (reference && ln.sign < 0)
+            Fail(se,
+                 "a G- cell in a reference-column crossbar (the reference column replaces "
+                 "the G- cells)");
+          const double g_cell = CellConductance(l, ln, k);
           const int jj = index[j];
           word_port[port] = 2 * i + (ln.sign > 0 ? 0 : 1);
           bit_port[n.terminal] = 2 * in + jj;
@@ -853,9 +904,21 @@ class Recogniser {
           if (g(i, jj) >= 0)
             Fail(se, fmt::format("second synapse from input {} ({}) to neuron '{}'", i,
                                  ln.sign > 0 ? "+" : "-", n.node));
-          g(i, jj) = mss::Conductance(m, x0);
+          g(i, jj) = g_cell;
           names[static_cast<size_t>(i) * out + jj] = se.name;
         }
+      }
+      if (reference) {
+        for (const auto* ports : {&word_port, &bit_port})
+          for (const auto& [node, p] : *ports)
+            if (nets_.count(node))
+              Fail(fmt::format(
+                  "crossbar {}: line parasitics (at '{}') with the reference-column mapping are "
+                  "not supported: the compiled line model has two word lines per input and no "
+                  "reference bit line; use the differential mapping",
+                  l + 1, node));
+        ReferenceWeights(l, gain_layer, index, rest, form, &gm);
+        c_.syn_minus[l].clear();
       }
       for (int i = 0; i < in; ++i)
         for (int j = 0; j < out; ++j)
@@ -900,6 +963,125 @@ class Recogniser {
     if (std::string e = cfg.Validate(); !e.empty()) Fail("network settings: " + e);
   }
 
+  // The signed-weight mapping of crossbar l: reference column if its neurons subtract one
+  // (all of them, from one shared reference bit line), else differential.
+  SignedMapping LayerMapping(int l) const {
+    const Neuron& n0 = neurons_[layers_[l][0]];
+    for (int j : layers_[l]) {
+      const Neuron& n = neurons_[j];
+      if ((n.ref_mirror >= 0) != (n0.ref_mirror >= 0) || n.ref_bit != n0.ref_bit)
+        Fail(El(n.cap), fmt::format("neuron '{}' {} as neuron '{}' of MIF layer {} (one reference "
+                                    "column per crossbar, subtracted from every neuron)",
+                                    n.node,
+                                    n.ref_mirror >= 0 ? "subtracts a different reference column"
+                                                      : "subtracts no reference column",
+                                    n0.node, l + 1));
+    }
+    return n0.ref_mirror >= 0 ? SignedMapping::kReferenceColumn : SignedMapping::kDifferential;
+  }
+
+  // Conductance of synapse k of crossbar l on line `ln`, checking that it is linear, has the
+  // network's conductance range and holds its state within a sample.
+  double CellConductance(int l, const Line& ln, int k) {
+    const Element& se = El(k);
+    double x0 = 0;
+    const mss::MssParams m = Mss(k, &x0);
+    if (m.phi != 1.0) Fail(se, "synapse is not linear (phi != 1)");
+    if (!have_model_) {
+      syn_model_ = m;
+      have_model_ = true;
+    } else if (m.ron != syn_model_.ron || m.roff != syn_model_.roff) {
+      Fail(se, "synapses have different R_on/R_off (one conductance range per network)");
+    }
+    // Retentive: the state must not drift measurably over a sample at the largest drive the cell
+    // can see. The lines are passive, so IR drop only lowers a cell's voltage below the
+    // difference of its port voltages.
+    const MsnnDirectives& dir = c_.directives;
+    const double u_max = CellVoltageBound(l, ln);
+    for (double u : {-u_max, 0.0, u_max})
+      if (std::abs(mss::StateRate(m, x0, u)) * dir.steps * dir.dt > kDriftLimit)
+        Fail(se, fmt::format("a drive of up to {:.3g} V across this synapse would change its "
+                             "state (dx/dt = {:.3g}/s at u = {:.3g} V); the fast kernels "
+                             "hold conductances constant within a sample: lower the input "
+                             "scale or the layer scale, or use a synapse with a higher "
+                             "switching threshold",
+                             u_max, mss::StateRate(m, x0, u), u));
+    return mss::Conductance(m, x0);
+  }
+
+  // The reference column of crossbar l into *gm (every column a copy of G_ref): one cell per
+  // input row on its + line, driven as the weight cells (line gain `gain_layer`), its bit line
+  // held where the weight columns' bit lines sit (ground, or the rest potential in the circuit
+  // form).
+  void ReferenceWeights(int l, double gain_layer, const std::vector<int>& index,
+                        const std::vector<RestState>& rest, int form, Eigen::MatrixXd* gm) {
+    const std::string& bit = neurons_[layers_[l][0]].ref_bit;
+    const ReferenceColumn& rc = refs_.at(bit);
+    const Element& vb = El(rc.sense);
+    if (form == 0 && rc.held_at != "0")
+      Fail(vb, "an ideal crossbar's reference bit line must be held at ground (as its columns)");
+    if (form == 1 && !Close(rc.held_v, rest[l].v, 1e-9, 1e-12))
+      Fail(vb, fmt::format("a circuit crossbar's reference bit line must be held at the rest "
+                           "potential {} V (as its input lines' reference), not {} V",
+                           rest[l].v, rc.held_v));
+    std::vector<double> g_ref(gm->rows(), -1.0);
+    for (int k : rc.synapses) {
+      const Element& se = El(k);
+      const std::string port = port_of_word(se);
+      double mag = 0;
+      const int i = InputOf(l, port, se, index, rest, &mag);
+      const Line& ln = lines_.at(port);
+      if (ln.sign < 0 || !Close(mag, gain_layer, 1e-12))
+        Fail(se, "a reference cell must sit on an input line that drives the weight cells (+)");
+      if (g_ref[i] >= 0) Fail(se, fmt::format("second reference cell on input {}", i));
+      g_ref[i] = CellConductance(l, ln, k);
+    }
+    for (int i = 0; i < gm->rows(); ++i) {
+      if (g_ref[i] < 0)
+        Fail(vb,
+             fmt::format("the reference column of crossbar {} has no cell on input {}", l + 1, i));
+      gm->row(i).setConstant(g_ref[i]);
+    }
+  }
+
+  // Input index of the line `port` that synapse `se` of crossbar l sits on, checking its drive;
+  // *mag: the line's gain magnitude (layer 1: per unit pixel). Sets the line's sign.
+  int InputOf(int l, const std::string& port, const Element& se, const std::vector<int>& index,
+              const std::vector<RestState>& rest, double* mag) {
+    Line& ln = lines_.at(port);
+    const Element& le = El(ln.e);
+    int i = 0;
+    const double c_unit = unit_gain_per_pixel_;
+    if (ln.source < 0) {
+      if (l != 0) Fail(se, "alpha-driven line in a deeper layer");
+      if (c_unit == 0) Fail(le, "input lines have zero gain with the pixels set");
+      const auto it = unit_gain_.find(le.name);
+      const double g1 = it == unit_gain_.end() ? 0.0 : it->second;
+      const double r = std::abs(g1) / c_unit;
+      i = static_cast<int>(std::lround(r)) - 1;
+      const int F = static_cast<int>(c_.inputs.size());
+      if (!Close(r, i + 1, 1e-9) || i < 0 || i >= F)
+        Fail(le,
+             fmt::format("gain is not <scale>*{}<i> for one pixel i", c_.directives.input_prefix));
+      // Linear without offset: the deck's own pixel value reproduces the default gain.
+      const double px = c_.netlist.params.at(c_.inputs[i]);
+      if (!Close(ln.gain, g1 / (i + 1) * px, 1e-9, 1e-300))
+        Fail(le, fmt::format("gain is not proportional to {}", c_.inputs[i]));
+      ln.sign = g1 > 0 ? 1 : -1;
+      *mag = c_unit;
+    } else {
+      if (neurons_[ln.source].layer != l) Fail(se, "skips a layer");
+      i = index[ln.source];
+      *mag = std::abs(ln.gain);
+      if (!Close(ref_of_line_control_.at(port), rest[l - 1].v, 1e-9, 1e-12))
+        Fail(le, fmt::format("controlled relative to {} V, not the rest potential {} V of "
+                             "MIF layer {}",
+                             ref_of_line_control_.at(port), rest[l - 1].v, l));
+    }
+    if (ln.sign == 0) Fail(le, "zero gain");
+    return i;
+  }
+
   // Largest voltage a cell of crossbar l on line `ln` can see: the input drive (layer 1: the
   // line gain at pixel 1 times the alpha peak; deeper layers: the gain times the membrane swing
   // bound) plus, in the circuit form, the swing of the bit-line terminal.
@@ -935,8 +1117,10 @@ class Recogniser {
         }
     if (nets.empty()) {
       c_.crossbar_models.push_back(fmt::format(
-          "crossbar {} ({} x {}): ideal lines (no line resistance): weights W = G+ - G-", l + 1, in,
-          out));
+          "crossbar {} ({} x {}): ideal lines (no line resistance): weights W = {}", l + 1, in, out,
+          c_.config.mapping == SignedMapping::kReferenceColumn
+              ? "G - G_ref (fixed reference column)"
+              : "G+ - G-"));
       return nullptr;
     }
     auto term = [&](const std::string& node) {
@@ -1007,9 +1191,13 @@ class Recogniser {
   std::string alpha_node_;
   std::map<std::string, Line> lines_;
   std::map<std::string, double> ref_of_line_control_;
-  std::map<std::string, std::string> port_of_;  // line node -> its driver or bit-line terminal
-  std::map<std::string, LineNet> nets_;         // lines with parasitics, by port node
-  double unit_gain_per_pixel_ = 0;              // layer-1 line gain per unit pixel [V/V]
+  std::map<std::string, std::string> port_of_;   // line node -> its driver or bit-line terminal
+  std::map<std::string, LineNet> nets_;          // lines with parasitics, by port node
+  std::map<std::string, ReferenceColumn> refs_;  // reference columns by bit-line node
+  double unit_gain_per_pixel_ = 0;               // layer-1 line gain per unit pixel [V/V]
+  std::map<std::string, double> unit_gain_;      // VCVS gains with pixel i set to i + 1
+  mss::MssParams syn_model_;                     // the synapses' model (one range per network)
+  bool have_model_ = false;
   std::vector<std::vector<int>> layers_;
 };
 
@@ -1074,12 +1262,16 @@ bool CompileNetwork(const std::string& path, const std::vector<std::string>& inc
     if (!unit) Fail("the deck does not parse with the pixel parameters set");
     rec.Run();
     size_t synapses = 0;
-    for (const auto& l : c.syn_plus) synapses += 2 * l.size();
+    for (size_t l = 0; l < c.syn_plus.size(); ++l)
+      synapses += c.syn_plus[l].size() + c.syn_minus[l].size();
     if (c.trainable.size() != synapses)
       Fail(
-          fmt::format("*@msnn trainable={} selects {} of the {} synapses; the fast kernels train "
-                      "all of them",
-                      c.directives.trainable, c.trainable.size(), synapses));
+          fmt::format("*@msnn trainable={} selects {} synapses, the network has {} weight "
+                      "synapses; the fast kernels train all of them{}",
+                      c.directives.trainable, c.trainable.size(), synapses,
+                      c.config.mapping == SignedMapping::kReferenceColumn
+                          ? " and not the fixed reference column (exclude its cells)"
+                          : ""));
     c.fast = true;
   } catch (const NotRecognised& e) {
     c.fast = false;
@@ -1139,15 +1331,19 @@ Status MsnnSpecFromNetwork(const NetworkConfig& c, const Parameters& p, const st
   s.v_rest = r.v;
   s.x1_rest = r.x1;
   s.x2_rest = r.x2;
+  s.reference_column = c.mapping == SignedMapping::kReferenceColumn;
+  if (std::string e = CheckReference(c, p); !e.empty()) return Status::Error(e);
   s.weights.clear();
   for (int l = 0; l < c.num_layers(); ++l) {
     circuits::MsnnCrossbar cb;
     const int in = c.layer_sizes[l], out = c.layer_sizes[l + 1];
-    for (int i = 0; i < in; ++i)
+    for (int i = 0; i < in; ++i) {
       for (int j = 0; j < out; ++j) {
         cb.g_plus.push_back(p.g_plus[l](i, j));
-        cb.g_minus.push_back(p.g_minus[l](i, j));
+        if (!s.reference_column) cb.g_minus.push_back(p.g_minus[l](i, j));
       }
+      if (s.reference_column) cb.g_ref.push_back(p.g_minus[l](i, 0));
+    }
     s.weights.push_back(std::move(cb));
   }
   *spec = std::move(s);

@@ -78,7 +78,8 @@ struct CompiledNetwork {
   std::string reason;  // why not fast: names the element and its file:line
   NetworkConfig config;
   Parameters params;
-  // Synapse element names per crossbar, row-major in x out (G+ and G-).
+  // Synapse element names per crossbar, row-major in x out (G+ and G-; syn_minus[l] is empty for
+  // a reference-column crossbar, whose reference cells are not trained).
   std::vector<std::vector<std::string>> syn_plus, syn_minus;
   // One line per crossbar: which model it got and why (ideal lines, or the line network with its
   // size and time-constant bound), for the run log.

@@ -3,11 +3,14 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 
+#include <Eigen/Cholesky>
 #include <Eigen/CholmodSupport>
 #include <Eigen/SparseCore>
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <exception>
+#include <numeric>
 #include <queue>
 #include <thread>
 
@@ -115,6 +118,33 @@ std::string LineTopology::Validate() const {
   return {};
 }
 
+std::shared_ptr<LineTopology> UniformLadders(int in, int out, double rline) {
+  auto t = std::make_shared<LineTopology>();
+  t->in = in;
+  t->out = out;
+  const int rows = 2 * in;
+  t->nodes = 2 * rows * out;
+  const double g = 1 / rline;
+  auto word = [&](int r, int j) { return r * out + j; };
+  auto bit = [&](int j, int r) { return rows * out + j * rows + r; };
+  for (int r = 0; r < rows; ++r) {
+    t->resistors.push_back({Port(r), word(r, 0), g});
+    for (int j = 0; j + 1 < out; ++j) t->resistors.push_back({word(r, j), word(r, j + 1), g});
+  }
+  for (int j = 0; j < out; ++j) {
+    for (int r = 0; r + 1 < rows; ++r) t->resistors.push_back({bit(j, r), bit(j, r + 1), g});
+    t->resistors.push_back({bit(j, rows - 1), Port(t->BitPort(j)), g});
+  }
+  for (int i = 0; i < in; ++i)
+    for (int j = 0; j < out; ++j) {
+      t->plus_word.push_back(word(2 * i, j));
+      t->plus_bit.push_back(bit(j, 2 * i));
+      t->minus_word.push_back(word(2 * i + 1, j));
+      t->minus_bit.push_back(bit(j, 2 * i + 1));
+    }
+  return t;
+}
+
 // Supernodal sparse Cholesky from CHOLMOD of K alone (the slowest time constant).
 using Cholesky = Eigen::CholmodSupernodalLLT<SpMat, Eigen::Lower>;
 
@@ -146,42 +176,100 @@ double LineTimeConstant(const LineTopology& t, double g) {
 // v_b): a back-solve alone for bit-port voltages (phi_q), a forward and a back-solve for word-port
 // ones. Right-hand sides are node-major (the r values of a node side by side), so that a
 // supernode's rows are contiguous blocks and its updates are two BLAS 3 calls.
+//
+// Rows are numbered in elimination order: the internal nodes as the fill-reducing ordering puts
+// them, the bit ports, then the word ports (not in M). Where the elimination tree branches below a
+// small top separator S (nested dissection makes one), the nodes under it form two independent
+// parts T_0, T_1, factorised at the same time on two threads: part p is M restricted to T_p and
+// the border B = S + bit ports (a principal submatrix, so positive definite), and its last block
+// gives S_p = M_BB - M_BTp M_Tp^-1 M_TpB. The border's Schur complement Z = S_0 + S_1 - M_BB is
+// dense and small; its Cholesky factor L_Z completes L (the parts' columns of L are those of the
+// whole factor). Without a split there is one part and L_Z = L_bb.
 struct LinePortModel::Factor {
-  cholmod_common cc;
-  cholmod_factor* l = nullptr;  // supernodal, L L^T = M(perm, perm), bit ports kept last
-  int rows = 0;                 // rows of a right-hand side: L's, then the word ports
-  std::vector<int> position;    // M index -> row of L
-  std::vector<int> cell_rows;   // per cell: rows of its G+ word, G+ bit, G- word, G- bit terminals
-  std::vector<char> open_bit;   // per bit port: nothing connected (its rows of Y are zero)
-  double lnz = 0, flops = 0;    // of the factor (CHOLMOD's analysis)
+  // CHOLMOD's factor of M restricted to one part's internal nodes (rows off..off + n - 1) and the
+  // border (last), in elimination order.
+  struct Part {
+    cholmod_common cc;
+    cholmod_factor* l = nullptr;
+    int off = 0, n = 0;
+    std::vector<int> colptr, rowind, src;  // lower triangle; src: index into M's values
+    std::vector<double> values;
+    std::vector<int> rows;  // the supernodes' row indices (l->s) as rows of a right-hand side
+    Part() {
+      cholmod_start(&cc);
+      cc.supernodal = CHOLMOD_SUPERNODAL;
+    }
+    ~Part() {
+      cholmod_free_factor(&l, &cc);
+      cholmod_finish(&cc);
+    }
+    Part(const Part&) = delete;
+    Part& operator=(const Part&) = delete;
+  };
+  // A block of columns of L: columns k1..k1 + nint - 1 (rows of a right-hand side) are solved;
+  // rows[0..nrow) are its rows, the first nint of them the columns themselves; values
+  // column-major with leading dimension nrow.
+  struct Block {
+    int k1, nint, nrow;
+    const int* rows;
+    const double* x;
+  };
+
+  cholmod_common cc;       // the fill-reducing ordering
+  SpMat m;                 // lower triangle of M
+  std::vector<int> slots;  // per branch (ForEachBranch order): M value index of its entries
+                           // (a, a), (b, b), (a, b), -1 where a terminal is a word port
+  std::vector<std::unique_ptr<Part>> parts;
+  bool analysed = false;
+  int sep = 0;                   // first row of the top separator (of the border)
+  std::vector<int> border_rows;  // sep, sep + 1, ... (the rows of L_Z)
+  std::vector<int> border_src;   // M's values in the border block: index, then row and
+                                 // column of Z, three ints per entry
+  Eigen::MatrixXd lz;            // L_Z: S, then the bit ports
+  std::vector<Block> blocks;     // in elimination order
+  int rows = 0;                  // rows of a right-hand side: L's, then the word ports
+  std::vector<int> position;     // M index -> row
+  std::vector<int> cell_rows;    // per cell: rows of its G+ word, G+ bit, G- word, G- bit
+  std::vector<char> open_bit;    // per bit port: nothing connected (its rows of Y are zero)
+  double lnz = 0, flops = 0;     // of the factor (CHOLMOD's analyses and the dense border)
   // Per solve thread t (bit ports q0..q1 - 1): phi (kept from the constructor to the gradient),
   // psi and a gather block.
   std::vector<std::vector<double>> phi, psi, gather;
   std::mutex psi_mutex;  // one Gradient at a time uses psi and gather
 
-  Factor() {
-    cholmod_start(&cc);
-    cc.supernodal = CHOLMOD_SUPERNODAL;
-  }
-  ~Factor() {
-    cholmod_free_factor(&l, &cc);
-    cholmod_finish(&cc);
-  }
+  Factor() { cholmod_start(&cc); }
+  ~Factor() { cholmod_finish(&cc); }
   Factor(const Factor&) = delete;
   Factor& operator=(const Factor&) = delete;
 
-  void Analyse(const LineTopology& t, const SpMat& m);
-  void Numeric(const LineTopology& t, const SpMat& m);
+  // Orders and analyses M (assembled for some conductances, kept as the pattern).
+  void Analyse(const LineTopology& t, SpMat assembled);
+  // M's values for the cell conductances gp, gm (row-major in x out).
+  void Fill(const LineTopology& t, const Eigen::VectorXd& gp, const Eigen::VectorXd& gm);
+  void Numeric(const LineTopology& t, int threads);
   // x (rows x r, node-major): L_ii^-1 x in the rows of the internal nodes.
   void ForwardSolve(int nodes, double* x, int r, std::vector<double>* gather) const;
   // Rows of the internal nodes: L_ii^-T (x - L_bi^T x_b), x_b = x in the bit-port rows.
   void BackSolve(int nodes, double* x, int r, std::vector<double>* gather) const;
+
+ private:
+  std::vector<int> OrderNodes(const LineTopology& t, std::vector<int>* parent,
+                              std::vector<double>* load);
+  void AnalysePart(Part* part);
+  void NumericPart(const LineTopology& t, Part* part);
+  Eigen::MatrixXd PartBorder(const Part& part) const;
+  void FactorBorder(const LineTopology& t);
+  void CollectBlocks(int nodes);
 };
 
 LineFactorPool::LineFactorPool() = default;
 LineFactorPool::~LineFactorPool() = default;
 
 namespace {
+
+// Most nodes of a top separator worth splitting at: its block is dense in both parts and in L_Z
+// ((|S| + bit ports)^3 / 3 flops each), small next to the parts' work up to about this size.
+constexpr int kMaxSeparator = 1000;
 
 // Row of M (and of a right-hand side, via Factor::position) for a terminal: internal nodes, bit
 // ports, then the word ports (not in M).
@@ -216,14 +304,15 @@ SpMat AssembleBordered(const LineTopology& t, const Eigen::VectorXd& gp,
   return m;
 }
 
-cholmod_sparse View(const SpMat& m) {
+// A CHOLMOD view of a lower triangle in compressed columns.
+cholmod_sparse View(int n, const int* colptr, const int* rowind, const double* values) {
   cholmod_sparse v{};
-  v.nrow = m.rows();
-  v.ncol = m.cols();
-  v.nzmax = m.nonZeros();
-  v.p = const_cast<int*>(m.outerIndexPtr());
-  v.i = const_cast<int*>(m.innerIndexPtr());
-  v.x = const_cast<double*>(m.valuePtr());
+  v.nrow = n;
+  v.ncol = n;
+  v.nzmax = colptr[n];
+  v.p = const_cast<int*>(colptr);
+  v.i = const_cast<int*>(rowind);
+  v.x = const_cast<double*>(values);
   v.stype = -1;  // lower triangle stored
   v.itype = CHOLMOD_INT;
   v.xtype = CHOLMOD_REAL;
@@ -232,9 +321,20 @@ cholmod_sparse View(const SpMat& m) {
   v.packed = 1;
   return v;
 }
+cholmod_sparse View(const SpMat& m) {
+  return View(static_cast<int>(m.cols()), m.outerIndexPtr(), m.innerIndexPtr(), m.valuePtr());
+}
 
 [[noreturn]] void CholmodFailed(const char* what, const cholmod_common& cc) {
   throw TrainingError(fmt::format("line network: CHOLMOD {} failed (status {})", what, cc.status));
+}
+
+[[noreturn]] void NotPositiveDefinite(const LineTopology& t, bool in_bit_ports) {
+  if (std::string e = t.Validate(); !e.empty()) throw TrainingError(e);
+  throw TrainingError(in_bit_ports
+                          ? "line network: a bit line has no conducting path to a word line "
+                            "(singular port admittance)"
+                          : "line network is not positive definite");
 }
 
 // The supernodal solves call the BLAS from the training threads, one right-hand-side block per
@@ -268,43 +368,94 @@ void OnThreads(int nt, F&& f) {
     if (e) std::rethrow_exception(e);
 }
 
+// Where to split the elimination tree (parent per node, -1 at a root; postordered) into two
+// parts: the chain from the root down to the first node with several children is the top
+// separator [sep, n); the children's subtrees (contiguous, in order) are grouped at the boundary
+// that balances the load best. {n, n} (one part) when the tree does not branch or the separator
+// is too large.
+std::pair<int, int> SplitTree(const std::vector<int>& parent, const std::vector<double>& load) {
+  const int n = static_cast<int>(parent.size());
+  std::vector<int> children(n + 1, 0);  // children[n]: the roots
+  for (int j = 0; j < n; ++j) ++children[parent[j] < 0 ? n : parent[j]];
+  int top = n;  // the node whose children are split (n: the forest's roots)
+  while (top > 0 && children[top] == 1) --top;  // a single child is the node just before
+  if (children[top] < 2 || n - top > kMaxSeparator) return {n, n};
+  std::vector<double> prefix(top + 1, 0.0);
+  for (int j = 0; j < top; ++j) prefix[j + 1] = prefix[j] + load[j];
+  int cut = 0;
+  double best = prefix[top];
+  for (int j = 0; j + 1 < top; ++j) {
+    if ((parent[j] < 0 ? n : parent[j]) != top) continue;  // subtree boundaries end at a child
+    const double worst = std::max(prefix[j + 1], prefix[top] - prefix[j + 1]);
+    if (worst < best) best = worst, cut = j + 1;
+  }
+  return {cut, top};
+}
+
 }  // namespace
 
-void LinePortModel::Factor::Analyse(const LineTopology& t, const SpMat& m) {
-  // Fill-reducing ordering of the internal nodes alone (the best of AMD, METIS and CHOLMOD's
-  // nested dissection; the last has a third of METIS's flops on 784 x 100 ladders), the bit
-  // ports appended. The internal order is postordered already (CHOLMOD's analysis of K); no
-  // second postorder, which would move the bit ports between subtrees when the bit lines do not
-  // couple (word lines without resistance).
-  std::vector<int> perm(m.rows());
-  if (t.nodes > 0) {
-    const SpMat k = m.topLeftCorner(t.nodes, t.nodes);
-    cholmod_sparse kv = View(k);
-    cc.supernodal = CHOLMOD_SIMPLICIAL;  // the ordering only
-    cc.nmethods = kOrderings;
-    cholmod_factor* s = cholmod_analyze(&kv, &cc);
-    cc.supernodal = CHOLMOD_SUPERNODAL;
-    if (!s) CholmodFailed("analysis", cc);
-    std::copy_n(static_cast<const int*>(s->Perm), t.nodes, perm.begin());
-    cholmod_free_factor(&s, &cc);
-  }
-  for (Eigen::Index k = t.nodes; k < m.rows(); ++k) perm[k] = static_cast<int>(k);
-  cc.nmethods = 1;
-  cc.method[0].ordering = CHOLMOD_GIVEN;
-  cc.postorder = 0;
-  cholmod_sparse mv = View(m);
-  l = cholmod_analyze_p(&mv, perm.data(), nullptr, 0, &cc);
-  if (!l) CholmodFailed("analysis", cc);
-  const auto* lperm = static_cast<const int*>(l->Perm);
-  for (Eigen::Index k = t.nodes; k < m.rows(); ++k)
-    if (lperm[k] != k || !l->is_super)
-      throw TrainingError("line network: CHOLMOD did not keep the bit ports last");
-  lnz = cc.lnz;
-  flops = cc.fl;
+// Fill-reducing ordering of the internal nodes alone (the best of AMD, METIS and CHOLMOD's
+// nested dissection; the last has a third of METIS's flops on 784 x 100 ladders), postordered, with
+// the elimination tree in that order and a load per node (its column count squared, ~ flops).
+std::vector<int> LinePortModel::Factor::OrderNodes(const LineTopology& t, std::vector<int>* parent,
+                                                   std::vector<double>* load) {
+  std::vector<int> perm(t.nodes);
+  parent->assign(t.nodes, -1);
+  load->assign(t.nodes, 0.0);
+  if (t.nodes == 0) return perm;
+  const SpMat k = m.topLeftCorner(t.nodes, t.nodes);
+  cholmod_sparse kv = View(k);
+  cc.supernodal = CHOLMOD_SIMPLICIAL;  // the ordering only
+  cc.nmethods = kOrderings;
+  cholmod_factor* s = cholmod_analyze(&kv, &cc);
+  if (!s) CholmodFailed("analysis", cc);
+  std::copy_n(static_cast<const int*>(s->Perm), t.nodes, perm.begin());
+  const auto* count = static_cast<const int*>(s->ColCount);
+  for (int j = 0; j < t.nodes; ++j) (*load)[j] = static_cast<double>(count[j]) * count[j];
+  cholmod_free_factor(&s, &cc);
+  // Elimination tree of K(perm, perm), from its upper triangle.
+  Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> inverse(t.nodes);
+  for (int j = 0; j < t.nodes; ++j) inverse.indices()[perm[j]] = j;
+  SpMat kp;
+  kp = k.selfadjointView<Eigen::Lower>().twistedBy(inverse);
+  SpMat upper = kp.triangularView<Eigen::Upper>();
+  cholmod_sparse uv = View(upper);
+  uv.stype = 1;
+  if (!cholmod_etree(&uv, parent->data(), &cc)) CholmodFailed("elimination tree", cc);
+  return perm;
+}
+
+void LinePortModel::Factor::Analyse(const LineTopology& t, SpMat assembled) {
+  m = std::move(assembled);
+  std::vector<int> parent;
+  std::vector<double> load;
+  const std::vector<int> perm = OrderNodes(t, &parent, &load);
+  const auto [cut, top] = SplitTree(parent, load);
+  sep = top;
   rows = t.nodes + t.ports();
   position.resize(rows);
-  for (Eigen::Index k = 0; k < m.rows(); ++k) position[lperm[k]] = static_cast<int>(k);
-  for (int k = static_cast<int>(m.rows()); k < rows; ++k) position[k] = k;
+  for (int k = 0; k < t.nodes; ++k) position[perm[k]] = k;
+  for (int k = t.nodes; k < rows; ++k) position[k] = k;
+  parts.clear();
+  for (auto [lo, hi] : {std::pair{0, cut}, std::pair{cut, top}}) {
+    if (hi == lo && !(lo == 0 && hi == top)) continue;  // one part when there is no split
+    parts.push_back(std::make_unique<Part>());
+    parts.back()->off = lo;
+    parts.back()->n = hi - lo;
+    AnalysePart(parts.back().get());
+  }
+  border_rows.resize(static_cast<size_t>(t.nodes) + t.out - sep);
+  std::iota(border_rows.begin(), border_rows.end(), sep);
+  border_src.clear();
+  for (int c = 0; c < m.outerSize(); ++c)
+    for (int k = m.outerIndexPtr()[c]; k < m.outerIndexPtr()[c + 1]; ++k) {
+      const int gr = position[m.innerIndexPtr()[k]], gc = position[c];
+      if (gr >= sep && gc >= sep) border_src.insert(border_src.end(), {k, gr - sep, gc - sep});
+    }
+  const double nb = static_cast<double>(border_rows.size());
+  lnz = 0, flops = 0;
+  for (const auto& part : parts) lnz += part->cc.lnz, flops += part->cc.fl;
+  if (parts.size() > 1) lnz += nb * (nb + 1) / 2, flops += nb * nb * nb / 3;
   cell_rows.clear();
   for (size_t c = 0; c < t.plus_word.size(); ++c)
     for (int term : {t.plus_word[c], t.plus_bit[c], t.minus_word[c], t.minus_bit[c]})
@@ -315,19 +466,89 @@ void LinePortModel::Factor::Analyse(const LineTopology& t, const SpMat& m) {
     for (int term : {a, b})
       if (IsPort(term) && !IsWordPort(t, term)) open_bit[PortIndex(term) - 2 * t.in] = 0;
   });
+  slots.clear();
+  auto slot = [&](int r, int c) {
+    const int* begin = m.innerIndexPtr() + m.outerIndexPtr()[c];
+    const int* end = m.innerIndexPtr() + m.outerIndexPtr()[c + 1];
+    return static_cast<int>(std::lower_bound(begin, end, r) - m.innerIndexPtr());
+  };
+  ForEachBranch(t, ones, ones, [&](int a, int b, double) {
+    const bool wa = IsWordPort(t, a), wb = IsWordPort(t, b);
+    a = MIndex(t, a), b = MIndex(t, b);
+    slots.insert(slots.end(), {wa ? -1 : slot(a, a), wb ? -1 : slot(b, b),
+                               wa || wb ? -1 : slot(std::max(a, b), std::min(a, b))});
+  });
+  analysed = true;
 }
 
-void LinePortModel::Factor::Numeric(const LineTopology& t, const SpMat& m) {
-  cholmod_sparse mv = View(m);
-  if (!cholmod_factorize(&mv, l, &cc)) CholmodFailed("factorisation", cc);
-  if (cc.status != CHOLMOD_OK || l->minor < l->n) {
-    if (std::string e = t.Validate(); !e.empty()) throw TrainingError(e);
-    throw TrainingError(
-        l->minor < static_cast<size_t>(t.nodes)
-            ? "line network is not positive definite"
-            : "line network: a bit line has no conducting path to a word line (singular port "
-              "admittance)");
+void LinePortModel::Factor::Fill(const LineTopology& t, const Eigen::VectorXd& gp,
+                                 const Eigen::VectorXd& gm) {
+  double* v = m.valuePtr();
+  std::fill_n(v, m.nonZeros(), 0.0);
+  const int* s = slots.data();
+  ForEachBranch(t, gp, gm, [&](int, int, double g) {
+    if (s[0] >= 0) v[s[0]] += g;
+    if (s[1] >= 0) v[s[1]] += g;
+    if (s[2] >= 0) v[s[2]] -= g;
+    s += 3;
+  });
+  // As AssembleBordered: an unconnected bit port gets a unit diagonal.
+  for (int j = 0; j < t.out; ++j)
+    if (open_bit[j]) v[m.outerIndexPtr()[t.nodes + j]] = 1.0;
+}
+
+// The part's lower triangle (its nodes in elimination order, then the border) and its symbolic
+// factorisation in that order: no reordering and no postorder, which would move the border.
+void LinePortModel::Factor::AnalysePart(Part* part) {
+  const int nb = static_cast<int>(m.rows()) - sep, size = part->n + nb;
+  auto local = [&](int row) {
+    if (row >= sep) return part->n + row - sep;
+    return row >= part->off && row < part->off + part->n ? row - part->off : -1;
+  };
+  std::vector<std::array<int, 3>> entries;  // column, row, M value index
+  for (int c = 0; c < m.outerSize(); ++c)
+    for (int k = m.outerIndexPtr()[c]; k < m.outerIndexPtr()[c + 1]; ++k) {
+      const int a = local(position[m.innerIndexPtr()[k]]), b = local(position[c]);
+      if (a >= 0 && b >= 0) entries.push_back({std::min(a, b), std::max(a, b), k});
+    }
+  std::sort(entries.begin(), entries.end());
+  part->colptr.assign(size + 1, 0);
+  part->rowind.clear();
+  part->src.clear();
+  for (const auto& [col, row, k] : entries) {
+    ++part->colptr[col + 1];
+    part->rowind.push_back(row);
+    part->src.push_back(k);
   }
+  std::partial_sum(part->colptr.begin(), part->colptr.end(), part->colptr.begin());
+  part->values.assign(part->src.size(), 0.0);
+  cholmod_common& pc = part->cc;
+  std::vector<int> identity(size);
+  std::iota(identity.begin(), identity.end(), 0);
+  pc.nmethods = 1;
+  pc.method[0].ordering = CHOLMOD_GIVEN;
+  pc.postorder = 0;
+  cholmod_sparse v = View(size, part->colptr.data(), part->rowind.data(), part->values.data());
+  part->l = cholmod_analyze_p(&v, identity.data(), nullptr, 0, &pc);
+  if (!part->l) CholmodFailed("analysis", pc);
+  const auto* lperm = static_cast<const int*>(part->l->Perm);
+  if (!part->l->is_super || !std::equal(identity.begin(), identity.end(), lperm))
+    throw TrainingError("line network: CHOLMOD did not keep the elimination order");
+  const auto* s = static_cast<const int*>(part->l->s);
+  part->rows.resize(part->l->ssize);
+  for (size_t k = 0; k < part->rows.size(); ++k)
+    part->rows[k] = s[k] < part->n ? part->off + s[k] : sep + s[k] - part->n;
+}
+
+void LinePortModel::Factor::NumericPart(const LineTopology& t, Part* part) {
+  const double* mv = m.valuePtr();
+  for (size_t k = 0; k < part->src.size(); ++k) part->values[k] = mv[part->src[k]];
+  const int size = static_cast<int>(part->colptr.size()) - 1;
+  cholmod_sparse v = View(size, part->colptr.data(), part->rowind.data(), part->values.data());
+  if (!cholmod_factorize(&v, part->l, &part->cc)) CholmodFailed("factorisation", part->cc);
+  const cholmod_factor& l = *part->l;
+  if (part->cc.status != CHOLMOD_OK || l.minor < l.n)
+    NotPositiveDefinite(t, static_cast<int>(l.minor) >= part->n + t.nodes - sep);
 }
 
 namespace {
@@ -339,12 +560,12 @@ struct Supernode {
   const int* rows;
   const double* x;
 };
-Supernode GetSupernode(const cholmod_factor& l, int s) {
+Supernode GetSupernode(const cholmod_factor& l, int s, const int* rows) {
   const auto* super = static_cast<const int*>(l.super);
   const auto* pi = static_cast<const int*>(l.pi);
   const auto* px = static_cast<const int*>(l.px);
-  return {super[s], super[s + 1] - super[s], pi[s + 1] - pi[s],
-          static_cast<const int*>(l.s) + pi[s], static_cast<const double*>(l.x) + px[s]};
+  return {super[s], super[s + 1] - super[s], pi[s + 1] - pi[s], rows + pi[s],
+          static_cast<const double*>(l.x) + px[s]};
 }
 
 constexpr char kN = 'N', kT = 'T', kRight = 'R', kLower = 'L';
@@ -352,13 +573,81 @@ constexpr double kOne = 1, kMinusOne = -1, kZero = 0;
 
 }  // namespace
 
+// The part's border block of L, dense: L_BB L_BB^T = S_p.
+Eigen::MatrixXd LinePortModel::Factor::PartBorder(const Part& part) const {
+  const cholmod_factor& l = *part.l;
+  const int nb = static_cast<int>(border_rows.size());
+  Eigen::MatrixXd lbb = Eigen::MatrixXd::Zero(nb, nb);
+  const auto* s = static_cast<const int*>(l.s);
+  for (int k = static_cast<int>(l.nsuper) - 1; k >= 0; --k) {
+    const Supernode sn = GetSupernode(l, k, s);
+    if (sn.k1 + sn.ncol <= part.n) break;
+    for (int c = std::max(0, part.n - sn.k1); c < sn.ncol; ++c)
+      for (int q = c; q < sn.nrow; ++q)
+        lbb(sn.rows[q] - part.n, sn.k1 + c - part.n) = sn.x[c * sn.nrow + q];
+  }
+  return lbb;
+}
+
+// L_Z from the parts' border blocks: Z = sum_p S_p - (parts - 1) M_BB.
+void LinePortModel::Factor::FactorBorder(const LineTopology& t) {
+  if (parts.size() == 1) {
+    lz = PartBorder(*parts[0]);
+    return;
+  }
+  const int nb = static_cast<int>(border_rows.size());
+  Eigen::MatrixXd z = Eigen::MatrixXd::Zero(nb, nb);
+  const double scale = -static_cast<double>(parts.size() - 1);
+  for (size_t e = 0; e < border_src.size(); e += 3) {
+    const double v = scale * m.valuePtr()[border_src[e]];
+    z(border_src[e + 1], border_src[e + 2]) += v;
+    if (border_src[e + 1] != border_src[e + 2]) z(border_src[e + 2], border_src[e + 1]) += v;
+  }
+  for (const auto& part : parts) {
+    const Eigen::MatrixXd lbb = PartBorder(*part);
+    z.selfadjointView<Eigen::Lower>().rankUpdate(lbb);
+  }
+  Eigen::LLT<Eigen::MatrixXd> llt(z.selfadjointView<Eigen::Lower>());
+  if (llt.info() != Eigen::Success) {
+    const int ns = t.nodes - sep;
+    const bool separator_ok =
+        Eigen::LLT<Eigen::MatrixXd>(z.topLeftCorner(ns, ns)).info() == Eigen::Success;
+    NotPositiveDefinite(t, separator_ok);
+  }
+  lz = llt.matrixL();
+}
+
+void LinePortModel::Factor::CollectBlocks(int nodes) {
+  blocks.clear();
+  for (const auto& part : parts) {
+    const cholmod_factor& l = *part->l;
+    for (int k = 0; k < static_cast<int>(l.nsuper); ++k) {
+      const Supernode sn = GetSupernode(l, k, part->rows.data());
+      if (sn.k1 >= part->n) break;
+      blocks.push_back(
+          {part->off + sn.k1, std::min(sn.ncol, part->n - sn.k1), sn.nrow, sn.rows, sn.x});
+    }
+  }
+  if (nodes > sep) {
+    const int nb = static_cast<int>(border_rows.size());
+    blocks.push_back({sep, nodes - sep, nb, border_rows.data(), lz.data()});
+  }
+}
+
+void LinePortModel::Factor::Numeric(const LineTopology& t, int threads) {
+  const int nt = std::min<int>(threads, static_cast<int>(parts.size()));
+  OnThreads(nt, [&](int th) {
+    for (size_t p = th; p < parts.size(); p += nt) NumericPart(t, parts[p].get());
+  });
+  FactorBorder(t);
+  CollectBlocks(t.nodes);
+}
+
 void LinePortModel::Factor::ForwardSolve(int nodes, double* x, int r,
                                          std::vector<double>* gather) const {
-  for (int s = 0; s < static_cast<int>(l->nsuper); ++s) {
-    const Supernode sn = GetSupernode(*l, s);
-    if (sn.k1 >= nodes) break;
-    // Unknowns: the internal columns; updates go to the internal rows below them (sorted).
-    const int nint = std::min(sn.ncol, nodes - sn.k1);
+  for (const Block& sn : blocks) {
+    // Unknowns: the block's columns; updates go to the internal rows below them (sorted).
+    const int nint = sn.nint;
     int rest = sn.nrow - nint;
     while (rest > 0 && sn.rows[nint + rest - 1] >= nodes) --rest;
     double* xs = x + static_cast<size_t>(sn.k1) * r;
@@ -380,14 +669,12 @@ void LinePortModel::Factor::ForwardSolve(int nodes, double* x, int r,
   }
 }
 
-void LinePortModel::Factor::BackSolve(int nodes, double* x, int r,
-                                      std::vector<double>* gather) const {
-  for (int s = static_cast<int>(l->nsuper) - 1; s >= 0; --s) {
-    const Supernode sn = GetSupernode(*l, s);
-    if (sn.k1 >= nodes) continue;
-    // Unknowns: the internal columns; the supernode's other rows (bit ports and nodes solved
-    // already) are known: x_s <- L_top^-T (x_s - L_rest^T x_rest).
-    const int nint = std::min(sn.ncol, nodes - sn.k1), rest = sn.nrow - nint;
+void LinePortModel::Factor::BackSolve(int, double* x, int r, std::vector<double>* gather) const {
+  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
+    const Block& sn = *it;
+    // Unknowns: the block's columns; its other rows (bit ports and nodes solved already) are
+    // known: x_s <- L_top^-T (x_s - L_rest^T x_rest).
+    const int nint = sn.nint, rest = sn.nrow - nint;
     double* xs = x + static_cast<size_t>(sn.k1) * r;
     if (rest > 0) {
       gather->resize(static_cast<size_t>(rest) * r);
@@ -422,12 +709,13 @@ LinePortModel::LinePortModel(std::shared_ptr<const LineTopology> t, const Eigen:
       gp_[i * tp.out + j] = g_plus(i, j);
       gm_[i * tp.out + j] = g_minus(i, j);
     }
-  const SpMat m = AssembleBordered(tp, gp_, gm_);
-  if (!f_->l) {
+  if (!f_->analysed) {
     if (std::string e = tp.Validate(); !e.empty()) throw TrainingError(e);
-    f_->Analyse(tp, m);
+    f_->Analyse(tp, AssembleBordered(tp, gp_, gm_));
+  } else {
+    f_->Fill(tp, gp_, gm_);
   }
-  f_->Numeric(tp, m);
+  f_->Numeric(tp, threads_);
   PortAdmittance();
 }
 
@@ -441,15 +729,7 @@ std::pair<int, int> LinePortModel::Share(int t) const {
 // other ports at 0 V), which the gradient reuses.
 void LinePortModel::PortAdmittance() {
   const LineTopology& tp = *t_;
-  const cholmod_factor& l = *f_->l;
-  Eigen::MatrixXd lbb = Eigen::MatrixXd::Zero(tp.out, tp.out);
-  for (int s = static_cast<int>(l.nsuper) - 1; s >= 0; --s) {
-    const Supernode sn = GetSupernode(l, s);
-    if (sn.k1 + sn.ncol <= tp.nodes) break;
-    for (int c = std::max(0, tp.nodes - sn.k1); c < sn.ncol; ++c)
-      for (int q = c; q < sn.nrow; ++q)
-        lbb(sn.rows[q] - tp.nodes, sn.k1 + c - tp.nodes) = sn.x[c * sn.nrow + q];
-  }
+  const Eigen::MatrixXd lbb = f_->lz.bottomRightCorner(tp.out, tp.out);
   ybb_ = lbb * lbb.transpose();
   for (int j = 0; j < tp.out; ++j)
     if (f_->open_bit[j]) ybb_.row(j).setZero(), ybb_.col(j).setZero();
@@ -478,13 +758,15 @@ void LinePortModel::PortAdmittance() {
 }
 
 LinePortModel::~LinePortModel() {
-  if (!pool_ || !f_ || !f_->l) return;
+  if (!pool_ || !f_ || !f_->analysed) return;
   std::lock_guard<std::mutex> lock(pool_->mutex_);
   pool_->free_.push_back(std::move(f_));
 }
 
 double LinePortModel::FactorNonzeros() const { return f_->lnz; }
 double LinePortModel::FactorFlops() const { return f_->flops; }
+int LinePortModel::FactorParts() const { return static_cast<int>(f_->parts.size()); }
+int LinePortModel::SeparatorNodes() const { return t_->nodes - f_->sep; }
 
 Eigen::MatrixXd LinePortModel::EffectiveWeights() const {
   const int in = t_->in, out = t_->out;

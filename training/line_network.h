@@ -62,6 +62,13 @@ struct LineTopology {
   std::string Validate() const;
 };
 
+// The ladders `memspice gen msnn --rline R` writes for an in x out crossbar of differential pairs:
+// a segment from each word-line driver (ports 2 i, 2 i + 1) to the first cell, one segment per
+// cell along word and bit lines, the last bit-line segment into the bit-line terminal; all of
+// conductance 1 / rline, no capacitance. Word line of row r (= 2 i or 2 i + 1) has nodes
+// r out + j; bit line j has nodes 2 in out + 2 in j + r. For benchmarks and tests.
+std::shared_ptr<LineTopology> UniformLadders(int in, int out, double rline);
+
 // Slowest time constant of the lines, lambda_max(K^-1 C), with every cell at conductance g [s]
 // (0 without capacitors). Throws TrainingError if the lines are singular (names the node).
 double LineTimeConstant(const LineTopology& t, double g);
@@ -91,6 +98,9 @@ class LinePortModel {
   // benchmarks).
   double FactorNonzeros() const;
   double FactorFlops() const;
+  // Parts factorised side by side (1 or 2) and the nodes of the separator between them.
+  int FactorParts() const;
+  int SeparatorNodes() const;
 
   // dL/dG+ and dL/dG- (in x out) from dL/dY_bw (out x 2 in) and dL/dY_bb (out x out).
   void Gradient(const Eigen::MatrixXd& a_bw, const Eigen::MatrixXd& a_bb, Eigen::MatrixXd* dg_plus,

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -57,6 +58,17 @@ CrossbarForm ParseCrossbarForm(const std::string& name) {
 
 std::string CrossbarFormName(CrossbarForm f) {
   return f == CrossbarForm::kIdeal ? "ideal" : "circuit";
+}
+
+SignedMapping ParseSignedMapping(const std::string& name) {
+  if (name == "differential") return SignedMapping::kDifferential;
+  if (name == "reference-column") return SignedMapping::kReferenceColumn;
+  throw TrainingError(
+      fmt::format("option 'mapping' = '{}' must be differential or reference-column", name));
+}
+
+std::string SignedMappingName(SignedMapping m) {
+  return m == SignedMapping::kDifferential ? "differential" : "reference-column";
 }
 
 KernelIsa ParseKernelIsa(const std::string& name) {
@@ -137,6 +149,12 @@ std::string NetworkConfig::Validate() const {
   } catch (const TrainingError& e) {
     return e.what();
   }
+  bool any_lines = false;
+  for (const auto& t : lines) any_lines = any_lines || t;
+  if (any_lines && mapping == SignedMapping::kReferenceColumn)
+    return "line parasitics with the reference-column mapping are not supported: the line port "
+           "model (training/line_network.h) has two word lines per input (G+ and G-) and no "
+           "subtracted reference bit line; use mapping differential with line resistance";
   if (!lines.empty() && static_cast<int>(lines.size()) != num_layers())
     return fmt::format("option 'lines' has {} entries, must be empty or one per crossbar ({})",
                        lines.size(), num_layers());
@@ -196,19 +214,47 @@ Parameters InitParameters(const NetworkConfig& c, uint64_t seed, double init_fra
   std::mt19937_64 rng(seed);
   const double span = init_fraction * (c.g_max - c.g_min);
   auto draw = [&] { return c.g_min + span * (static_cast<double>(rng() >> 11) * 0x1.0p-53); };
+  const bool reference = c.mapping == SignedMapping::kReferenceColumn;
+  const double g_mid = 0.5 * (c.g_min + c.g_max);
   Parameters p;
   for (int l = 0; l < c.num_layers(); ++l) {
     const int in = c.layer_sizes[l], out = c.layer_sizes[l + 1];
     Eigen::MatrixXd gp(in, out), gm(in, out);
     for (int j = 0; j < out; ++j)
       for (int i = 0; i < in; ++i) {
-        gp(i, j) = draw();
-        gm(i, j) = draw();
+        if (reference) {
+          gp(i, j) = g_mid + (draw() - c.g_min) - 0.5 * span;
+          gm(i, j) = g_mid;
+        } else {
+          gp(i, j) = draw();
+          gm(i, j) = draw();
+        }
       }
     p.g_plus.push_back(std::move(gp));
     p.g_minus.push_back(std::move(gm));
   }
   return p;
+}
+
+void BroadcastReference(const NetworkConfig& c, Parameters* p) {
+  if (c.mapping != SignedMapping::kReferenceColumn) return;
+  for (Eigen::MatrixXd& gm : p->g_minus)
+    for (Eigen::Index j = 1; j < gm.cols(); ++j) gm.col(j) = gm.col(0);
+}
+
+std::string CheckReference(const NetworkConfig& c, const Parameters& p) {
+  if (c.mapping != SignedMapping::kReferenceColumn) return "";
+  for (size_t l = 0; l < p.g_minus.size(); ++l) {
+    const Eigen::MatrixXd& gm = p.g_minus[l];
+    for (Eigen::Index i = 0; i < gm.rows(); ++i)
+      if (gm.row(i).maxCoeff() != gm.row(i).minCoeff())
+        return fmt::format(
+            "crossbar {} row {}: the reference-column mapping has one reference conductance per "
+            "input row, but G- varies along the row ({} to {} S): these conductances come from a "
+            "differential network",
+            l + 1, i, gm.row(i).minCoeff(), gm.row(i).maxCoeff());
+  }
+  return "";
 }
 
 Network::Network(NetworkConfig config) : config_(std::move(config)) {
@@ -387,6 +433,10 @@ bool FindDivergence(int steps, int n_el, const S* v, const S* x1, const S* x2, i
 constexpr int kMaxRelaxations = 200;
 template <typename S>
 constexpr double kRelaxTolerance = std::is_same_v<S, float> ? 1e-6 : 1e-14;
+// Rounding units of the largest membrane voltage below which a change is the number format's
+// resolution, not the iteration's: with long lines the layer barely leaves rest, so the deviation
+// (the relative test's scale) can be ~1e-3 of v itself and 1e-6 of it is below a float's ulp.
+constexpr double kResolutionUlps = 4;
 
 int CouplingShift(Method m) { return m == Method::kForwardEuler ? 0 : 1; }
 
@@ -447,8 +497,11 @@ void ForwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl,
     MapRow<S> fu(v.data() + off, nr, H);
     const double diff = (fu - u).cwiseAbs().maxCoeff();
     const double scale = (v.array() - c.vr).abs().maxCoeff();
+    const double resolution =
+        kResolutionUlps * std::numeric_limits<S>::epsilon() * v.cwiseAbs().maxCoeff();
     change = diff / scale;
-    if (it > 0 && !(diff > kRelaxTolerance<S> * scale)) {  // also stops on NaN (reported later)
+    // Also stops on NaN (reported later).
+    if (it > 0 && !(diff > std::max(kRelaxTolerance<S> * scale, resolution))) {
       ws.relaxations = std::max(ws.relaxations, it + 1);
       return;
     }
@@ -529,9 +582,12 @@ KernelParams<S> MakeKernelParams(const NetworkConfig& cfg, const Parameters& p,
       kp.models.push_back(std::move(m));
     } else {
       kp.w.push_back((p.g_plus[l] - p.g_minus[l]).cast<S>());
-      kp.load.push_back(
-          circuit ? ((p.g_plus[l] + p.g_minus[l]).colwise().sum().transpose() * ls).cast<S>().eval()
-                  : Vec<S>::Zero(out));
+      // Circuit form: the bit line of column j loads its neuron through every cell on it, G+ and
+      // G- (differential) or G only (the reference column is held at the rest potential).
+      const bool reference = cfg.mapping == SignedMapping::kReferenceColumn;
+      const Eigen::MatrixXd on_bit = reference ? p.g_plus[l] : p.g_plus[l] + p.g_minus[l];
+      kp.load.push_back(circuit ? (on_bit.colwise().sum().transpose() * ls).cast<S>().eval()
+                                : Vec<S>::Zero(out));
       kp.coupling.emplace_back();
       kp.models.push_back(nullptr);
     }
@@ -865,6 +921,7 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
         p.g_minus[l].cols() != out)
       throw TrainingError(fmt::format("crossbar {} conductances must be {} x {}", l + 1, in, out));
   }
+  if (std::string e = CheckReference(config_, p); !e.empty()) throw TrainingError(e);
   const KernelParams<S> kp = MakeKernelParams<S>(config_, p, *line_pools_, threads);
   std::vector<S> alpha(alpha_.begin(), alpha_.end());
 
@@ -952,6 +1009,7 @@ PassResult Network::Run(const Parameters& p, const float* images, const int* lab
           gp.rowwise() += col;
           gm.rowwise() += col;
         }
+        if (config_.mapping == SignedMapping::kReferenceColumn) gm.setZero();  // fixed reference
       }
       result.grad.g_plus.push_back(std::move(gp));
       result.grad.g_minus.push_back(std::move(gm));

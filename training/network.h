@@ -58,12 +58,21 @@ enum class Method { kForwardEuler, kSemiImplicit, kBackwardEuler };
 // pack (separate translation units, chosen at run time; see layer_kernels.h).
 enum class KernelIsa { kGeneric, kAvx2, kAvx512 };
 enum class CrossbarForm { kIdeal, kCircuit };
+// How a signed weight is made of positive conductances (docs/training.md "Signed-weight mappings"):
+// differential = a pair per weight, W_ij = G+_ij - G-_ij (2N cells per column of N inputs);
+// reference-column = one trainable cell per weight and one shared, fixed reference column per
+// crossbar, W_ij = G_ij - G_ref,i (N + 1 cells per column, the EaPU paper's mapping). Parameters
+// hold the reference in g_minus, every column a copy of G_ref (one value per input row).
+enum class SignedMapping { kDifferential, kReferenceColumn };
 
 // "forward-euler"/"fe", "semi-implicit"/"si", "backward-euler"/"be"; throws TrainingError
 // otherwise.
 Method ParseMethod(const std::string& name);
 std::string MethodName(Method m);
 CrossbarForm ParseCrossbarForm(const std::string& name);
+// "differential" or "reference-column"; throws TrainingError otherwise.
+SignedMapping ParseSignedMapping(const std::string& name);
+std::string SignedMappingName(SignedMapping m);
 // "auto" (the best one this CPU supports), "avx512", "avx2" or "generic"; throws TrainingError for
 // other names or an instruction set this build or CPU does not support.
 KernelIsa ParseKernelIsa(const std::string& name);
@@ -103,6 +112,7 @@ struct NetworkConfig {
   double v_scale = circuits::DefaultNetwork().v_scale;  // softmax temperature [V]
   Method method = ParseMethod(circuits::DefaultNetwork().method);
   CrossbarForm form = CrossbarForm::kIdeal;
+  SignedMapping mapping = SignedMapping::kDifferential;
   std::string isa = "auto";  // float kernel instruction set (ParseKernelIsa); results differ
                              // between instruction sets by float rounding only
   // Optional line parasitics, one entry per crossbar (null: ideal lines; empty vector: none).
@@ -134,9 +144,17 @@ struct Parameters {
   Eigen::MatrixXd Weight(int l) const { return g_plus[l] - g_minus[l]; }
 };
 
-// Both conductances of each pair drawn uniformly in [g_min, g_min + init_fraction (g_max - g_min)]
-// from mt19937_64(seed), so W is symmetric around zero.
+// Differential: both conductances of each pair drawn uniformly in [g_min, g_min + init_fraction
+// (g_max - g_min)] from mt19937_64(seed), so W is symmetric around zero. Reference column: G_ref,i
+// at mid-range g_mid = (g_min + g_max) / 2 (the largest symmetric weight range, |W| <= (g_max -
+// g_min) / 2), G_ij uniform in g_mid +- init_fraction (g_max - g_min) / 2.
 Parameters InitParameters(const NetworkConfig& c, uint64_t seed, double init_fraction = 1.0);
+
+// Reference-column mapping: every column of g_minus[l] set to its first (the one reference cell
+// of each row). Does nothing for the differential mapping.
+void BroadcastReference(const NetworkConfig& c, Parameters* p);
+// Empty if p suits c's mapping, else which reference row is not one value across the columns.
+std::string CheckReference(const NetworkConfig& c, const Parameters& p);
 
 // Per-sample results of a forward pass.
 struct SampleOutput {
@@ -150,8 +168,9 @@ inline constexpr double kSpikeThreshold = 0.050;  // [V] above rest
 // Forward (and optionally reverse) pass over a set of samples, multithreaded over the samples and,
 // with a collective `world` of several processes (MPI ranks), shared among them chunk by chunk.
 // Scalar is float (training, ~1e-6 relative accuracy per step) or double (gradient checks).
-// Gradients are of the loss summed over the samples, w.r.t. G+ and G- (siemens), accumulated in a
-// fixed order so that results do not depend on the thread count.
+// Gradients are of the loss summed over the samples, w.r.t. G+ and G- (siemens; the reference
+// column's is zero: it is not trained), accumulated in a fixed order so that results do not depend
+// on the thread count.
 struct PassResult {
   std::vector<SampleOutput> samples;
   Parameters grad;  // empty unless requested

@@ -32,16 +32,19 @@ void WriteFileAtomic(const std::string& path, const std::string& contents) {
 }
 
 json NetworkConfigToJson(const NetworkConfig& c) {
-  return json{{"layers", c.layer_sizes},
-              {"steps", c.steps},
-              {"period", c.period},
-              {"dt", c.dt},
-              {"tau_a", c.tau_a},
-              {"method", MethodName(c.method)},
-              {"crossbar", CrossbarFormName(c.form)},
-              {"input_scale", c.input_scale},
-              {"v_scale", c.v_scale},
-              {"layer_scale", c.layer_scale}};
+  json j{{"layers", c.layer_sizes},
+         {"steps", c.steps},
+         {"period", c.period},
+         {"dt", c.dt},
+         {"tau_a", c.tau_a},
+         {"method", MethodName(c.method)},
+         {"crossbar", CrossbarFormName(c.form)},
+         {"input_scale", c.input_scale},
+         {"v_scale", c.v_scale},
+         {"layer_scale", c.layer_scale}};
+  // Written only when not the default, so records of differential networks stay as before.
+  if (c.mapping != SignedMapping::kDifferential) j["mapping"] = SignedMappingName(c.mapping);
+  return j;
 }
 
 namespace {
@@ -65,6 +68,7 @@ NetworkConfig NetworkConfigFrom(const json& j, const std::string& where) {
   if (!j.is_object()) throw TrainingError(fmt::format("{}: error: 'net' is not an object", where));
   NetworkConfig c;
   std::string method = MethodName(c.method), crossbar = CrossbarFormName(c.form);
+  std::string mapping = SignedMappingName(c.mapping);
   std::vector<double> scale;
   Take(j, "layers", true, where, &c.layer_sizes);
   Take(j, "steps", true, where, &c.steps);
@@ -73,12 +77,14 @@ NetworkConfig NetworkConfigFrom(const json& j, const std::string& where) {
   Take(j, "tau_a", false, where, &c.tau_a);
   Take(j, "method", true, where, &method);
   Take(j, "crossbar", false, where, &crossbar);
+  Take(j, "mapping", false, where, &mapping);
   Take(j, "input_scale", false, where, &c.input_scale);
   Take(j, "v_scale", false, where, &c.v_scale);
   Take(j, "layer_scale", false, where, &scale);
   if (!scale.empty()) c.layer_scale = scale;  // older records wrote [] for the defaults
   c.method = ParseMethod(method);
   c.form = ParseCrossbarForm(crossbar);
+  c.mapping = ParseSignedMapping(mapping);
   if (std::string e = c.Validate(); !e.empty())
     throw TrainingError(fmt::format("{}: error: {}", where, e));
   return c;
@@ -660,6 +666,8 @@ TrainedParameters LoadTrainedParameters(const std::string& dir, const NetworkCon
       if (std::string e = ShapeMismatch(config, c.params); !e.empty())
         throw TrainingError(fmt::format("{}: error: {}", path, e));
       if (std::string e = RangeMismatch(config, c.params); !e.empty())
+        throw TrainingError(fmt::format("{}: error: {}", path, e));
+      if (std::string e = CheckReference(config, c.params); !e.empty())
         throw TrainingError(fmt::format("{}: error: {}", path, e));
       usable.push_back(std::move(c));
     } catch (const TrainingError& e) {

@@ -138,6 +138,10 @@ std::string TrainOptions::Validate() const {
   if (update.rule != UpdateRule::kIdeal)
     if (std::string e = ValidateUpdateOptions(update, network.g_min, network.g_max); !e.empty())
       return e;
+  if (update.rule == UpdateRule::kAdaptive && network.mapping == SignedMapping::kReferenceColumn)
+    return "update rule 'adaptive' programs G+ for positive and G- for negative steps, but the "
+           "reference-column mapping trains one cell per weight (its reference is fixed): use "
+           "another rule (e.g. pulse or eapu) or mapping differential";
   if (const int chunks = (batch_size + chunk - 1) / chunk; world && world->size() > chunks) {
     return fmt::format(
         "{} processes (MPI ranks) share each batch chunk by chunk, but batch_size {} / chunk {} "
@@ -169,6 +173,7 @@ std::string ConfigJson(const TrainOptions& o) {
   j["v_scale"] = c.v_scale;
   j["method"] = MethodName(c.method);
   j["crossbar"] = CrossbarFormName(c.form);
+  if (c.mapping != SignedMapping::kDifferential) j["mapping"] = SignedMappingName(c.mapping);
   j["c_mem"] = c.neuron.c_mem;
   j["optimizer"] = OptimizerName(o.optimizer.kind);
   j["lr"] = o.optimizer.lr;
@@ -413,10 +418,15 @@ void TrainBatch(const TrainOptions& o, const Network& net, const Dataset& train,
     pr.grad.g_plus[l] /= bs;  // mean loss over the batch
     pr.grad.g_minus[l] /= bs;
   }
-  if (s->updater)
+  if (s->updater) {
+    // The reference column is programmed once and not trained: the device model (noise, drift,
+    // stuck cells) applies to the trained cells only.
+    const std::vector<Eigen::MatrixXd> reference = s->params.g_minus;
     s->updater->Apply(s->opt.Delta(pr.grad), &s->params, &s->rng);
-  else
+    if (o.network.mapping == SignedMapping::kReferenceColumn) s->params.g_minus = reference;
+  } else {
     s->opt.Step(pr.grad, &s->params);
+  }
   progress->samples += bs;
 }
 
@@ -488,7 +498,9 @@ TrainResult RunTraining(const TrainOptions& options, const DatasetPair& data) {
              Optimizer(o.optimizer, c.g_min, c.g_max, init), o.seed ^ 0x9e3779b97f4a7c15ull};
   if (o.update.rule != UpdateRule::kIdeal) {
     s.updater.emplace(o.update, c.g_min, c.g_max, init);
+    const std::vector<Eigen::MatrixXd> reference = s.params.g_minus;
     s.updater->Condition(&s.params);  // stuck devices sit at their stuck conductance
+    if (c.mapping == SignedMapping::kReferenceColumn) s.params.g_minus = reference;
   }
   if (o.resume) {
     Resume(ckpt_path, config, full_batches, &s);

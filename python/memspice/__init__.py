@@ -240,7 +240,7 @@ def load_run(run_dir):
 
 
 _NET_KEYS = {"layers": list, "steps": int, "period": int, "method": str, "crossbar": str,
-             "input_scale": float, "v_scale": float, "layer_scale": list}
+             "mapping": str, "input_scale": float, "v_scale": float, "layer_scale": list}
 _TRAIN_KEYS = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "threads": int,
                "max_batches": int, "max_train": int, "max_test": int, "seed": int}
 
@@ -265,7 +265,8 @@ def train(run_dir, data=None, dataset="fashion-mnist", dataset_path="", resume=F
     (N x features or N x rows x cols), labels 0..classes-1; or, without data, a dataset name
     ("fashion-mnist", or "idx" with dataset_path a folder of IDX files).
     Network options: layers, steps, period, method ('semi-implicit', 'fe', 'be'), crossbar
-    ('ideal', 'circuit'), input_scale, v_scale, layer_scale.
+    ('ideal', 'circuit'), mapping ('differential', 'reference-column'), input_scale, v_scale,
+    layer_scale.
     Training options: epochs, batch_size, lr, optimizer ('adam', 'sgd'), threads, max_batches,
     max_train, max_test, seed."""
     run_dir = os.fspath(run_dir) if isinstance(run_dir, os.PathLike) else run_dir

@@ -106,3 +106,41 @@ BOOST_AUTO_TEST_CASE(bad_specs_are_named) {
   st = c::GenerateMsnnDeck(s, &text);
   BOOST_CHECK_NE(st.message().find("pixels: 1 values, need 2"), std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(reference_column_deck) {
+  c::MsnnSpec s = Small();
+  s.reference_column = true;
+  for (int l = 0; l < 2; ++l) {
+    s.weights[l].g_minus.clear();
+    s.weights[l].g_ref.assign(s.layers[l], 5.05e-4);
+  }
+  std::string text;
+  for (bool circuit : {false, true}) {
+    s.circuit = circuit;
+    BOOST_REQUIRE(c::GenerateMsnnDeck(s, &text).ok());
+    // N (M + 1) cells: the weight cells on the + lines only, one reference cell per input row.
+    BOOST_CHECK_EQUAL(Count(text, "\nYMSS w"), 2 * 3 + 3 * 2);
+    BOOST_CHECK_EQUAL(Count(text, "\nYMSS w1m"), 0);
+    BOOST_CHECK_EQUAL(Count(text, "\nEI1M"), 0);
+    BOOST_CHECK_EQUAL(Count(text, "\nYMSS ref"), 2 + 3);
+    BOOST_CHECK_EQUAL(c::SynapseCount(s), 2 * (3 + 1) + 3 * (2 + 1));
+    BOOST_CHECK_EQUAL(Count(text, "\nFR"), 5);  // every neuron subtracts its layer's reference
+    BOOST_CHECK_NE(text.find("\nYMSS ref1_1 i1p_1 br1 mss_synapse x0=0.5\n"), std::string::npos);
+    BOOST_CHECK_NE(text.find(circuit ? "\nVBR1 br1 vr1 DC 0\n" : "\nVBR1 br1 0 DC 0\n"),
+                   std::string::npos);
+    // The subtraction has the column's mirror gain: 1 (ideal, or a tied bit line), s_2 deeper in
+    // the circuit form.
+    BOOST_CHECK_NE(text.find("\nFR1_0 h1_0 0 VBR1 1\n"), std::string::npos);
+    BOOST_CHECK_NE(text.find(circuit ? "\nFR2_0 h2_0 0 VBR2 0.1\n" : "\nFR2_0 h2_0 0 VBR2 1\n"),
+                   std::string::npos);
+  }
+  s.weights[1].g_ref.pop_back();
+  BOOST_CHECK(!c::GenerateMsnnDeck(s, &text).ok());
+  s.weights[1].g_ref.push_back(2e-3);  // outside the device range
+  const auto bad = c::GenerateMsnnDeck(s, &text);
+  BOOST_CHECK_NE(bad.message().find("synapse ref2_2"), std::string::npos);
+  s.weights[1].g_ref.back() = 5e-4;
+  s.rline = 1;
+  const auto lines = c::GenerateMsnnDeck(s, &text);
+  BOOST_CHECK_NE(lines.message().find("no reference bit line"), std::string::npos);
+}

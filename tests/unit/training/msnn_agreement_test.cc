@@ -1,7 +1,8 @@
 // The compiled fast path and the generic MNA engine (forward Euler, fixed step, discrete adjoint)
 // run the same 16-8-4 deck: waveforms, loss and gradients agree to 1e-6 relative; the fast path's
 // gradients match finite differences; a deck exported with other conductances and a bound sample
-// predicts, under the solver, the class the fast path predicts.
+// predicts, under the solver, the class the fast path predicts. The same for the reference-column
+// mapping, whose network also gives the outputs of its differential twin (same weights).
 #define BOOST_TEST_MODULE msnn_agreement
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -42,7 +43,8 @@ std::map<std::string, Slot> Slots(const mt::CompiledNetwork& cn) {
     const int out = cn.config.layer_sizes[l + 1];
     for (size_t k = 0; k < cn.syn_plus[l].size(); ++k) {
       s[cn.syn_plus[l][k]] = {l, static_cast<int>(k) / out, static_cast<int>(k) % out, true};
-      s[cn.syn_minus[l][k]] = {l, static_cast<int>(k) / out, static_cast<int>(k) % out, false};
+      if (!cn.syn_minus[l].empty())  // empty with a reference column (not trained)
+        s[cn.syn_minus[l][k]] = {l, static_cast<int>(k) / out, static_cast<int>(k) % out, false};
     }
   }
   return s;
@@ -55,15 +57,37 @@ double At(const mt::Parameters& p, const Slot& s) {
   return (s.plus ? p.g_plus : p.g_minus)[s.l](s.i, s.j);
 }
 
-void Agree(bool circuit) {
+void Agree(bool circuit, mt::SignedMapping mapping = mt::SignedMapping::kDifferential) {
   mt::NetworkConfig c0 = TinyConfig(circuit);
+  c0.mapping = mapping;
+  const bool reference = mapping == mt::SignedMapping::kReferenceColumn;
   // The circuit form's loading L_j = sum_i (G+ + G-) makes forward Euler unstable once
   // dt L / C_mem > 2: a shorter step and low conductances keep it stable.
   if (circuit) c0.dt = 1e-6;
+  // Reference column: the differential draw's weights halved onto cells around G_ref = g_mid
+  // (the mapping spans half the range) at twice the layer scales: the same drives, so the ideal
+  // form spikes as above. Its cells load the circuit form's bit lines ~10x more than the
+  // differential draw near g_min: a shorter step keeps forward Euler stable.
+  mt::NetworkConfig draw = c0;
+  draw.mapping = mt::SignedMapping::kDifferential;
+  mt::Parameters p0 = mt::InitParameters(draw, 7, circuit ? 0.05 : 1.0);
+  if (reference) {
+    for (size_t l = 0; l < p0.g_plus.size(); ++l) {
+      const double g_mid = 0.5 * (c0.g_min + c0.g_max);
+      p0.g_plus[l] = (g_mid + 0.5 * (p0.g_plus[l] - p0.g_minus[l]).array()).matrix();
+      p0.g_minus[l].setConstant(g_mid);
+      if (!circuit) c0.layer_scale[l] *= 2;
+    }
+    if (circuit) c0.dt = 1e-7;
+  }
   const memspice::testing::TempDir dir("msnn_agree");
   const std::string path = dir / (circuit ? "msnn_agree_circuit.cir" : "msnn_agree_ideal.cir");
-  WriteDeck(c0, mt::InitParameters(c0, 7, circuit ? 0.05 : 1.0), path);
+  WriteDeck(c0, p0, path);
   mt::CompiledNetwork cn = Compile(path);
+  BOOST_REQUIRE(cn.config.mapping == mapping);
+  if (reference) {  // the reference column is fixed: no gradient, and not a trainable synapse
+    for (const std::string& n : cn.trainable) BOOST_CHECK_EQUAL(n[0], 'w');
+  }
   const mt::Network net(cn.config);
   const std::vector<float> x = Images(1, 16, 3);
   const int label = 2;
@@ -86,6 +110,8 @@ void Agree(bool circuit) {
 
   // Gradients w.r.t. the subset's conductances.
   const mt::Parameters& g = fast.grad;
+  if (reference)
+    for (const Eigen::MatrixXd& gm : g.g_minus) BOOST_CHECK_EQUAL(gm.cwiseAbs().maxCoeff(), 0.0);
   double gscale = 0;
   for (const std::string& n : cn.trainable) gscale = std::max(gscale, std::abs(At(g, slots.at(n))));
   BOOST_REQUIRE_GT(gscale, 0.0);
@@ -124,6 +150,81 @@ void Agree(bool circuit) {
 
 BOOST_AUTO_TEST_CASE(fast_path_equals_mna_ideal) { Agree(false); }
 BOOST_AUTO_TEST_CASE(fast_path_equals_mna_circuit) { Agree(true); }
+BOOST_AUTO_TEST_CASE(reference_column_fast_path_equals_mna_ideal) {
+  Agree(false, mt::SignedMapping::kReferenceColumn);
+}
+BOOST_AUTO_TEST_CASE(reference_column_fast_path_equals_mna_circuit) {
+  Agree(true, mt::SignedMapping::kReferenceColumn);
+}
+
+// A reference-column network and its differential twin (other conductances, the same weights W =
+// G - G_ref = G+ - G-), each written as a deck and compiled: the compiled fast path and the MNA
+// engine give the same outputs for both, with N (M + 1) instead of 2 N M cells.
+BOOST_AUTO_TEST_CASE(reference_column_and_differential_twin_agree) {
+  mt::NetworkConfig cr = TinyConfig(false);
+  cr.mapping = mt::SignedMapping::kReferenceColumn;
+  cr.layer_scale[1] = 0.1;  // forward Euler stays stable for every sample below
+  mt::NetworkConfig cd = cr;
+  cd.mapping = mt::SignedMapping::kDifferential;
+  const mt::Parameters pr = mt::InitParameters(cr, 5);
+  mt::Parameters pd = pr;  // twin: the weight on one cell of the pair, the other at g_min
+  for (size_t l = 0; l < pr.g_plus.size(); ++l) {
+    const Eigen::MatrixXd w = pr.Weight(static_cast<int>(l));
+    pd.g_plus[l] = (cd.g_min + w.array().max(0.0)).matrix();
+    pd.g_minus[l] = (cd.g_min - w.array().min(0.0)).matrix();
+    BOOST_REQUIRE_LE((pd.Weight(static_cast<int>(l)) - w).cwiseAbs().maxCoeff(), 1e-18);
+    BOOST_REQUIRE_GT((pd.g_minus[l] - pr.g_minus[l]).cwiseAbs().maxCoeff(), 1e-5);
+  }
+  const memspice::testing::TempDir dir("msnn_twin");
+  WriteDeck(cr, pr, dir / "reference.cir");
+  WriteDeck(cd, pd, dir / "differential.cir");
+  const mt::CompiledNetwork ref = Compile(dir / "reference.cir");
+  const mt::CompiledNetwork dif = Compile(dir / "differential.cir");
+  BOOST_REQUIRE(ref.config.mapping == mt::SignedMapping::kReferenceColumn);
+  BOOST_REQUIRE(dif.config.mapping == mt::SignedMapping::kDifferential);
+  // Cells: weight cells are the trainable ones; the reference adds one per input row.
+  BOOST_CHECK_EQUAL(dif.trainable.size(), 2u * (16 * 8 + 8 * 4));
+  BOOST_CHECK_EQUAL(ref.trainable.size(), 16u * 8 + 8 * 4);
+  size_t cells = 0;
+  for (const auto& e : ref.netlist.elements) cells += e.letter == 'y' && e.type == "mss";
+  BOOST_CHECK_EQUAL(cells - 2 * (8 + 4), 16u * (8 + 1) + 8 * (4 + 1));  // minus the neurons' MSS
+
+  const int n = 6;
+  const std::vector<float> x = Images(n, 16, 9);
+  const std::vector<int> labels = {0, 1, 2, 3, 0, 1};
+  const mt::PassResult fr =
+      mt::Network(ref.config).Run<double>(ref.params, x.data(), labels.data(), n, false, 1);
+  const mt::PassResult fd =
+      mt::Network(dif.config).Run<double>(dif.params, x.data(), labels.data(), n, false, 1);
+  std::set<int> classes;
+  for (int s = 0; s < n; ++s) {
+    BOOST_TEST_INFO("sample " << s);
+    BOOST_TEST(fr.samples[s].loss == fd.samples[s].loss, boost::test_tools::tolerance(1e-9));
+    BOOST_CHECK_EQUAL(fr.samples[s].predicted, fd.samples[s].predicted);
+    for (size_t k = 0; k < fr.samples[s].v_sum.size(); ++k)
+      BOOST_TEST(fr.samples[s].v_sum[k] == fd.samples[s].v_sum[k],
+                 boost::test_tools::tolerance(1e-9));
+    classes.insert(fr.samples[s].predicted);
+  }
+  BOOST_CHECK_GT(classes.size(), 1u);  // the outputs tell networks apart
+  // The MNA engine on both decks (two samples): the circuits themselves agree.
+  for (int s = 0; s < 2; ++s) {
+    mt::CompiledNetwork one_r = ref, one_d = dif;
+    for (mt::CompiledNetwork* c : {&one_r, &one_d}) {
+      c->trainable.resize(1);  // predictions only: no gradient
+      c->trainable_models.resize(1);
+      c->trainable_g.resize(1);
+    }
+    const mt::MnaSampleResult a =
+        mt::MnaNetwork(one_r).Run({}, x.data() + 16 * s, labels[s], false);
+    const mt::MnaSampleResult b =
+        mt::MnaNetwork(one_d).Run({}, x.data() + 16 * s, labels[s], false);
+    BOOST_TEST_MESSAGE("sample " << s << ": MNA loss reference " << a.loss << ", differential "
+                                 << b.loss << ", fast " << fr.samples[s].loss);
+    BOOST_TEST(a.loss == b.loss, boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(a.loss == fr.samples[s].loss, boost::test_tools::tolerance(1e-6));
+  }
+}
 
 BOOST_AUTO_TEST_CASE(exported_deck_predicts_like_the_fast_path) {
   mt::NetworkConfig c0 = TinyConfig(false);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/test_util.h"
 #include "tests/unit/training/msnn_test_util.h"
 
 namespace mt = memspice::training;
@@ -187,4 +188,46 @@ BOOST_AUTO_TEST_CASE(deck_without_directives_is_an_error) {
   memspice::netlist::Diagnostics diag;
   BOOST_CHECK(!mt::CompileNetwork("msnn_none.cir", LibPaths(), &cn, diag));
   BOOST_CHECK_NE(diag.Format().find("no *@msnn training directives"), std::string::npos);
+}
+
+// Reference-column decks compile back to their conductances (G_ref in every column of G-), in
+// both forms; broken reference columns fall back with the reason.
+BOOST_AUTO_TEST_CASE(reference_column_round_trip_and_bad_decks) {
+  mt::NetworkConfig c = TinyConfig(false);
+  c.mapping = mt::SignedMapping::kReferenceColumn;
+  const mt::Parameters p = mt::InitParameters(c, 7);
+  const memspice::testing::TempDir dir("msnn_refcol_compile");
+  const std::string path = dir / "ref.cir";
+  for (bool circuit : {false, true}) {
+    c.form = circuit ? mt::CrossbarForm::kCircuit : mt::CrossbarForm::kIdeal;
+    WriteDeck(c, p, path);
+    const mt::CompiledNetwork cn = Compile(path);
+    BOOST_REQUIRE_MESSAGE(cn.fast, cn.reason);
+    BOOST_CHECK(cn.config.mapping == mt::SignedMapping::kReferenceColumn);
+    BOOST_CHECK(cn.config.form == c.form);
+    BOOST_CHECK_EQUAL(cn.trainable.size(), 16u * 8 + 8 * 4);
+    for (int l = 0; l < 2; ++l) {
+      BOOST_CHECK(cn.syn_minus[l].empty());
+      BOOST_CHECK_LE((cn.params.g_plus[l] - p.g_plus[l]).cwiseAbs().maxCoeff(), 1e-15);
+      BOOST_CHECK_LE((cn.params.g_minus[l] - p.g_minus[l]).cwiseAbs().maxCoeff(), 1e-15);
+      BOOST_TEST(cn.config.layer_scale[l] == c.layer_scale[l], boost::test_tools::tolerance(1e-12));
+    }
+  }
+  c.form = mt::CrossbarForm::kIdeal;
+  const struct {
+    const char *from, *to, *reason;
+  } bad[] = {
+      {"FR1_2 h1_2 0 VBR1 1\n", "", "subtracts no reference column"},
+      {"FR1_2 h1_2 0 VBR1 1\n", "FR1_2 h1_2 0 VBR1 2\n", "needs the same gain"},
+      {"YMSS ref1_3 i1p_3 br1", "YMSS ref1_3 i1p_4 br1", "second reference cell on input 4"},
+      {"VBR1 br1 0 DC 0", "VBR1 br1 vr1 DC 0", "must be held at ground"},
+  };
+  for (const auto& b : bad) {
+    WriteDeck(c, p, path);
+    Edit(path, b.from, b.to);
+    const mt::CompiledNetwork cn = Compile(path);
+    BOOST_TEST_INFO("edit '" << b.from << "': reason " << cn.reason);
+    BOOST_CHECK(!cn.fast);
+    BOOST_CHECK_NE(cn.reason.find(b.reason), std::string::npos);
+  }
 }

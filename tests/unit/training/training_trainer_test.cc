@@ -218,8 +218,8 @@ BOOST_AUTO_TEST_CASE(resume_is_bit_exact) {
 // the programming metrics of an epoch split by a resume equal the straight run's.
 BOOST_AUTO_TEST_CASE(resume_is_bit_exact_with_device_noise) {
   const mt::DatasetPair data = ToyData();
-  for (mt::UpdateRule rule : {mt::UpdateRule::kEapu, mt::UpdateRule::kWriteVerify,
-                              mt::UpdateRule::kAdaptive}) {
+  for (mt::UpdateRule rule :
+       {mt::UpdateRule::kEapu, mt::UpdateRule::kWriteVerify, mt::UpdateRule::kAdaptive}) {
     const fs::path a = TempDir("noisy_straight"), b = TempDir("noisy_resumed");
     auto options = [&](const fs::path& dir) {
       mt::TrainOptions o = ToyOptions(dir);
@@ -387,4 +387,45 @@ BOOST_AUTO_TEST_CASE(degenerate_data_is_refused) {
     BOOST_CHECK(std::string(e.what()).find("0 training") != std::string::npos);
   }
   BOOST_CHECK(!fs::exists(dir));
+}
+
+// Reference-column mapping: the toy problem is learned with the reference held fixed, also through
+// a noisy device-aware rule (stuck cells, drift); the adaptive rule is refused.
+BOOST_AUTO_TEST_CASE(reference_column_is_learned_with_a_fixed_reference) {
+  const mt::DatasetPair data = ToyData();
+  for (bool noisy : {false, true}) {
+    const fs::path dir = TempDir(noisy ? "refcol_noisy" : "refcol");
+    mt::TrainOptions o = ToyOptions(dir);
+    o.network.mapping = mt::SignedMapping::kReferenceColumn;
+    o.network.layer_scale = {2 * o.network.layer_scale[0], 2 * o.network.layer_scale[1]};
+    o.epochs = 6;
+    o.max_batches = 0;
+    if (noisy) {
+      o.update.rule = mt::UpdateRule::kEapu;
+      o.update.device.write_sd = 2e-6;
+      o.update.device.stuck_on = o.update.device.stuck_off = 0.01;
+      o.update.device.retention_time = 1.0;
+    }
+    const mt::Parameters init = mt::InitParameters(o.network, o.seed, o.init_fraction);
+    const mt::TrainResult r = mt::RunTraining(o, data);
+    BOOST_TEST_MESSAGE("reference column" << (noisy ? " (eapu, noisy devices)" : "")
+                                          << ": toy test accuracy "
+                                          << r.history.back().test_accuracy);
+    BOOST_CHECK_GE(r.history.back().test_accuracy, 0.9);
+    for (size_t l = 0; l < init.g_minus.size(); ++l) {
+      BOOST_CHECK(r.params.g_minus[l] == init.g_minus[l]);  // the reference is not trained
+      BOOST_CHECK_GT((r.params.g_plus[l] - init.g_plus[l]).cwiseAbs().maxCoeff(), 0.0);
+    }
+    BOOST_CHECK_EQUAL(mt::CheckReference(o.network, r.params), "");
+    fs::remove_all(dir);
+  }
+  mt::TrainOptions o = ToyOptions(TempDir("refcol_adaptive"));
+  o.network.mapping = mt::SignedMapping::kReferenceColumn;
+  o.update.rule = mt::UpdateRule::kAdaptive;
+  BOOST_CHECK_NE(o.Validate().find("reference-column"), std::string::npos);
+  // Conductances of a differential network are not a reference-column network's.
+  mt::NetworkConfig d = o.network;
+  d.mapping = mt::SignedMapping::kDifferential;
+  BOOST_CHECK_NE(mt::CheckReference(o.network, mt::InitParameters(d, 1)).find("varies along"),
+                 std::string::npos);
 }
