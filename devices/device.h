@@ -63,6 +63,13 @@ struct AnalysisInfo {
   double temp = 27.0;  // Celsius
 };
 
+// Newton tolerances for SPICE's bypass (EvalContext::bypass).
+struct BypassTolerances {
+  double reltol = 1e-3;
+  double vntol = 1e-6;    // V
+  double abstol = 1e-12;  // A
+};
+
 struct EvalContext {
   const double* x = nullptr;  // unknowns; x[-1] == 0
   double time = 0.0;
@@ -73,6 +80,10 @@ struct EvalContext {
   // Devices add 1 when Newton limiting moved one of their voltages away from x (SPICE's
   // "noncon"): the iterate is then not converged, however small the update was.
   int limited = 0;
+  // Non-null: a device may reuse its last evaluation, linearised to x, when its terminal voltages
+  // and the currents that linearisation predicts moved less than these tolerances since (SPICE's
+  // bypass). Transient Newton iterations after the first set it; other callers never do.
+  const BypassTolerances* bypass = nullptr;
   // Outputs; all have a scratch slot at [-1]. Devices add (+=) into them; the caller zeroes.
   double* f = nullptr;
   double* q = nullptr;

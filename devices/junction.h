@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace memspice::devices {
 
@@ -79,26 +80,49 @@ T LimitedExp(const T& arg) {
   return exp(arg);
 }
 
-template <typename T>
-T JunctionCurrent(const T& v, const T& isat, double vte) {
+// v is double or a Jet; P (the parameters) is double or the same type as v.
+template <typename T, typename P>
+T JunctionCurrent(const T& v, const P& isat, double vte) {
   return isat * (LimitedExp(T(v / vte)) - 1.0);
 }
 
-template <typename T>
-T DepletionCharge(const T& v, const T& cj0, const T& pb, const T& mj, const T& fc) {
+// base^e for base > 0 and a constant exponent e: sqrt where e is exactly 0.5 (as ngspice does for
+// MJ = 0.5; both are correctly rounded), and one pow for value and partials of a Jet.
+inline double PowConst(double base, double e) {
+  return e == 0.5 ? std::sqrt(base) : std::pow(base, e);
+}
+template <typename J>
+J PowConst(const J& base, double e) {
+  const double p = PowConst(base.a, e);
+  return J(p, (e * p / base.a) * base.v);
+}
+
+// arg^(1 - mj), through PowConst when the grading is a plain number.
+template <typename T, typename P>
+T DepletionPow(const T& arg, const P& mj) {
+  using std::pow;
+  if constexpr (std::is_same_v<P, double>) {
+    return PowConst(arg, 1.0 - mj);
+  } else {
+    return pow(arg, P(1.0) - mj);
+  }
+}
+
+template <typename T, typename P>
+T DepletionCharge(const T& v, const P& cj0, const P& pb, const P& mj, const P& fc) {
   using std::log;
   using std::pow;
   const bool m_is_one = std::abs(1.0 - Value(mj)) < 1e-12;
   if (v < fc * pb) {
     const T arg = 1.0 - v / pb;
     if (m_is_one) return -pb * cj0 * log(arg);
-    return pb * cj0 * (1.0 - pow(arg, T(1.0) - mj)) / (1.0 - mj);
+    return pb * cj0 * (1.0 - DepletionPow(arg, mj)) / (1.0 - mj);
   }
-  const T f1 = m_is_one ? T(-pb * log(T(1.0) - fc))
-                        : T(pb * (1.0 - pow(T(1.0) - fc, T(1.0) - mj)) / (1.0 - mj));
-  const T f2 = pow(T(1.0) - fc, T(1.0) + mj);
-  const T f3 = 1.0 - fc * (1.0 + mj);
-  const T v0 = fc * pb;
+  const P f1 = m_is_one ? P(-pb * log(P(1.0) - fc))
+                        : P(pb * (1.0 - pow(P(1.0) - fc, P(1.0) - mj)) / (1.0 - mj));
+  const P f2 = pow(P(1.0) - fc, P(1.0) + mj);
+  const P f3 = 1.0 - fc * (1.0 + mj);
+  const P v0 = fc * pb;
   return cj0 * (f1 + (f3 * (v - v0) + mj / (2.0 * pb) * (v * v - v0 * v0)) / f2);
 }
 

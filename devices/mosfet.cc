@@ -75,13 +75,13 @@ struct MeyerCaps {
   T own, other, bulk;
 };
 
-template <typename T>
-MeyerCaps<T> Meyer(const T& vgst, const T& vdsat_in, const T& vds, const T& phi, const T& cox) {
+template <typename T, typename P>
+MeyerCaps<T> Meyer(const T& vgst, const T& vdsat_in, const T& vds, const P& phi, const P& cox) {
   // Floor of the saturation voltage in the capacitance split, V (as ngspice's DEVqmeyer).
   constexpr double kMinVdsat = 0.025;
   MeyerCaps<T> c{T(0.0), T(0.0), T(0.0)};
   if (vgst <= -phi) {
-    c.bulk = cox;
+    c.bulk = T(cox);
     return c;
   }
   if (vgst <= -0.5 * phi) {
@@ -93,7 +93,7 @@ MeyerCaps<T> Meyer(const T& vgst, const T& vdsat_in, const T& vds, const T& phi,
     c.bulk = -vgst * cox / phi;
     full = (2.0 / 3.0) * cox * (1.0 + 2.0 * vgst / phi);
   } else {
-    full = (2.0 / 3.0) * cox;
+    full = T((2.0 / 3.0) * cox);
   }
   const T vdsat = vdsat_in > kMinVdsat ? vdsat_in : T(kMinVdsat);
   if (vds >= vdsat) {
@@ -106,8 +106,12 @@ MeyerCaps<T> Meyer(const T& vgst, const T& vdsat_in, const T& vds, const T& phi,
   return c;
 }
 
-template <typename T>
-T JunctionCharge(const T& v, const T& bottom, const T& sidewall, const MosModelT<T>& m) {
+template <typename T, typename P>
+T JunctionCharge(const T& v, const P& bottom, const P& sidewall, const MosModelT<P>& m) {
+  // The charge is linear in the zero-bias capacitance: one evaluation for equal gradings.
+  if (Value(m.mj) == Value(m.mjsw)) {
+    return DepletionCharge(v, P(bottom + sidewall), m.pb, m.mj, m.fc);
+  }
   T q(0.0);
   if (Value(bottom) != 0.0) q += DepletionCharge(v, bottom, m.pb, m.mj, m.fc);
   if (Value(sidewall) != 0.0) q += DepletionCharge(v, sidewall, m.pb, m.mjsw, m.fc);
@@ -115,11 +119,11 @@ T JunctionCharge(const T& v, const T& bottom, const T& sidewall, const MosModelT
 }
 
 // Shichman-Hodges (level 1) in the current mode's p-space voltages (mosfet.h); vdsat = vg - von.
-template <typename T>
-MosChannel<T> Level1Channel(const MosModelT<T>& m, const T& beta, const T& vg, const T& vd,
+template <typename T, typename P>
+MosChannel<T> Level1Channel(const MosModelT<P>& m, const P& beta, const T& vg, const T& vd,
                             const T& vb) {
   using std::sqrt;
-  const T sqphi = sqrt(m.phi);
+  const P sqphi = sqrt(m.phi);
   T sarg;
   if (vb <= 0.0) {
     sarg = sqrt(m.phi - vb);
@@ -137,64 +141,66 @@ MosChannel<T> Level1Channel(const MosModelT<T>& m, const T& beta, const T& vg, c
   return {id, von, vgst};
 }
 
-template <typename T>
-MosLevelInputs<T> LevelInputs(const MosModelT<T>& m, const T& leff) {
+// The level 2/3 channel inputs as T (a Jet when the voltages are) from parameters P.
+template <typename T, typename P>
+MosLevelInputs<T> LevelInputs(const MosModelT<P>& m, const P& leff) {
   using std::sqrt;
   constexpr double kCm2ToM2 = 1e-4;  // UO in cm^2/Vs
-  return {.vbi = m.type * (m.vto + m.delvto) - m.gamma * sqrt(m.phi),
-          .phi = m.phi,
-          .gamma = m.gamma,
-          .beta = m.kp * m.m * EffectiveWidth(m) / leff,
-          .uo = m.uo * kCm2ToM2,
-          .leff = leff,
-          .w = EffectiveWidth(m),
-          .m = m.m,
-          .cox = m.cox,
-          .ld = m.ld,
-          .pb = m.pb,
-          .alpha = m.alpha,
-          .vmax = m.vmax,
-          .nfs = m.nfs,
-          .xj = m.xj,
-          .delta = m.delta,
-          .lambda = m.lambda,
-          .ucrit = m.ucrit,
-          .uexp = m.uexp,
-          .neff = m.neff,
-          .theta = m.theta,
-          .eta = m.eta,
-          .kappa = m.kappa};
+  return {.vbi = T(m.type * (m.vto + m.delvto) - m.gamma * sqrt(m.phi)),
+          .phi = T(m.phi),
+          .gamma = T(m.gamma),
+          .beta = T(m.kp * m.m * EffectiveWidth(m) / leff),
+          .uo = T(m.uo * kCm2ToM2),
+          .leff = T(leff),
+          .w = T(EffectiveWidth(m)),
+          .m = T(m.m),
+          .cox = T(m.cox),
+          .ld = T(m.ld),
+          .pb = T(m.pb),
+          .alpha = T(m.alpha),
+          .vmax = T(m.vmax),
+          .nfs = T(m.nfs),
+          .xj = T(m.xj),
+          .delta = T(m.delta),
+          .lambda = T(m.lambda),
+          .ucrit = T(m.ucrit),
+          .uexp = T(m.uexp),
+          .neff = T(m.neff),
+          .theta = T(m.theta),
+          .eta = T(m.eta),
+          .kappa = T(m.kappa)};
 }
 
-// The device equations at terminal voltages vgs, vds, vbs (real orientation).
-template <typename T>
-MosOut<T> Equations(const MosModelT<T>& m, const T& vgs_in, const T& vds_in, const T& vbs_in,
+// The device equations at terminal voltages vgs, vds, vbs (real orientation). T (voltages and
+// results) and P (parameters) are double, a Jet, or P = double and T a Jet (voltage partials only).
+template <typename T, typename P>
+MosOut<T> Equations(const MosModelT<P>& m, const T& vgs_in, const T& vds_in, const T& vbs_in,
                     double vt, double gmin) {
   using std::sqrt;
   const double p = m.type;
   const T vgs = p * vgs_in, vds = p * vds_in, vbs = p * vbs_in;
   const T vbd = vbs - vds, vgd = vgs - vds;
-  const T leff = EffectiveLength(m), weff = EffectiveWidth(m);
-  const T beta = m.kp * m.m * weff / leff;
+  const P leff = EffectiveLength(m), weff = EffectiveWidth(m);
+  const P beta = m.kp * m.m * weff / leff;
   const bool normal = Value(vds) >= 0.0;
   const T vg = normal ? vgs : vgd, vd = normal ? vds : T(-vds), vb = normal ? vbs : vbd;
-  const MosChannel<T> ch = m.level == 3   ? Mos3Channel(LevelInputs(m, leff), vg, vd, vb, vt)
-                           : m.level == 2 ? Mos2Channel(LevelInputs(m, leff), vg, vd, vb, vt)
+  const MosChannel<T> ch = m.level == 3   ? Mos3Channel(LevelInputs<T>(m, leff), vg, vd, vb, vt)
+                           : m.level == 2 ? Mos2Channel(LevelInputs<T>(m, leff), vg, vd, vb, vt)
                                           : Level1Channel(m, beta, vg, vd, vb);
   const T& id = ch.id;
   const T ich = normal ? id : T(-id);
-  const T isd = (Value(m.js) > 0.0 && Value(m.ad) > 0.0) ? T(m.js * m.ad * m.m) : T(m.is * m.m);
-  const T iss = (Value(m.js) > 0.0 && Value(m.as) > 0.0) ? T(m.js * m.as * m.m) : T(m.is * m.m);
+  const P isd = (Value(m.js) > 0.0 && Value(m.ad) > 0.0) ? P(m.js * m.ad * m.m) : P(m.is * m.m);
+  const P iss = (Value(m.js) > 0.0 && Value(m.as) > 0.0) ? P(m.js * m.as * m.m) : P(m.is * m.m);
   const T ibd = JunctionCurrent(vbd, isd, vt) + gmin * vbd;
   const T ibs = JunctionCurrent(vbs, iss, vt) + gmin * vbs;
   // Meyer capacitances (the charges below hold only the overlaps and junctions).
-  const MeyerCaps<T> mc = Meyer(T(vg - ch.von), ch.vdsat, vd, m.phi, T(m.cox * weff * leff * m.m));
+  const MeyerCaps<T> mc = Meyer(T(vg - ch.von), ch.vdsat, vd, m.phi, P(m.cox * weff * leff * m.m));
   const T qgs_ov = m.cgso * weff * m.m * vgs, qgd_ov = m.cgdo * weff * m.m * vgd;
   const T qgb_ov = m.cgbo * leff * m.m * (vgs - vbs);
-  const T cbd = Value(m.cbd) > 0.0 ? T(m.cbd * m.m) : T(m.cj * m.ad * m.m);
-  const T cbs = Value(m.cbs) > 0.0 ? T(m.cbs * m.m) : T(m.cj * m.as * m.m);
-  const T qbd = JunctionCharge(vbd, cbd, T(m.cjsw * m.pd * m.m), m);
-  const T qbs = JunctionCharge(vbs, cbs, T(m.cjsw * m.ps * m.m), m);
+  const P cbd = Value(m.cbd) > 0.0 ? P(m.cbd * m.m) : P(m.cj * m.ad * m.m);
+  const P cbs = Value(m.cbs) > 0.0 ? P(m.cbs * m.m) : P(m.cj * m.as * m.m);
+  const T qbd = JunctionCharge(vbd, cbd, P(m.cjsw * m.pd * m.m), m);
+  const T qbs = JunctionCharge(vbs, cbs, P(m.cjsw * m.ps * m.m), m);
   MosOut<T> out;
   out.f[0] = p * (ich - ibd);
   out.f[1] = T(0.0);
@@ -274,6 +280,8 @@ void Mosfet::SetAnalysis(const AnalysisInfo& info) {
   kelvin_ = inst_temp_.Kelvin(info.temp);
   vt_ = ThermalVoltageK(kelvin_);
   model_ = AtTemperature(card_, tnom_, kelvin_);
+  vcrit_ = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is * model_.m));
+  last_.valid = false;
 }
 
 void Mosfet::Setup(SetupContext& ctx) {
@@ -283,10 +291,9 @@ void Mosfet::Setup(SetupContext& ctx) {
   b_ = ctx.Node(nb_);
   di_ = gd_ > 0.0 ? ctx.AddUnknown("v(" + name() + "#drain)", UnknownKind::kNode) : d_;
   si_ = gs_ > 0.0 ? ctx.AddUnknown("v(" + name() + "#source)", UnknownKind::kNode) : s_;
-  if (meyer_scale_ > 0.0) {
-    static constexpr const char* kTags[3] = {"#cgs", "#cgd", "#cgb"};
-    for (int k = 0; k < 3; ++k) rate_[k] = ctx.AddUnknown(name() + kTags[k], UnknownKind::kState);
-  }
+  if (meyer_scale_ <= 0.0) return;
+  static constexpr const char* kTags[3] = {"#cgs", "#cgd", "#cgb"};
+  for (int k = 0; k < 3; ++k) rate_[k] = ctx.AddUnknown(name() + kTags[k], UnknownKind::kState);
 }
 
 void Mosfet::Bind(BindContext& ctx) {
@@ -305,23 +312,24 @@ void Mosfet::Bind(BindContext& ctx) {
   }
 }
 
-void Mosfet::StampMeyer(EvalContext& ctx, const ceres::Jet<double, 3>* cap, const double* dv) {
+void Mosfet::StampMeyer(EvalContext& ctx, const Jet3* cap, const double* dv, FetBlock* block) {
   const int nodes[4] = {di_, g_, si_, b_};
   const double* x = ctx.x;
+  const double inv_scale = 1.0 / meyer_scale_;
   for (int k = 0; k < 3; ++k) {
-    const int t = kMeyerTerminal[k], other = nodes[t];
+    const int t = kMeyerTerminal[k];
     const double r = x[rate_[k]];
     // Capacitance over the scale, linearised at the limited point (as the other outputs).
     const double frac =
-        (cap[k].a + cap[k].v[0] * dv[0] + cap[k].v[1] * dv[1] + cap[k].v[2] * dv[2]) / meyer_scale_;
+        (cap[k].a + cap[k].v[0] * dv[0] + cap[k].v[1] * dv[1] + cap[k].v[2] * dv[2]) * inv_scale;
     const double d[4] = {cap[k].v[1], cap[k].v[0], -(cap[k].v[0] + cap[k].v[1] + cap[k].v[2]),
                          cap[k].v[2]};
-    ctx.f[g_] += frac * r;
-    ctx.f[other] -= frac * r;
+    block->f[1] += frac * r;
+    block->f[t] -= frac * r;
     for (int c = 0; c < 4; ++c) {
-      const double gc = d[c] * r / meyer_scale_;
-      ctx.G[h_[4 * 1 + c]] += gc;
-      ctx.G[h_[4 * t + c]] -= gc;
+      const double gc = d[c] * r * inv_scale;
+      block->g[4 * 1 + c] += gc;
+      block->g[4 * t + c] -= gc;
     }
     const auto& h = meyer_h_[k];
     ctx.G[h[0]] += frac;
@@ -329,7 +337,7 @@ void Mosfet::StampMeyer(EvalContext& ctx, const ceres::Jet<double, 3>* cap, cons
     // Rate row: r - scale d(vg - v_other)/dt = 0.
     ctx.f[rate_[k]] += r;
     ctx.G[h[2]] += 1.0;
-    ctx.q[rate_[k]] -= meyer_scale_ * (x[g_] - x[other]);
+    ctx.q[rate_[k]] -= meyer_scale_ * (x[g_] - x[nodes[t]]);
     ctx.C[h[3]] -= meyer_scale_;
     ctx.C[h[4]] += meyer_scale_;
   }
@@ -340,9 +348,41 @@ std::array<double, 3> Mosfet::Limited(double vgs, double vds, double vbs) const 
   const double von = p * model_.vto;
   double pvgs = FetLimit(p * vgs, p * vgs_old_, von);
   const double pvds = ModeVdsLimit(p * vds, p * vds_old_);
-  const double vcrit = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is * model_.m));
-  const double pvbs = PnLimit(p * vbs, p * vbs_old_, vt_, vcrit);
+  const double pvbs = PnLimit(p * vbs, p * vbs_old_, vt_, vcrit_);
   return {p * pvgs, p * pvds, p * pvbs};
+}
+
+bool Mosfet::CanBypass(const double* v, const BypassTolerances& tol) const {
+  const double* vl = last_.vl.data();
+  auto small = [&](double now, double then) {
+    return std::abs(now - then) < tol.reltol * std::max(std::abs(now), std::abs(then)) + tol.vntol;
+  };
+  if (!small(v[2], vl[2]) || !small(v[2] - v[1], vl[2] - vl[1]) || !small(v[0], vl[0]) ||
+      !small(v[1], vl[1])) {
+    return false;
+  }
+  // Currents the linearisation predicts at v (ngspice's cdhat, cbhat).
+  auto predicted = [&](const Jet3& i) {
+    return i.a + i.v[0] * (v[0] - vl[0]) + i.v[1] * (v[1] - vl[1]) + i.v[2] * (v[2] - vl[2]);
+  };
+  const double id = last_.f[0].a, ib = last_.f[3].a;
+  const double id_hat = predicted(last_.f[0]), ib_hat = predicted(last_.f[3]);
+  return std::abs(id_hat - id) <
+             tol.reltol * std::max(std::abs(id_hat), std::abs(id)) + tol.abstol &&
+         std::abs(ib_hat - ib) <
+             tol.reltol * (std::max(std::abs(ib_hat), std::abs(ib)) + tol.abstol);
+}
+
+void Mosfet::Stamp(EvalContext& ctx, const double* v) {
+  const double* vl = last_.vl.data();
+  const int nodes[4] = {di_, g_, si_, b_};
+  FetBlock block;
+  LinearizeFet(last_.f, last_.q, v, vl, &block);
+  if (meyer_scale_ > 0.0) {
+    const double dv[3] = {v[0] - vl[0], v[1] - vl[1], v[2] - vl[2]};
+    StampMeyer(ctx, last_.cap, dv, &block);
+  }
+  block.AddTo(nodes, h_.data(), ctx);
 }
 
 void Mosfet::Evaluate(EvalContext& ctx) {
@@ -350,6 +390,10 @@ void Mosfet::Evaluate(EvalContext& ctx) {
   rd_.Stamp(ctx, gd_, h_[0]);
   rs_.Stamp(ctx, gs_, h_[10]);
   const double v[3] = {x[g_] - x[si_], x[di_] - x[si_], x[b_] - x[si_]};
+  if (ctx.bypass != nullptr && last_.valid && !ctx.init_junctions && CanBypass(v, *ctx.bypass)) {
+    Stamp(ctx, v);
+    return;
+  }
   std::array<double, 3> vl;
   if (ctx.init_junctions) {
     const double p = model_.type;
@@ -362,15 +406,14 @@ void Mosfet::Evaluate(EvalContext& ctx) {
   vgs_old_ = vl[0];
   vds_old_ = vl[1];
   vbs_old_ = vl[2];
-  using Jet = ceres::Jet<double, 3>;
-  const MosOut<Jet> o =
-      Equations(Promote<Jet>(model_), Jet(vl[0], 0), Jet(vl[1], 1), Jet(vl[2], 2), vt_, ctx.gmin);
-  const int nodes[4] = {di_, g_, si_, b_};
-  StampFet(o.f, o.q, nodes, h_.data(), v, vl.data(), ctx);
-  if (meyer_scale_ > 0.0) {
-    const double dv[3] = {v[0] - vl[0], v[1] - vl[1], v[2] - vl[2]};
-    StampMeyer(ctx, o.cap, dv);
-  }
+  const MosOut<Jet3> o =
+      Equations(model_, Jet3(vl[0], 0), Jet3(vl[1], 1), Jet3(vl[2], 2), vt_, ctx.gmin);
+  std::copy(o.f, o.f + 4, last_.f);
+  std::copy(o.q, o.q + 4, last_.q);
+  std::copy(o.cap, o.cap + 3, last_.cap);
+  last_.vl = vl;
+  last_.valid = true;
+  Stamp(ctx, v);
 }
 
 int Mosfet::ParamHandle(const std::string& key, bool model_card) const {

@@ -59,6 +59,7 @@
 #include "devices/descriptor.h"
 #include "devices/device.h"
 #include "devices/device_util.h"
+#include "devices/fet_stamp.h"
 
 namespace memspice::devices {
 
@@ -103,10 +104,24 @@ class Mosfet : public Device {
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;
 
  private:
+  using Jet3 = ceres::Jet<double, 3>;
+  // Currents and charges of the rows (d, g, s, b) and Meyer's Cgs, Cgd, Cgb, with partials over
+  // (vgs, vds, vbs), at the limited voltages vl: the last full evaluation.
+  struct Linearization {
+    Jet3 f[4], q[4], cap[3];
+    std::array<double, 3> vl{};
+    bool valid = false;
+  };
+
   std::array<double, 3> Limited(double vgs, double vds, double vbs) const;
-  // Meyer currents C(v) r / scale and the rate rows; cap: Cgs, Cgd, Cgb over (vgs, vds, vbs) at
-  // the limited point, dv: the actual minus the limited voltages.
-  void StampMeyer(EvalContext& ctx, const ceres::Jet<double, 3>* cap, const double* dv);
+  // SPICE's bypass test: v (vgs, vds, vbs) and the drain and bulk currents last_ predicts there
+  // moved less than the tolerances from last_.
+  bool CanBypass(const double* v, const BypassTolerances& tol) const;
+  // Stamps last_ linearised to the terminal voltages v.
+  void Stamp(EvalContext& ctx, const double* v);
+  // Meyer currents C(v) r / scale (into the terminal block) and the rate rows; cap: Cgs, Cgd, Cgb
+  // over (vgs, vds, vbs) at the limited point, dv: the actual minus the limited voltages.
+  void StampMeyer(EvalContext& ctx, const Jet3* cap, const double* dv, FetBlock* block);
 
   // The terminal (index into (di, g, si, b)) across from the gate of each Meyer capacitance.
   static constexpr int kMeyerTerminal[3] = {2, 0, 3};
@@ -121,6 +136,7 @@ class Mosfet : public Device {
   double gd_ = 0.0, gs_ = 0.0;  // series conductances
   bool off_;
   double kelvin_ = 0.0, vt_ = 0.0;
+  double vcrit_ = 0.0;  // junction limiting's critical voltage (SPICE's vcrit) at kelvin_
   double vgs_old_ = 0.0, vds_old_ = 0.0, vbs_old_ = 0.0;  // limiting state
   std::array<int, 16> h_{};                               // [row][col] over (di, g, si, b)
   SeriesConductance rd_, rs_;                             // drain and source series resistances
@@ -129,6 +145,7 @@ class Mosfet : public Device {
   double meyer_scale_ = 0.0;
   std::array<int, 3> rate_{kGround, kGround, kGround};
   std::array<std::array<int, 5>, 3> meyer_h_{};
+  Linearization last_;
 };
 
 // Parameter table (descriptor.h).

@@ -27,6 +27,7 @@ devices::EvalContext Assembler::Context(const EvalRequest& r, const double* x, d
   ctx.dc = r.dc;
   ctx.gmin = r.gmin;
   ctx.source_scale = r.source_scale;
+  ctx.bypass = r.bypass;
   ctx.f = f_.data() + 1;
   ctx.q = q;
   ctx.G = g_handles_.data() + 1;

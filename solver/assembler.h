@@ -19,6 +19,7 @@ struct EvalRequest {
   double source_scale = 1.0;
   bool init_junctions = false;
   bool matrices = true;  // false: G/C values are not needed (linear circuits reuse them)
+  const devices::BypassTolerances* bypass = nullptr;  // EvalContext::bypass
 };
 
 class Assembler {

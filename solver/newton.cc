@@ -14,13 +14,14 @@ NewtonSolver::NewtonSolver(Assembler& assembler, KluSolver& klu)
   x_old_.assign(n_, 0.0);
 }
 
-void NewtonSolver::AssembleJacobian(const NewtonSystem& s) {
+void NewtonSolver::AssembleJacobian(const NewtonSystem& s, const double* x) {
   const Circuit& c = asm_.circuit();
   const auto& cp = c.col_ptr();
   const auto& ri = c.row_idx();
   const auto& g = asm_.G();
   const auto& cc = asm_.C();
   for (int j = 0; j < n_; ++j) {
+    const double xj = std::abs(x[j]);
     for (int k = cp[j]; k < cp[j + 1]; ++k) {
       const int i = ri[k];
       if (s.clamp != nullptr && !std::isnan(s.clamp[i])) {
@@ -28,6 +29,7 @@ void NewtonSolver::AssembleJacobian(const NewtonSystem& s) {
       } else {
         j_[k] = s.wf[i] * g[k] + s.wq[i] * cc[k];
       }
+      scale_[i] = std::max(scale_[i], std::abs(j_[k]) * xj);
     }
   }
 }
@@ -164,13 +166,18 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
     out.iterations = iter + 1;
     req.matrices = !reuse;
     req.init_junctions = request.init_junctions && iter == 0;
+    // Bypass never on the first iterate (the predictor's; SPICE's MODEINITPRED).
+    req.bypass = iter > 0 ? request.bypass : nullptr;
     asm_.Evaluate(x, req);
     if (req.matrices) matrices_current_ = true;
     if (!Residual(x, s, &out)) return out;
     // Residual scale from the size of the individual Jacobian terms (those of the factored
     // Jacobian when a chord iteration reuses it).
-    if (!reuse) AssembleJacobian(s);
-    if (!reuse || o.chord) ScaleFromJacobian(x);
+    if (!reuse) {
+      AssembleJacobian(s, x);
+    } else if (o.chord) {
+      ScaleFromJacobian(x);
+    }
     // Convergence: the last update was small and the residual is small.
     const bool residual_ok = ResidualConverged(s, o, &out);
     if (iter > 0 && dx_converged && residual_ok && asm_.num_limited() == 0) {
@@ -185,6 +192,12 @@ NewtonOutcome NewtonSolver::Solve(double* x, const EvalRequest& request, const N
     const double fraction = o.chord && reuse ? kChordErrorFraction : 1.0;
     double dx_norm = 0.0;
     if (!Update(x, o, fraction, &dx_converged, &dx_norm, &out)) return out;
+    if (o.accept_update && iter > 0 && dx_converged && asm_.num_limited() == 0) {
+      CscMultiplyAdd(c, asm_.G().data(), dx_.data(), asm_.mutable_f());
+      CscMultiplyAdd(c, asm_.C().data(), dx_.data(), asm_.mutable_q());
+      out.converged = true;
+      return out;
+    }
     if (o.chord) {
       // Refresh the Jacobian when the reused one stops contracting fast.
       if (reuse) ++chord_iterations;

@@ -42,6 +42,10 @@ struct NewtonOptions {
   // refactor. An update from a reused factorization counts as converged only below
   // kChordErrorFraction of the tolerance (its error is not quadratically small).
   bool chord = false;
+  // SPICE's test: from the second iteration on, an update within the tolerances with no limited
+  // voltage ends the iteration at the updated iterate, whose f and q are taken through the
+  // linearisation (f += G dx, q += C dx) instead of evaluating the devices again.
+  bool accept_update = false;
 };
 
 // Largest ratio |dx_k| / |dx_k-1| (in units of the tolerance) a chord iteration may show before
@@ -79,7 +83,8 @@ class NewtonSolver {
   const std::vector<double>& jacobian() const { return j_; }
 
  private:
-  void AssembleJacobian(const NewtonSystem& s);
+  // J = diag(wf) G + diag(wq) C, and ScaleFromJacobian's terms in the same pass.
+  void AssembleJacobian(const NewtonSystem& s, const double* x);
   // Adds |J_ik x_k| (the size of each Jacobian term) to the residual scale of row i.
   void ScaleFromJacobian(const double* x);
   bool Factor(const NewtonSystem& s, NewtonOutcome* out);

@@ -96,6 +96,8 @@ Status SimOptions::ApplyNetlistOptions(const netlist::Netlist& netlist) {
       (key == "itl1" ? trial.itl1 : trial.itl4) = static_cast<int>(value);
     } else if (key == "maxstep" || key == "tmax") {
       trial.maxstep = value;
+    } else if (key == "bypass") {
+      trial.bypass = value != 0.0;
     }
     // Other ngspice options (e.g. "interp", "noacct") do not affect this solver.
   }

@@ -38,9 +38,13 @@ struct SimOptions {
   double chgtol = 1e-14;
   double gmin = 1e-12;
   double trtol = 7.0;
-  int itl1 = 100;         // DC Newton iteration limit
-  int itl4 = 10;          // transient Newton iteration limit per step
-  double maxstep = 0.0;   // 0: tmax from .tran, else (tstop - tstart) / 50 as ngspice
+  int itl1 = 100;        // DC Newton iteration limit
+  int itl4 = 10;         // transient Newton iteration limit per step
+  double maxstep = 0.0;  // 0: tmax from .tran, else (tstop - tstart) / 50 as ngspice
+  // Transient Newton lets devices reuse their last evaluation within the tolerances
+  // (devices::EvalContext::bypass) and ends on a small update without evaluating again
+  // (NewtonOptions::accept_update); `.options bypass=0` turns both off.
+  bool bypass = true;
   bool progress = false;  // print a progress line to stderr for long runs
   // Most time points (transient) or sweep points an analysis may produce; 0: no limit. A
   // transient that cannot fit is refused before it starts (see docs/reliability.md).

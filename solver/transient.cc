@@ -462,6 +462,8 @@ class ImplicitStepper {
       : asm_(assembler),
         newton_(newton),
         nopt_(nopt),
+        bypass_{o.reltol, o.vntol, o.abstol},
+        use_bypass_(o.bypass),
         exact_(exact),
         n_(static_cast<int>(circuit.unknowns().size())),
         wq_(n_),
@@ -516,7 +518,11 @@ class ImplicitStepper {
       no.singular = !no.converged;
       no.worst = fast_->singular_col();
     } else {
-      no = newton_.Solve(x->data(), req_, sys_, nopt_);
+      // Devices may bypass re-evaluation within Newton's tolerances (the adjoint's exact tape,
+      // which solves the steps itself, never does).
+      EvalRequest newton_req = req_;
+      newton_req.bypass = use_bypass_ ? &bypass_ : nullptr;
+      no = newton_.Solve(x->data(), newton_req, sys_, nopt_);
       if (no.converged) std::copy(asm_.q(), asm_.q() + n_, q->begin());
     }
     if (no.converged) {
@@ -529,6 +535,8 @@ class ImplicitStepper {
   Assembler& asm_;
   NewtonSolver& newton_;
   const NewtonOptions nopt_;
+  const devices::BypassTolerances bypass_;
+  const bool use_bypass_;
   ImplicitStepSolver* exact_;
   std::unique_ptr<LinearStep> fast_;
   const int n_;
@@ -579,6 +587,9 @@ Status Engine::TransientImplicit(const netlist::Analysis& an, Method method,
   // junction devices (diodes, BJTs, MOSFETs), whose evaluation dominates and whose Newton limiting
   // moves the linearisation point between iterations.
   nopt.chord = !linear && !c_.has_limiting_state();
+  // SPICE's convergence test on the update alone (devices may bypass re-evaluation:
+  // ImplicitStepper).
+  nopt.accept_update = !linear && o_.bypass;
   Progress progress(o_.progress, "tran");
 
   std::vector<double> xprev = xn, xtry(n_), qn(n_), qprev(n_), qdotn(n_, 0.0), qnew(n_),
