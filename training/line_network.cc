@@ -437,8 +437,9 @@ void LinePortModel::Factor::Analyse(const LineTopology& t, SpMat assembled) {
   for (int k = 0; k < t.nodes; ++k) position[perm[k]] = k;
   for (int k = t.nodes; k < rows; ++k) position[k] = k;
   parts.clear();
-  for (auto [lo, hi] : {std::pair{0, cut}, std::pair{cut, top}}) {
-    if (hi == lo && !(lo == 0 && hi == top)) continue;  // one part when there is no split
+  std::vector<std::pair<int, int>> ranges = {{0, top}};  // one part when there is no split
+  if (cut > 0 && cut < top) ranges = {{0, cut}, {cut, top}};
+  for (auto [lo, hi] : ranges) {
     parts.push_back(std::make_unique<Part>());
     parts.back()->off = lo;
     parts.back()->n = hi - lo;
