@@ -263,7 +263,25 @@ struct LinePortModel::Factor {
 };
 
 LineFactorPool::LineFactorPool() = default;
-LineFactorPool::~LineFactorPool() = default;
+// The last model returns its factor to free_ on destruction: release it first.
+LineFactorPool::~LineFactorPool() { last_.reset(); }
+
+std::shared_ptr<const LinePortModel> LineFactorPool::Model(std::shared_ptr<const LineTopology> t,
+                                                           const Eigen::MatrixXd& g_plus,
+                                                           const Eigen::MatrixXd& g_minus,
+                                                           int threads) {
+  std::lock_guard<std::mutex> lock(last_mutex_);
+  if (last_ && last_topology_ == t && last_threads_ == threads && last_plus_ == g_plus &&
+      last_minus_ == g_minus)
+    return last_;
+  last_.reset();
+  last_ = std::make_shared<const LinePortModel>(t, g_plus, g_minus, this, threads);
+  last_topology_ = std::move(t);
+  last_plus_ = g_plus;
+  last_minus_ = g_minus;
+  last_threads_ = threads;
+  return last_;
+}
 
 namespace {
 

@@ -119,16 +119,28 @@ class LinePortModel {
 };
 
 // Analysed factorisations of one line topology, kept across optimiser steps (the sparsity pattern
-// of K never changes, only its values). Thread-safe.
+// of K never changes, only its values), and the port model made last. Thread-safe.
 class LineFactorPool {
  public:
   LineFactorPool();
   ~LineFactorPool();
 
+  // The port model of these conductances: the one made last when its conductances and threads are
+  // the same (an evaluation runs every batch with the same conductances: one factorisation, not one
+  // per batch), else a new one, made after the last is released so that its factor is reused.
+  std::shared_ptr<const LinePortModel> Model(std::shared_ptr<const LineTopology> t,
+                                             const Eigen::MatrixXd& g_plus,
+                                             const Eigen::MatrixXd& g_minus, int threads);
+
  private:
   friend class LinePortModel;
   std::mutex mutex_;
   std::vector<std::unique_ptr<LinePortModel::Factor>> free_;
+  std::mutex last_mutex_;  // held while a model is made: concurrent callers wait and share it
+  std::shared_ptr<const LinePortModel> last_;
+  std::shared_ptr<const LineTopology> last_topology_;
+  Eigen::MatrixXd last_plus_, last_minus_;
+  int last_threads_ = 0;
 };
 
 }  // namespace memspice::training

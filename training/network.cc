@@ -304,7 +304,7 @@ struct KernelParams {
   // Circuit form with line resistance: C = s'_l (Y_bb - diag Y_bb), out x out (else empty); the
   // drive of bit line j carries - sum_k C_jk (v_k - v_rest).
   std::vector<RowMat<S>> coupling;
-  std::vector<std::unique_ptr<LinePortModel>> models;  // per crossbar, null without lines
+  std::vector<std::shared_ptr<const LinePortModel>> models;  // per crossbar, null without lines
 };
 
 template <typename S>
@@ -571,8 +571,10 @@ KernelParams<S> MakeKernelParams(const NetworkConfig& cfg, const Parameters& p,
     const double ls = LoadScale(cfg, l);
     std::shared_ptr<const LineTopology> top = cfg.lines.empty() ? nullptr : cfg.lines[l];
     if (top) {
-      auto m =
-          std::make_unique<LinePortModel>(top, p.g_plus[l], p.g_minus[l], pools[l].get(), threads);
+      std::shared_ptr<const LinePortModel> m =
+          pools[l] ? pools[l]->Model(top, p.g_plus[l], p.g_minus[l], threads)
+                   : std::make_shared<const LinePortModel>(top, p.g_plus[l], p.g_minus[l], nullptr,
+                                                           threads);
       kp.w.push_back(m->EffectiveWeights().cast<S>());
       Eigen::MatrixXd off = m->ybb();
       off.diagonal().setZero();

@@ -201,6 +201,23 @@ BOOST_AUTO_TEST_CASE(port_model_split_in_two_parts_matches_dense) {
   BOOST_CHECK_LE(worst, 1e-7);
 }
 
+// The pool hands out the last model again for the same conductances (evaluation blocks) and a new
+// one, equal to a fresh model, when they change (optimiser steps).
+BOOST_AUTO_TEST_CASE(pool_reuses_the_last_model_for_equal_conductances) {
+  const auto t = mt::UniformLadders(4, 3, 2.5);
+  Eigen::MatrixXd gp = Eigen::MatrixXd::Constant(4, 3, 2e-4), gm = gp * 0.5;
+  mt::LineFactorPool pool;
+  const auto a = pool.Model(t, gp, gm, 2);
+  BOOST_CHECK_EQUAL(pool.Model(t, gp, gm, 2).get(), a.get());
+  gp(1, 2) = 7e-4;
+  const auto b = pool.Model(t, gp, gm, 2);
+  BOOST_CHECK_NE(b.get(), a.get());
+  const mt::LinePortModel fresh(t, gp, gm, nullptr, 2);
+  BOOST_CHECK_EQUAL((b->ybb() - fresh.ybb()).cwiseAbs().maxCoeff(), 0.0);
+  BOOST_CHECK_EQUAL((b->ybw() - fresh.ybw()).cwiseAbs().maxCoeff(), 0.0);
+  BOOST_CHECK_GT((b->ybw() - a->ybw()).cwiseAbs().maxCoeff(), 0.0);
+}
+
 BOOST_AUTO_TEST_CASE(floating_line_is_named) {
   auto t = SmallLadders(1.0);
   // Cut bit line 1 from its sense resistor and the cells: node b(1, 5) now floats with b(1, *).
