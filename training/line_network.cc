@@ -31,6 +31,15 @@ namespace memspice::training {
 namespace {
 
 using SpMat = Eigen::SparseMatrix<double>;
+using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Cell conductances kept as a vector, row-major in x out, seen as the in x out matrix.
+Eigen::Map<RowMajor> RowMajorMap(Eigen::VectorXd& v, const LineTopology& t) {
+  return {v.data(), t.in, t.out};
+}
+Eigen::Map<const RowMajor> RowMajorMap(const Eigen::VectorXd& v, const LineTopology& t) {
+  return {v.data(), t.in, t.out};
+}
 
 // CHOLMOD's first orderings tried for the line nodes: (user's, none here), AMD, METIS, NESDIS.
 constexpr int kOrderings = 4;
@@ -242,15 +251,15 @@ struct LinePortModel::Factor {
   Factor(const Factor&) = delete;
   Factor& operator=(const Factor&) = delete;
 
-  // Orders and analyses M (assembled for some conductances, kept as the pattern).
-  void Analyse(const LineTopology& t, SpMat assembled);
+  // Orders and analyses M's pattern (BorderedPattern, kept for Fill).
+  void Analyse(const LineTopology& t, SpMat pattern);
   // M's values for the cell conductances gp, gm (row-major in x out).
   void Fill(const LineTopology& t, const Eigen::VectorXd& gp, const Eigen::VectorXd& gm);
   void Numeric(const LineTopology& t, int threads);
   // x (rows x r, node-major): L_ii^-1 x in the rows of the internal nodes.
   void ForwardSolve(int nodes, double* x, int r, std::vector<double>* gather) const;
   // Rows of the internal nodes: L_ii^-T (x - L_bi^T x_b), x_b = x in the bit-port rows.
-  void BackSolve(int nodes, double* x, int r, std::vector<double>* gather) const;
+  void BackSolve(double* x, int r, std::vector<double>* gather) const;
 
  private:
   std::vector<int> OrderNodes(const LineTopology& t, std::vector<int>* parent,
@@ -271,15 +280,9 @@ std::shared_ptr<const LinePortModel> LineFactorPool::Model(std::shared_ptr<const
                                                            const Eigen::MatrixXd& g_minus,
                                                            int threads) {
   std::lock_guard<std::mutex> lock(last_mutex_);
-  if (last_ && last_topology_ == t && last_threads_ == threads && last_plus_ == g_plus &&
-      last_minus_ == g_minus)
-    return last_;
+  if (last_ && last_->Matches(*t, g_plus, g_minus, threads)) return last_;
   last_.reset();
-  last_ = std::make_shared<const LinePortModel>(t, g_plus, g_minus, this, threads);
-  last_topology_ = std::move(t);
-  last_plus_ = g_plus;
-  last_minus_ = g_minus;
-  last_threads_ = threads;
+  last_ = std::make_shared<const LinePortModel>(std::move(t), g_plus, g_minus, this, threads);
   return last_;
 }
 
@@ -301,22 +304,20 @@ bool IsWordPort(const LineTopology& t, int term) {
   return IsPort(term) && PortIndex(term) < 2 * t.in;
 }
 
-// Lower triangle of M (see LinePortModel::Factor).
-SpMat AssembleBordered(const LineTopology& t, const Eigen::VectorXd& gp,
-                       const Eigen::VectorXd& gm) {
+// Pattern of the lower triangle of M (see LinePortModel::Factor): every diagonal and one entry per
+// branch between two terminals that are not word ports. The values are placeholders (nonzero, so
+// that no sparse operation of the analysis drops an entry); Factor::Fill writes the real ones.
+SpMat BorderedPattern(const LineTopology& t) {
   const int n = t.nodes + t.out;
   std::vector<Eigen::Triplet<double>> trip;
-  trip.reserve(3 * (t.resistors.size() + 2 * gp.size()) + n);
-  Eigen::VectorXd diag = Eigen::VectorXd::Zero(n);
-  ForEachBranch(t, gp, gm, [&](int a, int b, double g) {
-    const bool wa = IsWordPort(t, a), wb = IsWordPort(t, b);
+  trip.reserve(t.resistors.size() + 2 * t.plus_word.size() + n);
+  for (int k = 0; k < n; ++k) trip.emplace_back(k, k, 1.0);
+  const Eigen::VectorXd ones = Eigen::VectorXd::Ones(t.plus_word.size());
+  ForEachBranch(t, ones, ones, [&](int a, int b, double) {
+    if (IsWordPort(t, a) || IsWordPort(t, b)) return;
     a = MIndex(t, a), b = MIndex(t, b);
-    if (!wa) diag[a] += g;
-    if (!wb) diag[b] += g;
-    if (!wa && !wb) trip.emplace_back(std::max(a, b), std::min(a, b), -g);
+    trip.emplace_back(std::max(a, b), std::min(a, b), 1.0);
   });
-  // An unconnected bit port gets a unit diagonal: its rows of Y are zero either way.
-  for (int k = 0; k < n; ++k) trip.emplace_back(k, k, diag[k] > 0 ? diag[k] : 1.0);
   SpMat m(n, n);
   m.setFromTriplets(trip.begin(), trip.end());
   return m;
@@ -443,8 +444,8 @@ std::vector<int> LinePortModel::Factor::OrderNodes(const LineTopology& t, std::v
   return perm;
 }
 
-void LinePortModel::Factor::Analyse(const LineTopology& t, SpMat assembled) {
-  m = std::move(assembled);
+void LinePortModel::Factor::Analyse(const LineTopology& t, SpMat pattern) {
+  m = std::move(pattern);
   std::vector<int> parent;
   std::vector<double> load;
   const std::vector<int> perm = OrderNodes(t, &parent, &load);
@@ -511,7 +512,7 @@ void LinePortModel::Factor::Fill(const LineTopology& t, const Eigen::VectorXd& g
     if (s[2] >= 0) v[s[2]] -= g;
     s += 3;
   });
-  // As AssembleBordered: an unconnected bit port gets a unit diagonal.
+  // An unconnected bit port gets a unit diagonal: its rows of Y are zero either way.
   for (int j = 0; j < t.out; ++j)
     if (open_bit[j]) v[m.outerIndexPtr()[t.nodes + j]] = 1.0;
 }
@@ -688,7 +689,7 @@ void LinePortModel::Factor::ForwardSolve(int nodes, double* x, int r,
   }
 }
 
-void LinePortModel::Factor::BackSolve(int, double* x, int r, std::vector<double>* gather) const {
+void LinePortModel::Factor::BackSolve(double* x, int r, std::vector<double>* gather) const {
   for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
     const Block& sn = *it;
     // Unknowns: the block's columns; its other rows (bit ports and nodes solved already) are
@@ -723,17 +724,13 @@ LinePortModel::LinePortModel(std::shared_ptr<const LineTopology> t, const Eigen:
   const LineTopology& tp = *t_;
   gp_.resize(static_cast<Eigen::Index>(tp.in) * tp.out);
   gm_.resize(gp_.size());
-  for (int i = 0; i < tp.in; ++i)
-    for (int j = 0; j < tp.out; ++j) {
-      gp_[i * tp.out + j] = g_plus(i, j);
-      gm_[i * tp.out + j] = g_minus(i, j);
-    }
+  RowMajorMap(gp_, tp) = g_plus;
+  RowMajorMap(gm_, tp) = g_minus;
   if (!f_->analysed) {
     if (std::string e = tp.Validate(); !e.empty()) throw TrainingError(e);
-    f_->Analyse(tp, AssembleBordered(tp, gp_, gm_));
-  } else {
-    f_->Fill(tp, gp_, gm_);
+    f_->Analyse(tp, BorderedPattern(tp));
   }
+  f_->Fill(tp, gp_, gm_);
   f_->Numeric(tp, threads_);
   PortAdmittance();
 }
@@ -760,7 +757,7 @@ void LinePortModel::PortAdmittance() {
     std::vector<double>& x = f_->phi[t];
     x.assign(static_cast<size_t>(f_->rows) * k, 0.0);
     for (int q = 0; q < k; ++q) x[static_cast<size_t>(tp.nodes + q0 + q) * k + q] = 1;
-    f_->BackSolve(tp.nodes, x.data(), k, &f_->gather[t]);
+    f_->BackSolve(x.data(), k, &f_->gather[t]);
   });
   // Current into word port w: g (0 - v_other) over its branches.
   ybw_ = Eigen::MatrixXd::Zero(tp.out, 2 * tp.in);
@@ -784,6 +781,14 @@ LinePortModel::~LinePortModel() {
 
 double LinePortModel::FactorNonzeros() const { return f_->lnz; }
 double LinePortModel::FactorFlops() const { return f_->flops; }
+bool LinePortModel::Matches(const LineTopology& t, const Eigen::MatrixXd& g_plus,
+                            const Eigen::MatrixXd& g_minus, int threads) const {
+  if (&t != t_.get() || std::clamp(threads, 1, t.out) != threads_ || g_plus.rows() != t.in ||
+      g_plus.cols() != t.out || g_minus.rows() != t.in || g_minus.cols() != t.out)
+    return false;
+  return RowMajorMap(gp_, t) == g_plus && RowMajorMap(gm_, t) == g_minus;
+}
+
 int LinePortModel::FactorParts() const { return static_cast<int>(f_->parts.size()); }
 int LinePortModel::SeparatorNodes() const { return t_->nodes - f_->sep; }
 
@@ -825,7 +830,7 @@ void LinePortModel::Gradient(const Eigen::MatrixXd& a_bw, const Eigen::MatrixXd&
       for (int q = 0; q < k; ++q) xb[q] += g * v[q];
     });
     f_->ForwardSolve(tp.nodes, x.data(), k, &f_->gather[t]);
-    f_->BackSolve(tp.nodes, x.data(), k, &f_->gather[t]);
+    f_->BackSolve(x.data(), k, &f_->gather[t]);
     const double* phi = f_->phi[t].data();
     const int* cr = f_->cell_rows.data();
     for (Eigen::Index c = 0; c < 2 * cells; ++c) {

@@ -98,6 +98,9 @@ class LinePortModel {
   // benchmarks).
   double FactorNonzeros() const;
   double FactorFlops() const;
+  // Whether this model was made for topology t, these conductances and this thread count.
+  bool Matches(const LineTopology& t, const Eigen::MatrixXd& g_plus, const Eigen::MatrixXd& g_minus,
+               int threads) const;
   // Parts factorised side by side (1 or 2) and the nodes of the separator between them.
   int FactorParts() const;
   int SeparatorNodes() const;
@@ -138,9 +141,6 @@ class LineFactorPool {
   std::vector<std::unique_ptr<LinePortModel::Factor>> free_;
   std::mutex last_mutex_;  // held while a model is made: concurrent callers wait and share it
   std::shared_ptr<const LinePortModel> last_;
-  std::shared_ptr<const LineTopology> last_topology_;
-  Eigen::MatrixXd last_plus_, last_minus_;
-  int last_threads_ = 0;
 };
 
 }  // namespace memspice::training
