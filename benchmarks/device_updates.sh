@@ -17,14 +17,13 @@ build="${1:-$root/build}"
 batches="${2:-100}"
 test="${3:-1000}"
 mode="${4:-table}"
-cmake --build "$build" --target memspice -j2 >/dev/null
-memspice="$build/apps/memspice"
+# shellcheck source=benchmarks/train_bench_common.sh
+source "$root/benchmarks/train_bench_common.sh"
+bench_memspice "$build"
 run="$(mktemp -d)"
 trap 'rm -rf "$run"' EXIT
 
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
-  "$(grep -o -w -E 'avx2|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_banner
 common=(--epochs 1 --max-batches "$batches" --max-test "$test" --threads 1 --no-progress)
 noisy=(--write-sd 2u --stuck-on 0.005 --stuck-off 0.005)
 printf '%-34s %8s %9s %9s %11s %11s\n' case test_acc R_up N_up pulses energy_J

@@ -28,29 +28,15 @@ threads="${THREADS:-1}"
 seed="${SEED:-2}"
 jobs_max="${JOBS:-1}"
 
-if [[ ! -f "$build/build.ninja" && ! -f "$build/Makefile" ]]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" --target memspice -j2 >/dev/null
-memspice="$build/apps/memspice"
+# shellcheck source=benchmarks/train_bench_common.sh
+source "$root/benchmarks/train_bench_common.sh"
+bench_memspice "$build"
 mkdir -p "$out"
 
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
-  "$(grep -o -w -E 'avx2|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_banner
 echo "rline: $rlines ohm; test images N = $test_n; continuation batches K = $batches; threads $threads"
 echo "step,rline,cpu_s,wall_s,max_rss_mib,accuracy_pct" >"$out/line_accuracy_runs.csv"
 
-# run LOG cmd...: runs a memspice command under /usr/bin/time, echoes it, logs it.
-run() {
-  local log="$1"
-  shift
-  echo "+ memspice ${*:2}" | sed "s|$out/||g"
-  /usr/bin/time -f "%U %S %e %M" -o "$log.time" "$@" >"$log" 2>&1 || {
-    cat "$log"
-    exit 1
-  }
-}
 
 # record STEP RLINE LOG ACCURACY: one line of line_accuracy_runs.csv.
 record() {
@@ -65,25 +51,25 @@ record() {
 run_accuracy() { tail -n1 "$1/metrics.csv" | cut -d, -f6 | awk '{ printf "%.2f", 100 * $1 }'; }
 
 for r in $rlines; do
-  run "$out/gen_r$r.log" "$memspice" gen msnn --rline "$r" \
+  bench_run "$out/gen_r$r.log" "$memspice" gen msnn --rline "$r" \
     -o "$out/net_r$r.cir"
   record gen "$r" "$out/gen_r$r.log" ""
 done
 
-run "$out/gen_ideal.log" "$memspice" gen msnn -o "$out/net_ideal.cir"
-run "$out/ideal.log" "$memspice" train "$out/net_ideal.cir" --epochs 1 \
+bench_run "$out/gen_ideal.log" "$memspice" gen msnn -o "$out/net_ideal.cir"
+bench_run "$out/ideal.log" "$memspice" train "$out/net_ideal.cir" --epochs 1 \
   --threads "$threads" --max-test "$test_n" --no-progress --overwrite --out "$out/ideal"
 record train_ideal 0 "$out/ideal.log" "$(run_accuracy "$out/ideal")"
 
 # One rline: (a) its deck with the ideal conductances, (b) K batches with the lines in the loop.
 one_rline() {
   local r="$1"
-  run "$out/eval_a_r$r.log" "$memspice" eval "$out/net_r$r.cir" \
+  bench_run "$out/eval_a_r$r.log" "$memspice" eval "$out/net_r$r.cir" \
     --conductances "$out/ideal" --max-test "$test_n" --threads "$threads"
   sed -n 's/.*test samples: accuracy \([0-9.]*\) %.*/\1/p' "$out/eval_a_r$r.log" >"$out/acc_a_r$r"
   record eval_a "$r" "$out/eval_a_r$r.log" "$(cat "$out/acc_a_r$r")"
 
-  run "$out/train_b_r$r.log" "$memspice" train "$out/net_r$r.cir" \
+  bench_run "$out/train_b_r$r.log" "$memspice" train "$out/net_r$r.cir" \
     --conductances "$out/ideal" --epochs 1 --max-batches "$batches" --seed "$seed" \
     --threads "$threads" --max-test "$test_n" --no-progress --overwrite --out "$out/lines_r$r"
   run_accuracy "$out/lines_r$r" >"$out/acc_b_r$r"

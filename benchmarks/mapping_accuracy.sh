@@ -19,38 +19,24 @@ threads="${THREADS:-2}"
 mappings="${MAPPINGS:-differential reference-column}"
 read -r -a extra <<<"${EXTRA:-}"
 
-if [[ ! -f "$build/build.ninja" && ! -f "$build/Makefile" ]]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$build" --target memspice -j2 >/dev/null
-memspice="$build/apps/memspice"
+# shellcheck source=benchmarks/train_bench_common.sh
+source "$root/benchmarks/train_bench_common.sh"
+bench_memspice "$build"
 mkdir -p "$out"
 
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
-  "$(grep -o -w -E 'avx2|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_banner
 echo "mapping,synapses,epoch,test_accuracy_pct,exported_accuracy_pct,train_cpu_s" \
   >"$out/mapping_accuracy.csv"
 
-# run LOG cmd...: runs a memspice command under /usr/bin/time, echoes it, logs it.
-run() {
-  local log="$1"
-  shift
-  echo "+ memspice ${*:2}" | sed "s|$out/||g"
-  /usr/bin/time -f "%U %S" -o "$log.time" "$@" >"$log" 2>&1 || {
-    cat "$log"
-    exit 1
-  }
-}
 cpu() { awk '{ printf "%.0f", $1 + $2 }' "$1.time"; }
 
 for m in $mappings; do
-  run "$out/gen_$m.log" "$memspice" gen msnn --mapping "$m" "${extra[@]}" -o "$out/net_$m.cir"
+  bench_run "$out/gen_$m.log" "$memspice" gen msnn --mapping "$m" "${extra[@]}" -o "$out/net_$m.cir"
   cells=$(sed -n 's/.* \([0-9]*\) synapses.*/\1/p' "$out/gen_$m.log")
-  run "$out/train_$m.log" "$memspice" train "$out/net_$m.cir" --epochs "$epochs" \
+  bench_run "$out/train_$m.log" "$memspice" train "$out/net_$m.cir" --epochs "$epochs" \
     --threads "$threads" --max-test "$test_n" --no-progress --overwrite --out "$out/run_$m"
-  run "$out/export_$m.log" "$memspice" export "$out/run_$m" -o "$out/trained_$m.cir"
-  run "$out/eval_$m.log" "$memspice" eval "$out/trained_$m.cir" --max-test "$test_n" \
+  bench_run "$out/export_$m.log" "$memspice" export "$out/run_$m" -o "$out/trained_$m.cir"
+  bench_run "$out/eval_$m.log" "$memspice" eval "$out/trained_$m.cir" --max-test "$test_n" \
     --threads "$threads"
   exported=$(sed -n 's/.*accuracy \([0-9.]*\) %.*/\1/p' "$out/eval_$m.log" | head -n1)
   tail -n +2 "$out/run_$m/metrics.csv" | while IFS=, read -r epoch _ _ _ _ acc _; do
