@@ -75,6 +75,29 @@ Eigen::MatrixXd DenseY(const mt::LineTopology& t, const Eigen::MatrixXd& gp,
          k.topRightCorner(np, t.nodes) * kii.ldlt().solve(k.bottomLeftCorner(t.nodes, np));
 }
 
+// Central differences (step 1e-7 S) of sum(a_bw .* Y_bw) + sum(a_bb .* Y_bb), Y the dense Schur
+// complement, with respect to every cell: *fd_plus and *fd_minus (in x out).
+void FdGradient(const mt::LineTopology& t, const Eigen::MatrixXd& gp, const Eigen::MatrixXd& gm,
+                const Eigen::MatrixXd& a_bw, const Eigen::MatrixXd& a_bb, Eigen::MatrixXd* fd_plus,
+                Eigen::MatrixXd* fd_minus) {
+  auto f = [&](const Eigen::MatrixXd& p, const Eigen::MatrixXd& q) {
+    const Eigen::MatrixXd yy = DenseY(t, p, q);
+    return (a_bw.cwiseProduct(yy.bottomLeftCorner(t.out, 2 * t.in))).sum() +
+           (a_bb.cwiseProduct(yy.bottomRightCorner(t.out, t.out))).sum();
+  };
+  const double h = 1e-7;
+  fd_plus->resize(gp.rows(), gp.cols());
+  fd_minus->resize(gm.rows(), gm.cols());
+  for (Eigen::Index k = 0; k < 2 * gp.size(); ++k) {
+    Eigen::MatrixXd p1 = gp, p2 = gp, q1 = gm, q2 = gm;
+    const bool plus = k < gp.size();
+    const Eigen::Index c = plus ? k : k - gp.size();
+    (plus ? p1 : q1).data()[c] += h;
+    (plus ? p2 : q2).data()[c] -= h;
+    (plus ? fd_plus : fd_minus)->data()[c] = (f(p1, q1) - f(p2, q2)) / (2 * h);
+  }
+}
+
 // The port model of t against a dense Schur complement and its gradient against central
 // differences of the dense Y.
 void CheckPortModel(const std::shared_ptr<mt::LineTopology>& t) {
@@ -98,25 +121,14 @@ void CheckPortModel(const std::shared_ptr<mt::LineTopology>& t) {
   Eigen::MatrixXd a_bw(2, 6), a_bb(2, 2);
   for (int k = 0; k < 12; ++k) a_bw(k % 2, k / 2) = std::sin(1.0 + k);
   a_bb << 0.3, -0.7, 0.2, 1.1;
-  auto f = [&](const Eigen::MatrixXd& p, const Eigen::MatrixXd& q) {
-    const Eigen::MatrixXd yy = DenseY(*t, p, q);
-    return (a_bw.cwiseProduct(yy.bottomLeftCorner(2, 6))).sum() +
-           (a_bb.cwiseProduct(yy.bottomRightCorner(2, 2))).sum();
-  };
-  Eigen::MatrixXd dgp, dgm;
+  Eigen::MatrixXd dgp, dgm, fdp, fdm;
   m.Gradient(a_bw, a_bb, &dgp, &dgm);
+  FdGradient(*t, gp, gm, a_bw, a_bb, &fdp, &fdm);
   double worst = 0;
-  for (int k = 0; k < 12; ++k) {
-    Eigen::MatrixXd p1 = gp, p2 = gp, q1 = gm, q2 = gm;
-    const double h = 1e-7;
-    Eigen::MatrixXd& a = k < 6 ? p1 : q1;
-    Eigen::MatrixXd& b = k < 6 ? p2 : q2;
-    a((k % 6) / 2, k % 2) += h;
-    b((k % 6) / 2, k % 2) -= h;
-    const double fd = (f(p1, q1) - f(p2, q2)) / (2 * h);
-    const double an = (k < 6 ? dgp : dgm)((k % 6) / 2, k % 2);
-    worst = std::max(worst, std::abs(fd - an) / std::max(std::abs(an), 1e-6));
-  }
+  for (Eigen::Index c = 0; c < dgp.size(); ++c)
+    for (const auto& [an, fd] :
+         {std::pair{dgp.data()[c], fdp.data()[c]}, std::pair{dgm.data()[c], fdm.data()[c]}})
+      worst = std::max(worst, std::abs(fd - an) / std::max(std::abs(an), 1e-6));
   BOOST_TEST_MESSAGE("dL/dG of the port model vs finite differences: " << worst);
   BOOST_CHECK_LE(worst, 1e-6);
 }
@@ -178,23 +190,9 @@ BOOST_AUTO_TEST_CASE(port_model_split_in_two_parts_matches_dense) {
   m.Gradient(a_bw, a_bb, &dgp, &dgm);
   m1.Gradient(a_bw, a_bb, &dgp1, &dgm1);
   BOOST_CHECK_LE((dgp - dgp1).cwiseAbs().maxCoeff(), 1e-12 * dgp.cwiseAbs().maxCoeff());
-  auto f = [&](const Eigen::MatrixXd& p, const Eigen::MatrixXd& q) {
-    const Eigen::MatrixXd yy = DenseY(*t, p, q);
-    return (a_bw.cwiseProduct(yy.bottomLeftCorner(out, 2 * in))).sum() +
-           (a_bb.cwiseProduct(yy.bottomRightCorner(out, out))).sum();
-  };
-  double worst = 0;
-  const double h = 1e-7;
-  for (Eigen::Index k = 0; k < 2 * gp.size(); ++k) {
-    Eigen::MatrixXd p1 = gp, p2 = gp, q1 = gm, q2 = gm;
-    const bool plus = k < gp.size();
-    const Eigen::Index c = plus ? k : k - gp.size();
-    (plus ? p1 : q1).data()[c] += h;
-    (plus ? p2 : q2).data()[c] -= h;
-    const double fd = (f(p1, q1) - f(p2, q2)) / (2 * h);
-    const double an = (plus ? dgp : dgm).data()[c];
-    worst = std::max(worst, std::abs(fd - an));
-  }
+  Eigen::MatrixXd fdp, fdm;
+  FdGradient(*t, gp, gm, a_bw, a_bb, &fdp, &fdm);
+  double worst = std::max((fdp - dgp).cwiseAbs().maxCoeff(), (fdm - dgm).cwiseAbs().maxCoeff());
   // Against the largest entry: FD rounding (~1e-13 absolute) swamps the smallest ones.
   worst /= std::max(dgp.cwiseAbs().maxCoeff(), dgm.cwiseAbs().maxCoeff());
   BOOST_TEST_MESSAGE("split port model dL/dG vs finite differences: " << worst);
