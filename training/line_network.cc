@@ -236,14 +236,16 @@ struct LinePortModel::Factor {
                                  // column of Z, three ints per entry
   Eigen::MatrixXd lz;            // L_Z: S, then the bit ports
   std::vector<Block> blocks;     // in elimination order
+  std::vector<int> block_of;     // per row of an internal node: its block
   int rows = 0;                  // rows of a right-hand side: L's, then the word ports
   std::vector<int> position;     // M index -> row
   std::vector<int> cell_rows;    // per cell: rows of its G+ word, G+ bit, G- word, G- bit
   std::vector<char> open_bit;    // per bit port: nothing connected (its rows of Y are zero)
   double lnz = 0, flops = 0;     // of the factor (CHOLMOD's analyses and the dense border)
   // Per solve thread t (bit ports q0..q1 - 1): phi (kept from the constructor to the gradient),
-  // psi and a gather block.
+  // psi, a gather block, and which blocks of psi hold values (the others are zero, unwritten).
   std::vector<std::vector<double>> phi, psi, gather;
+  std::vector<std::vector<char>> live;
   std::mutex psi_mutex;  // one Gradient at a time uses psi and gather
 
   Factor() { cholmod_start(&cc); }
@@ -256,10 +258,18 @@ struct LinePortModel::Factor {
   // M's values for the cell conductances gp, gm (row-major in x out).
   void Fill(const LineTopology& t, const Eigen::VectorXd& gp, const Eigen::VectorXd& gm);
   void Numeric(const LineTopology& t, int threads);
-  // x (rows x r, node-major): L_ii^-1 x in the rows of the internal nodes.
-  void ForwardSolve(int nodes, double* x, int r, std::vector<double>* gather) const;
-  // Rows of the internal nodes: L_ii^-T (x - L_bi^T x_b), x_b = x in the bit-port rows.
-  void BackSolve(double* x, int r, std::vector<double>* gather) const;
+  // The rows of the internal nodes of a right-hand side x (rows x r, node-major) are held block by
+  // block: a block's rows are zero (and not stored) until it is live. Live(b) makes block b live.
+  // Right-hand sides that reach few blocks (the gradient's, from the word ports) are neither
+  // cleared nor scanned whole.
+  void Live(int b, double* x, int r, std::vector<char>* live) const;
+  // L_ii^-1 x in the rows of the internal nodes; the blocks it reaches become live.
+  void ForwardSolve(int nodes, double* x, int r, std::vector<double>* gather,
+                    std::vector<char>* live) const;
+  // Rows of the internal nodes: L_ii^-T (x - L_bi^T x_b), x_b = x in the bit-port rows; the
+  // internal rows of blocks that are not live (all without `live`) are zero on entry.
+  void BackSolve(double* x, int r, std::vector<double>* gather,
+                 const std::vector<char>* live) const;
 
  private:
   std::vector<int> OrderNodes(const LineTopology& t, std::vector<int>* parent,
@@ -665,6 +675,16 @@ void LinePortModel::Factor::CollectBlocks(int nodes) {
     const int nb = static_cast<int>(border_rows.size());
     blocks.push_back({sep, nodes - sep, nb, border_rows.data(), lz.data()});
   }
+  block_of.resize(nodes);
+  for (size_t b = 0; b < blocks.size(); ++b)
+    std::fill_n(block_of.begin() + blocks[b].k1, blocks[b].nint, static_cast<int>(b));
+}
+
+void LinePortModel::Factor::Live(int b, double* x, int r, std::vector<char>* live) const {
+  if ((*live)[b]) return;
+  (*live)[b] = 1;
+  const Block& sn = blocks[b];
+  std::fill_n(x + static_cast<size_t>(sn.k1) * r, static_cast<size_t>(sn.nint) * r, 0.0);
 }
 
 void LinePortModel::Factor::Numeric(const LineTopology& t, int threads) {
@@ -676,17 +696,17 @@ void LinePortModel::Factor::Numeric(const LineTopology& t, int threads) {
   CollectBlocks(t.nodes);
 }
 
-void LinePortModel::Factor::ForwardSolve(int nodes, double* x, int r,
-                                         std::vector<double>* gather) const {
-  for (const Block& sn : blocks) {
+void LinePortModel::Factor::ForwardSolve(int nodes, double* x, int r, std::vector<double>* gather,
+                                         std::vector<char>* live) const {
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    // Nothing reaches a subtree without word-port branches: skip it.
+    if (!(*live)[b]) continue;
+    const Block& sn = blocks[b];
     // Unknowns: the block's columns; updates go to the internal rows below them (sorted).
     const int nint = sn.nint;
     int rest = sn.nrow - nint;
     while (rest > 0 && sn.rows[nint + rest - 1] >= nodes) --rest;
     double* xs = x + static_cast<size_t>(sn.k1) * r;
-    // Nothing reaches a subtree without word-port branches: skip it.
-    const size_t len = static_cast<size_t>(nint) * r;
-    if (std::all_of(xs, xs + len, [](double v) { return v == 0; })) continue;
     // Node-major r-wide blocks are column-major r x rows: x_s^T <- x_s^T L_top^-T, e^T = x_s^T
     // L_rest^T.
     dtrsm_(&kRight, &kLower, &kT, &kN, &r, &nint, &kOne, sn.x, &sn.nrow, xs, &r);
@@ -695,6 +715,7 @@ void LinePortModel::Factor::ForwardSolve(int nodes, double* x, int r,
     double* e = gather->data();
     dgemm_(&kN, &kT, &r, &rest, &nint, &kOne, xs, &r, sn.x + nint, &sn.nrow, &kZero, e, &r);
     for (int q = 0; q < rest; ++q) {
+      Live(block_of[sn.rows[nint + q]], x, r, live);
       double* xr = x + static_cast<size_t>(sn.rows[nint + q]) * r;
       const double* eq = e + static_cast<size_t>(q) * r;
       for (int j = 0; j < r; ++j) xr[j] -= eq[j];
@@ -702,13 +723,16 @@ void LinePortModel::Factor::ForwardSolve(int nodes, double* x, int r,
   }
 }
 
-void LinePortModel::Factor::BackSolve(double* x, int r, std::vector<double>* gather) const {
-  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
-    const Block& sn = *it;
+void LinePortModel::Factor::BackSolve(double* x, int r, std::vector<double>* gather,
+                                      const std::vector<char>* live) const {
+  for (size_t b = blocks.size(); b-- > 0;) {
+    const Block& sn = blocks[b];
+    const bool held = live && (*live)[b];  // else x_s = 0: not read
     // Unknowns: the block's columns; its other rows (bit ports and nodes solved already) are
     // known: x_s <- L_top^-T (x_s - L_rest^T x_rest).
     const int nint = sn.nint, rest = sn.nrow - nint;
     double* xs = x + static_cast<size_t>(sn.k1) * r;
+    if (rest == 0 && !held) std::fill_n(xs, static_cast<size_t>(nint) * r, 0.0);
     if (rest > 0) {
       gather->resize(static_cast<size_t>(rest) * r);
       double* e = gather->data();
@@ -716,7 +740,8 @@ void LinePortModel::Factor::BackSolve(double* x, int r, std::vector<double>* gat
         std::copy_n(x + static_cast<size_t>(sn.rows[nint + q]) * r, r,
                     e + static_cast<size_t>(q) * r);
       // Column-major r x rows: x_s^T -= e^T L_rest, then x_s^T <- x_s^T L_top^-1.
-      dgemm_(&kN, &kN, &r, &nint, &rest, &kMinusOne, e, &r, sn.x + nint, &sn.nrow, &kOne, xs, &r);
+      dgemm_(&kN, &kN, &r, &nint, &rest, &kMinusOne, e, &r, sn.x + nint, &sn.nrow,
+             held ? &kOne : &kZero, xs, &r);
     }
     dtrsm_(&kRight, &kLower, &kN, &kN, &r, &nint, &kOne, sn.x, &sn.nrow, xs, &r);
   }
@@ -768,9 +793,10 @@ void LinePortModel::PortAdmittance() {
   OnThreads(threads_, [&](int t) {
     const auto [q0, k] = Share(t);
     std::vector<double>& x = f_->phi[t];
-    x.assign(static_cast<size_t>(f_->rows) * k, 0.0);
+    x.resize(static_cast<size_t>(f_->rows) * k);  // the back-solve writes the internal rows
+    std::fill(x.begin() + static_cast<std::ptrdiff_t>(tp.nodes) * k, x.end(), 0.0);
     for (int q = 0; q < k; ++q) x[static_cast<size_t>(tp.nodes + q0 + q) * k + q] = 1;
-    f_->BackSolve(x.data(), k, &f_->gather[t]);
+    f_->BackSolve(x.data(), k, &f_->gather[t], nullptr);
   });
   // Current into word port w: g (0 - v_other) over its branches.
   ybw_ = Eigen::MatrixXd::Zero(tp.out, 2 * tp.in);
@@ -821,11 +847,14 @@ void LinePortModel::Gradient(const Eigen::MatrixXd& a_bw, const Eigen::MatrixXd&
   // thread its bit ports q, next to their phi_q.
   std::lock_guard<std::mutex> lock(f_->psi_mutex);
   f_->psi.resize(threads_);
+  f_->live.resize(threads_);
   std::vector<Eigen::VectorXd> partial(threads_, Eigen::VectorXd::Zero(2 * cells));
   OnThreads(threads_, [&](int t) {
     const auto [q0, k] = Share(t);
     std::vector<double>& x = f_->psi[t];
-    x.assign(static_cast<size_t>(f_->rows) * k, 0.0);
+    std::vector<char>& live = f_->live[t];
+    x.resize(static_cast<size_t>(f_->rows) * k);  // every port row is written below
+    live.assign(f_->blocks.size(), 0);
     auto row = [&](int term) {
       return x.data() + static_cast<size_t>(f_->position[MIndex(tp, term)]) * k;
     };
@@ -838,12 +867,13 @@ void LinePortModel::Gradient(const Eigen::MatrixXd& a_bw, const Eigen::MatrixXd&
     ForEachBranch(tp, gp_, gm_, [&](int a, int b, double g) {
       if (IsWordPort(tp, b)) std::swap(a, b);
       if (!IsWordPort(tp, a) || IsPort(b)) return;
+      f_->Live(f_->block_of[f_->position[b]], x.data(), k, &live);
       double* xb = row(b);
       const double* v = row(a);
       for (int q = 0; q < k; ++q) xb[q] += g * v[q];
     });
-    f_->ForwardSolve(tp.nodes, x.data(), k, &f_->gather[t]);
-    f_->BackSolve(x.data(), k, &f_->gather[t]);
+    f_->ForwardSolve(tp.nodes, x.data(), k, &f_->gather[t], &live);
+    f_->BackSolve(x.data(), k, &f_->gather[t], &live);
     const double* phi = f_->phi[t].data();
     const int* cr = f_->cell_rows.data();
     for (Eigen::Index c = 0; c < 2 * cells; ++c) {
