@@ -150,7 +150,7 @@ extern "C" void OnStopSignal(int sig) {
   g_signal = sig;
   g_stop.store(true);
   static const char kMsg[] =
-      "\nmemspice: stopping at the end of the batch in progress (the MNA engine abandons it) to "
+      "\nmemspice: stopping after the batch in progress (one on the MNA engine is abandoned) to "
       "write a checkpoint (signal again to exit at once)\n";
   const ssize_t ignored = write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
   (void)ignored;
