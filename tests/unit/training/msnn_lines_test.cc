@@ -4,6 +4,7 @@
 // discrete adjoint (waveforms, loss, every synapse gradient) and against finite differences of
 // the fast path itself; bad line networks rejected with the element named.
 #define BOOST_TEST_MODULE msnn_lines
+#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <Eigen/Dense>
@@ -214,6 +215,30 @@ BOOST_AUTO_TEST_CASE(pool_reuses_the_last_model_for_equal_conductances) {
   BOOST_CHECK_EQUAL((b->ybb() - fresh.ybb()).cwiseAbs().maxCoeff(), 0.0);
   BOOST_CHECK_EQUAL((b->ybw() - fresh.ybw()).cwiseAbs().maxCoeff(), 0.0);
   BOOST_CHECK_GT((b->ybw() - a->ybw()).cwiseAbs().maxCoeff(), 0.0);
+}
+
+// The factorisation runs CHOLMOD's OpenMP regions serially (max-active-levels 0 while it lasts) and
+// gives the process its own setting back, with one factorising thread and with two.
+BOOST_AUTO_TEST_CASE(factorisation_restores_the_openmp_setting) {
+  using Get = int (*)();
+  using Set = void (*)(int);
+  const auto get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "omp_get_max_active_levels"));
+  const auto set = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "omp_set_max_active_levels"));
+  if (!get || !set) {
+    BOOST_TEST_MESSAGE("no OpenMP runtime in the process: skipped");
+    return;
+  }
+  const int original = get();
+  constexpr int kLevels = 3;  // any value the test sets itself, not the runtime's default
+  set(kLevels);
+  const auto t = mt::UniformLadders(16, 8, 2.5);
+  const Eigen::MatrixXd gp = Eigen::MatrixXd::Constant(16, 8, 2e-4), gm = gp * 0.5;
+  for (int threads : {1, 2}) {
+    const mt::LinePortModel m(t, gp, gm, nullptr, threads);
+    BOOST_CHECK_EQUAL(m.FactorParts(), 2);
+    BOOST_CHECK_EQUAL(get(), kLevels);
+  }
+  set(original);
 }
 
 BOOST_AUTO_TEST_CASE(floating_line_is_named) {
