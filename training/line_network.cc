@@ -14,17 +14,8 @@
 #include <queue>
 #include <thread>
 
+#include "training/blas.h"
 #include "training/dataset.h"
-
-// BLAS behind CHOLMOD (Fortran interface).
-extern "C" {
-void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
-            const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
-            const double* beta, double* c, const int* ldc);
-void dtrsm_(const char* side, const char* uplo, const char* ta, const char* diag, const int* m,
-            const int* n, const double* alpha, const double* a, const int* lda, double* b,
-            const int* ldb);
-}
 
 namespace memspice::training {
 
@@ -364,18 +355,6 @@ cholmod_sparse View(const SpMat& m) {
                           ? "line network: a bit line has no conducting path to a word line "
                             "(singular port admittance)"
                           : "line network is not positive definite");
-}
-
-// The supernodal solves call the BLAS from the training threads, one right-hand-side block per
-// thread; OpenBLAS's own threads on top of them only spin (measured: 2.4x the CPU time of the
-// factorisation under load), so it runs single-threaded.
-void SingleThreadedBlas() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    using SetThreads = void (*)(int);
-    if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-      f(1);
-  });
 }
 
 // CHOLMOD's numeric factorisation opens OpenMP teams (4 threads) to clear and scatter large

@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "parallel/collective.h"
+#include "training/blas.h"
 #include "training/dataset.h"
 #include "training/layer_kernels.h"
 #include "training/simd_pack.h"
@@ -473,6 +474,15 @@ RowMat<S> RelaxationPreconditioner(const LayerConst<S>& c, const RowMat<S>& cpl,
   return (Eigen::MatrixXd::Identity(h, h) + m).inverse().cast<S>();
 }
 
+// c += alpha a op(b) for contiguous row-major a (rows x H), b (H x H) and c: the relaxation's
+// products of every sample and step with a 100 x 100 matrix, by the BLAS's AVX kernels (Eigen is
+// compiled for SSE2 here, training/CMakeLists.txt).
+template <typename S, typename A, typename C>
+void AddProduct(S alpha, const A& a, const RowMat<S>& b, bool transpose_b, C* c) {
+  const int m = static_cast<int>(a.rows()), h = static_cast<int>(b.rows());
+  RowMajorGemm<S>(transpose_b, m, h, h, alpha, a.data(), h, b.data(), h, S(1), c->data(), h);
+}
+
 // ws.base holds the uncoupled drive rows (T x n_el); on return ws.v/x1/x2[l] are the fixed point
 // v = Kernel(base - (v_c - v_rest) C^T) and ws.drive[l] its drive (ws.prev: the iterate u the
 // drive was formed from).
@@ -487,6 +497,7 @@ void ForwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl,
   const Eigen::Index nr = static_cast<Eigen::Index>(T) * ns;
   const size_t off = static_cast<size_t>(cshift) * n_el;
   double change = 0;
+  RowMat<S> step;  // F(u) - u, then u - v_rest
   for (int it = 0; it < kMaxRelaxations; ++it) {
     ForwardLayer(isa, c, T, n_el, rows.data(), static_cast<const S*>(nullptr),
                  static_cast<const S*>(nullptr), ws.load.data(), v.data(), ws.x1[l].data(),
@@ -506,14 +517,15 @@ void ForwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl,
       return;
     }
     if (pre.size() > 0) {
-      u += (fu - u) * pre;
+      step = fu - u;
+      AddProduct<S>(1, step, pre, false, &u);
     } else {
       u = fu;
     }
     MapRow<S> r(rows.data(), nr, H);
-    MapRow<S> b(ws.base.data(), nr, H);
-    r.noalias() = (u.array() - c.vr).matrix() * cpl.transpose();
-    r = b - r;
+    r = MapRow<S>(ws.base.data(), nr, H);
+    step = u.array() - c.vr;
+    AddProduct<S>(-1, step, cpl, true, &r);
   }
   RelaxationFailed(l, "forward", change);
 }
@@ -530,6 +542,7 @@ void BackwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl
   const Eigen::Index rows = static_cast<Eigen::Index>(T) * ns;
   const size_t off = static_cast<size_t>(cshift) * n_el;
   double change = 0;
+  RowMat<S> step;  // F(x) - x
   for (int it = 0; it < kMaxRelaxations; ++it) {
     ws.gload.setZero(n_el);
     BackwardLayer(isa, c, T, n_el, ws.v[l].data(), ws.x1[l].data(), ws.x2[l].data(),
@@ -546,14 +559,14 @@ void BackwardCoupled(KernelIsa isa, const LayerConst<S>& c, const RowMat<S>& cpl
     MapRow<S> x(ws.prev.data(), rows, H);
     MapRow<S> fx(ws.di.data(), rows, H);
     if (pre.size() > 0) {
-      x += (fx - x) * pre;
+      step = fx - x;
+      AddProduct<S>(1, step, pre, false, &x);
     } else {
       x = fx;
     }
     MapRow<S> dc(ws.direct_c.data() + off, rows, H);
-    MapRow<S> d0(ws.direct[l].data() + off, rows, H);
-    dc.noalias() = x * cpl;
-    dc = d0 - dc;
+    dc = MapRow<S>(ws.direct[l].data() + off, rows, H);
+    AddProduct<S>(-1, x, cpl, false, &dc);
   }
   RelaxationFailed(l, "reverse", change);
 }
