@@ -163,6 +163,8 @@ KluSolver::~KluSolver() {
 void KluSolver::FreeEntry(Entry* e) {
   if (e->numeric != nullptr) klu_free_numeric(&e->numeric, &common_);
   e->numeric = nullptr;
+  e->supernodes.reset();
+  e->solves = 0;
   e->key = std::numeric_limits<double>::quiet_NaN();
 }
 
@@ -236,6 +238,8 @@ bool KluSolver::Factor(const double* values, double key) {
   Entry& e = entries_[target];
   e.key = key;
   e.last_use = ++clock_;
+  e.supernodes.reset();  // of the values replaced below
+  e.solves = 0;
   current_ = target;
   // A new entry starts as a copy of the last factorization (same pattern), refactored below.
   if (e.numeric == nullptr && previous >= 0 && previous != target &&
@@ -275,6 +279,15 @@ bool KluSolver::Factor(const double* values, double key) {
 void KluSolver::Solve(double* b) {
   klu_numeric* num = current();
   if (n_ == 0 || num == nullptr) return;
+  Entry& e = entries_[current_];
+  if (n_ >= kMetisMinUnknowns && ++e.solves == kSupernodalMinSolves) {
+    e.supernodes = std::make_unique<KluSupernodes>();
+    if (!e.supernodes->Build(*num)) e.supernodes.reset();  // several blocks: KLU's solve
+  }
+  if (e.supernodes != nullptr) {
+    e.supernodes->Solve(*symbolic_->get(), *num, b);
+    return;
+  }
   klu_solve(symbolic_->get(), num, n_, 1, b, &common_);
 }
 
