@@ -17,6 +17,10 @@ Column GetColumn(const klu_numeric& f, const int* start, const int* size, int k)
   return {reinterpret_cast<const int*>(base), base + index_units, size[k]};
 }
 
+// Rows of a rectangle updated together: independent chains of subtractions keep the floating-point
+// units busy while each x entry still receives its products one after another, in KLU's order.
+constexpr int kRows = 4;
+
 // Values before row (or column) r of a run's triangle, stored by decreasing length w-1, w-2, ...
 size_t TriangleOffset(int w, int r) {
   return static_cast<size_t>(r) * (w - 1) - static_cast<size_t>(r) * (r - 1) / 2;
@@ -149,8 +153,19 @@ void KluSupernodes::LSolve(double* x) const {
       const double xc = x[j + c];
       for (int r = c + 1; r < w; ++r) x[j + r] -= *v++ * xc;
     }
+    // The rectangle, four rows at a time: four independent chains of subtractions.
     const double* xs = x + j;
-    for (size_t p = run.index_begin; p < run.index_end; ++p, v += w) {
+    size_t p = run.index_begin;
+    for (; p + kRows <= run.index_end; p += kRows, v += kRows * w) {
+      double t[kRows];
+      for (int r = 0; r < kRows; ++r) t[r] = x[l_index_[p + r]];
+      for (int c = 0; c < w; ++c) {
+        const double xc = xs[c];
+        for (int r = 0; r < kRows; ++r) t[r] -= v[r * w + c] * xc;
+      }
+      for (int r = 0; r < kRows; ++r) x[l_index_[p + r]] = t[r];
+    }
+    for (; p < run.index_end; ++p, v += w) {
       double t = x[l_index_[p]];
       for (int c = 0; c < w; ++c) t -= v[c] * xs[c];
       x[l_index_[p]] = t;
@@ -162,10 +177,24 @@ void KluSupernodes::USolve(double* x) const {
   for (auto it = u_runs_.rbegin(); it != u_runs_.rend(); ++it) {
     const int i = it->first, w = it->width;
     const double* tri = &u_values_[it->values];
-    const double* v = tri + TriangleOffset(w, w);
-    for (size_t p = it->index_begin; p < it->index_end; ++p, v += w) {
-      const double xc = x[u_index_[p]];
-      for (int r = 0; r < w; ++r) x[i + r] -= v[r] * xc;
+    // The rectangle, four rows at a time in registers (its columns lie right of the run).
+    const double* rect = tri + TriangleOffset(w, w);
+    int row = 0;
+    for (; row + kRows <= w; row += kRows) {
+      double t[kRows];
+      for (int k = 0; k < kRows; ++k) t[k] = x[i + row + k];
+      const double* v = rect + row;
+      for (size_t p = it->index_begin; p < it->index_end; ++p, v += w) {
+        const double xc = x[u_index_[p]];
+        for (int k = 0; k < kRows; ++k) t[k] -= v[k] * xc;
+      }
+      for (int k = 0; k < kRows; ++k) x[i + row + k] = t[k];
+    }
+    for (; row < w; ++row) {
+      double t = x[i + row];
+      const double* v = rect + row;
+      for (size_t p = it->index_begin; p < it->index_end; ++p, v += w) t -= *v * x[u_index_[p]];
+      x[i + row] = t;
     }
     for (int r = w - 1; r >= 0; --r) {
       double t = x[i + r];
