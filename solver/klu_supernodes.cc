@@ -136,7 +136,7 @@ void KluSupernodes::BuildU(const klu_numeric& f) {
     double* rect = tri + triangle;
     for (int r = 0; r < w; ++r) {  // row i + r: the rectangle's m columns, then its triangle part
       const int b = row_start[i + r];
-      for (int p = 0; p < m; ++p) rect[static_cast<size_t>(p) * w + r] = vals[b + p];
+      std::copy(vals.begin() + b, vals.begin() + b + m, rect + static_cast<size_t>(r) * m);
       std::copy(vals.begin() + b + m, vals.begin() + row_start[i + r + 1],
                 tri + TriangleOffset(w, r));
     }
@@ -179,21 +179,23 @@ void KluSupernodes::USolve(double* x) const {
     const double* tri = &u_values_[it->values];
     // The rectangle, four rows at a time in registers (its columns lie right of the run).
     const double* rect = tri + TriangleOffset(w, w);
+    const int* cols = &u_index_[it->index_begin];
+    const size_t m = it->index_end - it->index_begin;
     int row = 0;
     for (; row + kRows <= w; row += kRows) {
       double t[kRows];
+      const double* v = rect + static_cast<size_t>(row) * m;  // row-major: one stream per row
       for (int k = 0; k < kRows; ++k) t[k] = x[i + row + k];
-      const double* v = rect + row;
-      for (size_t p = it->index_begin; p < it->index_end; ++p, v += w) {
-        const double xc = x[u_index_[p]];
-        for (int k = 0; k < kRows; ++k) t[k] -= v[k] * xc;
+      for (size_t p = 0; p < m; ++p) {
+        const double xc = x[cols[p]];
+        for (int k = 0; k < kRows; ++k) t[k] -= v[k * m + p] * xc;
       }
       for (int k = 0; k < kRows; ++k) x[i + row + k] = t[k];
     }
     for (; row < w; ++row) {
       double t = x[i + row];
-      const double* v = rect + row;
-      for (size_t p = it->index_begin; p < it->index_end; ++p, v += w) t -= *v * x[u_index_[p]];
+      const double* v = rect + static_cast<size_t>(row) * m;
+      for (size_t p = 0; p < m; ++p) t -= v[p] * x[cols[p]];
       x[i + row] = t;
     }
     for (int r = w - 1; r >= 0; --r) {

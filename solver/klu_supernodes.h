@@ -28,7 +28,7 @@ class KluSupernodes {
 
  private:
   // A run of `width` columns (L) or rows (U) from `first`: its dense triangle, then a dense
-  // rectangle over `index` (rows below for L, row-major; columns right for U, decreasing).
+  // rectangle over `index`, row-major (L: rows below; U: columns right, decreasing).
   struct Run {
     int first = 0, width = 0;
     size_t index_begin = 0, index_end = 0;
