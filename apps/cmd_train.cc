@@ -16,7 +16,7 @@
 #include "apps/cli_common.h"
 #include "apps/network_flags.h"
 #include "circuits/network_defaults.h"
-#include "devices/mss.h"
+#include "devices/mss_params.h"
 #include "parallel/collective.h"
 #include "training/compiler.h"
 #include "training/mna_network.h"

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "devices/mss.h"
+#include "devices/mss_params.h"
 #include "devices/mss_model.h"
 #include "training/network.h"
 
