@@ -4,12 +4,12 @@
 // gaps, so pulse n ends at t = n w under a constant voltage: the deck is a DC source across one
 // device, and G = |i(v1)| / |V| at t = n w.
 //
-//   pulse_response_bench DEVICE_FILE OUT_DIR [--pulses 40] [--steps-per-pulse 20]
+//   pulse_response_bench DEVICE_FILE OUT_DIR [--pulses 600] [--every 20] [--steps-per-pulse 20]
 //
 // Four cases from the device card (`.model NAME mss (...)`, docs/device_updates.md): SET at the
 // card's set_amplitude and at a weaker pulse von + 0.3 (set_amplitude - von) from x0 = 0.05, RESET
-// likewise from x0 = 0.95. Writes OUT_DIR/model.csv (pulse, then G [S] per case) and
-// OUT_DIR/case<k>.cir; prints one line per case: deck, volts, fixed RK4 step.
+// likewise from x0 = 0.95. Writes OUT_DIR/model.csv (pulse, every `every` pulses, then G [S] per
+// case) and OUT_DIR/case<k>.cir; prints one line per case: deck, volts, fixed RK4 step.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -40,12 +40,13 @@ struct Case {
 int main(int argc, char** argv) {
   CLI::App app("MSS pulse response: programming model and single-device decks");
   std::string device, out;
-  int pulses = 40, steps = 20;
+  int pulses = 600, every = 20, steps = 20;
   app.add_option("device", device, "File with the .model NAME mss (...) card")
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("out", out, "Output folder")->required();
   app.add_option("--pulses", pulses, "Pulses per train")->check(CLI::PositiveNumber);
+  app.add_option("--every", every, "Write G every N pulses")->check(CLI::PositiveNumber);
   app.add_option("--steps-per-pulse", steps, "RK4 steps per pulse in the decks")
       ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
   csv << "pulse";
   for (const Case& c : cases) csv << fmt::format(",{}_{:.3g}V", c.label, c.volts);
   csv << "\n";
-  for (int n = 0; n <= pulses; ++n) {
+  for (int n = 0; n <= pulses; n += every) {
     csv << n;
     for (const Case& c : cases)
       csv << fmt::format(

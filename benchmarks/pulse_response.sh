@@ -17,15 +17,17 @@ memspice="$build/apps/memspice"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 steps=20
+every=20
 
-"$build/benchmarks/pulse_response_bench" "$device" "$work" --steps-per-pulse "$steps" >"$work/cases"
+"$build/benchmarks/pulse_response_bench" "$device" "$work" --steps-per-pulse "$steps" \
+  --every "$every" >"$work/cases"
 cp "$work/model.csv" "$work/joined.csv"
 k=0
 while read -r deck volts step; do
   echo "+ memspice sim $(basename "$deck") --method rk4 --fixed-step $step --csv" >&2
   "$memspice" sim "$deck" --method rk4 --fixed-step "$step" --csv "$work/sim$k.csv" -q
-  # G = |i(v1)| / |V| at the end of every pulse (every $steps-th time point).
-  awk -F, -v s="$steps" -v v="$volts" '
+  # G = |i(v1)| / |V| at the end of every $every-th pulse ($steps time points per pulse).
+  awk -F, -v s="$((steps * every))" -v v="$volts" '
     NR == 1 { for (j = 1; j <= NF; j++) if ($j == "i(v1)") c = j; next }
     (NR - 2) % s == 0 { g = $c / v; printf "%.17g\n", g < 0 ? -g : g }' "$work/sim$k.csv" \
     >"$work/g$k"
