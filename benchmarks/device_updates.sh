@@ -14,6 +14,8 @@
 # MODE sweep: `pulse` and `eapu` under write-noise SD 0, 0.5, 1, 2 and 5 uS (no stuck devices;
 #   eapu's threshold is the SD, or 0.5 uS at SD 0); writes OUT_DIR/write_sd_sweep.csv and plots it
 #   with `memspice plot` (write_sd_sweep.png).
+# MODE robust: `ideal` and `eapu` (SD 2 uS, 1 % stuck) trained, then each re-evaluated by
+#   `memspice eval --noise-seed 1..3` under write SD 2 uS, read SD 1 uS, spread 0.05, 1 % stuck.
 #
 # Prints the CPU, load, each command and a table: test accuracy, R_up, N_up, pulses, energy, CPU s.
 set -euo pipefail
@@ -76,8 +78,22 @@ case "$mode" in
       row "$rule-sd2uS-stuck1%" --update "$rule" "${noisy[@]}"
     done
     ;;
+  robust)
+    # Trained runs re-evaluated under fresh device noise (eval --noise-seed 1..3).
+    row ideal --update ideal
+    row eapu-sd2uS-stuck1% --update eapu "${noisy[@]}"
+    fresh=(--write-sd 2u --read-sd 1u --spread 0.05 --stuck-on 0.005 --stuck-off 0.005)
+    for name in ideal eapu-sd2uS-stuck1%; do
+      for seed in 1 2 3; do
+        echo "command: memspice eval $name --noise-seed $seed ${device[*]} ${fresh[*]}" >&2
+        acc="$("$memspice" eval "$run/$name" --noise-seed "$seed" "${device[@]}" "${fresh[@]}" \
+          --max-test "$test" --threads 1 | grep -o 'accuracy [0-9.]* %')"
+        printf '%-34s noise seed %d: %s\n' "$name" "$seed" "$acc"
+      done
+    done
+    ;;
   *)
-    echo "unknown mode '$mode' (table, sparse or sweep)" >&2
+    echo "unknown mode '$mode' (table, sparse, sweep or robust)" >&2
     exit 2
     ;;
 esac
