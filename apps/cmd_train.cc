@@ -33,7 +33,7 @@ using nlohmann::json;
 // Flags as parsed; only those in `given` override the preset (or, on --resume, the run's record).
 struct TrainArgs {
   training::TrainOptions v;  // holds the parsed values of the option flags below
-  std::string method, crossbar, mapping, optimizer, update;
+  std::string method, crossbar, mapping, optimizer, update, lr_schedule;
   std::string preset = "default";
   std::string dataset = circuits::DefaultNetwork().dataset;
   std::string run_dir = "runs/memprop";
@@ -99,6 +99,8 @@ void ApplyDeviceFlags(const std::set<std::string>& given, const std::string& dev
 void ApplyTrainFlags(const TrainArgs& a, training::TrainOptions* o) {
   if (a.Given("--optimizer")) o->optimizer.kind = training::ParseOptimizer(a.optimizer);
   if (a.Given("--lr")) o->optimizer.lr = a.v.optimizer.lr;
+  if (a.Given("--lr-schedule")) o->optimizer.schedule = training::ParseLrSchedule(a.lr_schedule);
+  if (a.Given("--lr-min")) o->optimizer.lr_min = a.v.optimizer.lr_min;
   if (a.Given("--epochs")) o->epochs = a.v.epochs;
   if (a.Given("--batch-size")) o->batch_size = a.v.batch_size;
   if (a.Given("--max-batches")) o->max_batches = a.v.max_batches;
@@ -159,7 +161,7 @@ extern "C" void OnStopSignal(int sig) {
   g_signal = sig;
   g_stop.store(true);
   static const char kMsg[] =
-      "\nmemspice: stopping at the end of the batch in progress (the MNA engine abandons it) to "
+      "\nmemspice: stopping after the batch in progress (one on the MNA engine is abandoned) to "
       "write a checkpoint (signal again to exit at once)\n";
   const ssize_t ignored = write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
   (void)ignored;
@@ -597,6 +599,13 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
                   fmt::format("Learning rate, fraction of the conductance range (default {:g})",
                               d.optimizer.lr))
       ->check(Positive());
+  cmd->add_option("--lr-schedule", a->lr_schedule,
+                  "constant (default) or cosine: anneal from --lr to --lr-min over the run's "
+                  "optimiser steps")
+      ->check(CLI::IsMember({"constant", "cosine"}));
+  cmd->add_option("--lr-min", a->v.optimizer.lr_min,
+                  "Learning rate of the last step with --lr-schedule cosine (default 0)")
+      ->check(NonNegative());
   cmd->add_option("--optimizer", a->optimizer, "adam (default) or sgd")
       ->check(CLI::IsMember({"adam", "sgd"}));
   cmd->add_option("--threads", a->v.threads, "Worker threads")->check(Positive());

@@ -310,10 +310,11 @@ void Train(const py::dict& net, const py::dict& opts, py::object data) {
   c.input_scale = Get(net, "input_scale", c.input_scale);
   c.v_scale = Get(net, "v_scale", c.v_scale);
   c.layer_scale = Get(net, "layer_scale", c.layer_scale);
-  o.optimizer.kind = Get<std::string>(opts, "optimizer", "adam") == "sgd"
-                         ? training::OptimizerKind::kSgd
-                         : training::OptimizerKind::kAdam;
+  o.optimizer.kind = training::ParseOptimizer(Get<std::string>(opts, "optimizer", "adam"));
   o.optimizer.lr = Get(opts, "lr", o.optimizer.lr);
+  o.optimizer.schedule =
+      training::ParseLrSchedule(Get<std::string>(opts, "lr_schedule", "constant"));
+  o.optimizer.lr_min = Get(opts, "lr_min", o.optimizer.lr_min);
   o.epochs = Get(opts, "epochs", o.epochs);
   o.batch_size = Get(opts, "batch_size", o.batch_size);
   o.threads = Get(opts, "threads", o.threads);

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <numbers>
 
 #include "training/dataset.h"
 
@@ -15,6 +17,25 @@ OptimizerKind ParseOptimizer(const std::string& name) {
 }
 
 std::string OptimizerName(OptimizerKind k) { return k == OptimizerKind::kAdam ? "adam" : "sgd"; }
+
+LrSchedule ParseLrSchedule(const std::string& name) {
+  if (name == "constant") return LrSchedule::kConstant;
+  if (name == "cosine") return LrSchedule::kCosine;
+  throw TrainingError(fmt::format("option 'lr_schedule' = '{}' must be constant or cosine", name));
+}
+
+std::string LrScheduleName(LrSchedule s) {
+  return s == LrSchedule::kCosine ? "cosine" : "constant";
+}
+
+double OptimizerOptions::LearningRate(long t) const {
+  if (schedule == LrSchedule::kConstant || total_steps <= 1) return lr;
+  // Step 1 runs at lr, step total_steps at lr_min; steps past the end (a run extended by
+  // --resume --epochs) stay at lr_min.
+  const double progress =
+      std::min(1.0, static_cast<double>(std::max(0L, t - 1)) / (total_steps - 1));
+  return lr_min + (lr - lr_min) * 0.5 * (1 + std::cos(std::numbers::pi * progress));
+}
 
 namespace {
 Parameters ZerosLike(const Parameters& p) {
@@ -37,6 +58,9 @@ Optimizer::Optimizer(OptimizerOptions options, double g_min, double g_max, const
     throw TrainingError(fmt::format("option 'beta2' = {} must be in [0, 1)", options_.beta2));
   if (!(options_.momentum >= 0 && options_.momentum < 1))
     throw TrainingError(fmt::format("option 'momentum' = {} must be in [0, 1)", options_.momentum));
+  if (!(options_.lr_min >= 0 && options_.lr_min <= options_.lr))
+    throw TrainingError(
+        fmt::format("option 'lr_min' = {} must be in [0, lr = {}]", options_.lr_min, options_.lr));
 }
 
 void Optimizer::SetState(long t, Parameters m, Parameters v) {
@@ -51,6 +75,7 @@ Parameters Optimizer::Delta(const Parameters& grad) {
   const double b1 = options_.beta1, b2 = options_.beta2;
   const double c1 = 1.0 - std::pow(b1, static_cast<double>(t_));
   const double c2 = 1.0 - std::pow(b2, static_cast<double>(t_));
+  const double lr = options_.LearningRate(t_);
   Parameters delta = ZerosLike(grad);
   for (size_t l = 0; l < grad.g_plus.size(); ++l) {
     for (int which = 0; which < 2; ++which) {
@@ -62,11 +87,10 @@ Parameters Optimizer::Delta(const Parameters& grad) {
       if (options_.kind == OptimizerKind::kAdam) {
         m.array() = b1 * m.array() + (1 - b1) * gn;
         v.array() = b2 * v.array() + (1 - b2) * gn.square();
-        d.array() =
-            -(range * options_.lr * (m.array() / c1) / ((v.array() / c2).sqrt() + options_.eps));
+        d.array() = -(range * lr * (m.array() / c1) / ((v.array() / c2).sqrt() + options_.eps));
       } else {
         m.array() = options_.momentum * m.array() + gn;
-        d.array() = -(range * options_.lr * m.array());
+        d.array() = -(range * lr * m.array());
       }
     }
   }

@@ -16,11 +16,23 @@ enum class OptimizerKind { kAdam, kSgd };
 OptimizerKind ParseOptimizer(const std::string& name);  // "adam" or "sgd"
 std::string OptimizerName(OptimizerKind k);
 
+// Learning rate over the run: constant, or cosine annealing from lr to lr_min over the run's steps
+// (PyTorch's CosineAnnealingLR with T_max = every optimiser step of the run, stepped per batch).
+enum class LrSchedule { kConstant, kCosine };
+LrSchedule ParseLrSchedule(const std::string& name);  // "constant" or "cosine"
+std::string LrScheduleName(LrSchedule s);
+
 struct OptimizerOptions {
   OptimizerKind kind = OptimizerKind::kAdam;
   double lr = 2e-3;  // the measured recipe's; the paper used 1e-4 (TrainPreset("paper"))
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam
   double momentum = 0.0;                          // SGD
+  LrSchedule schedule = LrSchedule::kConstant;
+  double lr_min = 0.0;   // cosine: the rate the last step reaches
+  long total_steps = 0;  // cosine: optimiser steps of the whole run (set by the trainer)
+
+  // The rate of optimiser step t (1-based).
+  double LearningRate(long t) const;
 };
 
 class Optimizer {

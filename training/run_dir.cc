@@ -93,6 +93,8 @@ NetworkConfig NetworkConfigFrom(const json& j, const std::string& where) {
 json TrainSettingsToJson(const TrainOptions& o) {
   return json{{"optimizer", OptimizerName(o.optimizer.kind)},
               {"lr", o.optimizer.lr},
+              {"lr_schedule", LrScheduleName(o.optimizer.schedule)},
+              {"lr_min", o.optimizer.lr_min},
               {"epochs", o.epochs},
               {"batch_size", o.batch_size},
               {"max_batches", o.max_batches},
@@ -108,6 +110,10 @@ void TrainSettingsFromJson(const json& j, const std::string& where, TrainOptions
   Take(j, "optimizer", false, where, &optimizer);
   o->optimizer.kind = ParseOptimizer(optimizer);
   Take(j, "lr", false, where, &o->optimizer.lr);
+  std::string schedule = LrScheduleName(o->optimizer.schedule);
+  Take(j, "lr_schedule", false, where, &schedule);
+  o->optimizer.schedule = ParseLrSchedule(schedule);
+  Take(j, "lr_min", false, where, &o->optimizer.lr_min);
   Take(j, "epochs", false, where, &o->epochs);
   Take(j, "batch_size", false, where, &o->batch_size);
   Take(j, "max_batches", false, where, &o->max_batches);

@@ -59,8 +59,9 @@ struct TrainOptions {
   std::string Validate() const;
 };
 
-// "default" (TrainOptions{}) or "paper": the MEMprop paper's protocol (784-100-10, forward Euler,
-// T = 1000, dt = 10 us, batch 128, Adam lr 1e-4, 50 epochs). Throws TrainingError otherwise.
+// "default" (TrainOptions{}) or "paper": the MEMprop paper's protocol (784-100-10, T = 1000,
+// dt = 10 us, batch 128, Adam lr 1e-4, 50 epochs; semi-implicit neurons, because the paper's forward
+// Euler diverges at these drives). Throws TrainingError otherwise.
 TrainOptions TrainPreset(const std::string& name);
 inline constexpr const char* kPresetNames = "default, paper";
 

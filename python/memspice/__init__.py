@@ -242,7 +242,8 @@ def load_run(run_dir):
 _NET_KEYS = {"layers": list, "steps": int, "period": int, "method": str, "crossbar": str,
              "mapping": str, "input_scale": float, "v_scale": float, "layer_scale": list}
 _TRAIN_KEYS = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "threads": int,
-               "max_batches": int, "max_train": int, "max_test": int, "seed": int}
+               "max_batches": int, "max_train": int, "max_test": int, "seed": int,
+               "lr_schedule": str, "lr_min": float}
 
 
 def _check_data(data):
@@ -267,8 +268,8 @@ def train(run_dir, data=None, dataset="fashion-mnist", dataset_path="", resume=F
     Network options: layers, steps, period, method ('semi-implicit', 'fe', 'be'), crossbar
     ('ideal', 'circuit'), mapping ('differential', 'reference-column'), input_scale, v_scale,
     layer_scale.
-    Training options: epochs, batch_size, lr, optimizer ('adam', 'sgd'), threads, max_batches,
-    max_train, max_test, seed."""
+    Training options: epochs, batch_size, lr, optimizer ('adam', 'sgd'), lr_schedule ('constant',
+    'cosine'), lr_min, threads, max_batches, max_train, max_test, seed."""
     run_dir = os.fspath(run_dir) if isinstance(run_dir, os.PathLike) else run_dir
     _check_str("run_dir", run_dir)
     net, opts = {}, {}

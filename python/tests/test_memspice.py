@@ -135,7 +135,8 @@ def test_train_and_load_run(tmp_path):
     xtr, ytr = _toy_data(64)
     xte, yte = _toy_data(32, seed=1)
     run = memspice.train(tmp_path / "run", data=(xtr, ytr, xte, yte), layers=[16, 8, 2],
-                         steps=60, period=20, epochs=2, batch_size=16, lr=1e-2, threads=1)
+                         steps=60, period=20, epochs=2, batch_size=16, lr=1e-2, threads=1,
+                         lr_schedule="cosine", lr_min=1e-3)
     assert run.finished and len(run.history) == 2
     assert [g.shape for g in run.g_plus] == [(16, 8), (8, 2)]
     g = run.conductances()
@@ -154,5 +155,8 @@ def test_train_errors(tmp_path):
     with pytest.raises(ValueError, match="batch_size"):
         memspice.train(tmp_path / "run", data=(xtr, ytr, xtr, ytr), layers=[16, 4, 2],
                        batch_size=0)
+    with pytest.raises(memspice.TrainingError, match="lr_schedule"):
+        memspice.train(tmp_path / "run", data=(xtr, ytr, xtr, ytr), layers=[16, 4, 2],
+                       lr_schedule="step")
     with pytest.raises(memspice.TrainingError, match="no checkpoint"):
         memspice.load_run("/nonexistent/run")

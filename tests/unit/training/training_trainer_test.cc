@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numbers>
 #include <random>
 #include <sstream>
 
@@ -132,6 +133,29 @@ BOOST_AUTO_TEST_CASE(updates_are_clipped_to_device_range) {
   BOOST_CHECK_CLOSE(p.g_plus[0](0), 5e-4 - 0.1 * std::pow(1e-3 - 1e-5, 2), 1e-9);
 }
 
+BOOST_AUTO_TEST_CASE(cosine_schedule_anneals_from_lr_to_lr_min) {
+  mt::OptimizerOptions o;
+  o.lr = 2e-3;
+  BOOST_CHECK_EQUAL(o.LearningRate(1), 2e-3);  // constant by default
+  BOOST_CHECK_EQUAL(o.LearningRate(1000), 2e-3);
+  o.schedule = mt::ParseLrSchedule("cosine");
+  o.lr_min = 1e-4;
+  o.total_steps = 101;
+  BOOST_CHECK_EQUAL(o.LearningRate(1), 2e-3);
+  BOOST_CHECK_CLOSE(o.LearningRate(51), 0.5 * (2e-3 + 1e-4), 1e-12);  // half way: the mean
+  BOOST_CHECK_CLOSE(o.LearningRate(26), 1e-4 + 1.9e-3 * 0.5 * (1 + std::cos(std::numbers::pi / 4)),
+                    1e-12);
+  BOOST_CHECK_CLOSE(o.LearningRate(101), 1e-4, 1e-12);
+  BOOST_CHECK_CLOSE(o.LearningRate(500), 1e-4, 1e-12);  // past the end (a run extended on resume)
+  for (long t = 2; t <= 101; ++t) BOOST_CHECK_LT(o.LearningRate(t), o.LearningRate(t - 1));
+  BOOST_CHECK_EQUAL(mt::LrScheduleName(o.schedule), "cosine");
+  BOOST_CHECK_THROW(mt::ParseLrSchedule("step"), mt::TrainingError);
+  o.lr_min = 3e-3;  // above lr: refused
+  mt::Parameters p;
+  p.g_plus = p.g_minus = {Eigen::MatrixXd::Constant(1, 1, 5e-4)};
+  BOOST_CHECK_THROW(mt::Optimizer(o, 1e-5, 1e-3, p), mt::TrainingError);
+}
+
 BOOST_AUTO_TEST_CASE(checkpoint_round_trip) {
   const fs::path dir = TempDir("ckpt");
   mt::Checkpoint c;
@@ -205,6 +229,23 @@ BOOST_AUTO_TEST_CASE(resume_is_bit_exact) {
   }
   // The run directory has the metrics files.
   BOOST_CHECK(fs::exists(b / "metrics.csv"));
+  // A cosine schedule makes different steps, and resumes bit for bit too.
+  const fs::path c = TempDir("cosine"), d = TempDir("cosine_resumed");
+  mt::TrainOptions co = ToyOptions(c);
+  co.optimizer.schedule = mt::LrSchedule::kCosine;
+  co.optimizer.lr_min = 0.002;
+  const mt::TrainResult cosine = mt::RunTraining(co, data);
+  BOOST_CHECK(!BitwiseEqual(straight.params, cosine.params));
+  co.run_dir = d.string();
+  co.stop_after_batches = 4;
+  mt::RunTraining(co, data);
+  co.resume = true;
+  co.stop_after_batches = 0;
+  BOOST_CHECK(BitwiseEqual(cosine.params, mt::RunTraining(co, data).params));
+  co.optimizer.schedule = mt::LrSchedule::kConstant;  // another schedule is refused
+  BOOST_CHECK_THROW(mt::RunTraining(co, data), mt::TrainingError);
+  fs::remove_all(c);
+  fs::remove_all(d);
   BOOST_CHECK(fs::exists(b / "metrics.json"));
   BOOST_CHECK(fs::exists(b / "params.json"));
   // Resuming with different options is refused.
@@ -312,7 +353,7 @@ BOOST_AUTO_TEST_CASE(defaults_presets_and_warnings) {
   BOOST_CHECK(mt::TrainWarnings(d).empty());
   // The paper's protocol.
   const mt::TrainOptions p = mt::TrainPreset("paper");
-  BOOST_CHECK(p.network.method == mt::Method::kForwardEuler);
+  BOOST_CHECK(p.network.method == mt::Method::kSemiImplicit);  // its forward Euler diverged
   BOOST_CHECK_EQUAL(p.network.steps, 1000);
   BOOST_CHECK_EQUAL(p.network.dt, 10e-6);
   BOOST_CHECK_EQUAL(p.optimizer.lr, 1e-4);
@@ -327,10 +368,12 @@ BOOST_AUTO_TEST_CASE(defaults_presets_and_warnings) {
   // Forward Euler with a drive that diverged in measurements, and a slow learning rate, are warned.
   mt::TrainOptions fe = d;
   fe.network.method = mt::Method::kForwardEuler;
-  BOOST_CHECK(mt::TrainWarnings(fe).empty());  // 150,0.03 was stable
-  fe.network.layer_scale = {500, 0.1};
-  BOOST_REQUIRE_EQUAL(mt::TrainWarnings(fe).size(), 1u);
+  BOOST_REQUIRE_EQUAL(mt::TrainWarnings(fe).size(), 1u);  // 150,0.03 diverged on batch 1
   BOOST_CHECK(mt::TrainWarnings(fe)[0].find("semi-implicit") != std::string::npos);
+  fe.network.layer_scale = {20, 0.01};
+  BOOST_CHECK(mt::TrainWarnings(fe).empty());  // measured stable
+  fe.network.layer_scale = {20, 0.02};
+  BOOST_CHECK_EQUAL(mt::TrainWarnings(fe).size(), 1u);
   BOOST_CHECK_EQUAL(mt::TrainWarnings(p).size(), 1u);  // lr 1e-4 trains slowly
 }
 
