@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "devices/mss_params.h"
 #include "devices/mss_model.h"
+#include "devices/mss_params.h"
 #include "training/network.h"
 
 namespace memspice::training {
