@@ -9,6 +9,7 @@
 #include "../../test_util.h"
 #include "training/dataset.h"
 #include "training/programming.h"
+#include "training/trainer.h"
 #include "training/update_rules.h"
 
 namespace mt = memspice::training;
@@ -361,4 +362,22 @@ BOOST_AUTO_TEST_CASE(device_noise_is_seeded_and_physical) {
   });
   BOOST_TEST(stuck > 0u);
   BOOST_TEST(stuck < i / 5);
+}
+
+BOOST_AUTO_TEST_CASE(a_card_range_other_than_the_networks_is_warned) {
+  mt::TrainOptions o;
+  o.update.rule = mt::UpdateRule::kPulse;
+  auto warned = [&] {
+    for (const std::string& w : mt::TrainWarnings(o))
+      if (w.find("device card's range") != std::string::npos) return true;
+    return false;
+  };
+  BOOST_TEST(!warned());  // no card: the network's range
+  o.update.device.synapse.ron = 1 / o.network.g_max;
+  o.update.device.synapse.roff = 1 / o.network.g_min;
+  BOOST_TEST(!warned());
+  o.update.device.synapse.ron = 2e3;
+  BOOST_TEST(warned());
+  o.update.rule = mt::UpdateRule::kIdeal;  // no device model
+  BOOST_TEST(!warned());
 }
