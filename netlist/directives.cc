@@ -277,11 +277,14 @@ const std::set<std::string>& Flattener::KnownNodes() {
   return known_nodes_;
 }
 
-const Element* Flattener::FindElement(const std::string& name) const {
-  for (const Element& e : out_->elements) {
-    if (e.name == name) return &e;
+const Element* Flattener::FindElement(const std::string& name) {
+  if (element_index_.empty()) {
+    element_index_.reserve(out_->elements.size());
+    for (size_t k = 0; k < out_->elements.size(); ++k)
+      element_index_.emplace(out_->elements[k].name, k);  // the first of a name, as a scan finds
   }
-  return nullptr;
+  auto it = element_index_.find(name);
+  return it == element_index_.end() ? nullptr : &out_->elements[it->second];
 }
 
 bool Flattener::CheckNode(const Token& tok, const std::string& node, const std::string& what) {

@@ -170,7 +170,8 @@ void Flattener::Expand(Frame* f) {
     if (too_large_) return;
     if (card->keyword[0] == 'x') {
       Instantiate(f, *card);
-    } else {
+    } else if (options_.only_letters.empty() ||
+               options_.only_letters.find(card->keyword[0]) != std::string::npos) {
       ParseElement(f, *card);
     }
   }

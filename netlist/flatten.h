@@ -143,7 +143,7 @@ class Flattener {
   // Nodes of the flattened elements (and "0"); reports an unknown one at `tok`.
   const std::set<std::string>& KnownNodes();
   bool CheckNode(const Token& tok, const std::string& node, const std::string& what);
-  const Element* FindElement(const std::string& name) const;
+  const Element* FindElement(const std::string& name);
 
   const SubcktDef& top_def_;
   const std::set<std::string>& globals_;
@@ -158,7 +158,8 @@ class Flattener {
   bool too_large_ = false;
   bool sweeps_temp_ = false;
   std::set<std::string> known_nodes_;  // filled on first use, after the elements
-  std::mt19937_64 rng_;                // agauss/gauss/aunif/unif, seeded by `.options seed=`
+  std::unordered_map<std::string, size_t> element_index_;  // by name, as known_nodes_
+  std::mt19937_64 rng_;  // agauss/gauss/aunif/unif, seeded by `.options seed=`
 };
 
 }  // namespace memspice::netlist

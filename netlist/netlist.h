@@ -8,9 +8,10 @@
 #ifndef MEMSPICE_NETLIST_NETLIST_H_
 #define MEMSPICE_NETLIST_NETLIST_H_
 
-#include <limits>
 #include <cstdint>
+#include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -121,6 +122,9 @@ struct ParseOptions {
   std::optional<uint64_t> seed;
   // The nominal circuit: agauss/gauss/aunif/unif return their nominal value (Monte Carlo run 0).
   bool nominal = false;
+  // Letters of the elements to flatten (e.g. "e"), X instances always expanded and dot cards
+  // skipped; empty: everything. For a second look at a few values under other overrides.
+  std::string only_letters;
 };
 
 // The memspice name of a signal written the ngspice way: lower case; `v1#branch` and
@@ -133,6 +137,32 @@ bool HasTemperValues(const Netlist& nl);
 // The netlist at another temperature: temp set, every temper_values entry re-evaluated there.
 // Devices built from it see the values ngspice's `.dc temp` gives them at that temperature.
 Netlist AtTemperature(const Netlist& nl, double celsius);
+
+// A deck read, split into cards and sorted into subcircuit definitions once, then flattened as
+// often as needed (e.g. again under other overrides) without reading or tokenizing it again.
+class ParsedDeck {
+ public:
+  ~ParsedDeck();
+  ParsedDeck(const ParsedDeck&) = delete;
+  ParsedDeck& operator=(const ParsedDeck&) = delete;
+
+  // Reads deck text; `name` as in ParseString. Errors of the cards are reported by Flatten.
+  static std::unique_ptr<ParsedDeck> Read(std::string_view text, const std::string& name,
+                                          const ParseOptions& options);
+  // Reads the file at `path`; nullptr (error in diag) if it cannot be read.
+  static std::unique_ptr<ParsedDeck> ReadFile(const std::string& path, const ParseOptions& options,
+                                              Diagnostics& diag);
+  // The main file's text.
+  const std::string& text() const;
+  // The flattened netlist under `options` (its include paths are ignored: the read's hold). On
+  // error returns nullopt; diag holds every error of the read and of this pass.
+  std::optional<Netlist> Flatten(const ParseOptions& options, Diagnostics& diag) const;
+
+ private:
+  struct Impl;
+  ParsedDeck();
+  std::unique_ptr<Impl> impl_;
+};
 
 // Parses and flattens a deck. On error returns nullopt; diag holds every error of the pass.
 std::optional<Netlist> ParseFile(const std::string& path, const ParseOptions& options,

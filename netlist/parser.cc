@@ -239,6 +239,39 @@ void MergeUnique(const Diagnostics& from, Diagnostics& to) {
   }
 }
 
+// The text of the deck file at `path`, checked first (exists, regular file, not too large).
+std::optional<std::string> ReadDeckFile(const std::string& path, Diagnostics& diag) {
+  namespace fs = std::filesystem;
+  // Check before opening: opening a FIFO blocks until a writer appears.
+  std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) {
+    diag.Error(SourceLoc{path, 0, 0}, fmt::format("cannot open netlist '{}': no such file", path));
+    return std::nullopt;
+  }
+  if (!fs::is_regular_file(st)) {
+    diag.Error(SourceLoc{path, 0, 0},
+               fmt::format("netlist '{}' is not a regular file (a {})", path,
+                           fs::is_directory(st) ? "directory" : "FIFO, socket or device"),
+               "give the path of a deck file");
+    return std::nullopt;
+  }
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec || size > kMaxDeckBytes) {
+    diag.Error(SourceLoc{path, 0, 0},
+               fmt::format("netlist '{}' is larger than {} MiB", path, kMaxDeckBytes >> 20));
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diag.Error(SourceLoc{path, 0, 0}, fmt::format("cannot open netlist '{}'", path));
+    return std::nullopt;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return std::move(ss).str();
+}
+
 }  // namespace
 
 NodePtr ParseCardExpr(const Card& card, size_t offset, Diagnostics& diag, size_t* end) {
@@ -288,24 +321,52 @@ bool ParseAssignments(const Card& card, size_t offset, std::vector<ParamDef>* ou
   }
 }
 
-std::optional<Netlist> ParseString(std::string_view text, const std::string& name,
-                                   const ParseOptions& options, Diagnostics& diag) {
-  Diagnostics local;
+struct ParsedDeck::Impl {
+  Diagnostics read_diag;  // of reading the cards and sorting them into definitions
   Deck deck;
-  ReadDeck(text, name, options, local, &deck);
-  Netlist out;
-  out.title = deck.title;
-  for (const std::string& f : deck.files) {
-    if (std::find(out.files.begin(), out.files.end(), f) == out.files.end()) out.files.push_back(f);
-  }
   SubcktDef top;
   std::set<std::string> globals;
   std::vector<const Card*> directives;
-  Builder builder(local, &top, &globals, &directives);
-  builder.Run(deck.cards);
+};
+
+ParsedDeck::ParsedDeck() : impl_(std::make_unique<Impl>()) {}
+ParsedDeck::~ParsedDeck() = default;
+
+std::unique_ptr<ParsedDeck> ParsedDeck::Read(std::string_view text, const std::string& name,
+                                             const ParseOptions& options) {
+  std::unique_ptr<ParsedDeck> parsed(new ParsedDeck());
+  Impl& p = *parsed->impl_;
+  ReadDeck(text, name, options, p.read_diag, &p.deck);
+  Builder builder(p.read_diag, &p.top, &p.globals, &p.directives);
+  builder.Run(p.deck.cards);
+  return parsed;
+}
+
+std::unique_ptr<ParsedDeck> ParsedDeck::ReadFile(const std::string& path,
+                                                 const ParseOptions& options, Diagnostics& diag) {
+  std::optional<std::string> text = ReadDeckFile(path, diag);
+  if (!text) return nullptr;
+  return Read(*text, path, options);
+}
+
+const std::string& ParsedDeck::text() const {
+  static const std::string kEmpty;
+  const auto& sources = impl_->deck.sources;
+  return sources.empty() ? kEmpty : sources.front().second;
+}
+
+std::optional<Netlist> ParsedDeck::Flatten(const ParseOptions& options, Diagnostics& diag) const {
+  const Impl& p = *impl_;
+  Diagnostics local;
+  MergeUnique(p.read_diag, local);
+  Netlist out;
+  out.title = p.deck.title;
+  for (const std::string& f : p.deck.files) {
+    if (std::find(out.files.begin(), out.files.end(), f) == out.files.end()) out.files.push_back(f);
+  }
   // .temp must be known before parameters that read `temper` are evaluated.
   // So must the seed of agauss/gauss/aunif/unif.
-  for (const Card* c : directives) {
+  for (const Card* c : p.directives) {
     if (c->keyword == ".temp" && c->tokens.size() == 2) {
       if (std::optional<double> v = ParseSpiceNumber(c->tokens[1].text)) out.temp = *v;
     }
@@ -316,49 +377,29 @@ std::optional<Netlist> ParseString(std::string_view text, const std::string& nam
       if (std::optional<double> v = ParseSpiceNumber(t[i + 2].text)) out.options["seed"] = *v;
     }
   }
-  Flattener flat(top, globals, options, local, &out);
-  flat.set_sweeps_temperature(std::any_of(directives.begin(), directives.end(), [](const Card* c) {
-    return c->keyword == ".dc" && c->tokens.size() > 1 && c->tokens[1].IsWord("temp");
-  }));
+  Flattener flat(p.top, p.globals, options, local, &out);
+  flat.set_sweeps_temperature(
+      std::any_of(p.directives.begin(), p.directives.end(), [](const Card* c) {
+        return c->keyword == ".dc" && c->tokens.size() > 1 && c->tokens[1].IsWord("temp");
+      }));
   flat.Run();
-  flat.Directives(directives);
-  for (const auto& [file, src] : deck.sources) diag.AddSource(file, src);
+  if (options.only_letters.empty()) flat.Directives(p.directives);
+  for (const auto& [file, src] : p.deck.sources) diag.AddSource(file, src);
   MergeUnique(local, diag);
   if (local.has_errors()) return std::nullopt;
   return out;
 }
 
+std::optional<Netlist> ParseString(std::string_view text, const std::string& name,
+                                   const ParseOptions& options, Diagnostics& diag) {
+  return ParsedDeck::Read(text, name, options)->Flatten(options, diag);
+}
+
 std::optional<Netlist> ParseFile(const std::string& path, const ParseOptions& options,
                                  Diagnostics& diag) {
-  namespace fs = std::filesystem;
-  // Check before opening: opening a FIFO blocks until a writer appears.
-  std::error_code ec;
-  fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) {
-    diag.Error(SourceLoc{path, 0, 0}, fmt::format("cannot open netlist '{}': no such file", path));
-    return std::nullopt;
-  }
-  if (!fs::is_regular_file(st)) {
-    diag.Error(SourceLoc{path, 0, 0},
-               fmt::format("netlist '{}' is not a regular file (a {})", path,
-                           fs::is_directory(st) ? "directory" : "FIFO, socket or device"),
-               "give the path of a deck file");
-    return std::nullopt;
-  }
-  const std::uintmax_t size = fs::file_size(path, ec);
-  if (ec || size > kMaxDeckBytes) {
-    diag.Error(SourceLoc{path, 0, 0},
-               fmt::format("netlist '{}' is larger than {} MiB", path, kMaxDeckBytes >> 20));
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diag.Error(SourceLoc{path, 0, 0}, fmt::format("cannot open netlist '{}'", path));
-    return std::nullopt;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ParseString(ss.str(), path, options, diag);
+  std::unique_ptr<ParsedDeck> parsed = ParsedDeck::ReadFile(path, options, diag);
+  if (!parsed) return std::nullopt;
+  return parsed->Flatten(options, diag);
 }
 
 }  // namespace memspice::netlist

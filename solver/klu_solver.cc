@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 
 #ifdef MEMSPICE_HAVE_CHOLMOD
@@ -53,6 +54,55 @@ klu_symbolic* Analyze(int n, int* col_ptr, int* row_idx, klu_common* common) {
     if (klu_symbolic* s = klu_analyze(n, col_ptr, row_idx, &metis)) return s;
   }
   return klu_analyze(n, col_ptr, row_idx, common);
+}
+
+// A deep copy of a numeric factorization (KLU has none), array by array as klu_free_numeric
+// frees them; nullptr if out of memory. klu_refactor of a copy keeps the pivot order and the
+// patterns and costs about a third of klu_factor on large arrays (docs/benchmarks.md).
+klu_numeric* CopyNumeric(const klu_numeric& src, klu_common* common) {
+  bool ok = true;
+  auto dup = [&](const void* p, size_t count, size_t size) -> void* {
+    if (p == nullptr) return nullptr;
+    void* q = klu_malloc(count, size, common);
+    if (q == nullptr) {
+      ok = false;
+      return nullptr;
+    }
+    std::memcpy(q, p, count * size);
+    return q;
+  };
+  auto* dst = static_cast<klu_numeric*>(klu_malloc(1, sizeof(klu_numeric), common));
+  if (dst == nullptr) return nullptr;
+  *dst = src;
+  const size_t n = src.n, nblocks = src.nblocks, nzoff = src.nzoff;
+  const ptrdiff_t x_offset = static_cast<char*>(src.Xwork) - static_cast<char*>(src.Work);
+  const ptrdiff_t i_offset = reinterpret_cast<char*>(src.Iwork) - static_cast<char*>(src.Work);
+  dst->Pnum = static_cast<int*>(dup(src.Pnum, n, sizeof(int)));
+  dst->Pinv = static_cast<int*>(dup(src.Pinv, n, sizeof(int)));
+  dst->Lip = static_cast<int*>(dup(src.Lip, n, sizeof(int)));
+  dst->Uip = static_cast<int*>(dup(src.Uip, n, sizeof(int)));
+  dst->Llen = static_cast<int*>(dup(src.Llen, n, sizeof(int)));
+  dst->Ulen = static_cast<int*>(dup(src.Ulen, n, sizeof(int)));
+  dst->LUsize = static_cast<size_t*>(dup(src.LUsize, nblocks, sizeof(size_t)));
+  dst->LUbx = static_cast<void**>(klu_malloc(nblocks, sizeof(void*), common));
+  if (dst->LUbx != nullptr) {
+    for (size_t b = 0; b < nblocks; ++b)
+      dst->LUbx[b] = dup(src.LUbx[b], src.LUsize[b], sizeof(double));  // Unit = double
+  } else {
+    ok = false;
+  }
+  dst->Udiag = dup(src.Udiag, n, sizeof(double));
+  dst->Rs = static_cast<double*>(dup(src.Rs, n, sizeof(double)));
+  dst->Work = dup(src.Work, src.worksize, 1);
+  dst->Xwork = dst->Work == nullptr ? nullptr : static_cast<char*>(dst->Work) + x_offset;
+  dst->Iwork = dst->Work == nullptr
+                   ? nullptr
+                   : reinterpret_cast<int*>(static_cast<char*>(dst->Work) + i_offset);
+  dst->Offp = static_cast<int*>(dup(src.Offp, n + 1, sizeof(int)));
+  dst->Offi = static_cast<int*>(dup(src.Offi, nzoff + 1, sizeof(int)));
+  dst->Offx = dup(src.Offx, nzoff + 1, sizeof(double));
+  if (!ok) klu_free_numeric(&dst, common);
+  return dst;
 }
 
 }  // namespace
@@ -113,6 +163,8 @@ KluSolver::~KluSolver() {
 void KluSolver::FreeEntry(Entry* e) {
   if (e->numeric != nullptr) klu_free_numeric(&e->numeric, &common_);
   e->numeric = nullptr;
+  e->supernodes.reset();
+  e->solves = 0;
   e->key = std::numeric_limits<double>::quiet_NaN();
 }
 
@@ -165,6 +217,7 @@ bool KluSolver::Factor(const double* values, double key) {
   int* ri = symbolic_->row_idx();
   // Target: the entry of this key, else the current one (unkeyed use), else a new or the least
   // recently used entry, whose numeric object is recycled by klu_refactor.
+  const int previous = current_;
   int target = -1;
   if (!std::isnan(key)) {
     for (size_t k = 0; k < entries_.size(); ++k) {
@@ -185,7 +238,15 @@ bool KluSolver::Factor(const double* values, double key) {
   Entry& e = entries_[target];
   e.key = key;
   e.last_use = ++clock_;
+  e.supernodes.reset();  // of the values replaced below
+  e.solves = 0;
   current_ = target;
+  // A new entry starts as a copy of the last factorization (same pattern), refactored below.
+  if (e.numeric == nullptr && previous >= 0 && previous != target &&
+      entries_[previous].numeric != nullptr) {
+    e.numeric = CopyNumeric(*entries_[previous].numeric, &common_);
+    e.fresh_rcond = entries_[previous].fresh_rcond;
+  }
   // klu_refactor takes a non-const pointer but does not modify the values.
   double* ax = const_cast<double*>(values);
   if (e.numeric != nullptr) {
@@ -218,6 +279,15 @@ bool KluSolver::Factor(const double* values, double key) {
 void KluSolver::Solve(double* b) {
   klu_numeric* num = current();
   if (n_ == 0 || num == nullptr) return;
+  Entry& e = entries_[current_];
+  if (n_ >= kMetisMinUnknowns && ++e.solves == kSupernodalMinSolves) {
+    e.supernodes = std::make_unique<KluSupernodes>();
+    if (!e.supernodes->Build(*num)) e.supernodes.reset();  // several blocks: KLU's solve
+  }
+  if (e.supernodes != nullptr) {
+    e.supernodes->Solve(*symbolic_->get(), *num, b);
+    return;
+  }
   klu_solve(symbolic_->get(), num, n_, 1, b, &common_);
 }
 

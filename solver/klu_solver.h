@@ -17,6 +17,8 @@
 #include <memory>
 #include <vector>
 
+#include "solver/klu_supernodes.h"
+
 namespace memspice::solver {
 
 // Unknowns from which a pattern is ordered by METIS nested dissection without BTF instead of
@@ -24,6 +26,12 @@ namespace memspice::solver {
 // 128 x 128 crossbars (33k unknowns), while the 20-120 ms analysis does not pay below
 // (docs/benchmarks.md, "KLU budget").
 inline constexpr int kMetisMinUnknowns = 20000;
+
+// Solves of one factorization of a system with at least kMetisMinUnknowns unknowns (one block)
+// after which it is copied into supernodal form (klu_supernodes.h): the copy costs about ten
+// solves and saves a third of each following one, so factorizations used once or twice (Newton,
+// a linear transient's growing first steps) keep KLU's own solve.
+inline constexpr int kSupernodalMinSolves = 8;
 
 // KLU user ordering (klu_common::user_order with ordering = 3): METIS nested dissection of the
 // pattern through CHOLMOD, ordering it as a structurally symmetric matrix (exact for MNA of
@@ -99,6 +107,8 @@ class KluSolver {
     klu_numeric* numeric = nullptr;
     double fresh_rcond = 0.0;  // rcond of the last pivoting factorization into this entry
     uint64_t last_use = 0;
+    int solves = 0;                             // since its last (re)factorization
+    std::unique_ptr<KluSupernodes> supernodes;  // of numeric, once it is reused (see Solve)
   };
   void FreeEntry(Entry* e);
   klu_numeric* current() const;

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "base/strings.h"
 #include "devices/alpha_source.h"
@@ -251,10 +252,10 @@ bool IsDcSource(const Element& e) {
   return e.letter == 'v' && e.waveform.kind == netlist::Waveform::Kind::kDc;
 }
 
-// Terminals through which an element conducts (control nodes of E/G are not connections).
-std::vector<std::string> Terminals(const Element& e) {
-  if (e.letter == 'e' || e.letter == 'g') return {e.nodes[0], e.nodes[1]};
-  return e.nodes;
+// Number of leading nodes through which an element conducts (control nodes of E/G are not
+// connections).
+size_t NumTerminals(const Element& e) {
+  return e.letter == 'e' || e.letter == 'g' ? 2 : e.nodes.size();
 }
 
 struct Neuron {
@@ -305,10 +306,12 @@ struct Line {
 class Recogniser {
  public:
   Recogniser(CompiledNetwork* c, const Netlist* unit) : c_(*c), nl_(c->netlist), unit_(unit) {
+    by_name_.reserve(nl_.elements.size());
+    conns_.reserve(nl_.elements.size());
     for (int k = 0; k < static_cast<int>(nl_.elements.size()); ++k) {
       const Element& e = nl_.elements[k];
       by_name_[e.name] = k;
-      for (const std::string& n : Terminals(e)) conns_[n].push_back(k);
+      for (size_t t = 0; t < NumTerminals(e); ++t) conns_[e.nodes[t]].push_back(k);
     }
     used_.assign(nl_.elements.size(), false);
   }
@@ -1232,8 +1235,8 @@ class Recogniser {
   CompiledNetwork& c_;
   const Netlist& nl_;
   const Netlist* unit_;
-  std::map<std::string, int> by_name_;
-  std::map<std::string, std::vector<int>> conns_;
+  std::unordered_map<std::string, int> by_name_;
+  std::unordered_map<std::string, std::vector<int>> conns_;
   std::vector<bool> used_;
   std::vector<Neuron> neurons_;
   std::map<std::string, int> neuron_of_;
@@ -1259,18 +1262,13 @@ bool CompileNetwork(const std::string& path, const std::vector<std::string>& inc
   c = CompiledNetwork();
   c.path = path;
   c.include_paths = include_paths;
-  std::ifstream in(path);
-  if (!in) {
-    diag.Error({path, 0, 0}, fmt::format("cannot read '{}'", path));
-    return false;
-  }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  const std::string text = buf.str();
-  if (!ParseDirectives(text, path, &c.directives, diag)) return false;
   netlist::ParseOptions po;
   po.include_paths = include_paths;
-  auto nl = netlist::ParseFile(path, po, diag);
+  // One read of the deck: directives, the netlist and the pixel mapping all come from it.
+  std::unique_ptr<netlist::ParsedDeck> deck = netlist::ParsedDeck::ReadFile(path, po, diag);
+  if (!deck) return false;
+  if (!ParseDirectives(deck->text(), path, &c.directives, diag)) return false;
+  auto nl = deck->Flatten(po, diag);
   if (!nl || diag.has_errors()) return false;
   c.netlist = std::move(*nl);
   // Sample binding: PREFIX0, PREFIX1, ... must be top-level parameters.
@@ -1286,12 +1284,13 @@ bool CompileNetwork(const std::string& path, const std::vector<std::string>& inc
                "bind pixel i of the sample as .param px<i>=0 and use it in the input line gains");
     return false;
   }
-  // The same deck with pixel i set to i + 1: tells which line carries which pixel.
-  po.overrides.clear();
+  // The VCVS again with pixel i set to i + 1: their gains tell which line carries which pixel
+  // (the recogniser reads nothing else of this pass, so the other elements are not flattened).
   for (size_t i = 0; i < c.inputs.size(); ++i)
     po.overrides[c.inputs[i]] = static_cast<double>(i + 1);
+  po.only_letters = "e";
   netlist::Diagnostics unit_diag;
-  auto unit = netlist::ParseFile(path, po, unit_diag);
+  auto unit = deck->Flatten(po, unit_diag);
 
   Recogniser rec(&c, unit ? &*unit : nullptr);
   rec.FindNeurons();

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,39 @@ BOOST_AUTO_TEST_CASE(overrides_replace_params_before_dependents) {
   bad.overrides["nope"] = 1;
   std::string err = Errors("t\n.param r0=1\nR1 1 0 1\n", bad);
   BOOST_TEST(err.find("unknown parameter 'nope'") != std::string::npos, err);
+}
+
+BOOST_AUTO_TEST_CASE(parsed_deck_flattens_again_under_other_overrides) {
+  const std::string text =
+      "t\n.param g=1\n.subckt line a b params: k=1\nE1 a 0 b 0 {k*g}\nR1 a 0 1k\n.ends\n"
+      "X1 o i line k=2\nR2 i 0 {g}\nV1 i 0 1\n.save i(v1)\n.tran 1u 1m\nR3 o 0 bad\n";
+  std::unique_ptr<nl::ParsedDeck> deck = nl::ParsedDeck::Read(text, "test.cir", {});
+  BOOST_TEST(deck->text() == text);
+  nl::Diagnostics diag;
+  BOOST_TEST(!deck->Flatten({}, diag).has_value());  // R3's value: the read's deck is flattened
+  BOOST_TEST(diag.Format().find("'bad' is not a number") != std::string::npos, diag.Format());
+  const std::string good = text.substr(0, text.find("R3 "));
+  deck = nl::ParsedDeck::Read(good, "test.cir", {});
+  nl::ParseOptions twice;
+  twice.overrides["g"] = 3;
+  nl::Diagnostics d1, d2;
+  std::optional<nl::Netlist> n1 = deck->Flatten({}, d1);
+  std::optional<nl::Netlist> n2 = deck->Flatten(twice, d2);
+  BOOST_TEST_REQUIRE(n1.has_value());
+  BOOST_TEST_REQUIRE(n2.has_value());
+  BOOST_TEST(*Find(*n1, "x1.e1").value == 2.0);
+  BOOST_TEST(*Find(*n2, "x1.e1").value == 6.0);
+  BOOST_TEST(*Find(*n2, "r2").value == 3.0);
+  BOOST_TEST(n2->outputs == n1->outputs);
+  // Only the VCVS (X instances expanded, dot cards skipped).
+  twice.only_letters = "e";
+  nl::Diagnostics d3;
+  std::optional<nl::Netlist> e_only = deck->Flatten(twice, d3);
+  BOOST_TEST_REQUIRE(e_only.has_value(), d3.Format());
+  BOOST_TEST(e_only->elements.size() == 1u);
+  BOOST_TEST(*Find(*e_only, "x1.e1").value == 6.0);
+  BOOST_TEST(e_only->outputs.empty());
+  BOOST_TEST(e_only->analyses.empty());
 }
 
 BOOST_AUTO_TEST_CASE(func_definitions) {
