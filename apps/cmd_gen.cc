@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -16,6 +17,7 @@
 #include "netlist/expression.h"
 #include "training/compiler.h"
 #include "training/network.h"
+#include "training/programming.h"
 #include "training/trainer.h"
 
 namespace memspice::apps {
@@ -24,10 +26,40 @@ namespace {
 struct CrossbarArgs {
   circuits::CrossbarSpec spec;
   std::string cell = "resistor", weights, out, subckt, sense = "zero", mapping = "unsigned";
+  std::string device;           // file with the cells' `.model NAME mss (...)` card
+  std::set<std::string> given;  // options given on the command line
 };
+
+// --device FILE: MSS cells (unless --cell says otherwise) of the card's model, included from the
+// file, with the card's range for the x0 mapping; --cell, --model, --include, --ron and --roff
+// given override it. False (after the error) if the card cannot be read or the cells are
+// resistors.
+bool ApplyDeviceCard(CrossbarArgs* a) {
+  if (a->device.empty()) return true;
+  std::string name;
+  training::ProgrammingOptions d;
+  try {
+    d = training::ReadDeviceCard(a->device, &name);
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return false;
+  }
+  if (!a->given.count("--cell")) a->cell = "mss";
+  if (a->cell == "resistor") {
+    std::cerr << "error: --device describes memristor cells; use --cell mss or 1t1r with it\n";
+    return false;
+  }
+  circuits::CrossbarSpec& spec = a->spec;
+  if (!a->given.count("--model")) spec.model = name;
+  if (!a->given.count("--include")) spec.include = std::filesystem::absolute(a->device).string();
+  if (!a->given.count("--ron")) spec.ron = d.synapse.ron;
+  if (!a->given.count("--roff")) spec.roff = d.synapse.roff;
+  return true;
+}
 
 int RunCrossbar(CrossbarArgs a) {
   if (!CheckOutputPaths({a.weights}, {{"--output", a.out}})) return kExitInputError;
+  if (!ApplyDeviceCard(&a)) return kExitInputError;
   circuits::CrossbarSpec& spec = a.spec;
   spec.differential = spec.differential || a.mapping == "differential";
   spec.cell = a.cell == "mss"    ? circuits::CellKind::kMss
@@ -260,7 +292,15 @@ void RegisterGenCrossbar(CLI::App* gen, int* exit_code) {
   cb->add_option("--seed", args->spec.seed, "Seed of random conductances");
   cb->add_option("--subckt", args->subckt, "Write only the array as a .subckt of this name");
   cb->add_option("-o,--output", args->out, "Output deck")->required();
-  cb->callback([args, exit_code]() { *exit_code = RunCrossbar(*args); });
+  cb->add_option("--device", args->device,
+                 "File with the cells' `.model NAME mss (...)` card (the device description of "
+                 "sim and train, docs/device_updates.md): MSS cells of that model and range")
+      ->check(CLI::ExistingFile);
+  cb->callback([args, cb, exit_code]() {
+    for (const CLI::Option* opt : cb->get_options())
+      if (opt->count() > 0) args->given.insert(opt->get_name());
+    *exit_code = RunCrossbar(*args);
+  });
 }
 
 // `gen mif-layer`.

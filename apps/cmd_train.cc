@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "apps/cli_common.h"
 #include "apps/network_flags.h"
 #include "circuits/network_defaults.h"
+#include "devices/mss_params.h"
 #include "parallel/collective.h"
 #include "training/compiler.h"
 #include "training/mna_network.h"
@@ -36,6 +38,7 @@ struct TrainArgs {
   std::string dataset = circuits::DefaultNetwork().dataset;
   std::string run_dir = "runs/memprop";
   std::string resume;
+  std::string device;        // file with the device's `.model NAME mss (...)` card
   std::string deck;          // train a netlist (its *@msnn directives shape the network)
   std::string conductances;  // start the deck from this run's conductances instead of its x0
   bool overwrite = false;
@@ -49,35 +52,48 @@ constexpr const char* kNetworkFlags[] = {"--layers",      "--method", "--crossba
                                          "--steps",       "--dt",     "--period",   "--input-scale",
                                          "--layer-scale", "--v-scale"};
 
-// The device-programming flags (docs/device_updates.md): a field of the update rule's
-// ProgrammingOptions, or of UpdateOptions itself.
-struct DeviceFlag {
+// The device flags (docs/device_updates.md): one per programming row of the MSS parameter table
+// (`--write-sd` for the card key write_sd, its help from the table), then the rule's own.
+std::string DeviceFlagName(const devices::ParamInfo& row) {
+  std::string flag = std::string("--") + row.name;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+bool IsDeviceFlag(const std::string& flag) {
+  for (const devices::ParamInfo& row : devices::kMssProgrammingRows)
+    if (flag == DeviceFlagName(row)) return true;
+  return false;
+}
+struct RuleFlag {
   const char* flag;
   const char* help;
-  double training::ProgrammingOptions::*device;
-  double training::UpdateOptions::*update;
+  double training::UpdateOptions::*field;
+};
+constexpr RuleFlag kRuleFlags[] = {
+    {"--eapu-threshold", "EaPU threshold [S] (default: the write-noise SD)",
+     &training::UpdateOptions::eapu_threshold},
+    {"--verify-tolerance", "write-verify target band [S]",
+     &training::UpdateOptions::verify_tolerance},
+};
 
-  double& field(training::UpdateOptions& u) const { return device ? u.device.*device : u.*update; }
-};
-using PO = training::ProgrammingOptions;
-using UO = training::UpdateOptions;
-constexpr DeviceFlag kDeviceFlags[] = {
-    {"--write-sd", "Cycle-to-cycle write noise SD per programming train [S], e.g. 2u",
-     &PO::write_sd, nullptr},
-    {"--read-sd", "Read noise SD [S] (write-verify reads)", &PO::read_sd, nullptr},
-    {"--spread", "Device-to-device log-normal SD of R_on, R_off, V_on, V_off, tau", &PO::spread,
-     nullptr},
-    {"--stuck-on", "Fraction of devices stuck at G_max", &PO::stuck_on, nullptr},
-    {"--stuck-off", "Fraction of devices stuck at G_min", &PO::stuck_off, nullptr},
-    {"--retention-time", "Time at 0 V between updates [s] (retention drift)", &PO::retention_time,
-     nullptr},
-    {"--pulse-width", "Programming pulse width [s]", &PO::pulse_width, nullptr},
-    {"--set-amplitude", "SET pulse amplitude [V]", &PO::set_amplitude, nullptr},
-    {"--reset-amplitude", "RESET pulse amplitude [V] (negative)", &PO::reset_amplitude, nullptr},
-    {"--eapu-threshold", "EaPU threshold [S] (default: the write-noise SD)", nullptr,
-     &UO::eapu_threshold},
-    {"--verify-tolerance", "write-verify target band [S]", nullptr, &UO::verify_tolerance},
-};
+// The device description: --device FILE's card (else the preset's or the run's), then the device
+// flags given (their values parsed into `parsed`).
+void ApplyDeviceFlags(const std::set<std::string>& given, const std::string& device_file,
+                      const training::UpdateOptions& parsed, training::UpdateOptions* u) {
+  if (!device_file.empty()) {
+    const uint64_t seed = u->device.device_seed;
+    u->device = training::ReadDeviceCard(device_file);
+    u->device.device_seed = seed;
+  }
+  for (size_t k = 0; k < devices::kMssProgrammingRows.size(); ++k) {
+    auto field = devices::kMssProgrammingFields[k].field;
+    if (given.count(DeviceFlagName(devices::kMssProgrammingRows[k])))
+      u->device.*field = parsed.device.*field;
+  }
+  for (const RuleFlag& f : kRuleFlags)
+    if (given.count(f.flag)) u->*f.field = parsed.*f.field;
+  if (given.count("--device-seed")) u->device.device_seed = parsed.device.device_seed;
+}
 
 // Copies the given optimisation flags into `o` (the rest stays as the preset or record has it).
 void ApplyTrainFlags(const TrainArgs& a, training::TrainOptions* o) {
@@ -92,12 +108,7 @@ void ApplyTrainFlags(const TrainArgs& a, training::TrainOptions* o) {
   if (a.Given("--max-test")) o->max_test = a.v.max_test;
   if (a.Given("--seed")) o->seed = a.v.seed;
   if (a.Given("--update")) o->update.rule = training::ParseUpdateRule(a.update);
-  training::UpdateOptions parsed = a.v.update;  // DeviceFlag::field reads through a mutable ref
-  for (const DeviceFlag& d : kDeviceFlags) {
-    if (a.Given(d.flag)) d.field(o->update) = d.field(parsed);
-  }
-  if (a.Given("--max-pulses")) o->update.device.max_pulses = a.v.update.device.max_pulses;
-  if (a.Given("--device-seed")) o->update.device.device_seed = a.v.update.device.device_seed;
+  ApplyDeviceFlags(a.given, a.device, a.v.update, &o->update);
   o->threads = a.v.threads;
   o->checkpoint_every = a.v.checkpoint_every;
   o->network.isa = a.v.network.isa;
@@ -408,7 +419,30 @@ void PrintEval(const training::EvalResult& r) {
 struct EvalArgs {
   std::string run_dir, dataset, confusion, conductances;
   int threads = 2, max_test = 0, show = 0;
+  // Re-evaluation under fresh device noise: the run's device description, then --device FILE,
+  // then the device flags.
+  uint64_t noise_seed = 0;
+  std::string device;
+  training::UpdateOptions update;  // parsed device flags
+  std::set<std::string> given;
+  bool noisy() const { return given.count("--noise-seed") > 0; }
 };
+
+// With --noise-seed: p as a fresh array holds it (training::WithDeviceNoise), described by the
+// run's device options `u` (a run trained with `ideal` has noiseless defaults) and the flags.
+void ApplyEvalNoise(const EvalArgs& e, training::UpdateOptions u, const training::NetworkConfig& c,
+                    training::Parameters* p) {
+  if (!e.noisy()) return;
+  ApplyDeviceFlags(e.given, e.device, e.update, &u);
+  if (const std::string err = u.device.Validate(); !err.empty()) throw training::TrainingError(err);
+  *p = training::WithDeviceNoise(*p, u.device, c.g_min, c.g_max, e.noise_seed);
+  training::BroadcastReference(c, p);  // a reference column is one physical cell per row
+  const training::ProgrammingOptions& d = u.device;
+  std::cout << fmt::format(
+      "device noise (seed {}): write SD {:g} S, read SD {:g} S, spread {:g}, stuck on {:g}, "
+      "stuck off {:g}\n",
+      e.noise_seed, d.write_sd, d.read_sd, d.spread, d.stuck_on, d.stuck_off);
+}
 
 // Prints the evaluation and writes the confusion-matrix image (a missing gnuplot is a warning).
 void ReportEval(const EvalArgs& e, const training::EvalResult& r, const std::string& dataset) {
@@ -423,7 +457,7 @@ void ReportEval(const EvalArgs& e, const training::EvalResult& r, const std::str
 
 // eval on a deck: its own conductances, or those of a deck-trained run.
 int EvalDeck(const EvalArgs& e, const std::string& deck, const std::string& run_dir,
-             std::string dataset) {
+             std::string dataset, const training::UpdateOptions& u) {
   training::CompiledNetwork cn;
   if (!CompileDeck(deck, &cn)) return kExitInputError;
   PrintPath(cn, "evaluating");
@@ -433,6 +467,10 @@ int EvalDeck(const EvalArgs& e, const std::string& deck, const std::string& run_
   auto [name, path] = training::DatasetSource(dataset, NpmMnistDir());
   training::DatasetPair data = LoadDatasetOrThrow(name, path);
   if (!cn.fast) {
+    if (e.noisy())
+      throw training::TrainingError(
+          "--noise-seed needs a network on the fast path; this deck evaluates through the MNA "
+          "engine");
     training::MnaNetwork net(cn);
     if (data.test.features() != static_cast<int>(cn.inputs.size()))
       throw training::TrainingError(
@@ -451,6 +489,7 @@ int EvalDeck(const EvalArgs& e, const std::string& deck, const std::string& run_
     std::cout << "conductances: " << t.source << "\n";
     p = std::move(t.params);
   }
+  ApplyEvalNoise(e, u, cn.config, &p);
   ReportEval(e, training::Evaluate(net, p, data.test, e.threads, e.max_test), dataset);
   const int n = std::min(e.show, data.test.size());
   if (n > 0) {
@@ -464,7 +503,12 @@ int EvalDeck(const EvalArgs& e, const std::string& deck, const std::string& run_
 }
 
 int RunEval(EvalArgs e) {
-  if (fs::is_regular_file(e.run_dir)) return EvalDeck(e, e.run_dir, "", e.dataset);
+  if (!e.noisy())
+    for (const std::string& f : e.given)
+      if (f == "--device" || IsDeviceFlag(f))
+        throw training::TrainingError(
+            fmt::format("{} describes the device noise of --noise-seed N; give a seed", f));
+  if (fs::is_regular_file(e.run_dir)) return EvalDeck(e, e.run_dir, "", e.dataset, {});
   if (!e.conductances.empty()) {
     std::cerr << "error: --conductances needs a deck to evaluate (memspice eval net.cir "
                  "--conductances RUN_DIR); a run directory has its own conductances\n";
@@ -473,12 +517,14 @@ int RunEval(EvalArgs e) {
   const training::RunRecord record = training::ReadRunRecord(e.run_dir);
   const std::string dataset = e.dataset.empty() ? record.dataset : e.dataset;
   if (e.confusion.empty()) e.confusion = (fs::path(e.run_dir) / "confusion.png").string();
-  if (!record.deck.empty()) return EvalDeck(e, record.deck, e.run_dir, dataset);
+  if (!record.deck.empty())
+    return EvalDeck(e, record.deck, e.run_dir, dataset, record.options.update);
   training::Network net(record.options.network);
   training::TrainedParameters t = training::LoadTrainedParameters(e.run_dir, net.config());
   std::cout << "conductances: " << t.source << "\n";
   auto [name, path] = training::DatasetSource(dataset, NpmMnistDir());
   training::DatasetPair data = LoadDatasetOrThrow(name, path);
+  ApplyEvalNoise(e, record.options.update, net.config(), &t.params);
   ReportEval(e, training::Evaluate(net, t.params, data.test, e.threads, e.max_test), dataset);
   return kExitOk;
 }
@@ -514,6 +560,21 @@ void AddNetworkOptions(CLI::App* cmd, TrainArgs* a) {
       ->delimiter(',');
   cmd->add_option("--v-scale", n.v_scale, "Softmax temperature [V]")
       ->transform(SpiceNumber("--v-scale"));
+}
+
+// --device and the device flags (train and eval): values land in u, the file name in device.
+void AddDeviceOptions(CLI::App* cmd, training::UpdateOptions* u, std::string* device) {
+  cmd->add_option("--device", *device,
+                  "File with the synapse's `.model NAME mss (...)` card: circuit, programming and "
+                  "noise parameters (docs/device_updates.md); the device flags override it")
+      ->check(CLI::ExistingFile);
+  for (size_t k = 0; k < devices::kMssProgrammingRows.size(); ++k) {
+    const devices::ParamInfo& row = devices::kMssProgrammingRows[k];
+    const std::string flag = DeviceFlagName(row);
+    const devices::MssProgrammingField& f = devices::kMssProgrammingFields[k];
+    cmd->add_option(flag, u->device.*f.field, fmt::format("{} (card key {})", f.help, row.name))
+        ->transform(SpiceNumber(flag));
+  }
 }
 
 }  // namespace
@@ -560,11 +621,9 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
   cmd->add_option(
       "--update", a->update,
       fmt::format("Conductance update rule: {} (default ideal)", training::kUpdateRuleNames));
-  for (const DeviceFlag& d : kDeviceFlags) {
-    cmd->add_option(d.flag, d.field(a->v.update), d.help)->transform(SpiceNumber(d.flag));
-  }
-  cmd->add_option("--max-pulses", a->v.update.device.max_pulses, "Pulses per programming train cap")
-      ->check(CLI::PositiveNumber);
+  AddDeviceOptions(cmd, &a->v.update, &a->device);
+  for (const RuleFlag& f : kRuleFlags)
+    cmd->add_option(f.flag, a->v.update.*f.field, f.help)->transform(SpiceNumber(f.flag));
   cmd->add_option("--device-seed", a->v.update.device.device_seed,
                   "Seed of device-to-device spread and stuck devices");
   cmd->add_option("--out", a->run_dir, "Run directory (metrics, checkpoints, parameters)");
@@ -616,7 +675,17 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
   ev->add_option("--confusion", e->confusion,
                  "Confusion-matrix image (.png or .svg; default for a run directory: "
                  "RUN_DIR/confusion.png)");
-  ev->callback([e, exit_code]() { *exit_code = Guarded([&] { return RunEval(*e); }); });
+  ev->add_option("--noise-seed", e->noise_seed,
+                 "Re-evaluate under fresh device noise from this seed: device-to-device spread, "
+                 "write noise, stuck devices and read noise on the trained conductances "
+                 "(docs/device_updates.md); the run's device description, --device and the device "
+                 "flags say how much");
+  AddDeviceOptions(ev, &e->update, &e->device);
+  ev->callback([e, ev, exit_code]() {
+    for (const CLI::Option* opt : ev->get_options())
+      if (opt->count() > 0) e->given.insert(opt->get_name());
+    *exit_code = Guarded([&] { return RunEval(*e); });
+  });
 }
 
 }  // namespace memspice::apps

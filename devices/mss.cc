@@ -43,6 +43,31 @@ constexpr bool TableMatchesFields() {
 }
 static_assert(TableMatchesFields(), "kMssParams and mss::kMssParamNames disagree");
 
+// The programming rows are the fields of MssProgramming in order.
+constexpr bool ProgrammingRowsMatchFields() {
+  return kMssProgrammingRows.size() == std::size(kMssProgrammingFields) &&
+         std::string_view(kMssProgrammingRows.front().name) == "set_amplitude" &&
+         std::string_view(kMssProgrammingRows.back().name) == "retention_time";
+}
+static_assert(ProgrammingRowsMatchFields(), "kMssParams programming rows and fields disagree");
+
+// Index of a programming parameter in kMssProgrammingRows, -1 if the name is not one.
+int ProgrammingIndex(const std::string& name) {
+  for (size_t k = 0; k < kMssProgrammingRows.size(); ++k) {
+    if (name == kMssProgrammingRows[k].name) return static_cast<int>(k);
+  }
+  return -1;
+}
+constexpr int kMaxPulsesRow = 3;  // max_pulses: a count
+static_assert(std::string_view(kMssProgrammingRows[kMaxPulsesRow].name) == "max_pulses");
+
+// "in [lo, hi]", ">= lo" or "<= hi" of a table row.
+std::string RangeText(const ParamInfo& row) {
+  if (std::isinf(row.hi)) return ">= " + Num(row.lo);
+  if (std::isinf(row.lo)) return "<= " + Num(row.hi);
+  return "in [" + Num(row.lo) + ", " + Num(row.hi) + "]";
+}
+
 std::string ParamList() {
   return ParamNames(kMssParams, ParamPlace::kModelCard) +
          " (instances: " + ParamNames(kMssParams, ParamPlace::kInstance) + ")";
@@ -53,6 +78,51 @@ std::string ParamList() {
 constexpr double kDcHoldGain = 1e12;
 
 }  // namespace
+
+bool ResolveMssModel(const netlist::Model& model, const netlist::SourceLoc& loc,
+                     const std::string& user, netlist::Diagnostics& diag, mss::MssParams* params,
+                     double* x0, MssProgramming* programming) {
+  const int errors_before = diag.num_errors();
+  for (const auto& [name, value] : model.params) {
+    if (name == "x0") {
+      *x0 = value;
+    } else if (name == "level") {
+      // Accepted for compatibility with decks that tag the model level; only one level exists.
+    } else if (const int k = ProgrammingIndex(name); k >= 0) {
+      const ParamInfo& row = kMssProgrammingRows[k];
+      if (!(value >= row.lo && value <= row.hi) ||
+          (k == kMaxPulsesRow && value != std::floor(value)))
+        diag.Error(loc,
+                   "model '" + model.name + "': " + name + " = " + Num(value) + " must be " +
+                       (k == kMaxPulsesRow ? "a whole number >= 1" : RangeText(row)),
+                   kMssProgrammingFields[k].help);
+      else
+        programming->*kMssProgrammingFields[k].field = value;
+    } else if (!SetParam(name, value, params)) {
+      diag.Error(
+          loc,
+          "unknown parameter '" + name + "' in model '" + model.name + "' (used by " + user + ")",
+          "MSS parameters are " + ParamList());
+    }
+  }
+  for (const auto& [name, value] : model.text_params) {
+    if (name == "convention") {
+      if (value == "knowm") {
+        params->knowm = true;
+      } else if (value == "memspice" || value == "memprop" || value == "standard") {
+        params->knowm = false;
+      } else {
+        diag.Error(loc, "model '" + model.name + "': convention = '" + value + "' is not known",
+                   "use convention=knowm (P_off = 1 - sigma((u + voff)/(k vt))) or omit it");
+      }
+    } else {
+      diag.Error(loc,
+                 "unknown parameter '" + name + "' = '" + value + "' in model '" + model.name + "'",
+                 "MSS parameters are " + ParamList());
+    }
+  }
+  return diag.num_errors() == errors_before;
+}
 
 bool ResolveMssParams(const netlist::Element& element, const netlist::Netlist& netlist,
                       netlist::Diagnostics& diag, mss::MssParams* params, double* x0) {
@@ -93,36 +163,8 @@ bool ResolveMssParams(const netlist::Element& element, const netlist::Netlist& n
         "a memristor needs a model card `.model " + model.name + " mss (...)`");
     return false;
   }
-  // Model card first, then instance overrides.
-  for (const auto& [name, value] : model.params) {
-    if (name == "x0") {
-      *x0 = value;
-    } else if (name == "level") {
-      // Accepted for compatibility with decks that tag the model level; only one level exists.
-    } else if (!SetParam(name, value, params)) {
-      diag.Error(
-          element.loc,
-          "unknown parameter '" + name + "' in model '" + model.name + "' (used by " + label + ")",
-          "MSS parameters are " + ParamList());
-    }
-  }
-  for (const auto& [name, value] : model.text_params) {
-    if (name == "convention") {
-      if (value == "knowm") {
-        params->knowm = true;
-      } else if (value == "memspice" || value == "memprop" || value == "standard") {
-        params->knowm = false;
-      } else {
-        diag.Error(element.loc,
-                   "model '" + model.name + "': convention = '" + value + "' is not known",
-                   "use convention=knowm (P_off = 1 - sigma((u + voff)/(k vt))) or omit it");
-      }
-    } else {
-      diag.Error(element.loc,
-                 "unknown parameter '" + name + "' = '" + value + "' in model '" + model.name + "'",
-                 "MSS parameters are " + ParamList());
-    }
-  }
+  MssProgramming unused;  // the circuit does not program its devices
+  ResolveMssModel(model, element.loc, label, diag, params, x0, &unused);
   for (const auto& [name, value] : element.params) {
     if (name == "x0") {
       *x0 = value;

@@ -20,6 +20,7 @@
 #include "devices/descriptor.h"
 #include "devices/device.h"
 #include "devices/mss_model.h"
+#include "devices/mss_params.h"
 
 namespace memspice::devices {
 
@@ -64,30 +65,6 @@ class MssDevice : public Device {
 // Reports every problem at the element's location; returns false if there was any.
 bool ResolveMssParams(const netlist::Element& element, const netlist::Netlist& netlist,
                       netlist::Diagnostics& diag, mss::MssParams* params, double* x0);
-
-// The defaults of every numeric parameter (MEMprop Table III).
-inline constexpr mss::MssParams kMssDefaults{};
-
-// Parameter table (descriptor.h). Every parameter may be written on the .model card and
-// overridden per instance.
-inline constexpr ParamInfo kMssParams[] = {
-    {"ron", kMssDefaults.ron, "Ohm", 0.0, kInf, true, ParamScope::kBoth},
-    {"roff", kMssDefaults.roff, "Ohm", 0.0, kInf, true, ParamScope::kBoth},
-    {"von", kMssDefaults.von, "V", -kInf, kInf, false, ParamScope::kBoth},
-    {"voff", kMssDefaults.voff, "V", -kInf, kInf, false, ParamScope::kBoth},
-    {"tau", kMssDefaults.tau, "s", 0.0, kInf, true, ParamScope::kBoth},
-    {"vt", kMssDefaults.vt, "V", 0.0, kInf, true, ParamScope::kBoth},
-    {"k", kMssDefaults.k, "1", 0.0, 1.0, true, ParamScope::kBoth},
-    {"phi", kMssDefaults.phi, "1", 0.0, 1.0, false, ParamScope::kBoth},
-    {"af", kMssDefaults.af, "A", 0.0, kInf, true, ParamScope::kBoth},
-    {"bf", kMssDefaults.bf, "1/V", 0.0, kInf, true, ParamScope::kBoth},
-    {"ar", kMssDefaults.ar, "A", 0.0, kInf, true, ParamScope::kBoth},
-    {"br", kMssDefaults.br, "1/V", 0.0, kInf, true, ParamScope::kBoth},
-    {"x0", 0.0, "1", 0.0, 1.0, false, ParamScope::kBoth},  // initial state
-    // knowm: P_off = 1 - sigma((u + voff)/(k vt)); memspice, memprop, standard: the default.
-    {"convention", kNoDefault, "", -kInf, kInf, false, ParamScope::kModel, ParamKind::kText},
-    {"level", 1.0, "1", 1.0, 1.0, false, ParamScope::kModel},  // accepted; one level exists
-};
 
 // ngspice export of one instance (NgspiceWriter, descriptor.h): the current and the state rate
 // are mss::Current and mss::StateRate written as ngspice expressions (ngspice_expr.h):

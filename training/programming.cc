@@ -5,11 +5,16 @@
 #include <algorithm>
 #include <cmath>
 
+#include "netlist/diagnostics.h"
+#include "netlist/netlist.h"
 #include "training/dataset.h"
 
 namespace memspice::training {
 
 namespace {
+
+// Largest pulse count per train (a count that fits an int).
+constexpr double kMaxPulsesCap = 1e9;
 
 // One option against its rule: empty if it holds.
 std::string Bad(const char* name, double v, const char* rule) {
@@ -30,6 +35,7 @@ Relaxation RelaxationAt(const mss::MssParams& p, double u) {
 
 std::string ProgrammingOptions::Validate() const {
   auto finite = [](double v) { return std::isfinite(v); };
+  const double tau = synapse.tau, von = synapse.von, voff = synapse.voff;
   if (!finite(tau) || tau <= 0) return Bad("tau", tau, "> 0");
   if (!finite(von) || !finite(voff)) return Bad("von", von, "finite (and voff too)");
   if (!finite(set_amplitude) || set_amplitude <= von)
@@ -37,7 +43,9 @@ std::string ProgrammingOptions::Validate() const {
   if (!finite(reset_amplitude) || reset_amplitude >= voff)
     return Bad("reset_amplitude", reset_amplitude, fmt::format("< voff = {}", voff).c_str());
   if (!finite(pulse_width) || pulse_width <= 0) return Bad("pulse_width", pulse_width, "> 0");
-  if (max_pulses < 1) return Bad("max_pulses", max_pulses, ">= 1");
+  if (!(max_pulses >= 1) || max_pulses != std::floor(max_pulses) || max_pulses > kMaxPulsesCap)
+    return Bad("max_pulses", max_pulses,
+               fmt::format("a whole number in [1, {}]", kMaxPulsesCap).c_str());
   if (!finite(write_sd) || write_sd < 0) return Bad("write_sd", write_sd, ">= 0 [S]");
   if (!finite(read_sd) || read_sd < 0) return Bad("read_sd", read_sd, ">= 0 [S]");
   if (!finite(spread) || spread < 0 || spread > 1) return Bad("spread", spread, "in [0, 1]");
@@ -50,13 +58,44 @@ std::string ProgrammingOptions::Validate() const {
   return {};
 }
 
+ProgrammingOptions ReadDeviceCard(const std::string& path, std::string* model_name) {
+  netlist::Diagnostics diag;
+  // Included, so that the card may stand on the file's first line (a deck's would be its title)
+  // and locations name the file's own lines.
+  const std::optional<netlist::Netlist> nl = netlist::ParseString(
+      fmt::format("device description\n.include \"{}\"\n.end\n", path), "(device)", {}, diag);
+  const bool parsed = nl.has_value();
+  std::vector<const netlist::Model*> cards;
+  if (parsed)
+    for (const auto& [name, model] : nl->models)
+      if (model.type == "mss") cards.push_back(&model);
+  ProgrammingOptions o;
+  if (parsed && cards.size() != 1) {
+    std::string names;
+    for (const netlist::Model* m : cards) names += (names.empty() ? "" : ", ") + m->name;
+    throw TrainingError(fmt::format(
+        "{}: error: a device file needs exactly one `.model NAME mss (...)` card, found {}{}", path,
+        cards.size(), names.empty() ? "" : " (" + names + ")"));
+  }
+  if (parsed) {
+    const netlist::Model& card = *cards.front();
+    if (model_name != nullptr) *model_name = card.name;
+    o.synapse = mss::MssParams();  // a card's absent keys: the MSS defaults, as in `sim`
+    double x0 = 0;
+    devices::ResolveMssModel(card, card.loc, "the device description", diag, &o.synapse, &x0, &o);
+    if (const std::string e = mss::ValidateMssParams(o.synapse); !e.empty())
+      diag.Error(card.loc, "model '" + card.name + "': " + e, "fix the card's circuit parameters");
+    if (const std::string e = o.Validate(); !e.empty() && diag.num_errors() == 0)
+      diag.Error(card.loc, "model '" + card.name + "': " + e, "fix the card's programming keys");
+  }
+  if (diag.num_errors() > 0) throw TrainingError(diag.Format());
+  return o;
+}
+
 mss::MssParams NominalSynapse(const ProgrammingOptions& o, double g_min, double g_max) {
-  mss::MssParams p;
-  p.ron = 1.0 / g_max;
-  p.roff = 1.0 / g_min;
-  p.von = o.von;
-  p.voff = o.voff;
-  p.tau = o.tau;
+  mss::MssParams p = o.synapse;
+  if (p.ron <= 0) p.ron = 1.0 / g_max;
+  if (p.roff <= 0) p.roff = 1.0 / g_min;
   return p;
 }
 
@@ -150,7 +189,7 @@ int DeviceArray::PulsesTo(size_t i, double g, double target, bool own_params) co
   const mss::MssParams& d = own_params ? devices_[i] : nominal_;
   return PulsesForTarget(d, StateOf(d, g), StateOf(d, aim),
                          aim > g ? o_.set_amplitude : o_.reset_amplitude, o_.pulse_width,
-                         o_.max_pulses);
+                         static_cast<int>(o_.max_pulses));
 }
 
 double DeviceArray::Read(double g, std::mt19937_64* rng) const {
@@ -172,6 +211,31 @@ void DeviceArray::Retain(Parameters* g, ProgrammingStats* stats) const {
       v = after;
     }
   });
+}
+
+Parameters WithDeviceNoise(const Parameters& g, const ProgrammingOptions& o, double g_min,
+                           double g_max, uint64_t seed) {
+  ProgrammingOptions fresh = o;
+  fresh.device_seed = seed;
+  const DeviceArray devices(fresh, g_min, g_max, g);
+  // A stream apart from the array's draws (which use `seed` itself).
+  std::seed_seq noise_seed{seed, uint64_t{0x6e6f697365}};
+  std::mt19937_64 rng(noise_seed);
+  std::normal_distribution<double> normal;
+  Parameters out = g;
+  size_t i = 0;
+  ForEachCrossbar(&out, [&](Eigen::MatrixXd& m) {
+    for (Eigen::Index k = 0; k < m.size(); ++k, ++i) {
+      double& v = m.data()[k];
+      const double x = StateOf(devices.nominal(), v);
+      v = mss::Conductance(devices.device(i), x) + o.write_sd * normal(rng);
+      v = std::clamp(v, devices.GMin(i), devices.GMax(i));
+      if (devices.stuck(i) == Stuck::kOn) v = devices.GMax(i);
+      if (devices.stuck(i) == Stuck::kOff) v = devices.GMin(i);
+      v = std::clamp(devices.Read(v, &rng), devices.GMin(i), devices.GMax(i));
+    }
+  });
+  return out;
 }
 
 }  // namespace memspice::training

@@ -23,36 +23,45 @@
 #include <vector>
 
 #include "devices/mss_model.h"
+#include "devices/mss_params.h"
 #include "training/network.h"
 
 namespace memspice::training {
 
 namespace mss = devices::mss;
 
-struct ProgrammingOptions {
-  // Nominal synapse device. R_on / R_off are taken from the network's [g_min, g_max]
-  // (NominalSynapse); the thresholds make the device non-volatile at u = 0 (P_on(0), P_off(0) <
-  // 1e-7) and V_on != -V_off makes SET and RESET asymmetric.
-  double von = 0.30;               // [V]
-  double voff = -0.25;             // [V] memspice convention: P_off = sigma((V_off - u)/(k V_T))
-  double tau = 1e-3;               // [s]
-  double set_amplitude = 0.40;     // SET pulse [V] (> V_on)
-  double reset_amplitude = -0.40;  // RESET pulse [V] (< V_off)
-  double pulse_width = 2e-6;       // [s]; about 1 uS per pulse mid-range with the defaults
-  int max_pulses = 1000;           // per programming train
-  double write_sd = 0;             // cycle-to-cycle write noise SD per train [S]
-  double read_sd = 0;              // read noise SD [S]
-  double spread = 0;          // device-to-device log-normal SD of R_on, R_off, V_on, V_off, tau
-  double stuck_on = 0;        // fraction of devices stuck at their G_max
-  double stuck_off = 0;       // fraction of devices stuck at their G_min
-  double retention_time = 0;  // time at u = 0 between two updates [s] (retention drift)
-  uint64_t device_seed = 1;   // seeds spread and stuck devices (fixed for a run)
+// The synapse the training programs when no device card gives one: R_on / R_off from the
+// network's [g_min, g_max] (ron = roff = 0, see NominalSynapse); thresholds that make the device
+// non-volatile at u = 0 (P_on(0), P_off(0) < 1e-7) with V_on != -V_off, so that SET and RESET
+// are asymmetric (memspice convention: P_off = sigma((V_off - u)/(k V_T))); the other
+// parameters are the MSS defaults.
+constexpr mss::MssParams DefaultSynapse() {
+  mss::MssParams p;
+  p.ron = 0;
+  p.roff = 0;
+  p.von = 0.30;
+  p.voff = -0.25;
+  return p;
+}
+
+// The device description of a run: the synapse's MSS parameters and its programming and noise
+// parameters (devices/mss.h: one table for the .model card, the flags and the run record).
+struct ProgrammingOptions : devices::MssProgramming {
+  mss::MssParams synapse = DefaultSynapse();
+  uint64_t device_seed = 1;  // seeds spread and stuck devices (fixed for a run)
 
   // Empty if usable, else the first bad option, its value and the rule.
   std::string Validate() const;
 };
 
-// The nominal synapse device for a conductance range [g_min, g_max].
+// Reads the device description from the single `.model NAME mss (...)` card of `path` (the same
+// card `memspice sim` takes in a deck): its circuit parameters become the synapse, its
+// programming keys the programming options; keys the card does not give keep their defaults
+// (the MSS table's, as in `sim`). Throws TrainingError with file:line:col diagnostics.
+ProgrammingOptions ReadDeviceCard(const std::string& path, std::string* model_name = nullptr);
+
+// The nominal synapse device: o.synapse, with R_on = 1/g_max and R_off = 1/g_min where it gives
+// none (<= 0).
 mss::MssParams NominalSynapse(const ProgrammingOptions& o, double g_min, double g_max);
 
 struct PulseTrainResult {
@@ -133,6 +142,16 @@ class DeviceArray {
   std::vector<mss::MssParams> devices_;
   std::vector<Stuck> stuck_;
 };
+
+// Trained conductances g as a fresh array of devices would hold them (`memspice eval
+// --noise-seed`): each device's state is the one that gives g on the nominal device, its
+// conductance that state on the device's own drawn parameters (spread), plus one write-noise
+// draw (the transfer onto the array), stuck devices at their stuck value, then one read-noise
+// draw (the conductance inference sees); results stay in each device's window. Spread and stuck
+// devices are drawn from `seed` (in place of o.device_seed), the noise from a generator seeded
+// from it: the same seed gives the same array.
+Parameters WithDeviceNoise(const Parameters& g, const ProgrammingOptions& o, double g_min,
+                           double g_max, uint64_t seed);
 
 // Calls fn(matrix) for every conductance matrix in device order (layer by layer, G+ then G-).
 template <typename P, typename Fn>

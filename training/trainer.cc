@@ -61,6 +61,8 @@ constexpr double kFeStableDeepScale = 0.01;
 // Below this Adam learning rate training was measured to be slow (lr 1e-4: 35 % after 10 epochs
 // where lr 2e-3 reaches 80 % after one).
 constexpr double kSlowAdamLr = 5e-4;
+// Relative difference between a device card's range and the network's that is only round-off.
+constexpr double kRangeTolerance = 1e-9;
 
 }  // namespace
 
@@ -87,6 +89,14 @@ std::vector<std::string> TrainWarnings(const TrainOptions& o) {
         "Adam with lr {:g} trains slowly (lr 1e-4 reached 35 % after 10 epochs in measurements, "
         "the default lr 2e-3 reaches 80 % after one)",
         o.optimizer.lr));
+  const mss::MssParams& syn = o.update.device.synapse;  // ron = roff = 0: the network's range
+  auto differs = [](double a, double b) { return std::abs(a - b) > kRangeTolerance * b; };
+  if (o.update.rule != UpdateRule::kIdeal && syn.ron > 0 && syn.roff > 0 &&
+      (differs(1 / syn.ron, c.g_max) || differs(1 / syn.roff, c.g_min)))
+    w.push_back(fmt::format(
+        "the device card's range [{:g}, {:g}] S differs from the network's [{:g}, {:g}] S: "
+        "devices are programmed within the intersection",
+        1 / syn.roff, 1 / syn.ron, c.g_min, c.g_max));
   return w;
 }
 

@@ -48,35 +48,29 @@ std::string ValidateUpdateOptions(const UpdateOptions& o, double g_min, double g
 }
 
 namespace {
-// Every numeric option with its JSON name (one list for both directions).
-template <typename U, typename Fn>
-void ForEachUpdateField(U& u, Fn&& fn) {
-  auto& d = u.device;
+// Every option with its JSON name (one list for both directions): the rule's own, then the
+// synapse's MSS parameters and its programming parameters by their .model card names.
+template <typename Fn>
+void ForEachUpdateField(UpdateOptions& u, Fn&& fn) {
+  ProgrammingOptions& d = u.device;
   fn("eapu_threshold", u.eapu_threshold);
   fn("verify_tolerance", u.verify_tolerance);
   fn("verify_iterations", u.verify_iterations);
   fn("refresh_level", u.refresh_level);
   fn("refresh_floor", u.refresh_floor);
-  fn("von", d.von);
-  fn("voff", d.voff);
-  fn("tau", d.tau);
-  fn("set_amplitude", d.set_amplitude);
-  fn("reset_amplitude", d.reset_amplitude);
-  fn("pulse_width", d.pulse_width);
-  fn("max_pulses", d.max_pulses);
-  fn("write_sd", d.write_sd);
-  fn("read_sd", d.read_sd);
-  fn("spread", d.spread);
-  fn("stuck_on", d.stuck_on);
-  fn("stuck_off", d.stuck_off);
-  fn("retention_time", d.retention_time);
+  for (int k = 0; k < mss::kNumMssParams; ++k)
+    fn(mss::kMssParamNames[k], mss::MssParam(d.synapse, k));
+  fn("knowm", d.synapse.knowm);
+  for (size_t k = 0; k < devices::kMssProgrammingRows.size(); ++k)
+    fn(devices::kMssProgrammingRows[k].name, d.*devices::kMssProgrammingFields[k].field);
   fn("device_seed", d.device_seed);
 }
 }  // namespace
 
 nlohmann::json UpdateOptionsToJson(const UpdateOptions& o) {
   nlohmann::json j{{"rule", UpdateRuleName(o.rule)}};
-  ForEachUpdateField(o, [&](const char* key, const auto& v) { j[key] = v; });
+  UpdateOptions copy = o;  // ForEachUpdateField hands out mutable references
+  ForEachUpdateField(copy, [&](const char* key, const auto& v) { j[key] = v; });
   return j;
 }
 
@@ -87,9 +81,11 @@ UpdateOptions UpdateOptionsFromJson(const nlohmann::json& j, const std::string& 
   o.rule = ParseUpdateRule(j["rule"].get<std::string>());
   ForEachUpdateField(o, [&](const char* key, auto& v) {
     if (!j.contains(key)) return;
-    if (!j[key].is_number())
-      throw TrainingError(fmt::format("{}: error: field 'update.{}' must be a number", where, key));
-    v = j[key].get<std::remove_reference_t<decltype(v)>>();
+    using V = std::remove_reference_t<decltype(v)>;
+    if (std::is_same_v<V, bool> ? !j[key].is_boolean() : !j[key].is_number())
+      throw TrainingError(fmt::format("{}: error: field 'update.{}' must be a {}", where, key,
+                                      std::is_same_v<V, bool> ? "boolean" : "number"));
+    v = j[key].get<V>();
   });
   return o;
 }

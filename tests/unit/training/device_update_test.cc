@@ -3,10 +3,13 @@
 #define BOOST_TEST_MODULE device_update
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <fstream>
 #include <random>
 
+#include "../../test_util.h"
 #include "training/dataset.h"
 #include "training/programming.h"
+#include "training/trainer.h"
 #include "training/update_rules.h"
 
 namespace mt = memspice::training;
@@ -15,6 +18,15 @@ namespace mss = memspice::devices::mss;
 namespace {
 
 constexpr double kGMin = 1e-5, kGMax = 1e-3;  // the device range: 10 uS to 1 mS
+
+// Largest |a - b| over every conductance of two parameter sets of the same shape.
+double MaxAbsDiff(const mt::Parameters& a, const mt::Parameters& b) {
+  double d = 0;
+  for (size_t l = 0; l < a.g_plus.size(); ++l)
+    d = std::max({d, (a.g_plus[l] - b.g_plus[l]).cwiseAbs().maxCoeff(),
+                  (a.g_minus[l] - b.g_minus[l]).cwiseAbs().maxCoeff()});
+  return d;
+}
 
 mt::Parameters Filled(int rows, int cols, double g) {
   mt::Parameters p;
@@ -259,4 +271,113 @@ BOOST_AUTO_TEST_CASE(bad_settings_get_clear_errors) {
     BOOST_TEST(std::string(e.what()).find("'eapuu' is not an update rule; use one of ideal") !=
                std::string::npos);
   }
+}
+
+BOOST_AUTO_TEST_CASE(device_card_gives_synapse_and_programming) {
+  memspice::testing::TempDir dir("device_card");
+  const std::string path = dir / "syn.lib";
+  std::ofstream(path) << ".model syn mss (ron=2k roff=50k von=0.35 voff=-0.3 k=0.5\n"
+                         "+ write_sd=2u spread=0.05 stuck_off=0.01 set_amplitude=0.5)\n";
+  std::string name;
+  const mt::ProgrammingOptions o = mt::ReadDeviceCard(path, &name);
+  BOOST_TEST(name == "syn");
+  BOOST_TEST(o.synapse.ron == 2e3);
+  BOOST_TEST(o.synapse.roff == 5e4);
+  BOOST_TEST(o.synapse.von == 0.35);
+  BOOST_TEST(o.synapse.k == 0.5);
+  BOOST_TEST(o.synapse.tau == mss::MssParams().tau);  // absent: the MSS default, as in `sim`
+  BOOST_TEST(o.write_sd == 2e-6);
+  BOOST_TEST(o.spread == 0.05);
+  BOOST_TEST(o.stuck_off == 0.01);
+  BOOST_TEST(o.set_amplitude == 0.5);
+  BOOST_TEST(o.reset_amplitude == memspice::devices::kMssProgrammingDefaults.reset_amplitude);
+  // The card's range is the nominal device's, whatever the network's.
+  const mss::MssParams p = mt::NominalSynapse(o, kGMin, kGMax);
+  BOOST_TEST(p.ron == 2e3);
+  BOOST_TEST(p.roff == 5e4);
+  // The run record keeps every key (round trip through JSON).
+  mt::UpdateOptions u;
+  u.rule = mt::UpdateRule::kPulse;
+  u.device = o;
+  u.device.synapse.knowm = true;
+  const mt::UpdateOptions back = mt::UpdateOptionsFromJson(mt::UpdateOptionsToJson(u), "test");
+  BOOST_TEST(mt::UpdateOptionsToJson(back) == mt::UpdateOptionsToJson(u));
+  BOOST_TEST(back.device.synapse.knowm);
+  BOOST_TEST(back.device.spread == 0.05);
+}
+
+BOOST_AUTO_TEST_CASE(bad_device_cards_point_at_the_card) {
+  memspice::testing::TempDir dir("device_card_bad");
+  const std::string path = dir / "bad.lib";
+  auto message = [&](const std::string& text) -> std::string {
+    std::ofstream(path) << text;
+    try {
+      mt::ReadDeviceCard(path);
+    } catch (const mt::TrainingError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  std::string m = message("* bad\n.model syn mss (ron=1k stuck_on=1.5 max_pulses=0)\n");
+  BOOST_TEST(m.find("bad.lib:2:8: error: model 'syn': stuck_on = 1.5 must be in [0, 1]") !=
+                 std::string::npos,
+             m);
+  BOOST_TEST(m.find("max_pulses = 0 must be a whole number >= 1") != std::string::npos, m);
+  BOOST_TEST(m.find("^") != std::string::npos, m);
+  m = message(".model syn mss (ron=1k von=0.3 reset_amplitude=0.1)\n");
+  BOOST_TEST(m.find("'reset_amplitude' = 0.1 must be < voff") != std::string::npos, m);
+  m = message(".model syn mss (ron=1k bogus=1)\n");
+  BOOST_TEST(m.find("unknown parameter 'bogus'") != std::string::npos, m);
+  m = message(".model syn d (is=1e-14)\n");
+  BOOST_TEST(m.find("exactly one `.model NAME mss (...)` card, found 0") != std::string::npos, m);
+}
+
+BOOST_AUTO_TEST_CASE(device_noise_is_seeded_and_physical) {
+  const mt::Parameters g = Filled(40, 50, 5e-4);
+  mt::ProgrammingOptions o;
+  BOOST_TEST(MaxAbsDiff(mt::WithDeviceNoise(g, o, kGMin, kGMax, 3), g) < 1e-18);  // no noise
+  o.write_sd = 2e-6;
+  o.read_sd = 1e-6;
+  o.spread = 0.05;
+  o.stuck_on = 0.02;
+  o.stuck_off = 0.03;
+  const mt::Parameters a = mt::WithDeviceNoise(g, o, kGMin, kGMax, 3);
+  BOOST_TEST(MaxAbsDiff(a, mt::WithDeviceNoise(g, o, kGMin, kGMax, 3)) == 0.0);  // same seed
+  BOOST_TEST(MaxAbsDiff(a, mt::WithDeviceNoise(g, o, kGMin, kGMax, 4)) > 0.0);
+  // Without read noise stuck devices sit at their window's ends; every device stays inside it.
+  o.read_sd = 0;
+  const mt::Parameters a0 = mt::WithDeviceNoise(g, o, kGMin, kGMax, 3);
+  mt::ProgrammingOptions drawn = o;
+  drawn.device_seed = 3;
+  const mt::DeviceArray devices(drawn, kGMin, kGMax, g);
+  size_t i = 0, stuck = 0;
+  mt::ForEachCrossbar(&a0, [&](const Eigen::MatrixXd& m) {
+    for (Eigen::Index k = 0; k < m.size(); ++k, ++i) {
+      const double v = m.data()[k];
+      if (devices.stuck(i) == mt::Stuck::kOn) BOOST_TEST(v == devices.GMax(i));
+      if (devices.stuck(i) == mt::Stuck::kOff) BOOST_TEST(v == devices.GMin(i));
+      stuck += devices.stuck(i) != mt::Stuck::kNo;
+      BOOST_TEST((v >= devices.GMin(i) && v <= devices.GMax(i)));
+    }
+  });
+  BOOST_TEST(stuck > 0u);
+  BOOST_TEST(stuck < i / 5);
+}
+
+BOOST_AUTO_TEST_CASE(a_card_range_other_than_the_networks_is_warned) {
+  mt::TrainOptions o;
+  o.update.rule = mt::UpdateRule::kPulse;
+  auto warned = [&] {
+    for (const std::string& w : mt::TrainWarnings(o))
+      if (w.find("device card's range") != std::string::npos) return true;
+    return false;
+  };
+  BOOST_TEST(!warned());  // no card: the network's range
+  o.update.device.synapse.ron = 1 / o.network.g_max;
+  o.update.device.synapse.roff = 1 / o.network.g_min;
+  BOOST_TEST(!warned());
+  o.update.device.synapse.ron = 2e3;
+  BOOST_TEST(warned());
+  o.update.rule = mt::UpdateRule::kIdeal;  // no device model
+  BOOST_TEST(!warned());
 }
