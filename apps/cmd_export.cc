@@ -19,6 +19,7 @@ namespace {
 
 struct ExportArgs {
   std::string run_dir, out, dataset;
+  std::string deck;  // --deck: write this deck with the run's conductances instead of the run's own
   int sample = -1;
 };
 
@@ -66,7 +67,7 @@ std::map<std::string, double> DeckConductances(const std::string& run_dir,
 // True (with a message) if the output would replace one of the run's files or its deck.
 bool OutputClobbersInput(const ExportArgs& a, const training::RunRecord& record) {
   namespace fs = std::filesystem;
-  std::vector<std::string> inputs = {record.deck};
+  std::vector<std::string> inputs = {record.deck, a.deck};
   for (const char* f :
        {training::kTrainArgsFile, training::kCheckpointFile, training::kParamsFile,
         training::kMetricsCsvFile, training::kMetricsJsonFile, training::kMnaParamsFile})
@@ -89,10 +90,11 @@ int RunExport(const ExportArgs& a) {
   if (int rc = LoadSample(a, a.dataset.empty() ? record.dataset : a.dataset, &pixels, &label))
     return rc;
   std::string text;
-  if (!record.deck.empty()) {
+  const std::string deck = a.deck.empty() ? record.deck : a.deck;
+  if (!deck.empty()) {
     training::CompiledNetwork cn;
     netlist::Diagnostics diag;
-    const bool ok = training::CompileNetwork(record.deck, LibraryPaths({}), &cn, diag);
+    const bool ok = training::CompileNetwork(deck, LibraryPaths({}), &cn, diag);
     std::cerr << diag.Format();
     if (!ok) return kExitInputError;
     if (Status s =
@@ -170,6 +172,10 @@ void RegisterExportNgspice(CLI::App& app, int* exit_code) {
   ec->add_option("--sample", ex->sample, "Bind test sample K's pixels to the inputs")
       ->check(NonNegative());
   ec->add_option("--dataset", ex->dataset, "Dataset of --sample (default: the one trained on)");
+  ec->add_option("--deck", ex->deck,
+                 "Write this network deck (same layer sizes, e.g. with line parasitics) with the "
+                 "run's conductances instead of the run's own deck")
+      ->check(CLI::ExistingFile);
   ec->callback([ex, exit_code]() {
     try {
       *exit_code = RunExport(*ex);

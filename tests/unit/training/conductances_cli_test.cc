@@ -1,7 +1,7 @@
 // `memspice train net.cir --conductances RUN_DIR` and `memspice eval net.cir --conductances
 // RUN_DIR` end to end: a tiny IDX data set, a 4-3-2 deck trained for two batches, then the same
 // conductances evaluated on the deck and on a deck with line resistance, and a run continued from
-// them.
+// them, and `export --deck` writing the run into another deck.
 #define BOOST_TEST_MODULE conductances_cli
 #include <boost/test/unit_test.hpp>
 #include <regex>
@@ -83,6 +83,25 @@ BOOST_AUTO_TEST_CASE(train_and_eval_take_a_runs_conductances) {
   BOOST_CHECK(out.find("conductances: " + dir / "r") != std::string::npos);
   const std::string own_eval = EvalLine(Memspice("eval " + dir / "a.cir" + eval, &rc));
   BOOST_CHECK_NE(own_eval, run_eval);  // the deck's own x0 are the untrained ones
+
+  // export --deck writes another deck with the run's conductances: the run's own deck gives the
+  // plain export, the deck with lines keeps its line resistors, and its evaluation is eval's.
+  out = Memspice("export " + dir / "r" + " -o " + dir / "plain.cir", &rc);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  out =
+      Memspice("export " + dir / "r" + " --deck " + dir / "a.cir" + " -o " + dir / "own.cir", &rc);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  BOOST_CHECK(memspice::testing::ReadFile(dir / "plain.cir") ==
+              memspice::testing::ReadFile(dir / "own.cir"));
+  out = Memspice("export " + dir / "r" + " --deck " + dir / "b.cir" + " -o " + dir / "lines.cir",
+                 &rc);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  const std::string lines_eval =
+      EvalLine(Memspice("eval " + dir / "b.cir" + " --conductances " + dir / "r" + eval, &rc));
+  BOOST_CHECK_NE(lines_eval, "");
+  BOOST_CHECK_EQUAL(EvalLine(Memspice("eval " + dir / "lines.cir" + eval, &rc)), lines_eval);
+  out = Memspice("export " + dir / "r" + " --deck " + dir / "b.cir" + " -o " + dir / "b.cir", &rc);
+  BOOST_CHECK_NE(rc, 0);  // would overwrite its input
 
   // A deck with line resistance trains from the run's conductances: with a vanishing learning rate
   // the result stays at them (Adam moves each by about lr (g_max - g_min) per step).
