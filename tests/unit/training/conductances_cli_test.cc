@@ -4,50 +4,20 @@
 // them, and `export --deck` writing the run into another deck.
 #define BOOST_TEST_MODULE conductances_cli
 #include <boost/test/unit_test.hpp>
-#include <regex>
 #include <string>
 
 #include "../../test_util.h"
+#include "tiny_cli_data.h"
 #include "training/dataset.h"
 #include "training/run_dir.h"
 
 namespace {
 
 namespace mt = memspice::training;
-using memspice::testing::RunCommand;
+using memspice::testing::EvalLine;
+using memspice::testing::Memspice;
 using memspice::testing::TempDir;
-
-constexpr int kFeatures = 4;  // 2x2 images
-constexpr int kSamples = 16;
-
-// train and t10k IDX files of kSamples 2x2 images, class 1 where the left column is bright.
-void WriteTinyDataset(const std::string& dir) {
-  mt::IdxArray img{{kSamples, 2, 2}, {}}, lab{{kSamples}, {}};
-  for (int s = 0; s < kSamples; ++s) {
-    const int bright = s % 2;
-    for (int k = 0; k < kFeatures; ++k)
-      img.data.push_back(
-          static_cast<uint8_t>(k % 2 == 0 ? (bright ? 230 : 20) : 40 + 10 * (s % 5)));
-    lab.data.push_back(static_cast<uint8_t>(bright));
-  }
-  for (const char* part : {"train", "t10k"}) {
-    BOOST_REQUIRE(mt::WriteIdx(dir + "/" + part + "-images-idx3-ubyte", img).ok());
-    BOOST_REQUIRE(mt::WriteIdx(dir + "/" + part + "-labels-idx1-ubyte", lab).ok());
-  }
-}
-
-std::string Memspice(const std::string& args, int* rc) {
-  std::string out;
-  *rc = RunCommand(std::string(MEMSPICE_BINARY) + " " + args, &out);
-  return out;
-}
-
-// The "N test samples: accuracy ..., loss ..." line of `eval`.
-std::string EvalLine(const std::string& out) {
-  std::smatch m;
-  return std::regex_search(out, m, std::regex("[0-9]+ test samples: accuracy [^\n]*")) ? m.str()
-                                                                                       : "";
-}
+using memspice::testing::WriteTinyDataset;
 
 // Largest |a - b| over every conductance of two parameter sets of the same shape.
 double MaxDiff(const mt::Parameters& a, const mt::Parameters& b) {
