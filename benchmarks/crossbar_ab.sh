@@ -17,12 +17,7 @@ size="${3:-128}"
 reps="${4:-3}"
 # shellcheck source=benchmarks/train_bench_common.sh
 source "$root/benchmarks/train_bench_common.sh"
-bench_memspice "$new"
-new_bin="$memspice"
-old_bin="$old/apps/memspice"
-[[ -x "$old_bin" ]] || { echo "no $old_bin" >&2; exit 1; }
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+bench_old_new "$old" "$new"
 
 bench_banner
 "$new_bin" gen crossbar --rows "$size" --cols "$size" --rline 1 --cline 1f --steps 1000 \
@@ -34,11 +29,10 @@ for ((r = 0; r < reps; ++r)); do
       --csv "$out/$which.csv"
   done
 done
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 printf '%-4s %5s %9s %9s  %s\n' build runs cpu_s wall_s solver
 for which in old new; do
-  cpu=$(cat "$out/$which".*.time | awk '{print $1 + $2}' | median)
-  wall=$(cat "$out/$which".*.time | awk '{print $3}' | median)
+  cpu=$(cat "$out/$which".*.time | awk '{print $1 + $2}' | bench_median)
+  wall=$(cat "$out/$which".*.time | awk '{print $3}' | bench_median)
   printf '%-4s %5d %9.2f %9.2f  %s\n' "$which" "$reps" "$cpu" "$wall" \
     "$(grep -m1 '^solver:' "$out/$which.0" | cut -d' ' -f2-)"
 done

@@ -19,12 +19,7 @@ gen=("$@")
 [[ ${#gen[@]} -eq 0 ]] && gen=(--layers 784 100 10 --steps 1000)
 # shellcheck source=benchmarks/train_bench_common.sh
 source "$root/benchmarks/train_bench_common.sh"
-bench_memspice "$new"
-new_bin="$memspice"
-old_bin="$old/apps/memspice"
-[[ -x "$old_bin" ]] || { echo "no $old_bin" >&2; exit 1; }
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+bench_old_new "$old" "$new"
 
 bench_banner
 "$new_bin" gen msnn "${gen[@]}" -o "$out/net.cir" >/dev/null
@@ -36,11 +31,10 @@ for ((r = 0; r < reps; ++r)); do
     bench_run "$out/$which.$r" "${!bin}" train "$out/net.cir" "${args[@]}" --out "$out/run_$which"
   done
 done
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 printf '%-4s %5s %12s %12s %14s\n' build runs cpu_s wall_s peak_rss_mib
 for which in old new; do
-  cpu=$(cat "$out/$which".*.time | awk '{print $1 + $2}' | median)
-  wall=$(cat "$out/$which".*.time | awk '{print $3}' | median)
-  rss=$(cat "$out/$which".*.time | awk '{print $4 / 1024}' | median)
+  cpu=$(cat "$out/$which".*.time | awk '{print $1 + $2}' | bench_median)
+  wall=$(cat "$out/$which".*.time | awk '{print $3}' | bench_median)
+  rss=$(cat "$out/$which".*.time | awk '{print $4 / 1024}' | bench_median)
   printf '%-4s %5d %12.2f %12.2f %14.0f\n' "$which" "$reps" "$cpu" "$wall" "$rss"
 done
