@@ -33,6 +33,13 @@ std::vector<std::string> LibraryPaths(const std::vector<std::string>& extra) {
   return paths;
 }
 
+std::set<std::string> GivenOptions(const CLI::App& cmd) {
+  std::set<std::string> given;
+  for (const CLI::Option* opt : cmd.get_options())
+    if (opt->count() > 0) given.insert(opt->get_name());
+  return given;
+}
+
 std::function<std::string(std::string)> SpiceNumber(const std::string& option) {
   return [option](std::string s) {
     auto v = netlist::ParseSpiceNumber(s);

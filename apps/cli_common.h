@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,10 @@ void PrintStatus(const Status& status);
 // deck's) and --fixed-step (0: adaptive). Prints what is wrong and returns false on bad values.
 bool TransientOptions(const netlist::Netlist& netlist, const std::string& method, double fixed_step,
                       solver::SimOptions* options);
+
+// Names of the options of `cmd` given on the command line (flags that override a preset, a run's
+// record or a device card).
+std::set<std::string> GivenOptions(const CLI::App& cmd);
 
 // CLI11 transform accepting SPICE numbers (1k, 10f, 2meg) for `option`.
 std::function<std::string(std::string)> SpiceNumber(const std::string& option);

@@ -297,8 +297,7 @@ void RegisterGenCrossbar(CLI::App* gen, int* exit_code) {
                  "sim and train, docs/device_updates.md): MSS cells of that model and range")
       ->check(CLI::ExistingFile);
   cb->callback([args, cb, exit_code]() {
-    for (const CLI::Option* opt : cb->get_options())
-      if (opt->count() > 0) args->given.insert(opt->get_name());
+    args->given = GivenOptions(*cb);
     *exit_code = RunCrossbar(*args);
   });
 }
@@ -393,8 +392,7 @@ void RegisterGenMsnn(CLI::App* gen, int* exit_code) {
                  "g_mid +- f (g_max - g_min) / 2 around the reference g_mid)");
   ms->add_option("-o,--output", sn->out, "Output deck")->required();
   ms->callback([sn, ms, exit_code]() {
-    for (const CLI::Option* opt : ms->get_options())
-      if (opt->count() > 0) sn->given.insert(opt->get_name());
+    sn->given = GivenOptions(*ms);
     *exit_code = RunMsnn(*sn);
   });
 }

@@ -645,8 +645,7 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
                   "without it the flags build the network")
       ->check(CLI::ExistingFile);
   cmd->callback([a, cmd, exit_code]() {
-    for (const CLI::Option* opt : cmd->get_options())
-      if (opt->count() > 0) a->given.insert(opt->get_name());
+    a->given = GivenOptions(*cmd);
     if (!a->resume.empty() && a->Given("--out"))
       std::cerr << "warning: --out is ignored with --resume: the run continues in its directory\n";
     if (!a->resume.empty() && a->overwrite) {
@@ -682,8 +681,7 @@ void RegisterTrain(CLI::App& app, int* exit_code) {
                  "flags say how much");
   AddDeviceOptions(ev, &e->update, &e->device);
   ev->callback([e, ev, exit_code]() {
-    for (const CLI::Option* opt : ev->get_options())
-      if (opt->count() > 0) e->given.insert(opt->get_name());
+    e->given = GivenOptions(*ev);
     *exit_code = Guarded([&] { return RunEval(*e); });
   });
 }
