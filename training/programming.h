@@ -45,7 +45,7 @@ constexpr mss::MssParams DefaultSynapse() {
 }
 
 // The device description of a run: the synapse's MSS parameters and its programming and noise
-// parameters (devices/mss.h: one table for the .model card, the flags and the run record).
+// parameters (devices/mss_params.h: one table for the .model card, the flags and the run record).
 struct ProgrammingOptions : devices::MssProgramming {
   mss::MssParams synapse = DefaultSynapse();
   uint64_t device_seed = 1;  // seeds spread and stuck devices (fixed for a run)
