@@ -10,6 +10,7 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <set>
 
 #include "apps/cli_checks.h"
@@ -66,33 +67,32 @@ bool IsDeviceFlag(const std::string& flag) {
 }
 struct RuleFlag {
   const char* flag;
+  const char* key;  // its name in training::ApplyDeviceSettings
   const char* help;
   double training::UpdateOptions::*field;
 };
 constexpr RuleFlag kRuleFlags[] = {
-    {"--eapu-threshold", "EaPU threshold [S] (default: the write-noise SD)",
+    {"--eapu-threshold", "eapu_threshold", "EaPU threshold [S] (default: the write-noise SD)",
      &training::UpdateOptions::eapu_threshold},
-    {"--verify-tolerance", "write-verify target band [S]",
+    {"--verify-tolerance", "verify_tolerance", "write-verify target band [S]",
      &training::UpdateOptions::verify_tolerance},
 };
 
 // The device description: --device FILE's card (else the preset's or the run's), then the device
-// flags given (their values parsed into `parsed`).
+// flags given (their values parsed into `parsed`), through training::ApplyDeviceSettings.
 void ApplyDeviceFlags(const std::set<std::string>& given, const std::string& device_file,
                       const training::UpdateOptions& parsed, training::UpdateOptions* u) {
-  if (!device_file.empty()) {
-    const uint64_t seed = u->device.device_seed;
-    u->device = training::ReadDeviceCard(device_file);
-    u->device.device_seed = seed;
-  }
+  std::map<std::string, double> values;
   for (size_t k = 0; k < devices::kMssProgrammingRows.size(); ++k) {
-    auto field = devices::kMssProgrammingFields[k].field;
-    if (given.count(DeviceFlagName(devices::kMssProgrammingRows[k])))
-      u->device.*field = parsed.device.*field;
+    const devices::ParamInfo& row = devices::kMssProgrammingRows[k];
+    if (given.count(DeviceFlagName(row)))
+      values[row.name] = parsed.device.*devices::kMssProgrammingFields[k].field;
   }
   for (const RuleFlag& f : kRuleFlags)
-    if (given.count(f.flag)) u->*f.field = parsed.*f.field;
-  if (given.count("--device-seed")) u->device.device_seed = parsed.device.device_seed;
+    if (given.count(f.flag)) values[f.key] = parsed.*f.field;
+  if (given.count("--device-seed"))
+    values["device_seed"] = static_cast<double>(parsed.device.device_seed);
+  training::ApplyDeviceSettings(device_file, values, u);
 }
 
 // Copies the given optimisation flags into `o` (the rest stays as the preset or record has it).
@@ -434,9 +434,7 @@ void ApplyEvalNoise(const EvalArgs& e, training::UpdateOptions u, const training
                     training::Parameters* p) {
   if (!e.noisy()) return;
   ApplyDeviceFlags(e.given, e.device, e.update, &u);
-  if (const std::string err = u.device.Validate(); !err.empty()) throw training::TrainingError(err);
-  *p = training::WithDeviceNoise(*p, u.device, c.g_min, c.g_max, e.noise_seed);
-  training::BroadcastReference(c, p);  // a reference column is one physical cell per row
+  *p = training::FreshArray(*p, u, c, e.noise_seed);
   const training::ProgrammingOptions& d = u.device;
   std::cout << fmt::format(
       "device noise (seed {}): write SD {:g} S, read SD {:g} S, spread {:g}, stuck on {:g}, "

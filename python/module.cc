@@ -2,6 +2,7 @@
 // libraries. Argument checking with clear messages and the result classes live in
 // python/memspice/__init__.py; this file converts between numpy and the C++ types, releases the GIL
 // while simulating or training, and turns failures into the package's exceptions.
+#include <fmt/format.h>
 #include <pybind11/eigen.h>
 #include <pybind11/functional.h>
 #include <pybind11/numpy.h>
@@ -9,6 +10,7 @@
 #include <pybind11/stl.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -289,6 +291,10 @@ py::dict MetricsToDict(const training::EpochMetrics& m) {
   d["g_std"] = m.g_std;
   d["seconds"] = m.seconds;
   d["samples_per_second"] = m.samples_per_second;
+  d["r_up"] = m.r_up;
+  d["n_up"] = m.n_up;
+  d["pulses"] = m.pulses;
+  d["energy"] = m.energy;
   return d;
 }
 
@@ -297,50 +303,130 @@ T Get(const py::dict& d, const char* key, T fallback) {
   return d.contains(key) ? d[key].cast<T>() : fallback;
 }
 
-// Runs training; `net` and `opts` hold the keyword arguments already checked in Python.
+template <typename T>
+void SetIf(const py::dict& d, const char* key, T* field) {
+  if (d.contains(key)) *field = d[key].cast<T>();
+}
+
+// The device settings among the keyword arguments (training::DeviceSettingKeys), by name.
+std::map<std::string, double> DeviceSettings(const py::dict& d) {
+  std::map<std::string, double> values;
+  for (const std::string& key : training::DeviceSettingKeys())
+    if (d.contains(key.c_str())) values[key] = d[key.c_str()].cast<double>();
+  return values;
+}
+
+// The images and labels of `data` (a (train_x, train_y, test_x, test_y) or (test_x, test_y)
+// tuple) or, when it is None, the dataset `name` at `path`.
+training::DatasetPair LoadData(py::object data, const std::string& name, const std::string& path) {
+  training::DatasetPair pair;
+  if (data.is_none()) {
+    py::gil_scoped_release release;
+    if (Status s = training::LoadDataset(name, path, &pair); !s.ok()) {
+      throw training::TrainingError(s.message());  // the Python boundary
+    }
+    return pair;
+  }
+  auto t = data.cast<py::tuple>();
+  const size_t test = t.size() == 4 ? 2 : 0;
+  if (test == 2)
+    pair.train = DatasetFromArrays("train", t[0].cast<FloatArray>(), t[1].cast<IntArray>());
+  pair.test = DatasetFromArrays("test", t[test].cast<FloatArray>(), t[test + 1].cast<IntArray>());
+  return pair;
+}
+
+// Runs training; `net` and `opts` hold the keyword arguments already checked in Python. The
+// preset's settings (training::TrainPreset) hold where a keyword is not given.
 void Train(const py::dict& net, const py::dict& opts, py::object data) {
-  training::TrainOptions o;
+  training::TrainOptions o = training::TrainPreset(Get<std::string>(opts, "preset", "default"));
   training::NetworkConfig& c = o.network;
-  c.layer_sizes = Get(net, "layers", c.layer_sizes);
-  c.steps = Get(net, "steps", c.steps);
-  c.period = Get(net, "period", c.period);
-  c.method = training::ParseMethod(Get<std::string>(net, "method", "semi-implicit"));
-  c.form = training::ParseCrossbarForm(Get<std::string>(net, "crossbar", "ideal"));
-  c.mapping = training::ParseSignedMapping(Get<std::string>(net, "mapping", "differential"));
-  c.input_scale = Get(net, "input_scale", c.input_scale);
-  c.v_scale = Get(net, "v_scale", c.v_scale);
-  c.layer_scale = Get(net, "layer_scale", c.layer_scale);
-  o.optimizer.kind = training::ParseOptimizer(Get<std::string>(opts, "optimizer", "adam"));
-  o.optimizer.lr = Get(opts, "lr", o.optimizer.lr);
-  o.optimizer.schedule =
-      training::ParseLrSchedule(Get<std::string>(opts, "lr_schedule", "constant"));
-  o.optimizer.lr_min = Get(opts, "lr_min", o.optimizer.lr_min);
-  o.epochs = Get(opts, "epochs", o.epochs);
-  o.batch_size = Get(opts, "batch_size", o.batch_size);
-  o.threads = Get(opts, "threads", o.threads);
-  o.max_batches = Get(opts, "max_batches", o.max_batches);
-  o.max_train = Get(opts, "max_train", o.max_train);
-  o.max_test = Get(opts, "max_test", o.max_test);
-  o.seed = Get<uint64_t>(opts, "seed", o.seed);
+  SetIf(net, "layers", &c.layer_sizes);
+  SetIf(net, "steps", &c.steps);
+  SetIf(net, "period", &c.period);
+  if (net.contains("method")) c.method = training::ParseMethod(net["method"].cast<std::string>());
+  if (net.contains("crossbar"))
+    c.form = training::ParseCrossbarForm(net["crossbar"].cast<std::string>());
+  if (net.contains("mapping"))
+    c.mapping = training::ParseSignedMapping(net["mapping"].cast<std::string>());
+  SetIf(net, "input_scale", &c.input_scale);
+  SetIf(net, "v_scale", &c.v_scale);
+  SetIf(net, "layer_scale", &c.layer_scale);
+  if (opts.contains("optimizer"))
+    o.optimizer.kind = training::ParseOptimizer(opts["optimizer"].cast<std::string>());
+  SetIf(opts, "lr", &o.optimizer.lr);
+  if (opts.contains("lr_schedule"))
+    o.optimizer.schedule = training::ParseLrSchedule(opts["lr_schedule"].cast<std::string>());
+  SetIf(opts, "lr_min", &o.optimizer.lr_min);
+  SetIf(opts, "epochs", &o.epochs);
+  SetIf(opts, "batch_size", &o.batch_size);
+  SetIf(opts, "threads", &o.threads);
+  SetIf(opts, "max_batches", &o.max_batches);
+  SetIf(opts, "max_train", &o.max_train);
+  SetIf(opts, "max_test", &o.max_test);
+  SetIf<uint64_t>(opts, "seed", &o.seed);
+  if (opts.contains("update"))
+    o.update.rule = training::ParseUpdateRule(opts["update"].cast<std::string>());
+  training::ApplyDeviceSettings(Get<std::string>(opts, "device", ""), DeviceSettings(opts),
+                                &o.update);
   o.run_dir = Get<std::string>(opts, "run_dir", "");
   o.resume = Get(opts, "resume", false);
   o.progress = Get(opts, "progress", false);
   o.dataset = Get<std::string>(opts, "dataset", o.dataset);
   o.dataset_path = Get<std::string>(opts, "dataset_path", "");
   if (std::string err = o.Validate(); !err.empty()) throw py::value_error(err);
-  training::DatasetPair pair;
-  if (!data.is_none()) {
-    auto t = data.cast<py::tuple>();
-    pair.train = DatasetFromArrays("train", t[0].cast<FloatArray>(), t[1].cast<IntArray>());
-    pair.test = DatasetFromArrays("test", t[2].cast<FloatArray>(), t[3].cast<IntArray>());
+  training::DatasetPair pair = LoadData(data, o.dataset, o.dataset_path);
+  training::CheckTrainingData(o, pair);
+  if (!o.resume) {  // the run record `memspice eval` and evaluate() read, as `memspice train`'s
+    training::RunRecord record;
+    record.dataset = !data.is_none() ? "" : o.dataset == "idx" ? o.dataset_path : o.dataset;
+    record.preset = Get<std::string>(opts, "preset", "default");
+    record.options = o;
+    training::PrepareRunDir(o.run_dir, training::RunDirMode::kOverwrite);
+    training::WriteRunRecord(o.run_dir, record);
   }
   py::gil_scoped_release release;
-  if (data.is_none()) {
-    if (Status s = training::LoadDataset(o.dataset, o.dataset_path, &pair); !s.ok()) {
-      throw training::TrainingError(s.message());  // the Python boundary
-    }
-  }
   training::RunTraining(o, pair);
+}
+
+// Test accuracy, mean loss and confusion matrix of a run directory trained on the fast path
+// without a deck; with `noise_seed` (>= 0) on a fresh array under the run's device description,
+// then `device`'s card, then the device settings in `opts` (training::FreshArray).
+py::dict Evaluate(const std::string& run_dir, const py::dict& opts, py::object data) {
+  const training::RunRecord record = training::ReadRunRecord(run_dir);
+  if (!record.deck.empty())
+    throw training::TrainingError(
+        fmt::format("{}: trained from the deck {}; evaluate it with `memspice eval {}`", run_dir,
+                    record.deck, run_dir));
+  training::Network net(record.options.network);
+  training::Parameters p = training::LoadTrainedParameters(run_dir, net.config()).params;
+  const int64_t noise_seed = Get<int64_t>(opts, "noise_seed", -1);
+  if (noise_seed >= 0) {
+    training::UpdateOptions u = record.options.update;
+    training::ApplyDeviceSettings(Get<std::string>(opts, "device", ""), DeviceSettings(opts), &u);
+    p = training::FreshArray(p, u, net.config(), static_cast<uint64_t>(noise_seed));
+  }
+  // A dataset given as train()'s (name, path), else the run's (as `memspice train` names it).
+  std::string name = Get<std::string>(opts, "dataset", ""), path;
+  if (name.empty() && data.is_none()) {
+    if (record.dataset.empty())
+      throw training::TrainingError(fmt::format(
+          "{}: trained on arrays; give data=(test_images, test_labels) or a dataset", run_dir));
+    std::tie(name, path) = training::DatasetSource(record.dataset, "");
+  }
+  const training::DatasetPair pair =
+      LoadData(data, name, Get<std::string>(opts, "dataset_path", path));
+  training::EvalResult r;
+  {
+    py::gil_scoped_release release;
+    r = training::Evaluate(net, p, pair.test, Get(opts, "threads", 2), Get(opts, "max_test", 0));
+  }
+  py::dict out;
+  out["count"] = r.count;
+  out["accuracy"] = r.accuracy;
+  out["loss"] = r.loss;
+  out["spiking_fraction"] = r.spiking_fraction;
+  out["confusion"] = py::cast(Eigen::MatrixXi(r.confusion));
+  return out;
 }
 
 py::dict LoadRun(const std::string& dir) {
@@ -440,5 +526,7 @@ PYBIND11_MODULE(_memspice, m) {
   m.def("compare", &Compare, py::arg("path"), py::arg("deck"), py::arg("signals"), py::arg("rtol"),
         py::arg("rms_rtol"), py::arg("timeout"));
   m.def("train", &Train, py::arg("net"), py::arg("opts"), py::arg("data"));
+  m.def("evaluate", &Evaluate, py::arg("run_dir"), py::arg("opts"), py::arg("data"));
+  m.def("device_setting_keys", &memspice::training::DeviceSettingKeys);
   m.def("load_run", &LoadRun, py::arg("run_dir"));
 }

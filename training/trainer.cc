@@ -252,6 +252,14 @@ std::string FormatDuration(double s) {
 
 }  // namespace
 
+Parameters FreshArray(const Parameters& p, const UpdateOptions& u, const NetworkConfig& c,
+                      uint64_t seed) {
+  if (const std::string err = u.device.Validate(); !err.empty()) throw TrainingError(err);
+  Parameters fresh = WithDeviceNoise(p, u.device, c.g_min, c.g_max, seed);
+  BroadcastReference(c, &fresh);  // a reference column is one physical cell per row
+  return fresh;
+}
+
 EvalResult Evaluate(const Network& net, const Parameters& p, const Dataset& data, int threads,
                     int max_samples, int chunk, const parallel::Collective* world) {
   const NetworkConfig& c = net.config();

@@ -60,8 +60,8 @@ struct TrainOptions {
 };
 
 // "default" (TrainOptions{}) or "paper": the MEMprop paper's protocol (784-100-10, T = 1000,
-// dt = 10 us, batch 128, Adam lr 1e-4, 50 epochs; semi-implicit neurons, because the paper's forward
-// Euler diverges at these drives). Throws TrainingError otherwise.
+// dt = 10 us, batch 128, Adam lr 1e-4, 50 epochs; semi-implicit neurons, because the paper's
+// forward Euler diverges at these drives). Throws TrainingError otherwise.
 TrainOptions TrainPreset(const std::string& name);
 inline constexpr const char* kPresetNames = "default, paper";
 
@@ -108,6 +108,11 @@ struct EvalResult {
   double spiking_fraction = 0;
   Eigen::MatrixXi confusion;  // rows: true class, cols: predicted class
 };
+
+// p as a fresh array holds it, for an evaluation under device noise: u.device (validated; throws
+// TrainingError) applied by WithDeviceNoise from `seed`, a reference column kept one cell per row.
+Parameters FreshArray(const Parameters& p, const UpdateOptions& u, const NetworkConfig& c,
+                      uint64_t seed);
 
 // Forward passes only (float kernels). max_samples = 0: the whole set.
 EvalResult Evaluate(const Network& net, const Parameters& p, const Dataset& data, int threads,

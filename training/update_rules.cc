@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <type_traits>
 
 #include "training/dataset.h"
@@ -66,6 +67,57 @@ void ForEachUpdateField(UpdateOptions& u, Fn&& fn) {
   fn("device_seed", d.device_seed);
 }
 }  // namespace
+
+namespace {
+// Whole-number settings (the seed) come as doubles: every whole number up to 2^53 is exact.
+constexpr double kMaxExactWhole = 0x1p53;
+
+// The fields ApplyDeviceSettings sets by name (a settable subset of ForEachUpdateField's).
+template <typename Fn>
+void ForEachDeviceSetting(UpdateOptions& u, Fn&& fn) {
+  for (size_t k = 0; k < devices::kMssProgrammingRows.size(); ++k)
+    fn(devices::kMssProgrammingRows[k].name, u.device.*devices::kMssProgrammingFields[k].field);
+  fn("eapu_threshold", u.eapu_threshold);
+  fn("verify_tolerance", u.verify_tolerance);
+  fn("device_seed", u.device.device_seed);
+}
+}  // namespace
+
+std::vector<std::string> DeviceSettingKeys() {
+  std::vector<std::string> keys;
+  UpdateOptions u;
+  ForEachDeviceSetting(u, [&](const char* key, const auto&) { keys.emplace_back(key); });
+  return keys;
+}
+
+void ApplyDeviceSettings(const std::string& device_file,
+                         const std::map<std::string, double>& values, UpdateOptions* u) {
+  if (!device_file.empty()) {
+    const uint64_t seed = u->device.device_seed;
+    u->device = ReadDeviceCard(device_file);
+    u->device.device_seed = seed;
+  }
+  for (const auto& [key, value] : values) {
+    bool known = false;
+    ForEachDeviceSetting(*u, [&](const char* name, auto& field) {
+      if (key != name) return;
+      known = true;
+      using V = std::remove_reference_t<decltype(field)>;
+      if constexpr (std::is_integral_v<V>) {
+        if (!(value >= 0) || value != std::floor(value) || value > kMaxExactWhole)
+          throw TrainingError(
+              fmt::format("option '{}' = {} must be a whole number >= 0", key, value));
+      }
+      field = static_cast<V>(value);
+    });
+    if (!known) {
+      std::string list;
+      for (const std::string& k : DeviceSettingKeys()) list += (list.empty() ? "" : ", ") + k;
+      throw TrainingError(
+          fmt::format("'{}' is not a device setting; the settings are: {}", key, list));
+    }
+  }
+}
 
 nlohmann::json UpdateOptionsToJson(const UpdateOptions& o) {
   nlohmann::json j{{"rule", UpdateRuleName(o.rule)}};

@@ -17,9 +17,11 @@
 #ifndef MEMSPICE_TRAINING_UPDATE_RULES_H_
 #define MEMSPICE_TRAINING_UPDATE_RULES_H_
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "training/network.h"
 #include "training/programming.h"
@@ -44,6 +46,16 @@ struct UpdateOptions {
 
 // Empty if usable with devices of range [g_min, g_max], else the first bad option and its rule.
 std::string ValidateUpdateOptions(const UpdateOptions& o, double g_min, double g_max);
+
+// The device settings of a run or an evaluation, one source for the CLI flags and the Python
+// keywords: `device_file`'s `.model NAME mss` card (if not empty) replaces u's device description
+// (its device_seed kept), then each entry of `values` sets one field, by the name
+// DeviceSettingKeys() lists: the programming keys of the card (devices/mss_params.h: write_sd,
+// read_sd, spread, ...), eapu_threshold, verify_tolerance and device_seed. Throws TrainingError
+// naming an unknown key.
+void ApplyDeviceSettings(const std::string& device_file,
+                         const std::map<std::string, double>& values, UpdateOptions* u);
+std::vector<std::string> DeviceSettingKeys();
 
 // The rule and device description as JSON (run record, checkpoint configuration) and back;
 // FromJson throws TrainingError naming `where` and a mistyped field; absent fields keep defaults.

@@ -22,7 +22,8 @@ import numpy as np
 from . import _memspice
 from ._memspice import Error, NetlistError, SimulationError, TrainingError
 
-__all__ = ["simulate", "grad", "compare", "train", "load_run", "Result", "Run", "Error",
+__all__ = ["simulate", "grad", "compare", "train", "evaluate", "device_setting_keys", "load_run",
+           "Result", "Run", "Error",
            "NetlistError", "SimulationError", "TrainingError", "library_dirs"]
 
 _PACKAGE_LIB = os.path.join(os.path.dirname(__file__), "lib")  # installed copy of circuits/lib
@@ -243,15 +244,42 @@ _NET_KEYS = {"layers": list, "steps": int, "period": int, "method": str, "crossb
              "mapping": str, "input_scale": float, "v_scale": float, "layer_scale": list}
 _TRAIN_KEYS = {"epochs": int, "batch_size": int, "lr": float, "optimizer": str, "threads": int,
                "max_batches": int, "max_train": int, "max_test": int, "seed": int,
-               "lr_schedule": str, "lr_min": float}
+               "lr_schedule": str, "lr_min": float, "preset": str, "update": str, "device": str}
+# The device description's settings (the .model card's programming keys, the rule thresholds and
+# the device seed), named by the library.
+_DEVICE_KEYS = {key: int if key == "device_seed" else float
+                for key in _memspice.device_setting_keys()}
 
 
-def _check_data(data):
-    if not isinstance(data, (tuple, list)) or len(data) != 4:
-        raise TypeError("data must be a tuple (train_images, train_labels, test_images, "
-                        f"test_labels) of numpy arrays, got {_type_name(data)}")
+def _check_options(options, allowed, what):
+    """Checks keyword options against {name: type}; returns them converted."""
+    out = {}
+    for key, value in options.items():
+        kind = allowed.get(key)
+        if kind is None:
+            raise TypeError(f"{what}() got an unknown option '{key}'; options are: "
+                            f"{', '.join(sorted(allowed))}")
+        if kind is int:
+            value = _check_int(key, value)
+        elif kind is float:
+            value = _check_number(key, value)
+        elif kind is str:
+            value = os.fspath(value) if isinstance(value, os.PathLike) else value
+            value = _check_str(key, value)
+        else:
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"{key} must be a list, got {_type_name(value)}")
+            value = [int(v) for v in value] if key == "layers" else [float(v) for v in value]
+        out[key] = value
+    return out
+
+
+def _check_data(data, sets=("train_images", "train_labels", "test_images", "test_labels")):
+    if not isinstance(data, (tuple, list)) or len(data) != len(sets):
+        raise TypeError(f"data must be a tuple ({', '.join(sets)}) of numpy arrays, "
+                        f"got {_type_name(data)}")
     out = []
-    for what, a in zip(("train_images", "train_labels", "test_images", "test_labels"), data):
+    for what, a in zip(sets, data):
         if not isinstance(a, np.ndarray):
             raise TypeError(f"data's {what} must be a numpy array, got {_type_name(a)}")
         out.append(a)
@@ -265,30 +293,23 @@ def train(run_dir, data=None, dataset="fashion-mnist", dataset_path="", resume=F
     data: (train_images, train_labels, test_images, test_labels) numpy arrays, images in [0, 1]
     (N x features or N x rows x cols), labels 0..classes-1; or, without data, a dataset name
     ("fashion-mnist", or "idx" with dataset_path a folder of IDX files).
+    preset: 'default' (the best measured recipe) or 'paper' (the MEMprop paper's protocol); the
+    other options override it.
     Network options: layers, steps, period, method ('semi-implicit', 'fe', 'be'), crossbar
     ('ideal', 'circuit'), mapping ('differential', 'reference-column'), input_scale, v_scale,
     layer_scale.
     Training options: epochs, batch_size, lr, optimizer ('adam', 'sgd'), lr_schedule ('constant',
-    'cosine'), lr_min, threads, max_batches, max_train, max_test, seed."""
+    'cosine'), lr_min, threads, max_batches, max_train, max_test, seed.
+    Device-aware updates: update ('ideal', 'pulse', 'sign', 'two-pulse', 'write-verify', 'eapu',
+    'adaptive'), device (a file with the synapse's `.model NAME mss (...)` card), and the
+    settings that override the card: write_sd, read_sd, spread, stuck_on, stuck_off, ... (the
+    card's programming keys, in siemens, volts, seconds), eapu_threshold, verify_tolerance,
+    device_seed (memspice.device_setting_keys() lists them)."""
     run_dir = os.fspath(run_dir) if isinstance(run_dir, os.PathLike) else run_dir
     _check_str("run_dir", run_dir)
-    net, opts = {}, {}
-    for key, value in options.items():
-        kind = _NET_KEYS.get(key) or _TRAIN_KEYS.get(key)
-        if kind is None:
-            raise TypeError(f"train() got an unknown option '{key}'; options are: "
-                            f"{', '.join(sorted(list(_NET_KEYS) + list(_TRAIN_KEYS)))}")
-        if kind is int:
-            value = _check_int(key, value)
-        elif kind is float:
-            value = _check_number(key, value)
-        elif kind is str:
-            value = _check_str(key, value)
-        elif kind is list:
-            if not isinstance(value, (list, tuple)):
-                raise TypeError(f"{key} must be a list, got {_type_name(value)}")
-            value = [int(v) for v in value] if key == "layers" else [float(v) for v in value]
-        (net if key in _NET_KEYS else opts)[key] = value
+    checked = _check_options(options, {**_NET_KEYS, **_TRAIN_KEYS, **_DEVICE_KEYS}, "train")
+    net = {k: v for k, v in checked.items() if k in _NET_KEYS}
+    opts = {k: v for k, v in checked.items() if k not in _NET_KEYS}
     opts.update(run_dir=run_dir, resume=bool(resume), progress=bool(progress),
                 dataset=_check_str("dataset", dataset),
                 dataset_path=os.fspath(dataset_path))
@@ -296,3 +317,38 @@ def train(run_dir, data=None, dataset="fashion-mnist", dataset_path="", resume=F
         data = _check_data(data)
     _memspice.train(net, opts, data)
     return load_run(run_dir)
+
+
+def device_setting_keys():
+    """The device settings train() and evaluate() take besides `device`."""
+    return list(_DEVICE_KEYS)
+
+
+def evaluate(run_dir, data=None, dataset=None, dataset_path="", noise_seed=None, threads=2,
+             max_test=0, **device):
+    """Test accuracy of a run directory trained by train() (or `memspice train` without a deck),
+    as `memspice eval`: a dict with count, accuracy, loss (mean per sample), spiking_fraction and
+    confusion (classes x classes numpy array, rows: true class, columns: predicted).
+
+    data: (test_images, test_labels) numpy arrays; without it the run's dataset (or `dataset`).
+    noise_seed: re-evaluate on a fresh array under device noise from this seed (spread, write
+    noise, stuck devices, read noise), described by the run's device settings, then `device`
+    (a `.model NAME mss` card file), then the settings given (write_sd=..., stuck_on=..., as
+    train()'s)."""
+    run_dir = os.fspath(run_dir) if isinstance(run_dir, os.PathLike) else run_dir
+    _check_str("run_dir", run_dir)
+    opts = _check_options(device, {"device": str, **_DEVICE_KEYS}, "evaluate")
+    if noise_seed is None and opts:
+        raise ValueError(f"{', '.join(sorted(opts))} describe(s) the device noise of "
+                         "noise_seed=N; give a seed")
+    if noise_seed is not None:
+        opts["noise_seed"] = _check_int("noise_seed", noise_seed, minimum=0)
+    if dataset is not None:
+        opts["dataset"] = _check_str("dataset", dataset)
+    if dataset_path:
+        opts["dataset_path"] = os.fspath(dataset_path)
+    opts.update(threads=_check_int("threads", threads, 1),
+                max_test=_check_int("max_test", max_test, 0))
+    if data is not None:
+        data = _check_data(data, ("test_images", "test_labels"))
+    return _memspice.evaluate(run_dir, opts, data)

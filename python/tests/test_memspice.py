@@ -160,3 +160,68 @@ def test_train_errors(tmp_path):
                        lr_schedule="step")
     with pytest.raises(memspice.TrainingError, match="no checkpoint"):
         memspice.load_run("/nonexistent/run")
+
+
+def _device_card():
+    return os.path.join(os.path.dirname(__file__), "..", "..", "circuits", "lib",
+                        "synapse_device.lib")
+
+
+def test_train_device_updates_and_evaluate(tmp_path):
+    xtr, ytr = _toy_data(64)
+    xte, yte = _toy_data(32, seed=1)
+    run = memspice.train(tmp_path / "run", data=(xtr, ytr, xte, yte), layers=[16, 8, 2],
+                         steps=60, period=20, epochs=1, batch_size=16, lr=1e-2, threads=1,
+                         update="eapu", device=_device_card(), write_sd=2e-6, stuck_on=0.01,
+                         device_seed=3)
+    h = run.history[-1]
+    assert 0.0 < h["r_up"] <= 1.0 and h["pulses"] > 0 and h["energy"] > 0
+    # The run records the device settings given over the card's.
+    assert run.config["g_max"] == pytest.approx(1e-3)
+    # Without noise, evaluate gives the run's own test accuracy on the same data.
+    r = memspice.evaluate(tmp_path / "run", data=(xte, yte), threads=1)
+    assert r["count"] == 32 and r["confusion"].shape == (2, 2)
+    assert r["confusion"].sum() == 32
+    assert r["accuracy"] == pytest.approx(h["test_accuracy"], abs=1e-12)
+    # A fresh noisy array: the same seed gives the same array, another seed another one.
+    noisy = [memspice.evaluate(tmp_path / "run", data=(xte, yte), threads=1, noise_seed=s,
+                               stuck_on=0.5, write_sd=5e-5)["loss"] for s in (1, 1, 2)]
+    assert noisy[0] == noisy[1] and noisy[0] != noisy[2]
+    assert noisy[0] != pytest.approx(r["loss"], rel=1e-6)
+
+
+def test_device_settings_errors(tmp_path):
+    xtr, ytr = _toy_data(8)
+    assert "write_sd" in memspice.device_setting_keys()
+    assert "device_seed" in memspice.device_setting_keys()
+    with pytest.raises(TypeError, match="unknown option 'write_noise'"):
+        memspice.train(tmp_path / "run", data=(xtr, ytr, xtr, ytr), layers=[16, 4, 2],
+                       write_noise=1e-6)
+    with pytest.raises(ValueError, match="write_sd"):
+        memspice.train(tmp_path / "run", data=(xtr, ytr, xtr, ytr), layers=[16, 4, 2],
+                       steps=20, update="pulse", write_sd=-1e-6)
+    with pytest.raises(memspice.TrainingError, match="update"):
+        memspice.train(tmp_path / "run", data=(xtr, ytr, xtr, ytr), layers=[16, 4, 2],
+                       steps=20, update="stochastic")
+    memspice.train(tmp_path / "ok", data=(xtr, ytr, xtr, ytr), layers=[16, 4, 2], steps=20,
+                   period=10, epochs=1, batch_size=8, threads=1)
+    with pytest.raises(ValueError, match="noise_seed"):
+        memspice.evaluate(tmp_path / "ok", data=(xtr, ytr), write_sd=1e-6)
+    with pytest.raises(TypeError, match="test_images, test_labels"):
+        memspice.evaluate(tmp_path / "ok", data=(xtr, ytr, xtr, ytr))
+
+
+def test_train_preset(tmp_path):
+    xtr, ytr = _toy_data(16)
+    # The paper preset's settings hold where no keyword overrides them.
+    run = memspice.train(tmp_path / "run", data=(xtr, ytr, xtr, ytr), preset="paper",
+                         layers=[16, 4, 2], steps=30, period=10, epochs=1, batch_size=8,
+                         threads=1)
+    assert run.config["steps"] == 30 and run.config["layer_sizes"] == [16, 4, 2]
+    assert run.config["lr"] == 1e-4 and run.config["dt"] == 1e-5  # the paper's
+    default = memspice.train(tmp_path / "default", data=(xtr, ytr, xtr, ytr),
+                             layers=[16, 4, 2], steps=30, period=10, epochs=1, batch_size=8,
+                             threads=1)
+    assert default.config["lr"] != run.config["lr"]
+    with pytest.raises(memspice.TrainingError, match="preset"):
+        memspice.train(tmp_path / "bad", data=(xtr, ytr, xtr, ytr), preset="fast")

@@ -1,6 +1,7 @@
 // Programming model (pulse response from the MSS state equation, stochastic device terms) and the
 // device-aware update rules, with fixed seeds.
 #define BOOST_TEST_MODULE device_update
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <fstream>
@@ -304,6 +305,38 @@ BOOST_AUTO_TEST_CASE(device_card_gives_synapse_and_programming) {
   BOOST_TEST(mt::UpdateOptionsToJson(back) == mt::UpdateOptionsToJson(u));
   BOOST_TEST(back.device.synapse.knowm);
   BOOST_TEST(back.device.spread == 0.05);
+}
+
+BOOST_AUTO_TEST_CASE(device_settings_apply_over_the_card_by_name) {
+  memspice::testing::TempDir dir("device_settings");
+  const std::string path = dir / "syn.lib";
+  std::ofstream(path) << ".model syn mss (ron=2k roff=50k write_sd=2u spread=0.05)\n";
+  mt::UpdateOptions u;
+  u.device.device_seed = 7;
+  mt::ApplyDeviceSettings(path, {{"spread", 0.1}, {"eapu_threshold", 3e-6}}, &u);
+  BOOST_TEST(u.device.synapse.ron == 2e3);  // the card's
+  BOOST_TEST(u.device.write_sd == 2e-6);
+  BOOST_TEST(u.device.spread == 0.1);  // the setting over the card
+  BOOST_TEST(u.eapu_threshold == 3e-6);
+  BOOST_TEST(u.device.device_seed == 7u);  // a card does not reseed the array
+  mt::ApplyDeviceSettings("", {{"device_seed", 12}}, &u);
+  BOOST_TEST(u.device.device_seed == 12u);
+  BOOST_TEST(u.device.spread == 0.1);  // no card: the rest stays
+  // Every programming key of the card is a setting, one list for the CLI and Python.
+  const std::vector<std::string> keys = mt::DeviceSettingKeys();
+  for (const auto& row : memspice::devices::kMssProgrammingRows)
+    BOOST_TEST((std::find(keys.begin(), keys.end(), row.name) != keys.end()), row.name);
+  BOOST_CHECK_EXCEPTION(mt::ApplyDeviceSettings("", {{"write_noise", 1e-6}}, &u), mt::TrainingError,
+                        [](const mt::TrainingError& e) {
+                          const std::string m = e.what();
+                          return m.find("'write_noise' is not a device setting") !=
+                                     std::string::npos &&
+                                 m.find("write_sd") != std::string::npos;
+                        });
+  BOOST_CHECK_EXCEPTION(mt::ApplyDeviceSettings("", {{"device_seed", 1.5}}, &u), mt::TrainingError,
+                        [](const mt::TrainingError& e) {
+                          return std::string(e.what()).find("whole number") != std::string::npos;
+                        });
 }
 
 BOOST_AUTO_TEST_CASE(bad_device_cards_point_at_the_card) {
