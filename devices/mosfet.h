@@ -15,7 +15,8 @@
 //   PHI(T) = (T/Tref) (PHI - shift(TNOM)) / (TNOM/Tref) + shift(T),
 //   VTO(T) = VTO + p GAMMA (sqrt(PHI(T)) - sqrt(PHI)) + (Eg(TNOM) - Eg(T))/2 + p (PHI(T) - PHI)/2,
 //   IS(T), JS(T) = IS, JS exp(Eg(TNOM)/Vt(TNOM) - Eg(T)/Vt(T)).
-// The equations below use these values.
+// The equations below use these values. A card with NSUB and TOX but no VTO takes SPICE2's
+// process-based threshold at TNOM (ProcessThreshold in mosfet.cc, docs/devices/mosfet.md).
 //
 // With p = +1 (NMOS) or -1 (PMOS), every voltage below is p times the terminal difference and
 // every current and charge is multiplied by p again. Normal mode has vds >= 0; otherwise drain
@@ -79,6 +80,10 @@ struct MosModelT {
   T xj = T(0.0), delta = T(0.0), alpha = T(0.0);
   T ucrit = T(1e4), uexp = T(0.0), neff = T(1.0);            // level 2: UCRIT in V/cm
   T xl = T(0.0), wd = T(0.0), xw = T(0.0), delvto = T(0.0);  // level 3: L, W adjustments, m
+  // The process-based threshold (a card with NSUB and TOX but no VTO): VTO follows PHI and
+  // GAMMA through ProcessThreshold; TPG is the gate type, NSS the surface states in 1/cm^2.
+  bool process_vto = false;
+  double tpg = 1.0, nss = 0.0;
   // Instance.
   T w = T(1e-4), l = T(1e-4), ad = T(0.0), as = T(0.0), pd = T(0.0), ps = T(0.0), m = T(1.0);
 };
@@ -193,8 +198,8 @@ inline constexpr ParamInfo kMosfetParams[] = {
     {"tnom", 27.0, "C", -273.15, kInf, false, ParamScope::kModel},
     {"kf", 0.0, "1", -kInf, kInf, false, ParamScope::kModel},        // noise: no effect
     {"af", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},        // noise: no effect
-    {"nss", 0.0, "1/cm^2", -kInf, kInf, false, ParamScope::kModel},  // no effect
-    {"tpg", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},       // no effect
+    {"nss", 0.0, "1/cm^2", -kInf, kInf, false, ParamScope::kModel},  // surface states (VTO)
+    {"tpg", 1.0, "1", -1.0, 1.0, false, ParamScope::kModel},         // gate type (VTO)
     {"nfs", 0.0, "1/cm^2", 0.0, kInf, false, ParamScope::kModel},    // level 3 (1: no effect)
     {"xj", 0.0, "m", 0.0, kInf, false, ParamScope::kModel},          // level 3 (1: no effect)
     // Levels 2 and 3 (no default here: a level 1 card refuses them; defaults in mosfet.md).
