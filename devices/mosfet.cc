@@ -306,6 +306,15 @@ void Mosfet::SetAnalysis(const AnalysisInfo& info) {
   last_.valid = false;
 }
 
+void Mosfet::InitialState(double* x) const {
+  if (ic_.empty()) return;
+  std::array<double, 3> v{};  // vds, vgs, vbs
+  std::copy_n(ic_.begin(), std::min<size_t>(ic_.size(), v.size()), v.begin());
+  SetTerminalVoltages(s_, {{d_, v[0]}, {g_, v[1]}, {b_, v[2]}}, x);
+  if (di_ != d_) x[di_] = x[d_];
+  if (si_ != s_) x[si_] = x[s_];
+}
+
 void Mosfet::Setup(SetupContext& ctx) {
   d_ = ctx.Node(nd_);
   g_ = ctx.Node(ng_);
@@ -701,7 +710,9 @@ std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
   if (rd == 0.0) rd = rsh * ParamOr(element.params, "nrd", 1.0);
   if (rs == 0.0) rs = rsh * ParamOr(element.params, "nrs", 1.0);
   const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
-  return std::make_unique<Mosfet>(element, m, tnom, rd / m.m, rs / m.m, off, netlist.temp);
+  auto mosfet = std::make_unique<Mosfet>(element, m, tnom, rd / m.m, rs / m.m, off, netlist.temp);
+  mosfet->set_ic(element.ic);
+  return mosfet;
 }
 
 }  // namespace memspice::devices
