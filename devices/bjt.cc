@@ -183,6 +183,15 @@ void Bjt::SetAnalysis(const AnalysisInfo& info) {
   model_ = InstanceModel(card_, inst_.scale, inst_.tnom, kelvin_);
 }
 
+void Bjt::InitialState(double* x) const {
+  if (inst_.ic.empty()) return;
+  const double vbe = inst_.ic[0], vce = inst_.ic.size() > 1 ? inst_.ic[1] : 0.0;
+  SetTerminalVoltages(e_, {{b_, vbe}, {c_, vce}}, x);
+  if (bi_ != b_) x[bi_] = x[b_];
+  if (ci_ != c_) x[ci_] = x[c_];
+  if (ei_ != e_) x[ei_] = x[e_];
+}
+
 void Bjt::Setup(SetupContext& ctx) {
   c_ = ctx.Node(nc_);
   b_ = ctx.Node(nb_);

@@ -1,7 +1,8 @@
 // Bipolar transistor, Gummel-Poon (SPICE2 / ngspice level 1), NPN and PNP:
-// `Q1 c b e [s] model [area] [OFF] [area=] [m=]` with `.model name NPN|PNP (is bf nf vaf ikf ise
-// ne br nr var ikr isc nc rb rbm re rc cje vje mje tf xtf vtf itf cjc vjc mjc xcjc tr cjs vjs mjs
-// fc eg xti xtb tnom)`, instance `temp=` / `dtemp=`. The substrate node defaults to ground.
+// `Q1 c b e [s] model [area] [OFF] [area=] [m=] [IC=vbe,vce]` with `.model name NPN|PNP (is bf nf
+// vaf ikf ise ne br nr var ikr isc nc rb rbm re rc cje vje mje tf xtf vtf itf cjc vjc mjc xcjc tr
+// cjs vjs mjs fc eg xti xtb tnom)`, instance `temp=` / `dtemp=`. The substrate node defaults to
+// ground.
 //
 // Temperature (T the device's, TNOM the card's, kelvin; VJE/CJE, VJC/CJC, VJS/CJS as junction.h):
 //   IS(T) = IS e^L,  L = (T/TNOM - 1) EG / Vt(T) + XTI ln(T/TNOM),  BF, BR times (T/TNOM)^XTB,
@@ -61,6 +62,8 @@ class Bjt : public CardDevice<BjtModel> {
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
   void SetAnalysis(const AnalysisInfo& info) override;
+  // With IC=vbe,vce (uic): the base and collector voltages relative to the emitter.
+  void InitialState(double* x) const override;
   // Exact partials for bf, br, is, vaf, ikf, tf, cje, cjc (card; scaled as the instance).
   int ParamHandle(const std::string& key, bool model_card) const override;
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;

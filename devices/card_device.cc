@@ -68,6 +68,7 @@ std::optional<CardInstance> ReadCardInstance(const netlist::Element& element,
   inst.off = ParamOr(element.params, "off", 0.0) != 0.0;
   inst.temp = InstanceTemp::From(element);
   inst.circuit_temp = netlist.temp;
+  inst.ic = element.ic;
   return inst;
 }
 

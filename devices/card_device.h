@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "devices/device.h"
 #include "devices/device_util.h"
@@ -64,6 +65,7 @@ struct CardInstance {
   bool off = false;            // OFF: the first Newton iteration starts with junctions off
   InstanceTemp temp;           // the instance's TEMP / DTEMP
   double circuit_temp = 27.0;  // Celsius, until SetAnalysis gives the analysis temperature
+  std::vector<double> ic;      // IC= initial terminal voltages for uic (Q: vbe, vce; J: vds, vgs)
 };
 
 // The instance facts of `element` (its instance parameters already checked) for `card`; nullopt

@@ -25,6 +25,20 @@ double InstanceTemp::Kelvin(double circuit_celsius) const {
   return devices::Kelvin(temp ? *temp : circuit_celsius + dtemp);
 }
 
+void SetTerminalVoltages(int ref, std::initializer_list<TerminalVoltage> terminals, double* x) {
+  if (ref != kGround) {
+    for (const TerminalVoltage& t : terminals) {
+      if (t.node != kGround) continue;
+      x[ref] = -t.v;
+      break;
+    }
+  }
+  const double base = ref == kGround ? 0.0 : x[ref];
+  for (const TerminalVoltage& t : terminals) {
+    if (t.node != kGround && t.node != ref) x[t.node] = base + t.v;
+  }
+}
+
 double NominalKelvin(const netlist::Model& card, const netlist::Netlist& netlist) {
   constexpr double kDefaultNominal = 27.0;  // Celsius, SPICE's TNOM default
   const double circuit = ParamOr(netlist.options, "tnom", kDefaultNominal);

@@ -46,6 +46,18 @@ struct InstanceTemp {
   double Kelvin(double circuit_celsius) const;
 };
 
+// `uic` with a transistor's IC= (M: vds, vgs, vbs; Q: vbe, vce; J: vds, vgs): one terminal node
+// and its voltage above the reference terminal (the source or emitter).
+struct TerminalVoltage {
+  int node;
+  double v;
+};
+
+// Writes the node voltages of `terminals` as x[ref] + v. When `ref` is not grounded but a
+// terminal is, the reference first moves to -v of the first grounded terminal; grounded nodes
+// and terminals tied to the reference are never written.
+void SetTerminalVoltages(int ref, std::initializer_list<TerminalVoltage> terminals, double* x);
+
 // A model card's nominal temperature in kelvin: its TNOM, else `.options tnom`, else 27 C.
 double NominalKelvin(const netlist::Model& card, const netlist::Netlist& netlist);
 

@@ -133,6 +133,14 @@ void Jfet::SetAnalysis(const AnalysisInfo& info) {
   vcrit_ = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is));
 }
 
+void Jfet::InitialState(double* x) const {
+  if (inst_.ic.empty()) return;
+  const double vds = inst_.ic[0], vgs = inst_.ic.size() > 1 ? inst_.ic[1] : 0.0;
+  SetTerminalVoltages(s_, {{d_, vds}, {g_, vgs}}, x);
+  if (di_ != d_) x[di_] = x[d_];
+  if (si_ != s_) x[si_] = x[s_];
+}
+
 void Jfet::Setup(SetupContext& ctx) {
   d_ = ctx.Node(nd_);
   g_ = ctx.Node(ng_);

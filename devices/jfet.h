@@ -1,7 +1,7 @@
 // Junction FET, SPICE level 1 (Shichman-Hodges with the Sydney University doping-tail parameter
-// B, as ngspice), N and P channel: `J1 d g s model [area] [OFF] [area=] [m=] [temp=] [dtemp=]`
-// with `.model name NJF|PJF (vto beta lambda rd rs cgs cgd pb is fc b eg xti tcv vtotc bex
-// betatce tnom)`.
+// B, as ngspice), N and P channel: `J1 d g s model [area] [OFF] [area=] [m=] [temp=] [dtemp=]
+// [IC=vds,vgs]` with `.model name NJF|PJF (vto beta lambda rd rs cgs cgd pb is fc b eg xti tcv
+// vtotc bex betatce tnom)`.
 //
 // With p = +1 (NJF) or -1 (PJF), vgs = p V(g, s'), vgd = p V(g, d'), vds = vgs - vgd, and every
 // current and charge multiplied by p (d', s' are internal nodes when RD, RS > 0):
@@ -63,6 +63,8 @@ class Jfet : public CardDevice<JfetModel> {
   void Bind(BindContext& ctx) override;
   void Evaluate(EvalContext& ctx) override;
   void SetAnalysis(const AnalysisInfo& info) override;
+  // With IC=vds,vgs (uic): the drain and gate voltages relative to the source.
+  void InitialState(double* x) const override;
   // Exact partials for vto, beta, lambda, is, b, cgs, cgd, pb (card).
   int ParamHandle(const std::string& key, bool model_card) const override;
   void ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) const override;

@@ -52,6 +52,25 @@ T EffectiveWidth(const MosModelT<T>& m) {
   return m.w - 2.0 * m.wd + m.xw;
 }
 
+// SPICE2's process-based threshold at TNOM (kelvin) from the gate's work function (TPG: +1 a
+// gate doped opposite to the substrate, -1 the same, 0 aluminium), the surface states NSS and
+// the Fermi potentials (docs/devices/mosfet.md):
+//   phi_ms = Wg - (chi + Eg/2 + p PHI/2),  Wg = 3.2 V (TPG = 0), else chi + Eg/2 - p TPG Eg/2
+//   VTO = phi_ms - q NSS / COX + p (GAMMA sqrt(PHI) + PHI)
+template <typename T>
+T ProcessThreshold(const MosModelT<T>& m, double tnom) {
+  using std::sqrt;
+  constexpr double kAluminiumGate = 3.2;  // aluminium gate's work function less chi, V (SPICE2)
+  constexpr double kSiAffinity = 3.25;    // silicon's electron affinity chi as SPICE2 takes it, V
+  constexpr double kCm2ToM2 = 1e4;        // NSS in 1/cm^2
+  const double p = m.type, half_gap = 0.5 * SiliconGap(tnom);
+  const double gate_work =
+      m.tpg == 0.0 ? kAluminiumGate : kSiAffinity + half_gap - p * m.tpg * half_gap;
+  const T phi_ms = gate_work - (kSiAffinity + half_gap + 0.5 * p * m.phi);
+  const T vfb = phi_ms - m.nss * kCm2ToM2 * kCharge / m.cox;
+  return vfb + p * (m.gamma * sqrt(m.phi) + m.phi);
+}
+
 int FieldIndex(const std::string& name) {
   for (int k = 0; k < kNumFields; ++k) {
     if (name == kFieldNames[k]) return k;
@@ -254,6 +273,9 @@ MosModelT<T> Promote(const MosModel& m) {
   out.level = m.level;
   out.cox = T(m.cox);
   out.alpha = T(m.alpha);
+  out.process_vto = m.process_vto;
+  out.tpg = m.tpg;
+  out.nss = m.nss;
   return out;
 }
 
@@ -282,6 +304,15 @@ void Mosfet::SetAnalysis(const AnalysisInfo& info) {
   model_ = AtTemperature(card_, tnom_, kelvin_);
   vcrit_ = vt_ * std::log(vt_ / (std::numbers::sqrt2 * model_.is * model_.m));
   last_.valid = false;
+}
+
+void Mosfet::InitialState(double* x) const {
+  if (ic_.empty()) return;
+  std::array<double, 3> v{};  // vds, vgs, vbs
+  std::copy_n(ic_.begin(), std::min<size_t>(ic_.size(), v.size()), v.begin());
+  SetTerminalVoltages(s_, {{d_, v[0]}, {g_, v[1]}, {b_, v[2]}}, x);
+  if (di_ != d_) x[di_] = x[d_];
+  if (si_ != s_) x[si_] = x[s_];
 }
 
 void Mosfet::Setup(SetupContext& ctx) {
@@ -436,6 +467,8 @@ void Mosfet::ParamPartial(int handle, const EvalContext& ctx, ParamSink& out) co
   using Dual = ceres::Jet<double, 1>;
   MosModelT<Dual> card = Promote<Dual>(card_);
   Fields(card)[handle]->v[0] = 1.0;
+  // A computed VTO follows PHI and GAMMA (giving VTO itself replaces the computed value).
+  if (card.process_vto && handle != FieldIndex("vto")) card.vto = ProcessThreshold(card, tnom_);
   const MosModelT<Dual> m = AtTemperature(card, tnom_, kelvin_);
   const double* x = ctx.x;
   const MosOut<Dual> o = Equations(m, Dual(x[g_] - x[si_]), Dual(x[di_] - x[si_]),
@@ -480,7 +513,7 @@ const char* LevelKeys(int level) {
              "nss tpg kf af";
     default:
       return "level 1 parameters: vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw "
-             "mjsw fc cgso cgdo cgbo tox uo ld nsub tnom kf af";
+             "mjsw fc cgso cgdo cgbo tox uo ld nsub nss tpg tnom kf af";
   }
 }
 
@@ -520,12 +553,19 @@ void ApplyProcess(double tox, double nsub, double tnom, const std::set<std::stri
   const double vt = ThermalVoltageK(tnom);
   const double n = nsub * 1e6;  // 1/cm^3 -> 1/m^3
   const double ni = m->level == 3 ? IntrinsicDensity(tnom) : kNiSi;
+  if (!(n > ni)) {
+    error(fmt::format("nsub must exceed the intrinsic density {:.4g} /cm^3, got {}", ni * 1e-6,
+                      nsub));
+    return;
+  }
   constexpr double kMinPhi = 0.1;  // floor of the computed surface potential, V (as SPICE)
   if (!given.contains("phi")) m->phi = std::max(kMinPhi, 2.0 * vt * std::log(n / ni));
   if (!given.contains("gamma")) m->gamma = std::sqrt(2.0 * kEpsSi * kCharge * n) / m->cox;
   m->alpha = 2.0 * kEpsSi / (kCharge * n);
-  if (!given.contains("vto"))
-    error("vto must be given with nsub (the process-based threshold is not modelled)");
+  if (!given.contains("vto")) {
+    m->process_vto = true;
+    m->vto = ProcessThreshold(*m, tnom);
+  }
 }
 
 // Range checks of the card's values.
@@ -587,11 +627,19 @@ bool ReadCard(const netlist::Model& card, double tnom, MosModel* m, double* rd, 
       tox = value;
     } else if (name == "nsub") {
       nsub = value;
+    } else if (name == "nss") {
+      m->nss = value;
+    } else if (name == "tpg") {
+      m->tpg = value;
+      if (value != -1.0 && value != 0.0 && value != 1.0) {
+        error(fmt::format("tpg must be -1, 0 or 1, got {}", value),
+              "+1: gate doped opposite to the substrate, -1: the same, 0: aluminium gate");
+      }
     } else if (name == "level" || name == "tnom") {
       // Read by ReadLevel and NominalKelvin.
-    } else if (name != "kf" && name != "af" && name != "nss" && name != "tpg" && name != "utra") {
-      // kf, af (noise), nss, tpg (the process-based threshold), utra (unused by SPICE2's level
-      // 2 as by ngspice's) have no effect here.
+    } else if (name != "kf" && name != "af" && name != "utra") {
+      // kf, af (noise) and utra (unused by SPICE2's level 2 as by ngspice's) have no effect
+      // here.
       error(fmt::format("unknown parameter '{}'", key), LevelKeys(m->level));
     }
   }
@@ -662,7 +710,9 @@ std::unique_ptr<Device> CreateMosfet(const netlist::Element& element,
   if (rd == 0.0) rd = rsh * ParamOr(element.params, "nrd", 1.0);
   if (rs == 0.0) rs = rsh * ParamOr(element.params, "nrs", 1.0);
   const bool off = ParamOr(element.params, "off", 0.0) != 0.0;
-  return std::make_unique<Mosfet>(element, m, tnom, rd / m.m, rs / m.m, off, netlist.temp);
+  auto mosfet = std::make_unique<Mosfet>(element, m, tnom, rd / m.m, rs / m.m, off, netlist.temp);
+  mosfet->set_ic(element.ic);
+  return mosfet;
 }
 
 }  // namespace memspice::devices

@@ -1,13 +1,13 @@
 // MOSFET levels 1 (Shichman-Hodges, as SPICE2/ngspice level 1), 2 (Grove-Frohman, as ngspice
 // mos2) and 3 (semi-empirical, as ngspice mos3; the channel equations of levels 2 and 3 are in
 // devices/mos_levels.h) with Meyer gate charge:
-// `M1 d g s b model [L=] [W=] [AD=] [AS=] [PD=] [PS=] [NRD=] [NRS=] [M=] [OFF]` and
-// `.model name NMOS|PMOS (level=1 vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj cjsw
-// mjsw fc cgso cgdo cgbo tox uo ld nsub tnom)`, instance `temp=` / `dtemp=`. Level 2 adds ucrit
-// uexp utra vmax neff delta nfs xj; level 3 replaces lambda by theta eta kappa vmax delta nfs xj
-// and adds xl wd xw delvto (Leff = L - 2 LD + XL, Weff = W - 2 WD + XW for W and L - 2 LD below);
-// both default TOX to 100 nm and MJSW to 0.33. The rest of this comment (temperature, junctions,
-// Meyer, limiting) holds for every level, with the level's von and vdsat in Meyer's
+// `M1 d g s b model [L=] [W=] [AD=] [AS=] [PD=] [PS=] [NRD=] [NRS=] [M=] [OFF] [IC=vds,vgs,vbs]`
+// with `.model name NMOS|PMOS (level=1 vto kp gamma phi lambda rd rs rsh cbd cbs is js pb cj mj
+// cjsw mjsw fc cgso cgdo cgbo tox uo ld nsub nss tpg tnom)`, instance `temp=` / `dtemp=`. Level 2
+// adds ucrit uexp utra vmax neff delta nfs xj; level 3 replaces lambda by theta eta kappa vmax
+// delta nfs xj and adds xl wd xw delvto (Leff = L - 2 LD + XL, Weff = W - 2 WD + XW for W and L - 2
+// LD below); both default TOX to 100 nm and MJSW to 0.33. The rest of this comment (temperature,
+// junctions, Meyer, limiting) holds for every level, with the level's von and vdsat in Meyer's
 // capacitances and, at level 3, UO(T) = UO (T/TNOM)^-1.5.
 //
 // Temperature (T the device's, TNOM the card's, kelvin; shift(), Eg() and the junction's PB, CJ,
@@ -15,7 +15,8 @@
 //   PHI(T) = (T/Tref) (PHI - shift(TNOM)) / (TNOM/Tref) + shift(T),
 //   VTO(T) = VTO + p GAMMA (sqrt(PHI(T)) - sqrt(PHI)) + (Eg(TNOM) - Eg(T))/2 + p (PHI(T) - PHI)/2,
 //   IS(T), JS(T) = IS, JS exp(Eg(TNOM)/Vt(TNOM) - Eg(T)/Vt(T)).
-// The equations below use these values.
+// The equations below use these values. A card with NSUB and TOX but no VTO takes SPICE2's
+// process-based threshold at TNOM (ProcessThreshold in mosfet.cc, docs/devices/mosfet.md).
 //
 // With p = +1 (NMOS) or -1 (PMOS), every voltage below is p times the terminal difference and
 // every current and charge is multiplied by p again. Normal mode has vds >= 0; otherwise drain
@@ -55,6 +56,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "devices/descriptor.h"
 #include "devices/device.h"
@@ -79,6 +81,10 @@ struct MosModelT {
   T xj = T(0.0), delta = T(0.0), alpha = T(0.0);
   T ucrit = T(1e4), uexp = T(0.0), neff = T(1.0);            // level 2: UCRIT in V/cm
   T xl = T(0.0), wd = T(0.0), xw = T(0.0), delvto = T(0.0);  // level 3: L, W adjustments, m
+  // The process-based threshold (a card with NSUB and TOX but no VTO): VTO follows PHI and
+  // GAMMA through ProcessThreshold; TPG is the gate type, NSS the surface states in 1/cm^2.
+  bool process_vto = false;
+  double tpg = 1.0, nss = 0.0;
   // Instance.
   T w = T(1e-4), l = T(1e-4), ad = T(0.0), as = T(0.0), pd = T(0.0), ps = T(0.0), m = T(1.0);
 };
@@ -98,6 +104,9 @@ class Mosfet : public Device {
   void Evaluate(EvalContext& ctx) override;
   bool HasLimitingState() const override { return true; }
   void SetAnalysis(const AnalysisInfo& info) override;
+  // With IC=vds,vgs,vbs (uic): the drain, gate and bulk voltages relative to the source.
+  void InitialState(double* x) const override;
+  void set_ic(const std::vector<double>& ic) { ic_ = ic; }
   // Exact partials for w, l (instance) and vto, kp, gamma, phi, lambda, cgso, cgdo, theta, eta,
   // kappa, vmax, ucrit, uexp, neff (card).
   int ParamHandle(const std::string& key, bool model_card) const override;
@@ -135,6 +144,7 @@ class Mosfet : public Device {
   MosModel model_;              // at the device temperature
   double gd_ = 0.0, gs_ = 0.0;  // series conductances
   bool off_;
+  std::vector<double> ic_;  // IC=vds,vgs,vbs (those not written: 0; empty: none)
   double kelvin_ = 0.0, vt_ = 0.0;
   double vcrit_ = 0.0;  // junction limiting's critical voltage (SPICE's vcrit) at kelvin_
   double vgs_old_ = 0.0, vds_old_ = 0.0, vbs_old_ = 0.0;  // limiting state
@@ -193,8 +203,8 @@ inline constexpr ParamInfo kMosfetParams[] = {
     {"tnom", 27.0, "C", -273.15, kInf, false, ParamScope::kModel},
     {"kf", 0.0, "1", -kInf, kInf, false, ParamScope::kModel},        // noise: no effect
     {"af", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},        // noise: no effect
-    {"nss", 0.0, "1/cm^2", -kInf, kInf, false, ParamScope::kModel},  // no effect
-    {"tpg", 1.0, "1", -kInf, kInf, false, ParamScope::kModel},       // no effect
+    {"nss", 0.0, "1/cm^2", -kInf, kInf, false, ParamScope::kModel},  // surface states (VTO)
+    {"tpg", 1.0, "1", -1.0, 1.0, false, ParamScope::kModel},         // gate type (VTO)
     {"nfs", 0.0, "1/cm^2", 0.0, kInf, false, ParamScope::kModel},    // level 3 (1: no effect)
     {"xj", 0.0, "m", 0.0, kInf, false, ParamScope::kModel},          // level 3 (1: no effect)
     // Levels 2 and 3 (no default here: a level 1 card refuses them; defaults in mosfet.md).

@@ -64,7 +64,28 @@ bool IsSourceKeyword(const std::string& w) {
 
 }  // namespace
 
-bool Flattener::SplitArgs(const Card& card, size_t start, Args* args) {
+bool Flattener::CommaList(const Card& card, size_t* i, KeyValue* kv) {
+  const std::vector<Token>& t = card.tokens;
+  while (*i < t.size() && t[*i].Is(Token::Kind::kComma)) {
+    if (kv->comma == nullptr) {
+      kv->comma = &t[*i];
+      kv->list.push_back(kv->value);
+      kv->value = nullptr;
+      kv->is_list = true;
+    }
+    if (*i + 1 >= t.size() ||
+        !(t[*i + 1].Is(Token::Kind::kWord) || t[*i + 1].Is(Token::Kind::kExpr))) {
+      diag_.Error(t[*i].loc,
+                  fmt::format("missing value after ',' in the list of '{}'", kv->key->raw));
+      return false;
+    }
+    kv->list.push_back(&t[*i + 1]);
+    *i += 2;
+  }
+  return true;
+}
+
+bool Flattener::SplitArgs(const Card& card, size_t start, Args* args, bool comma_lists) {
   const std::vector<Token>& t = card.tokens;
   size_t i = start;
   while (i < t.size()) {
@@ -92,6 +113,7 @@ bool Flattener::SplitArgs(const Card& card, size_t start, Args* args) {
       } else if (t[i].Is(Token::Kind::kWord) || t[i].Is(Token::Kind::kExpr)) {
         kv.value = &t[i];
         ++i;
+        if (comma_lists && !CommaList(card, &i, &kv)) return false;
       } else {
         diag_.Error(t[i].loc,
                     fmt::format("expected a value after '{}=' but found '{}'", tok.raw, t[i].raw));
@@ -135,6 +157,12 @@ bool Flattener::KvParams(Frame* f, const Card& card, const std::vector<KeyValue>
   for (const KeyValue& p : kv) {
     const std::string& key = p.key->text;
     if (skip.count(key) != 0) continue;
+    if (p.comma != nullptr) {
+      diag_.Error(p.comma->loc, fmt::format("unexpected ',' after the value of '{}'", key),
+                  "only IC= of M, Q and J lines takes a list of values (IC=vds,vgs,vbs)");
+      ok = false;
+      continue;
+    }
     if (p.is_list) {
       if (!e->list.empty()) {
         diag_.Error(p.key->loc, fmt::format("only one list parameter is supported ('{}')", key));
@@ -196,13 +224,15 @@ void Flattener::ParseElement(Frame* f, const Card& card) {
       return Diode(f, card, std::move(e));
     case 'm':
       return ModelElement(f, card, std::move(e), 4, 4, "MOSFET", {"nmos", "pmos"},
-                          "Mname d g s b model [L=..] [W=..] [AD= AS= PD= PS= NRD= NRS= M=] [OFF]");
+                          "Mname d g s b model [L=..] [W=..] [AD= AS= PD= PS= NRD= NRS= M=] [OFF] "
+                          "[IC=vds,vgs,vbs]");
     case 'q':
-      return ModelElement(f, card, std::move(e), 3, 4, "BJT", {"npn", "pnp"},
-                          "Qname c b e [substrate] model [area] [OFF] [area=..] [m=..]");
+      return ModelElement(
+          f, card, std::move(e), 3, 4, "BJT", {"npn", "pnp"},
+          "Qname c b e [substrate] model [area] [OFF] [area=..] [m=..] [IC=vbe,vce]");
     case 'j':
       return ModelElement(f, card, std::move(e), 3, 3, "JFET", {"njf", "pjf"},
-                          "Jname d g s model [area] [OFF]");
+                          "Jname d g s model [area] [OFF] [IC=vds,vgs]");
     case 's':
       return ModelElement(f, card, std::move(e), 4, 4, "switch", {"sw"},
                           "Sname n+ n- nc+ nc- model [ON|OFF]");
@@ -951,7 +981,7 @@ void Flattener::ModelElement(Frame* f, const Card& card, Element e, size_t min_n
                              size_t max_nodes, const char* kind, std::vector<std::string> types,
                              const char* usage) {
   Args a;
-  if (!SplitArgs(card, 1, &a)) return;
+  if (!SplitArgs(card, 1, &a, /*comma_lists=*/true)) return;
   const std::string& raw = card.tokens[0].raw;
   const size_t controls = e.letter == 'w' ? 1 : 0;  // W names its controlling source
   // The model is the first word after the minimum node count that names a model.
@@ -1007,8 +1037,43 @@ void Flattener::ModelElement(Frame* f, const Card& card, Element e, size_t min_n
       return;
     }
   }
+  if (e.letter == 'm' || e.letter == 'q' || e.letter == 'j') {
+    if (!InitialVoltages(f, card, kind, &a.kv, &e)) return;
+  }
   if (!KvParams(f, card, a.kv, &e, {})) return;
   AddElement(std::move(e), card.tokens[0].loc);
+}
+
+bool Flattener::InitialVoltages(Frame* f, const Card& card, const char* kind,
+                                std::vector<KeyValue>* kv, Element* e) {
+  const bool mos = e->letter == 'm';
+  const size_t max_values = mos ? 3 : 2;  // as ngspice: M vds vgs vbs, Q vbe vce, J vds vgs
+  const char* form = mos ? "IC=vds,vgs,vbs" : e->letter == 'q' ? "IC=vbe,vce" : "IC=vds,vgs";
+  const std::string& raw = card.tokens[0].raw;
+  auto it =
+      std::find_if(kv->begin(), kv->end(), [](const KeyValue& p) { return p.key->text == "ic"; });
+  if (it == kv->end()) return true;
+  const KeyValue p = *it;
+  kv->erase(it);
+  if (p.is_list && p.comma == nullptr) {
+    diag_.Error(p.key->loc,
+                fmt::format("IC of {} '{}' must be written without parentheses", kind, raw),
+                fmt::format("write {} (ngspice ignores IC=(...) here)", form));
+    return false;
+  }
+  const std::vector<const Token*> items = p.is_list ? p.list : std::vector{p.value};
+  if (items.size() > max_values) {
+    diag_.Error(items[max_values]->loc,
+                fmt::format("IC of {} '{}' takes at most {} values ({}), got {}", kind, raw,
+                            max_values, form, items.size()));
+    return false;
+  }
+  for (const Token* t : items) {
+    std::optional<double> v = Value(f, card, *t, "IC value", RefuseTemper());
+    if (!v) return false;
+    e->ic.push_back(*v);
+  }
+  return true;
 }
 
 void Flattener::Coupling(Frame* f, const Card& card, Element e) {

@@ -86,12 +86,17 @@ class Flattener {
     const Token* value = nullptr;  // null when a list was given
     std::vector<const Token*> list;
     bool is_list = false;
+    const Token* comma = nullptr;  // the first ',' of a list written key=a,b,... (no parentheses)
   };
   struct Args {
     std::vector<const Token*> pos;
     std::vector<KeyValue> kv;
   };
-  bool SplitArgs(const Card& card, size_t start, Args* args);
+  // Positional tokens and key=value pairs (key=(a b ...) a list); with `comma_lists`, also
+  // key=a,b,... (M, Q, J: IC=vds,vgs,vbs), else a ',' after a value is an error.
+  bool SplitArgs(const Card& card, size_t start, Args* args, bool comma_lists = false);
+  // The rest of a list key=a,b,... after its first value (at *i: a ',' or the next argument).
+  bool CommaList(const Card& card, size_t* i, KeyValue* kv);
   bool Nodes(Frame* f, const Card& card, const Args& args, size_t count, const std::string& what,
              Element* e);
   // key=value instance parameters into e->params; under `.dc temp` those written with `temper`
@@ -123,6 +128,10 @@ class Flattener {
   // controlling source), a model of one of `types`, then [area] [off|on] and key=value.
   void ModelElement(Frame* f, const Card& card, Element e, size_t min_nodes, size_t max_nodes,
                     const char* kind, std::vector<std::string> types, const char* usage);
+  // IC=v1[,v2[,v3]] of an M, Q or J line into e->ic (at most 3, 2, 2 values, as ngspice); the
+  // other key=value pairs stay in *kv. False after an error.
+  bool InitialVoltages(Frame* f, const Card& card, const char* kind, std::vector<KeyValue>* kv,
+                       Element* e);
   void Coupling(Frame* f, const Card& card, Element e);
   // E/G/F/H `POLY(n) controls... coefficients...`: becomes the equivalent behavioural element
   // (E/H: voltage VALUE=, G/F: current VALUE=). Returns after reporting on malformed cards.

@@ -52,6 +52,9 @@ struct Element {
   std::string model;               // D/Y: model name (lower case)
   std::map<std::string, double> params;  // instance parameters, lower case (ic, x0, area, m, ...)
   std::vector<double> list;  // free numeric list (e.g. alpha source event times/weights)
+  // M, Q, J: `IC=` initial terminal voltages for uic (M: vds, vgs, vbs; Q: vbe, vce; J: vds, vgs;
+  // the values not written are 0).
+  std::vector<double> ic;
   // Under `.dc temp`: values written with `temper` ("value" = the value above, else a key of
   // params), re-evaluated at each sweep temperature (EvaluateAtTemperature).
   std::map<std::string, Expr> temper_values;

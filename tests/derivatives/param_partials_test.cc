@@ -100,6 +100,14 @@ const Case kCases[] = {
     {"M1 a b c d nt W=10u L=2u temp=110\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\nR4 d 0 1k\n"
      ".model nt pmos (vto=-0.5 kp=100u gamma=0.4 phi=0.7 lambda=0.05 tox=20n tnom=40)",
      {"nt:vto", "nt:kp", "nt:gamma", "nt:phi", "nt:lambda", "m1:w", "m1:l"}},
+    // VTO from the process (NSUB, NSS, TPG without VTO) follows PHI and GAMMA.
+    {"M1 a b c d np W=10u L=2u\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\nR4 d 0 1k\n"
+     ".model np nmos (kp=100u gamma=0.4 phi=0.7 lambda=0.05 tox=20n nsub=1e16 nss=1e10)",
+     {"np:gamma", "np:phi", "np:kp", "np:lambda"}},
+    {"M1 a b c d p3 W=10u L=2u\nR1 a 0 1k\nR2 b 0 1k\nR3 c 0 1k\nR4 d 0 1k\n"
+     ".model p3 pmos (level=3 kp=100u gamma=0.4 phi=0.7 theta=0.1 tox=20n nsub=3e16 tpg=0 "
+     "nss=2e10 tnom=40)",
+     {"p3:gamma", "p3:phi", "p3:theta"}},
     {"K1 L1 L2 0.8\nL1 a 0 1m\nL2 b 0 2m\nR1 a 0 1k\nR2 b 0 1k", {"k1"}},
 };
 

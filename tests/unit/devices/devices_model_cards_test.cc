@@ -49,8 +49,13 @@ BOOST_AUTO_TEST_CASE(mosfet_cards) {
               "'eta' is not a level 1 parameter");
   ExpectError(head + ".model n nmos (kp=-1u)\n", "card.cir:4:8", "kp must be > 0");
   ExpectError(head + ".model n nmos (fc=1.5)\n", "card.cir:4:8", "fc must be in [0, 1)");
-  ExpectError(head + ".model n nmos (tox=10n nsub=1e16)\n", "card.cir:4:8",
-              "vto must be given with nsub");
+  // Without VTO, NSUB and TOX give the process-based threshold; NSUB alone is ignored (ngspice).
+  BOOST_TEST(BuildErrors(head + ".model n nmos (tox=10n nsub=1e16 nss=1e10 tpg=-1)\n") == "");
+  BOOST_TEST(BuildErrors(head + ".model n nmos (nsub=1e16)\n") == "");
+  ExpectError(head + ".model n nmos (tox=10n nsub=1e9)\n", "card.cir:4:8",
+              "nsub must exceed the intrinsic density");
+  ExpectError(head + ".model n nmos (tox=10n nsub=1e16 tpg=2)\n", "card.cir:4:8",
+              "tpg must be -1, 0 or 1");
   ExpectError("t\nV1 a 0 1\nM1 a a 0 0 n W=0 L=1u\n.model n nmos ()\n", "card.cir:3:1",
               "W must be > 0");
   ExpectError("t\nV1 a 0 1\nM1 a a 0 0 n W=1u L=1u foo=2\n.model n nmos ()\n", "card.cir:3:1",
@@ -71,8 +76,9 @@ BOOST_AUTO_TEST_CASE(mosfet_level3_cards) {
   ExpectError(head + ".model n nmos (level=3 vmax=-1)\n", "card.cir:4:8",
               "theta, eta, kappa, vmax, nfs and xj must be >= 0");
   ExpectError(head + ".model n nmos (level=3 tox=0)\n", "card.cir:4:8", "tox must be > 0");
-  ExpectError(head + ".model n nmos (level=3 nsub=1e16)\n", "card.cir:4:8",
-              "vto must be given with nsub");
+  BOOST_TEST(BuildErrors(head + ".model n nmos (level=3 nsub=1e16 tpg=0)\n") == "");
+  ExpectError(head + ".model n nmos (level=3 nsub=1e9)\n", "card.cir:4:8",
+              "nsub must exceed the intrinsic density");
 }
 
 BOOST_AUTO_TEST_CASE(mosfet_level2_cards) {
