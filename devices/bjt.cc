@@ -184,12 +184,7 @@ void Bjt::SetAnalysis(const AnalysisInfo& info) {
 }
 
 void Bjt::InitialState(double* x) const {
-  if (inst_.ic.empty()) return;
-  const double vbe = inst_.ic[0], vce = inst_.ic.size() > 1 ? inst_.ic[1] : 0.0;
-  SetTerminalVoltages(e_, {{b_, vbe}, {c_, vce}}, x);
-  if (bi_ != b_) x[bi_] = x[b_];
-  if (ci_ != c_) x[ci_] = x[c_];
-  if (ei_ != e_) x[ei_] = x[e_];
+  SetTerminalVoltages(e_, {b_, c_}, inst_.ic, {{bi_, b_}, {ci_, c_}, {ei_, e_}}, x);  // vbe, vce
 }
 
 void Bjt::Setup(SetupContext& ctx) {

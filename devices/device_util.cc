@@ -25,18 +25,25 @@ double InstanceTemp::Kelvin(double circuit_celsius) const {
   return devices::Kelvin(temp ? *temp : circuit_celsius + dtemp);
 }
 
-void SetTerminalVoltages(int ref, std::initializer_list<TerminalVoltage> terminals, double* x) {
-  if (ref != kGround) {
-    for (const TerminalVoltage& t : terminals) {
-      if (t.node != kGround) continue;
-      x[ref] = -t.v;
-      break;
-    }
+void SetTerminalVoltages(int ref, std::initializer_list<int> terminals,
+                         const std::vector<double>& ic,
+                         std::initializer_list<InternalNode> internal, double* x) {
+  if (ic.empty()) return;
+  auto value = [&](size_t k) { return k < ic.size() ? ic[k] : 0.0; };
+  size_t k = 0;
+  for (auto it = terminals.begin(); ref != kGround && it != terminals.end(); ++it, ++k) {
+    if (*it != kGround) continue;
+    x[ref] = -value(k);
+    break;
   }
   const double base = ref == kGround ? 0.0 : x[ref];
-  for (const TerminalVoltage& t : terminals) {
-    if (t.node != kGround && t.node != ref) x[t.node] = base + t.v;
+  k = 0;
+  for (int node : terminals) {
+    if (node != kGround && node != ref) x[node] = base + value(k);
+    ++k;
   }
+  for (const InternalNode& n : internal)
+    if (n.node != n.terminal) x[n.node] = x[n.terminal];
 }
 
 double NominalKelvin(const netlist::Model& card, const netlist::Netlist& netlist) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "devices/device.h"
 #include "netlist/diagnostics.h"
@@ -46,17 +47,19 @@ struct InstanceTemp {
   double Kelvin(double circuit_celsius) const;
 };
 
-// `uic` with a transistor's IC= (M: vds, vgs, vbs; Q: vbe, vce; J: vds, vgs): one terminal node
-// and its voltage above the reference terminal (the source or emitter).
-struct TerminalVoltage {
-  int node;
-  double v;
+// An internal node (behind a series resistance) and the terminal whose voltage it takes.
+struct InternalNode {
+  int node, terminal;
 };
 
-// Writes the node voltages of `terminals` as x[ref] + v. When `ref` is not grounded but a
-// terminal is, the reference first moves to -v of the first grounded terminal; grounded nodes
-// and terminals tied to the reference are never written.
-void SetTerminalVoltages(int ref, std::initializer_list<TerminalVoltage> terminals, double* x);
+// `uic` with a transistor's IC= values `ic` (M: vds, vgs, vbs; Q: vbe, vce; J: vds, vgs; those
+// not given are 0; none: nothing is written): terminal k's node voltage becomes x[ref] + ic[k],
+// ref being the source or emitter. When `ref` is not grounded but a terminal is, the reference
+// first moves to -ic of the first grounded terminal; grounded nodes and terminals tied to the
+// reference are never written. Then each internal node follows its terminal.
+void SetTerminalVoltages(int ref, std::initializer_list<int> terminals,
+                         const std::vector<double>& ic,
+                         std::initializer_list<InternalNode> internal, double* x);
 
 // A model card's nominal temperature in kelvin: its TNOM, else `.options tnom`, else 27 C.
 double NominalKelvin(const netlist::Model& card, const netlist::Netlist& netlist);

@@ -134,11 +134,7 @@ void Jfet::SetAnalysis(const AnalysisInfo& info) {
 }
 
 void Jfet::InitialState(double* x) const {
-  if (inst_.ic.empty()) return;
-  const double vds = inst_.ic[0], vgs = inst_.ic.size() > 1 ? inst_.ic[1] : 0.0;
-  SetTerminalVoltages(s_, {{d_, vds}, {g_, vgs}}, x);
-  if (di_ != d_) x[di_] = x[d_];
-  if (si_ != s_) x[si_] = x[s_];
+  SetTerminalVoltages(s_, {d_, g_}, inst_.ic, {{di_, d_}, {si_, s_}}, x);  // vds, vgs
 }
 
 void Jfet::Setup(SetupContext& ctx) {

@@ -307,12 +307,7 @@ void Mosfet::SetAnalysis(const AnalysisInfo& info) {
 }
 
 void Mosfet::InitialState(double* x) const {
-  if (ic_.empty()) return;
-  std::array<double, 3> v{};  // vds, vgs, vbs
-  std::copy_n(ic_.begin(), std::min<size_t>(ic_.size(), v.size()), v.begin());
-  SetTerminalVoltages(s_, {{d_, v[0]}, {g_, v[1]}, {b_, v[2]}}, x);
-  if (di_ != d_) x[di_] = x[d_];
-  if (si_ != s_) x[si_] = x[s_];
+  SetTerminalVoltages(s_, {d_, g_, b_}, ic_, {{di_, d_}, {si_, s_}}, x);  // vds, vgs, vbs
 }
 
 void Mosfet::Setup(SetupContext& ctx) {
